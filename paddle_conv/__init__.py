@@ -1,0 +1,24 @@
+"""paddle_conv: modern convolution variants for PaddlePaddle, with a PyTorch weight bridge.
+
+    >>> import paddle_conv as pc
+    >>> model = pc.create_model("oct_resnet50", num_classes=10)
+    >>> pc.list_models("oct_*")
+"""
+
+from . import layers, models  # noqa: F401  (importing models fills the registry)
+from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError
+from .registry import create_model, list_models, register_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "PaddleConvError",
+    "UnknownNameError",
+    "WeightsError",
+    "create_model",
+    "list_models",
+    "register_model",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""Building blocks: convolution variants and the layers models are made of."""

@@ -1,0 +1,1 @@
+"""Model families, one module each; importing a module registers its builders."""

@@ -1,0 +1,28 @@
+"""paddle_conv: modern convolution variants for PaddlePaddle, with a PyTorch weight bridge.
+
+Paddle itself is an extra: CPU users take ``[cpu]`` (``paddlepaddle``), GPU users install
+``paddlepaddle-gpu`` themselves first, then ``pip install -e .`` without ``[cpu]``.
+"""
+
+from setuptools import find_packages, setup
+
+EXTRAS = {
+    "cpu": ["paddlepaddle>=3.0"],
+    # Pinned: on a CPU-only machine this exact release is a CPU wheel; other specs pull CUDA builds.
+    "torch": ["torch==2.13.0"],
+    "train": ["visualdl>=2.5", "scikit-learn>=1.3"],
+    "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "scikit-learn>=1.3"],
+}
+EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+
+setup(
+    name="paddle_conv",
+    version="0.1.0",
+    description="Modern convolution variants for PaddlePaddle, with a PyTorch weight bridge",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["paddle_conv", "paddle_conv.*", "weights_bridge", "weights_bridge.*"]),
+    python_requires=">=3.9",
+    install_requires=["numpy", "pyyaml>=5.4", "pillow"],
+    extras_require=EXTRAS,
+)
