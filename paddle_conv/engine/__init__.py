@@ -1,0 +1,1 @@
+"""Training engine: checkpoints, trainers and the pieces tools/ build from a config."""

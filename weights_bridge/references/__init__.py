@@ -1,0 +1,19 @@
+"""PyTorch reference models, registered under their paddle_conv model names.
+
+Importing this package imports every family module, which registers its builders.
+"""
+
+from paddle_conv.registry import Registry
+
+REFERENCES = Registry("torch reference model")
+register_reference = REFERENCES.register
+
+
+def create_reference(name, **kwargs):
+    """Build the torch reference of the paddle_conv model ``name``."""
+    return REFERENCES.build(name, **kwargs)
+
+
+def list_references(pattern=None):
+    """Names that have a torch reference."""
+    return REFERENCES.names(pattern)
