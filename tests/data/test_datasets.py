@@ -9,8 +9,15 @@ import paddle
 import pytest
 from PIL import Image
 
-from paddle_conv.data import (Cifar10, DataNotFoundError, Digits, ImageFolder, ImageNetDataset, build_dataset,
-                              build_transforms)
+from paddle_conv.data import (
+    Cifar10,
+    DataNotFoundError,
+    Digits,
+    ImageFolder,
+    ImageNetDataset,
+    build_dataset,
+    build_transforms,
+)
 from paddle_conv.errors import DataError
 
 
