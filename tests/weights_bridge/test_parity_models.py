@@ -17,7 +17,6 @@ import torch
 import weights_bridge as wb
 from paddle_conv.registry import list_models
 from weights_bridge import parity
-from weights_bridge.convert import build_torch_skeleton
 
 INPUT_SIZE = 64  # smallest size where upstream's Oct-ResNet works and its pooling sees only even maps
 WITH_REFERENCE = sorted(set(list_models()) & set(wb.list_references()))
@@ -41,8 +40,8 @@ def test_parity(name):
     # .pdparams -> .pth: strict load into the reference, same outputs
     back = wb.paddle_to_torch(paddle_model.state_dict(), name, num_classes=10)
     assert list(back) == list(torch_model.state_dict())
-    reference = build_torch_skeleton(name, num_classes=10).eval()  # meta tensors: no initialisation
-    reference.load_state_dict(back, strict=True, assign=True)
+    reference = wb.create_reference(name, num_classes=10).eval()
+    reference.load_state_dict(back, strict=True)
     with torch.no_grad():
         expected = torch_model(torch.from_numpy(x)).numpy()
         assert np.array_equal(reference(torch.from_numpy(x)).numpy(), expected)
