@@ -41,19 +41,18 @@ _MAX_LISTED = 20
 
 @dataclass(frozen=True)
 class KeyMapping:
-    """How one family's Paddle names differ from its torch reference's.
+    r"""How one family's Paddle names differ from its torch reference's.
 
     Args:
-        renames: ``(torch_pattern, paddle_replacement)`` regex pairs applied in order to the
-            torch key (``re.sub``); the reverse direction uses ``reverse_renames`` or, when empty,
-            needs none (identity names, the usual case).
-        reverse_renames: ``(paddle_pattern, torch_replacement)`` pairs.
+        renames: ``(torch_pattern, paddle_replacement)`` regex pairs applied in order (``re.sub``)
+            to torch keys and, by the layer-by-layer locator, to torch module paths: write them
+            for module paths, e.g. ``(r"\bmlp\b", "ffn")``. Both directions use them: the plan
+            is always made from the torch structure. Empty: identical names, the usual case.
         transforms: ``(torch_key_pattern, to_paddle, to_torch)``: functions on numpy arrays for
             keys whose layout differs beyond a Linear transpose (``re.fullmatch`` on the torch key).
     """
 
     renames: tuple = ()
-    reverse_renames: tuple = ()
     transforms: tuple = ()
 
     def paddle_key(self, torch_key):
