@@ -43,10 +43,11 @@ class DeformConv2D(nn.Layer):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  deformable_groups=1, modulated=True, bias=False):
         super().__init__()
-        if in_channels % groups or out_channels % groups or in_channels % deformable_groups:
+        if any(c % g for c in (in_channels, out_channels) for g in (groups, deformable_groups)):
             raise ValueError(
-                f"DeformConv2D in_channels={in_channels} must be divisible by groups={groups} and "
-                f"deformable_groups={deformable_groups}, and out_channels={out_channels} by groups."
+                f"DeformConv2D in_channels={in_channels} and out_channels={out_channels} must both be "
+                f"divisible by groups={groups} and by deformable_groups={deformable_groups} "
+                f"(paddle.vision.ops.deform_conv2d needs both)."
             )
         kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
         self.stride, self.padding, self.dilation = stride, padding, dilation
