@@ -65,10 +65,11 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False):
         ref = RefConv2D(conv._in_channels, conv._out_channels, conv._kernel_size[0],
                         stride=sh if sh == sw else [sh, sw], padding=conv._padding, groups=conv._groups,
                         map_k=map_k, dilation=dh if dh == dw else [dh, dw], bias=conv.bias is not None)
-        ref.weight.set_value(conv.weight.detach())
-        if conv.bias is not None:
-            ref.bias.set_value(conv.bias.detach())
-        ref.convmap.weight.set_value(paddle.zeros_like(ref.convmap.weight))
+        if conv.weight._is_initialized():  # not a paddle.LazyGuard skeleton (shapes only, no values)
+            ref.weight.set_value(conv.weight.detach())
+            if conv.bias is not None:
+                ref.bias.set_value(conv.bias.detach())
+            ref.convmap.weight.set_value(paddle.zeros_like(ref.convmap.weight))
         if not conv.training:
             ref.eval()
         return ref
