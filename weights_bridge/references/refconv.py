@@ -27,7 +27,10 @@ class RepConv(nn.Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=None, groups=1, map_k=3):
         super().__init__()
         self.kernel_shape = (out_channels, in_channels // groups, kernel_size, kernel_size)
-        self.register_buffer("weight", torch.zeros(self.kernel_shape))
+        # the official buffer starts at zero and is then loaded; a Kaiming-normal start (as
+        # RefConv2D's) keeps a freshly built reference non-degenerate for parity checks
+        fan_in = self.kernel_shape[1] * kernel_size * kernel_size
+        self.register_buffer("weight", torch.randn(self.kernel_shape) * (2.0 / fan_in) ** 0.5)
         n_kernels = out_channels * in_channels // groups
         self.convmap = nn.Conv2d(n_kernels, n_kernels, map_k, padding=map_k // 2,
                                  groups=in_channels * out_channels // groups ** 2, bias=False)
