@@ -4,3 +4,7 @@ from ..registry import Registry
 
 LOSSES = Registry("loss")
 register_loss = LOSSES.register
+
+from .multibox import KD_WEIGHTS, MultiBoxLoss, MultiBoxLoss_KD, kd_total  # noqa: E402  (they register)
+
+__all__ = ["KD_WEIGHTS", "LOSSES", "MultiBoxLoss", "MultiBoxLoss_KD", "kd_total", "register_loss"]
