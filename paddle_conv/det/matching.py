@@ -80,7 +80,9 @@ def match(truths, labels, valid, priors, threshold=0.5, variances=(0.1, 0.2)):
     best_truth = paddle.argmax(iou, axis=1)
     # Each valid truth claims its best prior; the highest truth index wins a shared prior.
     claims = (best_prior.unsqueeze(-1) == paddle.arange(num_priors).reshape([1, 1, -1])) & valid.unsqueeze(-1)
-    claimant = paddle.max(claims.astype("int64") * paddle.arange(1, num_truths + 1).reshape([1, -1, 1]), axis=1)
+    claimant = paddle.max(
+        claims.astype("int64") * paddle.arange(1, num_truths + 1).reshape([1, -1, 1]), axis=1
+    )
     claimed = claimant > 0
     best_truth = paddle.where(claimed, claimant - 1, best_truth)
     best_overlap = paddle.where(claimed, paddle.full_like(best_overlap, 2.0), best_overlap)

@@ -40,11 +40,15 @@ def check_prior_config(cfg):
     """Raise ConfigError unless ``cfg`` has the per-map lists of equal length and positive sizes."""
     missing = [k for k in (*_PER_MAP, "min_dim") if k not in cfg]
     if missing:
-        raise ConfigError(f"prior-box config lacks {', '.join(missing)}; give all of "
-                          f"{', '.join((*_PER_MAP, 'min_dim'))} (see paddle_conv.det.VOC_SSD300)")
+        raise ConfigError(
+            f"prior-box config lacks {', '.join(missing)}; give all of "
+            f"{', '.join((*_PER_MAP, 'min_dim'))} (see paddle_conv.det.VOC_SSD300)"
+        )
     lengths = {k: len(cfg[k]) for k in _PER_MAP}
     if len(set(lengths.values())) != 1:
-        raise ConfigError(f"prior-box config lists must have one entry per feature map, got lengths {lengths}")
+        raise ConfigError(
+            f"prior-box config lists must have one entry per feature map, got lengths {lengths}"
+        )
     for v in cfg.get("variance", (0.1, 0.2)):
         if v <= 0:
             raise ConfigError(f"prior-box variances must be > 0, got {cfg['variance']}")

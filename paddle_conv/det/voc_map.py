@@ -13,8 +13,11 @@ import numpy as np
 def average_precision(recall, precision, use_11_point=False):
     """AP of one class from cumulative ``recall`` and ``precision`` arrays (same length)."""
     if use_11_point:
-        return float(np.mean([precision[recall >= t].max() if np.any(recall >= t) else 0.0
-                              for t in np.linspace(0, 1, 11)]))
+        return float(
+            np.mean(
+                [precision[recall >= t].max() if np.any(recall >= t) else 0.0 for t in np.linspace(0, 1, 11)]
+            )
+        )
     r = np.concatenate([[0.0], recall, [1.0]])
     p = np.concatenate([[0.0], precision, [0.0]])
     p = np.maximum.accumulate(p[::-1])[::-1]  # precision envelope

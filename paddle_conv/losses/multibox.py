@@ -31,7 +31,9 @@ def kd_total(losses, weights=None):
     if unknown:
         raise ConfigError(f"unknown KD loss weight(s) {sorted(unknown)}; the keys are {sorted(KD_WEIGHTS)}")
     soft, l2, loss_c, loss_l = losses
-    return (weights["soft"] * soft + weights["loss_c"] * loss_c) + (weights["l2"] * l2 + weights["loss_l"] * loss_l)
+    return (weights["soft"] * soft + weights["loss_c"] * loss_c) + (
+        weights["l2"] * l2 + weights["loss_l"] * loss_l
+    )
 
 
 @register_loss
@@ -66,23 +68,36 @@ class MultiBoxLoss(nn.Layer):
 
     def _assign(self, loc, conf, priors, targets):
         """Targets, masks and per-prior cross-entropy shared by both losses."""
-        if loc.ndim != 3 or conf.ndim != 3 or loc.shape[:2] != conf.shape[:2] or loc.shape[1] != priors.shape[0]:
-            raise DataError(f"predictions do not fit: loc {list(loc.shape)}, conf {list(conf.shape)}, "
-                            f"priors {list(priors.shape)}; expected [B, P, 4], [B, P, C], [P, 4]")
+        if (
+            loc.ndim != 3
+            or conf.ndim != 3
+            or loc.shape[:2] != conf.shape[:2]
+            or loc.shape[1] != priors.shape[0]
+        ):
+            raise DataError(
+                f"predictions do not fit: loc {list(loc.shape)}, conf {list(conf.shape)}, "
+                f"priors {list(priors.shape)}; expected [B, P, 4], [B, P, C], [P, 4]"
+            )
         if conf.shape[-1] != self.num_classes:
-            raise ConfigError(f"conf has {conf.shape[-1]} classes but the loss was built with "
-                              f"num_classes={self.num_classes} (background included)")
+            raise ConfigError(
+                f"conf has {conf.shape[-1]} classes but the loss was built with "
+                f"num_classes={self.num_classes} (background included)"
+            )
         truths, labels, valid = pad_targets(targets)
         if truths.shape[0] != loc.shape[0]:
             raise DataError(f"{truths.shape[0]} targets for a batch of {loc.shape[0]} images")
         top = int(paddle.max(paddle.where(valid, labels, paddle.zeros_like(labels))))
         if top >= self.num_classes - 1 or int(paddle.min(labels)) < 0:
-            raise DataError(f"target label {top} out of range: labels are 0-based without background, "
-                            f"so they must lie in [0, {self.num_classes - 2}] for num_classes={self.num_classes}")
+            raise DataError(
+                f"target label {top} out of range: labels are 0-based without background, "
+                f"so they must lie in [0, {self.num_classes - 2}] for num_classes={self.num_classes}"
+            )
         loc_t, conf_t = match(truths, labels, valid, priors.detach(), self.threshold, self.variance)
         pos = conf_t > 0
         loc_t = paddle.where(pos.unsqueeze(-1), loc_t, paddle.zeros_like(loc_t))  # no inf off the positives
-        ce = paddle.logsumexp(conf, axis=-1) - paddle.take_along_axis(conf, conf_t.unsqueeze(-1), axis=-1).squeeze(-1)
+        ce = paddle.logsumexp(conf, axis=-1) - paddle.take_along_axis(
+            conf, conf_t.unsqueeze(-1), axis=-1
+        ).squeeze(-1)
         # Hard negative mining: rank the background losses of each image, keep neg_pos * num_pos.
         mining = paddle.where(pos, paddle.zeros_like(ce), ce.detach())
         rank = paddle.argsort(paddle.argsort(mining, axis=1, descending=True), axis=1)
@@ -126,8 +141,17 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
     All four are divided by N; :func:`kd_total` combines them with the seed's weights.
     """
 
-    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2),
-                 neg_w=1.5, pos_w=1.0, T=1.0, reg_m=0.0):
+    def __init__(
+        self,
+        num_classes=21,
+        overlap_thresh=0.5,
+        neg_pos=3,
+        variance=(0.1, 0.2),
+        neg_w=1.5,
+        pos_w=1.0,
+        T=1.0,
+        reg_m=0.0,
+    ):
         super().__init__(num_classes, overlap_thresh, neg_pos, variance)
         if T <= 0:
             raise ConfigError(f"temperature T={T} must be > 0")
@@ -137,8 +161,10 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
         loc, conf, priors = predictions
         loc_teacher, conf_teacher = (t.detach() for t in teacher[:2])
         if loc_teacher.shape != loc.shape or conf_teacher.shape != conf.shape:
-            raise DataError(f"teacher predictions {list(loc_teacher.shape)}, {list(conf_teacher.shape)} do not "
-                            f"match the student's {list(loc.shape)}, {list(conf.shape)}: both must use the same priors")
+            raise DataError(
+                f"teacher predictions {list(loc_teacher.shape)}, {list(conf_teacher.shape)} do not "
+                f"match the student's {list(loc.shape)}, {list(conf.shape)}: both must use the same priors"
+            )
         loc_t, pos, selected, ce, n = self._assign(loc, conf, priors, targets)
         posf = pos.astype(loc.dtype)
         loss_l = (F.smooth_l1_loss(loc, loc_t, reduction="none").sum(-1) * posf).sum() / n

@@ -5,8 +5,19 @@ import paddle
 import pytest
 import torch
 
-from paddle_conv.det import (VOC_SSD300, box_iou, center_size, decode, detect, encode, match, pad_targets,
-                             point_form, prior_boxes, voc_map)
+from paddle_conv.det import (
+    VOC_SSD300,
+    box_iou,
+    center_size,
+    decode,
+    detect,
+    encode,
+    match,
+    pad_targets,
+    point_form,
+    prior_boxes,
+    voc_map,
+)
 from paddle_conv.det.voc_map import average_precision
 from paddle_conv.errors import ConfigError
 from weights_bridge.references.ssd_loss import match_image
@@ -14,11 +25,15 @@ from weights_bridge.references.ssd_loss import match_image
 
 def test_voc_ssd300_has_8732_clipped_priors():
     priors = prior_boxes(VOC_SSD300).numpy()
-    assert priors.shape == (38 * 38 * 4 + 19 * 19 * 6 + 10 * 10 * 6 + 5 * 5 * 6 + 3 * 3 * 4 + 4, 4) == (8732, 4)
+    assert (
+        priors.shape == (38 * 38 * 4 + 19 * 19 * 6 + 10 * 10 * 6 + 5 * 5 * 6 + 3 * 3 * 4 + 4, 4) == (8732, 4)
+    )
     assert priors.min() >= 0 and priors.max() <= 1
     np.testing.assert_allclose(priors[0], [4 / 300, 4 / 300, 0.1, 0.1], rtol=1e-6)  # (0.5/37.5, .., 30/300)
     np.testing.assert_allclose(priors[1, 2], np.sqrt(30 * 60) / 300, rtol=1e-6)
-    np.testing.assert_allclose(priors[-1], [0.5, 0.5, 0.88 / np.sqrt(2), 1.0], rtol=1e-6)  # 0.88*sqrt(2) clipped
+    np.testing.assert_allclose(
+        priors[-1], [0.5, 0.5, 0.88 / np.sqrt(2), 1.0], rtol=1e-6
+    )  # 0.88*sqrt(2) clipped
 
 
 def test_prior_config_errors():
@@ -48,8 +63,11 @@ def test_batched_match_equals_per_image_reference():
     targets = []
     for n in [3, 0, 7, 1]:
         xy = rng.uniform(0, 0.6, (n, 2))
-        targets.append(np.concatenate([xy, xy + rng.uniform(0.02, 0.4, (n, 2)), rng.integers(0, 5, (n, 1))],
-                                      1).astype("float32").reshape(n, 5))
+        targets.append(
+            np.concatenate([xy, xy + rng.uniform(0.02, 0.4, (n, 2)), rng.integers(0, 5, (n, 1))], 1)
+            .astype("float32")
+            .reshape(n, 5)
+        )
     # two truths sharing one best prior: the later one keeps it, as upstream's loop does
     targets.append(np.array([[0.1, 0.1, 0.3, 0.3, 1], [0.1, 0.1, 0.3, 0.3, 2]], "float32"))
     loc_t, conf_t = match(*pad_targets(targets), priors)
@@ -57,8 +75,9 @@ def test_batched_match_equals_per_image_reference():
         if len(t) == 0:
             assert not conf_t[i].numpy().any()
             continue
-        ref_loc, ref_conf = match_image(0.5, torch.tensor(t[:, :4]), torch.tensor(t[:, 4]),
-                                        torch.tensor(priors.numpy()), (0.1, 0.2))
+        ref_loc, ref_conf = match_image(
+            0.5, torch.tensor(t[:, :4]), torch.tensor(t[:, 4]), torch.tensor(priors.numpy()), (0.1, 0.2)
+        )
         np.testing.assert_array_equal(conf_t[i].numpy(), ref_conf.numpy())
         pos = ref_conf.numpy() > 0
         assert pos.sum() >= len(t) - 1  # every distinct truth has its own positive
@@ -83,8 +102,10 @@ def test_voc_map_perfect_partial_and_11_point():
     perfect = [np.c_[g[:, :4], np.ones(len(g)), g[:, 4]] for g in gts]
     assert voc_map(perfect, gts, 2)[0] == pytest.approx(1.0)
     # class 0: one hit (score .9), one false positive (.8), the second object found last (.7)
-    dets = [np.array([[0, 0, 0.5, 0.5, 0.9, 0], [0.6, 0, 0.9, 0.2, 0.8, 0]]),
-            np.array([[0.2, 0.2, 0.4, 0.4, 0.7, 0]])]
+    dets = [
+        np.array([[0, 0, 0.5, 0.5, 0.9, 0], [0.6, 0, 0.9, 0.2, 0.8, 0]]),
+        np.array([[0.2, 0.2, 0.4, 0.4, 0.7, 0]]),
+    ]
     m, aps = voc_map(dets, gts, 2)
     assert aps[1] == 0.0  # an object never detected
     assert aps[0] == pytest.approx(0.5 * 1.0 + 0.5 * 2 / 3)

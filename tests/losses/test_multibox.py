@@ -51,7 +51,9 @@ def test_multibox_matches_reference(batch):
     loc, conf, priors = as_paddle(batch, "loc", "conf", "priors")
     ours = MultiBoxLoss(NUM_CLASSES)((loc, conf, priors), [paddle.to_tensor(t) for t in batch["targets"]])
     tloc, tconf, tpriors = as_torch(batch, "loc", "conf", "priors")
-    ref = MultiBoxLossReference(NUM_CLASSES)((tloc, tconf, tpriors), [torch.tensor(t) for t in batch["targets"]])
+    ref = MultiBoxLossReference(NUM_CLASSES)(
+        (tloc, tconf, tpriors), [torch.tensor(t) for t in batch["targets"]]
+    )
     for a, b in zip(ours, ref):
         assert np.isfinite(float(a))
         np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
@@ -68,7 +70,8 @@ def test_multibox_kd_matches_reference(batch, kw):
     ours = MultiBoxLoss_KD(NUM_CLASSES, **kw)((loc, conf, priors), (lt, ct), batch["targets"])
     tloc, tconf, tpriors, tlt, tct = as_torch(batch, "loc", "conf", "priors", "loc_teacher", "conf_teacher")
     ref = MultiBoxLossKDReference(NUM_CLASSES, **kw)(
-        (tloc, tconf, tpriors), (tlt, tct), [torch.tensor(t) for t in batch["targets"]])
+        (tloc, tconf, tpriors), (tlt, tct), [torch.tensor(t) for t in batch["targets"]]
+    )
     assert len(ours) == 4
     for a, b in zip(ours, ref):
         assert np.isfinite(float(a)) and float(a) > 0

@@ -51,7 +51,11 @@ class MultiBoxLossReference(torch.nn.Module):
     def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2)):
         super().__init__()
         self.num_classes, self.threshold, self.negpos_ratio, self.variance = (
-            num_classes, overlap_thresh, neg_pos, variance)
+            num_classes,
+            overlap_thresh,
+            neg_pos,
+            variance,
+        )
 
     def image_terms(self, loc, conf, priors, target):
         """Matched targets, positive and selected (positive or mined) masks of one image."""
@@ -84,8 +88,17 @@ class MultiBoxLossReference(torch.nn.Module):
 class MultiBoxLossKDReference(MultiBoxLossReference):
     """Per-image MultiBoxLoss_KD; same call and return as :class:`paddle_conv.losses.MultiBoxLoss_KD`."""
 
-    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2),
-                 neg_w=1.5, pos_w=1.0, T=1.0, reg_m=0.0):
+    def __init__(
+        self,
+        num_classes=21,
+        overlap_thresh=0.5,
+        neg_pos=3,
+        variance=(0.1, 0.2),
+        neg_w=1.5,
+        pos_w=1.0,
+        T=1.0,
+        reg_m=0.0,
+    ):
         super().__init__(num_classes, overlap_thresh, neg_pos, variance)
         self.neg_w, self.pos_w, self.T, self.reg_m = neg_w, pos_w, T, reg_m
 
