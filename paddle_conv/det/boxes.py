@@ -21,15 +21,15 @@ def box_iou(box_a, box_b):
     """Jaccard overlap of corner-form boxes: ``[..., A, 4]`` x ``[..., B, 4]`` -> ``[..., A, B]``.
 
     Leading dimensions broadcast, so ``[B, M, 4]`` ground truths against ``[P, 4]`` priors give
-    ``[B, M, P]`` in one call.
+    ``[B, M, P]`` in one call. Works coordinate by coordinate so that no ``[..., A, B, 2]``
+    temporaries are made.
     """
-    a = box_a.unsqueeze(-2)  # [..., A, 1, 4]
-    b = box_b.unsqueeze(-3)  # [..., 1, B, 4]
-    wh = paddle.clip(paddle.minimum(a[..., 2:], b[..., 2:]) - paddle.maximum(a[..., :2], b[..., :2]), min=0)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / (area_a + area_b - inter)
+    ax1, ay1, ax2, ay2 = (c.unsqueeze(-1) for c in paddle.unbind(box_a, axis=-1))  # [..., A, 1]
+    bx1, by1, bx2, by2 = (c.unsqueeze(-2) for c in paddle.unbind(box_b, axis=-1))  # [..., 1, B]
+    iw = paddle.clip(paddle.minimum(ax2, bx2) - paddle.maximum(ax1, bx1), min=0)
+    ih = paddle.clip(paddle.minimum(ay2, by2) - paddle.maximum(ay1, by1), min=0)
+    inter = iw * ih
+    return inter / ((ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter)
 
 
 def encode(matched, priors, variances=(0.1, 0.2)):

@@ -14,8 +14,9 @@ import paddle
 from ..errors import DataError
 from .boxes import box_iou, encode, point_form
 
-#: Corner box given to padding entries: finite under :func:`encode`, never matched.
-_PAD_BOX = (0.0, 0.0, 1.0, 1.0)
+#: Corner box given to padding entries: outside the image, so its IoU with every prior is 0 and
+#: it is finite under :func:`encode`; padding never claims a prior.
+_PAD_BOX = (2.0, 2.0, 3.0, 3.0)
 
 
 def pad_targets(targets):
@@ -27,7 +28,7 @@ def pad_targets(targets):
 
     Returns:
         ``(boxes [B, M, 4] float32, labels [B, M] int64, valid [B, M] bool)`` with ``M >= 1``;
-        padding rows hold the box ``(0, 0, 1, 1)`` and label 0.
+        padding rows hold the box ``(2, 2, 3, 3)`` (outside the image) and label 0.
     """
     if isinstance(targets, paddle.Tensor):
         if targets.ndim != 3 or targets.shape[-1] != 5:
@@ -72,19 +73,18 @@ def match(truths, labels, valid, priors, threshold=0.5, variances=(0.1, 0.2)):
         ``loc_t [B, P, 4]`` encoded offsets and ``conf_t [B, P]`` int64 classes (0 = background,
         ``label + 1`` otherwise).
     """
-    num_truths, num_priors = truths.shape[1], priors.shape[0]
-    iou = box_iou(truths, point_form(priors))  # [B, M, P]
-    iou = paddle.where(valid.unsqueeze(-1), iou, paddle.full_like(iou, -1.0))
+    num_truths = truths.shape[1]
+    iou = box_iou(truths, point_form(priors))  # [B, M, P]; 0 for padding (it lies outside the image)
     best_prior = paddle.argmax(iou, axis=2)  # [B, M]: each truth's best prior
     best_overlap = paddle.max(iou, axis=1)  # [B, P]: each prior's best truth
     best_truth = paddle.argmax(iou, axis=1)
     # Each valid truth claims its best prior; the highest truth index wins a shared prior.
-    claims = (best_prior.unsqueeze(-1) == paddle.arange(num_priors).reshape([1, 1, -1])) & valid.unsqueeze(-1)
-    claimant = paddle.max(
-        claims.astype("int64") * paddle.arange(1, num_truths + 1).reshape([1, -1, 1]), axis=1
+    truth_ids = paddle.where(valid, paddle.arange(num_truths).unsqueeze(0), paddle.full_like(labels, -1))
+    claimant = paddle.put_along_axis(
+        paddle.full_like(best_truth, -1), best_prior, truth_ids, axis=1, reduce="amax"
     )
-    claimed = claimant > 0
-    best_truth = paddle.where(claimed, claimant - 1, best_truth)
+    claimed = claimant >= 0
+    best_truth = paddle.where(claimed, claimant, best_truth)
     best_overlap = paddle.where(claimed, paddle.full_like(best_overlap, 2.0), best_overlap)
 
     matched = paddle.take_along_axis(truths, best_truth.unsqueeze(-1).expand([-1, -1, 4]), axis=1)

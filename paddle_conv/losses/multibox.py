@@ -8,6 +8,8 @@ positives and (with ``neg_pos`` negatives per positive) no negatives; a batch wi
 returns zeros instead of dividing by zero.
 """
 
+from collections import namedtuple
+
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
@@ -17,6 +19,10 @@ from ..errors import ConfigError, DataError
 from . import register_loss
 
 #: The seed's total ``(0.3 * soft + 0.7 * loss_c) + (0.5 * l2 + loss_l)``; trainer config keys.
+#: What both losses need from matching and mining: row indices ``(image, prior)`` of the positives and
+#: of the selected (positive or mined negative) priors, their targets, and N (at least 1).
+_Assigned = namedtuple("_Assigned", "pos_rows sel_rows loc_t conf_t n")
+
 KD_WEIGHTS = {"soft": 0.3, "loss_c": 0.7, "l2": 0.5, "loss_l": 1.0}
 
 
@@ -94,25 +100,40 @@ class MultiBoxLoss(nn.Layer):
             )
         loc_t, conf_t = match(truths, labels, valid, priors.detach(), self.threshold, self.variance)
         pos = conf_t > 0
-        loc_t = paddle.where(pos.unsqueeze(-1), loc_t, paddle.zeros_like(loc_t))  # no inf off the positives
-        ce = paddle.logsumexp(conf, axis=-1) - paddle.take_along_axis(
-            conf, conf_t.unsqueeze(-1), axis=-1
-        ).squeeze(-1)
-        # Hard negative mining: rank the background losses of each image, keep neg_pos * num_pos.
-        mining = paddle.where(pos, paddle.zeros_like(ce), ce.detach())
-        rank = paddle.argsort(paddle.argsort(mining, axis=1, descending=True), axis=1)
         num_pos = pos.astype("int64").sum(axis=1, keepdim=True)
+        # Hard negative mining: in each image the neg_pos * num_pos background priors of highest loss.
         num_neg = paddle.clip(self.negpos_ratio * num_pos, max=pos.shape[1] - 1)
-        selected = pos | (rank < num_neg)
+        k = int(num_neg.max())
+        selected = pos
+        if k > 0:
+            with paddle.no_grad():
+                ce = F.cross_entropy(conf.detach(), conf_t.unsqueeze(-1), reduction="none").squeeze(-1)
+                mining = paddle.where(pos, paddle.zeros_like(ce), ce)
+            _, hardest = paddle.topk(mining, k, axis=1)  # [B, k], descending
+            take = (paddle.arange(k).unsqueeze(0) < num_neg).astype("int32")
+            selected = pos | (
+                paddle.put_along_axis(paddle.zeros(pos.shape, "int32"), hardest, take, axis=1) > 0
+            )
+        pos_rows, sel_rows = paddle.nonzero(pos), paddle.nonzero(selected)  # [Np, 2], [S, 2]: (image, prior)
         n = paddle.clip(num_pos.sum().astype(loc.dtype), min=1.0)
-        return loc_t, pos, selected, ce, n
+        return _Assigned(
+            pos_rows, sel_rows, paddle.gather_nd(loc_t, pos_rows), paddle.gather_nd(conf_t, sel_rows), n
+        )
+
+    def _own_losses(self, loc, conf, a):
+        """``(loss_l, loss_c)`` on the gathered positives / selected priors, divided by N."""
+        if a.pos_rows.shape[0] == 0:
+            zero = (loc.sum() + conf.sum()) * 0.0  # keeps the graph, no NaN
+            return zero, zero
+        loss_l = F.smooth_l1_loss(paddle.gather_nd(loc, a.pos_rows), a.loc_t, reduction="sum") / a.n
+        loss_c = (
+            F.cross_entropy(paddle.gather_nd(conf, a.sel_rows), a.conf_t.unsqueeze(-1), reduction="sum") / a.n
+        )
+        return loss_l, loss_c
 
     def forward(self, predictions, targets):
         loc, conf, priors = predictions
-        loc_t, pos, selected, ce, n = self._assign(loc, conf, priors, targets)
-        loss_l = (F.smooth_l1_loss(loc, loc_t, reduction="none").sum(-1) * pos.astype(loc.dtype)).sum() / n
-        loss_c = (ce * selected.astype(ce.dtype)).sum() / n
-        return loss_l, loss_c
+        return self._own_losses(loc, conf, self._assign(loc, conf, priors, targets))
 
 
 @register_loss
@@ -165,20 +186,18 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
                 f"teacher predictions {list(loc_teacher.shape)}, {list(conf_teacher.shape)} do not "
                 f"match the student's {list(loc.shape)}, {list(conf.shape)}: both must use the same priors"
             )
-        loc_t, pos, selected, ce, n = self._assign(loc, conf, priors, targets)
-        posf = pos.astype(loc.dtype)
-        loss_l = (F.smooth_l1_loss(loc, loc_t, reduction="none").sum(-1) * posf).sum() / n
-        loss_c = (ce * selected.astype(ce.dtype)).sum() / n
+        a = self._assign(loc, conf, priors, targets)
+        loss_l, loss_c = self._own_losses(loc, conf, a)
+        if a.pos_rows.shape[0] == 0:
+            return loss_l, loss_l, loss_c, loss_l
 
-        log_ps = F.log_softmax(conf / self.T, axis=-1)
-        log_pt = F.log_softmax(conf_teacher / self.T, axis=-1)
+        log_ps = F.log_softmax(paddle.gather_nd(conf, a.sel_rows) / self.T, axis=-1)
+        log_pt = F.log_softmax(paddle.gather_nd(conf_teacher, a.sel_rows) / self.T, axis=-1)
         class_w = paddle.full([self.num_classes], self.pos_w, dtype=conf.dtype)
         class_w[0] = self.neg_w
-        kl = (class_w * paddle.exp(log_pt) * (log_pt - log_ps)).sum(-1)
-        soft = (kl * selected.astype(kl.dtype)).sum() * (self.T**2) / n
+        soft = (class_w * paddle.exp(log_pt) * (log_pt - log_ps)).sum() * (self.T**2) / a.n
 
-        dist_s = ((loc - loc_t) ** 2).sum(-1)
-        dist_t = ((loc_teacher - loc_t) ** 2).sum(-1)
-        bounded = (dist_s + self.reg_m > dist_t).astype(loc.dtype) * posf
-        l2 = (dist_s * bounded).sum() / n
+        dist_s = ((paddle.gather_nd(loc, a.pos_rows) - a.loc_t) ** 2).sum(-1)
+        dist_t = ((paddle.gather_nd(loc_teacher, a.pos_rows) - a.loc_t) ** 2).sum(-1)
+        l2 = (dist_s * (dist_s + self.reg_m > dist_t).astype(dist_s.dtype)).sum() / a.n
         return soft, l2, loss_c, loss_l
