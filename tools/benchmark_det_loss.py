@@ -117,7 +117,8 @@ def main(argv=None):
         f"median of {args.repeats}; load average {os.getloadavg()[0]:.2f}"
     )
     print(
-        f"{'loss':<16}{'vectorised ms':>15}{'torch loop ms':>15}{'paddle loop ms':>16}{'x torch':>9}{'x paddle':>10}"
+        f"{'loss':<16}{'vectorised ms':>15}{'torch loop ms':>15}{'paddle loop ms':>16}"
+        f"{'x torch':>9}{'x paddle':>10}"
     )
     for name, kd in [("MultiBoxLoss", False), ("MultiBoxLoss_KD", True)]:
         vec, ploop = paddle_runs(priors, targets, arrays, kd)
