@@ -1,1 +1,7 @@
 """Model families, one module each; importing a module registers its builders."""
+
+from . import baselines, oct_mobilenet, oct_resnet  # noqa: F401
+from .oct_mobilenet import OctMobileNet
+from .oct_resnet import OctBottleneck, OctResNet
+
+__all__ = ["OctBottleneck", "OctMobileNet", "OctResNet"]
