@@ -34,9 +34,7 @@ def detect(loc, conf, priors, variances=(0.1, 0.2), score_thresh=0.01, nms_thres
         cand_scores = paddle.gather(s, keep)
         cand_labels = keep % num_fg
         cand_boxes = paddle.gather(boxes[b], keep // num_fg)
-        kept = nms(
-            cand_boxes, nms_thresh, cand_scores, cand_labels, list(range(num_fg)), min(top_k, keep.shape[0])
-        )
+        kept = nms(cand_boxes, nms_thresh, cand_scores, cand_labels, list(range(num_fg)), min(top_k, keep.shape[0]))
         out = paddle.concat(
             [
                 paddle.gather(cand_boxes, kept),

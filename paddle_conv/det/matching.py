@@ -80,9 +80,7 @@ def match(truths, labels, valid, priors, threshold=0.5, variances=(0.1, 0.2)):
     best_truth = paddle.argmax(iou, axis=1)
     # Each valid truth claims its best prior; the highest truth index wins a shared prior.
     truth_ids = paddle.where(valid, paddle.arange(num_truths).unsqueeze(0), paddle.full_like(labels, -1))
-    claimant = paddle.put_along_axis(
-        paddle.full_like(best_truth, -1), best_prior, truth_ids, axis=1, reduce="amax"
-    )
+    claimant = paddle.put_along_axis(paddle.full_like(best_truth, -1), best_prior, truth_ids, axis=1, reduce="amax")
     claimed = claimant >= 0
     best_truth = paddle.where(claimed, claimant, best_truth)
     best_overlap = paddle.where(claimed, paddle.full_like(best_overlap, 2.0), best_overlap)

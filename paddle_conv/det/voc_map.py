@@ -14,9 +14,7 @@ def average_precision(recall, precision, use_11_point=False):
     """AP of one class from cumulative ``recall`` and ``precision`` arrays (same length)."""
     if use_11_point:
         return float(
-            np.mean(
-                [precision[recall >= t].max() if np.any(recall >= t) else 0.0 for t in np.linspace(0, 1, 11)]
-            )
+            np.mean([precision[recall >= t].max() if np.any(recall >= t) else 0.0 for t in np.linspace(0, 1, 11)])
         )
     r = np.concatenate([[0.0], recall, [1.0]])
     p = np.concatenate([[0.0], precision, [0.0]])
@@ -25,7 +23,9 @@ def average_precision(recall, precision, use_11_point=False):
     return float(np.sum((r[step + 1] - r[step]) * p[step + 1]))
 
 
-def _iou(box, boxes):
+def iou_one_to_many(box, boxes):
+    """IoU of one corner-form box ``[4]`` with ``boxes [n, 4]`` (numpy): ``[n]``."""
+    boxes = np.asarray(boxes, dtype="float64").reshape(-1, 4)
     wh = np.clip(np.minimum(box[2:], boxes[:, 2:]) - np.maximum(box[:2], boxes[:, :2]), 0, None)
     inter = wh[:, 0] * wh[:, 1]
     area = (box[2] - box[0]) * (box[3] - box[1])
@@ -65,7 +65,7 @@ def voc_map(detections, ground_truths, num_classes, iou_thresh=0.5, use_11_point
             if len(gts[i]) == 0:
                 fp[k] = 1
                 continue
-            overlaps = _iou(box, gts[i])
+            overlaps = iou_one_to_many(box, gts[i])
             j = int(np.argmax(overlaps))
             if overlaps[j] < iou_thresh:
                 fp[k] = 1
