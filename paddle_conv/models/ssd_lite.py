@@ -162,7 +162,5 @@ class SSDLite(nn.Layer):
         return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), self.priors
 
 
-@register_model
-def ssd_lite(num_classes=21, **kwargs):
-    """SSDLite on a registered backbone (default ``mobilenet_v1``); see :class:`SSDLite` for the options."""
-    return SSDLite(num_classes=num_classes, **kwargs)
+#: ``create_model("ssd_lite", num_classes=..., backbone=..., ...)``: builds :class:`SSDLite`.
+ssd_lite = register_model(SSDLite, name="ssd_lite")
