@@ -103,7 +103,6 @@ def train_stage(cfg, stage, teacher=None):
     for epoch in range(start_epoch, epochs):
         model.train()
         for images, targets in loader:
-            targets = paddle.to_tensor(targets)
             out = model(images)
             if stage == "student_kd":
                 with paddle.no_grad():
