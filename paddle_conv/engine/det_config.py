@@ -61,15 +61,10 @@ def _kd_weights(source, path, value):
 def _det_dataset(source, path, value):
     from ..data import DATASETS
 
-    out = named_mapping(DATASETS)(source, path, value)
-    if out["name"] not in ("Shapes", "VOCDetection"):
-        raise _error(
-            source,
-            path + ".name",
-            "bad value",
-            f"{out['name']!r} is not a detection data set; use Shapes or VOCDetection",
-        )
-    return out
+    if isinstance(value, dict) and value.get("name") not in ("Shapes", "VOCDetection"):
+        raise _error(source, path + ".name", "bad value",
+                     f"{value.get('name')!r} is not a detection data set; use Shapes or VOCDetection")
+    return named_mapping(DATASETS)(source, path, value)
 
 
 def _split(batch_size):
