@@ -1,8 +1,17 @@
 """Model families, one module each; importing a module registers its builders."""
 
-from . import baselines, conv_resnet, oct_mobilenet, oct_resnet, refconv_mobilenet  # noqa: F401
+from . import (  # noqa: F401
+    baselines,
+    conv_resnet,
+    oct_mobilenet,
+    oct_resnet,
+    refconv_mobilenet,
+    ssd_lite,
+    tiny_cnn,
+)
 from .conv_resnet import ConvResNet
 from .oct_mobilenet import OctMobileNet
 from .oct_resnet import OctBottleneck, OctResNet
+from .ssd_lite import SSDLite
 
-__all__ = ["ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet"]
+__all__ = ["ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSDLite"]
