@@ -28,18 +28,28 @@ def downsample(x):
     return F.avg_pool2d(x, kernel_size=2, stride=2, ceil_mode=True, exclusive=True)
 
 
+@paddle.jit.not_to_static  # reads the traced shapes (-1 where dynamic) as plain ints
 def upsample_to(x, like):
     """Nearest 2x up-sampling of ``x`` ``[N, C, h, w]`` cropped to the spatial size of ``like``.
 
-    Written as expand + reshape rather than ``F.interpolate``: it is faster on CPU and the
-    exported graph runs on every Paddle Inference backend (oneDNN rejects interpolate's scale).
+    Eager mode: expand + reshape (a copy, no arithmetic). Static graphs (``to_static``, export):
+    a depthwise 2x2 stride-2 transposed convolution with unit weights, which equals nearest
+    up-sampling exactly, runs as a oneDNN kernel (expand does not: it sent the feature maps back
+    and forth between oneDNN's blocked layout and the plain one, about 15% of Oct-ResNet-50's
+    inference time) and exports to every backend (oneDNN rejects interpolate's scale attribute).
+    The crop is left out of the graph when the exported sizes are known and even.
     """
-    dynamic = paddle.in_dynamic_mode()
-    n, c, h, w = x.shape if dynamic else paddle.shape(x)
-    y = x.unsqueeze([3, 5]).expand([-1, -1, -1, 2, -1, 2]).reshape([n, c, h * 2, w * 2])
-    if dynamic:
+    if paddle.in_dynamic_mode():
+        n, c, h, w = x.shape
+        y = x.unsqueeze([3, 5]).expand([-1, -1, -1, 2, -1, 2]).reshape([n, c, h * 2, w * 2])
         out_h, out_w = like.shape[2], like.shape[3]
         return y if (out_h, out_w) == (2 * h, 2 * w) else y[:, :, :out_h, :out_w]
+    channels = x.shape[1]
+    y = F.conv2d_transpose(x, paddle.ones([channels, 1, 2, 2], x.dtype), stride=2, groups=channels)
+    h, w = x.shape[2], x.shape[3]
+    out_h, out_w = like.shape[2], like.shape[3]
+    if min(h, w, out_h, out_w) > 0 and (out_h, out_w) == (2 * h, 2 * w):
+        return y
     size = paddle.shape(like)
     return paddle.slice(y, axes=[2, 3], starts=[0, 0], ends=[size[2], size[3]])
 
