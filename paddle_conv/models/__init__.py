@@ -1,7 +1,8 @@
 """Model families, one module each; importing a module registers its builders."""
 
-from . import baselines, oct_mobilenet, oct_resnet  # noqa: F401
+from . import baselines, conv_resnet, oct_mobilenet, oct_resnet, refconv_mobilenet  # noqa: F401
+from .conv_resnet import ConvResNet
 from .oct_mobilenet import OctMobileNet
 from .oct_resnet import OctBottleneck, OctResNet
 
-__all__ = ["OctBottleneck", "OctMobileNet", "OctResNet"]
+__all__ = ["ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet"]
