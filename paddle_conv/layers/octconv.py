@@ -46,7 +46,8 @@ def upsample_to(x, like):
         y = x.unsqueeze([3, 5]).expand([-1, -1, -1, 2, -1, 2]).reshape([n, c, h * 2, w * 2])
         out_h, out_w = like.shape[2], like.shape[3]
         return y if (out_h, out_w) == (2 * h, 2 * w) else y[:, :, :out_h, :out_w]
-    y = F.conv2d_transpose(x, _unit_deconv_weight(x.shape[1], x.dtype), stride=2, groups=x.shape[1] // 2)
+    weight = _unit_deconv_weight(x.shape[1], x.dtype)
+    y = F.conv2d_transpose(x, weight, stride=2, groups=x.shape[1] // weight.shape[1])
     h, w = x.shape[2], x.shape[3]
     out_h, out_w = like.shape[2], like.shape[3]
     if min(h, w, out_h, out_w) > 0 and (out_h, out_w) == (2 * h, 2 * w):
@@ -56,11 +57,11 @@ def upsample_to(x, like):
 
 
 def _unit_deconv_weight(channels, dtype):
-    """``[C, 2, 2, 2]`` weight of a ``groups=C/2`` transposed conv copying channel ``c`` to output ``c``."""
-    if channels % 2:
-        raise ValueError(f"upsample_to needs an even channel count in static graphs, got {channels}")
-    weight = np.zeros([channels, 2, 2, 2], dtype="float32")
-    weight[np.arange(channels), np.arange(channels) % 2] = 1.0
+    """Weight of a transposed conv copying channel ``c`` to output ``c``: ``[C, 2, 2, 2]`` for groups
+    of two channels, or ``[C, 1, 2, 2]`` (depthwise, no oneDNN kernel) when C is odd."""
+    per_group = 2 if channels % 2 == 0 else 1
+    weight = np.zeros([channels, per_group, 2, 2], dtype="float32")
+    weight[np.arange(channels), np.arange(channels) % per_group] = 1.0
     return paddle.to_tensor(weight, dtype=dtype)
 
 

@@ -119,11 +119,11 @@ def test_wrong_input_form_is_a_clear_error():
 
 
 @pytest.mark.parametrize("fixed", [True, False])
-@pytest.mark.parametrize("h,w", [(8, 8), (7, 9)])
-def test_static_graph_fast_path_equals_eager_reference(fixed, h, w):
+@pytest.mark.parametrize("h,w,out_channels", [(8, 8, 16), (7, 9, 16), (6, 6, 14)])  # 14: 7 high channels (odd)
+def test_static_graph_fast_path_equals_eager_reference(fixed, h, w, out_channels):
     """to_static takes the transposed-convolution up-sampling (cropped only when needed); it must
     equal the eager expand + reshape path, for fixed and dynamic input sizes, even and odd."""
-    block = Conv_BN_ACT(16, 16, 1, alpha_in=0.5, alpha_out=0.5)
+    block = Conv_BN_ACT(16, out_channels, 1, alpha_in=0.5, alpha_out=0.5)
     block.eval()
 
     class TwoInputs(paddle.nn.Layer):
