@@ -8,7 +8,7 @@ Shapes are placed so that no two overlap by more than ``max_iou``.
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..det.voc_map import iou_one_to_many
+from ..det.boxes import box_iou_numpy
 from ..errors import DataError
 from . import register_dataset
 from .detection import hflip, to_chw
@@ -75,7 +75,7 @@ class Shapes:
                 w, h = (rng.uniform(self.min_size, self.max_size, 2) * s).astype(int).clip(4, s)
                 x0, y0 = int(rng.integers(0, s - w + 1)), int(rng.integers(0, s - h + 1))
                 box = np.array([x0, y0, x0 + w, y0 + h], dtype="float32")  # pixel edges
-                if not boxes or iou_one_to_many(box, np.array(boxes)[:, :4]).max() <= self.max_iou:
+                if not boxes or box_iou_numpy(box[None], np.array(boxes)[:, :4]).max() <= self.max_iou:
                     break
             else:
                 continue

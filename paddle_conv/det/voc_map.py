@@ -9,6 +9,8 @@ Ground truths marked ``difficult`` are neither required nor counted as false pos
 
 import numpy as np
 
+from .boxes import box_iou_numpy
+
 
 def average_precision(recall, precision, use_11_point=False):
     """AP of one class from cumulative ``recall`` and ``precision`` arrays (same length)."""
@@ -21,15 +23,6 @@ def average_precision(recall, precision, use_11_point=False):
     p = np.maximum.accumulate(p[::-1])[::-1]  # precision envelope
     step = np.nonzero(r[1:] != r[:-1])[0]
     return float(np.sum((r[step + 1] - r[step]) * p[step + 1]))
-
-
-def iou_one_to_many(box, boxes):
-    """IoU of one corner-form box ``[4]`` with ``boxes [n, 4]`` (numpy): ``[n]``."""
-    boxes = np.asarray(boxes, dtype="float64").reshape(-1, 4)
-    wh = np.clip(np.minimum(box[2:], boxes[:, 2:]) - np.maximum(box[:2], boxes[:, :2]), 0, None)
-    inter = wh[:, 0] * wh[:, 1]
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    return inter / (area + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) - inter)
 
 
 def voc_map(detections, ground_truths, num_classes, iou_thresh=0.5, use_11_point=False, difficult=None):
@@ -65,7 +58,8 @@ def voc_map(detections, ground_truths, num_classes, iou_thresh=0.5, use_11_point
             if len(gts[i]) == 0:
                 fp[k] = 1
                 continue
-            overlaps = iou_one_to_many(box, gts[i])
+            gt_boxes = np.asarray(gts[i], "float64").reshape(-1, 4)
+            overlaps = box_iou_numpy(np.asarray(box, "float64")[None, :4], gt_boxes)[0]
             j = int(np.argmax(overlaps))
             if overlaps[j] < iou_thresh:
                 fp[k] = 1
