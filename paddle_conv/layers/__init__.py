@@ -1,1 +1,20 @@
 """Building blocks: convolution variants and the layers models are made of."""
+
+from .attention import MultiHeadSelfAttention
+from .drop_path import DropPath, drop_path
+from .position_embedding import POSITION_EMBEDDINGS, resize_grid_embedding, sinusoidal_embedding
+from .seq_pool import SeqPool
+from .tokenizer import Tokenizer
+from .transformer_encoder import TransformerEncoderLayer
+
+__all__ = [
+    "POSITION_EMBEDDINGS",
+    "DropPath",
+    "MultiHeadSelfAttention",
+    "SeqPool",
+    "Tokenizer",
+    "TransformerEncoderLayer",
+    "drop_path",
+    "resize_grid_embedding",
+    "sinusoidal_embedding",
+]
