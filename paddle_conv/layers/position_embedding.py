@@ -29,9 +29,10 @@ def sinusoidal_embedding(length, dim):
     """
     position = np.arange(length, dtype=np.float64)[:, None]
     channel = np.arange(dim)[None, :]
-    angle = position / 10000.0 ** (2 * (channel // 2) / dim)
+    # Angles rounded to float32 before sin/cos, as upstream CCT computes them.
+    angle = (position / 10000.0 ** (2 * (channel // 2) / dim)).astype(np.float32)
     table = np.where(channel % 2 == 0, np.sin(angle), np.cos(angle))
-    return paddle.to_tensor(table[None].astype(np.float32))
+    return paddle.to_tensor(table[None])
 
 
 def resize_grid_embedding(embedding, old_grid, new_grid):

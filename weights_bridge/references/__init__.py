@@ -17,3 +17,6 @@ def create_reference(name, **kwargs):
 def list_references(pattern=None):
     """Names that have a torch reference."""
     return REFERENCES.names(pattern)
+
+
+from . import cct  # noqa: E402,F401  (registers the torch CCT references)
