@@ -1,3 +1,8 @@
 """Model families, one module each; importing a module registers its builders."""
 
-from . import cct  # noqa: F401
+from . import baselines, cct, oct_mobilenet, oct_resnet  # noqa: F401
+from .cct import CCT
+from .oct_mobilenet import OctMobileNet
+from .oct_resnet import OctBottleneck, OctResNet
+
+__all__ = ["CCT", "OctBottleneck", "OctMobileNet", "OctResNet"]

@@ -1,0 +1,174 @@
+"""Octave convolution (Chen et al., "Drop an Octave: Reducing Spatial Redundancy in
+Convolutional Neural Networks with Octave Convolution", ICCV 2019, arXiv:1904.05049).
+
+A feature map is split into a high-frequency part ``x_h`` ``[N, (1 - a) C, H, W]`` and a
+low-frequency part ``x_l`` ``[N, a C, ceil(H / 2), ceil(W / 2)]``. Four convolutions exchange
+information between them: h2h, h2l (after 2x2 average pooling), l2h (followed by nearest
+up-sampling) and l2l. Parameter names (``conv_h2h``, ``conv_h2l``, ``conv_l2h``, ``conv_l2l``;
+``bn_h``, ``bn_l``), channel splits and group counts follow d-li14/octconv.pytorch, so its
+checkpoints map one to one.
+
+Any input size works (the reference fails when H or W is odd at some stage): pooling uses
+``ceil_mode`` and averages only the pixels inside the map, so the low branch of an ``H x W``
+map is ``ceil(H / 2) x ceil(W / 2)``; the up-sampled l2h output is cropped to the high branch's
+exact size. For even sizes both rules are no-ops and the results equal the reference's.
+"""
+
+import math
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+__all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "downsample", "upsample_to"]
+
+
+def downsample(x):
+    """2x2 average pooling, stride 2, ``[N, C, H, W] -> [N, C, ceil(H/2), ceil(W/2)]``."""
+    return F.avg_pool2d(x, kernel_size=2, stride=2, ceil_mode=True, exclusive=True)
+
+
+def upsample_to(x, like):
+    """Nearest 2x up-sampling of ``x`` ``[N, C, h, w]`` cropped to the spatial size of ``like``.
+
+    Written as expand + reshape rather than ``F.interpolate``: it is faster on CPU and the
+    exported graph runs on every Paddle Inference backend (oneDNN rejects interpolate's scale).
+    """
+    dynamic = paddle.in_dynamic_mode()
+    n, c, h, w = x.shape if dynamic else paddle.shape(x)
+    y = x.unsqueeze([3, 5]).expand([-1, -1, -1, 2, -1, 2]).reshape([n, c, h * 2, w * 2])
+    if dynamic:
+        out_h, out_w = like.shape[2], like.shape[3]
+        return y if (out_h, out_w) == (2 * h, 2 * w) else y[:, :, :out_h, :out_w]
+    size = paddle.shape(like)
+    return paddle.slice(y, axes=[2, 3], starts=[0, 0], ends=[size[2], size[3]])
+
+
+def _check_alpha(name, alpha):
+    if not 0 <= alpha < 1:
+        raise ValueError(
+            f"OctaveConv {name}={alpha} is outside [0, 1): it is the fraction of channels in the "
+            f"low-frequency branch; use 0 for a plain input/output and e.g. 0.5 otherwise."
+        )
+
+
+class OctaveConv(nn.Layer):
+    """Octave convolution.
+
+    Args:
+        in_channels, out_channels: total channels (high + low).
+        kernel_size, padding, dilation, bias: as for ``nn.Conv2D`` (every branch).
+        alpha_in, alpha_out: fraction of input / output channels at low frequency, in [0, 1).
+            ``alpha_in=0`` takes a plain tensor (first layer), ``alpha_out=0`` gives ``y_l=None``
+            (last layer).
+        stride: 1 or 2; stride 2 is 2x2 average pooling before the convolutions.
+        groups: groups of the full convolution; ``groups == in_channels`` is depthwise, where
+            only h2h and l2l exist (split as the reference: ``ceil((1 - a) g)`` and ``ceil(a g)``).
+
+    Input: ``x`` ``[N, C_in, H, W]`` or a tuple ``(x_h, x_l)``.
+    Output: ``(y_h, y_l)``, ``y_h`` ``[N, C_out - int(a_out C_out), H', W']``,
+    ``y_l`` ``[N, int(a_out C_out), ceil(H'/2), ceil(W'/2)]`` or None when ``alpha_out == 0``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
+                 padding=0, dilation=1, groups=1, bias=False):
+        super().__init__()
+        _check_alpha("alpha_in", alpha_in)
+        _check_alpha("alpha_out", alpha_out)
+        if stride not in (1, 2):
+            raise ValueError(f"OctaveConv stride={stride} is not supported: use 1 or 2 (stride 2 pools 2x2).")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"OctaveConv in_channels={in_channels} and out_channels={out_channels} must both be "
+                f"divisible by groups={groups}."
+            )
+        self.stride = stride
+        self.alpha_in, self.alpha_out = alpha_in, alpha_out
+        self.is_dw = groups == in_channels
+        lo_in, lo_out = int(alpha_in * in_channels), int(alpha_out * out_channels)
+        hi_in, hi_out = in_channels - lo_in, out_channels - lo_out
+        self.channels_in = (hi_in, lo_in)
+        self.channels_out = (hi_out, lo_out)
+
+        def conv(cin, cout, g):
+            bias_attr = None if bias else False
+            return nn.Conv2D(cin, cout, kernel_size, 1, padding, dilation, g, bias_attr=bias_attr)
+
+        has_lo_in, has_lo_out = alpha_in > 0, alpha_out > 0
+        self.conv_h2h = conv(hi_in, hi_out, math.ceil(groups - alpha_in * groups))
+        self.conv_h2l = conv(hi_in, lo_out, groups) if has_lo_out and not self.is_dw else None
+        self.conv_l2h = conv(lo_in, hi_out, groups) if has_lo_in and not self.is_dw else None
+        self.conv_l2l = conv(lo_in, lo_out, math.ceil(alpha_in * groups)) if has_lo_in and has_lo_out else None
+
+    def _split_input(self, x):
+        x_h, x_l = x if isinstance(x, (tuple, list)) else (x, None)
+        if self.alpha_in > 0 and x_l is None:
+            raise ValueError(
+                f"OctaveConv(alpha_in={self.alpha_in}) needs a (x_h, x_l) tuple with a low-frequency "
+                f"part; for a plain tensor input use alpha_in=0."
+            )
+        if self.alpha_in == 0 and x_l is not None:
+            raise ValueError(
+                "OctaveConv(alpha_in=0) got a low-frequency input x_l; set alpha_in to the fraction "
+                "of input channels in x_l (e.g. 0.5)."
+            )
+        return x_h, x_l
+
+    def forward(self, x):
+        x_h, x_l = self._split_input(x)
+        if self.stride == 2:
+            x_h = downsample(x_h)
+        y_h = self.conv_h2h(x_h)
+        y_l = self.conv_h2l(downsample(x_h)) if self.conv_h2l is not None else None
+        if x_l is None:
+            return y_h, y_l
+        if self.conv_l2l is not None:
+            l2l = self.conv_l2l(downsample(x_l) if self.stride == 2 else x_l)
+            y_l = l2l if y_l is None else y_l + l2l
+        if self.conv_l2h is not None:
+            l2h = self.conv_l2h(x_l)
+            y_h = y_h + (upsample_to(l2h, y_h) if self.stride == 1 else l2h)
+        return y_h, y_l
+
+
+class Conv_BN(nn.Layer):
+    """OctaveConv followed by a norm layer per branch (``bn_h``, ``bn_l``).
+
+    Same arguments as :class:`OctaveConv`, plus ``norm_layer`` (default ``nn.BatchNorm2D``).
+    Output: ``(y_h, y_l)`` as OctaveConv's.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
+                 padding=0, dilation=1, groups=1, bias=False, norm_layer=nn.BatchNorm2D):
+        super().__init__()
+        self.conv = OctaveConv(in_channels, out_channels, kernel_size, alpha_in, alpha_out, stride, padding,
+                               dilation, groups, bias)
+        hi_out, lo_out = self.conv.channels_out
+        self.bn_h = norm_layer(hi_out)
+        self.bn_l = norm_layer(lo_out) if alpha_out > 0 else None
+
+    def _act(self, x):
+        return x
+
+    def forward(self, x):
+        y_h, y_l = self.conv(x)
+        y_h = self._act(self.bn_h(y_h))
+        y_l = self._act(self.bn_l(y_l)) if y_l is not None else None
+        return y_h, y_l
+
+
+class Conv_BN_ACT(Conv_BN):
+    """OctaveConv, norm layer and activation per branch.
+
+    Same arguments as :class:`Conv_BN`, plus ``activation_layer`` (default ``nn.ReLU``).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
+                 padding=0, dilation=1, groups=1, bias=False, norm_layer=nn.BatchNorm2D,
+                 activation_layer=nn.ReLU):
+        super().__init__(in_channels, out_channels, kernel_size, alpha_in, alpha_out, stride, padding,
+                         dilation, groups, bias, norm_layer)
+        self.act = activation_layer()
+
+    def _act(self, x):
+        return self.act(x)

@@ -1,0 +1,67 @@
+"""Oct-MobileNetV1 (Chen et al., "Drop an Octave", ICCV 2019; MobileNetV1: Howard et al., 2017).
+
+MobileNetV1 whose depthwise-separable blocks are octave convolutions: the first block splits
+into high/low frequency, the twelfth merges back, the last two are plain. Layout and names
+(``features.<i>.<0|1>.conv.conv_h2h``, ``bn_h``, ...) follow d-li14/octconv.pytorch.
+"""
+
+import paddle
+import paddle.nn as nn
+
+from ..layers.octconv import Conv_BN_ACT
+from ..registry import register_model
+
+__all__ = ["OctMobileNet"]
+
+
+def _stem(in_channels, out_channels, stride):
+    """Plain 3x3 conv, BN, ReLU: ``[N, C_in, H, W] -> [N, C_out, H/s, W/s]``."""
+    return nn.Sequential(
+        nn.Conv2D(in_channels, out_channels, 3, stride, 1, bias_attr=False),
+        nn.BatchNorm2D(out_channels),
+        nn.ReLU(),
+    )
+
+
+def _separable(in_channels, out_channels, stride, alpha_in, alpha_out):
+    """Octave depthwise 3x3 (keeps ``alpha_in``) then octave pointwise 1x1 (``alpha_in -> alpha_out``)."""
+    return nn.Sequential(
+        Conv_BN_ACT(in_channels, in_channels, 3, alpha_in=alpha_in, alpha_out=alpha_in, stride=stride, padding=1,
+                    groups=in_channels),
+        Conv_BN_ACT(in_channels, out_channels, 1, alpha_in=alpha_in, alpha_out=alpha_out),
+    )
+
+
+class OctMobileNet(nn.Layer):
+    """Oct-MobileNetV1.
+
+    Args:
+        num_classes: classifier outputs (default 1000).
+        alpha: low-frequency fraction of the octave blocks (default 0.5, as the reference).
+
+    Input ``[N, 3, H, W]`` (any H, W), output ``[N, num_classes]``.
+    """
+
+    # (in, out, stride, kind): "split" enters octave form, "merge" leaves it, "plain" has no low branch
+    _BLOCKS = [(32, 64, 1, "split"), (64, 128, 2, None), (128, 128, 1, None), (128, 256, 2, None),
+               (256, 256, 1, None), (256, 512, 2, None), (512, 512, 1, None), (512, 512, 1, None),
+               (512, 512, 1, None), (512, 512, 1, None), (512, 512, 1, "merge"), (512, 1024, 2, "plain"),
+               (1024, 1024, 1, "plain")]
+
+    def __init__(self, num_classes=1000, alpha=0.5):
+        super().__init__()
+        alphas = {"split": (0, alpha), "merge": (alpha, 0), "plain": (0, 0), None: (alpha, alpha)}
+        blocks = [_separable(cin, cout, stride, *alphas[kind]) for cin, cout, stride, kind in self._BLOCKS]
+        self.features = nn.Sequential(_stem(3, 32, 2), *blocks)
+        self.avgpool = nn.AdaptiveAvgPool2D(1)
+        self.fc = nn.Linear(1024, num_classes)
+
+    def forward(self, x):
+        x_h, _ = self.features(x)
+        return self.fc(paddle.flatten(self.avgpool(x_h), 1))
+
+
+@register_model
+def oct_mobilenet(num_classes=1000, alpha=0.5):
+    """Oct-MobileNetV1 with ``alpha`` (default 0.5) low-frequency channels; see :class:`OctMobileNet`."""
+    return OctMobileNet(num_classes=num_classes, alpha=alpha)

@@ -1,0 +1,150 @@
+"""Oct-ResNet (Chen et al., "Drop an Octave", ICCV 2019, arXiv:1904.05049).
+
+ResNet with every bottleneck convolution replaced by an octave convolution: stage 1 splits the
+stem's output into high/low frequency (``alpha_in=0``), stages 2-3 stay octave, stage 4 merges
+back (``alpha_out=0`` in its first block, plain from then on). Layout and names follow
+d-li14/octconv.pytorch, so its checkpoints convert one to one.
+"""
+
+import paddle
+import paddle.nn as nn
+
+from ..layers.octconv import Conv_BN, Conv_BN_ACT
+from ..registry import register_model
+
+__all__ = ["OctBottleneck", "OctResNet"]
+
+
+class OctBottleneck(nn.Layer):
+    """1x1 -> 3x3 -> 1x1 octave bottleneck with identity (or ``downsample``) shortcut.
+
+    Input and output: a tensor or a ``(x_h, x_l)`` tuple; output ``(y_h, y_l)``.
+    ``output=True`` marks the blocks of the last stage, which run at ``alpha=0`` after ``conv1``.
+    """
+
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64,
+                 alpha_in=0.5, alpha_out=0.5, norm_layer=nn.BatchNorm2D, output=False, alpha=0.5):
+        super().__init__()
+        width = int(planes * (base_width / 64.0)) * groups
+        inner = 0 if output else alpha
+        self.conv1 = Conv_BN_ACT(inplanes, width, 1, alpha_in=alpha_in, alpha_out=alpha_out, norm_layer=norm_layer)
+        self.conv2 = Conv_BN_ACT(width, width, 3, alpha_in=inner, alpha_out=inner, stride=stride, padding=1,
+                                 groups=groups, norm_layer=norm_layer)
+        self.conv3 = Conv_BN(width, planes * self.expansion, 1, alpha_in=inner, alpha_out=inner,
+                             norm_layer=norm_layer)
+        self.relu = nn.ReLU()
+        self.downsample = downsample
+
+    def forward(self, x):
+        identity_h, identity_l = x if isinstance(x, tuple) else (x, None)
+        x_h, x_l = self.conv3(self.conv2(self.conv1(x)))
+        if self.downsample is not None:
+            identity_h, identity_l = self.downsample(x)
+        x_h = self.relu(x_h + identity_h)
+        x_l = self.relu(x_l + identity_l) if identity_l is not None else None
+        return x_h, x_l
+
+
+class OctResNet(nn.Layer):
+    """Oct-ResNet backbone and classifier.
+
+    Args:
+        layers: blocks per stage, e.g. ``[3, 4, 6, 3]`` for Oct-ResNet-50.
+        num_classes: classifier outputs.
+        alpha: low-frequency fraction inside stages 1-3 (the paper's and reference's 0.5).
+        zero_init_residual: start each block's last BN at zero (the reference's flag crashes,
+            it looks for a ``bn3`` that does not exist; here it zeroes ``conv3.bn_h``/``bn_l``).
+        groups, width_per_group: ResNeXt-style widths, as the reference.
+
+    Input ``[N, 3, H, W]`` (any H, W >= 1), output ``[N, num_classes]``.
+    """
+
+    def __init__(self, layers, num_classes=1000, alpha=0.5, zero_init_residual=False, groups=1,
+                 width_per_group=64, norm_layer=nn.BatchNorm2D):
+        super().__init__()
+        self.inplanes = 64
+        self.groups = groups
+        self.base_width = width_per_group
+        self.alpha = alpha
+        self.norm_layer = norm_layer
+        self.conv1 = nn.Conv2D(3, 64, 7, stride=2, padding=3, bias_attr=False)
+        self.bn1 = norm_layer(64)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2D(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(64, layers[0], alpha_in=0, alpha_out=alpha)
+        self.layer2 = self._make_layer(128, layers[1], stride=2, alpha_in=alpha, alpha_out=alpha)
+        self.layer3 = self._make_layer(256, layers[2], stride=2, alpha_in=alpha, alpha_out=alpha)
+        self.layer4 = self._make_layer(512, layers[3], stride=2, alpha_in=alpha, alpha_out=0, output=True)
+        self.avgpool = nn.AdaptiveAvgPool2D(1)
+        self.fc = nn.Linear(512 * OctBottleneck.expansion, num_classes)
+        self._init_weights(zero_init_residual)
+
+    def _make_layer(self, planes, blocks, stride=1, alpha_in=0.5, alpha_out=0.5, output=False):
+        out_planes = planes * OctBottleneck.expansion
+        downsample = None
+        if stride != 1 or self.inplanes != out_planes:
+            downsample = nn.Sequential(Conv_BN(self.inplanes, out_planes, 1, alpha_in=alpha_in, alpha_out=alpha_out,
+                                               stride=stride, norm_layer=self.norm_layer))
+        common = dict(groups=self.groups, base_width=self.base_width, norm_layer=self.norm_layer,
+                      output=output, alpha=self.alpha)
+        stage = [OctBottleneck(self.inplanes, planes, stride, downsample, alpha_in=alpha_in, alpha_out=alpha_out,
+                               **common)]
+        self.inplanes = out_planes
+        inner = 0 if output else self.alpha
+        stage += [OctBottleneck(out_planes, planes, alpha_in=inner, alpha_out=inner, **common)
+                  for _ in range(1, blocks)]
+        return nn.Sequential(*stage)
+
+    def _init_weights(self, zero_init_residual):
+        for layer in self.sublayers():
+            if isinstance(layer, nn.Conv2D):
+                # kaiming_normal(mode="fan_out") as the reference: fan_out = C_out * k * k / groups
+                fan_out = layer.weight.shape[0] * layer.weight.shape[2] * layer.weight.shape[3]
+                nn.initializer.KaimingNormal(fan_in=fan_out, nonlinearity="relu")(layer.weight)
+            elif isinstance(layer, (nn.BatchNorm2D, nn.GroupNorm)):
+                nn.initializer.Constant(1.0)(layer.weight)
+                nn.initializer.Constant(0.0)(layer.bias)
+        if zero_init_residual:
+            for layer in self.sublayers():
+                if isinstance(layer, OctBottleneck):
+                    for bn in (layer.conv3.bn_h, layer.conv3.bn_l):
+                        if bn is not None:
+                            nn.initializer.Constant(0.0)(bn.weight)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x_h, _ = x
+        return self.fc(paddle.flatten(self.avgpool(x_h), 1))
+
+
+@register_model
+def oct_resnet26(num_classes=1000, alpha=0.5, **kwargs):
+    """Oct-ResNet-26: blocks per stage [2, 2, 2, 2]; keywords as :class:`OctResNet`."""
+    return OctResNet([2, 2, 2, 2], num_classes=num_classes, alpha=alpha, **kwargs)
+
+
+@register_model
+def oct_resnet50(num_classes=1000, alpha=0.5, **kwargs):
+    """Oct-ResNet-50: blocks per stage [3, 4, 6, 3]; keywords as :class:`OctResNet`."""
+    return OctResNet([3, 4, 6, 3], num_classes=num_classes, alpha=alpha, **kwargs)
+
+
+@register_model
+def oct_resnet101(num_classes=1000, alpha=0.5, **kwargs):
+    """Oct-ResNet-101: blocks per stage [3, 4, 23, 3]; keywords as :class:`OctResNet`."""
+    return OctResNet([3, 4, 23, 3], num_classes=num_classes, alpha=alpha, **kwargs)
+
+
+@register_model
+def oct_resnet152(num_classes=1000, alpha=0.5, **kwargs):
+    """Oct-ResNet-152: blocks per stage [3, 8, 36, 3]; keywords as :class:`OctResNet`."""
+    return OctResNet([3, 8, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)
+
+
+@register_model
+def oct_resnet200(num_classes=1000, alpha=0.5, **kwargs):
+    """Oct-ResNet-200: blocks per stage [3, 24, 36, 3]; keywords as :class:`OctResNet`."""
+    return OctResNet([3, 24, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)
