@@ -10,6 +10,7 @@ Only what inference and parity need is here; it is a reference, not a training c
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -92,7 +93,7 @@ class _Classifier(nn.Module):
         self.blocks = nn.ModuleList(
             _EncoderLayer(embedding_dim, num_heads, int(embedding_dim * mlp_ratio), dropout,
                           attention_dropout, rate)
-            for rate in torch.linspace(0, stochastic_depth, num_layers).tolist())
+            for rate in np.linspace(0.0, stochastic_depth, num_layers))
         self.norm = nn.LayerNorm(embedding_dim)
         self.fc = nn.Linear(embedding_dim, num_classes)
         for module in self.modules():
