@@ -114,13 +114,13 @@ class _Classifier(nn.Module):
 
 
 class TorchCCT(nn.Module):
-    """Torch CCT taking :class:`paddle_conv.models.cct.CCT`'s arguments; upstream layout."""
+    """Torch CCT taking :class:`paddle_conv.models.cct.CCT`'s arguments (the architecture ones
+    are required: the builders pass them from :func:`~paddle_conv.models.cct.cct_config`)."""
 
-    def __init__(self, img_size=224, embedding_dim=768, in_channels=3, n_conv_layers=1,
-                 kernel_size=7, stride=2, padding=3, pooling_kernel_size=3, pooling_stride=2,
-                 pooling_padding=1, dropout=0.0, attention_dropout=0.1, stochastic_depth=0.1,
-                 num_layers=14, num_heads=6, mlp_ratio=4.0, num_classes=1000,
-                 positional_embedding="learnable"):
+    def __init__(self, *, img_size, embedding_dim, n_conv_layers, kernel_size, stride, padding,
+                 num_layers, num_heads, mlp_ratio, num_classes, positional_embedding,
+                 in_channels=3, dropout=0.0, attention_dropout=0.1, stochastic_depth=0.1,
+                 pooling_kernel_size=3, pooling_stride=2, pooling_padding=1):
         super().__init__()
         widths = [in_channels] + [64] * (n_conv_layers - 1) + [embedding_dim]
         stages = []
