@@ -206,6 +206,11 @@ class CCT(nn.Layer):
             positional_embedding=positional_embedding)
 
     def _grid(self, height, width):
+        if not all(isinstance(side, int) and side > 0 for side in (height, width)):
+            raise ValueError("CCT needs a known image height and width to size its tokens (a "
+                             "dynamic one is given while exporting with None in them); export with "
+                             f"fixed ones, e.g. input_shape=(None, 3, {self.img_size[0]}, "
+                             f"{self.img_size[1]})")
         grid = self.tokenizer.grid_size(height, width)
         if min(grid) < 1:
             raise ValueError(f"a {height}x{width} image leaves no tokens after the tokenizer; "

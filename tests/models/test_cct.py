@@ -116,3 +116,17 @@ def test_no_position_embedding_runs_on_any_size_and_bad_input_is_explained():
         pc.create_model("cct_2_3x2_32", positional_embedding="sin")
     with pytest.raises(ValueError, match="no tokens"):
         pc.models.CCT(img_size=2, kernel_size=3, stride=1, padding=0, num_layers=1)
+
+
+def test_exports_for_a_fixed_image_size_and_explains_dynamic_ones(tmp_path):
+    from paddle_conv.deploy.inference import Predictor, export_model
+
+    model = pc.create_model("cct_2_3x2_32")
+    model.eval()
+    export_model(model, str(tmp_path / "cct"), (None, 3, 48, 48))  # resized embedding baked in
+    x = np.random.default_rng(0).standard_normal((2, 3, 48, 48)).astype("float32")
+    out = Predictor(str(tmp_path / "cct"))(x)
+    out = out[0] if isinstance(out, (list, tuple)) else out
+    np.testing.assert_allclose(np.asarray(out), model(paddle.to_tensor(x)).numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="fixed ones"):
+        export_model(model, str(tmp_path / "dynamic"), (None, 3, None, None))
