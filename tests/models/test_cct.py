@@ -130,3 +130,16 @@ def test_exports_for_a_fixed_image_size_and_explains_dynamic_ones(tmp_path):
     np.testing.assert_allclose(np.asarray(out), model(paddle.to_tensor(x)).numpy(), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="fixed ones"):
         export_model(model, str(tmp_path / "dynamic"), (None, 3, None, None))
+
+
+def test_initialisation_follows_upstream():
+    paddle.seed(0)
+    model = pc.create_model("cct_4_3x2_32")
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    assert state["classifier.blocks.0.self_attn.qkv.weight"].std() == pytest.approx(0.02, rel=0.05)
+    assert state["classifier.fc.weight"].std() == pytest.approx(0.02, rel=0.2)
+    assert not state["classifier.blocks.3.linear2.bias"].any()
+    assert state["classifier.positional_emb"].std() == pytest.approx(0.2, rel=0.05)
+    assert (state["classifier.blocks.1.norm1.weight"] == 1).all()
+    conv = state["tokenizer.conv_layers.1.0.weight"]  # Kaiming normal: std sqrt(2 / fan_in)
+    assert conv.std() == pytest.approx((2 / (64 * 9)) ** 0.5, rel=0.05)
