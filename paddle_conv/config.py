@@ -24,12 +24,18 @@ Example::
 
     cfg = load_config("configs/oct_mobilenet.yaml", ["Global.epochs=3", "Arch.alpha=0.25"])
     cfg["Global"]["epochs"]   # 3
+
+Other trainers reuse the loader with their own schema: ``load_config(path, overrides,
+schema={**SCHEMA, "Teacher": Key({...}, required=True)})``; a schema is a dict of
+:class:`Key` (type, required, default), nested dicts for sections, or validator callables
+such as :func:`named_mapping` / :func:`named_list` for registry-resolved entries.
 """
 
 import copy
 import difflib
 import inspect
 import os
+import re
 
 import yaml
 
@@ -195,9 +201,11 @@ def validate_kwargs(source, path, kwargs, builder, reserved=(), exclude=()):
     """
     _check_type(source, path, kwargs, MAPPING)
     params = {n: p for n, p in _signature_params(builder).items() if n not in exclude}
+    target = builder.__init__ if inspect.isclass(builder) else builder
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(target).parameters.values())
     valid = set(params) | set(reserved)
     for k, v in kwargs.items():
-        if k in reserved:
+        if k in reserved or (k not in params and open_ended):  # **kwargs: the builder checks the rest
             continue
         if k not in params:
             raise _unknown_key(source, _join(path, k), k, valid)
@@ -319,13 +327,14 @@ def _dataset(source, path, value, allow_fallback=True):
     from .data import DATASETS, TRANSFORMS
 
     extra = {"transform_ops": named_list(TRANSFORMS, required=False)}
-    reserved = ("batch_size",) if not allow_fallback else ()
+    reserved = ("batch_size", "num_workers") if not allow_fallback else ()
     if allow_fallback:
         extra["fallback"] = lambda s, p, v: None if v is None else _dataset(s, p, v, allow_fallback=False)
     out = named_mapping(DATASETS, reserved=reserved, exclude=("transform", "class_num"), extra=extra)(
         source, path, value)
-    if not allow_fallback and "batch_size" in out:
-        _check_type(source, _join(path, "batch_size"), out["batch_size"], INT)
+    for key in ("batch_size", "num_workers") if not allow_fallback else ():
+        if key in out:
+            _check_type(source, _join(path, key), out[key], INT)
     return out
 
 
@@ -428,6 +437,23 @@ def validate_config(cfg, source="<config>", schema=None):
     return out
 
 
+# ------------------------------------------------------------------------------- YAML
+class YamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``)."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def yaml_load(text_or_stream):
+    """Parse YAML safely (no Python objects), with ``1e-3`` read as a float."""
+    return yaml.load(text_or_stream, Loader=YamlLoader)  # noqa: S506  (a SafeLoader subclass)
+
+
 # ------------------------------------------------------------------------------- overrides
 def parse_override(text):
     """Parse ``"Key.sub=value"`` into ``(["Key", "sub"], value)``; the value is read as YAML.
@@ -442,7 +468,7 @@ def parse_override(text):
     if not all(parts):
         raise _error(source, "", "bad override", f"empty part in key path {key!r}; write e.g. Global.epochs")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         raise _error(source, key, "bad override", f"value {raw!r} is not valid YAML ({exc})") from None
     return parts, value
@@ -490,7 +516,7 @@ def read_yaml(path):
         raise _error(path, "", "unreadable file", "config file does not exist; check the -c argument")
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = yaml_load(f)
     except yaml.YAMLError as exc:
         raise _error(path, "", "unreadable file", f"invalid YAML: {exc}") from None
     if not isinstance(data, dict):
