@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     baselines,
+    cct,
     conv_resnet,
     oct_mobilenet,
     oct_resnet,
@@ -9,9 +10,10 @@ from . import (  # noqa: F401
     ssd_lite,
     tiny_cnn,
 )
+from .cct import CCT
 from .conv_resnet import ConvResNet
 from .oct_mobilenet import OctMobileNet
 from .oct_resnet import OctBottleneck, OctResNet
 from .ssd_lite import SSDLite
 
-__all__ = ["ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSDLite"]
+__all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSDLite"]
