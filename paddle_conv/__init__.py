@@ -6,6 +6,7 @@
 """
 
 from . import layers, models  # noqa: F401  (importing models fills the registry)
+from .deploy.paddleclas import register_into_ppcls
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError
 from .registry import create_model, list_models, register_model
 
@@ -19,6 +20,7 @@ __all__ = [
     "WeightsError",
     "create_model",
     "list_models",
+    "register_into_ppcls",
     "register_model",
     "__version__",
 ]
