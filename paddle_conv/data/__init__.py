@@ -1,6 +1,53 @@
-"""Data sets, registered by name for configs (``DataLoader.Train.dataset.name``)."""
+"""Data sets and transforms, registered by name for configs (``DataLoader.Train.dataset.name``).
+
+Registered data sets: ``Cifar10``, ``ImageNetDataset`` (PaddleClas list file), ``ImageFolder``
+and ``Digits`` (scikit-learn's bundled digits). :func:`build_dataset` builds one from a
+validated config entry, and switches to the entry's ``fallback:`` when the data is missing.
+"""
+
+import sys
 
 from ..registry import Registry
 
 DATASETS = Registry("dataset")
 register_dataset = DATASETS.register
+
+from .cifar import Cifar10  # noqa: E402
+from .common import DataNotFoundError  # noqa: E402
+from .digits import Digits  # noqa: E402
+from .folder import ImageFolder  # noqa: E402
+from .imagenet import ImageNetDataset  # noqa: E402
+from .transforms import TRANSFORMS, build_transforms  # noqa: E402
+
+_NOT_KWARGS = ("name", "transform_ops", "fallback", "batch_size", "num_workers")
+
+
+def _build_one(entry, class_num):
+    kwargs = {k: v for k, v in entry.items() if k not in _NOT_KWARGS}
+    return DATASETS.build(entry["name"], transform=build_transforms(entry.get("transform_ops")),
+                          class_num=class_num, **kwargs)
+
+
+def build_dataset(entry, class_num=None, key="DataLoader.Train.dataset"):
+    """Build the data set of a validated config ``entry``; return ``(dataset, used_entry)``.
+
+    If its data is missing (:class:`DataNotFoundError`) and ``entry["fallback"]`` is set, the
+    fallback is built instead, after a one-line warning on stderr naming what was missing and
+    the override that turns the fallback off; ``used_entry`` is then the fallback entry
+    (whose optional ``batch_size`` and ``num_workers`` replace the sampler's and loader's).
+    Without a fallback the error is raised with that hint.
+    """
+    try:
+        return _build_one(entry, class_num), entry
+    except DataNotFoundError as exc:
+        fallback = entry.get("fallback")
+        if fallback is None:
+            raise DataNotFoundError(f"{key} ({entry['name']}): {exc}") from None
+        print(f"WARNING: {key}: {entry['name']} data is missing ({exc}); FALLING BACK to {fallback['name']} "
+              f"{ {k: v for k, v in fallback.items() if k not in _NOT_KWARGS} }. "
+              f"To make this an error instead: -o {key}.fallback=null", file=sys.stderr, flush=True)
+        return _build_one(fallback, class_num), fallback
+
+
+__all__ = ["DATASETS", "TRANSFORMS", "Cifar10", "DataNotFoundError", "Digits", "ImageFolder", "ImageNetDataset",
+           "build_dataset", "build_transforms", "register_dataset"]

@@ -1,6 +1,26 @@
-"""Losses, registered by name for configs (``Loss: {Train: [{CELoss: {...}}]}``)."""
+"""Losses, registered by name for configs (``Loss: {Train: [{CELoss: {epsilon: 0.1}}]}``).
+
+:func:`build_loss` turns a validated ``Loss.Train`` / ``Loss.Eval`` list into one layer that
+sums the entries, each scaled by its optional ``weight`` (default 1.0).
+"""
 
 from ..registry import Registry
 
 LOSSES = Registry("loss")
 register_loss = LOSSES.register
+
+from .celoss import CELoss, CombinedLoss  # noqa: E402  (registers CELoss)
+
+
+def build_loss(entries):
+    """A :class:`CombinedLoss` of ``[{Name: {weight: w, **kwargs}}, ...]``."""
+    weighted = []
+    for entry in entries:
+        (name, kwargs), = entry.items()
+        kwargs = dict(kwargs or {})
+        weight = float(kwargs.pop("weight", 1.0))
+        weighted.append((weight, LOSSES.build(name, **kwargs)))
+    return CombinedLoss(weighted)
+
+
+__all__ = ["CELoss", "CombinedLoss", "LOSSES", "build_loss", "register_loss"]

@@ -1,0 +1,49 @@
+"""CIFAR-10 through ``paddle.vision.datasets.Cifar10``: a local archive or Paddle's download."""
+
+import os
+
+import paddle
+
+from . import register_dataset
+from .common import DataNotFoundError, check_label
+
+#: Where ``paddle.vision.datasets.Cifar10`` keeps its download.
+DEFAULT_CIFAR10 = os.path.expanduser("~/.cache/paddle/dataset/cifar/cifar-10-python.tar.gz")
+
+
+@register_dataset
+class Cifar10(paddle.io.Dataset):
+    """CIFAR-10 (Krizhevsky, 2009): 50,000 train / 10,000 test RGB 32x32 images, 10 classes.
+
+    Items are ``(transform(PIL image), int64 label [1])``.
+
+    Args:
+        data_file: path of ``cifar-10-python.tar.gz``; None uses Paddle's cache
+            (``~/.cache/paddle/dataset/cifar/``), downloading it if ``download``.
+        mode: ``"train"`` or ``"test"``.
+        download: allow the download when the file is not on disk.
+        transform: callable applied to each image.
+        class_num: the model's class count; must be >= 10.
+
+    Raises:
+        DataNotFoundError: the archive is not on disk and cannot be downloaded.
+    """
+
+    def __init__(self, data_file=None, mode="train", download=True, transform=None, class_num=None):
+        check_label(9, class_num, "Cifar10 (labels 0..9)")
+        if data_file is not None and not os.path.exists(data_file):
+            raise DataNotFoundError(f"CIFAR-10 archive {data_file!r} does not exist (data_file)")
+        if data_file is None and not download and not os.path.exists(DEFAULT_CIFAR10):
+            raise DataNotFoundError(f"CIFAR-10 archive not found at {DEFAULT_CIFAR10!r} and download is false")
+        try:
+            self.data = paddle.vision.datasets.Cifar10(data_file=data_file, mode=mode, transform=transform,
+                                                       download=download, backend="pil")
+        except (RuntimeError, OSError) as exc:
+            raise DataNotFoundError(f"CIFAR-10 is not on disk ({data_file or DEFAULT_CIFAR10}) and the download "
+                                    f"failed ({type(exc).__name__}: {exc})") from exc
+
+    def __getitem__(self, idx):
+        return self.data[idx]
+
+    def __len__(self):
+        return len(self.data)

@@ -1,0 +1,48 @@
+"""Shared pieces of the data sets: the "data not found" error, image reading, label checks."""
+
+import os
+
+import numpy as np
+from PIL import Image
+
+from ..errors import DataError
+
+
+class DataNotFoundError(DataError):
+    """The data of a data set is not on disk (and could not be downloaded).
+
+    Only this error lets a config's ``fallback:`` data set take over; an unreadable image or a
+    bad label is a :class:`~paddle_conv.errors.DataError` that always stops the run.
+    """
+
+
+def require_path(path, what, key):
+    """Raise DataNotFoundError naming ``path`` and the config ``key`` when ``path`` does not exist."""
+    if not os.path.exists(path):
+        raise DataNotFoundError(f"{what} {path!r} does not exist (config key {key}); "
+                                "check the path or mount the data")
+    return path
+
+
+def read_image(path, where=""):
+    """Open ``path`` as an RGB ``PIL.Image``; DataError naming the file (and ``where``) if unreadable."""
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, ValueError, SyntaxError) as exc:
+        at = f" ({where})" if where else ""
+        raise DataError(f"cannot read image {path!r}{at}: {type(exc).__name__}: {exc}; "
+                        "remove it from the data set or replace the file") from exc
+
+
+def check_label(label, class_num, where):
+    """Raise DataError naming ``where`` when ``label`` is outside ``[0, class_num)``."""
+    if label < 0 or (class_num is not None and label >= class_num):
+        limit = f"[0, {class_num})" if class_num is not None else ">= 0"
+        raise DataError(f"label {label} at {where} is outside {limit} (Arch.class_num={class_num}); "
+                        "fix the label or raise Arch.class_num")
+
+
+def as_label(label):
+    """A label as the int64 array ``[1]`` that ``paddle.Model`` expects per sample."""
+    return np.array([label], dtype="int64")

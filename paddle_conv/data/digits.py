@@ -1,0 +1,55 @@
+"""The real 8x8 handwritten digits bundled with scikit-learn, as small RGB images."""
+
+import numpy as np
+import paddle
+from PIL import Image
+
+from ..errors import ConfigError
+from . import register_dataset
+from .common import as_label, check_label
+
+
+@register_dataset
+class Digits(paddle.io.Dataset):
+    """scikit-learn's digits (UCI optdigits test set): 1,797 images of 0-9, 8x8, 17 grey levels.
+
+    Needs no download, so it is the stand-in when a config's real data set is missing. Images
+    are scaled to 0..255, resized to ``image_size`` (bilinear) and repeated to 3 channels;
+    items are ``(transform(PIL RGB image), int64 label [1])``.
+
+    Args:
+        mode: ``"train"`` or ``"test"`` (``"eval"`` is accepted as ``"test"``).
+        image_size: side of the square images returned.
+        eval_fraction: share of the images in the test split (a fixed, seeded permutation:
+            the split never changes between runs).
+        split_seed: seed of that permutation.
+        max_samples: keep only the first this many images of the split (quick runs, tests).
+        transform: callable applied to each image.
+        class_num: the model's class count; must be >= 10.
+    """
+
+    def __init__(self, mode="train", image_size=32, eval_fraction=0.2, split_seed=0, max_samples=None,
+                 transform=None, class_num=None):
+        from sklearn.datasets import load_digits
+
+        if mode not in ("train", "test", "eval"):
+            raise ConfigError(f"Digits mode must be 'train' or 'test', got {mode!r}")
+        check_label(9, class_num, "Digits (labels 0..9)")
+        digits = load_digits()
+        order = np.random.RandomState(split_seed).permutation(len(digits.target))
+        n_eval = int(round(len(order) * eval_fraction))
+        idx = (order[n_eval:] if mode == "train" else order[:n_eval])[:max_samples]
+        pixels = (digits.images[idx] * (255.0 / 16.0)).round().astype("uint8")
+        self.images = [Image.fromarray(p).resize((image_size, image_size), Image.BILINEAR).convert("RGB")
+                       for p in pixels]
+        self.labels = digits.target[idx].astype("int64")
+        self.transform = transform
+
+    def __getitem__(self, idx):
+        img = self.images[idx]
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, as_label(self.labels[idx])
+
+    def __len__(self):
+        return len(self.labels)

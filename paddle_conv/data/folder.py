@@ -1,0 +1,42 @@
+"""``root/<class name>/<image>`` folders as a labelled data set (``paddle.vision.datasets.DatasetFolder``)."""
+
+import paddle
+
+from ..errors import DataError
+from . import register_dataset
+from .common import as_label, check_label, read_image, require_path
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+
+
+@register_dataset
+class ImageFolder(paddle.io.Dataset):
+    """One sub-folder per class, classes numbered in sorted folder-name order.
+
+    Items are ``(transform(PIL RGB image), int64 label [1])``.
+
+    Args:
+        root: the folder holding one sub-folder per class.
+        transform: callable applied to each image.
+        class_num: the model's class count; more class folders than this is an error.
+    """
+
+    def __init__(self, root, transform=None, class_num=None):
+        require_path(root, "image folder", "dataset.root")
+        try:
+            folder = paddle.vision.datasets.DatasetFolder(root, loader=read_image, extensions=IMAGE_EXTENSIONS)
+        except RuntimeError as exc:  # no class folders / no images
+            raise DataError(f"image folder {root!r}: {exc}") from exc
+        for name, label in folder.class_to_idx.items():
+            check_label(label, class_num, f"class folder {name!r} of {root!r}")
+        self.classes, self.samples, self.transform = folder.classes, folder.samples, transform
+
+    def __getitem__(self, idx):
+        path, label = self.samples[idx]
+        img = read_image(path)
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, as_label(label)
+
+    def __len__(self):
+        return len(self.samples)

@@ -1,0 +1,56 @@
+"""PaddleClas's list-file data set: ``image_root`` + a list of ``relative/path.jpg label`` lines."""
+
+import os
+
+import paddle
+
+from ..errors import DataError
+from . import register_dataset
+from .common import as_label, check_label, read_image, require_path
+
+
+@register_dataset
+class ImageNetDataset(paddle.io.Dataset):
+    """Images listed in ``cls_label_path``, one ``relative/path.jpg label`` per line.
+
+    Items are ``(transform(PIL RGB image), int64 label [1])``. The list is checked when the
+    data set is built: a malformed line or a label outside ``[0, class_num)`` raises
+    :class:`~paddle_conv.errors.DataError` naming ``file:line``; an image that cannot be read
+    raises it naming the image and its list line when the image is loaded.
+
+    Args:
+        image_root: folder the listed paths are relative to.
+        cls_label_path: the list file.
+        delimiter: separator of path and label (None: any whitespace).
+        transform: callable applied to each image.
+        class_num: the model's class count (labels must be below it).
+    """
+
+    def __init__(self, image_root, cls_label_path, delimiter=None, transform=None, class_num=None):
+        require_path(image_root, "image root", "dataset.image_root")
+        require_path(cls_label_path, "label list", "dataset.cls_label_path")
+        self.image_root, self.transform = image_root, transform
+        self.samples = []  # (path, label, "list:line")
+        with open(cls_label_path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                where = f"{cls_label_path}:{lineno}"
+                parts = line.strip().rsplit(delimiter, 1) if delimiter else line.split()
+                if len(parts) != 2 or not parts[1].strip().lstrip("-").isdigit():
+                    raise DataError(f"{where}: expected 'relative/path.jpg <integer label>', got {line.strip()!r}")
+                label = int(parts[1])
+                check_label(label, class_num, where)
+                self.samples.append((os.path.join(image_root, parts[0].strip()), label, where))
+        if not self.samples:
+            raise DataError(f"{cls_label_path}: the label list has no entries")
+
+    def __getitem__(self, idx):
+        path, label, where = self.samples[idx]
+        img = read_image(path, f"listed at {where}")
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, as_label(label)
+
+    def __len__(self):
+        return len(self.samples)

@@ -1,0 +1,44 @@
+"""Cross-entropy with optional label smoothing, and the weighted sum of a config's losses."""
+
+import paddle
+import paddle.nn.functional as F
+
+from . import register_loss
+
+
+@register_loss
+class CELoss(paddle.nn.Layer):
+    """Softmax cross-entropy of logits ``[N, C]`` and int labels ``[N]`` or ``[N, 1]``.
+
+    Args:
+        epsilon: label-smoothing factor in [0, 1) (Szegedy et al., *Rethinking the Inception
+            Architecture*, 2016); ``None`` or 0 disables it. Uses paddle's own
+            ``cross_entropy(label_smoothing=...)``.
+    """
+
+    def __init__(self, epsilon=None):
+        super().__init__()
+        eps = 0.0 if epsilon is None else float(epsilon)
+        if not 0.0 <= eps < 1.0:
+            raise ValueError(f"CELoss epsilon must be in [0, 1), got {epsilon}")
+        self.epsilon = eps
+
+    def forward(self, logits, label):
+        if label.ndim == logits.ndim:
+            label = label.squeeze(-1)
+        return F.cross_entropy(logits, label, label_smoothing=self.epsilon)
+
+
+class CombinedLoss(paddle.nn.Layer):
+    """``sum(weight_i * loss_i(logits, label))`` of ``[(weight, loss_layer), ...]``: a scalar."""
+
+    def __init__(self, weighted_losses):
+        super().__init__()
+        self.weights = [w for w, _ in weighted_losses]
+        self.losses = paddle.nn.LayerList([loss for _, loss in weighted_losses])
+
+    def forward(self, logits, label):
+        total = 0.0
+        for w, loss in zip(self.weights, self.losses):
+            total = total + w * loss(logits, label)
+        return total
