@@ -1,8 +1,9 @@
 """Model families, one module each; importing a module registers its builders."""
 
-from . import baselines, cct, oct_mobilenet, oct_resnet  # noqa: F401
+from . import baselines, cct, conv_resnet, oct_mobilenet, oct_resnet, refconv_mobilenet  # noqa: F401
 from .cct import CCT
+from .conv_resnet import ConvResNet
 from .oct_mobilenet import OctMobileNet
 from .oct_resnet import OctBottleneck, OctResNet
 
-__all__ = ["CCT", "OctBottleneck", "OctMobileNet", "OctResNet"]
+__all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet"]
