@@ -1,9 +1,10 @@
 """Model families, one module each; importing a module registers its builders."""
 
-from . import baselines, cct, conv_resnet, oct_mobilenet, oct_resnet, refconv_mobilenet  # noqa: F401
+from . import baselines, cct, conv_resnet, oct_mobilenet, oct_resnet, refconv_mobilenet, ssd_lite, tiny_cnn  # noqa: F401
 from .cct import CCT
 from .conv_resnet import ConvResNet
 from .oct_mobilenet import OctMobileNet
 from .oct_resnet import OctBottleneck, OctResNet
+from .ssd_lite import SSDLite
 
-__all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet"]
+__all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSDLite"]
