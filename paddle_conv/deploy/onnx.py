@@ -67,7 +67,9 @@ def export_onnx(prefix, path, opset_version=DEFAULT_OPSET):
 
     def convert(tmp):
         try:
-            paddle2onnx.export(program, params, tmp, opset_version=int(opset_version))
+            # optimize_tool="none": no Polygraphy pass, which may pip-install packages at run time
+            # (it sets POLYGRAPHY_AUTOINSTALL_DEPS); ONNX Runtime folds constants itself.
+            paddle2onnx.export(program, params, tmp, opset_version=int(opset_version), optimize_tool="none")
         except Exception as exc:  # paddle2onnx logs its own errors and then fails on an unset variable
             raise PaddleConvError(
                 f"paddle2onnx could not convert {program}: {type(exc).__name__}: {exc}. An operator of "
