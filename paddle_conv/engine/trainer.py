@@ -27,6 +27,7 @@ from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
 from .metrics import build_metrics
+from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
 def seed_everything(seed):
@@ -171,7 +172,11 @@ def train(cfg):
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
                  saver, _KeepEval()]
     if g["use_visualdl"]:
-        callbacks.insert(1, VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps))
+        logger = VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps)
+        # the extras share the logger's writer, which the logger closes at the end: extras first
+        extras = VisualDLExtras(logger, network, g["image_shape"], hyper_parameters(cfg), eval_loader,
+                                start_epoch=start_epoch)
+        callbacks[1:1] = [extras, logger]
     model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
               log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
     if saver.best is not None:
