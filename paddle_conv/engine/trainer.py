@@ -91,6 +91,18 @@ def _metrics(cfg):
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
 
 
+def amp_configs(global_cfg):
+    """``paddle.Model.prepare``'s ``amp_configs`` for ``Global.use_amp``: float16 autocast (O1) with
+    dynamic loss scaling on a GPU; None (float32) otherwise. Paddle's autocast has no effect on
+    CPU, so there the setting is reported and ignored."""
+    if not global_cfg["use_amp"]:
+        return None
+    if global_cfg["device"] != "gpu":
+        log("Global.use_amp: mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
+        return None
+    return {"level": "O1", "use_dynamic_loss_scaling": True}
+
+
 def _write_text(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
@@ -158,7 +170,7 @@ def train(cfg):
         log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
 
     model = _paddle_model(cfg, network)
-    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg))
+    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg), amp_configs=amp_configs(g))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
