@@ -70,7 +70,8 @@ def _matrix_text(matrix, names):
 
 
 class VisualDLExtras(paddle.callbacks.Callback):
-    """Graph at the start, a confusion matrix per evaluation, hparams at the end.
+    """Graph at the start, a confusion matrix per evaluation, hparams at the end (all at the end
+    in a multi-process run).
 
     Args:
         logger: the run's ``VisualDLLogger`` (its writer is shared).
@@ -89,6 +90,7 @@ class VisualDLExtras(paddle.callbacks.Callback):
         self.logger, self.network, self.image_shape = logger, network, list(image_shape)
         self.hparams, self.eval_loader, self.class_names = hparams, eval_loader, class_names
         self.max_eval_samples, self.start_epoch, self.epoch = max_eval_samples, start_epoch, start_epoch
+        self.deferred = False
 
     def _writer(self):
         if paddle.distributed.ParallelEnv().local_rank != 0:
@@ -100,6 +102,13 @@ class VisualDLExtras(paddle.callbacks.Callback):
         return self.logger.writer
 
     def on_train_begin(self, logs=None):
+        # Under paddle.distributed.launch the other ranks would wait in their gradient all-reduce
+        # while rank 0 writes (on CPU, gloo times out after ~30 s): defer all extras to the end.
+        self.deferred = paddle.distributed.get_world_size() > 1
+        if not self.deferred:
+            self._write_graph()
+
+    def _write_graph(self):
         writer = self._writer()
         if writer is None:
             return
@@ -134,6 +143,10 @@ class VisualDLExtras(paddle.callbacks.Callback):
         return np.concatenate(labels)[: self.max_eval_samples], np.concatenate(probs)[: self.max_eval_samples]
 
     def on_eval_end(self, logs=None):
+        if not self.deferred:
+            self._write_confusion_matrix()
+
+    def _write_confusion_matrix(self):
         writer = self._writer()
         if writer is None or self.eval_loader is None:
             return
@@ -145,6 +158,9 @@ class VisualDLExtras(paddle.callbacks.Callback):
         writer.add_text(tag="eval/confusion_matrix_table", text_string=_matrix_text(matrix, names), step=self.epoch)
 
     def on_train_end(self, logs=None):
+        if self.deferred:
+            self._write_graph()
+            self._write_confusion_matrix()
         writer = self._writer()
         if writer is not None:
             writer.add_hparams(hparams_dict=self.hparams, metrics_list=HPARAM_METRICS)
