@@ -22,6 +22,12 @@ from paddle.hapi import dynamic_flops
 
 from .registry import create_model
 
+
+def _cct_figures(params, macs, size=32, num_classes=10, data="CIFAR-10"):
+    return dict(params=params, macs=macs, size=size, num_classes=num_classes,
+                source=f"Hassani et al. 2021, SHI-Labs/Compact-Transformers ({data})")
+
+
 #: What the papers (or the authors' reference code) report, with the input and class count
 #: they apply to. ``macs`` are multiply-accumulates of one image.
 PAPER_FIGURES = {
@@ -30,23 +36,14 @@ PAPER_FIGURES = {
     "oct_resnet50": dict(params=25.557e6, macs=2.367e9, size=224, num_classes=1000,
                          source="Chen et al. 2019 (alpha=0.5), d-li14/octconv.pytorch"),
     "mobilenet_v1": dict(params=4.2e6, macs=569e6, size=224, num_classes=1000,
-                         source="Howard et al. 2017, Table 8 (1.0 MobileNet-224)"),
+                         source="Howard et al. 2017 (1.0 MobileNet-224)"),
     "oct_mobilenet": dict(params=4.2e6, macs=321e6, size=224, num_classes=1000,
                           source="Chen et al. 2019 (1.0 MobileNet v1, alpha=0.5), facebookresearch/OctConv"),
-    "cct_2_3x2_32": dict(params=0.284e6, macs=0.033e9, size=32, num_classes=10,
-                         source="Hassani et al. 2021, SHI-Labs/Compact-Transformers (CIFAR-10)"),
-    "cct_4_3x2_32": dict(params=0.482e6, macs=0.046e9, size=32, num_classes=10,
-                         source="Hassani et al. 2021, SHI-Labs/Compact-Transformers (CIFAR-10)"),
-    "cct_6_3x2_32": dict(params=3.327e6, macs=0.241e9, size=32, num_classes=10,
-                         source="Hassani et al. 2021, SHI-Labs/Compact-Transformers (CIFAR-10)"),
-    "cct_7_3x2_32": dict(params=3.853e6, macs=0.275e9, size=32, num_classes=10,
-                         source="Hassani et al. 2021, SHI-Labs/Compact-Transformers (CIFAR-10)"),
-    "cct_6_3x1_32": dict(params=3.168e6, macs=0.813e9, size=32, num_classes=10,
-                         source="Hassani et al. 2021, SHI-Labs/Compact-Transformers (CIFAR-10)"),
-    "cct_7_3x1_32": dict(params=3.760e6, macs=0.947e9, size=32, num_classes=10,
-                         source="Hassani et al. 2021, SHI-Labs/Compact-Transformers (CIFAR-10)"),
-    "cct_14_7x2_224": dict(params=22.29e6, macs=5.11e9, size=224, num_classes=1000,
-                           source="Hassani et al. 2021, SHI-Labs/Compact-Transformers (ImageNet)"),
+    **{name: _cct_figures(params, macs) for name, params, macs in (
+        ("cct_2_3x2_32", 0.284e6, 0.033e9), ("cct_4_3x2_32", 0.482e6, 0.046e9),
+        ("cct_6_3x2_32", 3.327e6, 0.241e9), ("cct_7_3x2_32", 3.853e6, 0.275e9),
+        ("cct_6_3x1_32", 3.168e6, 0.813e9), ("cct_7_3x1_32", 3.760e6, 0.947e9))},
+    "cct_14_7x2_224": _cct_figures(22.29e6, 5.11e9, size=224, num_classes=1000, data="ImageNet"),
 }
 
 

@@ -12,6 +12,7 @@ from paddle_conv.deploy.onnx import OPSET_RANGE, OnnxPredictor, export_onnx, onn
 from paddle_conv.errors import PaddleConvError
 from paddle_conv.layers import DeformConv2D, RefConv2D
 from paddle_conv.registry import MODELS
+from tests.deploy.randomized import randomize_batchnorm
 
 # family module -> (a small registered model of it, builder arguments, input shape, export shape)
 FAMILIES = {
@@ -36,22 +37,6 @@ def test_every_registered_family_has_an_export_case():
     assert families <= set(FAMILIES), f"add an export case for: {sorted(families - set(FAMILIES))}"
 
 
-def _randomize(model, seed=0):
-    """Non-trivial BN statistics and affine terms, and no all-zero parameter (DCN offsets,
-    RefConv transforms start at zero), so folding and every branch are really exercised."""
-    rng = np.random.default_rng(seed)
-    for layer in model.sublayers():
-        if isinstance(layer, paddle.nn.BatchNorm2D):
-            n = layer._mean.shape[0]
-            layer._mean.set_value(rng.normal(0, 0.2, n).astype("float32"))
-            layer._variance.set_value(rng.uniform(0.5, 1.5, n).astype("float32"))
-            layer.weight.set_value(rng.uniform(0.3, 0.8, n).astype("float32"))
-            layer.bias.set_value(rng.normal(0, 0.2, n).astype("float32"))
-    for p in model.parameters():
-        if not p.stop_gradient and not np.any(p.numpy()):
-            p.set_value(rng.normal(0, 1e-3, p.shape).astype("float32"))
-
-
 def _outputs(out):
     out = out if isinstance(out, (tuple, list)) else [out]
     return [o.numpy() for o in out]
@@ -67,7 +52,7 @@ def test_family_exports_to_paddle_inference_and_onnx(family, tmp_path, request):
         request.applymarker(pytest.mark.xfail(reason=KNOWN_FAILURES[family], strict=True))
     name, kwargs, shape, spec = FAMILIES[family]
     model = pc.create_model(name, num_classes=5, **kwargs)
-    _randomize(model)
+    randomize_batchnorm(model)
     model.eval()
     x = np.random.default_rng(1).standard_normal(shape).astype("float32")
     want = _outputs(model(paddle.to_tensor(x)))

@@ -12,6 +12,7 @@ import paddle_conv as pc
 from paddle_conv.config import load_config
 from paddle_conv.deploy.classify import eval_transform, load_image, softmax
 from paddle_conv.deploy.onnx import onnx_available
+from tests.deploy.randomized import randomize_batchnorm
 from tools import export as export_tool
 from tools import infer as infer_tool
 
@@ -24,13 +25,7 @@ def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     paddle.seed(0)
     model = pc.create_model("oct_mobilenet", num_classes=10, alpha=0.5)
-    rng = np.random.default_rng(0)
-    for layer in model.sublayers():
-        if isinstance(layer, paddle.nn.BatchNorm2D):
-            n = layer._mean.shape[0]
-            layer._mean.set_value(rng.normal(0, 0.2, n).astype("float32"))
-            layer._variance.set_value(rng.uniform(0.5, 1.5, n).astype("float32"))
-            layer.bias.set_value(rng.normal(0, 0.3, n).astype("float32"))
+    randomize_batchnorm(model)
     model.eval()
     paddle.save(model.state_dict(), str(root / "trained.pdparams"))
     overrides = [f"Global.pretrained_model={root / 'trained'}", f"Global.save_inference_dir={root / 'inference'}"]
