@@ -39,7 +39,7 @@ def refocusable(conv, min_kernel=3, map_k=3):
             and conv._data_format == "NCHW")
 
 
-def refocus(model, min_kernel=3, map_k=3):
+def refocus(model, min_kernel=3, map_k=3, only_transforms=False):
     """Turn ``model`` into its RefConv form in place and return it.
 
     Every :func:`refocusable` ``nn.Conv2D`` becomes a :class:`RefConv2D` whose frozen basis
@@ -47,7 +47,9 @@ def refocus(model, min_kernel=3, map_k=3):
     ``convmap`` is zero, so the model computes exactly what it did until it is trained; 1x1
     convolutions are left alone (the paper's rule: ``min_kernel=3``). The refocused kernels are
     no longer parameters: an optimizer built afterwards trains the transforms and the layers
-    left untouched (norms, 1x1 convs, the classifier), as the official training script does.
+    left untouched (norms, 1x1 convs, the classifier), as the official training script does;
+    ``only_transforms=True`` also freezes those (``stop_gradient``), so that only the transforms
+    learn, as the paper describes (batch-norm statistics still follow the data in train mode).
     """
     if min_kernel < map_k:
         raise ValueError(
@@ -63,10 +65,11 @@ def refocus(model, min_kernel=3, map_k=3):
         ref = RefConv2D(conv._in_channels, conv._out_channels, conv._kernel_size[0],
                         stride=sh if sh == sw else [sh, sw], padding=conv._padding, groups=conv._groups,
                         map_k=map_k, dilation=dh if dh == dw else [dh, dw], bias=conv.bias is not None)
-        ref.weight.set_value(conv.weight.detach())
-        if conv.bias is not None:
-            ref.bias.set_value(conv.bias.detach())
-        ref.convmap.weight.set_value(paddle.zeros_like(ref.convmap.weight))
+        if conv.weight._is_initialized():  # not a paddle.LazyGuard skeleton (shapes only, no values)
+            ref.weight.set_value(conv.weight.detach())
+            if conv.bias is not None:
+                ref.bias.set_value(conv.bias.detach())
+            ref.convmap.weight.set_value(paddle.zeros_like(ref.convmap.weight))
         if not conv.training:
             ref.eval()
         return ref
@@ -76,6 +79,9 @@ def refocus(model, min_kernel=3, map_k=3):
             f"refocus found no Conv2D with a square kernel >= {max(min_kernel, map_k)} in "
             f"{type(model).__name__}; lower min_kernel/map_k or pass a model with k x k convolutions."
         )
+    if only_transforms:
+        for name, param in model.named_parameters():
+            param.stop_gradient = not name.endswith("convmap.weight")
     return model
 
 

@@ -6,19 +6,7 @@ Sections: ``Global``; ``Teacher`` and ``Student`` (each an ``Arch``, ``epochs``,
 ``DataLoader`` (``Train``/``Eval``: a detection ``dataset`` and ``batch_size``); ``Eval`` (NMS, mAP).
 """
 
-from ..config import (
-    BOOL,
-    FLOAT,
-    INT,
-    STR,
-    Key,
-    _arch,
-    _error,
-    _optimizer,
-    named_mapping,
-    validate_kwargs,
-    validate_section,
-)
+from ..config import BOOL, FLOAT, INT, SCHEMA, STR, Key, _error, named_mapping, validate_kwargs, validate_section
 
 _GLOBAL = {
     "output_dir": Key(STR, default="./output/ssd_kd/", doc="stage directories teacher/, student_kd/, student/"),
@@ -33,9 +21,9 @@ _GLOBAL = {
 def _stage(doc):
     return Key(
         {
-            "Arch": Key(_arch, required=True, doc="name: ssd_lite, plus its builder arguments"),
+            "Arch": Key(SCHEMA["Arch"].typ, required=True, doc="name: ssd_lite, plus its builder arguments"),
             "epochs": Key(INT, required=True, doc="training epochs of this stage"),
-            "Optimizer": Key(_optimizer, required=True, doc="name: Momentum | Adam | AdamW, lr: {...}"),
+            "Optimizer": Key(SCHEMA["Optimizer"].typ, required=True, doc="name: Momentum | Adam | AdamW, lr: {...}"),
             "pretrained_model": Key(STR, nullable=True, doc="weights to start from"),
         },
         required=True,
@@ -61,15 +49,10 @@ def _kd_weights(source, path, value):
 def _det_dataset(source, path, value):
     from ..data import DATASETS
 
-    out = named_mapping(DATASETS)(source, path, value)
-    if out["name"] not in ("Shapes", "VOCDetection"):
-        raise _error(
-            source,
-            path + ".name",
-            "bad value",
-            f"{out['name']!r} is not a detection data set; use Shapes or VOCDetection",
-        )
-    return out
+    if isinstance(value, dict) and value.get("name") not in ("Shapes", "VOCDetection"):
+        raise _error(source, path + ".name", "bad value",
+                     f"{value.get('name')!r} is not a detection data set; use Shapes or VOCDetection")
+    return named_mapping(DATASETS)(source, path, value)
 
 
 def _split(batch_size):

@@ -72,8 +72,15 @@ def _writer(cfg, stage_dir):
 def train_stage(cfg, stage, teacher=None):
     """Train one stage; return its summary ``{"stage", "best_mAP", "best_mAP_11", "dir", "seconds"}``.
 
-    ``teacher``: the frozen teacher network for ``student_kd``.
+    ``teacher``: the frozen teacher network for ``student_kd``. The stage runs under a fresh
+    ``unique_name`` scope, so its parameter and optimizer-state names are the same in every run
+    and a resumed optimizer finds its state.
     """
+    with paddle.utils.unique_name.guard():
+        return _train_stage(cfg, stage, teacher)
+
+
+def _train_stage(cfg, stage, teacher):
     section = cfg["Teacher"] if stage == "teacher" else cfg["Student"]
     stage_dir = os.path.join(cfg["Global"]["output_dir"], stage)
     seed_everything(cfg["Global"]["seed"])

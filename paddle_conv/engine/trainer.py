@@ -23,6 +23,7 @@ from ..data import build_dataset
 from ..errors import ConfigError, DataError
 from ..losses import build_loss
 from ..optim import build_optimizer
+from ..refconv import refocus
 from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
@@ -49,12 +50,23 @@ def log(msg):
 
 
 def build_model(arch):
-    """The network of a validated ``Arch`` section (``name`` + builder arguments)."""
-    kwargs = {k: v for k, v in arch.items() if k != "name"}
+    """The network of a validated ``Arch`` section (``name`` + builder arguments).
+
+    With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
+    plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
+    stay zero, and RefConv checkpoints load as they are.
+    """
+    kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
     try:
-        return create_model(arch["name"], **kwargs)
+        network = create_model(arch["name"], **kwargs)
     except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
         raise ConfigError(f"Arch: {arch['name']} cannot be built with {kwargs}: {exc}") from exc
+    if arch.get("refocus"):
+        try:
+            refocus(network, **arch["refocus"])
+        except ValueError as exc:
+            raise ConfigError(f"Arch.refocus: {exc}") from exc
+    return network
 
 
 def build_loader(split, class_num, key, train):

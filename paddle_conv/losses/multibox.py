@@ -162,17 +162,8 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
     All four are divided by N; :func:`kd_total` combines them with the seed's weights.
     """
 
-    def __init__(
-        self,
-        num_classes=21,
-        overlap_thresh=0.5,
-        neg_pos=3,
-        variance=(0.1, 0.2),
-        neg_w=1.5,
-        pos_w=1.0,
-        T=1.0,
-        reg_m=0.0,
-    ):
+    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2), neg_w=1.5, pos_w=1.0,
+                 T=1.0, reg_m=0.0):
         super().__init__(num_classes, overlap_thresh, neg_pos, variance)
         if T <= 0:
             raise ConfigError(f"temperature T={T} must be > 0")

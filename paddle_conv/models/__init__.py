@@ -1,6 +1,15 @@
 """Model families, one module each; importing a module registers its builders."""
 
-from . import baselines, cct, conv_resnet, oct_mobilenet, oct_resnet, refconv_mobilenet, ssd_lite, tiny_cnn  # noqa: F401
+from . import (  # noqa: F401
+    baselines,
+    cct,
+    conv_resnet,
+    oct_mobilenet,
+    oct_resnet,
+    refconv_mobilenet,
+    ssd_lite,
+    tiny_cnn,
+)
 from .cct import CCT
 from .conv_resnet import ConvResNet
 from .oct_mobilenet import OctMobileNet

@@ -24,6 +24,7 @@ def tiny(out):
         "DataLoader.Train.batch_size=8",
         "DataLoader.Eval.dataset.num_images=8",
         "DataLoader.Eval.dataset.image_size=64",
+        "Global.print_batch_step=1",
     ]
 
 
@@ -38,12 +39,15 @@ def test_train_eval_resume(tmp_path, capsys):
             assert os.path.exists(os.path.join(out, stage, f)), (stage, f)
         assert os.listdir(os.path.join(out, stage, "vdl"))
         assert 0.0 <= summary[stage]["best_mAP"] <= 1.0
-    latest = os.path.getmtime(os.path.join(out, "teacher", "latest.pdparams"))
+    student_latest = os.path.getmtime(os.path.join(out, "student", "latest.pdparams"))
     capsys.readouterr()
-    # resume: every stage is complete, so nothing is trained again and the best mAPs are kept
-    assert train_det.main(args + ["-o", "Global.resume=true"]) == 0
-    assert "step" not in capsys.readouterr().out
-    assert os.path.getmtime(os.path.join(out, "teacher", "latest.pdparams")) == latest
+    # resume with one more teacher epoch: the teacher continues at epoch 2, finished stages are skipped
+    assert train_det.main(args + ["-o", "Global.resume=true", "-o", "Teacher.epochs=2"]) == 0
+    text = capsys.readouterr().out
+    assert "[teacher] resumed" in text and "[teacher] epoch 2/2" in text and "[teacher] epoch 1/2" not in text
+    assert "[student] epoch" not in text and "[student_kd] epoch" not in text
+    assert os.path.getmtime(os.path.join(out, "student", "latest.pdparams")) == student_latest
+    assert json.load(open(os.path.join(out, "teacher", "latest.json")))["epoch"] == 2
     assert eval_det.main(["-c", CONFIG, "--stage", "teacher"] + [x for o in tiny(out) for x in ("-o", o)]) == 0
     text = capsys.readouterr().out
     assert "mAP" in text and "11-point" in text and "triangle" in text
@@ -51,7 +55,7 @@ def test_train_eval_resume(tmp_path, capsys):
 
 @pytest.mark.parametrize("override, message", [
     ("Loss.weights.sfot=1.0", "unknown key 'sfot'"),
-    ("Student.Arch.input_size=64", "different priors"),
+    ("Student.Arch.input_size=96", "different priors"),
     ("DataLoader.Train.dataset.name=Digits", "not a detection data set"),
 ])
 def test_bad_configs_exit_2(tmp_path, capsys, override, message):

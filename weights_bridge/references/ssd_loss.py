@@ -88,17 +88,8 @@ class MultiBoxLossReference(torch.nn.Module):
 class MultiBoxLossKDReference(MultiBoxLossReference):
     """Per-image MultiBoxLoss_KD; same call and return as :class:`paddle_conv.losses.MultiBoxLoss_KD`."""
 
-    def __init__(
-        self,
-        num_classes=21,
-        overlap_thresh=0.5,
-        neg_pos=3,
-        variance=(0.1, 0.2),
-        neg_w=1.5,
-        pos_w=1.0,
-        T=1.0,
-        reg_m=0.0,
-    ):
+    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2), neg_w=1.5, pos_w=1.0,
+                 T=1.0, reg_m=0.0):
         super().__init__(num_classes, overlap_thresh, neg_pos, variance)
         self.neg_w, self.pos_w, self.T, self.reg_m = neg_w, pos_w, T, reg_m
 
