@@ -6,6 +6,7 @@
 """
 
 from . import layers, models  # noqa: F401  (importing models fills the registry)
+from .deploy.paddleclas import register_into_ppcls
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError
 from .fuse import fuse
 from .registry import create_model, list_models, register_model
@@ -21,6 +22,7 @@ __all__ = [
     "create_model",
     "fuse",
     "list_models",
+    "register_into_ppcls",
     "register_model",
     "__version__",
 ]

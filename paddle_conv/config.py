@@ -410,6 +410,9 @@ SCHEMA = {
         "pretrained_model": Key(STR, nullable=True, doc="weights to start from (no optimizer state)"),
         "checkpoints": Key(STR, nullable=True, doc="checkpoint prefix to resume from"),
         "image_shape": Key(INT_LIST, default=[3, 224, 224]),
+        "save_inference_dir": Key(STR, default="./inference/",
+                                  doc="tools/export.py writes the inference model (and ONNX) here"),
+        "use_amp": Key(BOOL, default=False, doc="mixed precision (float16 autocast) on GPU; ignored on CPU"),
     }, required=True),
     "Arch": Key(_arch, required=True, doc="name: a registered model, plus its builder arguments"),
     "Loss": Key({
