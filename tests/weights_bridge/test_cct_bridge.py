@@ -49,7 +49,7 @@ def test_eval_parity_and_bit_exact_round_trip(name):
 def test_training_gradients_match_without_randomness(name):
     quiet = {"dropout": 0.0, "attention_dropout": 0.0, "stochastic_depth": 0.0}
     torch_model, paddle_model = _pair(name, **quiet)
-    report = parity.check_parity(torch_model, paddle_model, _images(32), name, grad_dtype="float64")
+    report = parity.check_parity(torch_model, paddle_model, _images(32), name, train_dtype="float64")
     # SeqPool's softmax ignores a shift of all scores, so the scoring bias gets no gradient:
     # both sides give rounding noise (~1e-15) there, which a relative comparison cannot judge.
     shift = "grad param classifier.attention_pool.bias"
