@@ -33,6 +33,47 @@ def hyper_parameters(cfg):
     return out
 
 
+def _json_default(value):
+    """Paddle ``Scalar`` attributes (constant tensors baked into the program) as plain numbers."""
+    if type(value).__name__ == "Scalar":
+        return value.value()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def write_graph(logdir, network, input_spec):
+    """Write ``network``'s graph where VisualDL's Graphs page reads it (``vdlgraph.*.log``).
+
+    What ``LogWriter.add_graph`` does, with two fixes: the program's constant tensors (e.g. the
+    0/1 weights of OctConv's static up-sampling) are stored as numbers (VisualDL 2.5.3 cannot
+    serialise Paddle's ``Scalar`` attribute values), and ``network`` keeps its eager ``forward``
+    (``add_graph`` leaves it converted by ``to_static``, so training would go on traced).
+    VisualDL reads the legacy ``.pdmodel`` program, which Paddle 3 writes under ``OldIrGuard``.
+    """
+    import json
+    import os
+    import tempfile
+    import time
+
+    from visualdl.component.graph.graph_component import analyse_model
+    from visualdl.component.graph.utils import create_opname_scope
+
+    network._full_name = f"{network.__class__.__name__}[model]"
+    create_opname_scope(network)
+    had_own_forward = "forward" in network.__dict__
+    try:
+        with tempfile.TemporaryDirectory() as tmp, paddle.pir_utils.OldIrGuard():
+            paddle.jit.save(paddle.jit.to_static(network, input_spec), os.path.join(tmp, "graph"))
+            with open(os.path.join(tmp, "graph.pdmodel"), "rb") as f:
+                graph = analyse_model(f.read())
+    finally:  # to_static replaces the layer's forward: training goes on in eager mode
+        if not had_own_forward and "forward" in network.__dict__:
+            del network.forward
+    path = os.path.join(logdir, f"vdlgraph.{int(time.time()):010d}.log")
+    with open(path, "w") as f:
+        json.dump(graph, f, default=_json_default)
+    return path
+
+
 def confusion_matrix(labels, predictions, num_classes):
     """``[K, K]`` counts: row = true class, column = predicted class."""
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
@@ -114,9 +155,8 @@ class VisualDLExtras(paddle.callbacks.Callback):
             return
         spec = [paddle.static.InputSpec([1, *self.image_shape], "float32", "image")]
         was_training = self.network.training
-        try:  # VisualDL 2.5 reads the legacy .pdmodel program, which Paddle 3 writes under OldIrGuard
-            with paddle.pir_utils.OldIrGuard():
-                writer.add_graph(self.network, spec)
+        try:
+            write_graph(writer.logdir, self.network, spec)
         except Exception as exc:  # the graph is a nicety: never stop training for it
             print(f"VisualDL: model graph not written ({type(exc).__name__}: {exc})", flush=True)
         finally:

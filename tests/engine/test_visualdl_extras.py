@@ -44,3 +44,21 @@ def test_training_logs_graph_confusion_matrix_and_hparams(tmp_path):
     names = {h.name for h in hparams.hparam.hparamInfos}
     assert {"arch", "learning_rate", "batch_size", "arch.alpha"} <= names
     assert {m.name for m in hparams.hparam.metricInfos} >= {"eval/acc_top1", "eval/loss"}
+
+
+def test_write_graph_serialises_constants_and_keeps_the_network_eager(tmp_path):
+    import json
+
+    import paddle
+
+    from paddle_conv.engine.visualdl_extras import write_graph
+    from paddle_conv.layers import OctaveConv
+
+    # first layer splits, last layer merges: its l2h up-sampling bakes a constant 0/1 kernel into the program
+    net = paddle.nn.Sequential(OctaveConv(3, 8, 3, alpha_in=0, padding=1), OctaveConv(8, 8, 3, alpha_out=0, padding=1))
+    path = write_graph(str(tmp_path), net, [paddle.static.InputSpec([1, 3, 8, 8], "float32", "x")])
+    graph = json.load(open(path))
+    assert any("conv2d_transpose" in str(node.get("type", "")) for node in graph["nodes"])
+    assert "forward" not in net.__dict__  # still the eager forward, not a to_static function
+    y_h, y_l = net(paddle.ones([2, 3, 8, 8]))  # another batch size: a traced forward would be fixed to 1
+    assert y_h.shape == [2, 8, 8, 8] and y_l is None
