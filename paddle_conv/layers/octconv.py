@@ -16,6 +16,7 @@ exact size. For even sizes both rules are no-ops and the results equal the refer
 
 import math
 
+import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
@@ -28,12 +29,19 @@ def downsample(x):
 
 
 def upsample_to(x, like):
-    """Nearest 2x up-sampling of ``x`` cropped to the spatial size of ``like``."""
-    y = F.interpolate(x, scale_factor=2, mode="nearest")
-    h, w = like.shape[2], like.shape[3]
-    if y.shape[2] != h or y.shape[3] != w:
-        y = y[:, :, :h, :w]
-    return y
+    """Nearest 2x up-sampling of ``x`` ``[N, C, h, w]`` cropped to the spatial size of ``like``.
+
+    Written as expand + reshape rather than ``F.interpolate``: it is faster on CPU and the
+    exported graph runs on every Paddle Inference backend (oneDNN rejects interpolate's scale).
+    """
+    dynamic = paddle.in_dynamic_mode()
+    n, c, h, w = x.shape if dynamic else paddle.shape(x)
+    y = x.unsqueeze([3, 5]).expand([-1, -1, -1, 2, -1, 2]).reshape([n, c, h * 2, w * 2])
+    if dynamic:
+        out_h, out_w = like.shape[2], like.shape[3]
+        return y if (out_h, out_w) == (2 * h, 2 * w) else y[:, :, :out_h, :out_w]
+    size = paddle.shape(like)
+    return paddle.slice(y, axes=[2, 3], starts=[0, 0], ends=[size[2], size[3]])
 
 
 def _check_alpha(name, alpha):

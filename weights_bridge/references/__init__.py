@@ -17,3 +17,6 @@ def create_reference(name, **kwargs):
 def list_references(pattern=None):
     """Names that have a torch reference."""
     return REFERENCES.names(pattern)
+
+
+from . import octconv  # noqa: E402,F401  (registers the octave-convolution family)

@@ -1,0 +1,81 @@
+"""Export with ``paddle.jit.save`` and run with the Paddle Inference predictor.
+
+Paddle 3 writes ``<prefix>.json`` (PIR program) + ``<prefix>.pdiparams``; Paddle 2.x writes
+``<prefix>.pdmodel`` + ``<prefix>.pdiparams``. :func:`model_files` finds whichever exists.
+On CPU the predictor uses oneDNN; on a GPU build with a visible GPU it uses the GPU.
+"""
+
+import os
+
+import numpy as np
+import paddle
+from paddle.static import InputSpec
+
+from ..errors import WeightsError
+
+
+def export_model(model, prefix, input_shape=(None, 3, None, None), dtype="float32"):
+    """Save ``model`` in eval mode as an inference program at ``prefix``; return the files written.
+
+    ``input_shape`` may use None for dynamic dimensions (default: any batch and image size).
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        paddle.jit.save(model, prefix, input_spec=[InputSpec(list(input_shape), dtype, "x")])
+    finally:
+        if was_training:
+            model.train()
+    return list(model_files(prefix))
+
+
+def model_files(prefix):
+    """``(program, params)`` paths of an exported model; WeightsError if none is there."""
+    params = prefix + ".pdiparams"
+    for ext in (".json", ".pdmodel"):
+        if os.path.exists(prefix + ext) and os.path.exists(params):
+            return prefix + ext, params
+    raise WeightsError(
+        f"no exported model at {prefix!r}: expected {prefix}.json (Paddle 3) or {prefix}.pdmodel (Paddle 2) "
+        f"and {params}; run tools/export.py first"
+    )
+
+
+class Predictor:
+    """A Paddle Inference predictor over an exported model.
+
+    Args:
+        prefix: the path prefix given to :func:`export_model`.
+        device: ``"cpu"`` or ``"gpu"`` (default: gpu when Paddle is compiled with CUDA and sees one).
+        threads: CPU math threads (default: Paddle's default).
+        mkldnn: use oneDNN on CPU (default True).
+
+    ``predictor(x)`` takes a ``[N, C, H, W]`` array and returns the list of output arrays.
+    """
+
+    def __init__(self, prefix, device=None, threads=None, mkldnn=True):
+        from paddle import inference
+
+        program, params = model_files(prefix)
+        config = inference.Config(program, params)
+        if device is None:
+            device = "gpu" if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu"
+        self.device = device
+        if device == "gpu":
+            config.enable_use_gpu(256, 0)
+        else:
+            config.disable_gpu()
+            if mkldnn:
+                config.enable_mkldnn()
+            if threads:
+                config.set_cpu_math_library_num_threads(int(threads))
+        config.disable_glog_info()
+        self._predictor = inference.create_predictor(config)
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        handle = self._predictor.get_input_handle(self._predictor.get_input_names()[0])
+        handle.reshape(list(x.shape))
+        handle.copy_from_cpu(x)
+        self._predictor.run()
+        return [self._predictor.get_output_handle(n).copy_to_cpu() for n in self._predictor.get_output_names()]
