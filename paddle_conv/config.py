@@ -93,14 +93,18 @@ INT_LIST = Type("a list of integers", lambda v: isinstance(v, list) and all(_is_
 NUM_LIST = Type("a list of numbers", lambda v: isinstance(v, list) and all(FLOAT.check(x) for x in v))
 
 
+NUMBERS = Type("a number or a list of numbers", lambda v: FLOAT.check(v) or NUM_LIST.check(v))
+
+
 def _type_from_default(default):
-    """The Type a builder argument must have, judged by its default value (None: any)."""
+    """The Type a builder argument must have, judged by its default value (None: any).
+
+    Numbers also accept lists of numbers (``Normalize(mean=0.0)`` takes ``[0.5, 0.5, 0.5]``).
+    """
     if isinstance(default, bool):
         return BOOL
-    if _is_int(default):
-        return INT
-    if isinstance(default, float):
-        return FLOAT
+    if FLOAT.check(default):
+        return NUMBERS
     if isinstance(default, str):
         return STR
     if isinstance(default, (list, tuple)):

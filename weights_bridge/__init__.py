@@ -3,4 +3,13 @@
 ``weights_bridge.references`` holds PyTorch reference models whose ``state_dict`` layout
 equals the upstream projects'; each is registered under the same name as its paddle_conv
 model, so ``create_reference("oct_resnet50")`` pairs with ``create_model("oct_resnet50")``.
+
+``torch_to_paddle`` / ``paddle_to_torch`` convert state dicts (see :mod:`weights_bridge.convert`);
+:mod:`weights_bridge.parity` proves a converted model computes what its reference computes.
 """
+
+from .convert import KeyMapping, paddle_to_torch, register_key_mapping, torch_to_paddle, unwrap_state_dict
+from .references import create_reference, list_references
+
+__all__ = ["KeyMapping", "create_reference", "list_references", "paddle_to_torch", "register_key_mapping",
+           "torch_to_paddle", "unwrap_state_dict"]

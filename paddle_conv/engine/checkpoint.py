@@ -219,3 +219,54 @@ def load_checkpoint(prefix, model, optimizer=None):
         optimizer.set_state_dict(opt_state)
     model.set_state_dict(state)
     return load_checkpoint_meta(prefix)
+
+
+def load_pretrained(model, path):
+    """Load weights only from ``path`` (a prefix or a ``.pdparams`` file) into ``model``.
+
+    Parameters whose name and shape match are loaded; the rest are reported, not fatal.
+    Returns ``{"loaded": [...], "missing": [...], "unexpected": [...], "mismatched":
+    [(name, model_shape, file_shape), ...]}``: ``missing`` are model parameters the file lacks
+    (they keep their initial values), ``unexpected`` are file entries the model lacks.
+
+    Raises WeightsError naming the file when it is missing, unreadable, or shares no
+    parameter with the model.
+    """
+    params = _strip_suffix(os.fspath(path)) + ".pdparams"
+    if not os.path.exists(params):
+        raise WeightsError(f"pretrained weights {params!r} do not exist: check Global.pretrained_model")
+    try:
+        state = paddle.load(params)
+    except Exception as exc:
+        raise WeightsError(f"cannot read pretrained weights {params!r} ({type(exc).__name__}: {exc})") from exc
+    own = model.state_dict()
+    report = {"loaded": [], "missing": [], "unexpected": sorted(set(state) - set(own)), "mismatched": []}
+    usable = {}
+    for name, tensor in own.items():
+        if name not in state:
+            report["missing"].append(name)
+            continue
+        have, got = list(tensor.shape), list(state[name].shape)
+        if have != got:
+            report["mismatched"].append((name, have, got))
+        else:
+            usable[name] = state[name]
+            report["loaded"].append(name)
+    if not usable:
+        raise WeightsError(f"pretrained weights {params!r} share no parameter (name and shape) with the model "
+                           f"({len(report['unexpected'])} unexpected, {len(report['mismatched'])} mis-shaped); "
+                           "is it a checkpoint of another architecture?")
+    model.set_state_dict(usable)
+    return report
+
+
+def format_load_report(report):
+    """Human-readable lines of a :func:`load_pretrained` report (names every skipped key)."""
+    lines = [f"loaded {len(report['loaded'])} tensors"]
+    if report["missing"]:
+        lines.append(f"missing in file (kept initial values): {', '.join(report['missing'])}")
+    if report["unexpected"]:
+        lines.append(f"unexpected in file (ignored): {', '.join(report['unexpected'])}")
+    for name, have, got in report["mismatched"]:
+        lines.append(f"mis-shaped (ignored): {name}: model {have} vs file {got}")
+    return lines

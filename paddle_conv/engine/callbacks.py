@@ -1,0 +1,164 @@
+"""``paddle.Model.fit`` callbacks of the trainer: checkpoints, NaN guard, logging with resume offsets.
+
+Each callback takes ``start_epoch`` (epochs already done when resuming), so epoch numbers,
+VisualDL steps and the shuffling order continue where the interrupted run stopped.
+"""
+
+import math
+import os
+
+import paddle
+
+from ..errors import PaddleConvError
+from .checkpoint import atomic_json_save, load_checkpoint_meta, save_checkpoint
+
+
+class TrainingDivergedError(PaddleConvError):
+    """The training loss became NaN or infinite."""
+
+
+def current_lr(model):
+    """The learning rate the optimizer of ``paddle.Model`` ``model`` uses now."""
+    return float(model._optimizer.get_lr())
+
+
+class ProgBar(paddle.callbacks.ProgBarLogger):
+    """Paddle's progress bar, printing ``Epoch k/N`` of the whole run after a resume."""
+
+    def __init__(self, log_freq, total_epochs, start_epoch=0, verbose=1):
+        super().__init__(log_freq=log_freq, verbose=verbose)
+        self.total_epochs, self.start_epoch = total_epochs, start_epoch
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.epochs = self.total_epochs
+
+    def on_epoch_begin(self, epoch=None, logs=None):
+        super().on_epoch_begin(self.start_epoch + epoch, logs)
+
+
+class VisualDLLogger(paddle.callbacks.VisualDL):
+    """``paddle.callbacks.VisualDL`` plus the learning rate (``train/lr``), with resume offsets.
+
+    Scalars: ``train/loss``, ``train/acc_top1``, ... and ``train/lr`` per step; ``eval/loss``,
+    ``eval/acc_top1``, ``eval/acc_top5`` per epoch (step = 0-based epoch).
+    """
+
+    def __init__(self, log_dir, start_epoch=0, start_step=0):
+        super().__init__(log_dir)
+        self.start_epoch, self.start_step = start_epoch, start_step
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.train_step = self.start_step
+
+    def on_epoch_begin(self, epoch=None, logs=None):
+        super().on_epoch_begin(self.start_epoch + epoch, logs)
+
+    def on_train_batch_end(self, step, logs=None):
+        super().on_train_batch_end(step, logs)  # runs before paddle's LRScheduler steps the rate
+        if self._is_write():
+            self.writer.add_scalar(tag="train/lr", step=self.train_step, value=current_lr(self.model))
+
+
+class ShuffleByEpoch(paddle.callbacks.Callback):
+    """Set the ``DistributedBatchSampler`` epoch, so each epoch's order is fixed (resume-proof)."""
+
+    def __init__(self, batch_sampler, start_epoch=0):
+        super().__init__()
+        self.batch_sampler, self.start_epoch = batch_sampler, start_epoch
+
+    def on_epoch_begin(self, epoch=None, logs=None):
+        self.batch_sampler.set_epoch(self.start_epoch + epoch)
+
+
+class NaNGuard(paddle.callbacks.Callback):
+    """Stop with :class:`TrainingDivergedError` when a step's loss is NaN or infinite.
+
+    The error names the epoch, the step and the learning rate, and the last good checkpoint
+    (``latest`` is only written at the end of an epoch whose losses were all finite).
+    """
+
+    def __init__(self, steps_per_epoch, start_epoch=0, checkpoint=None):
+        super().__init__()
+        self.steps_per_epoch, self.start_epoch, self.checkpoint = steps_per_epoch, start_epoch, checkpoint
+        self.epoch = start_epoch
+
+    def on_epoch_begin(self, epoch=None, logs=None):
+        self.epoch = self.start_epoch + epoch
+
+    def on_train_batch_end(self, step, logs=None):
+        loss = (logs or {}).get("loss")
+        value = float(loss[0] if isinstance(loss, (list, tuple)) else loss)
+        if math.isfinite(value):
+            return
+        global_step = self.epoch * self.steps_per_epoch + step + 1
+        good = self.checkpoint if self.checkpoint and os.path.exists(self.checkpoint + ".json") else None
+        keep = (f"the last good checkpoint is {good} (resume: -o Global.checkpoints={good})" if good
+                else "no checkpoint was written yet")
+        raise TrainingDivergedError(
+            f"training loss is {value} at epoch {self.epoch + 1}, step {step + 1} (global step {global_step}) "
+            f"with learning rate {current_lr(self.model):.6g}; training stopped and {keep}. "
+            "Lower Optimizer.lr.learning_rate (e.g. -o Optimizer.lr.learning_rate=...), add warmup_epoch, "
+            "or check the data for NaN/Inf")
+
+
+class CheckpointSaver(paddle.callbacks.Callback):
+    """Write ``epoch_N`` (every ``save_interval`` epochs), ``latest`` and ``best_model`` atomically.
+
+    Each is ``<run_dir>/<tag>.pdparams``/``.pdopt``/``.json``; the JSON holds ``epoch`` (epochs
+    completed), the best eval metric so far and, for ``best_model``, its metric. Only rank 0 writes.
+
+    Args:
+        run_dir: folder of the checkpoints.
+        network: the ``paddle.nn.Layer`` being trained (not the DataParallel wrapper).
+        optimizer: its optimizer (learning-rate scheduler state included).
+        total_epochs: epochs of the whole run.
+        save_interval: write ``epoch_N`` when ``N % save_interval == 0`` (and at the last epoch).
+        metric: eval log key that ranks ``best_model`` (higher is better).
+        start_epoch: epochs done before this run (resume).
+        resumed_meta: the JSON of the checkpoint resumed from (carries the best metric so far).
+        meta: extra JSON fields for every checkpoint (e.g. the architecture name).
+    """
+
+    def __init__(self, run_dir, network, optimizer, total_epochs, save_interval=1, metric="acc_top1",
+                 start_epoch=0, resumed_meta=None, meta=None):
+        super().__init__()
+        self.run_dir, self.network, self.optimizer = run_dir, network, optimizer
+        self.total_epochs, self.save_interval, self.metric = total_epochs, save_interval, metric
+        self.start_epoch, self.meta = start_epoch, dict(meta or {})
+        resumed_meta = resumed_meta or {}
+        self.best, self.best_epoch = resumed_meta.get("best_metric"), resumed_meta.get("best_epoch")
+        self.done = start_epoch
+
+    def path(self, tag):
+        return os.path.join(self.run_dir, tag)
+
+    def _meta(self, **extra):
+        return {**self.meta, "epoch": self.done, "epochs": self.total_epochs, "metric": self.metric,
+                "best_metric": self.best, "best_epoch": self.best_epoch, **extra}
+
+    def _is_writer(self):
+        return paddle.distributed.ParallelEnv().local_rank == 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.done = self.start_epoch + epoch + 1
+        if not self._is_writer():
+            return
+        loss = (logs or {}).get("loss")
+        meta = self._meta(train_loss=float(loss[0]) if isinstance(loss, (list, tuple)) else loss)
+        if self.done % self.save_interval == 0 or self.done == self.total_epochs:
+            save_checkpoint(self.path(f"epoch_{self.done}"), self.network, self.optimizer, meta)
+        save_checkpoint(self.path("latest"), self.network, self.optimizer, meta)
+
+    def on_eval_end(self, logs=None):
+        value = (logs or {}).get(self.metric)
+        if value is None or not self._is_writer():
+            return
+        value = float(value[0] if isinstance(value, (list, tuple)) else value)
+        if self.best is None or value > self.best:
+            self.best, self.best_epoch = value, self.done
+            save_checkpoint(self.path("best_model"), self.network, self.optimizer, self._meta())
+        latest = load_checkpoint_meta(self.path("latest"))
+        latest.update(best_metric=self.best, best_epoch=self.best_epoch, eval={self.metric: value})
+        atomic_json_save(latest, self.path("latest") + ".json")

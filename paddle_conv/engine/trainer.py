@@ -1,0 +1,197 @@
+"""Train and evaluate a classifier from a validated config with ``paddle.Model`` (``prepare`` + ``fit``).
+
+Public API (used by ``tools/train.py`` and ``tools/eval.py``)::
+
+    cfg = paddle_conv.config.load_config("configs/oct_mobilenet.yaml", ["Global.epochs=3"])
+    summary = train(cfg)      # {"run_dir", "vdl_dir", "best_metric", "eval", ...}
+    result = evaluate(cfg)    # {"acc_top1", "acc_top5", "loss", ...}
+
+Outputs of a run go to ``<Global.output_dir>/<Arch.name>/``: checkpoints ``epoch_N``, ``latest``
+and ``best_model`` (see :mod:`paddle_conv.engine.checkpoint`), ``config.yaml`` (the config as
+run) and the VisualDL logs in ``vdl/``.
+"""
+
+import os
+import random
+
+import numpy as np
+import paddle
+from paddle.static import InputSpec
+
+from ..config import dump_config
+from ..data import build_dataset
+from ..errors import ConfigError, DataError
+from ..losses import build_loss
+from ..optim import build_optimizer
+from ..registry import create_model
+from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ShuffleByEpoch, VisualDLLogger
+from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
+from .metrics import build_metrics
+
+
+def seed_everything(seed):
+    """Seed Python's, NumPy's and Paddle's random generators."""
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
+
+
+def run_dir(cfg):
+    """``<Global.output_dir>/<Arch.name>``: where checkpoints and logs of ``cfg`` go."""
+    return os.path.join(cfg["Global"]["output_dir"], cfg["Arch"]["name"])
+
+
+def log(msg):
+    """Print ``msg`` once (rank 0 of a multi-process run)."""
+    if paddle.distributed.ParallelEnv().local_rank == 0:
+        print(msg, flush=True)
+
+
+def build_model(arch):
+    """The network of a validated ``Arch`` section (``name`` + builder arguments)."""
+    kwargs = {k: v for k, v in arch.items() if k != "name"}
+    try:
+        return create_model(arch["name"], **kwargs)
+    except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
+        raise ConfigError(f"Arch: {arch['name']} cannot be built with {kwargs}: {exc}") from exc
+
+
+def build_loader(split, class_num, key, train):
+    """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
+
+    Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
+    (one shard per process under ``paddle.distributed.launch``).
+    """
+    dataset, entry = build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
+    sampler_cfg = split["sampler"]
+    batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
+    drop_last = sampler_cfg["drop_last"] and train
+    if len(dataset) == 0 or (drop_last and len(dataset) < batch_size):
+        raise DataError(f"{key}: the data set has {len(dataset)} samples, fewer than one batch of {batch_size} "
+                        f"with drop_last; lower {key}.sampler.batch_size or set drop_last: false")
+    sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
+                                                shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
+    loader_cfg = split["loader"]
+    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=loader_cfg["num_workers"],
+                                  use_shared_memory=loader_cfg["use_shared_memory"])
+    log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
+    return loader, entry
+
+
+def _paddle_model(cfg, network):
+    channels = cfg["Global"]["image_shape"][0]
+    return paddle.Model(network, inputs=[InputSpec([None, channels, None, None], "float32", "image")],
+                        labels=[InputSpec([None, 1], "int64", "label")])
+
+
+def _metrics(cfg):
+    metric_cfg = cfg["Metric"]
+    return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
+
+
+def _write_text(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _load_weights(network, path):
+    report = load_pretrained(network, path)
+    log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
+
+
+def train(cfg):
+    """Train the model of ``cfg`` (validated by :func:`paddle_conv.config.load_config`).
+
+    Resumes from ``Global.checkpoints`` (weights, optimizer and LR state, epoch), or starts
+    from ``Global.pretrained_model`` weights. Returns a summary dict: ``run_dir``, ``vdl_dir``,
+    ``epochs_run``, ``best_metric``, ``best_epoch`` and the last ``eval`` logs.
+
+    Raises:
+        TrainingDivergedError: the loss became NaN/Inf (the last good checkpoint is kept).
+        ConfigError, DataError, WeightsError: bad config, data or checkpoint.
+    """
+    g = cfg["Global"]
+    paddle.set_device(g["device"])
+    seed_everything(g["seed"])
+    out = run_dir(cfg)
+    vdl_dir = os.path.join(out, "vdl")
+    os.makedirs(out, exist_ok=True)
+    class_num = cfg["Arch"].get("num_classes")
+
+    train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
+    eval_loader = None
+    if g["eval_during_train"] and cfg["DataLoader"].get("Eval"):
+        eval_loader, _ = build_loader(cfg["DataLoader"]["Eval"], class_num, "DataLoader.Eval", False)
+
+    network = build_model(cfg["Arch"])
+    if g["pretrained_model"] and not g["checkpoints"]:
+        _load_weights(network, g["pretrained_model"])
+    steps = len(train_loader)
+    optimizer, _ = build_optimizer(cfg["Optimizer"], network.parameters(), steps, g["epochs"])
+
+    start_epoch, resumed = 0, {}
+    if g["checkpoints"]:
+        resumed = load_checkpoint(g["checkpoints"], network, optimizer)
+        start_epoch = int(resumed.get("epoch", 0))
+        log(f"resumed from {g['checkpoints']}: {start_epoch} of {g['epochs']} epochs done, "
+            f"learning rate {float(optimizer.get_lr()):.6g}")
+    if start_epoch >= g["epochs"]:
+        log(f"nothing to do: {start_epoch} epochs done, Global.epochs is {g['epochs']}")
+        return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": 0, "best_metric": resumed.get("best_metric"),
+                "best_epoch": resumed.get("best_epoch"), "eval": {}}
+
+    if paddle.distributed.ParallelEnv().local_rank == 0:
+        atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
+    log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
+    if g["use_visualdl"]:
+        log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
+
+    model = _paddle_model(cfg, network)
+    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg))
+    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
+                            resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
+    eval_logs = {}
+
+    class _KeepEval(paddle.callbacks.Callback):
+        def on_eval_end(self, logs=None):
+            eval_logs.update(logs or {})
+
+    callbacks = [ProgBar(g["print_batch_step"], g["epochs"], start_epoch),
+                 ShuffleByEpoch(train_loader.batch_sampler, start_epoch),
+                 NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
+                 saver, _KeepEval()]
+    if g["use_visualdl"]:
+        callbacks.insert(1, VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps))
+    model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
+              log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
+    if saver.best is not None:
+        log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
+    return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
+            "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
+            "train_dataset": train_entry["name"]}
+
+
+def evaluate(cfg):
+    """Evaluate ``Global.pretrained_model`` (or ``Global.checkpoints``) on ``DataLoader.Eval``.
+
+    Uses ``Loss.Eval`` (``Loss.Train`` if absent). Returns paddle's eval logs as floats:
+    ``{"loss": ..., "acc_top1": ..., "acc_top5": ..., "dataset": name}``.
+    """
+    g = cfg["Global"]
+    paddle.set_device(g["device"])
+    weights = g["pretrained_model"] or g["checkpoints"]
+    if not weights:
+        raise ConfigError("Global.pretrained_model: nothing to evaluate; pass -o Global.pretrained_model=PATH "
+                          "(a .pdparams file or its prefix, e.g. output/oct_mobilenet/best_model)")
+    if not cfg["DataLoader"].get("Eval"):
+        raise ConfigError("DataLoader.Eval: the config has no eval split to evaluate on")
+    loader, entry = build_loader(cfg["DataLoader"]["Eval"], cfg["Arch"].get("num_classes"), "DataLoader.Eval",
+                                 False)
+    network = build_model(cfg["Arch"])
+    _load_weights(network, weights)
+    model = _paddle_model(cfg, network)
+    model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))
+    logs = model.evaluate(loader, log_freq=g["print_batch_step"], verbose=1)
+    result = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
+    result["dataset"] = entry["name"]
+    return result

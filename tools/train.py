@@ -1,0 +1,39 @@
+"""Train a model from a PaddleClas-style YAML config.
+
+    python tools/train.py -c configs/oct_mobilenet.yaml [-o Global.epochs=3 -o Arch.alpha=0.25]
+
+Resume: ``-o Global.checkpoints=output/oct_mobilenet/latest``. See README "Train".
+Exit status 0 on success, 2 on a bad config/data/checkpoint or a diverged loss (message on stderr).
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from paddle_conv.config import load_config  # noqa: E402
+from paddle_conv.engine.trainer import train  # noqa: E402
+from paddle_conv.errors import PaddleConvError  # noqa: E402
+
+
+def parse_args(argv=None, description=__doc__):
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-c", "--config", required=True, help="YAML config, e.g. configs/oct_mobilenet.yaml")
+    parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override a config value (YAML syntax), repeatable: -o Global.epochs=3")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        train(load_config(args.config, args.override))
+    except PaddleConvError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
