@@ -442,9 +442,10 @@ def parse_override(text):
     if not all(parts):
         raise _error(source, "", "bad override", f"empty part in key path {key!r}; write e.g. Global.epochs")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise _error(source, key, "bad override", f"value {raw!r} is not valid YAML ({exc})") from None
+        value = load_yaml(raw) if raw.strip() else None
+    except YAML_ERRORS as exc:
+        raise _error(source, key, "bad override", f"value {raw!r} is not valid YAML ({_yaml_problem(exc)}); "
+                     "quote it or fix it, e.g. -o Global.epochs=3 or -o \"Arch.name='oct_resnet50'\"") from None
     return parts, value
 
 
@@ -483,6 +484,52 @@ def _child(node, part, source, path, create):
 
 
 # ----------------------------------------------------------------------------------- loading
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (plain data only, no Python objects) that rejects a key given twice
+    in one mapping, where ``safe_load`` would silently keep the last value."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # unhashable: construct_mapping reports it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice in one mapping; "
+                                                    "keep one", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+#: What parsing untrusted YAML can raise: syntax errors; ValueError from a bad ``!!int``,
+#: ``!!timestamp`` or ``!!binary`` value and from bytes that are not UTF-8; RecursionError from
+#: absurdly deep nesting.
+YAML_ERRORS = (yaml.YAMLError, ValueError, RecursionError)
+
+
+def load_yaml(stream):
+    """Parse YAML text or a text stream to plain data (safe: no objects), rejecting duplicate keys.
+
+    Raises one of :data:`YAML_ERRORS`.
+    """
+    return yaml.load(stream, Loader=_StrictLoader)
+
+
+def _yaml_problem(exc):
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the file is not UTF-8 text ({exc})"
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return str(exc) if isinstance(exc, yaml.YAMLError) else f"{type(exc).__name__}: {exc}"
+
+
 def read_yaml(path):
     """Read a YAML mapping from ``path``; ConfigError naming the file on any problem."""
     path = os.fspath(path)
@@ -490,11 +537,16 @@ def read_yaml(path):
         raise _error(path, "", "unreadable file", "config file does not exist; check the -c argument")
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        raise _error(path, "", "unreadable file", f"invalid YAML: {exc}") from None
+            data = load_yaml(f)
+    except OSError as exc:
+        raise _error(path, "", "unreadable file",
+                     f"cannot read the config file ({exc}); check its permissions") from None
+    except YAML_ERRORS as exc:
+        raise _error(path, "", "unreadable file",
+                     f"invalid YAML: {_yaml_problem(exc)}. Fix the file at the position shown") from None
     if not isinstance(data, dict):
-        raise _error(path, "", "wrong type", f"expected a mapping of sections, got {_describe(data)}")
+        raise _error(path, "", "wrong type", f"expected a mapping of sections ({', '.join(SCHEMA)}), "
+                     f"got {_describe(data)}; start from a file in configs/")
     return data
 
 
