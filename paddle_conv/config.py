@@ -491,7 +491,7 @@ class _StrictLoader(yaml.SafeLoader):
 
 def _construct_mapping(loader, node, deep=False):
     seen = set()
-    for key_node, _ in node.value:
+    for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
         if key_node.tag == "tag:yaml.org,2002:merge":
             continue
         key = loader.construct_object(key_node, deep=True)
@@ -508,18 +508,25 @@ def _construct_mapping(loader, node, deep=False):
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-#: What parsing untrusted YAML can raise: syntax errors; ValueError from a bad ``!!int``,
-#: ``!!timestamp`` or ``!!binary`` value and from bytes that are not UTF-8; RecursionError from
-#: absurdly deep nesting.
-YAML_ERRORS = (yaml.YAMLError, ValueError, RecursionError)
+#: What :func:`load_yaml` raises: a syntax or value error, bytes that are not UTF-8, absurdly
+#: deep nesting.
+YAML_ERRORS = (yaml.YAMLError, UnicodeDecodeError, RecursionError)
 
 
 def load_yaml(stream):
     """Parse YAML text or a text stream to plain data (safe: no objects), rejecting duplicate keys.
 
-    Raises one of :data:`YAML_ERRORS`.
+    Raises one of :data:`YAML_ERRORS`; a value PyYAML fails to build (``!!int zz``,
+    ``!!timestamp`` with no date, ``!!bool maybe``: ValueError, KeyError, ... inside PyYAML)
+    is raised as ``yaml.YAMLError``.
     """
-    return yaml.load(stream, Loader=_StrictLoader)
+    try:
+        return yaml.load(stream, Loader=_StrictLoader)
+    except YAML_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- PyYAML's constructors raise arbitrary errors on bad values
+        raise yaml.YAMLError(f"a value cannot be built ({type(exc).__name__}: {exc}); check explicit !!tags "
+                             "and the values they mark") from exc
 
 
 def _yaml_problem(exc):
