@@ -29,7 +29,7 @@ def _paths(node, prefix=()):
 PATHS = sorted(set(_paths(BASE)))
 WORDS = sorted({part for path in PATHS for part in path} | {"0", "-1", "7", "x", "", "fallback", "class_num"})
 YAML_SNIPPETS = ["3", "-1", "0", "null", "~", "true", "1e-3", ".nan", ".inf", "[1, 5]", "[]", "{}", "{a: 1}",
-                 "'x'", "[", "{", ": :", "- a", "&a [*a]", "!!int zz", "!!timestamp 2020-99-99", "!!binary zz",
+                 "'x'", "[", "{", ": :", "- a", "&a [*a]", "!!int zz", "!!int", "!!timestamp", "!!timestamp 2020-99-99", "!!bool maybe", "!!binary zz", "!!map [1]",
                  "!!python/object/apply:os.system ['true']", "Digits", "Cosine", "oct_resnet26", "CELoss",
                  "[[[[[[[[1]]]]]]]]", "{name: Digits}", "a: 1\na: 2", "\t", "\x00", "é"]
 
