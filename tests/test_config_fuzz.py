@@ -29,9 +29,10 @@ def _paths(node, prefix=()):
 PATHS = sorted(set(_paths(BASE)))
 WORDS = sorted({part for path in PATHS for part in path} | {"0", "-1", "7", "x", "", "fallback", "class_num"})
 YAML_SNIPPETS = ["3", "-1", "0", "null", "~", "true", "1e-3", ".nan", ".inf", "[1, 5]", "[]", "{}", "{a: 1}",
-                 "'x'", "[", "{", ": :", "- a", "&a [*a]", "!!int zz", "!!int", "!!timestamp", "!!timestamp 2020-99-99", "!!bool maybe", "!!binary zz", "!!map [1]",
-                 "!!python/object/apply:os.system ['true']", "Digits", "Cosine", "oct_resnet26", "CELoss",
-                 "[[[[[[[[1]]]]]]]]", "{name: Digits}", "a: 1\na: 2", "\t", "\x00", "é"]
+                 "'x'", "[", "{", ": :", "- a", "&a [*a]", "!!int zz", "!!int", "!!timestamp", "!!bool maybe",
+                 "!!timestamp 2020-99-99", "!!binary zz", "!!map [1]", "!!python/object/apply:os.system ['true']",
+                 "Digits", "Cosine", "oct_resnet26", "CELoss", "[[[[[[[[1]]]]]]]]", "{name: Digits}", "a: 1\na: 2",
+                 "\t", "\x00", "é"]
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
                     st.text(max_size=8), st.sampled_from(WORDS))
