@@ -30,6 +30,7 @@ import copy
 import difflib
 import inspect
 import os
+import re
 
 import yaml
 
@@ -319,13 +320,14 @@ def _dataset(source, path, value, allow_fallback=True):
     from .data import DATASETS, TRANSFORMS
 
     extra = {"transform_ops": named_list(TRANSFORMS, required=False)}
-    reserved = ("batch_size",) if not allow_fallback else ()
+    reserved = ("batch_size", "num_workers") if not allow_fallback else ()
     if allow_fallback:
         extra["fallback"] = lambda s, p, v: None if v is None else _dataset(s, p, v, allow_fallback=False)
     out = named_mapping(DATASETS, reserved=reserved, exclude=("transform", "class_num"), extra=extra)(
         source, path, value)
-    if not allow_fallback and "batch_size" in out:
-        _check_type(source, _join(path, "batch_size"), out["batch_size"], INT)
+    for key in ("batch_size", "num_workers") if not allow_fallback else ():
+        if key in out:
+            _check_type(source, _join(path, key), out[key], INT)
     return out
 
 
@@ -428,6 +430,68 @@ def validate_config(cfg, source="<config>", schema=None):
     return out
 
 
+# ------------------------------------------------------------------------------- YAML
+class YamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (plain data only, no Python objects) that also reads ``1e-3`` as a float
+    (YAML 1.1 wants ``1.0e-3``) and rejects a key given twice in one mapping, where ``safe_load``
+    would silently keep the last value."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # unhashable: construct_mapping reports it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice in one mapping; "
+                                                    "keep one", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+YamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+#: What :func:`yaml_load` raises: a syntax or value error, bytes that are not UTF-8, absurdly
+#: deep nesting.
+YAML_ERRORS = (yaml.YAMLError, UnicodeDecodeError, RecursionError)
+
+
+def yaml_load(text_or_stream):
+    """Parse YAML safely (no Python objects), with ``1e-3`` read as a float, duplicate keys rejected.
+
+    Raises one of :data:`YAML_ERRORS`; a value PyYAML fails to build (``!!int zz``,
+    ``!!timestamp`` with no date, ``!!bool maybe``: ValueError, KeyError, ... inside PyYAML)
+    is raised as ``yaml.YAMLError``.
+    """
+    try:
+        return yaml.load(text_or_stream, Loader=YamlLoader)  # noqa: S506  (a SafeLoader subclass)
+    except YAML_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- PyYAML's constructors raise arbitrary errors on bad values
+        raise yaml.YAMLError(f"a value cannot be built ({type(exc).__name__}: {exc}); check explicit !!tags "
+                             "and the values they mark") from exc
+
+
+def _yaml_problem(exc):
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the file is not UTF-8 text ({exc})"
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return str(exc) if isinstance(exc, yaml.YAMLError) else f"{type(exc).__name__}: {exc}"
+
+
 # ------------------------------------------------------------------------------- overrides
 def parse_override(text):
     """Parse ``"Key.sub=value"`` into ``(["Key", "sub"], value)``; the value is read as YAML.
@@ -442,7 +506,7 @@ def parse_override(text):
     if not all(parts):
         raise _error(source, "", "bad override", f"empty part in key path {key!r}; write e.g. Global.epochs")
     try:
-        value = load_yaml(raw) if raw.strip() else None
+        value = yaml_load(raw) if raw.strip() else None
     except YAML_ERRORS as exc:
         raise _error(source, key, "bad override", f"value {raw!r} is not valid YAML ({_yaml_problem(exc)}); "
                      "quote it or fix it, e.g. -o Global.epochs=3 or -o \"Arch.name='oct_resnet50'\"") from None
@@ -484,59 +548,6 @@ def _child(node, part, source, path, create):
 
 
 # ----------------------------------------------------------------------------------- loading
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` (plain data only, no Python objects) that rejects a key given twice
-    in one mapping, where ``safe_load`` would silently keep the last value."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            duplicate = key in seen
-        except TypeError:  # unhashable: construct_mapping reports it
-            continue
-        if duplicate:
-            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice in one mapping; "
-                                                    "keep one", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-#: What :func:`load_yaml` raises: a syntax or value error, bytes that are not UTF-8, absurdly
-#: deep nesting.
-YAML_ERRORS = (yaml.YAMLError, UnicodeDecodeError, RecursionError)
-
-
-def load_yaml(stream):
-    """Parse YAML text or a text stream to plain data (safe: no objects), rejecting duplicate keys.
-
-    Raises one of :data:`YAML_ERRORS`; a value PyYAML fails to build (``!!int zz``,
-    ``!!timestamp`` with no date, ``!!bool maybe``: ValueError, KeyError, ... inside PyYAML)
-    is raised as ``yaml.YAMLError``.
-    """
-    try:
-        return yaml.load(stream, Loader=_StrictLoader)
-    except YAML_ERRORS:
-        raise
-    except Exception as exc:  # noqa: BLE001 -- PyYAML's constructors raise arbitrary errors on bad values
-        raise yaml.YAMLError(f"a value cannot be built ({type(exc).__name__}: {exc}); check explicit !!tags "
-                             "and the values they mark") from exc
-
-
-def _yaml_problem(exc):
-    if isinstance(exc, UnicodeDecodeError):
-        return f"the file is not UTF-8 text ({exc})"
-    if isinstance(exc, RecursionError):
-        return "it is nested too deeply"
-    return str(exc) if isinstance(exc, yaml.YAMLError) else f"{type(exc).__name__}: {exc}"
-
-
 def read_yaml(path):
     """Read a YAML mapping from ``path``; ConfigError naming the file on any problem."""
     path = os.fspath(path)
@@ -544,7 +555,7 @@ def read_yaml(path):
         raise _error(path, "", "unreadable file", "config file does not exist; check the -c argument")
     try:
         with open(path, encoding="utf-8") as f:
-            data = load_yaml(f)
+            data = yaml_load(f)
     except OSError as exc:
         raise _error(path, "", "unreadable file",
                      f"cannot read the config file ({exc}); check its permissions") from None

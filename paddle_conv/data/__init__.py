@@ -19,7 +19,7 @@ from .folder import ImageFolder  # noqa: E402
 from .imagenet import ImageNetDataset  # noqa: E402
 from .transforms import TRANSFORMS, build_transforms  # noqa: E402
 
-_NOT_KWARGS = ("name", "transform_ops", "fallback", "batch_size")
+_NOT_KWARGS = ("name", "transform_ops", "fallback", "batch_size", "num_workers")
 
 
 def _build_one(entry, class_num):
@@ -34,8 +34,8 @@ def build_dataset(entry, class_num=None, key="DataLoader.Train.dataset"):
     If its data is missing (:class:`DataNotFoundError`) and ``entry["fallback"]`` is set, the
     fallback is built instead, after a one-line warning on stderr naming what was missing and
     the override that turns the fallback off; ``used_entry`` is then the fallback entry
-    (whose optional ``batch_size`` replaces the sampler's). Without a fallback the error is
-    raised with that hint.
+    (whose optional ``batch_size`` and ``num_workers`` replace the sampler's and loader's).
+    Without a fallback the error is raised with that hint.
     """
     try:
         return _build_one(entry, class_num), entry

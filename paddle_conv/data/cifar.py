@@ -5,7 +5,7 @@ import os
 import paddle
 
 from . import register_dataset
-from .common import DataNotFoundError, check_label
+from .common import DataNotFoundError, as_label, check_label
 
 #: Where ``paddle.vision.datasets.Cifar10`` keeps its download.
 DEFAULT_CIFAR10 = os.path.expanduser("~/.cache/paddle/dataset/cifar/cifar-10-python.tar.gz")
@@ -43,7 +43,8 @@ class Cifar10(paddle.io.Dataset):
                                     f"failed ({type(exc).__name__}: {exc})") from exc
 
     def __getitem__(self, idx):
-        return self.data[idx]
+        img, label = self.data[idx]
+        return img, as_label(int(label))
 
     def __len__(self):
         return len(self.data)

@@ -23,12 +23,13 @@ class Digits(paddle.io.Dataset):
         eval_fraction: share of the images in the test split (a fixed, seeded permutation:
             the split never changes between runs).
         split_seed: seed of that permutation.
+        max_samples: keep only the first this many images of the split (quick runs, tests).
         transform: callable applied to each image.
         class_num: the model's class count; must be >= 10.
     """
 
-    def __init__(self, mode="train", image_size=32, eval_fraction=0.2, split_seed=0, transform=None,
-                 class_num=None):
+    def __init__(self, mode="train", image_size=32, eval_fraction=0.2, split_seed=0, max_samples=None,
+                 transform=None, class_num=None):
         from sklearn.datasets import load_digits
 
         if mode not in ("train", "test", "eval"):
@@ -37,7 +38,7 @@ class Digits(paddle.io.Dataset):
         digits = load_digits()
         order = np.random.RandomState(split_seed).permutation(len(digits.target))
         n_eval = int(round(len(order) * eval_fraction))
-        idx = order[n_eval:] if mode == "train" else order[:n_eval]
+        idx = (order[n_eval:] if mode == "train" else order[:n_eval])[:max_samples]
         pixels = (digits.images[idx] * (255.0 / 16.0)).round().astype("uint8")
         self.images = [Image.fromarray(p).resize((image_size, image_size), Image.BILINEAR).convert("RGB")
                        for p in pixels]
