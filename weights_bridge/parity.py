@@ -1,0 +1,480 @@
+"""Prove that a Paddle model computes what its torch reference computes, number for number.
+
+Works on any pair of models whose state dicts convert (see :mod:`weights_bridge.convert`),
+with no configuration: outputs may be tensors or nested tuples / lists / dicts of tensors
+(``None`` entries included, as OctaveConv's ``(y_h, None)``).
+
+* :func:`randomize_torch_` gives every parameter and every batch-norm statistic random values
+  (default initialisations hide bugs: BN at mean 0 / var 1 is the identity);
+* :func:`paddle_twin` loads the converted weights into the Paddle model;
+* :func:`check_parity` compares eval outputs, train-mode (batch statistics) outputs, and the
+  gradients of every input and every parameter after one backward pass;
+* :func:`round_trip_mismatches` checks Paddle -> torch -> Paddle is bit-exact;
+* :func:`locate_divergence` hooks every layer on both sides and names the first layer (in
+  execution order, matched by module name) whose output differs: the place to look when
+  parity fails;
+* :func:`training_curves` trains both with SGD + momentum on the same batches.
+
+A tensor ``y`` (Paddle) matches ``r`` (torch) when ``|y - r| <= atol + rtol |r|`` elementwise with
+``atol = atol_scale * max|r|`` (defaults ``rtol = atol_scale = 1e-4``). Reported numbers:
+``max_abs = max|y - r|`` and ``max_rel = max_abs / max|r|``.
+
+    >>> from weights_bridge import parity
+    >>> torch_model, paddle_model = parity.model_pair("oct_resnet26", num_classes=10)
+    >>> report = parity.check_parity(torch_model, paddle_model, np.random.randn(2, 3, 64, 64))
+    >>> print(report.summary()); assert report.ok
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import paddle
+import torch
+
+from paddle_conv.registry import create_model
+
+from .convert import IDENTITY, key_mapping, paddle_to_torch, plan_conversion, to_numpy, torch_to_paddle
+from .references import create_reference
+
+__all__ = ["Diff", "LayerDiff", "ParityReport", "check_parity", "compare", "locate_divergence", "model_pair",
+           "paddle_twin", "randomize_torch_", "round_trip_mismatches", "training_curves"]
+
+RTOL = 1e-4
+ATOL_SCALE = 1e-4
+_NORMS = (torch.nn.modules.batchnorm._NormBase, torch.nn.GroupNorm, torch.nn.LayerNorm)
+
+
+@dataclass
+class Diff:
+    """Difference between one torch tensor (the reference) and its Paddle counterpart."""
+
+    name: str
+    max_abs: float
+    max_rel: float
+    ok: bool
+    note: str = ""
+
+    def __str__(self):
+        status = "ok  " if self.ok else "FAIL"
+        return f"{status} {self.name}: max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g}{self.note}"
+
+
+def compare(name, reference, value, rtol=RTOL, atol_scale=ATOL_SCALE):
+    """Compare ``value`` (Paddle side) with ``reference`` (torch side); either may be None."""
+    if reference is None or value is None:
+        same = reference is None and value is None
+        return Diff(name, 0.0 if same else float("inf"), 0.0 if same else float("inf"), same,
+                    "" if same else f" (torch {_describe(reference)}, paddle {_describe(value)})")
+    reference = np.asarray(reference, dtype=np.float64)
+    value = np.asarray(value, dtype=np.float64)
+    if reference.shape != value.shape:
+        return Diff(name, float("inf"), float("inf"), False,
+                    f" (shape torch {list(reference.shape)}, paddle {list(value.shape)})")
+    if reference.size == 0:
+        return Diff(name, 0.0, 0.0, True)
+    scale = float(np.abs(reference).max())
+    err = np.abs(value - reference)
+    ok = bool(np.all(err <= atol_scale * scale + rtol * np.abs(reference))) and bool(np.isfinite(value).all())
+    max_abs = float(err.max())
+    return Diff(name, max_abs, max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf")), ok)
+
+
+def _describe(x):
+    return "None" if x is None else f"shape {list(np.shape(x))}"
+
+
+def flatten(out, path=""):
+    """``[(path, numpy array or None)]`` of a tensor or nested tuple / list / dict of tensors."""
+    if out is None or isinstance(out, (torch.Tensor, paddle.Tensor, np.ndarray)):
+        return [(path or "out", None if out is None else to_numpy(out).copy())]
+    if isinstance(out, dict):
+        items = sorted(out.items())
+    elif isinstance(out, (tuple, list)):
+        items = list(enumerate(out))
+    else:  # python numbers and other non-tensor outputs are not compared
+        return []
+    return [leaf for key, value in items for leaf in flatten(value, f"{path}[{key}]")]
+
+
+def compare_outputs(prefix, torch_out, paddle_out, rtol=RTOL, atol_scale=ATOL_SCALE):
+    """One :class:`Diff` per leaf of two output structures (a structure difference fails)."""
+    return _compare_leaves(prefix, flatten(torch_out), flatten(paddle_out), rtol, atol_scale)
+
+
+def _compare_leaves(prefix, t_leaves, p_leaves, rtol, atol_scale):
+    if [p for p, _ in t_leaves] != [p for p, _ in p_leaves]:
+        return [Diff(prefix, float("inf"), float("inf"), False,
+                     f" (output structure torch {[p for p, _ in t_leaves]}, paddle {[p for p, _ in p_leaves]})")]
+    return [compare(prefix + path if path != "out" else prefix, t, p, rtol, atol_scale)
+            for (path, t), (_, p) in zip(t_leaves, p_leaves)]
+
+
+# ---------------------------------------------------------------------------------------------
+# building and synchronising a pair
+
+
+def randomize_torch_(model, seed=0):
+    """Give ``model`` random weights and random batch-norm statistics, in place; returns it.
+
+    Weights of rank >= 2 are ``N(0, 2 / fan_in)`` (activations keep their scale through deep
+    nets), other parameters ``N(0, 0.1)``; norm layers get weight ``U(0.5, 1.5)``, running mean
+    ``N(0, 0.1)``, running variance ``U(0.5, 1.5)``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            is_norm = isinstance(module, _NORMS)
+            for name, p in module.named_parameters(recurse=False):
+                if not p.is_floating_point():
+                    continue
+                if is_norm and name == "weight":
+                    p.copy_(torch.rand(p.shape, generator=gen) + 0.5)
+                elif p.dim() >= 2:
+                    fan_in = max(1, p[0].numel())
+                    p.copy_(torch.randn(p.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
+                else:
+                    p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+            if is_norm and getattr(module, "running_mean", None) is not None:
+                module.running_mean.copy_(torch.randn(module.running_mean.shape, generator=gen) * 0.1)
+                module.running_var.copy_(torch.rand(module.running_var.shape, generator=gen) + 0.5)
+    return model
+
+
+def paddle_twin(torch_model, paddle_model, model=None):
+    """Load ``torch_model``'s weights, converted, into ``paddle_model``; returns ``paddle_model``."""
+    state = torch_to_paddle(torch_model.state_dict(), model, torch_model=torch_model, paddle_model=paddle_model)
+    missing, unexpected = paddle_model.set_state_dict(state)
+    assert not missing and not unexpected, (missing, unexpected)
+    return paddle_model
+
+
+def model_pair(name, seed=0, **kwargs):
+    """``(torch_reference, paddle_model)`` of the registered model ``name`` with the same random
+    weights and BN statistics (:func:`randomize_torch_`). The Paddle model is built under
+    ``paddle.LazyGuard`` (its own initialisation would be overwritten anyway)."""
+    torch_model = randomize_torch_(create_reference(name, **kwargs), seed)
+    with paddle.LazyGuard():
+        paddle_model = create_model(name, **kwargs)
+    return torch_model, paddle_twin(torch_model, paddle_model, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# forward / backward comparison
+
+
+def _to_framework(x, framework, requires_grad):
+    """Numpy (nested tuples / lists of) arrays -> torch or Paddle tensors (float leaves get grads)."""
+    if isinstance(x, (tuple, list)):
+        return type(x)(_to_framework(v, framework, requires_grad) for v in x)
+    if x is None:
+        return None
+    x = np.asarray(x)
+    grad = requires_grad and x.dtype.kind == "f"
+    if framework == "torch":
+        return torch.tensor(x, requires_grad=grad)
+    return paddle.to_tensor(x, stop_gradient=not grad)
+
+
+def _leaves(x):
+    if isinstance(x, (tuple, list)):
+        return [leaf for v in x for leaf in _leaves(v)]
+    return [] if x is None else [x]
+
+
+def _weighted_sum(out, weights, framework):
+    terms = [(t * (torch.from_numpy(w) if framework == "torch" else paddle.to_tensor(w))).sum()
+             for (_, w), t in zip(weights, [t for _, t in _tensor_leaves(out)])]
+    return sum(terms[1:], terms[0])
+
+
+def _tensor_leaves(out, path=""):
+    if isinstance(out, (torch.Tensor, paddle.Tensor)):
+        return [(path, out)]
+    if isinstance(out, dict):
+        return [leaf for k, v in sorted(out.items()) for leaf in _tensor_leaves(v, f"{path}[{k}]")]
+    if isinstance(out, (tuple, list)):
+        return [leaf for i, v in enumerate(out) for leaf in _tensor_leaves(v, f"{path}[{i}]")]
+    return []
+
+
+@dataclass
+class ParityReport:
+    """Result of :func:`check_parity`; ``ok`` when every :class:`Diff` is."""
+
+    diffs: list = field(default_factory=list)
+    divergence: object = None  # LayerDiff of the first differing layer, when a forward check failed
+
+    @property
+    def ok(self):
+        return all(d.ok for d in self.diffs)
+
+    def worst(self, prefix=""):
+        """The Diff with the largest ``max_rel`` among those whose name starts with ``prefix``."""
+        chosen = [d for d in self.diffs if d.name.startswith(prefix)]
+        return max(chosen, key=lambda d: d.max_rel) if chosen else None
+
+    def summary(self):
+        groups = ["eval", "train", "grad input", "grad param"]
+        lines = [str(self.worst(g)) + f"  [worst of {sum(d.name.startswith(g) for d in self.diffs)}]"
+                 for g in groups if self.worst(g)]
+        lines += [f"  {d}" for d in self.diffs if not d.ok][:20]
+        if self.divergence is not None:
+            lines.append(f"first differing layer: {self.divergence}")
+        return "\n".join(lines)
+
+
+def check_parity(torch_model, paddle_model, inputs, model=None, *, train=True, grads=True, grad_dtype=None,
+                 rtol=RTOL, atol_scale=ATOL_SCALE, seed=0):
+    """Compare ``torch_model`` and ``paddle_model`` (already holding the same weights) on ``inputs``.
+
+    Args:
+        inputs: a numpy array, or a tuple of positional arguments, each an array or a nested
+            tuple of arrays (``(x_h, x_l)``).
+        model: registered model name, for its family KeyMapping (None: identical names).
+        train: also compare train-mode outputs (batch statistics).
+        grads: also compare, after one backward pass of a random weighting of the train-mode
+            outputs, the gradient of every float input and of every parameter.
+        grad_dtype: run the gradient pass with both models (and inputs) cast to this dtype,
+            e.g. ``"float64"``. Train-mode batch norm over few values makes float32 gradients of
+            a *randomly initialised* deep net ill-conditioned: torch float32 itself then differs
+            from its float64 gradients by up to ~1e-2, so a float32-vs-float32 comparison says
+            little; in float64 the two frameworks agree to ~1e-10. None: the input dtype.
+
+    Both models end as they started: weights, batch-norm statistics and dtype are restored
+    after the train-mode passes (which update the running statistics, Paddle with the biased
+    batch variance, torch with the unbiased one), and they are left in eval mode.
+    Returns a :class:`ParityReport`; when a forward comparison fails, its ``divergence`` names
+    the first differing layer.
+    """
+    args = inputs if isinstance(inputs, tuple) else (inputs,)
+    report = ParityReport()
+    report.diffs += _compare_forward("eval", torch_model, paddle_model, args, False, rtol, atol_scale)
+    if train and report.ok:
+        with _restored(torch_model, paddle_model):
+            report.diffs += _compare_forward("train", torch_model, paddle_model, args, True, rtol, atol_scale)
+    if not report.ok:
+        report.divergence = locate_divergence(torch_model, paddle_model, inputs, model, train=train,
+                                              rtol=rtol, atol_scale=atol_scale)
+    elif train and grads:
+        with _restored(torch_model, paddle_model):
+            if grad_dtype is not None:
+                torch_model.to(getattr(torch, grad_dtype))
+                paddle_model.to(dtype=grad_dtype)
+                args = _cast_inputs(args, grad_dtype)
+            report.diffs += _compare_gradients(torch_model, paddle_model, args, model, rtol, atol_scale, seed)
+    torch_model.eval()
+    paddle_model.eval()
+    return report
+
+
+class _restored:
+    """Context manager restoring both models' state dicts (and dtypes) on exit."""
+
+    def __init__(self, torch_model, paddle_model):
+        self.models = torch_model, paddle_model
+
+    def __enter__(self):
+        torch_model, paddle_model = self.models
+        self.torch_state = {k: v.clone() for k, v in torch_model.state_dict().items()}
+        self.paddle_state = {k: v.numpy() for k, v in paddle_model.state_dict().items()}
+
+    def __exit__(self, *exc):
+        torch_model, paddle_model = self.models
+        for key, value in torch_model.state_dict().items():
+            if value.dtype != self.torch_state[key].dtype:
+                torch_model.to(self.torch_state[key].dtype)
+                break
+        for key, value in paddle_model.state_dict().items():
+            if _numpy_dtype(value) != self.paddle_state[key].dtype:
+                paddle_model.to(dtype=str(self.paddle_state[key].dtype))
+                break
+        torch_model.load_state_dict(self.torch_state)
+        paddle_model.set_state_dict(self.paddle_state)
+        return False
+
+
+def _numpy_dtype(tensor):
+    return np.dtype(str(tensor.dtype).replace("paddle.", ""))
+
+
+def _cast_inputs(x, dtype):
+    if isinstance(x, (tuple, list)):
+        return type(x)(_cast_inputs(v, dtype) for v in x)
+    if x is None:
+        return None
+    x = np.asarray(x)
+    return x.astype(dtype) if x.dtype.kind == "f" else x
+
+
+def _compare_forward(prefix, torch_model, paddle_model, args, train, rtol, atol_scale):
+    torch_model.train(train)
+    if train:
+        paddle_model.train()
+    else:
+        paddle_model.eval()
+    with torch.no_grad():
+        t_out = torch_model(*_to_framework(args, "torch", False))
+    with paddle.no_grad():
+        p_out = paddle_model(*_to_framework(args, "paddle", False))
+    return compare_outputs(prefix, t_out, p_out, rtol, atol_scale)
+
+
+def _compare_gradients(torch_model, paddle_model, args, model, rtol, atol_scale, seed):
+    torch_model.train()
+    paddle_model.train()
+    t_args, p_args = _to_framework(args, "torch", True), _to_framework(args, "paddle", True)
+    t_out, p_out = torch_model(*t_args), paddle_model(*p_args)
+    rng = np.random.default_rng(seed)
+    weights = [(path, rng.standard_normal(tuple(t.shape)).astype(to_numpy(t).dtype))
+               for path, t in _tensor_leaves(t_out)]
+    torch_model.zero_grad()
+    _weighted_sum(t_out, weights, "torch").backward()
+    paddle_model.clear_gradients()
+    _weighted_sum(p_out, weights, "paddle").backward()
+    diffs = [compare(f"grad input {i}", _grad(t.grad), _grad(p.grad), rtol, atol_scale)
+             for i, (t, p) in enumerate(zip(_leaves(t_args), _leaves(p_args))) if t.requires_grad]
+    return diffs + _param_grad_diffs(torch_model, paddle_model, model, rtol, atol_scale)
+
+
+def _grad(g):
+    return None if g is None else to_numpy(g)
+
+
+def _param_grad_diffs(torch_model, paddle_model, model, rtol, atol_scale):
+    plan = plan_conversion(torch_model, key_mapping(model) if model else IDENTITY)
+    by_torch = plan.by_torch_key()
+    paddle_params = dict(paddle_model.named_parameters())
+    diffs = []
+    for name, param in torch_model.named_parameters():
+        entry = by_torch[name]
+        t_grad = _grad(param.grad)
+        if t_grad is not None and entry.to_paddle:
+            t_grad = entry.to_paddle(t_grad)
+        p_param = paddle_params.get(entry.paddle_key)
+        p_grad = None if p_param is None else _grad(p_param.grad)
+        diffs.append(compare(f"grad param {name}", t_grad, p_grad, rtol, atol_scale))
+    return diffs
+
+
+# ---------------------------------------------------------------------------------------------
+# layer-by-layer locator
+
+
+@dataclass
+class LayerDiff:
+    """The first layer whose output differs (see :func:`locate_divergence`)."""
+
+    name: str
+    call: int
+    torch_type: str
+    paddle_type: str
+    diffs: list
+
+    def __str__(self):
+        where = repr(self.name) if self.name else "the model itself"
+        call = f" (call {self.call + 1})" if self.call else ""
+        details = "; ".join(str(d) for d in self.diffs if not d.ok)
+        return f"{where}{call} [torch {self.torch_type} / paddle {self.paddle_type}]: {details}"
+
+
+def _record_torch(model, records):
+    def hook(name):
+        def fn(module, inputs, output):
+            records.append((name, type(module).__name__, flatten(output)))
+        return fn
+
+    return [m.register_forward_hook(hook(n)) for n, m in model.named_modules()]
+
+
+def _record_paddle(model, records):
+    def hook(name):
+        def fn(layer, inputs, output):
+            records.append((name, type(layer).__name__, flatten(output)))
+        return fn
+
+    return [layer.register_forward_post_hook(hook(n)) for n, layer in model.named_sublayers(include_self=True)]
+
+
+def locate_divergence(torch_model, paddle_model, inputs, model=None, *, train=False, rtol=RTOL,
+                      atol_scale=ATOL_SCALE):
+    """Run both models with every layer hooked; return the first differing layer or None.
+
+    Layers are matched by module name (through the family KeyMapping's renames when ``model``
+    is given) and by call count (a layer called twice, as a shared ReLU, is compared call by
+    call); they are visited in the order torch finishes them, so a leaf is named before the
+    blocks that contain it. Layers with no counterpart (e.g. torch's pooling modules that
+    Paddle calls as functions) are skipped. Runs in eval mode unless ``train``; restores neither
+    mode (call it on models you are debugging).
+    """
+    mapping = key_mapping(model) if model else IDENTITY
+    args = inputs if isinstance(inputs, tuple) else (inputs,)
+    t_records, p_records = [], []
+    handles = _record_torch(torch_model, t_records) + _record_paddle(paddle_model, p_records)
+    try:
+        torch_model.train(train)
+        if train:
+            paddle_model.train()
+        else:
+            paddle_model.eval()
+        with torch.no_grad():
+            torch_model(*_to_framework(args, "torch", False))
+        with paddle.no_grad():
+            paddle_model(*_to_framework(args, "paddle", False))
+    finally:
+        for h in handles:
+            h.remove()
+    paddle_calls = {}
+    for name, kind, leaves in p_records:
+        paddle_calls.setdefault(name, []).append((kind, leaves))
+    seen = {}
+    for name, kind, leaves in t_records:
+        call = seen[name] = seen.get(name, -1) + 1
+        calls = paddle_calls.get(mapping.paddle_key(name) if name else name, [])
+        if call >= len(calls):
+            continue
+        p_kind, p_leaves = calls[call]
+        diffs = _compare_leaves("output", leaves, p_leaves, rtol, atol_scale)
+        if not all(d.ok for d in diffs):
+            return LayerDiff(name, call, kind, p_kind, diffs)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# round trip and training
+
+
+def round_trip_mismatches(paddle_model, torch_model, model=None):
+    """Keys whose value changes on Paddle -> torch -> Paddle (empty list: bit-exact round trip)."""
+    original = paddle_model.state_dict()
+    kwargs = dict(torch_model=torch_model, paddle_model=paddle_model)
+    back = torch_to_paddle(paddle_to_torch(original, model, **kwargs), model, **kwargs)
+    bad = [k for k in original if k not in back]
+    for key, value in original.items():
+        if key in back:
+            a, b = value.numpy(), back[key].numpy()
+            if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+                bad.append(key)
+    return bad
+
+
+def training_curves(torch_model, paddle_model, batches, *, lr=0.05, momentum=0.9, weight_decay=1e-4):
+    """Train both (same weights assumed) with SGD + momentum on ``batches`` of ``(x, labels)``
+    numpy arrays, cross-entropy loss; returns ``(torch_losses, paddle_losses)``."""
+    torch_model.train()
+    paddle_model.train()
+    t_opt = torch.optim.SGD(torch_model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    p_opt = paddle.optimizer.Momentum(learning_rate=lr, momentum=momentum, parameters=paddle_model.parameters(),
+                                      weight_decay=weight_decay)
+    t_losses, p_losses = [], []
+    for x, y in batches:
+        t_loss = torch.nn.functional.cross_entropy(torch_model(torch.from_numpy(x)), torch.from_numpy(y))
+        t_opt.zero_grad()
+        t_loss.backward()
+        t_opt.step()
+        t_losses.append(float(t_loss))
+        p_loss = paddle.nn.functional.cross_entropy(paddle_model(paddle.to_tensor(x)), paddle.to_tensor(y))
+        p_opt.clear_grad()
+        p_loss.backward()
+        p_opt.step()
+        p_losses.append(float(p_loss))
+    return t_losses, p_losses
