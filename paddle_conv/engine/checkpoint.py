@@ -235,10 +235,7 @@ def load_pretrained(model, path):
     params = _strip_suffix(os.fspath(path)) + ".pdparams"
     if not os.path.exists(params):
         raise WeightsError(f"pretrained weights {params!r} do not exist: check Global.pretrained_model")
-    try:
-        state = paddle.load(params)
-    except Exception as exc:
-        raise WeightsError(f"cannot read pretrained weights {params!r} ({type(exc).__name__}: {exc})") from exc
+    state = read_state_dict(params, "pretrained weights")
     own = model.state_dict()
     report = {"loaded": [], "missing": [], "unexpected": sorted(set(state) - set(own)), "mismatched": []}
     usable = {}
