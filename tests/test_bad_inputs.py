@@ -9,6 +9,7 @@ import contextlib
 import copy
 import hashlib
 import io
+import os
 import pickle
 import re
 from pathlib import Path
@@ -397,6 +398,25 @@ def pdparams_dict_of_non_tensors(tmp):
     prefix = _checkpoint(tmp, Small())
     with open(prefix + ".pdparams", "wb") as f:
         pickle.dump({"fc.weight": "not a tensor"}, f)
+    return _resume_into(prefix, Small())
+
+
+class RunsCode:
+    """Unpickling this runs ``os.system`` (what a crafted checkpoint can do)."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+@case(WeightsError, r"refusing to load checkpoint .*: it refers to (posix|os)\.system.*could run code",
+      r"use weights from a source you trust")
+def pdparams_pickle_that_runs_code(tmp):
+    prefix = _checkpoint(tmp, Small())
+    with open(prefix + ".pdparams", "wb") as f:
+        pickle.dump({"fc.weight": RunsCode(f"touch {tmp / 'pwned'}")}, f)  # the snapshot sees the file if it runs
     return _resume_into(prefix, Small())
 
 

@@ -18,6 +18,7 @@ import errno
 import glob
 import json
 import os
+import pickle
 import tempfile
 
 import numpy as np
@@ -149,6 +150,40 @@ def _strip_suffix(prefix):
     return prefix
 
 
+#: The only globals the pickle of a Paddle state dict or optimizer state refers to: NumPy arrays
+#: and dtypes, tensors saved as ``(name, array)`` tuples, pickle protocol 2's bytes and builtins.
+_STATE_GLOBALS = {("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+                  ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+                  ("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict"),
+                  ("builtins", "tuple"), ("__builtin__", "tuple"), ("_codecs", "encode")}
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    """A ``.pdparams``/``.pdopt`` pickle refers to a global that plain weights never need."""
+
+
+class _StateUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) not in _STATE_GLOBALS:
+            raise UnsafePickleError(f"it refers to {module}.{name}, which plain weights never do")
+        return super().find_class(module, name)
+
+
+def safe_paddle_load(path):
+    """``paddle.load(path)`` after checking that the pickle holds plain data only.
+
+    ``paddle.load`` is ``pickle.load``: a crafted file runs any code it names. The file is
+    first unpickled with only :data:`_STATE_GLOBALS` allowed (arrays, dicts, numbers,
+    strings); anything else raises :class:`UnsafePickleError` before any of it runs. Files
+    that are not pickles (Paddle's binary format) go to ``paddle.load`` unchanged.
+    """
+    with open(path, "rb") as f:
+        if f.read(1) == pickle.PROTO:
+            f.seek(0)
+            _StateUnpickler(f, encoding="latin1").load()
+    return paddle.load(path)
+
+
 def read_state_dict(path, what="checkpoint"):
     """``paddle.load(path)`` checked to be a state dict: ``{name: tensor or array}``.
 
@@ -158,7 +193,11 @@ def read_state_dict(path, what="checkpoint"):
     if not os.path.exists(path):
         raise WeightsError(f"{what} {path!r} does not exist; check the path (a .pdparams file or its prefix)")
     try:
-        state = paddle.load(path)
+        state = safe_paddle_load(path)
+    except UnsafePickleError as exc:
+        raise WeightsError(f"refusing to load {what} {path!r}: {exc}, and unpickling it could run code. "
+                           "Use weights from a source you trust; if you trust this file, load it with "
+                           "paddle.load yourself and save model.state_dict() again") from None
     except Exception as exc:  # a truncated or foreign file
         raise WeightsError(f"cannot read {what} {path!r} ({type(exc).__name__}: {exc}); the file is truncated "
                            "or not a Paddle state dict: write it again with paddle.save(model.state_dict(), "
@@ -211,7 +250,10 @@ def load_checkpoint(prefix, model, optimizer=None):
             raise WeightsError(f"optimizer state {opt_path!r} is missing: cannot resume; "
                                "use Global.pretrained_model to load weights only")
         try:
-            opt_state = paddle.load(opt_path)
+            opt_state = safe_paddle_load(opt_path)
+        except UnsafePickleError as exc:
+            raise WeightsError(f"refusing to load optimizer state {opt_path!r}: {exc}, and unpickling it could "
+                               "run code; resume from a checkpoint you trust") from None
         except Exception as exc:
             raise WeightsError(f"cannot read optimizer state {opt_path!r} ({type(exc).__name__}: {exc}); "
                                "the file is truncated: resume from another checkpoint (e.g. epoch_N) or use "
