@@ -11,6 +11,7 @@ and ``best_model`` (see :mod:`paddle_conv.engine.checkpoint`), ``config.yaml`` (
 run) and the VisualDL logs in ``vdl/``.
 """
 
+import functools
 import os
 import random
 
@@ -100,6 +101,23 @@ def _load_weights(network, path):
     log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
 
 
+def _fresh_unique_names(fn):
+    """Run ``fn`` in a fresh ``paddle.utils.unique_name`` scope.
+
+    Parameter and optimizer-accumulator names (``conv2d_0.w_0_velocity_0``) key the optimizer
+    state in ``.pdopt``; Paddle numbers them process-wide, so without this a second run in the
+    same process (a notebook, a test) names them differently and cannot resume a checkpoint.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with paddle.utils.unique_name.guard():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_fresh_unique_names
 def train(cfg):
     """Train the model of ``cfg`` (validated by :func:`paddle_conv.config.load_config`).
 
