@@ -25,7 +25,7 @@ from ..errors import ConfigError, DataError
 from ..losses import build_loss
 from ..optim import build_optimizer
 from ..registry import create_model
-from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ShuffleByEpoch, VisualDLLogger
+from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
 from .metrics import build_metrics
 
@@ -177,6 +177,7 @@ def train(cfg):
 
     callbacks = [ProgBar(g["print_batch_step"], g["epochs"], start_epoch),
                  ShuffleByEpoch(train_loader.batch_sampler, start_epoch),
+                 ReseedByEpoch(seed_everything, g["seed"], start_epoch),
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
                  saver, _KeepEval()]
     if g["use_visualdl"]:
