@@ -26,6 +26,7 @@ from paddle_conv.engine.checkpoint import load_checkpoint, load_pretrained, save
 from paddle_conv.errors import ConfigError, DataError, UnknownNameError, WeightsError
 from paddle_conv.layers import Conv_BN, OctaveConv
 from paddle_conv.registry import create_model
+from tools import convert_weights as convert_tool
 from tools import train as train_tool
 from weights_bridge import torch_to_paddle
 from weights_bridge.references import create_reference
@@ -454,12 +455,6 @@ def _torch_oct_mobilenet_state(num_classes=10):
     return create_reference("oct_mobilenet", num_classes=num_classes).state_dict()
 
 
-@case(WeightsError, r"torch checkpoint does not fit model 'oct_resnet26'", r"pass --model oct_mobilenet")
-def convert_weights_of_another_model(tmp):
-    state = _torch_oct_mobilenet_state()
-    return lambda: torch_to_paddle(state, "oct_resnet26", num_classes=10)
-
-
 @case(WeightsError, r"shape mismatch .*fc\.weight \(checkpoint \[10, 1024\], model \[1000, 1024\]\)",
       r"pass num_classes \(CLI: --num-classes\)")
 def convert_with_shape_mismatch(tmp):
@@ -470,6 +465,41 @@ def convert_with_shape_mismatch(tmp):
 @case(WeightsError, r"not a state dict: it is a dict with keys epoch, optimizer", r"none of state_dict")
 def convert_a_pickle_that_is_not_a_state_dict(tmp):
     return lambda: torch_to_paddle({"epoch": 3, "optimizer": {"lr": 0.1}}, "oct_mobilenet", num_classes=10)
+
+
+def _convert(tmp, src, model="oct_mobilenet"):
+    """tools/convert_weights.py on ``src`` (output ``tmp/out.*`` must not appear)."""
+    dst = tmp / ("out.pdparams" if str(src).endswith((".pth", ".pt")) else "out.pth")
+    return lambda: _run_tool(convert_tool.main, ["--model", model, "--src", str(src), "--dst", str(dst),
+                                                 "--num-classes", "10"])
+
+
+@case(ToolFailed, r"cannot read '.*model\.pth' .*it is truncated, corrupt", r"download it again")
+def convert_truncated_pth(tmp):
+    torch.save(_torch_oct_mobilenet_state(), tmp / "model.pth")
+    _truncate(tmp / "model.pth")
+    return _convert(tmp, tmp / "model.pth")
+
+
+@case(ToolFailed, r"cannot read '.*model\.pth' .*not a torch checkpoint loadable with weights_only=True",
+      r"torch\.save\(model\.state_dict\(\), path\)")
+def convert_pth_of_a_pickled_module(tmp):
+    torch.save(torch.nn.Linear(2, 2), tmp / "model.pth")  # the whole module: needs full unpickling
+    return _convert(tmp, tmp / "model.pth")
+
+
+@case(ToolFailed, r"refusing to load '.*model\.pdparams': it refers to (posix|os)\.system",
+      r"source you trust")
+def convert_pdparams_that_runs_code(tmp):
+    with open(tmp / "model.pdparams", "wb") as f:
+        pickle.dump({"fc.weight": RunsCode(f"touch {tmp / 'pwned'}")}, f)
+    return _convert(tmp, tmp / "model.pdparams")
+
+
+@case(ToolFailed, r"the torch checkpoint does not fit model 'oct_resnet26'", r"pass --model oct_mobilenet")
+def convert_cli_weights_of_another_model(tmp):
+    torch.save(_torch_oct_mobilenet_state(), tmp / "model.pth")
+    return _convert(tmp, tmp / "model.pth", model="oct_resnet26")
 
 
 # --------------------------------------------------------------------------------- data
@@ -592,7 +622,7 @@ def pair_to_a_layer_expecting_a_tensor(tmp):
 
 @case(ValueError, r"expects a 4-D tensor \[N, 3, H, W\], got shape \[3, 16, 16\]", r"x\.unsqueeze\(0\)")
 def image_without_batch_axis(tmp):
-    model = create_model("oct_resnet26", num_classes=10)
+    model = create_model("oct_mobilenet", num_classes=10)
     return lambda: model(paddle.zeros([3, 16, 16]))
 
 
