@@ -118,12 +118,14 @@ def _fresh_unique_names(fn):
 
 
 @_fresh_unique_names
-def train(cfg):
+def train(cfg, extra_callbacks=()):
     """Train the model of ``cfg`` (validated by :func:`paddle_conv.config.load_config`).
 
     Resumes from ``Global.checkpoints`` (weights, optimizer and LR state, epoch), or starts
     from ``Global.pretrained_model`` weights. Returns a summary dict: ``run_dir``, ``vdl_dir``,
     ``epochs_run``, ``best_metric``, ``best_epoch`` and the last ``eval`` logs.
+    ``extra_callbacks``: ``paddle.callbacks.Callback`` objects run after the trainer's own
+    (e.g. a profiler; ``benchmarks/soak.py`` samples memory with one).
 
     Raises:
         TrainingDivergedError: the loss became NaN/Inf (the last good checkpoint is kept).
@@ -182,6 +184,7 @@ def train(cfg):
                  saver, _KeepEval()]
     if g["use_visualdl"]:
         callbacks.insert(1, VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps))
+    callbacks += list(extra_callbacks)
     model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
               log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
     if saver.best is not None:
