@@ -47,13 +47,10 @@ def _epochs_done(run):
 
 def test_resume_after_sigkill_reproduces_the_uninterrupted_loss_curve(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    whole = subprocess.run(_command(tmp_path / "whole"), cwd=ROOT, env=env, capture_output=True, text=True,
-                           timeout=300)
-    assert whole.returncode == 0, whole.stderr[-3000:]
-    (whole_log,) = glob.glob(str(tmp_path / "whole" / "oct_mobilenet" / "vdl" / "*"))
-    expected = _losses(whole_log)
-    assert sorted(expected) == list(range(1, STEPS_PER_EPOCH * EPOCHS + 1)), sorted(expected)  # 1-based
-
+    whole_err = tmp_path / "whole.err"
+    with open(whole_err, "wb") as err:  # the uninterrupted run goes on beside the killed one
+        whole = subprocess.Popen(_command(tmp_path / "whole"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                 stderr=err)
     run = str(tmp_path / "killed" / "oct_mobilenet")
     proc = subprocess.Popen(_command(tmp_path / "killed"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -72,7 +69,12 @@ def test_resume_after_sigkill_reproduces_the_uninterrupted_loss_curve(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     (resumed_log,) = set(glob.glob(os.path.join(run, "vdl", "*"))) - before
     got = _losses(resumed_log)
-    steps = list(range(done * STEPS_PER_EPOCH + 1, EPOCHS * STEPS_PER_EPOCH + 1))
+    steps = list(range(done * STEPS_PER_EPOCH + 1, EPOCHS * STEPS_PER_EPOCH + 1))  # VisualDL steps are 1-based
     assert sorted(got) == steps, sorted(got)
+
+    assert whole.wait(timeout=300) == 0, whole_err.read_text()[-3000:]
+    (whole_log,) = glob.glob(str(tmp_path / "whole" / "oct_mobilenet" / "vdl" / "*"))
+    expected = _losses(whole_log)
+    assert sorted(expected) == list(range(1, STEPS_PER_EPOCH * EPOCHS + 1)), sorted(expected)
     diffs = {step: abs(got[step] - expected[step]) for step in steps}
     assert max(diffs.values()) <= 1e-6, f"resumed vs uninterrupted loss, per step: {diffs}"
