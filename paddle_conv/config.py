@@ -24,6 +24,11 @@ Example::
 
     cfg = load_config("configs/oct_mobilenet.yaml", ["Global.epochs=3", "Arch.alpha=0.25"])
     cfg["Global"]["epochs"]   # 3
+
+Other trainers reuse the loader with their own schema: ``load_config(path, overrides,
+schema={**SCHEMA, "Teacher": Key({...}, required=True)})``; a schema is a dict of
+:class:`Key` (type, required, default), nested dicts for sections, or validator callables
+such as :func:`named_mapping` / :func:`named_list` for registry-resolved entries.
 """
 
 import copy
@@ -196,9 +201,11 @@ def validate_kwargs(source, path, kwargs, builder, reserved=(), exclude=()):
     """
     _check_type(source, path, kwargs, MAPPING)
     params = {n: p for n, p in _signature_params(builder).items() if n not in exclude}
+    target = builder.__init__ if inspect.isclass(builder) else builder
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(target).parameters.values())
     valid = set(params) | set(reserved)
     for k, v in kwargs.items():
-        if k in reserved:
+        if k in reserved or (k not in params and open_ended):  # **kwargs: the builder checks the rest
             continue
         if k not in params:
             raise _unknown_key(source, _join(path, k), k, valid)

@@ -101,6 +101,15 @@ def _load_weights(network, path):
     log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
 
 
+def set_device(name):
+    """``paddle.set_device(name)``; ConfigError naming ``Global.device`` if this Paddle lacks it."""
+    try:
+        paddle.set_device(name)
+    except ValueError as exc:
+        raise ConfigError(f"Global.device: cannot use {name!r} with this Paddle build ({exc}); "
+                          "use -o Global.device=cpu or install paddlepaddle-gpu") from exc
+
+
 def _fresh_unique_names(fn):
     """Run ``fn`` in a fresh ``paddle.utils.unique_name`` scope.
 
@@ -132,7 +141,7 @@ def train(cfg, extra_callbacks=()):
         ConfigError, DataError, WeightsError: bad config, data or checkpoint.
     """
     g = cfg["Global"]
-    paddle.set_device(g["device"])
+    set_device(g["device"])
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
@@ -201,7 +210,7 @@ def evaluate(cfg):
     ``{"loss": ..., "acc_top1": ..., "acc_top5": ..., "dataset": name}``.
     """
     g = cfg["Global"]
-    paddle.set_device(g["device"])
+    set_device(g["device"])
     weights = g["pretrained_model"] or g["checkpoints"]
     if not weights:
         raise ConfigError("Global.pretrained_model: nothing to evaluate; pass -o Global.pretrained_model=PATH "

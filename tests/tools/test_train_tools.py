@@ -149,3 +149,9 @@ def test_sigkill_mid_epoch_then_resume_from_latest(tmp_path):
     assert "1 of 2 epochs done" in resumed.stdout and "Epoch 1/2" not in resumed.stdout
     assert "Epoch 2/2" in resumed.stdout
     assert meta(run / "latest.json")["epoch"] == 2 and (run / "epoch_2.pdparams").exists()
+
+
+@pytest.mark.skipif(paddle.is_compiled_with_cuda(), reason="this Paddle build has a GPU device")
+def test_gpu_device_on_cpu_build_is_a_config_error(tmp_path, capsys):
+    assert train_tool.main(["-c", QUICK, *tiny(tmp_path, epochs=1), "-o", "Global.device=gpu"]) == 2
+    assert "error: Global.device: cannot use 'gpu' with this Paddle build" in capsys.readouterr().err
