@@ -17,6 +17,7 @@ is written per model. Every mismatch (missing, unexpected or wrongly shaped keys
     >>> paddle_sd = weights_bridge.torch_to_paddle(sd, model="oct_resnet50")
 """
 
+import functools
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -40,19 +41,18 @@ _MAX_LISTED = 20
 
 @dataclass(frozen=True)
 class KeyMapping:
-    """How one family's Paddle names differ from its torch reference's.
+    r"""How one family's Paddle names differ from its torch reference's.
 
     Args:
-        renames: ``(torch_pattern, paddle_replacement)`` regex pairs applied in order to the
-            torch key (``re.sub``); the reverse direction uses ``reverse_renames`` or, when empty,
-            needs none (identity names, the usual case).
-        reverse_renames: ``(paddle_pattern, torch_replacement)`` pairs.
+        renames: ``(torch_pattern, paddle_replacement)`` regex pairs applied in order (``re.sub``)
+            to torch keys and, by the layer-by-layer locator, to torch module paths: write them
+            for module paths, e.g. ``(r"\bmlp\b", "ffn")``. Both directions use them: the plan
+            is always made from the torch structure. Empty: identical names, the usual case.
         transforms: ``(torch_key_pattern, to_paddle, to_torch)``: functions on numpy arrays for
             keys whose layout differs beyond a Linear transpose (``re.fullmatch`` on the torch key).
     """
 
     renames: tuple = ()
-    reverse_renames: tuple = ()
     transforms: tuple = ()
 
     def paddle_key(self, torch_key):
@@ -266,17 +266,26 @@ def _model_kwargs(num_classes, kwargs):
     return dict(kwargs, **({} if num_classes is None else {"num_classes": num_classes}))
 
 
+@functools.cache
+def _reference_key_sets(name, kwargs_items):
+    """``(torch keys, paddle keys)`` of reference ``name`` (``num_batches_tracked`` left out), or None."""
+    try:
+        plan = plan_conversion(build_torch_skeleton(name, **dict(kwargs_items)), key_mapping(name))
+    except Exception:  # a reference that cannot be built with these keywords cannot be it
+        return None
+    return frozenset(e.torch_key for e in plan.entries if e.paddle_key is not None), frozenset(plan.paddle_keys)
+
+
 def _guess_models(keys, side, model_kwargs):
     """Registered models whose key set equals ``keys`` (torch or paddle naming, per ``side``)."""
+    given = {k for k in keys if not k.endswith("num_batches_tracked")}
     found = []
     for name in REFERENCES.names():
         try:
-            plan = plan_conversion(build_torch_skeleton(name, **model_kwargs), key_mapping(name))
-        except Exception:  # a reference that cannot be built with these keywords cannot be it
-            continue
-        wanted = set(plan.paddle_keys) if side == "paddle" else {
-            e.torch_key for e in plan.entries if e.paddle_key is not None}
-        if wanted == {k for k in keys if not k.endswith("num_batches_tracked")}:
+            key_sets = _reference_key_sets(name, tuple(sorted(model_kwargs.items())))
+        except TypeError:  # unhashable builder keywords: no guess
+            return []
+        if key_sets is not None and key_sets[side == "paddle"] == given:
             found.append(name)
     return found
 
