@@ -101,7 +101,8 @@ def main(argv=None):
         "loadavg_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
     }
     print(json.dumps(result, indent=2))
-    if args.json:
+    if args.json:  # with every sample, to plot or to fit other windows
+        result["samples_step_seconds_rss_mib"] = [[s, round(t, 2), round(r / MIB, 2)] for s, t, r in sampler.samples]
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=2)
     return 0
