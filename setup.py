@@ -11,9 +11,14 @@ EXTRAS = {
     # Pinned: on a CPU-only machine this exact release is a CPU wheel; other specs pull CUDA builds.
     "torch": ["torch==2.13.0"],
     "train": ["visualdl>=2.5", "scikit-learn>=1.3"],
+    # ONNX export (tools/export.py --onnx) and ONNX Runtime; paddle2onnx 2.1 reads Paddle 3's .json programs.
+    "onnx": ["paddle2onnx>=2.1.0", "onnxruntime>=1.17"],
+    # PaddleClas's model zoo (ppcls.arch); its engine and tools/train.py come from a source checkout
+    # (see README "PaddleClas"). It pins numpy==1.24.4: give it an environment of its own.
+    "paddleclas": ["paddleclas==2.6.0"],
     "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "scikit-learn>=1.3"],
 }
-EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+EXTRAS["all"] = sorted({req for name, reqs in EXTRAS.items() if name != "paddleclas" for req in reqs})
 
 setup(
     name="paddle_conv",

@@ -6,7 +6,9 @@
 """
 
 from . import layers, models  # noqa: F401  (importing models fills the registry)
+from .deploy.paddleclas import register_into_ppcls
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError
+from .fuse import fuse
 from .registry import create_model, list_models, register_model
 
 __version__ = "0.1.0"
@@ -18,7 +20,9 @@ __all__ = [
     "UnknownNameError",
     "WeightsError",
     "create_model",
+    "fuse",
     "list_models",
+    "register_into_ppcls",
     "register_model",
     "__version__",
 ]

@@ -294,7 +294,18 @@ def _arch(source, path, value):
             raise _error(source, _join(path, "class_num"), "bad value",
                          f"class_num={num!r} conflicts with num_classes={value['num_classes']!r}; keep one")
         value["num_classes"] = num
-    return named_mapping(MODELS)(source, path, value)
+    return named_mapping(MODELS, extra={"refocus": _refocus})(source, path, value)
+
+
+def _refocus(source, path, value):
+    """``Arch.refocus``: ``true`` or ``{min_kernel, map_k, only_transforms}`` (paddle_conv.refconv.refocus)."""
+    if value is None or value is False:
+        return None
+    return validate_section(source, path, {} if value is True else value, {
+        "min_kernel": Key(INT, default=3, doc="smallest kernel refocused (1x1 convs stay plain)"),
+        "map_k": Key(INT, default=3, doc="kernel size of the refocusing transform"),
+        "only_transforms": Key(BOOL, default=True, doc="freeze every parameter but the transforms"),
+    })
 
 
 def _regularizer(source, path, value):
@@ -399,6 +410,9 @@ SCHEMA = {
         "pretrained_model": Key(STR, nullable=True, doc="weights to start from (no optimizer state)"),
         "checkpoints": Key(STR, nullable=True, doc="checkpoint prefix to resume from"),
         "image_shape": Key(INT_LIST, default=[3, 224, 224]),
+        "save_inference_dir": Key(STR, default="./inference/",
+                                  doc="tools/export.py writes the inference model (and ONNX) here"),
+        "use_amp": Key(BOOL, default=False, doc="mixed precision (float16 autocast) on GPU; ignored on CPU"),
     }, required=True),
     "Arch": Key(_arch, required=True, doc="name: a registered model, plus its builder arguments"),
     "Loss": Key({

@@ -14,10 +14,13 @@ register_dataset = DATASETS.register
 
 from .cifar import Cifar10  # noqa: E402
 from .common import DataNotFoundError  # noqa: E402
+from .detection import collate_detection  # noqa: E402
 from .digits import Digits  # noqa: E402
 from .folder import ImageFolder  # noqa: E402
 from .imagenet import ImageNetDataset  # noqa: E402
+from .shapes import Shapes  # noqa: E402
 from .transforms import TRANSFORMS, build_transforms  # noqa: E402
+from .voc import VOC_CLASSES, VOCDetection  # noqa: E402
 
 _NOT_KWARGS = ("name", "transform_ops", "fallback", "batch_size", "num_workers")
 
@@ -49,5 +52,6 @@ def build_dataset(entry, class_num=None, key="DataLoader.Train.dataset"):
         return _build_one(fallback, class_num), fallback
 
 
-__all__ = ["DATASETS", "TRANSFORMS", "Cifar10", "DataNotFoundError", "Digits", "ImageFolder", "ImageNetDataset",
-           "build_dataset", "build_transforms", "register_dataset"]
+__all__ = ["DATASETS", "TRANSFORMS", "VOC_CLASSES", "Cifar10", "DataNotFoundError", "Digits", "ImageFolder",
+           "ImageNetDataset", "Shapes", "VOCDetection", "build_dataset", "build_transforms", "collate_detection",
+           "register_dataset"]

@@ -1,5 +1,6 @@
-"""Deployment: export a model for Paddle Inference and run it with the predictor."""
+"""Deployment: export a model for Paddle Inference or ONNX and run it; PaddleClas integration."""
 
 from .inference import Predictor, export_model, model_files
+from .onnx import OnnxPredictor, export_onnx
 
-__all__ = ["Predictor", "export_model", "model_files"]
+__all__ = ["OnnxPredictor", "Predictor", "export_model", "export_onnx", "model_files"]

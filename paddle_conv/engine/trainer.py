@@ -24,10 +24,12 @@ from ..data import build_dataset
 from ..errors import ConfigError, DataError
 from ..losses import build_loss
 from ..optim import build_optimizer
+from ..refconv import refocus
 from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
 from .metrics import build_metrics
+from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
 def seed_everything(seed):
@@ -49,12 +51,23 @@ def log(msg):
 
 
 def build_model(arch):
-    """The network of a validated ``Arch`` section (``name`` + builder arguments)."""
-    kwargs = {k: v for k, v in arch.items() if k != "name"}
+    """The network of a validated ``Arch`` section (``name`` + builder arguments).
+
+    With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
+    plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
+    stay zero, and RefConv checkpoints load as they are.
+    """
+    kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
     try:
-        return create_model(arch["name"], **kwargs)
+        network = create_model(arch["name"], **kwargs)
     except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
         raise ConfigError(f"Arch: {arch['name']} cannot be built with {kwargs}: {exc}") from exc
+    if arch.get("refocus"):
+        try:
+            refocus(network, **arch["refocus"])
+        except ValueError as exc:
+            raise ConfigError(f"Arch.refocus: {exc}") from exc
+    return network
 
 
 def build_loader(split, class_num, key, train):
@@ -89,6 +102,18 @@ def _paddle_model(cfg, network):
 def _metrics(cfg):
     metric_cfg = cfg["Metric"]
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
+
+
+def amp_configs(global_cfg):
+    """``paddle.Model.prepare``'s ``amp_configs`` for ``Global.use_amp``: float16 autocast (O1) with
+    dynamic loss scaling on a GPU; None (float32) otherwise. Paddle's autocast has no effect on
+    CPU, so there the setting is reported and ignored."""
+    if not global_cfg["use_amp"]:
+        return None
+    if global_cfg["device"] != "gpu":
+        log("Global.use_amp: mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
+        return None
+    return {"level": "O1", "use_dynamic_loss_scaling": True}
 
 
 def _write_text(path, text):
@@ -177,7 +202,7 @@ def train(cfg, extra_callbacks=()):
         log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
 
     model = _paddle_model(cfg, network)
-    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg))
+    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg), amp_configs=amp_configs(g))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
@@ -192,7 +217,11 @@ def train(cfg, extra_callbacks=()):
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
                  saver, _KeepEval()]
     if g["use_visualdl"]:
-        callbacks.insert(1, VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps))
+        logger = VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps)
+        # the extras share the logger's writer, which the logger closes at the end: extras first
+        extras = VisualDLExtras(logger, network, g["image_shape"], hyper_parameters(cfg), eval_loader,
+                                start_epoch=start_epoch)
+        callbacks[1:1] = [extras, logger]
     callbacks += list(extra_callbacks)
     model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
               log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)

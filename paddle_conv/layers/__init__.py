@@ -1,5 +1,41 @@
 """Building blocks: convolution variants and the layers models are made of."""
 
+from .attention import MultiHeadSelfAttention
+from .bottleneck import Bottleneck
+from .channel_shuffle import ChannelShuffle
+from .conv_factory import CONV_KINDS, create_conv2d
+from .deform_conv import DeformConv2D
+from .depthwise_separable import DepthwiseSeparableConv
+from .drop_path import DropPath, drop_path
+from .inception import InceptionBlock
 from .octconv import Conv_BN, Conv_BN_ACT, OctaveConv
+from .position_embedding import POSITION_EMBEDDINGS, resize_grid_embedding, sinusoidal_embedding
+from .refconv import RefConv2D
+from .seq_pool import SeqPool
+from .squeeze_excite import SqueezeExcite
+from .tokenizer import Tokenizer
+from .transformer_encoder import TransformerEncoderLayer
 
-__all__ = ["Conv_BN", "Conv_BN_ACT", "OctaveConv"]
+__all__ = [
+    "CONV_KINDS",
+    "POSITION_EMBEDDINGS",
+    "Bottleneck",
+    "ChannelShuffle",
+    "Conv_BN",
+    "Conv_BN_ACT",
+    "DeformConv2D",
+    "DepthwiseSeparableConv",
+    "DropPath",
+    "InceptionBlock",
+    "MultiHeadSelfAttention",
+    "OctaveConv",
+    "RefConv2D",
+    "SeqPool",
+    "SqueezeExcite",
+    "Tokenizer",
+    "TransformerEncoderLayer",
+    "create_conv2d",
+    "drop_path",
+    "resize_grid_embedding",
+    "sinusoidal_embedding",
+]

@@ -10,6 +10,7 @@ LOSSES = Registry("loss")
 register_loss = LOSSES.register
 
 from .celoss import CELoss, CombinedLoss  # noqa: E402  (registers CELoss)
+from .multibox import KD_WEIGHTS, MultiBoxLoss, MultiBoxLoss_KD, kd_total  # noqa: E402  (they register)
 
 
 def build_loss(entries):
@@ -23,4 +24,14 @@ def build_loss(entries):
     return CombinedLoss(weighted)
 
 
-__all__ = ["CELoss", "CombinedLoss", "LOSSES", "build_loss", "register_loss"]
+__all__ = [
+    "CELoss",
+    "CombinedLoss",
+    "KD_WEIGHTS",
+    "LOSSES",
+    "MultiBoxLoss",
+    "MultiBoxLoss_KD",
+    "build_loss",
+    "kd_total",
+    "register_loss",
+]

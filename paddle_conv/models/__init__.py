@@ -1,7 +1,19 @@
 """Model families, one module each; importing a module registers its builders."""
 
-from . import baselines, oct_mobilenet, oct_resnet  # noqa: F401
+from . import (  # noqa: F401
+    baselines,
+    cct,
+    conv_resnet,
+    oct_mobilenet,
+    oct_resnet,
+    refconv_mobilenet,
+    ssd_lite,
+    tiny_cnn,
+)
+from .cct import CCT
+from .conv_resnet import ConvResNet
 from .oct_mobilenet import OctMobileNet
 from .oct_resnet import OctBottleneck, OctResNet
+from .ssd_lite import SSDLite
 
-__all__ = ["OctBottleneck", "OctMobileNet", "OctResNet"]
+__all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSDLite"]

@@ -13,6 +13,7 @@ def resnet50(num_classes=1000):
 
 
 @register_model
-def mobilenet_v1(num_classes=1000):
-    """MobileNetV1 (width 1.0) from ``paddle.vision.models``; output ``[N, num_classes]``."""
-    return vision_models.mobilenet_v1(scale=1.0, num_classes=num_classes)
+def mobilenet_v1(num_classes=1000, scale=1.0):
+    """MobileNetV1 (width multiplier ``scale``, default 1.0) from ``paddle.vision.models``;
+    output ``[N, num_classes]``."""
+    return vision_models.mobilenet_v1(scale=scale, num_classes=num_classes)

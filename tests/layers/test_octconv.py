@@ -116,3 +116,31 @@ def test_wrong_input_form_is_a_clear_error():
         OctaveConv(8, 8, 1)(paddle.randn([1, 8, 4, 4]))
     with pytest.raises(ValueError, match="alpha_in=0\\) got a low-frequency input"):
         OctaveConv(8, 8, 1, alpha_in=0)((paddle.randn([1, 8, 4, 4]), paddle.randn([1, 4, 2, 2])))
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+@pytest.mark.parametrize("h,w,out_channels", [(8, 8, 16), (7, 9, 16), (6, 6, 14)])  # 14: 7 high channels (odd)
+def test_static_graph_fast_path_equals_eager_reference(fixed, h, w, out_channels):
+    """to_static takes the transposed-convolution up-sampling (cropped only when needed); it must
+    equal the eager expand + reshape path, for fixed and dynamic input sizes, even and odd."""
+    block = Conv_BN_ACT(16, out_channels, 1, alpha_in=0.5, alpha_out=0.5)
+    block.eval()
+
+    class TwoInputs(paddle.nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.block = block
+
+        def forward(self, x_h, x_l):
+            return self.block((x_h, x_l))
+
+    model = TwoInputs()
+    x_h, x_l = paddle.randn([2, 8, h, w]), paddle.randn([2, 8, (h + 1) // 2, (w + 1) // 2])
+    specs = [paddle.static.InputSpec(list(t.shape) if fixed else [None, 8, None, None], "float32") for t in (x_h, x_l)]
+    with paddle.no_grad():
+        eager = [t.numpy() for t in model(x_h, x_l)]
+        static = paddle.jit.to_static(model, input_spec=specs, full_graph=True)  # converts model in place
+        graph = [t.numpy() for t in static(x_h, x_l)]
+    assert "conv2d_transpose" in str(static.forward.concrete_program.main_program)
+    for want, got in zip(eager, graph):
+        assert float(np.abs(want - got).max() / np.abs(want).max()) < 1e-5

@@ -47,7 +47,7 @@ def test_train_writes_checkpoints_visualdl_scalars_and_eval_matches(tmp_path, ca
     latest = meta(run / "latest.json")
     assert latest["epoch"] == 2 and latest["best_epoch"] in (1, 2)
 
-    (log,) = glob.glob(str(run / "vdl" / "*"))
+    (log,) = glob.glob(str(run / "vdl" / "vdlrecords.*"))
     reader = LogReader(file_path=log)
     scalars = reader.get_tags()["scalar"]
     for tag in ("train/loss", "train/acc_top1", "train/lr", "eval/loss", "eval/acc_top1", "eval/acc_top5"):

@@ -19,4 +19,4 @@ def list_references(pattern=None):
     return REFERENCES.names(pattern)
 
 
-from . import octconv  # noqa: E402,F401  (registers the octave-convolution family)
+from . import cct, octconv, refconv  # noqa: E402,F401  (each family module registers its references)

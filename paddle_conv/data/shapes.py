@@ -1,0 +1,104 @@
+"""``Shapes``: a generated detection data set of coloured rectangles, ellipses and triangles.
+
+Every image is drawn from its own seed ``(seed, index)``, so the set is deterministic, needs no
+download and any item can be produced alone. Boxes are exact: the pixel extent of the drawn shape.
+Shapes are placed so that no two overlap by more than ``max_iou``.
+"""
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..det.boxes import box_iou_numpy
+from ..errors import DataError
+from . import register_dataset
+from .detection import hflip, to_chw
+
+
+@register_dataset
+class Shapes:
+    """Generated shapes for detection.
+
+    Args:
+        num_images: size of the set.
+        image_size: side ``S`` of the square images.
+        seed: base seed; train and test sets should use different seeds.
+        max_objects: 1 to ``max_objects`` shapes per image.
+        min_size, max_size: shape side as a fraction of ``S``.
+        max_iou: largest overlap allowed between two shapes.
+        flip: mirror left-right at random (training augmentation).
+
+    Item ``i``: ``(image [3, S, S] float32, target [n, 5] float32)``, target rows
+    ``(x1, y1, x2, y2, label)`` relative to the image, label 0 rectangle, 1 ellipse, 2 triangle.
+    """
+
+    CLASSES = ("rectangle", "ellipse", "triangle")
+
+    def __init__(
+        self,
+        num_images=1000,
+        image_size=96,
+        seed=0,
+        max_objects=4,
+        min_size=0.15,
+        max_size=0.5,
+        max_iou=0.3,
+        flip=False,
+    ):
+        if num_images < 1 or image_size < 16 or not 0 < min_size <= max_size <= 1 or max_objects < 1:
+            raise DataError(
+                "Shapes needs num_images >= 1, image_size >= 16, max_objects >= 1 and "
+                f"0 < min_size <= max_size <= 1; got {num_images}, {image_size}, {max_objects}, "
+                f"{min_size}, {max_size}"
+            )
+        self.num_images, self.size, self.seed = num_images, image_size, seed
+        self.max_objects, self.min_size, self.max_size, self.max_iou, self.flip = (
+            max_objects,
+            min_size,
+            max_size,
+            max_iou,
+            flip,
+        )
+
+    def __len__(self):
+        return self.num_images
+
+    def draw(self, index):
+        """The PIL image and ``[n, 5]`` target of item ``index`` (no normalisation, no flip)."""
+        rng = np.random.default_rng([self.seed, index])
+        s = self.size
+        background = tuple(int(c) for c in rng.integers(0, 100, 3))
+        image = Image.new("RGB", (s, s), background)
+        pen = ImageDraw.Draw(image)
+        boxes = []
+        for _ in range(int(rng.integers(1, self.max_objects + 1))):
+            for _attempt in range(20):
+                w, h = (rng.uniform(self.min_size, self.max_size, 2) * s).astype(int).clip(4, s)
+                x0, y0 = int(rng.integers(0, s - w + 1)), int(rng.integers(0, s - h + 1))
+                box = np.array([x0, y0, x0 + w, y0 + h], dtype="float32")  # pixel edges
+                if not boxes or box_iou_numpy(box[None], np.array(boxes)[:, :4]).max() <= self.max_iou:
+                    break
+            else:
+                continue
+            label = int(rng.integers(0, 3))
+            colour = tuple(int(c) for c in rng.integers(120, 256, 3))
+            corners = [x0, y0, x0 + w - 1, y0 + h - 1]  # PIL's inclusive pixel corners
+            if label == 0:
+                pen.rectangle(corners, fill=colour)
+            elif label == 1:
+                pen.ellipse(corners, fill=colour)
+            else:
+                apex = x0 + int(rng.integers(0, w))
+                pen.polygon([(apex, y0), (x0, y0 + h - 1), (x0 + w - 1, y0 + h - 1)], fill=colour)
+            boxes.append([*box, label])
+        target = np.array(boxes, dtype="float32").reshape(-1, 5)
+        target[:, :4] /= s
+        return image, target
+
+    def __getitem__(self, index):
+        if not 0 <= index < self.num_images:
+            raise IndexError(f"Shapes index {index} out of range [0, {self.num_images})")
+        image, target = self.draw(index)
+        image = to_chw(image, self.size)
+        if self.flip and np.random.random() < 0.5:
+            image, target = hflip(image, target)
+        return image, target

@@ -1,0 +1,79 @@
+"""Classify image files with an exported model: find images, preprocess as at evaluation, top-k.
+
+Example::
+
+    transform = eval_transform(cfg)                       # the config's DataLoader.Eval transforms
+    paths = image_paths(["photos/"])                       # files, or every image in a folder
+    batch = np.stack([load_image(p, transform) for p in paths])   # [N, C, H, W] float32
+    logits = Predictor("inference/inference")(batch)[0]
+    for ids, scores in topk(logits, 5): ...
+"""
+
+import os
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..data.transforms import build_transforms
+from ..errors import DataError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+_SIZING = ("Resize", "CenterCrop", "RandomResizedCrop", "RandomCrop")
+
+
+def image_paths(inputs):
+    """The image files named by ``inputs`` (files, or folders searched recursively), sorted per folder."""
+    paths = []
+    for item in inputs:
+        if os.path.isdir(item):
+            found = sorted(os.path.join(root, f) for root, _, files in os.walk(item) for f in files
+                           if f.lower().endswith(IMAGE_EXTENSIONS))
+            if not found:
+                raise DataError(f"{item}: the folder holds no image ({', '.join(IMAGE_EXTENSIONS)})")
+            paths.extend(found)
+        elif os.path.isfile(item):
+            paths.append(item)
+        else:
+            raise DataError(f"{item}: no such file or folder; pass image files or a folder of images")
+    return paths
+
+
+def eval_transform(cfg):
+    """The preprocessing of ``cfg``'s ``DataLoader.Eval`` data set (``Train`` if there is none).
+
+    When those transforms do not set the size, a ``Resize`` to ``Global.image_shape`` comes first,
+    so an image of any size fits the exported model.
+    """
+    loaders = cfg["DataLoader"]
+    ops = list((loaders.get("Eval") or loaders["Train"])["dataset"].get("transform_ops") or [])
+    if not any(next(iter(op)) in _SIZING for op in ops):
+        ops.insert(0, {"Resize": {"size": list(cfg["Global"]["image_shape"][1:])}})
+    if not any(next(iter(op)) == "ToTensor" for op in ops):
+        ops.append({"ToTensor": None})
+    return build_transforms(ops)
+
+
+def load_image(path, transform):
+    """``[C, H, W]`` float32 array of the RGB image at ``path`` after ``transform``."""
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+    except (OSError, UnidentifiedImageError) as exc:
+        raise DataError(f"{path}: cannot read the image ({exc})") from None
+    out = transform(image)
+    return np.asarray(out.numpy() if hasattr(out, "numpy") else out, dtype=np.float32)
+
+
+def softmax(logits):
+    """Row-wise softmax of ``[N, K]`` logits, computed stably."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def topk(logits, k):
+    """``[(class ids, probabilities)]`` of the ``k`` best classes of each row of ``[N, K]`` logits."""
+    probs = softmax(np.asarray(logits, dtype=np.float64))
+    k = min(k, probs.shape[1])
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    return [(row.tolist(), probs[i, row].tolist()) for i, row in enumerate(order)]

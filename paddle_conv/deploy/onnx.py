@@ -1,0 +1,105 @@
+"""ONNX: convert an exported Paddle inference model with ``paddle2onnx``, run it with ONNX Runtime.
+
+Both packages are optional (``pip install -e ".[onnx]"``); without them the functions here raise
+:class:`~paddle_conv.errors.PaddleConvError` naming the install command. Verified with
+paddle2onnx 2.1.0 (it reads Paddle 3's ``.json`` PIR programs) and onnxruntime 1.32.
+
+paddle2onnx raises the opset by itself where an operator needs it (deformable convolution is the
+ONNX ``DeformConv`` operator of opset 19); :func:`export_onnx` reports the opset it really wrote.
+
+Example::
+
+    from paddle_conv.deploy import export_model, export_onnx, OnnxPredictor
+    export_model(model, "out/inference")
+    opset = export_onnx("out/inference", "out/inference.onnx")
+    (logits,) = OnnxPredictor("out/inference.onnx")(images)     # [N, 3, H, W] float32
+"""
+
+import importlib
+import os
+
+import numpy as np
+
+from ..engine.checkpoint import atomic_write
+from ..errors import PaddleConvError, WeightsError
+from .inference import model_files
+
+#: The opsets paddle2onnx 2.1 can write (it aborts the whole process on any other value).
+OPSET_RANGE = (7, 21)
+DEFAULT_OPSET = 13
+
+
+def _require(module):
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise PaddleConvError(
+            f"ONNX export/inference needs the '{module}' package, which is not installed ({exc}); "
+            f'install the extra: pip install -e ".[onnx]"'
+        ) from None
+
+
+def onnx_available():
+    """``(True, "")`` when paddle2onnx and onnxruntime import, else ``(False, reason)``."""
+    for module in ("paddle2onnx", "onnxruntime"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return False, f"{module} is not installed ({exc}); pip install -e '.[onnx]'"
+    return True, ""
+
+
+def export_onnx(prefix, path, opset_version=DEFAULT_OPSET):
+    """Convert the inference model at ``prefix`` (see :func:`export_model`) to ONNX at ``path``.
+
+    Returns the opset the file really uses (paddle2onnx raises it when an operator needs a newer
+    one). The file is written atomically. Raises PaddleConvError when the conversion fails.
+    """
+    low, high = OPSET_RANGE
+    if not low <= int(opset_version) <= high:
+        raise PaddleConvError(
+            f"ONNX opset {opset_version} is outside what paddle2onnx supports ({low}..{high}); "
+            f"pass e.g. --opset {DEFAULT_OPSET}"
+        )
+    paddle2onnx = _require("paddle2onnx")
+    onnx = _require("onnx")
+    program, params = model_files(prefix)
+
+    def convert(tmp):
+        try:
+            # optimize_tool="none": no Polygraphy pass, which may pip-install packages at run time
+            # (it sets POLYGRAPHY_AUTOINSTALL_DEPS); ONNX Runtime folds constants itself.
+            paddle2onnx.export(program, params, tmp, opset_version=int(opset_version), optimize_tool="none")
+        except Exception as exc:  # paddle2onnx logs its own errors and then fails on an unset variable
+            raise PaddleConvError(
+                f"paddle2onnx could not convert {program}: {type(exc).__name__}: {exc}. An operator of "
+                f"the model has no ONNX conversion at opset {opset_version}; try a higher --opset "
+                f"(at most {high}), or deploy with Paddle Inference (tools/infer.py)"
+            ) from None
+        if os.path.getsize(tmp) == 0:
+            raise PaddleConvError(f"paddle2onnx wrote nothing for {program}; see its log above")
+
+    atomic_write(path, convert)
+    model = onnx.load(path, load_external_data=False)
+    return max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx"))
+
+
+class OnnxPredictor:
+    """ONNX Runtime (CPU) session with :class:`~paddle_conv.deploy.Predictor`'s call interface.
+
+    ``predictor(x)`` takes a ``[N, C, H, W]`` array and returns the list of output arrays.
+    """
+
+    def __init__(self, path, threads=None):
+        ort = _require("onnxruntime")
+        if not os.path.isfile(path):
+            raise WeightsError(f"no ONNX model at {path!r}; run tools/export.py --onnx first")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: ORT warns about every folded initializer
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, x):
+        return self._session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})

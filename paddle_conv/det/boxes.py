@@ -1,0 +1,60 @@
+"""Box utilities for SSD: corner/centre forms, IoU and the variance encoding of offsets.
+
+Corner form is ``(x1, y1, x2, y2)``, centre form ``(cx, cy, w, h)``, both relative to the image.
+Every function works on any leading batch shape ``[..., 4]``.
+"""
+
+import numpy as np
+import paddle
+
+
+def point_form(boxes):
+    """``(cx, cy, w, h)`` -> ``(x1, y1, x2, y2)``; ``[..., 4]``."""
+    return paddle.concat([boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., :2] + boxes[..., 2:] / 2], axis=-1)
+
+
+def center_size(boxes):
+    """``(x1, y1, x2, y2)`` -> ``(cx, cy, w, h)``; ``[..., 4]``."""
+    return paddle.concat([(boxes[..., :2] + boxes[..., 2:]) / 2, boxes[..., 2:] - boxes[..., :2]], axis=-1)
+
+
+def box_iou_numpy(box_a, box_b):
+    """Jaccard overlap of corner-form boxes (numpy): ``[..., A, 4]`` x ``[..., B, 4]`` -> ``[..., A, B]``.
+
+    Leading dimensions broadcast, so ``[B, M, 4]`` ground truths against ``[P, 4]`` priors give
+    ``[B, M, P]`` in one call; the result has the inputs' dtype.
+    """
+    a, b = box_a[..., :, None, :], box_b[..., None, :, :]
+    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = iw * ih
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    return inter / (area_a + area_b - inter)
+
+
+def box_iou(box_a, box_b):
+    """:func:`box_iou_numpy` on Paddle tensors, for matching (no gradient flows through it).
+
+    Computed on the host: Paddle's CPU kernels for the broadcast ``[B, M, 1] x [1, 1, P]``
+    element-wise ops were about 9x slower than NumPy's here (267 vs 30 ms at B=32, M=10, P=8732),
+    and the copy to and from a GPU is a few MB.
+    """
+    return paddle.to_tensor(box_iou_numpy(box_a.numpy(), box_b.numpy()))
+
+
+def encode(matched, priors, variances=(0.1, 0.2)):
+    """Regression targets of corner-form ``matched`` boxes w.r.t. centre-form ``priors``.
+
+    ``((g_c - p_c) / (v0 * p_wh), log(g_wh / p_wh) / v1)``; shapes ``[..., P, 4]`` and ``[P, 4]``.
+    """
+    g_c = ((matched[..., :2] + matched[..., 2:]) / 2 - priors[:, :2]) / (variances[0] * priors[:, 2:])
+    g_wh = paddle.log((matched[..., 2:] - matched[..., :2]) / priors[:, 2:]) / variances[1]
+    return paddle.concat([g_c, g_wh], axis=-1)
+
+
+def decode(loc, priors, variances=(0.1, 0.2)):
+    """Inverse of :func:`encode`: offsets ``[..., P, 4]`` -> corner-form boxes ``[..., P, 4]``."""
+    centre = priors[:, :2] + loc[..., :2] * variances[0] * priors[:, 2:]
+    wh = priors[:, 2:] * paddle.exp(loc[..., 2:] * variances[1])
+    return paddle.concat([centre - wh / 2, centre + wh / 2], axis=-1)

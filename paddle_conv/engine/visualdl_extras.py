@@ -1,0 +1,166 @@
+"""VisualDL beyond scalars: the model graph, a confusion matrix at each evaluation, and the run's
+hyper-parameters with its final metrics (to compare runs side by side).
+
+:class:`VisualDLExtras` writes through the writer of the trainer's
+:class:`~paddle_conv.engine.callbacks.VisualDLLogger` (VisualDL reads one record file per run
+directory), so it must come *before* that logger in the callback list: the logger closes the
+writer at the end of training.
+
+VisualDL pages: Graphs (``add_graph``), Image (``eval/confusion_matrix``), Text
+(``eval/confusion_matrix_table``, the matrix as a table) and Hyper Parameters (``add_hparams``).
+No PR curve: VisualDL 2.5.3's ``add_pr_curve`` and ``add_roc_curve`` call ``np.float``, which
+NumPy >= 1.24 no longer has.
+"""
+
+import numpy as np
+import paddle
+
+#: Scalars the Hyper Parameters page shows beside each run's settings (the last value of each).
+HPARAM_METRICS = ["eval/acc_top1", "eval/acc_top5", "eval/loss", "train/loss"]
+
+
+def hyper_parameters(cfg):
+    """The run's settings worth comparing, as ``{name: number or string}`` (VisualDL takes no lists)."""
+    g, opt = cfg["Global"], cfg["Optimizer"]
+    out = {"arch": cfg["Arch"]["name"], "epochs": g["epochs"], "seed": g["seed"], "use_amp": str(g["use_amp"]),
+           "optimizer": opt["name"], "lr_schedule": opt["lr"]["name"],
+           "batch_size": cfg["DataLoader"]["Train"]["sampler"]["batch_size"]}
+    for key, value in cfg["Arch"].items():
+        if key != "name" and isinstance(value, (int, float, str, bool)):
+            out[f"arch.{key}"] = value if not isinstance(value, bool) else str(value)
+    if "learning_rate" in opt["lr"]:
+        out["learning_rate"] = opt["lr"]["learning_rate"]
+    return out
+
+
+def confusion_matrix(labels, predictions, num_classes):
+    """``[K, K]`` counts: row = true class, column = predicted class."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (labels, predictions), 1)
+    return matrix
+
+
+def _matrix_figure(matrix, names):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    k = len(matrix)
+    fig = Figure(figsize=(1.2 + 0.45 * k, 1.0 + 0.45 * k), dpi=100)
+    FigureCanvasAgg(fig)  # no pyplot: nothing global to close
+    ax = fig.subplots()
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(k), names, rotation=90, fontsize=7)
+    ax.set_yticks(range(k), names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(k):
+        for j in range(k):
+            if matrix[i, j]:
+                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6,
+                        color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+    fig.tight_layout()
+    return fig
+
+
+def _matrix_text(matrix, names):
+    head = "| true \\ predicted | " + " | ".join(names) + " |"
+    rule = "|---" * (len(names) + 1) + "|"
+    rows = [f"| {n} | " + " | ".join(str(v) for v in row) + " |" for n, row in zip(names, matrix)]
+    return "\n".join([head, rule, *rows])
+
+
+class VisualDLExtras(paddle.callbacks.Callback):
+    """Graph at the start, a confusion matrix per evaluation, hparams at the end (all at the end
+    in a multi-process run).
+
+    Args:
+        logger: the run's ``VisualDLLogger`` (its writer is shared).
+        network: the ``paddle.nn.Layer`` being trained.
+        image_shape: ``[C, H, W]`` of one input, for the graph.
+        hparams: ``{name: value}`` (see :func:`hyper_parameters`).
+        eval_loader: the evaluation DataLoader, run once more after each evaluation (without
+            gradients) for the predictions; at most ``max_eval_samples`` samples.
+        class_names: labels of the classes (default ``"0"``, ``"1"``, ...).
+        start_epoch: epochs already done (resume).
+    """
+
+    def __init__(self, logger, network, image_shape, hparams, eval_loader=None, class_names=None,
+                 max_eval_samples=2000, start_epoch=0):
+        super().__init__()
+        self.logger, self.network, self.image_shape = logger, network, list(image_shape)
+        self.hparams, self.eval_loader, self.class_names = hparams, eval_loader, class_names
+        self.max_eval_samples, self.start_epoch, self.epoch = max_eval_samples, start_epoch, start_epoch
+        self.deferred = False
+
+    def _writer(self):
+        if paddle.distributed.ParallelEnv().local_rank != 0:
+            return None
+        if not hasattr(self.logger, "writer"):
+            from visualdl import LogWriter
+
+            self.logger.writer = LogWriter(self.logger.log_dir)
+        return self.logger.writer
+
+    def on_train_begin(self, logs=None):
+        # Under paddle.distributed.launch the other ranks would wait in their gradient all-reduce
+        # while rank 0 writes (on CPU, gloo times out after ~30 s): defer all extras to the end.
+        self.deferred = paddle.distributed.get_world_size() > 1
+        if not self.deferred:
+            self._write_graph()
+
+    def _write_graph(self):
+        writer = self._writer()
+        if writer is None:
+            return
+        spec = [paddle.static.InputSpec([1, *self.image_shape], "float32", "image")]
+        was_training = self.network.training
+        try:  # VisualDL 2.5 reads the legacy .pdmodel program, which Paddle 3 writes under OldIrGuard
+            with paddle.pir_utils.OldIrGuard():
+                writer.add_graph(self.network, spec)
+        except Exception as exc:  # the graph is a nicety: never stop training for it
+            print(f"VisualDL: model graph not written ({type(exc).__name__}: {exc})", flush=True)
+        finally:
+            self.network.train() if was_training else self.network.eval()
+
+    def on_epoch_begin(self, epoch=None, logs=None):
+        self.epoch = self.start_epoch + (epoch or 0)
+
+    def predictions(self):
+        """``(labels [N], probabilities [N, K])`` of the network on (the start of) the eval set."""
+        was_training = self.network.training
+        self.network.eval()
+        labels, probs, seen = [], [], 0
+        try:
+            with paddle.no_grad():
+                for images, label in self.eval_loader:
+                    probs.append(paddle.nn.functional.softmax(self.network(images), axis=1).numpy())
+                    labels.append(label.numpy().reshape(-1))
+                    seen += len(labels[-1])
+                    if seen >= self.max_eval_samples:
+                        break
+        finally:
+            self.network.train() if was_training else self.network.eval()
+        return np.concatenate(labels)[: self.max_eval_samples], np.concatenate(probs)[: self.max_eval_samples]
+
+    def on_eval_end(self, logs=None):
+        if not self.deferred:
+            self._write_confusion_matrix()
+
+    def _write_confusion_matrix(self):
+        writer = self._writer()
+        if writer is None or self.eval_loader is None:
+            return
+        labels, probs = self.predictions()
+        k = probs.shape[1]
+        names = self.class_names or [str(i) for i in range(k)]
+        matrix = confusion_matrix(labels, probs.argmax(axis=1), k)
+        writer.add_figure(tag="eval/confusion_matrix", figure=_matrix_figure(matrix, names), step=self.epoch)
+        writer.add_text(tag="eval/confusion_matrix_table", text_string=_matrix_text(matrix, names), step=self.epoch)
+
+    def on_train_end(self, logs=None):
+        if self.deferred:
+            self._write_graph()
+            self._write_confusion_matrix()
+        writer = self._writer()
+        if writer is not None:
+            writer.add_hparams(hparams_dict=self.hparams, metrics_list=HPARAM_METRICS)

@@ -1,0 +1,146 @@
+"""Fold inference-mode BatchNorm into the convolution in front of it (for deployment).
+
+An eval-mode ``BatchNorm2D`` is the per-channel affine map ``y = s x + t`` with
+``s = gamma / sqrt(var + eps)`` and ``t = beta - s mean``; a convolution ``x -> W * x + b`` followed
+by it equals the convolution with ``W' = s W`` and ``b' = s b + t``. :func:`fuse` applies this to
+
+* every :class:`~paddle_conv.layers.octconv.Conv_BN` / ``Conv_BN_ACT``: ``bn_h`` folds into
+  ``conv_h2h`` and ``conv_l2h`` (both feed the high branch before the norm; nearest
+  up-sampling commutes with a per-channel affine map), ``bn_l`` into ``conv_h2l`` and ``conv_l2l``;
+* every ``nn.Conv2D`` whose output tensor goes straight into a ``nn.BatchNorm2D``, found by
+  running the model once on a random input (so the pairing follows the real data flow, whatever
+  the layer names or nesting).
+
+The folded norms become ``nn.Identity``. The result is checked against the unfused model on that
+input; a model that reuses a convolution's output besides feeding it to the norm is refused.
+"""
+
+import copy
+
+import numpy as np
+import paddle
+import paddle.nn as nn
+
+from .errors import ConfigError
+from .layers.octconv import Conv_BN
+
+__all__ = ["fuse"]
+
+
+def _bn_affine(bn):
+    """``(s, t)`` as float64 arrays of an eval-mode BatchNorm2D: ``bn(x) = s x + t`` per channel."""
+    if bn._data_format not in ("NCHW", "NCL", "NC"):
+        raise ConfigError(f"fuse: BatchNorm2D with data_format={bn._data_format!r} is not supported; use NCHW.")
+    mean = bn._mean.numpy().astype(np.float64)
+    var = bn._variance.numpy().astype(np.float64)
+    gamma = bn.weight.numpy().astype(np.float64) if bn.weight is not None else np.ones_like(mean)
+    beta = bn.bias.numpy().astype(np.float64) if bn.bias is not None else np.zeros_like(mean)
+    s = gamma / np.sqrt(var + bn._epsilon)
+    return s, beta - s * mean
+
+
+def _scale_conv(conv, s, t):
+    """Make ``conv`` compute ``s * conv(x) + t`` (``t`` None: no shift, and no bias added)."""
+    weight = conv.weight.numpy().astype(np.float64)
+    conv.weight.set_value((weight * s.reshape(-1, 1, 1, 1)).astype(np.float32))
+    bias = conv.bias.numpy().astype(np.float64) if conv.bias is not None else None
+    if bias is None and t is None:
+        return
+    new_bias = s * (bias if bias is not None else 0.0) + (t if t is not None else 0.0)
+    if conv.bias is None:
+        conv.bias = conv.create_parameter([conv.weight.shape[0]], is_bias=True)
+    conv.bias.set_value(new_bias.astype(np.float32))
+
+
+def _fold_octave(block):
+    """Fold ``bn_h`` / ``bn_l`` of a Conv_BN into its OctaveConv's branches."""
+    oct_conv = block.conv
+    for bn_name, main, extra in (("bn_h", "conv_h2h", "conv_l2h"), ("bn_l", "conv_l2l", "conv_h2l")):
+        bn = getattr(block, bn_name)
+        if not isinstance(bn, nn.BatchNorm2D):
+            continue
+        s, t = _bn_affine(bn)
+        convs = [c for c in (getattr(oct_conv, main), getattr(oct_conv, extra)) if c is not None]
+        _scale_conv(convs[0], s, t)  # the first existing branch takes the shift
+        for conv in convs[1:]:
+            _scale_conv(conv, s, None)
+        setattr(block, bn_name, nn.Identity())
+
+
+def _probe_input(model, input_shape):
+    if input_shape is None:
+        first = next((layer for layer in model.sublayers() if isinstance(layer, nn.Conv2D)), None)
+        if first is None:
+            raise ConfigError("fuse: the model has no Conv2D; pass input_shape=[N, C, H, W] to probe it.")
+        input_shape = [2, first._in_channels, 64, 64]
+    return paddle.to_tensor(np.random.default_rng(0).standard_normal(input_shape).astype(np.float32))
+
+
+def _conv_bn_pairs(model, x):
+    """``[(conv, parent_of_bn, bn_name)]`` for each Conv2D whose output is a BatchNorm2D's input."""
+    produced, pairs, hooks = {}, [], []
+    parents = {id(child): (parent, name) for _, parent in model.named_sublayers(include_self=True)
+               for name, child in parent.named_children()}
+
+    def after_conv(layer, inputs, output):
+        produced[id(output)] = (layer, output)
+
+    def before_bn(layer, inputs):
+        hit = produced.get(id(inputs[0]))
+        if hit is not None and hit[1] is inputs[0]:
+            pairs.append((hit[0], *parents[id(layer)]))
+
+    for layer in model.sublayers():
+        if isinstance(layer, nn.Conv2D):
+            hooks.append(layer.register_forward_post_hook(after_conv))
+        elif isinstance(layer, nn.BatchNorm2D):
+            hooks.append(layer.register_forward_pre_hook(before_bn))
+    try:
+        with paddle.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return pairs
+
+
+def fuse(model, input_shape=None, atol=1e-4):
+    """A copy of ``model`` in eval mode with every BatchNorm2D folded into its convolution.
+
+    Args:
+        model: a ``paddle.nn.Layer`` (left unchanged).
+        input_shape: ``[N, C, H, W]`` of the random probe input (default ``[2, C, 64, 64]`` with C
+            the first Conv2D's input channels); give it for models that need a fixed size.
+        atol: tolerance of the self-check, relative to the output's largest magnitude.
+
+    Returns the fused model, for inference only (its norms are gone, so training it differs).
+    Raises ConfigError when the fused model does not reproduce the original on the probe input.
+    """
+    fused = copy.deepcopy(model)
+    fused.eval()
+    x = _probe_input(fused, input_shape)
+    with paddle.no_grad():
+        want = _flat_outputs(fused(x))
+    for layer in fused.sublayers():
+        if isinstance(layer, Conv_BN):
+            _fold_octave(layer)
+    for conv, parent, name in _conv_bn_pairs(fused, x):
+        bn = getattr(parent, name)
+        _scale_conv(conv, *_bn_affine(bn))
+        setattr(parent, name, nn.Identity())
+    with paddle.no_grad():
+        got = _flat_outputs(fused(x))
+    for w, g in zip(want, got):
+        err = float(np.abs(w - g).max()) / max(float(np.abs(w).max()), 1e-12)
+        if err > atol:
+            raise ConfigError(
+                f"fuse: the fused model differs from the original by {err:.2e} (relative) on a random input; "
+                f"a convolution's output is probably used besides its BatchNorm. Export the unfused model."
+            )
+    return fused
+
+
+def _flat_outputs(out):
+    if isinstance(out, (tuple, list)):
+        return [a for o in out if o is not None for a in _flat_outputs(o)]
+    return [out.numpy()]

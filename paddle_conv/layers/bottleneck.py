@@ -1,0 +1,63 @@
+"""ResNet bottleneck block (He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
+arXiv:1512.03385) with a configurable 3x3 convolution.
+
+``1x1`` reduce -> ``3x3`` (any :func:`create_conv2d` kind, carrying the stride: "ResNet v1.5")
+-> ``1x1`` expand (x4), each followed by batch norm, plus the identity or a projection shortcut.
+Layer names (``conv1``/``bn1`` ... ``conv3``/``bn3``, ``downsample.0``/``.1``) equal
+``paddle.vision.models.resnet.BottleneckBlock``'s, so with ``conv="conv"`` the state dicts match.
+
+Parameters with ``conv="conv"``, ``w = planes * base_width / 64 * groups``, no projection:
+``C_in*w + 9*w*w/groups + w*4*planes`` (convs) ``+ 4*(2w + 4*planes)`` (BN weight, bias, mean,
+variance; the last two are buffers).
+"""
+
+import paddle.nn as nn
+
+from .conv_factory import create_conv2d
+
+__all__ = ["Bottleneck"]
+
+
+class Bottleneck(nn.Layer):
+    """Bottleneck residual block.
+
+    Args:
+        in_channels: ``C_in``.
+        planes: bottleneck width before ``base_width``/``groups`` scaling; output ``4 * planes``.
+        stride: of the 3x3 conv and the projection.
+        downsample: shortcut layer; None builds a 1x1 projection + BN when ``stride != 1`` or
+            ``C_in != 4 * planes``, and the identity otherwise.
+        groups, base_width: ResNeXt-style width ``int(planes * base_width / 64) * groups``.
+        dilation: of the 3x3 conv (padding follows).
+        conv: :func:`create_conv2d` kind of the 3x3 conv (``conv``, ``group``, ``deform``, ...).
+        conv_kwargs: extra keywords for that conv (e.g. ``{"deformable_groups": 2}``).
+
+    Input ``[N, C_in, H, W]``; output ``[N, 4 * planes, H / stride, W / stride]``.
+    """
+
+    expansion = 4
+
+    def __init__(self, in_channels, planes, stride=1, downsample=None, groups=1, base_width=64, dilation=1,
+                 conv="conv", conv_kwargs=None):
+        super().__init__()
+        width = int(planes * (base_width / 64.0)) * groups
+        out_channels = planes * self.expansion
+        self.conv1 = nn.Conv2D(in_channels, width, 1, bias_attr=False)
+        self.bn1 = nn.BatchNorm2D(width)
+        self.conv2 = create_conv2d(conv, width, width, 3, stride=stride, padding=dilation, dilation=dilation,
+                                   groups=groups, **(conv_kwargs or {}))
+        self.bn2 = nn.BatchNorm2D(width)
+        self.conv3 = nn.Conv2D(width, out_channels, 1, bias_attr=False)
+        self.bn3 = nn.BatchNorm2D(out_channels)
+        self.relu = nn.ReLU()
+        if downsample is None and (stride != 1 or in_channels != out_channels):
+            downsample = nn.Sequential(nn.Conv2D(in_channels, out_channels, 1, stride=stride, bias_attr=False),
+                                       nn.BatchNorm2D(out_channels))
+        self.downsample = downsample
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)

@@ -1,0 +1,57 @@
+"""Inception module (Szegedy et al., "Going Deeper with Convolutions", CVPR 2015, arXiv:1409.4842).
+
+Four parallel branches concatenated on channels, each conv followed by ReLU:
+
+* naive form: ``1x1``, ``3x3``, ``5x5`` convolutions and a ``3x3`` max-pool (stride 1) of the
+  input; output channels ``ch1x1 + ch3x3 + ch5x5 + C_in``.
+* reduced form (GoogLeNet): ``1x1``; ``1x1 -> 3x3``; ``1x1 -> 5x5``; ``3x3 max-pool -> 1x1``;
+  the ``1x1`` reductions cut the cost of the large kernels; output
+  ``ch1x1 + ch3x3 + ch5x5 + pool_proj``.
+"""
+
+import paddle
+import paddle.nn as nn
+
+__all__ = ["InceptionBlock"]
+
+
+def _conv_relu(cin, cout, k):
+    return nn.Sequential(nn.Conv2D(cin, cout, k, padding=k // 2), nn.ReLU())
+
+
+class InceptionBlock(nn.Layer):
+    """Inception block, naive (no reductions) or 1x1-reduced.
+
+    Args:
+        in_channels: ``C_in``.
+        ch1x1, ch3x3, ch5x5: outputs of the 1x1, 3x3 and 5x5 branches.
+        ch3x3_reduce, ch5x5_reduce, pool_proj: the reduced form's 1x1 widths; give all three or
+            none (naive form).
+
+    Input ``[N, C_in, H, W]``; output ``[N, out_channels, H, W]``.
+    """
+
+    def __init__(self, in_channels, ch1x1, ch3x3, ch5x5, ch3x3_reduce=None, ch5x5_reduce=None, pool_proj=None):
+        super().__init__()
+        reductions = (ch3x3_reduce, ch5x5_reduce, pool_proj)
+        given = [r is not None for r in reductions]
+        if any(given) and not all(given):
+            raise ValueError(
+                f"InceptionBlock got ch3x3_reduce={ch3x3_reduce}, ch5x5_reduce={ch5x5_reduce}, "
+                f"pool_proj={pool_proj}: give all three (1x1-reduced form) or none (naive form)."
+            )
+        self.reduced = all(given)
+        pool = nn.MaxPool2D(3, stride=1, padding=1)
+        self.branch1 = _conv_relu(in_channels, ch1x1, 1)
+        if self.reduced:
+            self.branch2 = nn.Sequential(_conv_relu(in_channels, ch3x3_reduce, 1), _conv_relu(ch3x3_reduce, ch3x3, 3))
+            self.branch3 = nn.Sequential(_conv_relu(in_channels, ch5x5_reduce, 1), _conv_relu(ch5x5_reduce, ch5x5, 5))
+            self.branch4 = nn.Sequential(pool, _conv_relu(in_channels, pool_proj, 1))
+        else:
+            self.branch2 = _conv_relu(in_channels, ch3x3, 3)
+            self.branch3 = _conv_relu(in_channels, ch5x5, 5)
+            self.branch4 = pool
+        self.out_channels = ch1x1 + ch3x3 + ch5x5 + (pool_proj if self.reduced else in_channels)
+
+    def forward(self, x):
+        return paddle.concat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], axis=1)

@@ -1,0 +1,92 @@
+"""Re-parameterized Refocusing Convolution (Cai et al., "RefConv: Re-parameterized Refocusing
+Convolution for Powerful ConvNets", arXiv:2310.10563).
+
+A RefConv layer keeps a *frozen* basis kernel ``weight`` ``[C_out, C_in / g, k, k]`` and learns a
+refocusing transform ``convmap``: a ``map_k x map_k`` convolution that treats the basis as a
+one-image batch of ``C_out * C_in / g`` channels. The kernel actually applied to the input is
+
+    W = weight + convmap(weight)        (identity term + refocused term)
+
+``convmap`` has ``C_in * C_out / g**2`` groups, so each of its groups mixes ``g`` 2-D kernels:
+for a dense conv (g = 1) every 2-D kernel is transformed on its own, for a depthwise conv
+(g = C_in = C_out) the transform is dense and every kernel channel attends to all the others.
+The structure and the state-dict names (``weight``, ``convmap.weight``) follow the official
+``RepConv`` layer (github.com/Aiolus-X/RefConv), so checkpoints map one to one.
+
+``weight`` (and ``bias`` when present) are persistable buffers: they are saved in
+``state_dict()`` but are not parameters, so no optimizer ever updates them. Only
+``convmap.weight`` is trainable; :func:`paddle_conv.refconv.reparameterize` folds ``W`` back into
+a plain ``nn.Conv2D``.
+"""
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+__all__ = ["RefConv2D"]
+
+
+class RefConv2D(nn.Layer):
+    """Convolution whose kernel is a learned refocusing of a frozen basis kernel.
+
+    Args:
+        in_channels, out_channels, kernel_size (int, square), stride, groups: as ``nn.Conv2D``.
+        padding: as ``nn.Conv2D``; None (default, as the official layer) means ``kernel_size // 2``
+            times the dilation ("same" for odd kernels at stride 1).
+        map_k: kernel size of the refocusing transform ``convmap`` (official default 3); must not
+            exceed ``kernel_size``.
+        dilation: as ``nn.Conv2D`` (the official layer has 1 only; the transform does not depend on it).
+        bias: keep a frozen bias buffer ``bias`` ``[C_out]`` (e.g. inherited from a refocused conv).
+
+    The basis starts from Kaiming-normal values (a frozen random basis); :func:`refocus` sets it
+    to a trained conv's kernel and the transform to zero. ``convmap`` starts with Paddle's default
+    conv initialisation.
+
+    Input ``[N, C_in, H, W]``; output ``[N, C_out, H', W']`` with ``H'`` as for ``nn.Conv2D``.
+    Trainable parameters: ``(C_out C_in / g) * g * map_k**2``, e.g. 18,432 for
+    ``RefConv2D(32, 64, 3)`` and 36,864 for ``RefConv2D(64, 64, 3, groups=64)``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=None, groups=1, map_k=3,
+                 dilation=1, bias=False):
+        super().__init__()
+        if not isinstance(kernel_size, int):
+            raise ValueError(
+                f"RefConv2D kernel_size={kernel_size!r}: only square kernels are supported; pass an int."
+            )
+        if map_k > kernel_size:
+            raise ValueError(
+                f"RefConv2D map_k={map_k} exceeds kernel_size={kernel_size}: the refocusing transform "
+                f"must not be larger than the kernel it transforms; use map_k <= {kernel_size}."
+            )
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"RefConv2D in_channels={in_channels} and out_channels={out_channels} must both be "
+                f"divisible by groups={groups}."
+            )
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.groups = kernel_size, stride, groups
+        self.dilation, self.map_k = dilation, map_k
+        self.padding = dilation * (kernel_size // 2) if padding is None else padding
+        self.kernel_shape = [out_channels, in_channels // groups, kernel_size, kernel_size]
+        self.num_2d_kernels = out_channels * in_channels // groups
+        basis = paddle.create_parameter(self.kernel_shape, "float32",
+                                        default_initializer=nn.initializer.KaimingNormal())
+        self.register_buffer("weight", basis.detach(), persistable=True)
+        self.register_buffer("bias", paddle.zeros([out_channels]) if bias else None, persistable=True)
+        self.convmap = nn.Conv2D(self.num_2d_kernels, self.num_2d_kernels, map_k, stride=1, padding=map_k // 2,
+                                 groups=in_channels * out_channels // groups ** 2, bias_attr=False)
+
+    def refocused_kernel(self):
+        """The kernel applied to the input, ``weight + convmap(weight)``, ``[C_out, C_in / g, k, k]``."""
+        k = self.kernel_size
+        basis = self.weight.reshape([1, self.num_2d_kernels, k, k])
+        return self.weight + self.convmap(basis).reshape(self.kernel_shape)
+
+    def forward(self, x):
+        return F.conv2d(x, self.refocused_kernel(), self.bias, stride=self.stride, padding=self.padding,
+                        dilation=self.dilation, groups=self.groups)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, map_k={self.map_k}")

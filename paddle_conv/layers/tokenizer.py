@@ -1,0 +1,57 @@
+"""The convolutional tokenizer of CCT (Hassani et al., *Escaping the Big Data Paradigm with
+Compact Transformers*, arXiv 2104.05704): a few conv-ReLU-maxpool stages whose output
+pixels become the transformer's tokens, in place of ViT's non-overlapping patches.
+"""
+
+from paddle import nn
+
+
+def _output_size(size, kernel, stride, padding):
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+class Tokenizer(nn.Layer):
+    """``n_conv_layers`` stages of Conv2D (no bias) -> ReLU -> MaxPool2D, then flatten.
+
+    Args:
+        kernel_size, stride, padding: of every convolution.
+        pooling_kernel_size, pooling_stride, pooling_padding: of every max-pool (3, 2, 1).
+        n_conv_layers: number of conv stages (at least 1).
+        in_channels: image channels.
+        out_channels: channels of the last stage = the token width (embedding dim).
+        hidden_channels: channels of the stages before the last.
+
+    Shape: ``[N, in_channels, H, W]`` in, ``[N, H' * W', out_channels]`` out, where
+    ``(H', W') = grid_size(H, W)``; tokens are in row-major order over the ``H' x W'`` grid.
+
+    Parameters are named as upstream's: ``conv_layers.<i>.0.weight`` (Kaiming-normal init).
+    """
+
+    def __init__(self, kernel_size, stride, padding, pooling_kernel_size=3, pooling_stride=2,
+                 pooling_padding=1, n_conv_layers=1, in_channels=3, out_channels=64,
+                 hidden_channels=64):
+        super().__init__()
+        if n_conv_layers < 1:
+            raise ValueError(f"n_conv_layers must be at least 1, got {n_conv_layers}")
+        widths = [in_channels] + [hidden_channels] * (n_conv_layers - 1) + [out_channels]
+        self.conv_geometry = (kernel_size, stride, padding)
+        self.pool_geometry = (pooling_kernel_size, pooling_stride, pooling_padding)
+        self.conv_layers = nn.Sequential(*[
+            nn.Sequential(
+                nn.Conv2D(widths[i], widths[i + 1], kernel_size, stride=stride, padding=padding,
+                          weight_attr=nn.initializer.KaimingNormal(), bias_attr=False),
+                nn.ReLU(),
+                nn.MaxPool2D(pooling_kernel_size, stride=pooling_stride, padding=pooling_padding),
+            )
+            for i in range(n_conv_layers)
+        ])
+
+    def grid_size(self, height, width):
+        """The ``(H', W')`` token grid an ``H x W`` image is cut into."""
+        for _ in range(len(self.conv_layers)):
+            height, width = (_output_size(s, *self.conv_geometry) for s in (height, width))
+            height, width = (_output_size(s, *self.pool_geometry) for s in (height, width))
+        return height, width
+
+    def forward(self, x):
+        return self.conv_layers(x).flatten(2).transpose([0, 2, 1])

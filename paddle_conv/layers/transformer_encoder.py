@@ -1,0 +1,53 @@
+"""The transformer encoder layer of CCT (Hassani et al., *Escaping the Big Data Paradigm
+with Compact Transformers*, arXiv 2104.05704).
+
+The layer follows SHI-Labs' implementation exactly, parameter names included::
+
+    x = x + drop_path(self_attn(pre_norm(x)))
+    x = norm1(x)
+    x = x + drop_path(dropout2(linear2(dropout1(gelu(linear1(x))))))
+
+Note the second step: ``norm1`` normalises the residual stream itself (not just the MLP's
+input), as upstream does; keeping it is what makes converted checkpoints give the same outputs.
+"""
+
+from paddle import nn
+from paddle.nn import functional as F
+
+from .attention import MultiHeadSelfAttention
+from .drop_path import DropPath
+
+
+class TransformerEncoderLayer(nn.Layer):
+    """Pre-norm self-attention block plus a GELU MLP, with dropout and stochastic depth.
+
+    Args:
+        dim: token width ``C``.
+        num_heads: attention heads (``C`` must be divisible by it).
+        dim_feedforward: hidden width of the MLP.
+        dropout: dropout after the attention projection and in the MLP.
+        attention_dropout: dropout on the attention weights.
+        drop_path_rate: stochastic-depth probability of both residual branches
+            (0 disables it; CCT grows it linearly with depth).
+
+    Shape: ``[N, L, C]`` in, ``[N, L, C]`` out.
+    """
+
+    def __init__(self, dim, num_heads, dim_feedforward=2048, dropout=0.1,
+                 attention_dropout=0.1, drop_path_rate=0.1):
+        super().__init__()
+        self.pre_norm = nn.LayerNorm(dim)
+        self.self_attn = MultiHeadSelfAttention(dim, num_heads, attention_dropout=attention_dropout,
+                                                projection_dropout=dropout)
+        self.linear1 = nn.Linear(dim, dim_feedforward)
+        self.dropout1 = nn.Dropout(dropout)
+        self.norm1 = nn.LayerNorm(dim)
+        self.linear2 = nn.Linear(dim_feedforward, dim)
+        self.dropout2 = nn.Dropout(dropout)
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+
+    def forward(self, x):
+        x = x + self.drop_path(self.self_attn(self.pre_norm(x)))
+        x = self.norm1(x)
+        mlp = self.linear2(self.dropout1(F.gelu(self.linear1(x))))
+        return x + self.drop_path(self.dropout2(mlp))

@@ -1,0 +1,194 @@
+"""SSD losses: MultiBoxLoss (Liu et al., *SSD*, ECCV 2016) and its distillation form MultiBoxLoss_KD
+(Chen et al., *Learning Efficient Object Detection Models with Knowledge Distillation*, NeurIPS 2017).
+
+Both are vectorised over the batch: ground truths are padded to ``[B, M, 5]`` with a validity mask,
+matched in one ``[B, M, P]`` IoU pass (:func:`paddle_conv.det.match`) and hard negatives are mined
+with one batched rank. No Python loop over images. An image without objects contributes no
+positives and (with ``neg_pos`` negatives per positive) no negatives; a batch without any object
+returns zeros instead of dividing by zero.
+"""
+
+from collections import namedtuple
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from ..det import match, pad_targets
+from ..errors import ConfigError, DataError
+from . import register_loss
+
+#: The seed's total ``(0.3 * soft + 0.7 * loss_c) + (0.5 * l2 + loss_l)``; trainer config keys.
+#: What both losses need from matching and mining: row indices ``(image, prior)`` of the positives and
+#: of the selected (positive or mined negative) priors, their targets, and N (at least 1).
+_Assigned = namedtuple("_Assigned", "pos_rows sel_rows loc_t conf_t n")
+
+KD_WEIGHTS = {"soft": 0.3, "loss_c": 0.7, "l2": 0.5, "loss_l": 1.0}
+
+
+def kd_total(losses, weights=None):
+    """Weighted sum of ``(soft, l2, loss_c, loss_l)`` from :class:`MultiBoxLoss_KD`.
+
+    ``weights`` maps ``soft``, ``l2``, ``loss_c``, ``loss_l`` to floats (missing keys take
+    :data:`KD_WEIGHTS`); unknown keys raise ConfigError.
+    """
+    weights = {**KD_WEIGHTS, **(weights or {})}
+    unknown = set(weights) - set(KD_WEIGHTS)
+    if unknown:
+        raise ConfigError(f"unknown KD loss weight(s) {sorted(unknown)}; the keys are {sorted(KD_WEIGHTS)}")
+    soft, l2, loss_c, loss_l = losses
+    return (weights["soft"] * soft + weights["loss_c"] * loss_c) + (
+        weights["l2"] * l2 + weights["loss_l"] * loss_l
+    )
+
+
+@register_loss
+class MultiBoxLoss(nn.Layer):
+    """SSD loss: Smooth-L1 on positives plus cross-entropy with 3:1 hard negative mining, both / N.
+
+    Args:
+        num_classes: classes including background (21 for VOC).
+        overlap_thresh: IoU at which a prior becomes positive (0.5).
+        neg_pos: mined negatives per positive (3).
+        variance: the encoding variances (0.1, 0.2).
+
+    Call: ``loss_l, loss_c = criterion((loc, conf, priors), targets)`` with ``loc [B, P, 4]``,
+    ``conf [B, P, C]`` logits, ``priors [P, 4]`` (cx, cy, w, h) and ``targets`` a list of ``B``
+    tensors ``[n_i, 5]`` = ``(x1, y1, x2, y2, label)`` in relative coordinates with 0-based labels
+    (background is class 0 inside), or a padded ``[B, M, 5]`` tensor (label ``-1`` = padding).
+    ``N`` is the number of positive priors in the batch (at least 1).
+    """
+
+    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2)):
+        super().__init__()
+        if num_classes < 2:
+            raise ConfigError(f"num_classes={num_classes}: it counts background, so it must be >= 2")
+        if not 0 < overlap_thresh <= 1:
+            raise ConfigError(f"overlap_thresh={overlap_thresh} must be in (0, 1]")
+        if neg_pos < 0:
+            raise ConfigError(f"neg_pos={neg_pos} must be >= 0")
+        self.num_classes = num_classes
+        self.threshold = overlap_thresh
+        self.negpos_ratio = neg_pos
+        self.variance = tuple(variance)
+
+    def _assign(self, loc, conf, priors, targets):
+        """Targets, masks and per-prior cross-entropy shared by both losses."""
+        if (
+            loc.ndim != 3
+            or conf.ndim != 3
+            or loc.shape[:2] != conf.shape[:2]
+            or loc.shape[1] != priors.shape[0]
+        ):
+            raise DataError(
+                f"predictions do not fit: loc {list(loc.shape)}, conf {list(conf.shape)}, "
+                f"priors {list(priors.shape)}; expected [B, P, 4], [B, P, C], [P, 4]"
+            )
+        if conf.shape[-1] != self.num_classes:
+            raise ConfigError(
+                f"conf has {conf.shape[-1]} classes but the loss was built with "
+                f"num_classes={self.num_classes} (background included)"
+            )
+        truths, labels, valid = pad_targets(targets)
+        if truths.shape[0] != loc.shape[0]:
+            raise DataError(f"{truths.shape[0]} targets for a batch of {loc.shape[0]} images")
+        top = int(paddle.max(paddle.where(valid, labels, paddle.zeros_like(labels))))
+        if top >= self.num_classes - 1 or int(paddle.min(labels)) < 0:
+            raise DataError(
+                f"target label {top} out of range: labels are 0-based without background, "
+                f"so they must lie in [0, {self.num_classes - 2}] for num_classes={self.num_classes}"
+            )
+        loc_t, conf_t = match(truths, labels, valid, priors.detach(), self.threshold, self.variance)
+        pos = conf_t > 0
+        num_pos = pos.astype("int64").sum(axis=1, keepdim=True)
+        # Hard negative mining: in each image the neg_pos * num_pos background priors of highest loss.
+        num_neg = paddle.clip(self.negpos_ratio * num_pos, max=pos.shape[1] - 1)
+        k = int(num_neg.max())
+        selected = pos
+        if k > 0:
+            with paddle.no_grad():
+                ce = F.cross_entropy(conf.detach(), conf_t.unsqueeze(-1), reduction="none").squeeze(-1)
+                mining = paddle.where(pos, paddle.zeros_like(ce), ce)
+            _, hardest = paddle.topk(mining, k, axis=1)  # [B, k], descending
+            take = (paddle.arange(k).unsqueeze(0) < num_neg).astype("int32")
+            selected = pos | (
+                paddle.put_along_axis(paddle.zeros(pos.shape, "int32"), hardest, take, axis=1) > 0
+            )
+        pos_rows, sel_rows = paddle.nonzero(pos), paddle.nonzero(selected)  # [Np, 2], [S, 2]: (image, prior)
+        n = paddle.clip(num_pos.sum().astype(loc.dtype), min=1.0)
+        return _Assigned(
+            pos_rows, sel_rows, paddle.gather_nd(loc_t, pos_rows), paddle.gather_nd(conf_t, sel_rows), n
+        )
+
+    def _own_losses(self, loc, conf, a):
+        """``(loss_l, loss_c)`` on the gathered positives / selected priors, divided by N."""
+        if a.pos_rows.shape[0] == 0:
+            zero = (loc.sum() + conf.sum()) * 0.0  # keeps the graph, no NaN
+            return zero, zero
+        loss_l = F.smooth_l1_loss(paddle.gather_nd(loc, a.pos_rows), a.loc_t, reduction="sum") / a.n
+        loss_c = (
+            F.cross_entropy(paddle.gather_nd(conf, a.sel_rows), a.conf_t.unsqueeze(-1), reduction="sum") / a.n
+        )
+        return loss_l, loss_c
+
+    def forward(self, predictions, targets):
+        loc, conf, priors = predictions
+        return self._own_losses(loc, conf, self._assign(loc, conf, priors, targets))
+
+
+@register_loss
+class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
+    """MultiBoxLoss plus the two distillation terms of Chen et al. (2017).
+
+    Args:
+        num_classes, overlap_thresh, neg_pos, variance: as :class:`MultiBoxLoss`.
+        neg_w: weight of the background class in the soft loss (1.5).
+        pos_w: weight of the object classes in the soft loss (1.0).
+        T: distillation temperature (1.0).
+        reg_m: margin of the teacher-bounded regression loss (0.0).
+
+    Call: ``soft, l2, loss_c, loss_l = criterion((loc, conf, priors), (loc_t, conf_t), targets)`` with
+    the teacher's ``loc_t [B, P, 4]`` and ``conf_t [B, P, C]`` (no gradient flows into them).
+
+    * ``soft``: over the positives and mined negatives, the weighted KL divergence
+      ``sum_c w_c * p_t,c * (log p_t,c - log p_s,c)`` between the teacher's and the student's
+      softmax at temperature ``T``, with ``w_0 = neg_w`` (background) and ``w_c = pos_w`` otherwise,
+      times ``T**2``. (The paper's ``-sum w_c p_t log p_s`` differs from it by the teacher's weighted
+      entropy, a constant: same gradients; this form is 0 when the student equals the teacher.)
+    * ``l2``: the teacher-bounded regression loss: a positive's squared error
+      ``||loc_s - target||^2`` counts only where it plus ``reg_m`` exceeds the teacher's.
+    * ``loss_c``, ``loss_l``: the student's own MultiBoxLoss terms.
+
+    All four are divided by N; :func:`kd_total` combines them with the seed's weights.
+    """
+
+    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2), neg_w=1.5, pos_w=1.0,
+                 T=1.0, reg_m=0.0):
+        super().__init__(num_classes, overlap_thresh, neg_pos, variance)
+        if T <= 0:
+            raise ConfigError(f"temperature T={T} must be > 0")
+        self.neg_w, self.pos_w, self.T, self.reg_m = neg_w, pos_w, T, reg_m
+
+    def forward(self, predictions, teacher, targets):
+        loc, conf, priors = predictions
+        loc_teacher, conf_teacher = (t.detach() for t in teacher[:2])
+        if loc_teacher.shape != loc.shape or conf_teacher.shape != conf.shape:
+            raise DataError(
+                f"teacher predictions {list(loc_teacher.shape)}, {list(conf_teacher.shape)} do not "
+                f"match the student's {list(loc.shape)}, {list(conf.shape)}: both must use the same priors"
+            )
+        a = self._assign(loc, conf, priors, targets)
+        loss_l, loss_c = self._own_losses(loc, conf, a)
+        if a.pos_rows.shape[0] == 0:
+            return loss_l, loss_l, loss_c, loss_l
+
+        log_ps = F.log_softmax(paddle.gather_nd(conf, a.sel_rows) / self.T, axis=-1)
+        log_pt = F.log_softmax(paddle.gather_nd(conf_teacher, a.sel_rows) / self.T, axis=-1)
+        class_w = paddle.full([self.num_classes], self.pos_w, dtype=conf.dtype)
+        class_w[0] = self.neg_w
+        soft = (class_w * paddle.exp(log_pt) * (log_pt - log_ps)).sum() * (self.T**2) / a.n
+
+        dist_s = ((paddle.gather_nd(loc, a.pos_rows) - a.loc_t) ** 2).sum(-1)
+        dist_t = ((paddle.gather_nd(loc_teacher, a.pos_rows) - a.loc_t) ** 2).sum(-1)
+        l2 = (dist_s * (dist_s + self.reg_m > dist_t).astype(dist_s.dtype)).sum() / a.n
+        return soft, l2, loss_c, loss_l

@@ -1,0 +1,256 @@
+"""CCT: Compact Convolutional Transformers.
+
+Hassani et al., *Escaping the Big Data Paradigm with Compact Transformers*, arXiv 2104.05704.
+A convolutional :class:`~paddle_conv.layers.Tokenizer` turns the image into tokens, a stack
+of :class:`~paddle_conv.layers.TransformerEncoderLayer` mixes them, and
+:class:`~paddle_conv.layers.SeqPool` pools them for the linear classifier.
+
+Names follow SHI-Labs/Compact-Transformers: ``cct_<layers>_<kernel>x<conv layers>_<img size>``
+(``cct_7_3x1_32``: 7 transformer layers, one 3x3 conv stage, 32x32 images), and the
+state-dict layout is upstream's (``tokenizer.conv_layers.0.0.weight``,
+``classifier.positional_emb``, ``classifier.attention_pool.*``, ``classifier.blocks.<i>.*``,
+``classifier.norm.*``, ``classifier.fc.*``).
+
+Beyond upstream:
+
+* ``*_sine`` models really use the fixed sinusoidal embedding (a persistable buffer, so it is
+  in the state dict but not among the trainable parameters); upstream's ``*_sine`` builders
+  silently build a learnable one.
+* A model runs on any image size: learnable embeddings are resized bicubically over the token
+  grid on the fly (or once, with :meth:`CCT.resize_pos_embed`), sine ones are recomputed.
+
+Example::
+
+    model = paddle_conv.create_model("cct_7_3x1_32", num_classes=10)
+    logits = model(paddle.randn([2, 3, 32, 32]))    # [2, 10]
+    logits = model(paddle.randn([2, 3, 48, 48]))    # works too: embedding resized on the fly
+"""
+
+import numpy as np
+import paddle
+from paddle import nn
+
+from ..layers import SeqPool, Tokenizer, TransformerEncoderLayer
+from ..layers.position_embedding import (
+    check_position_embedding,
+    resize_grid_embedding,
+    sinusoidal_embedding,
+)
+from ..registry import register_model
+
+# depth -> (num_heads, mlp_ratio, embedding_dim): upstream's cct_2 ... cct_14.
+WIDTHS = {2: (2, 1, 128), 4: (2, 1, 128), 6: (4, 2, 256), 7: (4, 2, 256), 14: (6, 3, 384)}
+
+# name -> (depth, conv kernel size, conv stages, image size, default num_classes).
+VARIANTS = {
+    "cct_2_3x2_32": (2, 3, 2, 32, 10),
+    "cct_4_3x2_32": (4, 3, 2, 32, 10),
+    "cct_6_3x1_32": (6, 3, 1, 32, 10),
+    "cct_6_3x2_32": (6, 3, 2, 32, 10),
+    "cct_7_3x1_32": (7, 3, 1, 32, 10),
+    "cct_7_3x2_32": (7, 3, 2, 32, 10),
+    "cct_7_7x2_224": (7, 7, 2, 224, 102),
+    "cct_14_7x2_224": (14, 7, 2, 224, 1000),
+    "cct_14_7x2_384": (14, 7, 2, 384, 1000),
+}
+
+# The Keras example's model (seed 002; keras.io "Compact Convolutional Transformers"):
+# cct_2_3x2_32's shape (two 3x3 conv stages of 64 and 128 channels, 2 layers of width 128,
+# 2 heads, MLP ratio 1) with dropout 0.1 everywhere.
+KERAS_CIFAR = ("cct_2_3x2_32", {"dropout": 0.1})
+
+CCT_NAMES = (sorted(VARIANTS) + sorted(f"{name}_sine" for name in VARIANTS)
+             + ["cct_keras_cifar"])
+
+
+def _pair(size):
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+def cct_config(name):
+    """Keyword arguments of :class:`CCT` for the registered model ``name`` (any of
+    :data:`CCT_NAMES`), e.g. ``cct_config("cct_7_3x1_32_sine")``."""
+    overrides = {}
+    if name == "cct_keras_cifar":
+        name, overrides = KERAS_CIFAR
+    positional_embedding = "learnable"
+    if name.endswith("_sine"):
+        name, positional_embedding = name[: -len("_sine")], "sine"
+    depth, kernel_size, n_conv_layers, img_size, num_classes = VARIANTS[name]
+    num_heads, mlp_ratio, embedding_dim = WIDTHS[depth]
+    return {
+        "num_layers": depth, "num_heads": num_heads, "mlp_ratio": mlp_ratio,
+        "embedding_dim": embedding_dim, "kernel_size": kernel_size,
+        "stride": max(1, kernel_size // 2 - 1), "padding": max(1, kernel_size // 2),
+        "n_conv_layers": n_conv_layers, "img_size": img_size, "num_classes": num_classes,
+        "positional_embedding": positional_embedding, **overrides,
+    }
+
+
+class TransformerClassifier(nn.Layer):
+    """Position embedding, transformer encoder, final LayerNorm, SeqPool and linear head.
+
+    Args:
+        grid: ``(H', W')`` token grid the position embedding is made for.
+        embedding_dim: token width ``C``.
+        num_layers, num_heads, mlp_ratio: encoder depth, heads, MLP width / ``C``.
+        num_classes: outputs of the head.
+        dropout: on the embedded tokens, after attention and in the MLPs.
+        attention_dropout: on the attention weights.
+        stochastic_depth: drop-path rate of the last layer; layer ``i`` of ``n`` uses
+            ``stochastic_depth * i / (n - 1)``.
+        positional_embedding: ``"learnable"``, ``"sine"`` or ``"none"``.
+
+    Shape: tokens ``[N, H' * W', C]`` of any grid in, logits ``[N, num_classes]`` out.
+    """
+
+    def __init__(self, grid, embedding_dim=768, num_layers=12, num_heads=12, mlp_ratio=4.0,
+                 num_classes=1000, dropout=0.1, attention_dropout=0.1, stochastic_depth=0.1,
+                 positional_embedding="learnable"):
+        super().__init__()
+        self.positional_embedding = check_position_embedding(positional_embedding)
+        self.embedding_dim = embedding_dim
+        self.grid = _pair(grid)
+        length = self.grid[0] * self.grid[1]
+        self.attention_pool = SeqPool(embedding_dim)
+        if positional_embedding == "learnable":
+            self.positional_emb = self.create_parameter(
+                [1, length, embedding_dim],
+                default_initializer=nn.initializer.TruncatedNormal(std=0.2))
+        elif positional_embedding == "sine":
+            self.register_buffer("positional_emb", sinusoidal_embedding(length, embedding_dim))
+        else:
+            self.positional_emb = None
+        self.dropout = nn.Dropout(dropout)
+        rates = np.linspace(0.0, stochastic_depth, num_layers)
+        self.blocks = nn.LayerList([
+            TransformerEncoderLayer(embedding_dim, num_heads, int(embedding_dim * mlp_ratio),
+                                    dropout=dropout, attention_dropout=attention_dropout,
+                                    drop_path_rate=rate)
+            for rate in rates
+        ])
+        self.norm = nn.LayerNorm(embedding_dim)
+        self.fc = nn.Linear(embedding_dim, num_classes)
+        for layer in self.sublayers():
+            if isinstance(layer, nn.Linear):
+                nn.initializer.TruncatedNormal(std=0.02)(layer.weight)
+                if layer.bias is not None:
+                    nn.initializer.Constant(0.0)(layer.bias)
+
+    def position_embedding(self, grid):
+        """The embedding ``[1, H' * W', C]`` for a ``grid = (H', W')`` of tokens, or None."""
+        grid = _pair(grid)
+        if self.positional_emb is None or grid == self.grid:
+            return self.positional_emb
+        if self.positional_embedding == "sine":
+            return sinusoidal_embedding(grid[0] * grid[1], self.embedding_dim)
+        return resize_grid_embedding(self.positional_emb, self.grid, grid)
+
+    def resize_pos_embed(self, grid):
+        """Move the position embedding to ``grid`` for good (learnable: bicubic resize of the
+        trained values into a new parameter; sine: recomputed). Build the optimizer after."""
+        grid = _pair(grid)
+        if self.positional_emb is not None and grid != self.grid:
+            with paddle.no_grad():
+                embedding = self.position_embedding(grid)
+            if self.positional_embedding == "sine":
+                self.register_buffer("positional_emb", embedding)
+            else:
+                self.positional_emb = self.create_parameter(
+                    embedding.shape, default_initializer=nn.initializer.Assign(embedding))
+        self.grid = grid
+
+    def forward(self, tokens, grid=None):
+        embedding = self.position_embedding(self.grid if grid is None else grid)
+        x = tokens if embedding is None else tokens + embedding
+        x = self.dropout(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.fc(self.attention_pool(self.norm(x)))
+
+
+class CCT(nn.Layer):
+    """Compact Convolutional Transformer (arXiv 2104.05704): tokenizer + classifier.
+
+    Args:
+        img_size: image size (int or ``(H, W)``) the position embedding is made for;
+            other sizes still work (see :meth:`forward`).
+        embedding_dim: token width.
+        in_channels: image channels.
+        n_conv_layers, kernel_size, stride, padding: tokenizer conv stages.
+        pooling_kernel_size, pooling_stride, pooling_padding: tokenizer max-pools.
+        dropout, attention_dropout, stochastic_depth: regularisation (upstream defaults
+            0, 0.1, 0.1); see :class:`TransformerClassifier`.
+        num_layers, num_heads, mlp_ratio: transformer encoder.
+        num_classes: outputs.
+        positional_embedding: ``"learnable"``, ``"sine"`` or ``"none"``.
+
+    Shape: ``[N, in_channels, H, W]`` in, ``[N, num_classes]`` out, for any ``H, W`` that
+    leave at least one token.
+    """
+
+    def __init__(self, img_size=224, embedding_dim=768, in_channels=3, n_conv_layers=1,
+                 kernel_size=7, stride=2, padding=3, pooling_kernel_size=3, pooling_stride=2,
+                 pooling_padding=1, dropout=0.0, attention_dropout=0.1, stochastic_depth=0.1,
+                 num_layers=14, num_heads=6, mlp_ratio=4.0, num_classes=1000,
+                 positional_embedding="learnable"):
+        super().__init__()
+        self.tokenizer = Tokenizer(kernel_size, stride, padding, pooling_kernel_size,
+                                   pooling_stride, pooling_padding, n_conv_layers=n_conv_layers,
+                                   in_channels=in_channels, out_channels=embedding_dim)
+        self.img_size = _pair(img_size)
+        self.classifier = TransformerClassifier(
+            self._grid(*self.img_size), embedding_dim=embedding_dim, num_layers=num_layers,
+            num_heads=num_heads, mlp_ratio=mlp_ratio, num_classes=num_classes, dropout=dropout,
+            attention_dropout=attention_dropout, stochastic_depth=stochastic_depth,
+            positional_embedding=positional_embedding)
+
+    def _grid(self, height, width):
+        if not all(isinstance(side, int) and side > 0 for side in (height, width)):
+            raise ValueError("CCT needs a known image height and width to size its tokens (a "
+                             "dynamic one is given while exporting with None in them); export with "
+                             f"fixed ones, e.g. input_shape=(None, 3, {self.img_size[0]}, "
+                             f"{self.img_size[1]})")
+        grid = self.tokenizer.grid_size(height, width)
+        if min(grid) < 1:
+            raise ValueError(f"a {height}x{width} image leaves no tokens after the tokenizer; "
+                             f"use larger images")
+        return grid
+
+    def resize_pos_embed(self, img_size):
+        """Adapt the position embedding to ``img_size`` once, instead of on every forward."""
+        self.img_size = _pair(img_size)
+        self.classifier.resize_pos_embed(self._grid(*self.img_size))
+
+    def forward(self, x):
+        grid = self._grid(*x.shape[2:])
+        return self.classifier(self.tokenizer(x), grid)
+
+
+def cct_builder(name, model_class=CCT):
+    """A builder ``fn(num_classes=..., img_size=..., positional_embedding=..., **kwargs)`` of
+    the model ``name`` (any of :data:`CCT_NAMES`) made of ``model_class`` (a class taking
+    :class:`CCT`'s arguments; the torch reference passes its own)."""
+    config = cct_config(name)
+
+    def builder(num_classes=config["num_classes"], img_size=config["img_size"],
+                positional_embedding=config["positional_embedding"], **kwargs):
+        return model_class(**{**config, **kwargs, "num_classes": num_classes,
+                              "img_size": img_size, "positional_embedding": positional_embedding})
+
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = (
+        f"{name}: CCT (arXiv 2104.05704) with {config['num_layers']} transformer layers of "
+        f"width {config['embedding_dim']} ({config['num_heads']} heads, MLP ratio "
+        f"{config['mlp_ratio']}), {config['n_conv_layers']} conv stage(s) of "
+        f"{config['kernel_size']}x{config['kernel_size']}, {config['positional_embedding']} "
+        f"position embedding, for {config['img_size']}x{config['img_size']} images; "
+        f"dropout {config.get('dropout', 0.0)}.\n\n"
+        f"Input ``[N, 3, H, W]`` (any size), output ``[N, num_classes]``; extra keyword "
+        f"arguments go to the model class (``dropout``, ``stochastic_depth``, ...).")
+    return builder
+
+
+for _name in CCT_NAMES:
+    globals()[_name] = register_model(cct_builder(_name), name=_name)
+del _name

@@ -1,0 +1,76 @@
+"""ResNet (He et al., CVPR 2016, arXiv:1512.03385) whose 3x3 convolutions are any
+:func:`~paddle_conv.layers.create_conv2d` kind, per stage.
+
+Names and shapes equal ``paddle.vision.models.resnet50``'s when every conv is ``"conv"``.
+Registered: ``conv_resnet50`` (choose ``conv`` and ``conv_stages``), and ``resnet50_dcn``:
+DCNv2 in the 3x3 convs of stages 3-5 (conv3_x .. conv5_x), as in Zhu et al., "Deformable ConvNets
+v2", CVPR 2019, arXiv:1811.11168. In a config: ``Arch: {name: conv_resnet50, conv: refconv}``.
+"""
+
+import paddle
+import paddle.nn as nn
+
+from ..layers.bottleneck import Bottleneck
+from ..registry import register_model
+
+__all__ = ["ConvResNet"]
+
+_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+
+
+class ConvResNet(nn.Layer):
+    """Bottleneck ResNet with a configurable 3x3 convolution.
+
+    Args:
+        depth: 50, 101 or 152.
+        num_classes: classifier outputs (0: no classifier, return pooled features ``[N, 2048]``).
+        conv: conv kind of the 3x3 convs in ``conv_stages``; the other stages use ``"conv"``.
+        conv_stages: stages (2 = ``layer1`` ... 5 = ``layer4``) whose 3x3 convs are ``conv``.
+        conv_kwargs: extra keywords for that conv kind (e.g. ``{"deformable_groups": 2}``).
+
+    Input ``[N, 3, H, W]``; output ``[N, num_classes]``.
+    """
+
+    def __init__(self, depth=50, num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None):
+        super().__init__()
+        if depth not in _BLOCKS:
+            raise ValueError(f"ConvResNet depth={depth} is not one of {sorted(_BLOCKS)}.")
+        bad = sorted(set(conv_stages) - {2, 3, 4, 5})
+        if bad:
+            raise ValueError(f"ConvResNet conv_stages {bad} do not exist: stages are 2, 3, 4 and 5 (layer1..layer4).")
+        if conv == "octave":
+            raise ValueError("ConvResNet takes tensor convolutions; octave convolutions need the octave "
+                             "models: use oct_resnet50.")
+        self.conv1 = nn.Conv2D(3, 64, 7, stride=2, padding=3, bias_attr=False)
+        self.bn1 = nn.BatchNorm2D(64)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2D(3, stride=2, padding=1)
+        in_channels = 64
+        for stage, (blocks, planes) in enumerate(zip(_BLOCKS[depth], (64, 128, 256, 512)), start=2):
+            kind, kwargs = (conv, conv_kwargs) if stage in conv_stages else ("conv", None)
+            layers = []
+            for i in range(blocks):
+                stride = 2 if i == 0 and stage > 2 else 1
+                layers.append(Bottleneck(in_channels, planes, stride=stride, conv=kind, conv_kwargs=kwargs))
+                in_channels = planes * Bottleneck.expansion
+            setattr(self, f"layer{stage - 1}", nn.Sequential(*layers))
+        self.avgpool = nn.AdaptiveAvgPool2D(1)
+        self.fc = nn.Linear(in_channels, num_classes) if num_classes > 0 else None
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = paddle.flatten(self.avgpool(x), 1)
+        return x if self.fc is None else self.fc(x)
+
+
+@register_model
+def conv_resnet50(num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None):
+    """ResNet-50 whose 3x3 convs in ``conv_stages`` are of kind ``conv``; output ``[N, num_classes]``."""
+    return ConvResNet(50, num_classes, conv, tuple(conv_stages), conv_kwargs)
+
+
+@register_model
+def resnet50_dcn(num_classes=1000, deformable_groups=1):
+    """ResNet-50 with DCNv2 (modulated deformable conv) in the 3x3 convs of stages 3-5."""
+    return ConvResNet(50, num_classes, "deform", (3, 4, 5), {"deformable_groups": deformable_groups})

@@ -1,0 +1,15 @@
+"""RefConv MobileNetV1: ``mobilenet_v1`` with every 3x3 conv (the stem and the 13 depthwise
+convs) refocused (arXiv:2310.10563), the 1x1 convs plain. Train it from a trained
+``mobilenet_v1`` via ``configs/refconv_finetune.yaml``, or convert official-layout weights with
+the bridge; :func:`paddle_conv.refconv.reparameterize` gives back a plain ``mobilenet_v1``.
+"""
+
+from ..refconv import refocus
+from ..registry import register_model
+from .baselines import mobilenet_v1
+
+
+@register_model
+def refconv_mobilenet_v1(num_classes=1000, map_k=3):
+    """MobileNetV1 (width 1.0) with RefConv 3x3 convolutions; output ``[N, num_classes]``."""
+    return refocus(mobilenet_v1(num_classes=num_classes), min_kernel=3, map_k=map_k)

@@ -1,0 +1,166 @@
+"""SSDLite: a single-shot detector (Liu et al., *SSD*, ECCV 2016) with depthwise-separable extra
+layers and heads (Sandler et al., *MobileNetV2*, CVPR 2018) on a backbone from the model registry.
+
+The backbone is any registered classifier (``mobilenet_v1``, ``oct_mobilenet``, ...). Its feature
+maps at the requested output strides are tapped by forward hooks: the last sublayer whose output
+has the stride's resolution on a probe image. Extra stride-2 blocks add smaller maps; every map
+gets a separable 3x3 head for box offsets and class logits. The priors follow the SSD scale rule
+(``min_ratio .. max_ratio`` linearly over the maps) for the fixed ``input_size``.
+
+Forward: ``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``, the
+input of :class:`paddle_conv.losses.MultiBoxLoss` and :func:`paddle_conv.det.detect`.
+"""
+
+import paddle
+import paddle.nn as nn
+
+from ..det import num_priors_per_cell, prior_boxes
+from ..errors import ConfigError
+from ..registry import create_model, register_model
+
+_PROBE = 256  # probe resolution for finding taps: every stride up to 32 divides it
+
+
+def _conv_bn_relu(cin, cout, kernel, stride=1, groups=1):
+    return nn.Sequential(
+        nn.Conv2D(cin, cout, kernel, stride, kernel // 2, groups=groups, bias_attr=False),
+        nn.BatchNorm2D(cout),
+        nn.ReLU6(),
+    )
+
+
+def _extra_block(cin, cout):
+    """1x1 reduce, depthwise 3x3 stride 2, 1x1 expand: ``[N, cin, H, W] -> [N, cout, ceil(H/2), ceil(W/2)]``."""
+    mid = max(cout // 2, 8)
+    return nn.Sequential(
+        _conv_bn_relu(cin, mid, 1), _conv_bn_relu(mid, mid, 3, 2, groups=mid), _conv_bn_relu(mid, cout, 1)
+    )
+
+
+def _head(cin, cout):
+    """Separable 3x3 prediction head: depthwise 3x3 + BN + ReLU6, then a 1x1 conv with bias."""
+    return nn.Sequential(_conv_bn_relu(cin, cin, 3, groups=cin), nn.Conv2D(cin, cout, 1))
+
+
+def _as_map(output):
+    """A 4-D tensor from a sublayer output (octave layers return ``(high, None)`` once merged)."""
+    if isinstance(output, (tuple, list)) and len(output) == 2 and output[1] is None:
+        output = output[0]
+    return output if isinstance(output, paddle.Tensor) and output.ndim == 4 else None
+
+
+def find_taps(backbone, strides):
+    """Names of the sublayers of ``backbone`` giving its last feature map at each stride, and their channels."""
+    shapes = []
+    hooks = [
+        layer.register_forward_post_hook(lambda _l, _i, out, name=name: shapes.append((name, _as_map(out))))
+        for name, layer in backbone.named_sublayers()
+    ]
+    was_training = backbone.training
+    backbone.eval()
+    with paddle.no_grad():
+        backbone(paddle.zeros([1, 3, _PROBE, _PROBE]))
+    for h in hooks:
+        h.remove()
+    backbone.train() if was_training else backbone.eval()
+    taps = []
+    for s in strides:
+        found = [(n, m.shape[1]) for n, m in shapes if m is not None and m.shape[2] == _PROBE // s]
+        if not found:
+            raise ConfigError(f"the backbone has no feature map of stride {s}; choose strides among 4, 8, 16, 32")
+        taps.append(found[-1])
+    return taps
+
+
+class SSDLite(nn.Layer):
+    """SSDLite detector.
+
+    Args:
+        num_classes: classes including background (21 for VOC).
+        backbone: registered model name; ``backbone_kwargs`` are passed to its builder.
+        input_size: the square input side ``S`` (<= 300) the priors are made for.
+        strides: backbone output strides tapped (e.g. ``(16, 32)``).
+        extra_channels: channels of each extra stride-2 map after the last tap.
+        aspect_ratios: per map extra aspect ratios (default ``[2]`` first and last, ``[2, 3]`` between).
+        min_ratio, max_ratio: smallest and largest prior scale relative to ``S`` (SSD: 0.2, 0.9).
+    """
+
+    def __init__(
+        self,
+        num_classes=21,
+        backbone="mobilenet_v1",
+        backbone_kwargs=None,
+        input_size=300,
+        strides=(16, 32),
+        extra_channels=(256, 128),
+        aspect_ratios=None,
+        min_ratio=0.2,
+        max_ratio=0.9,
+    ):
+        super().__init__()
+        if not 32 <= input_size <= 300:
+            raise ConfigError(f"input_size={input_size}: SSDLite takes a square input of 32 to 300 pixels")
+        self.num_classes, self.input_size = num_classes, input_size
+        self.backbone = create_model(backbone, num_classes=1, **(backbone_kwargs or {}))
+        taps = find_taps(self.backbone, strides)
+        self._tap_names = [n for n, _ in taps]
+        self._features = {}
+        layers = dict(self.backbone.named_sublayers())
+        for name in self._tap_names:
+            layers[name].register_forward_post_hook(
+                lambda _l, _i, out, name=name: self._features.__setitem__(name, _as_map(out))
+            )
+        channels = [c for _, c in taps]
+        self.extras = nn.LayerList()
+        for cout in extra_channels:
+            self.extras.append(_extra_block(channels[-1], cout))
+            channels.append(cout)
+        maps = self._map_sizes()
+        n_maps = len(maps)
+        if aspect_ratios is None:
+            aspect_ratios = [[2]] + [[2, 3]] * max(n_maps - 2, 0) + ([[2]] if n_maps > 1 else [])
+        if len(aspect_ratios) != n_maps:
+            raise ConfigError(f"aspect_ratios has {len(aspect_ratios)} entries for {n_maps} feature maps")
+        scales = [min_ratio + (max_ratio - min_ratio) * k / max(n_maps - 1, 1) for k in range(n_maps + 1)]
+        self.prior_config = {
+            "feature_maps": maps,
+            "min_dim": input_size,
+            "steps": [input_size / f for f in maps],
+            "min_sizes": [s * input_size for s in scales[:-1]],
+            "max_sizes": [min(s, 1.0) * input_size for s in scales[1:]],
+            "aspect_ratios": aspect_ratios,
+            "clip": True,
+        }
+        self.register_buffer("priors", prior_boxes(self.prior_config), persistable=False)
+        anchors = [num_priors_per_cell(r) for r in aspect_ratios]
+        self.loc_heads = nn.LayerList([_head(c, a * 4) for c, a in zip(channels, anchors)])
+        self.conf_heads = nn.LayerList([_head(c, a * num_classes) for c, a in zip(channels, anchors)])
+
+    def _maps(self, x):
+        self._features.clear()
+        self.backbone(x)
+        maps = [self._features[n] for n in self._tap_names]
+        for block in self.extras:
+            maps.append(block(maps[-1]))
+        return maps
+
+    def _map_sizes(self):
+        was_training = self.training
+        self.eval()
+        with paddle.no_grad():
+            sizes = [m.shape[2] for m in self._maps(paddle.zeros([1, 3, self.input_size, self.input_size]))]
+        self.train() if was_training else self.eval()
+        return sizes
+
+    def forward(self, x):
+        if x.shape[2] != self.input_size or x.shape[3] != self.input_size:
+            raise ConfigError(f"input {list(x.shape)}: this SSDLite was built for {self.input_size}x{self.input_size}")
+        locs, confs = [], []
+        for fmap, loc_head, conf_head in zip(self._maps(x), self.loc_heads, self.conf_heads):
+            locs.append(loc_head(fmap).transpose([0, 2, 3, 1]).reshape([x.shape[0], -1, 4]))
+            confs.append(conf_head(fmap).transpose([0, 2, 3, 1]).reshape([x.shape[0], -1, self.num_classes]))
+        return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), self.priors
+
+
+#: ``create_model("ssd_lite", num_classes=..., backbone=..., ...)``: builds :class:`SSDLite`.
+ssd_lite = register_model(SSDLite, name="ssd_lite")

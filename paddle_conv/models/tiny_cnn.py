@@ -1,0 +1,42 @@
+"""TinyCNN: a plain stack of stride-2 3x3 conv-BN-ReLU stages, a backbone small enough to train
+a detector from scratch on a shared CPU in minutes (``configs/ssd_kd_shapes.yaml``).
+
+Five stages (strides 2, 4, 8, 16, 32), each a stride-2 3x3 conv and a 3x3 conv, with
+``16, 32, 64, 128, 256`` channels times ``width``; then global pooling and a linear classifier.
+Input ``[N, 3, H, W]``, output ``[N, num_classes]``.
+"""
+
+import paddle
+import paddle.nn as nn
+
+from ..registry import register_model
+
+__all__ = ["TinyCNN"]
+
+
+def _conv_bn_relu(cin, cout, stride):
+    return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1, bias_attr=False), nn.BatchNorm2D(cout), nn.ReLU())
+
+
+class TinyCNN(nn.Layer):
+    """TinyCNN classifier; ``width`` scales every stage's channels (at least 8)."""
+
+    def __init__(self, num_classes=1000, width=1.0):
+        super().__init__()
+        channels = [max(8, int(round(c * width))) for c in (16, 32, 64, 128, 256)]
+        stages, cin = [], 3
+        for cout in channels:
+            stages.append(nn.Sequential(_conv_bn_relu(cin, cout, 2), _conv_bn_relu(cout, cout, 1)))
+            cin = cout
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.AdaptiveAvgPool2D(1)
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x):
+        return self.fc(paddle.flatten(self.pool(self.stages(x)), 1))
+
+
+@register_model
+def tiny_cnn(num_classes=1000, width=1.0):
+    """TinyCNN with channels ``(16, 32, 64, 128, 256) * width``; see :class:`TinyCNN`."""
+    return TinyCNN(num_classes=num_classes, width=width)

@@ -1,0 +1,111 @@
+"""Refocus a trained model into its RefConv form, and fold it back (arXiv:2310.10563).
+
+    model = create_model("mobilenet_v1", num_classes=10)
+    ...train it, or load a checkpoint...
+    refocus(model)          # every k x k Conv2D (k >= 3) -> RefConv2D, same outputs
+    ...train: only the refocusing transforms are parameters...
+    reparameterize(model)   # back to plain Conv2D layers: the original structure and cost
+
+Both functions change ``model`` in place and return it.
+"""
+
+import paddle
+import paddle.nn as nn
+
+from .layers.refconv import RefConv2D
+
+__all__ = ["refocus", "reparameterize", "refocusable"]
+
+
+def _replace_sublayers(model, convert):
+    """Replace every sublayer ``s`` of ``model`` for which ``convert(s)`` is not None; return the count."""
+    count = 0
+    for parent in [model, *model.sublayers()]:
+        for name, child in list(parent.named_children()):
+            new = convert(child)
+            if new is not None:
+                setattr(parent, name, new)
+                count += 1
+    return count
+
+
+def refocusable(conv, min_kernel=3, map_k=3):
+    """Whether ``conv`` is a plain ``nn.Conv2D`` that :func:`refocus` turns into a RefConv2D:
+    square kernel of at least ``max(min_kernel, map_k)``, zero padding, NCHW."""
+    if type(conv) is not nn.Conv2D:
+        return False
+    kh, kw = conv._kernel_size
+    return (kh == kw and kh >= max(min_kernel, map_k) and conv._padding_mode == "zeros"
+            and conv._data_format == "NCHW")
+
+
+def refocus(model, min_kernel=3, map_k=3, only_transforms=False):
+    """Turn ``model`` into its RefConv form in place and return it.
+
+    Every :func:`refocusable` ``nn.Conv2D`` becomes a :class:`RefConv2D` whose frozen basis
+    ``weight`` (and frozen ``bias``) are that conv's trained values and whose transform
+    ``convmap`` is zero, so the model computes exactly what it did until it is trained; 1x1
+    convolutions are left alone (the paper's rule: ``min_kernel=3``). The refocused kernels are
+    no longer parameters: an optimizer built afterwards trains the transforms and the layers
+    left untouched (norms, 1x1 convs, the classifier), as the official training script does;
+    ``only_transforms=True`` also freezes those (``stop_gradient``), so that only the transforms
+    learn, as the paper describes (batch-norm statistics still follow the data in train mode).
+    """
+    if min_kernel < map_k:
+        raise ValueError(
+            f"refocus(min_kernel={min_kernel}, map_k={map_k}): a RefConv transform of size map_k needs "
+            f"kernels of at least map_k; use min_kernel >= {map_k} or a smaller map_k."
+        )
+
+    def convert(conv):
+        if not refocusable(conv, min_kernel, map_k):
+            return None
+        dh, dw = conv._dilation
+        sh, sw = conv._stride
+        ref = RefConv2D(conv._in_channels, conv._out_channels, conv._kernel_size[0],
+                        stride=sh if sh == sw else [sh, sw], padding=conv._padding, groups=conv._groups,
+                        map_k=map_k, dilation=dh if dh == dw else [dh, dw], bias=conv.bias is not None)
+        if conv.weight._is_initialized():  # not a paddle.LazyGuard skeleton (shapes only, no values)
+            ref.weight.set_value(conv.weight.detach())
+            if conv.bias is not None:
+                ref.bias.set_value(conv.bias.detach())
+            ref.convmap.weight.set_value(paddle.zeros_like(ref.convmap.weight))
+        if not conv.training:
+            ref.eval()
+        return ref
+
+    if _replace_sublayers(model, convert) == 0:
+        raise ValueError(
+            f"refocus found no Conv2D with a square kernel >= {max(min_kernel, map_k)} in "
+            f"{type(model).__name__}; lower min_kernel/map_k or pass a model with k x k convolutions."
+        )
+    if only_transforms:
+        for name, param in model.named_parameters():
+            param.stop_gradient = not name.endswith("convmap.weight")
+    return model
+
+
+def reparameterize(model):
+    """Fold every :class:`RefConv2D` of ``model`` into a plain ``nn.Conv2D`` in place; return the model.
+
+    The new conv's ``weight`` is the refocused kernel ``weight + convmap(weight)`` and its
+    ``bias`` the RefConv's bias (none when it has none), so outputs are unchanged and the model
+    has exactly the structure and parameter count of the model that was refocused.
+    """
+
+    def convert(ref):
+        if not isinstance(ref, RefConv2D):
+            return None
+        conv = nn.Conv2D(ref.in_channels, ref.out_channels, ref.kernel_size, stride=ref.stride,
+                         padding=ref.padding, dilation=ref.dilation, groups=ref.groups,
+                         bias_attr=None if ref.bias is not None else False)
+        with paddle.no_grad():
+            conv.weight.set_value(ref.refocused_kernel())
+        if ref.bias is not None:
+            conv.bias.set_value(ref.bias)
+        if not ref.training:
+            conv.eval()
+        return conv
+
+    _replace_sublayers(model, convert)
+    return model

@@ -1,0 +1,146 @@
+"""Model summary: parameters, multiply-accumulates (``paddle.flops``), per-stage output shapes, and
+the figures the papers report for the same model, side by side.
+
+``paddle.flops`` counts every leaf layer once per call (convolutions and linear layers as
+multiply-accumulates, plus norms and pooling), so its totals are slightly above papers that count
+only convolutions and fully connected layers (ResNet-50: 4.11 G here vs 4.09 G).
+
+Example::
+
+    from paddle_conv.summary import summarize
+    info = summarize("oct_resnet50")      # the paper's input size and classes: 224, 1000
+    info["macs"], info["paper"]["macs"]   # 2.38e9, 2.367e9
+"""
+
+import builtins
+import contextlib
+import io
+
+import numpy as np
+import paddle
+from paddle.hapi import dynamic_flops
+
+from .registry import create_model
+
+
+def _cct_figures(params, macs, size=32, num_classes=10, data="CIFAR-10"):
+    return dict(params=params, macs=macs, size=size, num_classes=num_classes,
+                source=f"Hassani et al. 2021, SHI-Labs/Compact-Transformers ({data})")
+
+
+#: What the papers (or the authors' reference code) report, with the input and class count
+#: they apply to. ``macs`` are multiply-accumulates of one image.
+PAPER_FIGURES = {
+    "resnet50": dict(params=25.557e6, macs=4.089e9, size=224, num_classes=1000,
+                     source="He et al. 2016, as measured by d-li14/octconv.pytorch"),
+    "oct_resnet50": dict(params=25.557e6, macs=2.367e9, size=224, num_classes=1000,
+                         source="Chen et al. 2019 (alpha=0.5), d-li14/octconv.pytorch"),
+    "mobilenet_v1": dict(params=4.2e6, macs=569e6, size=224, num_classes=1000,
+                         source="Howard et al. 2017 (1.0 MobileNet-224)"),
+    "oct_mobilenet": dict(params=4.2e6, macs=321e6, size=224, num_classes=1000,
+                          source="Chen et al. 2019 (1.0 MobileNet v1, alpha=0.5), facebookresearch/OctConv"),
+    **{name: _cct_figures(params, macs) for name, params, macs in (
+        ("cct_2_3x2_32", 0.284e6, 0.033e9), ("cct_4_3x2_32", 0.482e6, 0.046e9),
+        ("cct_6_3x2_32", 3.327e6, 0.241e9), ("cct_7_3x2_32", 3.853e6, 0.275e9),
+        ("cct_6_3x1_32", 3.168e6, 0.813e9), ("cct_7_3x1_32", 3.760e6, 0.947e9))},
+    "cct_14_7x2_224": _cct_figures(22.29e6, 5.11e9, size=224, num_classes=1000, data="ImageNet"),
+}
+
+
+def _int_of_tensor(value, *args):
+    """``int`` that also takes the one-element ``[1]`` tensors ``paddle.flops`` converts."""
+    if isinstance(value, paddle.Tensor):
+        return builtins.int(value.numpy().reshape(-1)[0])
+    return builtins.int(value, *args)
+
+
+def count_macs(model, input_shape):
+    """Multiply-accumulates of one forward pass on ``input_shape`` ``[N, C, H, W]`` (``paddle.flops``).
+
+    Paddle 3.3's ``paddle.flops`` calls ``int()`` on ``[1]``-shaped tensors, which NumPy >= 2.4
+    refuses; the ``int`` of that module is replaced by a tolerant one for the call. Its printout
+    is swallowed. A single layer is counted too (``paddle.flops`` counts sublayers only).
+    """
+    target = model if list(model.children()) else paddle.nn.Sequential(model)
+    dynamic_flops.int = _int_of_tensor
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return paddle.flops(target, list(input_shape), print_detail=False)
+    finally:
+        del dynamic_flops.int
+
+
+def _shapes(out):
+    if isinstance(out, (tuple, list)):
+        return [_shapes(o) for o in out]
+    return None if out is None else list(out.shape)
+
+
+def stage_shapes(model, input_shape):
+    """``[(name, output shape)]`` of the model's top-level sublayers, in call order.
+
+    A layer returning a tuple (OctConv stages: ``(x_h, x_l)``) gets a list of shapes.
+    """
+    seen, hooks = [], []
+    for name, layer in model.named_children():
+        hooks.append(layer.register_forward_post_hook(
+            lambda layer, inputs, out, name=name: seen.append((name, _shapes(out)))))
+    try:
+        with paddle.no_grad():
+            model(paddle.to_tensor(np.zeros(input_shape, np.float32)))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return seen
+
+
+def summarize(name, size=None, num_classes=None, **model_kwargs):
+    """Summary of the registered model ``name`` for one ``3 x size x size`` image.
+
+    ``size`` and ``num_classes`` default to the paper's setting when :data:`PAPER_FIGURES` knows
+    the model, else 224 and 1000. Returns a dict: ``name``, ``input_shape``, ``num_classes``,
+    ``params`` (trainable), ``buffers`` (non-trainable, e.g. BN statistics), ``macs``,
+    ``stages`` (see :func:`stage_shapes`) and ``paper`` (the paper's figures, or None when the
+    paper has none for this setting).
+    """
+    paper = PAPER_FIGURES.get(name)
+    size = size or (paper["size"] if paper else 224)
+    num_classes = num_classes or (paper["num_classes"] if paper else 1000)
+    model = create_model(name, num_classes=num_classes, **model_kwargs)
+    model.eval()
+    input_shape = [1, 3, size, size]
+    params = model.parameters()
+    trainable = sum(int(np.prod(p.shape)) for p in params if not p.stop_gradient)
+    total = sum(int(np.prod(p.shape)) for p in params) + sum(int(np.prod(b.shape)) for b in model.buffers())
+    same_setting = paper and paper["size"] == size and paper["num_classes"] == num_classes and not model_kwargs
+    return {
+        "name": name,
+        "input_shape": input_shape,
+        "num_classes": num_classes,
+        "params": trainable,
+        "buffers": total - trainable,
+        "macs": count_macs(model, input_shape),
+        "stages": stage_shapes(model, input_shape),
+        "paper": dict(paper) if same_setting else None,
+    }
+
+
+def format_summary(info):
+    """The summary as a printable text table."""
+    lines = [f"{info['name']}  input {info['input_shape']}  classes {info['num_classes']}", "", "stage outputs:"]
+    width = max((len(n) for n, _ in info["stages"]), default=5)
+    lines += [f"  {n:<{width}}  {s}" for n, s in info["stages"]]
+    paper = info["paper"]
+    lines += ["", f"{'':<22}{'ours':>12}{'paper':>12}"]
+    for key, label, unit in (("params", "parameters (trainable)", 1e6), ("macs", "MACs", 1e9)):
+        ours = f"{info[key] / unit:.3f}{'M' if unit == 1e6 else 'G'}"
+        theirs = f"{paper[key] / unit:.3f}{'M' if unit == 1e6 else 'G'}" if paper else "-"
+        lines.append(f"{label:<22}{ours:>12}{theirs:>12}")
+    lines.append(f"{'buffers (BN stats)':<22}{info['buffers'] / 1e6:>11.3f}M")
+    if paper:
+        lines.append(f"paper: {paper['source']}")
+        ratio = info["macs"] / paper["macs"]
+        lines.append(f"MACs ours/paper: {ratio:.3f} (paddle.flops also counts norms and pooling)")
+    else:
+        lines.append("paper: no published figure for this model and setting")
+    return "\n".join(lines)

@@ -1,0 +1,127 @@
+"""MultiBoxLoss / MultiBoxLoss_KD against the per-image torch references (rtol 1e-5)."""
+
+import numpy as np
+import paddle
+import pytest
+import torch
+
+from paddle_conv.det import VOC_SSD300, prior_boxes
+from paddle_conv.errors import ConfigError, DataError
+from paddle_conv.losses import LOSSES, MultiBoxLoss, MultiBoxLoss_KD, kd_total
+from weights_bridge.references.ssd_loss import MultiBoxLossKDReference, MultiBoxLossReference
+
+NUM_CLASSES = 21
+
+
+def random_targets(rng, counts):
+    out = []
+    for n in counts:
+        xy = rng.uniform(0.0, 0.7, (n, 2))
+        wh = rng.uniform(0.03, 0.5, (n, 2))
+        labels = rng.integers(0, NUM_CLASSES - 1, (n, 1))
+        out.append(np.concatenate([xy, np.minimum(xy + wh, 1.0), labels], 1).astype("float32").reshape(n, 5))
+    return out
+
+
+@pytest.fixture(scope="module")
+def batch():
+    rng = np.random.default_rng(7)
+    priors = prior_boxes(VOC_SSD300).numpy()
+    counts = [0] + list(range(1, 11))  # an image without objects, then 1..10 objects
+    b, p = len(counts), priors.shape[0]
+    return dict(
+        priors=priors,
+        targets=random_targets(rng, counts),
+        loc=rng.normal(size=(b, p, 4)).astype("float32"),
+        conf=rng.normal(size=(b, p, NUM_CLASSES)).astype("float32") * 2,
+        loc_teacher=rng.normal(size=(b, p, 4)).astype("float32"),
+        conf_teacher=rng.normal(size=(b, p, NUM_CLASSES)).astype("float32") * 2,
+    )
+
+
+def as_paddle(batch, *keys):
+    return tuple(paddle.to_tensor(batch[k], stop_gradient=False) for k in keys)
+
+
+def as_torch(batch, *keys):
+    return tuple(torch.tensor(batch[k], requires_grad=True) for k in keys)
+
+
+def test_multibox_matches_reference(batch):
+    loc, conf, priors = as_paddle(batch, "loc", "conf", "priors")
+    ours = MultiBoxLoss(NUM_CLASSES)((loc, conf, priors), [paddle.to_tensor(t) for t in batch["targets"]])
+    tloc, tconf, tpriors = as_torch(batch, "loc", "conf", "priors")
+    ref = MultiBoxLossReference(NUM_CLASSES)(
+        (tloc, tconf, tpriors), [torch.tensor(t) for t in batch["targets"]]
+    )
+    for a, b in zip(ours, ref):
+        assert np.isfinite(float(a))
+        np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
+    # gradients agree too
+    sum(ours).backward()
+    sum(ref).backward()
+    np.testing.assert_allclose(conf.grad.numpy(), tconf.grad.numpy(), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(loc.grad.numpy(), tloc.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("kw", [{}, {"neg_w": 1.0, "pos_w": 2.0, "T": 3.0, "reg_m": 0.5}])
+def test_multibox_kd_matches_reference(batch, kw):
+    loc, conf, priors, lt, ct = as_paddle(batch, "loc", "conf", "priors", "loc_teacher", "conf_teacher")
+    ours = MultiBoxLoss_KD(NUM_CLASSES, **kw)((loc, conf, priors), (lt, ct), batch["targets"])
+    tloc, tconf, tpriors, tlt, tct = as_torch(batch, "loc", "conf", "priors", "loc_teacher", "conf_teacher")
+    ref = MultiBoxLossKDReference(NUM_CLASSES, **kw)(
+        (tloc, tconf, tpriors), (tlt, tct), [torch.tensor(t) for t in batch["targets"]]
+    )
+    assert len(ours) == 4
+    for a, b in zip(ours, ref):
+        assert np.isfinite(float(a)) and float(a) > 0
+        np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
+    kd_total(ours).backward()
+    assert lt.grad is None or not np.any(lt.grad.numpy())  # the teacher gets no gradient
+    assert np.all(np.isfinite(conf.grad.numpy()))
+
+
+def test_empty_batch_is_zero_not_nan(batch):
+    loc, conf, priors, lt, ct = as_paddle(batch, "loc", "conf", "priors", "loc_teacher", "conf_teacher")
+    empty = [np.zeros((0, 5), "float32")] * loc.shape[0]
+    assert [float(v) for v in MultiBoxLoss()((loc, conf, priors), empty)] == [0.0, 0.0]
+    out = MultiBoxLoss_KD()((loc, conf, priors), (lt, ct), empty)
+    assert [float(v) for v in out] == [0.0] * 4
+    kd_total(out).backward()
+    assert np.all(np.isfinite(loc.grad.numpy()))
+
+
+def test_padded_tensor_targets_equal_list(batch):
+    loc, conf, priors = as_paddle(batch, "loc", "conf", "priors")
+    padded = np.full((len(batch["targets"]), 12, 5), -1, "float32")
+    for i, t in enumerate(batch["targets"]):
+        padded[i, : len(t)] = t
+    a = MultiBoxLoss()((loc, conf, priors), batch["targets"])
+    b = MultiBoxLoss()((loc, conf, priors), paddle.to_tensor(padded))
+    np.testing.assert_allclose([float(v) for v in a], [float(v) for v in b], rtol=1e-6)
+
+
+def test_perfect_student_has_zero_soft_loss(batch):
+    loc, conf, priors = as_paddle(batch, "loc", "conf", "priors")
+    soft, l2, _, _ = MultiBoxLoss_KD()((loc, conf, priors), (loc, conf), batch["targets"])
+    assert abs(float(soft)) < 1e-5
+    assert float(l2) == 0.0  # equal errors: the student is never worse than the teacher
+
+
+def test_bad_inputs_raise(batch):
+    loc, conf, priors = as_paddle(batch, "loc", "conf", "priors")
+    with pytest.raises(ConfigError, match="num_classes"):
+        MultiBoxLoss(num_classes=5)((loc, conf, priors), batch["targets"])
+    bad = [t.copy() for t in batch["targets"]]
+    bad[3][0, 4] = NUM_CLASSES - 1  # one past the last object class
+    with pytest.raises(DataError, match="out of range"):
+        MultiBoxLoss()((loc, conf, priors), bad)
+    with pytest.raises(DataError, match="targets for a batch"):
+        MultiBoxLoss()((loc, conf, priors), batch["targets"][:3])
+    with pytest.raises(ConfigError, match="unknown KD loss weight"):
+        kd_total([paddle.zeros([])] * 4, {"sfot": 1.0})
+
+
+def test_registered():
+    assert LOSSES.get("MultiBoxLoss") is MultiBoxLoss
+    assert LOSSES.build("MultiBoxLoss_KD", num_classes=4, T=2.0).T == 2.0

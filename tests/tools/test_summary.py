@@ -1,0 +1,38 @@
+import json
+
+import paddle.nn as nn
+import pytest
+
+from paddle_conv.summary import PAPER_FIGURES, count_macs, format_summary, summarize
+from tools import summary as summary_tool
+
+
+def test_count_macs_of_one_convolution_is_the_textbook_formula():
+    conv = nn.Conv2D(3, 8, 3, padding=1, bias_attr=False)
+    # every output pixel of every output channel: 3 x 3 x 3 multiply-accumulates
+    assert count_macs(conv, [1, 3, 10, 12]) == 8 * 10 * 12 * 3 * 3 * 3
+
+
+def test_summary_at_a_custom_setting_has_stages_and_no_paper_figure():
+    info = summarize("oct_mobilenet", size=32, num_classes=10)
+    assert info["input_shape"] == [1, 3, 32, 32]
+    assert [name for name, _ in info["stages"]] == ["features", "avgpool", "fc"]
+    assert info["stages"][0][1] == [[1, 1024, 1, 1], None]  # octave output: high branch only at the end
+    assert info["stages"][-1][1] == [1, 10]
+    assert info["paper"] is None  # the paper reports 224x224 / 1000 classes only
+    assert "no published figure" in format_summary(info)
+
+
+def test_summary_agrees_with_the_paper_where_known():
+    info = summarize("cct_2_3x2_32")  # paper setting: 32x32, 10 classes
+    paper = PAPER_FIGURES["cct_2_3x2_32"]
+    assert info["paper"] == paper
+    assert info["params"] == pytest.approx(paper["params"], rel=0.01)
+    assert info["macs"] == pytest.approx(paper["macs"], rel=0.05)
+
+
+def test_cli_prints_json_and_rejects_unknown_names(capsys):
+    assert summary_tool.main(["oct_mobilenet", "--size", "32", "--num_classes", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["num_classes"] == 10
+    assert summary_tool.main(["oct_resnet5"]) == 2
+    assert "Did you mean: oct_resnet50" in capsys.readouterr().err

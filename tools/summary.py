@@ -1,0 +1,37 @@
+"""Print a model's parameters, MACs (``paddle.flops``), per-stage output shapes and the paper's figures.
+
+    python tools/summary.py oct_resnet50                  # paper setting: 224x224, 1000 classes
+    python tools/summary.py oct_mobilenet --size 32 --num_classes 10 --json
+
+Exit status 0 on success, 2 on an unknown model name (message on stderr).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from paddle_conv.errors import PaddleConvError  # noqa: E402
+from paddle_conv.summary import format_summary, summarize  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help="a registered model, e.g. oct_resnet50 (see paddle_conv.list_models())")
+    parser.add_argument("--size", type=int, help="input height and width (default: the paper's, else 224)")
+    parser.add_argument("--num_classes", type=int, help="classes (default: the paper's, else 1000)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    args = parser.parse_args(argv)
+    try:
+        info = summarize(args.name, size=args.size, num_classes=args.num_classes)
+    except PaddleConvError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(info, indent=1) if args.json else format_summary(info))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
