@@ -453,7 +453,9 @@ def validate_config(cfg, source="<config>", schema=None):
 
 # ------------------------------------------------------------------------------- YAML
 class YamlLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``)."""
+    """``yaml.SafeLoader`` (plain data only, no Python objects) that also reads ``1e-3`` as a float
+    (YAML 1.1 wants ``1.0e-3``) and rejects a key given twice in one mapping, where ``safe_load``
+    would silently keep the last value."""
 
 
 YamlLoader.add_implicit_resolver(
@@ -463,9 +465,52 @@ YamlLoader.add_implicit_resolver(
 )
 
 
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # unhashable: construct_mapping reports it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice in one mapping; "
+                                                    "keep one", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+YamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+#: What :func:`yaml_load` raises: a syntax or value error, bytes that are not UTF-8, absurdly
+#: deep nesting.
+YAML_ERRORS = (yaml.YAMLError, UnicodeDecodeError, RecursionError)
+
+
 def yaml_load(text_or_stream):
-    """Parse YAML safely (no Python objects), with ``1e-3`` read as a float."""
-    return yaml.load(text_or_stream, Loader=YamlLoader)  # noqa: S506  (a SafeLoader subclass)
+    """Parse YAML safely (no Python objects), with ``1e-3`` read as a float, duplicate keys rejected.
+
+    Raises one of :data:`YAML_ERRORS`; a value PyYAML fails to build (``!!int zz``,
+    ``!!timestamp`` with no date, ``!!bool maybe``: ValueError, KeyError, ... inside PyYAML)
+    is raised as ``yaml.YAMLError``.
+    """
+    try:
+        return yaml.load(text_or_stream, Loader=YamlLoader)  # noqa: S506  (a SafeLoader subclass)
+    except YAML_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- PyYAML's constructors raise arbitrary errors on bad values
+        raise yaml.YAMLError(f"a value cannot be built ({type(exc).__name__}: {exc}); check explicit !!tags "
+                             "and the values they mark") from exc
+
+
+def _yaml_problem(exc):
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the file is not UTF-8 text ({exc})"
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return str(exc) if isinstance(exc, yaml.YAMLError) else f"{type(exc).__name__}: {exc}"
 
 
 # ------------------------------------------------------------------------------- overrides
@@ -483,8 +528,9 @@ def parse_override(text):
         raise _error(source, "", "bad override", f"empty part in key path {key!r}; write e.g. Global.epochs")
     try:
         value = yaml_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise _error(source, key, "bad override", f"value {raw!r} is not valid YAML ({exc})") from None
+    except YAML_ERRORS as exc:
+        raise _error(source, key, "bad override", f"value {raw!r} is not valid YAML ({_yaml_problem(exc)}); "
+                     "quote it or fix it, e.g. -o Global.epochs=3 or -o \"Arch.name='oct_resnet50'\"") from None
     return parts, value
 
 
@@ -531,10 +577,15 @@ def read_yaml(path):
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml_load(f)
-    except yaml.YAMLError as exc:
-        raise _error(path, "", "unreadable file", f"invalid YAML: {exc}") from None
+    except OSError as exc:
+        raise _error(path, "", "unreadable file",
+                     f"cannot read the config file ({exc}); check its permissions") from None
+    except YAML_ERRORS as exc:
+        raise _error(path, "", "unreadable file",
+                     f"invalid YAML: {_yaml_problem(exc)}. Fix the file at the position shown") from None
     if not isinstance(data, dict):
-        raise _error(path, "", "wrong type", f"expected a mapping of sections, got {_describe(data)}")
+        raise _error(path, "", "wrong type", f"expected a mapping of sections ({', '.join(SCHEMA)}), "
+                     f"got {_describe(data)}; start from a file in configs/")
     return data
 
 

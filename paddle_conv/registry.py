@@ -51,7 +51,7 @@ class Registry:
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise UnknownNameError(
             f"unknown {self.kind} {name!r}.{hint} "
-            f"Registered {self.kind}s: {', '.join(sorted(self._entries))}."
+            f"Registered {self.kind}{'es' if self.kind.endswith('s') else 's'}: {', '.join(sorted(self._entries))}."
         )
 
     def build(self, name, **kwargs):

@@ -43,7 +43,8 @@ class ImageNetDataset(paddle.io.Dataset):
                 check_label(label, class_num, where)
                 self.samples.append((os.path.join(image_root, parts[0].strip()), label, where))
         if not self.samples:
-            raise DataError(f"{cls_label_path}: the label list has no entries")
+            raise DataError(f"{cls_label_path}: the label list has no entries; add one 'relative/path.jpg <label>' "
+                            "line per image, or point dataset.cls_label_path to the right file")
 
     def __getitem__(self, idx):
         path, label, where = self.samples[idx]

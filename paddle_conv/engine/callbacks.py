@@ -7,6 +7,7 @@ VisualDL steps and the shuffling order continue where the interrupted run stoppe
 import math
 import os
 
+import numpy as np
 import paddle
 
 from ..errors import PaddleConvError
@@ -70,6 +71,28 @@ class ShuffleByEpoch(paddle.callbacks.Callback):
 
     def on_epoch_begin(self, epoch=None, logs=None):
         self.batch_sampler.set_epoch(self.start_epoch + epoch)
+
+
+class ReseedByEpoch(paddle.callbacks.Callback):
+    """Re-seed every random generator at the start of each epoch from ``(seed, epoch)``.
+
+    The random augmentations and dropout of epoch ``e`` then draw the same numbers whether the
+    run started at epoch 0 or resumed at ``e`` from a checkpoint (which holds no RNG state),
+    so a resumed run reproduces the loss curve of an uninterrupted one.
+
+    Args:
+        seed_everything: ``f(seed)`` seeding Python's, NumPy's and Paddle's generators.
+        seed: ``Global.seed``.
+        start_epoch: epochs already done when resuming.
+    """
+
+    def __init__(self, seed_everything, seed, start_epoch=0):
+        super().__init__()
+        self.seed_everything, self.seed, self.start_epoch = seed_everything, seed, start_epoch
+
+    def on_epoch_begin(self, epoch=None, logs=None):
+        state = np.random.SeedSequence([self.seed, self.start_epoch + epoch]).generate_state(1)[0]
+        self.seed_everything(int(state))
 
 
 class NaNGuard(paddle.callbacks.Callback):

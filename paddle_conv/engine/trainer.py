@@ -11,6 +11,7 @@ and ``best_model`` (see :mod:`paddle_conv.engine.checkpoint`), ``config.yaml`` (
 run) and the VisualDL logs in ``vdl/``.
 """
 
+import functools
 import os
 import random
 
@@ -25,7 +26,7 @@ from ..losses import build_loss
 from ..optim import build_optimizer
 from ..refconv import refocus
 from ..registry import create_model
-from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ShuffleByEpoch, VisualDLLogger
+from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
 from .metrics import build_metrics
 from .visualdl_extras import VisualDLExtras, hyper_parameters
@@ -134,12 +135,31 @@ def set_device(name):
                           "use -o Global.device=cpu or install paddlepaddle-gpu") from exc
 
 
-def train(cfg):
+def _fresh_unique_names(fn):
+    """Run ``fn`` in a fresh ``paddle.utils.unique_name`` scope.
+
+    Parameter and optimizer-accumulator names (``conv2d_0.w_0_velocity_0``) key the optimizer
+    state in ``.pdopt``; Paddle numbers them process-wide, so without this a second run in the
+    same process (a notebook, a test) names them differently and cannot resume a checkpoint.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with paddle.utils.unique_name.guard():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_fresh_unique_names
+def train(cfg, extra_callbacks=()):
     """Train the model of ``cfg`` (validated by :func:`paddle_conv.config.load_config`).
 
     Resumes from ``Global.checkpoints`` (weights, optimizer and LR state, epoch), or starts
     from ``Global.pretrained_model`` weights. Returns a summary dict: ``run_dir``, ``vdl_dir``,
     ``epochs_run``, ``best_metric``, ``best_epoch`` and the last ``eval`` logs.
+    ``extra_callbacks``: ``paddle.callbacks.Callback`` objects run after the trainer's own
+    (e.g. a profiler; ``benchmarks/soak.py`` samples memory with one).
 
     Raises:
         TrainingDivergedError: the loss became NaN/Inf (the last good checkpoint is kept).
@@ -193,6 +213,7 @@ def train(cfg):
 
     callbacks = [ProgBar(g["print_batch_step"], g["epochs"], start_epoch),
                  ShuffleByEpoch(train_loader.batch_sampler, start_epoch),
+                 ReseedByEpoch(seed_everything, g["seed"], start_epoch),
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
                  saver, _KeepEval()]
     if g["use_visualdl"]:
@@ -201,6 +222,7 @@ def train(cfg):
         extras = VisualDLExtras(logger, network, g["image_shape"], hyper_parameters(cfg), eval_loader,
                                 start_epoch=start_epoch)
         callbacks[1:1] = [extras, logger]
+    callbacks += list(extra_callbacks)
     model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
               log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
     if saver.best is not None:

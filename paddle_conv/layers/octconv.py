@@ -21,7 +21,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-__all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "downsample", "upsample_to"]
+__all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "check_feature_map", "downsample", "upsample_to"]
 
 
 def downsample(x):
@@ -54,6 +54,29 @@ def upsample_to(x, like):
         return y
     size = paddle.shape(like)
     return paddle.slice(y, axes=[2, 3], starts=[0, 0], ends=[size[2], size[3]])
+
+
+def check_feature_map(x, channels, who):
+    """Raise ValueError naming ``who`` unless ``x`` is one tensor ``[N, channels, H, W]``.
+
+    A misuse (a tuple or a NumPy array where a tensor belongs, a missing batch axis, the wrong
+    channel count) would otherwise surface as an unrelated error deep inside a convolution.
+    Dimensions unknown until run time (``-1`` in a static graph) are not checked.
+    """
+    if isinstance(x, (tuple, list)):
+        raise ValueError(f"{who} expects one tensor [N, {channels}, H, W], got a {type(x).__name__} of {len(x)} "
+                         "items; pass the batch itself (only OctaveConv layers with alpha_in > 0 take a "
+                         "(x_h, x_l) tuple)")
+    if not hasattr(x, "shape") or not hasattr(x, "stop_gradient"):
+        raise ValueError(f"{who} expects a paddle Tensor [N, {channels}, H, W], got {type(x).__name__}; "
+                         "convert it with paddle.to_tensor(x)")
+    shape = list(x.shape)
+    if len(shape) != 4:
+        fix = "add the batch axis with x.unsqueeze(0)" if len(shape) == 3 else "reshape it to [N, C, H, W]"
+        raise ValueError(f"{who} expects a 4-D tensor [N, {channels}, H, W], got shape {shape}; {fix}")
+    if channels is not None and shape[1] >= 0 and shape[1] != channels:
+        raise ValueError(f"{who} expects {channels} channels, got {shape[1]} (input shape {shape}); "
+                         f"pass a [N, {channels}, H, W] tensor")
 
 
 def _unit_deconv_weight(channels, dtype):
@@ -101,7 +124,8 @@ class OctaveConv(nn.Layer):
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"OctaveConv in_channels={in_channels} and out_channels={out_channels} must both be "
-                f"divisible by groups={groups}."
+                f"divisible by groups={groups}: use channel counts that are multiples of groups, or a "
+                f"groups value dividing both (1 for a dense convolution, in_channels for depthwise)."
             )
         self.stride = stride
         self.alpha_in, self.alpha_out = alpha_in, alpha_out
@@ -122,6 +146,9 @@ class OctaveConv(nn.Layer):
         self.conv_l2l = conv(lo_in, lo_out, math.ceil(alpha_in * groups)) if has_lo_in and has_lo_out else None
 
     def _split_input(self, x):
+        if isinstance(x, (tuple, list)) and len(x) != 2:
+            raise ValueError(f"OctaveConv takes a tensor or a (x_h, x_l) pair, got a {type(x).__name__} of "
+                             f"{len(x)} items; pass (x_h, x_l) as returned by the previous octave layer")
         x_h, x_l = x if isinstance(x, (tuple, list)) else (x, None)
         if self.alpha_in > 0 and x_l is None:
             raise ValueError(
@@ -133,6 +160,10 @@ class OctaveConv(nn.Layer):
                 "OctaveConv(alpha_in=0) got a low-frequency input x_l; set alpha_in to the fraction "
                 "of input channels in x_l (e.g. 0.5)."
             )
+        hi_in, lo_in = self.channels_in
+        check_feature_map(x_h, hi_in, f"OctaveConv(in_channels={hi_in + lo_in}, alpha_in={self.alpha_in}) x_h")
+        if x_l is not None:
+            check_feature_map(x_l, lo_in, f"OctaveConv(in_channels={hi_in + lo_in}, alpha_in={self.alpha_in}) x_l")
         return x_h, x_l
 
     def forward(self, x):

@@ -8,7 +8,7 @@ into high/low frequency, the twelfth merges back, the last two are plain. Layout
 import paddle
 import paddle.nn as nn
 
-from ..layers.octconv import Conv_BN_ACT
+from ..layers.octconv import Conv_BN_ACT, check_feature_map
 from ..registry import register_model
 
 __all__ = ["OctMobileNet"]
@@ -57,6 +57,7 @@ class OctMobileNet(nn.Layer):
         self.fc = nn.Linear(1024, num_classes)
 
     def forward(self, x):
+        check_feature_map(x, 3, type(self).__name__)
         x_h, _ = self.features(x)
         return self.fc(paddle.flatten(self.avgpool(x_h), 1))
 

@@ -9,7 +9,7 @@ d-li14/octconv.pytorch, so its checkpoints convert one to one.
 import paddle
 import paddle.nn as nn
 
-from ..layers.octconv import Conv_BN, Conv_BN_ACT
+from ..layers.octconv import Conv_BN, Conv_BN_ACT, check_feature_map
 from ..registry import register_model
 
 __all__ = ["OctBottleneck", "OctResNet"]
@@ -114,6 +114,7 @@ class OctResNet(nn.Layer):
                             nn.initializer.Constant(0.0)(bn.weight)
 
     def forward(self, x):
+        check_feature_map(x, 3, type(self).__name__)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x_h, _ = x
