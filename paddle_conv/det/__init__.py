@@ -2,7 +2,7 @@
 
 from .boxes import box_iou, box_iou_numpy, center_size, decode, encode, point_form
 from .detect import detect
-from .matching import match, pad_targets
+from .matching import match, match_numpy, pad_targets, pad_targets_numpy
 from .priors import VOC_SSD300, check_prior_config, num_priors_per_cell, prior_boxes
 from .voc_map import average_precision, voc_map
 
@@ -17,8 +17,10 @@ __all__ = [
     "detect",
     "encode",
     "match",
+    "match_numpy",
     "num_priors_per_cell",
     "pad_targets",
+    "pad_targets_numpy",
     "point_form",
     "prior_boxes",
     "voc_map",

@@ -9,8 +9,9 @@ import paddle
 
 
 def point_form(boxes):
-    """``(cx, cy, w, h)`` -> ``(x1, y1, x2, y2)``; ``[..., 4]``."""
-    return paddle.concat([boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., :2] + boxes[..., 2:] / 2], axis=-1)
+    """``(cx, cy, w, h)`` -> ``(x1, y1, x2, y2)``; ``[..., 4]`` Paddle tensor or NumPy array."""
+    xp = np if isinstance(boxes, np.ndarray) else paddle
+    return xp.concat([boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., :2] + boxes[..., 2:] / 2], axis=-1)
 
 
 def center_size(boxes):
@@ -22,15 +23,21 @@ def box_iou_numpy(box_a, box_b):
     """Jaccard overlap of corner-form boxes (numpy): ``[..., A, 4]`` x ``[..., B, 4]`` -> ``[..., A, B]``.
 
     Leading dimensions broadcast, so ``[B, M, 4]`` ground truths against ``[P, 4]`` priors give
-    ``[B, M, P]`` in one call; the result has the inputs' dtype.
+    ``[B, M, P]`` in one call; the result has the inputs' dtype. Works in place on two
+    ``[..., A, B]`` buffers.
     """
     a, b = box_a[..., :, None, :], box_b[..., None, :, :]
-    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = iw * ih
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / (area_a + area_b - inter)
+    inter = np.minimum(a[..., 2], b[..., 2])
+    inter -= np.maximum(a[..., 0], b[..., 0])
+    np.maximum(inter, 0, out=inter)
+    ih = np.minimum(a[..., 3], b[..., 3])
+    ih -= np.maximum(a[..., 1], b[..., 1])
+    np.maximum(ih, 0, out=ih)
+    inter *= ih
+    union = np.add((a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]), (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]), out=ih)
+    union -= inter
+    inter /= union
+    return inter
 
 
 def box_iou(box_a, box_b):
@@ -46,11 +53,13 @@ def box_iou(box_a, box_b):
 def encode(matched, priors, variances=(0.1, 0.2)):
     """Regression targets of corner-form ``matched`` boxes w.r.t. centre-form ``priors``.
 
-    ``((g_c - p_c) / (v0 * p_wh), log(g_wh / p_wh) / v1)``; shapes ``[..., P, 4]`` and ``[P, 4]``.
+    ``((g_c - p_c) / (v0 * p_wh), log(g_wh / p_wh) / v1)``; shapes ``[..., P, 4]`` and ``[P, 4]``,
+    both Paddle tensors or both NumPy arrays (the result is of the same kind).
     """
+    xp = np if isinstance(matched, np.ndarray) else paddle
     g_c = ((matched[..., :2] + matched[..., 2:]) / 2 - priors[:, :2]) / (variances[0] * priors[:, 2:])
-    g_wh = paddle.log((matched[..., 2:] - matched[..., :2]) / priors[:, 2:]) / variances[1]
-    return paddle.concat([g_c, g_wh], axis=-1)
+    g_wh = xp.log((matched[..., 2:] - matched[..., :2]) / priors[:, 2:]) / variances[1]
+    return xp.concat([g_c, g_wh], axis=-1)
 
 
 def decode(loc, priors, variances=(0.1, 0.2)):

@@ -10,11 +10,12 @@ returns zeros instead of dividing by zero.
 
 from collections import namedtuple
 
+import numpy as np
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ..det import match, pad_targets
+from ..det import encode, match_numpy, pad_targets_numpy, point_form
 from ..errors import ConfigError, DataError
 from . import register_loss
 
@@ -24,6 +25,37 @@ from . import register_loss
 _Assigned = namedtuple("_Assigned", "pos_rows sel_rows loc_t conf_t n")
 
 KD_WEIGHTS = {"soft": 0.3, "loss_c": 0.7, "l2": 0.5, "loss_l": 1.0}
+
+
+def _host(tensor):
+    """A NumPy view of a CPU tensor's data (no copy, through DLPack); a copy for other devices."""
+    tensor = tensor.detach()
+    return np.from_dlpack(tensor) if tensor.place.is_cpu_place() else tensor.numpy()
+
+
+def _rows(x, rows):
+    """Rows ``image * P + prior`` of ``x [B, P, D]`` as ``[len(rows), D]`` (differentiable)."""
+    return paddle.gather(x.reshape([-1, x.shape[-1]]), rows)
+
+
+def background_loss(conf):
+    """Each prior's cross-entropy if it were background: ``logsumexp(conf) - conf[..., 0]``.
+
+    ``conf [B, P, C]`` float32 logits (NumPy) -> ``[B, P]`` float32, >= 0. Computed as
+    ``log(sum(exp(conf - conf[..., :1])))``: one subtraction, one exp, one sum over the whole
+    tensor and no max pass; rows where that overflows (a logit more than ~88 above the
+    background's) are redone with the max-shifted form, so every value is exact.
+    """
+    shifted = np.subtract(conf, conf[..., :1])
+    np.exp(shifted, out=shifted)
+    with np.errstate(over="ignore"):
+        loss = np.log(shifted.sum(axis=-1))
+    overflow = ~np.isfinite(loss)
+    if overflow.any():
+        rows = conf[overflow]
+        top = rows.max(axis=-1, keepdims=True)
+        loss[overflow] = (top + np.log(np.exp(rows - top).sum(axis=-1, keepdims=True)) - rows[:, :1])[:, 0]
+    return loss
 
 
 def kd_total(losses, weights=None):
@@ -73,7 +105,12 @@ class MultiBoxLoss(nn.Layer):
         self.variance = tuple(variance)
 
     def _assign(self, loc, conf, priors, targets):
-        """Targets, masks and per-prior cross-entropy shared by both losses."""
+        """Matching and hard negative mining for the whole batch (NumPy on the host, no gradient).
+
+        Returns the flat row indices ``image * P + prior`` of the positives and of the selected
+        priors (positives and mined negatives), the positives' encoded boxes, the selected priors'
+        classes and N, as Paddle tensors.
+        """
         if (
             loc.ndim != 3
             or conf.ndim != 3
@@ -89,35 +126,41 @@ class MultiBoxLoss(nn.Layer):
                 f"conf has {conf.shape[-1]} classes but the loss was built with "
                 f"num_classes={self.num_classes} (background included)"
             )
-        truths, labels, valid = pad_targets(targets)
+        truths, labels, valid = pad_targets_numpy(targets)
         if truths.shape[0] != loc.shape[0]:
             raise DataError(f"{truths.shape[0]} targets for a batch of {loc.shape[0]} images")
-        top = int(paddle.max(paddle.where(valid, labels, paddle.zeros_like(labels))))
-        if top >= self.num_classes - 1 or int(paddle.min(labels)) < 0:
+        top = int(labels.max())
+        if top >= self.num_classes - 1:
             raise DataError(
                 f"target label {top} out of range: labels are 0-based without background, "
                 f"so they must lie in [0, {self.num_classes - 2}] for num_classes={self.num_classes}"
             )
-        loc_t, conf_t = match(truths, labels, valid, priors.detach(), self.threshold, self.variance)
+        priors_np = _host(priors)
+        conf_t, best_truth = match_numpy(truths, labels, valid, point_form(priors_np), self.threshold)
         pos = conf_t > 0
-        num_pos = pos.astype("int64").sum(axis=1, keepdim=True)
+        num_pos = pos.sum(axis=1)
         # Hard negative mining: in each image the neg_pos * num_pos background priors of highest loss.
-        num_neg = paddle.clip(self.negpos_ratio * num_pos, max=pos.shape[1] - 1)
+        num_neg = np.minimum(self.negpos_ratio * num_pos, pos.shape[1] - 1)
+        selected = pos.copy()
         k = int(num_neg.max())
-        selected = pos
         if k > 0:
-            with paddle.no_grad():
-                ce = F.cross_entropy(conf.detach(), conf_t.unsqueeze(-1), reduction="none").squeeze(-1)
-                mining = paddle.where(pos, paddle.zeros_like(ce), ce)
-            _, hardest = paddle.topk(mining, k, axis=1)  # [B, k], descending
-            take = (paddle.arange(k).unsqueeze(0) < num_neg).astype("int32")
-            selected = pos | (
-                paddle.put_along_axis(paddle.zeros(pos.shape, "int32"), hardest, take, axis=1) > 0
-            )
-        pos_rows, sel_rows = paddle.nonzero(pos), paddle.nonzero(selected)  # [Np, 2], [S, 2]: (image, prior)
-        n = paddle.clip(num_pos.sum().astype(loc.dtype), min=1.0)
+            mining = background_loss(_host(conf))
+            mining[pos] = -1.0  # below every negative's loss (>= 0)
+            hardest = np.argpartition(-mining, k - 1, axis=1)[:, :k]  # [B, k], unordered
+            order = np.argsort(-np.take_along_axis(mining, hardest, axis=1), axis=1, kind="stable")
+            hardest = np.take_along_axis(hardest, order, axis=1)  # descending loss
+            take = np.arange(k) < num_neg[:, None]
+            selected[np.nonzero(take)[0], hardest[take]] = True
+        pos_img, pos_prior = np.nonzero(pos)
+        sel_img, sel_prior = np.nonzero(selected)
+        loc_t = encode(truths[pos_img, best_truth[pos_img, pos_prior]], priors_np[pos_prior], self.variance)
+        num_priors = pos.shape[1]
         return _Assigned(
-            pos_rows, sel_rows, paddle.gather_nd(loc_t, pos_rows), paddle.gather_nd(conf_t, sel_rows), n
+            paddle.to_tensor(pos_img * num_priors + pos_prior),
+            paddle.to_tensor(sel_img * num_priors + sel_prior),
+            paddle.to_tensor(loc_t),
+            paddle.to_tensor(conf_t[sel_img, sel_prior]),
+            paddle.to_tensor(max(int(num_pos.sum()), 1), dtype=loc.dtype),
         )
 
     def _own_losses(self, loc, conf, a):
@@ -125,10 +168,8 @@ class MultiBoxLoss(nn.Layer):
         if a.pos_rows.shape[0] == 0:
             zero = (loc.sum() + conf.sum()) * 0.0  # keeps the graph, no NaN
             return zero, zero
-        loss_l = F.smooth_l1_loss(paddle.gather_nd(loc, a.pos_rows), a.loc_t, reduction="sum") / a.n
-        loss_c = (
-            F.cross_entropy(paddle.gather_nd(conf, a.sel_rows), a.conf_t.unsqueeze(-1), reduction="sum") / a.n
-        )
+        loss_l = F.smooth_l1_loss(_rows(loc, a.pos_rows), a.loc_t, reduction="sum") / a.n
+        loss_c = F.cross_entropy(_rows(conf, a.sel_rows), a.conf_t.unsqueeze(-1), reduction="sum") / a.n
         return loss_l, loss_c
 
     def forward(self, predictions, targets):
@@ -182,13 +223,13 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
         if a.pos_rows.shape[0] == 0:
             return loss_l, loss_l, loss_c, loss_l
 
-        log_ps = F.log_softmax(paddle.gather_nd(conf, a.sel_rows) / self.T, axis=-1)
-        log_pt = F.log_softmax(paddle.gather_nd(conf_teacher, a.sel_rows) / self.T, axis=-1)
+        log_ps = F.log_softmax(_rows(conf, a.sel_rows) / self.T, axis=-1)
+        log_pt = F.log_softmax(_rows(conf_teacher, a.sel_rows) / self.T, axis=-1)
         class_w = paddle.full([self.num_classes], self.pos_w, dtype=conf.dtype)
         class_w[0] = self.neg_w
         soft = (class_w * paddle.exp(log_pt) * (log_pt - log_ps)).sum() * (self.T**2) / a.n
 
-        dist_s = ((paddle.gather_nd(loc, a.pos_rows) - a.loc_t) ** 2).sum(-1)
-        dist_t = ((paddle.gather_nd(loc_teacher, a.pos_rows) - a.loc_t) ** 2).sum(-1)
+        dist_s = ((_rows(loc, a.pos_rows) - a.loc_t) ** 2).sum(-1)
+        dist_t = ((_rows(loc_teacher, a.pos_rows) - a.loc_t) ** 2).sum(-1)
         l2 = (dist_s * (dist_s + self.reg_m > dist_t).astype(dist_s.dtype)).sum() / a.n
         return soft, l2, loss_c, loss_l
