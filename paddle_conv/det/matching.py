@@ -70,10 +70,9 @@ def match_numpy(truths, labels, valid, priors_corner, threshold=0.5):
     """Assign a ground truth to every prior of the whole batch at once (NumPy, no gradient).
 
     Args:
-        truths: ``[B, M, 4]`` corner-form ground truths (relative coordinates); padding rows lie
-            outside the image (see :func:`pad_targets_numpy`).
+        truths: ``[B, M, 4]`` corner-form ground truths (relative coordinates).
         labels: ``[B, M]`` int64 class labels, 0-based without background.
-        valid: ``[B, M]`` bool, False for padding.
+        valid: ``[B, M]`` bool, False for padding (padding rows are never read).
         priors_corner: ``[P, 4]`` priors in corner form.
         threshold: IoU below which a prior is background.
 
@@ -81,17 +80,20 @@ def match_numpy(truths, labels, valid, priors_corner, threshold=0.5):
         ``conf_t [B, P]`` int64 classes (0 = background, ``label + 1`` otherwise) and
         ``best_truth [B, P]`` int64, the index into ``M`` of each positive prior's ground truth
         (0 at background priors, whose box is never used).
+
+    The IoU is computed only for the valid ground truths and then laid out as ``[B, M, P]``
+    (padding rows 0) for the per-image reductions.
     """
     batch, num_truths = labels.shape
-    iou = box_iou_numpy(truths, priors_corner)  # [B, M, P]; 0 for padding
+    img, slot = np.nonzero(valid)
+    iou = np.zeros((batch, num_truths, priors_corner.shape[0]), dtype=truths.dtype)
+    iou[img, slot] = packed = box_iou_numpy(truths[img, slot], priors_corner)  # [T, P]: the valid truths
     best_overlap = iou.max(axis=1)  # [B, P]: each prior's best overlap
     # Each valid truth claims its best prior; the highest truth index wins a shared prior.
     claimant = np.full(best_overlap.shape, -1, dtype="int64")
-    img, slot = np.nonzero(valid)
-    np.maximum.at(claimant, (img, iou.argmax(axis=2)[img, slot]), slot)
+    np.maximum.at(claimant, (img, packed.argmax(axis=1)), slot)
     claimed = claimant >= 0
-    pos = claimed | (best_overlap >= threshold)
-    pos_img, pos_prior = np.nonzero(pos)
+    pos_img, pos_prior = np.nonzero(claimed | (best_overlap >= threshold))
     best_truth = np.zeros(best_overlap.shape, dtype="int64")
     # the argmax over truths only where it matters: at positives that no truth claimed
     best_truth[pos_img, pos_prior] = np.where(
