@@ -2,13 +2,22 @@
 
     python tools/benchmark_det_loss.py --batch 32 --repeats 5
 
-Inputs: the VOC SSD300 priors (8732), 21 classes, random predictions and 1..10 random objects per
-image (one image without objects). Two loop baselines: (a) the torch reference
-(``weights_bridge/references/ssd_loss.py``: matching, mining and the loss image by image, like
-amdegroot/ssd.pytorch's loop) and (b) the same Paddle loss called once per image (batch 1) and
-re-weighted to the batch normalisation. Times are medians of ``--repeats`` runs of forward +
-backward (input tensors made once,
-outside the timing), measured in this one run; the ratio is loop time / vectorised time.
+Inputs (the same arrays for every implementation): the VOC SSD300 priors (8732), 21 classes,
+random normal predictions and 1..10 random objects per image (the first image has none).
+Implementations, each timed for forward + backward:
+
+* ``vectorised``: ``paddle_conv.losses.MultiBoxLoss`` / ``MultiBoxLoss_KD`` on the whole batch;
+* ``torch loop``: the torch reference ``weights_bridge/references/ssd_loss.py`` (matching, mining and
+  the loss image by image, like amdegroot/ssd.pytorch's loop);
+* ``paddle loop``: the same Paddle loss called once per image (batch 1), re-weighted to the batch's
+  normalisation.
+
+Each repeat runs the three once, in turn (so a change in the load of the shared machine hits all
+three alike), after one untimed warm-up round; gradients are cleared, untimed, before every call, as
+a training step would. The table gives medians of wall time and of process CPU time (which moves far
+less than wall time when other jobs compete for the cores) and the ratios loop / vectorised. Every
+library runs with ``--threads`` threads (torch intra-op, Paddle's CPU math library, NumPy's BLAS
+and OpenMP pools).
 """
 
 import argparse
@@ -19,6 +28,7 @@ import time
 
 import numpy as np
 import paddle
+import threadpoolctl
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -28,6 +38,7 @@ from paddle_conv.losses import MultiBoxLoss, MultiBoxLoss_KD  # noqa: E402
 from weights_bridge.references.ssd_loss import MultiBoxLossKDReference, MultiBoxLossReference  # noqa: E402
 
 NUM_CLASSES = 21
+IMPLEMENTATIONS = ("vectorised", "torch loop", "paddle loop")
 
 
 def make_inputs(batch, seed=0):
@@ -48,21 +59,11 @@ def make_inputs(batch, seed=0):
     return priors, targets, arrays
 
 
-def median_time(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def paddle_runs(priors, targets, arrays, kd):
+    """``(vectorised, loop)``: callables doing forward + backward of the Paddle loss."""
     pp = paddle.to_tensor(priors)
     tt = [paddle.to_tensor(t) for t in targets]
     loss = MultiBoxLoss_KD(NUM_CLASSES) if kd else MultiBoxLoss(NUM_CLASSES)
-
     t = {k: paddle.to_tensor(v, stop_gradient=k not in ("loc", "conf")) for k, v in arrays.items()}
 
     def call(idx, tgt):
@@ -84,14 +85,18 @@ def paddle_runs(priors, targets, arrays, kd):
                 total = total + sum(call(slice(i, i + 1), [tgt])) * positives[i]
         (total / n_all).backward()
 
-    return vectorised, loop
+    def clear():
+        for k in ("loc", "conf"):
+            t[k].clear_gradient(set_to_zero=False)
+
+    return vectorised, loop, clear
 
 
 def torch_loop(priors, targets, arrays, kd):
+    """The per-image torch reference: ``(run, clear)``."""
     tp = torch.tensor(priors)
     tt = [torch.tensor(t) for t in targets]
     loss = MultiBoxLossKDReference(NUM_CLASSES) if kd else MultiBoxLossReference(NUM_CLASSES)
-
     t = {k: torch.tensor(v, requires_grad=k in ("loc", "conf")) for k, v in arrays.items()}
 
     def run():
@@ -99,7 +104,49 @@ def torch_loop(priors, targets, arrays, kd):
         out = loss(pred, (t["loc_t"], t["conf_t"]), tt) if kd else loss(pred, tt)
         sum(out).backward()
 
-    return run
+    def clear():
+        for k in ("loc", "conf"):
+            t[k].grad = None
+
+    return run, clear
+
+
+def measure(runs, repeats):
+    """``runs``: name -> ``(fn, clear)``. Interleaved rounds; returns name -> (wall s, cpu s) medians."""
+    times = {name: ([], []) for name in runs}
+    for round_ in range(repeats + 1):  # round 0 is the warm-up
+        for name, (fn, clear) in runs.items():
+            clear()
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if round_:
+                times[name][0].append(wall)
+                times[name][1].append(cpu)
+    return {name: (statistics.median(w), statistics.median(c)) for name, (w, c) in times.items()}
+
+
+def benchmark(batch=32, repeats=5, kinds=(("MultiBoxLoss", False), ("MultiBoxLoss_KD", True))):
+    """Rows ``{loss, implementation, wall_ms, cpu_ms, x_wall, x_cpu}``; x = its time / vectorised's."""
+    priors, targets, arrays = make_inputs(batch)
+    rows = []
+    for loss, kd in kinds:
+        vec, ploop, pclear = paddle_runs(priors, targets, arrays, kd)
+        runs = dict(zip(IMPLEMENTATIONS, [(vec, pclear), torch_loop(priors, targets, arrays, kd), (ploop, pclear)]))
+        medians = measure(runs, repeats)
+        base_wall, base_cpu = medians["vectorised"]
+        for name, (wall, cpu) in medians.items():
+            rows.append(dict(loss=loss, implementation=name, wall_ms=wall * 1e3, cpu_ms=cpu * 1e3,
+                             x_wall=wall / base_wall, x_cpu=cpu / base_cpu))
+    return rows
+
+
+def format_table(rows):
+    lines = ["| loss | implementation | wall ms | cpu ms | x wall | x cpu |", "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['loss']} | {r['implementation']} | {r['wall_ms']:.1f} | {r['cpu_ms']:.1f} | "
+                     f"{r['x_wall']:.1f} | {r['x_cpu']:.1f} |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -107,28 +154,24 @@ def main(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (Paddle CPU uses 1)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds after one warm-up round")
+    parser.add_argument("--threads", type=int, default=1, help="threads of torch, Paddle and NumPy alike")
     args = parser.parse_args(argv)
+    if args.batch < 1 or args.repeats < 1 or args.threads < 1:
+        parser.error("--batch, --repeats and --threads must be >= 1")
     torch.set_num_threads(args.threads)
-    priors, targets, arrays = make_inputs(args.batch)
+    paddle.base.core.set_num_threads(args.threads)
+    with threadpoolctl.threadpool_limits(args.threads):
+        load = os.getloadavg()[0]
+        rows = benchmark(args.batch, args.repeats)
     print(
-        f"batch {args.batch}, {priors.shape[0]} priors, {NUM_CLASSES} classes, forward+backward, "
-        f"median of {args.repeats}; load average {os.getloadavg()[0]:.2f}"
+        f"SSD losses, batch {args.batch}, 8732 priors, {NUM_CLASSES} classes, forward + backward; medians of "
+        f"{args.repeats} interleaved rounds after a warm-up; {args.threads} thread(s) each for torch, Paddle "
+        f"and NumPy; load average {load:.2f} at start, {os.getloadavg()[0]:.2f} at end. "
+        f"x = loop time / vectorised time."
     )
-    print(
-        f"{'loss':<16}{'vectorised ms':>15}{'torch loop ms':>15}{'paddle loop ms':>16}"
-        f"{'x torch':>9}{'x paddle':>10}"
-    )
-    for name, kd in [("MultiBoxLoss", False), ("MultiBoxLoss_KD", True)]:
-        vec, ploop = paddle_runs(priors, targets, arrays, kd)
-        t_vec = median_time(vec, args.repeats)
-        t_torch = median_time(torch_loop(priors, targets, arrays, kd), args.repeats)
-        t_ploop = median_time(ploop, args.repeats)
-        print(
-            f"{name:<16}{t_vec * 1e3:>15.1f}{t_torch * 1e3:>15.1f}{t_ploop * 1e3:>16.1f}"
-            f"{t_torch / t_vec:>9.1f}{t_ploop / t_vec:>10.1f}"
-        )
+    print(format_table(rows))
+    return rows
 
 
 if __name__ == "__main__":
