@@ -38,6 +38,11 @@ def _rows(x, rows):
     return paddle.gather(x.reshape([-1, x.shape[-1]]), rows)
 
 
+def _zero(loc, conf):
+    """A zero loss that keeps the graph (zero gradients, no NaN): the batch has no positive."""
+    return (loc.sum() + conf.sum()) * 0.0
+
+
 def background_loss(conf, block=8192):
     """Each prior's cross-entropy if it were background: ``logsumexp(conf) - conf[..., 0]``.
 
@@ -172,18 +177,19 @@ class MultiBoxLoss(nn.Layer):
             paddle.to_tensor(max(int(num_pos.sum()), 1), dtype=loc.dtype),
         )
 
-    def _own_losses(self, loc, conf, a):
-        """``(loss_l, loss_c)`` on the gathered positives / selected priors, divided by N."""
-        if a.pos_rows.shape[0] == 0:
-            zero = (loc.sum() + conf.sum()) * 0.0  # keeps the graph, no NaN
-            return zero, zero
-        loss_l = F.smooth_l1_loss(_rows(loc, a.pos_rows), a.loc_t, reduction="sum") / a.n
-        loss_c = F.cross_entropy(_rows(conf, a.sel_rows), a.conf_t.unsqueeze(-1), reduction="sum") / a.n
+    def _own_losses(self, loc_pos, conf_sel, a):
+        """``(loss_l, loss_c)`` from the positives' ``loc_pos [Np, 4]`` and the selected priors'
+        ``conf_sel [S, C]`` (gathered once: one gradient scatter per input), divided by N."""
+        loss_l = F.smooth_l1_loss(loc_pos, a.loc_t, reduction="sum") / a.n
+        loss_c = F.cross_entropy(conf_sel, a.conf_t.unsqueeze(-1), reduction="sum") / a.n
         return loss_l, loss_c
 
     def forward(self, predictions, targets):
         loc, conf, priors = predictions
-        return self._own_losses(loc, conf, self._assign(loc, conf, priors, targets))
+        a = self._assign(loc, conf, priors, targets)
+        if a.pos_rows.shape[0] == 0:
+            return (_zero(loc, conf),) * 2
+        return self._own_losses(_rows(loc, a.pos_rows), _rows(conf, a.sel_rows), a)
 
 
 @register_loss
@@ -228,17 +234,18 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
                 f"match the student's {list(loc.shape)}, {list(conf.shape)}: both must use the same priors"
             )
         a = self._assign(loc, conf, priors, targets)
-        loss_l, loss_c = self._own_losses(loc, conf, a)
         if a.pos_rows.shape[0] == 0:
-            return loss_l, loss_l, loss_c, loss_l
+            return (_zero(loc, conf),) * 4
+        loc_pos, conf_sel = _rows(loc, a.pos_rows), _rows(conf, a.sel_rows)
+        loss_l, loss_c = self._own_losses(loc_pos, conf_sel, a)
 
-        log_ps = F.log_softmax(_rows(conf, a.sel_rows) / self.T, axis=-1)
+        log_ps = F.log_softmax(conf_sel / self.T, axis=-1)
         log_pt = F.log_softmax(_rows(conf_teacher, a.sel_rows) / self.T, axis=-1)
         class_w = paddle.full([self.num_classes], self.pos_w, dtype=conf.dtype)
         class_w[0] = self.neg_w
         soft = (class_w * paddle.exp(log_pt) * (log_pt - log_ps)).sum() * (self.T**2) / a.n
 
-        dist_s = ((_rows(loc, a.pos_rows) - a.loc_t) ** 2).sum(-1)
+        dist_s = ((loc_pos - a.loc_t) ** 2).sum(-1)
         dist_t = ((_rows(loc_teacher, a.pos_rows) - a.loc_t) ** 2).sum(-1)
         l2 = (dist_s * (dist_s + self.reg_m > dist_t).astype(dist_s.dtype)).sum() / a.n
         return soft, l2, loss_c, loss_l
