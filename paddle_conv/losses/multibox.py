@@ -19,11 +19,11 @@ from ..det import encode, match_numpy, pad_targets_numpy, point_form
 from ..errors import ConfigError, DataError
 from . import register_loss
 
-#: The seed's total ``(0.3 * soft + 0.7 * loss_c) + (0.5 * l2 + loss_l)``; trainer config keys.
-#: What both losses need from matching and mining: row indices ``(image, prior)`` of the positives and
-#: of the selected (positive or mined negative) priors, their targets, and N (at least 1).
+#: What both losses need from matching and mining: flat row indices ``image * P + prior`` of the
+#: positives and of the selected (positive or mined negative) priors, their targets, and N (>= 1).
 _Assigned = namedtuple("_Assigned", "pos_rows sel_rows loc_t conf_t n")
 
+#: The seed's total ``(0.3 * soft + 0.7 * loss_c) + (0.5 * l2 + loss_l)``; trainer config keys.
 KD_WEIGHTS = {"soft": 0.3, "loss_c": 0.7, "l2": 0.5, "loss_l": 1.0}
 
 
@@ -122,8 +122,8 @@ class MultiBoxLoss(nn.Layer):
         """Matching and hard negative mining for the whole batch (NumPy on the host, no gradient).
 
         Returns the flat row indices ``image * P + prior`` of the positives and of the selected
-        priors (positives and mined negatives), the positives' encoded boxes, the selected priors'
-        classes and N, as Paddle tensors.
+        priors (the positives, then the mined negatives), the positives' encoded boxes, the
+        selected priors' classes and N, as Paddle tensors.
         """
         if (
             loc.ndim != 3
@@ -150,31 +150,33 @@ class MultiBoxLoss(nn.Layer):
                 f"so they must lie in [0, {self.num_classes - 2}] for num_classes={self.num_classes}"
             )
         priors_np = _host(priors)
-        conf_t, best_truth = match_numpy(truths, labels, valid, point_form(priors_np), self.threshold)
-        pos = conf_t > 0
-        num_pos = pos.sum(axis=1)
+        batch, num_priors = conf.shape[:2]
+        pos_img, pos_prior, pos_truth = match_numpy(truths, valid, point_form(priors_np), self.threshold)
+        pos_rows = pos_img * num_priors + pos_prior  # flat (image, prior) rows, row-major
+        num_pos = np.bincount(pos_img, minlength=batch)
         # Hard negative mining: in each image the neg_pos * num_pos background priors of highest loss.
-        num_neg = np.minimum(self.negpos_ratio * num_pos, pos.shape[1] - 1)
-        selected = pos.copy()
+        num_neg = np.minimum(self.negpos_ratio * num_pos, num_priors - 1)
+        neg_rows = np.zeros(0, dtype="int64")
         k = int(num_neg.max())
         if k > 0:
-            mining = background_loss(_host(conf))
-            mining[pos] = -1.0  # below every negative's loss (>= 0)
-            hardest = np.argpartition(-mining, k - 1, axis=1)[:, :k]  # [B, k], unordered
-            order = np.argsort(-np.take_along_axis(mining, hardest, axis=1), axis=1, kind="stable")
-            hardest = np.take_along_axis(hardest, order, axis=1)  # descending loss
+            # minus the background cross-entropy, positives above every negative (<= 0): smallest first
+            mining = np.negative(background_loss(_host(conf)))
+            mining.reshape(-1)[pos_rows] = 1.0
+            hardest = np.argpartition(mining, k - 1, axis=1)[:, :k]  # [B, k], unordered
+            order = np.argsort(np.take_along_axis(mining, hardest, axis=1), axis=1, kind="stable")
+            hardest = np.take_along_axis(hardest, order, axis=1)  # highest loss first
             take = np.arange(k) < num_neg[:, None]
-            selected[np.nonzero(take)[0], hardest[take]] = True
-        pos_img, pos_prior = np.nonzero(pos)
-        sel_img, sel_prior = np.nonzero(selected)
-        loc_t = encode(truths[pos_img, best_truth[pos_img, pos_prior]], priors_np[pos_prior], self.variance)
-        num_priors = pos.shape[1]
+            neg_rows = (np.nonzero(take)[0] * num_priors + hardest[take]).astype("int64")
+            # fewer negatives than num_neg in an image: positives were taken, and they count once
+            neg_rows = neg_rows[mining.reshape(-1)[neg_rows] <= 0]
+        loc_t = encode(truths[pos_img, pos_truth], priors_np[pos_prior], self.variance)
+        sel_classes = np.concatenate([labels[pos_img, pos_truth] + 1, np.zeros(len(neg_rows), dtype="int64")])
         return _Assigned(
-            paddle.to_tensor(pos_img * num_priors + pos_prior),
-            paddle.to_tensor(sel_img * num_priors + sel_prior),
+            paddle.to_tensor(pos_rows),
+            paddle.to_tensor(np.concatenate([pos_rows, neg_rows])),
             paddle.to_tensor(loc_t),
-            paddle.to_tensor(conf_t[sel_img, sel_prior]),
-            paddle.to_tensor(max(int(num_pos.sum()), 1), dtype=loc.dtype),
+            paddle.to_tensor(sel_classes),
+            paddle.to_tensor(max(len(pos_rows), 1), dtype=loc.dtype),
         )
 
     def _own_losses(self, loc_pos, conf_sel, a):
