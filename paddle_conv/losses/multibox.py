@@ -66,27 +66,27 @@ def _zero(loc, conf):
 def background_loss(conf, block=8192):
     """Each prior's cross-entropy if it were background: ``logsumexp(conf) - conf[..., 0]``.
 
-    ``conf [B, P, C]`` float32 logits (NumPy) -> ``[B, P]`` float32. Computed as
-    ``log(sum(exp(conf))) - conf[..., 0]``: one exp pass and no max pass, the class sum a
-    matrix-vector product; the ``B * P`` rows go through in blocks of ``block`` rows in one reused
-    buffer (NumPy's reduction over a short last axis and fresh 20 MB temporaries cost more than the
-    exp itself). Rows whose sum leaves the safe range (a logit above ~69 or all below ~-69) are
-    redone with the max-shifted form, so every value is as exact as upstream's ``logsumexp``.
+    ``conf [B, P, C]`` logits (a Paddle tensor; no gradient is recorded) -> NumPy ``[B, P]``.
+    Computed as ``log(sum(exp(conf))) - conf[..., 0]`` (no max pass) over blocks of ``block`` of the
+    ``B * P`` rows, each read once while it is in cache: at B=32, 8732 priors, 21 classes this took
+    11 ms on the 2-core CPU, against 20 ms for one ``paddle.exp`` over the whole tensor and 70 ms
+    for ``paddle.logsumexp``. Rows whose sum leaves the safe range (a logit above ~69, or all below
+    ~-69) are redone with ``paddle.logsumexp``, so every value is as exact as upstream's.
     """
-    rows = conf.reshape(-1, conf.shape[-1])
-    ones = np.ones(conf.shape[-1], dtype=conf.dtype)
-    total = np.empty(rows.shape[0], dtype=conf.dtype)
-    buffer = np.empty((min(block, rows.shape[0]), rows.shape[1]), dtype=conf.dtype)
-    with np.errstate(over="ignore", under="ignore"):
+    with paddle.no_grad():
+        rows = conf.detach().reshape([-1, conf.shape[-1]])
+        sums, background = [], []
         for start in range(0, rows.shape[0], block):
             part = rows[start : start + block]
-            np.matmul(np.exp(part, out=buffer[: len(part)]), ones, out=total[start : start + block])
-    unsafe = ~((total > 1e-30) & (total < 1e30))
-    loss = np.log(total, out=total)
-    if unsafe.any():
-        top = rows[unsafe].max(axis=-1, keepdims=True)
-        loss[unsafe] = top[:, 0] + np.log(np.exp(rows[unsafe] - top).sum(axis=-1))
-    loss -= rows[:, 0]
+            sums.append(paddle.exp(part).sum(axis=-1))
+            background.append(part[:, 0].contiguous())
+        total = paddle.concat(sums).numpy()
+        unsafe = np.flatnonzero(~((total > 1e-30) & (total < 1e30)))
+        with np.errstate(divide="ignore"):
+            loss = np.log(total)
+        if len(unsafe):
+            loss[unsafe] = paddle.logsumexp(paddle.gather(rows, paddle.to_tensor(unsafe)), axis=-1).numpy()
+        loss -= paddle.concat(background).numpy()
     return loss.reshape(conf.shape[:2])
 
 
@@ -178,7 +178,7 @@ class MultiBoxLoss(nn.Layer):
         k = int(num_neg.max())
         if k > 0:
             # minus the background cross-entropy, positives above every negative (<= 0): smallest first
-            mining = np.negative(background_loss(_host(conf)))
+            mining = np.negative(background_loss(conf))
             mining.reshape(-1)[pos_rows] = 1.0
             hardest = np.argpartition(mining, k - 1, axis=1)[:, :k]  # [B, k], unordered
             order = np.argsort(np.take_along_axis(mining, hardest, axis=1), axis=1, kind="stable")
