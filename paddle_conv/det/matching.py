@@ -70,41 +70,39 @@ def _pad_list(targets):
 
 @functools.lru_cache(maxsize=8)
 def _prior_intervals(data, dtype, count):
-    """The distinct x and y intervals of corner-form priors (given as bytes, so it can be cached).
+    """The distinct x and y intervals of centre-form priors (given as bytes, so it can be cached).
 
     SSD priors repeat few intervals (333 of each for the 8732 VOC SSD300 priors), so the
     per-axis overlaps are computed on those and gathered: half the work of the plain IoU.
     """
-    priors = np.frombuffer(data, dtype=dtype).reshape(count, 4)
+    priors = point_form(np.frombuffer(data, dtype=dtype).reshape(count, 4))
     x_intervals, x_index = np.unique(priors[:, [0, 2]], axis=0, return_inverse=True)
     y_intervals, y_index = np.unique(priors[:, [1, 3]], axis=0, return_inverse=True)
     area = (priors[:, 2] - priors[:, 0]) * (priors[:, 3] - priors[:, 1])
     return x_intervals, x_index.ravel(), y_intervals, y_index.ravel(), area
 
 
-def _iou_with_priors(boxes, priors_corner):
-    """:func:`box_iou_numpy` of ``boxes [T, 4]`` against ``priors_corner [P, 4]`` -> ``[T, P]``, the
-    same numbers, the axis overlaps computed once per distinct prior interval."""
-    x_intervals, x_index, y_intervals, y_index, area = _prior_intervals(
-        priors_corner.tobytes(), priors_corner.dtype.str, len(priors_corner)
-    )
+def _iou_with_priors(boxes, priors):
+    """:func:`box_iou_numpy` of corner-form ``boxes [T, 4]`` against centre-form ``priors [P, 4]``
+    -> ``[T, P]``, the same numbers, the axis overlaps computed once per distinct prior interval."""
+    x_intervals, x_index, y_intervals, y_index, area = _prior_intervals(priors.tobytes(), priors.dtype.str, len(priors))
     overlap_w = np.minimum(boxes[:, 2:3], x_intervals[:, 1]) - np.maximum(boxes[:, 0:1], x_intervals[:, 0])
     overlap_h = np.minimum(boxes[:, 3:4], y_intervals[:, 1]) - np.maximum(boxes[:, 1:2], y_intervals[:, 0])
-    inter = np.take(np.maximum(overlap_w, 0), x_index, axis=1)
-    inter *= np.take(np.maximum(overlap_h, 0), y_index, axis=1)
+    inter = np.take(np.maximum(overlap_w, 0), x_index, axis=1, mode="clip")  # in range: no checks
+    inter *= np.take(np.maximum(overlap_h, 0), y_index, axis=1, mode="clip")
     union = np.add(((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[:, None], area)
     union -= inter
     inter /= union
     return inter
 
 
-def match_numpy(truths, valid, priors_corner, threshold=0.5):
+def match_numpy(truths, valid, priors, threshold=0.5):
     """Match the priors of the whole batch to ground truths at once (NumPy, no gradient).
 
     Args:
         truths: ``[B, M, 4]`` corner-form ground truths (relative coordinates).
         valid: ``[B, M]`` bool, False for padding (padding rows are never read).
-        priors_corner: ``[P, 4]`` priors in corner form.
+        priors: ``[P, 4]`` centre-form priors.
         threshold: IoU below which a prior is background.
 
     Returns:
@@ -117,7 +115,7 @@ def match_numpy(truths, valid, priors_corner, threshold=0.5):
     """
     batch, num_truths = valid.shape
     img, slot = np.nonzero(valid)
-    packed = _iou_with_priors(truths[img, slot], priors_corner)  # [T, P]: the valid truths
+    packed = _iou_with_priors(truths[img, slot], priors)  # [T, P]: the valid truths
     iou = np.zeros((batch, num_truths, packed.shape[1]), dtype=packed.dtype)
     iou[img, slot] = packed
     best_overlap = iou.max(axis=1)  # [B, P]: each prior's best overlap
@@ -147,7 +145,7 @@ def match(truths, labels, valid, priors, threshold=0.5, variances=(0.1, 0.2)):
         ``label + 1`` otherwise).
     """
     truths_np, labels_np, priors_np = truths.numpy(), labels.numpy(), priors.numpy()
-    img, prior, truth = match_numpy(truths_np, valid.numpy(), point_form(priors_np), threshold)
+    img, prior, truth = match_numpy(truths_np, valid.numpy(), priors_np, threshold)
     conf_t = np.zeros((truths_np.shape[0], priors_np.shape[0]), dtype="int64")
     conf_t[img, prior] = labels_np[img, truth] + 1
     best_truth = np.zeros_like(conf_t)
