@@ -58,6 +58,14 @@ def _rows(x, rows):
     return _GatherRows.apply(flat, rows)
 
 
+def _log_softmax(x):
+    """Log-softmax over the last axis, exact for any logits. (Paddle 3.3's CPU ``F.log_softmax`` and
+    ``F.cross_entropy`` stop at about -64, the log of the smallest float32 probability they keep,
+    where upstream's torch gives e.g. -600 for logits 300 apart.)"""
+    shifted = x - x.max(axis=-1, keepdim=True).detach()
+    return shifted - paddle.log(paddle.exp(shifted).sum(axis=-1, keepdim=True))
+
+
 def _zero(loc, conf):
     """A zero loss that keeps the graph (zero gradients, no NaN): the batch has no positive."""
     return (loc.sum() + conf.sum()) * 0.0
@@ -199,11 +207,11 @@ class MultiBoxLoss(nn.Layer):
             paddle.to_tensor(max(len(pos_rows), 1), dtype=loc.dtype),
         )
 
-    def _own_losses(self, loc_pos, conf_sel, a):
+    def _own_losses(self, loc_pos, log_p, a):
         """``(loss_l, loss_c)`` from the positives' ``loc_pos [Np, 4]`` and the selected priors'
-        ``conf_sel [S, C]`` (gathered once: one gradient scatter per input), divided by N."""
+        log-probabilities ``log_p [S, C]``, divided by N."""
         loss_l = F.smooth_l1_loss(loc_pos, a.loc_t, reduction="sum") / a.n
-        loss_c = F.cross_entropy(conf_sel, a.conf_t.unsqueeze(-1), reduction="sum") / a.n
+        loss_c = -paddle.take_along_axis(log_p, a.conf_t.unsqueeze(-1), axis=-1).sum() / a.n
         return loss_l, loss_c
 
     def forward(self, predictions, targets):
@@ -211,7 +219,7 @@ class MultiBoxLoss(nn.Layer):
         a = self._assign(loc, conf, priors, targets)
         if a.pos_rows.shape[0] == 0:
             return (_zero(loc, conf),) * 2
-        return self._own_losses(_rows(loc, a.pos_rows), _rows(conf, a.sel_rows), a)
+        return self._own_losses(_rows(loc, a.pos_rows), _log_softmax(_rows(conf, a.sel_rows)), a)
 
 
 @register_loss
@@ -258,11 +266,13 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
         a = self._assign(loc, conf, priors, targets)
         if a.pos_rows.shape[0] == 0:
             return (_zero(loc, conf),) * 4
+        # the student's rows gathered once: one gradient scatter per input
         loc_pos, conf_sel = _rows(loc, a.pos_rows), _rows(conf, a.sel_rows)
-        loss_l, loss_c = self._own_losses(loc_pos, conf_sel, a)
+        log_p = _log_softmax(conf_sel)
+        loss_l, loss_c = self._own_losses(loc_pos, log_p, a)
 
-        log_ps = F.log_softmax(conf_sel / self.T, axis=-1)
-        log_pt = F.log_softmax(_rows(conf_teacher, a.sel_rows) / self.T, axis=-1)
+        log_ps = log_p if self.T == 1 else _log_softmax(conf_sel / self.T)
+        log_pt = _log_softmax(_rows(conf_teacher, a.sel_rows) / self.T)
         class_w = paddle.full([self.num_classes], self.pos_w, dtype=conf.dtype)
         class_w[0] = self.neg_w
         soft = (class_w * paddle.exp(log_pt) * (log_pt - log_ps)).sum() * (self.T**2) / a.n

@@ -8,6 +8,7 @@ import torch
 from paddle_conv.det import VOC_SSD300, prior_boxes
 from paddle_conv.errors import ConfigError, DataError
 from paddle_conv.losses import LOSSES, MultiBoxLoss, MultiBoxLoss_KD, kd_total
+from paddle_conv.losses.multibox import background_loss
 from weights_bridge.references.ssd_loss import MultiBoxLossKDReference, MultiBoxLossReference
 
 NUM_CLASSES = 21
@@ -78,7 +79,47 @@ def test_multibox_kd_matches_reference(batch, kw):
         np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
     kd_total(ours).backward()
     assert lt.grad is None or not np.any(lt.grad.numpy())  # the teacher gets no gradient
-    assert np.all(np.isfinite(conf.grad.numpy()))
+    soft, l2, loss_c, loss_l = ref
+    (0.3 * soft + 0.7 * loss_c + 0.5 * l2 + loss_l).backward()  # kd_total's default weights
+    np.testing.assert_allclose(conf.grad.numpy(), tconf.grad.numpy(), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(loc.grad.numpy(), tloc.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
+def test_extreme_logits_match_reference(batch):
+    """Logits up to ~+-500: the mining loss leaves exp's float32 range (max-shifted path) and the
+    cross-entropies and KL reach hundreds (where Paddle's own log_softmax stops at -64)."""
+    conf = batch["conf"] * 75
+    conf[3, :50, 0] = -200.0
+    conf[4, :50, 5] = 200.0
+    inputs = {**batch, "conf": conf, "conf_teacher": batch["conf_teacher"] * 50}
+    keys = "loc", "conf", "priors", "loc_teacher", "conf_teacher"
+    loc, conf, priors, lt, ct = as_paddle(inputs, *keys)
+    tloc, tconf, tpriors, tlt, tct = as_torch(inputs, *keys)
+    targets = [torch.tensor(t) for t in batch["targets"]]
+    pairs = [
+        (
+            MultiBoxLoss()((loc, conf, priors), batch["targets"]),
+            MultiBoxLossReference()((tloc, tconf, tpriors), targets),
+        ),
+        (
+            MultiBoxLoss_KD(T=2.0)((loc, conf, priors), (lt, ct), batch["targets"]),
+            MultiBoxLossKDReference(T=2.0)((tloc, tconf, tpriors), (tlt, tct), targets),
+        ),
+    ]
+    for ours, ref in pairs:
+        for a, b in zip(ours, ref):
+            np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
+
+
+def test_background_loss_is_exact_where_exp_leaves_float32():
+    rng = np.random.default_rng(3)
+    conf = rng.normal(size=(2, 50, 6)).astype("float32")
+    conf[0, :5] += 150.0  # sums overflow
+    conf[1, :5] -= 150.0  # sums underflow
+    conf[1, 5, 2] = 120.0  # one class far above the background
+    expected = np.log(np.exp(conf.astype("float64") - 100).sum(-1)) + 100 - conf[..., 0]
+    got = background_loss(paddle.to_tensor(conf), block=16)  # several blocks
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-5)
 
 
 def test_empty_batch_is_zero_not_nan(batch):
