@@ -66,12 +66,12 @@ def paddle_runs(priors, targets, arrays, kd):
     loss = MultiBoxLoss_KD(NUM_CLASSES) if kd else MultiBoxLoss(NUM_CLASSES)
     t = {k: paddle.to_tensor(v, stop_gradient=k not in ("loc", "conf")) for k, v in arrays.items()}
 
-    def call(idx, tgt):
-        pred = (t["loc"][idx], t["conf"][idx], pp)
-        return loss(pred, (t["loc_t"][idx], t["conf_t"][idx]), tgt) if kd else loss(pred, tgt)
+    def call(tensors, tgt):
+        pred = (tensors["loc"], tensors["conf"], pp)
+        return loss(pred, (tensors["loc_t"], tensors["conf_t"]), tgt) if kd else loss(pred, tgt)
 
     def vectorised():
-        sum(call(slice(None), tt)).backward()
+        sum(call(t, tt)).backward()
 
     # positives per image, counted once outside the timing, to re-weight per-image means to the batch's
     _, conf_t = match(*pad_targets(targets), pp)
@@ -82,7 +82,7 @@ def paddle_runs(priors, targets, arrays, kd):
         total = 0.0
         for i, tgt in enumerate(tt):
             if positives[i]:
-                total = total + sum(call(slice(i, i + 1), [tgt])) * positives[i]
+                total = total + sum(call({k: v[i : i + 1] for k, v in t.items()}, [tgt])) * positives[i]
         (total / n_all).backward()
 
     def clear():
