@@ -43,11 +43,11 @@ def box_iou_numpy(box_a, box_b):
 
 
 def box_iou(box_a, box_b):
-    """:func:`box_iou_numpy` on Paddle tensors, for matching (no gradient flows through it).
+    """:func:`box_iou_numpy` on Paddle tensors (no gradient flows through it).
 
-    Computed on the host: Paddle's CPU kernels for the broadcast ``[B, M, 1] x [1, 1, P]``
-    element-wise ops were about 9x slower than NumPy's here (267 vs 30 ms at B=32, M=10, P=8732),
-    and the copy to and from a GPU is a few MB.
+    Computed on the host, as matching is (:func:`paddle_conv.det.match_numpy`): Paddle's CPU
+    kernels for the broadcast ``[B, M, 1] x [1, 1, P]`` element-wise ops were about 9x slower than
+    NumPy's here (267 vs 30 ms at B=32, M=10, P=8732), and the copy to and from a GPU is a few MB.
     """
     return paddle.to_tensor(box_iou_numpy(box_a.numpy(), box_b.numpy()))
 

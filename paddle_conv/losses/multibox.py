@@ -1,11 +1,16 @@
 """SSD losses: MultiBoxLoss (Liu et al., *SSD*, ECCV 2016) and its distillation form MultiBoxLoss_KD
 (Chen et al., *Learning Efficient Object Detection Models with Knowledge Distillation*, NeurIPS 2017).
 
-Both are vectorised over the batch: ground truths are padded to ``[B, M, 5]`` with a validity mask,
-matched in one ``[B, M, P]`` IoU pass (:func:`paddle_conv.det.match`) and hard negatives are mined
-with one batched rank. No Python loop over images. An image without objects contributes no
-positives and (with ``neg_pos`` negatives per positive) no negatives; a batch without any object
-returns zeros instead of dividing by zero.
+Both are vectorised over the batch, no Python loop over images. The no-gradient part runs once for
+the whole batch: ground truths are padded to ``[B, M, 5]`` with a validity mask and matched in one
+IoU pass (:func:`paddle_conv.det.match_numpy`, NumPy); the mining loss of every prior (its
+cross-entropy as background, :func:`background_loss`) is one blocked ``exp`` pass, and the hardest
+negatives of every image come from one ``argpartition`` over ``[B, P]`` (top ``k`` = the largest
+count in the batch, then each image keeps its own ``neg_pos * num_pos``). The differentiable part
+sees only the gathered rows: Smooth-L1 on the positives, an exact log-softmax on the positives and
+mined negatives (its cross-entropy, and for the KD loss the softened distributions). An image
+without objects contributes no positives and no negatives; a batch without any object returns
+zeros instead of dividing by zero.
 """
 
 from collections import namedtuple
