@@ -119,13 +119,17 @@ def match_numpy(truths, valid, priors, threshold=0.5):
     iou = np.zeros((batch, num_truths, packed.shape[1]), dtype=packed.dtype)
     iou[img, slot] = packed
     best_overlap = iou.max(axis=1)  # [B, P]: each prior's best overlap
-    # Each valid truth claims its best prior; the highest truth index wins a shared prior.
-    claimant = np.full(best_overlap.shape, -1, dtype="int64")
-    np.maximum.at(claimant, (img, packed.argmax(axis=1)), slot)
-    pos_img, pos_prior = np.nonzero((claimant >= 0) | (best_overlap >= threshold))
-    claimed_by = claimant[pos_img, pos_prior]
-    # the argmax over truths only where it matters: at positives that no truth claimed
-    pos_truth = np.where(claimed_by >= 0, claimed_by, iou[pos_img, :, pos_prior].argmax(axis=1))
+    # Each valid truth claims its best prior (overlap 2, as upstream); a later truth wins a shared one.
+    claimed = img * best_overlap.shape[1] + packed.argmax(axis=1)  # flat (image, prior) rows
+    best_overlap.reshape(-1)[claimed] = 2.0
+    pos_img, pos_prior = np.nonzero(best_overlap >= threshold)
+    pos_truth = iou[pos_img, :, pos_prior].argmax(axis=1)
+    order = np.lexsort((slot, claimed))  # by row, then truth index: the last of each row wins
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = claimed[order][1:] != claimed[order][:-1]
+    winners = order[last]
+    pos_rows = pos_img * best_overlap.shape[1] + pos_prior  # row-major, so sorted
+    pos_truth[np.searchsorted(pos_rows, claimed[winners])] = slot[winners]
     return pos_img, pos_prior, pos_truth
 
 
