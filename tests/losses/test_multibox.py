@@ -166,3 +166,19 @@ def test_bad_inputs_raise(batch):
 def test_registered():
     assert LOSSES.get("MultiBoxLoss") is MultiBoxLoss
     assert LOSSES.build("MultiBoxLoss_KD", num_classes=4, T=2.0).T == 2.0
+
+
+def test_more_negatives_wanted_than_there_are():
+    """5 of 6 priors positive: 3 * 5 negatives asked for, 1 exists; every prior counts once."""
+    sizes = [0.8, 0.85, 0.9, 0.95, 1.0, 0.2]
+    priors = np.array([[0.5, 0.5, s, s] for s in sizes], "float32")
+    rng = np.random.default_rng(0)
+    loc = rng.normal(size=(2, 6, 4)).astype("float32")
+    conf = rng.normal(size=(2, 6, NUM_CLASSES)).astype("float32")
+    targets = [np.array([[0.05, 0.05, 0.95, 0.95, 4]], "float32"), np.array([[0.4, 0.4, 0.6, 0.6, 1]], "float32")]
+    ours = MultiBoxLoss()((paddle.to_tensor(loc), paddle.to_tensor(conf), paddle.to_tensor(priors)), targets)
+    ref = MultiBoxLossReference()(
+        (torch.tensor(loc), torch.tensor(conf), torch.tensor(priors)), [torch.tensor(t) for t in targets]
+    )
+    for a, b in zip(ours, ref):
+        np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
