@@ -23,7 +23,7 @@ FAMILIES = {
     "conv_resnet": ("resnet50_dcn", {}, [1, 3, 32, 32], [None, 3, None, None]),  # deformable conv
     "refconv_mobilenet": ("refconv_mobilenet_v1", {}, [2, 3, 32, 32], [None, 3, None, None]),
     "tiny_cnn": ("tiny_cnn", {}, [2, 3, 32, 32], [None, 3, None, None]),
-    "ssd_lite": ("ssd_lite", {"backbone": "tiny_cnn", "input_size": 64}, [1, 3, 64, 64], [1, 3, 64, 64]),
+    "ssd_lite": ("ssd_lite", {"backbone": "tiny_cnn", "input_size": 64}, [2, 3, 64, 64], [None, 3, 64, 64]),
 }
 ONNX_OK, ONNX_MISSING = onnx_available()
 
