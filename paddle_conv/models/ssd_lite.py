@@ -95,6 +95,10 @@ class FeatureTap:
         self.tap_store["map"] = output
         return output
 
+    def __getstate__(self):
+        """A copy (``copy.deepcopy``, pickle) starts with no feature map kept from an earlier forward."""
+        return {**super().__getstate__(), "tap_store": {}}
+
 
 _TAPPED_CLASSES = {}
 

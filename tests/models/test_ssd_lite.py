@@ -124,6 +124,9 @@ def test_taps_survive_deepcopy_fuse_and_to_static():
             np.testing.assert_allclose(got.numpy(), w, rtol=0, atol=1e-5)
     # each copy fills its own taps: the original's stay empty
     assert all(not layer.tap_store for layer in model._tap_layers())
+    model.backbone(x)  # the backbone alone leaves its maps in the taps; a copy does not take them along
+    assert all(layer.tap_store for layer in model._tap_layers())
+    assert all(not layer.tap_store for layer in copy.deepcopy(model)._tap_layers())
 
 
 def test_a_tapped_layer_replaced_later_is_tapped_again():
