@@ -62,7 +62,8 @@ def find_taps(backbone, strides):
     """Names of the sublayers of ``backbone`` giving its last feature map at each stride, and their channels.
 
     Found on a probe image; a sublayer run more than once per forward (e.g. a ReLU shared inside a
-    residual block) is no tap, its output being ambiguous.
+    residual block, or an octave Conv_BN_ACT's activation run on the high then the low branch) is
+    no tap: its last output, which a tap would keep, need not be the map found.
     """
     shapes = []
     hooks = [

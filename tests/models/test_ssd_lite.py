@@ -142,3 +142,15 @@ def test_a_tapped_layer_replaced_later_is_tapped_again():
     assert isinstance(fused.backbone.layer4[0].bn1, paddle.nn.Identity)
     np.testing.assert_allclose(fused(x)[1].numpy(), want, rtol=0, atol=1e-4 * max(1.0, float(np.abs(want).max())))
     assert isinstance(fused.backbone.layer4[0].bn1, FeatureTap)
+
+
+@pytest.mark.parametrize("backbone", ["oct_mobilenet", "resnet50"])
+def test_a_layer_run_twice_per_forward_is_no_tap(backbone):
+    # oct_mobilenet: a Conv_BN_ACT's ReLU runs on the high then the low branch (its last output is a
+    # stride-16 map); resnet50: a bottleneck's ReLU runs three times. Each asked stride gets its own map.
+    model = pc.create_model("ssd_lite", num_classes=3, backbone=backbone, input_size=64, strides=(8, 16, 32),
+                            extra_channels=())
+    assert not any(name.endswith(("act", "relu")) for name in model._tap_names)
+    assert model.prior_config["feature_maps"] == [8, 4, 2]
+    loc, conf, priors = model(paddle.randn([1, 3, 64, 64]))
+    assert loc.shape[1] == conf.shape[1] == priors.shape[0]
