@@ -2,6 +2,12 @@
 
     python tools/export.py -c configs/oct_mobilenet.yaml -o Global.pretrained_model=output/oct_mobilenet/best_model
     python tools/export.py -c CONFIG -o Global.pretrained_model=PATH --onnx [--opset 13]
+    python tools/export.py -c configs/ssd_kd_shapes.yaml [--stage student_kd] [--weights PREFIX] [--onnx]
+
+With a detection config, ``--stage`` (teacher | student_kd | student) picks the detector as in
+tools/eval_det.py: its weights are ``--weights`` or ``<Global.output_dir>/<stage>/best``, and it is
+written to ``<Global.output_dir>/<stage>/inference/`` (input ``[N, 3, S, S]`` for the detector's
+``input_size`` S; outputs loc, conf and priors, see paddle_conv.det.detect).
 
 Writes ``<Global.save_inference_dir>/inference.json`` + ``inference.pdiparams`` (Paddle 3; ``.pdmodel``
 on Paddle 2) and, with ``--onnx``, ``inference.onnx``: RefConv layers re-parameterized and BatchNorm
@@ -21,8 +27,15 @@ import paddle  # noqa: E402
 
 from paddle_conv.config import load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
-from paddle_conv.deploy.export import export_from_config, input_spec_shape  # noqa: E402
+from paddle_conv.deploy.export import (  # noqa: E402
+    detector_export_config,
+    export_from_config,
+    input_spec_shape,
+    probe_shape,
+)
 from paddle_conv.deploy.onnx import DEFAULT_OPSET, OnnxPredictor  # noqa: E402
+from paddle_conv.engine.det_config import DET_SCHEMA, is_detection_config  # noqa: E402
+from paddle_conv.engine.det_trainer import STAGES  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 
 
@@ -32,9 +45,7 @@ def _first(out):
 
 def check(result, cfg):
     """Max differences on one random input: dygraph (folded) vs Paddle Inference vs ONNX Runtime."""
-    spec = input_spec_shape(cfg)
-    shape = [2, *cfg["Global"]["image_shape"]] if spec[0] is None else spec
-    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    x = np.random.default_rng(0).standard_normal(probe_shape(cfg)).astype("float32")
     with paddle.no_grad():
         want = _first(result["model"](paddle.to_tensor(x)))
     scale = max(float(np.abs(want).max()), 1.0)
@@ -46,6 +57,15 @@ def check(result, cfg):
     return lines
 
 
+def load_export_config(args):
+    """The export config of ``args``: the classification config itself, or the ``--stage`` part of a
+    detection config (:func:`~paddle_conv.deploy.export.detector_export_config`)."""
+    if is_detection_config(args.config):
+        det_cfg = load_config(args.config, args.override, schema=DET_SCHEMA)
+        return detector_export_config(det_cfg, args.stage, args.weights)
+    return load_config(args.config, args.override)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--config", required=True, help="the YAML config the model was trained with")
@@ -53,9 +73,13 @@ def main(argv=None):
                         help="override a config value, repeatable: -o Global.pretrained_model=PATH")
     parser.add_argument("--onnx", action="store_true", help="also write inference.onnx (needs the [onnx] extra)")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    parser.add_argument("--stage", choices=STAGES, default="student_kd",
+                        help="detection config only: the stage whose detector to export (default student_kd)")
+    parser.add_argument("--weights",
+                        help="detection config only: checkpoint prefix (default <output_dir>/<stage>/best)")
     args = parser.parse_args(argv)
     try:
-        cfg = load_config(args.config, args.override)
+        cfg = load_export_config(args)
         paddle.set_device(cfg["Global"]["device"])
         result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset)
         report = check(result, cfg)

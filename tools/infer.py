@@ -22,7 +22,10 @@ from paddle_conv.config import load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.classify import eval_transform, image_paths, load_image, topk  # noqa: E402
 from paddle_conv.deploy.export import INFERENCE_NAME  # noqa: E402
-from paddle_conv.errors import DataError, PaddleConvError  # noqa: E402
+from paddle_conv.engine.det_config import is_detection_config  # noqa: E402
+from paddle_conv.errors import ConfigError, DataError, PaddleConvError  # noqa: E402
+from paddle_conv.models import SSDLite  # noqa: E402
+from paddle_conv.registry import MODELS  # noqa: E402
 
 
 def read_class_names(path):
@@ -33,6 +36,18 @@ def read_class_names(path):
             return [line.strip() for line in f if line.strip()]
     except OSError as exc:
         raise DataError(f"{path}: cannot read the class names ({exc}); one name per line") from None
+
+
+def refuse_detectors(config, arch=None):
+    """ConfigError naming the tools for detectors when ``config`` is a detection config, or ``arch``
+    (the config's ``Arch.name``) a detector: this tool prints class scores, not boxes."""
+    detector = arch is not None and isinstance(MODELS.get(arch), type) and issubclass(MODELS.get(arch), SSDLite)
+    if detector or (arch is None and is_detection_config(config)):
+        raise ConfigError(
+            f"{config}: {'Arch ' + arch if arch else 'a detection config'}: tools/infer.py classifies images and "
+            "cannot show detections; evaluate a detector with tools/eval_det.py -c CONFIG [--stage STAGE], and "
+            "run its exported model (tools/export.py; outputs loc, conf, priors) through paddle_conv.det.detect"
+        )
 
 
 def classify(predictor, paths, transform, k, batch_size=16):
@@ -58,7 +73,9 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
     args = parser.parse_args(argv)
     try:
+        refuse_detectors(args.config)
         cfg = load_config(args.config, args.override)
+        refuse_detectors(args.config, cfg["Arch"]["name"])
         names = read_class_names(args.class_names)
         model_dir = args.model_dir or cfg["Global"]["save_inference_dir"]
         predictor = Predictor(os.path.join(model_dir, INFERENCE_NAME), device=args.device, threads=args.threads)

@@ -6,11 +6,15 @@ as it is): every :class:`~paddle_conv.layers.RefConv2D` folded back into a plain
 convolution before it (:func:`paddle_conv.fuse`, self-checked on a probe input). The OctConv
 layers' fast path is their default forward, so nothing needs switching.
 
-:func:`export_from_config` is what ``tools/export.py`` runs.
+:func:`export_from_config` is what ``tools/export.py`` runs; :func:`detector_export_config` makes
+its config for one stage of a detection config (``configs/ssd_kd_shapes.yaml``).
 """
 
 import copy
+import inspect
 import os
+
+import paddle
 
 from ..engine.checkpoint import load_pretrained
 from ..engine.trainer import build_model
@@ -18,6 +22,7 @@ from ..errors import ConfigError, WeightsError
 from ..fuse import fuse
 from ..layers import RefConv2D
 from ..refconv import reparameterize
+from ..registry import MODELS
 from .inference import export_model
 from .onnx import DEFAULT_OPSET, export_onnx
 
@@ -39,13 +44,41 @@ def prepare_for_export(model, probe_shape):
 
 
 def input_spec_shape(cfg):
-    """The exported input shape: any batch and size, or ``[None, *Global.image_shape]`` for a model
-    built for one input size (an ``input_size`` argument, e.g. ``ssd_lite``)."""
+    """The exported input shape: any batch and size, or any batch of ``[C, S, S]`` for a model
+    built for one input size ``S`` (an ``input_size`` argument, e.g. ``ssd_lite``)."""
     channels, height, width = cfg["Global"]["image_shape"]
     size = cfg["Arch"].get("input_size")
     if size is not None:
-        return [1, channels, size, size]
+        return [None, channels, size, size]
     return [None, channels, None, None]
+
+
+def probe_shape(cfg):
+    """A concrete input of the exported shape: batch 2, ``Global.image_shape`` where the size is free."""
+    return [2] + [d if d is not None else g for d, g in zip(input_spec_shape(cfg)[1:], cfg["Global"]["image_shape"])]
+
+
+def detector_export_config(det_cfg, stage, weights=None):
+    """The export config (``Arch`` + ``Global``) of one stage of a validated detection config.
+
+    ``stage`` (``teacher`` | ``student_kd`` | ``student``, as in ``tools/eval_det.py``) picks the
+    ``Teacher`` or ``Student`` architecture; the weights are ``weights`` or the stage's ``best``
+    checkpoint, and the model is written to ``<Global.output_dir>/<stage>/inference/``.
+    """
+    arch = dict(det_cfg["Teacher" if stage == "teacher" else "Student"]["Arch"])
+    if "input_size" not in arch:
+        arch["input_size"] = inspect.signature(MODELS.get(arch["name"])).parameters["input_size"].default
+    stage_dir = os.path.join(det_cfg["Global"]["output_dir"], stage)
+    gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    return {
+        "Arch": arch,
+        "Global": {
+            "pretrained_model": weights or os.path.join(stage_dir, "best"),
+            "save_inference_dir": os.path.join(stage_dir, "inference"),
+            "image_shape": [3, arch["input_size"], arch["input_size"]],
+            "device": "gpu" if gpu else "cpu",
+        },
+    }
 
 
 def load_trained_model(cfg):
@@ -77,8 +110,7 @@ def export_from_config(cfg, onnx=False, opset_version=DEFAULT_OPSET):
     """
     network = load_trained_model(cfg)
     spec = input_spec_shape(cfg)
-    probe = [2, *cfg["Global"]["image_shape"]] if spec[2] is None else spec
-    deploy_model = prepare_for_export(network, probe)
+    deploy_model = prepare_for_export(network, probe_shape(cfg))
     prefix = os.path.join(cfg["Global"]["save_inference_dir"], INFERENCE_NAME)
     files = export_model(deploy_model, prefix, spec)
     result = {"prefix": prefix, "files": files, "onnx": None, "opset": None, "model": deploy_model}

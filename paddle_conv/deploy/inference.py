@@ -67,6 +67,8 @@ class Predictor:
             config.disable_gpu()
             if mkldnn:
                 config.enable_mkldnn()
+            else:  # Paddle 3 turns oneDNN on by default on CPU
+                config.disable_mkldnn()
             if threads:
                 config.set_cpu_math_library_num_threads(int(threads))
         config.disable_glog_info()

@@ -88,3 +88,11 @@ DET_SCHEMA = {
         }
     ),
 }
+
+
+def is_detection_config(path):
+    """Whether the YAML file at ``path`` is a detection config (it has a ``Teacher`` or ``Student``)."""
+    from ..config import read_yaml
+
+    data = read_yaml(path)
+    return isinstance(data, dict) and ("Teacher" in data or "Student" in data)

@@ -2,14 +2,23 @@
 layers and heads (Sandler et al., *MobileNetV2*, CVPR 2018) on a backbone from the model registry.
 
 The backbone is any registered classifier (``mobilenet_v1``, ``oct_mobilenet``, ...). Its feature
-maps at the requested output strides are tapped by forward hooks: the last sublayer whose output
-has the stride's resolution on a probe image. Extra stride-2 blocks add smaller maps; every map
-gets a separable 3x3 head for box offsets and class logits. The priors follow the SSD scale rule
-(``min_ratio .. max_ratio`` linearly over the maps) for the fixed ``input_size``.
+maps at the requested output strides are tapped: the tap is the last sublayer (run once per
+forward) whose output has the stride's resolution on a probe image. Extra stride-2 blocks add
+smaller maps; every map gets a separable 3x3 head for box offsets and class logits. The priors
+follow the SSD scale rule (``min_ratio .. max_ratio`` linearly over the maps) for the fixed
+``input_size``.
+
+A tapped sublayer's class becomes a subclass of it whose ``forward`` returns the same output and
+also keeps it on the sublayer (:class:`FeatureTap`); the detector runs the backbone and takes the
+maps from its own tapped sublayers. No hook and no closure is involved, so a deep copy
+(:func:`paddle_conv.fuse`, export) and ``paddle.jit.save`` (dy2static) keep the taps, and the
+parameter names are those of the plain backbone.
 
 Forward: ``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``, the
 input of :class:`paddle_conv.losses.MultiBoxLoss` and :func:`paddle_conv.det.detect`.
 """
+
+import collections
 
 import paddle
 import paddle.nn as nn
@@ -50,7 +59,12 @@ def _as_map(output):
 
 
 def find_taps(backbone, strides):
-    """Names of the sublayers of ``backbone`` giving its last feature map at each stride, and their channels."""
+    """Names of the sublayers of ``backbone`` giving its last feature map at each stride, and their channels.
+
+    Found on a probe image; a sublayer run more than once per forward (e.g. a ReLU shared inside a
+    residual block, or an octave Conv_BN_ACT's activation run on the high then the low branch) is
+    no tap: its last output, which a tap would keep, need not be the map found.
+    """
     shapes = []
     hooks = [
         layer.register_forward_post_hook(lambda _l, _i, out, name=name: shapes.append((name, _as_map(out))))
@@ -63,13 +77,51 @@ def find_taps(backbone, strides):
     for h in hooks:
         h.remove()
     backbone.train() if was_training else backbone.eval()
+    calls = collections.Counter(name for name, _ in shapes)
     taps = []
     for s in strides:
-        found = [(n, m.shape[1]) for n, m in shapes if m is not None and m.shape[2] == _PROBE // s]
+        found = [(n, m.shape[1]) for n, m in shapes if m is not None and m.shape[2] == _PROBE // s and calls[n] == 1]
         if not found:
             raise ConfigError(f"the backbone has no feature map of stride {s}; choose strides among 4, 8, 16, 32")
         taps.append(found[-1])
     return taps
+
+
+class FeatureTap:
+    """Mixin of a tapped backbone sublayer: ``forward`` returns what the sublayer's own class
+    computes and keeps it in ``tap_store["map"]`` for the detector to take (see :func:`tap`)."""
+
+    def forward(self, *inputs, **kwargs):
+        output = self.untapped_forward(*inputs, **kwargs)
+        self.tap_store["map"] = output
+        return output
+
+    def __getstate__(self):
+        """A copy (``copy.deepcopy``, pickle) starts with no feature map kept from an earlier forward."""
+        return {**super().__getstate__(), "tap_store": {}}
+
+
+_TAPPED_CLASSES = {}
+
+
+def tap(layer):
+    """Make ``layer`` keep its output (its class becomes a :class:`FeatureTap` subclass); return it.
+
+    Idempotent. Parameters, buffers and sublayers stay as they are, so ``state_dict`` names do not
+    change; ``isinstance`` against the original class still holds.
+    """
+    if not isinstance(layer, FeatureTap):
+        cls = type(layer)
+        if cls not in _TAPPED_CLASSES:
+            _TAPPED_CLASSES[cls] = type(f"Tapped{cls.__name__}", (FeatureTap, cls), {"untapped_forward": cls.forward})
+        layer.__class__ = _TAPPED_CLASSES[cls]
+        layer.tap_store = {}
+    return layer
+
+
+def _feature_map(output):
+    """The ``[N, C, H, W]`` map of a tapped output (the high branch of an octave ``(high, None)``)."""
+    return output[0] if isinstance(output, (tuple, list)) else output
 
 
 class SSDLite(nn.Layer):
@@ -104,12 +156,7 @@ class SSDLite(nn.Layer):
         self.backbone = create_model(backbone, num_classes=1, **(backbone_kwargs or {}))
         taps = find_taps(self.backbone, strides)
         self._tap_names = [n for n, _ in taps]
-        self._features = {}
-        layers = dict(self.backbone.named_sublayers())
-        for name in self._tap_names:
-            layers[name].register_forward_post_hook(
-                lambda _l, _i, out, name=name: self._features.__setitem__(name, _as_map(out))
-            )
+        self._tap_layers()
         channels = [c for _, c in taps]
         self.extras = nn.LayerList()
         for cout in extra_channels:
@@ -136,10 +183,23 @@ class SSDLite(nn.Layer):
         self.loc_heads = nn.LayerList([_head(c, a * 4) for c, a in zip(channels, anchors)])
         self.conf_heads = nn.LayerList([_head(c, a * num_classes) for c, a in zip(channels, anchors)])
 
+    @paddle.jit.not_to_static
+    def _tap_layers(self):
+        """The tapped sublayers of the backbone, in tap order. A sublayer swapped for another since
+        (BatchNorm folded into ``nn.Identity`` by :func:`paddle_conv.fuse`, RefConv re-parameterized)
+        is tapped anew, so the taps follow the backbone wherever it goes."""
+        layers = []
+        for name in self._tap_names:
+            layer = self.backbone
+            for part in name.split("."):
+                layer = getattr(layer, part)
+            layers.append(tap(layer))
+        return layers
+
     def _maps(self, x):
-        self._features.clear()
+        taps = self._tap_layers()
         self.backbone(x)
-        maps = [self._features[n] for n in self._tap_names]
+        maps = [_feature_map(t.tap_store.pop("map")) for t in taps]
         for block in self.extras:
             maps.append(block(maps[-1]))
         return maps
@@ -156,9 +216,12 @@ class SSDLite(nn.Layer):
         if x.shape[2] != self.input_size or x.shape[3] != self.input_size:
             raise ConfigError(f"input {list(x.shape)}: this SSDLite was built for {self.input_size}x{self.input_size}")
         locs, confs = [], []
+        # reshape [0, -1, K] (0: keep the batch) exports with any batch size, and it keeps Paddle
+        # Inference's oneDNN operator_reshape_onednn_fuse_pass (3.3) from mistyping transpose+reshape
+        # before concat, which it does for an explicit batch dimension
         for fmap, loc_head, conf_head in zip(self._maps(x), self.loc_heads, self.conf_heads):
-            locs.append(loc_head(fmap).transpose([0, 2, 3, 1]).reshape([x.shape[0], -1, 4]))
-            confs.append(conf_head(fmap).transpose([0, 2, 3, 1]).reshape([x.shape[0], -1, self.num_classes]))
+            locs.append(loc_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, 4]))
+            confs.append(conf_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, self.num_classes]))
         return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), self.priors
 
 

@@ -23,11 +23,7 @@ FAMILIES = {
     "conv_resnet": ("resnet50_dcn", {}, [1, 3, 32, 32], [None, 3, None, None]),  # deformable conv
     "refconv_mobilenet": ("refconv_mobilenet_v1", {}, [2, 3, 32, 32], [None, 3, None, None]),
     "tiny_cnn": ("tiny_cnn", {}, [2, 3, 32, 32], [None, 3, None, None]),
-    "ssd_lite": ("ssd_lite", {"backbone": "tiny_cnn", "input_size": 64}, [1, 3, 64, 64], [1, 3, 64, 64]),
-}
-KNOWN_FAILURES = {
-    "ssd_lite": "SSDLite taps backbone features with forward hooks that close over the original instance: "
-                "a deep copy (paddle_conv.fuse) and dy2static (paddle.jit.save) lose the taps",
+    "ssd_lite": ("ssd_lite", {"backbone": "tiny_cnn", "input_size": 64}, [2, 3, 64, 64], [None, 3, 64, 64]),
 }
 ONNX_OK, ONNX_MISSING = onnx_available()
 
@@ -47,9 +43,7 @@ def _max_rel(got, want):
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_family_exports_to_paddle_inference_and_onnx(family, tmp_path, request):
-    if family in KNOWN_FAILURES:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_FAILURES[family], strict=True))
+def test_family_exports_to_paddle_inference_and_onnx(family, tmp_path):
     name, kwargs, shape, spec = FAMILIES[family]
     model = pc.create_model(name, num_classes=5, **kwargs)
     randomize_batchnorm(model)

@@ -63,17 +63,17 @@ def test_resume_after_sigkill_reproduces_the_uninterrupted_loss_curve(tmp_path):
     done = _epochs_done(run)
     assert 1 <= done < EPOCHS
 
-    before = set(glob.glob(os.path.join(run, "vdl", "*")))
+    before = set(glob.glob(os.path.join(run, "vdl", "vdlrecords.*")))
     resumed = subprocess.run(_command(tmp_path / "killed") + ["-o", f"Global.checkpoints={run}/latest"], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    (resumed_log,) = set(glob.glob(os.path.join(run, "vdl", "*"))) - before
+    (resumed_log,) = set(glob.glob(os.path.join(run, "vdl", "vdlrecords.*"))) - before
     got = _losses(resumed_log)
     steps = list(range(done * STEPS_PER_EPOCH + 1, EPOCHS * STEPS_PER_EPOCH + 1))  # VisualDL steps are 1-based
     assert sorted(got) == steps, sorted(got)
 
     assert whole.wait(timeout=300) == 0, whole_err.read_text()[-3000:]
-    (whole_log,) = glob.glob(str(tmp_path / "whole" / "oct_mobilenet" / "vdl" / "*"))
+    (whole_log,) = glob.glob(str(tmp_path / "whole" / "oct_mobilenet" / "vdl" / "vdlrecords.*"))
     expected = _losses(whole_log)
     assert sorted(expected) == list(range(1, STEPS_PER_EPOCH * EPOCHS + 1)), sorted(expected)
     diffs = {step: abs(got[step] - expected[step]) for step in steps}
