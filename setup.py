@@ -9,7 +9,8 @@ from setuptools import find_packages, setup
 EXTRAS = {
     "cpu": ["paddlepaddle>=3.0"],
     # Pinned: on a CPU-only machine this exact release is a CPU wheel; other specs pull CUDA builds.
-    "torch": ["torch==2.13.0"],
+    # threadpoolctl: tools/benchmark_det_loss.py gives NumPy's BLAS the thread count torch and Paddle get.
+    "torch": ["torch==2.13.0", "threadpoolctl>=3"],
     "train": ["visualdl>=2.5", "scikit-learn>=1.3"],
     # ONNX export (tools/export.py --onnx) and ONNX Runtime; paddle2onnx 2.1 reads Paddle 3's .json programs.
     "onnx": ["paddle2onnx>=2.1.0", "onnxruntime>=1.17"],
