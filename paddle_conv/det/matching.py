@@ -60,6 +60,11 @@ def _pad_list(targets):
     for i, a in enumerate(arrays):
         if a.size and (a.ndim != 2 or a.shape[1] != 5):
             raise DataError(f"targets[{i}] must be [n, 5] = (x1, y1, x2, y2, label), got shape {a.shape}")
+        if a.size and (a[:, 4] < 0).any():
+            raise DataError(
+                f"targets[{i}] has label {a[:, 4].min():g}: labels are 0-based class indices without "
+                f"background; leave an image's list empty ([0, 5]) when it has no object"
+            )
     width = max(1, max(len(a) if a.size else 0 for a in arrays))
     out = np.full((len(arrays), width, 5), -1.0, dtype="float32")
     for i, a in enumerate(arrays):

@@ -157,6 +157,9 @@ def test_bad_inputs_raise(batch):
     bad[3][0, 4] = NUM_CLASSES - 1  # one past the last object class
     with pytest.raises(DataError, match="out of range"):
         MultiBoxLoss()((loc, conf, priors), bad)
+    bad[3][0, 4] = -1  # a negative label is not "no object": that is an empty [0, 5] list
+    with pytest.raises(DataError, match=r"label -1: .*leave an image's list empty"):
+        MultiBoxLoss()((loc, conf, priors), bad)
     with pytest.raises(DataError, match="targets for a batch"):
         MultiBoxLoss()((loc, conf, priors), batch["targets"][:3])
     with pytest.raises(ConfigError, match="unknown KD loss weight"):
