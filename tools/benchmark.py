@@ -335,8 +335,10 @@ def format_table(rows):
 def run(args, log=print):
     import paddle
 
-    on_gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
-    device = "gpu" if on_gpu else "cpu"
+    from paddle_conv.deploy.inference import available_device
+
+    device = available_device()
+    on_gpu = device == "gpu"
     paddle.set_device(device)
     info = machine_info(args, device)
     log(f"# {info['date_utc']} UTC  {info['cpu']} ({info['cpu_count']} cores), device {device}, "

@@ -41,8 +41,12 @@ def read_class_names(path):
 def refuse_detectors(config, arch=None):
     """ConfigError naming the tools for detectors when ``config`` is a detection config, or ``arch``
     (the config's ``Arch.name``) a detector: this tool prints class scores, not boxes."""
-    detector = arch is not None and isinstance(MODELS.get(arch), type) and issubclass(MODELS.get(arch), SSDLite)
-    if detector or (arch is None and is_detection_config(config)):
+    if arch is None:
+        detector = is_detection_config(config)
+    else:
+        builder = MODELS.get(arch)
+        detector = isinstance(builder, type) and issubclass(builder, SSDLite)
+    if detector:
         raise ConfigError(
             f"{config}: {'Arch ' + arch if arch else 'a detection config'}: tools/infer.py classifies images and "
             "cannot show detections; evaluate a detector with tools/eval_det.py -c CONFIG [--stage STAGE], and "

@@ -14,8 +14,6 @@ import copy
 import inspect
 import os
 
-import paddle
-
 from ..engine.checkpoint import load_pretrained
 from ..engine.trainer import build_model
 from ..errors import ConfigError, WeightsError
@@ -23,7 +21,7 @@ from ..fuse import fuse
 from ..layers import RefConv2D
 from ..refconv import reparameterize
 from ..registry import MODELS
-from .inference import export_model
+from .inference import available_device, export_model
 from .onnx import DEFAULT_OPSET, export_onnx
 
 #: File name (prefix) of the exported model inside ``Global.save_inference_dir``.
@@ -69,14 +67,13 @@ def detector_export_config(det_cfg, stage, weights=None):
     if "input_size" not in arch:
         arch["input_size"] = inspect.signature(MODELS.get(arch["name"])).parameters["input_size"].default
     stage_dir = os.path.join(det_cfg["Global"]["output_dir"], stage)
-    gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
     return {
         "Arch": arch,
         "Global": {
             "pretrained_model": weights or os.path.join(stage_dir, "best"),
             "save_inference_dir": os.path.join(stage_dir, "inference"),
             "image_shape": [3, arch["input_size"], arch["input_size"]],
-            "device": "gpu" if gpu else "cpu",
+            "device": available_device(),
         },
     }
 

@@ -41,6 +41,11 @@ def model_files(prefix):
     )
 
 
+def available_device():
+    """``"gpu"`` when this Paddle build has CUDA and sees a GPU, else ``"cpu"``."""
+    return "gpu" if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0 else "cpu"
+
+
 class Predictor:
     """A Paddle Inference predictor over an exported model.
 
@@ -59,7 +64,7 @@ class Predictor:
         program, params = model_files(prefix)
         config = inference.Config(program, params)
         if device is None:
-            device = "gpu" if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu"
+            device = available_device()
         self.device = device
         if device == "gpu":
             config.enable_use_gpu(256, 0)

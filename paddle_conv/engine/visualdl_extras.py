@@ -12,6 +12,11 @@ No PR curve: VisualDL 2.5.3's ``add_pr_curve`` and ``add_roc_curve`` call ``np.f
 NumPy >= 1.24 no longer has.
 """
 
+import json
+import os
+import tempfile
+import time
+
 import numpy as np
 import paddle
 
@@ -49,11 +54,6 @@ def write_graph(logdir, network, input_spec):
     (``add_graph`` leaves it converted by ``to_static``, so training would go on traced).
     VisualDL reads the legacy ``.pdmodel`` program, which Paddle 3 writes under ``OldIrGuard``.
     """
-    import json
-    import os
-    import tempfile
-    import time
-
     from visualdl.component.graph.graph_component import analyse_model
     from visualdl.component.graph.utils import create_opname_scope
 

@@ -51,10 +51,16 @@ def _head(cin, cout):
     return nn.Sequential(_conv_bn_relu(cin, cin, 3, groups=cin), nn.Conv2D(cin, cout, 1))
 
 
+def _feature_map(output):
+    """The ``[N, C, H, W]`` map of a tapped output (the high branch of an octave ``(high, None)``)."""
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
 def _as_map(output):
     """A 4-D tensor from a sublayer output (octave layers return ``(high, None)`` once merged)."""
-    if isinstance(output, (tuple, list)) and len(output) == 2 and output[1] is None:
-        output = output[0]
+    if isinstance(output, (tuple, list)) and not (len(output) == 2 and output[1] is None):
+        return None
+    output = _feature_map(output)
     return output if isinstance(output, paddle.Tensor) and output.ndim == 4 else None
 
 
@@ -117,11 +123,6 @@ def tap(layer):
         layer.__class__ = _TAPPED_CLASSES[cls]
         layer.tap_store = {}
     return layer
-
-
-def _feature_map(output):
-    """The ``[N, C, H, W]`` map of a tapped output (the high branch of an octave ``(high, None)``)."""
-    return output[0] if isinstance(output, (tuple, list)) else output
 
 
 class SSDLite(nn.Layer):
