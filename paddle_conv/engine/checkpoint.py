@@ -211,13 +211,21 @@ def read_state_dict(path, what="checkpoint"):
     return state
 
 
-def check_state_matches(state, model, path):
-    """Raise WeightsError unless ``state`` has exactly the parameters (names and shapes) of ``model``."""
-    own = model.state_dict()
+def compare_state(own, state):
+    """How a file's ``state`` differs from a model's ``own`` state dict: ``(missing, unexpected,
+    mismatched)``, names in model order (``unexpected`` in file order), ``mismatched`` as
+    ``(name, model shape, file shape)``."""
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    mismatched = [f"{k}: model {list(own[k].shape)} vs file {list(state[k].shape)}"
+    mismatched = [(k, list(own[k].shape), list(state[k].shape))
                   for k in own if k in state and list(own[k].shape) != list(state[k].shape)]
+    return missing, unexpected, mismatched
+
+
+def check_state_matches(state, model, path):
+    """Raise WeightsError unless ``state`` has exactly the parameters (names and shapes) of ``model``."""
+    missing, unexpected, mismatched = compare_state(model.state_dict(), state)
+    mismatched = [f"{k}: model {have} vs file {got}" for k, have, got in mismatched]
     if missing or unexpected or mismatched:
         def few(names):
             return ", ".join(names[:5]) + (f" (+{len(names) - 5} more)" if len(names) > 5 else "")
@@ -278,19 +286,11 @@ def load_pretrained(model, path):
     if not os.path.exists(params):
         raise WeightsError(f"pretrained weights {params!r} do not exist: check Global.pretrained_model")
     state = read_state_dict(params, "pretrained weights")
-    own = model.state_dict()
-    report = {"loaded": [], "missing": [], "unexpected": sorted(set(state) - set(own)), "mismatched": []}
-    usable = {}
-    for name, tensor in own.items():
-        if name not in state:
-            report["missing"].append(name)
-            continue
-        have, got = list(tensor.shape), list(state[name].shape)
-        if have != got:
-            report["mismatched"].append((name, have, got))
-        else:
-            usable[name] = state[name]
-            report["loaded"].append(name)
+    missing, unexpected, mismatched = compare_state(model.state_dict(), state)
+    skipped = set(missing) | {name for name, _, _ in mismatched}
+    usable = {name: state[name] for name in model.state_dict() if name not in skipped}
+    report = {"loaded": list(usable), "missing": missing, "unexpected": sorted(unexpected),
+              "mismatched": mismatched}
     if not usable:
         raise WeightsError(f"pretrained weights {params!r} share no parameter (name and shape) with the model "
                            f"({len(report['unexpected'])} unexpected, {len(report['mismatched'])} mis-shaped); "
