@@ -20,6 +20,7 @@ import pytest
 import torch
 import yaml
 
+from paddle_conv.cli import run_cli
 from paddle_conv.config import load_config, parse_override
 from paddle_conv.data import ImageFolder, ImageNetDataset, build_dataset
 from paddle_conv.engine.checkpoint import load_checkpoint, load_pretrained, save_checkpoint
@@ -78,7 +79,7 @@ class ToolFailed(Exception):
 def _run_tool(main, argv):
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        status = main(argv)
+        status = run_cli(main, argv)
     if status == 2:
         raise ToolFailed(err.getvalue())
     raise AssertionError(f"exit status {status}, stderr: {err.getvalue()}")

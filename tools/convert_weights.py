@@ -20,8 +20,9 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 import torch  # noqa: E402
 
-from paddle_conv.io import atomic_paddle_save, atomic_write, safe_paddle_load, safe_torch_load  # noqa: E402
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
+from paddle_conv.io import atomic_paddle_save, atomic_write, safe_paddle_load, safe_torch_load  # noqa: E402
 from paddle_conv.registry import MODELS, create_model  # noqa: E402
 from weights_bridge import paddle_to_torch, torch_to_paddle, unwrap_state_dict  # noqa: E402
 from weights_bridge.parity import compare_outputs  # noqa: E402
@@ -119,4 +120,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))
