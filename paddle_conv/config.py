@@ -39,7 +39,8 @@ import re
 
 import yaml
 
-from .errors import ConfigError, UnknownNameError
+from .config_values import check_values
+from .errors import ConfigError, UnknownNameError, abbreviate
 
 #: The ``problem`` codes a ConfigError / UnknownNameError raised here carries.
 PROBLEMS = (
@@ -119,7 +120,7 @@ def _type_from_default(default):
 
 
 def _describe(value):
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {abbreviate(value)}"
 
 
 def _check_type(source, path, value, typ, nullable=False):
@@ -448,6 +449,7 @@ def validate_config(cfg, source="<config>", schema=None):
     out = validate_section(source, "", cfg, schema or SCHEMA)
     if schema is None:
         _check_global(source, out)
+        check_values(source, out)
     return out
 
 
@@ -600,7 +602,8 @@ def load_config(path, overrides=(), schema=None):
         apply_override(cfg, text)
     source = os.fspath(path)
     if overrides:
-        source += f" (with -o {' -o '.join(overrides)})"
+        text = " -o ".join(overrides)
+        source += f" (with -o {text if len(text) <= 300 else text[:300] + '...'})"
     return validate_config(cfg, source, schema)
 
 

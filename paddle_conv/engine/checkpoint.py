@@ -101,7 +101,10 @@ def save_checkpoint(prefix, model, optimizer=None, meta=None):
     writers = [(".pdparams", lambda tmp: paddle.save(model.state_dict(), tmp))]
     if optimizer is not None:
         writers.append((".pdopt", lambda tmp: paddle.save(optimizer.state_dict(), tmp)))
-    writers.append((".json", json_writer(dict(meta or {}))))
+    meta = dict(meta or {})
+    if optimizer is not None:
+        meta["optimizer"] = type(optimizer).__name__  # resuming with another optimizer is refused
+    writers.append((".json", json_writer(meta)))
     temps = []
     try:
         for ext, write in writers:
@@ -198,6 +201,7 @@ def load_checkpoint(prefix, model, optimizer=None):
         _roll_forward(prefix)
     if not os.path.exists(params):
         raise WeightsError(f"checkpoint {params!r} does not exist: check Global.checkpoints / the path given")
+    meta = load_checkpoint_meta(prefix)
     state = read_state_dict(params)
     check_state_matches(state, model, params)
     if optimizer is not None:
@@ -205,10 +209,16 @@ def load_checkpoint(prefix, model, optimizer=None):
         if not os.path.exists(opt_path):
             raise WeightsError(f"optimizer state {opt_path!r} is missing: cannot resume; "
                                "use Global.pretrained_model to load weights only")
+        saved_with = meta.get("optimizer")
+        if saved_with is not None and saved_with != type(optimizer).__name__:
+            raise WeightsError(f"checkpoint {prefix!r} was trained with the {abbreviate(saved_with, 40)} optimizer, "
+                               f"the config uses {type(optimizer).__name__}: set Optimizer.name to "
+                               f"{abbreviate(saved_with, 40)} to resume, or start from its weights with "
+                               "Global.pretrained_model")
         optimizer.set_state_dict(safe_paddle_load(opt_path, "optimizer state", fix=(
             "resume from another checkpoint (e.g. epoch_N) or use Global.pretrained_model to load weights only")))
     model.set_state_dict(state)
-    return load_checkpoint_meta(prefix)
+    return meta
 
 
 def load_pretrained(model, path):
