@@ -390,7 +390,7 @@ def _losses(source, path, value):
 
 
 def _metrics(source, path, value):
-    from .engine.metrics import METRICS
+    from .metrics import METRICS
 
     return named_list(METRICS)(source, path, value)
 

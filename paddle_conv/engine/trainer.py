@@ -28,7 +28,7 @@ from ..refconv import refocus
 from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
-from .metrics import build_metrics
+from ..metrics import build_metrics
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
