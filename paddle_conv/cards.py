@@ -27,37 +27,44 @@ HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
 
 @dataclass(frozen=True)
 class WeightEntry:
-    """One set of pretrained weights of a model.
+    """One published weights file of one model: where it is, what it holds, how it becomes ours.
 
     Args:
-        name: unique tag, e.g. ``"oct_resnet50.in1k_d-li14"``.
-        urls: where the file can be downloaded (mirrors, first preferred).
-        file_format: ``"pth"`` (torch state dict), ``"pdparams"`` or ``"keras_h5"``.
-        sha256: hex digest of the file; None when unknown (then no integrity check is possible).
-        license: the weights' license (SPDX identifier where there is one).
-        upstream: the project that trained and published them.
-        dataset: what they were trained on, e.g. ``"ImageNet-1k"``.
-        metric: the published figure(s), e.g. ``{"top1": 77.6}``.
-        num_classes: classifier outputs of the weights.
-        input_size: ``[C, H, W]`` they were evaluated at.
-        mean, std: the input normalisation they expect (RGB, 0..1).
-        converter: how the file becomes a Paddle state dict: ``"torch_to_paddle"``
-            (:mod:`weights_bridge`), ``"keras_to_paddle"``, or ``"none"`` for ``.pdparams``.
+        model: the registered model name the weights fit.
+        name: the entry's name among the model's weights, e.g. ``"in1k"``.
+        urls: download addresses, tried in order.
+        file_name: the file's name in the download cache.
+        file_format: ``"torch"`` (an upstream ``.pth``), ``"paddle"`` (``.pdparams``) or ``"keras"``
+            (``.weights.h5``).
+        converter: how the file becomes a Paddle state dict: ``"torch"`` (:mod:`weights_bridge`),
+            ``"keras"``, or ``"paddle"`` (already ours).
+        license, upstream, dataset: provenance (license as an SPDX identifier where there is one).
+        metrics: the published figures, e.g. ``{"top1": 77.64}`` (percent) or ``{"mAP": 77.43}``.
+        num_classes, input_size, mean, std: what the weights were trained with (``[C, H, W]``,
+            normalisation of RGB values in 0..1).
+        sha256: the file's SHA-256; None: unknown (nothing to verify the download against).
+        md5: the MD5 a publisher gives instead of a SHA-256.
     """
 
+    model: str
     name: str
     urls: Tuple[str, ...]
+    file_name: str
     file_format: str
-    sha256: Optional[str]
+    converter: str
     license: str
     upstream: str
     dataset: str
-    metric: Dict[str, float]
-    num_classes: int
-    input_size: Tuple[int, int, int]
-    mean: Tuple[float, ...]
-    std: Tuple[float, ...]
-    converter: str
+    metrics: Dict[str, float] = field(default_factory=dict)
+    num_classes: int = 1000
+    input_size: Tuple[int, int, int] = (3, 224, 224)
+    mean: Tuple[float, ...] = IMAGENET_MEAN
+    std: Tuple[float, ...] = IMAGENET_STD
+    sha256: Optional[str] = None
+    md5: Optional[str] = None
+
+    def __hash__(self) -> int:  # metrics is a dict: hash by the entry's identity
+        return hash((self.model, self.name))
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,6 @@ def format_card(name: str, card: ModelCard) -> str:
         ("num classes", card.num_classes),
         ("upstream", card.upstream or "- (this project's own design)"),
         ("state-dict layout", card.layout),
-        ("weights", ", ".join(w.name for w in card.weights) or "none published yet"),
+        ("weights", ", ".join(f"{w.name} ({w.dataset})" for w in card.weights) or "none published yet"),
     ]
     return "\n".join(f"{key + ':':<19}{value}" for key, value in rows)

@@ -14,11 +14,12 @@ Example::
     list_models(task="classification", pretrained=False)
 """
 
+import dataclasses
 import difflib
 import fnmatch
 from typing import Any, Callable, List, Optional, TypeVar
 
-from .cards import TASKS, ModelCard
+from .cards import TASKS, ModelCard, WeightEntry
 from .errors import UnknownNameError
 
 T = TypeVar("T", bound=Callable[..., Any])
@@ -103,6 +104,14 @@ class ModelRegistry(Registry):
         """The card of the registered model ``name`` (UnknownNameError naming the closest)."""
         self.get(name)
         return self._cards[name]
+
+    def add_weights(self, name: str, *entries: WeightEntry) -> None:
+        """Append pretrained weight ``entries`` (each naming this model) to the card of ``name``."""
+        for entry in entries:
+            if entry.model != name:
+                raise ValueError(f"weights {entry.name!r} fit model {entry.model!r}, not {name!r}")
+        card = self.card(name)
+        self._cards[name] = dataclasses.replace(card, weights=card.weights + tuple(entries))
 
     def filter(self, pattern: Optional[str] = None, task: Optional[str] = None,
                pretrained: Optional[bool] = None) -> List[str]:

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 import paddle_conv as pc
@@ -101,9 +103,17 @@ def test_register_model_takes_a_card_and_defaults_to_a_classifier():
 
 def test_a_weight_entry_carries_what_a_download_needs():
     entry = pc.WeightEntry(
-        name="tiny_cnn.demo", urls=("https://example.invalid/tiny.pdparams",), file_format="pdparams", sha256=None,
-        license="Apache-2.0", upstream="paddle_conv", dataset="digits", metric={"top1": 90.0}, num_classes=10,
-        input_size=(3, 32, 32), mean=(0.5,) * 3, std=(0.5,) * 3, converter="none")
-    card = pc.ModelCard(input_size=(3, 32, 32), weights=(entry,))
-    assert card.pretrained and card.to_dict()["weights"][0]["urls"] == ["https://example.invalid/tiny.pdparams"]
-    assert "tiny_cnn.demo" in pc.cards.format_card("tiny_cnn", card)
+        model="tiny_cnn", name="demo", urls=("https://example.invalid/tiny.pdparams",), file_name="tiny.pdparams",
+        file_format="paddle", converter="paddle", license="Apache-2.0", upstream="paddle_conv", dataset="digits",
+        metrics={"top1": 90.0}, num_classes=10, input_size=(3, 32, 32), mean=(0.5,) * 3, std=(0.5,) * 3)
+    assert entry.sha256 is None  # unknown until pinned
+    reg = pc.registry.ModelRegistry()
+    reg.register(lambda num_classes=1000: None, name="tiny_cnn", card=pc.ModelCard(input_size=(3, 32, 32)))
+    assert reg.filter(pretrained=True) == []
+    reg.add_weights("tiny_cnn", entry)
+    card = reg.card("tiny_cnn")
+    assert card.pretrained and reg.filter(pretrained=True) == ["tiny_cnn"]
+    assert card.to_dict()["weights"][0]["urls"] == ["https://example.invalid/tiny.pdparams"]
+    assert "demo" in pc.cards.format_card("tiny_cnn", card)
+    with pytest.raises(ValueError, match="fit model 'oct_resnet50', not 'tiny_cnn'"):
+        reg.add_weights("tiny_cnn", dataclasses.replace(entry, model="oct_resnet50"))
