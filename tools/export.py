@@ -25,12 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
-<<<<<<< HEAD
-from paddle_conv.config import DET_SCHEMA, is_detection_config, load_config  # noqa: E402
-=======
 from paddle_conv.cli import run_cli  # noqa: E402
-from paddle_conv.config import load_config  # noqa: E402
->>>>>>> sec14
+from paddle_conv.config import DET_SCHEMA, is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.export import (  # noqa: E402
     detector_export_config,
