@@ -25,12 +25,12 @@ from ..data.loader import build_loader as data_loader
 from ..errors import ConfigError, DataError, abbreviate
 from ..io import RunLock
 from ..losses import build_loss
+from ..metrics import build_metrics
 from ..optim import build_optimizer
 from ..refconv import refocus
 from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
-from .metrics import build_metrics
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 

@@ -9,7 +9,7 @@ rate, an output folder that is a file) is reported at once, as a ConfigError nam
 import math
 import os
 
-from .errors import ConfigError, abbreviate
+from ..errors import ConfigError, abbreviate
 
 _MAX_SEED = 2**32 - 1
 #: Transforms that fix the output size, and their size argument.
