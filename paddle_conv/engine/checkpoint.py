@@ -159,7 +159,16 @@ def read_state_dict(path, what="checkpoint"):
     if bad:
         raise WeightsError(f"{what} {path!r} is not a state dict of tensors (found {bad}); save "
                            "model.state_dict() rather than the model or other objects")
+    nonfinite = [k for k, v in state.items() if _is_float(v) and not np.isfinite(np.asarray(v)).all()]
+    if nonfinite:
+        raise WeightsError(f"{what} {path!r} holds NaN or infinite values in {abbreviate(nonfinite[0], 80)}"
+                           f"{f' and {len(nonfinite) - 1} more tensors' if len(nonfinite) > 1 else ''}: the "
+                           "training that wrote it diverged; use an earlier checkpoint (e.g. epoch_N)")
     return state
+
+
+def _is_float(value):
+    return str(value.dtype).replace("paddle.", "") in ("float16", "bfloat16", "float32", "float64")
 
 
 def compare_state(own, state):
