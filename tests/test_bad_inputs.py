@@ -653,9 +653,10 @@ def test_override_parser_alone_reports_bad_items():
 CLI_CASES = []
 
 
-def cli_case(problem):
+def cli_case(problem, at_run_time=False):
+    """``at_run_time``: the bad input is found while training (a bad image), after the run folder exists."""
     def register(setup):
-        CLI_CASES.append(pytest.param(setup, problem, id=setup.__name__))
+        CLI_CASES.append(pytest.param(setup, problem, at_run_time, id=setup.__name__))
         return setup
 
     return register
@@ -668,8 +669,9 @@ def _train(tmp, *overrides, edit=None, text=None):
     return train_tool.main, args
 
 
-@pytest.mark.parametrize("setup, problem", CLI_CASES)
-def test_cli_bad_input_exits_2_with_one_short_error_line_and_touches_nothing(tmp_path, capsys, setup, problem):
+@pytest.mark.parametrize("setup, problem, at_run_time", CLI_CASES)
+def test_cli_bad_input_exits_2_with_one_short_error_line_and_touches_nothing(tmp_path, capsys, setup, problem,
+                                                                             at_run_time):
     main, argv = setup(tmp_path)[:2]
     before = _snapshot(tmp_path)
     status = run_cli(main, argv)
@@ -678,8 +680,13 @@ def test_cli_bad_input_exits_2_with_one_short_error_line_and_touches_nothing(tmp
     assert status == 2 and len(errors) == 1, err
     assert "Traceback" not in err and len(err) < 3000, err[:3000]
     assert re.search(problem, errors[0], re.I), errors[0]
-    assert not (tmp_path / "out").exists(), "the run folder was created before the input was checked"
-    assert _snapshot(tmp_path) == before, "a user file was created, changed or removed"
+    if at_run_time:
+        assert not list((tmp_path / "out").rglob("*.pdparams")) and not list(tmp_path.rglob("*.tmp"))
+        assert not (tmp_path / "out" / "oct_mobilenet" / ".lock").exists(), "the run folder's lock was kept"
+    else:
+        assert not (tmp_path / "out").exists(), "the run folder was created before the input was checked"
+    assert {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith("out")} == before, \
+        "a user file was created, changed or removed"
     assert not (tmp_path / "PWNED").exists()
 
 
@@ -808,6 +815,41 @@ def list_file_is_a_directory(tmp):
 @cli_case(r"cannot read label list .*list\.txt' \(UnicodeDecodeError.*UTF-8 text")
 def list_file_not_utf8(tmp):
     return _train(tmp, edit=_list_data(tmp, list_bytes=b"0.png 0\n\xff\xfe.png 1\n"))
+
+
+def _png_claiming(width, height):
+    """A 1x1 PNG whose header claims ``width`` x ``height`` pixels (what a decompression bomb looks like)."""
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+@cli_case(r"image .*bomb\.png' \(listed at .*list\.txt:2\) is 10000x10000 pixels, more than the limit",
+          at_run_time=True)
+def decompression_bomb_in_an_image_list(tmp):
+    edit = _list_data(tmp, "0.png 0\nbomb.png 1\n")
+    (tmp / "images" / "bomb.png").write_bytes(_png_claiming(10000, 10000))
+    return _train(tmp, "Global.epochs=1", edit=edit)
+
+
+@cli_case(r"cannot read image .*empty\.png' \(listed at .*list\.txt:1\)", at_run_time=True)
+def empty_image_in_an_image_list(tmp):
+    edit = _list_data(tmp, "empty.png 0\n1.png 1\n")
+    (tmp / "images" / "empty.png").write_bytes(b"")
+    return _train(tmp, "Global.epochs=1", edit=edit)
+
+
+@cli_case(r"cannot read image .*gone\.png' \(listed at .*list\.txt:2\).*No such file", at_run_time=True)
+def image_list_names_a_missing_file(tmp):
+    return _train(tmp, "Global.epochs=1", edit=_list_data(tmp, "0.png 0\ngone.png 1\n"))
 
 
 def _resume_files(tmp, commit=None, meta=None, optimizer="Adam"):
