@@ -1,0 +1,1 @@
+"""Published weights: the download cache and loading them into models."""
