@@ -22,7 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 from ..errors import WeightsError
 
@@ -54,7 +54,7 @@ def file_digest(path, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def google_drive_url(url: str) -> Optional[str]:
+def google_drive_url(url: str) -> str | None:
     """The direct-download address of a Google Drive share link, or None for other links."""
     host = urllib.parse.urlsplit(url).hostname or ""
     match = _DRIVE_ID.search(url)
@@ -63,7 +63,7 @@ def google_drive_url(url: str) -> Optional[str]:
     return f"https://drive.google.com/uc?export=download&id={match.group(1)}"
 
 
-def fetch(urls: Sequence[str] | str, filename: str, *, sha256: Optional[str] = None, md5: Optional[str] = None,
+def fetch(urls: Sequence[str] | str, filename: str, *, sha256: str | None = None, md5: str | None = None,
           progress: bool = True) -> Path:
     """Return the cached path of ``filename``, downloading it from the first ``urls`` that answers.
 
@@ -125,7 +125,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _verify(path: Path, sha256: Optional[str], md5: Optional[str], *, source: str, final: Optional[Path] = None):
+def _verify(path: Path, sha256: str | None, md5: str | None, *, source: str, final: Path | None = None):
     """Raise WeightsError (moving ``path`` aside) unless its digest equals the pinned one."""
     for algorithm, expected in (("sha256", sha256), ("md5", md5)):
         if not expected:
@@ -148,7 +148,7 @@ def _open(url: str, offset: int):
     return urllib.request.urlopen(request, timeout=_TIMEOUT_S)
 
 
-def _drive_confirm_url(url: str, page: bytes) -> Optional[str]:
+def _drive_confirm_url(url: str, page: bytes) -> str | None:
     """The confirmed download address from Google Drive's "can't scan for viruses" page."""
     text = page.decode("utf-8", "replace")
     form = re.search(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', text, re.S)
@@ -196,7 +196,7 @@ def _download(url: str, part: Path, progress: bool):
         _print_progress(part.name[:-len(".part")], done, total, end="\n")
 
 
-def _print_progress(name: str, done: int, total: Optional[int], end: str = "\r"):
+def _print_progress(name: str, done: int, total: int | None, end: str = "\r"):
     mib = done / 2 ** 20
     of = f" / {total / 2 ** 20:.1f} MiB ({100 * done / total:.0f}%)" if total else " MiB"
     print(f"downloading {name}: {mib:.1f}{of}", end=end, file=sys.stderr, flush=True)

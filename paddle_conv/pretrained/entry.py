@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,8 @@ class WeightEntry:
     input_size: tuple = (3, 224, 224)
     mean: tuple = (0.485, 0.456, 0.406)
     std: tuple = (0.229, 0.224, 0.225)
-    sha256: Optional[str] = None
-    md5: Optional[str] = None
+    sha256: str | None = None
+    md5: str | None = None
 
     def __hash__(self):  # metrics is a dict: hash by identity of the record
         return hash((self.model, self.name))

@@ -13,7 +13,7 @@ import os
 import sys
 import urllib.parse
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 import paddle
@@ -29,7 +29,7 @@ Pretrained = Union[bool, str, os.PathLike]
 TORCH_SUFFIXES = (".pth", ".pt", ".tar", ".ckpt", ".bin")
 
 
-def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained) -> Optional[WeightEntry]:
+def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained) -> WeightEntry | None:
     """The weight entry ``pretrained`` names (``True``: the first), or None for a path or URL."""
     if pretrained is True:
         if not entries:
@@ -49,7 +49,7 @@ def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: P
 
 
 def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained,
-                 classifier: Optional[str], num_classes: Optional[int] = None) -> dict:
+                 classifier: str | None, num_classes: int | None = None) -> dict:
     """Load the weights ``pretrained`` names into ``model``; return what was loaded.
 
     Args:
@@ -96,15 +96,15 @@ def _local_file(pretrained: str) -> Path:
     return path
 
 
-def _class_count(model: paddle.nn.Layer, classifier: Optional[str]) -> Optional[int]:
+def _class_count(model: paddle.nn.Layer, classifier: str | None) -> int | None:
     for name, tensor in model.state_dict().items():
         if classifier and name.startswith(classifier + ".") and len(tensor.shape) >= 1:
             return int(tensor.shape[-1] if name.endswith("weight") and len(tensor.shape) == 2 else tensor.shape[0])
     return None
 
 
-def _as_paddle_state(source: Path, converter: str, model_name: str, num_classes: Optional[int],
-                     cache: Optional[Path] = None) -> dict:
+def _as_paddle_state(source: Path, converter: str, model_name: str, num_classes: int | None,
+                     cache: Path | None = None) -> dict:
     """Our state dict for ``source``, converted from torch (and cached) when needed."""
     if converter == "paddle":
         return read_state_dict(str(source), "pretrained weights")
@@ -118,7 +118,7 @@ def _as_paddle_state(source: Path, converter: str, model_name: str, num_classes:
     return state
 
 
-def _convert_torch_file(source: Path, model_name: str, num_classes: Optional[int]) -> dict:
+def _convert_torch_file(source: Path, model_name: str, num_classes: int | None) -> dict:
     try:
         import torch  # an optional extra: only converting upstream files needs it
     except ImportError:
@@ -136,7 +136,7 @@ def _convert_torch_file(source: Path, model_name: str, num_classes: Optional[int
     return torch_to_paddle(unwrap_state_dict(obj), model_name, **kwargs)
 
 
-def _assign(model: paddle.nn.Layer, state: dict, classifier: Optional[str], source: Path) -> dict:
+def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source: Path) -> dict:
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]

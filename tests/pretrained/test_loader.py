@@ -97,7 +97,8 @@ def test_other_class_count_keeps_all_but_the_classifier(home, upstream, tmp_path
     assert "except the classifier 'fc'" in capsys.readouterr().err
     after = model.state_dict()
     np.testing.assert_array_equal(after["fc.weight"].numpy(), before["fc.weight"])
-    changed = [k for k in before if k not in ("fc.weight", "fc.bias") and not np.array_equal(after[k].numpy(), before[k])]
+    changed = [k for k in before
+               if k not in ("fc.weight", "fc.bias") and not np.array_equal(after[k].numpy(), before[k])]
     assert changed, "the backbone took the file's weights"
 
 
