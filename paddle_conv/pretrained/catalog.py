@@ -6,20 +6,21 @@ download prints its SHA-256 for the user to pin, and an ``md5`` is checked where
 publishes one. Converters name how a file becomes our state dict: ``"torch"`` goes through
 :mod:`weights_bridge` (upstream PyTorch layout), ``"paddle"`` is already ours.
 
-Not listed, because the authors publish none: Oct-ResNet-26/200 (d-li14 publishes 50/101/152),
-RefConv (Aiolus-X/RefConv ships code only), the Keras CCT example, ``ssd_lite``, ``tiny_cnn``.
+A model's first entry is what ``pretrained=True`` loads (Paddle's own file first where there is
+one: it needs no conversion). Not listed, because the authors publish none: Oct-ResNet-26/200
+(d-li14 publishes 50/101/152), RefConv (Aiolus-X/RefConv ships code only), the Keras CCT example,
+``ssd_lite``, ``tiny_cnn``.
 """
 
 from __future__ import annotations
 
-from .entry import WeightEntry
+from ..cards import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD, WeightEntry
 
 _DLI14 = "d-li14/octconv.pytorch"
 _SHI = "SHI-Labs/Compact-Transformers"
 _SHI_URL = "https://shi-labs.com/projects/cct/checkpoints/"
 _HAPI = "PaddlePaddle/Paddle (paddle.vision.models)"
-_IMAGENET = dict(num_classes=1000, input_size=(3, 224, 224), mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
-_CIFAR = dict(input_size=(3, 32, 32), mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616))
+_IMAGENET = dict(num_classes=1000, input_size=(3, 224, 224), mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 
 def _drive(file_id):
@@ -36,8 +37,8 @@ def _cct(model, tag, path, dataset, top1, num_classes, input_size):
     return WeightEntry(model=model, name=tag, urls=(_SHI_URL + path,), file_name=path.rsplit("/", 1)[1],
                        file_format="torch", converter="torch", license="Apache-2.0", upstream=_SHI,
                        dataset=dataset, metrics={"top1": top1}, num_classes=num_classes,
-                       input_size=input_size, **({k: _CIFAR[k] for k in ("mean", "std")} if "cifar" in dataset
-                                                 else {k: _IMAGENET[k] for k in ("mean", "std")}))
+                       input_size=input_size, **({"mean": CIFAR10_MEAN, "std": CIFAR10_STD} if "cifar" in dataset
+                                                 else {"mean": IMAGENET_MEAN, "std": IMAGENET_STD}))
 
 
 def _hapi(model, file_name, md5):
@@ -51,6 +52,8 @@ WEIGHTS: tuple[WeightEntry, ...] = (
     _dli14("oct_resnet101", "imagenet_cosine", "1E3To8EZDlVX8EfIU4q4r6SHDUHStKOqG", 78.794, 94.330),
     _dli14("oct_resnet152", "imagenet_cosine", "1lmNaN8W-ky91je2hbPfUv4va6Uj4_qw1", 79.258, 94.480),
     _dli14("oct_mobilenet", "imagenet_cosine", "1hpXYlHuTLeg04BOTFInrDYsaM4P-b0vK", 71.254, 89.728),
+    _hapi("resnet50", "resnet50.pdparams", "ca6f485ee1ab0492d38f323885b0ad80"),
+    _hapi("mobilenet_v1", "mobilenetv1_1.0.pdparams", "3033ab1975b1670bef51545feb65fc45"),
     _dli14("mobilenet_v1", "imagenet_cosine_dli14", "14FBekvITT77z2LX_2utFGMteK3gxN1vn", 72.238, 90.536),
     _dli14("resnet50", "imagenet_cosine_dli14", "1_aconGn2oZB1Bvgq65g2tsqSI7CSPAEt", 77.150, 93.468),
     _dli14("resnet50", "imagenet_step_dli14", "1n7H6WNrvtf0eyWeWotbWD1kb95iVWaze", 76.010, 92.834),
@@ -59,8 +62,6 @@ WEIGHTS: tuple[WeightEntry, ...] = (
                 file_name="resnet50-0676ba61.pth", file_format="torch", converter="torch", license="BSD-3-Clause",
                 upstream="pytorch/vision (ResNet50_Weights.IMAGENET1K_V1)", dataset="imagenet-1k",
                 metrics={"top1": 76.130, "top5": 92.862}, sha256="0676ba61", **_IMAGENET),
-    _hapi("resnet50", "resnet50.pdparams", "ca6f485ee1ab0492d38f323885b0ad80"),
-    _hapi("mobilenet_v1", "mobilenetv1_1.0.pdparams", "3033ab1975b1670bef51545feb65fc45"),
     _cct("cct_7_3x1_32", "cifar10_300ep", "pretrained/cct_7_3x1_32_cifar10_300epochs.pth", "cifar-10", 96.53, 10,
          (3, 32, 32)),
     _cct("cct_7_3x1_32", "cifar100_300ep", "pretrained/cct_7_3x1_32_cifar100_300epochs.pth", "cifar-100", 80.92, 100,

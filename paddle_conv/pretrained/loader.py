@@ -18,10 +18,11 @@ from typing import Sequence, Union
 import numpy as np
 import paddle
 
-from ..engine.checkpoint import atomic_paddle_save, read_state_dict
+from ..cards import WeightEntry
+from ..engine.checkpoint import read_state_dict
 from ..errors import WeightsError
+from ..io import atomic_paddle_save, safe_torch_load
 from .download import cache_dir, fetch
-from .entry import WeightEntry
 
 __all__ = ["Pretrained", "load_weights", "resolve_entry"]
 
@@ -120,20 +121,14 @@ def _as_paddle_state(source: Path, converter: str, model_name: str, num_classes:
 
 def _convert_torch_file(source: Path, model_name: str, num_classes: int | None) -> dict:
     try:
-        import torch  # an optional extra: only converting upstream files needs it
+        import weights_bridge  # needs torch, an optional extra: only converting upstream files needs it
     except ImportError:
         raise WeightsError(f"{source.name} is a PyTorch file; converting it needs PyTorch: "
                            "pip install -e '.[torch]' (or convert it elsewhere with tools/convert_weights.py "
                            "and pass the .pdparams)") from None
-    from weights_bridge.convert import torch_to_paddle, unwrap_state_dict
-
-    try:
-        obj = torch.load(str(source), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise WeightsError(f"cannot read {source} as a PyTorch checkpoint ({type(exc).__name__}); it is truncated "
-                           "or not a torch file: download it again") from None
     kwargs = {} if num_classes is None else {"num_classes": num_classes}
-    return torch_to_paddle(unwrap_state_dict(obj), model_name, **kwargs)
+    state = weights_bridge.unwrap_state_dict(safe_torch_load(str(source), "pretrained weights"))
+    return weights_bridge.torch_to_paddle(state, model_name, **kwargs)
 
 
 def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source: Path) -> dict:

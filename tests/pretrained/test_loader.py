@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import paddle_conv as pc
+from paddle_conv.cards import WeightEntry
 from paddle_conv.errors import WeightsError
 from paddle_conv.pretrained.download import download_path
-from paddle_conv.pretrained.entry import WeightEntry
 from paddle_conv.pretrained.loader import load_weights
 from tests.pretrained.http_fixture import FileServer
 from weights_bridge import create_reference
