@@ -15,6 +15,7 @@ import inspect
 import os
 
 from ..engine.checkpoint import load_pretrained
+from ..engine.det_trainer import stage_checkpoint
 from ..engine.trainer import build_model
 from ..errors import ConfigError, WeightsError
 from ..fuse import fuse
@@ -70,7 +71,7 @@ def detector_export_config(det_cfg, stage, weights=None):
     return {
         "Arch": arch,
         "Global": {
-            "pretrained_model": weights or os.path.join(stage_dir, "best"),
+            "pretrained_model": stage_checkpoint(det_cfg, stage, weights),
             "save_inference_dir": os.path.join(stage_dir, "inference"),
             "image_shape": [3, arch["input_size"], arch["input_size"]],
             "device": available_device(),
