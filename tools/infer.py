@@ -107,31 +107,34 @@ def refuse_detectors(config, arch=None):
 
 
 def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", names=None):
-    """Yield ``(path, class ids, scores, None)`` per image of ``paths``, as the batches are run.
+    """Yield ``(path, class ids, scores, None)`` per image of ``paths``, batch by batch.
 
-    A bad image raises its DataError with ``on_error="stop"``; with ``"skip"`` it yields
-    ``(path, None, None, message)`` and the others go on. The first batch's outputs are checked
-    (:func:`check_outputs`, with ``names``) before anything is yielded.
+    A bad image is reported as ``(path, None, None, message)`` with ``on_error="skip"``, and the
+    others go on; with ``"stop"`` the images before it are still classified and yielded, then its
+    DataError is raised. The first outputs are checked (:func:`check_outputs`, with ``names``)
+    before anything is yielded.
     """
-    checked = False
-    for start in range(0, len(paths), batch_size):
-        chunk, arrays = [], []
-        for path in paths[start:start + batch_size]:
-            try:
-                arrays.append(load_image(path, transform))
-                chunk.append(path)
-            except DataError as exc:
-                if on_error == "stop":
-                    raise
-                yield path, None, None, str(exc)
-        if not chunk:
-            continue
-        outputs = predictor(np.stack(arrays))
-        if not checked:
-            check_outputs(outputs, k, names, getattr(predictor, "program", "the exported model"))
-            checked = True
-        for path, (ids, scores) in zip(chunk, topk(outputs[0], k)):
-            yield path, ids, scores, None
+    program = getattr(predictor, "program", "the exported model")
+    chunk, arrays, checked = [], [], False
+    for i, path in enumerate(paths):
+        problem = None
+        try:
+            arrays.append(load_image(path, transform))
+            chunk.append(path)
+        except DataError as exc:
+            problem = exc
+        if chunk and (problem is not None or len(chunk) == batch_size or i == len(paths) - 1):
+            outputs = predictor(np.stack(arrays))
+            if not checked:
+                check_outputs(outputs, k, names, program)
+                checked = True
+            for done, (ids, scores) in zip(chunk, topk(outputs[0], k)):
+                yield done, ids, scores, None
+            chunk, arrays = [], []
+        if problem is not None:
+            if on_error == "stop":
+                raise problem
+            yield path, None, None, str(problem)
 
 
 def print_result(path, ids, scores, names, as_json):
