@@ -157,9 +157,11 @@ def staged_folder(folder, key="Global.save_inference_dir"):
         if os.path.isdir(folder):
             for entry in os.listdir(folder):
                 if not entry.startswith(INFERENCE_NAME):
-                    source = os.path.join(folder, entry)
-                    copy_entry = shutil.copytree if os.path.isdir(source) else shutil.copy2
-                    copy_entry(source, os.path.join(staged, entry), symlinks=True)
+                    source, target = os.path.join(folder, entry), os.path.join(staged, entry)
+                    if os.path.isdir(source) and not os.path.islink(source):
+                        shutil.copytree(source, target, symlinks=True)
+                    else:
+                        shutil.copy2(source, target, follow_symlinks=False)
             backup = tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=parent)
             os.replace(folder, backup)  # an empty folder is replaced
         try:
