@@ -21,13 +21,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.classify import eval_transform, image_paths, load_image, topk  # noqa: E402
 from paddle_conv.deploy.export import INFERENCE_NAME, read_export_config  # noqa: E402
 from paddle_conv.errors import ConfigError, DataError, PaddleConvError, WeightsError  # noqa: E402
-from paddle_conv.models import SSDLite  # noqa: E402
-from paddle_conv.registry import MODELS  # noqa: E402
+from paddle_conv.registry import model_card  # noqa: E402
 
 #: Inputs of more images than this get a progress line on stderr every this many images.
 PROGRESS_EVERY = 100
@@ -69,7 +69,9 @@ def check_export(model_dir, cfg):
     if meta is None:
         return
     if meta["task"] != "classification":
-        refuse_detectors(model_dir, meta["Arch"].get("name"))
+        raise ConfigError(f"{model_dir} holds the export of a detector (Arch {meta['Arch'].get('name')}): "
+                          "tools/infer.py classifies images and cannot show detections; evaluate a detector with "
+                          "tools/eval_det.py -c CONFIG, run its export through paddle_conv.det.detect")
     if meta["Arch"].get("name") != cfg["Arch"]["name"]:
         raise ConfigError(f"{model_dir} holds an export of Arch {meta['Arch'].get('name')}, but the config's Arch is "
                           f"{cfg['Arch']['name']}: pass the config it was exported with, or --model_dir of this one")
@@ -93,11 +95,7 @@ def check_outputs(outputs, k, names, program):
 def refuse_detectors(config, arch=None):
     """ConfigError naming the tools for detectors when ``config`` is a detection config, or ``arch``
     (the config's ``Arch.name``) a detector: this tool prints class scores, not boxes."""
-    if arch is None:
-        detector = is_detection_config(config)
-    else:
-        builder = MODELS.get(arch)
-        detector = isinstance(builder, type) and issubclass(builder, SSDLite)
+    detector = is_detection_config(config) if arch is None else model_card(arch).task == "detection"
     if detector:
         raise ConfigError(
             f"{config}: {'Arch ' + arch if arch else 'a detection config'}: tools/infer.py classifies images and "
@@ -192,4 +190,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

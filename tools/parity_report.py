@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.errors import ConfigError, PaddleConvError  # noqa: E402
 from paddle_conv.registry import MODELS, list_models  # noqa: E402
 from weights_bridge import list_references, parity  # noqa: E402
@@ -136,4 +137,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

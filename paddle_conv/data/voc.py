@@ -12,10 +12,10 @@ import os
 import xml.etree.ElementTree as ET
 
 import numpy as np
-from PIL import Image
 
-from ..errors import DataError
+from ..errors import DataError, abbreviate
 from . import register_dataset
+from .common import read_image
 from .detection import hflip, to_chw
 
 #: The 20 VOC classes, in the order of the label indices.
@@ -105,12 +105,8 @@ class VOCDetection:
     def __getitem__(self, index):
         target, _, _ = self.annotation(index)
         path = self.image_path(self.ids[index])
-        try:
-            with Image.open(path) as image:
-                image = to_chw(image, self.size)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise DataError(f"cannot read VOC image {path!r}: {type(exc).__name__}: {exc}; "
-                            "replace the image or remove its id from the list") from None
+        image = read_image(path, f"VOC image of {self.ids[index]!r}")
+        image = to_chw(image, self.size)
         if self.flip and np.random.random() < 0.5:
             image, target = hflip(image, target)
         return image, target
@@ -125,7 +121,7 @@ def _number(element, key, where):
     try:
         value = float(child.text)
     except ValueError:
-        raise DataError(f"{where}: <{key}> is {child.text.strip()[:40]!r}, not a number") from None
+        raise DataError(f"{where}: <{key}> is {abbreviate(child.text.strip(), 40)}, not a number") from None
     if not math.isfinite(value):
         raise DataError(f"{where}: <{key}> is {value}, not a finite number")
     return value
@@ -161,7 +157,7 @@ def read_annotation(path, classes):
                             "(DataLoader.*.dataset.classes) with every class of the data")
         hard = (obj.findtext("difficult") or "0").strip()
         if hard not in ("0", "1"):
-            raise DataError(f"{where}: <difficult> is {hard[:40]!r}; it must be 0 or 1")
+            raise DataError(f"{where}: <difficult> is {abbreviate(hard, 40)}; it must be 0 or 1")
         box = obj.find("bndbox")
         if box is None:
             raise DataError(f"{where}: <bndbox> is missing; every object needs a box")

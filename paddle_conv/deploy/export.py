@@ -12,10 +12,11 @@ its config for one stage of a detection config (``configs/ssd_kd_shapes.yaml``).
 
 import contextlib
 import copy
-import inspect
 import json
 import os
+import secrets
 import shutil
+import stat
 import tempfile
 
 import numpy as np
@@ -27,7 +28,7 @@ from ..errors import ConfigError, WeightsError
 from ..fuse import fuse
 from ..layers import RefConv2D
 from ..refconv import reparameterize
-from ..registry import MODELS
+from ..registry import model_card
 from .inference import available_device, export_model, model_files
 from .onnx import DEFAULT_OPSET, check_onnx_export, export_onnx
 
@@ -74,7 +75,7 @@ def detector_export_config(det_cfg, stage, weights=None):
     """
     arch = dict(det_cfg["Teacher" if stage == "teacher" else "Student"]["Arch"])
     if "input_size" not in arch:
-        arch["input_size"] = inspect.signature(MODELS.get(arch["name"])).parameters["input_size"].default
+        arch["input_size"] = model_card(arch["name"]).input_size[-1]
     stage_dir = os.path.join(det_cfg["Global"]["output_dir"], stage)
     return {
         "Arch": arch,
@@ -124,12 +125,6 @@ def load_trained_model(cfg):
     return network
 
 
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def staged_folder(folder, key="Global.save_inference_dir"):
     """Yield a new empty folder beside ``folder``; on success it replaces ``folder`` as a whole.
@@ -144,15 +139,17 @@ def staged_folder(folder, key="Global.save_inference_dir"):
         raise ConfigError(f"{key}={folder} is a file; the export writes a folder there: move the file away or "
                           f"pass -o {key}=ANOTHER_FOLDER")
     parent, name = os.path.split(folder)
+    staged = os.path.join(parent, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         os.makedirs(parent, exist_ok=True)
-        staged = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+        os.mkdir(staged)  # mode 0o777 less the umask
     except OSError as exc:
         raise ConfigError(f"{key}={folder}: cannot create the folder ({exc.strerror}); pass -o {key}=A_WRITABLE_"
                           "FOLDER") from None
     backup = None
     try:
-        os.chmod(staged, os.stat(folder).st_mode & 0o7777 if os.path.isdir(folder) else 0o777 & ~_umask())
+        if os.path.isdir(folder):
+            os.chmod(staged, stat.S_IMODE(os.stat(folder).st_mode))  # replacing keeps the mode
         yield staged
         if os.path.isdir(folder):
             for entry in os.listdir(folder):

@@ -18,6 +18,7 @@ import numpy as np
 import paddle
 
 from ..data import DATASETS, collate_detection
+from ..data.loader import build_loader
 from ..det import detect, voc_map
 from ..errors import ConfigError, DataError, WeightsError
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
@@ -77,9 +78,8 @@ def build_datasets(cfg):
 
 
 def _loader(dataset, batch_size, shuffle):
-    return paddle.io.DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle, collate_fn=collate_detection, num_workers=0
-    )
+    return build_loader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle,
+                        collate_fn=collate_detection)
 
 
 def evaluate_map(model, dataset, eval_cfg, batch_size=64):
