@@ -186,20 +186,51 @@ def test_missing_reparameterize_checkpoint_advice_names_weights(tmp_path, capsys
 
 
 def test_kd_pipeline_with_a_bad_record_fails_fast_then_trains_when_fixed(tmp_path, capsys):
-    """The whole pipeline as a user runs it: a subprocess that must stop (not hang) within 30 s."""
+    """The whole pipeline as a user runs it: it must stop (not hang) within 30 s, then train once fixed."""
     voc = write_voc(tmp_path / "voc", bad=BAD_RECORDS["NaN coordinate"][0])
-    argv = [sys.executable, str(ROOT / "tools" / "train_det.py"), "-c", str(DET_CONFIG)]
-    argv += tiny_det(tmp_path / "run", voc)
-    start = time.monotonic()
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert time.monotonic() - start < 30
-    assert_refused((proc.returncode, proc.stdout, proc.stderr, 0.0), "000003.xml", "xmin")
+    argv = [ROOT / "tools" / "train_det.py", "-c", DET_CONFIG] + tiny_det(tmp_path / "run", voc)
+    assert_refused(_run_train_det(argv), "000003.xml", "xmin")
     write_voc(tmp_path / "voc")  # the record fixed
-    code, out, err, _ = run(train_det.main, argv[2:], capsys)
+    code, out, err, _ = run(train_det.main, argv[1:], capsys)
     assert code == 0, err
     assert "teacher" in out and "student_kd" in out
     assert (tmp_path / "run" / "student_kd" / "best.pdparams").is_file()
+
+
+def _run_train_det(args, timeout=30):
+    """tools/train_det.py as a user runs it: a subprocess that must end (not hang) within ``timeout`` s."""
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable] + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start
+
+
+def test_truncated_voc_image_fails_in_seconds_without_hanging(tmp_path):
+    voc = write_voc(tmp_path / "voc")
+    path = voc / "JPEGImages" / "000002.jpg"
+    path.write_bytes(path.read_bytes()[:200])
+    before = snapshot(voc)
+    result = _run_train_det([ROOT / "tools" / "train_det.py", "-c", DET_CONFIG] + tiny_det(tmp_path / "run", voc))
+    assert_refused(result, "000002.jpg")
+    assert snapshot(voc) == before
+
+
+def test_shapes_sample_error_fails_in_seconds_without_hanging(tmp_path):
+    """A data error raised while the loader draws a Shapes sample reaches the tool (it once hung)."""
+    script = tmp_path / "run_with_failing_sample.py"
+    script.write_text(
+        "import sys\n"
+        "from paddle_conv.cli import run_cli\n"
+        "from paddle_conv.data import Shapes\n"
+        "from paddle_conv.errors import DataError\n"
+        "from tools import train_det\n"
+        "def draw(self, index):\n"
+        "    raise DataError(f'Shapes sample {index} cannot be drawn')\n"
+        "Shapes.draw = draw\n"
+        "sys.exit(run_cli(train_det.main, sys.argv[1:]))\n"
+    )
+    result = _run_train_det([script, "-c", DET_CONFIG] + tiny_det(tmp_path / "run"))
+    assert_refused(result, "cannot be drawn")
 
 
 # ------------------------------------------------------------------------- detection resume state
