@@ -23,6 +23,7 @@ from paddle_conv.engine.det_trainer import (  # noqa: E402
     dataset_classes,
     evaluate_map,
     stage_checkpoint,
+    stage_mismatch_fix,
 )
 from paddle_conv.engine.trainer import build_model  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
@@ -41,7 +42,7 @@ def main(argv=None):
         model = build_model(cfg[section]["Arch"])
         dataset = build_dataset(cfg["DataLoader"]["Eval"])
         check_classes(dataset, model.num_classes, "DataLoader.Eval", f"{section}.Arch")
-        load_checkpoint(stage_checkpoint(cfg, args.stage, args.weights), model)
+        load_checkpoint(stage_checkpoint(cfg, args.stage, args.weights), model, fix=stage_mismatch_fix(args.stage))
         result = evaluate_map(model, dataset, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)

@@ -206,7 +206,7 @@ def _train_stage(cfg, stage, teacher, data):
 def load_teacher(cfg):
     """The teacher network with its ``best`` weights, frozen."""
     teacher = build_model(cfg["Teacher"]["Arch"])
-    load_checkpoint(stage_checkpoint(cfg, "teacher"), teacher)
+    load_checkpoint(stage_checkpoint(cfg, "teacher"), teacher, fix=stage_mismatch_fix("teacher"))
     for p in teacher.parameters():
         p.stop_gradient = True
     teacher.eval()
@@ -260,6 +260,13 @@ def stage_checkpoint(cfg, stage, weights=None):
             f"-c CONFIG (Global.output_dir={cfg['Global']['output_dir']}), or pass --weights PREFIX"
         )
     return prefix
+
+
+def stage_mismatch_fix(stage):
+    """The advice of a stage checkpoint that does not fit the stage's architecture."""
+    section = "Teacher" if stage == "teacher" else "Student"
+    return (f"it was saved with another {section}.Arch: set {section}.Arch to the one the {stage} stage was "
+            "trained with, or pass --weights of a checkpoint of this architecture")
 
 
 def _read_meta(path):
@@ -360,7 +367,9 @@ def check_run_state(cfg, stages):
         if not os.path.isfile(params):
             raise WeightsError(f"resume state of the {stage} stage is incomplete: {params} is missing; delete the "
                                "stage folder to train that stage again, or run without Global.resume")
-        check_state_matches(read_state_dict(params, "resume checkpoint"), model, params)
+        check_state_matches(read_state_dict(params, "resume checkpoint"), model, params, fix=(
+            f"it was saved with another {section_key}.Arch: set {section_key}.Arch back, delete the stage folder "
+            "to train that stage again, or run without Global.resume"))
         opt = latest + ".pdopt"
         if not os.path.isfile(opt):
             raise WeightsError(f"resume state of the {stage} stage is incomplete: {opt} is missing; delete the "
