@@ -318,7 +318,7 @@ def test_refused_opset_leaves_the_previous_export_untouched(exported, tmp_path, 
 
 
 @pytest.mark.parametrize("damage, problem", [
-    ("nan", "NaN/Inf"),
+    ("nan", "NaN or infinite"),
     ("negative variance", "negative running variance"),
 ])
 def test_export_refuses_nan_weights_and_negative_bn_variance(damage, problem, exported, tmp_path, capsys):

@@ -19,8 +19,6 @@ import shutil
 import stat
 import tempfile
 
-import numpy as np
-
 from ..engine.checkpoint import load_pretrained
 from ..engine.det_trainer import stage_checkpoint
 from ..engine.trainer import build_model
@@ -88,14 +86,9 @@ def detector_export_config(det_cfg, stage, weights=None):
     }
 
 
-def check_weights(network, weights):
-    """WeightsError naming the first parameter or buffer of ``network`` that is not finite, or the first
-    BatchNorm whose running variance is negative: such a model exports, then computes NaN."""
-    for name, value in network.state_dict().items():
-        array = value.numpy()
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise WeightsError(f"{weights}: {name} holds {int((~np.isfinite(array)).sum())} NaN/Inf values; the "
-                               "training diverged: export an earlier checkpoint (e.g. best_model)")
+def check_batchnorm_statistics(network, weights):
+    """WeightsError naming the first BatchNorm of ``network`` whose running variance is negative: such
+    a model exports, then computes NaN. (NaN/Inf weights are refused when the file is read.)"""
     for name, layer in network.named_sublayers():
         variance = getattr(layer, "_variance", None)  # BatchNorm's running variance
         if variance is not None and float(variance.min()) < 0:
@@ -121,7 +114,7 @@ def load_trained_model(cfg):
                            f"{len(report['missing'])} missing, {len(report['mismatched'])} mis-shaped "
                            f"({', '.join(bad[:8])}{', ...' if len(bad) > 8 else ''}); check Arch against the "
                            "config the weights were trained with")
-    check_weights(network, weights)
+    check_batchnorm_statistics(network, weights)
     return network
 
 
