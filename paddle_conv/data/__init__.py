@@ -20,6 +20,7 @@ from .folder import ImageFolder  # noqa: E402
 from .imagenet import ImageNetDataset  # noqa: E402
 from .shapes import Shapes  # noqa: E402
 from .transforms import TRANSFORMS, build_transforms  # noqa: E402
+from . import augment, ppcls_ops  # noqa: E402,F401  (register PaddleClas's ops)
 from .voc import VOC_CLASSES, VOCDetection  # noqa: E402
 
 _NOT_KWARGS = ("name", "transform_ops", "fallback", "batch_size", "num_workers")
