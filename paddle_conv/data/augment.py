@@ -235,16 +235,18 @@ class RandomErasing:
     With probability ``EPSILON`` erase one rectangle of area fraction in [``sl``, ``sh``] and
     aspect ratio in [``r1``, 1/``r1``] (log-uniform with ``use_log_aspect``), found in at most
     ``attempt`` draws. Fill ``mode``: ``const`` (``mean``), ``rand`` (one normal value per
-    channel) or ``pixel`` (normal noise per pixel).
+    channel) or ``pixel`` (normal noise per pixel). Numbers may be written ``"1/3"``; defaults
+    EPSILON 0.5, sl 0.02, sh 0.4, r1 0.3.
     """
 
-    def __init__(self, EPSILON=0.5, sl=0.02, sh=0.4, r1=0.3, mean=(0.0, 0.0, 0.0), attempt=100,
+    def __init__(self, EPSILON=None, sl=None, sh=None, r1=None, mean=(0.0, 0.0, 0.0), attempt=100,
                  use_log_aspect=False, mode="const"):
         if mode not in ("const", "rand", "pixel"):
             raise ConfigError(f"RandomErasing.mode: expected const, rand or pixel, got {mode!r}")
-        self.prob = parse_number(EPSILON, "RandomErasing.EPSILON")
-        self.area = (parse_number(sl, "RandomErasing.sl"), parse_number(sh, "RandomErasing.sh"))
-        r1 = parse_number(r1, "RandomErasing.r1")
+        self.prob = parse_number(0.5 if EPSILON is None else EPSILON, "RandomErasing.EPSILON")
+        self.area = (parse_number(0.02 if sl is None else sl, "RandomErasing.sl"),
+                     parse_number(0.4 if sh is None else sh, "RandomErasing.sh"))
+        r1 = parse_number(0.3 if r1 is None else r1, "RandomErasing.r1")
         self.ratio = (math.log(r1), math.log(1 / r1)) if use_log_aspect else (r1, 1 / r1)
         self.use_log_aspect, self.attempt, self.mode = use_log_aspect, attempt, mode
         self.mean = np.asarray(mean, dtype="float32")
