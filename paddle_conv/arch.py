@@ -58,12 +58,15 @@ def own_drop_path_arg(name):
 
 
 def _class_params(builder):
-    """Arguments a ``**kwargs`` builder forwards to its model class (read from the module's classes)."""
+    """Arguments a ``**kwargs`` builder forwards to its model class: those of its module's model
+    classes (the layers taking ``num_classes``)."""
     module = inspect.getmodule(builder)
     names = set()
     for obj in vars(module).values():
         if inspect.isclass(obj) and issubclass(obj, nn.Layer) and obj.__module__ == module.__name__:
-            names |= set(inspect.signature(obj.__init__).parameters)
+            params = set(inspect.signature(obj.__init__).parameters)
+            if "num_classes" in params:
+                names |= params - {"self"}
     return names
 
 

@@ -18,8 +18,8 @@ from ..data import DATASETS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
 from ..errors import ConfigError
 from ..losses import LOSSES
-from ..notes import note_once
 from ..metrics import METRICS
+from ..notes import note_once
 from ..optim import LR_SCHEDULERS, OPTIMIZERS
 from ..registry import MODELS
 from .schema import (
