@@ -20,10 +20,17 @@ import numpy as np  # noqa: E402
 
 from paddle_conv.config import is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
-from paddle_conv.deploy.classify import eval_transform, image_paths, load_image, topk  # noqa: E402
+from paddle_conv.deploy.classify import (  # noqa: E402
+    eval_transform,
+    image_paths,
+    load_image,
+    read_class_id_map,
+    topk,
+)
 from paddle_conv.deploy.export import INFERENCE_NAME  # noqa: E402
 from paddle_conv.errors import ConfigError, DataError, PaddleConvError  # noqa: E402
 from paddle_conv.models import SSDLite  # noqa: E402
+from paddle_conv.notes import note_once  # noqa: E402
 from paddle_conv.registry import MODELS  # noqa: E402
 
 
@@ -35,6 +42,24 @@ def read_class_names(path):
             return [line.strip() for line in f if line.strip()]
     except OSError as exc:
         raise DataError(f"{path}: cannot read the class names ({exc}); one name per line") from None
+
+
+def postprocess_names(post):
+    """Class names from ``Infer.PostProcess.class_id_map_file`` ({id: name}); None (ids) when unset
+    or missing (PaddleClas's default map lives in its source tree: a note says so)."""
+    path = post.get("class_id_map_file")
+    if not path:
+        return None
+    if not os.path.isfile(path):
+        note_once("Infer.PostProcess.class_id_map_file", f"{path} does not exist here; printing class ids")
+        return None
+    return read_class_id_map(path, post.get("delimiter"))
+
+
+def _label(names, i):
+    if isinstance(names, dict):
+        return names.get(i, str(i))
+    return names[i] if names and i < len(names) else str(i)
 
 
 def refuse_detectors(config, arch=None):
@@ -69,8 +94,9 @@ def main(argv=None):
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY.PATH=VALUE")
     parser.add_argument("--input", nargs="+", required=True, help="image files and/or folders of images")
     parser.add_argument("--model_dir", help="folder of the exported model (default Global.save_inference_dir)")
-    parser.add_argument("--topk", type=int, default=5)
-    parser.add_argument("--class_names", help="text file, one class name per line (default: class ids)")
+    parser.add_argument("--topk", type=int, help="default: Infer.PostProcess.topk, else 5")
+    parser.add_argument("--class_names", help="text file, one class name per line "
+                        "(default: Infer.PostProcess.class_id_map_file, else class ids)")
     parser.add_argument("--device", choices=["cpu", "gpu"], help="default: gpu when Paddle sees one, else cpu")
     parser.add_argument("--threads", type=int, help="CPU math threads")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
@@ -79,15 +105,17 @@ def main(argv=None):
         refuse_detectors(args.config)
         cfg = load_config(args.config, args.override)
         refuse_detectors(args.config, cfg["Arch"]["name"])
-        names = read_class_names(args.class_names)
+        post = (cfg.get("Infer") or {}).get("PostProcess") or {}
+        names = read_class_names(args.class_names) if args.class_names else postprocess_names(post)
         model_dir = args.model_dir or cfg["Global"]["save_inference_dir"]
         predictor = Predictor(os.path.join(model_dir, INFERENCE_NAME), device=args.device, threads=args.threads)
-        results = classify(predictor, image_paths(args.input), eval_transform(cfg), args.topk)
+        k = args.topk or post.get("topk") or 5
+        results = classify(predictor, image_paths(args.input), eval_transform(cfg), k)
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
     for path, ids, scores in results:
-        labels = [names[i] if names and i < len(names) else str(i) for i in ids]
+        labels = [_label(names, i) for i in ids]
         if args.json:
             print(json.dumps({"image": path, "class_ids": ids, "labels": labels, "scores": scores}))
         else:
