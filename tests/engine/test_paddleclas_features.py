@@ -16,8 +16,9 @@ QUICK = os.path.join(ROOT, "configs", "digits_quick.yaml")
 
 def config(out, *extra, samples=64):
     return load_config(QUICK, [f"Global.output_dir={out}", "Global.epochs=1", "Global.use_visualdl=false",
-                               f"DataLoader.Train.dataset.max_samples={samples}", "DataLoader.Train.sampler.batch_size=16",
-                               "DataLoader.Eval.dataset.max_samples=32", *extra])
+                               f"DataLoader.Train.dataset.max_samples={samples}",
+                               "DataLoader.Train.sampler.batch_size=16", "DataLoader.Eval.dataset.max_samples=32",
+                               *extra])
 
 
 class Snapshots(paddle.callbacks.Callback):
