@@ -82,6 +82,8 @@ def Piecewise(step_each_epoch, epochs, decay_epochs=None, values=None, learning_
                       "to use them")
         decay_epochs = list(range(30, epochs, 30))
         values = [learning_rate * 0.1**i for i in range(len(decay_epochs) + 1)]
+        if not decay_epochs:  # 30 epochs or fewer: constant (paddle needs one boundary)
+            decay_epochs, values = [epochs], [learning_rate] * 2
     if not values or decay_epochs is None:
         raise ConfigError("Optimizer.lr: Piecewise needs 'decay_epochs' and 'values', or 'learning_rate'")
     if len(values) != len(decay_epochs) + 1:
