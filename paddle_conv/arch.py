@@ -9,7 +9,8 @@ Every model takes, besides its own builder arguments (as PaddleClas's models do)
   branch per sample, block ``i`` of ``n`` with rate ``drop_path_rate * i / (n - 1)``. A model
   without residual blocks or transformer layers refuses a non-zero rate.
 - ``pretrained``: ``false``/null (random init) or a ``.pdparams`` path (or prefix) loaded after
-  building; ``true`` (weights by name) is refused until the model's registry card lists weights.
+  building; ``true`` (weights by name) is refused with the fix (a path), naming the weights the
+  model's registry card lists, if any.
 
 Example::
 
@@ -25,10 +26,10 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.vision.models.resnet import BasicBlock, BottleneckBlock
 
-from .errors import ConfigError
+from .errors import ConfigError, abbreviate
 from .layers.bottleneck import Bottleneck
 from .layers.drop_path import drop_path
-from .registry import MODELS
+from .registry import MODELS, model_card
 
 #: The Arch keys every model takes (besides ``name`` and its own builder arguments).
 COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate")
@@ -105,11 +106,13 @@ def check_arch_keys(name, arch, where="Arch"):
                       "remove the key or set it to 0")
     pretrained = arch.get("pretrained")
     if pretrained is True:
-        card = getattr(MODELS, "card", None)
-        weights = card(name).get("weights") if callable(card) else None
+        weights = [w.name for w in model_card(name).weights]
         if not weights:
             raise _refuse(where, "pretrained", f"true asks for {name}'s pretrained weights by name, which are not "
                           "available yet; give a .pdparams path (Arch.pretrained: path/to/weights) or false")
+        raise _refuse(where, "pretrained", f"true: {name}'s card lists weights ({', '.join(weights)}) but this "
+                      "route does not download them; convert them (tools/convert_weights.py) and give the "
+                      ".pdparams path (Arch.pretrained: path/to/weights)")
     elif pretrained not in (None, False) and not isinstance(pretrained, str):
         raise _refuse(where, "pretrained", f"expected false, true or a .pdparams path, got {pretrained!r}")
 
@@ -177,8 +180,9 @@ def build_arch(arch, load_weights=None):
         arch[own] = drop_path_rate
     try:
         network = MODELS.build(name, **arch)
-    except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
-        raise ConfigError(f"Arch: {name} cannot be built with {arch}: {exc}") from exc
+    except (TypeError, ValueError) as exc:  # an argument the builder does not know, or a value it refuses
+        raise ConfigError(f"Arch: {name} cannot be built with {abbreviate(arch, 200)}: "
+                          f"{(str(exc).splitlines() or [''])[0][:300]}; fix the Arch values") from exc
     if drop_rate:
         add_dropout_before_classifier(network, drop_rate)
     if drop_path_rate and own is None and add_drop_path(network, drop_path_rate) == 0:

@@ -16,10 +16,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import load_config  # noqa: E402
 from paddle_conv.config.check import check_config  # noqa: E402
 from paddle_conv.engine.trainer import environment_notes, train  # noqa: E402
-from paddle_conv.errors import PaddleConvError  # noqa: E402
 
 
 def parse_args(argv=None, description=__doc__):
@@ -35,17 +35,13 @@ def parse_args(argv=None, description=__doc__):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        if args.check:
-            report = check_config(args.config, args.override, environment_notes=environment_notes)
-            print(report.format(), flush=True)
-            return 0 if report.ok else 2
-        train(load_config(args.config, args.override))
-    except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+    if args.check:
+        report = check_config(args.config, args.override, environment_notes=environment_notes)
+        print(report.format(), flush=True)
+        return 0 if report.ok else 2
+    train(load_config(args.config, args.override))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

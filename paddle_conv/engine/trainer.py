@@ -23,7 +23,9 @@ from ..arch import build_arch
 from ..config import dump_config
 from ..data import build_dataset
 from ..data.batch_ops import BatchCollate, build_batch_transforms
+from ..data.loader import build_loader as data_loader
 from ..errors import ConfigError, DataError
+from ..io import RunLock
 from ..losses import build_loss
 from ..metrics import build_metrics
 from ..notes import note_once
@@ -87,9 +89,9 @@ def build_loader(split, class_num, key, train):
     loader_cfg = split["loader"]
     batch_ops = split["dataset"].get("batch_transform_ops") if train else None
     collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
-    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
-                                  num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
-                                  use_shared_memory=loader_cfg["use_shared_memory"])
+    loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
+                         num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
+                         use_shared_memory=loader_cfg["use_shared_memory"])
     log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
     return loader, entry
 
@@ -183,7 +185,6 @@ def train(cfg, extra_callbacks=()):
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
-    os.makedirs(out, exist_ok=True)
     class_num = cfg["Arch"].get("num_classes")
 
     train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
@@ -209,7 +210,9 @@ def train(cfg, extra_callbacks=()):
         return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": 0, "best_metric": resumed.get("best_metric"),
                 "best_epoch": resumed.get("best_epoch"), "eval": {}}
 
-    if paddle.distributed.ParallelEnv().local_rank == 0:
+    # everything is checked: from here on the run folder is this run's
+    lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
+    if lock is not None:
         atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
     log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
     if g["use_visualdl"]:
@@ -246,9 +249,13 @@ def train(cfg, extra_callbacks=()):
     if cfg.get("EMA"):
         callbacks.append(ModelEMA(network, cfg["EMA"]["decay"], g["update_freq"], steps))
     callbacks += list(extra_callbacks)
-    model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
-              accumulate_grad_batches=g["update_freq"],
-              log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
+    try:
+        model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
+                  accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=1,
+                  callbacks=callbacks)
+    finally:
+        if lock is not None:
+            lock.release()
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
     return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
