@@ -13,6 +13,7 @@ docs/weights-bridge.md.
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -32,16 +33,6 @@ from weights_bridge.parity import compare_outputs  # noqa: E402
 from weights_bridge.references import REFERENCES, create_reference  # noqa: E402
 
 
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--inspect", metavar="FILE", help="print what FILE holds and the model it fits; write nothing")
@@ -51,8 +42,10 @@ def parse_args(argv=None):
     parser.add_argument("--from", dest="src_format", choices=FORMATS,
                         help="format of --src when its content should not decide")
     parser.add_argument("--key", help="entry of the file holding the weights, e.g. model_ema ('/' descends)")
-    parser.add_argument("--num-classes", type=_positive, default=None,
+    parser.add_argument("--num-classes", type=int, default=None,
                         help="classifier size of the checkpoint (default: the model's)")
+    parser.add_argument("--model-kwargs", type=json.loads, default={}, metavar="JSON",
+                        help='further builder keywords, e.g. \'{"conv": "refconv"}\' for conv_resnet50')
     parser.add_argument("--allow-missing", action="append", default=[], metavar="PATTERN",
                         help="checkpoint keys (shell pattern) the file may lack: left as initialised; repeatable")
     parser.add_argument("--ignore", action="append", default=[], metavar="PATTERN",
@@ -60,7 +53,7 @@ def parse_args(argv=None):
     parser.add_argument("--allow-nonfinite", action="store_true", help="convert NaN / infinite weights too")
     parser.add_argument("--check", action="store_true",
                         help="run one input through both models and print the differences")
-    parser.add_argument("--input-size", type=_positive, default=224, help="--check input height and width")
+    parser.add_argument("--input-size", type=int, default=224, help="--check input height and width")
     args = parser.parse_args(argv)
     if args.inspect is None and not (args.model and args.src and args.dst):
         parser.error("--model, --src and --dst are required (or --inspect FILE)")
@@ -133,7 +126,19 @@ def inspect(path, fmt, key):
     return 0
 
 
+def model_kwargs(args):
+    """Builder keywords from ``--num-classes`` and ``--model-kwargs``, range-checked."""
+    for flag, value in (("--num-classes", args.num_classes), ("--input-size", args.input_size)):
+        if value is not None and value < 1:
+            raise WeightsError(f"{flag} must be a positive integer, got {value}")
+    if not isinstance(args.model_kwargs, dict):
+        raise WeightsError(f"--model-kwargs must be a JSON object such as '{{\"conv\": \"refconv\"}}', "
+                           f"got {args.model_kwargs!r}")
+    return dict(args.model_kwargs, **({} if args.num_classes is None else {"num_classes": args.num_classes}))
+
+
 def convert(args):
+    kwargs = model_kwargs(args)
     if args.model not in REFERENCES:
         MODELS.get(args.model)  # an unknown name raises UnknownNameError listing the closest
         raise WeightsError(f"model {args.model!r} has no torch reference; convertible models: "
@@ -145,7 +150,6 @@ def convert(args):
     check_destination(args.dst, out_format)
     for line in found.notes():
         print(line)
-    kwargs = {} if args.num_classes is None else {"num_classes": args.num_classes}
     way = f"{found.format}_to_{out_format}"
     result = convert_state(found.state, args.model, way, allow_missing=args.allow_missing, ignore=args.ignore,
                            allow_nonfinite=args.allow_nonfinite, **kwargs)
