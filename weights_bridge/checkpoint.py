@@ -5,7 +5,7 @@
   torch's magic number is a torch file; another pickle is a Paddle ``.pdparams``; an HDF5 file is
   Keras. ``fmt`` (CLI ``--from``) overrides it.
 * **Loading** never runs code from the file: torch files with ``torch.load(weights_only=True)``,
-  Paddle ones through :func:`paddle_conv.engine.checkpoint.safe_paddle_load`.
+  Paddle ones through :func:`paddle_conv.io.safe_paddle_load` (the project's safe loaders).
 * **The state dict** is found through the usual wrappers (``state_dict``, ``model``,
   ``model_state_dict``, ``net``, ``model_ema``, ...: the first present, or the one named by ``key``,
   CLI ``--key``) and the ``module.`` (DataParallel), ``_orig_mod.`` (``torch.compile``) and
@@ -23,8 +23,8 @@ import numpy as np
 import paddle
 import torch
 
-from paddle_conv.engine.checkpoint import UnsafePickleError, safe_paddle_load
 from paddle_conv.errors import WeightsError
+from paddle_conv.io import safe_paddle_load, safe_torch_load
 
 __all__ = ["Checkpoint", "FORMATS", "TORCH_SUFFIXES", "detect_format", "numpy_weights", "read_checkpoint",
            "to_numpy", "unwrap_state_dict"]
@@ -174,7 +174,7 @@ def unwrap_state_dict(obj, key=None):
 
 def _load(path, fmt):
     if fmt == "torch":
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return safe_torch_load(path)
     if fmt == "paddle":
         return safe_paddle_load(path)
     raise WeightsError(f"{path!r} is a Keras file: Keras weights are not converted by this tool; save them from "
@@ -193,20 +193,7 @@ def read_checkpoint(path, fmt=None, key=None):
     if fmt is None:
         raise WeightsError(f"cannot tell what {path!r} is: it is neither a torch checkpoint (zip or pickle), a "
                            "Paddle .pdparams pickle nor a Keras HDF5 file; if it is one, say which with --from")
-    try:
-        obj = _load(path, fmt)
-    except WeightsError:
-        raise
-    except UnsafePickleError as exc:
-        raise WeightsError(f"refusing to load {path!r}: {exc}, and unpickling it could run code; use weights "
-                           "from a source you trust") from None
-    except Exception as exc:
-        kind = "a torch checkpoint loadable with weights_only=True" if fmt == "torch" else "a Paddle .pdparams file"
-        save = "torch.save(model.state_dict(), path)" if fmt == "torch" else "paddle.save(model.state_dict(), path)"
-        raise WeightsError(f"cannot read {path!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
-                           f"it is truncated, corrupt, or not {kind}: download it again, or save the weights "
-                           f"alone with {save}") from exc
-    found = unwrap(obj, key)
+    found = unwrap(_load(path, fmt), key)  # the safe loaders raise one clear WeightsError
     found.path, found.format = path, fmt
     return found
 

@@ -254,15 +254,18 @@ def _raise_mismatch(problems, model, side, keys, model_kwargs):
     guesses = []
     if model is not None and any(line.startswith(("missing", "unexpected")) for line in problems):
         guesses = _guess_models(keys, side, {k: v for k, v in model_kwargs.items() if k != "num_classes"})
-    hint = ""
+    hints = []
     if guesses and model not in guesses:
-        hint = f"\nThe checkpoint's keys are those of {', '.join(guesses)}: pass --model {guesses[0]}."
-    elif any(line.startswith("shape mismatch") for line in problems):
-        hint = ("\nIf only the classifier differs, the checkpoint was trained with another number of "
-                "classes: pass num_classes (CLI: --num-classes) to match it.")
-    elif any(line.startswith("missing") for line in problems):
-        hint = ("\nTo fill a model that has more layers than the checkpoint (another head, extra "
-                "layers), leave those keys as initialised: allow_missing (CLI: --allow-missing PATTERN).")
+        hints.append(f"The checkpoint's keys are those of {', '.join(guesses)}: pass --model {guesses[0]}.")
+    else:
+        if any(line.startswith("shape mismatch") for line in problems):
+            hints.append("If only the classifier differs, the checkpoint was trained with another number of "
+                         "classes: pass num_classes (CLI: --num-classes) to match it, or drop it with ignore "
+                         "(CLI: --ignore 'fc.*').")
+        if any(line.startswith("missing") for line in problems):
+            hints.append("To fill a model that has more layers than the checkpoint (another head, extra "
+                         "layers), leave those keys as initialised: allow_missing (CLI: --allow-missing PATTERN).")
+    hint = "".join("\n" + h for h in hints)
     raise WeightsError(f"the {side} checkpoint does not fit model {model!r}:\n" + "\n".join(problems) + hint)
 
 

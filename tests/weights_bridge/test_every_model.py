@@ -27,7 +27,7 @@ def test_round_trip_is_bit_exact(name):
     reference = build_torch_skeleton(name)
     paddle_model = build_paddle_skeleton(name)
     with torch.no_grad():  # BN statistics that are not the defaults, so a swap cannot go unnoticed
-        for key, value in reference.state_dict().items():
+        for value in reference.state_dict().values():
             if value.dtype.is_floating_point:
                 value.copy_(torch.rand(value.shape) + 0.5)
     original = reference.state_dict()
