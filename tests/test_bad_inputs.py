@@ -954,5 +954,21 @@ def convert_to_a_directory(tmp):
                                "--dst", str(tmp / "o.pdparams")]
 
 
+@cli_case(r"int\.pdparams' holds int64 values for '[\w.]+', a float32 parameter: quantized")
+def eval_of_integer_weights(tmp):
+    state = {k: paddle.cast(v, "int64") if "float" in str(v.dtype) else v
+             for k, v in create_model("oct_mobilenet", num_classes=10, alpha=0.5).state_dict().items()}
+    paddle.save(state, str(tmp / "int.pdparams"))
+    return eval_tool.main, ["-c", str(_config_file(tmp)), "-o", f"Global.pretrained_model={tmp / 'int'}"]
+
+
+@cli_case(r"cannot write .*under_a_file/o\.pdparams': .*under_a_file'? is a file")
+def convert_to_a_path_under_a_file(tmp):
+    torch.save(_torch_oct_mobilenet_state(), tmp / "m.pth")
+    (tmp / "under_a_file").write_text("mine")
+    return convert_tool.main, ["--model", "oct_mobilenet", "--num-classes", "10", "--src", str(tmp / "m.pth"),
+                               "--dst", str(tmp / "under_a_file" / "o.pdparams")]
+
+
 def test_the_command_line_catalogue_has_its_cases():
     assert len({c.id for c in CLI_CASES}) == len(CLI_CASES) >= 30
