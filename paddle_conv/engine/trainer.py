@@ -55,14 +55,17 @@ def log(msg):
         print(msg, flush=True)
 
 
-def build_model(arch):
+def build_model(arch, pretrained=True):
     """The network of a validated ``Arch`` section (``name`` + builder arguments).
+
+    ``Arch.pretrained`` is what training starts from; tools that load trained weights right after
+    (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
 
     With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
     plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
     stay zero, and RefConv checkpoints load as they are.
     """
-    network = build_arch({k: v for k, v in arch.items() if k != "refocus"}, load_weights=_load_weights)
+    network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
     if arch.get("refocus"):
         try:
             refocus(network, **arch["refocus"])
@@ -187,14 +190,14 @@ def train(cfg, extra_callbacks=()):
     vdl_dir = os.path.join(out, "vdl")
     class_num = cfg["Arch"].get("num_classes")
 
+    network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
+    if g["pretrained_model"] and not g["checkpoints"]:
+        _load_weights(network, g["pretrained_model"])
+
     train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
     eval_loader = None
     if g["eval_during_train"] and cfg["DataLoader"].get("Eval"):
         eval_loader, _ = build_loader(cfg["DataLoader"]["Eval"], class_num, "DataLoader.Eval", False)
-
-    network = build_model(cfg["Arch"])
-    if g["pretrained_model"] and not g["checkpoints"]:
-        _load_weights(network, g["pretrained_model"])
     steps = len(train_loader)
     updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
     optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
@@ -279,7 +282,7 @@ def evaluate(cfg):
         raise ConfigError("DataLoader.Eval: the config has no eval split to evaluate on")
     loader, entry = build_loader(cfg["DataLoader"]["Eval"], cfg["Arch"].get("num_classes"), "DataLoader.Eval",
                                  False)
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     _load_weights(network, weights)
     model = _paddle_model(cfg, network)
     model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))
