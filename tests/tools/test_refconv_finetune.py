@@ -52,6 +52,7 @@ def test_refocus_finetune_trains_only_the_transforms_then_folds_exactly(tmp_path
 
 
 def test_reparameterize_tool_rejects_a_config_without_refocus(tmp_path, capsys):
+    paddle.save(create_model("oct_mobilenet", num_classes=10).state_dict(), str(tmp_path / "x.pdparams"))
     code = reparameterize_main(["-c", "configs/digits_quick.yaml", "--weights", str(tmp_path / "x"),
                                 "--output", str(tmp_path / "y")])
     assert code == 2 and "Arch.refocus is not set" in capsys.readouterr().err
