@@ -16,6 +16,7 @@ from PIL import Image
 
 import paddle_conv as pc
 from paddle_conv.deploy.paddleclas import loss_adapter, main, register_into_ppcls
+from paddle_conv.io import safe_paddle_load
 
 ppcls_arch = None
 for _module in ("ppcls.arch", "paddleclas.ppcls.arch"):
@@ -109,5 +110,5 @@ def test_paddleclas_tools_train_trains_a_paddle_conv_model(tmp_path):
     assert run.returncode == 0, log[-3000:]
     assert "[Train][Epoch 1/1][Avg]" in log and "[Eval][Epoch 1][Avg]" in log
     # PaddleClas's own checkpoint holds our model's parameter names
-    state = paddle.load(str(tmp_path / "out" / "latest.pdparams"))
+    state = safe_paddle_load(str(tmp_path / "out" / "latest.pdparams"))
     assert set(state) == set(pc.create_model("oct_mobilenet", num_classes=4).state_dict())
