@@ -3,7 +3,8 @@
 * **Format** from the first bytes, whatever the file is called (``.pth``, ``.pt``, ``.pth.tar``,
   ``.tar``, ``.ckpt``, ``.bin``, no extension): a zip holding ``*/data.pkl`` or a pickle starting with
   torch's magic number is a torch file; another pickle is a Paddle ``.pdparams``; an HDF5 file is
-  Keras. ``fmt`` (CLI ``--from``) overrides it.
+  Keras. ``fmt`` (CLI ``--from``) overrides it; the name decides only for a file whose content
+  says nothing (empty, damaged), so that its loader names the problem.
 * **Loading** never runs code from the file: torch files with ``torch.load(weights_only=True)``,
   Paddle ones through :func:`paddle_conv.io.safe_paddle_load` (the project's safe loaders).
 * **The state dict** is found through the usual wrappers (``state_dict``, ``model``,
@@ -189,7 +190,7 @@ def read_checkpoint(path, fmt=None, key=None):
                            else f"checkpoint {path!r} is not a file")
     if fmt is not None and fmt not in FORMATS:
         raise WeightsError(f"unknown checkpoint format {fmt!r}: use one of {', '.join(FORMATS)}")
-    fmt = fmt or detect_format(path)
+    fmt = fmt or detect_format(path) or suffix_format(path)  # the name decides only where content cannot
     if fmt is None:
         raise WeightsError(f"cannot tell what {path!r} is: it is neither a torch checkpoint (zip or pickle), a "
                            "Paddle .pdparams pickle nor a Keras HDF5 file; if it is one, say which with --from")
