@@ -24,9 +24,16 @@ import numpy as np  # noqa: E402
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import is_detection_config, load_config, read_yaml  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
-from paddle_conv.deploy.classify import eval_transform, image_paths, load_image, topk  # noqa: E402
+from paddle_conv.deploy.classify import (  # noqa: E402
+    eval_transform,
+    image_paths,
+    load_image,
+    read_class_id_map,
+    topk,
+)
 from paddle_conv.deploy.export import INFERENCE_NAME, read_export_config  # noqa: E402
 from paddle_conv.errors import ConfigError, DataError, PaddleConvError, WeightsError  # noqa: E402
+from paddle_conv.notes import note_once  # noqa: E402
 from paddle_conv.registry import MODELS, model_card  # noqa: E402
 
 #: Inputs of more images than this get a progress line on stderr every this many images.
@@ -53,9 +60,27 @@ def read_class_names(path):
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def postprocess_names(post):
+    """Class names from ``Infer.PostProcess.class_id_map_file`` ({id: name}); None (ids) when unset
+    or missing (PaddleClas's default map lives in its source tree: a note says so)."""
+    path = post.get("class_id_map_file")
+    if not path:
+        return None
+    if not os.path.isfile(path):
+        note_once("Infer.PostProcess.class_id_map_file", f"{path} does not exist here; printing class ids")
+        return None
+    return read_class_id_map(path, post.get("delimiter"))
+
+
+def _label(names, i):
+    if isinstance(names, dict):
+        return names.get(i, str(i))
+    return names[i] if names and i < len(names) else str(i)
+
+
 def check_options(args):
     """ConfigError naming the first option out of its range."""
-    if args.topk < 1:
+    if args.topk is not None and args.topk < 1:
         raise ConfigError(f"--topk {args.topk}: must be at least 1")
     cores = os.cpu_count() or 1
     if args.threads is not None and not 1 <= args.threads <= cores:
@@ -87,7 +112,7 @@ def check_outputs(outputs, k, names, program):
     classes = outputs[0].shape[1]
     if k > classes:
         raise ConfigError(f"--topk {k}: the model has only {classes} classes; pass --topk {classes} or less")
-    if names is not None and len(names) != classes:
+    if isinstance(names, list) and len(names) != classes:
         raise ConfigError(f"--class_names has {len(names)} names but the model has {classes} classes; give one "
                           "name per class, in label order")
 
@@ -148,7 +173,7 @@ def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", nam
 
 
 def print_result(path, ids, scores, names, as_json):
-    labels = [names[i] if names else str(i) for i in ids]
+    labels = [_label(names, i) for i in ids]
     if as_json:
         print(json.dumps({"image": path, "class_ids": ids, "labels": labels, "scores": scores}), flush=True)
     else:
@@ -161,8 +186,9 @@ def main(argv=None):
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY.PATH=VALUE")
     parser.add_argument("--input", nargs="+", required=True, help="image files and/or folders of images")
     parser.add_argument("--model_dir", help="folder of the exported model (default Global.save_inference_dir)")
-    parser.add_argument("--topk", type=int, default=5)
-    parser.add_argument("--class_names", help="text file, one class name per line (default: class ids)")
+    parser.add_argument("--topk", type=int, help="default: Infer.PostProcess.topk, else 5")
+    parser.add_argument("--class_names", help="text file, one class name per line "
+                        "(default: Infer.PostProcess.class_id_map_file, else class ids)")
     parser.add_argument("--device", choices=["cpu", "gpu"], help="default: gpu when Paddle sees one, else cpu")
     parser.add_argument("--threads", type=int, help="CPU math threads")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
@@ -176,12 +202,14 @@ def main(argv=None):
         refuse_detectors(args.config)
         cfg = load_config(args.config, args.override)
         refuse_detectors(args.config, cfg["Arch"]["name"])
-        names = read_class_names(args.class_names)
+        post = (cfg.get("Infer") or {}).get("PostProcess") or {}
+        names = read_class_names(args.class_names) if args.class_names else postprocess_names(post)
+        k = args.topk or post.get("topk") or 5
         model_dir = args.model_dir or cfg["Global"]["save_inference_dir"]
         check_export(model_dir, cfg)
         predictor = Predictor(os.path.join(model_dir, INFERENCE_NAME), device=args.device, threads=args.threads)
         paths = image_paths(args.input)
-        results = classify(predictor, paths, eval_transform(cfg), args.topk, on_error=args.on_error, names=names)
+        results = classify(predictor, paths, eval_transform(cfg), k, on_error=args.on_error, names=names)
         for path, ids, scores, problem in results:
             if problem is None:
                 print_result(path, ids, scores, names, args.json)
