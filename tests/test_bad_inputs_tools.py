@@ -167,6 +167,31 @@ def test_teacher_epochs_0_is_refused_naming_the_key(tmp_path, capsys):
     assert_refused(result, "Teacher.epochs", ">= 1")
 
 
+def test_output_dir_under_a_file_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file")
+    before = snapshot(tmp_path)
+    result = run(train_det.main, ["-c", DET_CONFIG] + tiny_det(tmp_path / "taken" / "run"), capsys)
+    code, out, _, _ = result
+    assert_refused(result, "Global.output_dir", "is a file")
+    assert "epoch" not in out and snapshot(tmp_path) == before
+
+
+def test_student_pretrained_weights_of_another_model_are_refused_before_the_teacher_trains(tmp_path, capsys):
+    paddle.save(pc.create_model("tiny_cnn", num_classes=10, width=0.25).state_dict(), str(tmp_path / "cls.pdparams"))
+    argv = ["-c", DET_CONFIG] + tiny_det(tmp_path / "run", **{"Student.pretrained_model": tmp_path / "cls"})
+    code, out, _, _ = result = run(train_det.main, argv, capsys)
+    assert_refused(result, "Student.pretrained_model", "share no parameter")
+    assert "epoch" not in out
+
+
+def test_voc_duplicate_classes_are_refused(tmp_path, capsys):
+    voc = write_voc(tmp_path / "voc")
+    dataset = json.dumps({"name": "VOCDetection", "root": str(voc), "image_size": 64,
+                          "classes": ["rectangle", "rectangle", "triangle"]})
+    argv = ["-c", DET_CONFIG] + tiny_det(tmp_path / "run", **{"DataLoader.Train.dataset": dataset})
+    assert_refused(run(train_det.main, argv, capsys), "distinct")
+
+
 def test_missing_detection_checkpoint_advice_names_what_the_tool_reads(tmp_path, capsys):
     argv = ["-c", DET_CONFIG, "--stage", "student_kd"] + tiny_det(tmp_path / "run")
     line = assert_refused(run(eval_det.main, argv, capsys), "student_kd", "tools/train_det.py", "--weights")
