@@ -370,15 +370,21 @@ def test_export_into_a_file_is_refused(exported, tmp_path, capsys):
     assert snapshot(tmp_path) == before
 
 
-def test_export_replaces_the_folder_as_a_whole_and_keeps_user_files(exported, tmp_path, capsys):
+def test_export_replaces_the_folder_as_a_whole(exported, tmp_path, capsys):
     config, inference = _copy_export(exported, tmp_path)
     (inference / "inference.onnx").write_bytes(b"an ONNX model of an older export")
-    (inference / "labels.txt").write_text("zero\n")
     code, _, err, _ = run(export_tool.main, ["-c", config], capsys)
     assert code == 0, err
-    assert sorted(os.listdir(inference)) == ["inference.json", "inference.pdiparams", "inference_config.json",
-                                             "labels.txt"]
+    assert sorted(os.listdir(inference)) == ["inference.json", "inference.pdiparams", "inference_config.json"]
     assert sorted(os.listdir(tmp_path)) == sorted(["inference", "trained.pdparams", "tiny.yaml"])
+
+
+def test_export_into_a_folder_holding_other_files_is_refused(exported, tmp_path, capsys):
+    config, inference = _copy_export(exported, tmp_path)
+    (inference / "notes.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    assert_refused(run(export_tool.main, ["-c", config], capsys), "notes.txt", "A_FOLDER_OF_ITS_OWN")
+    assert snapshot(tmp_path) == before
 
 
 # -------------------------------------------------------------------------------------- infer
