@@ -12,7 +12,7 @@ Example::
 import os
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..data.transforms import build_transforms
 from ..errors import DataError
@@ -78,12 +78,14 @@ def read_class_id_map(path, delimiter=None):
 
 
 def load_image(path, transform):
-    """``[C, H, W]`` float32 array of the RGB image at ``path`` after ``transform``."""
+    """``[C, H, W]`` float32 array of the RGB image at ``path``, turned upright as its EXIF
+    orientation says, after ``transform``. DataError naming the file when it cannot be read
+    (missing, truncated, not an image, or over PIL's decompression-bomb limit)."""
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DataError(f"{path}: cannot read the image ({exc})") from None
+            image = ImageOps.exif_transpose(image).convert("RGB")
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{path}: cannot read the image ({type(exc).__name__}: {str(exc)[:200]})") from None
     out = transform(image)
     return np.asarray(out.numpy() if hasattr(out, "numpy") else out, dtype=np.float32)
 
