@@ -211,13 +211,13 @@ def validate_arch(source, path, value):
         value["num_classes"] = num
     reserved = set(COMMON_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_ONLY)
     out = named_mapping(MODELS, reserved=reserved, extra={"refocus": _refocus})(source, path, value)
+    for key in (*ARCH_NO_EFFECT, *ARCH_ONLY):
+        out.pop(key, None)
     try:
         check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus")}, path)
     except ConfigError as exc:
         raise config_error(source, join_key(path, exc.key), "bad value" if exc.key in COMMON_KEYS else "unknown key",
                            exc.text) from None
-    for key in (*ARCH_NO_EFFECT, *ARCH_ONLY):
-        out.pop(key, None)
     return out
 
 
