@@ -24,7 +24,7 @@ from paddle_conv.deploy.classify import eval_transform, image_paths, load_image,
 from paddle_conv.deploy.export import INFERENCE_NAME  # noqa: E402
 from paddle_conv.engine.det_config import is_detection_config  # noqa: E402
 from paddle_conv.errors import ConfigError, DataError, PaddleConvError  # noqa: E402
-from paddle_conv.models import SSDLite  # noqa: E402
+from paddle_conv.models import SSD300, SSDLite  # noqa: E402
 from paddle_conv.registry import MODELS  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def refuse_detectors(config, arch=None):
         detector = is_detection_config(config)
     else:
         builder = MODELS.get(arch)
-        detector = isinstance(builder, type) and issubclass(builder, SSDLite)
+        detector = isinstance(builder, type) and issubclass(builder, (SSDLite, SSD300))
     if detector:
         raise ConfigError(
             f"{config}: {'Arch ' + arch if arch else 'a detection config'}: tools/infer.py classifies images and "

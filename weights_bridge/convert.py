@@ -380,3 +380,7 @@ def paddle_to_torch(state_dict, model=None, num_classes=None, *, torch_model=Non
             array = entry.to_torch(array)
         out[entry.torch_key] = torch.from_numpy(np.array(_cast(array, entry.dtype)))
     return out
+
+# Families whose Paddle names differ from their reference's.
+register_key_mapping(KeyMapping(renames=((r"^L2Norm\b", "l2_norm"), (r"^loc\b", "loc_heads"),
+                                         (r"^conf\b", "conf_heads"))), "ssd300_vgg16")

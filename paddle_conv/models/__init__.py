@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     oct_mobilenet,
     oct_resnet,
     refconv_mobilenet,
+    ssd300,
     ssd_lite,
     tiny_cnn,
 )
@@ -14,6 +15,7 @@ from .cct import CCT
 from .conv_resnet import ConvResNet
 from .oct_mobilenet import OctMobileNet
 from .oct_resnet import OctBottleneck, OctResNet
+from .ssd300 import SSD300
 from .ssd_lite import SSDLite
 
-__all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSDLite"]
+__all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSD300", "SSDLite"]
