@@ -14,8 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.data.shapes import VOC_SPLITS, write_voc  # noqa: E402
-from paddle_conv.errors import PaddleConvError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -31,15 +31,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        ids = write_voc(args.out, {s: getattr(args, s) for s in VOC_SPLITS}, image_size=args.image_size,
-                        seed=args.seed, max_objects=args.max_objects)
-    except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    ids = write_voc(args.out, {s: getattr(args, s) for s in VOC_SPLITS}, image_size=args.image_size,
+                    seed=args.seed, max_objects=args.max_objects)
     print(f"wrote {args.out}: " + ", ".join(f"{s} {len(v)}" for s, v in ids.items()))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -26,6 +26,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ..cards import ModelCard
 from ..det import VOC_SSD300, num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..registry import register_model
@@ -129,4 +130,7 @@ class SSD300(nn.Layer):
 
 #: ``create_model("ssd300_vgg16", num_classes=21, width=1.0)``: amdegroot's SSD300 on VGG16
 #: (26,285,486 parameters at 21 classes); builds :class:`SSD300`.
-ssd300_vgg16 = register_model(SSD300, name="ssd300_vgg16")
+ssd300_vgg16 = register_model(SSD300, name="ssd300_vgg16", card=ModelCard(
+    task="detection", input_size=(3, INPUT_SIZE, INPUT_SIZE), interpolation="bicubic", classifier=None,
+    num_classes=21, upstream="amdegroot/ssd.pytorch",
+    layout="amdegroot/ssd.pytorch (L2Norm, loc, conf named l2_norm, loc_heads, conf_heads)"))

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from paddle_conv.cli import run_cli
 from paddle_conv.data import VOCDetection
 from paddle_conv.data.shapes import Shapes, write_voc
 from tools import make_shapes_voc, train_det
@@ -34,17 +35,17 @@ def test_write_voc_round_trips_the_boxes(tmp_path):
 def test_make_shapes_voc_refuses_an_existing_directory(tmp_path, capsys):
     (tmp_path / "voc").mkdir()
     (tmp_path / "voc" / "mine.txt").write_text("keep")
-    assert make_shapes_voc.main(["--out", str(tmp_path / "voc"), "--train", "1"]) == 2
+    assert run_cli(make_shapes_voc.main, ["--out", str(tmp_path / "voc"), "--train", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "exists" in err[0]
     assert os.listdir(tmp_path / "voc") == ["mine.txt"]
-    assert make_shapes_voc.main(["--out", str(tmp_path / "new"), "--train", "0"]) == 2
+    assert run_cli(make_shapes_voc.main, ["--out", str(tmp_path / "new"), "--train", "0"]) == 2
     assert not (tmp_path / "new").exists()
 
 
 def test_three_stages_on_a_voc_directory(tmp_path, capsys):
     root, out = tmp_path / "shapes_voc", tmp_path / "run"
-    assert make_shapes_voc.main(["--out", str(root), "--train", "2", "--val", "2", "--test", "1",
+    assert run_cli(make_shapes_voc.main, ["--out", str(root), "--train", "2", "--val", "2", "--test", "1",
                                  "--image-size", "64"]) == 0
     overrides = [
         f"Global.output_dir={out}", "Global.use_visualdl=false", "Global.print_batch_step=1",
