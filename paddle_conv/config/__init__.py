@@ -40,12 +40,19 @@ from .schema import (
     validate_kwargs,
     validate_section,
 )
+from .values import check_values
 from .yaml_io import YAML_ERRORS, YamlLoader, apply_override, dump_config, parse_override, read_yaml, yaml_load
 
 
 def validate_config(cfg, source="<config>", schema=None):
-    """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults."""
-    return validate_section(source, "", cfg, schema or SCHEMA)
+    """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults.
+
+    A classification config's values are also checked for range (:func:`.values.check_values`).
+    """
+    out = validate_section(source, "", cfg, schema or SCHEMA)
+    if (schema or SCHEMA) is SCHEMA:
+        check_values(source, out)
+    return out
 
 
 def load_config(path, overrides=(), schema=None):
@@ -60,7 +67,8 @@ def load_config(path, overrides=(), schema=None):
         apply_override(cfg, text)
     source = os.fspath(path)
     if overrides:
-        source += f" (with -o {' -o '.join(overrides)})"
+        text = " -o ".join(overrides)
+        source += f" (with -o {text if len(text) <= 300 else text[:300] + '...'})"
     return validate_config(cfg, source, schema)
 
 

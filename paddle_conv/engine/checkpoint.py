@@ -101,7 +101,10 @@ def save_checkpoint(prefix, model, optimizer=None, meta=None):
     writers = [(".pdparams", lambda tmp: paddle.save(model.state_dict(), tmp))]
     if optimizer is not None:
         writers.append((".pdopt", lambda tmp: paddle.save(optimizer.state_dict(), tmp)))
-    writers.append((".json", json_writer(dict(meta or {}))))
+    meta = dict(meta or {})
+    if optimizer is not None:
+        meta["optimizer"] = type(optimizer).__name__  # resuming with another optimizer is refused
+    writers.append((".json", json_writer(meta)))
     temps = []
     try:
         for ext, write in writers:
@@ -127,8 +130,8 @@ def load_checkpoint_meta(prefix):
     except (OSError, ValueError) as exc:
         raise WeightsError(f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}); the run folder "
                            "is damaged: resume from another checkpoint (e.g. epoch_N)") from None
-    if not isinstance(meta, dict) or not all(isinstance(meta.get(k, 0), int) and not isinstance(meta.get(k), bool)
-                                             for k in ("epoch", "best_epoch")):
+    counts = ("epoch", "best_epoch")
+    if not isinstance(meta, dict) or not all(meta.get(k) is None or type(meta[k]) is int for k in counts):
         raise WeightsError(f"checkpoint metadata {path!r} is not what save_checkpoint writes "
                            f"({abbreviate(meta, 100)}); resume from another checkpoint (e.g. epoch_N)")
     return meta
@@ -156,7 +159,16 @@ def read_state_dict(path, what="checkpoint"):
     if bad:
         raise WeightsError(f"{what} {path!r} is not a state dict of tensors (found {bad}); save "
                            "model.state_dict() rather than the model or other objects")
+    nonfinite = [k for k, v in state.items() if _is_float(v) and not np.isfinite(np.asarray(v)).all()]
+    if nonfinite:
+        raise WeightsError(f"{what} {path!r} holds NaN or infinite values in {abbreviate(nonfinite[0], 80)}"
+                           f"{f' and {len(nonfinite) - 1} more tensors' if len(nonfinite) > 1 else ''}: the "
+                           "training that wrote it diverged; use an earlier checkpoint (e.g. epoch_N)")
     return state
+
+
+def _is_float(value):
+    return str(value.dtype).replace("paddle.", "") in ("float16", "bfloat16", "float32", "float64")
 
 
 def compare_state(own, state):
@@ -198,6 +210,7 @@ def load_checkpoint(prefix, model, optimizer=None):
         _roll_forward(prefix)
     if not os.path.exists(params):
         raise WeightsError(f"checkpoint {params!r} does not exist: check Global.checkpoints / the path given")
+    meta = load_checkpoint_meta(prefix)
     state = read_state_dict(params)
     check_state_matches(state, model, params)
     if optimizer is not None:
@@ -205,10 +218,16 @@ def load_checkpoint(prefix, model, optimizer=None):
         if not os.path.exists(opt_path):
             raise WeightsError(f"optimizer state {opt_path!r} is missing: cannot resume; "
                                "use Global.pretrained_model to load weights only")
+        saved_with = meta.get("optimizer")
+        if saved_with is not None and saved_with != type(optimizer).__name__:
+            raise WeightsError(f"checkpoint {prefix!r} was trained with the {abbreviate(saved_with, 40)} optimizer, "
+                               f"the config uses {type(optimizer).__name__}: set Optimizer.name to "
+                               f"{abbreviate(saved_with, 40)} to resume, or start from its weights with "
+                               "Global.pretrained_model")
         optimizer.set_state_dict(safe_paddle_load(opt_path, "optimizer state", fix=(
             "resume from another checkpoint (e.g. epoch_N) or use Global.pretrained_model to load weights only")))
     model.set_state_dict(state)
-    return load_checkpoint_meta(prefix)
+    return meta
 
 
 def load_pretrained(model, path):

@@ -22,7 +22,8 @@ from paddle.static import InputSpec
 from ..config import dump_config
 from ..data import build_dataset
 from ..data.loader import build_loader as data_loader
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, abbreviate
+from ..io import RunLock
 from ..losses import build_loss
 from ..metrics import build_metrics
 from ..optim import build_optimizer
@@ -61,8 +62,9 @@ def build_model(arch):
     kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
     try:
         network = create_model(arch["name"], **kwargs)
-    except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
-        raise ConfigError(f"Arch: {arch['name']} cannot be built with {kwargs}: {exc}") from exc
+    except (TypeError, ValueError) as exc:  # an argument the builder does not know, or a value it refuses
+        raise ConfigError(f"Arch: {arch['name']} cannot be built with {abbreviate(kwargs, 200)}: "
+                          f"{(str(exc).splitlines() or [''])[0][:300]}; fix the Arch values") from exc
     if arch.get("refocus"):
         try:
             refocus(network, **arch["refocus"])
@@ -171,7 +173,6 @@ def train(cfg, extra_callbacks=()):
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
-    os.makedirs(out, exist_ok=True)
     class_num = cfg["Arch"].get("num_classes")
 
     train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
@@ -196,7 +197,9 @@ def train(cfg, extra_callbacks=()):
         return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": 0, "best_metric": resumed.get("best_metric"),
                 "best_epoch": resumed.get("best_epoch"), "eval": {}}
 
-    if paddle.distributed.ParallelEnv().local_rank == 0:
+    # everything is checked: from here on the run folder is this run's
+    lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
+    if lock is not None:
         atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
     log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
     if g["use_visualdl"]:
@@ -224,8 +227,12 @@ def train(cfg, extra_callbacks=()):
                                 start_epoch=start_epoch)
         callbacks[1:1] = [extras, logger]
     callbacks += list(extra_callbacks)
-    model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
-              log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
+    try:
+        model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
+                  log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
+    finally:
+        if lock is not None:
+            lock.release()
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
     return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
