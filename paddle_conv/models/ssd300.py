@@ -43,7 +43,13 @@ INPUT_SIZE = 300
 
 
 class L2Norm(nn.Layer):
-    """``x / (||x||_2 over channels + eps) * weight``: ``[N, C, H, W] -> [N, C, H, W]``, ``weight [C]``."""
+    """``x / (||x||_2 over channels + eps) * weight``: ``[N, C, H, W] -> [N, C, H, W]``, ``weight [C]``.
+
+    The squared norm is clipped at 1e-20 before its square root: where all channels of a position
+    are 0 (dead ReLUs, common when training from scratch) upstream's ``sqrt`` has an infinite
+    derivative and the gradient becomes NaN (which the ReLUs before it then hide as 0 in the
+    forward pass, silently). The output changes only where ``||x|| < 1e-10``.
+    """
 
     def __init__(self, channels, scale=20.0, eps=1e-10):
         super().__init__()
@@ -51,7 +57,7 @@ class L2Norm(nn.Layer):
         self.weight = self.create_parameter([channels], default_initializer=nn.initializer.Constant(scale))
 
     def forward(self, x):
-        norm = paddle.sqrt((x * x).sum(axis=1, keepdim=True)) + self.eps
+        norm = paddle.sqrt((x * x).sum(axis=1, keepdim=True).clip(min=1e-20)) + self.eps
         return x / norm * self.weight.reshape([1, -1, 1, 1])
 
 

@@ -9,6 +9,7 @@ import paddle_conv as pc
 from paddle_conv.det import VOC_SSD300, detect, prior_boxes
 from paddle_conv.errors import ConfigError
 from paddle_conv.losses import MultiBoxLoss
+from paddle_conv.models.ssd300 import L2Norm
 
 
 def _count(model):
@@ -50,3 +51,14 @@ def test_ssd300_refuses_other_sizes():
         model = pc.create_model("ssd300_vgg16", width=0.125)
     with pytest.raises(ConfigError, match="300x300"):
         model(paddle.zeros([1, 3, 64, 64]))
+
+
+def test_l2norm_gradient_is_finite_where_a_position_is_all_zero():
+    """Upstream's sqrt gives NaN there; the ReLU before it would hide the NaN weights as zeros."""
+    x = paddle.to_tensor([[[[0.0, 1.0]], [[0.0, 2.0]], [[0.0, 0.0]], [[0.0, 3.0]]]], stop_gradient=False)
+    layer = L2Norm(4, scale=20.0)
+    out = layer(x)
+    out.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all() and np.isfinite(layer.weight.grad.numpy()).all()
+    np.testing.assert_allclose(out.numpy()[0, :, 0, 1], 20 * np.array([1, 2, 0, 3]) / np.sqrt(14), rtol=1e-6)
+    assert not out.numpy()[0, :, 0, 0].any()

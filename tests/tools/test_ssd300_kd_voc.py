@@ -7,6 +7,7 @@ import json
 import os
 
 import numpy as np
+import paddle
 
 from paddle_conv.cli import run_cli
 from paddle_conv.data import VOCDetection
@@ -59,5 +60,6 @@ def test_three_stages_on_a_voc_directory(tmp_path, capsys):
     summary = json.load(open(out / "summary.json"))
     assert set(summary) == {"teacher", "student_kd", "student"}
     for stage in summary:
-        assert os.path.exists(out / stage / "best.pdparams")
+        weights = paddle.load(str(out / stage / "latest.pdparams"))
+        assert all(np.isfinite(v.numpy()).all() for v in weights.values()), stage  # no NaN hidden by ReLUs
         assert 0.0 <= summary[stage]["best_mAP"] <= 1.0
