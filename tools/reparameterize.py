@@ -35,7 +35,7 @@ def reparameterize_checkpoint(cfg, weights, output):
     if not cfg["Arch"].get("refocus"):
         raise ConfigError("Arch.refocus is not set: this config has no RefConv layers to fold; "
                           "use the config the RefConv model was trained with")
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     report = load_pretrained(network, weights)
     if report["missing"] or report["mismatched"]:
         raise WeightsError(f"{weights} is not a checkpoint of the refocused {cfg['Arch']['name']}: "
@@ -47,7 +47,7 @@ def reparameterize_checkpoint(cfg, weights, output):
         before = network(x).numpy()
         reparameterize(network)
         after = network(x).numpy()
-    plain = build_model({**cfg["Arch"], "refocus": None})
+    plain = build_model({**cfg["Arch"], "refocus": None}, pretrained=False)
     plain.set_state_dict(network.state_dict())
     if set(plain.state_dict()) != set(network.state_dict()):
         raise WeightsError("the folded model does not have the plain model's structure; is Arch.name right?")
@@ -69,6 +69,11 @@ def main(argv=None):
     try:
         cfg = load_config(args.config, args.override)
         weights = args.weights or os.path.join(run_dir(cfg), "best_model")
+        params = weights if weights.endswith(".pdparams") else weights + ".pdparams"
+        if not os.path.isfile(params):
+            source = "--weights" if args.weights else "the run's best_model (<Global.output_dir>/<Arch.name>/)"
+            raise WeightsError(f"{params} does not exist ({source}); pass --weights PREFIX of the RefConv "
+                               "checkpoint to fold, or train it first with tools/train.py -c CONFIG")
         result = reparameterize_checkpoint(cfg, weights, args.output)
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)

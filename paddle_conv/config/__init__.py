@@ -18,6 +18,7 @@ import os
 
 from .classification import SCHEMA
 from .detection import DET_SCHEMA, is_detection_config
+from .legacy import is_legacy, translate_legacy
 from .schema import (
     ANY,
     BOOL,
@@ -63,6 +64,8 @@ def load_config(path, overrides=(), schema=None):
     file, the key path and the closest valid key; an error in a key set by ``-o`` says so.
     """
     cfg = read_yaml(path, sections=schema or SCHEMA)
+    if schema is None and is_legacy(cfg):  # PaddleClas's older top-level layout
+        cfg = translate_legacy(cfg)
     for text in overrides or ():
         apply_override(cfg, text)
     source = os.fspath(path)

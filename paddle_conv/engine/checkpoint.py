@@ -182,8 +182,14 @@ def compare_state(own, state):
     return missing, unexpected, mismatched
 
 
-def check_state_matches(state, model, path):
-    """Raise WeightsError unless ``state`` has exactly the parameters (names and shapes) of ``model``."""
+#: What to do about a checkpoint of another model, as the classification tools read them.
+MISMATCH_FIX = ("it was saved from another architecture or configuration: set Arch to the one it was trained "
+                "with, or load matching weights only with Global.pretrained_model")
+
+
+def check_state_matches(state, model, path, fix=MISMATCH_FIX):
+    """Raise WeightsError unless ``state`` has exactly the parameters (names and shapes) of ``model``;
+    the message ends with ``fix``, the advice of the caller's tool."""
     missing, unexpected, mismatched = compare_state(model.state_dict(), state)
     mismatched = [f"{k}: model {have} vs file {got}" for k, have, got in mismatched]
     if missing or unexpected or mismatched:
@@ -193,16 +199,15 @@ def check_state_matches(state, model, path):
         details = "; ".join(f"{label}: {few(names)}" for label, names in
                             (("missing in file", missing), ("unexpected in file", unexpected),
                              ("mis-shaped", mismatched)) if names)
-        raise WeightsError(f"checkpoint {path!r} does not fit the model ({details}); it was saved from another "
-                           "architecture or configuration: set Arch to the one it was trained with, or load "
-                           "matching weights only with Global.pretrained_model")
+        raise WeightsError(f"checkpoint {path!r} does not fit the model ({details}); {fix}")
 
 
-def load_checkpoint(prefix, model, optimizer=None):
+def load_checkpoint(prefix, model, optimizer=None, fix=MISMATCH_FIX):
     """Load weights (and optimizer state) saved by :func:`save_checkpoint`; return its metadata.
 
     The weights must fit ``model`` exactly (names and shapes). Raises WeightsError naming the
-    file when it is missing, unreadable, not a state dict, or saved from another model.
+    file when it is missing, unreadable, not a state dict, or saved from another model (then
+    with the advice ``fix``).
     """
     prefix = _strip_suffix(os.fspath(prefix))
     params = prefix + ".pdparams"
@@ -212,7 +217,7 @@ def load_checkpoint(prefix, model, optimizer=None):
         raise WeightsError(f"checkpoint {params!r} does not exist: check Global.checkpoints / the path given")
     meta = load_checkpoint_meta(prefix)
     state = read_state_dict(params)
-    check_state_matches(state, model, params)
+    check_state_matches(state, model, params, fix)
     if optimizer is not None:
         opt_path = prefix + ".pdopt"
         if not os.path.exists(opt_path):

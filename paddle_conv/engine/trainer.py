@@ -19,18 +19,21 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
+from ..arch import build_arch
 from ..config import dump_config
 from ..data import build_dataset
+from ..data.batch_ops import BatchCollate, build_batch_transforms
 from ..data.loader import build_loader as data_loader
-from ..errors import ConfigError, DataError, abbreviate
+from ..errors import ConfigError, DataError
 from ..io import RunLock
 from ..losses import build_loss
 from ..metrics import build_metrics
+from ..notes import note_once
 from ..optim import build_optimizer
 from ..refconv import refocus
-from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
+from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
@@ -52,19 +55,17 @@ def log(msg):
         print(msg, flush=True)
 
 
-def build_model(arch):
+def build_model(arch, pretrained=True):
     """The network of a validated ``Arch`` section (``name`` + builder arguments).
+
+    ``Arch.pretrained`` is what training starts from; tools that load trained weights right after
+    (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
 
     With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
     plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
     stay zero, and RefConv checkpoints load as they are.
     """
-    kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
-    try:
-        network = create_model(arch["name"], **kwargs)
-    except (TypeError, ValueError) as exc:  # an argument the builder does not know, or a value it refuses
-        raise ConfigError(f"Arch: {arch['name']} cannot be built with {abbreviate(kwargs, 200)}: "
-                          f"{(str(exc).splitlines() or [''])[0][:300]}; fix the Arch values") from exc
+    network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
     if arch.get("refocus"):
         try:
             refocus(network, **arch["refocus"])
@@ -89,7 +90,9 @@ def build_loader(split, class_num, key, train):
     sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
                                                 shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
     loader_cfg = split["loader"]
-    loader = data_loader(dataset, batch_sampler=sampler,
+    batch_ops = split["dataset"].get("batch_transform_ops") if train else None
+    collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
+    loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
                          num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
                          use_shared_memory=loader_cfg["use_shared_memory"])
     log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
@@ -107,16 +110,28 @@ def _metrics(cfg):
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
 
 
-def amp_configs(global_cfg):
-    """``paddle.Model.prepare``'s ``amp_configs`` for ``Global.use_amp``: float16 autocast (O1) with
-    dynamic loss scaling on a GPU; None (float32) otherwise. Paddle's autocast has no effect on
-    CPU, so there the setting is reported and ignored."""
-    if not global_cfg["use_amp"]:
+def amp_configs(global_cfg, amp=None):
+    """``paddle.Model.prepare``'s ``amp_configs`` for the ``AMP`` section (or ``Global.use_amp``):
+    float16 autocast at ``AMP.level`` with its loss scaling on a GPU; None (float32) otherwise.
+    Paddle's autocast has no effect on CPU, so there a note says so."""
+    if not (amp["use_amp"] if amp else global_cfg["use_amp"]):
         return None
+    key = "AMP.use_amp" if amp else "Global.use_amp"
     if global_cfg["device"] != "gpu":
-        log("Global.use_amp: mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
+        note_once(key, "mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
         return None
-    return {"level": "O1", "use_dynamic_loss_scaling": True}
+    if not amp:
+        return {"level": "O1", "use_dynamic_loss_scaling": True}
+    return {"level": amp["level"], "use_dynamic_loss_scaling": amp["use_dynamic_loss_scaling"],
+            "init_loss_scaling": amp["scale_loss"], "use_promote": amp["use_promote"]}
+
+
+def environment_notes(cfg):
+    """Notes for settings this machine cannot honour as written (no GPU, AMP on CPU)."""
+    g = cfg["Global"]
+    if g["device"] == "gpu" and not paddle.device.is_compiled_with_cuda():
+        note_once("Global.device", "this Paddle build has no GPU; train with -o Global.device=cpu")
+    amp_configs(g, cfg.get("AMP"))
 
 
 def _write_text(path, text):
@@ -175,16 +190,17 @@ def train(cfg, extra_callbacks=()):
     vdl_dir = os.path.join(out, "vdl")
     class_num = cfg["Arch"].get("num_classes")
 
+    network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
+    if g["pretrained_model"] and not g["checkpoints"]:
+        _load_weights(network, g["pretrained_model"])
+
     train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
     eval_loader = None
     if g["eval_during_train"] and cfg["DataLoader"].get("Eval"):
         eval_loader, _ = build_loader(cfg["DataLoader"]["Eval"], class_num, "DataLoader.Eval", False)
-
-    network = build_model(cfg["Arch"])
-    if g["pretrained_model"] and not g["checkpoints"]:
-        _load_weights(network, g["pretrained_model"])
     steps = len(train_loader)
-    optimizer, _ = build_optimizer(cfg["Optimizer"], network.parameters(), steps, g["epochs"])
+    updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
+    optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
 
     start_epoch, resumed = 0, {}
     if g["checkpoints"]:
@@ -205,8 +221,14 @@ def train(cfg, extra_callbacks=()):
     if g["use_visualdl"]:
         log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
 
+    if g["to_static"]:
+        network.forward = paddle.jit.to_static(network.forward, full_graph=True)
+        log("Global.to_static: training through paddle.jit.to_static (static graph)")
     model = _paddle_model(cfg, network)
-    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg), amp_configs=amp_configs(g))
+    loss = build_loss(cfg["Loss"]["Train"])
+    if g["update_freq"] > 1:
+        loss = ScaledLoss(loss, g["update_freq"])
+    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP")))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
@@ -226,10 +248,14 @@ def train(cfg, extra_callbacks=()):
         extras = VisualDLExtras(logger, network, g["image_shape"], hyper_parameters(cfg), eval_loader,
                                 start_epoch=start_epoch)
         callbacks[1:1] = [extras, logger]
+    callbacks.append(AccumulatedLRStep(g["update_freq"], steps))
+    if cfg.get("EMA"):
+        callbacks.append(ModelEMA(network, cfg["EMA"]["decay"], g["update_freq"], steps))
     callbacks += list(extra_callbacks)
     try:
         model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
-                  log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
+                  accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=1,
+                  callbacks=callbacks)
     finally:
         if lock is not None:
             lock.release()
@@ -256,7 +282,7 @@ def evaluate(cfg):
         raise ConfigError("DataLoader.Eval: the config has no eval split to evaluate on")
     loader, entry = build_loader(cfg["DataLoader"]["Eval"], cfg["Arch"].get("num_classes"), "DataLoader.Eval",
                                  False)
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     _load_weights(network, weights)
     model = _paddle_model(cfg, network)
     model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))

@@ -1,5 +1,7 @@
 """Model families, one module each; importing a module registers its builders."""
 
+from ..pretrained.catalog import WEIGHTS
+from ..registry import MODELS
 from . import (  # noqa: F401
     baselines,
     cct,
@@ -19,3 +21,6 @@ from .ssd300 import SSD300
 from .ssd_lite import SSDLite
 
 __all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSD300", "SSDLite"]
+
+for _entry in WEIGHTS:  # the published weights go onto their models' cards
+    MODELS.add_weights(_entry.model, _entry)
