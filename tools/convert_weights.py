@@ -8,6 +8,9 @@ read with ``torch.load(..., weights_only=True)`` (a pickled checkpoint can run c
 mismatch stops the conversion before the output is written; the output is written atomically.
 ``--check`` loads both models and prints, per output, the max abs and relative difference on one
 random input.
+
+Keras 3 weights (``model.save_weights("model.weights.h5")``) of the models in
+:data:`weights_bridge.keras_cct.KERAS_MODELS` convert one way, ``.h5`` -> ``.pdparams``.
 """
 
 import argparse
@@ -24,6 +27,7 @@ from paddle_conv.engine.checkpoint import UnsafePickleError, atomic_paddle_save,
 from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
 from paddle_conv.registry import MODELS, create_model  # noqa: E402
 from weights_bridge import paddle_to_torch, torch_to_paddle, unwrap_state_dict  # noqa: E402
+from weights_bridge.keras_cct import keras_to_paddle  # noqa: E402
 from weights_bridge.parity import compare_outputs  # noqa: E402
 from weights_bridge.references import REFERENCES, create_reference  # noqa: E402
 
@@ -99,7 +103,20 @@ def check(model, state, direction_name, kwargs, input_size):
     return all(d.ok for d in diffs)
 
 
+def convert_keras(args):
+    """``.h5`` (Keras 3 weights) -> ``.pdparams``."""
+    if not args.dst.lower().endswith(PADDLE_EXTS) or args.check:
+        raise WeightsError(f"Keras weights convert only to .pdparams and without --check (got --dst {args.dst!r}"
+                           f"{' --check' if args.check else ''}); e.g. --dst model.pdparams")
+    converted = keras_to_paddle(args.src, args.model, args.num_classes)
+    atomic_paddle_save(converted, args.dst)
+    print(f"wrote {args.dst} ({len(converted)} tensors, keras to paddle, model {args.model})")
+    return 0
+
+
 def convert(args):
+    if args.src.lower().endswith(".h5"):
+        return convert_keras(args)
     if args.model not in REFERENCES:
         MODELS.get(args.model)  # an unknown name raises UnknownNameError listing the closest
         raise WeightsError(f"model {args.model!r} has no torch reference; convertible models: "

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     baselines,
     cct,
+    cct_keras,
     conv_resnet,
     oct_mobilenet,
     oct_resnet,

@@ -54,13 +54,7 @@ VARIANTS = {
     "cct_14_7x2_384": (14, 7, 2, 384, 1000),
 }
 
-# The Keras example's model (seed 002; keras.io "Compact Convolutional Transformers"):
-# cct_2_3x2_32's shape (two 3x3 conv stages of 64 and 128 channels, 2 layers of width 128,
-# 2 heads, MLP ratio 1) with dropout 0.1 everywhere.
-KERAS_CIFAR = ("cct_2_3x2_32", {"dropout": 0.1})
-
-CCT_NAMES = (sorted(VARIANTS) + sorted(f"{name}_sine" for name in VARIANTS)
-             + ["cct_keras_cifar"])
+CCT_NAMES = sorted(VARIANTS) + sorted(f"{name}_sine" for name in VARIANTS)
 
 
 def _pair(size):
@@ -70,9 +64,6 @@ def _pair(size):
 def cct_config(name):
     """Keyword arguments of :class:`CCT` for the registered model ``name`` (any of
     :data:`CCT_NAMES`), e.g. ``cct_config("cct_7_3x1_32_sine")``."""
-    overrides = {}
-    if name == "cct_keras_cifar":
-        name, overrides = KERAS_CIFAR
     positional_embedding = "learnable"
     if name.endswith("_sine"):
         name, positional_embedding = name[: -len("_sine")], "sine"
@@ -83,7 +74,7 @@ def cct_config(name):
         "embedding_dim": embedding_dim, "kernel_size": kernel_size,
         "stride": max(1, kernel_size // 2 - 1), "padding": max(1, kernel_size // 2),
         "n_conv_layers": n_conv_layers, "img_size": img_size, "num_classes": num_classes,
-        "positional_embedding": positional_embedding, **overrides,
+        "positional_embedding": positional_embedding,
     }
 
 

@@ -8,7 +8,7 @@ from paddle_conv.engine.trainer import build_model
 
 
 @pytest.mark.parametrize("path,arch,params", [
-    ("configs/cct_keras_cifar.yaml", "cct_keras_cifar", 283_723),
+    ("configs/cct_keras_cifar.yaml", "cct_keras_cifar", 416_331),
     ("configs/cct_7_3x1_32.yaml", "cct_7_3x1_32", 3_760_139),
 ])
 def test_recipe_builds_its_model_with_label_smoothing_and_adamw(path, arch, params):

@@ -1,7 +1,7 @@
 """PyTorch reference of CCT with SHI-Labs/Compact-Transformers' exact state-dict layout.
 
-Registered under the paddle_conv names (``cct_7_3x1_32``, ``cct_7_3x1_32_sine``, ...,
-``cct_keras_cifar``), with the same architecture table (:func:`paddle_conv.models.cct.cct_config`),
+Registered under the paddle_conv names (``cct_7_3x1_32``, ``cct_7_3x1_32_sine``, ...),
+with the same architecture table (:func:`paddle_conv.models.cct.cct_config`),
 so a SHI-Labs checkpoint loads into ``create_reference(name)`` as it is. Unlike upstream's
 builders, ``*_sine`` references really hold the fixed sinusoidal embedding (a parameter with
 ``requires_grad=False``, as upstream's ``TransformerClassifier`` stores it).
