@@ -13,9 +13,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_conv.config import load_config  # noqa: E402
+from paddle_conv.config import DET_SCHEMA, load_config  # noqa: E402
 from paddle_conv.engine.checkpoint import load_checkpoint  # noqa: E402
-from paddle_conv.engine.det_config import DET_SCHEMA  # noqa: E402
 from paddle_conv.engine.det_trainer import STAGES, build_dataset, evaluate_map  # noqa: E402
 from paddle_conv.engine.trainer import build_model  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402

@@ -18,11 +18,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from paddle_conv.config import load_config  # noqa: E402
+from paddle_conv.config import is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.classify import eval_transform, image_paths, load_image, topk  # noqa: E402
 from paddle_conv.deploy.export import INFERENCE_NAME  # noqa: E402
-from paddle_conv.engine.det_config import is_detection_config  # noqa: E402
 from paddle_conv.errors import ConfigError, DataError, PaddleConvError  # noqa: E402
 from paddle_conv.models import SSDLite  # noqa: E402
 from paddle_conv.registry import MODELS  # noqa: E402

@@ -23,12 +23,12 @@ from ..config import dump_config
 from ..data import build_dataset
 from ..errors import ConfigError, DataError
 from ..losses import build_loss
+from ..metrics import build_metrics
 from ..optim import build_optimizer
 from ..refconv import refocus
 from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
-from .metrics import build_metrics
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
