@@ -185,10 +185,21 @@ def validate_split(source, path, value):
     return split
 
 
-#: ``DataLoader``: the training split and an optional evaluation split.
+def validate_fraction(source, path, value):
+    """A number strictly between 0 and 1."""
+    check_type(source, path, value, FLOAT)
+    if not 0 < value < 1:
+        raise config_error(source, path, "bad value", f"must be between 0 and 1 (e.g. 0.1), got {value!r}")
+    return float(value)
+
+
+#: ``DataLoader``: the training split, an optional evaluation split, and an optional fraction of
+#: the training set held out to choose ``best_model`` on (:mod:`paddle_conv.data.holdout`).
 DATALOADER = {
     "Train": Key(validate_split, required=True),
     "Eval": Key(validate_split),
+    "validation_split": Key(validate_fraction, nullable=True,
+                            doc="fraction of Train held out for validation, e.g. 0.1"),
 }
 
 

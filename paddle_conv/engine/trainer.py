@@ -21,6 +21,7 @@ from paddle.static import InputSpec
 
 from ..config import dump_config
 from ..data import build_dataset
+from ..data.holdout import split_for_validation
 from ..errors import ConfigError, DataError
 from ..losses import build_loss
 from ..metrics import build_metrics
@@ -70,13 +71,14 @@ def build_model(arch):
     return network
 
 
-def build_loader(split, class_num, key, train):
+def build_loader(split, class_num, key, train, built=None):
     """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
 
     Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
-    (one shard per process under ``paddle.distributed.launch``).
+    (one shard per process under ``paddle.distributed.launch``). ``built``: ``(dataset, entry)``
+    already built (a validation split), instead of the section's data set.
     """
-    dataset, entry = build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
+    dataset, entry = built or build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
     sampler_cfg = split["sampler"]
     batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
     drop_last = sampler_cfg["drop_last"] and train
@@ -173,10 +175,22 @@ def train(cfg, extra_callbacks=()):
     os.makedirs(out, exist_ok=True)
     class_num = cfg["Arch"].get("num_classes")
 
-    train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
-    eval_loader = None
-    if g["eval_during_train"] and cfg["DataLoader"].get("Eval"):
-        eval_loader, _ = build_loader(cfg["DataLoader"]["Eval"], class_num, "DataLoader.Eval", False)
+    data = cfg["DataLoader"]
+    fraction = data.get("validation_split")
+    if fraction:  # best_model is chosen on a held-out part of Train; Eval (the test set) is run at the end
+        train_set, val_set, used = split_for_validation(data["Train"], data.get("Eval"), fraction, g["seed"],
+                                                        class_num)
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
+                                                 built=(train_set, used))
+        eval_loader = None
+        if g["eval_during_train"]:
+            eval_loader, _ = build_loader(data.get("Eval") or data["Train"], class_num,
+                                          "DataLoader.validation_split", False, built=(val_set, used))
+    else:
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True)
+        eval_loader = None
+        if g["eval_during_train"] and data.get("Eval"):
+            eval_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
 
     network = build_model(cfg["Arch"])
     if g["pretrained_model"] and not g["checkpoints"]:
@@ -225,11 +239,18 @@ def train(cfg, extra_callbacks=()):
     callbacks += list(extra_callbacks)
     model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
               log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
+    summary = {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
+               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
+               "train_dataset": train_entry["name"]}
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
-    return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
-            "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
-            "train_dataset": train_entry["name"]}
+        if fraction and data.get("Eval"):  # as Keras: the best validation checkpoint on the test set
+            _load_weights(network, os.path.join(out, "best_model.pdparams"))
+            test_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
+            logs = model.evaluate(test_loader, log_freq=g["print_batch_step"], verbose=1)
+            summary["test"] = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
+            log(f"best_model on DataLoader.Eval: {summary['test']}")
+    return summary
 
 
 def evaluate(cfg):
