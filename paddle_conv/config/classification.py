@@ -14,6 +14,7 @@ Example::
 """
 
 from ..data import DATASETS, TRANSFORMS
+from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..losses import LOSSES
 from ..metrics import METRICS
 from ..optim import LR_SCHEDULERS, OPTIMIZERS
@@ -26,6 +27,7 @@ from .schema import (
     MAPPING,
     STR,
     Key,
+    Type,
     check_type,
     config_error,
     join_key,
@@ -76,6 +78,10 @@ REFOCUS = {
     "min_kernel": Key(INT, default=3, doc="smallest kernel refocused (1x1 convs stay plain)"),
     "map_k": Key(INT, default=3, doc="kernel size of the refocusing transform"),
     "only_transforms": Key(BOOL, default=True, doc="freeze every parameter but the transforms"),
+    "init": Key(Type(f"one of {', '.join(TRANSFORM_INITS)}", lambda v: v in TRANSFORM_INITS), default="zero",
+                doc="transforms start at zero (exact start) or Xavier (the seed's recipe)"),
+    "basis": Key(Type(f"one of {', '.join(BASIS_MODES)}", lambda v: v in BASIS_MODES), default="frozen",
+                 doc="the trained kernels frozen (the seed), or an ablation"),
 }
 
 

@@ -26,7 +26,7 @@ from ..errors import ConfigError, DataError
 from ..losses import build_loss
 from ..metrics import build_metrics
 from ..optim import build_optimizer
-from ..refconv import refocus
+from ..refconv import refocus, reset_random_bases
 from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
@@ -55,8 +55,9 @@ def build_model(arch):
     """The network of a validated ``Arch`` section (``name`` + builder arguments).
 
     With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
-    plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
-    stay zero, and RefConv checkpoints load as they are.
+    plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
+    drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
+    load as they are.
     """
     kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
     try:
@@ -195,6 +196,7 @@ def train(cfg, extra_callbacks=()):
     network = build_model(cfg["Arch"])
     if g["pretrained_model"] and not g["checkpoints"]:
         _load_weights(network, g["pretrained_model"])
+        reset_random_bases(network)  # Arch.refocus.basis random_*: the trained kernels are not the basis
     steps = len(train_loader)
     optimizer, _ = build_optimizer(cfg["Optimizer"], network.parameters(), steps, g["epochs"])
 
