@@ -18,13 +18,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.classify import eval_transform, image_paths, load_image, topk  # noqa: E402
 from paddle_conv.deploy.export import INFERENCE_NAME  # noqa: E402
 from paddle_conv.errors import ConfigError, DataError, PaddleConvError  # noqa: E402
-from paddle_conv.models import SSDLite  # noqa: E402
-from paddle_conv.registry import MODELS  # noqa: E402
+from paddle_conv.registry import model_card  # noqa: E402
 
 
 def read_class_names(path):
@@ -40,11 +40,7 @@ def read_class_names(path):
 def refuse_detectors(config, arch=None):
     """ConfigError naming the tools for detectors when ``config`` is a detection config, or ``arch``
     (the config's ``Arch.name``) a detector: this tool prints class scores, not boxes."""
-    if arch is None:
-        detector = is_detection_config(config)
-    else:
-        builder = MODELS.get(arch)
-        detector = isinstance(builder, type) and issubclass(builder, SSDLite)
+    detector = is_detection_config(config) if arch is None else model_card(arch).task == "detection"
     if detector:
         raise ConfigError(
             f"{config}: {'Arch ' + arch if arch else 'a detection config'}: tools/infer.py classifies images and "
@@ -96,4 +92,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

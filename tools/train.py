@@ -12,9 +12,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import load_config  # noqa: E402
 from paddle_conv.engine.trainer import train  # noqa: E402
-from paddle_conv.errors import PaddleConvError  # noqa: E402
 
 
 def parse_args(argv=None, description=__doc__):
@@ -27,13 +27,9 @@ def parse_args(argv=None, description=__doc__):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        train(load_config(args.config, args.override))
-    except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+    train(load_config(args.config, args.override))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -11,7 +11,6 @@ its config for one stage of a detection config (``configs/ssd_kd_shapes.yaml``).
 """
 
 import copy
-import inspect
 import os
 
 from ..engine.checkpoint import load_pretrained
@@ -20,7 +19,7 @@ from ..errors import ConfigError, WeightsError
 from ..fuse import fuse
 from ..layers import RefConv2D
 from ..refconv import reparameterize
-from ..registry import MODELS
+from ..registry import model_card
 from .inference import available_device, export_model
 from .onnx import DEFAULT_OPSET, export_onnx
 
@@ -65,7 +64,7 @@ def detector_export_config(det_cfg, stage, weights=None):
     """
     arch = dict(det_cfg["Teacher" if stage == "teacher" else "Student"]["Arch"])
     if "input_size" not in arch:
-        arch["input_size"] = inspect.signature(MODELS.get(arch["name"])).parameters["input_size"].default
+        arch["input_size"] = model_card(arch["name"]).input_size[-1]
     stage_dir = os.path.join(det_cfg["Global"]["output_dir"], stage)
     return {
         "Arch": arch,

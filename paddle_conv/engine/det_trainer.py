@@ -17,6 +17,7 @@ import numpy as np
 import paddle
 
 from ..data import DATASETS, collate_detection
+from ..data.loader import build_loader
 from ..det import detect, voc_map
 from ..errors import ConfigError
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
@@ -33,9 +34,8 @@ def build_dataset(split):
 
 
 def _loader(dataset, batch_size, shuffle):
-    return paddle.io.DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle, collate_fn=collate_detection, num_workers=0
-    )
+    return build_loader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle,
+                        collate_fn=collate_detection)
 
 
 def evaluate_map(model, dataset, eval_cfg, batch_size=64):

@@ -8,7 +8,11 @@ input ``[N, 3, H, W]``, output ``[N, num_classes]``.
 
 from paddle.vision import models as vision_models
 
+from ..cards import ModelCard
 from ..registry import register_model
+
+#: All follow ``paddle.vision.models`` (PaddlePaddle/Paddle) names and shapes.
+_VISION = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models")
 
 # name -> (title, takes a width multiplier ``scale``)
 VISION_MODELS = {
@@ -43,5 +47,5 @@ def vision_builder(name):
 
 
 for _name in VISION_MODELS:
-    globals()[_name] = register_model(vision_builder(_name), name=_name)
+    globals()[_name] = register_model(vision_builder(_name), name=_name, card=_VISION)
 del _name

@@ -29,6 +29,7 @@ import numpy as np
 from paddle import nn
 from paddle.nn import functional as F
 
+from ..cards import ModelCard
 from ..layers import DropPath, MultiHeadSelfAttention, SeqPool
 from ..layers.position_embedding import resize_grid_embedding
 from ..registry import register_model
@@ -152,7 +153,13 @@ class KerasCCT(nn.Layer):
         return self.fc(self.attention_pool(self.norm(x)))
 
 
-@register_model
+#: Pixels / 255 (no mean/std: Keras's Rescaling(1/255) is all the seed does), 32x32 CIFAR-10.
+KERAS_CIFAR_CARD = ModelCard(input_size=(3, 32, 32), mean=(0.0,) * 3, std=(1.0,) * 3, num_classes=10,
+                             upstream="keras-team/keras-io (examples/vision/cct.py)",
+                             layout="paddle_conv (Keras .weights.h5 via weights_bridge.keras_cct)")
+
+
+@register_model(card=KERAS_CIFAR_CARD)
 def cct_keras_cifar(num_classes=10, img_size=32, **kwargs):
     """The Keras example's CCT (seed 002): 416,331 parameters at 10 classes; input
     ``[N, 3, H, W]`` pixels / 255 (Keras: raw ``[N, H, W, 3]``), output ``[N, num_classes]``.
