@@ -24,9 +24,10 @@ import sys
 
 import paddle
 
+from ..arch import build_arch
 from ..errors import PaddleConvError
 from ..losses import LOSSES
-from ..registry import create_model, list_models
+from ..registry import list_models
 
 _MARK = "_paddle_conv_name"
 
@@ -44,12 +45,13 @@ def _ppcls_module(sub):
 
 
 def model_builder(name):
-    """A PaddleClas ``Arch`` builder of the registered model ``name`` (``class_num`` -> ``num_classes``)."""
+    """A PaddleClas ``Arch`` builder of the registered model ``name``: the same network as
+    ``tools/train.py`` builds (:func:`paddle_conv.arch.build_arch`), with PaddleClas's common keys
+    ``class_num``, ``pretrained`` (false or a ``.pdparams`` path), ``drop_rate`` and
+    ``drop_path_rate``; a key the model cannot honour is a ConfigError naming it."""
 
-    def build(class_num=None, **kwargs):
-        if class_num is not None:
-            kwargs["num_classes"] = class_num
-        return create_model(name, **kwargs)
+    def build(**kwargs):
+        return build_arch({"name": name, **kwargs})
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = f"paddle_conv model {name!r} for PaddleClas's Arch section."

@@ -101,7 +101,10 @@ def save_checkpoint(prefix, model, optimizer=None, meta=None):
     writers = [(".pdparams", lambda tmp: paddle.save(model.state_dict(), tmp))]
     if optimizer is not None:
         writers.append((".pdopt", lambda tmp: paddle.save(optimizer.state_dict(), tmp)))
-    writers.append((".json", json_writer(dict(meta or {}))))
+    meta = dict(meta or {})
+    if optimizer is not None:
+        meta["optimizer"] = type(optimizer).__name__  # resuming with another optimizer is refused
+    writers.append((".json", json_writer(meta)))
     temps = []
     try:
         for ext, write in writers:
@@ -127,8 +130,8 @@ def load_checkpoint_meta(prefix):
     except (OSError, ValueError) as exc:
         raise WeightsError(f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}); the run folder "
                            "is damaged: resume from another checkpoint (e.g. epoch_N)") from None
-    if not isinstance(meta, dict) or not all(isinstance(meta.get(k) or 0, int) and not isinstance(meta.get(k), bool)
-                                             for k in ("epoch", "best_epoch")):  # best_epoch None: no eval yet
+    counts = ("epoch", "best_epoch")
+    if not isinstance(meta, dict) or not all(meta.get(k) is None or type(meta[k]) is int for k in counts):
         raise WeightsError(f"checkpoint metadata {path!r} is not what save_checkpoint writes "
                            f"({abbreviate(meta, 100)}); resume from another checkpoint (e.g. epoch_N)")
     return meta
@@ -156,7 +159,16 @@ def read_state_dict(path, what="checkpoint"):
     if bad:
         raise WeightsError(f"{what} {path!r} is not a state dict of tensors (found {bad}); save "
                            "model.state_dict() rather than the model or other objects")
+    nonfinite = [k for k, v in state.items() if _is_float(v) and not np.isfinite(np.asarray(v)).all()]
+    if nonfinite:
+        raise WeightsError(f"{what} {path!r} holds NaN or infinite values in {abbreviate(nonfinite[0], 80)}"
+                           f"{f' and {len(nonfinite) - 1} more tensors' if len(nonfinite) > 1 else ''}: the "
+                           "training that wrote it diverged; use an earlier checkpoint (e.g. epoch_N)")
     return state
+
+
+def _is_float(value):
+    return str(value.dtype).replace("paddle.", "") in ("float16", "bfloat16", "float32", "float64")
 
 
 def compare_state(own, state):
@@ -170,8 +182,14 @@ def compare_state(own, state):
     return missing, unexpected, mismatched
 
 
-def check_state_matches(state, model, path):
-    """Raise WeightsError unless ``state`` has exactly the parameters (names and shapes) of ``model``."""
+#: What to do about a checkpoint of another model, as the classification tools read them.
+MISMATCH_FIX = ("it was saved from another architecture or configuration: set Arch to the one it was trained "
+                "with, or load matching weights only with Global.pretrained_model")
+
+
+def check_state_matches(state, model, path, fix=MISMATCH_FIX):
+    """Raise WeightsError unless ``state`` has exactly the parameters (names and shapes) of ``model``;
+    the message ends with ``fix``, the advice of the caller's tool."""
     missing, unexpected, mismatched = compare_state(model.state_dict(), state)
     mismatched = [f"{k}: model {have} vs file {got}" for k, have, got in mismatched]
     if missing or unexpected or mismatched:
@@ -181,16 +199,15 @@ def check_state_matches(state, model, path):
         details = "; ".join(f"{label}: {few(names)}" for label, names in
                             (("missing in file", missing), ("unexpected in file", unexpected),
                              ("mis-shaped", mismatched)) if names)
-        raise WeightsError(f"checkpoint {path!r} does not fit the model ({details}); it was saved from another "
-                           "architecture or configuration: set Arch to the one it was trained with, or load "
-                           "matching weights only with Global.pretrained_model")
+        raise WeightsError(f"checkpoint {path!r} does not fit the model ({details}); {fix}")
 
 
-def load_checkpoint(prefix, model, optimizer=None):
+def load_checkpoint(prefix, model, optimizer=None, fix=MISMATCH_FIX):
     """Load weights (and optimizer state) saved by :func:`save_checkpoint`; return its metadata.
 
     The weights must fit ``model`` exactly (names and shapes). Raises WeightsError naming the
-    file when it is missing, unreadable, not a state dict, or saved from another model.
+    file when it is missing, unreadable, not a state dict, or saved from another model (then
+    with the advice ``fix``).
     """
     prefix = _strip_suffix(os.fspath(prefix))
     params = prefix + ".pdparams"
@@ -198,17 +215,24 @@ def load_checkpoint(prefix, model, optimizer=None):
         _roll_forward(prefix)
     if not os.path.exists(params):
         raise WeightsError(f"checkpoint {params!r} does not exist: check Global.checkpoints / the path given")
+    meta = load_checkpoint_meta(prefix)
     state = read_state_dict(params)
-    check_state_matches(state, model, params)
+    check_state_matches(state, model, params, fix)
     if optimizer is not None:
         opt_path = prefix + ".pdopt"
         if not os.path.exists(opt_path):
             raise WeightsError(f"optimizer state {opt_path!r} is missing: cannot resume; "
                                "use Global.pretrained_model to load weights only")
+        saved_with = meta.get("optimizer")
+        if saved_with is not None and saved_with != type(optimizer).__name__:
+            raise WeightsError(f"checkpoint {prefix!r} was trained with the {abbreviate(saved_with, 40)} optimizer, "
+                               f"the config uses {type(optimizer).__name__}: set Optimizer.name to "
+                               f"{abbreviate(saved_with, 40)} to resume, or start from its weights with "
+                               "Global.pretrained_model")
         optimizer.set_state_dict(safe_paddle_load(opt_path, "optimizer state", fix=(
             "resume from another checkpoint (e.g. epoch_N) or use Global.pretrained_model to load weights only")))
     model.set_state_dict(state)
-    return load_checkpoint_meta(prefix)
+    return meta
 
 
 def load_pretrained(model, path):

@@ -19,18 +19,22 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
+from ..arch import build_arch
 from ..config import dump_config
 from ..data import build_dataset
+from ..data.batch_ops import BatchCollate, build_batch_transforms
 from ..data.holdout import split_for_validation
 from ..data.loader import build_loader as data_loader
 from ..errors import ConfigError, DataError
+from ..io import RunLock
 from ..losses import build_loss
 from ..metrics import build_metrics
+from ..notes import note_once
 from ..optim import build_optimizer
 from ..refconv import refocus, reset_random_bases
-from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
+from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
@@ -60,11 +64,7 @@ def build_model(arch):
     drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
     load as they are.
     """
-    kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
-    try:
-        network = create_model(arch["name"], **kwargs)
-    except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
-        raise ConfigError(f"Arch: {arch['name']} cannot be built with {kwargs}: {exc}") from exc
+    network = build_arch({k: v for k, v in arch.items() if k != "refocus"}, load_weights=_load_weights)
     if arch.get("refocus"):
         try:
             refocus(network, **arch["refocus"])
@@ -90,7 +90,9 @@ def build_loader(split, class_num, key, train, built=None):
     sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
                                                 shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
     loader_cfg = split["loader"]
-    loader = data_loader(dataset, batch_sampler=sampler,
+    batch_ops = split["dataset"].get("batch_transform_ops") if train else None
+    collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
+    loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
                          num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
                          use_shared_memory=loader_cfg["use_shared_memory"])
     log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
@@ -108,16 +110,28 @@ def _metrics(cfg):
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
 
 
-def amp_configs(global_cfg):
-    """``paddle.Model.prepare``'s ``amp_configs`` for ``Global.use_amp``: float16 autocast (O1) with
-    dynamic loss scaling on a GPU; None (float32) otherwise. Paddle's autocast has no effect on
-    CPU, so there the setting is reported and ignored."""
-    if not global_cfg["use_amp"]:
+def amp_configs(global_cfg, amp=None):
+    """``paddle.Model.prepare``'s ``amp_configs`` for the ``AMP`` section (or ``Global.use_amp``):
+    float16 autocast at ``AMP.level`` with its loss scaling on a GPU; None (float32) otherwise.
+    Paddle's autocast has no effect on CPU, so there a note says so."""
+    if not (amp["use_amp"] if amp else global_cfg["use_amp"]):
         return None
+    key = "AMP.use_amp" if amp else "Global.use_amp"
     if global_cfg["device"] != "gpu":
-        log("Global.use_amp: mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
+        note_once(key, "mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
         return None
-    return {"level": "O1", "use_dynamic_loss_scaling": True}
+    if not amp:
+        return {"level": "O1", "use_dynamic_loss_scaling": True}
+    return {"level": amp["level"], "use_dynamic_loss_scaling": amp["use_dynamic_loss_scaling"],
+            "init_loss_scaling": amp["scale_loss"], "use_promote": amp["use_promote"]}
+
+
+def environment_notes(cfg):
+    """Notes for settings this machine cannot honour as written (no GPU, AMP on CPU)."""
+    g = cfg["Global"]
+    if g["device"] == "gpu" and not paddle.device.is_compiled_with_cuda():
+        note_once("Global.device", "this Paddle build has no GPU; train with -o Global.device=cpu")
+    amp_configs(g, cfg.get("AMP"))
 
 
 def _write_text(path, text):
@@ -174,7 +188,6 @@ def train(cfg, extra_callbacks=()):
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
-    os.makedirs(out, exist_ok=True)
     class_num = cfg["Arch"].get("num_classes")
 
     data = cfg["DataLoader"]
@@ -199,7 +212,8 @@ def train(cfg, extra_callbacks=()):
         _load_weights(network, g["pretrained_model"])
         reset_random_bases(network)  # Arch.refocus.basis random_*: the trained kernels are not the basis
     steps = len(train_loader)
-    optimizer, _ = build_optimizer(cfg["Optimizer"], network.parameters(), steps, g["epochs"])
+    updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
+    optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
 
     start_epoch, resumed = 0, {}
     if g["checkpoints"]:
@@ -212,14 +226,22 @@ def train(cfg, extra_callbacks=()):
         return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": 0, "best_metric": resumed.get("best_metric"),
                 "best_epoch": resumed.get("best_epoch"), "eval": {}}
 
-    if paddle.distributed.ParallelEnv().local_rank == 0:
+    # everything is checked: from here on the run folder is this run's
+    lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
+    if lock is not None:
         atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
     log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
     if g["use_visualdl"]:
         log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
 
+    if g["to_static"]:
+        network.forward = paddle.jit.to_static(network.forward, full_graph=True)
+        log("Global.to_static: training through paddle.jit.to_static (static graph)")
     model = _paddle_model(cfg, network)
-    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg), amp_configs=amp_configs(g))
+    loss = build_loss(cfg["Loss"]["Train"])
+    if g["update_freq"] > 1:
+        loss = ScaledLoss(loss, g["update_freq"])
+    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP")))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
@@ -239,9 +261,17 @@ def train(cfg, extra_callbacks=()):
         extras = VisualDLExtras(logger, network, g["image_shape"], hyper_parameters(cfg), eval_loader,
                                 start_epoch=start_epoch)
         callbacks[1:1] = [extras, logger]
+    callbacks.append(AccumulatedLRStep(g["update_freq"], steps))
+    if cfg.get("EMA"):
+        callbacks.append(ModelEMA(network, cfg["EMA"]["decay"], g["update_freq"], steps))
     callbacks += list(extra_callbacks)
-    model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
-              log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
+    try:
+        model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
+                  accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=1,
+                  callbacks=callbacks)
+    finally:
+        if lock is not None:
+            lock.release()
     summary = {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
                "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
                "train_dataset": train_entry["name"]}
