@@ -28,12 +28,14 @@ def test_refocus_zero_then_reparameterize_gives_the_original_outputs(name):
     x = paddle.rand([1, 3, 32, 32])
     original = _run(model, x)
     shapes = {k: v.shape for k, v in model.state_dict().items()}
+    tolerance = 1e-5 * np.abs(original).max()  # untrained nets' logits range from 1e-8 to 1e4
+    assert tolerance > 0
     refocus(model, init="zero")
     assert sum(isinstance(m, RefConv2D) for m in model.sublayers()) > 5
-    np.testing.assert_allclose(_run(model, x), original, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(_run(model, x), original, rtol=0, atol=tolerance)
     reparameterize(model)
     assert {k: v.shape for k, v in model.state_dict().items()} == shapes
-    np.testing.assert_allclose(_run(model, x), original, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(_run(model, x), original, rtol=0, atol=tolerance)
 
 
 def test_config_refocuses_mobilenet_v2(tmp_path):
