@@ -47,7 +47,8 @@ def test_create_model_unknown_name():
 
 # --------------------------------------------------------------------------------- model cards
 #: One cheap model per family module; every registered model's module must be among them.
-REPRESENTATIVES = {"baselines": "mobilenet_v1", "cct": "cct_2_3x2_32", "conv_resnet": "conv_resnet50",
+REPRESENTATIVES = {"baselines": "mobilenet_v1", "cct": "cct_2_3x2_32", "cct_keras": "cct_keras_cifar",
+                   "conv_resnet": "conv_resnet50",
                    "oct_mobilenet": "oct_mobilenet", "oct_resnet": "oct_resnet26",
                    "refconv_mobilenet": "refconv_mobilenet_v1", "ssd_lite": "ssd_lite", "tiny_cnn": "tiny_cnn",
                    "ssd300": "ssd300_vgg16"}

@@ -17,6 +17,7 @@ from ..arch import COMMON_KEYS, check_arch_keys
 from ..data import DATASETS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
 from ..errors import ConfigError
+from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..losses import LOSSES
 from ..metrics import METRICS
 from ..notes import note_once
@@ -30,6 +31,7 @@ from .schema import (
     MAPPING,
     STR,
     Key,
+    Type,
     check_type,
     config_error,
     join_key,
@@ -158,6 +160,10 @@ REFOCUS = {
     "min_kernel": Key(INT, default=3, doc="smallest kernel refocused (1x1 convs stay plain)"),
     "map_k": Key(INT, default=3, doc="kernel size of the refocusing transform"),
     "only_transforms": Key(BOOL, default=True, doc="freeze every parameter but the transforms"),
+    "init": Key(Type(f"one of {', '.join(TRANSFORM_INITS)}", lambda v: v in TRANSFORM_INITS), default="zero",
+                doc="transforms start at zero (exact start) or Xavier (the seed's recipe)"),
+    "basis": Key(Type(f"one of {', '.join(BASIS_MODES)}", lambda v: v in BASIS_MODES), default="frozen",
+                 doc="the trained kernels frozen (the seed), or an ablation"),
 }
 
 
@@ -339,10 +345,21 @@ def validate_split(source, path, value):
     return split
 
 
-#: ``DataLoader``: the training split and an optional evaluation split.
+def validate_fraction(source, path, value):
+    """A number strictly between 0 and 1."""
+    check_type(source, path, value, FLOAT)
+    if not 0 < value < 1:
+        raise config_error(source, path, "bad value", f"must be between 0 and 1 (e.g. 0.1), got {value!r}")
+    return float(value)
+
+
+#: ``DataLoader``: the training split, an optional evaluation split, and an optional fraction of
+#: the training set held out to choose ``best_model`` on (:mod:`paddle_conv.data.holdout`).
 DATALOADER = {
     "Train": Key(validate_split, required=True),
     "Eval": Key(validate_split),
+    "validation_split": Key(validate_fraction, nullable=True,
+                            doc="fraction of Train held out for validation, e.g. 0.1"),
 }
 
 

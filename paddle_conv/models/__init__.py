@@ -5,6 +5,7 @@ from ..registry import MODELS
 from . import (  # noqa: F401
     baselines,
     cct,
+    cct_keras,
     conv_resnet,
     oct_mobilenet,
     oct_resnet,

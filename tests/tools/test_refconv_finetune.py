@@ -22,7 +22,7 @@ def quick_config(tmp_path, pretrained):
         "DataLoader.Train.sampler.batch_size=32", "DataLoader.Eval.sampler.batch_size=32",
         "DataLoader.Train.loader={num_workers: 0, use_shared_memory: false}",
         "DataLoader.Eval.loader={num_workers: 0, use_shared_memory: false}",
-        "Optimizer.lr.warmup_epoch=0", "Optimizer.lr.learning_rate=0.05",
+        "Optimizer.lr.warmup_epoch=0", "Optimizer.lr.learning_rate=0.05", "Arch.refocus.init=zero",
     ])
 
 
@@ -50,6 +50,14 @@ def test_refocus_finetune_trains_only_the_transforms_then_folds_exactly(tmp_path
     folded = create_model("oct_mobilenet", num_classes=10, alpha=0.5)
     state = safe_paddle_load(result["path"])
     assert {k: list(v.shape) for k, v in state.items()} == {k: list(v.shape) for k, v in folded.state_dict().items()}
+
+
+def test_recipe_is_the_seeds():
+    cfg = load_config("configs/refconv_finetune.yaml")
+    assert cfg["Arch"]["refocus"] == {"min_kernel": 3, "map_k": 3, "only_transforms": True, "init": "xavier",
+                                      "basis": "frozen"}
+    ops = [next(iter(op)) for op in cfg["DataLoader"]["Train"]["dataset"]["transform_ops"]]
+    assert ops[:2] == ["RandomResizedCrop", "RandomHorizontalFlip"]
 
 
 def test_reparameterize_tool_rejects_a_config_without_refocus(tmp_path, capsys):
