@@ -39,6 +39,7 @@ import re
 
 import yaml
 
+from .device import DEVICE_PATTERN
 from .errors import ConfigError, UnknownNameError
 
 #: The ``problem`` codes a ConfigError / UnknownNameError raised here carries.
@@ -401,7 +402,7 @@ SCHEMA = {
         "output_dir": Key(STR, default="./output/", doc="checkpoints and VisualDL logs go under it"),
         "epochs": Key(INT, required=True, doc="number of training epochs"),
         "seed": Key(INT, default=42),
-        "device": Key(STR, default="cpu", doc="cpu or gpu"),
+        "device": Key(STR, default="auto", doc="auto (the GPU when Paddle sees one, else cpu), cpu, gpu, gpu:N"),
         "save_interval": Key(INT, default=1, doc="write epoch_N every this many epochs"),
         "eval_during_train": Key(BOOL, default=True),
         "eval_interval": Key(INT, default=1),
@@ -439,8 +440,9 @@ def _check_global(source, cfg):
     if len(g["image_shape"]) != 3:
         raise _error(source, "Global.image_shape", "bad value",
                      f"expected [C, H, W], got {g['image_shape']!r}")
-    if g["device"] not in ("cpu", "gpu"):
-        raise _error(source, "Global.device", "bad value", f"expected 'cpu' or 'gpu', got {g['device']!r}")
+    if not DEVICE_PATTERN.fullmatch(g["device"]):
+        raise _error(source, "Global.device", "bad value",
+                     f"expected 'auto', 'cpu', 'gpu' or 'gpu:N', got {g['device']!r}")
 
 
 def validate_config(cfg, source="<config>", schema=None):

@@ -36,6 +36,7 @@ from paddle_conv.deploy.export import (  # noqa: E402
 from paddle_conv.deploy.onnx import DEFAULT_OPSET, OnnxPredictor  # noqa: E402
 from paddle_conv.engine.det_config import DET_SCHEMA, is_detection_config  # noqa: E402
 from paddle_conv.engine.det_trainer import STAGES  # noqa: E402
+from paddle_conv.engine.trainer import set_device  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 
 
@@ -80,7 +81,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         cfg = load_export_config(args)
-        paddle.set_device(cfg["Global"]["device"])
+        cfg["Global"]["device"] = set_device(cfg["Global"]["device"])
         result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset)
         report = check(result, cfg)
     except PaddleConvError as exc:

@@ -21,6 +21,7 @@ from paddle.static import InputSpec
 
 from ..config import dump_config
 from ..data import build_dataset
+from ..device import resolve_device
 from ..errors import ConfigError, DataError
 from ..losses import build_loss
 from ..optim import build_optimizer
@@ -104,13 +105,15 @@ def _metrics(cfg):
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
 
 
-def amp_configs(global_cfg):
+def amp_configs(global_cfg, device=None):
     """``paddle.Model.prepare``'s ``amp_configs`` for ``Global.use_amp``: float16 autocast (O1) with
     dynamic loss scaling on a GPU; None (float32) otherwise. Paddle's autocast has no effect on
-    CPU, so there the setting is reported and ignored."""
+    CPU, so there the setting is reported and ignored. ``device``: the device the run uses
+    (default: ``Global.device``, ``auto`` resolved)."""
     if not global_cfg["use_amp"]:
         return None
-    if global_cfg["device"] != "gpu":
+    device = device or global_cfg["device"]
+    if not (resolve_device(device) if device == "auto" else device).startswith("gpu"):
         log("Global.use_amp: mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
         return None
     return {"level": "O1", "use_dynamic_loss_scaling": True}
@@ -127,12 +130,17 @@ def _load_weights(network, path):
 
 
 def set_device(name):
-    """``paddle.set_device(name)``; ConfigError naming ``Global.device`` if this Paddle lacks it."""
+    """Use ``Global.device`` ``name`` (``auto`` | ``cpu`` | ``gpu`` | ``gpu:N``), print it and return
+    the concrete device (``cpu`` or ``gpu:N``); ConfigError naming ``Global.device`` if this Paddle
+    or machine lacks it."""
+    device = resolve_device(name)
     try:
-        paddle.set_device(name)
+        paddle.set_device(device)
     except ValueError as exc:
         raise ConfigError(f"Global.device: cannot use {name!r} with this Paddle build ({exc}); "
                           "use -o Global.device=cpu or install paddlepaddle-gpu") from exc
+    log(f"device: {device} (Global.device: {name})")
+    return device
 
 
 def _fresh_unique_names(fn):
@@ -166,7 +174,7 @@ def train(cfg, extra_callbacks=()):
         ConfigError, DataError, WeightsError: bad config, data or checkpoint.
     """
     g = cfg["Global"]
-    set_device(g["device"])
+    device = set_device(g["device"])
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
@@ -202,7 +210,7 @@ def train(cfg, extra_callbacks=()):
         log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
 
     model = _paddle_model(cfg, network)
-    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg), amp_configs=amp_configs(g))
+    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg), amp_configs=amp_configs(g, device))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
