@@ -10,9 +10,11 @@ written to ``<Global.output_dir>/<stage>/inference/`` (input ``[N, 3, S, S]`` fo
 ``input_size`` S; outputs loc, conf and priors, see paddle_conv.det.detect).
 
 Writes ``<Global.save_inference_dir>/inference.json`` + ``inference.pdiparams`` (Paddle 3; ``.pdmodel``
-on Paddle 2) and, with ``--onnx``, ``inference.onnx``: RefConv layers re-parameterized and BatchNorm
-folded into the convolutions. The exported model is checked on a random input against the trained
-one (and ONNX Runtime against Paddle Inference); the differences are printed.
+on Paddle 2) and, with ``--onnx``, ``inference.onnx``: RefConv layers re-parameterized, BatchNorm
+folded into the convolutions and every OctConv written in its fastest exact formulation (the
+measured rule, or timed on this machine with ``--tune``; paddle_conv.deploy.octconv_rewrite).
+The exported model is checked on a random input against the trained one (and ONNX Runtime against
+Paddle Inference); the differences are printed.
 Exit status 0 on success, 2 on a bad config/checkpoint or a failed conversion (message on stderr).
 """
 
@@ -74,6 +76,9 @@ def main(argv=None):
                         help="override a config value, repeatable: -o Global.pretrained_model=PATH")
     parser.add_argument("--onnx", action="store_true", help="also write inference.onnx (needs the [onnx] extra)")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    parser.add_argument("--tune", action="store_true",
+                        help="time each OctConv layer's exact formulations on this machine and keep the fastest\n"
+                             "(cached per machine and shape under ~/.cache/paddle_conv); default: the measured rule")
     parser.add_argument("--stage", choices=STAGES, default="student_kd",
                         help="detection config only: the stage whose detector to export (default student_kd)")
     parser.add_argument("--weights",
@@ -82,7 +87,7 @@ def main(argv=None):
     try:
         cfg = load_export_config(args)
         cfg["Global"]["device"] = set_device(cfg["Global"]["device"])
-        result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset)
+        result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset, tune=args.tune)
         report = check(result, cfg)
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)

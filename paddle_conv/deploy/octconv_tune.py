@@ -71,7 +71,7 @@ class _Timed:
 
         prefix = os.path.join(workdir, f"cand{id(layer)}")
         specs = [InputSpec(s, "float32", f"x{i}") for i, s in enumerate(shapes)]
-        paddle.jit.save(_Branches(layer), prefix, input_spec=specs)
+        paddle.jit.save(BranchInputs(layer), prefix, input_spec=specs)
         config = inference.Config(*model_files(prefix))
         if available_device() == "gpu":
             config.enable_use_gpu(256, 0)
@@ -93,7 +93,7 @@ class _Timed:
         return time.perf_counter() - start
 
 
-class _Branches(paddle.nn.Layer):
+class BranchInputs(paddle.nn.Layer):
     """Takes ``x_h`` (and ``x_l``) as separate inputs, for export."""
 
     def __init__(self, layer):
