@@ -3,13 +3,16 @@
     >>> import paddle_conv as pc
     >>> model = pc.create_model("oct_resnet50", num_classes=10)
     >>> pc.list_models("oct_*")
+    >>> pc.model_card("oct_resnet50").input_size     # (3, 224, 224)
+    >>> pc.list_models(task="detection")            # ['ssd_lite']
 """
 
 from . import layers, models  # noqa: F401  (importing models fills the registry)
+from .cards import ModelCard, WeightEntry
 from .deploy.paddleclas import register_into_ppcls
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError
 from .fuse import fuse
-from .registry import create_model, list_models, register_model
+from .registry import create_model, list_models, list_pretrained, model_card, register_model
 
 __version__ = "0.1.0"
 
@@ -22,6 +25,10 @@ __all__ = [
     "create_model",
     "fuse",
     "list_models",
+    "list_pretrained",
+    "model_card",
+    "ModelCard",
+    "WeightEntry",
     "register_into_ppcls",
     "register_model",
     "__version__",

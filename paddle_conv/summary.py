@@ -1,5 +1,5 @@
-"""Model summary: parameters, multiply-accumulates (``paddle.flops``), per-stage output shapes, and
-the figures the papers report for the same model, side by side.
+"""Model summary: the model's card, parameters, multiply-accumulates (``paddle.flops``), per-stage
+output shapes, and the figures the papers report for the same model, side by side.
 
 ``paddle.flops`` counts every leaf layer once per call (convolutions and linear layers as
 multiply-accumulates, plus norms and pooling), so its totals are slightly above papers that count
@@ -20,7 +20,8 @@ import numpy as np
 import paddle
 from paddle.hapi import dynamic_flops
 
-from .registry import create_model
+from .cards import format_card
+from .registry import create_model, model_card
 
 
 def _cct_figures(params, macs, size=32, num_classes=10, data="CIFAR-10"):
@@ -98,14 +99,16 @@ def summarize(name, size=None, num_classes=None, **model_kwargs):
     """Summary of the registered model ``name`` for one ``3 x size x size`` image.
 
     ``size`` and ``num_classes`` default to the paper's setting when :data:`PAPER_FIGURES` knows
-    the model, else 224 and 1000. Returns a dict: ``name``, ``input_shape``, ``num_classes``,
+    the model, else to its card's. Returns a dict: ``name``, ``card`` (the model card as plain
+    data), ``input_shape``, ``num_classes``,
     ``params`` (trainable), ``buffers`` (non-trainable, e.g. BN statistics), ``macs``,
     ``stages`` (see :func:`stage_shapes`) and ``paper`` (the paper's figures, or None when the
     paper has none for this setting).
     """
+    card = model_card(name)
     paper = PAPER_FIGURES.get(name)
-    size = size or (paper["size"] if paper else 224)
-    num_classes = num_classes or (paper["num_classes"] if paper else 1000)
+    size = size or (paper["size"] if paper else card.input_size[-1])
+    num_classes = num_classes or (paper["num_classes"] if paper else card.num_classes)
     model = create_model(name, num_classes=num_classes, **model_kwargs)
     model.eval()
     input_shape = [1, 3, size, size]
@@ -115,6 +118,7 @@ def summarize(name, size=None, num_classes=None, **model_kwargs):
     same_setting = paper and paper["size"] == size and paper["num_classes"] == num_classes and not model_kwargs
     return {
         "name": name,
+        "card": card.to_dict(),
         "input_shape": input_shape,
         "num_classes": num_classes,
         "params": trainable,
@@ -126,8 +130,9 @@ def summarize(name, size=None, num_classes=None, **model_kwargs):
 
 
 def format_summary(info):
-    """The summary as a printable text table."""
-    lines = [f"{info['name']}  input {info['input_shape']}  classes {info['num_classes']}", "", "stage outputs:"]
+    """The summary as a printable text table, after the model's card."""
+    lines = [format_card(info["name"], model_card(info["name"])), ""]
+    lines += [f"{info['name']}  input {info['input_shape']}  classes {info['num_classes']}", "", "stage outputs:"]
     width = max((len(n) for n, _ in info["stages"]), default=5)
     lines += [f"  {n:<{width}}  {s}" for n, s in info["stages"]]
     paper = info["paper"]

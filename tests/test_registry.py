@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 import paddle_conv as pc
@@ -41,3 +43,77 @@ def test_duplicate_registration_is_an_error():
 def test_create_model_unknown_name():
     with pytest.raises(UnknownNameError, match="unknown model 'no_such_model'"):
         pc.create_model("no_such_model")
+
+
+# --------------------------------------------------------------------------------- model cards
+#: One cheap model per family module; every registered model's module must be among them.
+REPRESENTATIVES = {"baselines": "mobilenet_v1", "cct": "cct_2_3x2_32", "conv_resnet": "conv_resnet50",
+                   "oct_mobilenet": "oct_mobilenet", "oct_resnet": "oct_resnet26",
+                   "refconv_mobilenet": "refconv_mobilenet_v1", "ssd_lite": "ssd_lite", "tiny_cnn": "tiny_cnn"}
+
+
+def _family(name):
+    return pc.registry.MODELS.get(name).__module__.rsplit(".", 1)[-1]
+
+
+def test_every_family_has_a_checked_representative():
+    assert {_family(n) for n in pc.list_models()} <= set(REPRESENTATIVES)
+
+
+@pytest.mark.parametrize("name", sorted(REPRESENTATIVES.values()))
+def test_the_card_describes_the_model(name):
+    import paddle
+
+    card = pc.model_card(name)
+    assert card.task in pc.cards.TASKS and len(card.mean) == len(card.std) == card.input_size[0]
+    size = 64 if card.task == "detection" else 32  # small inputs; every family takes them
+    kwargs = {"input_size": size} if card.task == "detection" else {}
+    model = pc.create_model(name, num_classes=3, **kwargs)
+    model.eval()
+    with paddle.no_grad():
+        out = model(paddle.randn([1, card.input_size[0], size, size]))
+    if card.task == "detection":
+        assert card.classifier is None and len(out) == 3  # loc, conf, priors
+    else:
+        layer = dict(model.named_sublayers())[card.classifier]
+        assert isinstance(layer, paddle.nn.Linear) and layer.weight.shape[1] == 3 and out.shape == [1, 3]
+
+
+def test_list_models_filters_on_the_card():
+    detectors = pc.list_models(task="detection")
+    assert "ssd_lite" in detectors and "oct_resnet50" not in detectors
+    assert set(detectors) | set(pc.list_models(task="classification")) == set(pc.list_models())
+    assert pc.list_models(pretrained=True) == [n for n in pc.list_models() if pc.model_card(n).weights]
+    assert pc.list_models("oct_*", task="classification", pretrained=False)[0] == "oct_mobilenet"
+    with pytest.raises(UnknownNameError, match="unknown task 'segmentation'"):
+        pc.list_models(task="segmentation")
+
+
+def test_register_model_takes_a_card_and_defaults_to_a_classifier():
+    reg = pc.registry.ModelRegistry()
+    reg.register(lambda num_classes=1000: None, name="plain")
+    reg.register(lambda num_classes=21: None, name="det", card=pc.ModelCard(task="detection", classifier=None))
+    assert reg.card("plain") == pc.ModelCard()
+    assert reg.filter(task="detection") == ["det"]
+    with pytest.raises(UnknownNameError, match="Did you mean: plain"):
+        reg.card("plan")
+    with pytest.raises(ValueError, match="task must be one of"):
+        pc.ModelCard(task="segmentation")
+
+
+def test_a_weight_entry_carries_what_a_download_needs():
+    entry = pc.WeightEntry(
+        model="tiny_cnn", name="demo", urls=("https://example.invalid/tiny.pdparams",), file_name="tiny.pdparams",
+        file_format="paddle", converter="paddle", license="Apache-2.0", upstream="paddle_conv", dataset="digits",
+        metrics={"top1": 90.0}, num_classes=10, input_size=(3, 32, 32), mean=(0.5,) * 3, std=(0.5,) * 3)
+    assert entry.sha256 is None  # unknown until pinned
+    reg = pc.registry.ModelRegistry()
+    reg.register(lambda num_classes=1000: None, name="tiny_cnn", card=pc.ModelCard(input_size=(3, 32, 32)))
+    assert reg.filter(pretrained=True) == []
+    reg.add_weights("tiny_cnn", entry)
+    card = reg.card("tiny_cnn")
+    assert card.pretrained and reg.filter(pretrained=True) == ["tiny_cnn"]
+    assert card.to_dict()["weights"][0]["urls"] == ["https://example.invalid/tiny.pdparams"]
+    assert "demo" in pc.cards.format_card("tiny_cnn", card)
+    with pytest.raises(ValueError, match="fit model 'oct_resnet50', not 'tiny_cnn'"):
+        reg.add_weights("tiny_cnn", dataclasses.replace(entry, model="oct_resnet50"))

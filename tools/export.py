@@ -10,11 +10,13 @@ written to ``<Global.output_dir>/<stage>/inference/`` (input ``[N, 3, S, S]`` fo
 ``input_size`` S; outputs loc, conf and priors, see paddle_conv.det.detect).
 
 Writes ``<Global.save_inference_dir>/inference.json`` + ``inference.pdiparams`` (Paddle 3; ``.pdmodel``
-on Paddle 2) and, with ``--onnx``, ``inference.onnx``: RefConv layers re-parameterized, BatchNorm
-folded into the convolutions and every OctConv written in its fastest exact formulation (the
-measured rule, or timed on this machine with ``--tune``; paddle_conv.deploy.octconv_rewrite).
+on Paddle 2), ``inference_config.json`` and, with ``--onnx``, ``inference.onnx``: RefConv layers
+re-parameterized, BatchNorm folded into the convolutions and every OctConv written in its fastest exact
+formulation (the measured rule, or timed on this machine with ``--tune``; paddle_conv.deploy.octconv_rewrite).
 The exported model is checked on a random input against the trained one (and ONNX Runtime against
 Paddle Inference); the differences are printed.
+All or nothing: the options and weights (finite, BatchNorm variances >= 0) are checked first, the files
+are written to a staged folder that replaces the old inference folder only when the check has run.
 Exit status 0 on success, 2 on a bad config/checkpoint or a failed conversion (message on stderr).
 """
 
@@ -27,7 +29,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
-from paddle_conv.config import load_config  # noqa: E402
+from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.config import DET_SCHEMA, is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.export import (  # noqa: E402
     detector_export_config,
@@ -36,10 +39,12 @@ from paddle_conv.deploy.export import (  # noqa: E402
     probe_shape,
 )
 from paddle_conv.deploy.onnx import DEFAULT_OPSET, OnnxPredictor  # noqa: E402
-from paddle_conv.engine.det_config import DET_SCHEMA, is_detection_config  # noqa: E402
 from paddle_conv.engine.det_trainer import STAGES  # noqa: E402
 from paddle_conv.engine.trainer import set_device  # noqa: E402
-from paddle_conv.errors import PaddleConvError  # noqa: E402
+from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
+
+#: Largest relative difference between the exported and the trained model that the check accepts.
+MAX_RELATIVE_DIFF = 1e-2
 
 
 def _first(out):
@@ -53,11 +58,16 @@ def check(result, cfg):
         want = _first(result["model"](paddle.to_tensor(x)))
     scale = max(float(np.abs(want).max()), 1.0)
     paddle_out = Predictor(result["prefix"], device=cfg["Global"]["device"])(x)[0]
-    lines = [f"Paddle Inference vs dygraph: max diff {np.abs(paddle_out - want).max() / scale:.2e} (relative)"]
+    diffs = {"Paddle Inference vs dygraph": np.abs(paddle_out - want).max() / scale}
     if result["onnx"]:
         onnx_out = OnnxPredictor(result["onnx"])(x)[0]
-        lines.append(f"ONNX Runtime vs Paddle Inference: max diff {np.abs(onnx_out - paddle_out).max() / scale:.2e}")
-    return lines
+        diffs["ONNX Runtime vs Paddle Inference"] = np.abs(onnx_out - paddle_out).max() / scale
+    for what, diff in diffs.items():
+        if not diff <= MAX_RELATIVE_DIFF:  # NaN included
+            raise WeightsError(f"the exported model is wrong: {what}: max diff {diff:.2e} (relative, at most "
+                               f"{MAX_RELATIVE_DIFF:g} allowed); nothing was written. Please report it as a bug "
+                               "with the config")
+    return [f"{what}: max diff {diff:.2e} (relative)" for what, diff in diffs.items()]
 
 
 def load_export_config(args):
@@ -87,8 +97,9 @@ def main(argv=None):
     try:
         cfg = load_export_config(args)
         cfg["Global"]["device"] = set_device(cfg["Global"]["device"])
-        result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset, tune=args.tune)
-        report = check(result, cfg)
+        result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset, tune=args.tune,
+                                    verify=lambda staged: check(staged, cfg))
+        report = result["verified"]
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
@@ -103,4 +114,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

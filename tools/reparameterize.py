@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import load_config  # noqa: E402
 from paddle_conv.engine.checkpoint import atomic_paddle_save, load_pretrained  # noqa: E402
 from paddle_conv.engine.trainer import build_model, run_dir  # noqa: E402
@@ -34,7 +35,7 @@ def reparameterize_checkpoint(cfg, weights, output):
     if not cfg["Arch"].get("refocus"):
         raise ConfigError("Arch.refocus is not set: this config has no RefConv layers to fold; "
                           "use the config the RefConv model was trained with")
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     report = load_pretrained(network, weights)
     if report["missing"] or report["mismatched"]:
         raise WeightsError(f"{weights} is not a checkpoint of the refocused {cfg['Arch']['name']}: "
@@ -46,7 +47,7 @@ def reparameterize_checkpoint(cfg, weights, output):
         before = network(x).numpy()
         reparameterize(network)
         after = network(x).numpy()
-    plain = build_model({**cfg["Arch"], "refocus": None})
+    plain = build_model({**cfg["Arch"], "refocus": None}, pretrained=False)
     plain.set_state_dict(network.state_dict())
     if set(plain.state_dict()) != set(network.state_dict()):
         raise WeightsError("the folded model does not have the plain model's structure; is Arch.name right?")
@@ -68,6 +69,11 @@ def main(argv=None):
     try:
         cfg = load_config(args.config, args.override)
         weights = args.weights or os.path.join(run_dir(cfg), "best_model")
+        params = weights if weights.endswith(".pdparams") else weights + ".pdparams"
+        if not os.path.isfile(params):
+            source = "--weights" if args.weights else "the run's best_model (<Global.output_dir>/<Arch.name>/)"
+            raise WeightsError(f"{params} does not exist ({source}); pass --weights PREFIX of the RefConv "
+                               "checkpoint to fold, or train it first with tools/train.py -c CONFIG")
         result = reparameterize_checkpoint(cfg, weights, args.output)
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
@@ -78,4 +84,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -1,7 +1,8 @@
-"""Print a model's parameters, MACs (``paddle.flops``), per-stage output shapes and the paper's figures.
+"""Print a model's card, parameters, MACs (``paddle.flops``), per-stage output shapes and the paper's figures.
 
     python tools/summary.py oct_resnet50                  # paper setting: 224x224, 1000 classes
     python tools/summary.py oct_mobilenet --size 32 --num_classes 10 --json
+    python tools/summary.py ssd_lite --card               # the model card only (task, input, weights, ...)
 
 Exit status 0 on success, 2 on an unknown model name (message on stderr).
 """
@@ -13,7 +14,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from paddle_conv.cards import format_card  # noqa: E402
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
+from paddle_conv.registry import model_card  # noqa: E402
 from paddle_conv.summary import format_summary, summarize  # noqa: E402
 
 
@@ -23,8 +27,13 @@ def main(argv=None):
     parser.add_argument("--size", type=int, help="input height and width (default: the paper's, else 224)")
     parser.add_argument("--num_classes", type=int, help="classes (default: the paper's, else 1000)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--card", action="store_true", help="print the model card only (nothing is built)")
     args = parser.parse_args(argv)
     try:
+        if args.card:
+            card = model_card(args.name)
+            print(json.dumps(card.to_dict(), indent=1) if args.json else format_card(args.name, card))
+            return 0
         info = summarize(args.name, size=args.size, num_classes=args.num_classes)
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -34,4 +43,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -4,6 +4,10 @@
 
 Resume: ``-o Global.checkpoints=output/oct_mobilenet/latest``. See README "Train".
 Exit status 0 on success, 2 on a bad config/data/checkpoint or a diverged loss (message on stderr).
+
+``--check`` prints, for every key of the config, whether it is implemented, warned (accepted, acts
+differently here) or refused, and exits without training: 0 when it would train, 2 otherwise
+(docs/paddleclas.md).
 """
 
 import argparse
@@ -12,9 +16,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import load_config  # noqa: E402
-from paddle_conv.engine.trainer import train  # noqa: E402
-from paddle_conv.errors import PaddleConvError  # noqa: E402
+from paddle_conv.config.check import check_config  # noqa: E402
+from paddle_conv.engine.trainer import environment_notes, train  # noqa: E402
 
 
 def parse_args(argv=None, description=__doc__):
@@ -22,18 +27,21 @@ def parse_args(argv=None, description=__doc__):
     parser.add_argument("-c", "--config", required=True, help="YAML config, e.g. configs/oct_mobilenet.yaml")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="override a config value (YAML syntax), repeatable: -o Global.epochs=3")
+    if description == __doc__:
+        parser.add_argument("--check", action="store_true",
+                            help="report every key as implemented / warned / refused and exit without training")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        train(load_config(args.config, args.override))
-    except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+    if args.check:
+        report = check_config(args.config, args.override, environment_notes=environment_notes)
+        print(report.format(), flush=True)
+        return 0 if report.ok else 2
+    train(load_config(args.config, args.override))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

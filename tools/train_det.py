@@ -13,9 +13,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_conv.config import load_config  # noqa: E402
+from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.config import DET_SCHEMA, load_config  # noqa: E402
 from paddle_conv.engine.checkpoint import atomic_json_save  # noqa: E402
-from paddle_conv.engine.det_config import DET_SCHEMA  # noqa: E402
 from paddle_conv.engine.det_trainer import train_distillation  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 from tools.train import parse_args  # noqa: E402
@@ -37,4 +37,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -1,8 +1,9 @@
 """Make paddle_conv's models and losses visible to PaddleClas's training engine.
 
 PaddleClas builds a model with ``getattr(ppcls.arch, Arch.name)(**Arch)`` and each loss with
-``eval(name)`` inside ``ppcls.loss``; :func:`register_into_ppcls` adds every registered model and
-loss there, so a PaddleClas config can say ``Arch: {name: oct_resnet50, class_num: 10}``.
+``eval(name)`` inside ``ppcls.loss``; :func:`register_into_ppcls` adds every registered
+classification model (by its card; PaddleClas's engine does not train detectors) and every loss
+there, so a PaddleClas config can say ``Arch: {name: oct_resnet50, class_num: 10}``.
 Names PaddleClas already has (its own ``CELoss``, say) are left to PaddleClas unless
 ``overwrite=True``.
 
@@ -23,9 +24,10 @@ import sys
 
 import paddle
 
+from ..arch import build_arch
 from ..errors import PaddleConvError
 from ..losses import LOSSES
-from ..registry import create_model, list_models
+from ..registry import list_models
 
 _MARK = "_paddle_conv_name"
 
@@ -43,12 +45,13 @@ def _ppcls_module(sub):
 
 
 def model_builder(name):
-    """A PaddleClas ``Arch`` builder of the registered model ``name`` (``class_num`` -> ``num_classes``)."""
+    """A PaddleClas ``Arch`` builder of the registered model ``name``: the same network as
+    ``tools/train.py`` builds (:func:`paddle_conv.arch.build_arch`), with PaddleClas's common keys
+    ``class_num``, ``pretrained`` (false or a ``.pdparams`` path), ``drop_rate`` and
+    ``drop_path_rate``; a key the model cannot honour is a ConfigError naming it."""
 
-    def build(class_num=None, **kwargs):
-        if class_num is not None:
-            kwargs["num_classes"] = class_num
-        return create_model(name, **kwargs)
+    def build(**kwargs):
+        return build_arch({"name": name, **kwargs})
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = f"paddle_conv model {name!r} for PaddleClas's Arch section."
@@ -87,7 +90,7 @@ def _add(module, names, make, overwrite, report):
 
 
 def register_into_ppcls(overwrite=False):
-    """Add every registered model to ``ppcls.arch`` and every loss to ``ppcls.loss``.
+    """Add every registered classification model to ``ppcls.arch`` and every loss to ``ppcls.loss``.
 
     Args:
         overwrite: replace PaddleClas's own entries of the same name (default: keep them).
@@ -104,7 +107,7 @@ def register_into_ppcls(overwrite=False):
             "`python -m paddle_conv.deploy.paddleclas PaddleClas/tools/train.py -c CONFIG`"
         )
     models = {"added": [], "kept_ppcls": []}
-    _add(arch, list_models(), model_builder, overwrite, models)
+    _add(arch, list_models(task="classification"), model_builder, overwrite, models)
     losses = {"added": [], "kept_ppcls": []}
     loss_module = _ppcls_module("loss")
     if loss_module is not None:  # the wheel has no ppcls.loss

@@ -19,17 +19,22 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
+from ..arch import build_arch
 from ..config import dump_config
 from ..data import build_dataset
+from ..data.batch_ops import BatchCollate, build_batch_transforms
+from ..data.loader import build_loader as data_loader
 from ..device import resolve_device
 from ..errors import ConfigError, DataError
+from ..io import RunLock
 from ..losses import build_loss
+from ..metrics import build_metrics
+from ..notes import note_once
 from ..optim import build_optimizer
 from ..refconv import refocus
-from ..registry import create_model
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
-from .metrics import build_metrics
+from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
@@ -51,18 +56,17 @@ def log(msg):
         print(msg, flush=True)
 
 
-def build_model(arch):
+def build_model(arch, pretrained=True):
     """The network of a validated ``Arch`` section (``name`` + builder arguments).
+
+    ``Arch.pretrained`` is what training starts from; tools that load trained weights right after
+    (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
 
     With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
     plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
     stay zero, and RefConv checkpoints load as they are.
     """
-    kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
-    try:
-        network = create_model(arch["name"], **kwargs)
-    except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
-        raise ConfigError(f"Arch: {arch['name']} cannot be built with {kwargs}: {exc}") from exc
+    network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
     if arch.get("refocus"):
         try:
             refocus(network, **arch["refocus"])
@@ -87,9 +91,11 @@ def build_loader(split, class_num, key, train):
     sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
                                                 shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
     loader_cfg = split["loader"]
-    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler,
-                                  num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
-                                  use_shared_memory=loader_cfg["use_shared_memory"])
+    batch_ops = split["dataset"].get("batch_transform_ops") if train else None
+    collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
+    loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
+                         num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
+                         use_shared_memory=loader_cfg["use_shared_memory"])
     log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
     return loader, entry
 
@@ -105,18 +111,30 @@ def _metrics(cfg):
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
 
 
-def amp_configs(global_cfg, device=None):
-    """``paddle.Model.prepare``'s ``amp_configs`` for ``Global.use_amp``: float16 autocast (O1) with
-    dynamic loss scaling on a GPU; None (float32) otherwise. Paddle's autocast has no effect on
-    CPU, so there the setting is reported and ignored. ``device``: the device the run uses
-    (default: ``Global.device``, ``auto`` resolved)."""
-    if not global_cfg["use_amp"]:
+def amp_configs(global_cfg, amp=None, device=None):
+    """``paddle.Model.prepare``'s ``amp_configs`` for the ``AMP`` section (or ``Global.use_amp``):
+    float16 autocast at ``AMP.level`` with its loss scaling on a GPU; None (float32) otherwise.
+    Paddle's autocast has no effect on CPU, so there a note says so. ``device``: the device the
+    run uses (default: ``Global.device``, ``auto`` resolved)."""
+    if not (amp["use_amp"] if amp else global_cfg["use_amp"]):
         return None
+    key = "AMP.use_amp" if amp else "Global.use_amp"
     device = device or global_cfg["device"]
     if not (resolve_device(device) if device == "auto" else device).startswith("gpu"):
-        log("Global.use_amp: mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
+        note_once(key, "mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
         return None
-    return {"level": "O1", "use_dynamic_loss_scaling": True}
+    if not amp:
+        return {"level": "O1", "use_dynamic_loss_scaling": True}
+    return {"level": amp["level"], "use_dynamic_loss_scaling": amp["use_dynamic_loss_scaling"],
+            "init_loss_scaling": amp["scale_loss"], "use_promote": amp["use_promote"]}
+
+
+def environment_notes(cfg):
+    """Notes for settings this machine cannot honour as written (no GPU, AMP on CPU)."""
+    g = cfg["Global"]
+    if g["device"].startswith("gpu") and not paddle.device.is_compiled_with_cuda():
+        note_once("Global.device", "this Paddle build has no GPU; train with -o Global.device=cpu")
+    amp_configs(g, cfg.get("AMP"))
 
 
 def _write_text(path, text):
@@ -178,19 +196,19 @@ def train(cfg, extra_callbacks=()):
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
-    os.makedirs(out, exist_ok=True)
     class_num = cfg["Arch"].get("num_classes")
+
+    network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
+    if g["pretrained_model"] and not g["checkpoints"]:
+        _load_weights(network, g["pretrained_model"])
 
     train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
     eval_loader = None
     if g["eval_during_train"] and cfg["DataLoader"].get("Eval"):
         eval_loader, _ = build_loader(cfg["DataLoader"]["Eval"], class_num, "DataLoader.Eval", False)
-
-    network = build_model(cfg["Arch"])
-    if g["pretrained_model"] and not g["checkpoints"]:
-        _load_weights(network, g["pretrained_model"])
     steps = len(train_loader)
-    optimizer, _ = build_optimizer(cfg["Optimizer"], network.parameters(), steps, g["epochs"])
+    updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
+    optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
 
     start_epoch, resumed = 0, {}
     if g["checkpoints"]:
@@ -203,14 +221,22 @@ def train(cfg, extra_callbacks=()):
         return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": 0, "best_metric": resumed.get("best_metric"),
                 "best_epoch": resumed.get("best_epoch"), "eval": {}}
 
-    if paddle.distributed.ParallelEnv().local_rank == 0:
+    # everything is checked: from here on the run folder is this run's
+    lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
+    if lock is not None:
         atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
     log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
     if g["use_visualdl"]:
         log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
 
+    if g["to_static"]:
+        network.forward = paddle.jit.to_static(network.forward, full_graph=True)
+        log("Global.to_static: training through paddle.jit.to_static (static graph)")
     model = _paddle_model(cfg, network)
-    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg), amp_configs=amp_configs(g, device))
+    loss = build_loss(cfg["Loss"]["Train"])
+    if g["update_freq"] > 1:
+        loss = ScaledLoss(loss, g["update_freq"])
+    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP"), device))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
@@ -230,9 +256,17 @@ def train(cfg, extra_callbacks=()):
         extras = VisualDLExtras(logger, network, g["image_shape"], hyper_parameters(cfg), eval_loader,
                                 start_epoch=start_epoch)
         callbacks[1:1] = [extras, logger]
+    callbacks.append(AccumulatedLRStep(g["update_freq"], steps))
+    if cfg.get("EMA"):
+        callbacks.append(ModelEMA(network, cfg["EMA"]["decay"], g["update_freq"], steps))
     callbacks += list(extra_callbacks)
-    model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
-              log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
+    try:
+        model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
+                  accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=1,
+                  callbacks=callbacks)
+    finally:
+        if lock is not None:
+            lock.release()
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
     return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
@@ -256,7 +290,7 @@ def evaluate(cfg):
         raise ConfigError("DataLoader.Eval: the config has no eval split to evaluate on")
     loader, entry = build_loader(cfg["DataLoader"]["Eval"], cfg["Arch"].get("num_classes"), "DataLoader.Eval",
                                  False)
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     _load_weights(network, weights)
     model = _paddle_model(cfg, network)
     model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))

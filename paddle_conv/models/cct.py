@@ -30,6 +30,7 @@ import numpy as np
 import paddle
 from paddle import nn
 
+from ..cards import CIFAR10_MEAN, CIFAR10_STD, ModelCard
 from ..layers import SeqPool, Tokenizer, TransformerEncoderLayer
 from ..layers.position_embedding import (
     check_position_embedding,
@@ -251,6 +252,22 @@ def cct_builder(name, model_class=CCT):
     return builder
 
 
+def cct_card(name):
+    """The :class:`~paddle_conv.cards.ModelCard` of the CCT model ``name``: CIFAR-10's
+    normalisation at 32x32, ImageNet's above; the Keras example's model takes 0..1 pixels."""
+    config = cct_config(name)
+    size = config["img_size"]
+    if name == "cct_keras_cifar":
+        upstream, norm = "keras-team/keras-io (examples/vision/cct.py)", {"mean": (0.0,) * 3, "std": (1.0,) * 3}
+    else:
+        upstream, norm = "SHI-Labs/Compact-Transformers", {}
+        if size == 32:
+            norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD}
+    return ModelCard(input_size=(3, size, size), interpolation="bicubic", classifier="classifier.fc",
+                     num_classes=config["num_classes"], upstream=upstream,
+                     layout="SHI-Labs/Compact-Transformers", **norm)
+
+
 for _name in CCT_NAMES:
-    globals()[_name] = register_model(cct_builder(_name), name=_name)
+    globals()[_name] = register_model(cct_builder(_name), name=_name, card=cct_card(_name))
 del _name

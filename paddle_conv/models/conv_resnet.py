@@ -10,10 +10,14 @@ v2", CVPR 2019, arXiv:1811.11168. In a config: ``Arch: {name: conv_resnet50, con
 import paddle
 import paddle.nn as nn
 
+from ..cards import ModelCard
 from ..layers.bottleneck import Bottleneck
 from ..registry import register_model
 
 __all__ = ["ConvResNet"]
+
+#: Names and shapes of ``paddle.vision.models.resnet50`` (plain convs).
+_CARD = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models.resnet50")
 
 _BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
@@ -64,13 +68,13 @@ class ConvResNet(nn.Layer):
         return x if self.fc is None else self.fc(x)
 
 
-@register_model
+@register_model(card=_CARD)
 def conv_resnet50(num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None):
     """ResNet-50 whose 3x3 convs in ``conv_stages`` are of kind ``conv``; output ``[N, num_classes]``."""
     return ConvResNet(50, num_classes, conv, tuple(conv_stages), conv_kwargs)
 
 
-@register_model
+@register_model(card=ModelCard(layout="paddle.vision.models.resnet50 with DCNv2 3x3 convs in stages 3-5"))
 def resnet50_dcn(num_classes=1000, deformable_groups=1):
     """ResNet-50 with DCNv2 (modulated deformable conv) in the 3x3 convs of stages 3-5."""
     return ConvResNet(50, num_classes, "deform", (3, 4, 5), {"deformable_groups": deformable_groups})

@@ -9,10 +9,13 @@ d-li14/octconv.pytorch, so its checkpoints convert one to one.
 import paddle
 import paddle.nn as nn
 
+from ..cards import ModelCard
 from ..layers.octconv import Conv_BN, Conv_BN_ACT, check_feature_map
 from ..registry import register_model
 
 __all__ = ["OctBottleneck", "OctResNet"]
+
+_CARD = ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch")
 
 
 class OctBottleneck(nn.Layer):
@@ -121,31 +124,31 @@ class OctResNet(nn.Layer):
         return self.fc(paddle.flatten(self.avgpool(x_h), 1))
 
 
-@register_model
+@register_model(card=_CARD)
 def oct_resnet26(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-26: blocks per stage [2, 2, 2, 2]; keywords as :class:`OctResNet`."""
     return OctResNet([2, 2, 2, 2], num_classes=num_classes, alpha=alpha, **kwargs)
 
 
-@register_model
+@register_model(card=_CARD)
 def oct_resnet50(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-50: blocks per stage [3, 4, 6, 3]; keywords as :class:`OctResNet`."""
     return OctResNet([3, 4, 6, 3], num_classes=num_classes, alpha=alpha, **kwargs)
 
 
-@register_model
+@register_model(card=_CARD)
 def oct_resnet101(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-101: blocks per stage [3, 4, 23, 3]; keywords as :class:`OctResNet`."""
     return OctResNet([3, 4, 23, 3], num_classes=num_classes, alpha=alpha, **kwargs)
 
 
-@register_model
+@register_model(card=_CARD)
 def oct_resnet152(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-152: blocks per stage [3, 8, 36, 3]; keywords as :class:`OctResNet`."""
     return OctResNet([3, 8, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)
 
 
-@register_model
+@register_model(card=_CARD)
 def oct_resnet200(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-200: blocks per stage [3, 24, 36, 3]; keywords as :class:`OctResNet`."""
     return OctResNet([3, 24, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)

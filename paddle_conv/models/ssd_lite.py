@@ -23,6 +23,7 @@ import collections
 import paddle
 import paddle.nn as nn
 
+from ..cards import ModelCard
 from ..det import num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..registry import create_model, register_model
@@ -227,4 +228,5 @@ class SSDLite(nn.Layer):
 
 
 #: ``create_model("ssd_lite", num_classes=..., backbone=..., ...)``: builds :class:`SSDLite`.
-ssd_lite = register_model(SSDLite, name="ssd_lite")
+ssd_lite = register_model(SSDLite, name="ssd_lite", card=ModelCard(
+    task="detection", input_size=(3, 300, 300), interpolation="bicubic", classifier=None, num_classes=21))

@@ -34,7 +34,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @needs_ppcls
 def test_registered_models_build_through_paddleclas_build_model():
     report = register_into_ppcls()
-    assert set(pc.list_models()) <= set(report["models"]) | set(report["kept_ppcls"])
+    assert set(pc.list_models(task="classification")) <= set(report["models"]) | set(report["kept_ppcls"])
+    assert not set(pc.list_models(task="detection")) & set(report["models"])
     assert register_into_ppcls()["models"] == report["models"]  # idempotent
     model = ppcls_arch.build_model({"Arch": {"name": "oct_mobilenet", "class_num": 7}, "Global": {"device": "cpu"}})
     assert isinstance(model, pc.models.OctMobileNet)

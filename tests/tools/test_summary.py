@@ -36,3 +36,12 @@ def test_cli_prints_json_and_rejects_unknown_names(capsys):
     assert json.loads(capsys.readouterr().out)["num_classes"] == 10
     assert summary_tool.main(["oct_resnet5"]) == 2
     assert "Did you mean: oct_resnet50" in capsys.readouterr().err
+
+
+def test_cli_prints_the_card(capsys):
+    assert summary_tool.main(["ssd_lite", "--card"]) == 0
+    out = capsys.readouterr().out
+    assert "task:              detection" in out and "input size:        3x300x300" in out
+    assert summary_tool.main(["oct_resnet50", "--card", "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["upstream"] == "d-li14/octconv.pytorch" and card["classifier"] == "fc" and card["weights"] == []

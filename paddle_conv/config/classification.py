@@ -1,0 +1,373 @@
+"""The schema of a classification config, in PaddleClas's layout (``configs/oct_mobilenet.yaml``).
+
+One block per section, each in one place: ``Global`` (:data:`GLOBAL`), ``Arch``, ``Loss``
+(:data:`LOSS`), ``Optimizer``, ``DataLoader`` (:data:`DATALOADER`) and ``Metric``
+(:data:`METRIC`); :data:`SCHEMA` puts them together. To add a key, add a
+:class:`~paddle_conv.config.schema.Key` to its section's dict; names inside a section (a model,
+loss, optimizer, LR schedule, data set, transform, metric) come from their registries, and
+their arguments are checked against the registered builder's signature.
+
+Example::
+
+    cfg = load_config("configs/oct_mobilenet.yaml", ["Global.epochs=3", "Arch.alpha=0.25"])
+    cfg["Global"]["epochs"]   # 3
+"""
+
+from ..arch import COMMON_KEYS, check_arch_keys
+from ..data import DATASETS, TRANSFORMS
+from ..data.batch_ops import BATCH_TRANSFORMS
+from ..device import DEVICE_PATTERN
+from ..errors import ConfigError
+from ..losses import LOSSES
+from ..metrics import METRICS
+from ..notes import note_once
+from ..optim import LR_SCHEDULERS, OPTIMIZERS
+from ..registry import MODELS
+from .schema import (
+    BOOL,
+    FLOAT,
+    INT,
+    INT_LIST,
+    MAPPING,
+    STR,
+    Key,
+    check_type,
+    config_error,
+    join_key,
+    named_list,
+    named_mapping,
+    resolve_name,
+    validate_kwargs,
+    validate_section,
+)
+
+# ---------------------------------------------------------------------------------- Global
+#: ``Global``: the run (epochs, device, output and logging, weights to start from).
+GLOBAL = {
+    "output_dir": Key(STR, default="./output/", doc="checkpoints and VisualDL logs go under it"),
+    "epochs": Key(INT, required=True, doc="number of training epochs"),
+    "seed": Key(INT, default=42),
+    "device": Key(STR, default="auto", doc="auto (the GPU when Paddle sees one, else cpu), cpu, gpu, gpu:N"),
+    "save_interval": Key(INT, default=1, doc="write epoch_N every this many epochs"),
+    "eval_during_train": Key(BOOL, default=True),
+    "eval_interval": Key(INT, default=1),
+    "print_batch_step": Key(INT, default=10),
+    "use_visualdl": Key(BOOL, default=True),
+    "pretrained_model": Key(STR, nullable=True, doc="weights to start from (no optimizer state)"),
+    "checkpoints": Key(STR, nullable=True, doc="checkpoint prefix to resume from"),
+    "image_shape": Key(INT_LIST, default=[3, 224, 224]),
+    "save_inference_dir": Key(STR, default="./inference/",
+                              doc="tools/export.py writes the inference model (and ONNX) here"),
+    "use_amp": Key(BOOL, default=False, doc="mixed precision (float16 autocast) on GPU; ignored on CPU"),
+    "to_static": Key(BOOL, default=False, doc="train through paddle.jit.to_static (a static graph)"),
+    "eval_mode": Key(STR, default="classification", doc="only classification is implemented"),
+    "update_freq": Key(INT, default=1, doc="gradient accumulation: optimizer step every this many batches"),
+    "use_dali": Key(BOOL, default=False, doc="NVIDIA DALI data loading (not used here: a note says so)"),
+    "image_channel": Key(INT, nullable=True, doc="input channels; must match image_shape[0]"),
+}
+
+
+def validate_global(source, path, value):
+    """``Global`` against :data:`GLOBAL`, then the checks across its values (counts >= 1, ``[C, H, W]``)."""
+    g = validate_section(source, path, value, GLOBAL)
+    for key in ("epochs", "save_interval", "eval_interval", "print_batch_step"):
+        if g[key] < 1:
+            raise config_error(source, join_key(path, key), "bad value", f"must be >= 1, got {g[key]}")
+    if len(g["image_shape"]) != 3:
+        raise config_error(source, join_key(path, "image_shape"), "bad value",
+                           f"expected [C, H, W], got {g['image_shape']!r}")
+    if not DEVICE_PATTERN.fullmatch(g["device"]):
+        raise config_error(source, join_key(path, "device"), "bad value",
+                           f"expected 'auto', 'cpu', 'gpu' or 'gpu:N', got {g['device']!r}")
+    if g["update_freq"] < 1:
+        raise config_error(source, join_key(path, "update_freq"), "bad value", f"must be >= 1, got {g['update_freq']}")
+    if g["eval_mode"] != "classification":
+        raise config_error(source, join_key(path, "eval_mode"), "bad value",
+                           f"only 'classification' is implemented, got {g['eval_mode']!r} (retrieval and face "
+                           "evaluation are not); use a classification config")
+    if g["image_channel"] is not None and g["image_channel"] != g["image_shape"][0]:
+        raise config_error(source, join_key(path, "image_channel"), "bad value",
+                           f"{g['image_channel']} differs from image_shape[0] = {g['image_shape'][0]}; make them equal")
+    if g["use_dali"]:
+        note_once(join_key(path, "use_dali"), "NVIDIA DALI is not used; the Paddle DataLoader reads the images "
+                  "with the same transform_ops")
+    return g
+
+
+# ------------------------------------------------------------------------------------- AMP
+#: ``AMP``: mixed precision (PaddleClas's section; ``Global.use_amp`` is the older switch).
+AMP = {
+    "use_amp": Key(BOOL, default=True, doc="the section's presence turns AMP on unless this is false"),
+    "scale_loss": Key(FLOAT, default=65536.0, doc="initial loss scale"),
+    "use_dynamic_loss_scaling": Key(BOOL, default=True),
+    "level": Key(STR, default="O1", doc="O1 (autocast lists) or O2 (float16 weights)"),
+    "use_fp16_test": Key(BOOL, default=False, doc="evaluate under autocast too"),
+    "use_promote": Key(BOOL, default=False, doc="O2: promote ops with float32 inputs to float32"),
+}
+
+
+def validate_amp(source, path, value):
+    """``AMP`` against :data:`AMP` (``level`` O1 or O2)."""
+    amp = validate_section(source, path, value, AMP)
+    if amp["level"] not in ("O1", "O2"):
+        raise config_error(source, join_key(path, "level"), "bad value", f"expected O1 or O2, got {amp['level']!r}")
+    return amp
+
+
+# ------------------------------------------------------------------------------------- EMA
+#: ``EMA``: exponential moving average of the weights; evaluation and best_model use it.
+EMA = {"decay": Key(FLOAT, default=0.9999, doc="shadow = decay * shadow + (1 - decay) * weights, every step")}
+
+
+def validate_ema(source, path, value):
+    ema = validate_section(source, path, {} if value is None else value, EMA)
+    if not 0 < ema["decay"] < 1:
+        raise config_error(source, join_key(path, "decay"), "bad value", f"must be in (0, 1), got {ema['decay']}")
+    return ema
+
+
+# ----------------------------------------------------------------------------------- Infer
+POSTPROCESS = {
+    "name": Key(STR, default="Topk", doc="Topk: the k best classes with their scores"),
+    "topk": Key(INT, default=5),
+    "class_id_map_file": Key(STR, nullable=True, doc="'<id> <name>' lines; names the classes in the output"),
+    "delimiter": Key(STR, nullable=True, doc="separator of id and name in class_id_map_file (default: space)"),
+}
+
+
+def _postprocess(source, path, value):
+    post = validate_section(source, path, value, POSTPROCESS)
+    if post["name"] != "Topk":
+        raise config_error(source, join_key(path, "name"), "bad value",
+                           f"only Topk post-processing is implemented, got {post['name']!r}")
+    return post
+
+
+#: ``Infer``: what tools/infer.py and tools/export.py use (images, transforms, post-processing).
+INFER = {
+    "infer_imgs": Key(STR, nullable=True, doc="an image or a folder (tools/infer.py's default input)"),
+    "batch_size": Key(INT, default=10),
+    "transforms": Key(named_list(TRANSFORMS, required=False), default=None, nullable=True,
+                      doc="DecodeImage ... ToCHWImage, applied to each image"),
+    "PostProcess": Key(_postprocess, nullable=True),
+}
+
+
+# ------------------------------------------------------------------------------------ Arch
+#: ``Arch.refocus``: ``true`` or these keys (:func:`paddle_conv.refconv.refocus`).
+REFOCUS = {
+    "min_kernel": Key(INT, default=3, doc="smallest kernel refocused (1x1 convs stay plain)"),
+    "map_k": Key(INT, default=3, doc="kernel size of the refocusing transform"),
+    "only_transforms": Key(BOOL, default=True, doc="freeze every parameter but the transforms"),
+}
+
+
+def _refocus(source, path, value):
+    if value is None or value is False:
+        return None
+    return validate_section(source, path, {} if value is True else value, REFOCUS)
+
+
+#: PaddleClas model keys that only choose an implementation (no effect on the result here).
+ARCH_NO_EFFECT = {
+    "use_fused_attn": "fused attention kernels are a PaddleClas implementation choice; the model runs as written",
+    "use_fused_linear": "fused linear kernels are a PaddleClas implementation choice; the model runs as written",
+}
+#: PaddleClas model keys that are another model family's name of a common key.
+ARCH_ALIASES = {"classifier_dropout": "drop_rate"}
+#: PaddleClas model keys accepted when they state what the model does anyway.
+ARCH_ONLY = {"data_format": ("NCHW",), "input_image_channel": (3,)}
+
+
+def _arch_paddleclas_keys(source, path, value):
+    """Accept PaddleClas's implementation keys (a note), keys with the only value we do, and
+    aliases of the common keys (renamed in ``value``)."""
+    for key, common in ARCH_ALIASES.items():
+        if key in value:
+            if common in value and value[common] != value[key]:
+                raise config_error(source, join_key(path, key), "bad value",
+                                   f"{key}={value[key]!r} conflicts with {common}={value[common]!r}; keep one")
+            value[common] = value.pop(key)
+    for key, text in ARCH_NO_EFFECT.items():
+        if key in value:
+            note_once(join_key(path, key), text)
+    for key, allowed in ARCH_ONLY.items():
+        if key in value and value[key] not in allowed:
+            raise config_error(source, join_key(path, key), "bad value",
+                               f"only {allowed[0]!r} is implemented, got {value[key]!r}")
+
+
+def validate_arch(source, path, value):
+    """``Arch``: ``name`` (a registered model) plus its builder arguments and PaddleClas's common
+    keys (``class_num``, ``pretrained``, ``drop_rate``, ``drop_path_rate``: :mod:`paddle_conv.arch`);
+    ``class_num`` is read as ``num_classes``."""
+    check_type(source, path, value, MAPPING)
+    value = dict(value)
+    _arch_paddleclas_keys(source, path, value)
+    if "class_num" in value:  # PaddleClas's spelling
+        num = value.pop("class_num")
+        if "num_classes" in value and value["num_classes"] != num:
+            raise config_error(source, join_key(path, "class_num"), "bad value",
+                               f"class_num={num!r} conflicts with num_classes={value['num_classes']!r}; keep one")
+        value["num_classes"] = num
+    reserved = set(COMMON_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_ONLY)
+    out = named_mapping(MODELS, reserved=reserved, extra={"refocus": _refocus})(source, path, value)
+    try:
+        check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus")}, path)
+    except ConfigError as exc:
+        raise config_error(source, join_key(path, exc.key), "bad value" if exc.key in COMMON_KEYS else "unknown key",
+                           exc.text) from None
+    for key in (*ARCH_NO_EFFECT, *ARCH_ONLY):
+        out.pop(key, None)
+    return out
+
+
+# ------------------------------------------------------------------------------------ Loss
+def validate_losses(source, path, value):
+    """A list of ``{LossName: {kwargs}}`` (each may carry a ``weight``)."""
+    return named_list(LOSSES, reserved=("weight",))(source, path, value)
+
+
+#: ``Loss``: the training losses and (optionally) other evaluation losses.
+LOSS = {
+    "Train": Key(validate_losses, required=True),
+    "Eval": Key(validate_losses, nullable=True),
+}
+
+
+# ------------------------------------------------------------------------------- Optimizer
+#: ``Optimizer.regularizer``: weight decay by name and coefficient.
+REGULARIZER = {
+    "name": Key(STR, required=True, doc="L2 or L1"),
+    "coeff": Key(FLOAT, required=True, doc="decay coefficient, e.g. 0.0001"),
+}
+
+
+def _regularizer(source, path, value):
+    section = validate_section(source, path, value, REGULARIZER)
+    if section["name"] not in ("L1", "L2"):
+        raise config_error(source, join_key(path, "name"), "bad value",
+                           f"regularizer must be 'L1' or 'L2', got {section['name']!r}")
+    return section
+
+
+def validate_optimizer(source, path, value):
+    """``Optimizer``: ``name`` (a registered optimizer), its arguments, ``lr`` (an LR schedule)
+    and an optional ``regularizer``."""
+    check = named_mapping(OPTIMIZERS, exclude=("parameters", "learning_rate", "regularizer"),
+                          extra={"lr": _lr, "regularizer": _regularizer})
+    if isinstance(value, dict) and "lr" not in value:
+        raise config_error(source, join_key(path, "lr"), "missing key",
+                           "missing required key 'lr' (e.g. {name: Constant, learning_rate: 0.001})")
+    if isinstance(value, dict):  # PaddleClas writes 'None' (a string) for "off" too
+        value = {k: (None if v in ("None", "none") else v) for k, v in value.items()}
+        if value.get("regularizer") is None:
+            value.pop("regularizer", None)
+    return check(source, path, value)
+
+
+#: ``Optimizer.lr`` keys the trainer sets itself (PaddleClas's engine overrides them too).
+LR_SET_BY_TRAINER = {"step_each_epoch": "the data set's batches per epoch", "epochs": "Global.epochs"}
+
+
+def _lr(source, path, value):
+    check_type(source, path, value, MAPPING)
+    for key, what in LR_SET_BY_TRAINER.items():
+        if key in value:
+            note_once(join_key(path, key), f"set from {what}, not from this value")
+    if "verbose" in value:
+        note_once(join_key(path, "verbose"), "the learning rate is logged with the loss; no per-step print")
+    return named_mapping(LR_SCHEDULERS, reserved=(*LR_SET_BY_TRAINER, "verbose"),
+                         exclude=("step_each_epoch", "epochs"))(source, path, value)
+
+
+# ------------------------------------------------------------------------------ DataLoader
+def validate_dataset(source, path, value, allow_fallback=True):
+    """``dataset``: ``name`` (a registered data set), its arguments, ``transform_ops`` and an
+    optional ``fallback`` data set (which may set its own ``batch_size`` / ``num_workers``)."""
+    extra = {"transform_ops": named_list(TRANSFORMS, required=False), "batch_transform_ops": _batch_ops}
+    reserved = ("batch_size", "num_workers") if not allow_fallback else ()
+    if allow_fallback:
+        extra["fallback"] = lambda s, p, v: None if v is None else validate_dataset(s, p, v, allow_fallback=False)
+    out = named_mapping(DATASETS, reserved=reserved, exclude=("transform", "class_num"), extra=extra)(
+        source, path, value)
+    for key in ("batch_size", "num_workers") if not allow_fallback else ():
+        if key in out:
+            check_type(source, join_key(path, key), out[key], INT)
+    return out
+
+
+def _batch_ops(source, path, value):
+    """``batch_transform_ops``: Mixup/Cutmix entries, or an OpSampler of them with ``prob`` each."""
+    out = named_list(BATCH_TRANSFORMS, required=False, exclude=("class_num",))(source, path, value)
+    for i, entry in enumerate(out):
+        (name, kwargs), = entry.items()
+        if name != "OpSampler":
+            continue
+        for op, op_kwargs in kwargs.items():
+            where = f"{path}[{i}].OpSampler.{op}"
+            if op == "OpSampler":
+                raise config_error(source, where, "bad value", "an OpSampler cannot contain another OpSampler")
+            builder = resolve_name(source, where, BATCH_TRANSFORMS, op)
+            validate_kwargs(source, where, op_kwargs or {}, builder, reserved=("prob",), exclude=("class_num",))
+    return out
+
+
+SAMPLER = {
+    "name": Key(STR, default="DistributedBatchSampler"),
+    "batch_size": Key(INT, required=True, doc="samples per step and per process"),
+    "shuffle": Key(BOOL, default=False),
+    "drop_last": Key(BOOL, default=False),
+}
+LOADER = {
+    "num_workers": Key(INT, default=0),
+    "use_shared_memory": Key(BOOL, default=False),
+}
+#: One split of ``DataLoader`` (``Train`` or ``Eval``).
+SPLIT = {
+    "dataset": Key(validate_dataset, required=True, doc="name: Cifar10 | ImageNetDataset | ImageFolder | Digits"),
+    "sampler": Key(SAMPLER, required=True),
+    "loader": Key(LOADER),
+}
+
+
+def validate_split(source, path, value):
+    """A split against :data:`SPLIT`; the sampler must be ``DistributedBatchSampler``."""
+    split = validate_section(source, path, value, SPLIT)
+    if split["sampler"]["name"] != "DistributedBatchSampler":
+        raise config_error(source, join_key(path, "sampler.name"), "bad value",
+                           f"only DistributedBatchSampler is supported, got {split['sampler']['name']!r}")
+    return split
+
+
+#: ``DataLoader``: the training split and an optional evaluation split.
+DATALOADER = {
+    "Train": Key(validate_split, required=True),
+    "Eval": Key(validate_split),
+}
+
+
+# ---------------------------------------------------------------------------------- Metric
+def validate_metrics(source, path, value):
+    """A list of ``{MetricName: {kwargs}}``."""
+    return named_list(METRICS)(source, path, value)
+
+
+#: ``Metric``: metrics of training and evaluation (top-1/top-5 accuracy when both are absent).
+METRIC = {
+    "Train": Key(validate_metrics, nullable=True),
+    "Eval": Key(validate_metrics, nullable=True),
+}
+
+#: The schema of a classification config (PaddleClas's layout).
+SCHEMA = {
+    "Global": Key(validate_global, required=True),
+    "Arch": Key(validate_arch, required=True, doc="name: a registered model, plus its builder arguments"),
+    "Loss": Key(LOSS, required=True),
+    "Optimizer": Key(validate_optimizer, required=True, doc="name: Momentum | Adam | AdamW, lr: {...}"),
+    "DataLoader": Key(DATALOADER, required=True),
+    "Metric": Key(METRIC),
+    "AMP": Key(validate_amp, nullable=True, doc="use_amp, scale_loss, use_dynamic_loss_scaling, level, ..."),
+    "EMA": Key(validate_ema, nullable=True, doc="decay: exponential moving average of the weights"),
+    "Infer": Key(INFER, doc="infer_imgs, batch_size, transforms, PostProcess (tools/infer.py and export)"),
+}

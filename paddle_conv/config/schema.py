@@ -1,0 +1,275 @@
+"""The schema engine of configs: keys, types, defaults and one shape of error message.
+
+A schema is a dict of :class:`Key` (a :class:`Type`, whether it is required, a default),
+nested dicts of Keys for sections, or validator callables ``validate(source, path, value) ->
+value`` for free-form parts, such as :func:`named_mapping` / :func:`named_list` for entries
+resolved through a :class:`~paddle_conv.registry.Registry`. :func:`validate_section` checks a
+mapping against a schema and fills in the defaults.
+
+Every problem raises :class:`~paddle_conv.errors.ConfigError` (or
+:class:`~paddle_conv.errors.UnknownNameError` for a model/loss/optimizer/... name no registry
+knows), built by :func:`config_error`, with a message of one fixed shape::
+
+    <file>: <Key.path>: <problem>. <fix>
+
+The exception also carries ``source`` (the file, or ``-o KEY=VALUE`` for a bad override),
+``key_path`` (``"Global.epochs"``) and ``problem`` (one of :data:`PROBLEMS`), so callers and
+tests can tell errors apart without parsing text. An unknown key names the closest valid one.
+
+Keys that are builder arguments (``Arch``, a loss's, an optimizer's, a scheduler's, a data
+set's, a transform's) are checked against the registered builder's signature
+(:func:`validate_kwargs`): an unknown argument names the closest valid one, and an argument
+whose default is a bool/int/float/str must have that type.
+
+The schemas themselves live in :mod:`.classification` and :mod:`.detection`.
+"""
+
+import copy
+import difflib
+import inspect
+
+from ..errors import ConfigError, UnknownNameError, abbreviate
+
+#: The ``problem`` codes a ConfigError / UnknownNameError raised here carries.
+PROBLEMS = (
+    "unreadable file",   # the file does not exist or is not valid YAML
+    "bad override",      # an -o item that is not KEY=VALUE
+    "unknown key",       # a key the schema (or the builder's signature) does not have
+    "wrong type",        # a value of the wrong type
+    "missing key",       # a required key is absent
+    "bad value",         # right type, unusable value (conflict, empty list, ...)
+    "unknown name",      # a name no registry knows (raised as UnknownNameError)
+)
+
+def config_error(source, path, problem, text, cls=ConfigError):
+    """Build the error (``cls``) for ``problem`` at ``path`` of ``source``, message ``text``."""
+    where = f"{source}: {path}: " if path else f"{source}: "
+    exc = cls(where + text)
+    exc.source, exc.key_path, exc.problem = source, path, problem
+    return exc
+
+
+def closest_key(key, valid):
+    """The entry of ``valid`` closest in spelling to ``key`` (None if ``valid`` is empty)."""
+    valid = sorted(str(v) for v in valid)
+    match = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.0)
+    return match[0] if match else None
+
+
+def unknown_key_error(source, path, key, valid):
+    """The "unknown key" error for ``key`` at ``path``: names the closest of ``valid`` and lists them."""
+    closest = closest_key(key, valid)
+    hint = f" Closest valid key: '{closest}'." if closest else ""
+    return config_error(source, path, "unknown key",
+                        f"unknown key '{key}'.{hint} Valid keys: {', '.join(sorted(valid)) or '(none)'}")
+
+
+# ---------------------------------------------------------------------------------- types
+class Type:
+    """A value type for the schema: ``name`` for messages, ``check(value) -> bool``."""
+
+    def __init__(self, name, check):
+        self.name, self.check = name, check
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+INT = Type("an integer", _is_int)
+FLOAT = Type("a number", lambda v: _is_int(v) or isinstance(v, float))
+BOOL = Type("true or false", lambda v: isinstance(v, bool))
+STR = Type("a string", lambda v: isinstance(v, str))
+ANY = Type("any value", lambda v: True)
+MAPPING = Type("a mapping (key: value)", lambda v: isinstance(v, dict))
+LIST = Type("a list", lambda v: isinstance(v, list))
+INT_LIST = Type("a list of integers", lambda v: isinstance(v, list) and all(_is_int(x) for x in v))
+NUM_LIST = Type("a list of numbers", lambda v: isinstance(v, list) and all(FLOAT.check(x) for x in v))
+
+
+NUMBERS = Type("a number or a list of numbers", lambda v: FLOAT.check(v) or NUM_LIST.check(v))
+
+
+def type_from_default(default):
+    """The Type a builder argument must have, judged by its default value (None: any).
+
+    Numbers also accept lists of numbers (``Normalize(mean=0.0)`` takes ``[0.5, 0.5, 0.5]``).
+    """
+    if isinstance(default, bool):
+        return BOOL
+    if FLOAT.check(default):
+        return NUMBERS
+    if isinstance(default, str):
+        return STR
+    if isinstance(default, (list, tuple)):
+        return LIST
+    return ANY
+
+
+def describe(value):
+    """``value`` with its type for messages: ``int 3``, ``str 'x'``."""
+    return f"{type(value).__name__} {abbreviate(value)}"
+
+
+def check_type(source, path, value, typ, nullable=False):
+    """Raise the "wrong type" error unless ``value`` is a ``typ`` (or None when ``nullable``)."""
+    if value is None and nullable:
+        return
+    if not typ.check(value):
+        null = " or null" if nullable else ""
+        raise config_error(source, path, "wrong type", f"expected {typ.name}{null}, got {describe(value)}")
+
+
+# --------------------------------------------------------------------------------- schema
+class Key:
+    """One key of a fixed section: its type, whether it is required, its default.
+
+    Args:
+        typ: a :class:`Type`, or a dict of Keys for a nested section, or a callable
+            ``validate(source, path, value) -> value`` for a free-form part.
+        required: the key must be present.
+        default: value filled in when absent (a nested section is filled from its Keys).
+        nullable: ``null`` is allowed.
+        doc: one line shown in "missing key" errors.
+    """
+
+    def __init__(self, typ, required=False, default=None, nullable=False, doc=""):
+        self.typ, self.required, self.default, self.nullable, self.doc = typ, required, default, nullable, doc
+
+
+def validate_section(source, path, value, keys):
+    """Validate mapping ``value`` at ``path`` against a dict of :class:`Key`; return it with defaults."""
+    check_type(source, path, value, MAPPING)
+    out = {}
+    for k in value:
+        if k not in keys:
+            raise unknown_key_error(source, join_key(path, k), k, keys)
+    for k, spec in keys.items():
+        sub = join_key(path, k)
+        if k not in value:
+            if spec.required:
+                doc = f" ({spec.doc})" if spec.doc else ""
+                raise config_error(source, sub, "missing key", f"missing required key '{k}'{doc}. Add it to the config")
+            if isinstance(spec.typ, dict):
+                out[k] = validate_section(source, sub, {}, spec.typ)
+            else:
+                out[k] = copy.deepcopy(spec.default)
+            continue
+        v = value[k]
+        if v is None and spec.nullable:
+            out[k] = None
+        elif isinstance(spec.typ, dict):
+            out[k] = validate_section(source, sub, v, spec.typ)
+        elif isinstance(spec.typ, Type):
+            check_type(source, sub, v, spec.typ, spec.nullable)
+            out[k] = v
+        else:
+            out[k] = spec.typ(source, sub, v)
+    return out
+
+
+def join_key(path, key):
+    """``"Global"`` + ``"epochs"`` -> ``"Global.epochs"`` (``key`` alone at the top)."""
+    return f"{path}.{key}" if path else str(key)
+
+
+def _signature_params(builder):
+    """{name: inspect.Parameter} of a builder's keyword arguments (class: its __init__)."""
+    target = builder.__init__ if inspect.isclass(builder) else builder
+    params = list(inspect.signature(target).parameters.values())
+    if inspect.isclass(builder):
+        params = params[1:]  # self
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name: p for p in params if p.kind in kinds}
+
+
+def validate_kwargs(source, path, kwargs, builder, reserved=(), exclude=()):
+    """Check ``kwargs`` against ``builder``'s signature: unknown names, missing required, types.
+
+    Args:
+        reserved: extra keys the caller consumes itself (e.g. ``name``, ``transform_ops``).
+        exclude: builder arguments the caller supplies itself (e.g. ``parameters``).
+    """
+    check_type(source, path, kwargs, MAPPING)
+    params = {n: p for n, p in _signature_params(builder).items() if n not in exclude}
+    target = builder.__init__ if inspect.isclass(builder) else builder
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(target).parameters.values())
+    valid = set(params) | set(reserved)
+    for k, v in kwargs.items():
+        if k in reserved or (k not in params and open_ended):  # **kwargs: the builder checks the rest
+            continue
+        if k not in params:
+            raise unknown_key_error(source, join_key(path, k), k, valid)
+        default = params[k].default
+        if default is not inspect.Parameter.empty and v is not None:
+            check_type(source, join_key(path, k), v, type_from_default(default))
+    for n, p in params.items():
+        if p.default is inspect.Parameter.empty and n not in kwargs:
+            raise config_error(source, join_key(path, n), "missing key",
+                               f"missing required key '{n}' (an argument of {getattr(builder, '__name__', builder)})")
+    return kwargs
+
+
+def resolve_name(source, path, registry, name):
+    """``registry.get(name)``, re-raised as UnknownNameError naming ``source`` and ``path``."""
+    check_type(source, path, name, STR)
+    try:
+        return registry.get(name)
+    except UnknownNameError as exc:
+        raise config_error(source, path, "unknown name", str(exc), cls=UnknownNameError) from None
+
+
+def named_entry(source, path, entry):
+    """Split a one-key mapping ``{Name: {kwargs}}`` (or a bare ``Name``) into ``(name, kwargs)``."""
+    if isinstance(entry, str):
+        return entry, {}
+    if not isinstance(entry, dict) or len(entry) != 1:
+        raise config_error(source, path, "wrong type",
+                           f"expected a one-key mapping like 'Name: {{arg: value}}', got {describe(entry)}")
+    (name, kwargs), = entry.items()
+    kwargs = {} if kwargs is None else kwargs
+    check_type(source, join_key(path, name), kwargs, MAPPING)
+    return name, kwargs
+
+
+def named_list(registry, reserved=(), exclude=(), required=True):
+    """Validator of a list of ``{Name: {kwargs}}`` entries resolved through ``registry``."""
+
+    def validate(source, path, value):
+        check_type(source, path, value, LIST)
+        if required and not value:
+            raise config_error(source, path, "bad value", "the list is empty; give at least one entry")
+        out = []
+        for i, entry in enumerate(value):
+            name, kwargs = named_entry(source, f"{path}[{i}]", entry)
+            builder = resolve_name(source, f"{path}[{i}]", registry, name)
+            validate_kwargs(source, f"{path}[{i}].{name}", kwargs, builder, reserved, exclude)
+            out.append({name: kwargs})
+        return out
+
+    return validate
+
+
+def named_mapping(registry, reserved=(), exclude=(), extra=None):
+    """Validator of ``{name: Name, **kwargs}`` resolved through ``registry``.
+
+    ``extra`` maps reserved keys to validators ``f(source, path, value) -> value``.
+    """
+    extra = extra or {}
+
+    def validate(source, path, value):
+        check_type(source, path, value, MAPPING)
+        if "name" not in value:
+            raise config_error(source, join_key(path, "name"), "missing key",
+                               f"missing required key 'name' (one of: {', '.join(registry.names())})")
+        builder = resolve_name(source, join_key(path, "name"), registry, value["name"])
+        value = dict(value)
+        validate_kwargs(source, path, value, builder, set(reserved) | {"name"} | set(extra), exclude)
+        for k, check in extra.items():
+            if k in value:
+                value[k] = check(source, join_key(path, k), value[k])
+        return value
+
+    return validate
+
+

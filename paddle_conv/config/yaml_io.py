@@ -1,0 +1,165 @@
+"""YAML of configs: a safe loader, ``-o Key.sub=value`` overrides, reading and writing files.
+
+:func:`yaml_load` reads plain data only (no Python objects), reads ``1e-3`` as a float and
+rejects a key given twice; :func:`apply_override` sets one ``-o`` value (parsed as YAML: ``3``,
+``1e-3``, ``null``, ``[1, 5]``) in a nested dict; :func:`read_yaml` reads a config file and
+:func:`dump_config` writes one. Errors are :class:`~paddle_conv.errors.ConfigError` built by
+:func:`~paddle_conv.config.schema.config_error`.
+"""
+
+import os
+import re
+
+import yaml
+
+from .schema import config_error, describe
+
+
+class YamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (plain data only, no Python objects) that also reads ``1e-3`` as a float
+    (YAML 1.1 wants ``1.0e-3``) and rejects a key given twice in one mapping, where ``safe_load``
+    would silently keep the last value."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # unhashable: construct_mapping reports it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice in one mapping; "
+                                                    "keep one", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+YamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+#: What :func:`yaml_load` raises: a syntax or value error, bytes that are not UTF-8, absurdly
+#: deep nesting.
+YAML_ERRORS = (yaml.YAMLError, UnicodeDecodeError, RecursionError)
+
+
+def yaml_load(text_or_stream):
+    """Parse YAML safely (no Python objects), with ``1e-3`` read as a float, duplicate keys rejected.
+
+    Raises one of :data:`YAML_ERRORS`; a value PyYAML fails to build (``!!int zz``,
+    ``!!timestamp`` with no date, ``!!bool maybe``: ValueError, KeyError, ... inside PyYAML)
+    is raised as ``yaml.YAMLError``.
+    """
+    try:
+        return yaml.load(text_or_stream, Loader=YamlLoader)  # noqa: S506  (a SafeLoader subclass)
+    except YAML_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- PyYAML's constructors raise arbitrary errors on bad values
+        raise yaml.YAMLError(f"a value cannot be built ({type(exc).__name__}: {exc}); check explicit !!tags "
+                             "and the values they mark") from exc
+
+
+def yaml_problem(exc):
+    """A short description of what :func:`yaml_load` raised, for messages."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the file is not UTF-8 text ({exc})"
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return str(exc) if isinstance(exc, yaml.YAMLError) else f"{type(exc).__name__}: {exc}"
+
+
+# ------------------------------------------------------------------------------- overrides
+def parse_override(text):
+    """Parse ``"Key.sub=value"`` into ``(["Key", "sub"], value)``; the value is read as YAML.
+
+    List items are addressed by index: ``Loss.Train.0.CELoss.epsilon=0.1``.
+    """
+    source = f"-o {text}"
+    if not isinstance(text, str) or "=" not in text:
+        raise config_error(source, "", "bad override", "expected KEY.PATH=VALUE, e.g. -o Global.epochs=3")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise config_error(source, "", "bad override", f"empty part in key path {key!r}; write e.g. Global.epochs")
+    try:
+        value = yaml_load(raw) if raw.strip() else None
+    except YAML_ERRORS as exc:
+        raise config_error(source, key, "bad override", f"value {raw!r} is not valid YAML ({yaml_problem(exc)}); "
+                           "quote it or fix it, e.g. -o Global.epochs=3 or -o \"Arch.name='oct_resnet50'\"") from None
+    return parts, value
+
+
+def apply_override(cfg, text):
+    """Apply one ``-o`` override to the nested dict ``cfg`` in place (creating mappings as needed)."""
+    parts, value = parse_override(text)
+    source = f"-o {text}"
+    node = cfg
+    for depth, part in enumerate(parts[:-1]):
+        node = _child(node, part, source, ".".join(parts[: depth + 1]), create=True)
+    last = parts[-1]
+    if isinstance(node, list):
+        node[_index(node, last, source, ".".join(parts))] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise config_error(source, ".".join(parts[:-1]), "bad override",
+                           f"{describe(node)} is not a mapping; cannot set '{last}' in it")
+    return cfg
+
+
+def _index(node, part, source, path):
+    if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+        raise config_error(source, path, "bad override", f"the list has {len(node)} items; '{part}' is not an index")
+    return int(part)
+
+
+def _child(node, part, source, path, create):
+    if isinstance(node, list):
+        return node[_index(node, part, source, path)]
+    if not isinstance(node, dict):
+        raise config_error(source, path, "bad override", f"parent is {describe(node)}, not a mapping")
+    if node.get(part) is None and create:
+        node[part] = {}
+    return node[part]
+
+
+# ---------------------------------------------------------------------------------- files
+def read_yaml(path, sections=()):
+    """Read a YAML mapping from ``path``; ConfigError naming the file on any problem.
+
+    ``sections``: the top-level keys expected, named when the file holds no mapping.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise config_error(path, "", "unreadable file", "is a directory, not a config file; give the YAML file "
+                                                        "with -c (e.g. configs/oct_mobilenet.yaml)")
+    if not os.path.isfile(path):
+        raise config_error(path, "", "unreadable file", "config file does not exist; check the -c argument")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml_load(f)
+    except OSError as exc:
+        raise config_error(path, "", "unreadable file",
+                           f"cannot read the config file ({exc}); check its permissions") from None
+    except YAML_ERRORS as exc:
+        raise config_error(path, "", "unreadable file",
+                           f"invalid YAML: {yaml_problem(exc)}. Fix the file at the position shown") from None
+    if not isinstance(data, dict):
+        expected = ", ".join(sections) or "Global, ..."
+        raise config_error(path, "", "wrong type", f"expected a mapping of sections ({expected}), "
+                           f"got {describe(data)}; start from a file in configs/")
+    return data
+
+
+def dump_config(cfg):
+    """The config as YAML text (for logs and for ``output_dir/config.yaml``)."""
+    return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None)
