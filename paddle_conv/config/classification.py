@@ -16,6 +16,7 @@ Example::
 from ..arch import COMMON_KEYS, check_arch_keys
 from ..data import DATASETS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
+from ..device import DEVICE_PATTERN
 from ..errors import ConfigError
 from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..losses import LOSSES
@@ -48,7 +49,7 @@ GLOBAL = {
     "output_dir": Key(STR, default="./output/", doc="checkpoints and VisualDL logs go under it"),
     "epochs": Key(INT, required=True, doc="number of training epochs"),
     "seed": Key(INT, default=42),
-    "device": Key(STR, default="cpu", doc="cpu or gpu"),
+    "device": Key(STR, default="auto", doc="auto (the GPU when Paddle sees one, else cpu), cpu, gpu, gpu:N"),
     "save_interval": Key(INT, default=1, doc="write epoch_N every this many epochs"),
     "eval_during_train": Key(BOOL, default=True),
     "eval_interval": Key(INT, default=1),
@@ -77,9 +78,9 @@ def validate_global(source, path, value):
     if len(g["image_shape"]) != 3:
         raise config_error(source, join_key(path, "image_shape"), "bad value",
                            f"expected [C, H, W], got {g['image_shape']!r}")
-    if g["device"] not in ("cpu", "gpu"):
+    if not DEVICE_PATTERN.fullmatch(g["device"]):
         raise config_error(source, join_key(path, "device"), "bad value",
-                           f"expected 'cpu' or 'gpu', got {g['device']!r}")
+                           f"expected 'auto', 'cpu', 'gpu' or 'gpu:N', got {g['device']!r}")
     if g["update_freq"] < 1:
         raise config_error(source, join_key(path, "update_freq"), "bad value", f"must be >= 1, got {g['update_freq']}")
     if g["eval_mode"] != "classification":

@@ -25,6 +25,7 @@ from ..data import build_dataset
 from ..data.batch_ops import BatchCollate, build_batch_transforms
 from ..data.holdout import split_for_validation
 from ..data.loader import build_loader as data_loader
+from ..device import resolve_device
 from ..errors import ConfigError, DataError
 from ..io import RunLock
 from ..losses import build_loss
@@ -113,14 +114,16 @@ def _metrics(cfg):
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
 
 
-def amp_configs(global_cfg, amp=None):
+def amp_configs(global_cfg, amp=None, device=None):
     """``paddle.Model.prepare``'s ``amp_configs`` for the ``AMP`` section (or ``Global.use_amp``):
     float16 autocast at ``AMP.level`` with its loss scaling on a GPU; None (float32) otherwise.
-    Paddle's autocast has no effect on CPU, so there a note says so."""
+    Paddle's autocast has no effect on CPU, so there a note says so. ``device``: the device the
+    run uses (default: ``Global.device``, ``auto`` resolved)."""
     if not (amp["use_amp"] if amp else global_cfg["use_amp"]):
         return None
     key = "AMP.use_amp" if amp else "Global.use_amp"
-    if global_cfg["device"] != "gpu":
+    device = device or global_cfg["device"]
+    if not (resolve_device(device) if device == "auto" else device).startswith("gpu"):
         note_once(key, "mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
         return None
     if not amp:
@@ -132,7 +135,7 @@ def amp_configs(global_cfg, amp=None):
 def environment_notes(cfg):
     """Notes for settings this machine cannot honour as written (no GPU, AMP on CPU)."""
     g = cfg["Global"]
-    if g["device"] == "gpu" and not paddle.device.is_compiled_with_cuda():
+    if g["device"].startswith("gpu") and not paddle.device.is_compiled_with_cuda():
         note_once("Global.device", "this Paddle build has no GPU; train with -o Global.device=cpu")
     amp_configs(g, cfg.get("AMP"))
 
@@ -148,12 +151,17 @@ def _load_weights(network, path):
 
 
 def set_device(name):
-    """``paddle.set_device(name)``; ConfigError naming ``Global.device`` if this Paddle lacks it."""
+    """Use ``Global.device`` ``name`` (``auto`` | ``cpu`` | ``gpu`` | ``gpu:N``), print it and return
+    the concrete device (``cpu`` or ``gpu:N``); ConfigError naming ``Global.device`` if this Paddle
+    or machine lacks it."""
+    device = resolve_device(name)
     try:
-        paddle.set_device(name)
+        paddle.set_device(device)
     except ValueError as exc:
         raise ConfigError(f"Global.device: cannot use {name!r} with this Paddle build ({exc}); "
                           "use -o Global.device=cpu or install paddlepaddle-gpu") from exc
+    log(f"device: {device} (Global.device: {name})")
+    return device
 
 
 def _fresh_unique_names(fn):
@@ -187,7 +195,7 @@ def train(cfg, extra_callbacks=()):
         ConfigError, DataError, WeightsError: bad config, data or checkpoint.
     """
     g = cfg["Global"]
-    set_device(g["device"])
+    device = set_device(g["device"])
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
@@ -244,7 +252,7 @@ def train(cfg, extra_callbacks=()):
     loss = build_loss(cfg["Loss"]["Train"])
     if g["update_freq"] > 1:
         loss = ScaledLoss(loss, g["update_freq"])
-    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP")))
+    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP"), device))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
