@@ -310,7 +310,7 @@ def epochs_zero(tmp):
     return _loads(tmp, _set("Global.epochs", 0))
 
 
-@case(ConfigError, r"Global\.device: expected 'cpu' or 'gpu', got 'tpu'", r"'cpu' or 'gpu'")
+@case(ConfigError, r"Global\.device: expected 'auto', 'cpu', 'gpu' or 'gpu:N', got 'tpu'", r"'gpu:N'")
 def unknown_device(tmp):
     return _loads(tmp, _set("Global.device", "tpu"))
 

@@ -200,3 +200,11 @@ def test_inspect_writes_nothing(training_checkpoint, tmp_path, capsys):
     assert "model: mobilenet_v1 (137/137 of its keys, 0 other keys in the file; mapping: mobilenet_v1's KeyMapping" \
         in out
     assert sorted(os.listdir(training_checkpoint.parent)) == before
+
+
+def test_bad_builder_keywords(reference, tmp_path, capsys):
+    src = tmp_path / "w.pth"
+    torch.save(reference.state_dict(), src)
+    common = ("--model", MODEL, "--src", src, "--dst", tmp_path / "o.pdparams")
+    _fails(capsys, tmp_path, *common, "--model-kwargs", '{"depth": 3}', expect="cannot build 'mobilenet_v1'")
+    _fails(capsys, tmp_path, *common, "--model-kwargs", "[1]", expect="--model-kwargs must be a JSON object")
