@@ -178,8 +178,9 @@ def _load(path, fmt):
         return safe_torch_load(path)
     if fmt == "paddle":
         return safe_paddle_load(path)
-    raise WeightsError(f"{path!r} is a Keras file: Keras weights are not converted by this tool; save them from "
-                       "Keras as a PyTorch or Paddle state dict first")
+    raise WeightsError(f"{path!r} is a Keras file: of Keras weights only cct_keras_cifar's convert (name the file "
+                       "*.h5 or pass --from keras; weights_bridge.keras_to_paddle); save others from Keras as a "
+                       "PyTorch or Paddle state dict first")
 
 
 def read_checkpoint(path, fmt=None, key=None):

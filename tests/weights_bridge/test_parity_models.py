@@ -20,8 +20,9 @@ from weights_bridge import parity
 
 INPUT_SIZE = 64  # smallest size where upstream's Oct-ResNet works and its pooling sees only even maps
 # CCT models take a token grid of their own image size: tests/weights_bridge/test_cct_bridge.py
-# checks every cct_* builder at that size.
-WITH_REFERENCE = sorted(n for n in set(list_models()) & set(wb.list_references()) if not n.startswith("cct_"))
+# checks every cct_* builder at that size; SSD300 takes 300x300: tests/weights_bridge/test_ssd300_bridge.py.
+WITH_REFERENCE = sorted(n for n in set(list_models()) & set(wb.list_references())
+                        if not n.startswith(("cct_", "ssd300")))
 #: builder keywords per model (default: num_classes=10). conv_resnet50 with conv="conv" is
 #: resnet50 (tested under that name), so its RefConv variant is tested here.
 KWARGS = {"ssd_lite": {"num_classes": 5, "input_size": INPUT_SIZE},
