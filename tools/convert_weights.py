@@ -66,7 +66,8 @@ def parse_args(argv=None):
 def check_destination(dst, fmt):
     """Refuse an output path that cannot be written or does not name a ``fmt`` file, before converting."""
     if os.path.isdir(dst):
-        raise WeightsError(f"--dst {dst!r} is a directory: give a file name, e.g. {os.path.join(dst, 'model')}"
+        raise WeightsError(f"cannot write {dst!r}: it is a directory; give --dst a file name, e.g. "
+                           f"{os.path.join(dst, 'model')}"
                            f"{'.pdparams' if fmt == 'paddle' else '.pth'}")
     parent = os.path.dirname(os.path.abspath(dst))
     if not os.path.isdir(parent):
