@@ -54,9 +54,11 @@ class Formulation:
 
 
 UPSAMPLES = ("deconv", "broadcast")
-#: The formulation used without tuning (measured on the Paddle Inference predictor and ONNX
-#: Runtime, docs/benchmarks.md); layers it does not apply to fall back part by part.
-RULE = Formulation(merge_high=False, merge_low=True, upsample="broadcast")
+#: The formulation used without tuning: the layer's own static form (four convolutions, 0/1
+#: transposed-conv up-sampling), which measured fastest in the Paddle Inference predictor and in
+#: ONNX Runtime on a 2-core AMD EPYC at batch 1 and 8 (docs/benchmarks.md); ``--tune`` times the
+#: others on the exporting machine, where they may win.
+RULE = Formulation()
 
 
 def _mergeable(*convs):

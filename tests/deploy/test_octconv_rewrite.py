@@ -10,7 +10,7 @@ import pytest
 
 import paddle_conv as pc
 from paddle_conv.deploy import Predictor, export, octconv_tune
-from paddle_conv.deploy.octconv_rewrite import ExportOctaveConv, Formulation, candidates, rewrite_octconv
+from paddle_conv.deploy.octconv_rewrite import RULE, ExportOctaveConv, Formulation, candidates, rewrite_octconv
 from paddle_conv.layers.octconv import OctaveConv
 from tests.deploy.randomized import randomize_batchnorm
 
@@ -79,17 +79,21 @@ def test_a_formulation_that_does_not_fit_is_refused():
         ExportOctaveConv(conv, Formulation(merge_high=True))
 
 
-@pytest.mark.parametrize("name,shape", [("oct_mobilenet", [2, 3, 32, 32]), ("oct_resnet26", [1, 3, 32, 32])])
-def test_export_rewrites_every_octconv_and_matches_dygraph(name, shape, tmp_path):
+@pytest.mark.parametrize("name,shape,octconv", [("oct_mobilenet", [2, 3, 32, 32], "merge_high+merge_low+broadcast"),
+                                                ("oct_resnet26", [1, 3, 32, 32], None)])
+def test_export_rewrites_every_octconv_and_matches_dygraph(name, shape, octconv, tmp_path):
     model = randomize_batchnorm(pc.create_model(name, num_classes=5))
     model.eval()
     x = np.random.default_rng(1).standard_normal(shape).astype("float32")
     want = model(paddle.to_tensor(x)).numpy()
-    result = export(model, str(tmp_path / "inference"), input_shape=shape)
+    result = export(model, str(tmp_path / "inference"), input_shape=shape, octconv=octconv)
     kinds = [type(layer) for layer in result["model"].sublayers()]
     assert OctaveConv not in kinds and ExportOctaveConv in kinds
-    assert any(layer.formulation.upsample == "broadcast" for layer in result["model"].sublayers()
-               if isinstance(layer, ExportOctaveConv))
+    used = {layer.formulation for layer in result["model"].sublayers() if isinstance(layer, ExportOctaveConv)}
+    if octconv is None:
+        assert used == {RULE}
+    else:  # applied wherever it fits (oct_mobilenet's 1x1 layers), the rest part by part
+        assert Formulation.parse(octconv) in used
     got = Predictor(result["prefix"], device="cpu", threads=1)(x)[0]
     assert float(np.abs(got - want).max()) / max(float(np.abs(want).max()), 1.0) <= 1e-5
 
