@@ -107,7 +107,6 @@ def test_tune_times_each_layer_shape_once_per_machine_and_caches_the_winner(tmp_
         return {f.name: (0.5 if f.merge_high else 1.0) + 0.01 * i for i, f in enumerate(candidates(conv))}
 
     monkeypatch.setattr(octconv_tune, "time_candidates", fake_timer)
-    monkeypatch.setattr(octconv_tune.fastest_formulation, "__defaults__", (None, fake_timer))
     model = pc.create_model("oct_mobilenet", num_classes=5)
     model.eval()
     chosen = rewrite_octconv(model, [1, 3, 32, 32], tune=True)
