@@ -23,7 +23,7 @@ import tempfile
 from ..engine.checkpoint import load_pretrained
 from ..engine.det_trainer import stage_checkpoint
 from ..engine.trainer import build_model
-from ..errors import ConfigError, WeightsError
+from ..errors import ConfigError, WeightsError, abbreviate
 from ..fuse import fuse
 from ..layers import RefConv2D
 from ..refconv import reparameterize
@@ -154,15 +154,19 @@ def load_trained_model(cfg):
 def staged_folder(folder, key="Global.save_inference_dir"):
     """Yield a new empty folder beside ``folder``; on success it replaces ``folder`` as a whole.
 
-    Files of ``folder`` whose name does not start with :data:`INFERENCE_NAME` (a label file the
-    user keeps there) are carried over; the previous export's files are not, so no old file is
-    ever left beside new ones. On any failure the staged folder is removed and ``folder`` is left
-    as it was. ``key`` names the config key of ``folder`` in errors.
+    ``folder`` must be absent or hold only an export's files (names starting with
+    :data:`INFERENCE_NAME`): a folder with other files is refused before anything is written,
+    so pointing ``key`` at a project folder never replaces it. No file of an old export is left
+    beside new ones. On any failure the staged folder is removed and ``folder`` is left as it was.
     """
     folder = os.path.abspath(folder)
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ConfigError(f"{key}={folder} is a file; the export writes a folder there: move the file away or "
                           f"pass -o {key}=ANOTHER_FOLDER")
+    others = sorted(e for e in os.listdir(folder) if not e.startswith(INFERENCE_NAME)) if os.path.isdir(folder) else []
+    if others:
+        raise ConfigError(f"{key}={folder} holds other files than an export ({abbreviate(others, 80)}); the export "
+                          f"replaces the folder as a whole: pass -o {key}=A_FOLDER_OF_ITS_OWN")
     parent, name = os.path.split(folder)
     staged = os.path.join(parent, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
@@ -177,13 +181,6 @@ def staged_folder(folder, key="Global.save_inference_dir"):
             os.chmod(staged, stat.S_IMODE(os.stat(folder).st_mode))  # replacing keeps the mode
         yield staged
         if os.path.isdir(folder):
-            for entry in os.listdir(folder):
-                if not entry.startswith(INFERENCE_NAME):
-                    source, target = os.path.join(folder, entry), os.path.join(staged, entry)
-                    if os.path.isdir(source) and not os.path.islink(source):
-                        shutil.copytree(source, target, symlinks=True)
-                    else:
-                        shutil.copy2(source, target, follow_symlinks=False)
             backup = tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=parent)
             os.replace(folder, backup)  # an empty folder is replaced
         try:

@@ -23,6 +23,7 @@ from ..arch import build_arch
 from ..config import dump_config
 from ..data import build_dataset
 from ..data.batch_ops import BatchCollate, build_batch_transforms
+from ..data.holdout import split_for_validation
 from ..data.loader import build_loader as data_loader
 from ..device import resolve_device
 from ..errors import ConfigError, DataError
@@ -31,7 +32,7 @@ from ..losses import build_loss
 from ..metrics import build_metrics
 from ..notes import note_once
 from ..optim import build_optimizer
-from ..refconv import refocus
+from ..refconv import refocus, reset_random_bases
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
 from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
@@ -63,8 +64,9 @@ def build_model(arch, pretrained=True):
     (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
 
     With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
-    plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
-    stay zero, and RefConv checkpoints load as they are.
+    plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
+    drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
+    load as they are.
     """
     network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
     if arch.get("refocus"):
@@ -75,13 +77,14 @@ def build_model(arch, pretrained=True):
     return network
 
 
-def build_loader(split, class_num, key, train):
+def build_loader(split, class_num, key, train, built=None):
     """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
 
     Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
-    (one shard per process under ``paddle.distributed.launch``).
+    (one shard per process under ``paddle.distributed.launch``). ``built``: ``(dataset, entry)``
+    already built (a validation split), instead of the section's data set.
     """
-    dataset, entry = build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
+    dataset, entry = built or build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
     sampler_cfg = split["sampler"]
     batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
     drop_last = sampler_cfg["drop_last"] and train
@@ -201,11 +204,24 @@ def train(cfg, extra_callbacks=()):
     network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
     if g["pretrained_model"] and not g["checkpoints"]:
         _load_weights(network, g["pretrained_model"])
+        reset_random_bases(network)  # Arch.refocus.basis random_*: the trained kernels are not the basis
 
-    train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
-    eval_loader = None
-    if g["eval_during_train"] and cfg["DataLoader"].get("Eval"):
-        eval_loader, _ = build_loader(cfg["DataLoader"]["Eval"], class_num, "DataLoader.Eval", False)
+    data = cfg["DataLoader"]
+    fraction = data.get("validation_split")
+    if fraction:  # best_model is chosen on a held-out part of Train; Eval (the test set) is run at the end
+        train_set, val_set, used = split_for_validation(data["Train"], data.get("Eval"), fraction, g["seed"],
+                                                        class_num)
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
+                                                 built=(train_set, used))
+        eval_loader = None
+        if g["eval_during_train"]:
+            eval_loader, _ = build_loader(data.get("Eval") or data["Train"], class_num,
+                                          "DataLoader.validation_split", False, built=(val_set, used))
+    else:
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True)
+        eval_loader = None
+        if g["eval_during_train"] and data.get("Eval"):
+            eval_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
     steps = len(train_loader)
     updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
     optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
@@ -267,11 +283,18 @@ def train(cfg, extra_callbacks=()):
     finally:
         if lock is not None:
             lock.release()
+    summary = {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
+               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
+               "train_dataset": train_entry["name"]}
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
-    return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
-            "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
-            "train_dataset": train_entry["name"]}
+        if fraction and data.get("Eval"):  # as Keras: the best validation checkpoint on the test set
+            _load_weights(network, os.path.join(out, "best_model.pdparams"))
+            test_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
+            logs = model.evaluate(test_loader, log_freq=g["print_batch_step"], verbose=1)
+            summary["test"] = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
+            log(f"best_model on DataLoader.Eval: {summary['test']}")
+    return summary
 
 
 def evaluate(cfg):
