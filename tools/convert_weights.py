@@ -29,7 +29,7 @@ from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
 from paddle_conv.io import atomic_paddle_save, atomic_write  # noqa: E402
 from paddle_conv.registry import MODELS  # noqa: E402
 from weights_bridge import convert_state, paddle_to_torch, read_checkpoint, torch_to_paddle  # noqa: E402
-from weights_bridge.checkpoint import FORMATS, suffix_format  # noqa: E402
+from weights_bridge.checkpoint import FORMATS, detect_format, suffix_format  # noqa: E402
 from weights_bridge.identify import best_matches  # noqa: E402
 from weights_bridge.keras_cct import keras_to_paddle  # noqa: E402
 from weights_bridge.parity import compare_outputs  # noqa: E402
@@ -153,7 +153,8 @@ def convert_keras(args):
 
 
 def convert(args):
-    if (args.src_format or suffix_format(args.src)) == "keras":
+    named = detect_format(args.src) if os.path.isfile(args.src) else None
+    if (args.src_format or named or suffix_format(args.src)) == "keras":
         return convert_keras(args)
     kwargs = model_kwargs(args)
     if args.model not in REFERENCES:
@@ -161,8 +162,6 @@ def convert(args):
         raise WeightsError(f"model {args.model!r} has no torch reference; convertible models: "
                            f"{', '.join(REFERENCES.names())}")
     found = read_checkpoint(args.src, args.src_format, args.key)
-    if found.format == "keras":
-        raise WeightsError(f"{args.src!r} is a Keras file; this tool converts torch <-> paddle checkpoints")
     out_format = "paddle" if found.format == "torch" else "torch"
     check_destination(args.dst, out_format)
     for line in found.notes():
