@@ -6,6 +6,8 @@ config. Each builder takes ``num_classes`` (and ``scale``, the width multiplier,
 input ``[N, 3, H, W]``, output ``[N, num_classes]``.
 """
 
+import dataclasses
+
 from paddle.vision import models as vision_models
 
 from ..cards import ModelCard
@@ -14,24 +16,24 @@ from ..registry import register_model
 #: All follow ``paddle.vision.models`` (PaddlePaddle/Paddle) names and shapes.
 _VISION = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models")
 
-# name -> (title, takes a width multiplier ``scale``)
+# name -> (title, takes a width multiplier ``scale``, classifier layer)
 VISION_MODELS = {
-    "resnet18": ("ResNet-18 (He et al., CVPR 2016)", False),
-    "resnet34": ("ResNet-34 (He et al., CVPR 2016)", False),
-    "resnet50": ("ResNet-50 (He et al., CVPR 2016)", False),
-    "resnet101": ("ResNet-101 (He et al., CVPR 2016)", False),
-    "mobilenet_v1": ("MobileNetV1 (Howard et al., arXiv:1704.04861)", True),
-    "mobilenet_v2": ("MobileNetV2 (Sandler et al., CVPR 2018)", True),
-    "mobilenet_v3_small": ("MobileNetV3-Small (Howard et al., ICCV 2019)", True),
-    "mobilenet_v3_large": ("MobileNetV3-Large (Howard et al., ICCV 2019)", True),
-    "shufflenet_v2_x1_0": ("ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)", False),
-    "densenet121": ("DenseNet-121 (Huang et al., CVPR 2017)", False),
+    "resnet18": ("ResNet-18 (He et al., CVPR 2016)", False, "fc"),
+    "resnet34": ("ResNet-34 (He et al., CVPR 2016)", False, "fc"),
+    "resnet50": ("ResNet-50 (He et al., CVPR 2016)", False, "fc"),
+    "resnet101": ("ResNet-101 (He et al., CVPR 2016)", False, "fc"),
+    "mobilenet_v1": ("MobileNetV1 (Howard et al., arXiv:1704.04861)", True, "fc"),
+    "mobilenet_v2": ("MobileNetV2 (Sandler et al., CVPR 2018)", True, "classifier.1"),
+    "mobilenet_v3_small": ("MobileNetV3-Small (Howard et al., ICCV 2019)", True, "classifier.3"),
+    "mobilenet_v3_large": ("MobileNetV3-Large (Howard et al., ICCV 2019)", True, "classifier.3"),
+    "shufflenet_v2_x1_0": ("ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)", False, "_fc"),
+    "densenet121": ("DenseNet-121 (Huang et al., CVPR 2017)", False, "out"),
 }
 
 
 def vision_builder(name):
     """The registered builder of ``paddle.vision.models.<name>`` (never downloads weights)."""
-    title, scaled = VISION_MODELS[name]
+    title, scaled, _ = VISION_MODELS[name]
     build = getattr(vision_models, name)
     if scaled:
         def builder(num_classes=1000, scale=1.0):
@@ -46,6 +48,7 @@ def vision_builder(name):
     return builder
 
 
-for _name in VISION_MODELS:
-    globals()[_name] = register_model(vision_builder(_name), name=_name, card=_VISION)
-del _name
+for _name, (_, _, _classifier) in VISION_MODELS.items():
+    globals()[_name] = register_model(vision_builder(_name), name=_name,
+                                      card=dataclasses.replace(_VISION, classifier=_classifier))
+del _name, _classifier
