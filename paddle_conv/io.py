@@ -178,7 +178,7 @@ def _read_bytes(path, what):
 
 
 def safe_paddle_load(path, what="checkpoint", fix="download it again or write it again with paddle.save"):
-    """What ``paddle.load(path)`` returns, read without ever running code from the file.
+    """What Paddle's loader returns for ``path``, read without ever running code from the file.
 
     Args:
         path: a ``.pdparams`` or ``.pdopt`` file (a pickle of any protocol, 0-5).

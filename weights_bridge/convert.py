@@ -279,9 +279,12 @@ def _prepare(model, num_classes, torch_model, paddle_model, model_kwargs, initia
         raise TypeError("pass a registered model name, or both torch_model and paddle_model")
     if model is not None and not isinstance(model, str):
         raise TypeError(f"model must be a registered model name, got {type(model).__name__}")
-    torch_model = torch_model if torch_model is not None else build_torch_skeleton(model, **kwargs)
-    if paddle_model is None:
-        paddle_model = build_paddle_skeleton(model, initialised=initialised, **kwargs)
+    try:
+        torch_model = torch_model if torch_model is not None else build_torch_skeleton(model, **kwargs)
+        if paddle_model is None:
+            paddle_model = build_paddle_skeleton(model, initialised=initialised, **kwargs)
+    except (TypeError, ValueError) as exc:  # builder keywords the model does not take
+        raise WeightsError(f"cannot build {model!r} with {kwargs}: {exc}") from exc
     mapping = key_mapping(model) if model is not None else IDENTITY
     return plan_conversion(torch_model, mapping, paddle_model), torch_model, paddle_model, kwargs
 

@@ -3,8 +3,9 @@
 :func:`prepare_for_export` makes the inference form of a model (a copy; the original is left
 as it is): every :class:`~paddle_conv.layers.RefConv2D` folded back into a plain ``Conv2D``
 (:func:`paddle_conv.refconv.reparameterize`), then every eval-mode BatchNorm folded into the
-convolution before it (:func:`paddle_conv.fuse`, self-checked on a probe input). The OctConv
-layers' fast path is their default forward, so nothing needs switching.
+convolution before it (:func:`paddle_conv.fuse`, self-checked on a probe input), then every
+OctaveConv rewritten into its fastest exact formulation (:mod:`.octconv_rewrite`).
+:func:`export` is the one Python call doing all of it and writing the files.
 
 :func:`export_from_config` is what ``tools/export.py`` runs; :func:`detector_export_config` makes
 its config for one stage of a detection config (``configs/ssd_kd_shapes.yaml``).
@@ -28,6 +29,7 @@ from ..layers import RefConv2D
 from ..refconv import reparameterize
 from ..registry import model_card
 from .inference import available_device, export_model, model_files
+from .octconv_rewrite import Formulation, fit, rewrite_octconv
 from .onnx import DEFAULT_OPSET, check_onnx_export, export_onnx
 
 #: File name (prefix) of the exported model inside ``Global.save_inference_dir``.
@@ -36,17 +38,47 @@ INFERENCE_NAME = "inference"
 EXPORT_CONFIG = "inference_config.json"
 
 
-def prepare_for_export(model, probe_shape):
-    """The inference form of ``model``: a copy in eval mode, RefConv re-parameterized, BN folded.
+def prepare_for_export(model, probe_shape, tune=False, octconv=None):
+    """The inference form of ``model``: a copy in eval mode, RefConv re-parameterized, BN folded,
+    OctaveConv rewritten (by the measured rule, or timed on this machine with ``tune``).
 
     ``probe_shape`` ``[N, C, H, W]`` is the random input :func:`paddle_conv.fuse` checks the
-    folded model on (the model's working size).
+    folded model on (the model's working size), and the shape the OctaveConv layers are tuned for.
+    ``octconv`` (for measurements): ``"layer"`` keeps OctaveConv's own forward, a formulation
+    name (e.g. ``"merge_low+broadcast"``) applies it wherever it fits; ``"tune"`` is ``tune=True``.
     """
     model = copy.deepcopy(model)
     model.eval()
     if any(isinstance(layer, RefConv2D) for layer in model.sublayers()):
         reparameterize(model)
-    return fuse(model, input_shape=list(probe_shape))
+    model = fuse(model, input_shape=list(probe_shape))
+    if octconv in (None, "rule", "tune"):
+        rewrite_octconv(model, probe_shape, tune=tune or octconv == "tune")
+    elif octconv != "layer":
+        formulation = Formulation.parse(octconv)
+        rewrite_octconv(model, probe_shape, choose=lambda conv, *shapes: fit(conv, formulation))
+    return model
+
+
+def export(model, prefix, input_shape=(None, 3, 224, 224), onnx=False, tune=False, opset_version=DEFAULT_OPSET,
+           octconv=None):
+    """Export ``model`` for deployment in one call: RefConv re-parameterized, BN folded, every
+    OctaveConv in its fastest exact formulation; writes ``<prefix>.json`` + ``<prefix>.pdiparams``
+    (Paddle Inference) and, with ``onnx``, ``<prefix>.onnx``. ``model`` is left unchanged.
+
+    ``input_shape`` ``[N, C, H, W]``, None for a free dimension (a fixed size lets the exported
+    graph skip the crops that odd sizes need); the layers are prepared at this shape with None
+    read as batch 1 and 224 pixels. ``octconv``: see :func:`prepare_for_export`.
+    Returns ``{"prefix", "files", "onnx", "opset", "model"}``.
+    """
+    probe = [d if d is not None else (1 if i == 0 else 224) for i, d in enumerate(input_shape)]
+    deploy_model = prepare_for_export(model, probe, tune=tune, octconv=octconv)
+    files = export_model(deploy_model, prefix, input_shape)
+    result = {"prefix": prefix, "files": files, "onnx": None, "opset": None, "model": deploy_model}
+    if onnx:
+        result["onnx"] = prefix + ".onnx"
+        result["opset"] = export_onnx(prefix, result["onnx"], opset_version)
+    return result
 
 
 def input_spec_shape(cfg):
@@ -106,7 +138,7 @@ def load_trained_model(cfg):
     if not weights:
         raise ConfigError("Global.pretrained_model: export needs trained weights; pass "
                           "-o Global.pretrained_model=output/<arch>/best_model")
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     report = load_pretrained(network, weights)
     bad = report["missing"] + [name for name, _, _ in report["mismatched"]]
     if bad:
@@ -166,7 +198,7 @@ def staged_folder(folder, key="Global.save_inference_dir"):
             shutil.rmtree(backup, ignore_errors=True)
 
 
-def export_from_config(cfg, onnx=False, opset_version=DEFAULT_OPSET, verify=None):
+def export_from_config(cfg, onnx=False, opset_version=DEFAULT_OPSET, verify=None, tune=False):
     """Export ``Global.pretrained_model`` of ``cfg`` to the folder ``Global.save_inference_dir``.
 
     Writes ``inference.json`` (``.pdmodel`` on Paddle 2) + ``inference.pdiparams``, with ``onnx``
@@ -174,12 +206,13 @@ def export_from_config(cfg, onnx=False, opset_version=DEFAULT_OPSET, verify=None
     anything is written, the files go to a staged folder that replaces the old one only once
     ``verify(result)`` (if given, e.g. a comparison with the trained model) has returned. Returns
     ``{"prefix", "files", "onnx", "opset", "model", "verified"}`` (``verified``: what ``verify`` returned).
+    ``tune``: time the OctaveConv formulations on this machine (:mod:`paddle_conv.deploy.octconv_tune`).
     """
     if onnx:
         check_onnx_export(opset_version)
     network = load_trained_model(cfg)
     spec = input_spec_shape(cfg)
-    deploy_model = prepare_for_export(network, probe_shape(cfg))
+    deploy_model = prepare_for_export(network, probe_shape(cfg), tune=tune)
     folder = cfg["Global"]["save_inference_dir"]
     with staged_folder(folder) as staged:
         prefix = os.path.join(staged, INFERENCE_NAME)

@@ -167,6 +167,24 @@ def read_state_dict(path, what="checkpoint"):
     return state
 
 
+def as_model_dtypes(state, own, path):
+    """``state`` with floating tensors cast to the dtype of the model's parameter (float16 or float64
+    weights load into a float32 model); WeightsError naming the key for integer weights of a float
+    parameter (quantized, or not weights at all)."""
+    out = {}
+    for name, value in state.items():
+        want = str(own[name].dtype).replace("paddle.", "") if name in own else None
+        have = str(value.dtype).replace("paddle.", "")
+        if want is None or want == have:
+            out[name] = value
+        elif _is_float(value) or not _is_float(own[name]):
+            out[name] = paddle.cast(paddle.to_tensor(value) if isinstance(value, np.ndarray) else value, want)
+        else:
+            raise WeightsError(f"{path!r} holds {have} values for {abbreviate(name, 80)}, a {want} parameter: "
+                               "quantized or not model weights; convert them back to float weights first")
+    return out
+
+
 def _is_float(value):
     return str(value.dtype).replace("paddle.", "") in ("float16", "bfloat16", "float32", "float64")
 
@@ -225,13 +243,14 @@ def load_checkpoint(prefix, model, optimizer=None, fix=MISMATCH_FIX):
                                "use Global.pretrained_model to load weights only")
         saved_with = meta.get("optimizer")
         if saved_with is not None and saved_with != type(optimizer).__name__:
-            raise WeightsError(f"checkpoint {prefix!r} was trained with the {abbreviate(saved_with, 40)} optimizer, "
+            saved_with = str(saved_with)[:40]
+            raise WeightsError(f"checkpoint {prefix!r} was trained with the {saved_with} optimizer, "
                                f"the config uses {type(optimizer).__name__}: set Optimizer.name to "
-                               f"{abbreviate(saved_with, 40)} to resume, or start from its weights with "
+                               f"{saved_with} to resume, or start from its weights with "
                                "Global.pretrained_model")
         optimizer.set_state_dict(safe_paddle_load(opt_path, "optimizer state", fix=(
             "resume from another checkpoint (e.g. epoch_N) or use Global.pretrained_model to load weights only")))
-    model.set_state_dict(state)
+    model.set_state_dict(as_model_dtypes(state, model.state_dict(), params))
     return meta
 
 
@@ -259,7 +278,7 @@ def load_pretrained(model, path):
         raise WeightsError(f"pretrained weights {params!r} share no parameter (name and shape) with the model "
                            f"({len(report['unexpected'])} unexpected, {len(report['mismatched'])} mis-shaped); "
                            "is it a checkpoint of another architecture?")
-    model.set_state_dict(usable)
+    model.set_state_dict(as_model_dtypes(usable, model.state_dict(), params))
     return report
 
 

@@ -23,14 +23,16 @@ from ..arch import build_arch
 from ..config import dump_config
 from ..data import build_dataset
 from ..data.batch_ops import BatchCollate, build_batch_transforms
+from ..data.holdout import split_for_validation
 from ..data.loader import build_loader as data_loader
+from ..device import resolve_device
 from ..errors import ConfigError, DataError
 from ..io import RunLock
 from ..losses import build_loss
 from ..metrics import build_metrics
 from ..notes import note_once
 from ..optim import build_optimizer
-from ..refconv import refocus
+from ..refconv import refocus, reset_random_bases
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
 from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
@@ -55,14 +57,18 @@ def log(msg):
         print(msg, flush=True)
 
 
-def build_model(arch):
+def build_model(arch, pretrained=True):
     """The network of a validated ``Arch`` section (``name`` + builder arguments).
 
+    ``Arch.pretrained`` is what training starts from; tools that load trained weights right after
+    (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
+
     With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
-    plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
-    stay zero, and RefConv checkpoints load as they are.
+    plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
+    drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
+    load as they are.
     """
-    network = build_arch({k: v for k, v in arch.items() if k != "refocus"}, load_weights=_load_weights)
+    network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
     if arch.get("refocus"):
         try:
             refocus(network, **arch["refocus"])
@@ -71,13 +77,14 @@ def build_model(arch):
     return network
 
 
-def build_loader(split, class_num, key, train):
+def build_loader(split, class_num, key, train, built=None):
     """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
 
     Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
-    (one shard per process under ``paddle.distributed.launch``).
+    (one shard per process under ``paddle.distributed.launch``). ``built``: ``(dataset, entry)``
+    already built (a validation split), instead of the section's data set.
     """
-    dataset, entry = build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
+    dataset, entry = built or build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
     sampler_cfg = split["sampler"]
     batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
     drop_last = sampler_cfg["drop_last"] and train
@@ -107,14 +114,16 @@ def _metrics(cfg):
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
 
 
-def amp_configs(global_cfg, amp=None):
+def amp_configs(global_cfg, amp=None, device=None):
     """``paddle.Model.prepare``'s ``amp_configs`` for the ``AMP`` section (or ``Global.use_amp``):
     float16 autocast at ``AMP.level`` with its loss scaling on a GPU; None (float32) otherwise.
-    Paddle's autocast has no effect on CPU, so there a note says so."""
+    Paddle's autocast has no effect on CPU, so there a note says so. ``device``: the device the
+    run uses (default: ``Global.device``, ``auto`` resolved)."""
     if not (amp["use_amp"] if amp else global_cfg["use_amp"]):
         return None
     key = "AMP.use_amp" if amp else "Global.use_amp"
-    if global_cfg["device"] != "gpu":
+    device = device or global_cfg["device"]
+    if not (resolve_device(device) if device == "auto" else device).startswith("gpu"):
         note_once(key, "mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
         return None
     if not amp:
@@ -126,7 +135,7 @@ def amp_configs(global_cfg, amp=None):
 def environment_notes(cfg):
     """Notes for settings this machine cannot honour as written (no GPU, AMP on CPU)."""
     g = cfg["Global"]
-    if g["device"] == "gpu" and not paddle.device.is_compiled_with_cuda():
+    if g["device"].startswith("gpu") and not paddle.device.is_compiled_with_cuda():
         note_once("Global.device", "this Paddle build has no GPU; train with -o Global.device=cpu")
     amp_configs(g, cfg.get("AMP"))
 
@@ -142,12 +151,17 @@ def _load_weights(network, path):
 
 
 def set_device(name):
-    """``paddle.set_device(name)``; ConfigError naming ``Global.device`` if this Paddle lacks it."""
+    """Use ``Global.device`` ``name`` (``auto`` | ``cpu`` | ``gpu`` | ``gpu:N``), print it and return
+    the concrete device (``cpu`` or ``gpu:N``); ConfigError naming ``Global.device`` if this Paddle
+    or machine lacks it."""
+    device = resolve_device(name)
     try:
-        paddle.set_device(name)
+        paddle.set_device(device)
     except ValueError as exc:
         raise ConfigError(f"Global.device: cannot use {name!r} with this Paddle build ({exc}); "
                           "use -o Global.device=cpu or install paddlepaddle-gpu") from exc
+    log(f"device: {device} (Global.device: {name})")
+    return device
 
 
 def _fresh_unique_names(fn):
@@ -181,20 +195,33 @@ def train(cfg, extra_callbacks=()):
         ConfigError, DataError, WeightsError: bad config, data or checkpoint.
     """
     g = cfg["Global"]
-    set_device(g["device"])
+    device = set_device(g["device"])
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
     class_num = cfg["Arch"].get("num_classes")
 
-    train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
-    eval_loader = None
-    if g["eval_during_train"] and cfg["DataLoader"].get("Eval"):
-        eval_loader, _ = build_loader(cfg["DataLoader"]["Eval"], class_num, "DataLoader.Eval", False)
-
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
     if g["pretrained_model"] and not g["checkpoints"]:
         _load_weights(network, g["pretrained_model"])
+        reset_random_bases(network)  # Arch.refocus.basis random_*: the trained kernels are not the basis
+
+    data = cfg["DataLoader"]
+    fraction = data.get("validation_split")
+    if fraction:  # best_model is chosen on a held-out part of Train; Eval (the test set) is run at the end
+        train_set, val_set, used = split_for_validation(data["Train"], data.get("Eval"), fraction, g["seed"],
+                                                        class_num)
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
+                                                 built=(train_set, used))
+        eval_loader = None
+        if g["eval_during_train"]:
+            eval_loader, _ = build_loader(data.get("Eval") or data["Train"], class_num,
+                                          "DataLoader.validation_split", False, built=(val_set, used))
+    else:
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True)
+        eval_loader = None
+        if g["eval_during_train"] and data.get("Eval"):
+            eval_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
     steps = len(train_loader)
     updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
     optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
@@ -225,7 +252,7 @@ def train(cfg, extra_callbacks=()):
     loss = build_loss(cfg["Loss"]["Train"])
     if g["update_freq"] > 1:
         loss = ScaledLoss(loss, g["update_freq"])
-    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP")))
+    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP"), device))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
@@ -256,11 +283,18 @@ def train(cfg, extra_callbacks=()):
     finally:
         if lock is not None:
             lock.release()
+    summary = {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
+               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
+               "train_dataset": train_entry["name"]}
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
-    return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
-            "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
-            "train_dataset": train_entry["name"]}
+        if fraction and data.get("Eval"):  # as Keras: the best validation checkpoint on the test set
+            _load_weights(network, os.path.join(out, "best_model.pdparams"))
+            test_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
+            logs = model.evaluate(test_loader, log_freq=g["print_batch_step"], verbose=1)
+            summary["test"] = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
+            log(f"best_model on DataLoader.Eval: {summary['test']}")
+    return summary
 
 
 def evaluate(cfg):
@@ -279,7 +313,7 @@ def evaluate(cfg):
         raise ConfigError("DataLoader.Eval: the config has no eval split to evaluate on")
     loader, entry = build_loader(cfg["DataLoader"]["Eval"], cfg["Arch"].get("num_classes"), "DataLoader.Eval",
                                  False)
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     _load_weights(network, weights)
     model = _paddle_model(cfg, network)
     model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))
