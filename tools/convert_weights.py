@@ -29,7 +29,7 @@ from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
 from paddle_conv.io import atomic_paddle_save, atomic_write  # noqa: E402
 from paddle_conv.registry import MODELS  # noqa: E402
 from weights_bridge import convert_state, paddle_to_torch, read_checkpoint, torch_to_paddle  # noqa: E402
-from weights_bridge.checkpoint import FORMATS, suffix_format  # noqa: E402
+from weights_bridge.checkpoint import FORMATS, detect_format, suffix_format  # noqa: E402
 from weights_bridge.identify import best_matches  # noqa: E402
 from weights_bridge.keras_cct import keras_to_paddle  # noqa: E402
 from weights_bridge.parity import compare_outputs  # noqa: E402
@@ -66,7 +66,8 @@ def parse_args(argv=None):
 def check_destination(dst, fmt):
     """Refuse an output path that cannot be written or does not name a ``fmt`` file, before converting."""
     if os.path.isdir(dst):
-        raise WeightsError(f"--dst {dst!r} is a directory: give a file name, e.g. {os.path.join(dst, 'model')}"
+        raise WeightsError(f"cannot write {dst!r}: it is a directory; give --dst a file name, e.g. "
+                           f"{os.path.join(dst, 'model')}"
                            f"{'.pdparams' if fmt == 'paddle' else '.pth'}")
     parent = os.path.dirname(os.path.abspath(dst))
     if not os.path.isdir(parent):
@@ -153,7 +154,8 @@ def convert_keras(args):
 
 
 def convert(args):
-    if (args.src_format or suffix_format(args.src)) == "keras":
+    named = detect_format(args.src) if os.path.isfile(args.src) else None
+    if (args.src_format or named or suffix_format(args.src)) == "keras":
         return convert_keras(args)
     kwargs = model_kwargs(args)
     if args.model not in REFERENCES:
@@ -161,8 +163,6 @@ def convert(args):
         raise WeightsError(f"model {args.model!r} has no torch reference; convertible models: "
                            f"{', '.join(REFERENCES.names())}")
     found = read_checkpoint(args.src, args.src_format, args.key)
-    if found.format == "keras":
-        raise WeightsError(f"{args.src!r} is a Keras file; this tool converts torch <-> paddle checkpoints")
     out_format = "paddle" if found.format == "torch" else "torch"
     check_destination(args.dst, out_format)
     for line in found.notes():

@@ -1,10 +1,9 @@
-"""Timing one step, the machine's state and the multiply-adds of a model."""
+"""Peak memory, the machine's state and the multiply-adds of a model."""
 
 import datetime
 import os
 import platform
 import sys
-import time
 
 import numpy as np
 
@@ -26,29 +25,6 @@ def _peak_rss_mib():
     except OSError:
         pass
     return float("nan")
-
-
-def measure(step, runs, warmup, on_gpu=False, sync=lambda: None):
-    """Run ``step`` ``warmup`` times, then time ``runs`` runs: median/p90 wall ms, median CPU ms, peak MiB."""
-    import paddle
-
-    for _ in range(warmup):
-        step()
-    sync()
-    if on_gpu:
-        paddle.device.cuda.reset_max_memory_allocated()
-    _reset_peak_rss()
-    wall, cpu = [], []
-    for _ in range(runs):
-        w0, c0 = time.perf_counter(), time.process_time()
-        step()
-        sync()
-        wall.append(time.perf_counter() - w0)
-        cpu.append(time.process_time() - c0)
-    peak = paddle.device.cuda.max_memory_allocated() / 2**20 if on_gpu else _peak_rss_mib()
-    wall_ms = 1000 * np.asarray(wall)
-    return {"median_ms": float(np.median(wall_ms)), "p90_ms": float(np.percentile(wall_ms, 90)),
-            "cpu_ms": float(1000 * np.median(cpu)), "peak_mib": float(peak)}
 
 
 def macs_per_image(model, size):

@@ -54,9 +54,11 @@ class Formulation:
 
 
 UPSAMPLES = ("deconv", "broadcast")
-#: The formulation used without tuning (measured on the Paddle Inference predictor and ONNX
-#: Runtime, docs/benchmarks.md); layers it does not apply to fall back part by part.
-RULE = Formulation(merge_high=False, merge_low=True, upsample="broadcast")
+#: The formulation used without tuning: the layer's own static form (four convolutions, 0/1
+#: transposed-conv up-sampling), which measured fastest in the Paddle Inference predictor and in
+#: ONNX Runtime on a 2-core AMD EPYC at batch 1 and 8 (docs/benchmarks.md); ``--tune`` times the
+#: others on the exporting machine, where they may win.
+RULE = Formulation()
 
 
 def _mergeable(*convs):
@@ -75,7 +77,7 @@ def applies(conv, formulation):
 
 def candidates(conv):
     """Every formulation that applies to ``conv``; the ones differing only in an unused part are dropped."""
-    has_up = conv.conv_l2h is not None and conv.stride == 1
+    has_up = conv.conv_l2h is not None and conv.conv_h2h is not None and conv.stride == 1
     out = []
     for high, low, up in itertools.product((False, True), (False, True), UPSAMPLES if has_up else ("deconv",)):
         f = Formulation(high, low, up)
@@ -143,14 +145,16 @@ class ExportOctaveConv(nn.Layer):
 
     def forward(self, x):
         x_h, x_l = x if isinstance(x, (tuple, list)) else (x, None)
-        if self.stride == 2:
-            x_h = downsample(x_h)
-        if self.formulation.merge_high:
-            y_h, y_l = paddle.split(self.conv_high(x_h), list(self.channels_out), axis=1)
-            y_l = downsample(y_l)
-        else:
-            y_h = self.conv_h2h(x_h)
-            y_l = self.conv_h2l(downsample(x_h)) if self.conv_h2l is not None else None
+        y_h = y_l = None
+        if x_h is not None:
+            if self.stride == 2:
+                x_h = downsample(x_h)
+            if self.formulation.merge_high:
+                y_h, y_l = paddle.split(self.conv_high(x_h), list(self.channels_out), axis=1)
+                y_l = downsample(y_l)
+            else:
+                y_h = self.conv_h2h(x_h) if self.conv_h2h is not None else None
+                y_l = self.conv_h2l(downsample(x_h)) if self.conv_h2l is not None else None
         if x_l is None:
             return y_h, y_l
         if self.formulation.merge_low:
@@ -161,7 +165,12 @@ class ExportOctaveConv(nn.Layer):
         if l2l is not None:
             y_l = l2l if y_l is None else y_l + l2l
         if l2h is not None:
-            y_h = y_h + l2h if self.stride == 2 else _add_upsampled(y_h, l2h, self.formulation.upsample)
+            if y_h is None:  # no high-frequency input (alpha_in = 1)
+                y_h = upsample_to(l2h, None) if self.stride == 1 else l2h
+            elif self.stride == 2:
+                y_h = y_h + l2h
+            else:
+                y_h = _add_upsampled(y_h, l2h, self.formulation.upsample)
         return y_h, y_l
 
 
@@ -175,7 +184,8 @@ def _octconv_inputs(model, input_shape):
     def record(layer, inputs):
         x = inputs[0]
         x_h, x_l = x if isinstance(x, (tuple, list)) else (x, None)
-        found[id(layer)] = (layer, *parents[id(layer)], list(x_h.shape), None if x_l is None else list(x_l.shape))
+        found[id(layer)] = (layer, *parents[id(layer)], None if x_h is None else list(x_h.shape),
+                            None if x_l is None else list(x_l.shape))
 
     for layer in model.sublayers():
         if isinstance(layer, OctaveConv):

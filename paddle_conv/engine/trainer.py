@@ -128,8 +128,12 @@ def amp_configs(global_cfg, amp=None, device=None):
         return None
     if not amp:
         return {"level": "O1", "use_dynamic_loss_scaling": True}
+    if not amp["use_promote"]:
+        note_once("AMP.use_promote", "paddle.Model's autocast always promotes ops with float32 inputs to float32")
+    if amp["use_fp16_test"]:
+        note_once("AMP.use_fp16_test", "paddle.Model evaluates in float32; only training runs under autocast")
     return {"level": amp["level"], "use_dynamic_loss_scaling": amp["use_dynamic_loss_scaling"],
-            "init_loss_scaling": amp["scale_loss"], "use_promote": amp["use_promote"]}
+            "init_loss_scaling": amp["scale_loss"]}
 
 
 def environment_notes(cfg):

@@ -10,7 +10,7 @@ import pytest
 
 import paddle_conv as pc
 from paddle_conv.deploy import Predictor, export, octconv_tune
-from paddle_conv.deploy.octconv_rewrite import ExportOctaveConv, Formulation, candidates, rewrite_octconv
+from paddle_conv.deploy.octconv_rewrite import RULE, ExportOctaveConv, Formulation, candidates, rewrite_octconv
 from paddle_conv.layers.octconv import OctaveConv
 from tests.deploy.randomized import randomize_batchnorm
 
@@ -23,6 +23,8 @@ LAYERS = {
     "first": (8, 16, 1, 0.0, 0.5, 1, 1, False, (8, 8)),
     "last": (16, 8, 1, 0.5, 0.0, 1, 1, True, (8, 8)),
     "depthwise": (16, 16, 3, 0.5, 0.5, 1, 16, False, (8, 8)),
+    "all-low-out": (16, 16, 1, 0.5, 1.0, 1, 1, True, (8, 8)),
+    "all-low-in": (16, 16, 3, 1.0, 0.5, 1, 1, False, (8, 8)),
 }
 
 
@@ -37,7 +39,7 @@ def _layer_and_input(spec):
     conv.eval()
     rng = np.random.default_rng(0)
     hi, lo = conv.channels_in
-    x_h = paddle.to_tensor(rng.standard_normal([2, hi, h, w]).astype("float32"))
+    x_h = paddle.to_tensor(rng.standard_normal([2, hi, h, w]).astype("float32")) if hi else None
     if not lo:
         return conv, x_h
     x_l = paddle.to_tensor(rng.standard_normal([2, lo, (h + 1) // 2, (w + 1) // 2]).astype("float32"))
@@ -66,6 +68,8 @@ def test_every_formulation_equals_the_layer(name):
         layer = ExportOctaveConv(conv, f)
         with paddle.no_grad():
             _close(layer(x), want)
+        if isinstance(x, tuple) and x[0] is None:
+            continue  # no x_h input (alpha_in = 1): nothing to rewrite, the dygraph check covers it
         xs = list(x) if isinstance(x, tuple) else [x]
         specs = [paddle.static.InputSpec(t.shape, "float32") for t in xs]
         static = paddle.jit.to_static(octconv_tune.BranchInputs(layer), input_spec=specs, full_graph=True)
@@ -79,17 +83,21 @@ def test_a_formulation_that_does_not_fit_is_refused():
         ExportOctaveConv(conv, Formulation(merge_high=True))
 
 
-@pytest.mark.parametrize("name,shape", [("oct_mobilenet", [2, 3, 32, 32]), ("oct_resnet26", [1, 3, 32, 32])])
-def test_export_rewrites_every_octconv_and_matches_dygraph(name, shape, tmp_path):
+@pytest.mark.parametrize("name,shape,octconv", [("oct_mobilenet", [2, 3, 32, 32], "merge_high+merge_low+broadcast"),
+                                                ("oct_resnet26", [1, 3, 32, 32], None)])
+def test_export_rewrites_every_octconv_and_matches_dygraph(name, shape, octconv, tmp_path):
     model = randomize_batchnorm(pc.create_model(name, num_classes=5))
     model.eval()
     x = np.random.default_rng(1).standard_normal(shape).astype("float32")
     want = model(paddle.to_tensor(x)).numpy()
-    result = export(model, str(tmp_path / "inference"), input_shape=shape)
+    result = export(model, str(tmp_path / "inference"), input_shape=shape, octconv=octconv)
     kinds = [type(layer) for layer in result["model"].sublayers()]
     assert OctaveConv not in kinds and ExportOctaveConv in kinds
-    assert any(layer.formulation.upsample == "broadcast" for layer in result["model"].sublayers()
-               if isinstance(layer, ExportOctaveConv))
+    used = {layer.formulation for layer in result["model"].sublayers() if isinstance(layer, ExportOctaveConv)}
+    if octconv is None:
+        assert used == {RULE}
+    else:  # applied wherever it fits (oct_mobilenet's 1x1 layers), the rest part by part
+        assert Formulation.parse(octconv) in used
     got = Predictor(result["prefix"], device="cpu", threads=1)(x)[0]
     assert float(np.abs(got - want).max()) / max(float(np.abs(want).max()), 1.0) <= 1e-5
 
@@ -103,7 +111,6 @@ def test_tune_times_each_layer_shape_once_per_machine_and_caches_the_winner(tmp_
         return {f.name: (0.5 if f.merge_high else 1.0) + 0.01 * i for i, f in enumerate(candidates(conv))}
 
     monkeypatch.setattr(octconv_tune, "time_candidates", fake_timer)
-    monkeypatch.setattr(octconv_tune.fastest_formulation, "__defaults__", (None, fake_timer))
     model = pc.create_model("oct_mobilenet", num_classes=5)
     model.eval()
     chosen = rewrite_octconv(model, [1, 3, 32, 32], tune=True)

@@ -5,10 +5,10 @@ import importlib.util
 import os
 
 import numpy as np
-import paddle
 import torch
 
 import weights_bridge as wb
+from paddle_conv.io import safe_paddle_load
 from paddle_conv.registry import create_model
 from weights_bridge import parity
 
@@ -49,7 +49,7 @@ def test_convert_weights_cli_both_ways(tmp_path, capsys):
     assert out.count("ok   output") == 3, out  # loc, conf, priors
     print(out)
     model = create_model("ssd300_vgg16")
-    missing, unexpected = model.set_state_dict(paddle.load(str(pdparams)))
+    missing, unexpected = model.set_state_dict(safe_paddle_load(str(pdparams)))
     assert not missing and not unexpected
     assert cli.main(["--model", "ssd300_vgg16", "--src", str(pdparams), "--dst", str(back)]) == 0
     loaded = torch.load(back, weights_only=True)
