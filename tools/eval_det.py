@@ -39,7 +39,7 @@ def main(argv=None):
     try:
         cfg = load_config(args.config, args.override, schema=DET_SCHEMA)
         section = "Teacher" if args.stage == "teacher" else "Student"
-        model = build_model(cfg[section]["Arch"])
+        model = build_model(cfg[section]["Arch"], pretrained=False)
         dataset = build_dataset(cfg["DataLoader"]["Eval"])
         check_classes(dataset, model.num_classes, "DataLoader.Eval", f"{section}.Arch")
         load_checkpoint(stage_checkpoint(cfg, args.stage, args.weights), model, fix=stage_mismatch_fix(args.stage))

@@ -35,6 +35,11 @@ def reparameterize_checkpoint(cfg, weights, output):
     if not cfg["Arch"].get("refocus"):
         raise ConfigError("Arch.refocus is not set: this config has no RefConv layers to fold; "
                           "use the config the RefConv model was trained with")
+    params = weights if weights.endswith(".pdparams") else weights + ".pdparams"
+    if not os.path.isfile(params):
+        raise WeightsError(f"{params} does not exist; pass --weights PREFIX of the RefConv checkpoint to fold "
+                           "(default <Global.output_dir>/<Arch.name>/best_model), or train it first with "
+                           "tools/train.py -c CONFIG")
     network = build_model(cfg["Arch"], pretrained=False)
     report = load_pretrained(network, weights)
     if report["missing"] or report["mismatched"]:
@@ -69,11 +74,6 @@ def main(argv=None):
     try:
         cfg = load_config(args.config, args.override)
         weights = args.weights or os.path.join(run_dir(cfg), "best_model")
-        params = weights if weights.endswith(".pdparams") else weights + ".pdparams"
-        if not os.path.isfile(params):
-            source = "--weights" if args.weights else "the run's best_model (<Global.output_dir>/<Arch.name>/)"
-            raise WeightsError(f"{params} does not exist ({source}); pass --weights PREFIX of the RefConv "
-                               "checkpoint to fold, or train it first with tools/train.py -c CONFIG")
         result = reparameterize_checkpoint(cfg, weights, args.output)
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)

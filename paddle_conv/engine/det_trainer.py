@@ -64,7 +64,7 @@ def build_datasets(cfg):
     """``(train, eval)`` data sets of a validated detection config, checked against the detectors:
     the same classes, and at least one full training batch."""
     train_set, eval_set = build_dataset(cfg["DataLoader"]["Train"]), build_dataset(cfg["DataLoader"]["Eval"])
-    num_classes = build_model(cfg["Teacher"]["Arch"]).num_classes
+    num_classes = build_model(cfg["Teacher"]["Arch"], pretrained=False).num_classes
     for key, dataset in (("DataLoader.Train", train_set), ("DataLoader.Eval", eval_set)):
         check_classes(dataset, num_classes, key, "Teacher.Arch")
     train_cfg = cfg["DataLoader"]["Train"]
@@ -364,7 +364,7 @@ def check_run_state(cfg, stages):
                                "(a .pdparams file or its prefix) or set it to null")
         if weights:
             try:
-                load_pretrained(build_model(section["Arch"]), weights)
+                load_pretrained(build_model(section["Arch"], pretrained=False), weights)
             except WeightsError as exc:
                 raise WeightsError(f"{section_key}.pretrained_model: {exc}") from None
         latest = os.path.join(output_dir, stage, "latest")
@@ -374,7 +374,7 @@ def check_run_state(cfg, stages):
             _check_commit(latest + ".commit")
         _read_meta(latest + ".json")
         with paddle.utils.unique_name.guard():  # the parameter names of the stage's own run
-            model = build_model(section["Arch"])
+            model = build_model(section["Arch"], pretrained=False)
         params = latest + ".pdparams"
         if not os.path.isfile(params):
             raise WeightsError(f"resume state of the {stage} stage is incomplete: {params} is missing; delete the "
