@@ -575,14 +575,19 @@ def more_class_folders_than_classes(tmp):
 X = paddle.zeros([1, 8, 8, 8])
 
 
-@case(ValueError, r"alpha_in=1\.5 is outside \[0, 1\]", r"use 0 for a plain .*e\.g\. 0\.5")
-def alpha_above_one(tmp):  # alpha 1 (all low-frequency) is valid since issue 17
+@case(ValueError, r"alpha_in=1\.5 is outside \[0, 1\]", r"use 0 for a plain .*input/output.* and e\.g\. 0\.5")
+def alpha_above_one(tmp):  # the seed's range is [0, 1]: 1.0 is all low-frequency
     return lambda: OctaveConv(8, 8, 3, alpha_in=1.5)
 
 
 @case(ValueError, r"alpha_out=-0\.25 is outside \[0, 1\]", r"use 0 for a plain")
 def alpha_negative(tmp):
     return lambda: OctaveConv(8, 8, 3, alpha_out=-0.25)
+
+
+@case(ValueError, r"alpha_out=2\.0 is outside \[0, 1\]", r"e\.g\. 0\.5")
+def model_alpha_two(tmp):
+    return lambda: create_model("oct_mobilenet", num_classes=10, alpha=2.0)
 
 
 @case(ValueError, r"in_channels=8 and out_channels=9 must both be divisible by groups=3",
@@ -715,9 +720,9 @@ def alpha_nan(tmp):
     return _train(tmp, "Arch.alpha=.nan")
 
 
-@cli_case(r"Arch\.alpha: must be in \[0, 1\], got 1\.5")
-def alpha_above_one_in_the_config(tmp):
-    return _train(tmp, "Arch.alpha=1.5")
+@cli_case(r"Arch\.alpha: must be in \[0, 1\], got 2\.0")
+def alpha_two_in_the_config(tmp):
+    return _train(tmp, "Arch.alpha=2.0")
 
 
 @cli_case(r"Loss\.Train\.0\.CELoss\.epsilon: must be in \[0, 1\), got 2\.0")

@@ -20,6 +20,7 @@ FAMILIES = {
     "oct_mobilenet": ("oct_mobilenet", {}, [2, 3, 33, 47], [None, 3, None, None]),  # odd sizes
     "oct_resnet": ("oct_resnet26", {}, [1, 3, 32, 32], [None, 3, None, None]),
     "cct": ("cct_2_3x2_32", {}, [2, 3, 32, 32], [None, 3, 32, 32]),  # token grid fixed at export
+    "cct_keras": ("cct_keras_cifar", {}, [2, 3, 32, 32], [None, 3, 32, 32]),  # token grid fixed at export
     "conv_resnet": ("resnet50_dcn", {}, [1, 3, 32, 32], [None, 3, None, None]),  # deformable conv
     "refconv_mobilenet": ("refconv_mobilenet_v1", {}, [2, 3, 32, 32], [None, 3, None, None]),
     "tiny_cnn": ("tiny_cnn", {}, [2, 3, 32, 32], [None, 3, None, None]),
