@@ -49,7 +49,7 @@ def test_builders_take_paddleclas_common_arch_keys_and_name_unknown_ones():
     net = model_builder("oct_resnet26")(class_num=3, pretrained=False, drop_rate=0.2, drop_path_rate=0.1)
     net.eval()
     assert net(paddle.randn([1, 3, 32, 32])).shape == [1, 3]
-    with pytest.raises(ConfigError, match=r"Arch\.pretrained: true asks for oct_resnet26's pretrained weights"):
+    with pytest.raises(ConfigError, match=r"Arch\.pretrained: true: oct_resnet26 has no published weights"):
         model_builder("oct_resnet26")(class_num=3, pretrained=True)
     with pytest.raises(ConfigError, match=r"Arch\.use_sync_bn: unknown key 'use_sync_bn' for model oct_resnet26"):
         model_builder("oct_resnet26")(class_num=3, use_sync_bn=True)
