@@ -9,7 +9,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddle_conv.config import load_config  # noqa: E402
-from paddle_conv.engine.trainer import evaluate  # noqa: E402
+from paddle_conv.engine import evaluate  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 from tools.train import parse_args  # noqa: E402
 

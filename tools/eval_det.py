@@ -13,11 +13,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_conv.config import DET_SCHEMA, load_config  # noqa: E402
+from paddle_conv.build import build_detection_dataset, build_model  # noqa: E402
+from paddle_conv.config import DET_SCHEMA, STAGES, load_config  # noqa: E402
 from paddle_conv.engine.checkpoint import load_checkpoint  # noqa: E402
-from paddle_conv.engine.det_trainer import STAGES, build_dataset, evaluate_map  # noqa: E402
-from paddle_conv.engine.trainer import build_model  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
+from paddle_conv.metrics import evaluate_map  # noqa: E402
 
 
 def main(argv=None):
@@ -31,7 +31,7 @@ def main(argv=None):
         cfg = load_config(args.config, args.override, schema=DET_SCHEMA)
         model = build_model(cfg["Teacher" if args.stage == "teacher" else "Student"]["Arch"])
         load_checkpoint(args.weights or os.path.join(cfg["Global"]["output_dir"], args.stage, "best"), model)
-        dataset = build_dataset(cfg["DataLoader"]["Eval"])
+        dataset = build_detection_dataset(cfg["DataLoader"]["Eval"])
         result = evaluate_map(model, dataset, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)

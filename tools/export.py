@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
-from paddle_conv.config import DET_SCHEMA, is_detection_config, load_config  # noqa: E402
+from paddle_conv.config import DET_SCHEMA, STAGES, is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.export import (  # noqa: E402
     detector_export_config,
@@ -34,7 +34,6 @@ from paddle_conv.deploy.export import (  # noqa: E402
     probe_shape,
 )
 from paddle_conv.deploy.onnx import DEFAULT_OPSET, OnnxPredictor  # noqa: E402
-from paddle_conv.engine.det_trainer import STAGES  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 
 

@@ -1,8 +1,9 @@
-"""Train a model from a PaddleClas-style YAML config.
+"""Train a model from a PaddleClas-style YAML config (classification, or SSD distillation).
 
     python tools/train.py -c configs/oct_mobilenet.yaml [-o Global.epochs=3 -o Arch.alpha=0.25]
+    python tools/train.py -c configs/ssd_kd_shapes.yaml          # teacher, KD student, plain student
 
-Resume: ``-o Global.checkpoints=output/oct_mobilenet/latest``. See README "Train".
+Resume: ``-o Global.checkpoints=output/oct_mobilenet/latest``. See docs/training-and-configs.md.
 Exit status 0 on success, 2 on a bad config/data/checkpoint or a diverged loss (message on stderr).
 """
 
@@ -12,8 +13,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_conv.config import load_config  # noqa: E402
-from paddle_conv.engine.trainer import train  # noqa: E402
+from paddle_conv.config import DET_SCHEMA, is_detection_config, load_config  # noqa: E402
+from paddle_conv.engine import train  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 
 
@@ -25,11 +26,17 @@ def parse_args(argv=None, description=__doc__):
     return parser.parse_args(argv)
 
 
+def load(args):
+    """The validated config of ``args``: the detection schema for a detection config."""
+    schema = DET_SCHEMA if is_detection_config(args.config) else None
+    return load_config(args.config, args.override, schema=schema)
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
-        train(load_config(args.config, args.override))
-    except PaddleConvError as exc:
+        train(load(args))
+    except (PaddleConvError, FloatingPointError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
     return 0

@@ -17,7 +17,7 @@ closest key), :mod:`.classification` and :mod:`.detection` (the schemas), :mod:`
 import os
 
 from .classification import SCHEMA
-from .detection import DET_SCHEMA, is_detection_config
+from .detection import DET_SCHEMA, STAGES, is_detection_config
 from .schema import (
     ANY,
     BOOL,
@@ -66,7 +66,7 @@ def load_config(path, overrides=(), schema=None):
 
 __all__ = [
     "ANY", "BOOL", "DET_SCHEMA", "FLOAT", "INT", "INT_LIST", "LIST", "MAPPING", "NUMBERS", "NUM_LIST", "PROBLEMS",
-    "SCHEMA", "STR", "YAML_ERRORS", "Key", "Type", "YamlLoader", "apply_override", "config_error", "dump_config",
-    "is_detection_config", "load_config", "named_entry", "named_list", "named_mapping", "parse_override",
+    "SCHEMA", "STAGES", "STR", "YAML_ERRORS", "Key", "Type", "YamlLoader", "apply_override", "config_error",
+    "dump_config", "is_detection_config", "load_config", "named_entry", "named_list", "named_mapping", "parse_override",
     "read_yaml", "resolve_name", "validate_config", "validate_kwargs", "validate_section", "yaml_load",
 ]

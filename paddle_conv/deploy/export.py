@@ -13,8 +13,8 @@ its config for one stage of a detection config (``configs/ssd_kd_shapes.yaml``).
 import copy
 import os
 
+from ..build import build_model
 from ..engine.checkpoint import load_pretrained
-from ..engine.trainer import build_model
 from ..errors import ConfigError, WeightsError
 from ..fuse import fuse
 from ..layers import RefConv2D

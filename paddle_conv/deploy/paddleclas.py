@@ -24,9 +24,10 @@ import sys
 
 import paddle
 
+from ..build import build_model
 from ..errors import PaddleConvError
 from ..losses import LOSSES
-from ..registry import create_model, list_models
+from ..registry import list_models
 
 _MARK = "_paddle_conv_name"
 
@@ -49,7 +50,7 @@ def model_builder(name):
     def build(class_num=None, **kwargs):
         if class_num is not None:
             kwargs["num_classes"] = class_num
-        return create_model(name, **kwargs)
+        return build_model({"name": name, **kwargs})
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = f"paddle_conv model {name!r} for PaddleClas's Arch section."

@@ -1,5 +1,5 @@
 """Two-stage SSD knowledge distillation (Chen et al., NeurIPS 2017) from a validated
-:data:`~paddle_conv.engine.det_config.DET_SCHEMA` config.
+:data:`~paddle_conv.config.DET_SCHEMA` config.
 
 Stages, each in ``<Global.output_dir>/<stage>/``: ``teacher`` (MultiBoxLoss), ``student_kd``
 (MultiBoxLoss_KD against the teacher's best checkpoint, loss ``kd_total`` with ``Loss.weights``)
@@ -16,49 +16,17 @@ import time
 import numpy as np
 import paddle
 
-from ..data import DATASETS, collate_detection
-from ..det import detect, voc_map
+from ..build import build_detection_dataset, build_model, build_optimizer, detection_loader
+from ..config.detection import STAGES  # noqa: F401  (old import path)
+from ..console import log
 from ..errors import ConfigError
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
-from ..optim import build_optimizer
-from .checkpoint import load_checkpoint, load_checkpoint_meta, load_pretrained, save_checkpoint
-from .trainer import build_model, log, seed_everything
+from ..metrics import evaluate_map
+from .checkpoint import atomic_json_save, load_checkpoint, load_checkpoint_meta, load_pretrained, save_checkpoint
+from .trainer import seed_everything
 
-STAGES = ("teacher", "student_kd", "student")
-
-
-def build_dataset(split):
-    """The data set of a validated ``DataLoader.Train``/``Eval`` section."""
-    return DATASETS.build(split["dataset"]["name"], **{k: v for k, v in split["dataset"].items() if k != "name"})
-
-
-def _loader(dataset, batch_size, shuffle):
-    return paddle.io.DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle, collate_fn=collate_detection, num_workers=0
-    )
-
-
-def evaluate_map(model, dataset, eval_cfg, batch_size=64):
-    """VOC mAP of ``model`` on ``dataset``: ``{"mAP": all-point, "mAP_11": 11-point, "AP": per class}``."""
-    model.eval()
-    detections, truths = [], []
-    with paddle.no_grad():
-        for images, targets in _loader(dataset, batch_size, False):
-            loc, conf, priors = model(images)
-            detections += detect(
-                loc,
-                conf,
-                priors,
-                score_thresh=eval_cfg["score_thresh"],
-                nms_thresh=eval_cfg["nms_thresh"],
-                top_k=eval_cfg["top_k"],
-            )
-            truths += [t[t[:, 4] >= 0] for t in targets.numpy()]
-    model.train()
-    num_classes = model.num_classes - 1
-    m_all, aps = voc_map(detections, truths, num_classes, eval_cfg["iou_thresh"])
-    m_11, _ = voc_map(detections, truths, num_classes, eval_cfg["iou_thresh"], use_11_point=True)
-    return {"mAP": m_all, "mAP_11": m_11, "AP": [float(a) for a in aps]}
+#: Old name of :func:`paddle_conv.build.build_detection_dataset`.
+build_dataset = build_detection_dataset
 
 
 def _writer(cfg, stage_dir):
@@ -85,9 +53,10 @@ def _train_stage(cfg, stage, teacher):
     stage_dir = os.path.join(cfg["Global"]["output_dir"], stage)
     seed_everything(cfg["Global"]["seed"])
     model = build_model(section["Arch"])
-    train_set, eval_set = build_dataset(cfg["DataLoader"]["Train"]), build_dataset(cfg["DataLoader"]["Eval"])
+    train_set = build_detection_dataset(cfg["DataLoader"]["Train"])
+    eval_set = build_detection_dataset(cfg["DataLoader"]["Eval"])
     train_cfg = cfg["DataLoader"]["Train"]
-    loader = _loader(train_set, train_cfg["batch_size"], train_cfg["shuffle"])
+    loader = detection_loader(train_set, train_cfg["batch_size"], train_cfg["shuffle"])
     epochs = section["epochs"]
     optimizer, lr = build_optimizer(section["Optimizer"], model.parameters(), len(loader), epochs)
     loss_cfg = cfg["Loss"]
@@ -183,12 +152,16 @@ def check_compatible(cfg):
 
 
 def train_distillation(cfg):
-    """Run every stage; return ``{stage: summary}``."""
+    """Run every stage; print one line per stage, write ``<Global.output_dir>/summary.json`` and
+    return ``{stage: summary}``."""
     check_compatible(cfg)
     results = {"teacher": train_stage(cfg, "teacher")}
     results["student_kd"] = train_stage(cfg, "student_kd", teacher=load_teacher(cfg))
     if cfg["Global"]["student_baseline"]:
         results["student"] = train_stage(cfg, "student")
+    for r in results.values():
+        log(f"{r['stage']:<11} best mAP {r['best_mAP']:.4f} (11-point {r['best_mAP_11']:.4f}), {r['seconds']} s")
+    atomic_json_save(results, os.path.join(cfg["Global"]["output_dir"], "summary.json"))
     return results
 
 

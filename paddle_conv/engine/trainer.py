@@ -3,8 +3,8 @@
 Public API (used by ``tools/train.py`` and ``tools/eval.py``)::
 
     cfg = paddle_conv.config.load_config("configs/oct_mobilenet.yaml", ["Global.epochs=3"])
-    summary = train(cfg)      # {"run_dir", "vdl_dir", "best_metric", "eval", ...}
-    result = evaluate(cfg)    # {"acc_top1", "acc_top5", "loss", ...}
+    summary = train_classifier(cfg)   # {"run_dir", "vdl_dir", "best_metric", "eval", ...}
+    result = evaluate(cfg)            # {"acc_top1", "acc_top5", "loss", ...}
 
 Outputs of a run go to ``<Global.output_dir>/<Arch.name>/``: checkpoints ``epoch_N``, ``latest``
 and ``best_model`` (see :mod:`paddle_conv.engine.checkpoint`), ``config.yaml`` (the config as
@@ -19,14 +19,10 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
+from ..build import build_loader, build_loss, build_metrics, build_model, build_optimizer, run_dir
 from ..config import dump_config
-from ..data import build_dataset
-from ..errors import ConfigError, DataError
-from ..losses import build_loss
-from ..metrics import build_metrics
-from ..optim import build_optimizer
-from ..refconv import refocus
-from ..registry import create_model
+from ..console import log
+from ..errors import ConfigError
 from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
 from .visualdl_extras import VisualDLExtras, hyper_parameters
@@ -37,60 +33,6 @@ def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
-
-
-def run_dir(cfg):
-    """``<Global.output_dir>/<Arch.name>``: where checkpoints and logs of ``cfg`` go."""
-    return os.path.join(cfg["Global"]["output_dir"], cfg["Arch"]["name"])
-
-
-def log(msg):
-    """Print ``msg`` once (rank 0 of a multi-process run)."""
-    if paddle.distributed.ParallelEnv().local_rank == 0:
-        print(msg, flush=True)
-
-
-def build_model(arch):
-    """The network of a validated ``Arch`` section (``name`` + builder arguments).
-
-    With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
-    plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
-    stay zero, and RefConv checkpoints load as they are.
-    """
-    kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
-    try:
-        network = create_model(arch["name"], **kwargs)
-    except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
-        raise ConfigError(f"Arch: {arch['name']} cannot be built with {kwargs}: {exc}") from exc
-    if arch.get("refocus"):
-        try:
-            refocus(network, **arch["refocus"])
-        except ValueError as exc:
-            raise ConfigError(f"Arch.refocus: {exc}") from exc
-    return network
-
-
-def build_loader(split, class_num, key, train):
-    """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
-
-    Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
-    (one shard per process under ``paddle.distributed.launch``).
-    """
-    dataset, entry = build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
-    sampler_cfg = split["sampler"]
-    batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
-    drop_last = sampler_cfg["drop_last"] and train
-    if len(dataset) == 0 or (drop_last and len(dataset) < batch_size):
-        raise DataError(f"{key}: the data set has {len(dataset)} samples, fewer than one batch of {batch_size} "
-                        f"with drop_last; lower {key}.sampler.batch_size or set drop_last: false")
-    sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
-                                                shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
-    loader_cfg = split["loader"]
-    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler,
-                                  num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
-                                  use_shared_memory=loader_cfg["use_shared_memory"])
-    log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
-    return loader, entry
 
 
 def _paddle_model(cfg, network):
@@ -152,7 +94,7 @@ def _fresh_unique_names(fn):
 
 
 @_fresh_unique_names
-def train(cfg, extra_callbacks=()):
+def train_classifier(cfg, extra_callbacks=()):
     """Train the model of ``cfg`` (validated by :func:`paddle_conv.config.load_config`).
 
     Resumes from ``Global.checkpoints`` (weights, optimizer and LR state, epoch), or starts
@@ -256,3 +198,7 @@ def evaluate(cfg):
     result = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
     result["dataset"] = entry["name"]
     return result
+
+
+#: Old name of :func:`train_classifier` (``paddle_conv.engine.train`` dispatches on the task).
+train = train_classifier

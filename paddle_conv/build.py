@@ -1,0 +1,85 @@
+"""Build the parts of a run from validated config sections (:mod:`paddle_conv.config`).
+
+One place turns config sections into objects, for the trainers (:mod:`paddle_conv.engine`),
+export (:mod:`paddle_conv.deploy.export`), the tools and PaddleClas registration::
+
+    model = build_model(cfg["Arch"])                                   # nn.Layer
+    loss = build_loss(cfg["Loss"]["Train"])                           # CombinedLoss
+    optimizer, lr = build_optimizer(cfg["Optimizer"], model.parameters(), steps_per_epoch, epochs)
+    metrics = build_metrics(cfg["Metric"]["Eval"])                    # [paddle.metric.Metric]
+    loader, entry = build_loader(cfg["DataLoader"]["Train"], 10, "DataLoader.Train", train=True)
+
+Detection configs: :func:`build_detection_dataset` and :func:`detection_loader`.
+"""
+
+import os
+from typing import Any, Dict, Optional, Tuple
+
+import paddle
+
+from .console import log
+from .data import DATASETS, build_dataset, detection_loader
+from .errors import ConfigError, DataError
+from .losses import build_loss
+from .metrics import build_metrics
+from .optim import build_optimizer
+from .refconv import refocus
+from .registry import create_model
+
+__all__ = ["build_detection_dataset", "build_loader", "build_loss", "build_metrics", "build_model",
+           "build_optimizer", "detection_loader", "run_dir"]
+
+
+def run_dir(cfg: Dict[str, Any]) -> str:
+    """``<Global.output_dir>/<Arch.name>``: where checkpoints and logs of ``cfg`` go."""
+    return os.path.join(cfg["Global"]["output_dir"], cfg["Arch"]["name"])
+
+
+def build_model(arch: Dict[str, Any]) -> paddle.nn.Layer:
+    """The network of a validated ``Arch`` section (``name`` + builder arguments).
+
+    With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
+    plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
+    stay zero, and RefConv checkpoints load as they are.
+    """
+    kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
+    try:
+        network = create_model(arch["name"], **kwargs)
+    except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
+        raise ConfigError(f"Arch: {arch['name']} cannot be built with {kwargs}: {exc}") from exc
+    if arch.get("refocus"):
+        try:
+            refocus(network, **arch["refocus"])
+        except ValueError as exc:
+            raise ConfigError(f"Arch.refocus: {exc}") from exc
+    return network
+
+
+def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str,
+                 train: bool) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
+    """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
+
+    Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
+    (one shard per process under ``paddle.distributed.launch``).
+    """
+    dataset, entry = build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
+    sampler_cfg = split["sampler"]
+    batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
+    drop_last = sampler_cfg["drop_last"] and train
+    if len(dataset) == 0 or (drop_last and len(dataset) < batch_size):
+        raise DataError(f"{key}: the data set has {len(dataset)} samples, fewer than one batch of {batch_size} "
+                        f"with drop_last; lower {key}.sampler.batch_size or set drop_last: false")
+    sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
+                                                shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
+    loader_cfg = split["loader"]
+    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler,
+                                  num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
+                                  use_shared_memory=loader_cfg["use_shared_memory"])
+    log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
+    return loader, entry
+
+
+def build_detection_dataset(split: Dict[str, Any]) -> paddle.io.Dataset:
+    """The data set of a validated detection ``DataLoader.Train``/``Eval`` section."""
+    return DATASETS.build(split["dataset"]["name"], **{k: v for k, v in split["dataset"].items() if k != "name"})
+
