@@ -19,6 +19,7 @@ import paddle
 
 from .console import log
 from .data import DATASETS, build_dataset, detection_loader
+from .data.loader import build_loader as data_loader
 from .errors import ConfigError, DataError
 from .losses import build_loss
 from .metrics import build_metrics
@@ -72,9 +73,9 @@ def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str,
     sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
                                                 shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
     loader_cfg = split["loader"]
-    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler,
-                                  num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
-                                  use_shared_memory=loader_cfg["use_shared_memory"])
+    loader = data_loader(dataset, batch_sampler=sampler,
+                         num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
+                         use_shared_memory=loader_cfg["use_shared_memory"])
     log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
     return loader, entry
 

@@ -26,3 +26,63 @@ class WeightsError(PaddleConvError, ValueError):
 
 class DataError(PaddleConvError, ValueError):
     """A data set root, list file, image or label that cannot be used."""
+
+
+class OutputError(PaddleConvError, OSError):
+    """An output path that cannot be written (a directory, read-only, a full disk, ...).
+
+    Built as ``OutputError(errno, message)``; ``str()`` is the message alone.
+    """
+
+    def __str__(self):
+        return self.strerror if self.strerror is not None else super().__str__()
+
+
+def abbreviate(value, limit=120):
+    """``repr(value)`` cut to about ``limit`` characters, so an error message stays one short line.
+
+    A config value can be huge (a YAML alias bomb expands 700 bytes into hundreds of MB): the
+    repr is built piecewise for lists and dicts and stops as soon as ``limit`` is reached.
+    """
+    parts, size = [], 0
+    for piece in _repr_pieces(value):
+        parts.append(piece)
+        size += len(piece)
+        if size > limit:
+            return "".join(parts)[:limit] + f"... ({_size_hint(value)})"
+    return "".join(parts)
+
+
+def _repr_pieces(value, depth=0):
+    """``repr(value)`` as a lazy sequence of pieces (containers walked, never repr'd whole)."""
+    if depth > 20:
+        yield "..."
+    elif isinstance(value, (list, tuple)):
+        open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
+        yield open_
+        for i, item in enumerate(value):
+            if i:
+                yield ", "
+            yield from _repr_pieces(item, depth + 1)
+        yield close
+    elif isinstance(value, dict):
+        yield "{"
+        for i, (key, item) in enumerate(value.items()):
+            if i:
+                yield ", "
+            yield from _repr_pieces(key, depth + 1)
+            yield ": "
+            yield from _repr_pieces(item, depth + 1)
+        yield "}"
+    elif isinstance(value, (str, bytes)):
+        yield repr(value[:200])
+    else:
+        yield repr(value)[:200]
+
+
+def _size_hint(value):
+    if isinstance(value, (str, bytes)):
+        return f"{type(value).__name__} of {len(value)} characters"
+    if isinstance(value, (list, tuple, dict)):
+        return f"{type(value).__name__} of {len(value)} items"
+    return type(value).__name__

@@ -33,6 +33,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.det import VOC_SSD300, match, pad_targets, prior_boxes  # noqa: E402
 from paddle_conv.losses import MultiBoxLoss, MultiBoxLoss_KD  # noqa: E402
 from weights_bridge.references.ssd_loss import MultiBoxLossKDReference, MultiBoxLossReference  # noqa: E402
@@ -175,4 +176,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

@@ -20,8 +20,9 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 import torch  # noqa: E402
 
-from paddle_conv.engine.checkpoint import UnsafePickleError, atomic_paddle_save, atomic_write, safe_paddle_load  # noqa: E402
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
+from paddle_conv.io import atomic_paddle_save, atomic_write, safe_paddle_load, safe_torch_load  # noqa: E402
 from paddle_conv.registry import MODELS, create_model  # noqa: E402
 from weights_bridge import paddle_to_torch, torch_to_paddle, unwrap_state_dict  # noqa: E402
 from weights_bridge.parity import compare_outputs  # noqa: E402
@@ -60,17 +61,7 @@ def read_checkpoint(path):
     if not os.path.isfile(path):
         raise WeightsError(f"checkpoint {path!r} does not exist")
     is_torch = os.path.splitext(path)[1].lower() in TORCH_EXTS
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True) if is_torch else safe_paddle_load(path)
-    except UnsafePickleError as exc:
-        raise WeightsError(f"refusing to load {path!r}: {exc}, and unpickling it could run code; use weights "
-                           "from a source you trust") from None
-    except Exception as exc:
-        kind = "a torch checkpoint loadable with weights_only=True" if is_torch else "a Paddle .pdparams file"
-        save = "torch.save(model.state_dict(), path)" if is_torch else "paddle.save(model.state_dict(), path)"
-        raise WeightsError(f"cannot read {path!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
-                           f"it is truncated, corrupt, or not {kind}: download it again, or save the weights "
-                           f"alone with {save}") from exc
+    obj = safe_torch_load(path) if is_torch else safe_paddle_load(path)
     return unwrap_state_dict(obj)
 
 
@@ -129,4 +120,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

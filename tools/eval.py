@@ -8,19 +8,15 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import load_config  # noqa: E402
 from paddle_conv.engine import evaluate  # noqa: E402
-from paddle_conv.errors import PaddleConvError  # noqa: E402
 from tools.train import parse_args  # noqa: E402
 
 
 def main(argv=None):
     args = parse_args(argv, description=__doc__)
-    try:
-        result = evaluate(load_config(args.config, args.override))
-    except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+    result = evaluate(load_config(args.config, args.override))
     top5 = result.get("acc_top5")
     print(f"eval on {result['dataset']}: top-1 {result['acc_top1']:.4f}  "
           f"top-5 {'n/a' if top5 is None else f'{top5:.4f}'}  loss {result['loss']:.4f}", flush=True)
@@ -28,4 +24,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

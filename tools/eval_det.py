@@ -14,6 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddle_conv.build import build_detection_dataset, build_model  # noqa: E402
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, STAGES, load_config  # noqa: E402
 from paddle_conv.engine.checkpoint import load_checkpoint  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
@@ -45,4 +46,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

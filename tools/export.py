@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, STAGES, is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.export import (  # noqa: E402
@@ -95,4 +96,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

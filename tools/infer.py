@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.classify import eval_transform, image_paths, load_image, topk  # noqa: E402
@@ -91,4 +92,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

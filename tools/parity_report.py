@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.registry import list_models  # noqa: E402
 from weights_bridge import list_references, parity  # noqa: E402
 
@@ -44,4 +45,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

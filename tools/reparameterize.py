@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
 from paddle_conv.build import build_model, run_dir  # noqa: E402
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import load_config  # noqa: E402
 from paddle_conv.engine.checkpoint import atomic_paddle_save, load_pretrained  # noqa: E402
 from paddle_conv.errors import ConfigError, PaddleConvError, WeightsError  # noqa: E402
@@ -78,4 +79,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -15,6 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddle_conv.cards import format_card  # noqa: E402
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 from paddle_conv.registry import model_card  # noqa: E402
 from paddle_conv.summary import format_summary, summarize  # noqa: E402
@@ -42,4 +43,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

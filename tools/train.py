@@ -13,9 +13,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, is_detection_config, load_config  # noqa: E402
 from paddle_conv.engine import train  # noqa: E402
-from paddle_conv.errors import PaddleConvError  # noqa: E402
 
 
 def parse_args(argv=None, description=__doc__):
@@ -34,13 +34,9 @@ def load(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        train(load(args))
-    except (PaddleConvError, FloatingPointError) as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+    train(load(args))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -8,7 +8,8 @@ padded with label ``-1``, the padded form :class:`paddle_conv.losses.MultiBoxLos
 """
 
 import numpy as np
-import paddle
+
+from .loader import build_loader
 
 #: ImageNet mean / std (RGB, 0..1), the normalisation of the registered backbones.
 MEAN = np.array([0.485, 0.456, 0.406], dtype="float32")
@@ -43,6 +44,5 @@ def collate_detection(batch):
 def detection_loader(dataset, batch_size, shuffle):
     """Batches ``(images [B, 3, S, S], targets [B, M, 5])`` of a detection data set (the last
     partial batch dropped when shuffling, for training)."""
-    return paddle.io.DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle, collate_fn=collate_detection, num_workers=0
-    )
+    return build_loader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle,
+                        collate_fn=collate_detection)

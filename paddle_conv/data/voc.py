@@ -11,10 +11,10 @@ import os
 import xml.etree.ElementTree as ET
 
 import numpy as np
-from PIL import Image
 
 from ..errors import DataError
 from . import register_dataset
+from .common import read_image
 from .detection import hflip, to_chw
 
 #: The 20 VOC classes, in the order of the label indices.
@@ -103,10 +103,7 @@ class VOCDetection:
     def __getitem__(self, index):
         target, _, _ = self.annotation(index)
         path = os.path.join(self.root, "JPEGImages", f"{self.ids[index]}.jpg")
-        try:
-            image = Image.open(path)
-        except OSError as exc:
-            raise DataError(f"cannot read VOC image {path!r}: {exc}") from exc
+        image = read_image(path, f"VOC image of {self.ids[index]!r}")
         image = to_chw(image, self.size)
         if self.flip and np.random.random() < 0.5:
             image, target = hflip(image, target)

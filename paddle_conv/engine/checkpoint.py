@@ -14,95 +14,77 @@ prefix is always one whole checkpoint, old or new, never new weights with an old
 state or epoch.
 """
 
-import errno
 import glob
 import json
 import os
-import pickle
-import tempfile
 
 import numpy as np
 import paddle
 
-from ..errors import WeightsError
+from ..errors import WeightsError, abbreviate
+from ..io import (  # noqa: F401 (old names)
+    UnsafePickleError,
+    atomic_json_save,
+    atomic_paddle_save,
+    atomic_write,
+    is_leftover,
+    json_writer,
+    safe_paddle_load,
+    write_synced,
+)
 
 _PARTS = (".pdparams", ".pdopt", ".json")
-_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
-def _temp_path(path):
-    """A new empty temporary file beside ``path`` (``.<name>.<random>.tmp``)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    os.close(fd)
-    return tmp
-
-
-def _write_synced(path, write):
-    """Call ``write(tmp)`` for a temporary file beside ``path``, fsync it, return its path.
-
-    On failure the temporary file is removed; a full disk raises OSError naming ``path``.
-    """
-    tmp = _temp_path(path)
+def _read_intent(prefix):
+    """The ``(temporary, final)`` file names of ``<prefix>.commit``, each checked to be a part of
+    ``prefix`` in its own folder; WeightsError (nothing moved) for anything else."""
+    intent = prefix + ".commit"
+    advice = (f"delete {intent!r} to keep the checkpoint as it was before the interrupted save, "
+              "or resume from another checkpoint")
     try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-    except BaseException as exc:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
-            raise OSError(exc.errno, f"no space left on the device while writing {path!r}: nothing was "
-                                     "replaced (the previous file, if any, is intact); free disk space or "
-                                     "point Global.output_dir to another disk, then run again") from exc
-        raise
-    return tmp
-
-
-def atomic_write(path, write):
-    """Call ``write(tmp_path)`` then rename ``tmp_path`` onto ``path`` (same directory, atomic).
-
-    On any failure the temporary file is removed and ``path`` is left as it was.
-    """
-    path = os.fspath(path)
-    os.replace(_write_synced(path, write), path)
-
-
-def atomic_paddle_save(obj, path):
-    """``paddle.save(obj, path)`` atomically."""
-    atomic_write(path, lambda tmp: paddle.save(obj, tmp))
-
-
-def _json_writer(obj):
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-
-    return write
-
-
-def atomic_json_save(obj, path):
-    """Write ``obj`` as JSON to ``path`` atomically."""
-    atomic_write(path, _json_writer(obj))
+        with open(intent, encoding="utf-8") as f:
+            renames = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"commit file {intent!r} is unreadable ({type(exc).__name__}); {advice}") from None
+    base = os.path.basename(prefix)
+    finals = {base + ext for ext in _PARTS}
+    ok = isinstance(renames, list) and all(isinstance(pair, list) and len(pair) == 2 for pair in renames)
+    for pair in renames if ok else ():
+        tmp, final = pair
+        if final not in finals or not isinstance(tmp, str) or os.sep in tmp or os.altsep and os.altsep in tmp \
+                or not (tmp.startswith(f".{final}.") and tmp.endswith(".tmp")):
+            raise WeightsError(f"refusing commit file {intent!r}: it names {abbreviate(pair, 100)}, not a "
+                               f"temporary file of {base!r} renamed to one of {sorted(finals)} in its folder "
+                               f"(nothing was moved); {advice}")
+    if not ok:
+        raise WeightsError(f"commit file {intent!r} is not a list of [temporary, final] names "
+                           f"({abbreviate(renames, 100)}); {advice}")
+    return renames
 
 
 def _roll_forward(prefix):
-    """Finish the renames of an interrupted :func:`save_checkpoint` of ``prefix``; drop its leftovers."""
-    intent = prefix + ".commit"
-    if os.path.exists(intent):
-        with open(intent, encoding="utf-8") as f:
-            renames = json.load(f)
-        directory = os.path.dirname(os.path.abspath(prefix))
+    """Finish the renames of an interrupted :func:`save_checkpoint` of ``prefix``; drop its leftovers.
+
+    The commit file is checked whole first: a name outside ``prefix``'s own parts (an absolute
+    path, ``..``, another file, a symbolic link) refuses the roll-forward and moves nothing.
+    """
+    directory = os.path.dirname(os.path.abspath(prefix))
+    if os.path.lexists(prefix + ".commit"):
+        renames = _read_intent(prefix)
+        for tmp, _ in renames:
+            if os.path.islink(os.path.join(directory, tmp)):
+                raise WeightsError(f"refusing commit file {prefix + '.commit'!r}: {tmp!r} is a symbolic link "
+                                   "(nothing was moved); delete the .commit file and resume from a checkpoint "
+                                   "you trust")
         for tmp, final in renames:
-            tmp = os.path.join(directory, tmp)
-            if os.path.exists(tmp):
-                os.replace(tmp, os.path.join(directory, final))
-        os.remove(intent)
+            if os.path.exists(os.path.join(directory, tmp)):
+                os.replace(os.path.join(directory, tmp), os.path.join(directory, final))
+        os.remove(prefix + ".commit")
     base = os.path.basename(prefix)
-    for leftover in glob.glob(os.path.join(glob.escape(os.path.dirname(os.path.abspath(prefix))),
-                                           f".{glob.escape(base)}.*.tmp")):
-        os.remove(leftover)  # a temporary file of a save killed before its intent file existed
+    for leftover in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(base)}.*.tmp")):
+        if is_leftover(leftover) and not os.path.islink(leftover):
+            os.remove(leftover)  # a temporary file of a save killed before its intent file existed
 
 
 def save_checkpoint(prefix, model, optimizer=None, meta=None):
@@ -119,13 +101,13 @@ def save_checkpoint(prefix, model, optimizer=None, meta=None):
     writers = [(".pdparams", lambda tmp: paddle.save(model.state_dict(), tmp))]
     if optimizer is not None:
         writers.append((".pdopt", lambda tmp: paddle.save(optimizer.state_dict(), tmp)))
-    writers.append((".json", _json_writer(dict(meta or {}))))
+    writers.append((".json", json_writer(dict(meta or {}))))
     temps = []
     try:
         for ext, write in writers:
-            temps.append((_write_synced(prefix + ext, write), prefix + ext))
+            temps.append((write_synced(prefix + ext, write), prefix + ext))
         renames = [(os.path.basename(tmp), os.path.basename(final)) for tmp, final in temps]
-        atomic_write(prefix + ".commit", _json_writer(renames))
+        atomic_write(prefix + ".commit", json_writer(renames))
     except BaseException:
         for tmp, _ in temps:
             if os.path.exists(tmp):
@@ -139,8 +121,17 @@ def load_checkpoint_meta(prefix):
     path = prefix + ".json"
     if not os.path.exists(path):
         return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}); the run folder "
+                           "is damaged: resume from another checkpoint (e.g. epoch_N)") from None
+    if not isinstance(meta, dict) or not all(isinstance(meta.get(k, 0), int) and not isinstance(meta.get(k), bool)
+                                             for k in ("epoch", "best_epoch")):
+        raise WeightsError(f"checkpoint metadata {path!r} is not what save_checkpoint writes "
+                           f"({abbreviate(meta, 100)}); resume from another checkpoint (e.g. epoch_N)")
+    return meta
 
 
 def _strip_suffix(prefix):
@@ -150,58 +141,15 @@ def _strip_suffix(prefix):
     return prefix
 
 
-#: The only globals the pickle of a Paddle state dict or optimizer state refers to: NumPy arrays
-#: and dtypes, tensors saved as ``(name, array)`` tuples, pickle protocol 2's bytes and builtins.
-_STATE_GLOBALS = {("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
-                  ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
-                  ("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict"),
-                  ("builtins", "tuple"), ("__builtin__", "tuple"), ("_codecs", "encode")}
-
-
-class UnsafePickleError(pickle.UnpicklingError):
-    """A ``.pdparams``/``.pdopt`` pickle refers to a global that plain weights never need."""
-
-
-class _StateUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) not in _STATE_GLOBALS:
-            raise UnsafePickleError(f"it refers to {module}.{name}, which plain weights never do")
-        return super().find_class(module, name)
-
-
-def safe_paddle_load(path):
-    """``paddle.load(path)`` after checking that the pickle holds plain data only.
-
-    ``paddle.load`` is ``pickle.load``: a crafted file runs any code it names. The file is
-    first unpickled with only :data:`_STATE_GLOBALS` allowed (arrays, dicts, numbers,
-    strings); anything else raises :class:`UnsafePickleError` before any of it runs. Files
-    that are not pickles (Paddle's binary format) go to ``paddle.load`` unchanged.
-    """
-    with open(path, "rb") as f:
-        if f.read(1) == pickle.PROTO:
-            f.seek(0)
-            _StateUnpickler(f, encoding="latin1").load()
-    return paddle.load(path)
-
-
 def read_state_dict(path, what="checkpoint"):
-    """``paddle.load(path)`` checked to be a state dict: ``{name: tensor or array}``.
+    """The state dict in ``path`` (read by :func:`safe_paddle_load`): ``{name: tensor or array}``.
 
     Raises WeightsError naming the file when it is missing, unreadable (truncated, not a Paddle
     file) or holds something else than a state dict (a whole pickled model, a list, ...).
     """
     if not os.path.exists(path):
         raise WeightsError(f"{what} {path!r} does not exist; check the path (a .pdparams file or its prefix)")
-    try:
-        state = safe_paddle_load(path)
-    except UnsafePickleError as exc:
-        raise WeightsError(f"refusing to load {what} {path!r}: {exc}, and unpickling it could run code. "
-                           "Use weights from a source you trust; if you trust this file, load it with "
-                           "paddle.load yourself and save model.state_dict() again") from None
-    except Exception as exc:  # a truncated or foreign file
-        raise WeightsError(f"cannot read {what} {path!r} ({type(exc).__name__}: {exc}); the file is truncated "
-                           "or not a Paddle state dict: write it again with paddle.save(model.state_dict(), "
-                           "path), or convert a PyTorch .pth with tools/convert_weights.py") from exc
+    state = safe_paddle_load(path, what)
     bad = (f"{type(state).__name__}" if not isinstance(state, dict) else
            next((f"entry {k!r} of type {type(v).__name__}" for k, v in state.items()
                  if not isinstance(k, str) or not isinstance(v, (paddle.Tensor, np.ndarray))), None))
@@ -257,16 +205,8 @@ def load_checkpoint(prefix, model, optimizer=None):
         if not os.path.exists(opt_path):
             raise WeightsError(f"optimizer state {opt_path!r} is missing: cannot resume; "
                                "use Global.pretrained_model to load weights only")
-        try:
-            opt_state = safe_paddle_load(opt_path)
-        except UnsafePickleError as exc:
-            raise WeightsError(f"refusing to load optimizer state {opt_path!r}: {exc}, and unpickling it could "
-                               "run code; resume from a checkpoint you trust") from None
-        except Exception as exc:
-            raise WeightsError(f"cannot read optimizer state {opt_path!r} ({type(exc).__name__}: {exc}); "
-                               "the file is truncated: resume from another checkpoint (e.g. epoch_N) or use "
-                               "Global.pretrained_model to load weights only") from exc
-        optimizer.set_state_dict(opt_state)
+        optimizer.set_state_dict(safe_paddle_load(opt_path, "optimizer state", fix=(
+            "resume from another checkpoint (e.g. epoch_N) or use Global.pretrained_model to load weights only")))
     model.set_state_dict(state)
     return load_checkpoint_meta(prefix)
 

@@ -22,6 +22,7 @@ from ..console import log
 from ..errors import ConfigError
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
 from ..metrics import evaluate_map
+from .callbacks import TrainingDivergedError
 from .checkpoint import atomic_json_save, load_checkpoint, load_checkpoint_meta, load_pretrained, save_checkpoint
 from .trainer import seed_everything
 
@@ -91,7 +92,7 @@ def _train_stage(cfg, stage, teacher):
                 loss = loss_l + loss_c
                 named = {"loss_c": loss_c, "loss_l": loss_l}
             if not np.isfinite(float(loss)):
-                raise FloatingPointError(f"[{stage}] loss is {float(loss)} at step {step}: lower the learning rate")
+                raise TrainingDivergedError(f"[{stage}] loss is {float(loss)} at step {step}: lower the learning rate")
             loss.backward()
             optimizer.step()
             optimizer.clear_grad()

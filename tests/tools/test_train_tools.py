@@ -13,6 +13,7 @@ import time
 import paddle
 import pytest
 
+from paddle_conv.cli import run_cli
 from tools import eval as eval_tool
 from tools import train as train_tool
 
@@ -74,7 +75,7 @@ def test_same_seed_same_run(tmp_path, capsys):
 
 def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path, capsys):
     lr = "Optimizer.lr={name: Piecewise, learning_rate: 0.001, decay_epochs: [1], values: [0.001, 1.0e+38]}"
-    assert train_tool.main(["-c", QUICK, *tiny(tmp_path, epochs=3, evaluate=False), "-o", lr]) == 2
+    assert run_cli(train_tool.main, ["-c", QUICK, *tiny(tmp_path, epochs=3, evaluate=False), "-o", lr]) == 2
     err = capsys.readouterr().err
     found = re.search(r"error: training loss is (nan|inf|-inf) at epoch (\d+), step (\d+) \(global step (\d+)\) "
                       r"with learning rate 1e\+38", err)
@@ -95,7 +96,7 @@ def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path, capsy
     ("Global.checkpoints=/no/ckpt/latest", "checkpoint '/no/ckpt/latest.pdparams' does not exist"),
 ])
 def test_bad_input_exits_2_with_named_problem(tmp_path, capsys, override, message):
-    assert train_tool.main(["-c", QUICK, *tiny(tmp_path, epochs=1), "-o", override]) == 2
+    assert run_cli(train_tool.main, ["-c", QUICK, *tiny(tmp_path, epochs=1), "-o", override]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err, err
 
@@ -108,7 +109,7 @@ def test_label_outside_class_num_names_line(tmp_path, capsys):
     Image.new("RGB", (4, 4)).save(images / "a.png")
     (tmp_path / "list.txt").write_text("a.png 0\na.png 10\n", encoding="utf-8")
     dataset = f"{{name: ImageNetDataset, image_root: {images}, cls_label_path: {tmp_path / 'list.txt'}}}"
-    assert train_tool.main(["-c", QUICK, *tiny(tmp_path), "-o", f"DataLoader.Train.dataset={dataset}"]) == 2
+    assert run_cli(train_tool.main, ["-c", QUICK, *tiny(tmp_path), "-o", f"DataLoader.Train.dataset={dataset}"]) == 2
     assert re.search(r"label 10 at .*list.txt:2 is outside \[0, 10\)", capsys.readouterr().err)
 
 
@@ -153,5 +154,5 @@ def test_sigkill_mid_epoch_then_resume_from_latest(tmp_path):
 
 @pytest.mark.skipif(paddle.is_compiled_with_cuda(), reason="this Paddle build has a GPU device")
 def test_gpu_device_on_cpu_build_is_a_config_error(tmp_path, capsys):
-    assert train_tool.main(["-c", QUICK, *tiny(tmp_path, epochs=1), "-o", "Global.device=gpu"]) == 2
+    assert run_cli(train_tool.main, ["-c", QUICK, *tiny(tmp_path, epochs=1), "-o", "Global.device=gpu"]) == 2
     assert "error: Global.device: cannot use 'gpu' with this Paddle build" in capsys.readouterr().err

@@ -1,0 +1,360 @@
+"""Reading files other people made, and writing files all-or-nothing.
+
+The one place where paddle_conv opens weights files (see SECURITY.md):
+
+* :func:`safe_paddle_load` reads a ``.pdparams``/``.pdopt`` pickle of any protocol (0-5) with a
+  restricted unpickler that knows only what ``paddle.save`` of a state dict or optimizer state
+  writes (NumPy arrays, dtypes and scalars, ``OrderedDict``, builtin containers and scalars),
+  checks what came out, and returns what ``paddle.load`` would (arrays as ``paddle.Tensor``).
+  The file is read once; nothing in it is ever handed to ``pickle.load`` or ``paddle.load``.
+* :func:`safe_torch_load` is ``torch.load(..., weights_only=True)`` with clean errors.
+* :func:`atomic_write` (and :func:`atomic_paddle_save`, :func:`atomic_json_save`) write through a
+  temporary file unique to the process, renamed into place; file modes follow the umask, and a
+  replaced file keeps its mode.
+"""
+
+import errno
+import io
+import json
+import os
+import pickle
+import re
+import stat
+import tempfile
+from collections import OrderedDict
+
+import numpy as np
+import paddle
+from paddle.framework.io import _ndarray_to_tensor, _parse_load_result
+from paddle.framework.io_utils import _pack_loaded_dict
+
+from .errors import OutputError, WeightsError, abbreviate
+
+#: Key of the ``{structured name: parameter name}`` table ``paddle.save`` adds to a state dict.
+_NAME_TABLE = "StructuredToParameterName@@"
+#: Nesting a state dict or optimizer state never reaches (they are two or three levels deep).
+_MAX_DEPTH = 32
+_NUMERIC_KINDS = "biufc"
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+class UnsafePickleError(WeightsError):
+    """A weights pickle refers to a global that a state dict never needs (it could run code)."""
+
+
+def _refuse(what):
+    raise UnsafePickleError(what)
+
+
+def _checked_dtype(spec, align=False, copy=False):
+    dtype = np.dtype(spec, align, copy)
+    if dtype.hasobject:
+        _refuse(f"an array of Python objects (dtype {dtype})")
+    return dtype
+
+
+class _NdarrayClass:
+    """Stands for ``numpy.ndarray`` in a pickle: only :func:`_reconstruct` accepts it."""
+
+
+def _reconstruct(subtype, shape, typecode):
+    # NumPy pickles an array as _reconstruct(ndarray, (0,), b'b') then BUILD(state): the empty
+    # array is filled by ndarray.__setstate__, which checks the data against the shape.
+    if not isinstance(subtype, _NdarrayClass) or not isinstance(shape, tuple) or 0 not in shape:
+        _refuse("numpy _reconstruct called otherwise than NumPy pickles an array")
+    return np.ndarray.__new__(np.ndarray, (0,), _checked_dtype(typecode))
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    # Protocol 5: an array as _frombuffer(PickleBuffer, dtype, shape, order), data in-band.
+    if not isinstance(buffer, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or order not in "CF":
+        _refuse("numpy _frombuffer called otherwise than NumPy pickles an array")
+    return np.frombuffer(buffer, _checked_dtype(dtype)).reshape(shape, order=order)
+
+
+def _scalar(dtype, data=None):
+    if not isinstance(dtype, np.dtype) or not isinstance(data, bytes):
+        _refuse("numpy scalar called otherwise than NumPy pickles a number")
+    return np.frombuffer(data, _checked_dtype(dtype), count=1)[0]
+
+
+def _encode(text, encoding="utf-8"):
+    # Protocols 0-2 write bytes as _codecs.encode(str, 'latin1').
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        _refuse("_codecs.encode called otherwise than pickle writes bytes")
+    return text.encode("latin1")
+
+
+def _empty_bytes(*args):
+    # Protocols 0-2 write b'' as bytes().
+    if args:
+        _refuse("bytes called with arguments")
+    return b""
+
+
+#: Every global the pickle of a Paddle state dict or optimizer state may name, and what it
+#: becomes. Anything else is refused before it is imported.
+_ALLOWED = {
+    **{(module, "_reconstruct"): _reconstruct for module in ("numpy._core.multiarray", "numpy.core.multiarray")},
+    **{(module, "scalar"): _scalar for module in ("numpy._core.multiarray", "numpy.core.multiarray")},
+    **{(module, "_frombuffer"): _frombuffer for module in ("numpy._core.numeric", "numpy.core.numeric")},
+    ("numpy", "ndarray"): _NdarrayClass(),
+    ("numpy", "dtype"): _checked_dtype,
+    ("collections", "OrderedDict"): OrderedDict,
+    ("_codecs", "encode"): _encode,
+    ("builtins", "bytes"): _empty_bytes,
+    ("__builtin__", "bytes"): _empty_bytes,
+}
+
+
+class _StateUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        try:
+            return _ALLOWED[(module, name)]
+        except (KeyError, TypeError):
+            _refuse(f"it refers to {f'{module}.{name}'[:80]}, which a state dict never does")
+
+    def persistent_load(self, pid):
+        _refuse("it refers to a persistent object (a PyTorch storage?), which a Paddle state dict never does")
+
+
+def _check_plain(obj):
+    """Raise WeightsError unless ``obj`` holds only containers, numbers, strings and numeric arrays."""
+    stack, seen = [(obj, "", 0)], set()
+    while stack:
+        item, where, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise WeightsError(f"it is nested deeper than {_MAX_DEPTH} levels (at {abbreviate(where, 80)})")
+        if id(item) in seen:
+            continue
+        if isinstance(item, np.ndarray) or isinstance(item, np.generic):
+            if item.dtype.kind not in _NUMERIC_KINDS:
+                raise WeightsError(f"it holds an array of dtype {item.dtype} at {abbreviate(where, 80)}, "
+                                   "not numbers")
+        elif isinstance(item, dict):
+            seen.add(id(item))
+            for key, value in item.items():
+                if not isinstance(key, (str, int)):
+                    raise WeightsError(f"it has a key of type {type(key).__name__} at {abbreviate(where, 80)}")
+                stack.append((value, f"{where}[{key!r}]", depth + 1))
+        elif isinstance(item, (list, tuple)):
+            seen.add(id(item))
+            stack.extend((value, f"{where}[{i}]", depth + 1) for i, value in enumerate(item))
+        elif item is not None and not isinstance(item, (bool, int, float, complex, str, bytes)):
+            raise WeightsError(f"it holds a {type(item).__name__} at {abbreviate(where, 80)}, "
+                               "which a state dict never does")
+
+
+def _as_paddle_load_returns(obj):
+    """``obj`` (checked plain data) turned into what ``paddle.load`` returns for it (Paddle 3.3):
+    big arrays saved in slices joined, arrays named by the name table become named tensors, or
+    else every array (and every ``(name, array)`` pair of Paddle 2.1) becomes a tensor."""
+    if isinstance(obj, dict):
+        obj = _pack_loaded_dict(obj)
+        if _NAME_TABLE in obj:
+            for key, name in obj.pop(_NAME_TABLE).items():
+                if isinstance(obj.get(key), np.ndarray):
+                    obj[key] = _ndarray_to_tensor(obj[key], return_numpy=False)
+                    obj[key].name = name
+            return obj
+    return _parse_load_result(obj, return_numpy=False)
+
+
+def _read_bytes(path, what):
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise WeightsError(f"{what} {path!r} does not exist; check the path")
+    if os.path.isdir(path):
+        raise WeightsError(f"{what} {path!r} is a directory; give the file itself")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise WeightsError(f"cannot read {what} {path!r} ({exc.strerror or exc}); check its permissions") from None
+    if not data:
+        raise WeightsError(f"{what} {path!r} is empty (0 bytes): it was not written completely; "
+                           "download or save it again")
+    return data
+
+
+def safe_paddle_load(path, what="checkpoint", fix="download it again or write it again with paddle.save"):
+    """What ``paddle.load(path)`` returns, read without ever running code from the file.
+
+    Args:
+        path: a ``.pdparams`` or ``.pdopt`` file (a pickle of any protocol, 0-5).
+        what: how error messages call the file ("checkpoint", "pretrained weights", ...).
+        fix: what the message of a truncated or corrupt file advises.
+
+    Raises:
+        UnsafePickleError: the pickle names a global a state dict never needs (``os.system``, ...).
+        WeightsError: the file is missing, empty, truncated, not a pickle (a zip archive, Paddle's
+            old binary tensor format, ...) or holds other data than arrays, numbers and containers.
+    """
+    data = _read_bytes(path, what)
+    if data.startswith(b"PK\x03\x04"):
+        raise WeightsError(f"{what} {os.fspath(path)!r} is a zip archive (PyTorch's format), not a Paddle pickle; "
+                           "convert a .pth with tools/convert_weights.py, or save with paddle.save")
+    try:
+        obj = _StateUnpickler(io.BytesIO(data), encoding="latin1").load()
+        _check_plain(obj)
+        return _as_paddle_load_returns(obj)
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(f"refusing to load {what} {os.fspath(path)!r}: {exc}, and unpickling it could run "
+                                "code; use weights from a source you trust, or re-save them with "
+                                "paddle.save(model.state_dict(), path) where they were made") from None
+    except WeightsError as exc:
+        raise WeightsError(f"{what} {os.fspath(path)!r} is not a state dict or optimizer state: {exc}; "
+                           "save model.state_dict() (or optimizer.state_dict()) with paddle.save") from None
+    except Exception as exc:  # truncated, bit-flipped or foreign bytes
+        raise WeightsError(f"cannot read {what} {os.fspath(path)!r} ({type(exc).__name__}: "
+                           f"{(str(exc).splitlines() or [''])[0][:100]}); the file is "
+                           f"truncated or corrupt (or not written by paddle.save): {fix}") from None
+
+
+def safe_torch_load(path, what="checkpoint"):
+    """``torch.load(path, map_location="cpu", weights_only=True)``: tensors and plain containers only.
+
+    Raises WeightsError naming the file when it is missing, empty, truncated or corrupt, or
+    needs more than ``weights_only=True`` allows (a pickled module, any other global).
+    """
+    import torch
+
+    _read_bytes(path, what)  # missing, a directory, unreadable or empty: one clear line
+    try:
+        return torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        names = f"it refers to {found.group(1)[:80]}" if found else "it holds more than tensors"
+        raise WeightsError(f"refusing to load {what} {os.fspath(path)!r}: {names}, which a state dict never does "
+                           "and which could run code; save the weights alone with "
+                           "torch.save(model.state_dict(), path) where they were made") from None
+    except Exception as exc:
+        raise WeightsError(f"cannot read {what} {os.fspath(path)!r} ({type(exc).__name__}); it is truncated, "
+                           "corrupt or not a PyTorch checkpoint: download it again, or save the weights alone "
+                           "with torch.save(model.state_dict(), path)") from None
+
+
+# ------------------------------------------------------------------------------------- writing
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temp_path(path):
+    """A new empty temporary file beside ``path``: ``.<name>.<pid>.<random>.tmp``, mode as ``path`` will have.
+
+    The process id in the name lets a later run tell a leftover of a dead process from the
+    temporary file of a run still writing (:func:`is_leftover`).
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp",
+                                   dir=directory)
+    except OSError as exc:
+        raise _output_error(exc, path) from None
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)  # replacing keeps the mode
+    except OSError:
+        mode = 0o666 & ~_umask()
+    os.fchmod(fd, mode)
+    os.close(fd)
+    return tmp
+
+
+def is_leftover(tmp):
+    """True if temporary file ``tmp`` (named by :func:`temp_path`) belongs to no living process."""
+    parts = os.path.basename(tmp).split(".")
+    try:
+        pid = int(parts[-3])
+    except (IndexError, ValueError):
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _output_error(exc, path):
+    """The OSError ``exc`` met while writing ``path``, as an OutputError naming the path and the fix."""
+    if exc.errno in _NO_SPACE:
+        message = ("no space left on the device while writing {path!r}: nothing was replaced (the previous "
+                   "file, if any, is intact); free disk space or point Global.output_dir to another disk, then "
+                   "run again")
+    elif isinstance(exc, IsADirectoryError) or os.path.isdir(path):
+        message = "cannot write {path!r}: it is a directory; give a file name"
+    elif isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        message = "cannot write {path!r}: permission denied (read-only?); choose a writable place"
+    elif isinstance(exc, (NotADirectoryError, FileExistsError)):
+        message = "cannot write {path!r}: a part of its folder path is a file, not a folder; choose another path"
+    else:
+        message = "cannot write {path!r}: " + abbreviate(exc.strerror or str(exc), 100) + "; choose another path"
+    return OutputError(exc.errno or errno.EIO, message.format(path=path))
+
+
+def write_synced(path, write):
+    """Call ``write(tmp)`` for a temporary file beside ``path``, fsync it, return its path.
+
+    On failure the temporary file is removed; an OSError becomes an OutputError naming ``path``.
+    """
+    tmp = temp_path(path)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+    except BaseException as exc:
+        _remove_quietly(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise _output_error(exc, path) from exc
+        raise
+    return tmp
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def atomic_write(path, write):
+    """Call ``write(tmp_path)`` then rename ``tmp_path`` onto ``path`` (same directory, atomic).
+
+    On any failure the temporary file is removed and ``path`` is left as it was. A new file gets
+    the mode the umask gives; a replaced one keeps its mode.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise _output_error(IsADirectoryError(errno.EISDIR, "is a directory"), path)
+    tmp = write_synced(path, write)
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove_quietly(tmp)
+        raise _output_error(exc, path) from exc
+
+
+def atomic_paddle_save(obj, path):
+    """``paddle.save(obj, path)`` atomically."""
+    atomic_write(path, lambda tmp: paddle.save(obj, tmp))
+
+
+def json_writer(obj):
+    """A ``write(tmp)`` for :func:`atomic_write` that writes ``obj`` as indented JSON."""
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, sort_keys=True)
+
+    return write
+
+
+def atomic_json_save(obj, path):
+    """Write ``obj`` as JSON to ``path`` atomically."""
+    atomic_write(path, json_writer(obj))
