@@ -17,12 +17,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, load_config  # noqa: E402
 from paddle_conv.engine import train  # noqa: E402
+from paddle_conv.errors import PaddleConvError  # noqa: E402
 from tools.train import parse_args  # noqa: E402
 
 
 def main(argv=None):
     args = parse_args(argv, __doc__)
-    results = train(load_config(args.config, args.override, schema=DET_SCHEMA))
+    try:
+        results = train(load_config(args.config, args.override, schema=DET_SCHEMA))
+    except PaddleConvError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
     print(json.dumps({k: round(v["best_mAP"], 4) for k, v in results.items()}))
     return 0
 

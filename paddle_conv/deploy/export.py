@@ -14,12 +14,12 @@ import copy
 import os
 
 from ..build import build_model
-from ..engine.checkpoint import load_pretrained
 from ..errors import ConfigError, WeightsError
 from ..fuse import fuse
 from ..layers import RefConv2D
 from ..refconv import reparameterize
 from ..registry import model_card
+from ..state_dict import load_pretrained
 from .inference import available_device, export_model
 from .onnx import DEFAULT_OPSET, export_onnx
 

@@ -20,8 +20,8 @@ import os
 
 import numpy as np
 
-from ..engine.checkpoint import atomic_write
 from ..errors import PaddleConvError, WeightsError
+from ..io import atomic_write
 from .inference import model_files
 
 #: The opsets paddle2onnx 2.1 can write (it aborts the whole process on any other value).
