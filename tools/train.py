@@ -13,8 +13,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from tools.quiet import quiet_unless_verbose  # noqa: E402
+
+quiet_unless_verbose(sys.argv)
+
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, is_detection_config, load_config  # noqa: E402
+from paddle_conv.console import set_verbose  # noqa: E402
 from paddle_conv.engine import train  # noqa: E402
 
 
@@ -23,7 +28,11 @@ def parse_args(argv=None, description=__doc__):
     parser.add_argument("-c", "--config", required=True, help="YAML config, e.g. configs/oct_mobilenet.yaml")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="override a config value (YAML syntax), repeatable: -o Global.epochs=3")
-    return parser.parse_args(argv)
+    parser.add_argument("--verbose", action="store_true",
+                        help="show everything: Paddle's warnings and each download attempt of a data set")
+    args = parser.parse_args(argv)
+    set_verbose(args.verbose)
+    return args
 
 
 def load(args):

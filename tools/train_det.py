@@ -14,6 +14,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from tools.quiet import quiet_unless_verbose  # noqa: E402
+
+quiet_unless_verbose(sys.argv)
+
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, load_config  # noqa: E402
 from paddle_conv.engine import train  # noqa: E402

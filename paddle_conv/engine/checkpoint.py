@@ -133,8 +133,8 @@ def load_checkpoint_meta(prefix):
     except (OSError, ValueError) as exc:
         raise WeightsError(f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}); the run folder "
                            "is damaged: resume from another checkpoint (e.g. epoch_N)") from None
-    if not isinstance(meta, dict) or not all(isinstance(meta.get(k, 0), int) and not isinstance(meta.get(k), bool)
-                                             for k in ("epoch", "best_epoch")):
+    counts = ("epoch", "best_epoch")
+    if not isinstance(meta, dict) or not all(meta.get(k) is None or type(meta[k]) is int for k in counts):
         raise WeightsError(f"checkpoint metadata {path!r} is not what save_checkpoint writes "
                            f"({abbreviate(meta, 100)}); resume from another checkpoint (e.g. epoch_N)")
     return meta

@@ -23,7 +23,7 @@ from ..build import build_loader, build_loss, build_metrics, build_model, build_
 from ..config import dump_config
 from ..console import log
 from ..errors import ConfigError
-from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
+from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
@@ -157,7 +157,8 @@ def train_classifier(cfg, extra_callbacks=()):
                  ShuffleByEpoch(train_loader.batch_sampler, start_epoch),
                  ReseedByEpoch(seed_everything, g["seed"], start_epoch),
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
-                 saver, _KeepEval()]
+                 saver, _KeepEval(),
+                 EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0)]
     if g["use_visualdl"]:
         logger = VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps)
         # the extras share the logger's writer, which the logger closes at the end: extras first
