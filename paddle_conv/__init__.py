@@ -12,7 +12,7 @@ from .cards import ModelCard, WeightEntry
 from .deploy.paddleclas import register_into_ppcls
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError
 from .fuse import fuse
-from .registry import create_model, list_models, model_card, register_model
+from .registry import create_model, list_models, list_pretrained, model_card, register_model
 
 __version__ = "0.1.0"
 
@@ -25,6 +25,7 @@ __all__ = [
     "create_model",
     "fuse",
     "list_models",
+    "list_pretrained",
     "model_card",
     "ModelCard",
     "WeightEntry",

@@ -17,18 +17,21 @@ from typing import Any, Dict, Optional, Tuple
 
 import paddle
 
+from .arch import build_arch
 from .console import log
 from .data import DATASETS, build_dataset, detection_loader
+from .data.batch_ops import BatchCollate, build_batch_transforms
 from .data.loader import build_loader as data_loader
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, WeightsError
 from .losses import build_loss
 from .metrics import build_metrics
 from .optim import build_optimizer
 from .refconv import refocus
-from .registry import create_model
+from .state_dict import format_load_report, load_pretrained
 
 __all__ = ["build_detection_dataset", "build_loader", "build_loss", "build_metrics", "build_model",
-           "build_optimizer", "detection_loader", "run_dir"]
+           "build_optimizer", "detection_loader", "load_pretrained_weights", "run_dir", "stage_checkpoint",
+           "stage_mismatch_fix"]
 
 
 def run_dir(cfg: Dict[str, Any]) -> str:
@@ -36,18 +39,47 @@ def run_dir(cfg: Dict[str, Any]) -> str:
     return os.path.join(cfg["Global"]["output_dir"], cfg["Arch"]["name"])
 
 
+def stage_checkpoint(cfg, stage, weights=None):
+    """The checkpoint prefix a detection tool loads for ``stage``: ``weights`` (its ``--weights``) or
+    ``<Global.output_dir>/<stage>/best``; WeightsError saying how to make it when it is not there."""
+    if weights:
+        prefix = weights[: -len(".pdparams")] if weights.endswith(".pdparams") else weights
+        if not os.path.isfile(prefix + ".pdparams"):
+            raise WeightsError(f"--weights {weights}: {prefix}.pdparams does not exist; pass the prefix of a "
+                               f"checkpoint written by tools/train_det.py (<Global.output_dir>/{stage}/best)")
+        return prefix
+    prefix = os.path.join(cfg["Global"]["output_dir"], stage, "best")
+    if not os.path.isfile(prefix + ".pdparams"):
+        raise WeightsError(
+            f"the {stage} stage has no checkpoint {prefix}.pdparams: train it first with tools/train_det.py "
+            f"-c CONFIG (Global.output_dir={cfg['Global']['output_dir']}), or pass --weights PREFIX"
+        )
+    return prefix
+
+
+def stage_mismatch_fix(stage):
+    """The advice of a stage checkpoint that does not fit the stage's architecture."""
+    section = "Teacher" if stage == "teacher" else "Student"
+    return (f"it was saved with another {section}.Arch: set {section}.Arch to the one the {stage} stage was "
+            "trained with, or pass --weights of a checkpoint of this architecture")
+
+
+def load_pretrained_weights(network: paddle.nn.Layer, path: str) -> None:
+    """Load the weights of ``path`` that fit ``network`` and print which did not
+    (:func:`paddle_conv.state_dict.load_pretrained`)."""
+    report = load_pretrained(network, path)
+    log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
+
+
 def build_model(arch: Dict[str, Any]) -> paddle.nn.Layer:
-    """The network of a validated ``Arch`` section (``name`` + builder arguments).
+    """The network of a validated ``Arch`` section (``name``, builder arguments and PaddleClas's
+    common keys, :func:`paddle_conv.arch.build_arch`).
 
     With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
     plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
     stay zero, and RefConv checkpoints load as they are.
     """
-    kwargs = {k: v for k, v in arch.items() if k not in ("name", "refocus")}
-    try:
-        network = create_model(arch["name"], **kwargs)
-    except TypeError as exc:  # a builder taking **kwargs got an argument it does not know
-        raise ConfigError(f"Arch: {arch['name']} cannot be built with {kwargs}: {exc}") from exc
+    network = build_arch({k: v for k, v in arch.items() if k != "refocus"}, load_weights=load_pretrained_weights)
     if arch.get("refocus"):
         try:
             refocus(network, **arch["refocus"])
@@ -73,7 +105,9 @@ def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str,
     sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
                                                 shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
     loader_cfg = split["loader"]
-    loader = data_loader(dataset, batch_sampler=sampler,
+    batch_ops = split["dataset"].get("batch_transform_ops") if train else None
+    collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
+    loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
                          num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
                          use_shared_memory=loader_cfg["use_shared_memory"])
     log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")

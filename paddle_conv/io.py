@@ -271,15 +271,7 @@ def is_leftover(tmp):
         pid = int(parts[-3])
     except (IndexError, ValueError):
         return True
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return pid == os.getpid() or not _alive(pid)
 
 
 def _output_error(exc, path):
@@ -358,3 +350,67 @@ def json_writer(obj):
 def atomic_json_save(obj, path):
     """Write ``obj`` as JSON to ``path`` atomically."""
     atomic_write(path, json_writer(obj))
+
+
+class RunLock:
+    """``<folder>/.lock`` holding this process's id while a run writes into ``folder``.
+
+    :meth:`acquire` creates ``folder`` if needed; it raises OutputError when another living
+    process holds the lock, and takes over a stale lock (its process is gone) or one of this
+    process (an earlier run in the same interpreter that failed).
+    """
+
+    def __init__(self, folder):
+        self.folder = os.fspath(folder)
+        self.path = os.path.join(self.folder, ".lock")
+
+    def acquire(self):
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+        except OSError as exc:
+            raise _output_error(exc, self.folder) from None
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is not None and owner != os.getpid() and _alive(owner):
+                    raise OutputError(errno.EBUSY, f"another run (process {owner}) is writing into {self.folder!r} "
+                                                   f"(lock file {self.path!r}); wait for it to finish or set "
+                                                   "another Global.output_dir") from None
+                _remove_quietly(self.path)  # stale: its process is gone
+                continue
+            except OSError as exc:
+                raise _output_error(exc, self.path) from None
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return self
+        raise OutputError(errno.EBUSY, f"cannot take the lock file {self.path!r}; remove it if no run is writing "
+                                       f"into {self.folder!r}")
+
+    def _owner(self):
+        try:
+            with open(self.path, encoding="ascii") as f:
+                return int(f.read(32).strip())
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+
+    def release(self):
+        if self._owner() == os.getpid():
+            _remove_quietly(self.path)
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

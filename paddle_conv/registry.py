@@ -21,6 +21,8 @@ from typing import Any, Callable, List, Optional, TypeVar
 
 from .cards import TASKS, ModelCard, WeightEntry
 from .errors import UnknownNameError
+from .pretrained.download import download_path
+from .pretrained.loader import Pretrained, load_weights, resolve_entry
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -129,9 +131,26 @@ def register_model(fn: Optional[T] = None, *, name: Optional[str] = None, card: 
     return MODELS.register(fn, name=name, card=card)
 
 
-def create_model(name: str, **kwargs: Any) -> Any:
-    """Build the registered model ``name``, e.g. ``create_model("oct_resnet50", num_classes=10)``."""
-    return MODELS.build(name, **kwargs)
+def create_model(name: str, pretrained: Pretrained = False, **kwargs: Any) -> Any:
+    """Build the registered model ``name``, e.g. ``create_model("oct_resnet50", num_classes=10)``.
+
+    Args:
+        pretrained: False (random init), True (the card's first weights), a weights name of the
+            card, a path (``.pdparams`` or an upstream ``.pth``, converted) or an ``http(s)://`` URL;
+            downloaded and converted on first use (see :mod:`paddle_conv.pretrained`). Without
+            ``num_classes`` the model takes the named weights' class count; with another one,
+            every weight but the classifier's is loaded.
+        **kwargs: the builder's arguments.
+    """
+    if not pretrained:
+        return MODELS.build(name, **kwargs)
+    card = MODELS.card(name)
+    entry = resolve_entry(name, card.weights, pretrained)
+    if entry is not None:
+        kwargs.setdefault("num_classes", entry.num_classes)
+    model = MODELS.build(name, **kwargs)
+    load_weights(model, name, card.weights, pretrained, card.classifier)
+    return model
 
 
 def model_card(name: str) -> ModelCard:
@@ -151,3 +170,26 @@ def list_models(pattern: Optional[str] = None, task: Optional[str] = None,
     if task is not None and task not in TASKS:
         raise UnknownNameError(f"unknown task {task!r}; one of: {', '.join(TASKS)}")
     return MODELS.filter(pattern, task, pretrained)
+
+
+def list_pretrained(pattern: Optional[str] = None) -> List[dict]:
+    """One row per published weights file of the models matching ``pattern``: model, name,
+    dataset, metrics, class count, upstream, the file's cache path and whether it is there."""
+    rows = []
+    for model in MODELS.filter(pattern, pretrained=True):
+        for entry in MODELS.card(model).weights:
+            path = download_path(entry.file_name)
+            rows.append({"model": model, "name": entry.name, "dataset": entry.dataset, "metrics": entry.metrics,
+                         "num_classes": entry.num_classes, "upstream": entry.upstream, "path": str(path),
+                         "cached": path.is_file()})
+    return rows
+
+
+def weights_table() -> str:
+    """The Markdown table of every published weights file (README's "Pretrained weights")."""
+    lines = ["| model | `pretrained=` | trained on | published | source |", "|---|---|---|---|---|"]
+    for row in list_pretrained():
+        metrics = ", ".join(f"{k} {v:g}%" for k, v in row["metrics"].items()) or "not published"
+        lines.append(f"| `{row['model']}` | `{row['name']}` | {row['dataset']} ({row['num_classes']} classes) | "
+                     f"{metrics} | {row['upstream']} |")
+    return "\n".join(lines)

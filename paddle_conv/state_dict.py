@@ -12,7 +12,7 @@ import os
 import numpy as np
 import paddle
 
-from .errors import WeightsError
+from .errors import WeightsError, abbreviate
 from .io import safe_paddle_load
 
 #: The files of a checkpoint prefix: weights, optimizer state, metadata.
@@ -42,7 +42,16 @@ def read_state_dict(path, what="checkpoint"):
     if bad:
         raise WeightsError(f"{what} {path!r} is not a state dict of tensors (found {bad}); save "
                            "model.state_dict() rather than the model or other objects")
+    nonfinite = [k for k, v in state.items() if _is_float(v) and not np.isfinite(np.asarray(v)).all()]
+    if nonfinite:
+        raise WeightsError(f"{what} {path!r} holds NaN or infinite values in {abbreviate(nonfinite[0], 80)}"
+                           f"{f' and {len(nonfinite) - 1} more tensors' if len(nonfinite) > 1 else ''}: the "
+                           "training that wrote it diverged; use an earlier checkpoint (e.g. epoch_N)")
     return state
+
+
+def _is_float(value):
+    return str(value.dtype).replace("paddle.", "") in ("float16", "bfloat16", "float32", "float64")
 
 
 def compare_state(own, state):
@@ -56,8 +65,14 @@ def compare_state(own, state):
     return missing, unexpected, mismatched
 
 
-def check_state_matches(state, model, path):
-    """Raise WeightsError unless ``state`` has exactly the parameters (names and shapes) of ``model``."""
+#: What to do about a checkpoint of another model, as the classification tools read them.
+MISMATCH_FIX = ("it was saved from another architecture or configuration: set Arch to the one it was trained "
+                "with, or load matching weights only with Global.pretrained_model")
+
+
+def check_state_matches(state, model, path, fix=MISMATCH_FIX):
+    """Raise WeightsError unless ``state`` has exactly the parameters (names and shapes) of ``model``;
+    the message ends with ``fix``, the advice of the caller's tool."""
     missing, unexpected, mismatched = compare_state(model.state_dict(), state)
     mismatched = [f"{k}: model {have} vs file {got}" for k, have, got in mismatched]
     if missing or unexpected or mismatched:
@@ -67,9 +82,7 @@ def check_state_matches(state, model, path):
         details = "; ".join(f"{label}: {few(names)}" for label, names in
                             (("missing in file", missing), ("unexpected in file", unexpected),
                              ("mis-shaped", mismatched)) if names)
-        raise WeightsError(f"checkpoint {path!r} does not fit the model ({details}); it was saved from another "
-                           "architecture or configuration: set Arch to the one it was trained with, or load "
-                           "matching weights only with Global.pretrained_model")
+        raise WeightsError(f"checkpoint {path!r} does not fit the model ({details}); {fix}")
 
 
 def load_pretrained(model, path):

@@ -1,16 +1,19 @@
 """Convert a checkpoint between the upstream PyTorch layout and paddle_conv, either way.
 
-    python tools/convert_weights.py --model oct_resnet50 --src oct_resnet50.pth --dst oct_resnet50.pdparams
+    python tools/convert_weights.py --model oct_resnet50 --src model_best.pth.tar --dst oct_resnet50.pdparams
     python tools/convert_weights.py --model oct_resnet50 --src model.pdparams --dst model.pth --check
+    python tools/convert_weights.py --inspect model_best.pth.tar
 
-The direction follows the extensions: ``.pth``/``.pt`` -> ``.pdparams`` or back. Torch files are
-read with ``torch.load(..., weights_only=True)`` (a pickled checkpoint can run code). Any
-mismatch stops the conversion before the output is written; the output is written atomically.
-``--check`` loads both models and prints, per output, the max abs and relative difference on one
-random input.
+The source format is read from the file's content (any torch name: .pth, .pt, .pth.tar, .tar, .ckpt,
+.bin; or --from torch|paddle), the output is the other framework. Torch files are read with
+``torch.load(..., weights_only=True)``. Wrappers (state_dict, model, model_ema, net) and the
+``module.`` / ``_orig_mod.`` prefixes are undone; --key picks one of several state dicts. Any
+mismatch stops before the output is written; the output is written atomically. See
+docs/weights-bridge.md.
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -22,58 +25,73 @@ import torch  # noqa: E402
 
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
-from paddle_conv.io import atomic_paddle_save, atomic_write, safe_paddle_load, safe_torch_load  # noqa: E402
-from paddle_conv.registry import MODELS, create_model  # noqa: E402
-from weights_bridge import paddle_to_torch, torch_to_paddle, unwrap_state_dict  # noqa: E402
+from paddle_conv.io import atomic_paddle_save, atomic_write  # noqa: E402
+from paddle_conv.registry import MODELS  # noqa: E402
+from weights_bridge import convert_state, paddle_to_torch, read_checkpoint, torch_to_paddle  # noqa: E402
+from weights_bridge.checkpoint import FORMATS, suffix_format  # noqa: E402
+from weights_bridge.identify import best_matches  # noqa: E402
 from weights_bridge.parity import compare_outputs  # noqa: E402
 from weights_bridge.references import REFERENCES, create_reference  # noqa: E402
-
-TORCH_EXTS = (".pth", ".pt")
-PADDLE_EXTS = (".pdparams",)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="registered model name, e.g. oct_resnet50")
-    parser.add_argument("--src", required=True, help="input checkpoint (.pth/.pt or .pdparams)")
-    parser.add_argument("--dst", required=True, help="output checkpoint (.pdparams or .pth/.pt)")
+    parser.add_argument("--inspect", metavar="FILE", help="print what FILE holds and the model it fits; write nothing")
+    parser.add_argument("--model", help="registered model name, e.g. oct_resnet50")
+    parser.add_argument("--src", help="input checkpoint (torch file of any name, or .pdparams)")
+    parser.add_argument("--dst", help="output checkpoint (.pdparams, or a torch name such as .pth)")
+    parser.add_argument("--from", dest="src_format", choices=FORMATS,
+                        help="format of --src when its content should not decide")
+    parser.add_argument("--key", help="entry of the file holding the weights, e.g. model_ema ('/' descends)")
     parser.add_argument("--num-classes", type=int, default=None,
-                        help="classifier size of the checkpoint (default: the model's, 1000)")
+                        help="classifier size of the checkpoint (default: the model's)")
+    parser.add_argument("--model-kwargs", type=json.loads, default={}, metavar="JSON",
+                        help='further builder keywords, e.g. \'{"conv": "refconv"}\' for conv_resnet50')
+    parser.add_argument("--allow-missing", action="append", default=[], metavar="PATTERN",
+                        help="checkpoint keys (shell pattern) the file may lack: left as initialised; repeatable")
+    parser.add_argument("--ignore", action="append", default=[], metavar="PATTERN",
+                        help="checkpoint keys (shell pattern) to drop; the model keeps its own; repeatable")
+    parser.add_argument("--allow-nonfinite", action="store_true", help="convert NaN / infinite weights too")
     parser.add_argument("--check", action="store_true",
                         help="run one input through both models and print the differences")
     parser.add_argument("--input-size", type=int, default=224, help="--check input height and width")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.inspect is None and not (args.model and args.src and args.dst):
+        parser.error("--model, --src and --dst are required (or --inspect FILE)")
+    return args
 
 
-def direction(src, dst):
-    """``"torch_to_paddle"`` or ``"paddle_to_torch"`` from the file extensions."""
-    src_ext, dst_ext = os.path.splitext(src)[1].lower(), os.path.splitext(dst)[1].lower()
-    if src_ext in TORCH_EXTS and dst_ext in PADDLE_EXTS:
-        return "torch_to_paddle"
-    if src_ext in PADDLE_EXTS and dst_ext in TORCH_EXTS:
-        return "paddle_to_torch"
-    raise WeightsError(f"cannot tell the direction from {src!r} -> {dst!r}: use .pth/.pt -> .pdparams "
-                       "or .pdparams -> .pth")
+def check_destination(dst, fmt):
+    """Refuse an output path that cannot be written or does not name a ``fmt`` file, before converting."""
+    if os.path.isdir(dst):
+        raise WeightsError(f"--dst {dst!r} is a directory: give a file name, e.g. {os.path.join(dst, 'model')}"
+                           f"{'.pdparams' if fmt == 'paddle' else '.pth'}")
+    parent = os.path.dirname(os.path.abspath(dst))
+    if not os.path.isdir(parent):
+        what = "is a file" if os.path.exists(parent) else "does not exist"
+        raise WeightsError(f"cannot write {dst!r}: its folder {parent!r} {what}; create the folder first")
+    named = suffix_format(dst)
+    if named is not None and named != fmt:
+        raise WeightsError(f"cannot write {dst!r}: the source is a {'torch' if fmt == 'paddle' else 'paddle'} "
+                           f"checkpoint, so the output is a {fmt} one; name it "
+                           f"{'*.pdparams' if fmt == 'paddle' else '*.pth (or .pt, .pth.tar, .ckpt, .bin)'}")
 
 
-def read_checkpoint(path):
-    """The flat state dict in ``path`` (torch files with ``weights_only=True``)."""
-    if not os.path.isfile(path):
-        raise WeightsError(f"checkpoint {path!r} does not exist")
-    is_torch = os.path.splitext(path)[1].lower() in TORCH_EXTS
-    obj = safe_torch_load(path) if is_torch else safe_paddle_load(path)
-    return unwrap_state_dict(obj)
-
-
-def check(model, state, direction_name, kwargs, input_size):
-    """Build both models with the converted pair of state dicts; print max diffs per output."""
-    torch_state, paddle_state = state if direction_name == "torch_to_paddle" else state[::-1]
+def check(model, found, result, out_format, kwargs, input_size):
+    """Build both models from the source and the converted state dicts; print max diffs per output.
+    After a partial transfer, the side that lacks keys is converted back from the complete result."""
+    partial = bool(result.initialised or result.ignored)
+    if out_format == "paddle":
+        paddle_state = result.state
+        torch_state = paddle_to_torch(result.state, model, **kwargs) if partial else found.state
+    else:
+        torch_state = result.state
+        paddle_state = torch_to_paddle(result.state, model, **kwargs) if partial else found.state
     reference = create_reference(model, **kwargs)
     missing, unexpected = reference.load_state_dict(torch_state, strict=False)
-    # torch_to_paddle already checked the keys; old checkpoints may lack num_batches_tracked
+    # the conversion already checked the keys; old checkpoints may lack num_batches_tracked
     assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
-    with paddle.LazyGuard():
-        layer = create_model(model, **kwargs)
+    layer = MODELS.build(model, **kwargs)
     layer.set_state_dict(paddle_state)
     reference.eval()
     layer.eval()
@@ -90,29 +108,74 @@ def check(model, state, direction_name, kwargs, input_size):
     return all(d.ok for d in diffs)
 
 
+def inspect(path, fmt, key):
+    found = read_checkpoint(path, fmt, key)
+    print(f"file: {path}")
+    print(f"format: {found.format}")
+    for line in found.notes():
+        print(line)
+    dtypes = sorted({str(getattr(v, "dtype", "?")).replace("torch.", "").replace("paddle.", "")
+                     for v in found.state.values()})
+    print(f"tensors: {len(found.state)} ({', '.join(dtypes)})")
+    side = "torch" if found.format == "torch" else "paddle"
+    matches = best_matches(found.state, side)
+    if not matches:
+        print("model: none of the registered models has keys in common with it")
+        return 0
+    for rank, m in enumerate(matches):
+        print(f"{'model' if rank == 0 else 'next'}: {m}")
+    return 0
+
+
+def model_kwargs(args):
+    """Builder keywords from ``--num-classes`` and ``--model-kwargs``, range-checked."""
+    for flag, value in (("--num-classes", args.num_classes), ("--input-size", args.input_size)):
+        if value is not None and value < 1:
+            raise WeightsError(f"{flag} must be a positive integer, got {value}")
+    if not isinstance(args.model_kwargs, dict):
+        raise WeightsError(f"--model-kwargs must be a JSON object such as '{{\"conv\": \"refconv\"}}', "
+                           f"got {args.model_kwargs!r}")
+    return dict(args.model_kwargs, **({} if args.num_classes is None else {"num_classes": args.num_classes}))
+
+
 def convert(args):
+    kwargs = model_kwargs(args)
     if args.model not in REFERENCES:
         MODELS.get(args.model)  # an unknown name raises UnknownNameError listing the closest
         raise WeightsError(f"model {args.model!r} has no torch reference; convertible models: "
                            f"{', '.join(REFERENCES.names())}")
-    way = direction(args.src, args.dst)
-    kwargs = {} if args.num_classes is None else {"num_classes": args.num_classes}
-    source = read_checkpoint(args.src)
-    if way == "torch_to_paddle":
-        converted = torch_to_paddle(source, args.model, **kwargs)
-        atomic_paddle_save(converted, args.dst)
+    found = read_checkpoint(args.src, args.src_format, args.key)
+    if found.format == "keras":
+        raise WeightsError(f"{args.src!r} is a Keras file; this tool converts torch <-> paddle checkpoints")
+    out_format = "paddle" if found.format == "torch" else "torch"
+    check_destination(args.dst, out_format)
+    for line in found.notes():
+        print(line)
+    way = f"{found.format}_to_{out_format}"
+    result = convert_state(found.state, args.model, way, allow_missing=args.allow_missing, ignore=args.ignore,
+                           allow_nonfinite=args.allow_nonfinite, **kwargs)
+    for line in result.notes:
+        print(line)
+    if args.allow_missing or args.ignore:
+        print(f"filled from the checkpoint ({len(result.filled)}): {', '.join(result.filled)}")
+        print(f"left as initialised ({len(result.initialised)}): {', '.join(result.initialised) or '-'}")
+        if result.ignored:
+            print(f"ignored checkpoint keys ({len(result.ignored)}): {', '.join(result.ignored)}")
+    if out_format == "paddle":
+        atomic_paddle_save(result.state, args.dst)
     else:
-        converted = paddle_to_torch(source, args.model, **kwargs)
-        atomic_write(args.dst, lambda tmp: torch.save(converted, tmp))
-    print(f"wrote {args.dst} ({len(converted)} tensors, {way.replace('_', ' ')}, model {args.model})")
+        atomic_write(args.dst, lambda tmp: torch.save(result.state, tmp))
+    print(f"wrote {args.dst} ({len(result.state)} tensors, {found.format} to {out_format}, model {args.model})")
     if args.check:
-        return 0 if check(args.model, (source, converted), way, kwargs, args.input_size) else 1
+        return 0 if check(args.model, found, result, out_format, kwargs, args.input_size) else 1
     return 0
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
+        if args.inspect is not None:
+            return inspect(args.inspect, args.src_format, args.key)
         return convert(args)
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr)

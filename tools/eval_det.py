@@ -13,10 +13,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_conv.build import build_detection_dataset, build_model  # noqa: E402
+from paddle_conv.build import build_detection_dataset, build_model, stage_checkpoint, stage_mismatch_fix  # noqa: E402
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, STAGES, load_config  # noqa: E402
 from paddle_conv.engine.checkpoint import load_checkpoint  # noqa: E402
+from paddle_conv.engine.det_trainer import check_classes, dataset_classes  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 from paddle_conv.metrics import evaluate_map  # noqa: E402
 
@@ -30,18 +31,20 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         cfg = load_config(args.config, args.override, schema=DET_SCHEMA)
-        model = build_model(cfg["Teacher" if args.stage == "teacher" else "Student"]["Arch"])
-        load_checkpoint(args.weights or os.path.join(cfg["Global"]["output_dir"], args.stage, "best"), model)
+        section = "Teacher" if args.stage == "teacher" else "Student"
+        model = build_model(cfg[section]["Arch"])
         dataset = build_detection_dataset(cfg["DataLoader"]["Eval"])
+        check_classes(dataset, model.num_classes, "DataLoader.Eval", f"{section}.Arch")
+        load_checkpoint(stage_checkpoint(cfg, args.stage, args.weights), model, fix=stage_mismatch_fix(args.stage))
         result = evaluate_map(model, dataset, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
-    classes = getattr(dataset, "CLASSES", None) or getattr(dataset, "classes", None)
+    classes = dataset_classes(dataset)
     print(f"{args.stage}: mAP {result['mAP']:.4f} (all-point), {result['mAP_11']:.4f} (11-point), "
           f"{len(dataset)} images")
     for i, ap in enumerate(result["AP"]):
-        print(f"  {classes[i] if classes else i}: AP {ap:.4f}")
+        print(f"  {classes[i]}: AP {ap:.4f}")
     return 0
 
 

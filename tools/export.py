@@ -10,9 +10,11 @@ written to ``<Global.output_dir>/<stage>/inference/`` (input ``[N, 3, S, S]`` fo
 ``input_size`` S; outputs loc, conf and priors, see paddle_conv.det.detect).
 
 Writes ``<Global.save_inference_dir>/inference.json`` + ``inference.pdiparams`` (Paddle 3; ``.pdmodel``
-on Paddle 2) and, with ``--onnx``, ``inference.onnx``: RefConv layers re-parameterized and BatchNorm
-folded into the convolutions. The exported model is checked on a random input against the trained
-one (and ONNX Runtime against Paddle Inference); the differences are printed.
+on Paddle 2), ``inference_config.json`` and, with ``--onnx``, ``inference.onnx``: RefConv layers
+re-parameterized and BatchNorm folded into the convolutions. The exported model is checked on a random
+input against the trained one (and ONNX Runtime against Paddle Inference); the differences are printed.
+All or nothing: the options and weights (finite, BatchNorm variances >= 0) are checked first, the files
+are written to a staged folder that replaces the old inference folder only when the check has run.
 Exit status 0 on success, 2 on a bad config/checkpoint or a failed conversion (message on stderr).
 """
 
@@ -35,7 +37,10 @@ from paddle_conv.deploy.export import (  # noqa: E402
     probe_shape,
 )
 from paddle_conv.deploy.onnx import DEFAULT_OPSET, OnnxPredictor  # noqa: E402
-from paddle_conv.errors import PaddleConvError  # noqa: E402
+from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
+
+#: Largest relative difference between the exported and the trained model that the check accepts.
+MAX_RELATIVE_DIFF = 1e-2
 
 
 def _first(out):
@@ -49,11 +54,16 @@ def check(result, cfg):
         want = _first(result["model"](paddle.to_tensor(x)))
     scale = max(float(np.abs(want).max()), 1.0)
     paddle_out = Predictor(result["prefix"], device=cfg["Global"]["device"])(x)[0]
-    lines = [f"Paddle Inference vs dygraph: max diff {np.abs(paddle_out - want).max() / scale:.2e} (relative)"]
+    diffs = {"Paddle Inference vs dygraph": np.abs(paddle_out - want).max() / scale}
     if result["onnx"]:
         onnx_out = OnnxPredictor(result["onnx"])(x)[0]
-        lines.append(f"ONNX Runtime vs Paddle Inference: max diff {np.abs(onnx_out - paddle_out).max() / scale:.2e}")
-    return lines
+        diffs["ONNX Runtime vs Paddle Inference"] = np.abs(onnx_out - paddle_out).max() / scale
+    for what, diff in diffs.items():
+        if not diff <= MAX_RELATIVE_DIFF:  # NaN included
+            raise WeightsError(f"the exported model is wrong: {what}: max diff {diff:.2e} (relative, at most "
+                               f"{MAX_RELATIVE_DIFF:g} allowed); nothing was written. Please report it as a bug "
+                               "with the config")
+    return [f"{what}: max diff {diff:.2e} (relative)" for what, diff in diffs.items()]
 
 
 def load_export_config(args):
@@ -80,8 +90,9 @@ def main(argv=None):
     try:
         cfg = load_export_config(args)
         paddle.set_device(cfg["Global"]["device"])
-        result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset)
-        report = check(result, cfg)
+        result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset,
+                                    verify=lambda staged: check(staged, cfg))
+        report = result["verified"]
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2

@@ -5,8 +5,11 @@
 
 The model is ``<Global.save_inference_dir>/inference`` (written by tools/export.py) unless
 ``--model_dir`` says otherwise; images are preprocessed with the config's evaluation transforms.
-Prints, per image, the top-k classes with softmax scores. Exit status 2 on a bad config, a missing
-model or an unreadable image (message on stderr).
+Prints, per image as it is classified, the top-k classes with softmax scores (a progress line on
+stderr every 100 images of a long input). An unreadable image stops the run (``--on-error stop``,
+the default; what was printed stays valid) or is reported and skipped (``--on-error skip``). Images are
+turned upright as their EXIF orientation says. Exit status 2 on a bad option, config, image or model
+(a damaged export, or one of another architecture or a detector), one ``error:`` line on stderr.
 """
 
 import argparse
@@ -21,20 +24,97 @@ import numpy as np  # noqa: E402
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
-from paddle_conv.deploy.classify import eval_transform, image_paths, load_image, topk  # noqa: E402
-from paddle_conv.deploy.export import INFERENCE_NAME  # noqa: E402
-from paddle_conv.errors import ConfigError, DataError, PaddleConvError  # noqa: E402
+from paddle_conv.deploy.classify import (  # noqa: E402
+    eval_transform,
+    image_paths,
+    load_image,
+    read_class_id_map,
+    topk,
+)
+from paddle_conv.deploy.export import INFERENCE_NAME, read_export_config  # noqa: E402
+from paddle_conv.errors import ConfigError, DataError, PaddleConvError, WeightsError  # noqa: E402
+from paddle_conv.notes import note_once  # noqa: E402
 from paddle_conv.registry import model_card  # noqa: E402
+
+#: Inputs of more images than this get a progress line on stderr every this many images.
+PROGRESS_EVERY = 100
 
 
 def read_class_names(path):
+    """The class names in the text file ``path``, one per line (None without a file)."""
     if path is None:
         return None
     try:
-        with open(path, encoding="utf-8") as f:
-            return [line.strip() for line in f if line.strip()]
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
-        raise DataError(f"{path}: cannot read the class names ({exc}); one name per line") from None
+        raise DataError(f"--class_names {path}: cannot read the class names ({exc.strerror}); one name per line"
+                        ) from None
+    try:
+        if b"\0" in data:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\0"), data.index(b"\0") + 1, "NUL byte")
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"--class_names {path}: not a UTF-8 text file; give a text file with one class name per "
+                        "line") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def postprocess_names(post):
+    """Class names from ``Infer.PostProcess.class_id_map_file`` ({id: name}); None (ids) when unset
+    or missing (PaddleClas's default map lives in its source tree: a note says so)."""
+    path = post.get("class_id_map_file")
+    if not path:
+        return None
+    if not os.path.isfile(path):
+        note_once("Infer.PostProcess.class_id_map_file", f"{path} does not exist here; printing class ids")
+        return None
+    return read_class_id_map(path, post.get("delimiter"))
+
+
+def _label(names, i):
+    if isinstance(names, dict):
+        return names.get(i, str(i))
+    return names[i] if names and i < len(names) else str(i)
+
+
+def check_options(args):
+    """ConfigError naming the first option out of its range."""
+    if args.topk is not None and args.topk < 1:
+        raise ConfigError(f"--topk {args.topk}: must be at least 1")
+    cores = os.cpu_count() or 1
+    if args.threads is not None and not 1 <= args.threads <= cores:
+        raise ConfigError(f"--threads {args.threads}: must be between 1 and {cores} (the CPU cores of this machine)")
+
+
+def check_export(model_dir, cfg):
+    """ConfigError when the export in ``model_dir`` (its ``inference_config.json``) is a detector, or
+    was made from another ``Arch`` than ``cfg``'s."""
+    meta = read_export_config(model_dir)
+    if meta is None:
+        return
+    if meta["task"] != "classification":
+        raise ConfigError(f"{model_dir} holds the export of a detector (Arch {meta['Arch'].get('name')}): "
+                          "tools/infer.py classifies images and cannot show detections; evaluate a detector with "
+                          "tools/eval_det.py -c CONFIG, run its export through paddle_conv.det.detect")
+    if meta["Arch"].get("name") != cfg["Arch"]["name"]:
+        raise ConfigError(f"{model_dir} holds an export of Arch {meta['Arch'].get('name')}, but the config's Arch is "
+                          f"{cfg['Arch']['name']}: pass the config it was exported with, or --model_dir of this one")
+
+
+def check_outputs(outputs, k, names, program):
+    """WeightsError/ConfigError unless ``outputs`` are one ``[N, K]`` logits array, ``k <= K`` and
+    ``names`` (if any) has ``K`` entries."""
+    if len(outputs) != 1 or outputs[0].ndim != 2:
+        raise WeightsError(f"{program} gives {len(outputs)} outputs of shapes {[list(o.shape) for o in outputs]}, "
+                           "not one [N, classes] array: it is not a classifier's export (a detector gives loc, "
+                           "conf, priors: run it with tools/eval_det.py); export the classifier of this config")
+    classes = outputs[0].shape[1]
+    if k > classes:
+        raise ConfigError(f"--topk {k}: the model has only {classes} classes; pass --topk {classes} or less")
+    if isinstance(names, list) and len(names) != classes:
+        raise ConfigError(f"--class_names has {len(names)} names but the model has {classes} classes; give one "
+                          "name per class, in label order")
 
 
 def refuse_detectors(config, arch=None):
@@ -49,14 +129,43 @@ def refuse_detectors(config, arch=None):
         )
 
 
-def classify(predictor, paths, transform, k, batch_size=16):
-    """``[(path, class ids, scores)]`` of ``paths`` run through ``predictor`` in batches."""
-    results = []
-    for start in range(0, len(paths), batch_size):
-        chunk = paths[start:start + batch_size]
-        logits = predictor(np.stack([load_image(p, transform) for p in chunk]))[0]
-        results += [(p, ids, scores) for p, (ids, scores) in zip(chunk, topk(logits, k))]
-    return results
+def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", names=None):
+    """Yield ``(path, class ids, scores, None)`` per image of ``paths``, batch by batch.
+
+    A bad image is reported as ``(path, None, None, message)`` with ``on_error="skip"``, and the
+    others go on; with ``"stop"`` the images before it are still classified and yielded, then its
+    DataError is raised. The first outputs are checked (:func:`check_outputs`, with ``names``)
+    before anything is yielded.
+    """
+    program = getattr(predictor, "program", "the exported model")
+    chunk, arrays, checked = [], [], False
+    for i, path in enumerate(paths):
+        problem = None
+        try:
+            arrays.append(load_image(path, transform))
+            chunk.append(path)
+        except DataError as exc:
+            problem = exc
+        if chunk and (problem is not None or len(chunk) == batch_size or i == len(paths) - 1):
+            outputs = predictor(np.stack(arrays))
+            if not checked:
+                check_outputs(outputs, k, names, program)
+                checked = True
+            for done, (ids, scores) in zip(chunk, topk(outputs[0], k)):
+                yield done, ids, scores, None
+            chunk, arrays = [], []
+        if problem is not None:
+            if on_error == "stop":
+                raise problem
+            yield path, None, None, str(problem)
+
+
+def print_result(path, ids, scores, names, as_json):
+    labels = [_label(names, i) for i in ids]
+    if as_json:
+        print(json.dumps({"image": path, "class_ids": ids, "labels": labels, "scores": scores}), flush=True)
+    else:
+        print(f"{path}: " + ", ".join(f"{label} ({score:.4f})" for label, score in zip(labels, scores)), flush=True)
 
 
 def main(argv=None):
@@ -65,29 +174,46 @@ def main(argv=None):
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY.PATH=VALUE")
     parser.add_argument("--input", nargs="+", required=True, help="image files and/or folders of images")
     parser.add_argument("--model_dir", help="folder of the exported model (default Global.save_inference_dir)")
-    parser.add_argument("--topk", type=int, default=5)
-    parser.add_argument("--class_names", help="text file, one class name per line (default: class ids)")
+    parser.add_argument("--topk", type=int, help="default: Infer.PostProcess.topk, else 5")
+    parser.add_argument("--class_names", help="text file, one class name per line "
+                        "(default: Infer.PostProcess.class_id_map_file, else class ids)")
     parser.add_argument("--device", choices=["cpu", "gpu"], help="default: gpu when Paddle sees one, else cpu")
     parser.add_argument("--threads", type=int, help="CPU math threads")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
+    parser.add_argument("--on-error", choices=["stop", "skip"], default="stop",
+                        help="an unreadable image stops the run (default; the results so far are printed) "
+                             "or is reported on stderr and skipped")
     args = parser.parse_args(argv)
+    skipped = done = 0
     try:
+        check_options(args)
         refuse_detectors(args.config)
         cfg = load_config(args.config, args.override)
         refuse_detectors(args.config, cfg["Arch"]["name"])
-        names = read_class_names(args.class_names)
+        post = (cfg.get("Infer") or {}).get("PostProcess") or {}
+        names = read_class_names(args.class_names) if args.class_names else postprocess_names(post)
+        k = args.topk or post.get("topk") or 5
         model_dir = args.model_dir or cfg["Global"]["save_inference_dir"]
+        check_export(model_dir, cfg)
         predictor = Predictor(os.path.join(model_dir, INFERENCE_NAME), device=args.device, threads=args.threads)
-        results = classify(predictor, image_paths(args.input), eval_transform(cfg), args.topk)
+        paths = image_paths(args.input)
+        results = classify(predictor, paths, eval_transform(cfg), k, on_error=args.on_error, names=names)
+        for path, ids, scores, problem in results:
+            if problem is None:
+                print_result(path, ids, scores, names, args.json)
+            else:
+                print(f"warning: skipped {problem}", file=sys.stderr, flush=True)
+                skipped += 1
+            done += 1
+            if len(paths) > PROGRESS_EVERY and (done % PROGRESS_EVERY == 0 or done == len(paths)):
+                print(f"{done}/{len(paths)} images", file=sys.stderr, flush=True)
+        if skipped == len(paths):
+            raise DataError(f"none of the {len(paths)} images could be read (see the warnings above)")
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
-    for path, ids, scores in results:
-        labels = [names[i] if names and i < len(names) else str(i) for i in ids]
-        if args.json:
-            print(json.dumps({"image": path, "class_ids": ids, "labels": labels, "scores": scores}))
-        else:
-            print(f"{path}: " + ", ".join(f"{label} ({score:.4f})" for label, score in zip(labels, scores)))
+    if skipped:
+        print(f"warning: {skipped} of {len(paths)} images skipped", file=sys.stderr, flush=True)
     return 0
 
 

@@ -70,6 +70,11 @@ def main(argv=None):
     try:
         cfg = load_config(args.config, args.override)
         weights = args.weights or os.path.join(run_dir(cfg), "best_model")
+        params = weights if weights.endswith(".pdparams") else weights + ".pdparams"
+        if not os.path.isfile(params):
+            source = "--weights" if args.weights else "the run's best_model (<Global.output_dir>/<Arch.name>/)"
+            raise WeightsError(f"{params} does not exist ({source}); pass --weights PREFIX of the RefConv "
+                               "checkpoint to fold, or train it first with tools/train.py -c CONFIG")
         result = reparameterize_checkpoint(cfg, weights, args.output)
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)

@@ -5,6 +5,10 @@
 
 Resume: ``-o Global.checkpoints=output/oct_mobilenet/latest``. See docs/training-and-configs.md.
 Exit status 0 on success, 2 on a bad config/data/checkpoint or a diverged loss (message on stderr).
+
+``--check`` prints, for every key of the config, whether it is implemented, warned (accepted, acts
+differently here) or refused, and exits without training: 0 when it would train, 2 otherwise
+(docs/paddleclas.md).
 """
 
 import argparse
@@ -19,8 +23,10 @@ quiet_unless_verbose(sys.argv)
 
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, is_detection_config, load_config  # noqa: E402
+from paddle_conv.config.check import check_config  # noqa: E402
 from paddle_conv.console import set_verbose  # noqa: E402
 from paddle_conv.engine import train  # noqa: E402
+from paddle_conv.engine.trainer import environment_notes  # noqa: E402
 
 
 def parse_args(argv=None, description=__doc__):
@@ -30,6 +36,9 @@ def parse_args(argv=None, description=__doc__):
                         help="override a config value (YAML syntax), repeatable: -o Global.epochs=3")
     parser.add_argument("--verbose", action="store_true",
                         help="show everything: Paddle's warnings and each download attempt of a data set")
+    if description == __doc__:
+        parser.add_argument("--check", action="store_true",
+                            help="report every key as implemented / warned / refused and exit without training")
     args = parser.parse_args(argv)
     set_verbose(args.verbose)
     return args
@@ -43,6 +52,10 @@ def load(args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.check:
+        report = check_config(args.config, args.override, environment_notes=environment_notes)
+        print(report.format(), flush=True)
+        return 0 if report.ok else 2
     train(load(args))
     return 0
 

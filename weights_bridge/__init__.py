@@ -4,12 +4,23 @@
 equals the upstream projects'; each is registered under the same name as its paddle_conv
 model, so ``create_reference("oct_resnet50")`` pairs with ``create_model("oct_resnet50")``.
 
-``torch_to_paddle`` / ``paddle_to_torch`` convert state dicts (see :mod:`weights_bridge.convert`);
+``torch_to_paddle`` / ``paddle_to_torch`` convert state dicts (see :mod:`weights_bridge.convert`;
+family name differences in :mod:`weights_bridge.mappings`), ``read_checkpoint`` reads published
+checkpoint files (:mod:`weights_bridge.checkpoint`);
 :mod:`weights_bridge.parity` proves a converted model computes what its reference computes.
 """
 
-from .convert import KeyMapping, paddle_to_torch, register_key_mapping, torch_to_paddle, unwrap_state_dict
+from .checkpoint import read_checkpoint
+from .convert import (
+                      Conversion,
+                      KeyMapping,
+                      convert_state,
+                      paddle_to_torch,
+                      register_key_mapping,
+                      torch_to_paddle,
+                      unwrap_state_dict,
+)
 from .references import create_reference, list_references
 
-__all__ = ["KeyMapping", "create_reference", "list_references", "paddle_to_torch", "register_key_mapping",
-           "torch_to_paddle", "unwrap_state_dict"]
+__all__ = ["Conversion", "KeyMapping", "convert_state", "create_reference", "list_references", "paddle_to_torch",
+           "read_checkpoint", "register_key_mapping", "torch_to_paddle", "unwrap_state_dict"]

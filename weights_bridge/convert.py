@@ -17,8 +17,8 @@ is written per model. Every mismatch (missing, unexpected or wrongly shaped keys
     >>> paddle_sd = weights_bridge.torch_to_paddle(sd, model="oct_resnet50")
 """
 
+import fnmatch
 import functools
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -27,60 +27,17 @@ import paddle
 import torch
 
 from paddle_conv.errors import WeightsError
-from paddle_conv.registry import Registry, create_model
+from paddle_conv.registry import create_model
 
+from .checkpoint import numpy_weights, unwrap_state_dict
+from .mappings import IDENTITY, KeyMapping, key_mapping, register_key_mapping
 from .references import REFERENCES, create_reference
 
-__all__ = ["KeyMapping", "ConversionPlan", "register_key_mapping", "plan_conversion", "torch_to_paddle",
-           "paddle_to_torch", "unwrap_state_dict", "build_torch_skeleton", "build_paddle_skeleton"]
+__all__ = ["Conversion", "ConversionPlan", "KeyMapping", "build_paddle_skeleton", "build_torch_skeleton",
+           "convert_state", "key_mapping", "paddle_to_torch", "plan_conversion", "register_key_mapping",
+           "torch_to_paddle", "unwrap_state_dict"]
 
-_WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "net")
-_PREFIXES = ("module.", "_layers.")  # torch DataParallel / DDP, Paddle DataParallel
 _MAX_LISTED = 20
-
-
-@dataclass(frozen=True)
-class KeyMapping:
-    r"""How one family's Paddle names differ from its torch reference's.
-
-    Args:
-        renames: ``(torch_pattern, paddle_replacement)`` regex pairs applied in order (``re.sub``)
-            to torch keys and, by the layer-by-layer locator, to torch module paths: write them
-            for module paths, e.g. ``(r"\bmlp\b", "ffn")``. Both directions use them: the plan
-            is always made from the torch structure. Empty: identical names, the usual case.
-        transforms: ``(torch_key_pattern, to_paddle, to_torch)``: functions on numpy arrays for
-            keys whose layout differs beyond a Linear transpose (``re.fullmatch`` on the torch key).
-    """
-
-    renames: tuple = ()
-    transforms: tuple = ()
-
-    def paddle_key(self, torch_key):
-        for pattern, repl in self.renames:
-            torch_key = re.sub(pattern, repl, torch_key)
-        return torch_key
-
-    def transform_for(self, torch_key):
-        for pattern, to_paddle, to_torch in self.transforms:
-            if re.fullmatch(pattern, torch_key):
-                return to_paddle, to_torch
-        return None
-
-
-IDENTITY = KeyMapping()
-KEY_MAPPINGS = Registry("weight key mapping")
-
-
-def register_key_mapping(mapping, *model_names):
-    """Use ``mapping`` for the models ``model_names`` (one call per family)."""
-    for name in model_names:
-        KEY_MAPPINGS.register(mapping, name=name)
-    return mapping
-
-
-def key_mapping(model_name):
-    """The family mapping of ``model_name`` (identity names when none is registered)."""
-    return KEY_MAPPINGS.get(model_name) if model_name in KEY_MAPPINGS else IDENTITY
 
 
 def _transpose(a):
@@ -95,6 +52,16 @@ class _Entry:
     dtype: str  # numpy dtype name of the torch tensor
     to_paddle: object = None
     to_torch: object = None
+    part: tuple = None  # (start, stop) along axis 0 of a merged Paddle tensor, None: all of it
+
+    def torch_value(self, paddle_array):
+        """This entry's torch array from the (whole) Paddle array."""
+        if self.part is not None:
+            paddle_array = paddle_array[self.part[0]:self.part[1]]
+        return self.to_torch(paddle_array) if self.to_torch else paddle_array
+
+    def paddle_value(self, torch_array):
+        return self.to_paddle(torch_array) if self.to_paddle else torch_array
 
 
 @dataclass
@@ -109,17 +76,31 @@ class ConversionPlan:
 
     @property
     def paddle_keys(self):
-        return [e.paddle_key for e in self.entries if e.paddle_key is not None]
+        return list(self.by_paddle_key())
 
     def by_torch_key(self):
         return {e.torch_key: e for e in self.entries}
 
     def by_paddle_key(self):
-        return {e.paddle_key: e for e in self.entries if e.paddle_key is not None}
+        """``{paddle key: [entries]}``: one entry, or the parts of a merged tensor in order."""
+        groups = {}
+        for e in self.entries:
+            if e.paddle_key is not None:
+                groups.setdefault(e.paddle_key, []).append(e)
+        return groups
 
-    def paddle_shape(self, entry):
+    def entry_paddle_shape(self, entry):
+        """Shape of ``entry``'s own (part of the) Paddle tensor."""
         probe = np.empty(entry.shape, dtype=np.bool_)
         return tuple(entry.to_paddle(probe).shape) if entry.to_paddle else entry.shape
+
+    def paddle_shapes(self):
+        """``{paddle key: shape}`` of the whole Paddle tensors."""
+        shapes = {}
+        for key, group in self.by_paddle_key().items():
+            first = self.entry_paddle_shape(group[0])
+            shapes[key] = (sum(self.entry_paddle_shape(e)[0] for e in group),) + first[1:]
+        return shapes
 
 
 def plan_conversion(torch_model, mapping=IDENTITY, paddle_model=None):
@@ -156,18 +137,28 @@ def plan_conversion(torch_model, mapping=IDENTITY, paddle_model=None):
             entries.append(_Entry(torch_key, mapping.paddle_key(prefix + paddle_local), shape, dtype,
                                   to_paddle, to_torch))
     plan = ConversionPlan(entries)
+    _assign_parts(plan, mapping)
     if paddle_model is not None:
         _check_plan_against_paddle(plan, torch_model, paddle_model)
     return plan
 
 
+def _assign_parts(plan, mapping):
+    for key, group in plan.by_paddle_key().items():
+        if len(group) == 1:
+            continue
+        if not mapping.is_merged(key):
+            raise WeightsError(f"the key mapping sends {', '.join(e.torch_key for e in group)} all to {key}; "
+                               "declare it in KeyMapping.merged if they are parts of one tensor")
+        start = 0
+        for e in group:
+            stop = start + plan.entry_paddle_shape(e)[0]
+            e.part, start = (start, stop), stop
+
+
 def _check_plan_against_paddle(plan, torch_model, paddle_model):
     paddle_state = paddle_model.state_dict()
-    expected = plan.by_paddle_key()
-    problems = _key_problems(
-        {k: tuple(v.shape) for k, v in paddle_state.items()},
-        {k: plan.paddle_shape(e) for k, e in expected.items()},
-    )
+    problems = _key_problems({k: tuple(v.shape) for k, v in paddle_state.items()}, plan.paddle_shapes())
     paddle_layers = dict(paddle_model.named_sublayers(include_self=True))
     torch_modules = dict(torch_model.named_modules())
     for entry in plan.entries:
@@ -183,10 +174,12 @@ def _check_plan_against_paddle(plan, torch_model, paddle_model):
             f"{type(torch_model).__name__} (fix the model or its KeyMapping):\n" + "\n".join(problems))
 
 
-def _listed(keys):
+def _listed(keys, limit=_MAX_LISTED):
     keys = list(keys)
-    shown = ", ".join(keys[:_MAX_LISTED])
-    return shown + (f" ... and {len(keys) - _MAX_LISTED} more" if len(keys) > _MAX_LISTED else "")
+    if limit is None:
+        return ", ".join(keys)
+    shown = ", ".join(keys[:limit])
+    return shown + (f" ... and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
 def _key_problems(given, expected, optional=()):
@@ -206,46 +199,6 @@ def _key_problems(given, expected, optional=()):
     return lines
 
 
-def unwrap_state_dict(obj):
-    """The flat ``{key: tensor}`` inside a checkpoint.
-
-    Accepts a state dict, ``{'state_dict': ...}`` / ``{'model': ...}`` / ``{'model_state_dict': ...}``
-    wrappers (as training scripts save them, with epoch and optimizer beside), and strips a
-    ``module.`` (torch DataParallel) or ``_layers.`` (Paddle DataParallel) prefix shared by every key.
-    """
-    while isinstance(obj, dict) and not _is_flat_state(obj):
-        inner = next((obj[k] for k in _WRAPPER_KEYS if isinstance(obj.get(k), dict)), None)
-        if inner is None:
-            raise WeightsError(
-                "the checkpoint is not a state dict: it is a dict with keys "
-                f"{_listed(map(str, obj))} and none of {', '.join(_WRAPPER_KEYS)} holds the weights")
-        obj = inner
-    if not isinstance(obj, dict):
-        raise WeightsError(f"the checkpoint holds a {type(obj).__name__}, not a state dict of tensors")
-    state = OrderedDict(obj)
-    for prefix in _PREFIXES:
-        if state and all(k.startswith(prefix) for k in state):
-            state = OrderedDict((k[len(prefix):], v) for k, v in state.items())
-    return state
-
-
-def _is_flat_state(obj):
-    return bool(obj) and all(isinstance(k, str) for k in obj) and all(_is_array(v) for v in obj.values())
-
-
-def _is_array(v):
-    return isinstance(v, (torch.Tensor, np.ndarray, paddle.Tensor))
-
-
-def to_numpy(value):
-    """A numpy copy of a torch / Paddle tensor or array."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    if isinstance(value, paddle.Tensor):
-        return value.numpy()
-    return np.asarray(value)
-
-
 def build_torch_skeleton(name, **kwargs):
     """The torch reference ``name``, built to read its structure and shapes.
 
@@ -256,10 +209,17 @@ def build_torch_skeleton(name, **kwargs):
         return create_reference(name, **kwargs)
 
 
-def build_paddle_skeleton(name, **kwargs):
-    """The paddle_conv model ``name`` built under ``paddle.LazyGuard`` (parameters not initialised)."""
-    with paddle.LazyGuard():
-        return create_model(name, **kwargs)
+def build_paddle_skeleton(name, initialised=False, **kwargs):
+    """The paddle_conv model ``name``, built under ``paddle.LazyGuard`` (parameters not
+    initialised) unless ``initialised`` or the model runs a probe forward while it is built
+    (``ssd_lite`` finds its taps so), which needs real parameters."""
+    if not initialised:
+        try:
+            with paddle.LazyGuard():
+                return create_model(name, **kwargs)
+        except RuntimeError:
+            pass
+    return create_model(name, **kwargs)
 
 
 def _model_kwargs(num_classes, kwargs):
@@ -267,7 +227,7 @@ def _model_kwargs(num_classes, kwargs):
 
 
 @functools.cache
-def _reference_key_sets(name, kwargs_items):
+def reference_key_sets(name, kwargs_items=()):
     """``(torch keys, paddle keys)`` of reference ``name`` (``num_batches_tracked`` left out), or None."""
     try:
         plan = plan_conversion(build_torch_skeleton(name, **dict(kwargs_items)), key_mapping(name))
@@ -282,7 +242,7 @@ def _guess_models(keys, side, model_kwargs):
     found = []
     for name in REFERENCES.names():
         try:
-            key_sets = _reference_key_sets(name, tuple(sorted(model_kwargs.items())))
+            key_sets = reference_key_sets(name, tuple(sorted(model_kwargs.items())))
         except TypeError:  # unhashable builder keywords: no guess
             return []
         if key_sets is not None and key_sets[side == "paddle"] == given:
@@ -294,12 +254,18 @@ def _raise_mismatch(problems, model, side, keys, model_kwargs):
     guesses = []
     if model is not None and any(line.startswith(("missing", "unexpected")) for line in problems):
         guesses = _guess_models(keys, side, {k: v for k, v in model_kwargs.items() if k != "num_classes"})
-    hint = ""
+    hints = []
     if guesses and model not in guesses:
-        hint = f"\nThe checkpoint's keys are those of {', '.join(guesses)}: pass --model {guesses[0]}."
-    elif any(line.startswith("shape mismatch") for line in problems):
-        hint = ("\nIf only the classifier differs, the checkpoint was trained with another number of "
-                "classes: pass num_classes (CLI: --num-classes) to match it.")
+        hints.append(f"The checkpoint's keys are those of {', '.join(guesses)}: pass --model {guesses[0]}.")
+    else:
+        if any(line.startswith("shape mismatch") for line in problems):
+            hints.append("If only the classifier differs, the checkpoint was trained with another number of "
+                         "classes: pass num_classes (CLI: --num-classes) to match it, or drop it with ignore "
+                         "(CLI: --ignore 'fc.*').")
+        if any(line.startswith("missing") for line in problems):
+            hints.append("To fill a model that has more layers than the checkpoint (another head, extra "
+                         "layers), leave those keys as initialised: allow_missing (CLI: --allow-missing PATTERN).")
+    hint = "".join("\n" + h for h in hints)
     raise WeightsError(f"the {side} checkpoint does not fit model {model!r}:\n" + "\n".join(problems) + hint)
 
 
@@ -307,16 +273,147 @@ def _cast(array, dtype):
     return array.astype(dtype, copy=False) if array.dtype.kind == "f" and np.dtype(dtype).kind == "f" else array
 
 
-def _prepare(model, num_classes, torch_model, paddle_model, model_kwargs):
+def _prepare(model, num_classes, torch_model, paddle_model, model_kwargs, initialised):
     kwargs = _model_kwargs(num_classes, model_kwargs)
     if model is None and (torch_model is None or paddle_model is None):
         raise TypeError("pass a registered model name, or both torch_model and paddle_model")
     if model is not None and not isinstance(model, str):
         raise TypeError(f"model must be a registered model name, got {type(model).__name__}")
     torch_model = torch_model if torch_model is not None else build_torch_skeleton(model, **kwargs)
-    paddle_model = paddle_model if paddle_model is not None else build_paddle_skeleton(model, **kwargs)
+    if paddle_model is None:
+        paddle_model = build_paddle_skeleton(model, initialised=initialised, **kwargs)
     mapping = key_mapping(model) if model is not None else IDENTITY
-    return plan_conversion(torch_model, mapping, paddle_model), paddle_model, kwargs
+    return plan_conversion(torch_model, mapping, paddle_model), torch_model, paddle_model, kwargs
+
+
+@dataclass
+class Conversion:
+    """What :func:`convert_state` did.
+
+    ``state``: the converted state dict; ``filled``: target keys taken from the checkpoint;
+    ``initialised``: target keys left as the freshly built model has them (``allow_missing`` /
+    ``ignore``); ``ignored``: checkpoint keys dropped by ``ignore``; ``notes``: one line per
+    thing worth saying (dtype casts).
+    """
+
+    state: OrderedDict
+    filled: list
+    initialised: list
+    ignored: list
+    notes: list
+
+
+def _matches(key, patterns):
+    return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+def _source_arrays(state, expected, side, allow_nonfinite):
+    """``{key: numpy array}`` of the checkpoint tensors the plan reads, dtype-checked; and notes."""
+    arrays, cast = {}, []
+    for key, value in state.items():
+        if key not in expected:
+            continue
+        array, was = numpy_weights(value, key)
+        if was:
+            cast.append((key, was))
+        if array.dtype.kind not in "fc" and np.dtype(expected[key]).kind == "f":
+            raise WeightsError(f"{side} checkpoint key {key!r} holds {array.dtype} values where the model has "
+                               f"floating-point weights: a quantized or integer checkpoint cannot be converted; "
+                               "use the float checkpoint it was made from")
+        if array.dtype.kind in "fc" and not allow_nonfinite and not np.isfinite(array).all():
+            bad = int(np.size(array) - np.isfinite(array).sum())
+            raise WeightsError(f"{side} checkpoint key {key!r} holds {bad} NaN or infinite value(s): the weights are "
+                               "broken (a diverged run?); convert anyway with allow_nonfinite "
+                               "(CLI: --allow-nonfinite)")
+        arrays[key] = array
+    notes = []
+    if cast:
+        kinds = sorted({was for _, was in cast})
+        notes.append(f"converted {len(cast)} {'/'.join(kinds)} tensor(s) to float32 "
+                     f"(e.g. {cast[0][0]}): the models compute in float32")
+    return arrays, notes
+
+
+def convert_state(state_dict, model=None, direction="torch_to_paddle", num_classes=None, *, torch_model=None,
+                  paddle_model=None, allow_missing=(), ignore=(), allow_nonfinite=False, **model_kwargs):
+    """Convert ``state_dict`` either way (``direction``) and say what was filled.
+
+    Args:
+        allow_missing: shell patterns (``fnmatch``) of the *source-side* keys (torch names for
+            ``torch_to_paddle``, Paddle names back) that the checkpoint may lack: those target
+            tensors keep the freshly built model's initialisation (e.g. ``"*.conv2.offset_conv.*"``
+            to put a ResNet-50 backbone into ``resnet50_dcn``).
+        ignore: patterns of checkpoint keys to drop (e.g. ``"fc.*"`` for another head); the
+            model's keys of those names keep their initialisation.
+        allow_nonfinite: convert NaN / infinite weights instead of refusing them.
+        Other arguments: as :func:`torch_to_paddle`.
+
+    bfloat16 / float16 tensors become float32 (said in ``notes``); integer or quantized tensors
+    where the model has float weights are refused naming the key.
+    """
+    if direction not in ("torch_to_paddle", "paddle_to_torch"):
+        raise ValueError(f"direction must be torch_to_paddle or paddle_to_torch, got {direction!r}")
+    partial = bool(allow_missing or ignore)
+    plan, torch_model, paddle_model, kwargs = _prepare(model, num_classes, torch_model, paddle_model, model_kwargs,
+                                                       initialised=partial)
+    to_paddle = direction == "torch_to_paddle"
+    side = "torch" if to_paddle else "paddle"
+    state = unwrap_state_dict(state_dict)
+    ignored = [k for k in state if _matches(k, ignore)]
+    state = OrderedDict((k, v) for k, v in state.items() if k not in ignored)
+    if to_paddle:
+        expected = {e.torch_key: e.shape for e in plan.entries}
+        dtypes = {e.torch_key: e.dtype for e in plan.entries}
+        optional = {e.torch_key for e in plan.entries if e.paddle_key is None}
+    else:
+        expected = plan.paddle_shapes()
+        dtypes = {e.paddle_key: e.dtype for e in plan.entries if e.paddle_key is not None}
+        optional = set()
+    optional |= {k for k in expected if _matches(k, allow_missing) or _matches(k, ignore)}
+    problems = _key_problems({k: tuple(v.shape) for k, v in state.items()}, expected, optional)
+    if problems:
+        _raise_mismatch(problems, model, side, state, kwargs)
+    arrays, notes = _source_arrays(state, dtypes, side, allow_nonfinite)
+    if to_paddle:
+        out, filled, initialised = _to_paddle(plan, arrays, paddle_model)
+    else:
+        out, filled, initialised = _to_torch(plan, arrays, torch_model)
+    return Conversion(out, filled, initialised, ignored, notes)
+
+
+def _to_paddle(plan, arrays, paddle_model):
+    groups = plan.by_paddle_key()
+    out, filled, initialised = OrderedDict(), [], []
+    for key, target in paddle_model.state_dict().items():
+        dtype = str(target.dtype).replace("paddle.", "")
+        parts = []
+        for e in groups[key]:
+            if e.torch_key in arrays:
+                parts.append(e.paddle_value(arrays[e.torch_key]))
+            else:  # allowed to be missing: the Paddle model's own initialisation
+                init = target.numpy()
+                parts.append(init if e.part is None else init[e.part[0]:e.part[1]])
+        (initialised if any(e.torch_key not in arrays for e in groups[key]) else filled).append(key)
+        array = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        out[key] = paddle.to_tensor(_cast(array, dtype))
+    return out, filled, initialised
+
+
+def _to_torch(plan, arrays, torch_model):
+    reference = torch_model.state_dict()
+    out, filled, initialised = OrderedDict(), [], []
+    for entry in plan.entries:
+        if entry.paddle_key is None:
+            out[entry.torch_key] = torch.zeros(entry.shape, dtype=getattr(torch, entry.dtype))
+            continue
+        if entry.paddle_key in arrays:
+            array = entry.torch_value(arrays[entry.paddle_key])
+            out[entry.torch_key] = torch.from_numpy(np.array(_cast(array, entry.dtype)))
+            filled.append(entry.torch_key)
+        else:  # allowed to be missing: the reference's own initialisation
+            out[entry.torch_key] = reference[entry.torch_key].detach().clone()
+            initialised.append(entry.torch_key)
+    return out, filled, initialised
 
 
 def torch_to_paddle(state_dict, model=None, num_classes=None, *, torch_model=None, paddle_model=None,
@@ -329,7 +426,8 @@ def torch_to_paddle(state_dict, model=None, num_classes=None, *, torch_model=Non
         num_classes: classifier size of the checkpoint (the model's default when None).
         torch_model, paddle_model: already built instances to plan from (skips building them;
             both are required when ``model`` is None, and then names must match one to one).
-        model_kwargs: further builder keywords, passed to both builders.
+        model_kwargs: further builder keywords, passed to both builders; ``allow_missing``,
+            ``ignore`` and ``allow_nonfinite`` are :func:`convert_state`'s.
 
     Returns:
         ``OrderedDict`` of Paddle key -> ``paddle.Tensor`` in the Paddle model's order, for
@@ -338,22 +436,8 @@ def torch_to_paddle(state_dict, model=None, num_classes=None, *, torch_model=Non
     Raises:
         WeightsError: missing, unexpected or wrongly shaped keys, all listed, before any conversion.
     """
-    plan, paddle_model, kwargs = _prepare(model, num_classes, torch_model, paddle_model, model_kwargs)
-    state = unwrap_state_dict(state_dict)
-    optional = {e.torch_key for e in plan.entries if e.paddle_key is None}
-    problems = _key_problems({k: tuple(v.shape) for k, v in state.items()},
-                             {e.torch_key: e.shape for e in plan.entries}, optional)
-    if problems:
-        _raise_mismatch(problems, model, "torch", state, kwargs)
-    by_paddle = plan.by_paddle_key()
-    out = OrderedDict()
-    for key, target in paddle_model.state_dict().items():
-        entry = by_paddle[key]
-        array = to_numpy(state[entry.torch_key])
-        if entry.to_paddle:
-            array = entry.to_paddle(array)
-        out[key] = paddle.to_tensor(_cast(array, str(target.dtype).replace("paddle.", "")))
-    return out
+    return convert_state(state_dict, model, "torch_to_paddle", num_classes, torch_model=torch_model,
+                         paddle_model=paddle_model, **model_kwargs).state
 
 
 def paddle_to_torch(state_dict, model=None, num_classes=None, *, torch_model=None, paddle_model=None,
@@ -364,19 +448,5 @@ def paddle_to_torch(state_dict, model=None, num_classes=None, *, torch_model=Non
     upstream key order that loads with ``load_state_dict(..., strict=True)``;
     ``num_batches_tracked`` is restored as 0.
     """
-    plan, _, kwargs = _prepare(model, num_classes, torch_model, paddle_model, model_kwargs)
-    state = unwrap_state_dict(state_dict)
-    expected = {e.paddle_key: plan.paddle_shape(e) for e in plan.entries if e.paddle_key is not None}
-    problems = _key_problems({k: tuple(v.shape) for k, v in state.items()}, expected)
-    if problems:
-        _raise_mismatch(problems, model, "paddle", state, kwargs)
-    out = OrderedDict()
-    for entry in plan.entries:
-        if entry.paddle_key is None:
-            out[entry.torch_key] = torch.zeros(entry.shape, dtype=getattr(torch, entry.dtype))
-            continue
-        array = to_numpy(state[entry.paddle_key])
-        if entry.to_torch:
-            array = entry.to_torch(array)
-        out[entry.torch_key] = torch.from_numpy(np.array(_cast(array, entry.dtype)))
-    return out
+    return convert_state(state_dict, model, "paddle_to_torch", num_classes, torch_model=torch_model,
+                         paddle_model=paddle_model, **model_kwargs).state

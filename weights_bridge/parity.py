@@ -31,9 +31,8 @@ import numpy as np
 import paddle
 import torch
 
-from paddle_conv.registry import create_model
-
-from .convert import IDENTITY, key_mapping, paddle_to_torch, plan_conversion, to_numpy, torch_to_paddle
+from .checkpoint import to_numpy
+from .convert import IDENTITY, build_paddle_skeleton, key_mapping, paddle_to_torch, plan_conversion, torch_to_paddle
 from .references import create_reference
 
 __all__ = ["Diff", "LayerDiff", "ParityReport", "check_parity", "compare", "locate_divergence", "model_pair",
@@ -176,11 +175,10 @@ def paddle_twin(torch_model, paddle_model, model=None):
 def model_pair(name, seed=0, sample=None, **kwargs):
     """``(torch_reference, paddle_model)`` of the registered model ``name`` with the same random
     weights and BN statistics (:func:`randomize_torch_`, calibrated on ``sample`` if given).
-    The Paddle model is built under ``paddle.LazyGuard`` (its own initialisation would be
-    overwritten anyway)."""
+    The Paddle model is built under ``paddle.LazyGuard`` where it can be (its own initialisation
+    would be overwritten anyway)."""
     torch_model = randomize_torch_(create_reference(name, **kwargs), seed, sample)
-    with paddle.LazyGuard():
-        paddle_model = create_model(name, **kwargs)
+    paddle_model = build_paddle_skeleton(name, **kwargs)
     return torch_model, paddle_twin(torch_model, paddle_model, name)
 
 
@@ -383,6 +381,8 @@ def _param_grad_diffs(torch_model, paddle_model, model, rtol, atol_scale):
             t_grad = entry.to_paddle(t_grad)
         p_param = paddle_params.get(entry.paddle_key)
         p_grad = None if p_param is None else _grad(p_param.grad)
+        if p_grad is not None and entry.part is not None:  # this torch tensor is part of a merged one
+            p_grad = p_grad[entry.part[0]:entry.part[1]]
         diffs.append(compare(f"grad param {name}", t_grad, p_grad, rtol, atol_scale))
     return diffs
 
@@ -460,8 +460,9 @@ def locate_divergence(torch_model, paddle_model, inputs, model=None, *, train=Fa
     seen = {}
     for name, kind, leaves in t_records:
         call = seen[name] = seen.get(name, -1) + 1
-        calls = paddle_calls.get(mapping.paddle_key(name) if name else name, [])
-        if call >= len(calls):
+        paddle_name = mapping.paddle_key(name) if name else name
+        calls = paddle_calls.get(paddle_name, [])
+        if call >= len(calls) or mapping.is_merged(paddle_name + ".weight"):  # a part of a merged layer
             continue
         p_kind, p_leaves = calls[call]
         diffs = _compare_leaves("output", leaves, p_leaves, rtol, atol_scale)

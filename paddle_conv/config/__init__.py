@@ -18,6 +18,7 @@ import os
 
 from .classification import SCHEMA
 from .detection import DET_SCHEMA, STAGES, is_detection_config
+from .legacy import is_legacy, translate_legacy
 from .schema import (
     ANY,
     BOOL,
@@ -40,12 +41,19 @@ from .schema import (
     validate_kwargs,
     validate_section,
 )
+from .values import check_values
 from .yaml_io import YAML_ERRORS, YamlLoader, apply_override, dump_config, parse_override, read_yaml, yaml_load
 
 
 def validate_config(cfg, source="<config>", schema=None):
-    """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults."""
-    return validate_section(source, "", cfg, schema or SCHEMA)
+    """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults.
+
+    A classification config's values are also checked for range (:func:`.values.check_values`).
+    """
+    out = validate_section(source, "", cfg, schema or SCHEMA)
+    if (schema or SCHEMA) is SCHEMA:
+        check_values(source, out)
+    return out
 
 
 def load_config(path, overrides=(), schema=None):
@@ -56,11 +64,14 @@ def load_config(path, overrides=(), schema=None):
     file, the key path and the closest valid key; an error in a key set by ``-o`` says so.
     """
     cfg = read_yaml(path, sections=schema or SCHEMA)
+    if schema is None and is_legacy(cfg):  # PaddleClas's older top-level layout
+        cfg = translate_legacy(cfg)
     for text in overrides or ():
         apply_override(cfg, text)
     source = os.fspath(path)
     if overrides:
-        source += f" (with -o {' -o '.join(overrides)})"
+        text = " -o ".join(overrides)
+        source += f" (with -o {text if len(text) <= 300 else text[:300] + '...'})"
     return validate_config(cfg, source, schema)
 
 

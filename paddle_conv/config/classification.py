@@ -13,9 +13,13 @@ Example::
     cfg["Global"]["epochs"]   # 3
 """
 
+from ..arch import COMMON_KEYS, check_arch_keys
 from ..data import DATASETS, TRANSFORMS
+from ..data.batch_ops import BATCH_TRANSFORMS
+from ..errors import ConfigError
 from ..losses import LOSSES
 from ..metrics import METRICS
+from ..notes import note_once
 from ..optim import LR_SCHEDULERS, OPTIMIZERS
 from ..registry import MODELS
 from .schema import (
@@ -31,6 +35,8 @@ from .schema import (
     join_key,
     named_list,
     named_mapping,
+    resolve_name,
+    validate_kwargs,
     validate_section,
 )
 
@@ -52,6 +58,11 @@ GLOBAL = {
     "save_inference_dir": Key(STR, default="./inference/",
                               doc="tools/export.py writes the inference model (and ONNX) here"),
     "use_amp": Key(BOOL, default=False, doc="mixed precision (float16 autocast) on GPU; ignored on CPU"),
+    "to_static": Key(BOOL, default=False, doc="train through paddle.jit.to_static (a static graph)"),
+    "eval_mode": Key(STR, default="classification", doc="only classification is implemented"),
+    "update_freq": Key(INT, default=1, doc="gradient accumulation: optimizer step every this many batches"),
+    "use_dali": Key(BOOL, default=False, doc="NVIDIA DALI data loading (not used here: a note says so)"),
+    "image_channel": Key(INT, nullable=True, doc="input channels; must match image_shape[0]"),
 }
 
 
@@ -67,7 +78,78 @@ def validate_global(source, path, value):
     if g["device"] not in ("cpu", "gpu"):
         raise config_error(source, join_key(path, "device"), "bad value",
                            f"expected 'cpu' or 'gpu', got {g['device']!r}")
+    if g["update_freq"] < 1:
+        raise config_error(source, join_key(path, "update_freq"), "bad value", f"must be >= 1, got {g['update_freq']}")
+    if g["eval_mode"] != "classification":
+        raise config_error(source, join_key(path, "eval_mode"), "bad value",
+                           f"only 'classification' is implemented, got {g['eval_mode']!r} (retrieval and face "
+                           "evaluation are not); use a classification config")
+    if g["image_channel"] is not None and g["image_channel"] != g["image_shape"][0]:
+        raise config_error(source, join_key(path, "image_channel"), "bad value",
+                           f"{g['image_channel']} differs from image_shape[0] = {g['image_shape'][0]}; make them equal")
+    if g["use_dali"]:
+        note_once(join_key(path, "use_dali"), "NVIDIA DALI is not used; the Paddle DataLoader reads the images "
+                  "with the same transform_ops")
     return g
+
+
+# ------------------------------------------------------------------------------------- AMP
+#: ``AMP``: mixed precision (PaddleClas's section; ``Global.use_amp`` is the older switch).
+AMP = {
+    "use_amp": Key(BOOL, default=True, doc="the section's presence turns AMP on unless this is false"),
+    "scale_loss": Key(FLOAT, default=65536.0, doc="initial loss scale"),
+    "use_dynamic_loss_scaling": Key(BOOL, default=True),
+    "level": Key(STR, default="O1", doc="O1 (autocast lists) or O2 (float16 weights)"),
+    "use_fp16_test": Key(BOOL, default=False, doc="evaluate under autocast too"),
+    "use_promote": Key(BOOL, default=False, doc="O2: promote ops with float32 inputs to float32"),
+}
+
+
+def validate_amp(source, path, value):
+    """``AMP`` against :data:`AMP` (``level`` O1 or O2)."""
+    amp = validate_section(source, path, value, AMP)
+    if amp["level"] not in ("O1", "O2"):
+        raise config_error(source, join_key(path, "level"), "bad value", f"expected O1 or O2, got {amp['level']!r}")
+    return amp
+
+
+# ------------------------------------------------------------------------------------- EMA
+#: ``EMA``: exponential moving average of the weights; evaluation and best_model use it.
+EMA = {"decay": Key(FLOAT, default=0.9999, doc="shadow = decay * shadow + (1 - decay) * weights, every step")}
+
+
+def validate_ema(source, path, value):
+    ema = validate_section(source, path, {} if value is None else value, EMA)
+    if not 0 < ema["decay"] < 1:
+        raise config_error(source, join_key(path, "decay"), "bad value", f"must be in (0, 1), got {ema['decay']}")
+    return ema
+
+
+# ----------------------------------------------------------------------------------- Infer
+POSTPROCESS = {
+    "name": Key(STR, default="Topk", doc="Topk: the k best classes with their scores"),
+    "topk": Key(INT, default=5),
+    "class_id_map_file": Key(STR, nullable=True, doc="'<id> <name>' lines; names the classes in the output"),
+    "delimiter": Key(STR, nullable=True, doc="separator of id and name in class_id_map_file (default: space)"),
+}
+
+
+def _postprocess(source, path, value):
+    post = validate_section(source, path, value, POSTPROCESS)
+    if post["name"] != "Topk":
+        raise config_error(source, join_key(path, "name"), "bad value",
+                           f"only Topk post-processing is implemented, got {post['name']!r}")
+    return post
+
+
+#: ``Infer``: what tools/infer.py and tools/export.py use (images, transforms, post-processing).
+INFER = {
+    "infer_imgs": Key(STR, nullable=True, doc="an image or a folder (tools/infer.py's default input)"),
+    "batch_size": Key(INT, default=10),
+    "transforms": Key(named_list(TRANSFORMS, required=False), default=None, nullable=True,
+                      doc="DecodeImage ... ToCHWImage, applied to each image"),
+    "PostProcess": Key(_postprocess, nullable=True),
+}
 
 
 # ------------------------------------------------------------------------------------ Arch
@@ -85,18 +167,58 @@ def _refocus(source, path, value):
     return validate_section(source, path, {} if value is True else value, REFOCUS)
 
 
+#: PaddleClas model keys that only choose an implementation (no effect on the result here).
+ARCH_NO_EFFECT = {
+    "use_fused_attn": "fused attention kernels are a PaddleClas implementation choice; the model runs as written",
+    "use_fused_linear": "fused linear kernels are a PaddleClas implementation choice; the model runs as written",
+}
+#: PaddleClas model keys that are another model family's name of a common key.
+ARCH_ALIASES = {"classifier_dropout": "drop_rate"}
+#: PaddleClas model keys accepted when they state what the model does anyway.
+ARCH_ONLY = {"data_format": ("NCHW",), "input_image_channel": (3,)}
+
+
+def _arch_paddleclas_keys(source, path, value):
+    """Accept PaddleClas's implementation keys (a note), keys with the only value we do, and
+    aliases of the common keys (renamed in ``value``)."""
+    for key, common in ARCH_ALIASES.items():
+        if key in value:
+            if common in value and value[common] != value[key]:
+                raise config_error(source, join_key(path, key), "bad value",
+                                   f"{key}={value[key]!r} conflicts with {common}={value[common]!r}; keep one")
+            value[common] = value.pop(key)
+    for key, text in ARCH_NO_EFFECT.items():
+        if key in value:
+            note_once(join_key(path, key), text)
+    for key, allowed in ARCH_ONLY.items():
+        if key in value and value[key] not in allowed:
+            raise config_error(source, join_key(path, key), "bad value",
+                               f"only {allowed[0]!r} is implemented, got {value[key]!r}")
+
+
 def validate_arch(source, path, value):
-    """``Arch``: ``name`` (a registered model) plus its builder arguments; PaddleClas's
+    """``Arch``: ``name`` (a registered model) plus its builder arguments and PaddleClas's common
+    keys (``class_num``, ``pretrained``, ``drop_rate``, ``drop_path_rate``: :mod:`paddle_conv.arch`);
     ``class_num`` is read as ``num_classes``."""
     check_type(source, path, value, MAPPING)
     value = dict(value)
+    _arch_paddleclas_keys(source, path, value)
     if "class_num" in value:  # PaddleClas's spelling
         num = value.pop("class_num")
         if "num_classes" in value and value["num_classes"] != num:
             raise config_error(source, join_key(path, "class_num"), "bad value",
                                f"class_num={num!r} conflicts with num_classes={value['num_classes']!r}; keep one")
         value["num_classes"] = num
-    return named_mapping(MODELS, extra={"refocus": _refocus})(source, path, value)
+    reserved = set(COMMON_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_ONLY)
+    out = named_mapping(MODELS, reserved=reserved, extra={"refocus": _refocus})(source, path, value)
+    try:
+        check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus")}, path)
+    except ConfigError as exc:
+        raise config_error(source, join_key(path, exc.key), "bad value" if exc.key in COMMON_KEYS else "unknown key",
+                           exc.text) from None
+    for key in (*ARCH_NO_EFFECT, *ARCH_ONLY):
+        out.pop(key, None)
+    return out
 
 
 # ------------------------------------------------------------------------------------ Loss
@@ -131,22 +253,38 @@ def _regularizer(source, path, value):
 def validate_optimizer(source, path, value):
     """``Optimizer``: ``name`` (a registered optimizer), its arguments, ``lr`` (an LR schedule)
     and an optional ``regularizer``."""
-    lr = named_mapping(LR_SCHEDULERS, exclude=("step_each_epoch", "epochs"))
-    check = named_mapping(OPTIMIZERS, exclude=("parameters", "learning_rate", "weight_decay"),
-                          extra={"lr": lr, "regularizer": _regularizer})
+    check = named_mapping(OPTIMIZERS, exclude=("parameters", "learning_rate", "regularizer"),
+                          extra={"lr": _lr, "regularizer": _regularizer})
     if isinstance(value, dict) and "lr" not in value:
         raise config_error(source, join_key(path, "lr"), "missing key",
                            "missing required key 'lr' (e.g. {name: Constant, learning_rate: 0.001})")
-    if isinstance(value, dict) and value.get("regularizer") is None:
-        value = {k: v for k, v in value.items() if k != "regularizer"}
+    if isinstance(value, dict):  # PaddleClas writes 'None' (a string) for "off" too
+        value = {k: (None if v in ("None", "none") else v) for k, v in value.items()}
+        if value.get("regularizer") is None:
+            value.pop("regularizer", None)
     return check(source, path, value)
+
+
+#: ``Optimizer.lr`` keys the trainer sets itself (PaddleClas's engine overrides them too).
+LR_SET_BY_TRAINER = {"step_each_epoch": "the data set's batches per epoch", "epochs": "Global.epochs"}
+
+
+def _lr(source, path, value):
+    check_type(source, path, value, MAPPING)
+    for key, what in LR_SET_BY_TRAINER.items():
+        if key in value:
+            note_once(join_key(path, key), f"set from {what}, not from this value")
+    if "verbose" in value:
+        note_once(join_key(path, "verbose"), "the learning rate is logged with the loss; no per-step print")
+    return named_mapping(LR_SCHEDULERS, reserved=(*LR_SET_BY_TRAINER, "verbose"),
+                         exclude=("step_each_epoch", "epochs"))(source, path, value)
 
 
 # ------------------------------------------------------------------------------ DataLoader
 def validate_dataset(source, path, value, allow_fallback=True):
     """``dataset``: ``name`` (a registered data set), its arguments, ``transform_ops`` and an
     optional ``fallback`` data set (which may set its own ``batch_size`` / ``num_workers``)."""
-    extra = {"transform_ops": named_list(TRANSFORMS, required=False)}
+    extra = {"transform_ops": named_list(TRANSFORMS, required=False), "batch_transform_ops": _batch_ops}
     reserved = ("batch_size", "num_workers") if not allow_fallback else ()
     if allow_fallback:
         extra["fallback"] = lambda s, p, v: None if v is None else validate_dataset(s, p, v, allow_fallback=False)
@@ -155,6 +293,22 @@ def validate_dataset(source, path, value, allow_fallback=True):
     for key in ("batch_size", "num_workers") if not allow_fallback else ():
         if key in out:
             check_type(source, join_key(path, key), out[key], INT)
+    return out
+
+
+def _batch_ops(source, path, value):
+    """``batch_transform_ops``: Mixup/Cutmix entries, or an OpSampler of them with ``prob`` each."""
+    out = named_list(BATCH_TRANSFORMS, required=False, exclude=("class_num",))(source, path, value)
+    for i, entry in enumerate(out):
+        (name, kwargs), = entry.items()
+        if name != "OpSampler":
+            continue
+        for op, op_kwargs in kwargs.items():
+            where = f"{path}[{i}].OpSampler.{op}"
+            if op == "OpSampler":
+                raise config_error(source, where, "bad value", "an OpSampler cannot contain another OpSampler")
+            builder = resolve_name(source, where, BATCH_TRANSFORMS, op)
+            validate_kwargs(source, where, op_kwargs or {}, builder, reserved=("prob",), exclude=("class_num",))
     return out
 
 
@@ -212,4 +366,7 @@ SCHEMA = {
     "Optimizer": Key(validate_optimizer, required=True, doc="name: Momentum | Adam | AdamW, lr: {...}"),
     "DataLoader": Key(DATALOADER, required=True),
     "Metric": Key(METRIC),
+    "AMP": Key(validate_amp, nullable=True, doc="use_amp, scale_loss, use_dynamic_loss_scaling, level, ..."),
+    "EMA": Key(validate_ema, nullable=True, doc="decay: exponential moving average of the weights"),
+    "Infer": Key(INFER, doc="infer_imgs, batch_size, transforms, PostProcess (tools/infer.py and export)"),
 }

@@ -13,10 +13,18 @@ from .classification import validate_arch, validate_optimizer
 from .schema import BOOL, FLOAT, INT, STR, Key, config_error, named_mapping, validate_kwargs, validate_section
 from .yaml_io import read_yaml
 
+
+def _count(source, path, value):
+    """An integer of at least 1 (epochs, batch sizes, steps)."""
+    if not INT.check(value) or value < 1:
+        raise config_error(source, path, "bad value", f"must be an integer >= 1, got {value!r}")
+    return value
+
+
 _GLOBAL = {
     "output_dir": Key(STR, default="./output/ssd_kd/", doc="stage directories teacher/, student_kd/, student/"),
     "seed": Key(INT, default=42),
-    "print_batch_step": Key(INT, default=20),
+    "print_batch_step": Key(_count, default=20),
     "use_visualdl": Key(BOOL, default=True),
     "resume": Key(BOOL, default=False, doc="continue every stage from its latest checkpoint"),
     "student_baseline": Key(BOOL, default=True, doc="also train the student without KD, for comparison"),
@@ -27,7 +35,7 @@ def _stage(doc):
     return Key(
         {
             "Arch": Key(validate_arch, required=True, doc="name: ssd_lite, plus its builder arguments"),
-            "epochs": Key(INT, required=True, doc="training epochs of this stage"),
+            "epochs": Key(_count, required=True, doc="training epochs of this stage"),
             "Optimizer": Key(validate_optimizer, required=True, doc="name: Momentum | Adam | AdamW, lr: {...}"),
             "pretrained_model": Key(STR, nullable=True, doc="weights to start from"),
         },
@@ -58,7 +66,7 @@ def _split(batch_size):
     return Key(
         {
             "dataset": Key(_det_dataset, required=True, doc="name: Shapes | VOCDetection, plus its arguments"),
-            "batch_size": Key(INT, default=batch_size),
+            "batch_size": Key(_count, default=batch_size),
             "shuffle": Key(BOOL, default=True),
         },
         required=True,

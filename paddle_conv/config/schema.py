@@ -28,7 +28,7 @@ import copy
 import difflib
 import inspect
 
-from ..errors import ConfigError, UnknownNameError
+from ..errors import ConfigError, UnknownNameError, abbreviate
 
 #: The ``problem`` codes a ConfigError / UnknownNameError raised here carries.
 PROBLEMS = (
@@ -108,7 +108,7 @@ def type_from_default(default):
 
 def describe(value):
     """``value`` with its type for messages: ``int 3``, ``str 'x'``."""
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {abbreviate(value)}"
 
 
 def check_type(source, path, value, typ, nullable=False):

@@ -139,6 +139,9 @@ def read_yaml(path, sections=()):
     ``sections``: the top-level keys expected, named when the file holds no mapping.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise config_error(path, "", "unreadable file", "is a directory, not a config file; give the YAML file "
+                                                        "with -c (e.g. configs/oct_mobilenet.yaml)")
     if not os.path.isfile(path):
         raise config_error(path, "", "unreadable file", "config file does not exist; check the -c argument")
     try:

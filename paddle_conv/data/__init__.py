@@ -12,6 +12,7 @@ from ..registry import Registry
 DATASETS = Registry("dataset")
 register_dataset = DATASETS.register
 
+from . import augment, ppcls_ops  # noqa: E402,F401  (register PaddleClas's ops)
 from .cifar import Cifar10  # noqa: E402
 from .common import DataNotFoundError  # noqa: E402
 from .detection import collate_detection, detection_loader  # noqa: E402
@@ -22,7 +23,7 @@ from .shapes import Shapes  # noqa: E402
 from .transforms import TRANSFORMS, build_transforms  # noqa: E402
 from .voc import VOC_CLASSES, VOCDetection  # noqa: E402
 
-_NOT_KWARGS = ("name", "transform_ops", "fallback", "batch_size", "num_workers")
+_NOT_KWARGS = ("name", "transform_ops", "batch_transform_ops", "fallback", "batch_size", "num_workers")
 
 
 def _build_one(entry, class_num):

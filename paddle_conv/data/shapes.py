@@ -44,10 +44,10 @@ class Shapes:
         max_iou=0.3,
         flip=False,
     ):
-        if num_images < 1 or image_size < 16 or not 0 < min_size <= max_size <= 1 or max_objects < 1:
+        if num_images < 1 or image_size < 16 or not 0 < min_size <= max_size <= 1 or max_objects < 1 or seed < 0:
             raise DataError(
-                "Shapes needs num_images >= 1, image_size >= 16, max_objects >= 1 and "
-                f"0 < min_size <= max_size <= 1; got {num_images}, {image_size}, {max_objects}, "
+                "Shapes needs num_images >= 1, image_size >= 16, max_objects >= 1, seed >= 0 and "
+                f"0 < min_size <= max_size <= 1; got {num_images}, {image_size}, {max_objects}, {seed}, "
                 f"{min_size}, {max_size}"
             )
         self.num_images, self.size, self.seed = num_images, image_size, seed

@@ -7,7 +7,10 @@ Config shape (PaddleClas's)::
       - ToTensor:
       - Normalize: {mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]}
 
-``ToTensor`` is :class:`ToTensor` below: Paddle's values, as a NumPy array.
+``ToTensor`` is :class:`ToTensor` below: Paddle's values, as a NumPy array. PaddleClas's own op
+names (``DecodeImage`` ... ``NormalizeImage``; :mod:`paddle_conv.data.ppcls_ops` and
+:mod:`paddle_conv.data.augment`) are registered too; ``ColorJitter`` and ``RandomErasing`` are
+PaddleClas's versions (its configs use those names with its arguments).
 """
 
 import inspect
@@ -38,17 +41,26 @@ class ToTensor(T.ToTensor):
         return np.ascontiguousarray(arr.transpose(2, 0, 1) if self.data_format == "CHW" else arr)
 
 
+#: paddle.vision names whose PaddleClas op of the same name is registered instead.
+PADDLECLAS_NAMES = ("ColorJitter", "RandomErasing")
+
 for _name, _cls in vars(T).items():
-    if inspect.isclass(_cls) and issubclass(_cls, T.BaseTransform) and _cls is not T.BaseTransform:
+    if (inspect.isclass(_cls) and issubclass(_cls, T.BaseTransform) and _cls is not T.BaseTransform
+            and _name not in PADDLECLAS_NAMES):
         TRANSFORMS.register(ToTensor if _cls is T.ToTensor else _cls, name=_name)
 
 
-def build_transforms(ops):
-    """A ``paddle.vision.transforms.Compose`` of ``[{Name: {kwargs}}, ...]`` (None if ``ops`` is empty)."""
+def build_transforms(ops, to_chw=True):
+    """A ``paddle.vision.transforms.Compose`` of ``[{Name: {kwargs}}, ...]`` (None if ``ops`` is empty).
+
+    A PaddleClas pipeline (first op ``DecodeImage``) gives ``[H, W, C]``; with ``to_chw`` (a data
+    set's ops) it is followed by ``ToCHWImage`` unless it ends in one, as PaddleClas's data sets
+    transpose their images. ``Infer.transforms`` are built with ``to_chw=False``.
+    """
     if not ops:
         return None
-    built = []
-    for op in ops:
-        (name, kwargs), = op.items()
-        built.append(TRANSFORMS.build(name, **(kwargs or {})))
+    names = [next(iter(op)) for op in ops]
+    built = [TRANSFORMS.build(name, **(next(iter(op.values())) or {})) for name, op in zip(names, ops)]
+    if to_chw and names[0] == "DecodeImage" and names[-1] != "ToCHWImage":
+        built.append(TRANSFORMS.build("ToCHWImage"))
     return T.Compose(built)

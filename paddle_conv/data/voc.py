@@ -7,12 +7,13 @@ Layout of ``root`` (one year, e.g. ``VOCdevkit/VOC2007``)::
     ImageSets/Main/<image_set>.txt   one id per line
 """
 
+import math
 import os
 import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, abbreviate
 from . import register_dataset
 from .common import read_image
 from .detection import hflip, to_chw
@@ -54,8 +55,11 @@ class VOCDetection:
         keep_difficult: keep objects marked difficult (default False, as training usually does).
         flip: mirror left-right at random.
 
-    Item: ``(image [3, S, S] float32, target [n, 5] float32)``, rows ``(x1, y1, x2, y2, label)``
-    relative to the image. :meth:`annotation` gives the boxes with the ``difficult`` flags.
+    Every annotation is read and checked when the set is made (:func:`read_annotation`), so a
+    bad record stops a run at its start with the file and the object named, and every listed
+    image must exist. Item: ``(image [3, S, S] float32, target [n, 5] float32)``, rows
+    ``(x1, y1, x2, y2, label)`` relative to the image. :meth:`annotation` gives the boxes with
+    the ``difficult`` flags.
     """
 
     def __init__(
@@ -69,42 +73,102 @@ class VOCDetection:
                 f"VOC list file {list_file!r} not found: root must be a VOC year directory "
                 "(with Annotations/, JPEGImages/, ImageSets/Main/) and image_set one of its lists"
             )
-        with open(list_file, encoding="utf-8") as f:
-            self.ids = [line.split()[0] for line in f if line.strip()]
+        try:
+            with open(list_file, encoding="utf-8") as f:
+                self.ids = [line.split()[0] for line in f if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read VOC list file {list_file!r} ({exc}); one image id per line") from None
         if not self.ids:
             raise DataError(f"VOC list file {list_file!r} is empty")
+        self._annotations = []
+        for line, image_id in enumerate(self.ids, 1):
+            image = self.image_path(image_id)
+            if not os.path.isfile(image):
+                raise DataError(f"VOC image {image!r} (line {line} of {list_file}) does not exist; "
+                                "add the image or remove its id from the list")
+            self._annotations.append(
+                read_annotation(os.path.join(root, "Annotations", f"{image_id}.xml"), self.classes))
 
     def __len__(self):
         return len(self.ids)
 
+    def image_path(self, image_id):
+        return os.path.join(self.root, "JPEGImages", f"{image_id}.jpg")
+
     def annotation(self, index):
         """``(target [n, 5] relative, difficult [n] bool, (width, height))`` of item ``index``."""
-        path = os.path.join(self.root, "Annotations", f"{self.ids[index]}.xml")
-        try:
-            tree = ET.parse(path).getroot()
-        except (OSError, ET.ParseError) as exc:
-            raise DataError(f"cannot read VOC annotation {path!r}: {exc}") from exc
-        size = tree.find("size")
-        width, height = (float(size.find(k).text) for k in ("width", "height"))
-        rows, difficult = [], []
-        for obj in tree.iter("object"):
-            hard = obj.find("difficult") is not None and int(obj.find("difficult").text) == 1
-            if hard and not self.keep_difficult:
-                continue
-            name = obj.find("name").text.strip()
-            if name not in self.classes:
-                raise DataError(f"{path}: class {name!r} is not in classes {self.classes}; pass classes=")
-            bb = obj.find("bndbox")
-            x1, y1, x2, y2 = (float(bb.find(k).text) for k in ("xmin", "ymin", "xmax", "ymax"))
-            rows.append([(x1 - 1) / width, (y1 - 1) / height, x2 / width, y2 / height, self.classes.index(name)])
-            difficult.append(hard)
-        return np.array(rows, dtype="float32").reshape(-1, 5), np.array(difficult, bool), (width, height)
+        target, difficult, size = self._annotations[index]
+        if not self.keep_difficult:
+            target, difficult = target[~difficult], difficult[~difficult]
+        return target, difficult, size
 
     def __getitem__(self, index):
         target, _, _ = self.annotation(index)
-        path = os.path.join(self.root, "JPEGImages", f"{self.ids[index]}.jpg")
+        path = self.image_path(self.ids[index])
         image = read_image(path, f"VOC image of {self.ids[index]!r}")
         image = to_chw(image, self.size)
         if self.flip and np.random.random() < 0.5:
             image, target = hflip(image, target)
         return image, target
+
+
+def _number(element, key, where):
+    """The float in ``<key>`` under ``element``; DataError naming ``where`` if missing or not a finite number."""
+    child = element.find(key)
+    if child is None or child.text is None or not child.text.strip():
+        raise DataError(f"{where}: <{key}> is missing or empty; every VOC box needs xmin, ymin, xmax, ymax "
+                        "and the image <size> width and height")
+    try:
+        value = float(child.text)
+    except ValueError:
+        raise DataError(f"{where}: <{key}> is {abbreviate(child.text.strip(), 40)}, not a number") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: <{key}> is {value}, not a finite number")
+    return value
+
+
+def read_annotation(path, classes):
+    """``(target [n, 5] relative, difficult [n] bool, (width, height))`` of every object of the
+    VOC annotation ``path``, checked: DataError naming the file and the object when the XML is
+    malformed, an element is missing or not a number, a class is not in ``classes``,
+    ``difficult`` is not 0/1, or a box is inverted, empty or outside the image (a box may reach
+    one pixel past the image: 0-based and 1-based writers both exist).
+    """
+    try:
+        tree = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise DataError(f"cannot read VOC annotation {path!r}: {exc}; fix the XML or remove its id "
+                        "from the list") from None
+    size = tree.find("size")
+    if size is None:
+        raise DataError(f"{path}: <size> is missing; a VOC annotation needs <size><width>..</width>"
+                        "<height>..</height></size>")
+    width, height = (_number(size, k, f"{path}: <size>") for k in ("width", "height"))
+    if width < 1 or height < 1:
+        raise DataError(f"{path}: <size> is {width:g} x {height:g}; width and height must be at least 1 pixel")
+    rows, difficult = [], []
+    for i, obj in enumerate(tree.iter("object")):
+        name = (obj.findtext("name") or "").strip()
+        where = f"{path}: object {i} ({name or 'no name'})"
+        if not name:
+            raise DataError(f"{where}: <name> is missing or empty; every object needs a class name")
+        if name not in classes:
+            raise DataError(f"{where}: class {name!r} is not in classes {tuple(classes)}; pass classes= "
+                            "(DataLoader.*.dataset.classes) with every class of the data")
+        hard = (obj.findtext("difficult") or "0").strip()
+        if hard not in ("0", "1"):
+            raise DataError(f"{where}: <difficult> is {abbreviate(hard, 40)}; it must be 0 or 1")
+        box = obj.find("bndbox")
+        if box is None:
+            raise DataError(f"{where}: <bndbox> is missing; every object needs a box")
+        x1, y1, x2, y2 = (_number(box, k, where) for k in ("xmin", "ymin", "xmax", "ymax"))
+        if x2 <= x1 or y2 <= y1:
+            raise DataError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) is inverted or empty; "
+                            "xmin < xmax and ymin < ymax are needed")
+        if x1 < 0 or y1 < 0 or x2 > width + 1 or y2 > height + 1:
+            raise DataError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) is outside the {width:g} x {height:g} "
+                            "image of <size>; fix the box or the size")
+        rel = np.clip([(x1 - 1) / width, (y1 - 1) / height, x2 / width, y2 / height], 0.0, 1.0)
+        rows.append([*rel, classes.index(name)])
+        difficult.append(hard == "1")
+    return np.array(rows, dtype="float32").reshape(-1, 5), np.array(difficult, bool), (width, height)

@@ -12,7 +12,7 @@ Example::
 import os
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..data.transforms import build_transforms
 from ..errors import DataError
@@ -39,13 +39,19 @@ def image_paths(inputs):
 
 
 def eval_transform(cfg):
-    """The preprocessing of ``cfg``'s ``DataLoader.Eval`` data set (``Train`` if there is none).
+    """The preprocessing of ``cfg``: ``Infer.transforms`` when given (PaddleClas's ``DecodeImage`` ...
+    ``ToCHWImage``), else the ``DataLoader.Eval`` data set's (``Train`` if there is none).
 
-    When those transforms do not set the size, a ``Resize`` to ``Global.image_shape`` comes first,
-    so an image of any size fits the exported model.
+    When the data set's transforms do not set the size, a ``Resize`` to ``Global.image_shape``
+    comes first, so an image of any size fits the exported model.
     """
+    infer_ops = (cfg.get("Infer") or {}).get("transforms")
+    if infer_ops:
+        return build_transforms(infer_ops, to_chw=False)
     loaders = cfg["DataLoader"]
     ops = list((loaders.get("Eval") or loaders["Train"])["dataset"].get("transform_ops") or [])
+    if ops and next(iter(ops[0])) == "DecodeImage":  # PaddleClas's ops: they size and lay out the image
+        return build_transforms(ops)
     if not any(next(iter(op)) in _SIZING for op in ops):
         ops.insert(0, {"Resize": {"size": list(cfg["Global"]["image_shape"][1:])}})
     if not any(next(iter(op)) == "ToTensor" for op in ops):
@@ -53,13 +59,33 @@ def eval_transform(cfg):
     return build_transforms(ops)
 
 
+def read_class_id_map(path, delimiter=None):
+    """``{class id: name}`` of PaddleClas's ``class_id_map_file`` (``<id><delimiter><name>`` lines)."""
+    names = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                parts = line.strip().split(delimiter, 1) if delimiter else line.strip().split(None, 1)
+                if not parts[0].isdigit():
+                    raise DataError(f"{path}:{lineno}: expected '<class id> <name>', got {line.strip()!r}")
+                names[int(parts[0])] = parts[1].strip() if len(parts) > 1 else parts[0]
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the class id map ({exc}); check Infer.PostProcess.class_id_map_file") \
+            from None
+    return names
+
+
 def load_image(path, transform):
-    """``[C, H, W]`` float32 array of the RGB image at ``path`` after ``transform``."""
+    """``[C, H, W]`` float32 array of the RGB image at ``path``, turned upright as its EXIF
+    orientation says, after ``transform``. DataError naming the file when it cannot be read
+    (missing, truncated, not an image, or over PIL's decompression-bomb limit)."""
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DataError(f"{path}: cannot read the image ({exc})") from None
+            image = ImageOps.exif_transpose(image).convert("RGB")
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{path}: cannot read the image ({type(exc).__name__}: {str(exc)[:200]})") from None
     out = transform(image)
     return np.asarray(out.numpy() if hasattr(out, "numpy") else out, dtype=np.float32)
 

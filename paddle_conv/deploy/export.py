@@ -10,21 +10,29 @@ layers' fast path is their default forward, so nothing needs switching.
 its config for one stage of a detection config (``configs/ssd_kd_shapes.yaml``).
 """
 
+import contextlib
 import copy
+import json
 import os
+import secrets
+import shutil
+import stat
+import tempfile
 
-from ..build import build_model
+from ..build import build_model, stage_checkpoint
 from ..errors import ConfigError, WeightsError
 from ..fuse import fuse
 from ..layers import RefConv2D
 from ..refconv import reparameterize
 from ..registry import model_card
 from ..state_dict import load_pretrained
-from .inference import available_device, export_model
-from .onnx import DEFAULT_OPSET, export_onnx
+from .inference import available_device, export_model, model_files
+from .onnx import DEFAULT_OPSET, check_onnx_export, export_onnx
 
 #: File name (prefix) of the exported model inside ``Global.save_inference_dir``.
 INFERENCE_NAME = "inference"
+#: The export's description of the model, beside it: ``{"Arch", "image_shape", "input_shape", "task", "onnx_opset"}``.
+EXPORT_CONFIG = "inference_config.json"
 
 
 def prepare_for_export(model, probe_shape):
@@ -69,7 +77,7 @@ def detector_export_config(det_cfg, stage, weights=None):
     return {
         "Arch": arch,
         "Global": {
-            "pretrained_model": weights or os.path.join(stage_dir, "best"),
+            "pretrained_model": stage_checkpoint(det_cfg, stage, weights),
             "save_inference_dir": os.path.join(stage_dir, "inference"),
             "image_shape": [3, arch["input_size"], arch["input_size"]],
             "device": available_device(),
@@ -77,11 +85,21 @@ def detector_export_config(det_cfg, stage, weights=None):
     }
 
 
+def check_batchnorm_statistics(network, weights):
+    """WeightsError naming the first BatchNorm of ``network`` whose running variance is negative: such
+    a model exports, then computes NaN. (NaN/Inf weights are refused when the file is read.)"""
+    for name, layer in network.named_sublayers():
+        variance = getattr(layer, "_variance", None)  # BatchNorm's running variance
+        if variance is not None and float(variance.min()) < 0:
+            raise WeightsError(f"{weights}: {name} has a negative running variance ({float(variance.min()):.3g}), "
+                               "which no training writes: the file is damaged; export another checkpoint")
+
+
 def load_trained_model(cfg):
-    """The network of ``cfg`` with the weights of ``Global.pretrained_model``, all of them.
+    """The network of ``cfg`` with the weights of ``Global.pretrained_model``, all of them, finite.
 
     Export refuses partial weights: any parameter missing from the file or of another shape
-    raises WeightsError naming it.
+    raises WeightsError naming it, as do NaN/Inf weights and negative BatchNorm variances.
     """
     weights = cfg["Global"]["pretrained_model"]
     if not weights:
@@ -95,22 +113,108 @@ def load_trained_model(cfg):
                            f"{len(report['missing'])} missing, {len(report['mismatched'])} mis-shaped "
                            f"({', '.join(bad[:8])}{', ...' if len(bad) > 8 else ''}); check Arch against the "
                            "config the weights were trained with")
+    check_batchnorm_statistics(network, weights)
     return network
 
 
-def export_from_config(cfg, onnx=False, opset_version=DEFAULT_OPSET):
-    """Export ``Global.pretrained_model`` of ``cfg`` to ``Global.save_inference_dir``.
+@contextlib.contextmanager
+def staged_folder(folder, key="Global.save_inference_dir"):
+    """Yield a new empty folder beside ``folder``; on success it replaces ``folder`` as a whole.
 
-    Writes ``inference.json`` (``.pdmodel`` on Paddle 2) + ``inference.pdiparams`` and, with
-    ``onnx``, ``inference.onnx``. Returns ``{"prefix", "files", "onnx", "opset"}``.
+    Files of ``folder`` whose name does not start with :data:`INFERENCE_NAME` (a label file the
+    user keeps there) are carried over; the previous export's files are not, so no old file is
+    ever left beside new ones. On any failure the staged folder is removed and ``folder`` is left
+    as it was. ``key`` names the config key of ``folder`` in errors.
     """
+    folder = os.path.abspath(folder)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ConfigError(f"{key}={folder} is a file; the export writes a folder there: move the file away or "
+                          f"pass -o {key}=ANOTHER_FOLDER")
+    parent, name = os.path.split(folder)
+    staged = os.path.join(parent, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        os.makedirs(parent, exist_ok=True)
+        os.mkdir(staged)  # mode 0o777 less the umask
+    except OSError as exc:
+        raise ConfigError(f"{key}={folder}: cannot create the folder ({exc.strerror}); pass -o {key}=A_WRITABLE_"
+                          "FOLDER") from None
+    backup = None
+    try:
+        if os.path.isdir(folder):
+            os.chmod(staged, stat.S_IMODE(os.stat(folder).st_mode))  # replacing keeps the mode
+        yield staged
+        if os.path.isdir(folder):
+            for entry in os.listdir(folder):
+                if not entry.startswith(INFERENCE_NAME):
+                    source, target = os.path.join(folder, entry), os.path.join(staged, entry)
+                    if os.path.isdir(source) and not os.path.islink(source):
+                        shutil.copytree(source, target, symlinks=True)
+                    else:
+                        shutil.copy2(source, target, follow_symlinks=False)
+            backup = tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=parent)
+            os.replace(folder, backup)  # an empty folder is replaced
+        try:
+            os.replace(staged, folder)
+        except BaseException:
+            if backup:
+                os.replace(backup, folder)
+                backup = None
+            raise
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    finally:
+        if backup:
+            shutil.rmtree(backup, ignore_errors=True)
+
+
+def export_from_config(cfg, onnx=False, opset_version=DEFAULT_OPSET, verify=None):
+    """Export ``Global.pretrained_model`` of ``cfg`` to the folder ``Global.save_inference_dir``.
+
+    Writes ``inference.json`` (``.pdmodel`` on Paddle 2) + ``inference.pdiparams``, with ``onnx``
+    ``inference.onnx``, and :data:`EXPORT_CONFIG`, all or nothing: every option is checked before
+    anything is written, the files go to a staged folder that replaces the old one only once
+    ``verify(result)`` (if given, e.g. a comparison with the trained model) has returned. Returns
+    ``{"prefix", "files", "onnx", "opset", "model", "verified"}`` (``verified``: what ``verify`` returned).
+    """
+    if onnx:
+        check_onnx_export(opset_version)
     network = load_trained_model(cfg)
     spec = input_spec_shape(cfg)
     deploy_model = prepare_for_export(network, probe_shape(cfg))
-    prefix = os.path.join(cfg["Global"]["save_inference_dir"], INFERENCE_NAME)
-    files = export_model(deploy_model, prefix, spec)
-    result = {"prefix": prefix, "files": files, "onnx": None, "opset": None, "model": deploy_model}
-    if onnx:
-        result["onnx"] = prefix + ".onnx"
-        result["opset"] = export_onnx(prefix, result["onnx"], opset_version)
+    folder = cfg["Global"]["save_inference_dir"]
+    with staged_folder(folder) as staged:
+        prefix = os.path.join(staged, INFERENCE_NAME)
+        export_model(deploy_model, prefix, spec)
+        result = {"prefix": prefix, "onnx": None, "opset": None, "model": deploy_model, "verified": None}
+        if onnx:
+            result["onnx"] = prefix + ".onnx"
+            result["opset"] = export_onnx(prefix, result["onnx"], opset_version)
+        task = "detection" if hasattr(deploy_model, "priors") else "classification"
+        with open(os.path.join(staged, EXPORT_CONFIG), "w", encoding="utf-8") as f:
+            json.dump({"Arch": cfg["Arch"], "image_shape": list(cfg["Global"]["image_shape"]), "input_shape": spec,
+                       "task": task, "onnx_opset": result["opset"]}, f, indent=2)
+        if verify is not None:
+            result["verified"] = verify(result)
+    final = os.path.join(folder, INFERENCE_NAME)
+    result["prefix"] = final
+    result["files"] = list(model_files(final))
+    result["onnx"] = result["onnx"] and final + ".onnx"
     return result
+
+
+def read_export_config(folder):
+    """The :data:`EXPORT_CONFIG` of an exported model folder, or None for an export without one."""
+    path = os.path.join(folder, EXPORT_CONFIG)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"{path} is damaged ({type(exc).__name__}: {exc}); export the model again "
+                           "with tools/export.py") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("Arch"), dict) or meta.get("task") not in (
+            "classification", "detection"):
+        raise WeightsError(f"{path} is not an export description of tools/export.py; export the model again")
+    return meta

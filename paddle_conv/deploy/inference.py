@@ -11,7 +11,7 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from ..errors import WeightsError
+from ..errors import ConfigError, WeightsError
 
 
 def export_model(model, prefix, input_shape=(None, 3, None, None), dtype="float32"):
@@ -62,9 +62,14 @@ class Predictor:
         from paddle import inference
 
         program, params = model_files(prefix)
-        config = inference.Config(program, params)
         if device is None:
             device = available_device()
+        if device not in ("cpu", "gpu"):
+            raise ConfigError(f"device {device!r} is not one of cpu, gpu")
+        if device == "gpu" and available_device() != "gpu":
+            raise ConfigError("device gpu: this Paddle build has no CUDA or sees no GPU; use device cpu "
+                              "(--device cpu), or install paddlepaddle-gpu on a machine with a GPU")
+        config = inference.Config(program, params)
         self.device = device
         if device == "gpu":
             config.enable_use_gpu(256, 0)
@@ -77,12 +82,24 @@ class Predictor:
             if threads:
                 config.set_cpu_math_library_num_threads(int(threads))
         config.disable_glog_info()
-        self._predictor = inference.create_predictor(config)
+        try:
+            self._predictor = inference.create_predictor(config)
+        except Exception as exc:  # Paddle's RuntimeError/ValueError on a truncated, empty or foreign file
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise WeightsError(f"cannot load the exported model {program} + {params} ({first}); the files are "
+                               "damaged or not a Paddle inference model: export it again with tools/export.py"
+                               ) from None
+        self.program = program
 
     def __call__(self, x):
         x = np.ascontiguousarray(x, dtype=np.float32)
         handle = self._predictor.get_input_handle(self._predictor.get_input_names()[0])
         handle.reshape(list(x.shape))
         handle.copy_from_cpu(x)
-        self._predictor.run()
+        try:
+            self._predictor.run()
+        except Exception as exc:  # Paddle's errors of a model that does not take this input
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise WeightsError(f"the exported model {self.program} cannot run on an input of shape {list(x.shape)} "
+                               f"({first}); was it exported from this config? export it again") from None
         return [self._predictor.get_output_handle(n).copy_to_cpu() for n in self._predictor.get_output_names()]

@@ -16,6 +16,7 @@ Example::
 """
 
 import importlib
+import numbers
 import os
 
 import numpy as np
@@ -49,20 +50,27 @@ def onnx_available():
     return True, ""
 
 
+def check_onnx_export(opset_version):
+    """PaddleConvError unless ``opset_version`` is one paddle2onnx can write and the converter imports:
+    what :func:`export_onnx` needs, checked before anything is written."""
+    low, high = OPSET_RANGE
+    if isinstance(opset_version, bool) or not isinstance(opset_version, numbers.Integral) \
+            or not low <= opset_version <= high:
+        raise PaddleConvError(
+            f"ONNX opset {opset_version} is outside what paddle2onnx supports ({low}..{high}); "
+            f"pass e.g. --opset {DEFAULT_OPSET}"
+        )
+    return _require("paddle2onnx"), _require("onnx")
+
+
 def export_onnx(prefix, path, opset_version=DEFAULT_OPSET):
     """Convert the inference model at ``prefix`` (see :func:`export_model`) to ONNX at ``path``.
 
     Returns the opset the file really uses (paddle2onnx raises it when an operator needs a newer
     one). The file is written atomically. Raises PaddleConvError when the conversion fails.
     """
-    low, high = OPSET_RANGE
-    if not low <= int(opset_version) <= high:
-        raise PaddleConvError(
-            f"ONNX opset {opset_version} is outside what paddle2onnx supports ({low}..{high}); "
-            f"pass e.g. --opset {DEFAULT_OPSET}"
-        )
-    paddle2onnx = _require("paddle2onnx")
-    onnx = _require("onnx")
+    paddle2onnx, onnx = check_onnx_export(opset_version)
+    high = OPSET_RANGE[1]
     program, params = model_files(prefix)
 
     def convert(tmp):

@@ -45,11 +45,12 @@ def _ppcls_module(sub):
 
 
 def model_builder(name):
-    """A PaddleClas ``Arch`` builder of the registered model ``name`` (``class_num`` -> ``num_classes``)."""
+    """A PaddleClas ``Arch`` builder of the registered model ``name``: the same network as
+    ``tools/train.py`` builds (:func:`paddle_conv.arch.build_arch`), with PaddleClas's common keys
+    ``class_num``, ``pretrained`` (false or a ``.pdparams`` path), ``drop_rate`` and
+    ``drop_path_rate``; a key the model cannot honour is a ConfigError naming it."""
 
-    def build(class_num=None, **kwargs):
-        if class_num is not None:
-            kwargs["num_classes"] = class_num
+    def build(**kwargs):
         return build_model({"name": name, **kwargs})
 
     build.__name__ = build.__qualname__ = name

@@ -33,6 +33,7 @@ from ..io import (  # noqa: F401 (old names)
 )
 from ..state_dict import CHECKPOINT_PARTS as _PARTS
 from ..state_dict import (  # noqa: F401 (old names)
+    MISMATCH_FIX,
     check_state_matches,
     compare_state,
     format_load_report,
@@ -107,7 +108,10 @@ def save_checkpoint(prefix, model, optimizer=None, meta=None):
     writers = [(".pdparams", lambda tmp: paddle.save(model.state_dict(), tmp))]
     if optimizer is not None:
         writers.append((".pdopt", lambda tmp: paddle.save(optimizer.state_dict(), tmp)))
-    writers.append((".json", json_writer(dict(meta or {}))))
+    meta = dict(meta or {})
+    if optimizer is not None:
+        meta["optimizer"] = type(optimizer).__name__  # resuming with another optimizer is refused
+    writers.append((".json", json_writer(meta)))
     temps = []
     try:
         for ext, write in writers:
@@ -140,11 +144,12 @@ def load_checkpoint_meta(prefix):
     return meta
 
 
-def load_checkpoint(prefix, model, optimizer=None):
+def load_checkpoint(prefix, model, optimizer=None, fix=MISMATCH_FIX):
     """Load weights (and optimizer state) saved by :func:`save_checkpoint`; return its metadata.
 
     The weights must fit ``model`` exactly (names and shapes). Raises WeightsError naming the
-    file when it is missing, unreadable, not a state dict, or saved from another model.
+    file when it is missing, unreadable, not a state dict, or saved from another model (then
+    with the advice ``fix``).
     """
     prefix = strip_suffix(os.fspath(prefix))
     params = prefix + ".pdparams"
@@ -152,16 +157,23 @@ def load_checkpoint(prefix, model, optimizer=None):
         _roll_forward(prefix)
     if not os.path.exists(params):
         raise WeightsError(f"checkpoint {params!r} does not exist: check Global.checkpoints / the path given")
+    meta = load_checkpoint_meta(prefix)
     state = read_state_dict(params)
-    check_state_matches(state, model, params)
+    check_state_matches(state, model, params, fix)
     if optimizer is not None:
         opt_path = prefix + ".pdopt"
         if not os.path.exists(opt_path):
             raise WeightsError(f"optimizer state {opt_path!r} is missing: cannot resume; "
                                "use Global.pretrained_model to load weights only")
+        saved_with = meta.get("optimizer")
+        if saved_with is not None and saved_with != type(optimizer).__name__:
+            raise WeightsError(f"checkpoint {prefix!r} was trained with the {abbreviate(saved_with, 40)} optimizer, "
+                               f"the config uses {type(optimizer).__name__}: set Optimizer.name to "
+                               f"{abbreviate(saved_with, 40)} to resume, or start from its weights with "
+                               "Global.pretrained_model")
         optimizer.set_state_dict(safe_paddle_load(opt_path, "optimizer state", fix=(
             "resume from another checkpoint (e.g. epoch_N) or use Global.pretrained_model to load weights only")))
     model.set_state_dict(state)
-    return load_checkpoint_meta(prefix)
+    return meta
 
 

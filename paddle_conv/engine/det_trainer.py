@@ -10,24 +10,76 @@ skips finished stages. VisualDL scalars: ``train/soft``, ``train/l2``, ``train/l
 ``train/loss_l``, ``train/loss`` and ``eval/mAP`` (all-point) / ``eval/mAP_11``.
 """
 
+import json
 import os
 import time
 
 import numpy as np
 import paddle
 
-from ..build import build_detection_dataset, build_model, build_optimizer, detection_loader
-from ..config.detection import STAGES  # noqa: F401  (old import path)
+from ..build import (  # noqa: F401 (stage_checkpoint, stage_mismatch_fix: old import paths)
+    build_detection_dataset,
+    build_model,
+    build_optimizer,
+    detection_loader,
+    stage_checkpoint,
+    stage_mismatch_fix,
+)
+from ..config.detection import STAGES
 from ..console import log
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError, WeightsError
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
 from ..metrics import evaluate_map
 from .callbacks import TrainingDivergedError
-from .checkpoint import atomic_json_save, load_checkpoint, load_checkpoint_meta, load_pretrained, save_checkpoint
+from .checkpoint import (
+    atomic_json_save,
+    check_state_matches,
+    load_checkpoint,
+    load_checkpoint_meta,
+    load_pretrained,
+    read_state_dict,
+    safe_paddle_load,
+    save_checkpoint,
+)
 from .trainer import seed_everything
 
 #: Old name of :func:`paddle_conv.build.build_detection_dataset`.
 build_dataset = build_detection_dataset
+
+
+def dataset_classes(dataset):
+    """The class names of a detection data set, in label order."""
+    return tuple(getattr(dataset, "classes", None) or getattr(dataset, "CLASSES", ()))
+
+
+def check_classes(dataset, num_classes, data_key, arch_key):
+    """ConfigError unless ``dataset`` has the ``num_classes - 1`` classes of the detector at ``arch_key``
+    (``num_classes`` counts the background), so no ground truth is dropped or mislabelled."""
+    classes = dataset_classes(dataset)
+    if len(classes) != num_classes - 1:
+        names = ", ".join(classes[:6]) + (", ..." if len(classes) > 6 else "")
+        raise ConfigError(
+            f"{data_key}.dataset has {len(classes)} classes ({names}) but {arch_key}.num_classes={num_classes} "
+            f"is {num_classes - 1} classes + background: set {arch_key}.num_classes={len(classes) + 1}, or give "
+            f"the data set the detector's classes ({data_key}.dataset.classes)"
+        )
+
+
+def build_datasets(cfg):
+    """``(train, eval)`` data sets of a validated detection config, checked against the detectors:
+    the same classes, and at least one full training batch."""
+    train_set, eval_set = build_dataset(cfg["DataLoader"]["Train"]), build_dataset(cfg["DataLoader"]["Eval"])
+    num_classes = build_model(cfg["Teacher"]["Arch"]).num_classes
+    for key, dataset in (("DataLoader.Train", train_set), ("DataLoader.Eval", eval_set)):
+        check_classes(dataset, num_classes, key, "Teacher.Arch")
+    train_cfg = cfg["DataLoader"]["Train"]
+    if train_cfg["shuffle"] and len(train_set) < train_cfg["batch_size"]:  # shuffled batches drop the last one
+        raise DataError(
+            f"DataLoader.Train.batch_size={train_cfg['batch_size']} is more than the {len(train_set)} images of "
+            f"DataLoader.Train.dataset: there is no full batch to train on; set DataLoader.Train.batch_size to "
+            f"at most {len(train_set)} or add images"
+        )
+    return train_set, eval_set
 
 
 def _writer(cfg, stage_dir):
@@ -38,24 +90,24 @@ def _writer(cfg, stage_dir):
     return LogWriter(logdir=os.path.join(stage_dir, "vdl"))
 
 
-def train_stage(cfg, stage, teacher=None):
+def train_stage(cfg, stage, teacher=None, data=None):
     """Train one stage; return its summary ``{"stage", "best_mAP", "best_mAP_11", "dir", "seconds"}``.
 
-    ``teacher``: the frozen teacher network for ``student_kd``. The stage runs under a fresh
+    ``teacher``: the frozen teacher network for ``student_kd``; ``data``: the ``(train, eval)`` data
+    sets of :func:`build_datasets` (built here when None). The stage runs under a fresh
     ``unique_name`` scope, so its parameter and optimizer-state names are the same in every run
     and a resumed optimizer finds its state.
     """
     with paddle.utils.unique_name.guard():
-        return _train_stage(cfg, stage, teacher)
+        return _train_stage(cfg, stage, teacher, data or build_datasets(cfg))
 
 
-def _train_stage(cfg, stage, teacher):
+def _train_stage(cfg, stage, teacher, data):
     section = cfg["Teacher"] if stage == "teacher" else cfg["Student"]
     stage_dir = os.path.join(cfg["Global"]["output_dir"], stage)
     seed_everything(cfg["Global"]["seed"])
     model = build_model(section["Arch"])
-    train_set = build_detection_dataset(cfg["DataLoader"]["Train"])
-    eval_set = build_detection_dataset(cfg["DataLoader"]["Eval"])
+    train_set, eval_set = data
     train_cfg = cfg["DataLoader"]["Train"]
     loader = detection_loader(train_set, train_cfg["batch_size"], train_cfg["shuffle"])
     epochs = section["epochs"]
@@ -131,7 +183,7 @@ def _train_stage(cfg, stage, teacher):
 def load_teacher(cfg):
     """The teacher network with its ``best`` weights, frozen."""
     teacher = build_model(cfg["Teacher"]["Arch"])
-    load_checkpoint(os.path.join(cfg["Global"]["output_dir"], "teacher", "best"), teacher)
+    load_checkpoint(stage_checkpoint(cfg, "teacher"), teacher, fix=stage_mismatch_fix("teacher"))
     for p in teacher.parameters():
         p.stop_gradient = True
     teacher.eval()
@@ -154,16 +206,131 @@ def check_compatible(cfg):
 
 def train_distillation(cfg):
     """Run every stage; print one line per stage, write ``<Global.output_dir>/summary.json`` and
-    return ``{stage: summary}``."""
+    return ``{stage: summary}``.
+
+    Everything a run reads is checked first (:func:`check_compatible`, :func:`build_datasets`,
+    :func:`check_run_state`), so bad data or a damaged output folder stops it at once.
+    """
     check_compatible(cfg)
-    results = {"teacher": train_stage(cfg, "teacher")}
-    results["student_kd"] = train_stage(cfg, "student_kd", teacher=load_teacher(cfg))
-    if cfg["Global"]["student_baseline"]:
-        results["student"] = train_stage(cfg, "student")
+    data = build_datasets(cfg)
+    stages = STAGES if cfg["Global"]["student_baseline"] else STAGES[:2]
+    check_run_state(cfg, stages)
+    results = {"teacher": train_stage(cfg, "teacher", data=data)}
+    results["student_kd"] = train_stage(cfg, "student_kd", teacher=load_teacher(cfg), data=data)
+    if "student" in stages:
+        results["student"] = train_stage(cfg, "student", data=data)
     for r in results.values():
         log(f"{r['stage']:<11} best mAP {r['best_mAP']:.4f} (11-point {r['best_mAP_11']:.4f}), {r['seconds']} s")
     atomic_json_save(results, os.path.join(cfg["Global"]["output_dir"], "summary.json"))
     return results
+
+
+def _read_meta(path):
+    """The ``latest.json`` of a stage, checked: ``{"epoch": int >= 0, "step": int >= 0, "best": {"mAP", "mAP_11"}}``."""
+    fix = "it is damaged: delete the stage folder to train that stage again, or run without Global.resume"
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"cannot read resume state {path!r} ({type(exc).__name__}: {exc}); {fix}") from None
+
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+    best = meta.get("best") if isinstance(meta, dict) else None
+    checks = {
+        "epoch": isinstance(meta, dict) and count(meta.get("epoch")),
+        "step": isinstance(meta, dict) and count(meta.get("step")),
+        "best": isinstance(best, dict) and all(number(best.get(k)) for k in ("mAP", "mAP_11")),
+    }
+    bad = [k for k, ok in checks.items() if not ok]
+    if bad:
+        raise WeightsError(f"resume state {path!r}: {', '.join(bad)} missing or of the wrong type "
+                           f"(expected epoch and step counts and best {{mAP, mAP_11}} numbers); {fix}")
+    return meta
+
+
+def _check_commit(path):
+    """WeightsError unless the intent file ``path`` of an interrupted save is a list of file name pairs."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            renames = json.load(f)
+    except (OSError, ValueError) as exc:
+        renames = exc
+    ok = isinstance(renames, list) and all(
+        isinstance(r, list) and len(r) == 2 and all(isinstance(n, str) and n == os.path.basename(n) for n in r)
+        for r in renames
+    )
+    if not ok:
+        raise WeightsError(f"{path} is damaged (the intent file of an interrupted checkpoint save, it must list "
+                           "file renames): delete it to resume from the checkpoint files as they are, or run "
+                           "without Global.resume")
+
+
+def _check_optimizer_state(path, model):
+    """WeightsError unless every accumulator in the ``.pdopt`` at ``path`` fits a parameter of ``model``
+    (a ``.pdopt`` of another stage or architecture would fail only at the first step)."""
+    try:
+        state = safe_paddle_load(path)
+    except Exception as exc:  # truncated, foreign or unsafe: all refused the same way
+        raise WeightsError(f"cannot read optimizer state {path!r} ({type(exc).__name__}: {exc}); delete the "
+                           "stage folder to train that stage again, or run without Global.resume") from None
+    shapes = {p.name: list(p.shape) for p in model.parameters()}
+    bad = "it is not a dict" if not isinstance(state, dict) else None
+    for key, value in state.items() if bad is None else ():
+        if not hasattr(value, "shape"):
+            continue  # LR scheduler state, master weights
+        owner = max((n for n in shapes if key.startswith(n + "_")), key=len, default=None)
+        if owner is None or list(value.shape) not in (shapes[owner], [1], []):
+            bad = f"{key} {list(value.shape)} fits no parameter of the model"
+            break
+    if bad:
+        raise WeightsError(f"optimizer state {path!r} is not this stage's ({bad}); it was saved by another stage "
+                           "or architecture: delete the stage folder to train that stage again, or run without "
+                           "Global.resume")
+
+
+def check_run_state(cfg, stages):
+    """Check, before any training, what a run of ``stages`` will read from or write to its folders:
+    each stage folder is a folder; each stage's ``pretrained_model`` exists; and with
+    ``Global.resume``, each ``latest`` checkpoint (metadata, intent file, weights, optimizer state)
+    is whole and fits its stage. Raises ConfigError or WeightsError naming the file and the fix."""
+    output_dir = cfg["Global"]["output_dir"]
+    for folder in [output_dir] + [os.path.join(output_dir, s) for s in stages]:
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise ConfigError(f"{folder} is a file, but the run writes its checkpoints in a folder there: move "
+                              "the file away or set Global.output_dir to another folder")
+    for stage in stages:
+        section_key = "Teacher" if stage == "teacher" else "Student"
+        section = cfg[section_key]
+        weights = section["pretrained_model"]
+        params = weights if weights and weights.endswith(".pdparams") else f"{weights}.pdparams"
+        if weights and not os.path.isfile(params):
+            raise WeightsError(f"{section_key}.pretrained_model: {params} does not exist; check the path "
+                               "(a .pdparams file or its prefix) or set it to null")
+        latest = os.path.join(output_dir, stage, "latest")
+        if not cfg["Global"]["resume"] or not os.path.exists(latest + ".json"):
+            continue
+        if os.path.exists(latest + ".commit"):
+            _check_commit(latest + ".commit")
+        _read_meta(latest + ".json")
+        with paddle.utils.unique_name.guard():  # the parameter names of the stage's own run
+            model = build_model(section["Arch"])
+        params = latest + ".pdparams"
+        if not os.path.isfile(params):
+            raise WeightsError(f"resume state of the {stage} stage is incomplete: {params} is missing; delete the "
+                               "stage folder to train that stage again, or run without Global.resume")
+        check_state_matches(read_state_dict(params, "resume checkpoint"), model, params, fix=(
+            f"it was saved with another {section_key}.Arch: set {section_key}.Arch back, delete the stage folder "
+            "to train that stage again, or run without Global.resume"))
+        opt = latest + ".pdopt"
+        if not os.path.isfile(opt):
+            raise WeightsError(f"resume state of the {stage} stage is incomplete: {opt} is missing; delete the "
+                               "stage folder to train that stage again, or run without Global.resume")
+        _check_optimizer_state(opt, model)
 
 
 def stage_meta(cfg, stage):

@@ -19,12 +19,23 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from ..build import build_loader, build_loss, build_metrics, build_model, build_optimizer, run_dir
+from ..build import (
+    build_loader,
+    build_loss,
+    build_metrics,
+    build_model,
+    build_optimizer,
+    load_pretrained_weights,
+    run_dir,
+)
 from ..config import dump_config
 from ..console import log
 from ..errors import ConfigError
+from ..io import RunLock
+from ..notes import note_once
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
-from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
+from .checkpoint import atomic_write, load_checkpoint
+from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
@@ -46,26 +57,33 @@ def _metrics(cfg):
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
 
 
-def amp_configs(global_cfg):
-    """``paddle.Model.prepare``'s ``amp_configs`` for ``Global.use_amp``: float16 autocast (O1) with
-    dynamic loss scaling on a GPU; None (float32) otherwise. Paddle's autocast has no effect on
-    CPU, so there the setting is reported and ignored."""
-    if not global_cfg["use_amp"]:
+def amp_configs(global_cfg, amp=None):
+    """``paddle.Model.prepare``'s ``amp_configs`` for the ``AMP`` section (or ``Global.use_amp``):
+    float16 autocast at ``AMP.level`` with its loss scaling on a GPU; None (float32) otherwise.
+    Paddle's autocast has no effect on CPU, so there a note says so."""
+    if not (amp["use_amp"] if amp else global_cfg["use_amp"]):
         return None
+    key = "AMP.use_amp" if amp else "Global.use_amp"
     if global_cfg["device"] != "gpu":
-        log("Global.use_amp: mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
+        note_once(key, "mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
         return None
-    return {"level": "O1", "use_dynamic_loss_scaling": True}
+    if not amp:
+        return {"level": "O1", "use_dynamic_loss_scaling": True}
+    return {"level": amp["level"], "use_dynamic_loss_scaling": amp["use_dynamic_loss_scaling"],
+            "init_loss_scaling": amp["scale_loss"], "use_promote": amp["use_promote"]}
+
+
+def environment_notes(cfg):
+    """Notes for settings this machine cannot honour as written (no GPU, AMP on CPU)."""
+    g = cfg["Global"]
+    if g["device"] == "gpu" and not paddle.device.is_compiled_with_cuda():
+        note_once("Global.device", "this Paddle build has no GPU; train with -o Global.device=cpu")
+    amp_configs(g, cfg.get("AMP"))
 
 
 def _write_text(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
-
-
-def _load_weights(network, path):
-    report = load_pretrained(network, path)
-    log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
 
 
 def set_device(name):
@@ -112,7 +130,6 @@ def train_classifier(cfg, extra_callbacks=()):
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
-    os.makedirs(out, exist_ok=True)
     class_num = cfg["Arch"].get("num_classes")
 
     train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
@@ -122,9 +139,10 @@ def train_classifier(cfg, extra_callbacks=()):
 
     network = build_model(cfg["Arch"])
     if g["pretrained_model"] and not g["checkpoints"]:
-        _load_weights(network, g["pretrained_model"])
+        load_pretrained_weights(network, g["pretrained_model"])
     steps = len(train_loader)
-    optimizer, _ = build_optimizer(cfg["Optimizer"], network.parameters(), steps, g["epochs"])
+    updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
+    optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
 
     start_epoch, resumed = 0, {}
     if g["checkpoints"]:
@@ -137,14 +155,22 @@ def train_classifier(cfg, extra_callbacks=()):
         return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": 0, "best_metric": resumed.get("best_metric"),
                 "best_epoch": resumed.get("best_epoch"), "eval": {}}
 
-    if paddle.distributed.ParallelEnv().local_rank == 0:
+    # everything is checked: from here on the run folder is this run's
+    lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
+    if lock is not None:
         atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
     log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
     if g["use_visualdl"]:
         log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
 
+    if g["to_static"]:
+        network.forward = paddle.jit.to_static(network.forward, full_graph=True)
+        log("Global.to_static: training through paddle.jit.to_static (static graph)")
     model = _paddle_model(cfg, network)
-    model.prepare(optimizer, build_loss(cfg["Loss"]["Train"]), _metrics(cfg), amp_configs=amp_configs(g))
+    loss = build_loss(cfg["Loss"]["Train"])
+    if g["update_freq"] > 1:
+        loss = ScaledLoss(loss, g["update_freq"])
+    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP")))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
@@ -165,9 +191,17 @@ def train_classifier(cfg, extra_callbacks=()):
         extras = VisualDLExtras(logger, network, g["image_shape"], hyper_parameters(cfg), eval_loader,
                                 start_epoch=start_epoch)
         callbacks[1:1] = [extras, logger]
+    callbacks.append(AccumulatedLRStep(g["update_freq"], steps))
+    if cfg.get("EMA"):
+        callbacks.append(ModelEMA(network, cfg["EMA"]["decay"], g["update_freq"], steps))
     callbacks += list(extra_callbacks)
-    model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
-              log_freq=g["print_batch_step"], verbose=1, callbacks=callbacks)
+    try:
+        model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
+                  accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=1,
+                  callbacks=callbacks)
+    finally:
+        if lock is not None:
+            lock.release()
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
     return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
@@ -192,7 +226,7 @@ def evaluate(cfg):
     loader, entry = build_loader(cfg["DataLoader"]["Eval"], cfg["Arch"].get("num_classes"), "DataLoader.Eval",
                                  False)
     network = build_model(cfg["Arch"])
-    _load_weights(network, weights)
+    load_pretrained_weights(network, weights)
     model = _paddle_model(cfg, network)
     model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))
     logs = model.evaluate(loader, log_freq=g["print_batch_step"], verbose=1)

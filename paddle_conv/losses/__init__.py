@@ -9,7 +9,7 @@ from ..registry import Registry
 LOSSES = Registry("loss")
 register_loss = LOSSES.register
 
-from .celoss import CELoss, CombinedLoss  # noqa: E402  (registers CELoss)
+from .celoss import CELoss, CombinedLoss, MixCELoss  # noqa: E402  (registers CELoss, MixCELoss)
 from .multibox import KD_WEIGHTS, MultiBoxLoss, MultiBoxLoss_KD, kd_total  # noqa: E402  (they register)
 
 
@@ -28,6 +28,7 @@ __all__ = [
     "CELoss",
     "CombinedLoss",
     "KD_WEIGHTS",
+    "MixCELoss",
     "LOSSES",
     "MultiBoxLoss",
     "MultiBoxLoss_KD",

@@ -1,5 +1,7 @@
 """Model families, one module each; importing a module registers its builders."""
 
+from ..pretrained.catalog import WEIGHTS
+from ..registry import MODELS
 from . import (  # noqa: F401
     baselines,
     cct,
@@ -17,3 +19,6 @@ from .oct_resnet import OctBottleneck, OctResNet
 from .ssd_lite import SSDLite
 
 __all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSDLite"]
+
+for _entry in WEIGHTS:  # the published weights go onto their models' cards
+    MODELS.add_weights(_entry.model, _entry)

@@ -1,20 +1,31 @@
-"""Optimizers and learning-rate schedules, registered by name for configs.
+"""Optimizers and learning-rate schedules, registered by name for configs (PaddleClas's keys).
 
-Config shape (PaddleClas's)::
+Config shape::
 
     Optimizer:
-      name: Momentum            # Momentum | Adam | AdamW
+      name: Momentum            # Momentum | Adam | AdamW | RMSProp
       momentum: 0.9
       lr:
-        name: Cosine            # Constant | Piecewise | Cosine
+        name: Cosine            # Constant | Piecewise | Cosine | Linear | Step | MultiStepDecay
         learning_rate: 0.1
         warmup_epoch: 5         # linear warm-up from warmup_start_lr, then the schedule
-      regularizer:              # L2 or L1 weight decay (Momentum/Adam); AdamW takes weight_decay
+      regularizer:              # coupled L2/L1 decay (Momentum, Adam, RMSProp)
         name: L2
         coeff: 0.0001
 
-Schedules are stepped once per iteration (``paddle.callbacks.LRScheduler`` with ``by_step``),
-so epoch-based settings are converted to steps with ``step_each_epoch``.
+Keys every optimizer takes (as in PaddleClas):
+
+- ``weight_decay``: AdamW's decoupled decay (a number); for the others a number is L2 decay.
+  ``regularizer`` is the older spelling of coupled decay (AdamW refuses it). AdamW's ``coeff``
+  is this project's older name of ``weight_decay``.
+- ``no_weight_decay_name``: space-separated substrings of structured parameter names
+  (``"norm bias pos_embed"``) whose parameters get no decay; ``one_dim_param_no_weight_decay``:
+  no decay on 1-D parameters (biases, norms).
+- ``clip_norm`` / ``clip_grad``: clip gradients to this global L2 norm (null: off).
+- ``multi_precision``: float32 master weights under AMP O2 (no effect in float32 training).
+
+Schedules are stepped once per iteration, so epoch-based settings are converted to steps with
+``step_each_epoch``.
 """
 
 import paddle
@@ -27,41 +38,122 @@ OPTIMIZERS = Registry("optimizer")
 register_optimizer = OPTIMIZERS.register
 
 __all__ = ["LR_SCHEDULERS", "OPTIMIZERS", "build_lr", "build_optimizer", "register_lr_scheduler",
-           "register_optimizer"]
+           "register_optimizer", "split_decay"]
 
 
-@register_optimizer
-def Momentum(parameters, learning_rate, weight_decay=None, momentum=0.9, use_nesterov=False):
-    """SGD with momentum (``paddle.optimizer.Momentum``)."""
-    return paddle.optimizer.Momentum(learning_rate=learning_rate, momentum=momentum, parameters=parameters,
-                                     use_nesterov=use_nesterov, weight_decay=weight_decay)
+def split_decay(named_parameters, no_weight_decay_name=None, one_dim_param_no_weight_decay=False):
+    """Split ``[(name, param)]`` into ``(decayed, not_decayed)`` parameter lists.
+
+    A parameter gets no decay when one of the space-separated substrings of
+    ``no_weight_decay_name`` occurs in its structured name, or, with
+    ``one_dim_param_no_weight_decay``, when it is 1-D.
+    """
+    names = (no_weight_decay_name.split() if isinstance(no_weight_decay_name, str)
+             else list(no_weight_decay_name or ()))
+    decayed, plain = [], []
+    for name, param in named_parameters:
+        skip = any(n in name for n in names) or (one_dim_param_no_weight_decay and len(param.shape) == 1)
+        (plain if skip else decayed).append(param)
+    return decayed, plain
 
 
-@register_optimizer
-def Adam(parameters, learning_rate, weight_decay=None, beta1=0.9, beta2=0.999, epsilon=1e-8):
-    """Adam (``paddle.optimizer.Adam``); ``regularizer`` adds coupled L2/L1 decay."""
-    return paddle.optimizer.Adam(learning_rate=learning_rate, beta1=beta1, beta2=beta2, epsilon=epsilon,
-                                 parameters=parameters, weight_decay=weight_decay)
+def _groups(named, decay, no_weight_decay_name, one_dim_param_no_weight_decay):
+    """The ``parameters`` argument: one list, or two groups with no decay on the second."""
+    if not no_weight_decay_name and not one_dim_param_no_weight_decay:
+        return [p for _, p in named]
+    decayed, plain = split_decay(named, no_weight_decay_name, one_dim_param_no_weight_decay)
+    if decay is None or not plain:
+        return decayed + plain
+    return [{"params": decayed}, {"params": plain, "weight_decay": 0.0}]
 
 
-@register_optimizer
-def AdamW(parameters, learning_rate, weight_decay=None, beta1=0.9, beta2=0.999, epsilon=1e-8, coeff=0.01):
-    """AdamW (``paddle.optimizer.AdamW``): decoupled weight decay ``coeff`` (no ``regularizer``)."""
+def _clip(clip_norm, clip_grad):
+    norm = clip_norm if clip_norm is not None else clip_grad
+    return None if norm is None else paddle.nn.ClipGradByGlobalNorm(float(norm))
+
+
+def _coupled_decay(weight_decay, regularizer):
+    """A regularizer (``paddle.regularizer``) from a plain ``weight_decay`` number or a built one."""
+    if weight_decay is not None and regularizer is not None:
+        raise ConfigError("Optimizer.weight_decay: give either weight_decay or regularizer, not both")
     if weight_decay is not None:
+        return paddle.regularizer.L2Decay(float(weight_decay))
+    return regularizer
+
+
+@register_optimizer
+def Momentum(parameters, learning_rate, momentum=0.9, use_nesterov=False, weight_decay=None, regularizer=None,
+             no_weight_decay_name=None, one_dim_param_no_weight_decay=False, clip_norm=None, clip_grad=None,
+             multi_precision=False):
+    """SGD with momentum (``paddle.optimizer.Momentum``)."""
+    decay = _coupled_decay(weight_decay, regularizer)
+    return paddle.optimizer.Momentum(
+        learning_rate=learning_rate, momentum=momentum, use_nesterov=use_nesterov, weight_decay=decay,
+        parameters=_groups(parameters, decay, no_weight_decay_name, one_dim_param_no_weight_decay),
+        grad_clip=_clip(clip_norm, clip_grad), multi_precision=multi_precision)
+
+
+@register_optimizer
+def Adam(parameters, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=None, regularizer=None,
+         no_weight_decay_name=None, one_dim_param_no_weight_decay=False, clip_norm=None, clip_grad=None,
+         multi_precision=False):
+    """Adam (``paddle.optimizer.Adam``); ``regularizer``/``weight_decay`` add coupled decay."""
+    decay = _coupled_decay(weight_decay, regularizer)
+    return paddle.optimizer.Adam(
+        learning_rate=learning_rate, beta1=beta1, beta2=beta2, epsilon=epsilon, weight_decay=decay,
+        parameters=_groups(parameters, decay, no_weight_decay_name, one_dim_param_no_weight_decay),
+        grad_clip=_clip(clip_norm, clip_grad), multi_precision=multi_precision)
+
+
+@register_optimizer
+def RMSProp(parameters, learning_rate, momentum=0.0, rho=0.95, epsilon=1e-6, centered=False, weight_decay=None,
+            regularizer=None, no_weight_decay_name=None, one_dim_param_no_weight_decay=False, clip_norm=None,
+            clip_grad=None, multi_precision=False):
+    """RMSProp (``paddle.optimizer.RMSProp``); ``rho`` is the squared-gradient average's decay."""
+    decay = _coupled_decay(weight_decay, regularizer)
+    return paddle.optimizer.RMSProp(
+        learning_rate=learning_rate, rho=rho, epsilon=epsilon, momentum=momentum, centered=centered,
+        weight_decay=decay, grad_clip=_clip(clip_norm, clip_grad),
+        parameters=_groups(parameters, decay, no_weight_decay_name, one_dim_param_no_weight_decay))
+
+
+@register_optimizer
+def AdamW(parameters, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=None, coeff=None,
+          regularizer=None, no_weight_decay_name=None, one_dim_param_no_weight_decay=False, clip_norm=None,
+          clip_grad=None, amsgrad=False, multi_precision=False):
+    """AdamW (``paddle.optimizer.AdamW``): decoupled ``weight_decay`` (``coeff``: older name; default
+    0.01), skipped on the parameters :func:`split_decay` exempts."""
+    if regularizer is not None:
         raise ConfigError("Optimizer.regularizer: AdamW decouples weight decay; remove the regularizer "
-                          "and set Optimizer.coeff instead")
-    return paddle.optimizer.AdamW(learning_rate=learning_rate, beta1=beta1, beta2=beta2, epsilon=epsilon,
-                                  parameters=parameters, weight_decay=coeff)
+                          "and set Optimizer.weight_decay instead")
+    if weight_decay is not None and coeff is not None:
+        raise ConfigError("Optimizer.coeff: coeff is the older name of weight_decay; keep one")
+    rate = weight_decay if weight_decay is not None else (coeff if coeff is not None else 0.01)
+    _, plain = split_decay(parameters, no_weight_decay_name, one_dim_param_no_weight_decay)
+    exempt = {p.name for p in plain}
+    return paddle.optimizer.AdamW(
+        learning_rate=learning_rate, beta1=beta1, beta2=beta2, epsilon=epsilon, weight_decay=float(rate),
+        parameters=[p for _, p in parameters], grad_clip=_clip(clip_norm, clip_grad), amsgrad=amsgrad,
+        apply_decay_param_fun=(lambda name: name not in exempt) if exempt else None,
+        multi_precision=multi_precision)
 
 
 def build_lr(lr_cfg, step_each_epoch, epochs):
     """The learning rate of ``Optimizer.lr``: a float (Constant) or a ``paddle.optimizer.lr.LRScheduler``."""
-    kwargs = {k: v for k, v in lr_cfg.items() if k != "name"}
+    kwargs = {k: v for k, v in lr_cfg.items() if k not in ("name", "step_each_epoch", "epochs", "verbose")}
     return LR_SCHEDULERS.build(lr_cfg["name"], step_each_epoch=step_each_epoch, epochs=epochs, **kwargs)
 
 
+def _named(parameters):
+    """``[(structured name, param)]`` of a Layer, or of a plain list (names: the params' own)."""
+    if isinstance(parameters, paddle.nn.Layer):
+        return list(parameters.named_parameters())
+    return [(p.name, p) for p in parameters]
+
+
 def build_optimizer(opt_cfg, parameters, step_each_epoch, epochs):
-    """Build the optimizer of a validated ``Optimizer`` section for ``parameters``.
+    """Build the optimizer of a validated ``Optimizer`` section for ``parameters`` (a Layer, whose
+    structured names ``no_weight_decay_name`` matches, or a list of parameters).
 
     Returns ``(optimizer, lr)`` where ``lr`` is a float or the LRScheduler inside the optimizer.
     """
@@ -71,6 +163,6 @@ def build_optimizer(opt_cfg, parameters, step_each_epoch, epochs):
     if reg is not None:
         decay = (paddle.regularizer.L2Decay if reg["name"] == "L2" else paddle.regularizer.L1Decay)(reg["coeff"])
     kwargs = {k: v for k, v in opt_cfg.items() if k not in ("name", "lr", "regularizer")}
-    optimizer = OPTIMIZERS.build(opt_cfg["name"], parameters=parameters, learning_rate=lr,
-                                 weight_decay=decay, **kwargs)
+    optimizer = OPTIMIZERS.build(opt_cfg["name"], parameters=_named(parameters), learning_rate=lr,
+                                 regularizer=decay, **kwargs)
     return optimizer, lr

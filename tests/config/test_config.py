@@ -177,7 +177,7 @@ def test_optimizer_and_schedules_from_config():
         rates.append(opt.get_lr())
         lr.step()
     assert abs(rates[0] - 0.01) < 1e-9 and abs(rates[10] - 0.1) < 1e-9 and rates[29] < 0.01
-    cfg = load_config(QUICK, ["Optimizer.lr={name: Piecewise, learning_rate: 0.1, decay_epochs: [1, 2], "
+    cfg = load_config(QUICK, ["Optimizer.lr={name: Piecewise, decay_epochs: [1, 2], "
                               "values: [0.1, 0.01, 0.001]}"])
     opt, lr = build_optimizer(cfg["Optimizer"], layer.parameters(), step_each_epoch=5, epochs=3)
     assert abs(opt.get_lr() - 0.1) < 1e-12

@@ -74,7 +74,7 @@ def test_same_seed_same_run(tmp_path, capsys):
 
 
 def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path, capsys):
-    lr = "Optimizer.lr={name: Piecewise, learning_rate: 0.001, decay_epochs: [1], values: [0.001, 1.0e+38]}"
+    lr = "Optimizer.lr={name: Piecewise, decay_epochs: [1], values: [0.001, 1.0e+38]}"
     assert run_cli(train_tool.main, ["-c", QUICK, *tiny(tmp_path, epochs=3, evaluate=False), "-o", lr]) == 2
     err = capsys.readouterr().err
     found = re.search(r"error: training loss is (nan|inf|-inf) at epoch (\d+), step (\d+) \(global step (\d+)\) "

@@ -19,4 +19,4 @@ def list_references(pattern=None):
     return REFERENCES.names(pattern)
 
 
-from . import cct, octconv, refconv  # noqa: E402,F401  (each family module registers its references)
+from . import cct, mobilenet, octconv, refconv, resnet, ssd_lite, tiny_cnn  # noqa: E402,F401  (they register)

@@ -1,8 +1,10 @@
 """PyTorch reference of CCT with SHI-Labs/Compact-Transformers' exact state-dict layout.
 
 Registered under the paddle_conv names (``cct_7_3x1_32``, ``cct_7_3x1_32_sine``, ...,
-``cct_keras_cifar``), with the same architecture table (:func:`paddle_conv.models.cct.cct_config`),
-so a SHI-Labs checkpoint loads into ``create_reference(name)`` as it is. Unlike upstream's
+``cct_keras_cifar``) with its own architecture table, written from upstream's builders (the name
+``cct_<layers>_<kernel>x<conv layers>_<image size>`` and :data:`WIDTHS`), not borrowed from the
+Paddle model, so parity compares two independent descriptions; a SHI-Labs checkpoint loads into
+``create_reference(name)`` as it is. Unlike upstream's
 builders, ``*_sine`` references really hold the fixed sinusoidal embedding (a parameter with
 ``requires_grad=False``, as upstream's ``TransformerClassifier`` stores it).
 Only what inference and parity need is here; it is a reference, not a training codebase.
@@ -15,9 +17,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from paddle_conv.models.cct import CCT_NAMES, cct_builder
-
 from . import register_reference
+
+#: upstream's ``cct_<layers>``: layers -> (heads, MLP ratio, embedding width)
+WIDTHS = {2: (2, 1, 128), 4: (2, 1, 128), 6: (4, 2, 256), 7: (4, 2, 256), 14: (6, 3, 384)}
+#: upstream's registered variants and the number of classes of their data set (CIFAR-10,
+#: Flowers-102, ImageNet)
+VARIANTS = {"cct_2_3x2_32": 10, "cct_4_3x2_32": 10, "cct_6_3x1_32": 10, "cct_6_3x2_32": 10,
+            "cct_7_3x1_32": 10, "cct_7_3x2_32": 10, "cct_7_7x2_224": 102, "cct_14_7x2_224": 1000,
+            "cct_14_7x2_384": 1000}
+#: the Keras example (keras.io "Compact Convolutional Transformers"): cct_2_3x2_32's shape with
+#: dropout 0.1 everywhere
+KERAS_CIFAR = ("cct_2_3x2_32", {"dropout": 0.1})
 
 
 class _DropPath(nn.Module):
@@ -114,8 +125,8 @@ class _Classifier(nn.Module):
 
 
 class TorchCCT(nn.Module):
-    """Torch CCT taking :class:`paddle_conv.models.cct.CCT`'s arguments (the architecture ones
-    are required: the builders pass them from :func:`~paddle_conv.models.cct.cct_config`)."""
+    """Torch CCT taking paddle_conv's ``CCT`` arguments (the architecture ones are required: the
+    builders pass them from :func:`cct_config`)."""
 
     def __init__(self, *, img_size, embedding_dim, n_conv_layers, kernel_size, stride, padding,
                  num_layers, num_heads, mlp_ratio, num_classes, positional_embedding,
@@ -147,6 +158,32 @@ class TorchCCT(nn.Module):
         return self.classifier(tokens)
 
 
-for _name in CCT_NAMES:
-    register_reference(cct_builder(_name, TorchCCT), name=_name)
+def cct_config(name):
+    """:class:`TorchCCT` keywords of the registered name (``cct_7_3x1_32``, ``..._sine``, ``cct_keras_cifar``)."""
+    overrides = {}
+    if name == "cct_keras_cifar":
+        name, overrides = KERAS_CIFAR
+    base = name.removesuffix("_sine")
+    _, layers, conv, size = base.split("_")
+    kernel, n_conv = (int(v) for v in conv.split("x"))
+    heads, mlp_ratio, dim = WIDTHS[int(layers)]
+    return {"num_layers": int(layers), "num_heads": heads, "mlp_ratio": mlp_ratio, "embedding_dim": dim,
+            "kernel_size": kernel, "stride": max(1, kernel // 2 - 1), "padding": max(1, kernel // 2),
+            "n_conv_layers": n_conv, "img_size": int(size), "num_classes": VARIANTS[base],
+            "positional_embedding": "sine" if name.endswith("_sine") else "learnable", **overrides}
+
+
+def _builder(name):
+    config = cct_config(name)
+
+    def build(**kwargs):
+        return TorchCCT(**{**config, **kwargs})
+
+    build.__name__ = name
+    build.__doc__ = f"Torch reference of {name} (SHI-Labs layout)."
+    return build
+
+
+for _name in [*VARIANTS, *(f"{v}_sine" for v in VARIANTS), "cct_keras_cifar"]:
+    register_reference(_builder(_name), name=_name)
 del _name

@@ -1,0 +1,152 @@
+"""``tools/train.py --check``: what a config's keys do here, key by key, without training.
+
+Every leaf key of the config (after ``-o`` overrides) gets one status:
+
+- ``implemented``: validated and used with PaddleClas's meaning;
+- ``warned``: accepted, but it acts differently here (the one-line note says how);
+- ``refused``: the config cannot run with it (the reason names the fix).
+
+Refusals are collected by validating, removing the refused key and validating again, so one run
+lists them all (up to :data:`MAX_REFUSALS`). Example::
+
+    report = check_config("ResNet50.yaml", ["Arch.name=oct_resnet26", "Arch.class_num=10"])
+    report.ok          # True when it would train
+    print(report.format())
+"""
+
+import copy
+import os
+import re
+
+from ..errors import PaddleConvError
+from ..notes import NOTES
+from .classification import SCHEMA
+from .legacy import is_legacy, translate_legacy
+from .schema import validate_section
+from .yaml_io import apply_override, read_yaml
+
+#: Stop collecting refusals after this many (a file of another kind refuses everything).
+MAX_REFUSALS = 40
+
+
+class CheckReport:
+    """Statuses of a config's keys: ``rows`` = ``[(key_path, status, detail)]``, ``refused`` =
+    ``[(key_path, reason)]``; ``ok`` is True when nothing is refused."""
+
+    def __init__(self, source, rows, refused):
+        self.source, self.rows, self.refused = source, rows, refused
+
+    @property
+    def ok(self):
+        return not self.refused
+
+    def counts(self):
+        out = {"implemented": 0, "warned": 0, "refused": 0}
+        for _, status, _ in self.rows:
+            out[status] += 1
+        return out
+
+    def format(self):
+        width = max((len(k) for k, _, _ in self.rows), default=10)
+        lines = [f"{key:<{width}}  {status:<11}  {detail}".rstrip() for key, status, detail in self.rows]
+        counts = self.counts()
+        verdict = "would train" if self.ok else f"would NOT train ({len(self.refused)} refused)"
+        lines.append(f"{self.source}: {counts['implemented']} implemented, {counts['warned']} warned, "
+                     f"{counts['refused']} refused: {verdict}")
+        return "\n".join(lines)
+
+
+def _parts(key_path):
+    """``"A.b[2].C.d"`` -> ``["A", "b", 2, "C", "d"]``."""
+    parts = []
+    for piece in key_path.split("."):
+        match = re.fullmatch(r"([^\[]*)((?:\[\d+\])*)", piece)
+        if match.group(1):
+            parts.append(match.group(1))
+        parts += [int(i) for i in re.findall(r"\[(\d+)\]", match.group(2))]
+    return parts
+
+
+def _remove(cfg, key_path):
+    """Delete ``key_path`` from ``cfg``; False when it is not there."""
+    parts, node = _parts(key_path), cfg
+    for part in parts[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    last = parts[-1] if parts else None
+    if isinstance(node, dict) and last in node:
+        del node[last]
+        return True
+    if isinstance(node, list) and isinstance(last, int) and last < len(node):
+        del node[last]
+        return True
+    return False
+
+
+def _leaves(value, path=""):
+    """``[key_path]`` of every leaf; ``{Name: {args}}`` list entries give ``path[i].Name.arg``."""
+    if isinstance(value, dict) and value:
+        out = []
+        for k, v in value.items():
+            out += _leaves(v, f"{path}.{k}" if path else str(k))
+        return out
+    if isinstance(value, list) and value and all(isinstance(e, dict) for e in value):
+        out = []
+        for i, entry in enumerate(value):
+            out += _leaves(entry, f"{path}[{i}]")
+        return out
+    return [path]
+
+
+def _under(key, prefix):
+    return key == prefix or key.startswith(prefix + ".") or key.startswith(prefix + "[")
+
+
+def check_config(path, overrides=(), schema=None, environment_notes=None):
+    """The :class:`CheckReport` of config ``path`` with ``overrides``.
+
+    ``environment_notes(cfg)``: called with the validated config (when nothing is refused) to add
+    the notes that depend on this machine (no GPU, AMP on CPU, ...).
+    """
+    raw = read_yaml(path)
+    schema = schema or SCHEMA
+    NOTES.clear()
+    if schema is SCHEMA and is_legacy(raw):
+        raw = translate_legacy(raw)
+    for text in overrides or ():
+        apply_override(raw, text)
+    source = os.fspath(path)
+    work, refused = copy.deepcopy(raw), []
+    while len(refused) < MAX_REFUSALS:
+        try:
+            cfg = validate_section(source, "", copy.deepcopy(work), schema)
+        except PaddleConvError as exc:
+            key = getattr(exc, "key_path", "") or ""
+            reason = str(exc).split(f"{source}: ", 1)[-1]
+            reason = reason[len(key) + 2:] if key and reason.startswith(key + ": ") else reason
+            refused.append((key or "(config)", reason))
+            if not key or not _remove(work, key):
+                break
+            continue
+        if environment_notes is not None:
+            environment_notes(cfg)
+        break
+    rows = []
+    for key in _leaves(raw):
+        reason = next((r for k, r in refused if _under(key, k)), None)
+        note = next((t for k, t in NOTES.items() if _under(key, k)), None)
+        if reason is not None:
+            rows.append((key, "refused", reason))
+        elif note is not None:
+            rows.append((key, "warned", note))
+        else:
+            rows.append((key, "implemented", ""))
+    listed = {k for k, _, _ in rows}
+    for k, reason in refused:  # refusals of keys the file lacks (a missing section, ...)
+        if not any(_under(key, k) for key in listed):
+            rows.append((k, "refused", reason))
+    return CheckReport(source, rows, refused)

@@ -1,0 +1,168 @@
+"""Value checks of a classification config that the schema's types cannot express.
+
+:func:`check_values` runs when the config is loaded, so a value that Paddle would only reject
+deep inside training (a batch size of 0, a seed of -1, a NaN alpha, a top-5 accuracy of a
+2-class model, an image shape the transforms do not produce, a zero std, a negative learning
+rate, an output folder that is a file) is reported at once, as a ConfigError naming the key.
+"""
+
+import math
+import os
+
+from ..errors import ConfigError, abbreviate
+
+_MAX_SEED = 2**32 - 1
+#: Transforms that fix the output size, and their size argument.
+_SIZE_OPS = {"CenterCrop": "size", "RandomCrop": "size", "RandomResizedCrop": "size", "RandCropImage": "size",
+             "CropImage": "size", "ResizeImage": "size"}
+
+
+def _fail(source, key, text):
+    return ConfigError(f"{source}: {key}: {text}")
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite_numbers(source, key, value):
+    """Every number in ``value`` (nested lists/dicts) is finite."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite_numbers(source, f"{key}.{k}", v)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _finite_numbers(source, f"{key}.{i}", v)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise _fail(source, key, f"must be a finite number, got {value}")
+
+
+def _check_range(source, key, value, low, high=None, low_open=False, high_open=False, hint=""):
+    if not _number(value):
+        return
+    too_low = value <= low if low_open else value < low
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high or (isinstance(value, float) and not math.isfinite(value)):
+        lo, hi = ("(" if low_open else "[") + str(low), (str(high) + (")" if high_open else "]")) if high else "inf)"
+        raise _fail(source, key, f"must be in {lo}, {hi}, got {abbreviate(value, 40)}{hint}")
+
+
+def check_output_dir(source, path, key="Global.output_dir"):
+    """``path`` is a folder that exists and is writable, or can be created (nearest existing parent)."""
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise _fail(source, key, f"{path!r} is a file, not a folder; choose another Global.output_dir")
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise _fail(source, key, f"{existing!r} is a file, so {path!r} cannot be created; choose another "
+                                 "Global.output_dir")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _fail(source, key, f"{existing!r} is not writable (read-only or no permission); choose a "
+                                 "writable Global.output_dir")
+
+
+def _splits(cfg):
+    return [(f"DataLoader.{name}", split) for name, split in cfg["DataLoader"].items() if split]
+
+
+def _entries(named_list):
+    """``(index, name, kwargs)`` of a config list of ``{Name: {kwargs}}``."""
+    for i, item in enumerate(named_list or ()):
+        if isinstance(item, dict) and len(item) == 1:
+            (name, kwargs), = item.items()
+            yield i, name, kwargs or {}
+
+
+def _loader_values(source, cfg):
+    for key, split in _splits(cfg):
+        _check_range(source, f"{key}.sampler.batch_size", split["sampler"]["batch_size"], 1)
+        _check_range(source, f"{key}.loader.num_workers", split.get("loader", {}).get("num_workers", 0), 0,
+                     hint="; 0 reads the data in the main process")
+        fallback = split["dataset"].get("fallback") or {}
+        _check_range(source, f"{key}.dataset.fallback.batch_size", fallback.get("batch_size", 1), 1)
+        _check_range(source, f"{key}.dataset.fallback.num_workers", fallback.get("num_workers", 0), 0)
+        for i, name, kwargs in _entries(split["dataset"].get("transform_ops")):
+            if name == "Normalize" and "std" in kwargs:
+                std = kwargs["std"] if isinstance(kwargs["std"], list) else [kwargs["std"]]
+                if any(_number(s) and (s == 0 or not math.isfinite(s)) for s in std):
+                    raise _fail(source, f"{key}.dataset.transform_ops.{i}.Normalize.std",
+                                f"must be finite and non-zero (it divides), got {abbreviate(kwargs['std'], 60)}")
+
+
+def _output_size(split):
+    """``(H, W, where)`` the last size-fixing transform (or the data set's ``image_size``) gives; None if free."""
+    size, where = None, None
+    dataset = split["dataset"]
+    if _number(dataset.get("image_size")):
+        size, where = dataset["image_size"], "dataset.image_size"
+    for i, name, kwargs in _entries(dataset.get("transform_ops")):
+        arg = _SIZE_OPS.get(name)
+        if name == "Resize" and isinstance(kwargs.get("size"), list):
+            arg = "size"  # Resize to [H, W]; an int resizes the short side only
+        if arg and arg in kwargs:
+            size, where = kwargs[arg], f"dataset.transform_ops.{i}.{name}.{arg}"
+    if isinstance(size, int) and not isinstance(size, bool):
+        return size, size, where
+    if isinstance(size, list) and len(size) == 2 and all(_number(s) for s in size):
+        return size[0], size[1], where
+    return None
+
+
+def _image_shape(source, cfg):
+    height, width = cfg["Global"]["image_shape"][1:]
+    for key, split in _splits(cfg):
+        produced = _output_size(split)
+        if produced and (produced[0], produced[1]) != (height, width):
+            raise _fail(source, "Global.image_shape",
+                        f"{cfg['Global']['image_shape']} disagrees with {key}.{produced[2]}, which makes "
+                        f"{produced[0]}x{produced[1]} images; set Global.image_shape to "
+                        f"[{cfg['Global']['image_shape'][0]}, {produced[0]}, {produced[1]}] or change the transform")
+
+
+def _class_count(cfg):
+    num = cfg["Arch"].get("num_classes", cfg["Arch"].get("class_num"))
+    return num if _number(num) else None
+
+
+def _loss_and_metric_values(source, cfg):
+    for split, losses in cfg["Loss"].items():
+        for i, name, kwargs in _entries(losses):
+            _check_range(source, f"Loss.{split}.{i}.{name}.epsilon", kwargs.get("epsilon", 0.0), 0, 1, high_open=True,
+                         hint=" (label smoothing: 0 is none, 0.1 is usual)")
+            _finite_numbers(source, f"Loss.{split}.{i}.{name}", kwargs)
+    classes = _class_count(cfg)
+    for split, metrics in (cfg.get("Metric") or {}).items():
+        for i, name, kwargs in _entries(metrics):
+            topk = kwargs.get("topk")
+            for k in topk if isinstance(topk, list) else [topk] if topk is not None else []:
+                _check_range(source, f"Metric.{split}.{i}.{name}.topk", k, 1)
+                if classes is not None and _number(k) and k > classes:
+                    raise _fail(source, f"Metric.{split}.{i}.{name}.topk",
+                                f"top-{k} accuracy of a {classes}-class model is always 1.0; use values up to "
+                                f"{classes}, e.g. topk: [1, {min(5, classes)}]")
+
+
+def _optimizer_values(source, cfg):
+    lr = cfg["Optimizer"].get("lr") or {}
+    _finite_numbers(source, "Optimizer", cfg["Optimizer"])
+    for key in ("learning_rate", "warmup_start_lr", "eta_min", "end_lr"):
+        low_open = key == "learning_rate"
+        _check_range(source, f"Optimizer.lr.{key}", lr.get(key, 1.0), 0, low_open=low_open,
+                     hint="; a learning rate is positive (e.g. 0.1 for SGD, 0.001 for Adam)")
+
+
+def check_values(source, cfg):
+    """Raise ConfigError naming the key of the first unusable value of a validated classification ``cfg``."""
+    g = cfg["Global"]
+    _check_range(source, "Global.seed", g["seed"], 0, _MAX_SEED)
+    _finite_numbers(source, "Arch", cfg["Arch"])
+    if "alpha" in cfg["Arch"]:
+        _check_range(source, "Arch.alpha", cfg["Arch"]["alpha"], 0, 1,
+                     hint=" (the share of low-frequency channels)")
+    _loader_values(source, cfg)
+    _image_shape(source, cfg)
+    _loss_and_metric_values(source, cfg)
+    _optimizer_values(source, cfg)
+    check_output_dir(source, g["output_dir"])

@@ -1,0 +1,272 @@
+"""PaddleClas's image ops by name, with PaddleClas's semantics (``DecodeImage`` ... ``ToCHWImage``).
+
+A PaddleClas pipeline works on NumPy images ``[H, W, C]`` (uint8 until ``NormalizeImage``, float32
+after)::
+
+    transform_ops:
+      - DecodeImage: {to_rgb: true, channel_first: false}
+      - ResizeImage: {resize_short: 256}
+      - CropImage: {size: 224}
+      - NormalizeImage: {scale: 1.0/255.0, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], order: ''}
+
+The data sets turn the final ``[H, W, C]`` array into ``[C, H, W]`` as PaddleClas's do (see
+:func:`paddle_conv.data.transforms.build_transforms`); ``Infer.transforms`` ends in ``ToCHWImage``.
+Random ops draw from Python's ``random`` and NumPy's global generators, both seeded from
+``Global.seed`` by the trainer (and reseeded every epoch).
+
+Resizing: ``backend: pil`` is PIL's ``Image.resize``, exactly as in PaddleClas. ``backend: cv2`` (the
+default) is OpenCV's ``cv2.resize`` when OpenCV is installed; without it the same interpolation is
+done by PIL and one line says so (PIL antialiases when shrinking, so values differ slightly).
+"""
+
+import io
+import math
+import random
+import re
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ConfigError
+from ..notes import note_once
+from .transforms import TRANSFORMS
+
+try:  # optional: PaddleClas's default resize backend
+    import cv2
+except ImportError:  # pragma: no cover - depends on the environment
+    cv2 = None
+
+_PIL_INTERP = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC,
+               "box": Image.BOX, "lanczos": Image.LANCZOS, "hamming": Image.HAMMING, "area": Image.BOX}
+_CV2_INTERP_NAMES = ("nearest", "bilinear", "area", "bicubic", "lanczos")
+
+
+def _as_array(img):
+    return np.asarray(img) if isinstance(img, Image.Image) else img
+
+
+def parse_number(value, key):
+    """A number, or a string ``"a/b"`` of two numbers (PaddleClas writes ``scale: 1.0/255.0``)."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(?:/\s*([0-9.eE+-]+)\s*)?", value)
+        try:
+            num = float(match.group(1)) / (float(match.group(2)) if match.group(2) else 1.0)
+        except (AttributeError, ValueError, ZeroDivisionError):
+            raise ConfigError(f"{key}: expected a number or 'a/b' (e.g. 1.0/255.0), got {value!r}") from None
+        return num
+    return float(value)
+
+
+class Resizer:
+    """PaddleClas's resize of an ``[H, W, C]`` uint8 array (or PIL image) to ``(w, h)``.
+
+    Args:
+        interpolation: nearest | bilinear | bicubic | area | lanczos | box | hamming | random
+            (bilinear or bicubic, drawn per call); None: bilinear.
+        backend: ``cv2`` or ``pil``.
+    """
+
+    def __init__(self, interpolation=None, backend="cv2", return_numpy=True, key="ResizeImage"):
+        backend = str(backend).lower()
+        if backend not in ("cv2", "pil"):
+            raise ConfigError(f"{key}.backend: expected 'cv2' or 'pil', got {backend!r}")
+        names = _CV2_INTERP_NAMES if backend == "cv2" else tuple(_PIL_INTERP)
+        interpolation = (interpolation or "bilinear").lower()
+        if interpolation != "random" and interpolation not in names:
+            raise ConfigError(f"{key}.interpolation: expected one of {', '.join(names)} or random, "
+                              f"got {interpolation!r}")
+        if backend == "cv2" and cv2 is None:
+            note_once(f"{key}.backend", "OpenCV (cv2) is not installed; resizing with PIL and the same "
+                      "interpolation instead (pip install opencv-python-headless for cv2's exact values)")
+            backend = "pil"
+        self.backend, self.interpolation, self.return_numpy = backend, interpolation, return_numpy
+
+    def __call__(self, img, size):
+        interp = random.choice(("bilinear", "bicubic")) if self.interpolation == "random" else self.interpolation
+        size = tuple(int(s) for s in size)
+        if self.backend == "cv2":
+            flags = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA,
+                     "bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
+            return cv2.resize(_as_array(img), size, interpolation=flags[interp])
+        pil = img if isinstance(img, Image.Image) else Image.fromarray(np.ascontiguousarray(img))
+        out = pil.resize(size, _PIL_INTERP[interp])
+        return np.asarray(out) if self.return_numpy else out
+
+
+@TRANSFORMS.register
+class DecodeImage:
+    """Image bytes (or the data set's PIL RGB image) to an ``[H, W, 3]`` uint8 array.
+
+    Args:
+        to_rgb: RGB channel order (False: BGR, as OpenCV decodes).
+        channel_first: return ``[3, H, W]``.
+        to_np: False returns the PIL image (``backend: pil``) or the BGR array (``cv2``).
+        backend: ``cv2`` or ``pil``; both decode with PIL here (the same pixels for lossless
+            formats; JPEG decoders may differ by one level).
+    """
+
+    def __init__(self, to_np=True, to_rgb=True, channel_first=False, backend="cv2"):
+        if str(backend).lower() not in ("cv2", "pil"):
+            raise ConfigError(f"DecodeImage.backend: expected 'cv2' or 'pil', got {backend!r}")
+        self.to_np, self.to_rgb, self.channel_first = to_np, to_rgb, channel_first
+        self.backend = str(backend).lower()
+
+    def __call__(self, img):
+        if isinstance(img, bytes):
+            with Image.open(io.BytesIO(img)) as raw:
+                img = raw.convert("RGB")
+        if isinstance(img, Image.Image):
+            if not self.to_np and self.backend == "pil":
+                return img.convert("RGB")
+            rgb = np.asarray(img.convert("RGB"))
+        else:
+            rgb = np.asarray(img)[:, :, ::-1]  # an array is BGR, as cv2.imdecode gives
+        if not self.to_np:
+            return np.ascontiguousarray(rgb[:, :, ::-1])
+        out = rgb if self.to_rgb else rgb[:, :, ::-1]
+        return np.ascontiguousarray(out.transpose(2, 0, 1) if self.channel_first else out)
+
+
+@TRANSFORMS.register
+class ResizeImage:
+    """Resize so the short side is ``resize_short`` (aspect kept, sides rounded), or to ``size``
+    (an int or ``[w, h]``)."""
+
+    def __init__(self, size=None, resize_short=None, interpolation=None, backend="cv2", return_numpy=True):
+        if resize_short is not None and resize_short > 0:
+            self.resize_short, self.wh = resize_short, None
+        elif size is not None:
+            self.resize_short = None
+            self.wh = (size, size) if isinstance(size, int) else (size[0], size[1])
+        else:
+            raise ConfigError("ResizeImage: give 'resize_short' or 'size'")
+        self.resize = Resizer(interpolation, backend, return_numpy, "ResizeImage")
+
+    def __call__(self, img):
+        img_h, img_w = _as_array(img).shape[:2]
+        if self.resize_short is None:
+            return self.resize(img, self.wh)
+        percent = float(self.resize_short) / min(img_w, img_h)
+        return self.resize(img, (int(round(img_w * percent)), int(round(img_h * percent))))
+
+
+@TRANSFORMS.register
+class RandCropImage:
+    """Random area/aspect crop (Inception style) resized to ``size`` (an int or ``[w, h]``).
+
+    The area fraction is drawn from ``scale`` (default [0.08, 1]) and the aspect ratio from
+    ``ratio`` (default [3/4, 4/3]; log-uniform with ``use_log_aspect``), both capped so the crop
+    fits. ``progress_size`` (PaddleClas's progressive resizing) is refused: it needs the epoch.
+    """
+
+    def __init__(self, size, progress_size=None, scale=None, ratio=None, interpolation=None,
+                 use_log_aspect=False, backend="cv2"):
+        if progress_size is not None:
+            raise ConfigError("RandCropImage.progress_size: progressive resizing is not implemented; "
+                              "remove the key (-o is not enough: edit a copy of the config)")
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.scale = list(scale or (0.08, 1.0))
+        self.ratio = list(ratio or (3.0 / 4.0, 4.0 / 3.0))
+        self.use_log_aspect = use_log_aspect
+        self.resize = Resizer(interpolation, backend, True, "RandCropImage")
+
+    def __call__(self, img):
+        img = _as_array(img)
+        if self.use_log_aspect:
+            aspect = math.exp(random.uniform(*map(math.log, self.ratio)))
+        else:
+            aspect = random.uniform(*self.ratio)
+        img_h, img_w = img.shape[:2]
+        bound = min((img_w / img_h) / aspect, (img_h / img_w) * aspect)
+        area = img_w * img_h * random.uniform(min(self.scale[0], bound), min(self.scale[1], bound))
+        w, h = int(math.sqrt(area * aspect)), int(math.sqrt(area / aspect))
+        x, y = random.randint(0, img_w - w), random.randint(0, img_h - h)
+        return self.resize(img[y:y + h, x:x + w, :], self.size)
+
+
+def flip(img, flip_code):
+    """cv2.flip's codes on an ``[H, W, C]`` array: 1 left-right, 0 top-bottom, -1 both."""
+    axes = {1: (1,), 0: (0,), -1: (0, 1)}[flip_code]
+    return np.ascontiguousarray(np.flip(img, axes))
+
+
+@TRANSFORMS.register
+class RandFlipImage:
+    """Flip with probability 0.5; ``flip_code`` 1: left-right, 0: top-bottom, -1: both."""
+
+    def __init__(self, flip_code=1):
+        if flip_code not in (-1, 0, 1):
+            raise ConfigError(f"RandFlipImage.flip_code: expected -1, 0 or 1, got {flip_code!r}")
+        self.flip_code = flip_code
+
+    def __call__(self, img):
+        return flip(_as_array(img), self.flip_code) if random.randint(0, 1) == 1 else img
+
+
+@TRANSFORMS.register
+class CropImage:
+    """Center crop to ``size`` (an int or ``[w, h]``) of an ``[H, W, C]`` array."""
+
+    def __init__(self, size):
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+
+    def __call__(self, img):
+        img = _as_array(img)
+        w, h = self.size
+        img_h, img_w = img.shape[:2]
+        top, left = (img_h - h) // 2, (img_w - w) // 2
+        return img[top:top + h, left:left + w, :]
+
+
+@TRANSFORMS.register
+class CropImageAtRatio:
+    """Center crop of ``size / (size + pad)`` of the short side, resized to ``size`` x ``size``."""
+
+    def __init__(self, size, pad, interpolation="bilinear"):
+        self.size, self.ratio = size, size / (size + pad)
+        self.resize = Resizer(interpolation, "pil", True, "CropImageAtRatio")
+
+    def __call__(self, img):
+        img = _as_array(img)
+        height, width = img.shape[:2]
+        crop = int(self.ratio * min(height, width))
+        top, left = (height - crop) // 2, (width - crop) // 2
+        return self.resize(img[top:top + crop, left:left + crop, :], (self.size, self.size))
+
+
+@TRANSFORMS.register
+class NormalizeImage:
+    """``(img * scale - mean) / std`` in float32 (float16 with ``output_fp16``).
+
+    Args:
+        scale: a number or ``"1.0/255.0"``.
+        order: ``chw`` for ``[C, H, W]`` input, anything else (PaddleClas writes ``''``) for ``[H, W, C]``.
+        channel_num: 4 appends a zero channel.
+    """
+
+    def __init__(self, scale=None, mean=None, std=None, order="chw", output_fp16=False, channel_num=3):
+        if channel_num not in (3, 4):
+            raise ConfigError(f"NormalizeImage.channel_num: expected 3 or 4, got {channel_num!r}")
+        self.scale = np.float32(parse_number(scale, "NormalizeImage.scale") if scale is not None else 1.0 / 255.0)
+        self.chw = order == "chw"
+        shape = (3, 1, 1) if self.chw else (1, 1, 3)
+        self.mean = np.array(mean if mean is not None else [0.485, 0.456, 0.406]).reshape(shape).astype("float32")
+        self.std = np.array(std if std is not None else [0.229, 0.224, 0.225]).reshape(shape).astype("float32")
+        self.channel_num, self.dtype = channel_num, "float16" if output_fp16 else "float32"
+
+    def __call__(self, img):
+        img = (np.asarray(img).astype("float32") * self.scale - self.mean) / self.std
+        if self.channel_num == 4:
+            axis = 0 if self.chw else 2
+            pad_shape = list(img.shape)
+            pad_shape[axis] = 1
+            img = np.concatenate((img, np.zeros(pad_shape, dtype=img.dtype)), axis=axis)
+        return img.astype(self.dtype)
+
+
+@TRANSFORMS.register
+class ToCHWImage:
+    """``[H, W, C]`` to ``[C, H, W]``."""
+
+    def __call__(self, img):
+        return np.asarray(img).transpose((2, 0, 1))

@@ -1,0 +1,73 @@
+"""PaddleClas's training features on top of ``paddle.Model.fit``: EMA weights, gradient
+accumulation (``Global.update_freq``) and the learning-rate stepping that goes with it.
+
+- :class:`ModelEMA` (``EMA: {decay: 0.9999}``): after every optimizer update,
+  ``shadow = decay * shadow + (1 - decay) * weights`` over the whole state dict (BN statistics
+  included). Evaluation runs on the shadow weights, so ``best_model`` (saved at the end of an
+  evaluation) holds them, as in PaddleClas; training resumes on the raw weights.
+- :class:`AccumulatedLRStep`: with ``update_freq = k`` the optimizer steps every ``k`` batches
+  (``paddle.Model.fit(accumulate_grad_batches=k)``) on the sum of ``k`` losses each divided by
+  ``k`` (:class:`ScaledLoss`), and the schedule steps once per update.
+"""
+
+import paddle
+
+
+class ScaledLoss(paddle.nn.Layer):
+    """``loss(*args) / k``: each of ``k`` accumulated batches contributes 1/k of the gradient."""
+
+    def __init__(self, loss, k):
+        super().__init__()
+        self.loss, self.k = loss, k
+
+    def forward(self, *args):
+        return self.loss(*args) / self.k
+
+
+class AccumulatedLRStep(paddle.callbacks.LRScheduler):
+    """Step the optimizer's LRScheduler once every ``update_freq`` training batches (and at an
+    epoch's last batch, where ``paddle.Model`` also updates)."""
+
+    def __init__(self, update_freq, steps_per_epoch):
+        super().__init__(by_step=True, by_epoch=False)
+        self.update_freq, self.steps = update_freq, steps_per_epoch
+
+    def on_train_batch_end(self, step, logs=None):
+        if (step + 1) % self.update_freq == 0 or step + 1 == self.steps:
+            super().on_train_batch_end(step, logs)
+
+
+class ModelEMA(paddle.callbacks.Callback):
+    """Exponential moving average of ``network``'s state; evaluation swaps the average in.
+
+    Put it after the checkpoint saver in the callback list: the saver's ``on_eval_end`` then
+    writes ``best_model`` from the average before this callback swaps the raw weights back.
+    """
+
+    def __init__(self, network, decay, update_freq=1, steps_per_epoch=None):
+        super().__init__()
+        self.network, self.decay, self.update_freq, self.steps = network, decay, update_freq, steps_per_epoch
+        self.shadow = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        self._raw = None
+
+    @paddle.no_grad()
+    def update(self):
+        """``shadow = decay * shadow + (1 - decay) * current`` (integer buffers are copied)."""
+        for name, value in self.network.state_dict().items():
+            if paddle.is_floating_point(value):
+                self.shadow[name].set_value(self.decay * self.shadow[name] + (1.0 - self.decay) * value)
+            else:
+                self.shadow[name].set_value(value)
+
+    def on_train_batch_end(self, step, logs=None):
+        if (step + 1) % self.update_freq == 0 or (self.steps is not None and step + 1 == self.steps):
+            self.update()
+
+    def on_eval_begin(self, logs=None):
+        self._raw = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+        self.network.set_state_dict(self.shadow)
+
+    def on_eval_end(self, logs=None):
+        if self._raw is not None:
+            self.network.set_state_dict(self._raw)
+            self._raw = None

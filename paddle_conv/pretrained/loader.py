@@ -1,0 +1,149 @@
+"""Load published or user-given weights into a freshly built model.
+
+``pretrained`` is ``True`` (the model's first weight entry), an entry name, a path (an upstream
+``.pth`` converted by :mod:`weights_bridge`, or a ``.pdparams``) or an ``http(s)://`` URL. A torch
+file is converted once and the result cached as ``$PADDLE_CONV_HOME/converted/<model>-<entry>.pdparams``.
+When the model's class count differs from the weights', every tensor but the classifier's is kept,
+and one line says so.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.parse
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+import paddle
+
+from ..cards import WeightEntry
+from ..errors import WeightsError
+from ..io import atomic_paddle_save, safe_torch_load
+from ..state_dict import read_state_dict
+from .download import cache_dir, fetch
+
+__all__ = ["Pretrained", "load_weights", "resolve_entry"]
+
+Pretrained = Union[bool, str, os.PathLike]
+TORCH_SUFFIXES = (".pth", ".pt", ".tar", ".ckpt", ".bin")
+
+
+def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained) -> WeightEntry | None:
+    """The weight entry ``pretrained`` names (``True``: the first), or None for a path or URL."""
+    if pretrained is True:
+        if not entries:
+            raise WeightsError(f"model {model_name!r} has no published weights; pass pretrained='<path to a "
+                               ".pdparams or upstream .pth>' or train it (paddle_conv.list_pretrained() lists "
+                               "the models that have some)")
+        return entries[0]
+    by_name = {entry.name: entry for entry in entries}
+    if isinstance(pretrained, str) and pretrained in by_name:
+        return by_name[pretrained]
+    if isinstance(pretrained, str) and not _is_url(pretrained) and not os.path.exists(pretrained) \
+            and os.sep not in pretrained and "." not in pretrained:
+        known = ", ".join(by_name) or "none"
+        raise WeightsError(f"model {model_name!r} has no weights named {pretrained!r} (known: {known}); pass "
+                           "True, one of those names, a file path or a URL")
+    return None
+
+
+def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained,
+                 classifier: str | None, num_classes: int | None = None) -> dict:
+    """Load the weights ``pretrained`` names into ``model``; return what was loaded.
+
+    Args:
+        model: the freshly built model (its own class count may differ from the weights').
+        model_name, entries: the model's registered name and its card's weight entries.
+        pretrained: see the module docstring.
+        classifier: the card's classifier layer name (e.g. ``"fc"``); its tensors are the only
+            ones that may differ in shape (a new class count), and are then left at their init.
+        num_classes: the class count the weights were trained with, for a torch file given by path
+            or URL (default: the model's own).
+
+    Returns:
+        ``{"file": path, "loaded": [names], "reinitialised": [names]}``.
+    """
+    entry = resolve_entry(model_name, entries, pretrained)
+    if entry is not None:
+        source = fetch(entry.urls, entry.file_name, sha256=entry.sha256, md5=entry.md5)
+        state = _as_paddle_state(source, entry.converter, model_name, entry.num_classes,
+                                 cache=cache_dir() / "converted" / f"{model_name}-{entry.name}.pdparams")
+    else:
+        source = _local_file(os.fspath(pretrained))
+        converter = "torch" if source.suffix.lower() in TORCH_SUFFIXES or _is_zip(source) else "paddle"
+        state = _as_paddle_state(source, converter, model_name, num_classes or _class_count(model, classifier))
+    return _assign(model, state, classifier, source)
+
+
+def _is_url(text: str) -> bool:
+    return urllib.parse.urlsplit(text).scheme in ("http", "https")
+
+
+def _is_zip(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
+def _local_file(pretrained: str) -> Path:
+    if _is_url(pretrained):
+        name = os.path.basename(urllib.parse.urlsplit(pretrained).path) or "weights.pth"
+        return fetch(pretrained, name)
+    path = Path(pretrained)
+    if not path.is_file():
+        raise WeightsError(f"pretrained weights {pretrained!r} do not exist or are not a file; pass True, a weights "
+                           "name listed by paddle_conv.list_pretrained(), a .pdparams / .pth path or a URL")
+    return path
+
+
+def _class_count(model: paddle.nn.Layer, classifier: str | None) -> int | None:
+    for name, tensor in model.state_dict().items():
+        if classifier and name.startswith(classifier + ".") and len(tensor.shape) >= 1:
+            return int(tensor.shape[-1] if name.endswith("weight") and len(tensor.shape) == 2 else tensor.shape[0])
+    return None
+
+
+def _as_paddle_state(source: Path, converter: str, model_name: str, num_classes: int | None,
+                     cache: Path | None = None) -> dict:
+    """Our state dict for ``source``, converted from torch (and cached) when needed."""
+    if converter == "paddle":
+        return read_state_dict(str(source), "pretrained weights")
+    if cache is not None and cache.exists():
+        return read_state_dict(str(cache), "cached converted weights")
+    state = _convert_torch_file(source, model_name, num_classes)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_paddle_save(state, str(cache))
+        print(f"converted {source.name} for {model_name}; cached as {cache}", file=sys.stderr)
+    return state
+
+
+def _convert_torch_file(source: Path, model_name: str, num_classes: int | None) -> dict:
+    try:
+        import weights_bridge  # needs torch, an optional extra: only converting upstream files needs it
+    except ImportError:
+        raise WeightsError(f"{source.name} is a PyTorch file; converting it needs PyTorch: "
+                           "pip install -e '.[torch]' (or convert it elsewhere with tools/convert_weights.py "
+                           "and pass the .pdparams)") from None
+    kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    state = weights_bridge.unwrap_state_dict(safe_torch_load(str(source), "pretrained weights"))
+    return weights_bridge.torch_to_paddle(state, model_name, **kwargs)
+
+
+def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source: Path) -> dict:
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [k for k in own if k in state and list(own[k].shape) != list(np.shape(state[k]))]
+    head = [k for k in mismatched if classifier and k.startswith(classifier + ".")]
+    problems = [k for k in missing + unexpected + mismatched if k not in head]
+    if problems:
+        raise WeightsError(f"pretrained weights {source} do not fit the model: {', '.join(problems[:5])}"
+                           f"{' ...' if len(problems) > 5 else ''} (missing, unexpected or mis-shaped); they "
+                           "belong to another architecture or configuration")
+    model.set_state_dict({k: own[k] if k in head else state[k] for k in own})
+    if head:
+        print(f"loaded {source.name} except the classifier {classifier!r} ({', '.join(head)}): its class count "
+              "differs, so it starts from its initial values", file=sys.stderr)
+    return {"file": str(source), "loaded": [k for k in own if k not in head], "reinitialised": head}

@@ -1,0 +1,153 @@
+"""PaddleClas's image ops: deterministic ones equal PaddleClas's own outputs, random ones follow the seed.
+
+``paddleclas_ops_reference.npz`` holds the outputs of PaddleClas's ``ppcls/data/preprocess/ops/
+operators.py`` (PaddleClas commit d178931fc, ops run standalone in a scratch folder, PIL backend)
+on the PNG image stored in the same file: decode, resize, crop, normalize, to-CHW and the Infer
+pipeline of ``ImageNet/ResNet/ResNet50.yaml`` at small sizes.
+"""
+
+import io
+import os
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from paddle_conv.data import TRANSFORMS, build_transforms
+from paddle_conv.data.ppcls_ops import (
+    CropImage,
+    DecodeImage,
+    NormalizeImage,
+    RandCropImage,
+    RandFlipImage,
+    ResizeImage,
+    ToCHWImage,
+    parse_number,
+)
+from paddle_conv.errors import ConfigError
+
+REF = np.load(os.path.join(os.path.dirname(__file__), "paddleclas_ops_reference.npz"))
+PNG = REF["image_png"].tobytes()
+
+
+def decoded():
+    return DecodeImage(to_rgb=True, channel_first=False, backend="pil")(PNG)
+
+
+def test_decode_matches_paddleclas_from_bytes_and_from_the_datasets_pil_image():
+    np.testing.assert_array_equal(decoded(), REF["decode_rgb"])
+    np.testing.assert_array_equal(DecodeImage(to_rgb=False, backend="pil")(PNG), REF["decode_bgr"])
+    np.testing.assert_array_equal(DecodeImage(channel_first=True)(PNG), REF["decode_chw"])
+    with Image.open(io.BytesIO(PNG)) as pil:  # what ImageNetDataset hands the first op
+        np.testing.assert_array_equal(DecodeImage()(pil.convert("RGB")), REF["decode_rgb"])
+
+
+@pytest.mark.parametrize("interp", ["bilinear", "bicubic", "nearest", "lanczos", "box"])
+def test_resize_short_matches_paddleclas_pil_backend(interp):
+    out = ResizeImage(resize_short=11, interpolation=interp, backend="pil")(decoded())
+    np.testing.assert_array_equal(out, REF[f"resize_short11_{interp}"])
+
+
+def test_resize_size_crop_normalize_tochw_match_paddleclas():
+    img = decoded()
+    np.testing.assert_array_equal(ResizeImage(size=[15, 9], backend="pil")(img), REF["resize_size_15x9"])
+    np.testing.assert_array_equal(CropImage(size=8)(img), REF["crop_8"])
+    np.testing.assert_array_equal(CropImage(size=[10, 6])(img), REF["crop_10x6"])
+    hwc = NormalizeImage(scale="1.0/255.0", mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], order="")(img)
+    np.testing.assert_array_equal(hwc, REF["norm_hwc"])
+    chw = NormalizeImage(scale=1 / 255, mean=[0.5] * 3, std=[0.5] * 3, order="chw")(img.transpose(2, 0, 1))
+    np.testing.assert_array_equal(chw, REF["norm_chw"])
+    np.testing.assert_array_equal(NormalizeImage(order="", channel_num=4)(img), REF["norm_4ch"])
+    np.testing.assert_array_equal(ToCHWImage()(hwc), REF["tochw"])
+
+
+def test_infer_pipeline_from_config_entries_matches_paddleclas():
+    ops = [{"DecodeImage": {"to_rgb": True, "channel_first": False, "backend": "pil"}},
+           {"ResizeImage": {"resize_short": 12, "backend": "pil"}}, {"CropImage": {"size": 10}},
+           {"NormalizeImage": {"scale": 1.0 / 255.0, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                               "order": ""}}, {"ToCHWImage": None}]
+    np.testing.assert_array_equal(build_transforms(ops, to_chw=False)(PNG), REF["pipeline"])
+    # a data set's ops end in [H, W, C]; like PaddleClas's data sets, we transpose after them
+    np.testing.assert_array_equal(build_transforms(ops[:-1])(PNG), REF["pipeline"])
+
+
+def test_scale_strings_are_parsed_not_evaluated():
+    assert parse_number("1.0/255.0", "k") == pytest.approx(1 / 255)
+    assert parse_number("1./255.", "k") == pytest.approx(1 / 255)
+    with pytest.raises(ConfigError, match="k: expected a number"):
+        parse_number("__import__('os')", "k")
+
+
+def test_random_crop_and_flip_follow_the_seed():
+    img = decoded()
+    crop = RandCropImage(size=7, backend="pil", interpolation="bicubic")
+    random.seed(3)
+    first = crop(img)
+    random.seed(3)
+    np.testing.assert_array_equal(crop(img), first)
+    assert first.shape == (7, 7, 3)
+    flips = set()
+    for seed in range(8):
+        random.seed(seed)
+        out = RandFlipImage(flip_code=1)(img)
+        flips.add(bool(np.array_equal(out, img[:, ::-1])))
+        assert np.array_equal(out, img) or np.array_equal(out, img[:, ::-1])
+    assert flips == {True, False}
+    random.seed(0)
+    both = [RandFlipImage(flip_code=-1)(img) for _ in range(6)]
+    assert any(np.array_equal(b, img[::-1, ::-1]) for b in both)
+
+
+def test_cv2_backend_without_opencv_is_noted_and_uses_pil():
+    from paddle_conv.data import ppcls_ops
+    from paddle_conv.notes import NOTES
+
+    if ppcls_ops.cv2 is not None:
+        pytest.skip("OpenCV is installed: the cv2 backend is OpenCV itself")
+    out = ResizeImage(resize_short=11)(decoded())
+    np.testing.assert_array_equal(out, REF["resize_short11_bilinear"])
+    assert "OpenCV (cv2) is not installed" in NOTES["ResizeImage.backend"]
+
+
+@pytest.mark.parametrize("entry", [
+    {"AutoAugment": {}}, {"RandAugment": {"num_layers": 2, "magnitude": 9}}, {"RandAugmentV2": {}},
+    {"RandAugmentV3": {"num_layers": 2, "interpolation": "bicubic"}},
+    {"TimmAutoAugment": {"config_str": "rand-m9-mstd0.5-inc1", "img_size": 16, "interpolation": "bicubic"}},
+    {"RandomErasing": {"EPSILON": 1.0, "sl": 0.1, "sh": "1/3", "r1": 0.5, "mode": "pixel"}},
+    {"Cutout": {"n_holes": 1, "length": 6}}, {"GridMask": {"d1": 4, "d2": 9, "rotate": 1, "ratio": 0.5}},
+    {"HideAndSeek": {}}, {"ColorJitter": {"brightness": 0.4, "contrast": 0.4, "saturation": 0.4}},
+    {"PCALighting": {}},
+])
+def test_augmentations_keep_the_shape_and_repeat_under_the_same_seed(entry):
+    (name, kwargs), = entry.items()
+    op = TRANSFORMS.build(name, **kwargs)
+    img = decoded()
+
+    def run(seed):
+        random.seed(seed)
+        np.random.seed(seed)
+        return np.asarray(op(img.copy()))
+
+    a, b = run(5), run(5)
+    assert a.shape == img.shape
+    np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(run(s), img) for s in range(6)), f"{name} never changed the image"
+
+
+def test_random_erasing_erases_one_rectangle_with_the_mean():
+    img = np.ones((20, 20, 3), np.float32)
+    random.seed(1)
+    out = TRANSFORMS.build("RandomErasing", EPSILON=1.0, mean=[0.0, 0.0, 0.0], mode="const")(img)
+    erased = np.all(out == 0, axis=2)
+    ys, xs = np.nonzero(erased)
+    assert erased.sum() == (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1) > 0
+
+
+def test_bad_op_arguments_name_the_key():
+    with pytest.raises(ConfigError, match="TimmAutoAugment.config_str"):
+        TRANSFORMS.build("TimmAutoAugment", config_str="original-mstd0.5")
+    with pytest.raises(ConfigError, match="RandFlipImage.flip_code"):
+        RandFlipImage(flip_code=2)
+    with pytest.raises(ConfigError, match="ResizeImage.interpolation"):
+        ResizeImage(resize_short=8, interpolation="cubicish", backend="pil")

@@ -1,0 +1,72 @@
+"""Global.update_freq (gradient accumulation), EMA and Global.to_static in training (tiny Digits runs)."""
+
+import os
+
+import numpy as np
+import paddle
+import pytest
+
+from paddle_conv.config import load_config
+from paddle_conv.engine.checkpoint import read_state_dict
+from paddle_conv.engine.trainer import evaluate, train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+QUICK = os.path.join(ROOT, "configs", "digits_quick.yaml")
+
+
+def config(out, *extra, samples=64):
+    return load_config(QUICK, [f"Global.output_dir={out}", "Global.epochs=1", "Global.use_visualdl=false",
+                               f"DataLoader.Train.dataset.max_samples={samples}",
+                               "DataLoader.Train.sampler.batch_size=16", "DataLoader.Eval.dataset.max_samples=32",
+                               *extra])
+
+
+class Snapshots(paddle.callbacks.Callback):
+    """The network's trainable parameters before training and after every training batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.after, self.losses = [], []
+
+    def _weights(self):
+        return [p.numpy().copy() for p in self.model.network.parameters() if not p.stop_gradient]
+
+    def on_train_batch_end(self, step, logs=None):
+        self.after.append(self._weights())
+        self.losses.append(float(np.ravel(logs["loss"])[0]))
+
+    def on_train_begin(self, logs=None):
+        self.forward_type = type(self.model.network.forward).__name__
+        self.before = self._weights()
+
+
+def changed(a, b):
+    return any(not np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_update_freq_steps_the_optimizer_every_k_batches(tmp_path):
+    snaps = Snapshots()
+    train(config(tmp_path, "Global.update_freq=2", "Global.eval_during_train=false"), extra_callbacks=[snaps])
+    states = [snaps.before, *snaps.after]
+    moved = [changed(states[i], states[i + 1]) for i in range(4)]
+    assert moved == [False, True, False, True]
+
+
+def test_ema_evaluates_and_saves_best_model_on_the_average(tmp_path):
+    summary = train(config(tmp_path, "EMA.decay=0.5"))
+    run = summary["run_dir"]
+    best = read_state_dict(os.path.join(run, "best_model.pdparams"), "best")
+    latest = read_state_dict(os.path.join(run, "latest.pdparams"), "latest")
+    assert any(not np.array_equal(np.asarray(best[k]), np.asarray(latest[k])) for k in latest)
+    again = evaluate(config(tmp_path, f"Global.pretrained_model={run}/best_model"))
+    assert again["acc_top1"] == pytest.approx(summary["eval"]["acc_top1"], abs=1e-6)
+
+
+def test_to_static_trains_through_a_static_graph_like_dygraph(tmp_path):
+    static, dygraph = Snapshots(), Snapshots()
+    args = ("Global.eval_during_train=false", "DataLoader.Train.sampler.shuffle=false")
+    train(config(tmp_path / "static", "Global.to_static=true", *args, samples=32), extra_callbacks=[static])
+    assert static.forward_type.endswith("StaticFunction")
+    train(config(tmp_path / "dygraph", *args, samples=32), extra_callbacks=[dygraph])
+    assert dygraph.forward_type == "method"
+    np.testing.assert_allclose(static.losses, dygraph.losses, rtol=1e-4)  # same math, same steps

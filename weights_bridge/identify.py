@@ -1,0 +1,33 @@
+"""Which registered model a state dict belongs to, judged by its key names (``--inspect``)."""
+
+from .convert import reference_key_sets
+from .mappings import KEY_MAPPINGS
+from .references import REFERENCES
+
+__all__ = ["best_matches"]
+
+
+def _mapping(name):
+    if name not in KEY_MAPPINGS:
+        return "same names (Linear transposed, BN statistics renamed)"
+    mapping = KEY_MAPPINGS.get(name)
+    merged = f", {len(mapping.merged)} merged tensor pattern(s)" if mapping.merged else ""
+    return f"{name}'s KeyMapping ({len(mapping.renames)} renames{merged})"
+
+
+def best_matches(state, side, top=2):
+    """Up to ``top`` lines ``"<model>: <shared>/<expected> keys ..."`` for the references whose
+    key set (``side``: ``"torch"`` or ``"paddle"`` names) overlaps ``state``'s most."""
+    given = {k for k in state if not k.endswith("num_batches_tracked")}
+    scored = []
+    for name in REFERENCES.names():
+        key_sets = reference_key_sets(name)
+        if key_sets is None:
+            continue
+        expected = key_sets[side == "paddle"]
+        shared = len(given & expected)
+        if shared:
+            scored.append((shared / len(given | expected), name, shared, len(expected)))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [f"{name} ({shared}/{expected} of its keys, {len(given) - shared} other keys in the file; "
+            f"mapping: {_mapping(name)})" for _, name, shared, expected in scored[:top]]

@@ -1,0 +1,81 @@
+r"""How each family's Paddle names differ from its torch reference's: one :class:`KeyMapping` per
+family, registered under the model names it serves (:func:`register_key_mapping`).
+
+Families whose references use the Paddle names (OctConv, CCT, RefConv, TinyCNN, ResNet-50 =
+paddle.vision = torchvision) need none: the converter's structural rules (Linear transposed,
+BatchNorm statistics renamed) are all there is. Registered here:
+
+* ``mobilenet_v1``: d-li14's ``features.i`` blocks -> paddle.vision's ``conv1``, ``conv2_1`` ...;
+* ``ssd_lite``: the same under ``backbone.``;
+* ``resnet50_dcn``, ``conv_resnet50``: torchvision-``DeformConv2d``-style ``conv2.offset_conv`` and
+  ``conv2.mask_conv`` are concatenated (in that order, along the output channels) into Paddle's
+  ``conv2.conv_offset``.
+"""
+
+import re
+from dataclasses import dataclass
+
+from paddle_conv.registry import Registry
+
+from .references.mobilenet import mobilenet_v1_renames
+
+__all__ = ["IDENTITY", "KEY_MAPPINGS", "KeyMapping", "key_mapping", "register_key_mapping"]
+
+
+@dataclass(frozen=True)
+class KeyMapping:
+    r"""How one family's Paddle names differ from its torch reference's.
+
+    Args:
+        renames: ``(torch_pattern, paddle_replacement)`` regex pairs applied in order (``re.sub``)
+            to torch keys and, by the layer-by-layer locator, to torch module paths: write them
+            for module paths, e.g. ``(r"\bmlp\b", "ffn")``. Both directions use them: the plan
+            is always made from the torch structure. Empty: identical names, the usual case.
+        transforms: ``(torch_key_pattern, to_paddle, to_torch)``: functions on numpy arrays for
+            keys whose layout differs beyond a Linear transpose (``re.fullmatch`` on the torch key).
+        merged: regexes (``re.fullmatch``) of Paddle keys that are the concatenation, along axis 0
+            in the torch reference's order, of the several torch tensors renamed to them (e.g.
+            separate offset and mask convolutions kept as one in Paddle). Any other key reached
+            by two torch keys is a bug of the mapping.
+    """
+
+    renames: tuple = ()
+    transforms: tuple = ()
+    merged: tuple = ()
+
+    def paddle_key(self, torch_key):
+        for pattern, repl in self.renames:
+            torch_key = re.sub(pattern, repl, torch_key)
+        return torch_key
+
+    def transform_for(self, torch_key):
+        for pattern, to_paddle, to_torch in self.transforms:
+            if re.fullmatch(pattern, torch_key):
+                return to_paddle, to_torch
+        return None
+
+    def is_merged(self, paddle_key):
+        return any(re.fullmatch(pattern, paddle_key) for pattern in self.merged)
+
+
+IDENTITY = KeyMapping()
+KEY_MAPPINGS = Registry("weight key mapping")
+
+
+def register_key_mapping(mapping, *model_names):
+    """Use ``mapping`` for the models ``model_names`` (one call per family)."""
+    for name in model_names:
+        KEY_MAPPINGS.register(mapping, name=name)
+    return mapping
+
+
+def key_mapping(model_name):
+    """The family mapping of ``model_name`` (identity names when none is registered)."""
+    return KEY_MAPPINGS.get(model_name) if model_name in KEY_MAPPINGS else IDENTITY
+
+
+register_key_mapping(KeyMapping(renames=mobilenet_v1_renames()), "mobilenet_v1")
+register_key_mapping(KeyMapping(renames=mobilenet_v1_renames("backbone.")), "ssd_lite")
+register_key_mapping(KeyMapping(renames=((r"\.conv2\.(offset_conv|mask_conv)\b", ".conv2.conv_offset"),),
+                                merged=(r".*\.conv2\.conv_offset\.(weight|bias)",)),
+                     "resnet50_dcn", "conv_resnet50")

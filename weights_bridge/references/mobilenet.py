@@ -1,0 +1,81 @@
+"""PyTorch reference of MobileNetV1 (Howard et al., arXiv:1704.04861) in the layout of the
+MobileNetV1 baseline that d-li14/octconv.pytorch publishes beside Oct-MobileNetV1.
+
+That repository's ``oct_mobilenet.py`` says its network is imported from marvis/pytorch-mobilenet
+and builds ``features`` (``conv_bn`` stem + 13 ``conv_dw`` blocks), ``avgpool`` and ``fc``; the
+plain baseline is the same file with plain depthwise-separable blocks, so its state-dict keys are:
+
+* ``features.0.0`` (3x3 stride-2 conv, no bias), ``features.0.1`` (BN);
+* ``features.{1..13}``: ``.0`` depthwise 3x3 conv, ``.1`` BN, ``.3`` pointwise 1x1 conv, ``.4`` BN
+  (``.2`` and ``.5`` are the ReLUs);
+* ``fc`` (``Linear(1024, num_classes)``).
+
+paddle_conv's ``mobilenet_v1`` is ``paddle.vision``'s (``conv1``, ``conv2_1`` .. ``conv6`` with
+``_depthwise_conv`` / ``_pointwise_conv``): :data:`MOBILENET_V1_BLOCKS` names each block on both
+sides and :func:`mobilenet_v1_renames` gives the converter's renames. ``scale`` is the width
+multiplier, applied as paddle.vision applies it (``int(channels * scale)``).
+"""
+
+import torch
+import torch.nn as nn
+
+from . import register_reference
+
+__all__ = ["MOBILENET_V1_BLOCKS", "MobileNetV1", "mobilenet_v1", "mobilenet_v1_renames"]
+
+#: ``(paddle.vision name, in, out, stride)`` of the 13 separable blocks, ``features.1`` .. ``features.13``.
+MOBILENET_V1_BLOCKS = (
+    ("conv2_1", 32, 64, 1), ("conv2_2", 64, 128, 2), ("conv3_1", 128, 128, 1), ("conv3_2", 128, 256, 2),
+    ("conv4_1", 256, 256, 1), ("conv4_2", 256, 512, 2), ("conv5_1", 512, 512, 1), ("conv5_2", 512, 512, 1),
+    ("conv5_3", 512, 512, 1), ("conv5_4", 512, 512, 1), ("conv5_5", 512, 512, 1), ("conv5_6", 512, 1024, 2),
+    ("conv6", 1024, 1024, 1),
+)
+
+
+def _conv_bn_relu(cin, cout, kernel, stride, groups=1):
+    return [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class MobileNetV1(nn.Module):
+    """``[N, 3, H, W] -> [N, num_classes]``; ``stride_of(i)`` is the output stride of ``features.i``."""
+
+    def __init__(self, num_classes=1000, scale=1.0):
+        super().__init__()
+        stem = int(32 * scale)
+        blocks = [nn.Sequential(*_conv_bn_relu(3, stem, 3, 2))]
+        for _, cin, cout, stride in MOBILENET_V1_BLOCKS:
+            cin, cout = int(cin * scale), int(cout * scale)
+            blocks.append(nn.Sequential(*_conv_bn_relu(cin, cin, 3, stride, groups=cin),
+                                        *_conv_bn_relu(cin, cout, 1, 1)))
+        self.features = nn.Sequential(*blocks)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(int(1024 * scale), num_classes)
+
+    @staticmethod
+    def stride_of(index):
+        stride = 2
+        for _, _, _, s in MOBILENET_V1_BLOCKS[:index]:
+            stride *= s
+        return stride
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def mobilenet_v1_renames(prefix=""):
+    """``(torch pattern, paddle name)`` renames of the module paths, under ``prefix`` on both sides."""
+    p = prefix.replace(".", r"\.")
+    renames = [(rf"^{p}features\.0\.", f"{prefix}conv1.")]
+    for i, (name, *_) in enumerate(MOBILENET_V1_BLOCKS, start=1):
+        renames += [(rf"^{p}features\.{i}\.0\b", f"{prefix}{name}._depthwise_conv.0"),
+                    (rf"^{p}features\.{i}\.1\b", f"{prefix}{name}._depthwise_conv.1"),
+                    (rf"^{p}features\.{i}\.3\b", f"{prefix}{name}._pointwise_conv.0"),
+                    (rf"^{p}features\.{i}\.4\b", f"{prefix}{name}._pointwise_conv.1")]
+    return tuple(renames)
+
+
+@register_reference
+def mobilenet_v1(num_classes=1000, scale=1.0):
+    """Torch reference of ``mobilenet_v1`` (d-li14's MobileNetV1 baseline layout)."""
+    return MobileNetV1(num_classes, scale)

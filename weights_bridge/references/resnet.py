@@ -1,0 +1,148 @@
+"""PyTorch reference of ResNet-50 in torchvision's layout (``torchvision.models.resnet50``), and of
+its variants whose 3x3 convolutions are deformable (``resnet50_dcn``) or RefConv.
+
+Written from torchvision's documented structure, not imported (torchvision is no dependency):
+``conv1``, ``bn1``, ``layer1`` .. ``layer4`` of ``Bottleneck`` blocks (``conv1``/``bn1`` 1x1,
+``conv2``/``bn2`` 3x3 carrying the stride, "ResNet v1.5", ``conv3``/``bn3`` 1x1 x4, a
+``downsample`` ``Sequential(conv, bn)`` projection in each stage's first block) and ``fc``; no
+convolution has a bias. torchvision's published ResNet-50 checkpoints load into
+``create_reference("resnet50")`` with ``strict=True`` (the key list and shapes are asserted in
+``tests/weights_bridge/test_resnet_reference.py``). paddle.vision's ResNet uses the same names, so the
+converter maps them one to one.
+
+Deformable 3x3 convolutions (``conv="deform"``, ``resnet50_dcn``) are laid out as
+``torchvision.ops.DeformConv2d`` (``conv2.weight`` ``[C_out, C_in / g, 3, 3]``, no bias) with the
+two plain convolutions that predict its inputs as children: ``conv2.offset_conv``
+(``2 dg k^2`` channels, ``(dy, dx)`` per kernel point) and ``conv2.mask_conv`` (``dg k^2``
+channels), both with bias; the mask is ``2 sigmoid(mask_conv(x))``, paddle_conv's DCNv2
+modulation (1 at a zero start, so a zero-initialised pair equals the plain convolution).
+Paddle keeps both predictors in one convolution, ``conv2.conv_offset``: the converter
+concatenates (and splits) them along the output channels.
+"""
+
+import torch
+import torch.nn as nn
+
+from . import register_reference
+from .dcn import deform_conv2d
+from .refconv import RepConv
+
+__all__ = ["Bottleneck", "DeformConv", "ResNet", "conv_resnet50", "resnet50", "resnet50_dcn"]
+
+_STAGES = ((64, 3), (128, 4), (256, 6), (512, 3))  # (planes, blocks) of ResNet-50
+
+
+class DeformConv(nn.Module):
+    """``torchvision.ops.DeformConv2d``'s parameters plus its offset and mask predictors.
+
+    Input ``[N, C_in, H, W]``; output ``[N, C_out, H / stride, W / stride]``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=1, dilation=1,
+                 groups=1, deformable_groups=1, modulated=True):
+        super().__init__()
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, kernel_size, kernel_size))
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+        points = deformable_groups * kernel_size * kernel_size
+
+        def predictor(channels):
+            conv = nn.Conv2d(in_channels, channels, kernel_size, stride, padding, dilation)
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
+            return conv
+
+        self.offset_conv = predictor(2 * points)
+        self.mask_conv = predictor(points) if modulated else None
+
+    def forward(self, x):
+        mask = None if self.mask_conv is None else 2.0 * torch.sigmoid(self.mask_conv(x))
+        return deform_conv2d(x, self.offset_conv(x), self.weight, None, self.stride, self.padding,
+                             self.dilation, mask)
+
+
+def _conv3x3(kind, channels, stride, conv_kwargs):
+    if kind == "conv":
+        return nn.Conv2d(channels, channels, 3, stride, 1, bias=False)
+    if kind == "deform":
+        return DeformConv(channels, channels, 3, stride, 1, **conv_kwargs)
+    if kind == "refconv":
+        return RepConv(channels, channels, 3, stride, 1, **conv_kwargs)
+    raise ValueError(f"the ResNet reference has 3x3 convolutions of kind conv, deform or refconv, not {kind!r}")
+
+
+class Bottleneck(nn.Module):
+    """torchvision's ``Bottleneck``: ``[N, C_in, H, W] -> [N, 4 planes, H / stride, W / stride]``."""
+
+    expansion = 4
+
+    def __init__(self, in_channels, planes, stride=1, conv="conv", conv_kwargs=None):
+        super().__init__()
+        out_channels = planes * self.expansion
+        self.conv1 = nn.Conv2d(in_channels, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = _conv3x3(conv, planes, stride, conv_kwargs or {})
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, out_channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                                            nn.BatchNorm2d(out_channels))
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
+
+
+class ResNet(nn.Module):
+    """torchvision's ResNet-50 layout; the 3x3 convs of ``conv_stages`` (2 = ``layer1`` .. 5 =
+    ``layer4``) are of kind ``conv`` (``"conv"``, ``"deform"``, ``"refconv"``).
+
+    ``[N, 3, H, W] -> [N, num_classes]`` (``num_classes=0``: pooled features ``[N, 2048]``, no ``fc``).
+    """
+
+    def __init__(self, num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        in_channels = 64
+        for stage, (planes, blocks) in enumerate(_STAGES, start=2):
+            kind, kwargs = (conv, conv_kwargs) if stage in conv_stages else ("conv", None)
+            layer = []
+            for i in range(blocks):
+                layer.append(Bottleneck(in_channels, planes, 2 if i == 0 and stage > 2 else 1, kind, kwargs))
+                in_channels = planes * Bottleneck.expansion
+            self.add_module(f"layer{stage - 1}", nn.Sequential(*layer))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(in_channels, num_classes) if num_classes > 0 else None
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = torch.flatten(self.avgpool(x), 1)
+        return x if self.fc is None else self.fc(x)
+
+
+@register_reference
+def resnet50(num_classes=1000):
+    """Torch reference of ``resnet50``: torchvision's ResNet-50."""
+    return ResNet(num_classes)
+
+
+@register_reference
+def conv_resnet50(num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None):
+    """Torch reference of ``conv_resnet50`` (torchvision's ResNet-50 when ``conv="conv"``)."""
+    return ResNet(num_classes, conv, tuple(conv_stages), conv_kwargs)
+
+
+@register_reference
+def resnet50_dcn(num_classes=1000, deformable_groups=1):
+    """Torch reference of ``resnet50_dcn``: DCNv2 3x3 convs in stages 3-5 (``layer2`` .. ``layer4``)."""
+    return ResNet(num_classes, "deform", (3, 4, 5), {"deformable_groups": deformable_groups})
