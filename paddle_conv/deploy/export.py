@@ -18,6 +18,9 @@ import secrets
 import shutil
 import stat
 import tempfile
+from typing import Any, Callable, Dict, Optional, Sequence
+
+import paddle
 
 from ..build import build_model, stage_checkpoint
 from ..errors import ConfigError, WeightsError
@@ -35,7 +38,7 @@ INFERENCE_NAME = "inference"
 EXPORT_CONFIG = "inference_config.json"
 
 
-def prepare_for_export(model, probe_shape):
+def prepare_for_export(model: paddle.nn.Layer, probe_shape: Sequence[int]) -> paddle.nn.Layer:
     """The inference form of ``model``: a copy in eval mode, RefConv re-parameterized, BN folded.
 
     ``probe_shape`` ``[N, C, H, W]`` is the random input :func:`paddle_conv.fuse` checks the
@@ -95,7 +98,7 @@ def check_batchnorm_statistics(network, weights):
                                "which no training writes: the file is damaged; export another checkpoint")
 
 
-def load_trained_model(cfg):
+def load_trained_model(cfg: Dict[str, Any]) -> paddle.nn.Layer:
     """The network of ``cfg`` with the weights of ``Global.pretrained_model``, all of them, finite.
 
     Export refuses partial weights: any parameter missing from the file or of another shape
@@ -168,7 +171,8 @@ def staged_folder(folder, key="Global.save_inference_dir"):
             shutil.rmtree(backup, ignore_errors=True)
 
 
-def export_from_config(cfg, onnx=False, opset_version=DEFAULT_OPSET, verify=None):
+def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: int = DEFAULT_OPSET,
+                       verify: Optional[Callable[[Dict[str, Any]], Any]] = None) -> Dict[str, Any]:
     """Export ``Global.pretrained_model`` of ``cfg`` to the folder ``Global.save_inference_dir``.
 
     Writes ``inference.json`` (``.pdmodel`` on Paddle 2) + ``inference.pdiparams``, with ``onnx``

@@ -14,6 +14,7 @@ zeros instead of dividing by zero.
 """
 
 from collections import namedtuple
+from typing import Sequence, Tuple, Union
 
 import numpy as np
 import paddle
@@ -214,7 +215,8 @@ class MultiBoxLoss(nn.Layer):
         loss_c = -paddle.take_along_axis(log_p, a.conf_t.unsqueeze(-1), axis=-1).sum() / a.n
         return loss_l, loss_c
 
-    def forward(self, predictions, targets):
+    def forward(self, predictions: Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor],
+                targets: Union[paddle.Tensor, Sequence[paddle.Tensor]]) -> Tuple[paddle.Tensor, paddle.Tensor]:
         loc, conf, priors = predictions
         a = self._assign(loc, conf, priors, targets)
         if a.pos_rows.shape[0] == 0:
@@ -255,7 +257,10 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
             raise ConfigError(f"temperature T={T} must be > 0")
         self.neg_w, self.pos_w, self.T, self.reg_m = neg_w, pos_w, T, reg_m
 
-    def forward(self, predictions, teacher, targets):
+    def forward(  # type: ignore[override]  # the seed's call: the KD criterion also takes the teacher's outputs
+        self, predictions: Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor], teacher: Sequence[paddle.Tensor],
+        targets: Union[paddle.Tensor, Sequence[paddle.Tensor]],
+    ) -> Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor, paddle.Tensor]:
         loc, conf, priors = predictions
         loc_teacher, conf_teacher = (t.detach() for t in teacher[:2])
         if loc_teacher.shape != loc.shape or conf_teacher.shape != conf.shape:
