@@ -25,6 +25,7 @@ import paddle
 from ..build import build_model, stage_checkpoint
 from ..errors import ConfigError, WeightsError
 from ..fuse import fuse
+from ..io import read_json
 from ..layers import RefConv2D
 from ..refconv import reparameterize
 from ..registry import model_card
@@ -212,12 +213,8 @@ def read_export_config(folder):
     path = os.path.join(folder, EXPORT_CONFIG)
     if not os.path.isfile(path):
         return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"{path} is damaged ({type(exc).__name__}: {exc}); export the model again "
-                           "with tools/export.py") from None
+    meta = read_json(path, lambda exc: f"{path} is damaged ({type(exc).__name__}: {exc}); export the model again "
+                                       "with tools/export.py")
     if not isinstance(meta, dict) or not isinstance(meta.get("Arch"), dict) or meta.get("task") not in (
             "classification", "detection"):
         raise WeightsError(f"{path} is not an export description of tools/export.py; export the model again")

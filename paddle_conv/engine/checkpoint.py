@@ -28,6 +28,7 @@ from ..io import (  # noqa: F401 (old names)
     atomic_write,
     is_leftover,
     json_writer,
+    read_json,
     safe_paddle_load,
     write_synced,
 )
@@ -131,12 +132,8 @@ def load_checkpoint_meta(prefix):
     path = prefix + ".json"
     if not os.path.exists(path):
         return {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}); the run folder "
-                           "is damaged: resume from another checkpoint (e.g. epoch_N)") from None
+    meta = read_json(path, lambda exc: f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}); the "
+                                       "run folder is damaged: resume from another checkpoint (e.g. epoch_N)")
     counts = ("epoch", "best_epoch")
     if not isinstance(meta, dict) or not all(meta.get(k) is None or type(meta[k]) is int for k in counts):
         raise WeightsError(f"checkpoint metadata {path!r} is not what save_checkpoint writes "

@@ -28,6 +28,7 @@ from ..build import (  # noqa: F401 (stage_checkpoint, stage_mismatch_fix: old i
 from ..config.detection import STAGES
 from ..console import log
 from ..errors import ConfigError, DataError, WeightsError
+from ..io import read_json
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
 from ..metrics import evaluate_map
 from .callbacks import TrainingDivergedError
@@ -228,11 +229,7 @@ def train_distillation(cfg):
 def _read_meta(path):
     """The ``latest.json`` of a stage, checked: ``{"epoch": int >= 0, "step": int >= 0, "best": {"mAP", "mAP_11"}}``."""
     fix = "it is damaged: delete the stage folder to train that stage again, or run without Global.resume"
-    try:
-        with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"cannot read resume state {path!r} ({type(exc).__name__}: {exc}); {fix}") from None
+    meta = read_json(path, lambda exc: f"cannot read resume state {path!r} ({type(exc).__name__}: {exc}); {fix}")
 
     def count(v):
         return isinstance(v, int) and not isinstance(v, bool) and v >= 0
