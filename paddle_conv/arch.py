@@ -8,9 +8,9 @@ Every model takes, besides its own builder arguments (as PaddleClas's models do)
   ``stochastic_depth``; residual models (ResNet, OctResNet, ...) drop each bottleneck's residual
   branch per sample, block ``i`` of ``n`` with rate ``drop_path_rate * i / (n - 1)``. A model
   without residual blocks or transformer layers refuses a non-zero rate.
-- ``pretrained``: ``false``/null (random init) or a ``.pdparams`` path (or prefix) loaded after
-  building; ``true`` (weights by name) is refused with the fix (a path), naming the weights the
-  model's registry card lists, if any.
+- ``pretrained``: ``false``/null (random init), ``true`` (the model card's first published
+  weights), a weights name of the card, a path (``.pdparams`` or its prefix, or an upstream
+  ``.pth`` converted by the bridge) or a URL: see :func:`paddle_conv.create_model`.
 
 Example::
 
@@ -26,10 +26,10 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.vision.models.resnet import BasicBlock, BottleneckBlock
 
-from .errors import ConfigError, abbreviate
+from .errors import ConfigError, PaddleConvError, abbreviate
 from .layers.bottleneck import Bottleneck
 from .layers.drop_path import drop_path
-from .registry import MODELS, model_card
+from .registry import MODELS, create_model, model_card
 
 #: The Arch keys every model takes (besides ``name`` and its own builder arguments).
 COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate")
@@ -105,16 +105,12 @@ def check_arch_keys(name, arch, where="Arch"):
         raise _refuse(where, "drop_path_rate", f"{name} has no residual blocks or transformer layers to drop; "
                       "remove the key or set it to 0")
     pretrained = arch.get("pretrained")
-    if pretrained is True:
-        weights = [w.name for w in model_card(name).weights]
-        if not weights:
-            raise _refuse(where, "pretrained", f"true asks for {name}'s pretrained weights by name, which are not "
-                          "available yet; give a .pdparams path (Arch.pretrained: path/to/weights) or false")
-        raise _refuse(where, "pretrained", f"true: {name}'s card lists weights ({', '.join(weights)}) but this "
-                      "route does not download them; convert them (tools/convert_weights.py) and give the "
-                      ".pdparams path (Arch.pretrained: path/to/weights)")
-    elif pretrained not in (None, False) and not isinstance(pretrained, str):
-        raise _refuse(where, "pretrained", f"expected false, true or a .pdparams path, got {pretrained!r}")
+    if pretrained is True and not model_card(name).weights:
+        raise _refuse(where, "pretrained", f"true: {name} has no published weights (paddle_conv.list_pretrained() "
+                      "lists the models that have); give a .pdparams or upstream .pth path, or false")
+    elif pretrained not in (None, False, True) and not isinstance(pretrained, str):
+        raise _refuse(where, "pretrained", f"expected false, true, a weights name, a path or a URL, got "
+                      f"{abbreviate(pretrained, 80)}")
 
 
 def add_dropout_before_classifier(network, rate):
@@ -158,12 +154,8 @@ def add_drop_path(network, rate):
     return len(sites)
 
 
-def build_arch(arch, load_weights=None):
-    """The network of ``arch`` (``{"name": ..., **builder args, **common keys}``).
-
-    ``load_weights(network, path)`` loads ``pretrained`` (default:
-    :func:`paddle_conv.state_dict.load_pretrained`).
-    """
+def build_arch(arch):
+    """The network of ``arch`` (``{"name": ..., **builder args, **common keys}``)."""
     arch = dict(arch)
     name = arch.pop("name")
     check_arch_keys(name, arch)
@@ -179,7 +171,9 @@ def build_arch(arch, load_weights=None):
     if drop_path_rate is not None and own is not None:
         arch[own] = drop_path_rate
     try:
-        network = MODELS.build(name, **arch)
+        network = create_model(name, pretrained=pretrained or False, **arch)
+    except PaddleConvError:  # weights that cannot be had or do not fit: their own message
+        raise
     except (TypeError, ValueError) as exc:  # an argument the builder does not know, or a value it refuses
         raise ConfigError(f"Arch: {name} cannot be built with {abbreviate(arch, 200)}: "
                           f"{(str(exc).splitlines() or [''])[0][:300]}; fix the Arch values") from exc
@@ -187,8 +181,4 @@ def build_arch(arch, load_weights=None):
         add_dropout_before_classifier(network, drop_rate)
     if drop_path_rate and own is None and add_drop_path(network, drop_path_rate) == 0:
         raise ConfigError(f"Arch.drop_path_rate: {name} has no residual blocks to drop; remove the key")
-    if isinstance(pretrained, str):
-        if load_weights is None:
-            from .state_dict import load_pretrained as load_weights
-        load_weights(network, pretrained)
     return network

@@ -71,15 +71,18 @@ def load_pretrained_weights(network: paddle.nn.Layer, path: str) -> None:
     log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
 
 
-def build_model(arch: Dict[str, Any]) -> paddle.nn.Layer:
+def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Layer:
     """The network of a validated ``Arch`` section (``name``, builder arguments and PaddleClas's
     common keys, :func:`paddle_conv.arch.build_arch`).
+
+    ``Arch.pretrained`` is what training starts from; tools that load trained weights right after
+    (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
 
     With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
     plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
     stay zero, and RefConv checkpoints load as they are.
     """
-    network = build_arch({k: v for k, v in arch.items() if k != "refocus"}, load_weights=load_pretrained_weights)
+    network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
     if arch.get("refocus"):
         try:
             refocus(network, **arch["refocus"])

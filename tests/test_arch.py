@@ -47,7 +47,7 @@ def test_drop_path_goes_to_cct_own_stochastic_depth_and_is_refused_without_resid
 
 
 def test_pretrained_true_false_path(tmp_path):
-    with pytest.raises(ConfigError, match=r"Arch\.pretrained: true asks for tiny_cnn's pretrained weights by name"):
+    with pytest.raises(ConfigError, match=r"Arch\.pretrained: true: tiny_cnn has no published weights"):
         build_arch({"name": "tiny_cnn", "class_num": 3, "pretrained": True})
     src = build_arch({"name": "tiny_cnn", "class_num": 3, "pretrained": False})
     paddle.save(src.state_dict(), str(tmp_path / "w.pdparams"))

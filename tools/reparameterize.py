@@ -36,7 +36,7 @@ def reparameterize_checkpoint(cfg, weights, output):
     if not cfg["Arch"].get("refocus"):
         raise ConfigError("Arch.refocus is not set: this config has no RefConv layers to fold; "
                           "use the config the RefConv model was trained with")
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     report = load_pretrained(network, weights)
     if report["missing"] or report["mismatched"]:
         raise WeightsError(f"{weights} is not a checkpoint of the refocused {cfg['Arch']['name']}: "
@@ -48,7 +48,7 @@ def reparameterize_checkpoint(cfg, weights, output):
         before = network(x).numpy()
         reparameterize(network)
         after = network(x).numpy()
-    plain = build_model({**cfg["Arch"], "refocus": None})
+    plain = build_model({**cfg["Arch"], "refocus": None}, pretrained=False)
     plain.set_state_dict(network.state_dict())
     if set(plain.state_dict()) != set(network.state_dict()):
         raise WeightsError("the folded model does not have the plain model's structure; is Arch.name right?")

@@ -109,7 +109,7 @@ def load_trained_model(cfg: Dict[str, Any]) -> paddle.nn.Layer:
     if not weights:
         raise ConfigError("Global.pretrained_model: export needs trained weights; pass "
                           "-o Global.pretrained_model=output/<arch>/best_model")
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     report = load_pretrained(network, weights)
     bad = report["missing"] + [name for name, _, _ in report["mismatched"]]
     if bad:

@@ -132,14 +132,14 @@ def train_classifier(cfg, extra_callbacks=()):
     vdl_dir = os.path.join(out, "vdl")
     class_num = cfg["Arch"].get("num_classes")
 
+    network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
+    if g["pretrained_model"] and not g["checkpoints"]:
+        load_pretrained_weights(network, g["pretrained_model"])
+
     train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
     eval_loader = None
     if g["eval_during_train"] and cfg["DataLoader"].get("Eval"):
         eval_loader, _ = build_loader(cfg["DataLoader"]["Eval"], class_num, "DataLoader.Eval", False)
-
-    network = build_model(cfg["Arch"])
-    if g["pretrained_model"] and not g["checkpoints"]:
-        load_pretrained_weights(network, g["pretrained_model"])
     steps = len(train_loader)
     updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
     optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
@@ -225,7 +225,7 @@ def evaluate(cfg):
         raise ConfigError("DataLoader.Eval: the config has no eval split to evaluate on")
     loader, entry = build_loader(cfg["DataLoader"]["Eval"], cfg["Arch"].get("num_classes"), "DataLoader.Eval",
                                  False)
-    network = build_model(cfg["Arch"])
+    network = build_model(cfg["Arch"], pretrained=False)
     load_pretrained_weights(network, weights)
     model = _paddle_model(cfg, network)
     model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))

@@ -91,6 +91,8 @@ def _local_file(pretrained: str) -> Path:
         name = os.path.basename(urllib.parse.urlsplit(pretrained).path) or "weights.pth"
         return fetch(pretrained, name)
     path = Path(pretrained)
+    if not path.exists() and Path(pretrained + ".pdparams").is_file():  # a checkpoint prefix, as PaddleClas gives
+        path = Path(pretrained + ".pdparams")
     if not path.is_file():
         raise WeightsError(f"pretrained weights {pretrained!r} do not exist or are not a file; pass True, a weights "
                            "name listed by paddle_conv.list_pretrained(), a .pdparams / .pth path or a URL")

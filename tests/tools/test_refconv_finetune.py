@@ -15,7 +15,7 @@ DIGITS = "{name: Digits, mode: %s, image_size: 16, max_samples: 64, transform_op
 
 def quick_config(tmp_path, pretrained):
     return load_config("configs/refconv_finetune.yaml", [
-        "Global.epochs=1", f"Global.output_dir={tmp_path}/out", f"Global.pretrained_model={pretrained}",
+        "Global.epochs=1", f"Global.output_dir={tmp_path}/out", f"Arch.pretrained={pretrained}",
         "Global.image_shape=[3, 16, 16]", "Global.use_visualdl=false", "Global.print_batch_step=1",
         f"DataLoader.Train.dataset={DIGITS % 'train'}", f"DataLoader.Eval.dataset={DIGITS % 'test'}",
         "DataLoader.Train.sampler.batch_size=32", "DataLoader.Eval.sampler.batch_size=32",
@@ -52,6 +52,7 @@ def test_refocus_finetune_trains_only_the_transforms_then_folds_exactly(tmp_path
 
 
 def test_reparameterize_tool_rejects_a_config_without_refocus(tmp_path, capsys):
+    paddle.save(create_model("oct_mobilenet", num_classes=10).state_dict(), str(tmp_path / "x.pdparams"))
     code = reparameterize_main(["-c", "configs/digits_quick.yaml", "--weights", str(tmp_path / "x"),
                                 "--output", str(tmp_path / "y")])
     assert code == 2 and "Arch.refocus is not set" in capsys.readouterr().err
