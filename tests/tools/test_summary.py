@@ -44,4 +44,5 @@ def test_cli_prints_the_card(capsys):
     assert "task:              detection" in out and "input size:        3x300x300" in out
     assert summary_tool.main(["oct_resnet50", "--card", "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
-    assert card["upstream"] == "d-li14/octconv.pytorch" and card["classifier"] == "fc" and card["weights"] == []
+    assert card["upstream"] == "d-li14/octconv.pytorch" and card["classifier"] == "fc"
+    assert all(w["model"] == "oct_resnet50" and w["urls"] for w in card["weights"])
