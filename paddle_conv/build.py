@@ -79,8 +79,9 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
     (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
 
     With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
-    plain pretrained weights then load into the frozen RefConv bases (same names), the transforms
-    stay zero, and RefConv checkpoints load as they are.
+    plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
+    drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
+    load as they are.
     """
     network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
     if arch.get("refocus"):
@@ -91,14 +92,15 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
     return network
 
 
-def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str,
-                 train: bool) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
+def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str, train: bool,
+                 built: Optional[Tuple[Any, Dict[str, Any]]] = None) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
     """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
 
     Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
-    (one shard per process under ``paddle.distributed.launch``).
+    (one shard per process under ``paddle.distributed.launch``). ``built``: ``(dataset, entry)``
+    already built (a validation split), instead of the section's data set.
     """
-    dataset, entry = build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
+    dataset, entry = built or build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
     sampler_cfg = split["sampler"]
     batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
     drop_last = sampler_cfg["drop_last"] and train

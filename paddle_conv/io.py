@@ -178,7 +178,7 @@ def _read_bytes(path, what):
 
 
 def safe_paddle_load(path, what="checkpoint", fix="download it again or write it again with paddle.save"):
-    """What ``paddle.load(path)`` returns, read without ever running code from the file.
+    """What Paddle's loader returns for ``path``, read without ever running code from the file.
 
     Args:
         path: a ``.pdparams`` or ``.pdopt`` file (a pickle of any protocol, 0-5).
@@ -223,11 +223,14 @@ def safe_torch_load(path, what="checkpoint"):
     try:
         return torch.load(os.fspath(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
-        names = f"it refers to {found.group(1)[:80]}" if found else "it holds more than tensors"
-        raise WeightsError(f"refusing to load {what} {os.fspath(path)!r}: {names}, which a state dict never does "
-                           "and which could run code; save the weights alone with "
-                           "torch.save(model.state_dict(), path) where they were made") from None
+        found = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(exc), re.I)
+        if found:
+            raise WeightsError(f"refusing to load {what} {os.fspath(path)!r}: it refers to {found.group(1)[:80]}, "
+                               "which a state dict never does and which could run code; save the weights alone "
+                               "with torch.save(model.state_dict(), path) where they were made") from None
+        raise WeightsError(f"cannot read {what} {os.fspath(path)!r} (not a pickle of tensors); it is truncated, "
+                           "corrupt or not a PyTorch checkpoint: download it again, or save the weights alone "
+                           "with torch.save(model.state_dict(), path)") from None
     except Exception as exc:
         raise WeightsError(f"cannot read {what} {os.fspath(path)!r} ({type(exc).__name__}); it is truncated, "
                            "corrupt or not a PyTorch checkpoint: download it again, or save the weights alone "

@@ -2,7 +2,7 @@
 
     model = create_model("mobilenet_v1", num_classes=10)
     ...train it, or load a checkpoint...
-    refocus(model)          # every k x k Conv2D (k >= 3) -> RefConv2D, same outputs
+    refocus(model)          # every k x k Conv2D (k >= 3) -> RefConv2D, same outputs (init="zero")
     ...train: only the refocusing transforms are parameters...
     reparameterize(model)   # back to plain Conv2D layers: the original structure and cost
 
@@ -12,9 +12,9 @@ Both functions change ``model`` in place and return it.
 import paddle
 import paddle.nn as nn
 
-from .layers.refconv import RefConv2D
+from .layers.refconv import BASIS_MODES, TRANSFORM_INITS, RefConv2D
 
-__all__ = ["refocus", "reparameterize", "refocusable"]
+__all__ = ["refocus", "reparameterize", "refocusable", "reset_random_bases"]
 
 
 def _replace_sublayers(model, convert):
@@ -39,18 +39,27 @@ def refocusable(conv, min_kernel=3, map_k=3):
             and conv._data_format == "NCHW")
 
 
-def refocus(model, min_kernel=3, map_k=3, only_transforms=False):
+def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", basis="frozen"):
     """Turn ``model`` into its RefConv form in place and return it.
 
     Every :func:`refocusable` ``nn.Conv2D`` becomes a :class:`RefConv2D` whose frozen basis
-    ``weight`` (and frozen ``bias``) are that conv's trained values and whose transform
-    ``convmap`` is zero, so the model computes exactly what it did until it is trained; 1x1
-    convolutions are left alone (the paper's rule: ``min_kernel=3``). The refocused kernels are
-    no longer parameters: an optimizer built afterwards trains the transforms and the layers
-    left untouched (norms, 1x1 convs, the classifier), as the official training script does;
-    ``only_transforms=True`` also freezes those (``stop_gradient``), so that only the transforms
-    learn, as the paper describes (batch-norm statistics still follow the data in train mode).
+    ``weight`` (and frozen ``bias``) are that conv's trained values; 1x1 convolutions are left
+    alone (the paper's rule: ``min_kernel=3``). With ``init="zero"`` the transform ``convmap`` is
+    zero, so the model computes exactly what it did until it is trained; ``init="xavier"`` is the
+    seed's recipe (Xavier-uniform transforms). The refocused kernels are no longer parameters: an
+    optimizer built afterwards trains the transforms and the layers left untouched (norms, 1x1
+    convs, the classifier), as the official training script does; ``only_transforms=True`` also
+    freezes those (``stop_gradient``), so that only the transforms (and a trainable basis) learn,
+    as the paper describes (batch-norm statistics still follow the data in train mode).
+
+    ``basis`` (:data:`~paddle_conv.layers.refconv.BASIS_MODES`) runs the paper's ablations:
+    ``"trainable"`` trains the basis too; ``"random_frozen"`` / ``"random_trainable"`` use a
+    Kaiming-normal random basis instead of the trained kernel (call :func:`reset_random_bases`
+    after loading plain weights into the refocused model, as the trainer does).
     """
+    if init not in TRANSFORM_INITS or basis not in BASIS_MODES:
+        raise ValueError(f"refocus(init={init!r}, basis={basis!r}): init must be one of "
+                         f"{', '.join(TRANSFORM_INITS)}, basis one of {', '.join(BASIS_MODES)}")
     if min_kernel < map_k:
         raise ValueError(
             f"refocus(min_kernel={min_kernel}, map_k={map_k}): a RefConv transform of size map_k needs "
@@ -64,12 +73,13 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False):
         sh, sw = conv._stride
         ref = RefConv2D(conv._in_channels, conv._out_channels, conv._kernel_size[0],
                         stride=sh if sh == sw else [sh, sw], padding=conv._padding, groups=conv._groups,
-                        map_k=map_k, dilation=dh if dh == dw else [dh, dw], bias=conv.bias is not None)
+                        map_k=map_k, dilation=dh if dh == dw else [dh, dw], bias=conv.bias is not None,
+                        init=init, basis=basis)
         if conv.weight._is_initialized():  # not a paddle.LazyGuard skeleton (shapes only, no values)
-            ref.weight.set_value(conv.weight.detach())
+            if not basis.startswith("random"):
+                ref.weight.set_value(conv.weight.detach())
             if conv.bias is not None:
                 ref.bias.set_value(conv.bias.detach())
-            ref.convmap.weight.set_value(paddle.zeros_like(ref.convmap.weight))
         if not conv.training:
             ref.eval()
         return ref
@@ -80,9 +90,21 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False):
             f"{type(model).__name__}; lower min_kernel/map_k or pass a model with k x k convolutions."
         )
     if only_transforms:
-        for name, param in model.named_parameters():
-            param.stop_gradient = not name.endswith("convmap.weight")
+        learning = {id(p) for layer in model.sublayers() if isinstance(layer, RefConv2D)
+                    for p in layer.parameters()}
+        for param in model.parameters():
+            param.stop_gradient = id(param) not in learning
     return model
+
+
+def reset_random_bases(model):
+    """Draw a new random basis for every ``random_*`` :class:`RefConv2D` of ``model`` (after loading
+    plain pretrained weights, whose kernels would otherwise land in those bases); return the count."""
+    layers = [layer for layer in model.sublayers() if isinstance(layer, RefConv2D)
+              and layer.basis.startswith("random")]
+    for layer in layers:
+        layer.reset_basis()
+    return len(layers)
 
 
 def reparameterize(model):

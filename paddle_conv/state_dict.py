@@ -50,6 +50,24 @@ def read_state_dict(path, what="checkpoint"):
     return state
 
 
+def as_model_dtypes(state, own, path):
+    """``state`` with floating tensors cast to the dtype of the model's parameter (float16 or float64
+    weights load into a float32 model); WeightsError naming the key for integer weights of a float
+    parameter (quantized, or not weights at all)."""
+    out = {}
+    for name, value in state.items():
+        want = str(own[name].dtype).replace("paddle.", "") if name in own else None
+        have = str(value.dtype).replace("paddle.", "")
+        if want is None or want == have:
+            out[name] = value
+        elif _is_float(value) or not _is_float(own[name]):
+            out[name] = paddle.cast(paddle.to_tensor(value) if isinstance(value, np.ndarray) else value, want)
+        else:
+            raise WeightsError(f"{path!r} holds {have} values for {abbreviate(name, 80)}, a {want} parameter: "
+                               "quantized or not model weights; convert them back to float weights first")
+    return out
+
+
 def _is_float(value):
     return str(value.dtype).replace("paddle.", "") in ("float16", "bfloat16", "float32", "float64")
 
@@ -109,7 +127,7 @@ def load_pretrained(model, path):
         raise WeightsError(f"pretrained weights {params!r} share no parameter (name and shape) with the model "
                            f"({len(report['unexpected'])} unexpected, {len(report['mismatched'])} mis-shaped); "
                            "is it a checkpoint of another architecture?")
-    model.set_state_dict(usable)
+    model.set_state_dict(as_model_dtypes(usable, model.state_dict(), params))
     return report
 
 

@@ -9,6 +9,7 @@ import contextlib
 import copy
 import hashlib
 import io
+import json
 import os
 import pickle
 import re
@@ -28,6 +29,7 @@ from paddle_conv.errors import ConfigError, DataError, UnknownNameError, Weights
 from paddle_conv.layers import Conv_BN, OctaveConv
 from paddle_conv.registry import create_model
 from tools import convert_weights as convert_tool
+from tools import eval as eval_tool
 from tools import train as train_tool
 from weights_bridge import torch_to_paddle
 from weights_bridge.references import create_reference
@@ -308,7 +310,7 @@ def epochs_zero(tmp):
     return _loads(tmp, _set("Global.epochs", 0))
 
 
-@case(ConfigError, r"Global\.device: expected 'cpu' or 'gpu', got 'tpu'", r"'cpu' or 'gpu'")
+@case(ConfigError, r"Global\.device: expected 'auto', 'cpu', 'gpu' or 'gpu:N', got 'tpu'", r"'gpu:N'")
 def unknown_device(tmp):
     return _loads(tmp, _set("Global.device", "tpu"))
 
@@ -642,3 +644,331 @@ def test_override_parser_alone_reports_bad_items():
     """``parse_override`` (used by every tool) refuses the same items without a config file."""
     with pytest.raises(ConfigError, match="expected KEY.PATH=VALUE"):
         parse_override("Global.epochs")
+
+
+# ======================================================================= the command line
+# Each case writes the user's files into ``tmp`` and returns ``(tool main, argv, problem regex)``:
+# the tool must exit 2 with exactly one ``error:`` line matching ``problem``, no traceback, a
+# short message, no run folder (``tmp/out``) created, and every user file unchanged.
+CLI_CASES = []
+
+
+def cli_case(problem, at_run_time=False):
+    """``at_run_time``: the bad input is found while training (a bad image), after the run folder exists."""
+    def register(setup):
+        CLI_CASES.append(pytest.param(setup, problem, at_run_time, id=setup.__name__))
+        return setup
+
+    return register
+
+
+def _train(tmp, *overrides, edit=None, text=None):
+    args = ["-c", str(_config_file(tmp, edit, text))]
+    for o in overrides:
+        args += ["-o", o]
+    return train_tool.main, args
+
+
+@pytest.mark.parametrize("setup, problem, at_run_time", CLI_CASES)
+def test_cli_bad_input_exits_2_with_one_short_error_line_and_touches_nothing(tmp_path, capsys, setup, problem,
+                                                                             at_run_time):
+    main, argv = setup(tmp_path)[:2]
+    before = _snapshot(tmp_path)
+    status = run_cli(main, argv)
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert status == 2 and len(errors) == 1, err
+    assert "Traceback" not in err and len(err) < 3000, err[:3000]
+    assert re.search(problem, errors[0], re.I), errors[0]
+    if at_run_time:
+        assert not list((tmp_path / "out").rglob("*.pdparams")) and not list(tmp_path.rglob("*.tmp"))
+        assert not (tmp_path / "out" / "oct_mobilenet" / ".lock").exists(), "the run folder's lock was kept"
+    else:
+        assert not (tmp_path / "out").exists(), "the run folder was created before the input was checked"
+    assert {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith("out")} == before, \
+        "a user file was created, changed or removed"
+    assert not (tmp_path / "PWNED").exists()
+
+
+@cli_case(r"DataLoader\.Train\.sampler\.batch_size: must be in \[1")
+def batch_size_zero(tmp):
+    return _train(tmp, "DataLoader.Train.sampler.batch_size=0")
+
+
+@cli_case(r"DataLoader\.Eval\.sampler\.batch_size: must be in \[1")
+def batch_size_negative(tmp):
+    return _train(tmp, "DataLoader.Eval.sampler.batch_size=-1")
+
+
+@cli_case(r"Global\.seed: must be in \[0, 4294967295\], got -1")
+def seed_negative(tmp):
+    return _train(tmp, "Global.seed=-1")
+
+
+@cli_case(r"Global\.seed: must be in \[0, 4294967295\]")
+def seed_too_large(tmp):
+    return _train(tmp, f"Global.seed={2**64 + 1}")
+
+
+@cli_case(r"num_workers: must be in \[0, .*main process")
+def num_workers_negative(tmp):
+    return _train(tmp, "DataLoader.Train.loader.num_workers=-1")
+
+
+@cli_case(r"Arch\.alpha: must be a finite number, got nan")
+def alpha_nan(tmp):
+    return _train(tmp, "Arch.alpha=.nan")
+
+
+@cli_case(r"Arch: oct_mobilenet cannot be built .*alpha")
+def alpha_one_in_the_config(tmp):
+    return _train(tmp, "Arch.alpha=1.0")
+
+
+@cli_case(r"Loss\.Train\.0\.CELoss\.epsilon: must be in \[0, 1\), got 2\.0")
+def label_smoothing_epsilon_two(tmp):
+    return _train(tmp, "Loss.Train.0.CELoss.epsilon=2.0")
+
+
+@cli_case(r"Global\.output_dir: .* is a file, not a folder")
+def output_dir_is_a_file(tmp):
+    (tmp / "taken").write_text("mine")
+    return _train(tmp, f"Global.output_dir={tmp / 'taken'}")
+
+
+@cli_case(r"Global\.output_dir: .*taken' is a file, so .* cannot be created")
+def output_dir_under_a_file(tmp):
+    (tmp / "taken").write_text("mine")
+    return _train(tmp, f"Global.output_dir={tmp / 'taken' / 'runs'}")
+
+
+@cli_case(r"Metric\.Eval\.0\.TopkAcc\.topk: top-100 accuracy of a 10-class model is always 1\.0")
+def topk_larger_than_the_class_count(tmp):
+    return _train(tmp, edit=lambda c: c.setdefault("Metric", {}).update({"Eval": [{"TopkAcc": {"topk": [1, 100]}}]}))
+
+
+@cli_case(r"Global\.image_shape: \[3, 32, 32\] disagrees with DataLoader\.Train\.dataset\.image_size")
+def image_shape_disagrees_with_the_data(tmp):
+    return _train(tmp, "Global.image_shape=[3, 32, 32]")
+
+
+@cli_case(r"Normalize\.std: must be finite and non-zero")
+def normalize_with_std_zero(tmp):
+    return _train(tmp, "DataLoader.Train.dataset.transform_ops.1.Normalize.std=[0.5, 0, 0.5]")
+
+
+@cli_case(r"Optimizer\.lr\.learning_rate: must be in \(0, inf\), got -0\.1")
+def negative_learning_rate(tmp):
+    return _train(tmp, "Optimizer.lr.learning_rate=-0.1")
+
+
+@cli_case(r"Global\.epochs: expected an integer, got list \[\[1, 1, .*\.\.\. \(list of 8 items\)")
+def yaml_alias_bomb_as_a_value(tmp):
+    levels = ["&a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"] + [f"&a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 8)]
+    text = yaml.safe_dump(BASE, sort_keys=False).replace("epochs: 2", f"epochs: [{', '.join(levels)}]")
+    assert len(text) - len(yaml.safe_dump(BASE)) < 700  # 9**8 = 43 million ones once expanded
+    path = tmp / "bomb.yaml"
+    path.write_text(text)
+    return train_tool.main, ["-c", str(path), "-o", f"Global.output_dir={tmp / 'out'}"]
+
+
+@cli_case(r"config\.yaml'?: .*is a directory, not a config file")
+def config_path_is_a_directory(tmp):
+    (tmp / "config.yaml").mkdir()
+    return train_tool.main, ["-c", str(tmp / "config.yaml")]
+
+
+def _list_data(tmp, list_text=None, list_bytes=None):
+    from PIL import Image
+
+    (tmp / "images").mkdir()
+    for i in range(2):
+        Image.new("RGB", (16, 16), (i * 90, 0, 0)).save(tmp / "images" / f"{i}.png")
+    if list_bytes is not None:
+        (tmp / "list.txt").write_bytes(list_bytes)
+    elif list_text is not None:
+        (tmp / "list.txt").write_text(list_text)
+
+    def edit(cfg):
+        cfg["DataLoader"]["Train"]["dataset"] = {
+            "name": "ImageNetDataset", "image_root": str(tmp / "images"), "cls_label_path": str(tmp / "list.txt"),
+            "transform_ops": [{"ToTensor": None}]}
+        cfg["DataLoader"]["Train"]["sampler"]["batch_size"] = 2
+        cfg["Global"]["eval_during_train"] = False
+        del cfg["DataLoader"]["Eval"]
+
+    return edit
+
+
+@cli_case(r"list\.txt:1: expected 'relative/path\.jpg <integer label>', got '0\.png --1'")
+def list_label_with_two_minus_signs(tmp):
+    return _train(tmp, edit=_list_data(tmp, "0.png --1\n1.png 0\n"))
+
+
+@cli_case(r"label list .*list\.txt' is not a file")
+def list_file_is_a_directory(tmp):
+    edit = _list_data(tmp)
+    (tmp / "list.txt").mkdir()
+    return _train(tmp, edit=edit)
+
+
+@cli_case(r"cannot read label list .*list\.txt' \(UnicodeDecodeError.*UTF-8 text")
+def list_file_not_utf8(tmp):
+    return _train(tmp, edit=_list_data(tmp, list_bytes=b"0.png 0\n\xff\xfe.png 1\n"))
+
+
+def _png_claiming(width, height):
+    """A 1x1 PNG whose header claims ``width`` x ``height`` pixels (what a decompression bomb looks like)."""
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+@cli_case(r"image .*bomb\.png' \(listed at .*list\.txt:2\) is 10000x10000 pixels, more than the limit",
+          at_run_time=True)
+def decompression_bomb_in_an_image_list(tmp):
+    edit = _list_data(tmp, "0.png 0\nbomb.png 1\n")
+    (tmp / "images" / "bomb.png").write_bytes(_png_claiming(10000, 10000))
+    return _train(tmp, "Global.epochs=1", edit=edit)
+
+
+@cli_case(r"cannot read image .*empty\.png' \(listed at .*list\.txt:1\)", at_run_time=True)
+def empty_image_in_an_image_list(tmp):
+    edit = _list_data(tmp, "empty.png 0\n1.png 1\n")
+    (tmp / "images" / "empty.png").write_bytes(b"")
+    return _train(tmp, "Global.epochs=1", edit=edit)
+
+
+@cli_case(r"cannot read image .*gone\.png' \(listed at .*list\.txt:2\).*No such file", at_run_time=True)
+def image_list_names_a_missing_file(tmp):
+    return _train(tmp, "Global.epochs=1", edit=_list_data(tmp, "0.png 0\ngone.png 1\n"))
+
+
+def _resume_files(tmp, commit=None, meta=None, optimizer="Adam"):
+    """``tmp/run/latest.*`` of the digits model (``optimizer``), then ``commit``/``meta`` overwritten."""
+    run = tmp / "run"
+    model = create_model("oct_mobilenet", num_classes=10, alpha=0.5)
+    opt = getattr(paddle.optimizer, optimizer)(parameters=model.parameters(), learning_rate=0.001)
+    save_checkpoint(run / "latest", model, opt, {"epoch": 1})
+    if commit is not None:
+        (run / "latest.commit").write_text(commit)
+    if meta is not None:
+        (run / "latest.json").write_text(meta)
+    return _train(tmp, f"Global.checkpoints={run / 'latest'}")
+
+
+@cli_case(r"refusing commit file .*latest\.commit.*\.\./victim\.txt.*nothing was moved")
+def commit_file_renames_outside_the_run_folder(tmp):
+    (tmp / "victim.txt").write_text("precious")
+    (tmp / "run").mkdir()
+    (tmp / "run" / "payload.txt").write_text("evil")
+    return _resume_files(tmp, commit='[["payload.txt", "../victim.txt"]]')
+
+
+@cli_case(r"refusing commit file .*latest\.commit.*nothing was moved")
+def commit_file_with_an_absolute_path(tmp):
+    (tmp / "victim.txt").write_text("precious")
+    (tmp / "run").mkdir()
+    (tmp / "run" / "payload.txt").write_text("evil")
+    return _resume_files(tmp, commit=json.dumps([["payload.txt", str(tmp / "victim.txt")]]))
+
+
+@cli_case(r"refusing commit file .*\.latest\.pdparams\.1\.x\.tmp' is a symbolic link.*nothing was moved")
+def commit_file_naming_a_symlink_out_of_the_folder(tmp):
+    (tmp / "victim.txt").write_text("precious")
+    (tmp / "run").mkdir()
+    os.symlink(tmp / "victim.txt", tmp / "run" / ".latest.pdparams.1.x.tmp")
+    return _resume_files(tmp, commit='[[".latest.pdparams.1.x.tmp", "latest.pdparams"]]')
+
+
+@cli_case(r"commit file .*latest\.commit' is unreadable \(JSONDecodeError\); delete")
+def commit_file_corrupt(tmp):
+    return _resume_files(tmp, commit="[[\x00garbage")
+
+
+@cli_case(r"commit file .*latest\.commit' is not a list of \[temporary, final\] names")
+def commit_file_of_the_wrong_shape(tmp):
+    return _resume_files(tmp, commit='{"a": 1}')
+
+
+@cli_case(r"checkpoint metadata .*latest\.json' is unreadable \(JSONDecodeError\)")
+def latest_json_corrupt(tmp):
+    return _resume_files(tmp, meta="{")
+
+
+@cli_case(r"checkpoint metadata .*latest\.json' is not what save_checkpoint writes")
+def latest_json_with_wrong_types(tmp):
+    return _resume_files(tmp, meta='{"epoch": "one"}')
+
+
+@cli_case(r"was trained with the Momentum optimizer, the config uses Adam: set Optimizer\.name")
+def resume_with_another_optimizer(tmp):
+    return _resume_files(tmp, optimizer="Momentum")
+
+
+@cli_case(r"another run \(process \d+\) is writing into .*wait for it to finish")
+def second_run_into_a_locked_run_folder(tmp):
+    (tmp / "busy" / "oct_mobilenet").mkdir(parents=True)
+    (tmp / "busy" / "oct_mobilenet" / ".lock").write_text(str(os.getppid()))  # a living process
+    return _train(tmp, f"Global.output_dir={tmp / 'busy'}")
+
+
+@cli_case(r"pretrained weights .*nan\.pdparams' holds NaN or infinite values")
+def eval_of_weights_with_nan(tmp):
+    model = create_model("oct_mobilenet", num_classes=10, alpha=0.5)
+    state = model.state_dict()
+    first = next(k for k, v in state.items() if "float" in str(v.dtype))
+    state[first] = paddle.full(state[first].shape, float("nan"))
+    paddle.save(state, str(tmp / "nan.pdparams"))
+    return eval_tool.main, ["-c", str(_config_file(tmp)), "-o", f"Global.pretrained_model={tmp / 'nan'}"]
+
+
+@cli_case(r"refusing to load checkpoint .*evil\.pdparams': it refers to (posix|os)\.system")
+def resume_from_a_protocol_0_pickle(tmp):
+    (tmp / "run").mkdir()
+    with open(tmp / "run" / "evil.pdparams", "wb") as f:
+        pickle.dump({"fc.weight": RunsCode(f"touch {tmp / 'PWNED'}")}, f, protocol=0)
+    return _train(tmp, f"Global.checkpoints={tmp / 'run' / 'evil'}")
+
+
+@cli_case(r"m\.pth' (is empty \(0 bytes\)|is: it is neither a torch checkpoint)")
+def convert_a_zero_byte_pth(tmp):
+    (tmp / "m.pth").write_bytes(b"")
+    return convert_tool.main, ["--model", "oct_mobilenet", "--num-classes", "10", "--src", str(tmp / "m.pth"),
+                               "--dst", str(tmp / "o.pdparams")]
+
+
+@cli_case(r"o\.pdparams':? (it )?is a directory")
+def convert_to_a_directory(tmp):
+    torch.save(_torch_oct_mobilenet_state(), tmp / "m.pth")
+    (tmp / "o.pdparams").mkdir()
+    return convert_tool.main, ["--model", "oct_mobilenet", "--num-classes", "10", "--src", str(tmp / "m.pth"),
+                               "--dst", str(tmp / "o.pdparams")]
+
+
+@cli_case(r"int\.pdparams' holds int64 values for '[\w.]+', a float32 parameter: quantized")
+def eval_of_integer_weights(tmp):
+    state = {k: paddle.cast(v, "int64") if "float" in str(v.dtype) else v
+             for k, v in create_model("oct_mobilenet", num_classes=10, alpha=0.5).state_dict().items()}
+    paddle.save(state, str(tmp / "int.pdparams"))
+    return eval_tool.main, ["-c", str(_config_file(tmp)), "-o", f"Global.pretrained_model={tmp / 'int'}"]
+
+
+@cli_case(r"cannot write .*under_a_file/o\.pdparams': .*under_a_file'? is a file")
+def convert_to_a_path_under_a_file(tmp):
+    torch.save(_torch_oct_mobilenet_state(), tmp / "m.pth")
+    (tmp / "under_a_file").write_text("mine")
+    return convert_tool.main, ["--model", "oct_mobilenet", "--num-classes", "10", "--src", str(tmp / "m.pth"),
+                               "--dst", str(tmp / "under_a_file" / "o.pdparams")]
+
+
+def test_the_command_line_catalogue_has_its_cases():
+    assert len({c.id for c in CLI_CASES}) == len(CLI_CASES) >= 30

@@ -167,6 +167,31 @@ def test_teacher_epochs_0_is_refused_naming_the_key(tmp_path, capsys):
     assert_refused(result, "Teacher.epochs", ">= 1")
 
 
+def test_output_dir_under_a_file_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file")
+    before = snapshot(tmp_path)
+    result = run(train_det.main, ["-c", DET_CONFIG] + tiny_det(tmp_path / "taken" / "run"), capsys)
+    code, out, _, _ = result
+    assert_refused(result, "Global.output_dir", "is a file")
+    assert "epoch" not in out and snapshot(tmp_path) == before
+
+
+def test_student_pretrained_weights_of_another_model_are_refused_before_the_teacher_trains(tmp_path, capsys):
+    paddle.save(pc.create_model("tiny_cnn", num_classes=10, width=0.25).state_dict(), str(tmp_path / "cls.pdparams"))
+    argv = ["-c", DET_CONFIG] + tiny_det(tmp_path / "run", **{"Student.pretrained_model": tmp_path / "cls"})
+    code, out, _, _ = result = run(train_det.main, argv, capsys)
+    assert_refused(result, "Student.pretrained_model", "share no parameter")
+    assert "epoch" not in out
+
+
+def test_voc_duplicate_classes_are_refused(tmp_path, capsys):
+    voc = write_voc(tmp_path / "voc")
+    dataset = json.dumps({"name": "VOCDetection", "root": str(voc), "image_size": 64,
+                          "classes": ["rectangle", "rectangle", "triangle"]})
+    argv = ["-c", DET_CONFIG] + tiny_det(tmp_path / "run", **{"DataLoader.Train.dataset": dataset})
+    assert_refused(run(train_det.main, argv, capsys), "distinct")
+
+
 def test_missing_detection_checkpoint_advice_names_what_the_tool_reads(tmp_path, capsys):
     argv = ["-c", DET_CONFIG, "--stage", "student_kd"] + tiny_det(tmp_path / "run")
     line = assert_refused(run(eval_det.main, argv, capsys), "student_kd", "tools/train_det.py", "--weights")
@@ -345,15 +370,21 @@ def test_export_into_a_file_is_refused(exported, tmp_path, capsys):
     assert snapshot(tmp_path) == before
 
 
-def test_export_replaces_the_folder_as_a_whole_and_keeps_user_files(exported, tmp_path, capsys):
+def test_export_replaces_the_folder_as_a_whole(exported, tmp_path, capsys):
     config, inference = _copy_export(exported, tmp_path)
     (inference / "inference.onnx").write_bytes(b"an ONNX model of an older export")
-    (inference / "labels.txt").write_text("zero\n")
     code, _, err, _ = run(export_tool.main, ["-c", config], capsys)
     assert code == 0, err
-    assert sorted(os.listdir(inference)) == ["inference.json", "inference.pdiparams", "inference_config.json",
-                                             "labels.txt"]
+    assert sorted(os.listdir(inference)) == ["inference.json", "inference.pdiparams", "inference_config.json"]
     assert sorted(os.listdir(tmp_path)) == sorted(["inference", "trained.pdparams", "tiny.yaml"])
+
+
+def test_export_into_a_folder_holding_other_files_is_refused(exported, tmp_path, capsys):
+    config, inference = _copy_export(exported, tmp_path)
+    (inference / "notes.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    assert_refused(run(export_tool.main, ["-c", config], capsys), "notes.txt", "A_FOLDER_OF_ITS_OWN")
+    assert snapshot(tmp_path) == before
 
 
 # -------------------------------------------------------------------------------------- infer

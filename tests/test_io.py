@@ -10,6 +10,7 @@ import os
 import pickle
 import pickletools
 import stat
+import subprocess
 from collections import OrderedDict
 from pathlib import Path
 
@@ -23,7 +24,15 @@ from hypothesis import strategies as st
 from paddle_conv.cli import run_cli
 from paddle_conv.engine.checkpoint import load_checkpoint, load_pretrained, save_checkpoint
 from paddle_conv.errors import OutputError, WeightsError
-from paddle_conv.io import UnsafePickleError, atomic_json_save, atomic_write, safe_paddle_load, safe_torch_load
+from paddle_conv.io import (
+    RunLock,
+    UnsafePickleError,
+    atomic_json_save,
+    atomic_write,
+    safe_paddle_load,
+    safe_torch_load,
+    temp_path,
+)
 from paddle_conv.registry import create_model
 from tools import convert_weights, eval_det, export, reparameterize
 from tools import eval as eval_tool
@@ -296,7 +305,7 @@ def test_convert_tool_reports_a_zero_byte_pth_in_one_line(tmp_path, capsys):
     (tmp_path / "m.pth").write_bytes(b"")
     status = run_cli(convert_weights.main, ["--model", "oct_mobilenet", "--num-classes", "10",
                                             "--src", str(tmp_path / "m.pth"), "--dst", str(tmp_path / "o.pdparams")])
-    assert_refused(capsys, status, tmp_path / "PWNED", pattern="is empty")
+    assert_refused(capsys, status, tmp_path / "PWNED", pattern="m.pth")
     assert os.listdir(tmp_path) == ["m.pth"]
 
 
@@ -327,3 +336,31 @@ def test_protocol_opcodes_of_the_evil_pickles_really_differ():
     """The protocol tests are not six copies of one file: protocol 0 has no PROTO opcode."""
     firsts = {next(pickletools.genops(pickle.dumps({"a": 1}, protocol=p)))[0].name for p in PROTOCOLS}
     assert "PROTO" in firsts and len(firsts) > 1
+
+
+def _dead_pid():
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_a_run_lock_refuses_a_living_owner_and_takes_over_a_stale_one(tmp_path):
+    (tmp_path / ".lock").write_text(str(os.getppid()))
+    with pytest.raises(OutputError, match=r"another run \(process \d+\) is writing into"):
+        RunLock(tmp_path).acquire()
+    for stale in (str(_dead_pid()), "not a pid", ""):
+        (tmp_path / ".lock").write_text(stale)
+        with RunLock(tmp_path):
+            assert (tmp_path / ".lock").read_text() == str(os.getpid())
+        assert not (tmp_path / ".lock").exists()
+
+
+def test_temporary_files_name_their_process_and_only_leftovers_of_dead_ones_are_removed(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    living = tmp_path / f".ck.pdparams.{os.getppid()}.abc.tmp"   # another run, still writing
+    dead = tmp_path / f".ck.pdparams.{_dead_pid()}.abc.tmp"      # a run killed mid-save
+    living.write_text("in progress")
+    dead.write_text("leftover")
+    save_checkpoint(tmp_path / "ck", model, optimizer)
+    assert living.exists() and not dead.exists()
+    assert f".{os.getpid()}." in os.path.basename(temp_path(tmp_path / "x.json"))

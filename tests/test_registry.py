@@ -47,9 +47,12 @@ def test_create_model_unknown_name():
 
 # --------------------------------------------------------------------------------- model cards
 #: One cheap model per family module; every registered model's module must be among them.
-REPRESENTATIVES = {"baselines": "mobilenet_v1", "cct": "cct_2_3x2_32", "conv_resnet": "conv_resnet50",
+REPRESENTATIVES = {"baselines": "mobilenet_v1", "cct": "cct_2_3x2_32", "cct_keras": "cct_keras_cifar",
+                   "conv_resnet": "conv_resnet50",
                    "oct_mobilenet": "oct_mobilenet", "oct_resnet": "oct_resnet26",
-                   "refconv_mobilenet": "refconv_mobilenet_v1", "ssd_lite": "ssd_lite", "tiny_cnn": "tiny_cnn"}
+                   "refconv_mobilenet": "refconv_mobilenet_v1", "ssd_lite": "ssd_lite", "tiny_cnn": "tiny_cnn",
+                   "ssd300": "ssd300_vgg16"}
+THIN = {"ssd300_vgg16": {"width": 0.0625}}  # takes 300x300 only: a thin one instead of a small input
 
 
 def _family(name):
@@ -66,8 +69,10 @@ def test_the_card_describes_the_model(name):
 
     card = pc.model_card(name)
     assert card.task in pc.cards.TASKS and len(card.mean) == len(card.std) == card.input_size[0]
-    size = 64 if card.task == "detection" else 32  # small inputs; every family takes them
+    size = 64 if card.task == "detection" else 32  # small inputs; every other family takes them
     kwargs = {"input_size": size} if card.task == "detection" else {}
+    if name in THIN:
+        size, kwargs = card.input_size[-1], THIN[name]
     model = pc.create_model(name, num_classes=3, **kwargs)
     model.eval()
     with paddle.no_grad():

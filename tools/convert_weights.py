@@ -9,7 +9,8 @@ The source format is read from the file's content (any torch name: .pth, .pt, .p
 ``torch.load(..., weights_only=True)``. Wrappers (state_dict, model, model_ema, net) and the
 ``module.`` / ``_orig_mod.`` prefixes are undone; --key picks one of several state dicts. Any
 mismatch stops before the output is written; the output is written atomically. See
-docs/weights-bridge.md.
+docs/weights-bridge.md. Keras 3 weights of ``cct_keras_cifar`` (``model.save_weights("x.weights.h5")``:
+a ``.h5`` name or ``--from keras``) convert one way, to ``.pdparams`` (docs/cct.md).
 """
 
 import argparse
@@ -28,8 +29,9 @@ from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
 from paddle_conv.io import atomic_paddle_save, atomic_write  # noqa: E402
 from paddle_conv.registry import MODELS  # noqa: E402
 from weights_bridge import convert_state, paddle_to_torch, read_checkpoint, torch_to_paddle  # noqa: E402
-from weights_bridge.checkpoint import FORMATS, suffix_format  # noqa: E402
+from weights_bridge.checkpoint import FORMATS, detect_format, suffix_format  # noqa: E402
 from weights_bridge.identify import best_matches  # noqa: E402
+from weights_bridge.keras_cct import keras_to_paddle  # noqa: E402
 from weights_bridge.parity import compare_outputs  # noqa: E402
 from weights_bridge.references import REFERENCES, create_reference  # noqa: E402
 
@@ -138,15 +140,28 @@ def model_kwargs(args):
     return dict(args.model_kwargs, **({} if args.num_classes is None else {"num_classes": args.num_classes}))
 
 
+def convert_keras(args):
+    """Keras 3 ``.weights.h5`` -> ``.pdparams`` (:mod:`weights_bridge.keras_cct`)."""
+    if args.check:
+        raise WeightsError("--check compares with a torch reference; Keras weights have none here (the Keras "
+                           "parity test is tests/weights_bridge/test_keras_cct.py): drop --check")
+    check_destination(args.dst, "paddle")
+    converted = keras_to_paddle(args.src, args.model, args.num_classes)
+    atomic_paddle_save(converted, args.dst)
+    print(f"wrote {args.dst} ({len(converted)} tensors, keras to paddle, model {args.model})")
+    return 0
+
+
 def convert(args):
+    named = detect_format(args.src) if os.path.isfile(args.src) else None
+    if (args.src_format or named or suffix_format(args.src)) == "keras":
+        return convert_keras(args)
     kwargs = model_kwargs(args)
     if args.model not in REFERENCES:
         MODELS.get(args.model)  # an unknown name raises UnknownNameError listing the closest
         raise WeightsError(f"model {args.model!r} has no torch reference; convertible models: "
                            f"{', '.join(REFERENCES.names())}")
     found = read_checkpoint(args.src, args.src_format, args.key)
-    if found.format == "keras":
-        raise WeightsError(f"{args.src!r} is a Keras file; this tool converts torch <-> paddle checkpoints")
     out_format = "paddle" if found.format == "torch" else "torch"
     check_destination(args.dst, out_format)
     for line in found.notes():

@@ -11,8 +11,10 @@ written to ``<Global.output_dir>/<stage>/inference/`` (input ``[N, 3, S, S]`` fo
 
 Writes ``<Global.save_inference_dir>/inference.json`` + ``inference.pdiparams`` (Paddle 3; ``.pdmodel``
 on Paddle 2), ``inference_config.json`` and, with ``--onnx``, ``inference.onnx``: RefConv layers
-re-parameterized and BatchNorm folded into the convolutions. The exported model is checked on a random
-input against the trained one (and ONNX Runtime against Paddle Inference); the differences are printed.
+re-parameterized, BatchNorm folded into the convolutions and every OctConv written in its fastest exact
+formulation (the measured rule, or timed on this machine with ``--tune``; paddle_conv.deploy.octconv_rewrite).
+The exported model is checked on a random input against the trained one (and ONNX Runtime against
+Paddle Inference); the differences are printed.
 All or nothing: the options and weights (finite, BatchNorm variances >= 0) are checked first, the files
 are written to a staged folder that replaces the old inference folder only when the check has run.
 Exit status 0 on success, 2 on a bad config/checkpoint or a failed conversion (message on stderr).
@@ -37,6 +39,7 @@ from paddle_conv.deploy.export import (  # noqa: E402
     probe_shape,
 )
 from paddle_conv.deploy.onnx import DEFAULT_OPSET, OnnxPredictor  # noqa: E402
+from paddle_conv.device import set_device  # noqa: E402
 from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
 
 #: Largest relative difference between the exported and the trained model that the check accepts.
@@ -82,6 +85,9 @@ def main(argv=None):
                         help="override a config value, repeatable: -o Global.pretrained_model=PATH")
     parser.add_argument("--onnx", action="store_true", help="also write inference.onnx (needs the [onnx] extra)")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    parser.add_argument("--tune", action="store_true",
+                        help="time each OctConv layer's exact formulations on this machine and keep the fastest\n"
+                             "(cached per machine and shape under ~/.cache/paddle_conv); default: the measured rule")
     parser.add_argument("--stage", choices=STAGES, default="student_kd",
                         help="detection config only: the stage whose detector to export (default student_kd)")
     parser.add_argument("--weights",
@@ -89,8 +95,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         cfg = load_export_config(args)
-        paddle.set_device(cfg["Global"]["device"])
-        result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset,
+        cfg["Global"]["device"] = set_device(cfg["Global"]["device"])
+        result = export_from_config(cfg, onnx=args.onnx, opset_version=args.opset, tune=args.tune,
                                     verify=lambda staged: check(staged, cfg))
         report = result["verified"]
     except PaddleConvError as exc:

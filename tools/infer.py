@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from paddle_conv.cli import run_cli  # noqa: E402
-from paddle_conv.config import is_detection_config, load_config  # noqa: E402
+from paddle_conv.config import is_detection_config, load_config, read_yaml  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.classify import (  # noqa: E402
     eval_transform,
@@ -34,7 +34,7 @@ from paddle_conv.deploy.classify import (  # noqa: E402
 from paddle_conv.deploy.export import INFERENCE_NAME, read_export_config  # noqa: E402
 from paddle_conv.errors import ConfigError, DataError, PaddleConvError, WeightsError  # noqa: E402
 from paddle_conv.notes import note_once  # noqa: E402
-from paddle_conv.registry import model_card  # noqa: E402
+from paddle_conv.registry import MODELS, model_card  # noqa: E402
 
 #: Inputs of more images than this get a progress line on stderr every this many images.
 PROGRESS_EVERY = 100
@@ -119,14 +119,26 @@ def check_outputs(outputs, k, names, program):
 
 def refuse_detectors(config, arch=None):
     """ConfigError naming the tools for detectors when ``config`` is a detection config, or ``arch``
-    (the config's ``Arch.name``) a detector: this tool prints class scores, not boxes."""
-    detector = is_detection_config(config) if arch is None else model_card(arch).task == "detection"
-    if detector:
-        raise ConfigError(
-            f"{config}: {'Arch ' + arch if arch else 'a detection config'}: tools/infer.py classifies images and "
-            "cannot show detections; evaluate a detector with tools/eval_det.py -c CONFIG [--stage STAGE], and "
-            "run its exported model (tools/export.py; outputs loc, conf, priors) through paddle_conv.det.detect"
-        )
+    (the config's ``Arch.name``; by default read from the file as written) a detector: this tool prints
+    class scores, not boxes. Checked before the config is validated, whose other errors would hide it."""
+    if arch is None:
+        if is_detection_config(config):
+            arch = "a detection config"
+        else:
+            section = read_yaml(config)
+            section = section.get("Arch") if isinstance(section, dict) else None
+            name = section.get("name") if isinstance(section, dict) else None
+            arch = name if isinstance(name, str) and name in MODELS else None
+            if arch is None or model_card(arch).task != "detection":
+                return
+            arch = f"Arch {arch}"
+    elif model_card(arch).task != "detection":
+        return
+    raise ConfigError(
+        f"{config}: {arch}: tools/infer.py classifies images and cannot show detections; evaluate a detector "
+        "with tools/eval_det.py -c CONFIG [--stage STAGE], and run its exported model (tools/export.py; outputs "
+        "loc, conf, priors) through paddle_conv.det.detect"
+    )
 
 
 def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", names=None):

@@ -76,12 +76,10 @@ def accept_rounding_noise_(report, dtype):
 
 def check_args(args):
     """ConfigError naming the first bad option; the ``(with reference, without)`` model names otherwise."""
-    if args.batch < 1:
-        raise ConfigError(f"--batch {args.batch}: must be at least 1")
-    if args.size is not None and args.size < 8:
-        raise ConfigError(f"--size {args.size}: must be at least 8 (pixels)")
-    if args.num_classes < 1:
-        raise ConfigError(f"--num-classes {args.num_classes}: must be at least 1")
+    for option, value, low, high in (("--batch", args.batch, 1, 64), ("--size", args.size, 8, 512),
+                                     ("--num-classes", args.num_classes, 1, 10000)):
+        if value is not None and not low <= value <= high:
+            raise ConfigError(f"{option} {value}: must be between {low} and {high}")
     names = list_models(args.models)
     if not names:
         raise ConfigError(f"--models {args.models!r} matches no registered model; list them with "

@@ -17,8 +17,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from paddle_conv.cards import format_card  # noqa: E402
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
-from paddle_conv.registry import model_card  # noqa: E402
+from paddle_conv.registry import list_pretrained, model_card  # noqa: E402
 from paddle_conv.summary import format_summary, summarize  # noqa: E402
+
+
+def format_weights(name):
+    """One line per published weights file of ``name``: what it scores and whether it is cached."""
+    lines = []
+    for row in list_pretrained(name):
+        metrics = ", ".join(f"{k} {v:g}%" for k, v in row["metrics"].items()) or "not published"
+        where = f"cached: {row['path']}" if row["cached"] else f"not downloaded yet (goes to {row['path']})"
+        lines.append(f"  pretrained={row['name']!r}: {row['dataset']}, {metrics}, {row['upstream']}; {where}")
+    return "\n".join(["published weights:", *lines] if lines else ["published weights: none"])
 
 
 def main(argv=None):
@@ -32,13 +42,17 @@ def main(argv=None):
     try:
         if args.card:
             card = model_card(args.name)
-            print(json.dumps(card.to_dict(), indent=1) if args.json else format_card(args.name, card))
+            if args.json:
+                print(json.dumps({**card.to_dict(), "pretrained": list_pretrained(args.name)}, indent=1))
+            else:
+                print(format_card(args.name, card) + "\n" + format_weights(args.name))
             return 0
         info = summarize(args.name, size=args.size, num_classes=args.num_classes)
     except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(info, indent=1) if args.json else format_summary(info))
+    print(json.dumps({**info, "pretrained": list_pretrained(args.name)}, indent=1) if args.json
+          else format_summary(info) + "\n" + format_weights(args.name))
     return 0
 
 

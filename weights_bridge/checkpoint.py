@@ -3,7 +3,8 @@
 * **Format** from the first bytes, whatever the file is called (``.pth``, ``.pt``, ``.pth.tar``,
   ``.tar``, ``.ckpt``, ``.bin``, no extension): a zip holding ``*/data.pkl`` or a pickle starting with
   torch's magic number is a torch file; another pickle is a Paddle ``.pdparams``; an HDF5 file is
-  Keras. ``fmt`` (CLI ``--from``) overrides it.
+  Keras. ``fmt`` (CLI ``--from``) overrides it; the name decides only for a file whose content
+  says nothing (empty, damaged), so that its loader names the problem.
 * **Loading** never runs code from the file: torch files with ``torch.load(weights_only=True)``,
   Paddle ones through :func:`paddle_conv.io.safe_paddle_load` (the project's safe loaders).
 * **The state dict** is found through the usual wrappers (``state_dict``, ``model``,
@@ -177,8 +178,9 @@ def _load(path, fmt):
         return safe_torch_load(path)
     if fmt == "paddle":
         return safe_paddle_load(path)
-    raise WeightsError(f"{path!r} is a Keras file: Keras weights are not converted by this tool; save them from "
-                       "Keras as a PyTorch or Paddle state dict first")
+    raise WeightsError(f"{path!r} is a Keras file: of Keras weights only cct_keras_cifar's convert (name the file "
+                       "*.h5 or pass --from keras; weights_bridge.keras_to_paddle); save others from Keras as a "
+                       "PyTorch or Paddle state dict first")
 
 
 def read_checkpoint(path, fmt=None, key=None):
@@ -189,7 +191,7 @@ def read_checkpoint(path, fmt=None, key=None):
                            else f"checkpoint {path!r} is not a file")
     if fmt is not None and fmt not in FORMATS:
         raise WeightsError(f"unknown checkpoint format {fmt!r}: use one of {', '.join(FORMATS)}")
-    fmt = fmt or detect_format(path)
+    fmt = fmt or detect_format(path) or suffix_format(path)  # the name decides only where content cannot
     if fmt is None:
         raise WeightsError(f"cannot tell what {path!r} is: it is neither a torch checkpoint (zip or pickle), a "
                            "Paddle .pdparams pickle nor a Keras HDF5 file; if it is one, say which with --from")

@@ -79,3 +79,5 @@ register_key_mapping(KeyMapping(renames=mobilenet_v1_renames("backbone.")), "ssd
 register_key_mapping(KeyMapping(renames=((r"\.conv2\.(offset_conv|mask_conv)\b", ".conv2.conv_offset"),),
                                 merged=(r".*\.conv2\.conv_offset\.(weight|bias)",)),
                      "resnet50_dcn", "conv_resnet50")
+register_key_mapping(KeyMapping(renames=((r"^L2Norm\b", "l2_norm"), (r"^loc\b", "loc_heads"),
+                                         (r"^conf\b", "conf_heads"))), "ssd300_vgg16")

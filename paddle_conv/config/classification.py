@@ -16,7 +16,9 @@ Example::
 from ..arch import COMMON_KEYS, check_arch_keys
 from ..data import DATASETS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
+from ..device import DEVICE_PATTERN
 from ..errors import ConfigError
+from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..losses import LOSSES
 from ..metrics import METRICS
 from ..notes import note_once
@@ -30,6 +32,7 @@ from .schema import (
     MAPPING,
     STR,
     Key,
+    Type,
     check_type,
     config_error,
     join_key,
@@ -46,7 +49,7 @@ GLOBAL = {
     "output_dir": Key(STR, default="./output/", doc="checkpoints and VisualDL logs go under it"),
     "epochs": Key(INT, required=True, doc="number of training epochs"),
     "seed": Key(INT, default=42),
-    "device": Key(STR, default="cpu", doc="cpu or gpu"),
+    "device": Key(STR, default="auto", doc="auto (the GPU when Paddle sees one, else cpu), cpu, gpu, gpu:N"),
     "save_interval": Key(INT, default=1, doc="write epoch_N every this many epochs"),
     "eval_during_train": Key(BOOL, default=True),
     "eval_interval": Key(INT, default=1),
@@ -75,9 +78,9 @@ def validate_global(source, path, value):
     if len(g["image_shape"]) != 3:
         raise config_error(source, join_key(path, "image_shape"), "bad value",
                            f"expected [C, H, W], got {g['image_shape']!r}")
-    if g["device"] not in ("cpu", "gpu"):
+    if not DEVICE_PATTERN.fullmatch(g["device"]):
         raise config_error(source, join_key(path, "device"), "bad value",
-                           f"expected 'cpu' or 'gpu', got {g['device']!r}")
+                           f"expected 'auto', 'cpu', 'gpu' or 'gpu:N', got {g['device']!r}")
     if g["update_freq"] < 1:
         raise config_error(source, join_key(path, "update_freq"), "bad value", f"must be >= 1, got {g['update_freq']}")
     if g["eval_mode"] != "classification":
@@ -158,6 +161,10 @@ REFOCUS = {
     "min_kernel": Key(INT, default=3, doc="smallest kernel refocused (1x1 convs stay plain)"),
     "map_k": Key(INT, default=3, doc="kernel size of the refocusing transform"),
     "only_transforms": Key(BOOL, default=True, doc="freeze every parameter but the transforms"),
+    "init": Key(Type(f"one of {', '.join(TRANSFORM_INITS)}", lambda v: v in TRANSFORM_INITS), default="zero",
+                doc="transforms start at zero (exact start) or Xavier (the seed's recipe)"),
+    "basis": Key(Type(f"one of {', '.join(BASIS_MODES)}", lambda v: v in BASIS_MODES), default="frozen",
+                 doc="the trained kernels frozen (the seed), or an ablation"),
 }
 
 
@@ -211,13 +218,13 @@ def validate_arch(source, path, value):
         value["num_classes"] = num
     reserved = set(COMMON_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_ONLY)
     out = named_mapping(MODELS, reserved=reserved, extra={"refocus": _refocus})(source, path, value)
+    for key in (*ARCH_NO_EFFECT, *ARCH_ONLY):
+        out.pop(key, None)
     try:
         check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus")}, path)
     except ConfigError as exc:
         raise config_error(source, join_key(path, exc.key), "bad value" if exc.key in COMMON_KEYS else "unknown key",
                            exc.text) from None
-    for key in (*ARCH_NO_EFFECT, *ARCH_ONLY):
-        out.pop(key, None)
     return out
 
 
@@ -339,10 +346,21 @@ def validate_split(source, path, value):
     return split
 
 
-#: ``DataLoader``: the training split and an optional evaluation split.
+def validate_fraction(source, path, value):
+    """A number strictly between 0 and 1."""
+    check_type(source, path, value, FLOAT)
+    if not 0 < value < 1:
+        raise config_error(source, path, "bad value", f"must be between 0 and 1 (e.g. 0.1), got {value!r}")
+    return float(value)
+
+
+#: ``DataLoader``: the training split, an optional evaluation split, and an optional fraction of
+#: the training set held out to choose ``best_model`` on (:mod:`paddle_conv.data.holdout`).
 DATALOADER = {
     "Train": Key(validate_split, required=True),
     "Eval": Key(validate_split),
+    "validation_split": Key(validate_fraction, nullable=True,
+                            doc="fraction of Train held out for validation, e.g. 0.1"),
 }
 
 

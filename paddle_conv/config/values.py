@@ -64,7 +64,8 @@ def check_output_dir(source, path, key="Global.output_dir"):
 
 
 def _splits(cfg):
-    return [(f"DataLoader.{name}", split) for name, split in cfg["DataLoader"].items() if split]
+    return [(f"DataLoader.{name}", split) for name, split in cfg["DataLoader"].items()
+            if isinstance(split, dict)]  # not validation_split
 
 
 def _entries(named_list):

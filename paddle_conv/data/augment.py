@@ -111,6 +111,9 @@ class AutoAugment(_PilPolicy):
 
     fill = (128, 128, 128)
 
+    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
+        pass
+
     def augment(self, img):
         for name, prob, magnitude in random.choice(IMAGENET_POLICY):
             if random.random() < prob:
@@ -334,6 +337,9 @@ class HideAndSeek:
     grid_sizes = (0, 16, 32, 44, 56)
     hide_prob = 0.5
 
+    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
+        pass
+
     def __call__(self, img):
         img = np.array(img)
         h, w = img.shape[:2]
@@ -371,6 +377,9 @@ class PCALighting:
     eigval = np.array([0.2175, 0.0188, 0.0045], dtype=np.float32)
     eigvec = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]],
                       dtype=np.float32)
+
+    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
+        pass
 
     def __call__(self, img):
         alpha = np.random.normal(0, 0.1, size=3).astype(np.float32)

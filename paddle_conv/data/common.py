@@ -24,15 +24,25 @@ def require_path(path, what, key):
     return path
 
 
+#: The most pixels an image may have (PIL's own limit, about 89 megapixels): a larger one is a
+#: decompression bomb (a small file that expands to gigabytes) or no training image.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+
+
 def read_image(path, where=""):
-    """Open ``path`` as an RGB ``PIL.Image``; DataError naming the file (and ``where``) if unreadable."""
+    """Open ``path`` as an RGB ``PIL.Image``; DataError naming the file (and ``where``) if unreadable
+    or larger than :data:`MAX_PIXELS` (checked from the header, before anything is decoded)."""
+    at = f" ({where})" if where else ""
     try:
         with Image.open(path) as img:
-            return img.convert("RGB")
-    except (OSError, ValueError, SyntaxError) as exc:
-        at = f" ({where})" if where else ""
-        raise DataError(f"cannot read image {path!r}{at}: {type(exc).__name__}: {exc}; "
-                        "remove it from the data set or replace the file") from exc
+            width, height = img.size
+            if width * height <= MAX_PIXELS:
+                return img.convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {type(exc).__name__}: {exc}; "
+                        "remove it from the data set or replace the file") from None
+    raise DataError(f"image {os.fspath(path)!r}{at} is {width}x{height} pixels, more than the limit of "
+                    f"{MAX_PIXELS} (a decompression bomb?); resize it or remove it from the data set")
 
 
 def check_label(label, class_num, where):

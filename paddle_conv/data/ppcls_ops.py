@@ -268,5 +268,8 @@ class NormalizeImage:
 class ToCHWImage:
     """``[H, W, C]`` to ``[C, H, W]``."""
 
+    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
+        pass
+
     def __call__(self, img):
         return np.asarray(img).transpose((2, 0, 1))

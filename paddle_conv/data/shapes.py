@@ -2,8 +2,13 @@
 
 Every image is drawn from its own seed ``(seed, index)``, so the set is deterministic, needs no
 download and any item can be produced alone. Boxes are exact: the pixel extent of the drawn shape.
-Shapes are placed so that no two overlap by more than ``max_iou``.
+Shapes are placed so that no two overlap by more than ``max_iou``. :func:`write_voc` writes the
+set as a PASCAL VOC-format directory (read back by :class:`~paddle_conv.data.VOCDetection`).
 """
+
+import os
+import shutil
+import xml.etree.ElementTree as ET
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -102,3 +107,79 @@ class Shapes:
         if self.flip and np.random.random() < 0.5:
             image, target = hflip(image, target)
         return image, target
+
+
+#: ``write_voc``'s default split sizes (each split is drawn from its own seed).
+VOC_SPLITS = {"train": 400, "val": 100, "test": 100}
+
+
+def _voc_annotation(image_id, size, target):
+    """The VOC XML tree of one image: ``target [n, 5]`` relative boxes -> 1-based pixel corners."""
+    root = ET.Element("annotation")
+    ET.SubElement(root, "folder").text = "JPEGImages"
+    ET.SubElement(root, "filename").text = f"{image_id}.jpg"
+    dims = ET.SubElement(root, "size")
+    for key, value in (("width", size), ("height", size), ("depth", 3)):
+        ET.SubElement(dims, key).text = str(value)
+    for x1, y1, x2, y2, label in target:
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = Shapes.CLASSES[int(label)]
+        ET.SubElement(obj, "pose").text = "Unspecified"
+        ET.SubElement(obj, "truncated").text = "0"
+        ET.SubElement(obj, "difficult").text = "0"
+        box = ET.SubElement(obj, "bndbox")
+        # Shapes' boxes are pixel edges x0 .. x0 + w; VOC's xmin is 1-based, its xmax the last pixel
+        corners = np.rint(np.array([x1, y1, x2, y2]) * size).astype(int) + np.array([1, 1, 0, 0])
+        for key, value in zip(("xmin", "ymin", "xmax", "ymax"), corners):
+            ET.SubElement(box, key).text = str(value)
+    return ET.ElementTree(root)
+
+
+def write_voc(root, splits=None, image_size=300, seed=0, **options):
+    """Write Shapes images as a VOC-format directory ``root`` and return ``{split: ids}``.
+
+    Layout: ``JPEGImages/<id>.jpg`` (quality 95), ``Annotations/<id>.xml`` (class names
+    :attr:`Shapes.CLASSES`, no difficult objects), ``ImageSets/Main/<split>.txt`` for every split
+    and ``trainval.txt``. ``splits`` maps a split name to its number of images (default
+    :data:`VOC_SPLITS`); split ``k`` is ``Shapes(seed=seed + k, image_size=image_size, **options)``,
+    ids run ``000001`` upwards over all splits. Read it back with
+    ``VOCDetection(root, image_set, classes=Shapes.CLASSES)``.
+
+    All or nothing: the set is written into a temporary directory beside ``root`` and renamed to
+    it at the end; an existing ``root`` is refused (DataError) and left untouched.
+    """
+    root = os.path.abspath(os.fspath(root))
+    splits = dict(VOC_SPLITS if splits is None else splits)
+    if os.path.lexists(root):
+        raise DataError(f"{root!r} exists; write the VOC-format Shapes set to a new directory")
+    if not splits or any(n < 1 for n in splits.values()):
+        raise DataError(f"splits={splits}: give each split at least one image")
+    parent = os.path.dirname(root)
+    if not os.path.isdir(parent):
+        raise DataError(f"{parent!r} is not a directory; create it first")
+    work = os.path.join(parent, f".{os.path.basename(root)}.tmp-{os.getpid()}")
+    os.mkdir(work)  # mode from the umask, as the renamed directory should have
+    try:
+        for sub in ("JPEGImages", "Annotations", os.path.join("ImageSets", "Main")):
+            os.makedirs(os.path.join(work, sub))
+        ids, next_id = {}, 1
+        for k, (split, count) in enumerate(splits.items()):
+            shapes = Shapes(num_images=count, image_size=image_size, seed=seed + k, **options)
+            ids[split] = [f"{next_id + i:06d}" for i in range(count)]
+            next_id += count
+            for i, image_id in enumerate(ids[split]):
+                image, target = shapes.draw(i)
+                image.save(os.path.join(work, "JPEGImages", f"{image_id}.jpg"), quality=95)
+                _voc_annotation(image_id, image_size, target).write(
+                    os.path.join(work, "Annotations", f"{image_id}.xml"), encoding="utf-8")
+        lists = dict(ids)
+        lists.setdefault("trainval", ids.get("train", []) + ids.get("val", []))
+        for split, names in lists.items():
+            with open(os.path.join(work, "ImageSets", "Main", f"{split}.txt"), "w", encoding="utf-8") as f:
+                f.writelines(f"{n}\n" for n in names)
+        os.rename(work, root)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return ids
+

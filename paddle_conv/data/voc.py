@@ -67,6 +67,11 @@ class VOCDetection:
     ):
         self.root, self.size, self.keep_difficult, self.flip = root, image_size, keep_difficult, flip
         self.classes = tuple(classes)
+        if len(set(self.classes)) != len(self.classes) or not all(isinstance(c, str) and c for c in self.classes):
+            raise DataError(f"VOCDetection classes {abbreviate(list(self.classes), 200)}: give distinct non-empty "
+                            "class names, in label order")
+        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+            raise DataError(f"VOCDetection image_size {abbreviate(image_size)}: must be a positive integer (pixels)")
         list_file = os.path.join(root, "ImageSets", "Main", f"{image_set}.txt")
         if not os.path.isfile(list_file):
             raise DataError(

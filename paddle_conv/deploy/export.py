@@ -3,8 +3,9 @@
 :func:`prepare_for_export` makes the inference form of a model (a copy; the original is left
 as it is): every :class:`~paddle_conv.layers.RefConv2D` folded back into a plain ``Conv2D``
 (:func:`paddle_conv.refconv.reparameterize`), then every eval-mode BatchNorm folded into the
-convolution before it (:func:`paddle_conv.fuse`, self-checked on a probe input). The OctConv
-layers' fast path is their default forward, so nothing needs switching.
+convolution before it (:func:`paddle_conv.fuse`, self-checked on a probe input), then every
+OctaveConv rewritten into its fastest exact formulation (:mod:`.octconv_rewrite`).
+:func:`export` is the one Python call doing all of it and writing the files.
 
 :func:`export_from_config` is what ``tools/export.py`` runs; :func:`detector_export_config` makes
 its config for one stage of a detection config (``configs/ssd_kd_shapes.yaml``).
@@ -23,7 +24,7 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import paddle
 
 from ..build import build_model, stage_checkpoint
-from ..errors import ConfigError, WeightsError
+from ..errors import ConfigError, WeightsError, abbreviate
 from ..fuse import fuse
 from ..io import read_json
 from ..layers import RefConv2D
@@ -31,6 +32,7 @@ from ..refconv import reparameterize
 from ..registry import model_card
 from ..state_dict import load_pretrained
 from .inference import available_device, export_model, model_files
+from .octconv_rewrite import Formulation, fit, rewrite_octconv
 from .onnx import DEFAULT_OPSET, check_onnx_export, export_onnx
 
 #: File name (prefix) of the exported model inside ``Global.save_inference_dir``.
@@ -39,17 +41,48 @@ INFERENCE_NAME = "inference"
 EXPORT_CONFIG = "inference_config.json"
 
 
-def prepare_for_export(model: paddle.nn.Layer, probe_shape: Sequence[int]) -> paddle.nn.Layer:
-    """The inference form of ``model``: a copy in eval mode, RefConv re-parameterized, BN folded.
+def prepare_for_export(model: paddle.nn.Layer, probe_shape: Sequence[int], tune: bool = False,
+                       octconv: Optional[str] = None) -> paddle.nn.Layer:
+    """The inference form of ``model``: a copy in eval mode, RefConv re-parameterized, BN folded,
+    OctaveConv rewritten (by the measured rule, or timed on this machine with ``tune``).
 
     ``probe_shape`` ``[N, C, H, W]`` is the random input :func:`paddle_conv.fuse` checks the
-    folded model on (the model's working size).
+    folded model on (the model's working size), and the shape the OctaveConv layers are tuned for.
+    ``octconv`` (for measurements): ``"layer"`` keeps OctaveConv's own forward, a formulation
+    name (e.g. ``"merge_low+broadcast"``) applies it wherever it fits; ``"tune"`` is ``tune=True``.
     """
     model = copy.deepcopy(model)
     model.eval()
     if any(isinstance(layer, RefConv2D) for layer in model.sublayers()):
         reparameterize(model)
-    return fuse(model, input_shape=list(probe_shape))
+    model = fuse(model, input_shape=list(probe_shape))
+    if octconv in (None, "rule", "tune"):
+        rewrite_octconv(model, probe_shape, tune=tune or octconv == "tune")
+    elif octconv != "layer":
+        formulation = Formulation.parse(octconv)
+        rewrite_octconv(model, probe_shape, choose=lambda conv, *shapes: fit(conv, formulation))
+    return model
+
+
+def export(model, prefix, input_shape=(None, 3, 224, 224), onnx=False, tune=False, opset_version=DEFAULT_OPSET,
+           octconv=None):
+    """Export ``model`` for deployment in one call: RefConv re-parameterized, BN folded, every
+    OctaveConv in its fastest exact formulation; writes ``<prefix>.json`` + ``<prefix>.pdiparams``
+    (Paddle Inference) and, with ``onnx``, ``<prefix>.onnx``. ``model`` is left unchanged.
+
+    ``input_shape`` ``[N, C, H, W]``, None for a free dimension (a fixed size lets the exported
+    graph skip the crops that odd sizes need); the layers are prepared at this shape with None
+    read as batch 1 and 224 pixels. ``octconv``: see :func:`prepare_for_export`.
+    Returns ``{"prefix", "files", "onnx", "opset", "model"}``.
+    """
+    probe = [d if d is not None else (1 if i == 0 else 224) for i, d in enumerate(input_shape)]
+    deploy_model = prepare_for_export(model, probe, tune=tune, octconv=octconv)
+    files = export_model(deploy_model, prefix, input_shape)
+    result = {"prefix": prefix, "files": files, "onnx": None, "opset": None, "model": deploy_model}
+    if onnx:
+        result["onnx"] = prefix + ".onnx"
+        result["opset"] = export_onnx(prefix, result["onnx"], opset_version)
+    return result
 
 
 def input_spec_shape(cfg):
@@ -125,15 +158,19 @@ def load_trained_model(cfg: Dict[str, Any]) -> paddle.nn.Layer:
 def staged_folder(folder, key="Global.save_inference_dir"):
     """Yield a new empty folder beside ``folder``; on success it replaces ``folder`` as a whole.
 
-    Files of ``folder`` whose name does not start with :data:`INFERENCE_NAME` (a label file the
-    user keeps there) are carried over; the previous export's files are not, so no old file is
-    ever left beside new ones. On any failure the staged folder is removed and ``folder`` is left
-    as it was. ``key`` names the config key of ``folder`` in errors.
+    ``folder`` must be absent or hold only an export's files (names starting with
+    :data:`INFERENCE_NAME`): a folder with other files is refused before anything is written,
+    so pointing ``key`` at a project folder never replaces it. No file of an old export is left
+    beside new ones. On any failure the staged folder is removed and ``folder`` is left as it was.
     """
     folder = os.path.abspath(folder)
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ConfigError(f"{key}={folder} is a file; the export writes a folder there: move the file away or "
                           f"pass -o {key}=ANOTHER_FOLDER")
+    others = sorted(e for e in os.listdir(folder) if not e.startswith(INFERENCE_NAME)) if os.path.isdir(folder) else []
+    if others:
+        raise ConfigError(f"{key}={folder} holds other files than an export ({abbreviate(others, 80)}); the export "
+                          f"replaces the folder as a whole: pass -o {key}=A_FOLDER_OF_ITS_OWN")
     parent, name = os.path.split(folder)
     staged = os.path.join(parent, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
@@ -148,13 +185,6 @@ def staged_folder(folder, key="Global.save_inference_dir"):
             os.chmod(staged, stat.S_IMODE(os.stat(folder).st_mode))  # replacing keeps the mode
         yield staged
         if os.path.isdir(folder):
-            for entry in os.listdir(folder):
-                if not entry.startswith(INFERENCE_NAME):
-                    source, target = os.path.join(folder, entry), os.path.join(staged, entry)
-                    if os.path.isdir(source) and not os.path.islink(source):
-                        shutil.copytree(source, target, symlinks=True)
-                    else:
-                        shutil.copy2(source, target, follow_symlinks=False)
             backup = tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=parent)
             os.replace(folder, backup)  # an empty folder is replaced
         try:
@@ -173,7 +203,7 @@ def staged_folder(folder, key="Global.save_inference_dir"):
 
 
 def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: int = DEFAULT_OPSET,
-                       verify: Optional[Callable[[Dict[str, Any]], Any]] = None) -> Dict[str, Any]:
+                       verify: Optional[Callable[[Dict[str, Any]], Any]] = None, tune: bool = False) -> Dict[str, Any]:
     """Export ``Global.pretrained_model`` of ``cfg`` to the folder ``Global.save_inference_dir``.
 
     Writes ``inference.json`` (``.pdmodel`` on Paddle 2) + ``inference.pdiparams``, with ``onnx``
@@ -181,12 +211,13 @@ def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: i
     anything is written, the files go to a staged folder that replaces the old one only once
     ``verify(result)`` (if given, e.g. a comparison with the trained model) has returned. Returns
     ``{"prefix", "files", "onnx", "opset", "model", "verified"}`` (``verified``: what ``verify`` returned).
+    ``tune``: time the OctaveConv formulations on this machine (:mod:`paddle_conv.deploy.octconv_tune`).
     """
     if onnx:
         check_onnx_export(opset_version)
     network = load_trained_model(cfg)
     spec = input_spec_shape(cfg)
-    deploy_model = prepare_for_export(network, probe_shape(cfg))
+    deploy_model = prepare_for_export(network, probe_shape(cfg), tune=tune)
     folder = cfg["Global"]["save_inference_dir"]
     with staged_folder(folder) as staged:
         prefix = os.path.join(staged, INFERENCE_NAME)

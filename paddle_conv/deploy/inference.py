@@ -11,6 +11,7 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
+from ..device import available_device, resolve_device
 from ..errors import ConfigError, WeightsError
 
 
@@ -41,17 +42,13 @@ def model_files(prefix):
     )
 
 
-def available_device():
-    """``"gpu"`` when this Paddle build has CUDA and sees a GPU, else ``"cpu"``."""
-    return "gpu" if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0 else "cpu"
-
-
 class Predictor:
     """A Paddle Inference predictor over an exported model.
 
     Args:
         prefix: the path prefix given to :func:`export_model`.
-        device: ``"cpu"`` or ``"gpu"`` (default: gpu when Paddle is compiled with CUDA and sees one).
+        device: ``"auto"`` (default: the GPU when Paddle is compiled with CUDA and sees one, else
+            the CPU), ``"cpu"``, ``"gpu"`` or ``"gpu:N"`` (:func:`paddle_conv.device.resolve_device`).
         threads: CPU math threads (default: Paddle's default).
         mkldnn: use oneDNN on CPU (default True).
 
@@ -62,17 +59,13 @@ class Predictor:
         from paddle import inference
 
         program, params = model_files(prefix)
-        if device is None:
-            device = available_device()
-        if device not in ("cpu", "gpu"):
-            raise ConfigError(f"device {device!r} is not one of cpu, gpu")
         if device == "gpu" and available_device() != "gpu":
             raise ConfigError("device gpu: this Paddle build has no CUDA or sees no GPU; use device cpu "
                               "(--device cpu), or install paddlepaddle-gpu on a machine with a GPU")
+        self.device = resolve_device(device or "auto", key="device")
         config = inference.Config(program, params)
-        self.device = device
-        if device == "gpu":
-            config.enable_use_gpu(256, 0)
+        if self.device != "cpu":
+            config.enable_use_gpu(256, int(self.device.partition(":")[2]))
         else:
             config.disable_gpu()
             if mkldnn:

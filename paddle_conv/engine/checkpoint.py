@@ -35,6 +35,7 @@ from ..io import (  # noqa: F401 (old names)
 from ..state_dict import CHECKPOINT_PARTS as _PARTS
 from ..state_dict import (  # noqa: F401 (old names)
     MISMATCH_FIX,
+    as_model_dtypes,
     check_state_matches,
     compare_state,
     format_load_report,
@@ -164,13 +165,14 @@ def load_checkpoint(prefix, model, optimizer=None, fix=MISMATCH_FIX):
                                "use Global.pretrained_model to load weights only")
         saved_with = meta.get("optimizer")
         if saved_with is not None and saved_with != type(optimizer).__name__:
-            raise WeightsError(f"checkpoint {prefix!r} was trained with the {abbreviate(saved_with, 40)} optimizer, "
+            saved_with = str(saved_with)[:40]
+            raise WeightsError(f"checkpoint {prefix!r} was trained with the {saved_with} optimizer, "
                                f"the config uses {type(optimizer).__name__}: set Optimizer.name to "
-                               f"{abbreviate(saved_with, 40)} to resume, or start from its weights with "
+                               f"{saved_with} to resume, or start from its weights with "
                                "Global.pretrained_model")
         optimizer.set_state_dict(safe_paddle_load(opt_path, "optimizer state", fix=(
             "resume from another checkpoint (e.g. epoch_N) or use Global.pretrained_model to load weights only")))
-    model.set_state_dict(state)
+    model.set_state_dict(as_model_dtypes(state, model.state_dict(), params))
     return meta
 
 

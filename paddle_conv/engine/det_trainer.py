@@ -292,7 +292,7 @@ def _check_optimizer_state(path, model):
 
 def check_run_state(cfg, stages):
     """Check, before any training, what a run of ``stages`` will read from or write to its folders:
-    each stage folder is a folder; each stage's ``pretrained_model`` exists; and with
+    each stage folder is a folder (or can be made); each stage's ``pretrained_model`` loads; and with
     ``Global.resume``, each ``latest`` checkpoint (metadata, intent file, weights, optimizer state)
     is whole and fits its stage. Raises ConfigError or WeightsError naming the file and the fix."""
     output_dir = cfg["Global"]["output_dir"]
@@ -300,6 +300,13 @@ def check_run_state(cfg, stages):
         if os.path.exists(folder) and not os.path.isdir(folder):
             raise ConfigError(f"{folder} is a file, but the run writes its checkpoints in a folder there: move "
                               "the file away or set Global.output_dir to another folder")
+    existing = os.path.abspath(output_dir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"Global.output_dir={output_dir} cannot be created: {existing} is "
+                          f"{'a file' if not os.path.isdir(existing) else 'not writable'}; set Global.output_dir "
+                          "to a writable folder")
     for stage in stages:
         section_key = "Teacher" if stage == "teacher" else "Student"
         section = cfg[section_key]
@@ -308,6 +315,11 @@ def check_run_state(cfg, stages):
         if weights and not os.path.isfile(params):
             raise WeightsError(f"{section_key}.pretrained_model: {params} does not exist; check the path "
                                "(a .pdparams file or its prefix) or set it to null")
+        if weights:
+            try:
+                load_pretrained(build_model(section["Arch"]), weights)
+            except WeightsError as exc:
+                raise WeightsError(f"{section_key}.pretrained_model: {exc}") from None
         latest = os.path.join(output_dir, stage, "latest")
         if not cfg["Global"]["resume"] or not os.path.exists(latest + ".json"):
             continue

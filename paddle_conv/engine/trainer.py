@@ -4,7 +4,7 @@ Public API (used by ``tools/train.py`` and ``tools/eval.py``)::
 
     cfg = paddle_conv.config.load_config("configs/oct_mobilenet.yaml", ["Global.epochs=3"])
     summary = train_classifier(cfg)   # {"run_dir", "vdl_dir", "best_metric", "eval", ...}
-    result = evaluate(cfg)            # {"acc_top1", "acc_top5", "loss", ...}
+    result = evaluate(cfg)    # {"acc_top1", "acc_top5", "loss", ...}
 
 Outputs of a run go to ``<Global.output_dir>/<Arch.name>/``: checkpoints ``epoch_N``, ``latest``
 and ``best_model`` (see :mod:`paddle_conv.engine.checkpoint`), ``config.yaml`` (the config as
@@ -30,9 +30,12 @@ from ..build import (
 )
 from ..config import dump_config
 from ..console import log
+from ..data.holdout import split_for_validation
+from ..device import resolve_device, set_device  # noqa: F401 (set_device: old import path)
 from ..errors import ConfigError
 from ..io import RunLock
 from ..notes import note_once
+from ..refconv import reset_random_bases
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, load_checkpoint
 from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
@@ -57,26 +60,32 @@ def _metrics(cfg):
     return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
 
 
-def amp_configs(global_cfg, amp=None):
+def amp_configs(global_cfg, amp=None, device=None):
     """``paddle.Model.prepare``'s ``amp_configs`` for the ``AMP`` section (or ``Global.use_amp``):
     float16 autocast at ``AMP.level`` with its loss scaling on a GPU; None (float32) otherwise.
-    Paddle's autocast has no effect on CPU, so there a note says so."""
+    Paddle's autocast has no effect on CPU, so there a note says so. ``device``: the device the
+    run uses (default: ``Global.device``, ``auto`` resolved)."""
     if not (amp["use_amp"] if amp else global_cfg["use_amp"]):
         return None
     key = "AMP.use_amp" if amp else "Global.use_amp"
-    if global_cfg["device"] != "gpu":
+    device = device or global_cfg["device"]
+    if not (resolve_device(device) if device == "auto" else device).startswith("gpu"):
         note_once(key, "mixed precision needs a GPU (float16 autocast); training in float32 on CPU")
         return None
     if not amp:
         return {"level": "O1", "use_dynamic_loss_scaling": True}
+    if not amp["use_promote"]:
+        note_once("AMP.use_promote", "paddle.Model's autocast always promotes ops with float32 inputs to float32")
+    if amp["use_fp16_test"]:
+        note_once("AMP.use_fp16_test", "paddle.Model evaluates in float32; only training runs under autocast")
     return {"level": amp["level"], "use_dynamic_loss_scaling": amp["use_dynamic_loss_scaling"],
-            "init_loss_scaling": amp["scale_loss"], "use_promote": amp["use_promote"]}
+            "init_loss_scaling": amp["scale_loss"]}
 
 
 def environment_notes(cfg):
     """Notes for settings this machine cannot honour as written (no GPU, AMP on CPU)."""
     g = cfg["Global"]
-    if g["device"] == "gpu" and not paddle.device.is_compiled_with_cuda():
+    if g["device"].startswith("gpu") and not paddle.device.is_compiled_with_cuda():
         note_once("Global.device", "this Paddle build has no GPU; train with -o Global.device=cpu")
     amp_configs(g, cfg.get("AMP"))
 
@@ -84,15 +93,6 @@ def environment_notes(cfg):
 def _write_text(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
-
-
-def set_device(name):
-    """``paddle.set_device(name)``; ConfigError naming ``Global.device`` if this Paddle lacks it."""
-    try:
-        paddle.set_device(name)
-    except ValueError as exc:
-        raise ConfigError(f"Global.device: cannot use {name!r} with this Paddle build ({exc}); "
-                          "use -o Global.device=cpu or install paddlepaddle-gpu") from exc
 
 
 def _fresh_unique_names(fn):
@@ -126,7 +126,7 @@ def train_classifier(cfg, extra_callbacks=()):
         ConfigError, DataError, WeightsError: bad config, data or checkpoint.
     """
     g = cfg["Global"]
-    set_device(g["device"])
+    device = set_device(g["device"])
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
@@ -135,11 +135,24 @@ def train_classifier(cfg, extra_callbacks=()):
     network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
     if g["pretrained_model"] and not g["checkpoints"]:
         load_pretrained_weights(network, g["pretrained_model"])
+        reset_random_bases(network)  # Arch.refocus.basis random_*: the trained kernels are not the basis
 
-    train_loader, train_entry = build_loader(cfg["DataLoader"]["Train"], class_num, "DataLoader.Train", True)
-    eval_loader = None
-    if g["eval_during_train"] and cfg["DataLoader"].get("Eval"):
-        eval_loader, _ = build_loader(cfg["DataLoader"]["Eval"], class_num, "DataLoader.Eval", False)
+    data = cfg["DataLoader"]
+    fraction = data.get("validation_split")
+    if fraction:  # best_model is chosen on a held-out part of Train; Eval (the test set) is run at the end
+        train_set, val_set, used = split_for_validation(data["Train"], data.get("Eval"), fraction, g["seed"],
+                                                        class_num)
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
+                                                 built=(train_set, used))
+        eval_loader = None
+        if g["eval_during_train"]:
+            eval_loader, _ = build_loader(data.get("Eval") or data["Train"], class_num,
+                                          "DataLoader.validation_split", False, built=(val_set, used))
+    else:
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True)
+        eval_loader = None
+        if g["eval_during_train"] and data.get("Eval"):
+            eval_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
     steps = len(train_loader)
     updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
     optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
@@ -170,7 +183,7 @@ def train_classifier(cfg, extra_callbacks=()):
     loss = build_loss(cfg["Loss"]["Train"])
     if g["update_freq"] > 1:
         loss = ScaledLoss(loss, g["update_freq"])
-    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP")))
+    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP"), device))
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
     eval_logs = {}
@@ -202,11 +215,18 @@ def train_classifier(cfg, extra_callbacks=()):
     finally:
         if lock is not None:
             lock.release()
+    summary = {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
+               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
+               "train_dataset": train_entry["name"]}
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
-    return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
-            "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
-            "train_dataset": train_entry["name"]}
+        if fraction and data.get("Eval"):  # as Keras: the best validation checkpoint on the test set
+            load_pretrained_weights(network, os.path.join(out, "best_model.pdparams"))
+            test_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
+            logs = model.evaluate(test_loader, log_freq=g["print_batch_step"], verbose=1)
+            summary["test"] = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
+            log(f"best_model on DataLoader.Eval: {summary['test']}")
+    return summary
 
 
 def evaluate(cfg):

@@ -12,32 +12,39 @@ class MultiHeadSelfAttention(nn.Layer):
     """Scaled dot-product self-attention over a token sequence.
 
     Args:
-        dim: token width ``C``; must be divisible by ``num_heads``.
+        dim: token width ``C``; must be divisible by ``num_heads`` unless ``head_dim`` is given.
         num_heads: number of attention heads.
         attention_dropout: dropout on the attention weights.
         projection_dropout: dropout after the output projection.
+        head_dim: width ``D`` of each head; None: ``C / num_heads``. Keras's
+            ``MultiHeadAttention(num_heads, key_dim=D)`` takes it apart from ``C``.
+        qkv_bias: give the qkv projection a bias (Keras's query/key/value layers have one).
 
     Shape: ``[N, L, C]`` in, ``[N, L, C]`` out.
 
-    Parameters: ``qkv.weight [C, 3C]`` (no bias), ``proj.weight [C, C]``, ``proj.bias [C]``.
+    Parameters: ``qkv.weight [C, 3 * heads * D]`` (``qkv.bias`` with ``qkv_bias``; columns are
+    q, k, v, each head-major), ``proj.weight [heads * D, C]``, ``proj.bias [C]``.
     """
 
-    def __init__(self, dim, num_heads=8, attention_dropout=0.1, projection_dropout=0.1):
+    def __init__(self, dim, num_heads=8, attention_dropout=0.1, projection_dropout=0.1, head_dim=None,
+                 qkv_bias=False):
         super().__init__()
-        if dim % num_heads:
+        if head_dim is None and dim % num_heads:
             raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}; pick a divisor")
         self.num_heads = num_heads
-        self.scale = (dim // num_heads) ** -0.5
-        self.qkv = nn.Linear(dim, dim * 3, bias_attr=False)
+        self.head_dim = dim // num_heads if head_dim is None else head_dim
+        self.scale = self.head_dim ** -0.5
+        inner = num_heads * self.head_dim
+        self.qkv = nn.Linear(dim, inner * 3, bias_attr=None if qkv_bias else False)
         self.attn_drop = nn.Dropout(attention_dropout)
-        self.proj = nn.Linear(dim, dim)
+        self.proj = nn.Linear(inner, dim)
         self.proj_drop = nn.Dropout(projection_dropout)
 
     def forward(self, x):
-        batch, length, dim = x.shape
-        qkv = self.qkv(x).reshape([batch, length, 3, self.num_heads, dim // self.num_heads])
-        q, k, v = qkv.transpose([2, 0, 3, 1, 4]).unbind(0)  # each [N, heads, L, C/heads]
+        batch, length, _ = x.shape
+        qkv = self.qkv(x).reshape([batch, length, 3, self.num_heads, self.head_dim])
+        q, k, v = qkv.transpose([2, 0, 3, 1, 4]).unbind(0)  # each [N, heads, L, D]
         weights = F.softmax(q.matmul(k, transpose_y=True) * self.scale, axis=-1)
-        out = self.attn_drop(weights).matmul(v)  # [N, heads, L, C/heads]
-        out = out.transpose([0, 2, 1, 3]).reshape([batch, length, dim])
+        out = self.attn_drop(weights).matmul(v)  # [N, heads, L, D]
+        out = out.transpose([0, 2, 1, 3]).reshape([batch, length, self.num_heads * self.head_dim])
         return self.proj_drop(self.proj(out))

@@ -31,7 +31,8 @@ def downsample(x):
 
 @paddle.jit.not_to_static  # reads the traced shapes (-1 where dynamic) as plain ints
 def upsample_to(x, like):
-    """Nearest 2x up-sampling of ``x`` ``[N, C, h, w]`` cropped to the spatial size of ``like``.
+    """Nearest 2x up-sampling of ``x`` ``[N, C, h, w]`` cropped to the spatial size of ``like``
+    (``like=None``: not cropped, ``[N, C, 2h, 2w]``).
 
     Eager mode: expand + reshape (a copy, no arithmetic). Static graphs (``to_static``, export):
     a 2x2 stride-2 transposed convolution with 0/1 weights, which equals nearest up-sampling
@@ -44,10 +45,14 @@ def upsample_to(x, like):
     if paddle.in_dynamic_mode():
         n, c, h, w = x.shape
         y = x.unsqueeze([3, 5]).expand([-1, -1, -1, 2, -1, 2]).reshape([n, c, h * 2, w * 2])
+        if like is None:
+            return y
         out_h, out_w = like.shape[2], like.shape[3]
         return y if (out_h, out_w) == (2 * h, 2 * w) else y[:, :, :out_h, :out_w]
     weight = _unit_deconv_weight(x.shape[1], x.dtype)
     y = F.conv2d_transpose(x, weight, stride=2, groups=x.shape[1] // weight.shape[1])
+    if like is None:
+        return y
     h, w = x.shape[2], x.shape[3]
     out_h, out_w = like.shape[2], like.shape[3]
     if min(h, w, out_h, out_w) > 0 and (out_h, out_w) == (2 * h, 2 * w):
@@ -89,10 +94,11 @@ def _unit_deconv_weight(channels, dtype):
 
 
 def _check_alpha(name, alpha):
-    if not 0 <= alpha < 1:
+    if not 0 <= alpha <= 1:
         raise ValueError(
-            f"OctaveConv {name}={alpha} is outside [0, 1): it is the fraction of channels in the "
-            f"low-frequency branch; use 0 for a plain input/output and e.g. 0.5 otherwise."
+            f"OctaveConv {name}={alpha} is outside [0, 1]: it is the fraction of channels in the "
+            f"low-frequency branch; use 0 for a plain (all high-frequency) input/output, 1 for an "
+            f"all-low-frequency one, and e.g. 0.5 otherwise."
         )
 
 
@@ -102,16 +108,19 @@ class OctaveConv(nn.Layer):
     Args:
         in_channels, out_channels: total channels (high + low).
         kernel_size, padding, dilation, bias: as for ``nn.Conv2D`` (every branch).
-        alpha_in, alpha_out: fraction of input / output channels at low frequency, in [0, 1).
-            ``alpha_in=0`` takes a plain tensor (first layer), ``alpha_out=0`` gives ``y_l=None``
-            (last layer).
+        alpha_in, alpha_out: fraction of input / output channels at low frequency, in [0, 1]
+            (the seed's range). ``alpha_in=0`` takes a plain tensor (first layer), ``alpha_out=0``
+            gives ``y_l=None`` (last layer); ``alpha_in=1`` takes ``(None, x_l)``, ``alpha_out=1``
+            gives all-low-frequency maps ``(None, y_l)``.
         stride: 1 or 2; stride 2 is 2x2 average pooling before the convolutions.
         groups: groups of the full convolution; ``groups == in_channels`` is depthwise, where
             only h2h and l2l exist (split as the reference: ``ceil((1 - a) g)`` and ``ceil(a g)``).
 
     Input: ``x`` ``[N, C_in, H, W]`` or a tuple ``(x_h, x_l)``.
-    Output: ``(y_h, y_l)``, ``y_h`` ``[N, C_out - int(a_out C_out), H', W']``,
-    ``y_l`` ``[N, int(a_out C_out), ceil(H'/2), ceil(W'/2)]`` or None when ``alpha_out == 0``.
+    Output: ``(y_h, y_l)``, ``y_h`` ``[N, C_out - int(a_out C_out), H', W']`` or None when
+    ``alpha_out == 1``, ``y_l`` ``[N, int(a_out C_out), ceil(H'/2), ceil(W'/2)]`` or None when
+    ``alpha_out == 0``. With ``alpha_in == 1`` there is no high-frequency input: ``H' = 2 h'``
+    for the low-frequency input's ``h'`` (stride 1).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
@@ -140,9 +149,11 @@ class OctaveConv(nn.Layer):
             return nn.Conv2D(cin, cout, kernel_size, 1, padding, dilation, g, bias_attr=bias_attr)
 
         has_lo_in, has_lo_out = alpha_in > 0, alpha_out > 0
-        self.conv_h2h = conv(hi_in, hi_out, math.ceil(groups - alpha_in * groups))
-        self.conv_h2l = conv(hi_in, lo_out, groups) if has_lo_out and not self.is_dw else None
-        self.conv_l2h = conv(lo_in, hi_out, groups) if has_lo_in and not self.is_dw else None
+        has_hi_in, has_hi_out = alpha_in < 1, alpha_out < 1
+        self.conv_h2h = (conv(hi_in, hi_out, math.ceil(groups - alpha_in * groups))
+                         if has_hi_in and has_hi_out else None)
+        self.conv_h2l = conv(hi_in, lo_out, groups) if has_hi_in and has_lo_out and not self.is_dw else None
+        self.conv_l2h = conv(lo_in, hi_out, groups) if has_lo_in and has_hi_out and not self.is_dw else None
         self.conv_l2l = conv(lo_in, lo_out, math.ceil(alpha_in * groups)) if has_lo_in and has_lo_out else None
 
     def _split_input(self, x):
@@ -160,18 +171,26 @@ class OctaveConv(nn.Layer):
                 "OctaveConv(alpha_in=0) got a low-frequency input x_l; set alpha_in to the fraction "
                 "of input channels in x_l (e.g. 0.5)."
             )
+        if (self.alpha_in == 1) != (x_h is None):
+            raise ValueError(
+                f"OctaveConv(alpha_in={self.alpha_in}) got {'no' if x_h is None else 'a'} high-frequency input "
+                f"x_h; alpha_in=1 takes (None, x_l) (all channels low-frequency), smaller alphas need x_h."
+            )
         hi_in, lo_in = self.channels_in
-        check_feature_map(x_h, hi_in, f"OctaveConv(in_channels={hi_in + lo_in}, alpha_in={self.alpha_in}) x_h")
+        if x_h is not None:
+            check_feature_map(x_h, hi_in, f"OctaveConv(in_channels={hi_in + lo_in}, alpha_in={self.alpha_in}) x_h")
         if x_l is not None:
             check_feature_map(x_l, lo_in, f"OctaveConv(in_channels={hi_in + lo_in}, alpha_in={self.alpha_in}) x_l")
         return x_h, x_l
 
     def forward(self, x):
         x_h, x_l = self._split_input(x)
-        if self.stride == 2:
-            x_h = downsample(x_h)
-        y_h = self.conv_h2h(x_h)
-        y_l = self.conv_h2l(downsample(x_h)) if self.conv_h2l is not None else None
+        y_h = y_l = None
+        if x_h is not None:
+            if self.stride == 2:
+                x_h = downsample(x_h)
+            y_h = self.conv_h2h(x_h) if self.conv_h2h is not None else None
+            y_l = self.conv_h2l(downsample(x_h)) if self.conv_h2l is not None else None
         if x_l is None:
             return y_h, y_l
         if self.conv_l2l is not None:
@@ -179,7 +198,8 @@ class OctaveConv(nn.Layer):
             y_l = l2l if y_l is None else y_l + l2l
         if self.conv_l2h is not None:
             l2h = self.conv_l2h(x_l)
-            y_h = y_h + (upsample_to(l2h, y_h) if self.stride == 1 else l2h)
+            l2h = upsample_to(l2h, y_h) if self.stride == 1 else l2h
+            y_h = l2h if y_h is None else y_h + l2h
         return y_h, y_l
 
 
@@ -196,7 +216,7 @@ class Conv_BN(nn.Layer):
         self.conv = OctaveConv(in_channels, out_channels, kernel_size, alpha_in, alpha_out, stride, padding,
                                dilation, groups, bias)
         hi_out, lo_out = self.conv.channels_out
-        self.bn_h = norm_layer(hi_out)
+        self.bn_h = norm_layer(hi_out) if alpha_out < 1 else None
         self.bn_l = norm_layer(lo_out) if alpha_out > 0 else None
 
     def _act(self, x):
@@ -204,7 +224,7 @@ class Conv_BN(nn.Layer):
 
     def forward(self, x):
         y_h, y_l = self.conv(x)
-        y_h = self._act(self.bn_h(y_h))
+        y_h = self._act(self.bn_h(y_h)) if y_h is not None else None
         y_l = self._act(self.bn_l(y_l)) if y_l is not None else None
         return y_h, y_l
 

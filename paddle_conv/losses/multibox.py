@@ -8,9 +8,12 @@ cross-entropy as background, :func:`background_loss`) is one blocked ``exp`` pas
 negatives of every image come from one ``argpartition`` over ``[B, P]`` (top ``k`` = the largest
 count in the batch, then each image keeps its own ``neg_pos * num_pos``). The differentiable part
 sees only the gathered rows: Smooth-L1 on the positives, an exact log-softmax on the positives and
-mined negatives (its cross-entropy, and for the KD loss the softened distributions). An image
-without objects contributes no positives and no negatives; a batch without any object returns
-zeros instead of dividing by zero.
+mined negatives (its cross-entropy, and for the KD loss the softened distributions).
+
+As in seed 003, an image whose count ``neg_pos * num_pos`` is 0 (an image without objects, or
+``neg_pos=0``) mines ``negatives_for_hard`` (100) hard negatives instead; ``negatives_for_hard=0``
+gives amdegroot/ssd.pytorch's behaviour (such an image adds nothing). N is the number of positives
+in the batch, at least 1; a batch with nothing selected returns zeros.
 """
 
 from collections import namedtuple
@@ -117,15 +120,39 @@ def kd_total(losses, weights=None):
     )
 
 
+def _seed_options(prior_for_matching, bkg_label, neg_mining, encode_target):
+    """ConfigError for a seed argument asking for what neither the seed nor amdegroot computes:
+    both store these four and always match with the priors, mine, and keep background class 0."""
+    wanted = {"prior_for_matching": True, "bkg_label": 0, "neg_mining": True, "encode_target": False}
+    given = {"prior_for_matching": prior_for_matching, "bkg_label": bkg_label, "neg_mining": neg_mining,
+             "encode_target": encode_target}
+    for name, value in given.items():
+        if value != wanted[name]:
+            raise ConfigError(
+                f"{name}={value!r}: the SSD loss (as seed 003 and amdegroot/ssd.pytorch) always matches "
+                f"with the priors, mines hard negatives and has background class 0; use {name}={wanted[name]!r}"
+            )
+
+
 @register_loss
 class MultiBoxLoss(nn.Layer):
     """SSD loss: Smooth-L1 on positives plus cross-entropy with 3:1 hard negative mining, both / N.
 
+    Takes seed 003's arguments, by its names and in its order (``MultiBoxLoss(21, 0.5, True, 0,
+    True, 3, 0.5, False, use_gpu)``):
+
     Args:
         num_classes: classes including background (21 for VOC).
         overlap_thresh: IoU at which a prior becomes positive (0.5).
+        prior_for_matching, bkg_label, neg_mining, encode_target: the seed's (and amdegroot's)
+            stored flags; only their values ``True, 0, True, False`` are accepted (ConfigError
+            otherwise), which is what the seed computes whatever they say.
         neg_pos: mined negatives per positive (3).
-        variance: the encoding variances (0.1, 0.2).
+        neg_overlap: stored as the seed does; unused there and here.
+        use_gpu: stored as the seed does; the loss runs where its inputs are.
+        negatives_for_hard: negatives mined in an image whose ``neg_pos * num_pos`` is 0 (100, the
+            seed's); 0 = amdegroot's behaviour (an image without objects mines none).
+        variance: the encoding variances (0.1, 0.2) (the seed's ``Config['variance']``).
 
     Call: ``loss_l, loss_c = criterion((loc, conf, priors), targets)`` with ``loc [B, P, 4]``,
     ``conf [B, P, C]`` logits, ``priors [P, 4]`` (cx, cy, w, h) and ``targets`` a list of ``B``
@@ -134,7 +161,9 @@ class MultiBoxLoss(nn.Layer):
     ``N`` is the number of positive priors in the batch (at least 1).
     """
 
-    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2)):
+    def __init__(self, num_classes=21, overlap_thresh=0.5, prior_for_matching=True, bkg_label=0, neg_mining=True,
+                 neg_pos=3, neg_overlap=0.5, encode_target=False, use_gpu=True, negatives_for_hard=100.0,
+                 variance=(0.1, 0.2)):
         super().__init__()
         if num_classes < 2:
             raise ConfigError(f"num_classes={num_classes}: it counts background, so it must be >= 2")
@@ -142,9 +171,16 @@ class MultiBoxLoss(nn.Layer):
             raise ConfigError(f"overlap_thresh={overlap_thresh} must be in (0, 1]")
         if neg_pos < 0:
             raise ConfigError(f"neg_pos={neg_pos} must be >= 0")
+        if negatives_for_hard < 0:
+            raise ConfigError(f"negatives_for_hard={negatives_for_hard} must be >= 0 (0: amdegroot's behaviour)")
+        _seed_options(prior_for_matching, bkg_label, neg_mining, encode_target)
         self.num_classes = num_classes
         self.threshold = overlap_thresh
+        self.use_prior_for_matching, self.background_label = prior_for_matching, bkg_label
+        self.do_neg_mining, self.encode_target = neg_mining, encode_target
         self.negpos_ratio = neg_pos
+        self.neg_overlap, self.use_gpu = neg_overlap, use_gpu
+        self.negatives_for_hard = negatives_for_hard
         self.variance = tuple(variance)
 
     def _assign(self, loc, conf, priors, targets):
@@ -184,9 +220,10 @@ class MultiBoxLoss(nn.Layer):
         pos_rows = pos_img * num_priors + pos_prior  # flat (image, prior) rows, row-major
         num_pos = np.bincount(pos_img, minlength=batch)
         # Hard negative mining: in each image the neg_pos * num_pos background priors of highest loss.
-        num_neg = np.minimum(self.negpos_ratio * num_pos, num_priors - 1)
+        num_neg = np.minimum(self.negpos_ratio * num_pos, num_priors - 1).astype("int64")
+        num_neg[num_neg == 0] = int(self.negatives_for_hard)  # the seed's count; it may exceed P
         neg_rows = np.zeros(0, dtype="int64")
-        k = int(num_neg.max())
+        k = min(int(num_neg.max()), num_priors)
         if k > 0:
             # minus the background cross-entropy (the hardest first), positives last
             mining = np.negative(background_loss(conf))
@@ -219,7 +256,7 @@ class MultiBoxLoss(nn.Layer):
                 targets: Union[paddle.Tensor, Sequence[paddle.Tensor]]) -> Tuple[paddle.Tensor, paddle.Tensor]:
         loc, conf, priors = predictions
         a = self._assign(loc, conf, priors, targets)
-        if a.pos_rows.shape[0] == 0:
+        if a.sel_rows.shape[0] == 0:
             return (_zero(loc, conf),) * 2
         return self._own_losses(_rows(loc, a.pos_rows), _log_softmax(_rows(conf, a.sel_rows)), a)
 
@@ -228,11 +265,11 @@ class MultiBoxLoss(nn.Layer):
 class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
     """MultiBoxLoss plus the two distillation terms of Chen et al. (2017).
 
-    Args:
-        num_classes, overlap_thresh, neg_pos, variance: as :class:`MultiBoxLoss`.
-        neg_w: weight of the background class in the soft loss (1.5).
-        pos_w: weight of the object classes in the soft loss (1.0).
-        T: distillation temperature (1.0).
+    Args: seed 003's, by its names and in its order: those of :class:`MultiBoxLoss`, then
+        neg_w: weight of the background class in the soft loss (1.5); ``neg_w <= 1`` makes the soft
+            loss the seed's plain ``KLDivLoss`` (every class weight 1, ``pos_w`` unused).
+        pos_w: weight of the object classes in the soft loss (1.0), where ``neg_w > 1``.
+        Temp: distillation temperature (1.0); ``T`` is its older name.
         reg_m: margin of the teacher-bounded regression loss (0.0).
 
     Call: ``soft, l2, loss_c, loss_l = criterion((loc, conf, priors), (loc_t, conf_t), targets)`` with
@@ -240,9 +277,10 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
 
     * ``soft``: over the positives and mined negatives, the weighted KL divergence
       ``sum_c w_c * p_t,c * (log p_t,c - log p_s,c)`` between the teacher's and the student's
-      softmax at temperature ``T``, with ``w_0 = neg_w`` (background) and ``w_c = pos_w`` otherwise,
-      times ``T**2``. (The paper's ``-sum w_c p_t log p_s`` differs from it by the teacher's weighted
-      entropy, a constant: same gradients; this form is 0 when the student equals the teacher.)
+      softmax at temperature ``T``, with ``w_0 = neg_w`` (background) and ``w_c = pos_w`` otherwise
+      (all 1 where ``neg_w <= 1``), times ``T**2``. (The paper's ``-sum w_c p_t log p_s`` differs
+      from it by the teacher's weighted entropy, a constant: same gradients; this form is 0 when the
+      student equals the teacher.)
     * ``l2``: the teacher-bounded regression loss: a positive's squared error
       ``||loc_s - target||^2`` counts only where it plus ``reg_m`` exceeds the teacher's.
     * ``loss_c``, ``loss_l``: the student's own MultiBoxLoss terms.
@@ -250,12 +288,21 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
     All four are divided by N; :func:`kd_total` combines them with the seed's weights.
     """
 
-    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2), neg_w=1.5, pos_w=1.0,
-                 T=1.0, reg_m=0.0):
-        super().__init__(num_classes, overlap_thresh, neg_pos, variance)
-        if T <= 0:
-            raise ConfigError(f"temperature T={T} must be > 0")
-        self.neg_w, self.pos_w, self.T, self.reg_m = neg_w, pos_w, T, reg_m
+    def __init__(self, num_classes=21, overlap_thresh=0.5, prior_for_matching=True, bkg_label=0, neg_mining=True,
+                 neg_pos=3, neg_overlap=0.5, encode_target=False, use_gpu=True, negatives_for_hard=100.0, neg_w=1.5,
+                 pos_w=1.0, Temp=1.0, reg_m=0.0, variance=(0.1, 0.2), T=None):  # noqa: N803  (the seed's Temp)
+        super().__init__(num_classes, overlap_thresh, prior_for_matching, bkg_label, neg_mining, neg_pos, neg_overlap,
+                         encode_target, use_gpu, negatives_for_hard, variance)
+        if T is not None and Temp not in (1.0, T):
+            raise ConfigError(f"T={T} and Temp={Temp} are the same temperature; give one of them")
+        temp = Temp if T is None else T
+        if temp <= 0:
+            raise ConfigError(f"temperature Temp={temp} must be > 0")
+        self.neg_w, self.pos_w, self.Temp, self.reg_m = neg_w, pos_w, temp, reg_m
+
+    @property
+    def T(self):  # noqa: N802  (the older name of Temp)
+        return self.Temp
 
     def forward(  # type: ignore[override]  # the seed's call: the KD criterion also takes the teacher's outputs
         self, predictions: Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor], teacher: Sequence[paddle.Tensor],
@@ -269,18 +316,21 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
                 f"match the student's {list(loc.shape)}, {list(conf.shape)}: both must use the same priors"
             )
         a = self._assign(loc, conf, priors, targets)
-        if a.pos_rows.shape[0] == 0:
+        if a.sel_rows.shape[0] == 0:
             return (_zero(loc, conf),) * 4
         # the student's rows gathered once: one gradient scatter per input
         loc_pos, conf_sel = _rows(loc, a.pos_rows), _rows(conf, a.sel_rows)
         log_p = _log_softmax(conf_sel)
         loss_l, loss_c = self._own_losses(loc_pos, log_p, a)
 
-        log_ps = log_p if self.T == 1 else _log_softmax(conf_sel / self.T)
-        log_pt = _log_softmax(_rows(conf_teacher, a.sel_rows) / self.T)
-        class_w = paddle.full([self.num_classes], self.pos_w, dtype=conf.dtype)
-        class_w[0] = self.neg_w
-        soft = (class_w * paddle.exp(log_pt) * (log_pt - log_ps)).sum() * (self.T**2) / a.n
+        log_ps = log_p if self.Temp == 1 else _log_softmax(conf_sel / self.Temp)
+        log_pt = _log_softmax(_rows(conf_teacher, a.sel_rows) / self.Temp)
+        kl = paddle.exp(log_pt) * (log_pt - log_ps)
+        if self.neg_w > 1:  # the seed's class-weighted KL_div
+            class_w = paddle.full([self.num_classes], self.pos_w, dtype=conf.dtype)
+            class_w[0] = self.neg_w
+            kl = class_w * kl
+        soft = kl.sum() * (self.Temp**2) / a.n
 
         dist_s = ((loc_pos - a.loc_t) ** 2).sum(-1)
         dist_t = ((_rows(loc_teacher, a.pos_rows) - a.loc_t) ** 2).sum(-1)

@@ -1,23 +1,54 @@
-"""Plain baselines for comparison with the octave models: ResNet-50 (He et al., CVPR 2016)
-and MobileNetV1 (Howard et al., arXiv:1704.04861), from ``paddle.vision.models``."""
+"""Plain baselines from ``paddle.vision.models``, registered by their Paddle names: ResNet-50 and
+MobileNetV1 (for comparison with the octave models), and the other architectures the RefConv seed
+refocuses that Paddle ships (MobileNetV2, MobileNetV3 small/large, ShuffleNetV2 x1.0,
+ResNet-18/34/101, DenseNet-121), so ``Arch: {name: mobilenet_v2, refocus: {...}}`` works from a
+config. Each builder takes ``num_classes`` (and ``scale``, the width multiplier, where Paddle has it);
+input ``[N, 3, H, W]``, output ``[N, num_classes]``.
+"""
+
+import dataclasses
 
 from paddle.vision import models as vision_models
 
 from ..cards import ModelCard
 from ..registry import register_model
 
-#: Both follow ``paddle.vision.models`` (PaddlePaddle/Paddle) names and shapes.
+#: All follow ``paddle.vision.models`` (PaddlePaddle/Paddle) names and shapes.
 _VISION = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models")
 
+# name -> (title, takes a width multiplier ``scale``, classifier layer)
+VISION_MODELS = {
+    "resnet18": ("ResNet-18 (He et al., CVPR 2016)", False, "fc"),
+    "resnet34": ("ResNet-34 (He et al., CVPR 2016)", False, "fc"),
+    "resnet50": ("ResNet-50 (He et al., CVPR 2016)", False, "fc"),
+    "resnet101": ("ResNet-101 (He et al., CVPR 2016)", False, "fc"),
+    "mobilenet_v1": ("MobileNetV1 (Howard et al., arXiv:1704.04861)", True, "fc"),
+    "mobilenet_v2": ("MobileNetV2 (Sandler et al., CVPR 2018)", True, "classifier.1"),
+    "mobilenet_v3_small": ("MobileNetV3-Small (Howard et al., ICCV 2019)", True, "classifier.3"),
+    "mobilenet_v3_large": ("MobileNetV3-Large (Howard et al., ICCV 2019)", True, "classifier.3"),
+    "shufflenet_v2_x1_0": ("ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)", False, "_fc"),
+    "densenet121": ("DenseNet-121 (Huang et al., CVPR 2017)", False, "out"),
+}
 
-@register_model(card=_VISION)
-def resnet50(num_classes=1000):
-    """ResNet-50 from ``paddle.vision.models``; input ``[N, 3, H, W]``, output ``[N, num_classes]``."""
-    return vision_models.resnet50(num_classes=num_classes)
+
+def vision_builder(name):
+    """The registered builder of ``paddle.vision.models.<name>`` (never downloads weights)."""
+    title, scaled, _ = VISION_MODELS[name]
+    build = getattr(vision_models, name)
+    if scaled:
+        def builder(num_classes=1000, scale=1.0):
+            return build(scale=scale, num_classes=num_classes)
+    else:
+        def builder(num_classes=1000):
+            return build(num_classes=num_classes)
+    builder.__name__ = builder.__qualname__ = name
+    width = " (width multiplier ``scale``, default 1.0)" if scaled else ""
+    builder.__doc__ = (f"{title}{width} from ``paddle.vision.models``; input ``[N, 3, H, W]``, "
+                       f"output ``[N, num_classes]``.")
+    return builder
 
 
-@register_model(card=_VISION)
-def mobilenet_v1(num_classes=1000, scale=1.0):
-    """MobileNetV1 (width multiplier ``scale``, default 1.0) from ``paddle.vision.models``;
-    output ``[N, num_classes]``."""
-    return vision_models.mobilenet_v1(scale=scale, num_classes=num_classes)
+for _name, (_, _, _classifier) in VISION_MODELS.items():
+    globals()[_name] = register_model(vision_builder(_name), name=_name,
+                                      card=dataclasses.replace(_VISION, classifier=_classifier))
+del _name, _classifier

@@ -55,13 +55,7 @@ VARIANTS = {
     "cct_14_7x2_384": (14, 7, 2, 384, 1000),
 }
 
-# The Keras example's model (seed 002; keras.io "Compact Convolutional Transformers"):
-# cct_2_3x2_32's shape (two 3x3 conv stages of 64 and 128 channels, 2 layers of width 128,
-# 2 heads, MLP ratio 1) with dropout 0.1 everywhere.
-KERAS_CIFAR = ("cct_2_3x2_32", {"dropout": 0.1})
-
-CCT_NAMES = (sorted(VARIANTS) + sorted(f"{name}_sine" for name in VARIANTS)
-             + ["cct_keras_cifar"])
+CCT_NAMES = sorted(VARIANTS) + sorted(f"{name}_sine" for name in VARIANTS)
 
 
 def _pair(size):
@@ -71,9 +65,6 @@ def _pair(size):
 def cct_config(name):
     """Keyword arguments of :class:`CCT` for the registered model ``name`` (any of
     :data:`CCT_NAMES`), e.g. ``cct_config("cct_7_3x1_32_sine")``."""
-    overrides = {}
-    if name == "cct_keras_cifar":
-        name, overrides = KERAS_CIFAR
     positional_embedding = "learnable"
     if name.endswith("_sine"):
         name, positional_embedding = name[: -len("_sine")], "sine"
@@ -84,7 +75,7 @@ def cct_config(name):
         "embedding_dim": embedding_dim, "kernel_size": kernel_size,
         "stride": max(1, kernel_size // 2 - 1), "padding": max(1, kernel_size // 2),
         "n_conv_layers": n_conv_layers, "img_size": img_size, "num_classes": num_classes,
-        "positional_embedding": positional_embedding, **overrides,
+        "positional_embedding": positional_embedding,
     }
 
 
@@ -254,15 +245,12 @@ def cct_builder(name, model_class=CCT):
 
 def cct_card(name):
     """The :class:`~paddle_conv.cards.ModelCard` of the CCT model ``name``: CIFAR-10's
-    normalisation at 32x32, ImageNet's above; the Keras example's model takes 0..1 pixels."""
+    normalisation at 32x32, ImageNet's above."""
     config = cct_config(name)
     size = config["img_size"]
-    if name == "cct_keras_cifar":
-        upstream, norm = "keras-team/keras-io (examples/vision/cct.py)", {"mean": (0.0,) * 3, "std": (1.0,) * 3}
-    else:
-        upstream, norm = "SHI-Labs/Compact-Transformers", {}
-        if size == 32:
-            norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD}
+    upstream, norm = "SHI-Labs/Compact-Transformers", {}
+    if size == 32:
+        norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD}
     return ModelCard(input_size=(3, size, size), interpolation="bicubic", classifier="classifier.fc",
                      num_classes=config["num_classes"], upstream=upstream,
                      layout="SHI-Labs/Compact-Transformers", **norm)

@@ -45,7 +45,7 @@ class OctBottleneck(nn.Layer):
         x_h, x_l = self.conv3(self.conv2(self.conv1(x)))
         if self.downsample is not None:
             identity_h, identity_l = self.downsample(x)
-        x_h = self.relu(x_h + identity_h)
+        x_h = self.relu(x_h + identity_h) if identity_h is not None else None  # None: alpha=1
         x_l = self.relu(x_l + identity_l) if identity_l is not None else None
         return x_h, x_l
 

@@ -41,10 +41,18 @@ def _cct(model, tag, path, dataset, top1, num_classes, input_size):
                                                  else {"mean": IMAGENET_MEAN, "std": IMAGENET_STD}))
 
 
-def _hapi(model, file_name, md5):
-    return WeightEntry(model=model, name="paddle_imagenet", urls=(f"https://paddle-hapi.bj.bcebos.com/models/{file_name}",),
-                       file_name=file_name, file_format="paddle", converter="paddle", license="Apache-2.0",
-                       upstream=_HAPI, dataset="imagenet-1k", metrics={}, md5=md5, **_IMAGENET)
+def _hapi(model, file_name, md5, host="https://paddle-hapi.bj.bcebos.com/models/"):
+    return WeightEntry(model=model, name="paddle_imagenet", urls=(host + file_name,), file_name=file_name,
+                       file_format="paddle", converter="paddle", license="Apache-2.0", upstream=_HAPI,
+                       dataset="imagenet-1k", metrics={}, md5=md5, **_IMAGENET)
+
+
+def _amdegroot(name, file_name, map07):
+    # amdegroot feeds BGR pixels minus (104, 117, 123): in RGB 0..1 terms, this mean and std 1/255
+    return WeightEntry(model="ssd300_vgg16", name=name, urls=(f"https://s3.amazonaws.com/amdegroot-models/{file_name}",),
+                       file_name=file_name, file_format="torch", converter="torch", license="MIT",
+                       upstream="amdegroot/ssd.pytorch", dataset="voc07+12", metrics={"mAP": map07}, num_classes=21,
+                       input_size=(3, 300, 300), mean=(123 / 255, 117 / 255, 104 / 255), std=(1 / 255,) * 3)
 
 
 WEIGHTS: tuple[WeightEntry, ...] = (
@@ -54,6 +62,15 @@ WEIGHTS: tuple[WeightEntry, ...] = (
     _dli14("oct_mobilenet", "imagenet_cosine", "1hpXYlHuTLeg04BOTFInrDYsaM4P-b0vK", 71.254, 89.728),
     _hapi("resnet50", "resnet50.pdparams", "ca6f485ee1ab0492d38f323885b0ad80"),
     _hapi("mobilenet_v1", "mobilenetv1_1.0.pdparams", "3033ab1975b1670bef51545feb65fc45"),
+    _hapi("resnet18", "resnet18.pdparams", "cf548f46534aa3560945be4b95cd11c4"),
+    _hapi("resnet34", "resnet34.pdparams", "8d2275cf8706028345f78ac0e1d31969"),
+    _hapi("resnet101", "resnet101.pdparams", "02f35f034ca3858e1e54d4036443c92d"),
+    _hapi("mobilenet_v2", "mobilenet_v2_x1.0.pdparams", "0340af0a901346c8d46f4529882fb63d"),
+    _hapi("mobilenet_v3_small", "mobilenet_v3_small_x1.0.pdparams", "34fe0e7c1f8b00b2b056ad6788d0590c"),
+    _hapi("mobilenet_v3_large", "mobilenet_v3_large_x1.0.pdparams", "118db5792b4e183b925d8e8e334db3df"),
+    _hapi("shufflenet_v2_x1_0", "shufflenet_v2_x1_0.pdparams", "122d42478b9e81eb49f8a9ede327b1a4"),
+    _hapi("densenet121", "DenseNet121_pretrained.pdparams", "db1b239ed80a905290fd8b01d3af08e4",
+          host="https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/"),
     _dli14("mobilenet_v1", "imagenet_cosine_dli14", "14FBekvITT77z2LX_2utFGMteK3gxN1vn", 72.238, 90.536),
     _dli14("resnet50", "imagenet_cosine_dli14", "1_aconGn2oZB1Bvgq65g2tsqSI7CSPAEt", 77.150, 93.468),
     _dli14("resnet50", "imagenet_step_dli14", "1n7H6WNrvtf0eyWeWotbWD1kb95iVWaze", 76.010, 92.834),
@@ -62,6 +79,8 @@ WEIGHTS: tuple[WeightEntry, ...] = (
                 file_name="resnet50-0676ba61.pth", file_format="torch", converter="torch", license="BSD-3-Clause",
                 upstream="pytorch/vision (ResNet50_Weights.IMAGENET1K_V1)", dataset="imagenet-1k",
                 metrics={"top1": 76.130, "top5": 92.862}, sha256="0676ba61", **_IMAGENET),
+    _amdegroot("voc0712", "ssd300_mAP_77.43_v2.pth", 77.43),
+    _amdegroot("voc0712_caffe", "ssd_300_VOC0712.pth", 77.26),
     _cct("cct_7_3x1_32", "cifar10_300ep", "pretrained/cct_7_3x1_32_cifar10_300epochs.pth", "cifar-10", 96.53, 10,
          (3, 32, 32)),
     _cct("cct_7_3x1_32", "cifar100_300ep", "pretrained/cct_7_3x1_32_cifar100_300epochs.pth", "cifar-100", 80.92, 100,

@@ -24,6 +24,7 @@ FAMILIES = {
     "refconv_mobilenet": ("refconv_mobilenet_v1", {}, [2, 3, 32, 32], [None, 3, None, None]),
     "tiny_cnn": ("tiny_cnn", {}, [2, 3, 32, 32], [None, 3, None, None]),
     "ssd_lite": ("ssd_lite", {"backbone": "tiny_cnn", "input_size": 64}, [2, 3, 64, 64], [None, 3, 64, 64]),
+    "ssd300": ("ssd300_vgg16", {"width": 0.0625}, [1, 3, 300, 300], [None, 3, 300, 300]),  # a thin SSD300
 }
 ONNX_OK, ONNX_MISSING = onnx_available()
 

@@ -15,7 +15,9 @@ import yaml
 from PIL import Image
 
 import paddle_conv as pc
-from paddle_conv.deploy.paddleclas import loss_adapter, main, register_into_ppcls
+from paddle_conv.deploy.paddleclas import loss_adapter, main, model_builder, register_into_ppcls
+from paddle_conv.errors import ConfigError
+from paddle_conv.io import safe_paddle_load
 
 ppcls_arch = None
 for _module in ("ppcls.arch", "paddleclas.ppcls.arch"):
@@ -40,6 +42,19 @@ def test_registered_models_build_through_paddleclas_build_model():
     model = ppcls_arch.build_model({"Arch": {"name": "oct_mobilenet", "class_num": 7}, "Global": {"device": "cpu"}})
     assert isinstance(model, pc.models.OctMobileNet)
     assert model(paddle.randn([2, 3, 32, 32])).shape == [2, 7]
+
+
+def test_builders_take_paddleclas_common_arch_keys_and_name_unknown_ones():
+    """What PaddleClas's build_model passes: Arch minus name (ResNet50.yaml: pretrained; MobileNetV4: drop_rate)."""
+    net = model_builder("oct_resnet26")(class_num=3, pretrained=False, drop_rate=0.2, drop_path_rate=0.1)
+    net.eval()
+    assert net(paddle.randn([1, 3, 32, 32])).shape == [1, 3]
+    with pytest.raises(ConfigError, match=r"Arch\.pretrained: true asks for oct_resnet26's pretrained weights"):
+        model_builder("oct_resnet26")(class_num=3, pretrained=True)
+    with pytest.raises(ConfigError, match=r"Arch\.use_sync_bn: unknown key 'use_sync_bn' for model oct_resnet26"):
+        model_builder("oct_resnet26")(class_num=3, use_sync_bn=True)
+    with pytest.raises(ConfigError, match=r"Arch\.drop_path_rate: oct_mobilenet has no residual blocks"):
+        model_builder("oct_mobilenet")(class_num=3, drop_path_rate=0.1)
 
 
 def test_loss_adapter_returns_paddleclas_loss_dict():
@@ -109,5 +124,5 @@ def test_paddleclas_tools_train_trains_a_paddle_conv_model(tmp_path):
     assert run.returncode == 0, log[-3000:]
     assert "[Train][Epoch 1/1][Avg]" in log and "[Eval][Epoch 1][Avg]" in log
     # PaddleClas's own checkpoint holds our model's parameter names
-    state = paddle.load(str(tmp_path / "out" / "latest.pdparams"))
+    state = safe_paddle_load(str(tmp_path / "out" / "latest.pdparams"))
     assert set(state) == set(pc.create_model("oct_mobilenet", num_classes=4).state_dict())

@@ -8,12 +8,12 @@ import pytest
 from paddle_conv.layers import Conv_BN, Conv_BN_ACT, OctaveConv
 from paddle_conv.layers.octconv import downsample, upsample_to
 
-ALPHAS = [0.0, 0.25, 0.5, 0.75]
+ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]  # the seed's closed range [0, 1]
 
 
 def _octave_input(n, channels, alpha, h, w):
     lo = int(alpha * channels)
-    x_h = paddle.randn([n, channels - lo, h, w])
+    x_h = paddle.randn([n, channels - lo, h, w]) if alpha < 1 else None
     if alpha == 0:
         return x_h
     return x_h, paddle.randn([n, lo, (h + 1) // 2, (w + 1) // 2])
@@ -24,7 +24,10 @@ def test_shapes_every_alpha_and_stride(alpha_in, alpha_out, stride):
     conv = OctaveConv(16, 24, 3, alpha_in=alpha_in, alpha_out=alpha_out, stride=stride, padding=1)
     y_h, y_l = conv(_octave_input(2, 16, alpha_in, 12, 10))
     lo_out, h, w = int(alpha_out * 24), 12 // stride, 10 // stride
-    assert y_h.shape == [2, 24 - lo_out, h, w]
+    if alpha_out == 1:
+        assert y_h is None
+    else:
+        assert y_h.shape == [2, 24 - lo_out, h, w]
     if alpha_out == 0:
         assert y_l is None
     else:  # the low branch is ceil(H/2) x ceil(W/2) of the high one
@@ -60,11 +63,12 @@ def test_parameter_names_follow_reference():
     assert last.bn_l is None and last.conv.conv_h2l is None and last.conv.conv_l2l is None
 
 
-@pytest.mark.parametrize("alpha_in,alpha_out,stride", [(0, 0.5, 1), (0.5, 0.5, 2), (0.5, 0, 1), (0.25, 0.75, 2)])
+@pytest.mark.parametrize("alpha_in,alpha_out,stride", [(0, 0.5, 1), (0.5, 0.5, 2), (0.5, 0, 1), (0.25, 0.75, 2),
+                                                      (0, 1, 1), (1, 1, 2), (1, 0.5, 1), (0.5, 1, 2)])
 def test_gradient_reaches_every_parameter(alpha_in, alpha_out, stride):
     layer = Conv_BN_ACT(8, 8, 3, alpha_in=alpha_in, alpha_out=alpha_out, stride=stride, padding=1, bias=True)
     y_h, y_l = layer(_octave_input(2, 8, alpha_in, 6, 6))
-    loss = y_h.square().mean() + (y_l.square().mean() if y_l is not None else 0)
+    loss = sum(y.square().mean() for y in (y_h, y_l) if y is not None)
     loss.backward()
     for name, p in layer.named_parameters():
         if p.stop_gradient:  # BN running statistics
@@ -101,14 +105,34 @@ def test_odd_input_sizes_through_stacked_layers(h, w):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(alpha_in=1.0), r"alpha_in=1.0 is outside \[0, 1\)"),
-    (dict(alpha_out=-0.1), r"alpha_out=-0.1 is outside \[0, 1\)"),
+    (dict(alpha_in=1.5), r"alpha_in=1.5 is outside \[0, 1\]"),
+    (dict(alpha_out=-0.1), r"alpha_out=-0.1 is outside \[0, 1\]"),
     (dict(stride=3), "stride=3 is not supported: use 1 or 2"),
     (dict(groups=3), "must both be divisible by groups=3"),
 ])
 def test_misuse_is_a_clear_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         OctaveConv(8, 8, 3, **kwargs)
+
+
+def test_alpha_one_is_all_low_frequency():
+    """alpha_out=1: every output channel is a half-resolution (low-frequency) map, no high branch;
+    alpha_in=1 takes it as (None, x_l), as the seed's layers chain."""
+    first = Conv_BN_ACT(3, 16, 3, alpha_in=0, alpha_out=1, padding=1)
+    y_h, y_l = first(paddle.randn([2, 3, 8, 8]))
+    assert y_h is None and y_l.shape == [2, 16, 4, 4] and first.bn_h is None
+    assert [n for n, _ in first.conv.named_sublayers()] == ["conv_h2l"]
+    inner = OctaveConv(16, 16, 3, alpha_in=1, alpha_out=1, padding=1)
+    assert [n for n, _ in inner.named_sublayers()] == ["conv_l2l"]
+    y_h2, y_l2 = inner((None, y_l))
+    assert y_h2 is None and y_l2.shape == [2, 16, 4, 4]
+    np.testing.assert_allclose(y_l2.numpy(), inner.conv_l2l(y_l).numpy(), atol=1e-6)  # a plain conv at 1/2 res
+    last = OctaveConv(16, 8, 1, alpha_in=1, alpha_out=0)
+    y_h3, y_l3 = last((None, y_l2))
+    assert y_l3 is None and y_h3.shape == [2, 8, 8, 8]  # back to full resolution (nearest 2x)
+    np.testing.assert_array_equal(y_h3.numpy()[:, :, ::2, ::2], last.conv_l2h(y_l2).numpy())
+    with pytest.raises(ValueError, match=r"alpha_in=1 takes \(None, x_l\)"):
+        inner((paddle.randn([2, 0, 8, 8]), y_l))
 
 
 def test_wrong_input_form_is_a_clear_error():

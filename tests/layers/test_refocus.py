@@ -90,3 +90,56 @@ def test_refocus_argument_errors():
         refocus(small_net(), min_kernel=1)
     with pytest.raises(ValueError, match="found no Conv2D"):
         refocus(nn.Sequential(nn.Conv2D(3, 4, 1)))
+
+
+@pytest.mark.parametrize("basis", ["frozen", "trainable", "random_frozen", "random_trainable"])
+def test_every_basis_mode_trains_what_it_says_and_reparameterizes_exactly(basis):
+    net = small_net()
+    net.eval()
+    original = structure(net)
+    kernels = {name: layer.weight.numpy() for name, layer in net.named_sublayers() if type(layer) is nn.Conv2D}
+    x = paddle.randn([2, 3, 12, 12])
+    refocus(net, only_transforms=True, init="xavier", basis=basis)
+    refs = {name: layer for name, layer in net.named_sublayers() if isinstance(layer, RefConv2D)}
+    assert len(refs) == 3
+    for name, layer in refs.items():
+        assert np.array_equal(layer.weight.numpy(), kernels[name]) == (not basis.startswith("random"))
+        assert (not layer.weight.stop_gradient) == basis.endswith("trainable")
+    learning = sorted(n for n, p in net.named_parameters() if not p.stop_gradient)
+    expected = sorted(f"{n}.convmap.weight" for n in refs)
+    if basis.endswith("trainable"):
+        expected = sorted(expected + [f"{n}.weight" for n in refs])
+    assert learning == expected
+    refocused = net(x).numpy()
+    reparameterize(net)
+    assert np.abs(net(x).numpy() - refocused).max() <= 1e-5 * np.abs(refocused).max()
+    assert structure(net) == original
+
+
+def test_transform_init_zero_is_exact_and_xavier_is_not():
+    net = small_net()
+    net.eval()
+    x = paddle.randn([2, 3, 12, 12])
+    before = net(x).numpy()
+    assert np.abs(refocus(small_net().eval(), init="xavier")(x).numpy() - before).max() > 1e-3
+    np.testing.assert_array_equal(refocus(net, init="zero")(x).numpy(), before)
+    layer = RefConv2D(4, 8, 3)  # a fresh layer: the seed's Xavier
+    bound = np.sqrt(6.0 / (1 * 9 + 32 * 9))  # Xavier-uniform on convmap [32, 1, 3, 3]: fans 9 and 288
+    assert 0 < np.abs(layer.convmap.weight.numpy()).max() <= bound
+
+
+def test_random_bases_are_drawn_again_after_loading_plain_weights():
+    from paddle_conv.refconv import reset_random_bases
+    plain = small_net().state_dict()
+    net = refocus(small_net(), basis="random_frozen")
+    net.set_state_dict(plain)  # plain kernels land in the bases (same names) ...
+    assert reset_random_bases(net) == 3  # ... and are replaced by random ones
+    assert not np.array_equal(net[3].weight.numpy(), plain["3.weight"].numpy())
+    assert reset_random_bases(refocus(small_net())) == 0
+
+
+def test_init_and_basis_must_be_known():
+    with pytest.raises(ValueError, match="basis"):
+        RefConv2D(4, 4, 3, basis="frozen_random")
+    with pytest.raises(ValueError, match="init"):
+        refocus(small_net(), init="kaiming")

@@ -122,14 +122,98 @@ def test_background_loss_is_exact_where_exp_leaves_float32():
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-5)
 
 
-def test_empty_batch_is_zero_not_nan(batch):
-    loc, conf, priors, lt, ct = as_paddle(batch, "loc", "conf", "priors", "loc_teacher", "conf_teacher")
+def test_empty_batch_mines_negatives_for_hard(batch):
+    """No object in the batch: the seed's 100 hard negatives per image, N = 1; 0 gives zeros."""
+    keys = "loc", "conf", "priors", "loc_teacher", "conf_teacher"
+    loc, conf, priors, lt, ct = as_paddle(batch, *keys)
+    tloc, tconf, tpriors, tlt, tct = as_torch(batch, *keys)
     empty = [np.zeros((0, 5), "float32")] * loc.shape[0]
-    assert [float(v) for v in MultiBoxLoss()((loc, conf, priors), empty)] == [0.0, 0.0]
-    out = MultiBoxLoss_KD()((loc, conf, priors), (lt, ct), empty)
+    ours = MultiBoxLoss_KD()((loc, conf, priors), (lt, ct), empty)
+    ref = MultiBoxLossKDReference()((tloc, tconf, tpriors), (tlt, tct), [torch.tensor(t) for t in empty])
+    for a, b in zip(ours, ref):
+        np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
+    assert float(ours[2]) > 0 and float(ours[0]) > 0 and float(ours[1]) == float(ours[3]) == 0.0
+    kd_total(ours).backward()
+    assert np.count_nonzero(np.abs(conf.grad.numpy()).sum(-1)) == 100 * loc.shape[0]
+    assert not np.any(loc.grad.numpy())
+
+    amdegroot = dict(negatives_for_hard=0)
+    assert [float(v) for v in MultiBoxLoss(**amdegroot)((loc, conf, priors), empty)] == [0.0, 0.0]
+    out = MultiBoxLoss_KD(**amdegroot)((loc, conf, priors), (lt, ct), empty)
     assert [float(v) for v in out] == [0.0] * 4
     kd_total(out).backward()
     assert np.all(np.isfinite(loc.grad.numpy()))
+
+
+def test_negatives_for_hard_is_what_makes_ours_the_seed(batch):
+    """On a batch with an image without objects, the seed's formula (the reference, 100 negatives
+    there) and ours disagree with ``negatives_for_hard=0`` and agree with the seed's default."""
+    loc, conf, priors = as_paddle(batch, "loc", "conf", "priors")
+    tloc, tconf, tpriors = as_torch(batch, "loc", "conf", "priors")
+    targets = batch["targets"]
+    assert len(targets[0]) == 0
+    seed = MultiBoxLossReference(NUM_CLASSES)((tloc, tconf, tpriors), [torch.tensor(t) for t in targets])
+    without = MultiBoxLoss(NUM_CLASSES, negatives_for_hard=0)((loc, conf, priors), targets)
+    with_ = MultiBoxLoss(NUM_CLASSES)((loc, conf, priors), targets)
+    assert MultiBoxLoss(NUM_CLASSES).negatives_for_hard == 100
+    np.testing.assert_allclose(float(without[0]), seed[0].item(), rtol=1e-5)  # loc: positives only
+    assert abs(float(without[1]) - seed[1].item()) > 1e-3 * seed[1].item()  # 100 negatives missing
+    for a, b in zip(with_, seed):
+        np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
+    # amdegroot's behaviour is the reference's negatives_for_hard=0
+    amdegroot = MultiBoxLossReference(NUM_CLASSES, negatives_for_hard=0)(
+        (tloc, tconf, tpriors), [torch.tensor(t) for t in targets]
+    )
+    for a, b in zip(without, amdegroot):
+        np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
+
+
+def test_neg_pos_zero_mines_negatives_for_hard_everywhere(batch):
+    """The seed replaces every zero count, so ``neg_pos=0`` mines 100 negatives in each image."""
+    loc, conf, priors = as_paddle(batch, "loc", "conf", "priors")
+    tloc, tconf, tpriors = as_torch(batch, "loc", "conf", "priors")
+    ours = MultiBoxLoss(NUM_CLASSES, neg_pos=0)((loc, conf, priors), batch["targets"])
+    ref = MultiBoxLossReference(NUM_CLASSES, neg_pos=0)(
+        (tloc, tconf, tpriors), [torch.tensor(t) for t in batch["targets"]]
+    )
+    for a, b in zip(ours, ref):
+        np.testing.assert_allclose(float(a), b.item(), rtol=1e-5)
+
+
+def test_plain_kl_where_neg_w_at_most_one(batch):
+    """``neg_w <= 1``: the seed's plain KLDivLoss, ``pos_w`` unused; ``neg_w > 1`` weights it."""
+    loc, conf, priors, lt, ct = as_paddle(batch, "loc", "conf", "priors", "loc_teacher", "conf_teacher")
+
+    def soft(**kw):
+        return float(MultiBoxLoss_KD(NUM_CLASSES, **kw)((loc, conf, priors), (lt, ct), batch["targets"])[0])
+
+    plain = soft(neg_w=1.0, pos_w=1.0)
+    assert soft(neg_w=0.5, pos_w=3.0) == pytest.approx(plain, rel=1e-6)
+    assert soft(neg_w=1.5, pos_w=1.0) > plain * 1.01
+
+
+def test_seed_constructor_arguments(batch):
+    """The seed's positional call ``(num_classes, overlap_thresh, prior_for_matching, bkg_label,
+    neg_mining, neg_pos, neg_overlap, encode_target, use_gpu, negatives_for_hard, ...)``."""
+    loc, conf, priors, lt, ct = as_paddle(batch, "loc", "conf", "priors", "loc_teacher", "conf_teacher")
+    seed = MultiBoxLoss(NUM_CLASSES, 0.5, True, 0, True, 3, 0.5, False, False)
+    assert (seed.negpos_ratio, seed.negatives_for_hard, seed.use_gpu) == (3, 100.0, False)
+    ours = MultiBoxLoss(num_classes=NUM_CLASSES, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2))
+    a, b = seed((loc, conf, priors), batch["targets"]), ours((loc, conf, priors), batch["targets"])
+    assert [float(v) for v in a] == [float(v) for v in b]
+    kd = MultiBoxLoss_KD(NUM_CLASSES, 0.5, True, 0, True, 3, 0.5, False, True, 100.0, 1.5, 1.0, 2.0, 0.1)
+    assert (kd.neg_w, kd.pos_w, kd.Temp, kd.T, kd.reg_m) == (1.5, 1.0, 2.0, 2.0, 0.1)
+    old = MultiBoxLoss_KD(NUM_CLASSES, T=2.0, reg_m=0.1)
+    out_kd = kd((loc, conf, priors), (lt, ct), batch["targets"])
+    out_old = old((loc, conf, priors), (lt, ct), batch["targets"])
+    assert [float(v) for v in out_kd] == [float(v) for v in out_old]
+    for bad in ({"prior_for_matching": False}, {"bkg_label": 1}, {"neg_mining": False}, {"encode_target": True}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            MultiBoxLoss(NUM_CLASSES, **bad)
+    with pytest.raises(ConfigError, match="negatives_for_hard"):
+        MultiBoxLoss(NUM_CLASSES, negatives_for_hard=-1)
+    with pytest.raises(ConfigError, match="same temperature"):
+        MultiBoxLoss_KD(NUM_CLASSES, Temp=2.0, T=3.0)
 
 
 def test_padded_tensor_targets_equal_list(batch):

@@ -4,6 +4,7 @@ import pytest
 
 from paddle_conv.config import load_config
 from paddle_conv.engine.trainer import train
+from paddle_conv.io import safe_paddle_load
 from paddle_conv.layers import Bottleneck, DeformConv2D, RefConv2D
 from paddle_conv.registry import create_model
 
@@ -47,5 +48,5 @@ def test_resnet50_dcn_trains_from_a_config(tmp_path):
     ])
     summary = train(cfg)
     assert summary["epochs_run"] == 1
-    state = paddle.load(str(tmp_path / "resnet50_dcn" / "latest.pdparams"))
+    state = safe_paddle_load(str(tmp_path / "resnet50_dcn" / "latest.pdparams"))
     assert any(k.endswith("conv2.conv_offset.weight") for k in state)

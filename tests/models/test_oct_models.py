@@ -79,3 +79,18 @@ def test_zero_init_residual_zeroes_last_bn():
     model = pc.create_model("oct_resnet26", zero_init_residual=True)
     block = model.layer2[0]
     assert float(block.conv3.bn_h.weight.abs().sum()) == 0 and float(block.conv3.bn_l.weight.abs().sum()) == 0
+
+
+@pytest.mark.parametrize("name", ["oct_mobilenet", "oct_resnet26"])
+def test_alpha_one_config_builds_all_low_frequency_models(name):
+    """The seed's range is alpha in [0, 1]: Arch.alpha=1.0 validates, builds and runs."""
+    from paddle_conv.config import load_config
+    from paddle_conv.engine.trainer import build_model
+
+    cfg = load_config("configs/digits_quick.yaml", [f"Arch.name={name}", "Arch.alpha=1.0"])
+    model = build_model(cfg["Arch"])
+    model.eval()
+    all_low = [m for m in model.sublayers() if isinstance(m, pc.layers.OctaveConv) and m.alpha_out == 1]
+    assert all_low and all(m.conv_h2h is None and m.conv_l2h is None for m in all_low)
+    with paddle.no_grad():
+        assert model(paddle.randn([1, 3, 32, 32])).shape == [1, 10]

@@ -96,3 +96,13 @@ def test_weights_table_in_docs_is_generated_from_the_cards(doc):
     text = (ROOT / doc).read_text(encoding="utf-8")
     assert weights_table() in text, f"regenerate the table in {doc} with: python -c \"from paddle_conv.registry " \
                                     "import weights_table; print(weights_table())\""
+
+
+@pytest.mark.parametrize("name", pc.list_models(task="classification"))
+def test_card_classifier_is_the_layer_that_has_the_class_count(name):
+    """The classifier swap of pretrained weights relies on it."""
+    with paddle.LazyGuard():
+        model = pc.create_model(name, num_classes=7)
+    prefix = pc.model_card(name).classifier + "."
+    head = {k: list(v.shape) for k, v in model.state_dict().items() if k.startswith(prefix)}
+    assert head and all(shape[-1] == 7 for shape in head.values()), head

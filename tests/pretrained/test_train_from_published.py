@@ -5,12 +5,12 @@ import urllib.error
 from pathlib import Path
 
 import numpy as np
-import paddle
 import pytest
 import torch
 
 from paddle_conv.cli import run_cli
 from paddle_conv.engine.trainer import build_model, train
+from paddle_conv.io import safe_paddle_load
 from paddle_conv.pretrained import download
 from tests.tools.test_refconv_finetune import quick_config
 from tools import train as train_tool
@@ -54,5 +54,5 @@ def test_published_weights_are_the_start_of_refocusing(tmp_path, offline, capsys
     first_conv = reference.state_dict()["features.0.0.weight"].numpy()
     assert np.array_equal(network.state_dict()["features.0.0.weight"].numpy(), first_conv)
     train(cfg)
-    after = paddle.load(str(tmp_path / "out/oct_mobilenet/latest.pdparams"))
+    after = safe_paddle_load(str(tmp_path / "out/oct_mobilenet/latest.pdparams"))
     assert np.array_equal(after["features.0.0.weight"].numpy(), first_conv)  # frozen basis = published kernel

@@ -1,36 +1,71 @@
 import pytest
 
+from paddle_conv.benchmark import macs_per_image
 from tools import benchmark
 
 
-def test_tiny_run_fills_every_column_and_ratio():
-    args = benchmark.parse_args(["--models", "oct_resnet26,resnet50", "--baseline", "oct_resnet26=resnet50",
-                                 "--paths", "dygraph,inference", "--size", "32", "--runs", "1", "--warmup", "0",
-                                 "--num-classes", "10"])
+def _tiny(*extra):
+    return benchmark.parse_args(["--models", "oct_mobilenet,mobilenet_v1", "--size", "32", "--runs", "1",
+                                 "--warmup", "0", "--num-classes", "10", *extra])
+
+
+def test_tiny_run_fills_every_column_and_ratio_for_each_batch():
+    args = _tiny("--paths", "dygraph,onnxruntime", "--batch", "1,2")
     result = benchmark.run(args, log=lambda s: None)
-    rows = {(r["model"], r["path"]): r for r in result["rows"]}
-    assert set(rows) == {(m, p) for m in ("oct_resnet26", "resnet50") for p in ("dygraph", "inference")}
-    oct_row, base_row = rows["oct_resnet26", "dygraph"], rows["resnet50", "dygraph"]
+    rows = {(r["model"], r["path"], r["batch"]): r for r in result["rows"]}
+    paths = ("dygraph", "onnxruntime")
+    assert set(rows) == {(m, p, b) for m in ("oct_mobilenet", "mobilenet_v1") for p in paths for b in (1, 2)}
+    oct_row, base_row = rows["oct_mobilenet", "dygraph", 2], rows["mobilenet_v1", "dygraph", 2]
     assert oct_row["ratio"] == pytest.approx(oct_row["median_ms"] / base_row["median_ms"])
     assert base_row["ratio"] is None
     assert 0 < oct_row["gmacs"] < base_row["gmacs"]
     assert oct_row["p90_ms"] >= oct_row["median_ms"] > 0 and oct_row["peak_mib"] > 0
-    assert [s["what"] for s in result["summary"]] == ["oct_resnet26 / resnet50 infer, fastest Paddle path of each"]
+    whats = [s["what"] for s in result["summary"]]
+    for batch in (1, 2):
+        for path in paths:
+            assert f"oct_mobilenet / mobilenet_v1 infer bs{batch}, {path}" in whats
+        assert f"oct_mobilenet / mobilenet_v1 infer bs{batch}, fastest path of each" in whats
     table = benchmark.format_table(result["rows"])
-    assert "oct_resnet26 | inference" in table and "GMACs/img" in table
+    assert "oct_mobilenet | onnxruntime" in table and "GMACs/img" in table
+
+
+def test_train_and_amp_rows_on_cpu():
+    args = _tiny("--paths", "dygraph,static,inference", "--mode", "infer,train", "--amp", "off,on",
+                 "--models", "tiny_cnn")
+    args.baselines = {}
+    result = benchmark.run(args, log=lambda s: None)
+    got = {(r["path"], r["mode"]) for r in result["rows"]}
+    assert got == {("dygraph", "infer"), ("static", "infer"), ("inference", "infer"), ("dygraph", "train"),
+                   ("static", "train"), ("dygraph+amp", "infer"), ("static+amp", "infer"), ("dygraph+amp", "train"),
+                   ("static+amp", "train")}
+
+
+def test_torch_with_harness_and_default_settings_and_the_faster_in_the_summary():
+    args = benchmark.parse_args(["--models", "oct_resnet26", "--paths", "dygraph,torch,torch-default", "--size", "64",
+                                 "--runs", "1", "--warmup", "0", "--num-classes", "10"])
+    result = benchmark.run(args, log=lambda s: None)
+    rows = {r["path"]: r for r in result["rows"]}
+    assert set(rows) == {"dygraph", "torch", "torch-default"}
+    (line,) = [s for s in result["summary"] if "torch reference" in s["what"]]
+    faster = min(rows["torch"]["median_ms"], rows["torch-default"]["median_ms"])
+    assert line["ratio"] == pytest.approx(rows["dygraph"]["median_ms"] / faster)
 
 
 def test_macs_follow_the_published_counts():
     import paddle_conv as pc
 
-    assert benchmark.macs_per_image(pc.create_model("resnet50"), 224) / 1e9 == pytest.approx(4.09, abs=0.02)
-    assert benchmark.macs_per_image(pc.create_model("oct_resnet50"), 224) / 1e9 == pytest.approx(2.37, abs=0.03)
+    assert macs_per_image(pc.create_model("resnet50"), 224) / 1e9 == pytest.approx(4.09, abs=0.02)
+    assert macs_per_image(pc.create_model("oct_resnet50"), 224) / 1e9 == pytest.approx(2.37, abs=0.03)
 
 
 @pytest.mark.parametrize("argv,message", [
     (["--models", "a,b", "--baseline", "c"], "not among --models"),
     (["--models", "a", "--paths", "onnx"], "unknown path"),
     (["--models", "a", "--runs", "0"], ">= 1"),
+    (["--models", "a", "--batch", "1,x"], "comma-separated integers"),
+    (["--models", "a", "--batch", "0"], ">= 1"),
+    (["--models", "a", "--amp", "maybe"], "unknown amp"),
+    (["--models", "a", "--mode", "eval"], "unknown mode"),
 ])
 def test_bad_arguments_say_what_to_fix(argv, message, capsys):
     with pytest.raises(SystemExit):

@@ -8,7 +8,7 @@ from paddle_conv.engine.trainer import build_model
 
 
 @pytest.mark.parametrize("path,arch,params", [
-    ("configs/cct_keras_cifar.yaml", "cct_keras_cifar", 283_723),
+    ("configs/cct_keras_cifar.yaml", "cct_keras_cifar", 416_331),
     ("configs/cct_7_3x1_32.yaml", "cct_7_3x1_32", 3_760_139),
 ])
 def test_recipe_builds_its_model_with_label_smoothing_and_adamw(path, arch, params):
@@ -35,3 +35,7 @@ def test_upstream_cifar_schedule_and_keras_constant_rate():
     assert keras["Optimizer"]["coeff"] == pytest.approx(0.0001)
     assert keras["Optimizer"]["lr"] == {"name": "Constant", "learning_rate": 0.001}
     assert keras["DataLoader"]["Train"]["sampler"]["batch_size"] == 128
+
+
+def test_keras_recipe_chooses_best_model_on_a_tenth_of_train():
+    assert load_config("configs/cct_keras_cifar.yaml")["DataLoader"]["validation_split"] == pytest.approx(0.1)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import weights_bridge as wb
+from paddle_conv.io import safe_paddle_load
 from paddle_conv.registry import create_model
 from weights_bridge import parity
 
@@ -41,7 +42,7 @@ def test_both_directions_and_check(upstream_pth, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "wrote" in out and "ok   output: max abs" in out
     model = create_model("oct_mobilenet", num_classes=10)
-    missing, unexpected = model.set_state_dict(paddle.load(str(pdparams)))
+    missing, unexpected = model.set_state_dict(safe_paddle_load(str(pdparams)))
     assert not missing and not unexpected
 
     pth = tmp_path / "back.pth"

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import weights_bridge as wb
+from paddle_conv.io import safe_paddle_load
 from paddle_conv.registry import create_model
 from weights_bridge import parity
 
@@ -50,7 +51,7 @@ def _run(capsys, *argv):
 
 def _paddle_outputs(pdparams, x, **kwargs):
     model = create_model(MODEL, num_classes=10, **kwargs)
-    missing, unexpected = model.set_state_dict(paddle.load(str(pdparams)))
+    missing, unexpected = model.set_state_dict(safe_paddle_load(str(pdparams)))
     assert not missing and not unexpected
     model.eval()
     with paddle.no_grad():
@@ -107,7 +108,7 @@ def test_key_picks_the_ema_weights(reference, tmp_path, capsys):
     code, out, err = _run(capsys, "--model", MODEL, "--src", src, "--dst", tmp_path / "b.pdparams",
                           "--num-classes", 10, "--key", "model_ema")
     assert code == 0, err
-    got = paddle.load(str(tmp_path / "b.pdparams"))["conv1.0.weight"].numpy()
+    got = safe_paddle_load(str(tmp_path / "b.pdparams"))["conv1.0.weight"].numpy()
     np.testing.assert_array_equal(got, ema["features.0.0.weight"].numpy())
     code, _, err = _run(capsys, "--model", MODEL, "--src", src, "--dst", tmp_path / "c.pdparams", "--key", "ema")
     assert code == 2 and err.startswith("error: the checkpoint has no entry 'ema'") and err.count("\n") == 1
@@ -128,7 +129,7 @@ def test_half_precision_converted_to_float32_with_a_note(reference, tmp_path, ca
                           "--num-classes", 10)
     assert code == 0, err
     assert "bfloat16 tensor(s) to float32" in out
-    state = paddle.load(str(tmp_path / "o.pdparams"))
+    state = safe_paddle_load(str(tmp_path / "o.pdparams"))
     assert all(v.dtype == paddle.float32 for v in state.values())
 
 
@@ -183,7 +184,7 @@ def test_partial_transfer_lists_filled_and_initialised_keys(tmp_path, capsys):
     assert "fc.weight, fc.bias" in lines["left as initialised"]
     assert "ignored checkpoint keys (2): fc.weight, fc.bias" in out
     assert lines["filled from the checkpoint"].startswith("filled from the checkpoint (265): conv1.weight,")
-    state = paddle.load(str(dst))
+    state = safe_paddle_load(str(dst))
     np.testing.assert_array_equal(state["layer1.0.conv2.weight"].numpy(),
                                   torch.load(src, weights_only=True)["layer1.0.conv2.weight"].numpy())
     code, _, err = _run(capsys, "--model", "conv_resnet50", "--model-kwargs", '{"conv": "refconv"}', "--src", src,
@@ -199,3 +200,11 @@ def test_inspect_writes_nothing(training_checkpoint, tmp_path, capsys):
     assert "model: mobilenet_v1 (137/137 of its keys, 0 other keys in the file; mapping: mobilenet_v1's KeyMapping" \
         in out
     assert sorted(os.listdir(training_checkpoint.parent)) == before
+
+
+def test_bad_builder_keywords(reference, tmp_path, capsys):
+    src = tmp_path / "w.pth"
+    torch.save(reference.state_dict(), src)
+    common = ("--model", MODEL, "--src", src, "--dst", tmp_path / "o.pdparams")
+    _fails(capsys, tmp_path, *common, "--model-kwargs", '{"depth": 3}', expect="cannot build 'mobilenet_v1'")
+    _fails(capsys, tmp_path, *common, "--model-kwargs", "[1]", expect="--model-kwargs must be a JSON object")

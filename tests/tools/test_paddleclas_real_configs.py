@@ -64,7 +64,7 @@ def image_list(tmp_path_factory):
     return root
 
 
-def data_overrides(root, model="tiny_cnn", classes=2):
+def data_overrides(root, model="tiny_cnn", classes=10):
     out = [f"Arch.name={model}", f"Arch.class_num={classes}"]
     for split in ("Train", "Eval"):
         out += [f"DataLoader.{split}.dataset.image_root={root}", f"DataLoader.{split}.dataset.cls_label_path="

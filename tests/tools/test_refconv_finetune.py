@@ -5,6 +5,7 @@ import paddle
 
 from paddle_conv.config import load_config
 from paddle_conv.engine.trainer import build_model, train
+from paddle_conv.io import safe_paddle_load
 from paddle_conv.layers import RefConv2D
 from paddle_conv.registry import create_model
 from tools.reparameterize import main as reparameterize_main
@@ -21,7 +22,7 @@ def quick_config(tmp_path, pretrained):
         "DataLoader.Train.sampler.batch_size=32", "DataLoader.Eval.sampler.batch_size=32",
         "DataLoader.Train.loader={num_workers: 0, use_shared_memory: false}",
         "DataLoader.Eval.loader={num_workers: 0, use_shared_memory: false}",
-        "Optimizer.lr.warmup_epoch=0", "Optimizer.lr.learning_rate=0.05",
+        "Optimizer.lr.warmup_epoch=0", "Optimizer.lr.learning_rate=0.05", "Arch.refocus.init=zero",
     ])
 
 
@@ -37,7 +38,7 @@ def test_refocus_finetune_trains_only_the_transforms_then_folds_exactly(tmp_path
     assert len(bases) > 10 and all(k in before for k in bases)
 
     train(cfg)
-    after = {k: v.numpy() for k, v in paddle.load(str(tmp_path / "out/oct_mobilenet/latest.pdparams")).items()}
+    after = {k: v.numpy() for k, v in safe_paddle_load(str(tmp_path / "out/oct_mobilenet/latest.pdparams")).items()}
     for key in bases:  # frozen bases: bit-identical to the trained kernels they came from
         assert np.array_equal(after[key], before[key]), key
         assert np.abs(after[key.replace(".weight", ".convmap.weight")]).max() > 0, key  # transforms learned
@@ -47,8 +48,16 @@ def test_refocus_finetune_trains_only_the_transforms_then_folds_exactly(tmp_path
     result = reparameterize_checkpoint(cfg, str(tmp_path / "out/oct_mobilenet/latest"), str(tmp_path / "folded"))
     assert result["relative_diff"] <= 1e-5
     folded = create_model("oct_mobilenet", num_classes=10, alpha=0.5)
-    state = paddle.load(result["path"])
+    state = safe_paddle_load(result["path"])
     assert {k: list(v.shape) for k, v in state.items()} == {k: list(v.shape) for k, v in folded.state_dict().items()}
+
+
+def test_recipe_is_the_seeds():
+    cfg = load_config("configs/refconv_finetune.yaml")
+    assert cfg["Arch"]["refocus"] == {"min_kernel": 3, "map_k": 3, "only_transforms": True, "init": "xavier",
+                                      "basis": "frozen"}
+    ops = [next(iter(op)) for op in cfg["DataLoader"]["Train"]["dataset"]["transform_ops"]]
+    assert ops[:2] == ["RandomResizedCrop", "RandomHorizontalFlip"]
 
 
 def test_reparameterize_tool_rejects_a_config_without_refocus(tmp_path, capsys):

@@ -45,4 +45,18 @@ def test_cli_prints_the_card(capsys):
     assert summary_tool.main(["oct_resnet50", "--card", "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
     assert card["upstream"] == "d-li14/octconv.pytorch" and card["classifier"] == "fc"
-    assert all(w["model"] == "oct_resnet50" and w["urls"] for w in card["weights"])
+    assert [w["name"] for w in card["weights"]] == ["imagenet_cosine"]
+    assert card["pretrained"][0]["cached"] is False
+
+
+def test_cli_lists_published_weights_and_whether_cached(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PADDLE_CONV_HOME", str(tmp_path))
+    cached = tmp_path / "downloads" / "resnet50.pdparams"
+    cached.parent.mkdir()
+    cached.write_bytes(b"x")
+    assert summary_tool.main(["resnet50", "--card"]) == 0
+    out = capsys.readouterr().out
+    assert "pretrained='paddle_imagenet': imagenet-1k, not published, PaddlePaddle/Paddle" in out
+    assert f"cached: {cached}" in out and "pretrained='imagenet_torchvision_v1'" in out
+    assert summary_tool.main(["tiny_cnn", "--card"]) == 0
+    assert "published weights: none" in capsys.readouterr().out

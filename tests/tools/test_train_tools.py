@@ -14,6 +14,7 @@ import paddle
 import pytest
 
 from paddle_conv.cli import run_cli
+from paddle_conv.io import safe_paddle_load
 from tools import eval as eval_tool
 from tools import train as train_tool
 
@@ -85,7 +86,7 @@ def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path, capsy
     latest = str(tmp_path / "oct_mobilenet" / "latest")
     assert f"the last good checkpoint is {latest}" in err and "Lower Optimizer.lr.learning_rate" in err
     assert meta(latest + ".json")["epoch"] == epoch - 1  # the diverged epoch was never saved
-    paddle.load(latest + ".pdparams")
+    safe_paddle_load(latest + ".pdparams")
 
 
 @pytest.mark.parametrize("override, message", [
@@ -140,7 +141,7 @@ def test_sigkill_mid_epoch_then_resume_from_latest(tmp_path):
     run = tmp_path / "oct_mobilenet"
     assert meta(run / "latest.json")["epoch"] == 1 and not (run / "epoch_2.json").exists()
     for path in glob.glob(str(run / "*.pdparams")) + glob.glob(str(run / "*.pdopt")):
-        paddle.load(path)  # every checkpoint file is complete
+        safe_paddle_load(path)  # every checkpoint file is complete
     for path in glob.glob(str(run / "*.json")):
         meta(path)
 

@@ -1,7 +1,7 @@
 """PyTorch reference of CCT with SHI-Labs/Compact-Transformers' exact state-dict layout.
 
-Registered under the paddle_conv names (``cct_7_3x1_32``, ``cct_7_3x1_32_sine``, ...,
-``cct_keras_cifar``) with its own architecture table, written from upstream's builders (the name
+Registered under the paddle_conv names (``cct_7_3x1_32``, ``cct_7_3x1_32_sine``, ...) with its own
+architecture table, written from upstream's builders (the name
 ``cct_<layers>_<kernel>x<conv layers>_<image size>`` and :data:`WIDTHS`), not borrowed from the
 Paddle model, so parity compares two independent descriptions; a SHI-Labs checkpoint loads into
 ``create_reference(name)`` as it is. Unlike upstream's
@@ -26,9 +26,6 @@ WIDTHS = {2: (2, 1, 128), 4: (2, 1, 128), 6: (4, 2, 256), 7: (4, 2, 256), 14: (6
 VARIANTS = {"cct_2_3x2_32": 10, "cct_4_3x2_32": 10, "cct_6_3x1_32": 10, "cct_6_3x2_32": 10,
             "cct_7_3x1_32": 10, "cct_7_3x2_32": 10, "cct_7_7x2_224": 102, "cct_14_7x2_224": 1000,
             "cct_14_7x2_384": 1000}
-#: the Keras example (keras.io "Compact Convolutional Transformers"): cct_2_3x2_32's shape with
-#: dropout 0.1 everywhere
-KERAS_CIFAR = ("cct_2_3x2_32", {"dropout": 0.1})
 
 
 class _DropPath(nn.Module):
@@ -159,10 +156,7 @@ class TorchCCT(nn.Module):
 
 
 def cct_config(name):
-    """:class:`TorchCCT` keywords of the registered name (``cct_7_3x1_32``, ``..._sine``, ``cct_keras_cifar``)."""
-    overrides = {}
-    if name == "cct_keras_cifar":
-        name, overrides = KERAS_CIFAR
+    """:class:`TorchCCT` keywords of the registered name (``cct_7_3x1_32``, ``..._sine``)."""
     base = name.removesuffix("_sine")
     _, layers, conv, size = base.split("_")
     kernel, n_conv = (int(v) for v in conv.split("x"))
@@ -170,7 +164,7 @@ def cct_config(name):
     return {"num_layers": int(layers), "num_heads": heads, "mlp_ratio": mlp_ratio, "embedding_dim": dim,
             "kernel_size": kernel, "stride": max(1, kernel // 2 - 1), "padding": max(1, kernel // 2),
             "n_conv_layers": n_conv, "img_size": int(size), "num_classes": VARIANTS[base],
-            "positional_embedding": "sine" if name.endswith("_sine") else "learnable", **overrides}
+            "positional_embedding": "sine" if name.endswith("_sine") else "learnable"}
 
 
 def _builder(name):
@@ -184,6 +178,6 @@ def _builder(name):
     return build
 
 
-for _name in [*VARIANTS, *(f"{v}_sine" for v in VARIANTS), "cct_keras_cifar"]:
+for _name in [*VARIANTS, *(f"{v}_sine" for v in VARIANTS)]:
     register_reference(_builder(_name), name=_name)
 del _name

@@ -1,10 +1,11 @@
-"""PyTorch reference of ResNet-50 in torchvision's layout (``torchvision.models.resnet50``), and of
-its variants whose 3x3 convolutions are deformable (``resnet50_dcn``) or RefConv.
+"""PyTorch reference of ResNet-18/34/50/101 in torchvision's layout (``torchvision.models.resnet*``),
+and of ResNet-50 variants whose 3x3 convolutions are deformable (``resnet50_dcn``) or RefConv.
 
 Written from torchvision's documented structure, not imported (torchvision is no dependency):
 ``conv1``, ``bn1``, ``layer1`` .. ``layer4`` of ``Bottleneck`` blocks (``conv1``/``bn1`` 1x1,
-``conv2``/``bn2`` 3x3 carrying the stride, "ResNet v1.5", ``conv3``/``bn3`` 1x1 x4, a
-``downsample`` ``Sequential(conv, bn)`` projection in each stage's first block) and ``fc``; no
+``conv2``/``bn2`` 3x3 carrying the stride, "ResNet v1.5", ``conv3``/``bn3`` 1x1 x4; ResNet-18/34:
+``BasicBlock`` of two 3x3 ``conv1``/``bn1``, ``conv2``/``bn2``; a ``downsample``
+``Sequential(conv, bn)`` projection where the shape changes) and ``fc``; no
 convolution has a bias. torchvision's published ResNet-50 checkpoints load into
 ``create_reference("resnet50")`` with ``strict=True`` (the key list and shapes are asserted in
 ``tests/weights_bridge/test_resnet_reference.py``). paddle.vision's ResNet uses the same names, so the
@@ -27,9 +28,10 @@ from . import register_reference
 from .dcn import deform_conv2d
 from .refconv import RepConv
 
-__all__ = ["Bottleneck", "DeformConv", "ResNet", "conv_resnet50", "resnet50", "resnet50_dcn"]
+__all__ = ["BasicBlock", "Bottleneck", "DeformConv", "ResNet", "conv_resnet50", "resnet50_dcn"]
 
-_STAGES = ((64, 3), (128, 4), (256, 6), (512, 3))  # (planes, blocks) of ResNet-50
+#: blocks per stage of torchvision's ResNets (planes 64, 128, 256, 512)
+DEPTHS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
 
 
 class DeformConv(nn.Module):
@@ -71,6 +73,34 @@ def _conv3x3(kind, channels, stride, conv_kwargs):
     raise ValueError(f"the ResNet reference has 3x3 convolutions of kind conv, deform or refconv, not {kind!r}")
 
 
+def _projection(in_channels, out_channels, stride):
+    if stride == 1 and in_channels == out_channels:
+        return None
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+
+
+class BasicBlock(nn.Module):
+    """torchvision's ``BasicBlock``: ``[N, C_in, H, W] -> [N, planes, H / stride, W / stride]``."""
+
+    expansion = 1
+
+    def __init__(self, in_channels, planes, stride=1, conv="conv", conv_kwargs=None):
+        super().__init__()
+        if conv != "conv":
+            raise ValueError("the ResNet-18/34 reference has plain 3x3 convolutions only")
+        self.conv1 = nn.Conv2d(in_channels, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = _projection(in_channels, planes, stride)
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
+
+
 class Bottleneck(nn.Module):
     """torchvision's ``Bottleneck``: ``[N, C_in, H, W] -> [N, 4 planes, H / stride, W / stride]``."""
 
@@ -86,10 +116,7 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(planes, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                            nn.BatchNorm2d(out_channels))
+        self.downsample = _projection(in_channels, out_channels, stride)
 
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
@@ -100,25 +127,27 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    """torchvision's ResNet-50 layout; the 3x3 convs of ``conv_stages`` (2 = ``layer1`` .. 5 =
-    ``layer4``) are of kind ``conv`` (``"conv"``, ``"deform"``, ``"refconv"``).
+    """torchvision's ResNet layout (``depth`` 18, 34, 50 or 101); the 3x3 convs of ``conv_stages``
+    (2 = ``layer1`` .. 5 = ``layer4``) of a bottleneck ResNet are of kind ``conv`` (``"conv"``,
+    ``"deform"``, ``"refconv"``).
 
-    ``[N, 3, H, W] -> [N, num_classes]`` (``num_classes=0``: pooled features ``[N, 2048]``, no ``fc``).
+    ``[N, 3, H, W] -> [N, num_classes]`` (``num_classes=0``: pooled features, no ``fc``).
     """
 
-    def __init__(self, num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None):
+    def __init__(self, num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None, depth=50):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         in_channels = 64
-        for stage, (planes, blocks) in enumerate(_STAGES, start=2):
+        block = Bottleneck if depth >= 50 else BasicBlock
+        for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), DEPTHS[depth]), start=2):
             kind, kwargs = (conv, conv_kwargs) if stage in conv_stages else ("conv", None)
             layer = []
             for i in range(blocks):
-                layer.append(Bottleneck(in_channels, planes, 2 if i == 0 and stage > 2 else 1, kind, kwargs))
-                in_channels = planes * Bottleneck.expansion
+                layer.append(block(in_channels, planes, 2 if i == 0 and stage > 2 else 1, kind, kwargs))
+                in_channels = planes * block.expansion
             self.add_module(f"layer{stage - 1}", nn.Sequential(*layer))
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(in_channels, num_classes) if num_classes > 0 else None
@@ -130,10 +159,17 @@ class ResNet(nn.Module):
         return x if self.fc is None else self.fc(x)
 
 
-@register_reference
-def resnet50(num_classes=1000):
-    """Torch reference of ``resnet50``: torchvision's ResNet-50."""
-    return ResNet(num_classes)
+def _resnet_builder(depth):
+    def build(num_classes=1000):
+        return ResNet(num_classes, depth=depth)
+
+    build.__name__ = f"resnet{depth}"
+    build.__doc__ = f"Torch reference of ``resnet{depth}``: torchvision's ResNet-{depth}."
+    return build
+
+
+for _depth in (18, 34, 50, 101):
+    register_reference(_resnet_builder(_depth))
 
 
 @register_reference

@@ -3,8 +3,11 @@ amdegroot/ssd.pytorch (``layers/box_utils.py``, ``layers/modules/multibox_loss.p
 
 Differences from upstream, on purpose: the hard-negative filter indexes the ``[P]`` loss of one
 image (upstream's ``loss_c[pos] = 0`` indexes a ``[B*P, 1]`` tensor with a ``[B, P]`` mask, which
-current PyTorch rejects); an image without objects is skipped (upstream's ``match`` fails on it);
-N is at least 1. ``MultiBoxLossKDReference`` implements the distillation terms documented in
+current PyTorch rejects). As seed 003 writes it, an image whose ``neg_pos * num_pos`` is 0 mines
+``negatives_for_hard`` hard negatives (an image without objects: all its priors are background);
+``negatives_for_hard=0`` is amdegroot's behaviour, where such an image adds nothing (upstream's
+``match`` fails on an image without objects). N is at least 1, as in the seed.
+``MultiBoxLossKDReference`` implements the distillation terms documented in
 :class:`paddle_conv.losses.MultiBoxLoss_KD`. Matching, mining and the loss run image by image;
 these are the parity references and the loop baseline of ``tools/benchmark_det_loss.py``.
 """
@@ -48,7 +51,7 @@ def match_image(threshold, truths, labels, priors, variances):
 class MultiBoxLossReference(torch.nn.Module):
     """Per-image MultiBoxLoss; same call and return as :class:`paddle_conv.losses.MultiBoxLoss`."""
 
-    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2)):
+    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2), negatives_for_hard=100.0):
         super().__init__()
         self.num_classes, self.threshold, self.negpos_ratio, self.variance = (
             num_classes,
@@ -56,10 +59,14 @@ class MultiBoxLossReference(torch.nn.Module):
             neg_pos,
             variance,
         )
+        self.negatives_for_hard = negatives_for_hard
 
     def image_terms(self, loc, conf, priors, target):
         """Matched targets, positive and selected (positive or mined) masks of one image."""
-        loc_t, conf_t = match_image(self.threshold, target[:, :4], target[:, 4], priors, self.variance)
+        if len(target) == 0:  # the seed's `continue`: the image's targets stay zero (background)
+            loc_t, conf_t = loc.new_zeros(loc.shape), torch.zeros(loc.shape[0], dtype=torch.long)
+        else:
+            loc_t, conf_t = match_image(self.threshold, target[:, :4], target[:, 4], priors, self.variance)
         pos = conf_t > 0
         loss_c = torch.logsumexp(conf, 1) - conf.gather(1, conf_t[:, None])[:, 0]
         loss_c = loss_c.detach().clone()
@@ -67,6 +74,8 @@ class MultiBoxLossReference(torch.nn.Module):
         _, loss_idx = loss_c.sort(0, descending=True)
         _, idx_rank = loss_idx.sort(0)
         num_neg = min(self.negpos_ratio * int(pos.sum()), pos.size(0) - 1)
+        if num_neg == 0:
+            num_neg = int(self.negatives_for_hard)
         return loc_t, conf_t, pos, pos | (idx_rank < num_neg)
 
     def forward(self, predictions, targets):
@@ -75,8 +84,6 @@ class MultiBoxLossReference(torch.nn.Module):
         loss_c = loc_data.new_zeros(())
         n = 0
         for i, target in enumerate(targets):
-            if len(target) == 0:
-                continue
             loc_t, conf_t, pos, sel = self.image_terms(loc_data[i], conf_data[i], priors, target)
             loss_l = loss_l + F.smooth_l1_loss(loc_data[i][pos], loc_t[pos], reduction="sum")
             loss_c = loss_c + F.cross_entropy(conf_data[i][sel], conf_t[sel], reduction="sum")
@@ -88,9 +95,9 @@ class MultiBoxLossReference(torch.nn.Module):
 class MultiBoxLossKDReference(MultiBoxLossReference):
     """Per-image MultiBoxLoss_KD; same call and return as :class:`paddle_conv.losses.MultiBoxLoss_KD`."""
 
-    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2), neg_w=1.5, pos_w=1.0,
-                 T=1.0, reg_m=0.0):
-        super().__init__(num_classes, overlap_thresh, neg_pos, variance)
+    def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2), negatives_for_hard=100.0,
+                 neg_w=1.5, pos_w=1.0, T=1.0, reg_m=0.0):
+        super().__init__(num_classes, overlap_thresh, neg_pos, variance, negatives_for_hard)
         self.neg_w, self.pos_w, self.T, self.reg_m = neg_w, pos_w, T, reg_m
 
     def forward(self, predictions, teacher, targets):
@@ -99,8 +106,6 @@ class MultiBoxLossKDReference(MultiBoxLossReference):
         soft, l2, loss_c, loss_l = (loc_data.new_zeros(()) for _ in range(4))
         n = 0
         for i, target in enumerate(targets):
-            if len(target) == 0:
-                continue
             loc_t, conf_t, pos, sel = self.image_terms(loc_data[i], conf_data[i], priors, target)
             loc_p = loc_data[i][pos]
             loss_l = loss_l + F.smooth_l1_loss(loc_p, loc_t[pos], reduction="sum")
@@ -109,11 +114,16 @@ class MultiBoxLossKDReference(MultiBoxLossReference):
             dist_s = (loc_p - loc_t[pos]).pow(2).sum(1)
             dist_t = (loc_teach[i][pos] - loc_t[pos]).pow(2).sum(1)
             l2 = l2 + dist_s[dist_s + self.reg_m > dist_t].sum()
-            # Class-weighted KL between the softened teacher and student distributions.
+            # KL between the softened teacher and student distributions: class-weighted where
+            # neg_w > 1, else the seed's plain KLDivLoss(reduction="sum").
             log_pt = F.log_softmax(conf_teach[i][sel] / self.T, dim=1)
             log_ps = F.log_softmax(conf_data[i][sel] / self.T, dim=1)
-            kl = log_pt.exp() * (log_pt - log_ps)
-            soft = soft + (kl[:, 0].sum() * self.neg_w + kl[:, 1:].sum() * self.pos_w) * self.T**2
+            if self.neg_w > 1:
+                kl = log_pt.exp() * (log_pt - log_ps)
+                kl = kl[:, 0].sum() * self.neg_w + kl[:, 1:].sum() * self.pos_w
+            else:
+                kl = F.kl_div(log_ps, log_pt.exp(), reduction="sum")
+            soft = soft + kl * self.T**2
             n += int(pos.sum())
         n = max(n, 1)
         return soft / n, l2 / n, loss_c / n, loss_l / n

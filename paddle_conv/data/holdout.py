@@ -1,0 +1,48 @@
+"""``DataLoader.validation_split``: hold out a fraction of the training set for validation, as
+Keras's ``model.fit(validation_split=...)`` does (seed 002), so ``best_model`` is chosen on data
+that is neither trained on nor the test set.
+
+The held-out samples are drawn by a permutation seeded with ``Global.seed`` (the same split on
+every run and on resume) and are read with the evaluation transforms (``DataLoader.Eval``'s, or
+its fallback's when the training data fell back; the training ones without an Eval split).
+"""
+
+import numpy as np
+import paddle
+
+from ..errors import DataError
+from . import build_dataset
+
+
+def holdout_indices(num_samples, fraction, seed):
+    """``(train, validation)`` index arrays: ``round(num_samples * fraction)`` (at least 1) samples
+    held out, chosen by a permutation seeded with ``seed``; both sorted."""
+    held = max(1, int(round(num_samples * fraction)))
+    if held >= num_samples:
+        raise DataError(f"DataLoader.validation_split={fraction} holds out {held} of {num_samples} training "
+                        "samples, leaving none to train on; lower it")
+    order = np.random.default_rng(seed).permutation(num_samples)
+    return np.sort(order[held:]), np.sort(order[:held])
+
+
+def _eval_transform_ops(train_dataset, used, eval_split):
+    if eval_split is None:
+        return used.get("transform_ops")
+    eval_dataset = eval_split["dataset"]
+    if used is train_dataset:
+        return eval_dataset.get("transform_ops")
+    return (eval_dataset.get("fallback") or used).get("transform_ops")
+
+
+def split_for_validation(train_split, eval_split, fraction, seed, class_num=None):
+    """Build ``DataLoader.Train``'s data set and split it.
+
+    Returns ``(train_subset, validation_subset, used_entry)``: ``used_entry`` is the data set entry
+    that was built (the fallback's when the data fell back, see :func:`build_dataset`).
+    """
+    train_set, used = build_dataset(train_split["dataset"], class_num, key="DataLoader.Train.dataset")
+    ops = _eval_transform_ops(train_split["dataset"], used, eval_split)
+    val_entry = {**used, "transform_ops": ops, "fallback": None}
+    val_set, _ = build_dataset(val_entry, class_num, key="DataLoader.Train.dataset")
+    train_idx, val_idx = holdout_indices(len(train_set), fraction, seed)
+    return paddle.io.Subset(train_set, train_idx.tolist()), paddle.io.Subset(val_set, val_idx.tolist()), used

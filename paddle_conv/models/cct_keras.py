@@ -1,0 +1,168 @@
+"""``cct_keras_cifar``: the Keras 3 CCT of seed 002 (keras.io "Compact Convolutional Transformers",
+Sayak Paul), layer for layer: 416,331 parameters at 10 classes.
+
+It is not SHI-Labs' ``cct_2_3x2_32`` (:mod:`paddle_conv.models.cct`), though both follow Hassani et
+al. (arXiv 2104.05704):
+
+* tokenizer stages are Conv2D 3x3 stride 1 ``"valid"`` (no bias) -> ReLU -> ZeroPadding2D(1)
+  -> MaxPool2D(3, 2) with TensorFlow's ``"same"`` padding (asymmetric: the extra row and column
+  go to the bottom and right), 64 then 128 channels: 32x32 pixels -> 8x8 = 64 tokens;
+* ``MultiHeadAttention(num_heads=2, key_dim=128)`` gives each head 128 dimensions (q/k/v with
+  biases, 2 x 128 = 256 inner width), dropout 0.1 on the attention weights only;
+* the blocks are plain pre-norm ``x + sd(attn(ln1(x)))``, ``x + sd(mlp(ln2(x)))`` (LayerNorm eps
+  1e-5), the MLP is Dense(128, GELU) -> Dropout(0.1) -> Dense(128, GELU) -> Dropout(0.1) with
+  Keras's tanh-approximated GELU, stochastic depth ``linspace(0, 0.1, 2)``;
+* the position embedding ``[64, 128]`` is ``glorot_uniform``-initialised, with no dropout after it.
+
+Input: Keras's model takes raw ``[N, 32, 32, 3]`` pixels and rescales them by 1/255 inside
+(``Rescaling``); this one takes ``[N, 3, H, W]`` pixels already divided by 255 (``ToTensor``).
+Other sizes than 32x32 work: the learnable embedding is resized bicubically over the token grid.
+
+Weights saved by Keras 3 (``model.save_weights("model.weights.h5")``) convert with
+``tools/convert_weights.py --model cct_keras_cifar --src model.weights.h5 --dst model.pdparams``
+(:mod:`weights_bridge.keras_cct`).
+"""
+
+import math
+
+import numpy as np
+from paddle import nn
+from paddle.nn import functional as F
+
+from ..cards import ModelCard
+from ..layers import DropPath, MultiHeadSelfAttention, SeqPool
+from ..layers.position_embedding import resize_grid_embedding
+from ..registry import register_model
+
+__all__ = ["KerasCCT", "cct_keras_cifar"]
+
+
+def _xavier_uniform(fan_in, fan_out):
+    return nn.initializer.Uniform(-math.sqrt(6.0 / (fan_in + fan_out)), math.sqrt(6.0 / (fan_in + fan_out)))
+
+
+class KerasTokenizer(nn.Sequential):
+    """Stages of Conv2D(k, "valid", no bias) -> ReLU -> ZeroPad2D(1) -> MaxPool2D(3, 2, "SAME").
+
+    Shape: ``[N, C_in, H, W]`` in, ``[N, C_out, ceil(H / 2^s), ceil(W / 2^s)]`` out (3x3 kernels).
+    Parameters: ``<i>.0.weight`` (He-normal init, as Keras's ``he_normal``).
+    """
+
+    def __init__(self, widths=(64, 128), in_channels=3, kernel_size=3):
+        channels = [in_channels, *widths]
+        super().__init__(*[
+            nn.Sequential(
+                nn.Conv2D(channels[i], channels[i + 1], kernel_size, bias_attr=False,
+                          weight_attr=nn.initializer.KaimingNormal()),
+                nn.ReLU(),
+                nn.Pad2D(1),
+                nn.MaxPool2D(3, stride=2, padding="SAME"),
+            )
+            for i in range(len(widths))
+        ])
+        self.kernel_size = kernel_size
+
+    def grid_size(self, height, width):
+        """The ``(H', W')`` token grid of an ``H x W`` image."""
+        for _ in range(len(self)):
+            height, width = (math.ceil((s - self.kernel_size + 3) / 2) for s in (height, width))
+        return height, width
+
+
+class KerasEncoderLayer(nn.Layer):
+    """Keras's CCT block: ``x + sd(attn(norm1(x)))``, then ``x + sd(mlp(norm2(x)))``.
+
+    Args:
+        dim: token width ``C``.
+        num_heads, head_dim: attention heads and the width of each (Keras's ``key_dim``).
+        hidden_units: widths of the MLP's GELU Dense layers (the last must be ``C``).
+        dropout: on the attention weights and after each MLP layer.
+        drop_path_rate: stochastic depth of both branches.
+
+    Shape: ``[N, L, C]`` in and out.
+    """
+
+    def __init__(self, dim=128, num_heads=2, head_dim=128, hidden_units=(128, 128), dropout=0.1,
+                 drop_path_rate=0.0):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, epsilon=1e-5)
+        self.attn = MultiHeadSelfAttention(dim, num_heads, attention_dropout=dropout, projection_dropout=0.0,
+                                           head_dim=head_dim, qkv_bias=True)
+        # Keras's glorot_uniform on the einsum kernels [C, heads, D] and [heads, D, C]
+        inner = num_heads * head_dim
+        _xavier_uniform(num_heads * dim, head_dim * dim)(self.attn.qkv.weight)
+        _xavier_uniform(inner, dim * num_heads)(self.attn.proj.weight)
+        nn.initializer.Constant(0.0)(self.attn.qkv.bias)
+        self.norm2 = nn.LayerNorm(dim, epsilon=1e-5)
+        widths = [dim, *hidden_units]
+        self.mlp = nn.LayerList([nn.Linear(widths[i], widths[i + 1]) for i in range(len(hidden_units))])
+        self.dropout = nn.Dropout(dropout)
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+
+    def forward(self, x):
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        y = self.norm2(x)
+        for linear in self.mlp:
+            y = self.dropout(F.gelu(linear(y), approximate=True))
+        return x + self.drop_path(y)
+
+
+class KerasCCT(nn.Layer):
+    """The Keras example's CCT (see the module docstring).
+
+    Args:
+        num_classes: outputs.
+        img_size: image side the position embedding is made for (32: 64 tokens).
+        widths: tokenizer channels; the last is the token width ``C``.
+        num_layers, num_heads, head_dim: transformer blocks and attention geometry.
+        stochastic_depth: rate of the last block (``linspace(0, rate, num_layers)``).
+        dropout: attention-weight and MLP dropout.
+
+    Shape: ``[N, 3, H, W]`` pixels / 255 in, ``[N, num_classes]`` logits out.
+    """
+
+    def __init__(self, num_classes=10, img_size=32, widths=(64, 128), num_layers=2, num_heads=2,
+                 head_dim=128, stochastic_depth=0.1, dropout=0.1, in_channels=3):
+        super().__init__()
+        dim = widths[-1]
+        self.tokenizer = KerasTokenizer(widths, in_channels)
+        self.grid = self.tokenizer.grid_size(img_size, img_size)
+        length = self.grid[0] * self.grid[1]
+        self.positional_emb = self.create_parameter([1, length, dim],
+                                                    default_initializer=_xavier_uniform(length, dim))
+        self.blocks = nn.LayerList([
+            KerasEncoderLayer(dim, num_heads, head_dim, (dim, dim), dropout, float(rate))
+            for rate in np.linspace(0.0, stochastic_depth, num_layers)
+        ])
+        self.norm = nn.LayerNorm(dim, epsilon=1e-5)
+        self.attention_pool = SeqPool(dim)
+        self.fc = nn.Linear(dim, num_classes)
+        for linear in [self.attention_pool, self.fc, *(m for b in self.blocks for m in b.mlp)]:
+            nn.initializer.XavierUniform()(linear.weight)
+            nn.initializer.Constant(0.0)(linear.bias)
+
+    def forward(self, x):
+        tokens = self.tokenizer(x)  # [N, C, H', W']
+        grid = tuple(tokens.shape[2:])
+        embedding = self.positional_emb
+        if grid != self.grid:
+            embedding = resize_grid_embedding(embedding, self.grid, grid)
+        x = tokens.flatten(2).transpose([0, 2, 1]) + embedding
+        for block in self.blocks:
+            x = block(x)
+        return self.fc(self.attention_pool(self.norm(x)))
+
+
+#: Pixels / 255 (no mean/std: Keras's Rescaling(1/255) is all the seed does), 32x32 CIFAR-10.
+KERAS_CIFAR_CARD = ModelCard(input_size=(3, 32, 32), mean=(0.0,) * 3, std=(1.0,) * 3, num_classes=10,
+                             upstream="keras-team/keras-io (examples/vision/cct.py)",
+                             layout="paddle_conv (Keras .weights.h5 via weights_bridge.keras_cct)")
+
+
+@register_model(card=KERAS_CIFAR_CARD)
+def cct_keras_cifar(num_classes=10, img_size=32, **kwargs):
+    """The Keras example's CCT (seed 002): 416,331 parameters at 10 classes; input
+    ``[N, 3, H, W]`` pixels / 255 (Keras: raw ``[N, H, W, 3]``), output ``[N, num_classes]``.
+    Extra keyword arguments go to :class:`KerasCCT` (``dropout``, ``stochastic_depth``, ...)."""
+    return KerasCCT(num_classes=num_classes, img_size=img_size, **kwargs)
+

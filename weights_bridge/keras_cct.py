@@ -1,0 +1,144 @@
+"""Keras 3 weights of the seed's CCT (``model.save_weights("model.weights.h5")``) -> ``cct_keras_cifar``.
+
+A Keras 3 ``.weights.h5`` file is plain HDF5 (read with h5py; nothing in it runs): each layer of the
+functional model is a group ``layers/<snake_case class name>[_<n>]`` numbered in the model's layer
+order, its variables ``vars/0``, ``vars/1``, ... in creation order. The seed's layers map as::
+
+    cct_tokenizer/conv_model/layers/conv2d[_i]/vars/0  [3, 3, Cin, Cout] -> tokenizer.<i>.0.weight (OIHW)
+    position_embedding/vars/0                          [L, C]            -> positional_emb [1, L, C]
+    layer_normalization[_2i], [_2i+1]                  gamma, beta       -> blocks.<i>.norm1, norm2
+    multi_head_attention[_i]/{query,key,value}_dense   [C, h, D], [h, D] -> blocks.<i>.attn.qkv (concatenated)
+    multi_head_attention[_i]/output_dense              [h, D, C], [C]    -> blocks.<i>.attn.proj
+    dense[_2i], dense[_2i+1]                           [C, C], [C]       -> blocks.<i>.mlp.0, mlp.1
+    layer_normalization[_2n]                                             -> norm
+    sequence_pooling/attention                         [C, 1], [1]       -> attention_pool
+    dense[_2n]                                         [C, classes]      -> fc
+
+    >>> state = weights_bridge.keras_to_paddle("model.weights.h5")   # then model.set_state_dict(state)
+"""
+
+import os
+import re
+from collections import OrderedDict
+
+import numpy as np
+import paddle
+
+from paddle_conv.errors import WeightsError
+from paddle_conv.registry import create_model
+
+__all__ = ["KERAS_MODELS", "keras_to_paddle", "read_keras_weights"]
+
+#: Registered models whose Keras 3 weights this module converts.
+KERAS_MODELS = ("cct_keras_cifar",)
+
+_NUMBERED = re.compile(r"^(?P<base>.+?)(?:_(?P<n>\d+))?$")
+
+
+def read_keras_weights(path):
+    """``{layer path: [arrays in vars order]}`` of a Keras 3 ``.weights.h5`` file."""
+    if not os.path.isfile(path):
+        raise WeightsError(f"Keras weights file {path!r} does not exist")
+    import h5py
+
+    layers = {}
+    try:
+        with h5py.File(path, "r") as f:
+            if "layers" not in f:
+                raise WeightsError(f"{path!r} has no 'layers' group: it is not a Keras 3 .weights.h5 file; "
+                                   "save the Keras model with model.save_weights('model.weights.h5')")
+
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset) and "/vars/" in name:
+                    layer, _, index = name.rpartition("/vars/")
+                    layers.setdefault(layer, {})[int(index)] = np.asarray(obj[()])
+
+            f["layers"].visititems(visit)
+    except OSError as exc:
+        raise WeightsError(f"cannot read {path!r} as HDF5 ({exc}); it is truncated or not a Keras "
+                           ".weights.h5 file: save it again with model.save_weights(...)") from exc
+    return {layer: [v[i] for i in sorted(v)] for layer, v in layers.items()}
+
+
+def _numbered(names, base, parent=""):
+    """Of ``names``, the layers ``<parent><base>``, ``<parent><base>_1``, ... in Keras's numbering order."""
+    found = []
+    for name in set(names):
+        head, _, last = name.rpartition("/")
+        match = _NUMBERED.match(last)
+        if head + "/" * bool(head) == parent and match["base"] == base:
+            found.append((int(match["n"] or 0), name))
+    return [name for _, name in sorted(found)]
+
+
+def _find(layers, suffix):
+    hits = [(name, arrays) for name, arrays in layers.items() if name == suffix or name.endswith("/" + suffix)]
+    return hits[0] if len(hits) == 1 else (None, None)
+
+
+def _seed_cct_state(layers, path):
+    """The Paddle state dict (numpy arrays) of the seed's CCT layers."""
+    tokenizer = [n for n in layers if "/conv_model/layers/conv2d" in n]
+    if not tokenizer:
+        raise WeightsError(f"{path!r} has no tokenizer convolutions (*/conv_model/layers/conv2d): it is not "
+                           "the weights of the seed's Keras CCT")
+    conv_parent = tokenizer[0].rpartition("/")[0] + "/"
+    attention = _numbered([n.rpartition("/")[0] for n in layers if n.endswith("/query_dense")],
+                          "multi_head_attention")
+    norms = [layers[n] for n in _numbered(layers, "layer_normalization")]
+    dense = [layers[n] for n in _numbered(layers, "dense")]
+    depth = len(attention)
+    if len(norms) != 2 * depth + 1 or len(dense) != 2 * depth + 1:
+        raise WeightsError(f"{path!r}: {depth} attention layers need {2 * depth + 1} layer norms and dense "
+                           f"layers, found {len(norms)} and {len(dense)}: not the seed's Keras CCT")
+    state = OrderedDict()
+    for i, name in enumerate(_numbered(layers, "conv2d", conv_parent)):
+        (kernel,) = layers[name]
+        state[f"tokenizer.{i}.0.weight"] = kernel.transpose(3, 2, 0, 1)
+    _, embedding = _find(layers, "position_embedding")
+    if embedding is None:
+        raise WeightsError(f"{path!r} has no position_embedding layer; the seed's model has one")
+    state["positional_emb"] = embedding[0][None]
+    for i in range(depth):
+        mha = attention[i]
+        q, k, v, out = (layers.get(f"{mha}/{part}_dense") for part in ("query", "key", "value", "output"))
+        if any(part is None for part in (q, k, v, out)):
+            raise WeightsError(f"{path!r}: {mha} lacks query/key/value/output_dense")
+        prefix = f"blocks.{i}."
+        state[prefix + "norm1.weight"], state[prefix + "norm1.bias"] = norms[2 * i]
+        state[prefix + "attn.qkv.weight"] = np.concatenate([w.reshape(w.shape[0], -1) for w, _ in (q, k, v)], 1)
+        state[prefix + "attn.qkv.bias"] = np.concatenate([b.reshape(-1) for _, b in (q, k, v)])
+        state[prefix + "attn.proj.weight"] = out[0].reshape(-1, out[0].shape[-1])
+        state[prefix + "attn.proj.bias"] = out[1]
+        state[prefix + "norm2.weight"], state[prefix + "norm2.bias"] = norms[2 * i + 1]
+        for j in range(2):
+            state[f"{prefix}mlp.{j}.weight"], state[f"{prefix}mlp.{j}.bias"] = dense[2 * i + j]
+    state["norm.weight"], state["norm.bias"] = norms[-1]
+    _, pool = _find(layers, "sequence_pooling/attention")
+    if pool is None:
+        raise WeightsError(f"{path!r} has no sequence_pooling/attention layer; the seed's model has one")
+    state["attention_pool.weight"], state["attention_pool.bias"] = pool
+    state["fc.weight"], state["fc.bias"] = dense[-1]
+    return state
+
+
+def keras_to_paddle(path, model="cct_keras_cifar", num_classes=None):
+    """Convert the Keras 3 weights file ``path`` to the state dict of ``create_model(model)``.
+
+    ``num_classes`` defaults to the file's classifier size. Every key and shape is checked against
+    the Paddle model; a difference raises WeightsError before anything is returned.
+    """
+    if model not in KERAS_MODELS:
+        raise WeightsError(f"model {model!r} has no Keras weights converter; Keras-convertible models: "
+                           f"{', '.join(KERAS_MODELS)}")
+    state = _seed_cct_state(read_keras_weights(path), path)
+    num_classes = state["fc.bias"].shape[0] if num_classes is None else num_classes
+    with paddle.LazyGuard():
+        expected = {k: tuple(v.shape) for k, v in create_model(model, num_classes=num_classes).state_dict().items()}
+    problems = [f"missing {k}" for k in expected if k not in state]
+    problems += [f"unexpected {k}" for k in state if k not in expected]
+    problems += [f"{k}: file {list(state[k].shape)}, model {list(shape)}"
+                 for k, shape in expected.items() if k in state and tuple(state[k].shape) != shape]
+    if problems:
+        raise WeightsError(f"{path!r} does not fit {model} (num_classes={num_classes}): " + "; ".join(problems))
+    return OrderedDict((k, paddle.to_tensor(np.ascontiguousarray(v, dtype="float32"))) for k, v in state.items())
