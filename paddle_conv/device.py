@@ -5,11 +5,12 @@ CPU; ``gpu`` is ``gpu:0``. A GPU that this build cannot use (a CPU-only Paddle, 
 beyond the GPUs it sees) is a :class:`~paddle_conv.errors.ConfigError` naming the fix.
 """
 
+import platform
 import re
 
 from .errors import ConfigError
 
-__all__ = ["DEVICE_PATTERN", "available_device", "resolve_device", "set_device"]
+__all__ = ["DEVICE_PATTERN", "available_device", "cpu_model", "resolve_device", "set_device"]
 
 #: The values ``Global.device`` accepts.
 DEVICE_PATTERN = re.compile(r"auto|cpu|gpu(:\d+)?")
@@ -20,6 +21,17 @@ def _gpu_count():
     import paddle  # here, so that the config schema can import DEVICE_PATTERN without Paddle
 
     return paddle.device.cuda.device_count() if paddle.device.is_compiled_with_cuda() else 0
+
+
+def cpu_model():
+    """The CPU's model name (``/proc/cpuinfo``), or the platform's processor string."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return cpu
 
 
 def available_device():
