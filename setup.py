@@ -18,7 +18,7 @@ EXTRAS = {
     # (see README "PaddleClas"). It pins numpy==1.24.4: give it an environment of its own.
     "paddleclas": ["paddleclas==2.6.0"],
     # keras: the parity test of cct_keras_cifar against Keras 3 itself (KERAS_BACKEND=torch).
-    "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "scikit-learn>=1.3", "keras>=3"],
+    "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "mypy>=1.10", "scikit-learn>=1.3", "keras>=3"],
 }
 EXTRAS["all"] = sorted({req for name, reqs in EXTRAS.items() if name != "paddleclas" for req in reqs})
 

@@ -5,11 +5,12 @@ CPU; ``gpu`` is ``gpu:0``. A GPU that this build cannot use (a CPU-only Paddle, 
 beyond the GPUs it sees) is a :class:`~paddle_conv.errors.ConfigError` naming the fix.
 """
 
+import platform
 import re
 
 from .errors import ConfigError
 
-__all__ = ["DEVICE_PATTERN", "available_device", "resolve_device"]
+__all__ = ["DEVICE_PATTERN", "available_device", "cpu_model", "resolve_device", "set_device"]
 
 #: The values ``Global.device`` accepts.
 DEVICE_PATTERN = re.compile(r"auto|cpu|gpu(:\d+)?")
@@ -20,6 +21,17 @@ def _gpu_count():
     import paddle  # here, so that the config schema can import DEVICE_PATTERN without Paddle
 
     return paddle.device.cuda.device_count() if paddle.device.is_compiled_with_cuda() else 0
+
+
+def cpu_model():
+    """The CPU's model name (``/proc/cpuinfo``), or the platform's processor string."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return cpu
 
 
 def available_device():
@@ -46,3 +58,21 @@ def resolve_device(spec, key="Global.device"):
         raise ConfigError(f"{key}: cannot use {spec!r}: this machine has {count} GPU(s), gpu:0..gpu:{count - 1}; "
                           f"use -o {key}=gpu:0 or auto")
     return f"gpu:{index}"
+
+
+def set_device(name):
+    """Use ``Global.device`` ``name`` (``auto`` | ``cpu`` | ``gpu`` | ``gpu:N``), print it and return
+    the concrete device (``cpu`` or ``gpu:N``); ConfigError naming ``Global.device`` if this Paddle
+    or machine lacks it."""
+    import paddle  # here, as in _gpu_count
+
+    from .console import log
+
+    device = resolve_device(name)
+    try:
+        paddle.set_device(device)
+    except ValueError as exc:
+        raise ConfigError(f"Global.device: cannot use {name!r} with this Paddle build ({exc}); "
+                          "use -o Global.device=cpu or install paddlepaddle-gpu") from exc
+    log(f"device: {device} (Global.device: {name})")
+    return device

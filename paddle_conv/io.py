@@ -238,6 +238,16 @@ def safe_torch_load(path, what="checkpoint"):
 
 
 # ------------------------------------------------------------------------------------- writing
+def read_json(path, damaged):
+    """The JSON document in ``path``; WeightsError with the message ``damaged(exc)`` when the file
+    cannot be read or is not JSON (the caller says what the file is and how to recover)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        raise WeightsError(damaged(exc)) from None
+
+
 def _umask():
     mask = os.umask(0o022)
     os.umask(mask)

@@ -110,7 +110,7 @@ def main(argv=None):
     for s in result["summary"]:
         print(f"- {s['what']}: {s['ratio']:.3f} (cpu {s['cpu_ratio']:.3f}; {s['detail']})")
     if args.json:
-        from paddle_conv.engine.checkpoint import atomic_json_save
+        from paddle_conv.io import atomic_json_save
 
         atomic_json_save(result, args.json)
     return result

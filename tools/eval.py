@@ -8,9 +8,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from tools.quiet import quiet_unless_verbose  # noqa: E402
+
+quiet_unless_verbose(sys.argv)
+
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import load_config  # noqa: E402
-from paddle_conv.engine.trainer import evaluate  # noqa: E402
+from paddle_conv.engine import evaluate  # noqa: E402
 from tools.train import parse_args  # noqa: E402
 
 

@@ -13,20 +13,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from paddle_conv.build import build_detection_dataset, build_model, stage_checkpoint, stage_mismatch_fix  # noqa: E402
 from paddle_conv.cli import run_cli  # noqa: E402
-from paddle_conv.config import DET_SCHEMA, load_config  # noqa: E402
+from paddle_conv.config import DET_SCHEMA, STAGES, load_config  # noqa: E402
 from paddle_conv.engine.checkpoint import load_checkpoint  # noqa: E402
-from paddle_conv.engine.det_trainer import (  # noqa: E402
-    STAGES,
-    build_dataset,
-    check_classes,
-    dataset_classes,
-    evaluate_map,
-    stage_checkpoint,
-    stage_mismatch_fix,
-)
-from paddle_conv.engine.trainer import build_model  # noqa: E402
+from paddle_conv.engine.det_trainer import check_classes, dataset_classes  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
+from paddle_conv.metrics import evaluate_map  # noqa: E402
 
 
 def main(argv=None):
@@ -40,7 +33,7 @@ def main(argv=None):
         cfg = load_config(args.config, args.override, schema=DET_SCHEMA)
         section = "Teacher" if args.stage == "teacher" else "Student"
         model = build_model(cfg[section]["Arch"], pretrained=False)
-        dataset = build_dataset(cfg["DataLoader"]["Eval"])
+        dataset = build_detection_dataset(cfg["DataLoader"]["Eval"])
         check_classes(dataset, model.num_classes, "DataLoader.Eval", f"{section}.Arch")
         load_checkpoint(stage_checkpoint(cfg, args.stage, args.weights), model, fix=stage_mismatch_fix(args.stage))
         result = evaluate_map(model, dataset, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])

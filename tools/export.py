@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
 from paddle_conv.cli import run_cli  # noqa: E402
-from paddle_conv.config import DET_SCHEMA, is_detection_config, load_config  # noqa: E402
+from paddle_conv.config import DET_SCHEMA, STAGES, is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.export import (  # noqa: E402
     detector_export_config,
@@ -39,8 +39,7 @@ from paddle_conv.deploy.export import (  # noqa: E402
     probe_shape,
 )
 from paddle_conv.deploy.onnx import DEFAULT_OPSET, OnnxPredictor  # noqa: E402
-from paddle_conv.engine.det_trainer import STAGES  # noqa: E402
-from paddle_conv.engine.trainer import set_device  # noqa: E402
+from paddle_conv.device import set_device  # noqa: E402
 from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
 
 #: Largest relative difference between the exported and the trained model that the check accepts.

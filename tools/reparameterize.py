@@ -19,12 +19,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
+from paddle_conv.build import build_model, run_dir  # noqa: E402
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import load_config  # noqa: E402
-from paddle_conv.engine.checkpoint import atomic_paddle_save, load_pretrained  # noqa: E402
-from paddle_conv.engine.trainer import build_model, run_dir  # noqa: E402
 from paddle_conv.errors import ConfigError, PaddleConvError, WeightsError  # noqa: E402
+from paddle_conv.io import atomic_paddle_save  # noqa: E402
 from paddle_conv.refconv import reparameterize  # noqa: E402
+from paddle_conv.state_dict import load_pretrained  # noqa: E402
 
 
 def reparameterize_checkpoint(cfg, weights, output):

@@ -5,6 +5,7 @@ comparison, the same student without KD), from a detection YAML config.
 
 Prints one summary line per stage (best VOC mAP, all-point and 11-point) and writes
 ``<Global.output_dir>/summary.json``. Exit status 0 on success, 2 on a bad config/data/checkpoint.
+(``tools/train.py`` runs detection configs the same way.)
 """
 
 import json
@@ -13,10 +14,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from tools.quiet import quiet_unless_verbose  # noqa: E402
+
+quiet_unless_verbose(sys.argv)
+
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, load_config  # noqa: E402
-from paddle_conv.engine.checkpoint import atomic_json_save  # noqa: E402
-from paddle_conv.engine.det_trainer import train_distillation  # noqa: E402
+from paddle_conv.engine import train  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 from tools.train import parse_args  # noqa: E402
 
@@ -24,14 +28,10 @@ from tools.train import parse_args  # noqa: E402
 def main(argv=None):
     args = parse_args(argv, __doc__)
     try:
-        cfg = load_config(args.config, args.override, schema=DET_SCHEMA)
-        results = train_distillation(cfg)
-    except (PaddleConvError, FloatingPointError) as exc:
+        results = train(load_config(args.config, args.override, schema=DET_SCHEMA))
+    except PaddleConvError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
-    for r in results.values():
-        print(f"{r['stage']:<11} best mAP {r['best_mAP']:.4f} (11-point {r['best_mAP_11']:.4f}), {r['seconds']} s")
-    atomic_json_save(results, os.path.join(cfg["Global"]["output_dir"], "summary.json"))
     print(json.dumps({k: round(v["best_mAP"], 4) for k, v in results.items()}))
     return 0
 

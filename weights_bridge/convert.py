@@ -22,6 +22,7 @@ import fnmatch
 import functools
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
 
 import numpy as np
 import paddle
@@ -48,12 +49,12 @@ def _transpose(a):
 @dataclass
 class _Entry:
     torch_key: str
-    paddle_key: str  # None: torch-only (num_batches_tracked)
+    paddle_key: Optional[str]  # None: torch-only (num_batches_tracked)
     shape: tuple  # torch shape
     dtype: str  # numpy dtype name of the torch tensor
     to_paddle: object = None
     to_torch: object = None
-    part: tuple = None  # (start, stop) along axis 0 of a merged Paddle tensor, None: all of it
+    part: Optional[tuple] = None  # (start, stop) along axis 0 of a merged Paddle tensor, None: all of it
 
     def torch_value(self, paddle_array):
         """This entry's torch array from the (whole) Paddle array."""
@@ -439,8 +440,9 @@ def _to_torch(plan, arrays, torch_model):
     return out, filled, initialised
 
 
-def torch_to_paddle(state_dict, model=None, num_classes=None, *, torch_model=None, paddle_model=None,
-                    **model_kwargs):
+def torch_to_paddle(state_dict: Mapping[str, Any], model: Optional[str] = None, num_classes: Optional[int] = None,
+                    *, torch_model: Optional[torch.nn.Module] = None, paddle_model: Optional[paddle.nn.Layer] = None,
+                    **model_kwargs: Any) -> "OrderedDict[str, paddle.Tensor]":
     """Convert a torch reference ``state_dict`` (upstream layout) to the paddle_conv model ``model``.
 
     Args:
@@ -463,8 +465,9 @@ def torch_to_paddle(state_dict, model=None, num_classes=None, *, torch_model=Non
                          paddle_model=paddle_model, **model_kwargs).state
 
 
-def paddle_to_torch(state_dict, model=None, num_classes=None, *, torch_model=None, paddle_model=None,
-                    **model_kwargs):
+def paddle_to_torch(state_dict: Mapping[str, Any], model: Optional[str] = None, num_classes: Optional[int] = None,
+                    *, torch_model: Optional[torch.nn.Module] = None, paddle_model: Optional[paddle.nn.Layer] = None,
+                    **model_kwargs: Any) -> "OrderedDict[str, torch.Tensor]":
     """Convert a paddle_conv ``state_dict`` of ``model`` to its torch reference's (upstream) layout.
 
     Same arguments as :func:`torch_to_paddle`. Returns an ``OrderedDict`` of ``torch.Tensor`` in

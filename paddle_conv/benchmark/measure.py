@@ -2,10 +2,11 @@
 
 import datetime
 import os
-import platform
 import sys
 
 import numpy as np
+
+from ..device import cpu_model
 
 
 def _reset_peak_rss():
@@ -59,17 +60,6 @@ def macs_per_image(model, size):
         if training:
             model.train()
     return total[0]
-
-
-def cpu_model():
-    """The CPU's model name (``/proc/cpuinfo``), or the platform's processor string."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return cpu
 
 
 def machine_info(args, device):

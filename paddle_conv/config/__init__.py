@@ -15,9 +15,10 @@ closest key), :mod:`.classification` and :mod:`.detection` (the schemas), :mod:`
 """
 
 import os
+from typing import Any, Dict, Optional, Sequence, Union
 
 from .classification import SCHEMA
-from .detection import DET_SCHEMA, is_detection_config
+from .detection import DET_SCHEMA, STAGES, is_detection_config
 from .legacy import is_legacy, translate_legacy
 from .schema import (
     ANY,
@@ -45,7 +46,8 @@ from .values import check_values
 from .yaml_io import YAML_ERRORS, YamlLoader, apply_override, dump_config, parse_override, read_yaml, yaml_load
 
 
-def validate_config(cfg, source="<config>", schema=None):
+def validate_config(cfg: Dict[str, Any], source: str = "<config>",
+                    schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults.
 
     A classification config's values are also checked for range (:func:`.values.check_values`).
@@ -56,7 +58,8 @@ def validate_config(cfg, source="<config>", schema=None):
     return out
 
 
-def load_config(path, overrides=(), schema=None):
+def load_config(path: Union[str, "os.PathLike[str]"], overrides: Sequence[str] = (),
+                schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Load ``path``, apply ``overrides`` (``["Global.epochs=3", ...]``) in order, validate
     against ``schema`` (default: the classification :data:`SCHEMA`).
 
@@ -77,7 +80,7 @@ def load_config(path, overrides=(), schema=None):
 
 __all__ = [
     "ANY", "BOOL", "DET_SCHEMA", "FLOAT", "INT", "INT_LIST", "LIST", "MAPPING", "NUMBERS", "NUM_LIST", "PROBLEMS",
-    "SCHEMA", "STR", "YAML_ERRORS", "Key", "Type", "YamlLoader", "apply_override", "config_error", "dump_config",
-    "is_detection_config", "load_config", "named_entry", "named_list", "named_mapping", "parse_override",
+    "SCHEMA", "STAGES", "STR", "YAML_ERRORS", "Key", "Type", "YamlLoader", "apply_override", "config_error",
+    "dump_config", "is_detection_config", "load_config", "named_entry", "named_list", "named_mapping", "parse_override",
     "read_yaml", "resolve_name", "validate_config", "validate_kwargs", "validate_section", "yaml_load",
 ]

@@ -73,6 +73,9 @@ def _split(batch_size):
     )
 
 
+#: The stages of a detection-distillation run, in order (``Global.output_dir/<stage>/``).
+STAGES = ("teacher", "student_kd", "student")
+
 #: The detection-distillation schema; ``load_config(path, overrides, schema=DET_SCHEMA)``.
 DET_SCHEMA = {
     "Global": Key(_GLOBAL),

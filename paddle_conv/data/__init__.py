@@ -15,7 +15,7 @@ register_dataset = DATASETS.register
 from . import augment, ppcls_ops  # noqa: E402,F401  (register PaddleClas's ops)
 from .cifar import Cifar10  # noqa: E402
 from .common import DataNotFoundError  # noqa: E402
-from .detection import collate_detection  # noqa: E402
+from .detection import collate_detection, detection_loader  # noqa: E402
 from .digits import Digits  # noqa: E402
 from .folder import ImageFolder  # noqa: E402
 from .imagenet import ImageNetDataset  # noqa: E402
@@ -55,4 +55,4 @@ def build_dataset(entry, class_num=None, key="DataLoader.Train.dataset"):
 
 __all__ = ["DATASETS", "TRANSFORMS", "VOC_CLASSES", "Cifar10", "DataNotFoundError", "Digits", "ImageFolder",
            "ImageNetDataset", "Shapes", "VOCDetection", "build_dataset", "build_transforms", "collate_detection",
-           "register_dataset"]
+           "detection_loader", "register_dataset"]

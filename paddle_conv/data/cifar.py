@@ -1,9 +1,12 @@
 """CIFAR-10 through ``paddle.vision.datasets.Cifar10``: a local archive or Paddle's download."""
 
+import contextlib
+import io
 import os
 
 import paddle
 
+from ..console import verbose
 from . import register_dataset
 from .common import DataNotFoundError, as_label, check_label
 
@@ -35,9 +38,11 @@ class Cifar10(paddle.io.Dataset):
             raise DataNotFoundError(f"CIFAR-10 archive {data_file!r} does not exist (data_file)")
         if data_file is None and not download and not os.path.exists(DEFAULT_CIFAR10):
             raise DataNotFoundError(f"CIFAR-10 archive not found at {DEFAULT_CIFAR10!r} and download is false")
+        chatter = contextlib.nullcontext() if verbose() else contextlib.redirect_stderr(io.StringIO())
         try:
-            self.data = paddle.vision.datasets.Cifar10(data_file=data_file, mode=mode, transform=transform,
-                                                       download=download, backend="pil")
+            with chatter:  # Paddle's downloader prints each of its attempts; the fallback line says it all
+                self.data = paddle.vision.datasets.Cifar10(data_file=data_file, mode=mode, transform=transform,
+                                                           download=download, backend="pil")
         except (RuntimeError, OSError) as exc:
             raise DataNotFoundError(f"CIFAR-10 is not on disk ({data_file or DEFAULT_CIFAR10}) and the download "
                                     f"failed ({type(exc).__name__}: {exc})") from exc

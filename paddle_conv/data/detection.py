@@ -3,10 +3,13 @@
 A detection sample is ``(image [3, S, S] float32, target [n, 5] float32)`` where ``target`` rows are
 ``(x1, y1, x2, y2, label)`` in coordinates relative to the image, labels 0-based without background.
 :func:`collate_detection` stacks a batch into ``images [B, 3, S, S]`` and ``targets [B, M, 5]``
-padded with label ``-1``, the padded form :class:`paddle_conv.losses.MultiBoxLoss` takes.
+padded with label ``-1``, the padded form :class:`paddle_conv.losses.MultiBoxLoss` takes;
+:func:`detection_loader` batches a data set that way.
 """
 
 import numpy as np
+
+from .loader import build_loader
 
 #: ImageNet mean / std (RGB, 0..1), the normalisation of the registered backbones.
 MEAN = np.array([0.485, 0.456, 0.406], dtype="float32")
@@ -36,3 +39,10 @@ def collate_detection(batch):
     for i, (_, t) in enumerate(batch):
         targets[i, : len(t)] = t
     return images, targets
+
+
+def detection_loader(dataset, batch_size, shuffle):
+    """Batches ``(images [B, 3, S, S], targets [B, M, 5])`` of a detection data set (the last
+    partial batch dropped when shuffling, for training)."""
+    return build_loader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle,
+                        collate_fn=collate_detection)

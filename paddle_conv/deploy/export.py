@@ -19,15 +19,18 @@ import secrets
 import shutil
 import stat
 import tempfile
+from typing import Any, Callable, Dict, Optional, Sequence
 
-from ..engine.checkpoint import load_pretrained
-from ..engine.det_trainer import stage_checkpoint
-from ..engine.trainer import build_model
+import paddle
+
+from ..build import build_model, stage_checkpoint
 from ..errors import ConfigError, WeightsError, abbreviate
 from ..fuse import fuse
+from ..io import read_json
 from ..layers import RefConv2D
 from ..refconv import reparameterize
 from ..registry import model_card
+from ..state_dict import load_pretrained
 from .inference import available_device, export_model, model_files
 from .octconv_rewrite import Formulation, fit, rewrite_octconv
 from .onnx import DEFAULT_OPSET, check_onnx_export, export_onnx
@@ -38,7 +41,8 @@ INFERENCE_NAME = "inference"
 EXPORT_CONFIG = "inference_config.json"
 
 
-def prepare_for_export(model, probe_shape, tune=False, octconv=None):
+def prepare_for_export(model: paddle.nn.Layer, probe_shape: Sequence[int], tune: bool = False,
+                       octconv: Optional[str] = None) -> paddle.nn.Layer:
     """The inference form of ``model``: a copy in eval mode, RefConv re-parameterized, BN folded,
     OctaveConv rewritten (by the measured rule, or timed on this machine with ``tune``).
 
@@ -128,7 +132,7 @@ def check_batchnorm_statistics(network, weights):
                                "which no training writes: the file is damaged; export another checkpoint")
 
 
-def load_trained_model(cfg):
+def load_trained_model(cfg: Dict[str, Any]) -> paddle.nn.Layer:
     """The network of ``cfg`` with the weights of ``Global.pretrained_model``, all of them, finite.
 
     Export refuses partial weights: any parameter missing from the file or of another shape
@@ -198,7 +202,8 @@ def staged_folder(folder, key="Global.save_inference_dir"):
             shutil.rmtree(backup, ignore_errors=True)
 
 
-def export_from_config(cfg, onnx=False, opset_version=DEFAULT_OPSET, verify=None, tune=False):
+def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: int = DEFAULT_OPSET,
+                       verify: Optional[Callable[[Dict[str, Any]], Any]] = None, tune: bool = False) -> Dict[str, Any]:
     """Export ``Global.pretrained_model`` of ``cfg`` to the folder ``Global.save_inference_dir``.
 
     Writes ``inference.json`` (``.pdmodel`` on Paddle 2) + ``inference.pdiparams``, with ``onnx``
@@ -239,12 +244,8 @@ def read_export_config(folder):
     path = os.path.join(folder, EXPORT_CONFIG)
     if not os.path.isfile(path):
         return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"{path} is damaged ({type(exc).__name__}: {exc}); export the model again "
-                           "with tools/export.py") from None
+    meta = read_json(path, lambda exc: f"{path} is damaged ({type(exc).__name__}: {exc}); export the model again "
+                                       "with tools/export.py")
     if not isinstance(meta, dict) or not isinstance(meta.get("Arch"), dict) or meta.get("task") not in (
             "classification", "detection"):
         raise WeightsError(f"{path} is not an export description of tools/export.py; export the model again")

@@ -11,7 +11,6 @@ device) and layer shape in ``$XDG_CACHE_HOME/paddle_conv/octconv_tune.json`` (de
 import copy
 import json
 import os
-import platform
 import tempfile
 import time
 
@@ -19,8 +18,8 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from ..device import available_device
-from ..engine.checkpoint import atomic_json_save
+from ..device import available_device, cpu_model
+from ..io import atomic_json_save
 from .octconv_rewrite import ExportOctaveConv, Formulation, applies, candidates
 
 __all__ = ["cache_path", "fastest_formulation", "layer_key", "machine_key"]
@@ -36,13 +35,7 @@ def cache_path():
 
 def machine_key():
     """What makes timings of this machine comparable: CPU model, cores, Paddle version, device."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return f"{cpu} x{os.cpu_count()} paddle {paddle.__version__} {available_device()}"
+    return f"{cpu_model()} x{os.cpu_count()} paddle {paddle.__version__} {available_device()}"
 
 
 def layer_key(conv, h_shape, l_shape):

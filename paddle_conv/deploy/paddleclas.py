@@ -24,7 +24,7 @@ import sys
 
 import paddle
 
-from ..arch import build_arch
+from ..build import build_model
 from ..errors import PaddleConvError
 from ..losses import LOSSES
 from ..registry import list_models
@@ -51,7 +51,7 @@ def model_builder(name):
     ``drop_path_rate``; a key the model cannot honour is a ConfigError naming it."""
 
     def build(**kwargs):
-        return build_arch({"name": name, **kwargs})
+        return build_model({"name": name, **kwargs})
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = f"paddle_conv model {name!r} for PaddleClas's Arch section."

@@ -6,10 +6,12 @@ VisualDL steps and the shuffling order continue where the interrupted run stoppe
 
 import math
 import os
+import time
 
 import numpy as np
 import paddle
 
+from ..console import log
 from ..errors import PaddleConvError
 from .checkpoint import atomic_json_save, load_checkpoint_meta, save_checkpoint
 
@@ -36,6 +38,52 @@ class ProgBar(paddle.callbacks.ProgBarLogger):
 
     def on_epoch_begin(self, epoch=None, logs=None):
         super().on_epoch_begin(self.start_epoch + epoch, logs)
+
+
+def _format_logs(logs):
+    parts = []
+    for key, value in (logs or {}).items():
+        if key in ("step", "batch_size"):
+            continue
+        value = value[0] if isinstance(value, (list, tuple)) else value
+        if isinstance(value, (int, float, np.floating, np.integer)):
+            parts.append(f"{key} {float(value):.4f}")
+    return " ".join(parts)
+
+
+class EpochSummary(paddle.callbacks.Callback):
+    """One line per epoch, after its evaluation when there is one: training and evaluation
+    metrics, learning rate and time, e.g.
+    ``epoch 3/12: train loss 0.4211 acc_top1 0.8750 | eval loss 0.3012 acc_top1 0.9415 | lr 0.001 | 41 s``.
+
+    Args:
+        total_epochs, start_epoch: as :class:`ProgBar` (resume offsets).
+        eval_every: evaluation interval in epochs (0: no evaluation), as ``fit``'s ``eval_freq``.
+    """
+
+    def __init__(self, total_epochs, start_epoch=0, eval_every=0):
+        super().__init__()
+        self.total_epochs, self.start_epoch, self.eval_every = total_epochs, start_epoch, eval_every
+        self.epoch, self.started, self.train_logs = 0, 0.0, {}
+
+    def on_epoch_begin(self, epoch=None, logs=None):
+        self.epoch, self.started = epoch, time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.train_logs = dict(logs or {})
+        if not self.eval_every or epoch % self.eval_every:  # fit evaluates when epoch % eval_freq == 0
+            self._print(None)
+
+    def on_eval_end(self, logs=None):
+        self._print(logs)
+
+    def _print(self, eval_logs):
+        epoch = self.start_epoch + self.epoch + 1
+        parts = [f"epoch {epoch}/{self.total_epochs}: train {_format_logs(self.train_logs)}"]
+        if eval_logs is not None:
+            parts.append(f"eval {_format_logs(eval_logs)}")
+        parts += [f"lr {current_lr(self.model):.6g}", f"{time.time() - self.started:.0f} s"]
+        log(" | ".join(parts))
 
 
 class VisualDLLogger(paddle.callbacks.VisualDL):

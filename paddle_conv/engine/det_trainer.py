@@ -1,5 +1,5 @@
 """Two-stage SSD knowledge distillation (Chen et al., NeurIPS 2017) from a validated
-:data:`~paddle_conv.engine.det_config.DET_SCHEMA` config.
+:data:`~paddle_conv.config.DET_SCHEMA` config.
 
 Stages, each in ``<Global.output_dir>/<stage>/``: ``teacher`` (MultiBoxLoss), ``student_kd``
 (MultiBoxLoss_KD against the teacher's best checkpoint, loss ``kd_total`` with ``Loss.weights``)
@@ -17,13 +17,23 @@ import time
 import numpy as np
 import paddle
 
-from ..data import DATASETS, collate_detection
-from ..data.loader import build_loader
-from ..det import detect, voc_map
+from ..build import (  # noqa: F401 (stage_checkpoint, stage_mismatch_fix: old import paths)
+    build_detection_dataset,
+    build_model,
+    build_optimizer,
+    detection_loader,
+    stage_checkpoint,
+    stage_mismatch_fix,
+)
+from ..config.detection import STAGES
+from ..console import log
 from ..errors import ConfigError, DataError, WeightsError
+from ..io import read_json
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
-from ..optim import build_optimizer
+from ..metrics import evaluate_map
+from .callbacks import TrainingDivergedError
 from .checkpoint import (
+    atomic_json_save,
     check_state_matches,
     load_checkpoint,
     load_checkpoint_meta,
@@ -32,14 +42,10 @@ from .checkpoint import (
     safe_paddle_load,
     save_checkpoint,
 )
-from .trainer import build_model, log, seed_everything
+from .trainer import seed_everything
 
-STAGES = ("teacher", "student_kd", "student")
-
-
-def build_dataset(split):
-    """The data set of a validated ``DataLoader.Train``/``Eval`` section."""
-    return DATASETS.build(split["dataset"]["name"], **{k: v for k, v in split["dataset"].items() if k != "name"})
+#: Old name of :func:`paddle_conv.build.build_detection_dataset`.
+build_dataset = build_detection_dataset
 
 
 def dataset_classes(dataset):
@@ -77,34 +83,6 @@ def build_datasets(cfg):
     return train_set, eval_set
 
 
-def _loader(dataset, batch_size, shuffle):
-    return build_loader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle,
-                        collate_fn=collate_detection)
-
-
-def evaluate_map(model, dataset, eval_cfg, batch_size=64):
-    """VOC mAP of ``model`` on ``dataset``: ``{"mAP": all-point, "mAP_11": 11-point, "AP": per class}``."""
-    model.eval()
-    detections, truths = [], []
-    with paddle.no_grad():
-        for images, targets in _loader(dataset, batch_size, False):
-            loc, conf, priors = model(images)
-            detections += detect(
-                loc,
-                conf,
-                priors,
-                score_thresh=eval_cfg["score_thresh"],
-                nms_thresh=eval_cfg["nms_thresh"],
-                top_k=eval_cfg["top_k"],
-            )
-            truths += [t[t[:, 4] >= 0] for t in targets.numpy()]
-    model.train()
-    num_classes = model.num_classes - 1
-    m_all, aps = voc_map(detections, truths, num_classes, eval_cfg["iou_thresh"])
-    m_11, _ = voc_map(detections, truths, num_classes, eval_cfg["iou_thresh"], use_11_point=True)
-    return {"mAP": m_all, "mAP_11": m_11, "AP": [float(a) for a in aps]}
-
-
 def _writer(cfg, stage_dir):
     if not cfg["Global"]["use_visualdl"]:
         return None
@@ -132,7 +110,7 @@ def _train_stage(cfg, stage, teacher, data):
     model = build_model(section["Arch"])
     train_set, eval_set = data
     train_cfg = cfg["DataLoader"]["Train"]
-    loader = _loader(train_set, train_cfg["batch_size"], train_cfg["shuffle"])
+    loader = detection_loader(train_set, train_cfg["batch_size"], train_cfg["shuffle"])
     epochs = section["epochs"]
     optimizer, lr = build_optimizer(section["Optimizer"], model.parameters(), len(loader), epochs)
     loss_cfg = cfg["Loss"]
@@ -167,7 +145,7 @@ def _train_stage(cfg, stage, teacher, data):
                 loss = loss_l + loss_c
                 named = {"loss_c": loss_c, "loss_l": loss_l}
             if not np.isfinite(float(loss)):
-                raise FloatingPointError(f"[{stage}] loss is {float(loss)} at step {step}: lower the learning rate")
+                raise TrainingDivergedError(f"[{stage}] loss is {float(loss)} at step {step}: lower the learning rate")
             loss.backward()
             optimizer.step()
             optimizer.clear_grad()
@@ -228,7 +206,8 @@ def check_compatible(cfg):
 
 
 def train_distillation(cfg):
-    """Run every stage; return ``{stage: summary}``.
+    """Run every stage; print one line per stage, write ``<Global.output_dir>/summary.json`` and
+    return ``{stage: summary}``.
 
     Everything a run reads is checked first (:func:`check_compatible`, :func:`build_datasets`,
     :func:`check_run_state`), so bad data or a damaged output folder stops it at once.
@@ -241,42 +220,16 @@ def train_distillation(cfg):
     results["student_kd"] = train_stage(cfg, "student_kd", teacher=load_teacher(cfg), data=data)
     if "student" in stages:
         results["student"] = train_stage(cfg, "student", data=data)
+    for r in results.values():
+        log(f"{r['stage']:<11} best mAP {r['best_mAP']:.4f} (11-point {r['best_mAP_11']:.4f}), {r['seconds']} s")
+    atomic_json_save(results, os.path.join(cfg["Global"]["output_dir"], "summary.json"))
     return results
-
-
-def stage_checkpoint(cfg, stage, weights=None):
-    """The checkpoint prefix a detection tool loads for ``stage``: ``weights`` (its ``--weights``) or
-    ``<Global.output_dir>/<stage>/best``; WeightsError saying how to make it when it is not there."""
-    if weights:
-        prefix = weights[: -len(".pdparams")] if weights.endswith(".pdparams") else weights
-        if not os.path.isfile(prefix + ".pdparams"):
-            raise WeightsError(f"--weights {weights}: {prefix}.pdparams does not exist; pass the prefix of a "
-                               f"checkpoint written by tools/train_det.py (<Global.output_dir>/{stage}/best)")
-        return prefix
-    prefix = os.path.join(cfg["Global"]["output_dir"], stage, "best")
-    if not os.path.isfile(prefix + ".pdparams"):
-        raise WeightsError(
-            f"the {stage} stage has no checkpoint {prefix}.pdparams: train it first with tools/train_det.py "
-            f"-c CONFIG (Global.output_dir={cfg['Global']['output_dir']}), or pass --weights PREFIX"
-        )
-    return prefix
-
-
-def stage_mismatch_fix(stage):
-    """The advice of a stage checkpoint that does not fit the stage's architecture."""
-    section = "Teacher" if stage == "teacher" else "Student"
-    return (f"it was saved with another {section}.Arch: set {section}.Arch to the one the {stage} stage was "
-            "trained with, or pass --weights of a checkpoint of this architecture")
 
 
 def _read_meta(path):
     """The ``latest.json`` of a stage, checked: ``{"epoch": int >= 0, "step": int >= 0, "best": {"mAP", "mAP_11"}}``."""
     fix = "it is damaged: delete the stage folder to train that stage again, or run without Global.resume"
-    try:
-        with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"cannot read resume state {path!r} ({type(exc).__name__}: {exc}); {fix}") from None
+    meta = read_json(path, lambda exc: f"cannot read resume state {path!r} ({type(exc).__name__}: {exc}); {fix}")
 
     def count(v):
         return isinstance(v, int) and not isinstance(v, bool) and v >= 0

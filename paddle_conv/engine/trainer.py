@@ -3,7 +3,7 @@
 Public API (used by ``tools/train.py`` and ``tools/eval.py``)::
 
     cfg = paddle_conv.config.load_config("configs/oct_mobilenet.yaml", ["Global.epochs=3"])
-    summary = train(cfg)      # {"run_dir", "vdl_dir", "best_metric", "eval", ...}
+    summary = train_classifier(cfg)   # {"run_dir", "vdl_dir", "best_metric", "eval", ...}
     result = evaluate(cfg)    # {"acc_top1", "acc_top5", "loss", ...}
 
 Outputs of a run go to ``<Global.output_dir>/<Arch.name>/``: checkpoints ``epoch_N``, ``latest``
@@ -19,22 +19,25 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from ..arch import build_arch
+from ..build import (
+    build_loader,
+    build_loss,
+    build_metrics,
+    build_model,
+    build_optimizer,
+    load_pretrained_weights,
+    run_dir,
+)
 from ..config import dump_config
-from ..data import build_dataset
-from ..data.batch_ops import BatchCollate, build_batch_transforms
+from ..console import log
 from ..data.holdout import split_for_validation
-from ..data.loader import build_loader as data_loader
-from ..device import resolve_device
-from ..errors import ConfigError, DataError
+from ..device import resolve_device, set_device  # noqa: F401 (set_device: old import path)
+from ..errors import ConfigError
 from ..io import RunLock
-from ..losses import build_loss
-from ..metrics import build_metrics
 from ..notes import note_once
-from ..optim import build_optimizer
-from ..refconv import refocus, reset_random_bases
-from .callbacks import CheckpointSaver, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
-from .checkpoint import atomic_write, format_load_report, load_checkpoint, load_pretrained
+from ..refconv import reset_random_bases
+from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
+from .checkpoint import atomic_write, load_checkpoint
 from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
@@ -44,63 +47,6 @@ def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
-
-
-def run_dir(cfg):
-    """``<Global.output_dir>/<Arch.name>``: where checkpoints and logs of ``cfg`` go."""
-    return os.path.join(cfg["Global"]["output_dir"], cfg["Arch"]["name"])
-
-
-def log(msg):
-    """Print ``msg`` once (rank 0 of a multi-process run)."""
-    if paddle.distributed.ParallelEnv().local_rank == 0:
-        print(msg, flush=True)
-
-
-def build_model(arch, pretrained=True):
-    """The network of a validated ``Arch`` section (``name`` + builder arguments).
-
-    ``Arch.pretrained`` is what training starts from; tools that load trained weights right after
-    (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
-
-    With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
-    plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
-    drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
-    load as they are.
-    """
-    network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
-    if arch.get("refocus"):
-        try:
-            refocus(network, **arch["refocus"])
-        except ValueError as exc:
-            raise ConfigError(f"Arch.refocus: {exc}") from exc
-    return network
-
-
-def build_loader(split, class_num, key, train, built=None):
-    """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
-
-    Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
-    (one shard per process under ``paddle.distributed.launch``). ``built``: ``(dataset, entry)``
-    already built (a validation split), instead of the section's data set.
-    """
-    dataset, entry = built or build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
-    sampler_cfg = split["sampler"]
-    batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
-    drop_last = sampler_cfg["drop_last"] and train
-    if len(dataset) == 0 or (drop_last and len(dataset) < batch_size):
-        raise DataError(f"{key}: the data set has {len(dataset)} samples, fewer than one batch of {batch_size} "
-                        f"with drop_last; lower {key}.sampler.batch_size or set drop_last: false")
-    sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
-                                                shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
-    loader_cfg = split["loader"]
-    batch_ops = split["dataset"].get("batch_transform_ops") if train else None
-    collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
-    loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
-                         num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
-                         use_shared_memory=loader_cfg["use_shared_memory"])
-    log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
-    return loader, entry
 
 
 def _paddle_model(cfg, network):
@@ -149,25 +95,6 @@ def _write_text(path, text):
         f.write(text)
 
 
-def _load_weights(network, path):
-    report = load_pretrained(network, path)
-    log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
-
-
-def set_device(name):
-    """Use ``Global.device`` ``name`` (``auto`` | ``cpu`` | ``gpu`` | ``gpu:N``), print it and return
-    the concrete device (``cpu`` or ``gpu:N``); ConfigError naming ``Global.device`` if this Paddle
-    or machine lacks it."""
-    device = resolve_device(name)
-    try:
-        paddle.set_device(device)
-    except ValueError as exc:
-        raise ConfigError(f"Global.device: cannot use {name!r} with this Paddle build ({exc}); "
-                          "use -o Global.device=cpu or install paddlepaddle-gpu") from exc
-    log(f"device: {device} (Global.device: {name})")
-    return device
-
-
 def _fresh_unique_names(fn):
     """Run ``fn`` in a fresh ``paddle.utils.unique_name`` scope.
 
@@ -185,7 +112,7 @@ def _fresh_unique_names(fn):
 
 
 @_fresh_unique_names
-def train(cfg, extra_callbacks=()):
+def train_classifier(cfg, extra_callbacks=()):
     """Train the model of ``cfg`` (validated by :func:`paddle_conv.config.load_config`).
 
     Resumes from ``Global.checkpoints`` (weights, optimizer and LR state, epoch), or starts
@@ -207,7 +134,7 @@ def train(cfg, extra_callbacks=()):
 
     network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
     if g["pretrained_model"] and not g["checkpoints"]:
-        _load_weights(network, g["pretrained_model"])
+        load_pretrained_weights(network, g["pretrained_model"])
         reset_random_bases(network)  # Arch.refocus.basis random_*: the trained kernels are not the basis
 
     data = cfg["DataLoader"]
@@ -269,7 +196,8 @@ def train(cfg, extra_callbacks=()):
                  ShuffleByEpoch(train_loader.batch_sampler, start_epoch),
                  ReseedByEpoch(seed_everything, g["seed"], start_epoch),
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
-                 saver, _KeepEval()]
+                 saver, _KeepEval(),
+                 EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0)]
     if g["use_visualdl"]:
         logger = VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps)
         # the extras share the logger's writer, which the logger closes at the end: extras first
@@ -293,7 +221,7 @@ def train(cfg, extra_callbacks=()):
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
         if fraction and data.get("Eval"):  # as Keras: the best validation checkpoint on the test set
-            _load_weights(network, os.path.join(out, "best_model.pdparams"))
+            load_pretrained_weights(network, os.path.join(out, "best_model.pdparams"))
             test_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
             logs = model.evaluate(test_loader, log_freq=g["print_batch_step"], verbose=1)
             summary["test"] = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
@@ -318,10 +246,14 @@ def evaluate(cfg):
     loader, entry = build_loader(cfg["DataLoader"]["Eval"], cfg["Arch"].get("num_classes"), "DataLoader.Eval",
                                  False)
     network = build_model(cfg["Arch"], pretrained=False)
-    _load_weights(network, weights)
+    load_pretrained_weights(network, weights)
     model = _paddle_model(cfg, network)
     model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))
     logs = model.evaluate(loader, log_freq=g["print_batch_step"], verbose=1)
     result = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
     result["dataset"] = entry["name"]
     return result
+
+
+#: Old name of :func:`train_classifier` (``paddle_conv.engine.train`` dispatches on the task).
+train = train_classifier

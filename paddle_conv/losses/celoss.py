@@ -24,7 +24,7 @@ class CELoss(paddle.nn.Layer):
             raise ValueError(f"CELoss epsilon must be in [0, 1), got {epsilon}")
         self.epsilon = eps
 
-    def forward(self, logits, label):
+    def forward(self, logits: paddle.Tensor, label: paddle.Tensor) -> paddle.Tensor:
         if label.ndim == logits.ndim and label.shape[-1] == logits.shape[-1] and label.shape[-1] > 1:
             return soft_cross_entropy(logits, label, self.epsilon)
         if label.ndim == logits.ndim:
@@ -55,7 +55,7 @@ class CombinedLoss(paddle.nn.Layer):
         self.weights = [w for w, _ in weighted_losses]
         self.losses = paddle.nn.LayerList([loss for _, loss in weighted_losses])
 
-    def forward(self, logits, label):
+    def forward(self, logits: paddle.Tensor, label: paddle.Tensor) -> paddle.Tensor:
         total = 0.0
         for w, loss in zip(self.weights, self.losses):
             total = total + w * loss(logits, label)

@@ -17,6 +17,7 @@ in the batch, at least 1; a batch with nothing selected returns zeros.
 """
 
 from collections import namedtuple
+from typing import Sequence, Tuple, Union
 
 import numpy as np
 import paddle
@@ -251,7 +252,8 @@ class MultiBoxLoss(nn.Layer):
         loss_c = -paddle.take_along_axis(log_p, a.conf_t.unsqueeze(-1), axis=-1).sum() / a.n
         return loss_l, loss_c
 
-    def forward(self, predictions, targets):
+    def forward(self, predictions: Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor],
+                targets: Union[paddle.Tensor, Sequence[paddle.Tensor]]) -> Tuple[paddle.Tensor, paddle.Tensor]:
         loc, conf, priors = predictions
         a = self._assign(loc, conf, priors, targets)
         if a.sel_rows.shape[0] == 0:
@@ -302,7 +304,10 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
     def T(self):  # noqa: N802  (the older name of Temp)
         return self.Temp
 
-    def forward(self, predictions, teacher, targets):
+    def forward(  # type: ignore[override]  # the seed's call: the KD criterion also takes the teacher's outputs
+        self, predictions: Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor], teacher: Sequence[paddle.Tensor],
+        targets: Union[paddle.Tensor, Sequence[paddle.Tensor]],
+    ) -> Tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor, paddle.Tensor]:
         loc, conf, priors = predictions
         loc_teacher, conf_teacher = (t.detach() for t in teacher[:2])
         if loc_teacher.shape != loc.shape or conf_teacher.shape != conf.shape:

@@ -19,9 +19,9 @@ import numpy as np
 import paddle
 
 from ..cards import WeightEntry
-from ..engine.checkpoint import read_state_dict
 from ..errors import WeightsError
 from ..io import atomic_paddle_save, safe_torch_load
+from ..state_dict import read_state_dict
 from .download import cache_dir, fetch
 
 __all__ = ["Pretrained", "load_weights", "resolve_entry"]

@@ -3,8 +3,9 @@
 import paddle
 import pytest
 
-from paddle_conv.engine.checkpoint import format_load_report, load_pretrained, save_checkpoint
+from paddle_conv.engine.checkpoint import save_checkpoint
 from paddle_conv.errors import WeightsError
+from paddle_conv.state_dict import format_load_report, load_pretrained
 
 
 class Net(paddle.nn.Layer):

@@ -1,0 +1,125 @@
+"""Build the parts of a run from validated config sections (:mod:`paddle_conv.config`).
+
+One place turns config sections into objects, for the trainers (:mod:`paddle_conv.engine`),
+export (:mod:`paddle_conv.deploy.export`), the tools and PaddleClas registration::
+
+    model = build_model(cfg["Arch"])                                   # nn.Layer
+    loss = build_loss(cfg["Loss"]["Train"])                           # CombinedLoss
+    optimizer, lr = build_optimizer(cfg["Optimizer"], model.parameters(), steps_per_epoch, epochs)
+    metrics = build_metrics(cfg["Metric"]["Eval"])                    # [paddle.metric.Metric]
+    loader, entry = build_loader(cfg["DataLoader"]["Train"], 10, "DataLoader.Train", train=True)
+
+Detection configs: :func:`build_detection_dataset` and :func:`detection_loader`.
+"""
+
+import os
+from typing import Any, Dict, Optional, Tuple
+
+import paddle
+
+from .arch import build_arch
+from .console import log
+from .data import DATASETS, build_dataset, detection_loader
+from .data.batch_ops import BatchCollate, build_batch_transforms
+from .data.loader import build_loader as data_loader
+from .errors import ConfigError, DataError, WeightsError
+from .losses import build_loss
+from .metrics import build_metrics
+from .optim import build_optimizer
+from .refconv import refocus
+from .state_dict import format_load_report, load_pretrained
+
+__all__ = ["build_detection_dataset", "build_loader", "build_loss", "build_metrics", "build_model",
+           "build_optimizer", "detection_loader", "load_pretrained_weights", "run_dir", "stage_checkpoint",
+           "stage_mismatch_fix"]
+
+
+def run_dir(cfg: Dict[str, Any]) -> str:
+    """``<Global.output_dir>/<Arch.name>``: where checkpoints and logs of ``cfg`` go."""
+    return os.path.join(cfg["Global"]["output_dir"], cfg["Arch"]["name"])
+
+
+def stage_checkpoint(cfg, stage, weights=None):
+    """The checkpoint prefix a detection tool loads for ``stage``: ``weights`` (its ``--weights``) or
+    ``<Global.output_dir>/<stage>/best``; WeightsError saying how to make it when it is not there."""
+    if weights:
+        prefix = weights[: -len(".pdparams")] if weights.endswith(".pdparams") else weights
+        if not os.path.isfile(prefix + ".pdparams"):
+            raise WeightsError(f"--weights {weights}: {prefix}.pdparams does not exist; pass the prefix of a "
+                               f"checkpoint written by tools/train_det.py (<Global.output_dir>/{stage}/best)")
+        return prefix
+    prefix = os.path.join(cfg["Global"]["output_dir"], stage, "best")
+    if not os.path.isfile(prefix + ".pdparams"):
+        raise WeightsError(
+            f"the {stage} stage has no checkpoint {prefix}.pdparams: train it first with tools/train_det.py "
+            f"-c CONFIG (Global.output_dir={cfg['Global']['output_dir']}), or pass --weights PREFIX"
+        )
+    return prefix
+
+
+def stage_mismatch_fix(stage):
+    """The advice of a stage checkpoint that does not fit the stage's architecture."""
+    section = "Teacher" if stage == "teacher" else "Student"
+    return (f"it was saved with another {section}.Arch: set {section}.Arch to the one the {stage} stage was "
+            "trained with, or pass --weights of a checkpoint of this architecture")
+
+
+def load_pretrained_weights(network: paddle.nn.Layer, path: str) -> None:
+    """Load the weights of ``path`` that fit ``network`` and print which did not
+    (:func:`paddle_conv.state_dict.load_pretrained`)."""
+    report = load_pretrained(network, path)
+    log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
+
+
+def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Layer:
+    """The network of a validated ``Arch`` section (``name``, builder arguments and PaddleClas's
+    common keys, :func:`paddle_conv.arch.build_arch`).
+
+    ``Arch.pretrained`` is what training starts from; tools that load trained weights right after
+    (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
+
+    With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
+    plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
+    drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
+    load as they are.
+    """
+    network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
+    if arch.get("refocus"):
+        try:
+            refocus(network, **arch["refocus"])
+        except ValueError as exc:
+            raise ConfigError(f"Arch.refocus: {exc}") from exc
+    return network
+
+
+def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str, train: bool,
+                 built: Optional[Tuple[Any, Dict[str, Any]]] = None) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
+    """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
+
+    Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
+    (one shard per process under ``paddle.distributed.launch``). ``built``: ``(dataset, entry)``
+    already built (a validation split), instead of the section's data set.
+    """
+    dataset, entry = built or build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
+    sampler_cfg = split["sampler"]
+    batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
+    drop_last = sampler_cfg["drop_last"] and train
+    if len(dataset) == 0 or (drop_last and len(dataset) < batch_size):
+        raise DataError(f"{key}: the data set has {len(dataset)} samples, fewer than one batch of {batch_size} "
+                        f"with drop_last; lower {key}.sampler.batch_size or set drop_last: false")
+    sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
+                                                shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
+    loader_cfg = split["loader"]
+    batch_ops = split["dataset"].get("batch_transform_ops") if train else None
+    collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
+    loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
+                         num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
+                         use_shared_memory=loader_cfg["use_shared_memory"])
+    log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
+    return loader, entry
+
+
+def build_detection_dataset(split: Dict[str, Any]) -> paddle.io.Dataset:
+    """The data set of a validated detection ``DataLoader.Train``/``Eval`` section."""
+    return DATASETS.build(split["dataset"]["name"], **{k: v for k, v in split["dataset"].items() if k != "name"})
+
