@@ -39,8 +39,19 @@ def _arrays(out):
     return [o.numpy() for o in (out if isinstance(out, tuple) else (out,))]
 
 
+def _without_dropout(torch_model, paddle_model):
+    """Dropout off in both (train-mode random masks cannot match across frameworks)."""
+    for module in torch_model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    for layer in paddle_model.sublayers():
+        if isinstance(layer, paddle.nn.Dropout):
+            layer.p = 0.0
+
+
 def _model_pair(name, x):
     torch_model, paddle_model = parity.model_pair(name, seed=1, sample=x, **KWARGS.get(name, {"num_classes": 10}))
+    _without_dropout(torch_model, paddle_model)
     if name == "resnet50_dcn":
         with torch.no_grad():
             for key, param in torch_model.named_parameters():
