@@ -7,6 +7,8 @@ BatchNorm statistics renamed) are all there is. Registered here:
 
 * ``mobilenet_v1``: d-li14's ``features.i`` blocks -> paddle.vision's ``conv1``, ``conv2_1`` ...;
 * ``ssd_lite``: the same under ``backbone.``;
+* ``mobilenet_v3_small`` / ``_large``: torchvision's ``features.i.block.j`` -> paddle.vision's
+  ``conv``, ``blocks.i.{expand_conv, bottleneck_conv, mid_se, linear_conv}``, ``lastconv``;
 * ``resnet50_dcn``, ``conv_resnet50``: torchvision-``DeformConv2d``-style ``conv2.offset_conv`` and
   ``conv2.mask_conv`` are concatenated (in that order, along the output channels) into Paddle's
   ``conv2.conv_offset``.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from paddle_conv.registry import Registry
 
 from .references.mobilenet import mobilenet_v1_renames
+from .references.mobilenet_v3 import mobilenet_v3_renames
 
 __all__ = ["IDENTITY", "KEY_MAPPINGS", "KeyMapping", "key_mapping", "register_key_mapping"]
 
@@ -76,6 +79,8 @@ def key_mapping(model_name):
 
 register_key_mapping(KeyMapping(renames=mobilenet_v1_renames()), "mobilenet_v1")
 register_key_mapping(KeyMapping(renames=mobilenet_v1_renames("backbone.")), "ssd_lite")
+register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("small")), "mobilenet_v3_small")
+register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("large")), "mobilenet_v3_large")
 register_key_mapping(KeyMapping(renames=((r"\.conv2\.(offset_conv|mask_conv)\b", ".conv2.conv_offset"),),
                                 merged=(r".*\.conv2\.conv_offset\.(weight|bias)",)),
                      "resnet50_dcn", "conv_resnet50")

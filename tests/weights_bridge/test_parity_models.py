@@ -32,6 +32,11 @@ KWARGS = {"ssd_lite": {"num_classes": 5, "input_size": INPUT_SIZE},
 #: scaled by this factor the offsets stay under ~0.15 px. The layer itself is exact at any offset
 #: (tests/weights_bridge/test_dcn_reference.py).
 DCN_PREDICTOR_SCALE = 0.005
+#: Models whose eval pass (and the file checks after it) run in float64. MobileNetV3-Large with
+#: random weights has outputs of ~4e3 at 64x64, and torch's own float32 result differs from its
+#: float64 one by 1.8e-4 (relative to max|y|), above the tolerance; in float64 Paddle matches
+#: within 6e-5, the residue of paddle's Hardsigmoid slope 0.1666667 (torch: exactly 1/6) in the SE gates.
+EVAL_DTYPE = {"mobilenet_v3_large": "float64"}
 
 
 def _arrays(out):
@@ -70,6 +75,10 @@ def test_octconv_family_is_covered():
 def test_parity(name):
     x = np.random.default_rng(0).standard_normal((2, 3, INPUT_SIZE, INPUT_SIZE)).astype("float32")
     torch_model, paddle_model = _model_pair(name, x)
+    if name in EVAL_DTYPE:
+        x = x.astype(EVAL_DTYPE[name])
+        torch_model.to(getattr(torch, EVAL_DTYPE[name]))
+        paddle_model.to(dtype=EVAL_DTYPE[name])
     report = parity.check_parity(torch_model, paddle_model, x, name, train_dtype="float64")
     print(f"{name}:\n{report.summary()}")
     assert report.ok, report.summary()

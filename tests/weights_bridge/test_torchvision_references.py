@@ -20,6 +20,20 @@ TORCHVISION = {
         "features.2.conv.2.weight": (24, 96, 1, 1), "features.2.conv.3.num_batches_tracked": (),
         "features.17.conv.2.weight": (320, 960, 1, 1), "features.18.0.weight": (1280, 320, 1, 1),
         "classifier.1.weight": (1000, 1280), "classifier.1.bias": (1000,)}),
+    "mobilenet_v3_small": (2_542_856, {
+        "features.0.0.weight": (16, 3, 3, 3), "features.0.1.running_mean": (16,),
+        "features.1.block.0.0.weight": (16, 1, 3, 3),  # no expansion: depthwise, SE, project
+        "features.1.block.1.fc1.weight": (8, 16, 1, 1), "features.1.block.1.fc2.bias": (16,),
+        "features.1.block.2.0.weight": (16, 16, 1, 1), "features.2.block.0.0.weight": (72, 16, 1, 1),
+        "features.4.block.1.0.weight": (96, 1, 5, 5), "features.4.block.2.fc1.weight": (24, 96, 1, 1),
+        "features.4.block.3.1.weight": (40,), "features.12.0.weight": (576, 96, 1, 1),
+        "classifier.0.weight": (1024, 576), "classifier.3.weight": (1000, 1024)}),
+    "mobilenet_v3_large": (5_483_032, {
+        "features.1.block.0.0.weight": (16, 1, 3, 3), "features.1.block.1.0.weight": (16, 16, 1, 1),
+        "features.2.block.0.0.weight": (64, 16, 1, 1), "features.4.block.2.fc1.weight": (24, 72, 1, 1),
+        "features.7.block.2.0.weight": (80, 240, 1, 1), "features.15.block.2.fc2.weight": (960, 240, 1, 1),
+        "features.16.0.weight": (960, 160, 1, 1), "classifier.0.weight": (1280, 960),
+        "classifier.3.bias": (1000,)}),
 }
 
 

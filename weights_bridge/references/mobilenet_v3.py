@@ -1,0 +1,119 @@
+"""PyTorch reference of MobileNetV3 Small/Large (Howard et al., ICCV 2019) in torchvision's layout
+(``torchvision.models.mobilenet_v3_small`` / ``_large``), written from its documented structure.
+
+State-dict keys: ``features.0`` (stem ``Conv2dNormActivation``, Hardswish), ``features.{1..n}``
+inverted residuals whose ``.block`` is ``[expand (1x1, when the width changes),] depthwise,
+[SqueezeExcitation .fc1/.fc2 (with bias),] project (1x1, no activation)``, each a
+``Conv2dNormActivation`` (``.0`` conv without bias, ``.1`` BN with eps 1e-3), ``features.{n+1}``
+(1x1 to 6x the last width, Hardswish) and ``classifier.0`` / ``classifier.3`` (Linear, Hardswish,
+Dropout, Linear). The SE's squeeze width is the expanded width / 4 rounded to a multiple of 8;
+its gate is ``hardsigmoid``.
+
+paddle.vision names the same tensors ``conv``, ``blocks.i.{expand_conv, bottleneck_conv, mid_se,
+linear_conv}``, ``lastconv``: :func:`mobilenet_v3_renames` gives the converter's renames (the
+block indices of ``.block`` depend on whether a block expands and has an SE).
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import register_reference
+from .mobilenet_v2 import conv_norm_act, make_divisible
+
+__all__ = ["MOBILENET_V3_BLOCKS", "MobileNetV3", "mobilenet_v3_large", "mobilenet_v3_renames",
+           "mobilenet_v3_small"]
+
+#: Per variant: (``(in, kernel, expanded, out, SE, activation "RE"/"HS", stride)`` per block, classifier width).
+MOBILENET_V3_BLOCKS = {
+    "small": ((
+        (16, 3, 16, 16, True, "RE", 2), (16, 3, 72, 24, False, "RE", 2), (24, 3, 88, 24, False, "RE", 1),
+        (24, 5, 96, 40, True, "HS", 2), (40, 5, 240, 40, True, "HS", 1), (40, 5, 240, 40, True, "HS", 1),
+        (40, 5, 120, 48, True, "HS", 1), (48, 5, 144, 48, True, "HS", 1), (48, 5, 288, 96, True, "HS", 2),
+        (96, 5, 576, 96, True, "HS", 1), (96, 5, 576, 96, True, "HS", 1)), 1024),
+    "large": ((
+        (16, 3, 16, 16, False, "RE", 1), (16, 3, 64, 24, False, "RE", 2), (24, 3, 72, 24, False, "RE", 1),
+        (24, 5, 72, 40, True, "RE", 2), (40, 5, 120, 40, True, "RE", 1), (40, 5, 120, 40, True, "RE", 1),
+        (40, 3, 240, 80, False, "HS", 2), (80, 3, 200, 80, False, "HS", 1), (80, 3, 184, 80, False, "HS", 1),
+        (80, 3, 184, 80, False, "HS", 1), (80, 3, 480, 112, True, "HS", 1), (112, 3, 672, 112, True, "HS", 1),
+        (112, 5, 672, 160, True, "HS", 2), (160, 5, 960, 160, True, "HS", 1), (160, 5, 960, 160, True, "HS", 1)),
+        1280),
+}
+_EPS = 1e-3
+
+
+class SqueezeExcitation(nn.Module):
+    """``x * hardsigmoid(fc2(relu(fc1(avgpool(x)))))``, ``[N, C, H, W]`` in and out."""
+
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+
+    def forward(self, x):
+        return x * F.hardsigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(x, 1)))))
+
+
+class InvertedResidual(nn.Module):
+    """``[N, C_in, H, W] -> [N, C_out, H / stride, W / stride]``; residual when the shape is kept."""
+
+    def __init__(self, cin, kernel, expanded, cout, se, activation, stride):
+        super().__init__()
+        act = nn.Hardswish if activation == "HS" else nn.ReLU
+        layers = [conv_norm_act(cin, expanded, 1, act=act, eps=_EPS)] if expanded != cin else []
+        layers.append(conv_norm_act(expanded, expanded, kernel, stride, groups=expanded, act=act, eps=_EPS))
+        if se:
+            layers.append(SqueezeExcitation(expanded, make_divisible(expanded // 4)))
+        layers.append(conv_norm_act(expanded, cout, 1, act=None, eps=_EPS))
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.block(x) if self.residual else self.block(x)
+
+
+def _scaled_blocks(variant, scale):
+    blocks, last = MOBILENET_V3_BLOCKS[variant]
+    return ([(make_divisible(cin * scale), k, make_divisible(exp * scale), make_divisible(cout * scale), se, act, s)
+             for cin, k, exp, cout, se, act, s in blocks], make_divisible(last * scale))
+
+
+class MobileNetV3(nn.Module):
+    """``[N, 3, H, W] -> [N, num_classes]``; ``variant`` ``"small"`` or ``"large"``, ``scale`` the width multiplier."""
+
+    def __init__(self, variant, num_classes=1000, scale=1.0):
+        super().__init__()
+        blocks, last = _scaled_blocks(variant, scale)
+        layers = [conv_norm_act(3, blocks[0][0], 3, 2, act=nn.Hardswish, eps=_EPS)]
+        layers += [InvertedResidual(*block) for block in blocks]
+        width = 6 * blocks[-1][3]
+        layers.append(conv_norm_act(blocks[-1][3], width, 1, act=nn.Hardswish, eps=_EPS))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Linear(width, last), nn.Hardswish(), nn.Dropout(0.2),
+                                        nn.Linear(last, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def mobilenet_v3_renames(variant):
+    """``(torch pattern, paddle name)`` renames: torchvision's ``features.i`` -> paddle.vision's names."""
+    blocks, _ = MOBILENET_V3_BLOCKS[variant]
+    renames = [(r"^features\.0\b", "conv"), (rf"^features\.{len(blocks) + 1}\b", "lastconv")]
+    for i, (cin, _, expanded, _, se, _, _) in enumerate(blocks):
+        parts = ["expand_conv"] * (expanded != cin) + ["bottleneck_conv"] + ["mid_se"] * se + ["linear_conv"]
+        renames += [(rf"^features\.{i + 1}\.block\.{j}\b", f"blocks.{i}.{part}") for j, part in enumerate(parts)]
+    return tuple(renames)
+
+
+@register_reference
+def mobilenet_v3_small(num_classes=1000, scale=1.0):
+    """Torch reference of ``mobilenet_v3_small``: torchvision's MobileNetV3-Small."""
+    return MobileNetV3("small", num_classes, scale)
+
+
+@register_reference
+def mobilenet_v3_large(num_classes=1000, scale=1.0):
+    """Torch reference of ``mobilenet_v3_large``: torchvision's MobileNetV3-Large."""
+    return MobileNetV3("large", num_classes, scale)
