@@ -9,6 +9,8 @@ BatchNorm statistics renamed) are all there is. Registered here:
 * ``ssd_lite``: the same under ``backbone.``;
 * ``mobilenet_v3_small`` / ``_large``: torchvision's ``features.i.block.j`` -> paddle.vision's
   ``conv``, ``blocks.i.{expand_conv, bottleneck_conv, mid_se, linear_conv}``, ``lastconv``;
+* ``shufflenet_v2_x1_0``: torchvision's ``conv1``, ``stageS.i.branchB.j``, ``conv5``, ``fc`` ->
+  paddle.vision's ``_conv1``, ``S_{i+1}._conv_{dw,linear,pw}[_B]``, ``_last_conv``, ``_fc``;
 * ``resnet50_dcn``, ``conv_resnet50``: torchvision-``DeformConv2d``-style ``conv2.offset_conv`` and
   ``conv2.mask_conv`` are concatenated (in that order, along the output channels) into Paddle's
   ``conv2.conv_offset``.
@@ -21,6 +23,7 @@ from paddle_conv.registry import Registry
 
 from .references.mobilenet import mobilenet_v1_renames
 from .references.mobilenet_v3 import mobilenet_v3_renames
+from .references.shufflenet import shufflenet_v2_renames
 
 __all__ = ["IDENTITY", "KEY_MAPPINGS", "KeyMapping", "key_mapping", "register_key_mapping"]
 
@@ -81,6 +84,7 @@ register_key_mapping(KeyMapping(renames=mobilenet_v1_renames()), "mobilenet_v1")
 register_key_mapping(KeyMapping(renames=mobilenet_v1_renames("backbone.")), "ssd_lite")
 register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("small")), "mobilenet_v3_small")
 register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("large")), "mobilenet_v3_large")
+register_key_mapping(KeyMapping(renames=shufflenet_v2_renames()), "shufflenet_v2_x1_0")
 register_key_mapping(KeyMapping(renames=((r"\.conv2\.(offset_conv|mask_conv)\b", ".conv2.conv_offset"),),
                                 merged=(r".*\.conv2\.conv_offset\.(weight|bias)",)),
                      "resnet50_dcn", "conv_resnet50")

@@ -34,7 +34,16 @@ TORCHVISION = {
         "features.7.block.2.0.weight": (80, 240, 1, 1), "features.15.block.2.fc2.weight": (960, 240, 1, 1),
         "features.16.0.weight": (960, 160, 1, 1), "classifier.0.weight": (1280, 960),
         "classifier.3.bias": (1000,)}),
+    "shufflenet_v2_x1_0": (2_278_604, {
+        "conv1.0.weight": (24, 3, 3, 3), "conv1.1.running_var": (24,),
+        "stage2.0.branch1.0.weight": (24, 1, 3, 3), "stage2.0.branch1.2.weight": (58, 24, 1, 1),
+        "stage2.0.branch1.3.bias": (58,), "stage2.0.branch2.0.weight": (58, 24, 1, 1),
+        "stage2.0.branch2.3.weight": (58, 1, 3, 3), "stage2.1.branch2.0.weight": (58, 58, 1, 1),
+        "stage3.7.branch2.6.running_mean": (116,), "stage4.0.branch1.2.weight": (232, 232, 1, 1),
+        "conv5.0.weight": (1024, 464, 1, 1), "fc.weight": (1000, 1024)}),
 }
+#: prefixes torchvision's layout does not have (stride-1 ShuffleNet units have an empty ``branch1``)
+ABSENT = {"shufflenet_v2_x1_0": ("stage2.1.branch1.",)}
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
@@ -45,3 +54,4 @@ def test_layout_is_torchvisions(name):
     assert sum(p.numel() for p in model.parameters()) == num_params
     for key, shape in shapes.items():
         assert tuple(state[key].shape) == shape, key
+    assert not [k for k in state if k.startswith(ABSENT.get(name, ()))]

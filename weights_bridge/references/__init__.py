@@ -19,4 +19,16 @@ def list_references(pattern=None):
     return REFERENCES.names(pattern)
 
 
-from . import cct, mobilenet, mobilenet_v2, mobilenet_v3, octconv, refconv, resnet, ssd300, ssd_lite, tiny_cnn  # noqa: E402,F401  (they register)
+from . import (  # noqa: E402,F401  (they register)
+    cct,
+    mobilenet,
+    mobilenet_v2,
+    mobilenet_v3,
+    octconv,
+    refconv,
+    resnet,
+    shufflenet,
+    ssd300,
+    ssd_lite,
+    tiny_cnn,
+)

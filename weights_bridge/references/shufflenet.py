@@ -1,0 +1,106 @@
+"""PyTorch reference of ShuffleNetV2 x1.0 (Ma et al., ECCV 2018) in torchvision's layout
+(``torchvision.models.shufflenet_v2_x1_0``), written from its documented structure, not imported.
+
+State-dict keys: ``conv1`` (``.0`` 3x3 stride-2 conv, ``.1`` BN), ``stage2`` .. ``stage4`` of
+4, 8, 4 units, ``conv5`` (``.0`` 1x1 conv, ``.1`` BN) and ``fc``; no convolution has a bias. A
+unit's ``branch2`` is ``Sequential(1x1 conv, BN, ReLU, 3x3 depthwise conv, BN, 1x1 conv, BN,
+ReLU)`` (indices 0, 1, 3, 4, 5, 6 hold tensors); the first unit of a stage (stride 2) also has
+``branch1 = Sequential(3x3 depthwise conv, BN, 1x1 conv, BN, ReLU)`` and both branches see the
+whole input; the others split the channels in halves and transform the second. The two halves
+are concatenated and shuffled (2 groups).
+
+paddle.vision names the same tensors ``_conv1``, ``{stage}_{unit}`` (``2_1`` .. ``4_4``, units
+counted from 1) with ``_conv_dw_1`` / ``_conv_linear_1`` (branch 1) and ``_conv_pw_2`` /
+``_conv_dw_2`` / ``_conv_linear_2`` (branch 2; ``_conv_pw`` / ``_conv_dw`` / ``_conv_linear`` in
+the stride-1 units), ``_last_conv`` and ``_fc``: :func:`shufflenet_v2_renames` gives the renames.
+"""
+
+import torch
+import torch.nn as nn
+
+from . import register_reference
+
+__all__ = ["SHUFFLENET_V2_STAGES", "ShuffleNetV2", "shufflenet_v2_renames", "shufflenet_v2_x1_0"]
+
+#: ``(stage name, units, output channels)`` of ShuffleNetV2 x1.0; stem 24 channels, ``conv5`` 1024.
+SHUFFLENET_V2_STAGES = (("stage2", 4, 116), ("stage3", 8, 232), ("stage4", 4, 464))
+
+
+def _conv_bn(cin, cout, kernel, stride=1, groups=1, relu=True):
+    layers = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    return layers + [nn.ReLU(inplace=True)] if relu else layers
+
+
+def channel_shuffle(x, groups=2):
+    """``[N, C, H, W]``: channel ``g * C / groups + i`` moves to ``i * groups + g``."""
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+class ShuffleUnit(nn.Module):
+    """``[N, C_in, H, W] -> [N, C_out, H / stride, W / stride]`` (stride 1: ``C_in == C_out``)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        half = cout // 2
+        self.stride = stride
+        if stride > 1:
+            self.branch1 = nn.Sequential(*_conv_bn(cin, cin, 3, stride, groups=cin, relu=False),
+                                         *_conv_bn(cin, half, 1))
+        self.branch2 = nn.Sequential(*_conv_bn(cin if stride > 1 else half, half, 1),
+                                     *_conv_bn(half, half, 3, stride, groups=half, relu=False),
+                                     *_conv_bn(half, half, 1))
+
+    def forward(self, x):
+        if self.stride > 1:
+            out = torch.cat((self.branch1(x), self.branch2(x)), 1)
+        else:
+            kept, transformed = x.chunk(2, dim=1)
+            out = torch.cat((kept, self.branch2(transformed)), 1)
+        return channel_shuffle(out, 2)
+
+
+class ShuffleNetV2(nn.Module):
+    """``[N, 3, H, W] -> [N, num_classes]``."""
+
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        self.conv1 = nn.Sequential(*_conv_bn(3, 24, 3, 2))
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = 24
+        for name, units, cout in SHUFFLENET_V2_STAGES:
+            self.add_module(name, nn.Sequential(*[ShuffleUnit(cin if i == 0 else cout, cout, 2 if i == 0 else 1)
+                                                  for i in range(units)]))
+            cin = cout
+        self.conv5 = nn.Sequential(*_conv_bn(cin, 1024, 1))
+        self.fc = nn.Linear(1024, num_classes)
+
+    def forward(self, x):
+        x = self.stage4(self.stage3(self.stage2(self.maxpool(self.conv1(x)))))
+        return self.fc(self.conv5(x).mean((2, 3)))
+
+
+#: branch -> {Sequential index: paddle.vision sublayer} of a unit, the stride-2 unit's branch 2 with a ``_2`` suffix
+_BRANCH_PARTS = {"branch1": {0: "_conv_dw_1.0", 1: "_conv_dw_1.1", 2: "_conv_linear_1.0", 3: "_conv_linear_1.1"},
+                 "branch2": {0: "_conv_pw{}.0", 1: "_conv_pw{}.1", 3: "_conv_dw{}.0", 4: "_conv_dw{}.1",
+                             5: "_conv_linear{}.0", 6: "_conv_linear{}.1"}}
+
+
+def shufflenet_v2_renames():
+    """``(torch pattern, paddle name)`` renames: torchvision's names -> paddle.vision's."""
+    renames = [(r"^conv1\.", "_conv1."), (r"^conv5\.", "_last_conv."), (r"^fc\b", "_fc")]
+    for name, units, _ in SHUFFLENET_V2_STAGES:
+        for unit in range(units):
+            block = f"{name[-1]}_{unit + 1}"
+            for branch, parts in _BRANCH_PARTS.items():
+                if branch == "branch1" and unit:
+                    continue
+                renames += [(rf"^{name}\.{unit}\.{branch}\.{i}\b", f"{block}.{part.format('_2' if unit == 0 else '')}")
+                            for i, part in parts.items()]
+    return tuple(renames)
+
+
+@register_reference
+def shufflenet_v2_x1_0(num_classes=1000):
+    """Torch reference of ``shufflenet_v2_x1_0``: torchvision's ShuffleNetV2 x1.0."""
+    return ShuffleNetV2(num_classes)
