@@ -383,6 +383,9 @@ def convert_state(state_dict, model=None, direction="torch_to_paddle", num_class
     to_paddle = direction == "torch_to_paddle"
     side = "torch" if to_paddle else "paddle"
     state = unwrap_state_dict(state_dict)
+    if to_paddle and model is not None:
+        mapping = key_mapping(model)
+        state = OrderedDict((mapping.reference_key(k), v) for k, v in state.items())
     ignored = [k for k in state if _matches(k, ignore)]
     state = OrderedDict((k, v) for k, v in state.items() if k not in ignored)
     if to_paddle:

@@ -11,6 +11,9 @@ BatchNorm statistics renamed) are all there is. Registered here:
   ``conv``, ``blocks.i.{expand_conv, bottleneck_conv, mid_se, linear_conv}``, ``lastconv``;
 * ``shufflenet_v2_x1_0``: torchvision's ``conv1``, ``stageS.i.branchB.j``, ``conv5``, ``fc`` ->
   paddle.vision's ``_conv1``, ``S_{i+1}._conv_{dw,linear,pw}[_B]``, ``_last_conv``, ``_fc``;
+* ``densenet121``: torchvision's ``features.denseblockB.denselayerL.{norm,conv}{1,2}``,
+  ``features.transitionB``, ``norm0/5``, ``classifier`` -> paddle.vision's ``db_conv_{B+1}``,
+  ``tr_conv{B+1}_blk``, ``conv1_func``, ``batch_norm``, ``out``;
 * ``resnet50_dcn``, ``conv_resnet50``: torchvision-``DeformConv2d``-style ``conv2.offset_conv`` and
   ``conv2.mask_conv`` are concatenated (in that order, along the output channels) into Paddle's
   ``conv2.conv_offset``.
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 
 from paddle_conv.registry import Registry
 
+from .references.densenet import DENSENET_ALIASES, densenet_renames
 from .references.mobilenet import mobilenet_v1_renames
 from .references.mobilenet_v3 import mobilenet_v3_renames
 from .references.shufflenet import shufflenet_v2_renames
@@ -43,16 +47,26 @@ class KeyMapping:
             in the torch reference's order, of the several torch tensors renamed to them (e.g.
             separate offset and mask convolutions kept as one in Paddle). Any other key reached
             by two torch keys is a bug of the mapping.
+        aliases: ``(old_pattern, reference_name)`` regex pairs applied (``re.sub``) to the keys of
+            a torch checkpoint before it is matched with the reference: older spellings of the
+            same tensors that published files still use (torchvision's DenseNet ``norm.1``).
     """
 
     renames: tuple = ()
     transforms: tuple = ()
     merged: tuple = ()
+    aliases: tuple = ()
 
     def paddle_key(self, torch_key):
         for pattern, repl in self.renames:
             torch_key = re.sub(pattern, repl, torch_key)
         return torch_key
+
+    def reference_key(self, checkpoint_key):
+        """The reference's name of a torch checkpoint's key (its :attr:`aliases` resolved)."""
+        for pattern, repl in self.aliases:
+            checkpoint_key = re.sub(pattern, repl, checkpoint_key)
+        return checkpoint_key
 
     def transform_for(self, torch_key):
         for pattern, to_paddle, to_torch in self.transforms:
@@ -85,6 +99,7 @@ register_key_mapping(KeyMapping(renames=mobilenet_v1_renames("backbone.")), "ssd
 register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("small")), "mobilenet_v3_small")
 register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("large")), "mobilenet_v3_large")
 register_key_mapping(KeyMapping(renames=shufflenet_v2_renames()), "shufflenet_v2_x1_0")
+register_key_mapping(KeyMapping(renames=densenet_renames(), aliases=DENSENET_ALIASES), "densenet121")
 register_key_mapping(KeyMapping(renames=((r"\.conv2\.(offset_conv|mask_conv)\b", ".conv2.conv_offset"),),
                                 merged=(r".*\.conv2\.conv_offset\.(weight|bias)",)),
                      "resnet50_dcn", "conv_resnet50")

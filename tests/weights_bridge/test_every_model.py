@@ -20,7 +20,6 @@ WITHOUT_TORCH_REFERENCE = {
     "cct_keras_cifar": "the Keras seed's CCT: its weights come from Keras (weights_bridge.keras_cct, one way)",
     # paddle.vision baselines added for the RefConv seed; torchvision's layouts differ (features/classifier
     # indices, DenseNet's denseblock names), each needs its own reference + KeyMapping (not written yet)
-    "densenet121": "no torchvision-layout reference yet",
 }
 
 

@@ -6,6 +6,9 @@ Parameter counts are those torchvision's weights metadata documents (``*_Weights
 sources (``models/mobilenetv2.py``, ...).
 """
 
+import re
+
+import numpy as np
 import pytest
 
 import weights_bridge as wb
@@ -41,6 +44,16 @@ TORCHVISION = {
         "stage2.0.branch2.3.weight": (58, 1, 3, 3), "stage2.1.branch2.0.weight": (58, 58, 1, 1),
         "stage3.7.branch2.6.running_mean": (116,), "stage4.0.branch1.2.weight": (232, 232, 1, 1),
         "conv5.0.weight": (1024, 464, 1, 1), "fc.weight": (1000, 1024)}),
+    "densenet121": (7_978_856, {
+        "features.conv0.weight": (64, 3, 7, 7), "features.norm0.running_mean": (64,),
+        "features.denseblock1.denselayer1.norm1.weight": (64,),
+        "features.denseblock1.denselayer1.conv1.weight": (128, 64, 1, 1),
+        "features.denseblock1.denselayer1.conv2.weight": (32, 128, 3, 3),
+        "features.denseblock1.denselayer6.norm1.bias": (224,), "features.transition1.conv.weight": (128, 256, 1, 1),
+        "features.denseblock2.denselayer12.conv1.weight": (128, 480, 1, 1),
+        "features.transition3.norm.running_var": (1024,),
+        "features.denseblock4.denselayer16.conv1.weight": (128, 992, 1, 1),
+        "features.norm5.weight": (1024,), "classifier.weight": (1000, 1024)}),
 }
 #: prefixes torchvision's layout does not have (stride-1 ShuffleNet units have an empty ``branch1``)
 ABSENT = {"shufflenet_v2_x1_0": ("stage2.1.branch1.",)}
@@ -55,3 +68,15 @@ def test_layout_is_torchvisions(name):
     for key, shape in shapes.items():
         assert tuple(state[key].shape) == shape, key
     assert not [k for k in state if k.startswith(ABSENT.get(name, ()))]
+
+
+def test_densenet_file_with_torchvisions_old_names_converts():
+    """torchvision's published DenseNet file spells dense-layer tensors ``norm.1`` / ``conv.2``; the
+    converter reads them as torchvision's loader does, into the same Paddle weights."""
+    state = wb.create_reference("densenet121", num_classes=10).state_dict()
+    old = {re.sub(r"(denselayer\d+\.(?:norm|conv))([12])\.", r"\1.\2.", k): v for k, v in state.items()}
+    assert "features.denseblock3.denselayer24.conv.2.weight" in old
+    expected = wb.torch_to_paddle(state, "densenet121", num_classes=10)
+    got = wb.torch_to_paddle(old, "densenet121", num_classes=10)
+    assert list(got) == list(expected)
+    assert all(np.array_equal(got[k].numpy(), expected[k].numpy()) for k in expected)

@@ -21,6 +21,7 @@ def list_references(pattern=None):
 
 from . import (  # noqa: E402,F401  (they register)
     cct,
+    densenet,
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,

@@ -1,0 +1,107 @@
+"""PyTorch reference of DenseNet-121 (Huang et al., CVPR 2017) in torchvision's layout
+(``torchvision.models.densenet121``), written from its documented structure, not imported.
+
+State-dict keys, all under ``features``: ``conv0`` (7x7 stride 2), ``norm0``, ``denseblock1`` ..
+``denseblock4`` of 6, 12, 24, 16 ``denselayerL`` (L from 1: ``norm1``, 1x1 ``conv1`` to 4 x 32
+channels, ``norm2``, 3x3 ``conv2`` to 32 channels; pre-activation BN-ReLU-conv, the output
+concatenated after the input), ``transition1`` .. ``transition3`` (``norm``, 1x1 ``conv`` halving
+the channels, 2x2 average pooling) and ``norm5``; then ``classifier`` (Linear). No convolution
+has a bias. (torchvision's own download predates dotless module names and spells a dense layer's
+tensors ``norm.1`` / ``conv.1`` ...; torchvision renames them to ``norm1`` / ``conv1`` on loading,
+and so does the converter: :data:`DENSENET_ALIASES`.)
+
+paddle.vision names the same tensors ``conv1_func._conv`` / ``._batch_norm``,
+``db_conv_{b+1}.conv{b+1}_L.bn_ac_func{1,2}._batch_norm`` / ``._conv``,
+``tr_conv{b+1}_blk.conv_ac_func._batch_norm`` / ``._conv``, ``batch_norm`` and ``out``:
+:func:`densenet_renames` gives the converter's renames.
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import register_reference
+
+__all__ = ["DENSENET121_BLOCKS", "DENSENET_ALIASES", "DenseNet", "densenet121", "densenet_renames"]
+
+#: dense layers per block of DenseNet-121 (growth rate 32, 64 stem channels, bottleneck 4 x 32)
+DENSENET121_BLOCKS = (6, 12, 24, 16)
+GROWTH, STEM, BOTTLENECK = 32, 64, 4
+#: torchvision's published file spells a dense layer's tensors ``norm.1`` ... -> ``norm1`` (as torchvision's loader)
+DENSENET_ALIASES = ((r"^(features\.denseblock\d+\.denselayer\d+\.(?:norm|conv))\.([12])\.", r"\1\2."),)
+
+
+class DenseLayer(nn.Module):
+    """``[N, C, H, W] -> [N, C + growth, H, W]``: BN-ReLU-1x1 conv, BN-ReLU-3x3 conv, concatenated."""
+
+    def __init__(self, channels, growth=GROWTH, bottleneck=BOTTLENECK):
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(channels)
+        self.conv1 = nn.Conv2d(channels, bottleneck * growth, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(bottleneck * growth)
+        self.conv2 = nn.Conv2d(bottleneck * growth, growth, 3, 1, 1, bias=False)
+
+    def forward(self, x):
+        new = self.conv2(F.relu(self.norm2(self.conv1(F.relu(self.norm1(x))))))
+        return torch.cat((x, new), 1)
+
+
+class Transition(nn.Module):
+    """``[N, C, H, W] -> [N, C / 2, H / 2, W / 2]``: BN-ReLU-1x1 conv, 2x2 average pooling."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels)
+        self.conv = nn.Conv2d(channels, channels // 2, 1, bias=False)
+
+    def forward(self, x):
+        return F.avg_pool2d(self.conv(F.relu(self.norm(x))), 2)
+
+
+class DenseNet(nn.Module):
+    """``[N, 3, H, W] -> [N, num_classes]``."""
+
+    def __init__(self, num_classes=1000, blocks=DENSENET121_BLOCKS):
+        super().__init__()
+        self.features = nn.Sequential()
+        self.features.add_module("conv0", nn.Conv2d(3, STEM, 7, 2, 3, bias=False))
+        self.features.add_module("norm0", nn.BatchNorm2d(STEM))
+        self.features.add_module("relu0", nn.ReLU(inplace=True))
+        self.features.add_module("pool0", nn.MaxPool2d(3, 2, 1))
+        channels = STEM
+        for b, layers in enumerate(blocks, start=1):
+            block = nn.Sequential()
+            for i in range(layers):
+                block.add_module(f"denselayer{i + 1}", DenseLayer(channels + i * GROWTH))
+            self.features.add_module(f"denseblock{b}", block)
+            channels += layers * GROWTH
+            if b < len(blocks):
+                self.features.add_module(f"transition{b}", Transition(channels))
+                channels //= 2
+        self.features.add_module("norm5", nn.BatchNorm2d(channels))
+        self.classifier = nn.Linear(channels, num_classes)
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(F.relu(self.features(x)), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+def densenet_renames(blocks=DENSENET121_BLOCKS):
+    """``(torch pattern, paddle name)`` renames: torchvision's names -> paddle.vision's."""
+    renames = [(r"^features\.conv0\b", "conv1_func._conv"), (r"^features\.norm0\b", "conv1_func._batch_norm"),
+               (r"^features\.norm5\b", "batch_norm"), (r"^classifier\b", "out")]
+    for b in range(1, len(blocks) + 1):
+        layer = rf"^features\.denseblock{b}\.denselayer(\d+)\."
+        paddle = rf"db_conv_{b + 1}.conv{b + 1}_\1.bn_ac_func"
+        renames += [(layer + r"norm1\b", paddle + "1._batch_norm"), (layer + r"conv1\b", paddle + "1._conv"),
+                    (layer + r"norm2\b", paddle + "2._batch_norm"), (layer + r"conv2\b", paddle + "2._conv")]
+        if b < len(blocks):
+            renames += [(rf"^features\.transition{b}\.norm\b", f"tr_conv{b + 1}_blk.conv_ac_func._batch_norm"),
+                        (rf"^features\.transition{b}\.conv\b", f"tr_conv{b + 1}_blk.conv_ac_func._conv")]
+    return tuple(renames)
+
+
+@register_reference
+def densenet121(num_classes=1000):
+    """Torch reference of ``densenet121``: torchvision's DenseNet-121."""
+    return DenseNet(num_classes)
