@@ -1,7 +1,7 @@
 """Which registered model a state dict belongs to, judged by its key names (``--inspect``)."""
 
 from .convert import reference_key_sets
-from .mappings import KEY_MAPPINGS
+from .mappings import KEY_MAPPINGS, key_mapping
 from .references import REFERENCES
 
 __all__ = ["best_matches"]
@@ -12,7 +12,8 @@ def _mapping(name):
         return "same names (Linear transposed, BN statistics renamed)"
     mapping = KEY_MAPPINGS.get(name)
     merged = f", {len(mapping.merged)} merged tensor pattern(s)" if mapping.merged else ""
-    return f"{name}'s KeyMapping ({len(mapping.renames)} renames{merged})"
+    aliases = f", {len(mapping.aliases)} old-name alias(es)" if mapping.aliases else ""
+    return f"{name}'s KeyMapping ({len(mapping.renames)} renames{merged}{aliases})"
 
 
 def best_matches(state, side, top=2):
@@ -25,7 +26,8 @@ def best_matches(state, side, top=2):
         if key_sets is None:
             continue
         expected = key_sets[side == "paddle"]
-        shared = len(given & expected)
+        named = given if side == "paddle" else {key_mapping(name).reference_key(k) for k in given}
+        shared = len(named & expected)
         if shared:
             scored.append((shared / len(given | expected), name, shared, len(expected)))
     scored.sort(key=lambda s: (-s[0], s[1]))

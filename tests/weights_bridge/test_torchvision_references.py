@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import weights_bridge as wb
+from weights_bridge.identify import best_matches
 
 #: name -> (num_params of torchvision's IMAGENET1K_V1 weights, {state-dict key: shape})
 TORCHVISION = {
@@ -72,7 +73,7 @@ def test_layout_is_torchvisions(name):
 
 def test_densenet_file_with_torchvisions_old_names_converts():
     """torchvision's published DenseNet file spells dense-layer tensors ``norm.1`` / ``conv.2``; the
-    converter reads them as torchvision's loader does, into the same Paddle weights."""
+    converter (and ``--inspect``) reads them as torchvision's loader does, into the same Paddle weights."""
     state = wb.create_reference("densenet121", num_classes=10).state_dict()
     old = {re.sub(r"(denselayer\d+\.(?:norm|conv))([12])\.", r"\1.\2.", k): v for k, v in state.items()}
     assert "features.denseblock3.denselayer24.conv.2.weight" in old
@@ -80,3 +81,4 @@ def test_densenet_file_with_torchvisions_old_names_converts():
     got = wb.torch_to_paddle(old, "densenet121", num_classes=10)
     assert list(got) == list(expected)
     assert all(np.array_equal(got[k].numpy(), expected[k].numpy()) for k in expected)
+    assert best_matches(old, "torch", top=1)[0].startswith("densenet121 (606/606 of its keys, 0 other")
