@@ -186,10 +186,15 @@ def list_pretrained(pattern: Optional[str] = None) -> List[dict]:
 
 
 def weights_table() -> str:
-    """The Markdown table of every published weights file (README's "Pretrained weights")."""
-    lines = ["| model | `pretrained=` | trained on | published | source |", "|---|---|---|---|---|"]
-    for row in list_pretrained():
-        metrics = ", ".join(f"{k} {v:g}%" for k, v in row["metrics"].items()) or "not published"
-        lines.append(f"| `{row['model']}` | `{row['name']}` | {row['dataset']} ({row['num_classes']} classes) | "
-                     f"{metrics} | {row['upstream']} |")
+    """The Markdown table of every published weights file, one row per model (README and
+    docs/pretrained.md show it; a test keeps them in sync)."""
+    lines = ["| model | `pretrained=`: data, published score | source |", "|---|---|---|"]
+    for model in MODELS.filter(pretrained=True):
+        weights = MODELS.card(model).weights
+        cells = []
+        for entry in weights:
+            score = ", ".join(f"{k} {v:g}" for k, v in entry.metrics.items()) or "score not published"
+            cells.append(f"`{entry.name}`: {entry.dataset}, {score}")
+        sources = sorted({entry.upstream.split(" ")[0] for entry in weights})
+        lines.append(f"| `{model}` | {'; '.join(cells)} | {', '.join(sources)} |")
     return "\n".join(lines)

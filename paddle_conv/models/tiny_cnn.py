@@ -10,6 +10,7 @@ import paddle
 import paddle.nn as nn
 
 from ..cards import HALF_MEAN, HALF_STD, ModelCard
+from ..errors import ConfigError
 from ..registry import register_model
 
 __all__ = ["TinyCNN"]
@@ -24,6 +25,9 @@ class TinyCNN(nn.Layer):
 
     def __init__(self, num_classes=1000, width=1.0):
         super().__init__()
+        if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= 16:
+            raise ConfigError(f"TinyCNN width={width!r} must be a number in (0, 16]: it scales every stage's "
+                              "channels (e.g. 0.5 for half)")
         channels = [max(8, int(round(c * width))) for c in (16, 32, 64, 128, 256)]
         stages, cin = [], 3
         for cout in channels:
