@@ -1,7 +1,7 @@
 r"""How each family's Paddle names differ from its torch reference's: one :class:`KeyMapping` per
 family, registered under the model names it serves (:func:`register_key_mapping`).
 
-Families whose references use the Paddle names (OctConv, CCT, RefConv, TinyCNN, ResNet-50 =
+Families whose references use the Paddle names (OctConv, CCT, RefConv, TinyCNN, MobileNetV2, ResNet =
 paddle.vision = torchvision) need none: the converter's structural rules (Linear transposed,
 BatchNorm statistics renamed) are all there is. Registered here:
 
