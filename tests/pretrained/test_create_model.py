@@ -1,7 +1,6 @@
 """create_model(name, pretrained=...) through the model cards, offline: files placed where the error says."""
 
 import re
-import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -11,23 +10,11 @@ import torch
 
 import paddle_conv as pc
 from paddle_conv.errors import WeightsError
-from paddle_conv.pretrained import download
 from paddle_conv.registry import weights_table
 from weights_bridge import create_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    """An empty cache and no network."""
-    monkeypatch.setenv("PADDLE_CONV_HOME", str(tmp_path / "cache"))
-
-    def refuse(url, offset):
-        raise urllib.error.URLError("network is unreachable")
-
-    monkeypatch.setattr(download, "_open", refuse)
-    return tmp_path / "cache"
 
 
 def _place_where_the_error_says(name, pretrained, file_bytes_from):

@@ -13,11 +13,6 @@ DATA = os.urandom(3 * (1 << 20) + 123)  # a few chunks, so progress and resume h
 SHA = hashlib.sha256(DATA).hexdigest()
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("PADDLE_CONV_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
 
 @pytest.fixture
 def server():

@@ -16,12 +16,6 @@ from tests.pretrained.http_fixture import FileServer
 from weights_bridge import create_reference
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("PADDLE_CONV_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 def _training_script_file(reference, path):
     """What PyTorch's ImageNet script writes (d-li14's files): DataParallel keys inside a checkpoint dict."""
     state = {f"module.{k}": v for k, v in reference.state_dict().items()}

@@ -1,7 +1,6 @@
 """`tools/train.py -c configs/refconv_finetune.yaml -o Arch.pretrained=True`: published weights or a clear stop."""
 
 import re
-import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -11,20 +10,9 @@ import torch
 from paddle_conv.cli import run_cli
 from paddle_conv.engine.trainer import build_model, train
 from paddle_conv.io import safe_paddle_load
-from paddle_conv.pretrained import download
 from tests.tools.test_refconv_finetune import quick_config
 from tools import train as train_tool
 from weights_bridge import create_reference
-
-
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    monkeypatch.setenv("PADDLE_CONV_HOME", str(tmp_path / "cache"))
-
-    def refuse(url, offset):
-        raise urllib.error.URLError("network is unreachable")
-
-    monkeypatch.setattr(download, "_open", refuse)
 
 
 def test_unreachable_weights_stop_before_any_work(tmp_path, offline, capsys):
