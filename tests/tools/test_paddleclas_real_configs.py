@@ -1,8 +1,8 @@
 """Real PaddleClas 2.6 configs run unchanged through our tools (PaddleClas's vocabulary).
 
 Uses the configs of a PaddleClas checkout (``$PADDLECLAS_CONFIGS``, default
-``/work/shared/paddleclas-configs/configs``: its ``ImageNet/`` and ``quick_start/``); every test
-skips, saying so, when that folder is absent.
+``../shared/paddleclas-configs/configs`` beside the repository, as on CI and the developers' machines:
+its ``ImageNet/`` and ``quick_start/``); every test skips, saying so, when that folder is absent.
 
 - ``--check`` over every config with only ``Arch.name``, ``Arch.class_num``, the data paths and
   the batch size overridden: prints the count and each refusal with its reason.
@@ -24,14 +24,16 @@ from tools import export as export_tool
 from tools import infer as infer_tool
 from tools import train as train_tool
 
-CONFIGS = os.environ.get("PADDLECLAS_CONFIGS", "/work/shared/paddleclas-configs/configs")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONFIGS = os.environ.get("PADDLECLAS_CONFIGS",
+                         os.path.join(os.path.dirname(ROOT), "shared", "paddleclas-configs", "configs"))
 pytestmark = pytest.mark.skipif(not os.path.isdir(os.path.join(CONFIGS, "ImageNet")),
                                 reason=f"no PaddleClas configs at {CONFIGS} (set PADDLECLAS_CONFIGS to the "
                                        "ppcls/configs folder of a PaddleClas 2.6 checkout)")
 
 #: Why a real config may be refused with one of our models as Arch.name (anything else fails the test).
 EXPECTED_REFUSALS = (
-    (r"^Arch\.pretrained$", "pretrained weights by name are not available yet"),
+    (r"^Arch\.pretrained$", "true, but the model (our Arch.name) has no published weights"),
     (r"^Arch\.(models|pretrained_list|freeze_params_list|infer_model_name|infer_output_key|infer_add_softmax)$",
      "distillation (several models in one Arch) is not implemented"),
     (r"^Arch\.(Backbone|BackboneStopLayer|Neck|Head)$", "retrieval (RecModel) is not implemented"),
