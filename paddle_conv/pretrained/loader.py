@@ -42,7 +42,7 @@ def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: P
     if isinstance(pretrained, str) and pretrained in by_name:
         return by_name[pretrained]
     if isinstance(pretrained, str) and not _is_url(pretrained) and not os.path.exists(pretrained) \
-            and os.sep not in pretrained and "." not in pretrained:
+            and not os.path.exists(pretrained + ".pdparams") and os.sep not in pretrained and "." not in pretrained:
         known = ", ".join(by_name) or "none"
         raise WeightsError(f"model {model_name!r} has no weights named {pretrained!r} (known: {known}); pass "
                            "True, one of those names, a file path or a URL")

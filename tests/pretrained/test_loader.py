@@ -96,13 +96,17 @@ def test_other_class_count_keeps_all_but_the_classifier(home, upstream, tmp_path
     assert changed, "the backbone took the file's weights"
 
 
-def test_pdparams_path_and_wrong_architecture(home, tmp_path):
+def test_pdparams_path_prefix_and_wrong_architecture(home, tmp_path, monkeypatch):
     model = pc.create_model("oct_mobilenet", num_classes=10)
     path = tmp_path / "w.pdparams"
     paddle.save(model.state_dict(), str(path))
     fresh = pc.create_model("oct_mobilenet", num_classes=10)
     load_weights(fresh, "oct_mobilenet", [], str(path), classifier="fc")
     np.testing.assert_array_equal(fresh.state_dict()["fc.weight"].numpy(), model.state_dict()["fc.weight"].numpy())
+    prefix = tmp_path / "best_model"  # a checkpoint prefix without its suffix, from the working directory
+    paddle.save(model.state_dict(), str(prefix) + ".pdparams")
+    monkeypatch.chdir(tmp_path)
+    load_weights(fresh, "oct_mobilenet", [], "best_model", classifier="fc")
     with pytest.raises(WeightsError, match="do not fit the model"):
         load_weights(pc.create_model("tiny_cnn", num_classes=10), "tiny_cnn", [], str(path), classifier="fc")
 
