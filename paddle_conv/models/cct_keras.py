@@ -26,8 +26,8 @@ Weights saved by Keras 3 (``model.save_weights("model.weights.h5")``) convert wi
 import math
 
 import numpy as np
+import paddle
 from paddle import nn
-from paddle.nn import functional as F
 
 from ..cards import ModelCard
 from ..layers import DropPath, MultiHeadSelfAttention, SeqPool
@@ -39,6 +39,12 @@ __all__ = ["KerasCCT", "cct_keras_cifar"]
 
 def _xavier_uniform(fan_in, fan_out):
     return nn.initializer.Uniform(-math.sqrt(6.0 / (fan_in + fan_out)), math.sqrt(6.0 / (fan_in + fan_out)))
+
+
+def gelu_tanh(x):
+    """GELU's tanh approximation (``keras.ops.gelu``'s default), written out: paddle2onnx 2.1 exports
+    ``F.gelu(approximate=True)`` as the exact erf form, so the ONNX model differed (by about 5e-5)."""
+    return 0.5 * x * (1.0 + paddle.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)))
 
 
 class KerasTokenizer(nn.Sequential):
@@ -103,7 +109,7 @@ class KerasEncoderLayer(nn.Layer):
         x = x + self.drop_path(self.attn(self.norm1(x)))
         y = self.norm2(x)
         for linear in self.mlp:
-            y = self.dropout(F.gelu(linear(y), approximate=True))
+            y = self.dropout(gelu_tanh(linear(y)))
         return x + self.drop_path(y)
 
 
