@@ -11,6 +11,16 @@ Every model takes, besides its own builder arguments (as PaddleClas's models do)
 - ``pretrained``: ``false``/null (random init), ``true`` (the model card's first published
   weights), a weights name of the card, a path (``.pdparams`` or its prefix, or an upstream
   ``.pth`` converted by the bridge) or a URL: see :func:`paddle_conv.create_model`.
+- ``head_init_scale``: the classifier's (the card's ``classifier`` layer) initial weight and bias
+  multiplied by it, before pretrained weights load (as ConvNeXt's).
+- ``use_sync_bn``: BatchNorm layers become SyncBatchNorm when training runs on several GPUs; on
+  one device (or on CPU) a note says they stay BatchNorm. PaddleClas's engine converts itself.
+- ``stop_grad_layers``: the parameters of the first N feature stages of the card's ``stages``
+  (stage k ends at stride ``2**k``, as VGG's conv blocks) are not trained (``trainable=False``).
+
+Keys of one PaddleClas architecture (:data:`FOREIGN_KEYS`, e.g. ConvNeXt's
+``layer_scale_init_value``) describe the model that ``name`` replaced: at that architecture's
+default they cannot change ours (a note says so); another value is a ConfigError.
 
 Example::
 
@@ -20,6 +30,8 @@ Example::
 import difflib
 import fnmatch
 import inspect
+import math
+from collections import namedtuple
 
 import paddle
 import paddle.nn.functional as F
@@ -29,10 +41,25 @@ from paddle.vision.models.resnet import BasicBlock, BottleneckBlock
 from .errors import ConfigError, PaddleConvError, abbreviate
 from .layers.bottleneck import Bottleneck
 from .layers.drop_path import drop_path
-from .registry import MODELS, create_model, model_card
+from .notes import note_once
+from .registry import MODELS, build_then_load, model_card
 
 #: The Arch keys every model takes (besides ``name`` and its own builder arguments).
-COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate")
+COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate", "head_init_scale",
+               "use_sync_bn", "stop_grad_layers")
+
+#: A PaddleClas model key that only that model family has: its ``family``, its ``default`` there
+#: and ``what`` it sets.
+ForeignKey = namedtuple("ForeignKey", "family default what")
+#: Keys of one PaddleClas architecture, with their defaults in PaddleClas 2.6
+#: (``ppcls/arch/backbone/model_zoo/convnext.py``, ``legendary_models/resnet.py``, ``model_zoo/efficientnet.py``
+#: and ``tinynet.py``). A model that takes the key itself gets it.
+FOREIGN_KEYS = {
+    "layer_scale_init_value": ForeignKey("ConvNeXt", 1e-6, "layer scale"),
+    "layer_type": ForeignKey("ResNet", "ConvBNLayer", "conv block type"),
+    "use_first_short_conv": ForeignKey("ResNet", True, "first-stage shortcut option"),
+    "override_params": ForeignKey("EfficientNet/TinyNet", None, "global block parameters"),
+}
 
 #: Builder arguments that are a model's own stochastic depth rate.
 _OWN_DROP_PATH = ("drop_path_rate", "stochastic_depth")
@@ -82,14 +109,82 @@ def _refuse(where, key, text):
     return exc
 
 
+def _own_params(name):
+    """The arguments model ``name`` takes itself (its builder's, and its model classes' when the
+    builder takes ``**kwargs``)."""
+    builder = MODELS.get(name)
+    params = inspect.signature(builder).parameters
+    own = set(params) - {"self", "kwargs"}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        own |= _class_params(builder)
+    return own
+
+
+def foreign_keys(name, arch):
+    """The :data:`FOREIGN_KEYS` of ``arch`` that model ``name`` does not take itself."""
+    own = _own_params(name)
+    return [key for key in arch if key in FOREIGN_KEYS and key not in own]
+
+
+def _check_foreign(name, arch, where):
+    for key in foreign_keys(name, arch):
+        family, default, what = FOREIGN_KEYS[key]
+        value = arch[key]
+        if value != default or isinstance(value, bool) != isinstance(default, bool):
+            raise _refuse(where, key, f"{abbreviate(value, 80)} sets {family}'s {what}, which defines another "
+                          f"architecture than {name}; remove the key (or give {family}'s default {default!r}), "
+                          f"or train PaddleClas's own {family}")
+        note_once(f"{where}.{key}", f"{family}'s {what} at its default ({default!r}); {name} has no {what}: "
+                  "no effect")
+
+
+def _sync_bn_not_used():
+    """Why SyncBatchNorm would not be used now (None: several GPUs, it is)."""
+    if paddle.distributed.get_world_size() <= 1:
+        return "one device: its batch statistics are the whole batch's, so the BatchNorm layers stay BatchNorm"
+    if not paddle.get_device().startswith("gpu"):
+        return "SyncBatchNorm needs GPUs; on CPU each process keeps its own BatchNorm statistics (as PaddleClas)"
+    return None
+
+
+def _check_model_keys(name, arch, where):
+    """``head_init_scale``, ``use_sync_bn``, ``stop_grad_layers``."""
+    card = model_card(name)
+    scale = arch.get("head_init_scale")
+    if scale is not None:
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
+            raise _refuse(where, "head_init_scale", f"expected a number, got {scale!r}")
+        if scale != 1 and card.classifier is None:
+            raise _refuse(where, "head_init_scale", f"{name} has no single classifier layer to scale; remove the key")
+    sync = arch.get("use_sync_bn")
+    if sync is not None and not isinstance(sync, bool):
+        raise _refuse(where, "use_sync_bn", f"expected true or false, got {sync!r}")
+    unused = _sync_bn_not_used() if sync else None
+    if unused:
+        note_once(f"{where}.use_sync_bn", unused)
+    stop = arch.get("stop_grad_layers")
+    if stop is not None:
+        if isinstance(stop, bool) or not isinstance(stop, int) or stop < 0:
+            raise _refuse(where, "stop_grad_layers", f"expected a number of stages (0, 1, ...), got {stop!r}")
+        if stop and not card.stages:
+            raise _refuse(where, "stop_grad_layers", f"{name}'s card lists no feature stages (stage k ending at "
+                          "stride 2**k, as VGG's conv blocks), so the first N cannot be frozen; remove the key")
+        if stop > len(card.stages):
+            raise _refuse(where, "stop_grad_layers", f"{name} has {len(card.stages)} feature stages, not {stop}; "
+                          f"use at most {len(card.stages)}")
+
+
 def check_arch_keys(name, arch, where="Arch"):
     """Refuse keys model ``name`` cannot honour, without building it: a ConfigError naming the key
-    (``exc.key``, ``exc.text``). Covers the common keys and, for builders taking ``**kwargs``, keys
-    that neither the builder nor its model classes take."""
+    (``exc.key``, ``exc.text``); note the keys it accepts without effect. Covers the common keys,
+    :data:`FOREIGN_KEYS` and, for builders taking ``**kwargs``, keys that neither the builder nor
+    its model classes take."""
+    _check_foreign(name, arch, where)
+    _check_model_keys(name, arch, where)
     builder = MODELS.get(name)
     params = inspect.signature(builder).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        known = set(params) | _class_params(builder) | set(COMMON_KEYS)
+        known = set(params) | _class_params(builder) | set(COMMON_KEYS) | set(FOREIGN_KEYS)
         for key in arch:
             if key not in known:
                 close = difflib.get_close_matches(key, sorted(known), n=1)
@@ -154,11 +249,38 @@ def add_drop_path(network, rate):
     return len(sites)
 
 
+def _sublayer(network, name):
+    return dict(network.named_sublayers())[name]
+
+
+def scale_classifier(network, classifier, scale):
+    """Multiply the initial weight and bias of the layer named ``classifier`` by ``scale``."""
+    head = dict(network.named_sublayers()).get(classifier)
+    if head is None:
+        raise ConfigError(f"Arch.head_init_scale: this {type(network).__name__} has no classifier layer "
+                          f"{classifier!r} (built without one?); remove the key")
+    with paddle.no_grad():
+        for param in (head.weight, head.bias):
+            if param is not None:
+                param.set_value(param * scale)
+
+
+def freeze_stages(network, stages, count):
+    """Mark the parameters of the first ``count`` of ``stages`` (lists of sublayer names) not trainable."""
+    for stage in stages[:count]:
+        for layer in stage:
+            for param in _sublayer(network, layer).parameters():
+                param.trainable = False
+
+
 def build_arch(arch):
     """The network of ``arch`` (``{"name": ..., **builder args, **common keys}``)."""
     arch = dict(arch)
     name = arch.pop("name")
     check_arch_keys(name, arch)
+    for key in foreign_keys(name, arch):
+        del arch[key]
+    card = model_card(name)
     if "class_num" in arch:
         num = arch.pop("class_num")
         if arch.get("num_classes", num) != num:
@@ -167,18 +289,29 @@ def build_arch(arch):
     pretrained = arch.pop("pretrained", None)
     drop_rate = arch.pop("drop_rate", None)
     drop_path_rate = arch.pop("drop_path_rate", None)
+    head_init_scale = arch.pop("head_init_scale", None)
+    use_sync_bn = arch.pop("use_sync_bn", False)
+    stop_grad_layers = arch.pop("stop_grad_layers", 0)
     own = own_drop_path_arg(name)
     if drop_path_rate is not None and own is not None:
         arch[own] = drop_path_rate
+
+    def prepare(network):  # at init, before pretrained weights (which replace a loaded classifier)
+        if head_init_scale is not None and head_init_scale != 1:
+            scale_classifier(network, card.classifier, head_init_scale)
+
     try:
-        network = create_model(name, pretrained=pretrained or False, **arch)
+        network = build_then_load(name, pretrained or False, arch, prepare)
     except PaddleConvError:  # weights that cannot be had or do not fit: their own message
         raise
     except (TypeError, ValueError) as exc:  # an argument the builder does not know, or a value it refuses
         raise ConfigError(f"Arch: {name} cannot be built with {abbreviate(arch, 200)}: "
                           f"{(str(exc).splitlines() or [''])[0][:300]}; fix the Arch values") from exc
+    if use_sync_bn and _sync_bn_not_used() is None:  # before the hooks below: it replaces the BN layers
+        network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
     if drop_rate:
         add_dropout_before_classifier(network, drop_rate)
     if drop_path_rate and own is None and add_drop_path(network, drop_path_rate) == 0:
         raise ConfigError(f"Arch.drop_path_rate: {name} has no residual blocks to drop; remove the key")
+    freeze_stages(network, card.stages, stop_grad_layers)
     return network

@@ -14,7 +14,7 @@ and state-dict layout it matches, and its :class:`WeightEntry` list (pretrained 
 """
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 #: The tasks a model can have.
 TASKS = ("classification", "detection")
@@ -79,6 +79,10 @@ class ModelCard:
         classifier: name of the classifier layer (``"fc"``, ``"classifier.fc"``); None for a
             detector, whose heads are not one layer.
         num_classes: default number of classes of the builder.
+        stages: the feature stages in order, each the names of its sublayers; stage ``k`` (from 1)
+            ends at output stride ``2**k``, as the five conv blocks of PaddleClas's VGG (a ResNet's:
+            the stem conv, then ``layer1`` with the stem's pooling, ``layer2`` ... ``layer4``).
+            ``Arch.stop_grad_layers: N`` freezes the first N. Empty: not listed.
         upstream: the project whose model this one matches (None: this project's own design).
         layout: the state-dict layout the model's names and shapes follow.
         weights: pretrained weights, :class:`WeightEntry` (empty: none published yet).
@@ -91,6 +95,7 @@ class ModelCard:
     interpolation: str = "bilinear"
     classifier: Optional[str] = "fc"
     num_classes: int = 1000
+    stages: Tuple[Tuple[str, ...], ...] = ()
     upstream: Optional[str] = None
     layout: str = "paddle_conv"
     weights: Tuple[WeightEntry, ...] = field(default=())
@@ -109,6 +114,30 @@ class ModelCard:
     def to_dict(self) -> Dict[str, Any]:
         """The card as plain data (tuples as lists), e.g. for JSON."""
         return _plain(asdict(self))
+
+
+def stride_stages(layers: Iterable[Tuple[str, int]]) -> Tuple[Tuple[str, ...], ...]:
+    """A card's ``stages`` from the feature layers ``[(sublayer name, stride)]`` in forward order:
+    each layer joins the stage of the stride its output has (stage ``k``: ``2**k``)."""
+    stages: list = []
+    total = 1
+    for name, stride in layers:
+        total *= stride
+        stage = total.bit_length() - 1  # log2 of the power of two
+        while len(stages) < stage:
+            stages.append([])
+        stages[stage - 1].append(name)
+    return tuple(tuple(stage) for stage in stages)
+
+
+def sequential_stages(prefix: str, strides: Iterable[int]) -> Tuple[Tuple[str, ...], ...]:
+    """:func:`stride_stages` of the sublayers ``prefix.0``, ``prefix.1``, ... with ``strides``."""
+    return stride_stages((f"{prefix}.{i}", s) for i, s in enumerate(strides))
+
+
+#: The stages of the ResNet layout (torchvision's, ``paddle.vision``'s): the stem conv (stride 2),
+#: ``layer1`` after the stem's max pooling (4), ``layer2`` (8), ``layer3`` (16), ``layer4`` (32).
+RESNET_STAGES = (("conv1", "bn1"), ("layer1",), ("layer2",), ("layer3",), ("layer4",))
 
 
 def _plain(value: Any) -> Any:

@@ -142,14 +142,23 @@ def create_model(name: str, pretrained: Pretrained = False, **kwargs: Any) -> An
             every weight but the classifier's is loaded.
         **kwargs: the builder's arguments.
     """
-    if not pretrained:
-        return MODELS.build(name, **kwargs)
+    return build_then_load(name, pretrained, kwargs)
+
+
+def build_then_load(name: str, pretrained: Pretrained, kwargs: dict,
+                    prepare: Optional[Callable[[Any], None]] = None) -> Any:
+    """:func:`create_model` with ``prepare(model)`` run on the freshly built model before the
+    pretrained weights load (an init-time change, e.g. PaddleClas's ``head_init_scale``, that
+    loaded weights then replace)."""
     card = MODELS.card(name)
-    entry = resolve_entry(name, card.weights, pretrained)
+    entry = resolve_entry(name, card.weights, pretrained) if pretrained else None
     if entry is not None:
-        kwargs.setdefault("num_classes", entry.num_classes)
+        kwargs = {"num_classes": entry.num_classes, **kwargs}
     model = MODELS.build(name, **kwargs)
-    load_weights(model, name, card.weights, pretrained, card.classifier)
+    if prepare is not None:
+        prepare(model)
+    if pretrained:
+        load_weights(model, name, card.weights, pretrained, card.classifier)
     return model
 
 

@@ -13,7 +13,7 @@ Example::
     cfg["Global"]["epochs"]   # 3
 """
 
-from ..arch import COMMON_KEYS, check_arch_keys
+from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys
 from ..data import DATASETS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
 from ..device import DEVICE_PATTERN
@@ -66,6 +66,14 @@ GLOBAL = {
     "update_freq": Key(INT, default=1, doc="gradient accumulation: optimizer step every this many batches"),
     "use_dali": Key(BOOL, default=False, doc="NVIDIA DALI data loading (not used here: a note says so)"),
     "image_channel": Key(INT, nullable=True, doc="input channels; must match image_shape[0]"),
+    "train_mode": Key(STR, nullable=True, doc="PaddleClas's other training loops (progressive, ...): refused"),
+}
+
+#: ``Global.train_mode`` values of PaddleClas 2.6 (``ppcls/engine/train/``) and why each is refused.
+TRAIN_MODES = {
+    "progressive": "EfficientNetV2's progressive learning (4 stages of growing RandCropImage.progress_size, "
+                   "RandAugmentV2.progress_magnitude and head dropout, the train loader rebuilt at each stage) "
+                   "is not implemented",
 }
 
 
@@ -87,6 +95,10 @@ def validate_global(source, path, value):
         raise config_error(source, join_key(path, "eval_mode"), "bad value",
                            f"only 'classification' is implemented, got {g['eval_mode']!r} (retrieval and face "
                            "evaluation are not); use a classification config")
+    if g["train_mode"] is not None:
+        why = TRAIN_MODES.get(g["train_mode"], f"PaddleClas's train_epoch_{g['train_mode']} loop is not implemented")
+        raise config_error(source, join_key(path, "train_mode"), "bad value",
+                           f"{g['train_mode']!r}: {why}; remove the key to train with the plain loop")
     if g["image_channel"] is not None and g["image_channel"] != g["image_shape"][0]:
         raise config_error(source, join_key(path, "image_channel"), "bad value",
                            f"{g['image_channel']} differs from image_shape[0] = {g['image_shape'][0]}; make them equal")
@@ -216,21 +228,39 @@ def validate_arch(source, path, value):
             raise config_error(source, join_key(path, "class_num"), "bad value",
                                f"class_num={num!r} conflicts with num_classes={value['num_classes']!r}; keep one")
         value["num_classes"] = num
-    reserved = set(COMMON_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_ONLY)
+    reserved = set(COMMON_KEYS) | set(FOREIGN_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_ONLY)
     out = named_mapping(MODELS, reserved=reserved, extra={"refocus": _refocus})(source, path, value)
     for key in (*ARCH_NO_EFFECT, *ARCH_ONLY):
         out.pop(key, None)
     try:
         check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus")}, path)
     except ConfigError as exc:
-        raise config_error(source, join_key(path, exc.key), "bad value" if exc.key in COMMON_KEYS else "unknown key",
-                           exc.text) from None
+        problem = "bad value" if exc.key in (*COMMON_KEYS, *FOREIGN_KEYS) else "unknown key"
+        raise config_error(source, join_key(path, exc.key), problem, exc.text) from None
     return out
 
 
 # ------------------------------------------------------------------------------------ Loss
+#: PaddleClas losses and metrics of a model with several outputs; ours have one.
+MULTI_OUTPUT = {
+    "GoogLeNetLoss": "weighs the three outputs of PaddleClas's GoogLeNet (its classifier and two auxiliary "
+                     "classifiers: 1, 0.3, 0.3); our models have one output: use CELoss",
+    "GoogLeNetTopkAcc": "scores the first of the three outputs of PaddleClas's GoogLeNet; our models have one "
+                        "output: use TopkAcc",
+}
+
+
+def _refuse_multi_output(source, path, value):
+    """ConfigError for an entry of :data:`MULTI_OUTPUT` in the ``{Name: {kwargs}}`` list ``value``."""
+    for i, entry in enumerate(value if isinstance(value, list) else ()):
+        name = next(iter(entry), None) if isinstance(entry, dict) else entry
+        if name in MULTI_OUTPUT:
+            raise config_error(source, f"{path}[{i}]", "bad value", f"{name} {MULTI_OUTPUT[name]}")
+
+
 def validate_losses(source, path, value):
     """A list of ``{LossName: {kwargs}}`` (each may carry a ``weight``)."""
+    _refuse_multi_output(source, path, value)
     return named_list(LOSSES, reserved=("weight",))(source, path, value)
 
 
@@ -367,6 +397,7 @@ DATALOADER = {
 # ---------------------------------------------------------------------------------- Metric
 def validate_metrics(source, path, value):
     """A list of ``{MetricName: {kwargs}}``."""
+    _refuse_multi_output(source, path, value)
     return named_list(METRICS)(source, path, value)
 
 

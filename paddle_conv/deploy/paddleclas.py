@@ -47,8 +47,11 @@ def _ppcls_module(sub):
 def model_builder(name):
     """A PaddleClas ``Arch`` builder of the registered model ``name``: the same network as
     ``tools/train.py`` builds (:func:`paddle_conv.arch.build_arch`), with PaddleClas's common keys
-    ``class_num``, ``pretrained`` (false or a ``.pdparams`` path), ``drop_rate`` and
-    ``drop_path_rate``; a key the model cannot honour is a ConfigError naming it."""
+    ``class_num``, ``pretrained`` (false or a ``.pdparams`` path), ``drop_rate``,
+    ``drop_path_rate``, ``head_init_scale`` and ``stop_grad_layers``, and the keys of the PaddleClas
+    architecture the config was written for (``paddle_conv.arch.FOREIGN_KEYS``: a note at their
+    default); a key the model cannot honour is a ConfigError naming it. (``use_sync_bn`` never
+    arrives: PaddleClas's ``build_model`` takes it and converts the BatchNorm layers itself.)"""
 
     def build(**kwargs):
         return build_model({"name": name, **kwargs})

@@ -10,7 +10,7 @@ import dataclasses
 
 from paddle.vision import models as vision_models
 
-from ..cards import ModelCard
+from ..cards import RESNET_STAGES, ModelCard, sequential_stages, stride_stages
 from ..registry import register_model
 
 #: All follow ``paddle.vision.models`` (PaddlePaddle/Paddle) names and shapes.
@@ -28,6 +28,26 @@ VISION_MODELS = {
     "mobilenet_v3_large": ("MobileNetV3-Large (Howard et al., ICCV 2019)", True, "classifier.3"),
     "shufflenet_v2_x1_0": ("ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)", False, "_fc"),
     "densenet121": ("DenseNet-121 (Huang et al., CVPR 2017)", False, "out"),
+}
+
+
+def _mobilenet_v3_stages(block_strides):
+    return stride_stages([("conv", 2), *((f"blocks.{i}", s) for i, s in enumerate(block_strides)), ("lastconv", 1)])
+
+
+#: The feature stages of each (stage k ends at stride 2**k; ``ModelCard.stages``).
+VISION_STAGES = {
+    **{name: RESNET_STAGES for name in ("resnet18", "resnet34", "resnet50", "resnet101")},
+    "mobilenet_v1": stride_stages([("conv1", 2), ("conv2_1", 1), ("conv2_2", 2), ("conv3_1", 1), ("conv3_2", 2),
+                                   ("conv4_1", 1), ("conv4_2", 2), *((f"conv5_{i}", 1) for i in range(1, 6)),
+                                   ("conv5_6", 2), ("conv6", 1)]),
+    "mobilenet_v2": sequential_stages("features", [2, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]),
+    "mobilenet_v3_small": _mobilenet_v3_stages([2, 2, 1, 2, 1, 1, 1, 1, 2, 1, 1]),
+    "mobilenet_v3_large": _mobilenet_v3_stages([1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1]),
+    "shufflenet_v2_x1_0": stride_stages([("_conv1", 2), ("_max_pool", 2),  # blocks "<stage>_<i>", i from 1
+                                         *((f"{stage}_{i}", 2 if i == 1 else 1) for stage, repeats
+                                           in ((2, 4), (3, 8), (4, 4)) for i in range(1, repeats + 1)),
+                                         ("_last_conv", 1)]),
 }
 
 
@@ -50,5 +70,6 @@ def vision_builder(name):
 
 for _name, (_, _, _classifier) in VISION_MODELS.items():
     globals()[_name] = register_model(vision_builder(_name), name=_name,
-                                      card=dataclasses.replace(_VISION, classifier=_classifier))
+                                      card=dataclasses.replace(_VISION, classifier=_classifier,
+                                                               stages=VISION_STAGES.get(_name, ())))
 del _name, _classifier

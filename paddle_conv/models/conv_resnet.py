@@ -10,14 +10,15 @@ v2", CVPR 2019, arXiv:1811.11168. In a config: ``Arch: {name: conv_resnet50, con
 import paddle
 import paddle.nn as nn
 
-from ..cards import ModelCard
+from ..cards import RESNET_STAGES, ModelCard
 from ..layers.bottleneck import Bottleneck
 from ..registry import register_model
 
 __all__ = ["ConvResNet"]
 
 #: Names and shapes of ``paddle.vision.models.resnet50`` (plain convs).
-_CARD = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models.resnet50")
+_CARD = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models.resnet50",
+                  stages=RESNET_STAGES)
 
 _BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
@@ -74,7 +75,8 @@ def conv_resnet50(num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_
     return ConvResNet(50, num_classes, conv, tuple(conv_stages), conv_kwargs)
 
 
-@register_model(card=ModelCard(layout="paddle.vision.models.resnet50 with DCNv2 3x3 convs in stages 3-5"))
+@register_model(card=ModelCard(layout="paddle.vision.models.resnet50 with DCNv2 3x3 convs in stages 3-5",
+                                stages=RESNET_STAGES))
 def resnet50_dcn(num_classes=1000, deformable_groups=1):
     """ResNet-50 with DCNv2 (modulated deformable conv) in the 3x3 convs of stages 3-5."""
     return ConvResNet(50, num_classes, "deform", (3, 4, 5), {"deformable_groups": deformable_groups})

@@ -8,7 +8,7 @@ into high/low frequency, the twelfth merges back, the last two are plain. Layout
 import paddle
 import paddle.nn as nn
 
-from ..cards import ModelCard
+from ..cards import ModelCard, sequential_stages
 from ..layers.octconv import Conv_BN_ACT, check_feature_map
 from ..registry import register_model
 
@@ -63,7 +63,8 @@ class OctMobileNet(nn.Layer):
         return self.fc(paddle.flatten(self.avgpool(x_h), 1))
 
 
-@register_model(card=ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch"))
+@register_model(card=ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch",
+                                stages=sequential_stages("features", [2] + [b[2] for b in OctMobileNet._BLOCKS])))
 def oct_mobilenet(num_classes=1000, alpha=0.5):
     """Oct-MobileNetV1 with ``alpha`` (default 0.5) low-frequency channels; see :class:`OctMobileNet`."""
     return OctMobileNet(num_classes=num_classes, alpha=alpha)

@@ -9,13 +9,13 @@ d-li14/octconv.pytorch, so its checkpoints convert one to one.
 import paddle
 import paddle.nn as nn
 
-from ..cards import ModelCard
+from ..cards import RESNET_STAGES, ModelCard
 from ..layers.octconv import Conv_BN, Conv_BN_ACT, check_feature_map
 from ..registry import register_model
 
 __all__ = ["OctBottleneck", "OctResNet"]
 
-_CARD = ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch")
+_CARD = ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch", stages=RESNET_STAGES)
 
 
 class OctBottleneck(nn.Layer):

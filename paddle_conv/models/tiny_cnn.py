@@ -9,7 +9,7 @@ Input ``[N, 3, H, W]``, output ``[N, num_classes]``.
 import paddle
 import paddle.nn as nn
 
-from ..cards import HALF_MEAN, HALF_STD, ModelCard
+from ..cards import HALF_MEAN, HALF_STD, ModelCard, sequential_stages
 from ..errors import ConfigError
 from ..registry import register_model
 
@@ -41,7 +41,8 @@ class TinyCNN(nn.Layer):
         return self.fc(paddle.flatten(self.pool(self.stages(x)), 1))
 
 
-@register_model(card=ModelCard(input_size=(3, 32, 32), mean=HALF_MEAN, std=HALF_STD))
+@register_model(card=ModelCard(input_size=(3, 32, 32), mean=HALF_MEAN, std=HALF_STD,
+                                stages=sequential_stages("stages", [2] * 5)))
 def tiny_cnn(num_classes=1000, width=1.0):
     """TinyCNN with channels ``(16, 32, 64, 128, 256) * width``; see :class:`TinyCNN`."""
     return TinyCNN(num_classes=num_classes, width=width)

@@ -37,16 +37,19 @@ def test_check_lists_warned_and_every_refused_key_and_exits_2(tmp_path, capsys):
     cfg = yaml.safe_load(open(PPCLS_CONFIGS[0]))
     cfg["Global"].update(use_dali=True, feature_normalize=True)
     cfg["Arch"]["use_fused_attn"] = True
-    cfg["Arch"]["layer_scale_init_value"] = 1e-6
+    cfg["Arch"]["layer_scale_init_value"] = 1e-5  # ConvNeXt's, not at its default 1e-6
+    cfg["Arch"]["use_first_short_conv"] = True  # ResNet's, at its default
     path = write(tmp_path, cfg)
     assert run_cli(train_tool.main, ["-c", path, "--check", "-o", "Global.device=cpu"]) == 2
     rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[:-1]}
     assert rows["Global.use_dali"] == "warned" and rows["Arch.use_fused_attn"] == "warned"
+    assert rows["Arch.use_first_short_conv"] == "warned"
     assert rows["Global.feature_normalize"] == "refused" and rows["Arch.layer_scale_init_value"] == "refused"
     assert rows["Optimizer.lr.name"] == "implemented"
     report = check_config(path, ["Global.device=cpu"])
     assert [k for k, _ in report.refused] == ["Global.feature_normalize", "Arch.layer_scale_init_value"]
     assert "Closest valid key" in report.refused[0][1]
+    assert report.refused[1][1].startswith("1e-05 sets ConvNeXt's layer scale")
 
 
 def test_amp_on_cpu_and_missing_gpu_are_warned_not_refused(tmp_path):

@@ -51,10 +51,22 @@ def test_builders_take_paddleclas_common_arch_keys_and_name_unknown_ones():
     assert net(paddle.randn([1, 3, 32, 32])).shape == [1, 3]
     with pytest.raises(ConfigError, match=r"Arch\.pretrained: true: oct_resnet26 has no published weights"):
         model_builder("oct_resnet26")(class_num=3, pretrained=True)
-    with pytest.raises(ConfigError, match=r"Arch\.use_sync_bn: unknown key 'use_sync_bn' for model oct_resnet26"):
-        model_builder("oct_resnet26")(class_num=3, use_sync_bn=True)
+    with pytest.raises(ConfigError, match=r"Arch\.use_sync_b: unknown key 'use_sync_b' for model oct_resnet26"):
+        model_builder("oct_resnet26")(class_num=3, use_sync_b=True)
     with pytest.raises(ConfigError, match=r"Arch\.drop_path_rate: oct_mobilenet has no residual blocks"):
         model_builder("oct_mobilenet")(class_num=3, drop_path_rate=0.1)
+
+
+def test_builders_honour_paddleclas_model_keys():
+    """ConvNeXt's head_init_scale, VGG's stop_grad_layers and another family's keys reach build_arch here too
+    (use_sync_bn never does: PaddleClas's build_model pops it and converts the BN layers itself)."""
+    paddle.seed(0)
+    net = model_builder("tiny_cnn")(class_num=3, head_init_scale=0.0, stop_grad_layers=2, layer_scale_init_value=1e-6)
+    assert not net.fc.weight.numpy().any()
+    assert net.stages[1].parameters() and not any(p.trainable for p in net.stages[1].parameters())
+    assert all(p.trainable for p in net.stages[2].parameters())
+    with pytest.raises(ConfigError, match=r"Arch\.layer_type: 'DiverseBranchBlock' sets ResNet's"):
+        model_builder("tiny_cnn")(class_num=3, layer_type="DiverseBranchBlock")
 
 
 def test_loss_adapter_returns_paddleclas_loss_dict():
