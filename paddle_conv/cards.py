@@ -118,12 +118,13 @@ class ModelCard:
 
 def stride_stages(layers: Iterable[Tuple[str, int]]) -> Tuple[Tuple[str, ...], ...]:
     """A card's ``stages`` from the feature layers ``[(sublayer name, stride)]`` in forward order:
-    each layer joins the stage of the stride its output has (stage ``k``: ``2**k``)."""
+    each layer joins the stage of the stride its output has (stage ``k`` ends at ``2**k``; layers
+    before the first downsampling belong to stage 1)."""
     stages: list = []
     total = 1
     for name, stride in layers:
         total *= stride
-        stage = total.bit_length() - 1  # log2 of the power of two
+        stage = max(1, total.bit_length() - 1)  # log2 of the power of two
         while len(stages) < stage:
             stages.append([])
         stages[stage - 1].append(name)

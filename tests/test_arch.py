@@ -131,6 +131,7 @@ def test_card_stages_end_at_stride_2_to_the_k(name):
 
 def test_stop_grad_layers_refused_with_the_reason_where_it_cannot_be_honoured():
     assert {"resnet50", "oct_resnet26", "mobilenet_v2", "tiny_cnn"} <= set(STAGED)
+    assert all(n.startswith("cct") for n in set(list_models(task="classification")) - set(STAGED))  # transformers
     with pytest.raises(ConfigError, match=r"stop_grad_layers: cct_2_3x2_32's card lists no feature stages"):
         check_arch_keys("cct_2_3x2_32", {"stop_grad_layers": 1})
     with pytest.raises(ConfigError, match=r"stop_grad_layers: tiny_cnn has 5 feature stages, not 6"):

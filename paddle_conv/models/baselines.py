@@ -48,6 +48,10 @@ VISION_STAGES = {
                                          *((f"{stage}_{i}", 2 if i == 1 else 1) for stage, repeats
                                            in ((2, 4), (3, 8), (4, 4)) for i in range(1, repeats + 1)),
                                          ("_last_conv", 1)]),
+    "densenet121": stride_stages([("conv1_func", 2), ("pool2d_max", 2), ("db_conv_2", 1),  # then transition, block
+                                  *((name, stride) for i in (3, 4, 5)
+                                    for name, stride in ((f"tr_conv{i - 1}_blk", 2), (f"db_conv_{i}", 1))),
+                                  ("batch_norm", 1)]),
 }
 
 
