@@ -94,6 +94,32 @@ def test_check_loads_the_real_configs_and_explains_every_refusal(image_list, cap
     assert loaded >= 300, f"only {loaded} of {len(files)} real configs load"
 
 
+def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reason(image_list):
+    """ConvNeXt's head_init_scale and layer scale, VGG's stop_grad_layers (older layout), EfficientNetV2's
+    use_sync_bn; the keys that define another network, progressive training and GoogLeNet's three outputs."""
+    def check(name):
+        report = check_config(os.path.join(CONFIGS, name), data_overrides(image_list, model="resnet50"))
+        return report, {key: (status, detail) for key, status, detail in report.rows}
+
+    def under(rows, prefix):  # the first leaf row at or under prefix
+        return next(row for key, row in rows.items() if key == prefix or key.startswith((prefix + ".", prefix + "[")))
+
+    report, rows = check("ImageNet/ConvNeXt/ConvNeXt_tiny.yaml")
+    assert report.ok and rows["Arch.head_init_scale"][0] == "implemented"
+    assert rows["Arch.layer_scale_init_value"] == ("warned", "ConvNeXt's layer scale at its default (1e-06); "
+                                                   "resnet50 has no layer scale: no effect")
+    report, rows = check("quick_start/kunlun/VGG16_finetune_kunlun.yaml")
+    assert report.ok and rows["Arch.stop_grad_layers"][0] == "implemented"
+    report, rows = check("ImageNet/EfficientNetV2/EfficientNetV2_S.yaml")
+    assert rows["Arch.use_sync_bn"][0] == "warned" and "one device" in rows["Arch.use_sync_bn"][1]
+    assert rows["Global.train_mode"][0] == "refused" and "progressive learning" in rows["Global.train_mode"][1]
+    for name, key, words in (("ImageNet/ResNet/ResNet18_dbb.yaml", "Arch.layer_type", "'DiverseBranchBlock' sets"),
+                             ("ImageNet/TinyNet/TinyNet_A.yaml", "Arch.override_params", "EfficientNet/TinyNet"),
+                             ("ImageNet/Inception/GoogLeNet.yaml", "Loss.Train[0]", "our models have one output")):
+        status, detail = under(check(name)[1], key)
+        assert status == "refused" and words in detail, (name, detail)
+
+
 SIX = [
     "ImageNet/ResNet/ResNet50.yaml",                                        # ResNet
     "ImageNet/MobileNetV3/MobileNetV3_large_x1_0.yaml",                     # MobileNetV3 + AutoAugment
