@@ -37,9 +37,15 @@ EXPECTED_REFUSALS = (
     (r"^Arch\.(models|pretrained_list|freeze_params_list|infer_model_name|infer_output_key|infer_add_softmax)$",
      "distillation (several models in one Arch) is not implemented"),
     (r"^Arch\.(Backbone|BackboneStopLayer|Neck|Head)$", "retrieval (RecModel) is not implemented"),
-    (r"^Arch\.", "a PaddleClas model's own key that our model does not have"),
-    (r"^Loss\.(Train|Eval)", "a loss of distillation, retrieval or multi-label training"),
-    (r"^Global\.(eval_mode|train_mode|use_multilabel|feature_normalize|feature_binarize)$",
+    (r"^Arch\.(layer_type|use_first_short_conv|override_params)$",
+     "another PaddleClas architecture's key at a value that defines a different network (ResNet18_dbb's "
+     "DiverseBranchBlock, TinyNet's override_params); at its default it is a note (arch.FOREIGN_KEYS)"),
+    (r"^Arch\.(data_format|input_image_channel)$", "NHWC or 4-channel input: our models take NCHW, 3 channels"),
+    (r"^Arch\.dropout$", "MobileViTV3's dropout is not mapped to our models yet"),
+    (r"^Loss\.(Train|Eval)", "a loss of distillation, retrieval or multi-label training, or GoogLeNet's three "
+                             "outputs (ours have one)"),
+    (r"^Global\.train_mode$", "EfficientNetV2's progressive training is not implemented"),
+    (r"^Global\.(eval_mode|use_multilabel|feature_normalize|feature_binarize)$",
      "retrieval / multi-label training is not implemented"),
     (r"^DataLoader\.(Train|Eval)\.(dataset\.name|sampler\.name|Query|Gallery)$",
      "a data set or sampler of retrieval, multi-label or multi-scale training"),
