@@ -254,7 +254,7 @@ def _refuse_multi_output(source, path, value):
     """ConfigError for an entry of :data:`MULTI_OUTPUT` in the ``{Name: {kwargs}}`` list ``value``."""
     for i, entry in enumerate(value if isinstance(value, list) else ()):
         name = next(iter(entry), None) if isinstance(entry, dict) else entry
-        if name in MULTI_OUTPUT:
+        if isinstance(name, str) and name in MULTI_OUTPUT:
             raise config_error(source, f"{path}[{i}]", "bad value", f"{name} {MULTI_OUTPUT[name]}")
 
 
