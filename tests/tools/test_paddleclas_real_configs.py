@@ -8,6 +8,7 @@ its ``ImageNet/`` and ``quick_start/``); every test skips, saying so, when that 
   the batch size overridden: prints the count and each refusal with its reason.
 - Six configs of different families train one epoch with ``Arch.name=tiny_cnn`` on a generated
   8-image list data set, then evaluate, export and infer.
+- A multi-scale config (MultiScaleDataset + MultiScaleSampler) trains one epoch on the same data.
 """
 
 import glob
@@ -18,7 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from paddle_conv.config import read_yaml
 from paddle_conv.config.check import check_config
+from paddle_conv.data import MultiScaleSampler
 from tools import eval as eval_tool
 from tools import export as export_tool
 from tools import infer as infer_tool
@@ -37,12 +40,14 @@ EXPECTED_REFUSALS = (
     (r"^Arch\.(models|pretrained_list|freeze_params_list|infer_model_name|infer_output_key|infer_add_softmax)$",
      "distillation (several models in one Arch) is not implemented"),
     (r"^Arch\.(Backbone|BackboneStopLayer|Neck|Head)$", "retrieval (RecModel) is not implemented"),
+    (r"^Arch\.dropout$", "MobileViTV3's dropout of its transformer layers' attention and FFN outputs (not the "
+                         "classifier's, which is its classifier_dropout): our models have no such layers"),
     (r"^Arch\.", "a PaddleClas model's own key that our model does not have"),
     (r"^Loss\.(Train|Eval)", "a loss of distillation, retrieval or multi-label training"),
     (r"^Global\.(eval_mode|train_mode|use_multilabel|feature_normalize|feature_binarize)$",
      "retrieval / multi-label training is not implemented"),
     (r"^DataLoader\.(Train|Eval)\.(dataset\.name|sampler\.name|Query|Gallery)$",
-     "a data set or sampler of retrieval, multi-label or multi-scale training"),
+     "a data set or sampler of retrieval or multi-label training"),
 )
 
 
@@ -66,11 +71,17 @@ def image_list(tmp_path_factory):
     return root
 
 
-def data_overrides(root, model="tiny_cnn", classes=10):
+def batch_size_key(config, split):
+    """The batch size key of ``split``'s sampler in ``config``: a MultiScaleSampler's is ``first_bs``."""
+    sampler = ((read_yaml(config).get("DataLoader") or {}).get(split) or {}).get("sampler") or {}
+    return "first_bs" if sampler.get("name") == "MultiScaleSampler" else "batch_size"
+
+
+def data_overrides(root, config, model="tiny_cnn", classes=10):
     out = [f"Arch.name={model}", f"Arch.class_num={classes}"]
     for split in ("Train", "Eval"):
         out += [f"DataLoader.{split}.dataset.image_root={root}", f"DataLoader.{split}.dataset.cls_label_path="
-                f"{root}/list.txt", f"DataLoader.{split}.sampler.batch_size=4"]
+                f"{root}/list.txt", f"DataLoader.{split}.sampler.{batch_size_key(config, split)}=4"]
     return out
 
 
@@ -78,7 +89,7 @@ def test_check_loads_the_real_configs_and_explains_every_refusal(image_list, cap
     files = real_configs()
     refused = {}
     for path in files:
-        report = check_config(path, data_overrides(image_list, model="resnet50", classes=10))
+        report = check_config(path, data_overrides(image_list, path, model="resnet50", classes=10))
         if not report.ok:
             refused[os.path.relpath(path, CONFIGS)] = report.refused
     loaded = len(files) - len(refused)
@@ -108,7 +119,7 @@ SIX = [
 def test_real_config_trains_evaluates_exports_and_infers(name, image_list, tmp_path, capsys):
     config = os.path.join(CONFIGS, name)
     out, inference = tmp_path / "out", tmp_path / "inference"
-    common = [*data_overrides(image_list), f"Global.output_dir={out}", f"Global.save_inference_dir={inference}",
+    common = [*data_overrides(image_list, config), f"Global.output_dir={out}", f"Global.save_inference_dir={inference}",
               "Global.device=cpu", "Global.use_visualdl=false", "Arch.pretrained=false"]
     args = [x for o in common for x in ("-o", o)]
     assert train_tool.main(["-c", config, *args, "-o", "Global.epochs=1"]) == 0, capsys.readouterr().err
@@ -119,3 +130,15 @@ def test_real_config_trains_evaluates_exports_and_infers(name, image_list, tmp_p
     assert infer_tool.main(["-c", config, *args, "--input", str(image_list / "img1.png"), "--json"]) == 0
     printed = capsys.readouterr().out
     assert '"class_ids"' in printed and "img1.png" in printed
+
+
+def test_multi_scale_config_trains_one_epoch(image_list, tmp_path, capsys):
+    config = os.path.join(CONFIGS, "ImageNet/PPLCNetV2/PPLCNetV2_small.yaml")
+    overrides = [*data_overrides(image_list, config), f"Global.output_dir={tmp_path}", "Global.device=cpu",
+                 "Global.epochs=1", "Global.seed=5"]
+    assert train_tool.main(["-c", config, *[x for o in overrides for x in ("-o", o)]]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    scales = read_yaml(config)["DataLoader"]["Train"]["sampler"]["scales"]
+    steps = len(MultiScaleSampler(list(range(8)), scales, first_bs=4, seed=5))  # batch sizes 4, 2, 2, 1, 1
+    assert f"DataLoader.Train: MultiScaleDataset, 8 samples, MultiScaleSampler batches, {steps} steps" in printed
+    assert os.path.isfile(tmp_path / "tiny_cnn" / "best_model.pdparams")
