@@ -397,7 +397,7 @@ def _multi_scale_ops(source, path, ops):
                            "(the op that makes the batch's image size); add one")
     for i, name, args in sized:
         note_once(f"{path}[{i}].{name}", f"MultiScaleDataset replaces its arguments ({', '.join(args or {})}) by "
-                  "size: [w, h] of each batch, as PaddleClas does (the op's other arguments take their defaults)")
+                  "{size: [w, h]} of each batch, as PaddleClas does (every other argument takes its default)")
 
 
 def validate_fraction(source, path, value):
