@@ -118,14 +118,18 @@ def test_reference_is_from_paddleclas_and_opencv():
 
 
 @needs_cv2
-def test_data_sets_hand_decode_image_the_file_bytes(tmp_path):
+def test_data_sets_and_infer_hand_decode_image_the_file_bytes(tmp_path):
     from paddle_conv.data import ImageNetDataset
+    from paddle_conv.deploy.classify import load_image
 
     (tmp_path / "a.jpg").write_bytes(image("jpg"))
     (tmp_path / "list.txt").write_text("a.jpg 0\n")
-    ops = CASES["infer_resnet50"][0][:-1]  # a data set's ops end in [H, W, C]; it transposes after them
-    data = ImageNetDataset(str(tmp_path), str(tmp_path / "list.txt"), transform=build_transforms(ops))
-    assert_same(data[0][0], reference()["infer_resnet50_jpg"], "ImageNetDataset")
+    ops = CASES["infer_resnet50"][0]
+    expected = reference()["infer_resnet50_jpg"]
+    assert_same(load_image(tmp_path / "a.jpg", build_transforms(ops, to_chw=False)), expected, "tools/infer.py")
+    # a data set's ops end in [H, W, C]; it transposes after them
+    data = ImageNetDataset(str(tmp_path), str(tmp_path / "list.txt"), transform=build_transforms(ops[:-1]))
+    assert_same(data[0][0], expected, "ImageNetDataset")
 
 
 @needs_cv2
