@@ -15,8 +15,8 @@ class ImageNetDataset(paddle.io.Dataset):
     """Images listed in ``cls_label_path``, one ``relative/path.jpg label`` per line.
 
     Items are ``(transform(image), int64 label [1])``, the image being the file's bytes when the
-    first op is ``DecodeImage`` (as in PaddleClas), else an RGB ``PIL.Image``. The list is checked when the
-    data set is built: a malformed line or a label outside ``[0, class_num)`` raises
+    first op is ``DecodeImage`` (as in PaddleClas), else an RGB ``PIL.Image``. The list is checked
+    when the data set is built: a malformed line or a label outside ``[0, class_num)`` raises
     :class:`~paddle_conv.errors.DataError` naming ``file:line``; an image that cannot be read
     raises it naming the image and its list line when the image is loaded.
 
