@@ -21,7 +21,7 @@ import paddle
 
 from ..errors import ConfigError
 from . import register_dataset
-from .common import as_label, read_image
+from .common import as_label, load_sample
 from .imagenet import ImageNetDataset
 from .samplers import SAMPLERS
 from .transforms import build_transforms
@@ -156,4 +156,4 @@ class MultiScaleDataset(ImageNetDataset):
     def __getitem__(self, item):
         width, height, idx = item
         path, label, where = self.samples[idx]
-        return self.transform_at(width, height)(read_image(path, f"listed at {where}")), as_label(label)
+        return load_sample(path, self.transform_at(width, height), f"listed at {where}"), as_label(label)
