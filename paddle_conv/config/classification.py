@@ -183,8 +183,9 @@ ARCH_NO_EFFECT = {
 }
 #: PaddleClas model keys that are another model family's name of a common key.
 ARCH_ALIASES = {"classifier_dropout": "drop_rate"}
-#: PaddleClas model keys accepted when they state what the model does anyway.
-ARCH_ONLY = {"data_format": ("NCHW",), "input_image_channel": (3,)}
+#: PaddleClas model keys accepted when they state what the model does anyway (``use_ssld: true`` asks
+#: for PaddleClas's SSLD-distilled weights, which none of our models has).
+ARCH_ONLY = {"data_format": ("NCHW",), "input_image_channel": (3,), "use_ssld": (False,)}
 
 
 def _arch_paddleclas_keys(source, path, value):
