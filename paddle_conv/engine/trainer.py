@@ -34,6 +34,7 @@ from ..data.holdout import split_for_validation
 from ..device import resolve_device, set_device  # noqa: F401 (set_device: old import path)
 from ..errors import ConfigError
 from ..io import RunLock
+from ..models.distillation import DistillationModel
 from ..notes import note_once
 from ..refconv import reset_random_bases
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
@@ -55,9 +56,24 @@ def _paddle_model(cfg, network):
                         labels=[InputSpec([None, 1], "int64", "label")])
 
 
-def _metrics(cfg):
+def _metrics(cfg, network):
     metric_cfg = cfg["Metric"]
-    return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
+    return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}],
+                         evaluated_member(network))
+
+
+def evaluated_member(network):
+    """The member of a DistillationModel ``network`` that plain metrics and evaluation losses measure
+    (PaddleClas's ``Student``), None for another network."""
+    return network.eval_member_name if isinstance(network, DistillationModel) else None
+
+
+def shown_network(network):
+    """The network whose graph and PR curves VisualDL shows: a DistillationModel's evaluated member
+    (else the one it exports, else its first), or ``network`` itself."""
+    if not isinstance(network, DistillationModel):
+        return network
+    return network.member(network.eval_member_name or network.infer_model_name or network.member_names[0])
 
 
 def amp_configs(global_cfg, amp=None, device=None):
@@ -183,9 +199,11 @@ def train_classifier(cfg, extra_callbacks=()):
     loss = build_loss(cfg["Loss"]["Train"])
     if g["update_freq"] > 1:
         loss = ScaledLoss(loss, g["update_freq"])
-    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP"), device))
+    model.prepare(optimizer, loss, _metrics(cfg, network), amp_configs=amp_configs(g, cfg.get("AMP"), device))
+    student = evaluated_member(network)
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
-                            resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
+                            resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]},
+                            student=network.member(student) if student else None)
     eval_logs = {}
 
     class _KeepEval(paddle.callbacks.Callback):
@@ -201,7 +219,7 @@ def train_classifier(cfg, extra_callbacks=()):
     if g["use_visualdl"]:
         logger = VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps)
         # the extras share the logger's writer, which the logger closes at the end: extras first
-        extras = VisualDLExtras(logger, network, g["image_shape"], hyper_parameters(cfg), eval_loader,
+        extras = VisualDLExtras(logger, shown_network(network), g["image_shape"], hyper_parameters(cfg), eval_loader,
                                 start_epoch=start_epoch)
         callbacks[1:1] = [extras, logger]
     callbacks.append(AccumulatedLRStep(g["update_freq"], steps))
@@ -248,7 +266,9 @@ def evaluate(cfg):
     network = build_model(cfg["Arch"], pretrained=False)
     load_pretrained_weights(network, weights)
     model = _paddle_model(cfg, network)
-    model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))
+    member = evaluated_member(network)
+    model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"], member=member),
+                  metrics=_metrics(cfg, network))
     logs = model.evaluate(loader, log_freq=g["print_batch_step"], verbose=1)
     result = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
     result["dataset"] = entry["name"]
