@@ -273,10 +273,10 @@ DISTILLATION_ARCH = {
     "infer_model_name": Key(STR, nullable=True, doc="the member that export, inference and Infer use"),
     "num_classes": Key(INT, nullable=True, doc="the data's class count; each member has its own class_num"),
 }
-#: Why a member's key or model of PaddleClas's feature distillation is refused.
-FEATURE_DISTILLATION = ("feature distillation is not implemented: PaddleClas names the inner layers it returns "
-                        "(blocks[i], avg_pool) after its own models' structure, which ours do not share; distil "
-                        "the logits (remove it, and the feature losses)")
+#: Why PaddleClas's feature distillation (a member's inner layers, their losses) is refused.
+FEATURE_REASON = ("PaddleClas names the inner layers it returns (blocks[i], avg_pool) after its own models' "
+                  "structure, which ours do not share; distil the logits (remove it, and the feature losses)")
+FEATURE_DISTILLATION = f"feature distillation is not implemented: {FEATURE_REASON}"
 
 
 def _per_member(source, path, value, members, check):
@@ -307,13 +307,12 @@ def validate_distillation_arch(source, path, value):
         where = f"{models_path}[{i}].{member}"
         if member in members:
             raise config_error(source, where, "bad value", f"a second model named {member!r}; give each its own name")
-        check_type(source, where, arch, MAPPING)
         if "return_patterns" in arch:
             raise config_error(source, join_key(where, "return_patterns"), "bad value", FEATURE_DISTILLATION)
         if arch.get("name") in ("AttentionModel", DISTILLATION_MODEL):
             raise config_error(source, join_key(where, "name"), "bad value",
                                f"{arch['name']} inside a DistillationModel (PaddleClas's AFD attention "
-                               f"distillation) is not implemented; {FEATURE_DISTILLATION.split(': ', 1)[1]}")
+                               f"distillation) is not implemented: {FEATURE_REASON}")
         members.append(member)
         models.append({member: validate_arch(source, where, arch)})
         if MODELS.card(arch["name"]).task != "classification":
@@ -324,10 +323,11 @@ def validate_distillation_arch(source, path, value):
 
     def weights(member, where, entry):
         check_type(source, where, entry, STR, nullable=True)
-        arch = next(m[member] for m in models if member in m)
-        if entry is not None and arch.get("pretrained") not in (None, False):
-            raise config_error(source, where, "bad value", f"{entry!r} conflicts with {models_path}.{member}."
-                               f"pretrained={arch['pretrained']!r}; keep one")
+        i = members.index(member)
+        own = models[i][member].get("pretrained")
+        if entry is not None and own not in (None, False):
+            raise config_error(source, where, "bad value", f"{entry!r} conflicts with {models_path}[{i}].{member}."
+                               f"pretrained={own!r}; keep one")
 
     _per_member(source, join_key(path, "pretrained_list"), out["pretrained_list"], members, weights)
     _per_member(source, join_key(path, "freeze_params_list"), out["freeze_params_list"], members,

@@ -39,6 +39,7 @@ from ..notes import note_once
 from ..refconv import reset_random_bases
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, load_checkpoint
+from .member_outputs import for_paddle_model
 from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
@@ -50,10 +51,15 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
-def _paddle_model(cfg, network):
+def _paddle_model(cfg, network, loss, metrics, optimizer=None, amp=None):
+    """``paddle.Model`` of ``network``, prepared with ``loss``, ``metrics`` (and ``optimizer``, ``amp``);
+    a DistillationModel's outputs go through it as a tuple (:mod:`.member_outputs`)."""
     channels = cfg["Global"]["image_shape"][0]
-    return paddle.Model(network, inputs=[InputSpec([None, channels, None, None], "float32", "image")],
-                        labels=[InputSpec([None, 1], "int64", "label")])
+    network, loss, metrics = for_paddle_model(network, loss, metrics)
+    model = paddle.Model(network, inputs=[InputSpec([None, channels, None, None], "float32", "image")],
+                         labels=[InputSpec([None, 1], "int64", "label")])
+    model.prepare(optimizer, loss, metrics, amp_configs=amp)
+    return model
 
 
 def _metrics(cfg, network):
@@ -195,11 +201,10 @@ def train_classifier(cfg, extra_callbacks=()):
     if g["to_static"]:
         network.forward = paddle.jit.to_static(network.forward, full_graph=True)
         log("Global.to_static: training through paddle.jit.to_static (static graph)")
-    model = _paddle_model(cfg, network)
     loss = build_loss(cfg["Loss"]["Train"])
     if g["update_freq"] > 1:
         loss = ScaledLoss(loss, g["update_freq"])
-    model.prepare(optimizer, loss, _metrics(cfg, network), amp_configs=amp_configs(g, cfg.get("AMP"), device))
+    model = _paddle_model(cfg, network, loss, _metrics(cfg, network), optimizer, amp_configs(g, cfg.get("AMP"), device))
     student = evaluated_member(network)
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]},
@@ -265,10 +270,8 @@ def evaluate(cfg):
                                  False)
     network = build_model(cfg["Arch"], pretrained=False)
     load_pretrained_weights(network, weights)
-    model = _paddle_model(cfg, network)
-    member = evaluated_member(network)
-    model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"], member=member),
-                  metrics=_metrics(cfg, network))
+    loss = build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"], member=evaluated_member(network))
+    model = _paddle_model(cfg, network, loss, _metrics(cfg, network))
     logs = model.evaluate(loader, log_freq=g["print_batch_step"], verbose=1)
     result = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
     result["dataset"] = entry["name"]

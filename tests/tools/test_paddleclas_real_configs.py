@@ -78,7 +78,8 @@ def arch_overrides(config, model, classes):
     """``Arch.name`` and ``Arch.class_num`` set to ours; for a DistillationModel (``Arch.models``), each
     member's instead: ``Arch.models.<i>.<Member>.name`` / ``.class_num`` (the top-level class_num is the
     data's class count there)."""
-    members = yaml.safe_load(open(config))["Arch"].get("models") if config else None
+    arch = yaml.safe_load(open(config, encoding="utf-8")).get("Arch") if config else None  # none: older layout
+    members = arch.get("models") if isinstance(arch, dict) else None
     if not members:
         return [f"Arch.name={model}", f"Arch.class_num={classes}"]
     out = [f"Arch.class_num={classes}"]
