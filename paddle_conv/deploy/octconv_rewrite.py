@@ -13,8 +13,12 @@ within float32 rounding, checked at 1e-5 by the tests):
 * ``upsample``: how ``y_h + up(l2h)`` is computed: ``deconv`` (the layer's own static form: a
   2x2 stride-2 transposed convolution with 0/1 weights, then the addition), ``broadcast`` (the
   up-sampling folded into the addition: ``y_h`` viewed as ``[N, C, h, 2, w, 2]`` plus ``l2h`` as
-  ``[N, C, h, 1, w, 1]``; needs static even sizes, else ``deconv``). (``interpolate`` nearest
-  was measured out: Paddle 3.3's oneDNN predictor cannot run it, see docs/benchmarks.md.)
+  ``[N, C, h, 1, w, 1]``; needs static even sizes, else ``deconv``), ``dense`` (1x1 l2h, stride
+  1, no groups: the up-sampling folded into l2h itself, ``up(conv1x1(x_l))`` computed as ONE 2x2
+  stride-2 transposed convolution whose 2x2 taps all hold the 1x1 weight; each output is the
+  same single dot product, so it is exact; l2h's multiply-adds grow 4x but one op and its
+  layout conversions go). (``interpolate`` nearest was measured out: Paddle 3.3's oneDNN
+  predictor cannot run it, see docs/benchmarks.md.)
 
 :func:`rewrite_octconv` picks one formulation per layer: by :data:`RULE` (measured, see
 ``docs/benchmarks.md``) or, with ``tune=True``, by timing every candidate of that layer shape in
@@ -28,8 +32,9 @@ from dataclasses import dataclass
 
 import paddle
 import paddle.nn as nn
+import paddle.nn.functional as F
 
-from ..layers.octconv import OctaveConv, downsample, upsample_to
+from ..layers.octconv import OctaveConv, crop_to, downsample, upsample_to
 
 __all__ = ["ExportOctaveConv", "Formulation", "RULE", "candidates", "rewrite_octconv"]
 
@@ -53,11 +58,12 @@ class Formulation:
         return cls("merge_high" in parts, "merge_low" in parts, parts[-1])
 
 
-UPSAMPLES = ("deconv", "broadcast")
+UPSAMPLES = ("deconv", "broadcast", "dense")
 #: The formulation used without tuning: the layer's own static form (four convolutions, 0/1
 #: transposed-conv up-sampling), which measured fastest in the Paddle Inference predictor and in
-#: ONNX Runtime on a 2-core AMD EPYC at batch 1 and 8 (docs/benchmarks.md); ``--tune`` times the
-#: others on the exporting machine, where they may win.
+#: ONNX Runtime on a 2-core AMD EPYC at batch 1 and 8 (``dense`` was within noise in the predictor
+#: and slower in ONNX Runtime; docs/benchmarks.md); ``--tune`` times the others on the exporting
+#: machine, where they may win.
 RULE = Formulation()
 
 
@@ -72,7 +78,15 @@ def applies(conv, formulation):
         return False
     if formulation.merge_low and not (conv.stride == 1 and _mergeable(conv.conv_l2h, conv.conv_l2l)):
         return False
+    if formulation.upsample == "dense" and (formulation.merge_low or not _dense_l2h(conv)):
+        return False
     return True
+
+
+def _dense_l2h(conv):
+    """Whether l2h + up-sampling of ``conv`` can be one dense 2x2 transposed convolution."""
+    return (conv.stride == 1 and conv.conv_h2h is not None and _mergeable(conv.conv_l2h)
+            and conv.conv_l2h._kernel_size == [1, 1])
 
 
 def candidates(conv):
@@ -93,6 +107,8 @@ def fit(conv, formulation):
         f = Formulation(False, f.merge_low, f.upsample)
     if f.merge_low and not applies(conv, Formulation(merge_low=True)):
         f = Formulation(f.merge_high, False, f.upsample)
+    if f.upsample == "dense" and not applies(conv, f):
+        f = Formulation(f.merge_high, f.merge_low, "deconv")
     return f
 
 
@@ -142,6 +158,9 @@ class ExportOctaveConv(nn.Layer):
             self.conv_low = _concat_convs(conv.conv_l2h, conv.conv_l2l)
         else:
             self.conv_l2h, self.conv_l2l = conv.conv_l2h, conv.conv_l2l
+        if formulation.upsample == "dense":  # [C_l_in, C_h_out, 2, 2]: the 1x1 weight in every tap
+            weight = conv.conv_l2h.weight.transpose([1, 0, 2, 3]).tile([1, 1, 2, 2])
+            self.l2h_dense = self.create_parameter(weight.shape, default_initializer=nn.initializer.Assign(weight))
 
     def forward(self, x):
         x_h, x_l = x if isinstance(x, (tuple, list)) else (x, None)
@@ -161,9 +180,13 @@ class ExportOctaveConv(nn.Layer):
             l2h, l2l = paddle.split(self.conv_low(x_l), list(self.channels_out), axis=1)
         else:
             l2l = self.conv_l2l(downsample(x_l) if self.stride == 2 else x_l) if self.conv_l2l is not None else None
-            l2h = self.conv_l2h(x_l) if self.conv_l2h is not None else None
+            dense = self.formulation.upsample == "dense"
+            l2h = self.conv_l2h(x_l) if self.conv_l2h is not None and not dense else None
         if l2l is not None:
             y_l = l2l if y_l is None else y_l + l2l
+        if self.formulation.upsample == "dense":  # up(l2h) as one op; y_h exists (see _dense_l2h)
+            up = F.conv2d_transpose(x_l, self.l2h_dense, self.conv_l2h.bias, stride=2)
+            return y_h + crop_to(up, y_h), y_l
         if l2h is not None:
             if y_h is None:  # no high-frequency input (alpha_in = 1)
                 y_h = upsample_to(l2h, None) if self.stride == 1 else l2h

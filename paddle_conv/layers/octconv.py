@@ -21,7 +21,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-__all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "check_feature_map", "downsample", "upsample_to"]
+__all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "check_feature_map", "crop_to", "downsample", "upsample_to"]
 
 
 def downsample(x):
@@ -51,11 +51,17 @@ def upsample_to(x, like):
         return y if (out_h, out_w) == (2 * h, 2 * w) else y[:, :, :out_h, :out_w]
     weight = _unit_deconv_weight(x.shape[1], x.dtype)
     y = F.conv2d_transpose(x, weight, stride=2, groups=x.shape[1] // weight.shape[1])
-    if like is None:
-        return y
-    h, w = x.shape[2], x.shape[3]
+    return y if like is None else crop_to(y, like)
+
+
+@paddle.jit.not_to_static  # reads the traced shapes (-1 where dynamic) as plain ints
+def crop_to(y, like):
+    """``y`` ``[N, C, 2h, 2w]`` (an up-sampled map) cropped to the spatial size of ``like``; no
+    crop in the graph when the sizes are known and equal."""
     out_h, out_w = like.shape[2], like.shape[3]
-    if min(h, w, out_h, out_w) > 0 and (out_h, out_w) == (2 * h, 2 * w):
+    if paddle.in_dynamic_mode():
+        return y if (out_h, out_w) == tuple(y.shape[2:]) else y[:, :, :out_h, :out_w]
+    if min(y.shape[2], y.shape[3], out_h, out_w) > 0 and (out_h, out_w) == (y.shape[2], y.shape[3]):
         return y
     size = paddle.shape(like)
     return paddle.slice(y, axes=[2, 3], starts=[0, 0], ends=[size[2], size[3]])

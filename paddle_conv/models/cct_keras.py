@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 import paddle
+import paddle.nn.functional as F
 from paddle import nn
 
 from ..cards import ModelCard
@@ -47,8 +48,34 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + paddle.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)))
 
 
+class ZeroPadSameMaxPool(nn.Layer):
+    """Keras's ``ZeroPadding2D(1)`` then ``MaxPool2D(3, 2, padding="same")`` (TensorFlow's "same":
+    the odd pixel of padding goes to the bottom and right), for a NON-NEGATIVE input (it follows a
+    ReLU), computed as one max pooling with the two paddings combined: a zero never wins a maximum
+    over non-negative values and every window holds an input pixel, so the result is the same, exactly.
+
+    One op instead of a pad and a pool, and the reason it is written so: paddle2onnx 2.1 exports the
+    fill value of Paddle's pad op from uninitialised memory (fills such as 1.2e33 appeared, different
+    per export), which made the ONNX model of ``cct_keras_cifar`` wrong for some weights.
+
+    Shape: ``[N, C, H, W] -> [N, C, ceil(H / 2) + 1, ceil(W / 2) + 1]`` (H, W known, not -1).
+    """
+
+    def forward(self, x):
+        pads = []
+        for size in x.shape[2:]:
+            if size < 0:
+                raise ValueError("the Keras CCT tokenizer needs a fixed image height and width "
+                                 "(export it with a fixed input shape)")
+            padded = size + 2
+            same = max((math.ceil(padded / 2) - 1) * 2 + 3 - padded, 0)  # TensorFlow's total "same" padding
+            pads += [1 + same // 2, 1 + same - same // 2]
+        return F.max_pool2d(x, 3, stride=2, padding=pads)
+
+
 class KerasTokenizer(nn.Sequential):
-    """Stages of Conv2D(k, "valid", no bias) -> ReLU -> ZeroPad2D(1) -> MaxPool2D(3, 2, "SAME").
+    """Stages of Conv2D(k, "valid", no bias) -> ReLU -> ZeroPad2D(1) -> MaxPool2D(3, 2, "SAME")
+    (the last two as one :class:`ZeroPadSameMaxPool`).
 
     Shape: ``[N, C_in, H, W]`` in, ``[N, C_out, ceil(H / 2^s), ceil(W / 2^s)]`` out (3x3 kernels).
     Parameters: ``<i>.0.weight`` (He-normal init, as Keras's ``he_normal``).
@@ -61,8 +88,7 @@ class KerasTokenizer(nn.Sequential):
                 nn.Conv2D(channels[i], channels[i + 1], kernel_size, bias_attr=False,
                           weight_attr=nn.initializer.KaimingNormal()),
                 nn.ReLU(),
-                nn.Pad2D(1),
-                nn.MaxPool2D(3, stride=2, padding="SAME"),
+                ZeroPadSameMaxPool(),
             )
             for i in range(len(widths))
         ])

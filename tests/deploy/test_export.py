@@ -68,11 +68,7 @@ def test_family_exports_to_paddle_inference_and_onnx(family, tmp_path):
         pytest.skip(f"ONNX part skipped: {ONNX_MISSING}")
     opset = export_onnx(prefix, str(tmp_path / "inference.onnx"))
     assert opset >= (19 if family == "conv_resnet" else 13)  # DeformConv is an opset-19 operator
-    onnx_diff = _max_rel(OnnxPredictor(str(tmp_path / "inference.onnx"), threads=1)(x), want)
-    if family == "cct_keras" and onnx_diff > 1e-4:  # known defect, open: see docs/deployment.md
-        pytest.xfail(f"ONNX of cct_keras_cifar differs by {onnx_diff:.3g} (relative) for some random weights; "
-                     "Paddle Inference is exact")
-    assert onnx_diff <= 1e-4
+    assert _max_rel(OnnxPredictor(str(tmp_path / "inference.onnx"), threads=1)(x), want) <= 1e-4
 
 
 def test_onnx_opset_outside_paddle2onnx_range_is_refused_before_it_aborts(tmp_path):

@@ -20,6 +20,7 @@ LAYERS = {
     "1x1-stride2": (16, 32, 1, 0.5, 0.5, 2, 1, False, (8, 8)),
     "3x3": (16, 16, 3, 0.5, 0.5, 1, 1, True, (8, 8)),
     "3x3-odd": (16, 16, 3, 0.5, 0.5, 1, 1, False, (7, 9)),
+    "1x1-odd": (16, 32, 1, 0.5, 0.5, 1, 1, True, (7, 9)),
     "first": (8, 16, 1, 0.0, 0.5, 1, 1, False, (8, 8)),
     "last": (16, 8, 1, 0.5, 0.0, 1, 1, True, (8, 8)),
     "depthwise": (16, 16, 3, 0.5, 0.5, 1, 16, False, (8, 8)),
@@ -61,9 +62,11 @@ def test_every_formulation_equals_the_layer(name):
         want = conv(x)
     forms = candidates(conv)
     if name == "1x1":  # the layer shape where every candidate applies
-        assert {f.name for f in forms} == {"deconv", "broadcast", "merge_low+deconv", "merge_low+broadcast",
-                                           "merge_high+deconv", "merge_high+broadcast",
+        assert {f.name for f in forms} == {"deconv", "broadcast", "dense", "merge_low+deconv", "merge_low+broadcast",
+                                           "merge_high+deconv", "merge_high+broadcast", "merge_high+dense",
                                            "merge_high+merge_low+deconv", "merge_high+merge_low+broadcast"}
+    if name in ("3x3", "depthwise", "1x1-stride2"):  # l2h is not a dense 1x1 up-sampled convolution
+        assert "dense" not in {f.upsample for f in forms}
     for f in forms:
         layer = ExportOctaveConv(conv, f)
         with paddle.no_grad():
@@ -84,6 +87,7 @@ def test_a_formulation_that_does_not_fit_is_refused():
 
 
 @pytest.mark.parametrize("name,shape,octconv", [("oct_mobilenet", [2, 3, 32, 32], "merge_high+merge_low+broadcast"),
+                                                ("oct_resnet26", [1, 3, 32, 32], "dense"),
                                                 ("oct_resnet26", [1, 3, 32, 32], None)])
 def test_export_rewrites_every_octconv_and_matches_dygraph(name, shape, octconv, tmp_path):
     model = randomize_batchnorm(pc.create_model(name, num_classes=5))
