@@ -89,3 +89,16 @@ def test_export_without_infer_model_name_names_the_key():
     model = build_model({**arch(), "infer_model_name": None})
     with pytest.raises(ConfigError, match="Arch.infer_model_name.*-o Arch.infer_model_name=Student"):
         exported_network(model)
+
+
+def test_to_static_forward_gives_the_same_member_logits():
+    """Global.to_static (PaddleClas's PPLCNet SSLD distillation configs) compiles the dict forward."""
+    paddle.seed(4)
+    model = build_model(arch())
+    model.eval()
+    x = paddle.randn([2, 3, 32, 32])
+    want = model(x)
+    model.forward = paddle.jit.to_static(model.forward, full_graph=True)
+    got = model(x)
+    for name in ("Teacher", "Student"):
+        np.testing.assert_allclose(got[name].numpy(), want[name].numpy(), rtol=1e-5, atol=1e-6)
