@@ -330,8 +330,11 @@ def validate_distillation_arch(source, path, value):
                                f"pretrained={own!r}; keep one")
 
     _per_member(source, join_key(path, "pretrained_list"), out["pretrained_list"], members, weights)
-    _per_member(source, join_key(path, "freeze_params_list"), out["freeze_params_list"], members,
-                lambda member, where, entry: check_type(source, where, entry, BOOL))
+    frozen = _per_member(source, join_key(path, "freeze_params_list"), out["freeze_params_list"], members,
+                         lambda member, where, entry: check_type(source, where, entry, BOOL))
+    if frozen and all(frozen):
+        raise config_error(source, join_key(path, "freeze_params_list"), "bad value",
+                           "every model is frozen, so nothing would train; set the Student's entry to false")
     if out["infer_model_name"] is not None and out["infer_model_name"] not in members:
         raise config_error(source, join_key(path, "infer_model_name"), "bad value",
                            f"{out['infer_model_name']!r} is none of the models ({', '.join(members)}); name the one "
@@ -382,6 +385,9 @@ def _distillation_loss_keys(source, where, name, kwargs):
     for key, pairs in (("model_name_pairs", True), ("model_names", False)):
         if key in params:
             _member_names(source, join_key(where, key), kwargs.get(key), pairs)
+    for key, param in params.items():  # temperature, alpha, beta, ...: one number each
+        if FLOAT.check(param.default) and key in kwargs:
+            check_type(source, join_key(where, key), kwargs[key], FLOAT)
     if kwargs.get("key") not in (None, "logits"):
         raise config_error(source, join_key(where, "key"), "bad value", f"{kwargs['key']!r}: {FEATURE_DISTILLATION}")
     if name == "DistillationCELoss" and kwargs.get("epsilon") is not None:

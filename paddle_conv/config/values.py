@@ -206,6 +206,9 @@ def _distillation_values(source, cfg):
         if not distillation:
             raise _fail(source, "Infer.PostProcess.name", "DistillationPostProcess needs Arch.name: "
                                                           "DistillationModel; use Topk")
+        if arch["infer_model_name"] is None:
+            raise _fail(source, "Arch.infer_model_name", f"not set, but Infer.PostProcess is a DistillationPostProcess "
+                                                         f"of {post['model_name']!r}: set it to {post['model_name']!r}")
         if post["model_name"] != arch["infer_model_name"]:
             raise _fail(source, "Infer.PostProcess.model_name",
                         f"{post['model_name']!r}: the export holds the model Arch.infer_model_name = "

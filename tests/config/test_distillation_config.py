@@ -54,6 +54,9 @@ def test_check_warns_use_ssld_and_would_train(tmp_path):
 @pytest.mark.parametrize("override, key, text", [
     ("Arch.infer_model_name=Assistant", "Arch.infer_model_name", "none of the models"),
     ("Arch.freeze_params_list=[true]", "Arch.freeze_params_list", "1 entries for 2 models"),
+    ("Arch.freeze_params_list=[true, true]", "Arch.freeze_params_list", "nothing would train"),
+    ("Loss.Train[1].DistillationDKDLoss.temperature=[1, 2]", "Loss.Train[1].DistillationDKDLoss.temperature",
+     "expected a number"),
     ("Arch.models.0.Teacher.return_patterns=['blocks[2]']", "Arch.models[0].Teacher.return_patterns",
      "feature distillation is not implemented"),
     ("Arch.models.0.Teacher.depth=3", "Arch.models[0].Teacher.depth", "unknown key"),
