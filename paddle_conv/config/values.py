@@ -157,6 +157,10 @@ def _optimizer_values(source, cfg):
                      hint="; a learning rate is positive (e.g. 0.1 for SGD, 0.001 for Adam)")
 
 
+#: Distillation losses that read each sample's class from the label (not with Mixup/CutMix targets).
+CLASS_LABEL_LOSSES = ("DistillationDKDLoss", "DistillationSKDLoss", "DistillationWSLLoss")
+
+
 def _reads_members(kind, name):
     """Whether loss / metric ``name`` picks DistillationModel members by name itself."""
     if kind == "Loss":
@@ -202,6 +206,12 @@ def _distillation_values(source, cfg):
                 if member not in members:
                     raise _fail(source, where, f"names the model {member!r}, which Arch.models does not have "
                                                f"({', '.join(members)})")
+    mixed = cfg["DataLoader"]["Train"]["dataset"].get("batch_transform_ops")
+    for i, name, kwargs in _entries(cfg["Loss"]["Train"]) if mixed else ():
+        if name in CLASS_LABEL_LOSSES and not kwargs.get("use_target_as_gt"):
+            raise _fail(source, f"Loss.Train.{i}.{name}", "reads each sample's class, but the batch_transform_ops "
+                                                          "(Mixup/CutMix) mix the labels; remove them, or set "
+                                                          "use_target_as_gt: true where the loss takes it")
     if post.get("name") == "DistillationPostProcess":
         if not distillation:
             raise _fail(source, "Infer.PostProcess.name", "DistillationPostProcess needs Arch.name: "

@@ -75,6 +75,8 @@ def test_check_refuses_with_the_key_and_the_reason(tmp_path, override, key, text
     ("Loss.Train.1.DistillationDKDLoss.model_name_pairs=[[Student, Assistant]]", "names the model 'Assistant'"),
     ("Metric.Eval.0.DistillationTopkAcc.model_key=Assistant", "names the model 'Assistant'"),
     ("Infer.PostProcess.model_name=Teacher", "Arch.infer_model_name = 'Student' only"),
+    ("DataLoader.Train.dataset.batch_transform_ops=[{MixupOperator: {alpha: 0.2}}]",
+     "Loss.Train.1.DistillationDKDLoss: reads each sample's class"),
 ])
 def test_members_named_by_losses_metrics_and_postprocess_must_exist(tmp_path, override, text):
     with pytest.raises(ConfigError, match=text):
