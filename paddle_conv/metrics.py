@@ -5,6 +5,7 @@ import paddle
 
 from .data import detection_loader
 from .det import detect, voc_map
+from .models.distillation import LOGITS_KEY
 from .registry import Registry
 
 METRICS = Registry("metric")
@@ -52,7 +53,7 @@ def DistillationTopkAcc(model_key, feature_key=None, topk=(1, 5)):
     """Top-k accuracy of the DistillationModel member ``model_key`` (PaddleClas's metric), logged as
     :func:`TopkAcc` is. ``feature_key``: PaddleClas's key in a member's output dict; our members
     return their logits, which ``feature_key: logits`` (or null) names."""
-    if feature_key not in (None, "logits"):
+    if feature_key not in (None, LOGITS_KEY):
         raise ValueError(f"feature_key {feature_key!r}: our models return only their logits (feature_key: logits)")
     return MemberMetric(TopkAcc(topk), model_key)
 

@@ -24,7 +24,7 @@ from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..losses import LOSSES
 from ..losses.distillation import DML_ACTIVATIONS
 from ..metrics import METRICS
-from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER
+from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER, LOGITS_KEY
 from ..notes import note_once
 from ..optim import LR_SCHEDULERS, OPTIMIZERS
 from ..registry import MODELS
@@ -165,7 +165,7 @@ def _postprocess(source, path, value):
     if post["func"] not in (None, "Topk"):
         raise config_error(source, join_key(path, "func"), "bad value",
                            f"only Topk is implemented, got {post['func']!r}")
-    if post["key"] not in (None, "logits"):
+    if post["key"] not in (None, LOGITS_KEY):
         raise config_error(source, join_key(path, "key"), "bad value",
                            f"{post['key']!r}: our models return only their logits (key: logits)")
     post["model_name"] = post["model_name"] or EVAL_MEMBER
@@ -388,7 +388,7 @@ def _distillation_loss_keys(source, where, name, kwargs):
     for key, param in params.items():  # temperature, alpha, beta, ...: one number each
         if FLOAT.check(param.default) and key in kwargs:
             check_type(source, join_key(where, key), kwargs[key], FLOAT)
-    if kwargs.get("key") not in (None, "logits"):
+    if kwargs.get("key") not in (None, LOGITS_KEY):
         raise config_error(source, join_key(where, "key"), "bad value", f"{kwargs['key']!r}: {FEATURE_DISTILLATION}")
     if name == "DistillationCELoss" and kwargs.get("epsilon") is not None:
         raise config_error(source, join_key(where, "epsilon"), "bad value",
@@ -541,7 +541,7 @@ def validate_metrics(source, path, value):
     out = named_list(METRICS)(source, path, value)
     for i, entry in enumerate(out):
         (name, kwargs), = entry.items()
-        if kwargs.get("feature_key") not in (None, "logits"):
+        if kwargs.get("feature_key") not in (None, LOGITS_KEY):
             raise config_error(source, f"{path}[{i}].{name}.feature_key", "bad value",
                                f"{kwargs['feature_key']!r}: {FEATURE_DISTILLATION}")
     return out

@@ -31,11 +31,9 @@ terms as in PaddleClas (through the KL/soft-label ops' targets they do not: CE, 
 import paddle
 import paddle.nn.functional as F
 
+from ..models.distillation import LOGITS_KEY
 from . import register_loss
 from .celoss import CELoss
-
-#: The ``key`` of a member's output that names its logits (our members return only their logits).
-LOGITS_KEY = "logits"
 
 
 def member_output(predicts, name, key=None):

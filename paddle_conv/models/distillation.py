@@ -18,10 +18,12 @@ running averages). Example::
 
 from paddle import nn
 
-__all__ = ["DISTILLATION_MODEL", "EVAL_MEMBER", "DistillationModel"]
+__all__ = ["DISTILLATION_MODEL", "EVAL_MEMBER", "LOGITS_KEY", "DistillationModel"]
 
 #: The ``Arch.name`` of a distillation model (PaddleClas's).
 DISTILLATION_MODEL = "DistillationModel"
+#: PaddleClas's key of a member's logits in its output dict; our members return only their logits.
+LOGITS_KEY = "logits"
 #: The member PaddleClas's evaluation measures with plain losses and metrics (``CELoss``, ``TopkAcc``).
 EVAL_MEMBER = "Student"
 
