@@ -19,7 +19,7 @@ import paddle
 
 from .arch import build_arch
 from .console import log
-from .data import DATASETS, build_dataset, detection_loader
+from .data import DATASETS, build_batch_sampler, build_dataset, detection_loader
 from .data.batch_ops import BatchCollate, build_batch_transforms
 from .data.loader import build_loader as data_loader
 from .errors import ConfigError, DataError, WeightsError
@@ -121,29 +121,32 @@ def build_distillation_model(arch: Dict[str, Any], pretrained: bool = True) -> D
 
 
 def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str, train: bool,
-                 built: Optional[Tuple[Any, Dict[str, Any]]] = None) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
+                 built: Optional[Tuple[Any, Dict[str, Any]]] = None,
+                 seed: int = 0) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
     """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
 
-    Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
-    (one shard per process under ``paddle.distributed.launch``). ``built``: ``(dataset, entry)``
-    already built (a validation split), instead of the section's data set.
+    Returns ``(loader, used_dataset_entry)``; the sampler is the section's
+    (:func:`paddle_conv.data.build_batch_sampler`: ``DistributedBatchSampler``, one shard per process
+    under ``paddle.distributed.launch``, ``RASampler`` or ``MultiScaleSampler``, which draws from
+    ``seed``). ``built``: ``(dataset, entry)`` already built (a validation split), instead of the
+    section's data set.
     """
     dataset, entry = built or build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
     sampler_cfg = split["sampler"]
-    batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
-    drop_last = sampler_cfg["drop_last"] and train
+    batch_size = entry.get("batch_size", sampler_cfg.get("batch_size"))
+    drop_last = sampler_cfg.get("drop_last", False) and train
     if len(dataset) == 0 or (drop_last and len(dataset) < batch_size):
         raise DataError(f"{key}: the data set has {len(dataset)} samples, fewer than one batch of {batch_size} "
                         f"with drop_last; lower {key}.sampler.batch_size or set drop_last: false")
-    sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
-                                                shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
+    sampler = build_batch_sampler(dataset, sampler_cfg, train, seed, entry.get("batch_size"))
     loader_cfg = split["loader"]
     batch_ops = split["dataset"].get("batch_transform_ops") if train else None
     collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
     loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
                          num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
                          use_shared_memory=loader_cfg["use_shared_memory"])
-    log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
+    batches = f"batch {batch_size}" if batch_size is not None else f"{sampler_cfg['name']} batches"
+    log(f"{key}: {entry['name']}, {len(dataset)} samples, {batches}, {len(loader)} steps")
     return loader, entry
 
 

@@ -16,8 +16,9 @@ Example::
 import inspect
 
 from ..arch import COMMON_KEYS, check_arch_keys
-from ..data import DATASETS, TRANSFORMS
+from ..data import DATASETS, SAMPLERS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
+from ..data.multi_scale import SIZED_OPS, multi_scale_problem
 from ..device import DEVICE_PATTERN
 from ..errors import ConfigError, abbreviate
 from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
@@ -29,6 +30,7 @@ from ..notes import note_once
 from ..optim import LR_SCHEDULERS, OPTIMIZERS
 from ..registry import MODELS
 from .schema import (
+    ANY,
     BOOL,
     FLOAT,
     INT,
@@ -496,6 +498,39 @@ SAMPLER = {
     "shuffle": Key(BOOL, default=False),
     "drop_last": Key(BOOL, default=False),
 }
+#: The keys of each batch sampler (:mod:`paddle_conv.data.samplers`), by ``name``.
+SAMPLER_KEYS = {
+    "DistributedBatchSampler": SAMPLER,
+    "RASampler": {**SAMPLER, "num_repeats": Key(INT, default=3, doc="copies of each sample in an epoch")},
+    "MultiScaleSampler": {
+        "name": Key(STR, required=True),
+        "scales": Key(ANY, required=True, doc="image sizes, e.g. [160, 192, 224, 288, 320], or [w, h] pairs"),
+        "first_bs": Key(INT, required=True, doc="batch size at the first scale"),
+        "divided_factor": Key(INT, default=32, doc="sizes are rounded down to its multiples"),
+        "is_training": Key(BOOL, default=True, doc="false: the first scale only"),
+        "shuffle": Key(BOOL, default=True),
+        "seed": Key(INT, nullable=True, doc="default: Global.seed"),
+    },
+}
+
+
+def validate_sampler(source, path, value):
+    """``sampler``: ``name`` (default ``DistributedBatchSampler``) and that sampler's keys."""
+    check_type(source, path, value, MAPPING)
+    name = value.get("name", "DistributedBatchSampler")
+    resolve_name(source, join_key(path, "name"), SAMPLERS, name)
+    out = validate_section(source, path, value, SAMPLER_KEYS[name])
+    out["name"] = name
+    if name == "MultiScaleSampler":
+        problem = multi_scale_problem(out["scales"], out["first_bs"], out["divided_factor"], out["is_training"])
+        if problem is not None:
+            raise config_error(source, join_key(path, problem[0]), "bad value", problem[1])
+    elif name == "RASampler" and out["num_repeats"] < 1:
+        raise config_error(source, join_key(path, "num_repeats"), "bad value",
+                           f"must be >= 1, got {out['num_repeats']}")
+    return out
+
+
 LOADER = {
     "num_workers": Key(INT, default=0),
     "use_shared_memory": Key(BOOL, default=False),
@@ -503,18 +538,37 @@ LOADER = {
 #: One split of ``DataLoader`` (``Train`` or ``Eval``).
 SPLIT = {
     "dataset": Key(validate_dataset, required=True, doc="name: Cifar10 | ImageNetDataset | ImageFolder | Digits"),
-    "sampler": Key(SAMPLER, required=True),
+    "sampler": Key(validate_sampler, required=True, doc="batch_size: ..., or name: MultiScaleSampler | RASampler"),
     "loader": Key(LOADER),
 }
 
 
 def validate_split(source, path, value):
-    """A split against :data:`SPLIT`; the sampler must be ``DistributedBatchSampler``."""
+    """A split against :data:`SPLIT`; ``MultiScaleDataset`` and ``MultiScaleSampler`` go together."""
     split = validate_section(source, path, value, SPLIT)
-    if split["sampler"]["name"] != "DistributedBatchSampler":
+    dataset, sampler = split["dataset"]["name"], split["sampler"]["name"]
+    if dataset == "MultiScaleDataset" and sampler != "MultiScaleSampler":
         raise config_error(source, join_key(path, "sampler.name"), "bad value",
-                           f"only DistributedBatchSampler is supported, got {split['sampler']['name']!r}")
+                           f"MultiScaleDataset needs the MultiScaleSampler (which draws each batch's image size), "
+                           f"got {sampler!r}")
+    if sampler == "MultiScaleSampler" and dataset != "MultiScaleDataset":
+        raise config_error(source, join_key(path, "dataset.name"), "bad value",
+                           f"MultiScaleSampler needs the MultiScaleDataset (which reads each batch at the size "
+                           f"drawn), got {dataset!r}")
+    if dataset == "MultiScaleDataset":
+        _multi_scale_ops(source, join_key(path, "dataset.transform_ops"), split["dataset"].get("transform_ops"))
     return split
+
+
+def _multi_scale_ops(source, path, ops):
+    """MultiScaleDataset's ``transform_ops`` have an op it sizes; a note on each one's replaced arguments."""
+    sized = [(i, name, args) for i, op in enumerate(ops or ()) for name, args in op.items() if name in SIZED_OPS]
+    if not sized:
+        raise config_error(source, path, "bad value", f"MultiScaleDataset needs one of {', '.join(SIZED_OPS)} "
+                           "(the op that makes the batch's image size); add one")
+    for i, name, args in sized:
+        note_once(f"{path}[{i}].{name}", f"MultiScaleDataset replaces its arguments ({', '.join(args or {})}) by "
+                  "{size: [w, h]} of each batch, as PaddleClas does (every other argument takes its default)")
 
 
 def validate_fraction(source, path, value):

@@ -81,7 +81,7 @@ def _entries(named_list):
 
 def _loader_values(source, cfg):
     for key, split in _splits(cfg):
-        _check_range(source, f"{key}.sampler.batch_size", split["sampler"]["batch_size"], 1)
+        _check_range(source, f"{key}.sampler.batch_size", split["sampler"].get("batch_size"), 1)
         _check_range(source, f"{key}.loader.num_workers", split.get("loader", {}).get("num_workers", 0), 0,
                      hint="; 0 reads the data in the main process")
         fallback = split["dataset"].get("fallback") or {}
@@ -117,6 +117,8 @@ def _output_size(split):
 def _image_shape(source, cfg):
     height, width = cfg["Global"]["image_shape"][1:]
     for key, split in _splits(cfg):
+        if split["dataset"]["name"] == "MultiScaleDataset":
+            continue  # its sizes are the sampler's scales, one per batch
         produced = _output_size(split)
         if produced and (produced[0], produced[1]) != (height, width):
             raise _fail(source, "Global.image_shape",

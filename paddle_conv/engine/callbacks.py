@@ -111,7 +111,7 @@ class VisualDLLogger(paddle.callbacks.VisualDL):
 
 
 class ShuffleByEpoch(paddle.callbacks.Callback):
-    """Set the ``DistributedBatchSampler`` epoch, so each epoch's order is fixed (resume-proof)."""
+    """Set the batch sampler's epoch, so each epoch's order is fixed (resume-proof)."""
 
     def __init__(self, batch_sampler, start_epoch=0):
         super().__init__()

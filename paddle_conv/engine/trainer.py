@@ -165,13 +165,14 @@ def train_classifier(cfg, extra_callbacks=()):
         train_set, val_set, used = split_for_validation(data["Train"], data.get("Eval"), fraction, g["seed"],
                                                         class_num)
         train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
-                                                 built=(train_set, used))
+                                                 built=(train_set, used), seed=g["seed"])
         eval_loader = None
         if g["eval_during_train"]:
             eval_loader, _ = build_loader(data.get("Eval") or data["Train"], class_num,
                                           "DataLoader.validation_split", False, built=(val_set, used))
     else:
-        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True)
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
+                                                 seed=g["seed"])
         eval_loader = None
         if g["eval_during_train"] and data.get("Eval"):
             eval_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)

@@ -10,6 +10,7 @@ its ``ImageNet/`` and ``quick_start/``); every test skips, saying so, when that 
 - Six configs of different families train one epoch with ``Arch.name=tiny_cnn`` on a generated
   8-image list data set, then evaluate, export and infer; two distillation configs likewise with
   tiny_cnn members, and the export is the Student.
+- A multi-scale config (MultiScaleDataset + MultiScaleSampler) trains one epoch on the same data.
 """
 
 import glob
@@ -19,12 +20,12 @@ import re
 import numpy as np
 import paddle
 import pytest
-import yaml
 from PIL import Image
 
 from paddle_conv.build import build_model, load_pretrained_weights
-from paddle_conv.config import load_config
+from paddle_conv.config import load_config, read_yaml
 from paddle_conv.config.check import check_config
+from paddle_conv.data import MultiScaleSampler
 from paddle_conv.deploy import Predictor
 from tools import eval as eval_tool
 from tools import export as export_tool
@@ -45,12 +46,14 @@ EXPECTED_REFUSALS = (
      "feature distillation (inner layers named as in PaddleClas's models; AFD's AttentionModel)"),
     (r"^Arch\.(infer_output_key|infer_add_softmax)$", "export options of retrieval models (RecModel)"),
     (r"^Arch\.(Backbone|BackboneStopLayer|Neck|Head)$", "retrieval (RecModel) is not implemented"),
+    (r"^Arch\.dropout$", "MobileViTV3's dropout of its transformer layers' attention and FFN outputs (not the "
+                         "classifier's, which is its classifier_dropout): our models have no such layers"),
     (r"^Arch\.", "a PaddleClas model's own key that our model does not have"),
     (r"^Loss\.(Train|Eval)", "a loss of feature distillation, retrieval or multi-label training"),
     (r"^Global\.(eval_mode|train_mode|use_multilabel|feature_normalize|feature_binarize)$",
      "retrieval / multi-label training is not implemented"),
     (r"^DataLoader\.(Train|Eval)\.(dataset\.name|sampler\.name|Query|Gallery)$",
-     "a data set or sampler of retrieval, multi-label or multi-scale training"),
+     "a data set or sampler of retrieval or multi-label training"),
 )
 
 
@@ -78,22 +81,30 @@ def arch_overrides(config, model, classes):
     """``Arch.name`` and ``Arch.class_num`` set to ours; for a DistillationModel (``Arch.models``), each
     member's instead: ``Arch.models.<i>.<Member>.name`` / ``.class_num`` (the top-level class_num is the
     data's class count there)."""
-    arch = yaml.safe_load(open(config, encoding="utf-8")).get("Arch") if config else None  # none: older layout
-    members = arch.get("models") if isinstance(arch, dict) else None
-    if not members:
-        return [f"Arch.name={model}", f"Arch.class_num={classes}"]
+    with open(config, encoding="utf-8") as f:
+        if "DistillationModel" not in f.read():  # only these few are parsed (parsing all takes seconds)
+            return [f"Arch.name={model}", f"Arch.class_num={classes}"]
     out = [f"Arch.class_num={classes}"]
-    for i, entry in enumerate(members):
+    for i, entry in enumerate(read_yaml(config)["Arch"]["models"]):
         member = next(iter(entry))
         out += [f"Arch.models.{i}.{member}.name={model}", f"Arch.models.{i}.{member}.class_num={classes}"]
     return out
 
 
-def data_overrides(root, model="tiny_cnn", classes=10, config=None):
+def batch_size_key(config, split):
+    """The batch size key of ``split``'s sampler in ``config``: a MultiScaleSampler's is ``first_bs``."""
+    with open(config, encoding="utf-8") as f:
+        if "MultiScaleSampler" not in f.read():  # only these few are parsed (parsing all takes seconds)
+            return "batch_size"
+    sampler = ((read_yaml(config).get("DataLoader") or {}).get(split) or {}).get("sampler") or {}
+    return "first_bs" if sampler.get("name") == "MultiScaleSampler" else "batch_size"
+
+
+def data_overrides(root, config, model="tiny_cnn", classes=10):
     out = arch_overrides(config, model, classes)
     for split in ("Train", "Eval"):
         out += [f"DataLoader.{split}.dataset.image_root={root}", f"DataLoader.{split}.dataset.cls_label_path="
-                f"{root}/list.txt", f"DataLoader.{split}.sampler.batch_size=4"]
+                f"{root}/list.txt", f"DataLoader.{split}.sampler.{batch_size_key(config, split)}=4"]
     return out
 
 
@@ -101,7 +112,7 @@ def test_check_loads_the_real_configs_and_explains_every_refusal(image_list, cap
     files = real_configs()
     refused = {}
     for path in files:
-        report = check_config(path, data_overrides(image_list, model="resnet50", classes=10, config=path))
+        report = check_config(path, data_overrides(image_list, path, model="resnet50", classes=10))
         if not report.ok:
             refused[os.path.relpath(path, CONFIGS)] = report.refused
     loaded = len(files) - len(refused)
@@ -115,6 +126,8 @@ def test_check_loads_the_real_configs_and_explains_every_refusal(image_list, cap
                    if not any(re.match(pattern, k) for pattern, _ in EXPECTED_REFUSALS)]
     assert not unexplained, unexplained
     assert loaded >= 300, f"only {loaded} of {len(files)} real configs load"
+    samplers = ("PPLCNetV2/PPLCNetV2_base", "PPLCNetV2/PPLCNetV2_large", "PPLCNetV2/PPLCNetV2_small", "CvT/CvT_21_224")
+    assert not [p for p in refused if any(f"ImageNet/{name}.yaml" == p for name in samplers)]  # multi-scale, RA
 
 
 #: PaddleClas's distillation configs that distil inner layers (refused); the other 12 distil logits.
@@ -128,7 +141,7 @@ def test_distillation_configs_load_unless_they_distil_features(image_list):
     paths = [p for p in real_configs() if "DistillationModel" in open(p, encoding="utf-8").read()]
     assert len(paths) == 16
     for path in paths:
-        report = check_config(path, data_overrides(image_list, model="resnet50", config=path))
+        report = check_config(path, data_overrides(image_list, path, model="resnet50"))
         if os.path.relpath(path, CONFIGS) in FEATURE_DISTILLATION:
             assert any("feature distillation" in reason for _, reason in report.refused), (path, report.refused)
         else:
@@ -168,8 +181,9 @@ def run_args(overrides, tmp_path):
 
 @pytest.mark.parametrize("name", SIX)
 def test_real_config_trains_evaluates_exports_and_infers(name, image_list, tmp_path, capsys):
-    args = run_args([*data_overrides(image_list), "Arch.pretrained=false"], tmp_path)
-    train_evaluate_export_infer(os.path.join(CONFIGS, name), args, "tiny_cnn", capsys)
+    config = os.path.join(CONFIGS, name)
+    args = run_args([*data_overrides(image_list, config), "Arch.pretrained=false"], tmp_path)
+    train_evaluate_export_infer(config, args, "tiny_cnn", capsys)
 
 
 DISTILLATION = [
@@ -184,7 +198,7 @@ def test_real_distillation_config_trains_and_exports_the_student(name, image_lis
     config = os.path.join(CONFIGS, name)
     members = ["Arch.models.0.Teacher.pretrained=false", "Arch.models.1.Student.pretrained=false",
                "Arch.models.1.Student.width=0.5"]
-    args = run_args([*data_overrides(image_list, config=config), *members], tmp_path)
+    args = run_args([*data_overrides(image_list, config), *members], tmp_path)
     best = train_evaluate_export_infer(config, args, "DistillationModel", capsys)
 
     cfg = load_config(config, args[1::2])
@@ -199,3 +213,16 @@ def test_real_distillation_config_trains_and_exports_the_student(name, image_lis
     assert not np.allclose(exported, out["Teacher"].numpy(), rtol=1e-2, atol=1e-3)
     student = paddle.load(best + "_student.pdparams")  # as PaddleClas: a later stage's Student.pretrained
     assert sorted(student) == sorted(model.member("Student").state_dict())
+
+
+def test_multi_scale_config_trains_one_epoch(image_list, tmp_path, capsys):
+    config = os.path.join(CONFIGS, "ImageNet/PPLCNetV2/PPLCNetV2_small.yaml")
+    overrides = [*data_overrides(image_list, config), f"Global.output_dir={tmp_path}", "Global.device=cpu",
+                 "Global.epochs=1", "Global.seed=5"]
+    assert train_tool.main(["-c", config, *[x for o in overrides for x in ("-o", o)]]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    scales = read_yaml(config)["DataLoader"]["Train"]["sampler"]["scales"]
+    batches = MultiScaleSampler(list(range(8)), scales, first_bs=4, seed=5).batches  # 320, 224, 224, 320, 160
+    assert len({w for w, _, _ in batches}) > 1  # (a single 160 scale would be 2 steps of 4)
+    assert f"DataLoader.Train: MultiScaleDataset, 8 samples, MultiScaleSampler batches, {len(batches)} steps" in printed
+    assert os.path.isfile(tmp_path / "tiny_cnn" / "best_model.pdparams")
