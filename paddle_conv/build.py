@@ -25,13 +25,14 @@ from .data.loader import build_loader as data_loader
 from .errors import ConfigError, DataError, WeightsError
 from .losses import build_loss
 from .metrics import build_metrics
+from .models.distillation import DISTILLATION_MODEL, DistillationModel
 from .optim import build_optimizer
 from .refconv import refocus
 from .state_dict import format_load_report, load_pretrained
 
-__all__ = ["build_detection_dataset", "build_loader", "build_loss", "build_metrics", "build_model",
-           "build_optimizer", "detection_loader", "load_pretrained_weights", "run_dir", "stage_checkpoint",
-           "stage_mismatch_fix"]
+__all__ = ["build_detection_dataset", "build_distillation_model", "build_loader", "build_loss", "build_metrics",
+           "build_model", "build_optimizer", "detection_loader", "load_pretrained_weights", "run_dir",
+           "stage_checkpoint", "stage_mismatch_fix"]
 
 
 def run_dir(cfg: Dict[str, Any]) -> str:
@@ -82,7 +83,12 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
     plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
     drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
     load as they are.
+
+    ``name: DistillationModel`` (PaddleClas's ``models`` of several members) is built by
+    :func:`build_distillation_model`.
     """
+    if arch["name"] == DISTILLATION_MODEL:
+        return build_distillation_model(arch, pretrained)
     network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
     if arch.get("refocus"):
         try:
@@ -90,6 +96,28 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
         except ValueError as exc:
             raise ConfigError(f"Arch.refocus: {exc}") from exc
     return network
+
+
+def build_distillation_model(arch: Dict[str, Any], pretrained: bool = True) -> DistillationModel:
+    """The :class:`~paddle_conv.models.distillation.DistillationModel` of a validated ``Arch`` with
+    ``name: DistillationModel`` (PaddleClas's keys): each entry of ``models`` (``{Member: {name, ...}}``)
+    is built as an ``Arch`` of its own (:func:`build_model`, so every member takes the common keys),
+    ``pretrained_list[i]`` (a weights path, or null) is member ``i``'s ``pretrained``, the members
+    flagged in ``freeze_params_list`` are frozen, and ``infer_model_name`` is the member to export.
+    ``Arch.class_num`` is the data's class count only: each member has its own ``class_num``.
+    """
+    models = arch["models"]
+    weights = arch.get("pretrained_list") or [None] * len(models)
+    freeze = arch.get("freeze_params_list") or [False] * len(models)
+    members, frozen = [], []
+    for entry, member_weights, member_frozen in zip(models, weights, freeze):
+        (name, member), = entry.items()
+        if member_weights is not None:
+            member = {**member, "pretrained": member_weights}
+        members.append((name, build_model(member, pretrained)))
+        if member_frozen:
+            frozen.append(name)
+    return DistillationModel(members, frozen, arch.get("infer_model_name"))
 
 
 def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str, train: bool,
