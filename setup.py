@@ -11,7 +11,9 @@ EXTRAS = {
     # Pinned: on a CPU-only machine this exact release is a CPU wheel; other specs pull CUDA builds.
     # threadpoolctl: tools/benchmark_det_loss.py gives NumPy's BLAS the thread count torch and Paddle get.
     "torch": ["torch==2.13.0", "threadpoolctl>=3"],
-    "train": ["visualdl>=2.5", "scikit-learn>=1.3"],
+    # opencv-python-headless: PaddleClas's default image backend (DecodeImage/ResizeImage `backend: cv2`), a CPU
+    # wheel without GUI libraries; 4.10 is the first built for NumPy 2.
+    "train": ["visualdl>=2.5", "scikit-learn>=1.3", "opencv-python-headless>=4.10"],
     # ONNX export (tools/export.py --onnx) and ONNX Runtime; paddle2onnx 2.1 reads Paddle 3's .json programs.
     "onnx": ["paddle2onnx>=2.1.0", "onnxruntime>=1.17"],
     # PaddleClas's model zoo (ppcls.arch); its engine and tools/train.py come from a source checkout

@@ -9,12 +9,21 @@
 
 from . import layers, models  # noqa: F401  (importing models fills the registry)
 from .cards import ModelCard, WeightEntry
-from .deploy.paddleclas import register_into_ppcls
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError
 from .fuse import fuse
 from .registry import create_model, list_models, list_pretrained, model_card, register_model
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """``register_into_ppcls`` on first use: importing it here would load ``deploy.paddleclas`` before
+    ``python -m paddle_conv.deploy.paddleclas`` runs it (runpy's RuntimeWarning, the module twice)."""
+    if name == "register_into_ppcls":
+        from .deploy.paddleclas import register_into_ppcls
+
+        return register_into_ppcls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "ConfigError",

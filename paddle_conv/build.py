@@ -19,19 +19,20 @@ import paddle
 
 from .arch import build_arch
 from .console import log
-from .data import DATASETS, build_dataset, detection_loader
+from .data import DATASETS, build_batch_sampler, build_dataset, detection_loader
 from .data.batch_ops import BatchCollate, build_batch_transforms
 from .data.loader import build_loader as data_loader
 from .errors import ConfigError, DataError, WeightsError
 from .losses import build_loss
 from .metrics import build_metrics
+from .models.distillation import DISTILLATION_MODEL, DistillationModel
 from .optim import build_optimizer
 from .refconv import refocus
 from .state_dict import format_load_report, load_pretrained
 
-__all__ = ["build_detection_dataset", "build_loader", "build_loss", "build_metrics", "build_model",
-           "build_optimizer", "detection_loader", "load_pretrained_weights", "run_dir", "stage_checkpoint",
-           "stage_mismatch_fix"]
+__all__ = ["build_detection_dataset", "build_distillation_model", "build_loader", "build_loss", "build_metrics",
+           "build_model", "build_optimizer", "detection_loader", "load_pretrained_weights", "run_dir",
+           "stage_checkpoint", "stage_mismatch_fix"]
 
 
 def run_dir(cfg: Dict[str, Any]) -> str:
@@ -82,7 +83,12 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
     plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
     drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
     load as they are.
+
+    ``name: DistillationModel`` (PaddleClas's ``models`` of several members) is built by
+    :func:`build_distillation_model`.
     """
+    if arch["name"] == DISTILLATION_MODEL:
+        return build_distillation_model(arch, pretrained)
     network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
     if arch.get("refocus"):
         try:
@@ -92,30 +98,55 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
     return network
 
 
+def build_distillation_model(arch: Dict[str, Any], pretrained: bool = True) -> DistillationModel:
+    """The :class:`~paddle_conv.models.distillation.DistillationModel` of a validated ``Arch`` with
+    ``name: DistillationModel`` (PaddleClas's keys): each entry of ``models`` (``{Member: {name, ...}}``)
+    is built as an ``Arch`` of its own (:func:`build_model`, so every member takes the common keys),
+    ``pretrained_list[i]`` (a weights path, or null) is member ``i``'s ``pretrained``, the members
+    flagged in ``freeze_params_list`` are frozen, and ``infer_model_name`` is the member to export.
+    ``Arch.class_num`` is the data's class count only: each member has its own ``class_num``.
+    """
+    models = arch["models"]
+    weights = arch.get("pretrained_list") or [None] * len(models)
+    freeze = arch.get("freeze_params_list") or [False] * len(models)
+    members, frozen = [], []
+    for entry, member_weights, member_frozen in zip(models, weights, freeze):
+        (name, member), = entry.items()
+        if member_weights is not None:
+            member = {**member, "pretrained": member_weights}
+        members.append((name, build_model(member, pretrained)))
+        if member_frozen:
+            frozen.append(name)
+    return DistillationModel(members, frozen, arch.get("infer_model_name"))
+
+
 def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str, train: bool,
-                 built: Optional[Tuple[Any, Dict[str, Any]]] = None) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
+                 built: Optional[Tuple[Any, Dict[str, Any]]] = None,
+                 seed: int = 0) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
     """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
 
-    Returns ``(loader, used_dataset_entry)``; the sampler is ``paddle.io.DistributedBatchSampler``
-    (one shard per process under ``paddle.distributed.launch``). ``built``: ``(dataset, entry)``
-    already built (a validation split), instead of the section's data set.
+    Returns ``(loader, used_dataset_entry)``; the sampler is the section's
+    (:func:`paddle_conv.data.build_batch_sampler`: ``DistributedBatchSampler``, one shard per process
+    under ``paddle.distributed.launch``, ``RASampler`` or ``MultiScaleSampler``, which draws from
+    ``seed``). ``built``: ``(dataset, entry)`` already built (a validation split), instead of the
+    section's data set.
     """
     dataset, entry = built or build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
     sampler_cfg = split["sampler"]
-    batch_size = entry.get("batch_size", sampler_cfg["batch_size"])
-    drop_last = sampler_cfg["drop_last"] and train
+    batch_size = entry.get("batch_size", sampler_cfg.get("batch_size"))
+    drop_last = sampler_cfg.get("drop_last", False) and train
     if len(dataset) == 0 or (drop_last and len(dataset) < batch_size):
         raise DataError(f"{key}: the data set has {len(dataset)} samples, fewer than one batch of {batch_size} "
                         f"with drop_last; lower {key}.sampler.batch_size or set drop_last: false")
-    sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
-                                                shuffle=sampler_cfg["shuffle"] and train, drop_last=drop_last)
+    sampler = build_batch_sampler(dataset, sampler_cfg, train, seed, entry.get("batch_size"))
     loader_cfg = split["loader"]
     batch_ops = split["dataset"].get("batch_transform_ops") if train else None
     collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
     loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
                          num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
                          use_shared_memory=loader_cfg["use_shared_memory"])
-    log(f"{key}: {entry['name']}, {len(dataset)} samples, batch {batch_size}, {len(loader)} steps")
+    batches = f"batch {batch_size}" if batch_size is not None else f"{sampler_cfg['name']} batches"
+    log(f"{key}: {entry['name']}, {len(dataset)} samples, {batches}, {len(loader)} steps")
     return loader, entry
 
 

@@ -5,25 +5,72 @@ import paddle
 
 from .data import detection_loader
 from .det import detect, voc_map
+from .models.distillation import LOGITS_KEY
 from .registry import Registry
 
 METRICS = Registry("metric")
 register_metric = METRICS.register
+#: Metrics that pick a DistillationModel's member themselves (``model_key``).
+MEMBER_METRICS = ("DistillationTopkAcc",)
+
+
+def _accuracy_name(topk):
+    """``acc`` (Paddle appends ``_top{k}`` for several k) or ``acc_top{k}``."""
+    return "acc" if len(topk) > 1 else f"acc_top{topk[0]}"
 
 
 @register_metric
 def TopkAcc(topk=(1, 5)):
     """Top-k accuracy (``paddle.metric.Accuracy``); logged as ``acc_top1``, ``acc_top5``, ..."""
-    name = "acc" if len(topk) > 1 else f"acc_top{topk[0]}"  # Paddle appends _top{k} for several k
-    return paddle.metric.Accuracy(topk=tuple(topk), name=name)
+    return paddle.metric.Accuracy(topk=tuple(topk), name=_accuracy_name(topk))
 
 
-def build_metrics(entries):
-    """The ``paddle.metric.Metric`` objects of ``[{Name: {kwargs}}, ...]``."""
+class MemberMetric(paddle.metric.Metric):
+    """``metric`` of one member of a DistillationModel's outputs ``{member: logits}``."""
+
+    def __init__(self, metric, member):
+        super().__init__()
+        self.metric, self.member = metric, member
+
+    def name(self):
+        return self.metric.name()
+
+    def reset(self):
+        self.metric.reset()
+
+    def update(self, *args):
+        return self.metric.update(*args)
+
+    def accumulate(self):
+        return self.metric.accumulate()
+
+    def compute(self, pred, *args):
+        return self.metric.compute(pred[self.member] if isinstance(pred, dict) else pred, *args)
+
+
+@register_metric
+def DistillationTopkAcc(model_key, feature_key=None, topk=(1, 5)):
+    """Top-k accuracy of the DistillationModel member ``model_key`` (PaddleClas's metric), logged as
+    :func:`TopkAcc` is. ``feature_key``: PaddleClas's key in a member's output dict; our members
+    return their logits, which ``feature_key: logits`` (or null) names."""
+    if feature_key not in (None, LOGITS_KEY):
+        raise ValueError(f"feature_key {feature_key!r}: our models return only their logits (feature_key: logits)")
+    return MemberMetric(TopkAcc(topk), model_key)
+
+
+def build_metrics(entries, member=None):
+    """The ``paddle.metric.Metric`` objects of ``[{Name: {kwargs}}, ...]``.
+
+    ``member``: the outputs are a DistillationModel's ``{member: logits}``; the metrics that do not
+    pick a member themselves (``TopkAcc``, ...) measure this one (:class:`MemberMetric`).
+    """
     metrics = []
     for entry in entries or ():
         (name, kwargs), = entry.items()
-        metrics.append(METRICS.build(name, **(kwargs or {})))
+        metric = METRICS.build(name, **(kwargs or {}))
+        if member is not None and not isinstance(metric, MemberMetric):
+            metric = MemberMetric(metric, member)
+        metrics.append(metric)
     return metrics
 
 

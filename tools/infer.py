@@ -132,7 +132,7 @@ def refuse_detectors(config, arch=None):
             if arch is None or model_card(arch).task != "detection":
                 return
             arch = f"Arch {arch}"
-    elif model_card(arch).task != "detection":
+    elif arch not in MODELS or model_card(arch).task != "detection":  # a DistillationModel: of classifiers
         return
     raise ConfigError(
         f"{config}: {arch}: tools/infer.py classifies images and cannot show detections; evaluate a detector "

@@ -13,22 +13,29 @@ Example::
     cfg["Global"]["epochs"]   # 3
 """
 
+import inspect
+
 from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys
-from ..data import DATASETS, TRANSFORMS
+from ..data import DATASETS, SAMPLERS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
+from ..data.multi_scale import SIZED_OPS, multi_scale_problem
 from ..device import DEVICE_PATTERN
-from ..errors import ConfigError
+from ..errors import ConfigError, abbreviate
 from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..losses import LOSSES
+from ..losses.distillation import DML_ACTIVATIONS
 from ..metrics import METRICS
+from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER, LOGITS_KEY
 from ..notes import note_once
 from ..optim import LR_SCHEDULERS, OPTIMIZERS
 from ..registry import MODELS
 from .schema import (
+    ANY,
     BOOL,
     FLOAT,
     INT,
     INT_LIST,
+    LIST,
     MAPPING,
     STR,
     Key,
@@ -36,6 +43,7 @@ from .schema import (
     check_type,
     config_error,
     join_key,
+    named_entry,
     named_list,
     named_mapping,
     resolve_name,
@@ -142,18 +150,39 @@ def validate_ema(source, path, value):
 
 # ----------------------------------------------------------------------------------- Infer
 POSTPROCESS = {
-    "name": Key(STR, default="Topk", doc="Topk: the k best classes with their scores"),
+    "name": Key(STR, default="Topk", doc="Topk: the k best classes with their scores; DistillationPostProcess: "
+                                         "Topk of one member of a DistillationModel"),
     "topk": Key(INT, default=5),
     "class_id_map_file": Key(STR, nullable=True, doc="'<id> <name>' lines; names the classes in the output"),
     "delimiter": Key(STR, nullable=True, doc="separator of id and name in class_id_map_file (default: space)"),
+    "func": Key(STR, nullable=True, doc="DistillationPostProcess: the post-processing applied (Topk)"),
+    "model_name": Key(STR, nullable=True, doc="DistillationPostProcess: the member (default Student); the "
+                                              "export holds Arch.infer_model_name only, which it must be"),
+    "key": Key(STR, nullable=True, doc="DistillationPostProcess: the member's output (logits: our models' only)"),
 }
+#: ``Infer.PostProcess`` keys of ``DistillationPostProcess`` only.
+DISTILLATION_POSTPROCESS = ("func", "model_name", "key")
 
 
 def _postprocess(source, path, value):
     post = validate_section(source, path, value, POSTPROCESS)
-    if post["name"] != "Topk":
+    if post["name"] not in ("Topk", "DistillationPostProcess"):
         raise config_error(source, join_key(path, "name"), "bad value",
-                           f"only Topk post-processing is implemented, got {post['name']!r}")
+                           f"only Topk and DistillationPostProcess (Topk of a member) post-processing are "
+                           f"implemented, got {post['name']!r}")
+    if post["name"] == "Topk":
+        for key in DISTILLATION_POSTPROCESS:
+            if post[key] is not None:
+                raise config_error(source, join_key(path, key), "unknown key",
+                                   f"only DistillationPostProcess takes {key!r}; remove it")
+        return post
+    if post["func"] not in (None, "Topk"):
+        raise config_error(source, join_key(path, "func"), "bad value",
+                           f"only Topk is implemented, got {post['func']!r}")
+    if post["key"] not in (None, LOGITS_KEY):
+        raise config_error(source, join_key(path, "key"), "bad value",
+                           f"{post['key']!r}: our models return only their logits (key: logits)")
+    post["model_name"] = post["model_name"] or EVAL_MEMBER
     return post
 
 
@@ -190,9 +219,11 @@ def _refocus(source, path, value):
 ARCH_NO_EFFECT = {
     "use_fused_attn": "fused attention kernels are a PaddleClas implementation choice; the model runs as written",
     "use_fused_linear": "fused linear kernels are a PaddleClas implementation choice; the model runs as written",
+    "use_ssld": "chooses PaddleClas's SSLD-distilled weights of its own models; ours have none: with "
+                "pretrained: true the model card's published weights are loaded instead",
 }
 #: PaddleClas model keys that are another model family's name of a common key.
-ARCH_ALIASES = {"classifier_dropout": "drop_rate"}
+ARCH_ALIASES = {"classifier_dropout": "drop_rate", "dropout_prob": "drop_rate"}
 #: PaddleClas model keys accepted when they state what the model does anyway.
 ARCH_ONLY = {"data_format": ("NCHW",), "input_image_channel": (3,)}
 
@@ -215,19 +246,26 @@ def _arch_paddleclas_keys(source, path, value):
                                f"only {allowed[0]!r} is implemented, got {value[key]!r}")
 
 
-def validate_arch(source, path, value):
-    """``Arch``: ``name`` (a registered model) plus its builder arguments and PaddleClas's common
-    keys (``class_num``, ``pretrained``, ``drop_rate``, ``drop_path_rate``: :mod:`paddle_conv.arch`);
-    ``class_num`` is read as ``num_classes``."""
-    check_type(source, path, value, MAPPING)
-    value = dict(value)
-    _arch_paddleclas_keys(source, path, value)
-    if "class_num" in value:  # PaddleClas's spelling
+def _class_num_as_num_classes(source, path, value):
+    """Rename PaddleClas's ``class_num`` to ``num_classes`` in ``value`` (a conflict is an error)."""
+    if "class_num" in value:
         num = value.pop("class_num")
         if "num_classes" in value and value["num_classes"] != num:
             raise config_error(source, join_key(path, "class_num"), "bad value",
                                f"class_num={num!r} conflicts with num_classes={value['num_classes']!r}; keep one")
         value["num_classes"] = num
+
+
+def validate_arch(source, path, value):
+    """``Arch``: ``name`` (a registered model) plus its builder arguments and PaddleClas's common
+    keys (``class_num``, ``pretrained``, ``drop_rate``, ``drop_path_rate``: :mod:`paddle_conv.arch`);
+    ``class_num`` is read as ``num_classes``. ``name: DistillationModel``: :func:`validate_distillation_arch`."""
+    check_type(source, path, value, MAPPING)
+    if value.get("name") == DISTILLATION_MODEL:
+        return validate_distillation_arch(source, path, value)
+    value = dict(value)
+    _arch_paddleclas_keys(source, path, value)
+    _class_num_as_num_classes(source, path, value)
     reserved = set(COMMON_KEYS) | set(FOREIGN_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_ONLY)
     out = named_mapping(MODELS, reserved=reserved, extra={"refocus": _refocus})(source, path, value)
     for key in (*ARCH_NO_EFFECT, *ARCH_ONLY):
@@ -237,6 +275,86 @@ def validate_arch(source, path, value):
     except ConfigError as exc:
         problem = "bad value" if exc.key in (*COMMON_KEYS, *FOREIGN_KEYS) else "unknown key"
         raise config_error(source, join_key(path, exc.key), problem, exc.text) from None
+    return out
+
+
+#: ``Arch`` of ``name: DistillationModel`` (PaddleClas's keys; ``class_num`` is read as ``num_classes``).
+DISTILLATION_ARCH = {
+    "name": Key(STR, required=True),
+    "models": Key(LIST, required=True, doc="the members: [{Teacher: {name: ..., ...}}, {Student: {...}}]"),
+    "pretrained_list": Key(LIST, nullable=True, doc="a weights path (or null) per member"),
+    "freeze_params_list": Key(LIST, nullable=True, doc="true for each member that is not trained"),
+    "infer_model_name": Key(STR, nullable=True, doc="the member that export, inference and Infer use"),
+    "num_classes": Key(INT, nullable=True, doc="the data's class count; each member has its own class_num"),
+}
+#: Why PaddleClas's feature distillation (a member's inner layers, their losses) is refused.
+FEATURE_REASON = ("PaddleClas names the inner layers it returns (blocks[i], avg_pool) after its own models' "
+                  "structure, which ours do not share; distil the logits (remove it, and the feature losses)")
+FEATURE_DISTILLATION = f"feature distillation is not implemented: {FEATURE_REASON}"
+
+
+def _per_member(source, path, value, members, check):
+    """A ``pretrained_list`` / ``freeze_params_list``: null, or one entry per member passing
+    ``check(member, key_path, entry)``."""
+    if value is None:
+        return None
+    if len(value) != len(members):
+        raise config_error(source, path, "bad value", f"has {len(value)} entries for {len(members)} models "
+                           f"({', '.join(members)}); give one per model, in order")
+    for i, entry in enumerate(value):
+        check(members[i], f"{path}[{i}]", entry)
+    return value
+
+
+def validate_distillation_arch(source, path, value):
+    """``Arch`` of ``name: DistillationModel``: ``models``, a list of ``{Member: {Arch of a model}}``
+    (each validated by :func:`validate_arch`), ``pretrained_list``, ``freeze_params_list`` (one entry
+    per member), ``infer_model_name`` (a member) and ``class_num`` (the data's class count)."""
+    value = dict(value)
+    _class_num_as_num_classes(source, path, value)
+    out = validate_section(source, path, value, DISTILLATION_ARCH)
+    models_path, members, models = join_key(path, "models"), [], []
+    if not out["models"]:
+        raise config_error(source, models_path, "bad value", "the list is empty; give the Teacher and the Student")
+    for i, entry in enumerate(out["models"]):
+        member, arch = named_entry(source, f"{models_path}[{i}]", entry)
+        where = f"{models_path}[{i}].{member}"
+        if member in members:
+            raise config_error(source, where, "bad value", f"a second model named {member!r}; give each its own name")
+        if "return_patterns" in arch:
+            raise config_error(source, join_key(where, "return_patterns"), "bad value", FEATURE_DISTILLATION)
+        if arch.get("name") in ("AttentionModel", DISTILLATION_MODEL):
+            raise config_error(source, join_key(where, "name"), "bad value",
+                               f"{arch['name']} inside a DistillationModel (PaddleClas's AFD attention "
+                               f"distillation) is not implemented: {FEATURE_REASON}")
+        members.append(member)
+        models.append({member: validate_arch(source, where, arch)})
+        if MODELS.card(arch["name"]).task != "classification":
+            raise config_error(source, join_key(where, "name"), "bad value",
+                               f"{arch['name']} is a detector; a DistillationModel's models are classifiers "
+                               "(detection distillation has its own configs: configs/ssd_kd_shapes.yaml)")
+    out["models"] = models
+
+    def weights(member, where, entry):
+        check_type(source, where, entry, STR, nullable=True)
+        i = members.index(member)
+        own = models[i][member].get("pretrained")
+        if entry is not None and own not in (None, False):
+            raise config_error(source, where, "bad value", f"{entry!r} conflicts with {models_path}[{i}].{member}."
+                               f"pretrained={own!r}; keep one")
+
+    _per_member(source, join_key(path, "pretrained_list"), out["pretrained_list"], members, weights)
+    frozen = _per_member(source, join_key(path, "freeze_params_list"), out["freeze_params_list"], members,
+                         lambda member, where, entry: check_type(source, where, entry, BOOL))
+    if frozen and all(frozen):
+        raise config_error(source, join_key(path, "freeze_params_list"), "bad value",
+                           "every model is frozen, so nothing would train; set the Student's entry to false")
+    if out["infer_model_name"] is not None and out["infer_model_name"] not in members:
+        raise config_error(source, join_key(path, "infer_model_name"), "bad value",
+                           f"{out['infer_model_name']!r} is none of the models ({', '.join(members)}); name the one "
+                           "to export")
+    if out["num_classes"] is None:
+        out.pop("num_classes")
     return out
 
 
@@ -258,10 +376,65 @@ def _refuse_multi_output(source, path, value):
             raise config_error(source, f"{path}[{i}]", "bad value", f"{name} {MULTI_OUTPUT[name]}")
 
 
+#: PaddleClas's losses of feature distillation (they compare inner layers' outputs), refused.
+FEATURE_LOSSES = ("AFDLoss", "DistillationPairLoss", "DistillationDistanceLoss", "DistillationRKDLoss")
+
+
 def validate_losses(source, path, value):
-    """A list of ``{LossName: {kwargs}}`` (each may carry a ``weight``)."""
+    """A list of ``{LossName: {kwargs}}`` (each may carry a ``weight``); the distillation losses'
+    keys are checked by :func:`_distillation_loss_keys`."""
+    check_type(source, path, value, LIST)
     _refuse_multi_output(source, path, value)
-    return named_list(LOSSES, reserved=("weight",))(source, path, value)
+    for i, entry in enumerate(value):
+        name = next(iter(entry)) if isinstance(entry, dict) and len(entry) == 1 else None
+        if name in FEATURE_LOSSES:
+            raise config_error(source, f"{path}[{i}]", "bad value", f"{name}: {FEATURE_DISTILLATION}")
+    out = named_list(LOSSES, reserved=("weight",))(source, path, value)
+    for i, entry in enumerate(out):
+        (name, kwargs), = entry.items()
+        if getattr(LOSSES.get(name), "reads_members", False):
+            _distillation_loss_keys(source, f"{path}[{i}].{name}", name, kwargs)
+    return out
+
+
+def _member_names(source, path, value, pairs):
+    """``model_name_pairs`` (``pairs``: a non-empty list of [model, model]) or ``model_names``."""
+    def valid(entry):
+        if pairs:
+            return isinstance(entry, list) and len(entry) == 2 and all(isinstance(n, str) for n in entry)
+        return isinstance(entry, str)
+
+    if not (isinstance(value, list) and value and all(valid(entry) for entry in value)):
+        example = "[[Student, Teacher]]" if pairs else "[Student]"
+        raise config_error(source, path, "bad value", f"expected a non-empty list like {example}, got "
+                           f"{abbreviate(value, 80)}")
+
+
+def _distillation_loss_keys(source, where, name, kwargs):
+    """The keys of a distillation loss (:mod:`paddle_conv.losses.distillation`) that its signature's
+    types do not check: the member names, ``key`` (logits only), PaddleClas's options not implemented."""
+    params = inspect.signature(LOSSES.get(name)).parameters
+    for key, pairs in (("model_name_pairs", True), ("model_names", False)):
+        if key in params:
+            _member_names(source, join_key(where, key), kwargs.get(key), pairs)
+    for key, param in params.items():  # temperature, alpha, beta, ...: one number each
+        if FLOAT.check(param.default) and key in kwargs:
+            check_type(source, join_key(where, key), kwargs[key], FLOAT)
+    if kwargs.get("key") not in (None, LOGITS_KEY):
+        raise config_error(source, join_key(where, "key"), "bad value", f"{kwargs['key']!r}: {FEATURE_DISTILLATION}")
+    if name == "DistillationCELoss" and kwargs.get("epsilon") is not None:
+        raise config_error(source, join_key(where, "epsilon"), "bad value",
+                           "label smoothing of the soft labels is not implemented (PaddleClas smooths the raw "
+                           "logits, which are no distribution); remove it")
+    if name == "DistillationDMLLoss":
+        if kwargs.get("weight_ratio"):
+            raise config_error(source, join_key(where, "weight_ratio"), "bad value",
+                               "multi-label DML (weighted by label ratios) is not implemented; remove it")
+        if kwargs.get("act", "softmax") not in DML_ACTIVATIONS:
+            raise config_error(source, join_key(where, "act"), "bad value",
+                               f"expected softmax, sigmoid or null, got {abbreviate(kwargs['act'], 40)}")
+    if "name" in kwargs:
+        note_once(join_key(where, "name"), "names the loss in PaddleClas's log; the log here shows the total loss")
 
 
 #: ``Loss``: the training losses and (optionally) other evaluation losses.
@@ -355,6 +528,39 @@ SAMPLER = {
     "shuffle": Key(BOOL, default=False),
     "drop_last": Key(BOOL, default=False),
 }
+#: The keys of each batch sampler (:mod:`paddle_conv.data.samplers`), by ``name``.
+SAMPLER_KEYS = {
+    "DistributedBatchSampler": SAMPLER,
+    "RASampler": {**SAMPLER, "num_repeats": Key(INT, default=3, doc="copies of each sample in an epoch")},
+    "MultiScaleSampler": {
+        "name": Key(STR, required=True),
+        "scales": Key(ANY, required=True, doc="image sizes, e.g. [160, 192, 224, 288, 320], or [w, h] pairs"),
+        "first_bs": Key(INT, required=True, doc="batch size at the first scale"),
+        "divided_factor": Key(INT, default=32, doc="sizes are rounded down to its multiples"),
+        "is_training": Key(BOOL, default=True, doc="false: the first scale only"),
+        "shuffle": Key(BOOL, default=True),
+        "seed": Key(INT, nullable=True, doc="default: Global.seed"),
+    },
+}
+
+
+def validate_sampler(source, path, value):
+    """``sampler``: ``name`` (default ``DistributedBatchSampler``) and that sampler's keys."""
+    check_type(source, path, value, MAPPING)
+    name = value.get("name", "DistributedBatchSampler")
+    resolve_name(source, join_key(path, "name"), SAMPLERS, name)
+    out = validate_section(source, path, value, SAMPLER_KEYS[name])
+    out["name"] = name
+    if name == "MultiScaleSampler":
+        problem = multi_scale_problem(out["scales"], out["first_bs"], out["divided_factor"], out["is_training"])
+        if problem is not None:
+            raise config_error(source, join_key(path, problem[0]), "bad value", problem[1])
+    elif name == "RASampler" and out["num_repeats"] < 1:
+        raise config_error(source, join_key(path, "num_repeats"), "bad value",
+                           f"must be >= 1, got {out['num_repeats']}")
+    return out
+
+
 LOADER = {
     "num_workers": Key(INT, default=0),
     "use_shared_memory": Key(BOOL, default=False),
@@ -362,18 +568,37 @@ LOADER = {
 #: One split of ``DataLoader`` (``Train`` or ``Eval``).
 SPLIT = {
     "dataset": Key(validate_dataset, required=True, doc="name: Cifar10 | ImageNetDataset | ImageFolder | Digits"),
-    "sampler": Key(SAMPLER, required=True),
+    "sampler": Key(validate_sampler, required=True, doc="batch_size: ..., or name: MultiScaleSampler | RASampler"),
     "loader": Key(LOADER),
 }
 
 
 def validate_split(source, path, value):
-    """A split against :data:`SPLIT`; the sampler must be ``DistributedBatchSampler``."""
+    """A split against :data:`SPLIT`; ``MultiScaleDataset`` and ``MultiScaleSampler`` go together."""
     split = validate_section(source, path, value, SPLIT)
-    if split["sampler"]["name"] != "DistributedBatchSampler":
+    dataset, sampler = split["dataset"]["name"], split["sampler"]["name"]
+    if dataset == "MultiScaleDataset" and sampler != "MultiScaleSampler":
         raise config_error(source, join_key(path, "sampler.name"), "bad value",
-                           f"only DistributedBatchSampler is supported, got {split['sampler']['name']!r}")
+                           f"MultiScaleDataset needs the MultiScaleSampler (which draws each batch's image size), "
+                           f"got {sampler!r}")
+    if sampler == "MultiScaleSampler" and dataset != "MultiScaleDataset":
+        raise config_error(source, join_key(path, "dataset.name"), "bad value",
+                           f"MultiScaleSampler needs the MultiScaleDataset (which reads each batch at the size "
+                           f"drawn), got {dataset!r}")
+    if dataset == "MultiScaleDataset":
+        _multi_scale_ops(source, join_key(path, "dataset.transform_ops"), split["dataset"].get("transform_ops"))
     return split
+
+
+def _multi_scale_ops(source, path, ops):
+    """MultiScaleDataset's ``transform_ops`` have an op it sizes; a note on each one's replaced arguments."""
+    sized = [(i, name, args) for i, op in enumerate(ops or ()) for name, args in op.items() if name in SIZED_OPS]
+    if not sized:
+        raise config_error(source, path, "bad value", f"MultiScaleDataset needs one of {', '.join(SIZED_OPS)} "
+                           "(the op that makes the batch's image size); add one")
+    for i, name, args in sized:
+        note_once(f"{path}[{i}].{name}", f"MultiScaleDataset replaces its arguments ({', '.join(args or {})}) by "
+                  "{size: [w, h]} of each batch, as PaddleClas does (every other argument takes its default)")
 
 
 def validate_fraction(source, path, value):
@@ -398,7 +623,13 @@ DATALOADER = {
 def validate_metrics(source, path, value):
     """A list of ``{MetricName: {kwargs}}``."""
     _refuse_multi_output(source, path, value)
-    return named_list(METRICS)(source, path, value)
+    out = named_list(METRICS)(source, path, value)
+    for i, entry in enumerate(out):
+        (name, kwargs), = entry.items()
+        if kwargs.get("feature_key") not in (None, LOGITS_KEY):
+            raise config_error(source, f"{path}[{i}].{name}.feature_key", "bad value",
+                               f"{kwargs['feature_key']!r}: {FEATURE_DISTILLATION}")
+    return out
 
 
 #: ``Metric``: metrics of training and evaluation (top-1/top-5 accuracy when both are absent).

@@ -10,6 +10,9 @@ import math
 import os
 
 from ..errors import ConfigError, abbreviate
+from ..losses import LOSSES
+from ..metrics import MEMBER_METRICS
+from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER
 
 _MAX_SEED = 2**32 - 1
 #: Transforms that fix the output size, and their size argument.
@@ -78,7 +81,7 @@ def _entries(named_list):
 
 def _loader_values(source, cfg):
     for key, split in _splits(cfg):
-        _check_range(source, f"{key}.sampler.batch_size", split["sampler"]["batch_size"], 1)
+        _check_range(source, f"{key}.sampler.batch_size", split["sampler"].get("batch_size"), 1)
         _check_range(source, f"{key}.loader.num_workers", split.get("loader", {}).get("num_workers", 0), 0,
                      hint="; 0 reads the data in the main process")
         fallback = split["dataset"].get("fallback") or {}
@@ -114,6 +117,8 @@ def _output_size(split):
 def _image_shape(source, cfg):
     height, width = cfg["Global"]["image_shape"][1:]
     for key, split in _splits(cfg):
+        if split["dataset"]["name"] == "MultiScaleDataset":
+            continue  # its sizes are the sampler's scales, one per batch
         produced = _output_size(split)
         if produced and (produced[0], produced[1]) != (height, width):
             raise _fail(source, "Global.image_shape",
@@ -154,6 +159,74 @@ def _optimizer_values(source, cfg):
                      hint="; a learning rate is positive (e.g. 0.1 for SGD, 0.001 for Adam)")
 
 
+#: Distillation losses that read each sample's class from the label (not with Mixup/CutMix targets).
+CLASS_LABEL_LOSSES = ("DistillationDKDLoss", "DistillationSKDLoss", "DistillationWSLLoss")
+
+
+def _reads_members(kind, name):
+    """Whether loss / metric ``name`` picks DistillationModel members by name itself."""
+    if kind == "Loss":
+        return getattr(LOSSES.get(name), "reads_members", False)
+    return name in MEMBER_METRICS
+
+
+def _named_members(kwargs):
+    """The member names a distillation loss or metric entry refers to."""
+    names = list(kwargs.get("model_names") or []) + [n for pair in kwargs.get("model_name_pairs") or [] for n in pair]
+    return names + ([kwargs["model_key"]] if "model_key" in kwargs else [])
+
+
+def _distillation_values(source, cfg):
+    """Losses, metrics and Infer.PostProcess against the Arch: the distillation ones need a
+    DistillationModel and name its members; on a DistillationModel, the training losses must read
+    members by name, and plain losses and metrics measure the Student (PaddleClas's evaluation)."""
+    arch = cfg["Arch"]
+    distillation = arch["name"] == DISTILLATION_MODEL
+    members = [next(iter(m)) for m in arch["models"]] if distillation else []
+    post = (cfg.get("Infer") or {}).get("PostProcess") or {}
+    sections = [("Loss", split, entries) for split, entries in cfg["Loss"].items()]
+    sections += [("Metric", split, entries) for split, entries in (cfg.get("Metric") or {}).items()]
+    for kind, split, entries in sections:
+        for i, name, kwargs in _entries(entries):
+            where = f"{kind}.{split}.{i}.{name}"
+            if not distillation:
+                if _reads_members(kind, name):
+                    raise _fail(source, where, f"reads the models of a DistillationModel by name, but Arch.name is "
+                                               f"{arch['name']}; use it with Arch.name: DistillationModel")
+                continue
+            if not _reads_members(kind, name):
+                if kind == "Loss" and split == "Train":
+                    raise _fail(source, where, "a DistillationModel's training loss must name the models it "
+                                               "applies to: use DistillationGTCELoss (model_names: [Student]) "
+                                               "for the ground truth")
+                if EVAL_MEMBER not in members:
+                    raise _fail(source, where, f"on a DistillationModel, {name} measures the model named "
+                                               f"{EVAL_MEMBER} (PaddleClas's evaluation), and there is none among "
+                                               f"{', '.join(members)}; name the student {EVAL_MEMBER} or use "
+                                               f"the Distillation{'GTCELoss' if kind == 'Loss' else 'TopkAcc'}")
+            for member in _named_members(kwargs):
+                if member not in members:
+                    raise _fail(source, where, f"names the model {member!r}, which Arch.models does not have "
+                                               f"({', '.join(members)})")
+    mixed = cfg["DataLoader"]["Train"]["dataset"].get("batch_transform_ops")
+    for i, name, kwargs in _entries(cfg["Loss"]["Train"]) if mixed else ():
+        if name in CLASS_LABEL_LOSSES and not kwargs.get("use_target_as_gt"):
+            raise _fail(source, f"Loss.Train.{i}.{name}", "reads each sample's class, but the batch_transform_ops "
+                                                          "(Mixup/CutMix) mix the labels; remove them, or set "
+                                                          "use_target_as_gt: true where the loss takes it")
+    if post.get("name") == "DistillationPostProcess":
+        if not distillation:
+            raise _fail(source, "Infer.PostProcess.name", "DistillationPostProcess needs Arch.name: "
+                                                          "DistillationModel; use Topk")
+        if arch["infer_model_name"] is None:
+            raise _fail(source, "Arch.infer_model_name", f"not set, but Infer.PostProcess is a DistillationPostProcess "
+                                                         f"of {post['model_name']!r}: set it to {post['model_name']!r}")
+        if post["model_name"] != arch["infer_model_name"]:
+            raise _fail(source, "Infer.PostProcess.model_name",
+                        f"{post['model_name']!r}: the export holds the model Arch.infer_model_name = "
+                        f"{arch['infer_model_name']!r} only; make them the same")
+
+
 def check_values(source, cfg):
     """Raise ConfigError naming the key of the first unusable value of a validated classification ``cfg``."""
     g = cfg["Global"]
@@ -165,5 +238,6 @@ def check_values(source, cfg):
     _loader_values(source, cfg)
     _image_shape(source, cfg)
     _loss_and_metric_values(source, cfg)
+    _distillation_values(source, cfg)
     _optimizer_values(source, cfg)
     check_output_dir(source, g["output_dir"])

@@ -78,16 +78,24 @@ def yaml_problem(exc):
 
 
 # ------------------------------------------------------------------------------- overrides
+#: A key path part with list indices: ``models[1]`` (``Arch.models[1].Student.name``).
+_INDEXED = re.compile(r"([^\[\]]+)((?:\[-?\d+\])+)")
+
+
 def parse_override(text):
     """Parse ``"Key.sub=value"`` into ``(["Key", "sub"], value)``; the value is read as YAML.
 
-    List items are addressed by index: ``Loss.Train.0.CELoss.epsilon=0.1``.
+    List items are addressed by index, ``Loss.Train.0.CELoss.epsilon=0.1``, or as ``--check``
+    prints their keys, ``Loss.Train[0].CELoss.epsilon=0.1``.
     """
     source = f"-o {text}"
     if not isinstance(text, str) or "=" not in text:
         raise config_error(source, "", "bad override", "expected KEY.PATH=VALUE, e.g. -o Global.epochs=3")
     key, raw = text.split("=", 1)
-    parts = key.strip().split(".")
+    parts = []
+    for part in key.strip().split("."):
+        indexed = _INDEXED.fullmatch(part)
+        parts += [indexed.group(1), *re.findall(r"\[(-?\d+)\]", indexed.group(2))] if indexed else [part]
     if not all(parts):
         raise config_error(source, "", "bad override", f"empty part in key path {key!r}; write e.g. Global.epochs")
     try:

@@ -1,10 +1,13 @@
 """Data sets and transforms, registered by name for configs (``DataLoader.Train.dataset.name``).
 
-Registered data sets: ``Cifar10``, ``ImageNetDataset`` (PaddleClas list file), ``ImageFolder``
-and ``Digits`` (scikit-learn's bundled digits). :func:`build_dataset` builds one from a
+Registered data sets: ``Cifar10``, ``ImageNetDataset`` (PaddleClas list file),
+``MultiScaleDataset`` (the same, one image size per batch), ``ImageFolder`` and ``Digits``
+(scikit-learn's bundled digits); batch samplers (``SAMPLERS``): ``DistributedBatchSampler``,
+``RASampler``, ``MultiScaleSampler``. :func:`build_dataset` builds one from a
 validated config entry, and switches to the entry's ``fallback:`` when the data is missing.
 """
 
+import inspect
 import sys
 
 from ..registry import Registry
@@ -19,6 +22,8 @@ from .detection import collate_detection, detection_loader  # noqa: E402
 from .digits import Digits  # noqa: E402
 from .folder import ImageFolder  # noqa: E402
 from .imagenet import ImageNetDataset  # noqa: E402
+from .multi_scale import MultiScaleDataset, MultiScaleSampler  # noqa: E402
+from .samplers import SAMPLERS, RASampler, build_batch_sampler  # noqa: E402
 from .shapes import Shapes  # noqa: E402
 from .transforms import TRANSFORMS, build_transforms  # noqa: E402
 from .voc import VOC_CLASSES, VOCDetection  # noqa: E402
@@ -27,9 +32,14 @@ _NOT_KWARGS = ("name", "transform_ops", "batch_transform_ops", "fallback", "batc
 
 
 def _build_one(entry, class_num):
+    """A data set taking ``transform_ops`` builds its transforms itself (per image size)."""
     kwargs = {k: v for k, v in entry.items() if k not in _NOT_KWARGS}
-    return DATASETS.build(entry["name"], transform=build_transforms(entry.get("transform_ops")),
-                          class_num=class_num, **kwargs)
+    builder = DATASETS.get(entry["name"])
+    if "transform_ops" in inspect.signature(builder).parameters:
+        kwargs["transform_ops"] = entry.get("transform_ops")
+    else:
+        kwargs["transform"] = build_transforms(entry.get("transform_ops"))
+    return builder(class_num=class_num, **kwargs)
 
 
 def build_dataset(entry, class_num=None, key="DataLoader.Train.dataset"):
@@ -53,6 +63,7 @@ def build_dataset(entry, class_num=None, key="DataLoader.Train.dataset"):
         return _build_one(fallback, class_num), fallback
 
 
-__all__ = ["DATASETS", "TRANSFORMS", "VOC_CLASSES", "Cifar10", "DataNotFoundError", "Digits", "ImageFolder",
-           "ImageNetDataset", "Shapes", "VOCDetection", "build_dataset", "build_transforms", "collate_detection",
+__all__ = ["DATASETS", "SAMPLERS", "TRANSFORMS", "VOC_CLASSES", "Cifar10", "DataNotFoundError", "Digits",
+           "ImageFolder", "ImageNetDataset", "MultiScaleDataset", "MultiScaleSampler", "RASampler", "Shapes",
+           "VOCDetection", "build_batch_sampler", "build_dataset", "build_transforms", "collate_detection",
            "detection_loader", "register_dataset"]

@@ -1,11 +1,13 @@
 """Shared pieces of the data sets: the "data not found" error, image reading, label checks."""
 
+import io
 import os
 
 import numpy as np
 from PIL import Image
 
 from ..errors import DataError
+from .ppcls_ops import DecodeImage, ImageDecodeError
 
 
 class DataNotFoundError(DataError):
@@ -29,20 +31,47 @@ def require_path(path, what, key):
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 
 
-def read_image(path, where=""):
-    """Open ``path`` as an RGB ``PIL.Image``; DataError naming the file (and ``where``) if unreadable
-    or larger than :data:`MAX_PIXELS` (checked from the header, before anything is decoded)."""
+def read_image(path, where="", encoded=False):
+    """Open ``path`` as an RGB ``PIL.Image`` (``encoded``: the file's bytes, undecoded); DataError
+    naming the file (and ``where``) if unreadable or larger than :data:`MAX_PIXELS` (checked from
+    the header, before anything is decoded)."""
     at = f" ({where})" if where else ""
     try:
-        with Image.open(path) as img:
+        if encoded:
+            with open(path, "rb") as f:
+                data = f.read()
+        with Image.open(io.BytesIO(data) if encoded else path) as img:
             width, height = img.size
             if width * height <= MAX_PIXELS:
-                return img.convert("RGB")
+                return data if encoded else img.convert("RGB")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {type(exc).__name__}: {exc}; "
                         "remove it from the data set or replace the file") from None
     raise DataError(f"image {os.fspath(path)!r}{at} is {width}x{height} pixels, more than the limit of "
                     f"{MAX_PIXELS} (a decompression bomb?); resize it or remove it from the data set")
+
+
+def takes_encoded(transform):
+    """True when ``transform`` (an op or a ``Compose``) starts with ``DecodeImage``: it takes file bytes."""
+    ops = getattr(transform, "transforms", None) or [transform]
+    return isinstance(ops[0], DecodeImage)
+
+
+def load_sample(path, transform, where=""):
+    """``transform`` applied to the image at ``path`` (the image itself when ``transform`` is None).
+
+    A PaddleClas pipeline (first op ``DecodeImage``) gets the file's bytes, as PaddleClas's data
+    sets hand them, so ``backend: cv2`` decodes with OpenCV; any other gets the RGB ``PIL.Image``.
+    """
+    if transform is None:
+        return read_image(path, where)
+    if not takes_encoded(transform):
+        return transform(read_image(path, where))
+    try:
+        return transform(read_image(path, where, encoded=True))
+    except ImageDecodeError as exc:
+        at = f" ({where})" if where else ""
+        raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {exc}") from None
 
 
 def check_label(label, class_num, where):

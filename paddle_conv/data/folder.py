@@ -4,7 +4,7 @@ import paddle
 
 from ..errors import DataError
 from . import register_dataset
-from .common import as_label, check_label, read_image, require_path
+from .common import as_label, check_label, load_sample, read_image, require_path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 
@@ -13,7 +13,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".t
 class ImageFolder(paddle.io.Dataset):
     """One sub-folder per class, classes numbered in sorted folder-name order.
 
-    Items are ``(transform(PIL RGB image), int64 label [1])``.
+    Items are ``(transform(image), int64 label [1])``, the image as :class:`ImageNetDataset`'s.
 
     Args:
         root: the folder holding one sub-folder per class.
@@ -33,10 +33,7 @@ class ImageFolder(paddle.io.Dataset):
 
     def __getitem__(self, idx):
         path, label = self.samples[idx]
-        img = read_image(path)
-        if self.transform is not None:
-            img = self.transform(img)
-        return img, as_label(label)
+        return load_sample(path, self.transform), as_label(label)
 
     def __len__(self):
         return len(self.samples)

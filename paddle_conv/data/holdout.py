@@ -10,7 +10,7 @@ its fallback's when the training data fell back; the training ones without an Ev
 import numpy as np
 import paddle
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from . import build_dataset
 
 
@@ -40,6 +40,9 @@ def split_for_validation(train_split, eval_split, fraction, seed, class_num=None
     Returns ``(train_subset, validation_subset, used_entry)``: ``used_entry`` is the data set entry
     that was built (the fallback's when the data fell back, see :func:`build_dataset`).
     """
+    if train_split["sampler"]["name"] == "MultiScaleSampler":
+        raise ConfigError("DataLoader.validation_split: not implemented with MultiScaleSampler (its samples are "
+                          "indexed by image size); give a DataLoader.Eval split instead")
     train_set, used = build_dataset(train_split["dataset"], class_num, key="DataLoader.Train.dataset")
     ops = _eval_transform_ops(train_split["dataset"], used, eval_split)
     val_entry = {**used, "transform_ops": ops, "fallback": None}

@@ -7,15 +7,16 @@ import paddle
 
 from ..errors import DataError, abbreviate
 from . import register_dataset
-from .common import as_label, check_label, read_image, require_path
+from .common import as_label, check_label, load_sample, require_path
 
 
 @register_dataset
 class ImageNetDataset(paddle.io.Dataset):
     """Images listed in ``cls_label_path``, one ``relative/path.jpg label`` per line.
 
-    Items are ``(transform(PIL RGB image), int64 label [1])``. The list is checked when the
-    data set is built: a malformed line or a label outside ``[0, class_num)`` raises
+    Items are ``(transform(image), int64 label [1])``, the image being the file's bytes when the
+    first op is ``DecodeImage`` (as in PaddleClas), else an RGB ``PIL.Image``. The list is checked
+    when the data set is built: a malformed line or a label outside ``[0, class_num)`` raises
     :class:`~paddle_conv.errors.DataError` naming ``file:line``; an image that cannot be read
     raises it naming the image and its list line when the image is loaded.
 
@@ -58,10 +59,7 @@ class ImageNetDataset(paddle.io.Dataset):
 
     def __getitem__(self, idx):
         path, label, where = self.samples[idx]
-        img = read_image(path, f"listed at {where}")
-        if self.transform is not None:
-            img = self.transform(img)
-        return img, as_label(label)
+        return load_sample(path, self.transform, f"listed at {where}"), as_label(label)
 
     def __len__(self):
         return len(self.samples)

@@ -14,9 +14,10 @@ The data sets turn the final ``[H, W, C]`` array into ``[C, H, W]`` as PaddleCla
 Random ops draw from Python's ``random`` and NumPy's global generators, both seeded from
 ``Global.seed`` by the trainer (and reseeded every epoch).
 
-Resizing: ``backend: pil`` is PIL's ``Image.resize``, exactly as in PaddleClas. ``backend: cv2`` (the
-default) is OpenCV's ``cv2.resize`` when OpenCV is installed; without it the same interpolation is
-done by PIL and one line says so (PIL antialiases when shrinking, so values differ slightly).
+Backends: ``backend: cv2`` (PaddleClas's default) decodes with ``cv2.imdecode`` and resizes with
+``cv2.resize`` when OpenCV is installed, as PaddleClas does; without it PIL does both with the same
+interpolation and one note per op says so (PIL antialiases when shrinking and JPEG decoders differ,
+so values differ slightly). ``backend: pil`` is PIL, exactly as in PaddleClas.
 """
 
 import io
@@ -25,9 +26,9 @@ import random
 import re
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..notes import note_once
 from .transforms import TRANSFORMS
 
@@ -93,16 +94,25 @@ class Resizer:
         return np.asarray(out) if self.return_numpy else out
 
 
+class ImageDecodeError(DataError):
+    """Image bytes that ``DecodeImage``'s decoder cannot read."""
+
+
 @TRANSFORMS.register
 class DecodeImage:
     """Image bytes (or the data set's PIL RGB image) to an ``[H, W, 3]`` uint8 array.
+
+    Bytes are decoded as PaddleClas does: ``backend: cv2`` by ``cv2.imdecode`` (BGR, turned upright
+    as the EXIF orientation says), ``backend: pil`` by PIL (RGB, orientation ignored). Without
+    OpenCV, ``cv2`` decodes with PIL, turns the image upright as OpenCV would, and a note says so
+    (JPEG decoders may differ by a level or so). A PIL image (data sets that hold images in
+    memory) is taken as RGB, an array as BGR, whatever the backend.
 
     Args:
         to_rgb: RGB channel order (False: BGR, as OpenCV decodes).
         channel_first: return ``[3, H, W]``.
         to_np: False returns the PIL image (``backend: pil``) or the BGR array (``cv2``).
-        backend: ``cv2`` or ``pil``; both decode with PIL here (the same pixels for lossless
-            formats; JPEG decoders may differ by one level).
+        backend: ``cv2`` or ``pil``.
     """
 
     def __init__(self, to_np=True, to_rgb=True, channel_first=False, backend="cv2"):
@@ -110,20 +120,37 @@ class DecodeImage:
             raise ConfigError(f"DecodeImage.backend: expected 'cv2' or 'pil', got {backend!r}")
         self.to_np, self.to_rgb, self.channel_first = to_np, to_rgb, channel_first
         self.backend = str(backend).lower()
+        if self.backend == "cv2" and cv2 is None:
+            note_once("DecodeImage.backend", "OpenCV (cv2) is not installed; decoding with PIL instead (JPEG "
+                      "values may differ slightly; pip install opencv-python-headless for cv2's exact values)")
+
+    def _decode(self, data):
+        """``[H, W, 3]`` BGR array (``cv2``) or RGB PIL image (``pil``) of encoded bytes."""
+        if self.backend == "cv2" and cv2 is not None:
+            bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise ImageDecodeError("OpenCV cannot decode it (DecodeImage.backend: cv2); convert the file "
+                                       "to JPEG or PNG, or set backend: pil")
+            return bgr
+        try:
+            with Image.open(io.BytesIO(data)) as raw:
+                img = ImageOps.exif_transpose(raw) if self.backend == "cv2" else raw
+                return img.convert("RGB")
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise ImageDecodeError(f"PIL cannot decode it ({type(exc).__name__}: {exc})") from None
 
     def __call__(self, img):
-        if isinstance(img, bytes):
-            with Image.open(io.BytesIO(img)) as raw:
-                img = raw.convert("RGB")
+        if isinstance(img, (bytes, bytearray)):
+            img = self._decode(img)
         if isinstance(img, Image.Image):
             if not self.to_np and self.backend == "pil":
                 return img.convert("RGB")
-            rgb = np.asarray(img.convert("RGB"))
+            bgr = np.asarray(img.convert("RGB"))[:, :, ::-1]
         else:
-            rgb = np.asarray(img)[:, :, ::-1]  # an array is BGR, as cv2.imdecode gives
+            bgr = np.asarray(img)
         if not self.to_np:
-            return np.ascontiguousarray(rgb[:, :, ::-1])
-        out = rgb if self.to_rgb else rgb[:, :, ::-1]
+            return np.ascontiguousarray(bgr)
+        out = bgr[:, :, ::-1] if self.to_rgb else bgr
         return np.ascontiguousarray(out.transpose(2, 0, 1) if self.channel_first else out)
 
 
@@ -220,11 +247,12 @@ class CropImage:
 
 @TRANSFORMS.register
 class CropImageAtRatio:
-    """Center crop of ``size / (size + pad)`` of the short side, resized to ``size`` x ``size``."""
+    """Center crop of ``size / (size + pad)`` of the short side, resized to ``size`` x ``size`` (by
+    OpenCV, as ``paddle.vision``'s resize of an array in PaddleClas)."""
 
     def __init__(self, size, pad, interpolation="bilinear"):
         self.size, self.ratio = size, size / (size + pad)
-        self.resize = Resizer(interpolation, "pil", True, "CropImageAtRatio")
+        self.resize = Resizer(interpolation, "cv2", True, "CropImageAtRatio")
 
     def __call__(self, img):
         img = _as_array(img)

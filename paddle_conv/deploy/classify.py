@@ -14,6 +14,7 @@ import os
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..data.common import load_sample, takes_encoded
 from ..data.transforms import build_transforms
 from ..errors import DataError
 
@@ -80,7 +81,13 @@ def read_class_id_map(path, delimiter=None):
 def load_image(path, transform):
     """``[C, H, W]`` float32 array of the RGB image at ``path``, turned upright as its EXIF
     orientation says, after ``transform``. DataError naming the file when it cannot be read
-    (missing, truncated, not an image, or over PIL's decompression-bomb limit)."""
+    (missing, truncated, not an image, or over PIL's decompression-bomb limit).
+
+    A PaddleClas pipeline (first op ``DecodeImage``) gets the file's bytes, as PaddleClas's infer
+    hands them, and decodes them itself (its backend decides the orientation).
+    """
+    if takes_encoded(transform):
+        return np.asarray(load_sample(path, transform), dtype=np.float32)
     try:
         with Image.open(path) as image:
             image = ImageOps.exif_transpose(image).convert("RGB")

@@ -28,6 +28,7 @@ from ..errors import ConfigError, WeightsError, abbreviate
 from ..fuse import fuse
 from ..io import read_json
 from ..layers import RefConv2D
+from ..models.distillation import DistillationModel
 from ..refconv import reparameterize
 from ..registry import model_card
 from ..state_dict import load_pretrained
@@ -154,6 +155,17 @@ def load_trained_model(cfg: Dict[str, Any]) -> paddle.nn.Layer:
     return network
 
 
+def exported_network(network):
+    """What is exported of ``network``: a DistillationModel's member ``Arch.infer_model_name`` (as
+    PaddleClas exports), else ``network`` itself."""
+    if not isinstance(network, DistillationModel):
+        return network
+    if network.infer_model_name is None:
+        raise ConfigError("Arch.infer_model_name: the export of a DistillationModel holds one of its models; name "
+                          f"it, e.g. -o Arch.infer_model_name={network.eval_member_name or network.member_names[-1]}")
+    return network.infer_model()
+
+
 @contextlib.contextmanager
 def staged_folder(folder, key="Global.save_inference_dir"):
     """Yield a new empty folder beside ``folder``; on success it replaces ``folder`` as a whole.
@@ -209,13 +221,14 @@ def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: i
     Writes ``inference.json`` (``.pdmodel`` on Paddle 2) + ``inference.pdiparams``, with ``onnx``
     ``inference.onnx``, and :data:`EXPORT_CONFIG`, all or nothing: every option is checked before
     anything is written, the files go to a staged folder that replaces the old one only once
-    ``verify(result)`` (if given, e.g. a comparison with the trained model) has returned. Returns
+    ``verify(result)`` (if given, e.g. a comparison with the trained model) has returned. A
+    DistillationModel exports its member ``Arch.infer_model_name`` (:func:`exported_network`). Returns
     ``{"prefix", "files", "onnx", "opset", "model", "verified"}`` (``verified``: what ``verify`` returned).
     ``tune``: time the OctaveConv formulations on this machine (:mod:`paddle_conv.deploy.octconv_tune`).
     """
     if onnx:
         check_onnx_export(opset_version)
-    network = load_trained_model(cfg)
+    network = exported_network(load_trained_model(cfg))
     spec = input_spec_shape(cfg)
     deploy_model = prepare_for_export(network, probe_shape(cfg), tune=tune)
     folder = cfg["Global"]["save_inference_dir"]

@@ -25,6 +25,7 @@ import sys
 import paddle
 
 from ..build import build_model
+from ..config.classification import validate_arch
 from ..errors import PaddleConvError
 from ..losses import LOSSES
 from ..registry import list_models
@@ -44,17 +45,22 @@ def _ppcls_module(sub):
     return None
 
 
+#: How errors of the ``Arch`` section name it here (PaddleClas's engine does not tell the builder its file).
+ARCH_SOURCE = "PaddleClas config"
+
+
 def model_builder(name):
-    """A PaddleClas ``Arch`` builder of the registered model ``name``: the same network as
-    ``tools/train.py`` builds (:func:`paddle_conv.arch.build_arch`), with PaddleClas's common keys
-    ``class_num``, ``pretrained`` (false or a ``.pdparams`` path), ``drop_rate``,
-    ``drop_path_rate``, ``head_init_scale`` and ``stop_grad_layers``, and the keys of the PaddleClas
-    architecture the config was written for (``paddle_conv.arch.FOREIGN_KEYS``: a note at their
-    default); a key the model cannot honour is a ConfigError naming it. (``use_sync_bn`` never
-    arrives: PaddleClas's ``build_model`` takes it and converts the BatchNorm layers itself.)"""
+    """A PaddleClas ``Arch`` builder of the registered model ``name``: the ``Arch`` section is read as
+    ``tools/train.py`` reads it (:func:`paddle_conv.config.classification.validate_arch`) and builds the
+    same network, with PaddleClas's common keys ``class_num``, ``pretrained`` (false, true, a path),
+    ``drop_rate``, ``drop_path_rate``, ``head_init_scale`` and ``stop_grad_layers``, its model keys
+    (``use_fused_attn``, ``classifier_dropout``, ...) and the keys of the PaddleClas architecture the
+    config was written for (``paddle_conv.arch.FOREIGN_KEYS``: a note at their default); a key the
+    model cannot honour is a ConfigError naming it. (``use_sync_bn`` never arrives: PaddleClas's
+    ``build_model`` takes it and converts the BatchNorm layers itself.)"""
 
     def build(**kwargs):
-        return build_model({"name": name, **kwargs})
+        return build_model(validate_arch(ARCH_SOURCE, "Arch", {"name": name, **kwargs}))
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = f"paddle_conv model {name!r} for PaddleClas's Arch section."
@@ -134,7 +140,11 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.argv = [script, *argv[1:]]
-    runpy.run_path(script, run_name="__main__")
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except PaddleConvError as exc:  # our builders refusing the config (an Arch key a model cannot honour, ...)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

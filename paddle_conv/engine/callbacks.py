@@ -13,7 +13,7 @@ import paddle
 
 from ..console import log
 from ..errors import PaddleConvError
-from .checkpoint import atomic_json_save, load_checkpoint_meta, save_checkpoint
+from .checkpoint import atomic_json_save, atomic_write, load_checkpoint_meta, save_checkpoint
 
 
 class TrainingDivergedError(PaddleConvError):
@@ -111,7 +111,7 @@ class VisualDLLogger(paddle.callbacks.VisualDL):
 
 
 class ShuffleByEpoch(paddle.callbacks.Callback):
-    """Set the ``DistributedBatchSampler`` epoch, so each epoch's order is fixed (resume-proof)."""
+    """Set the batch sampler's epoch, so each epoch's order is fixed (resume-proof)."""
 
     def __init__(self, batch_sampler, start_epoch=0):
         super().__init__()
@@ -190,12 +190,14 @@ class CheckpointSaver(paddle.callbacks.Callback):
         start_epoch: epochs done before this run (resume).
         resumed_meta: the JSON of the checkpoint resumed from (carries the best metric so far).
         meta: extra JSON fields for every checkpoint (e.g. the architecture name).
+        student: a DistillationModel's Student member: ``best_model`` also writes its weights alone to
+            ``best_model_student.pdparams`` (as PaddleClas; a later stage's member ``pretrained``).
     """
 
     def __init__(self, run_dir, network, optimizer, total_epochs, save_interval=1, metric="acc_top1",
-                 start_epoch=0, resumed_meta=None, meta=None):
+                 start_epoch=0, resumed_meta=None, meta=None, student=None):
         super().__init__()
-        self.run_dir, self.network, self.optimizer = run_dir, network, optimizer
+        self.run_dir, self.network, self.optimizer, self.student = run_dir, network, optimizer, student
         self.total_epochs, self.save_interval, self.metric = total_epochs, save_interval, metric
         self.start_epoch, self.meta = start_epoch, dict(meta or {})
         resumed_meta = resumed_meta or {}
@@ -230,6 +232,9 @@ class CheckpointSaver(paddle.callbacks.Callback):
         if self.best is None or value > self.best:
             self.best, self.best_epoch = value, self.done
             save_checkpoint(self.path("best_model"), self.network, self.optimizer, self._meta())
+            if self.student is not None:
+                atomic_write(self.path("best_model_student.pdparams"),
+                             lambda tmp: paddle.save(self.student.state_dict(), tmp))
         latest = load_checkpoint_meta(self.path("latest"))
         latest.update(best_metric=self.best, best_epoch=self.best_epoch, eval={self.metric: value})
         atomic_json_save(latest, self.path("latest") + ".json")

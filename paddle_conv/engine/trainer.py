@@ -34,10 +34,12 @@ from ..data.holdout import split_for_validation
 from ..device import resolve_device, set_device  # noqa: F401 (set_device: old import path)
 from ..errors import ConfigError
 from ..io import RunLock
+from ..models.distillation import DistillationModel
 from ..notes import note_once
 from ..refconv import reset_random_bases
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, load_checkpoint
+from .member_outputs import for_paddle_model
 from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
@@ -49,15 +51,35 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
-def _paddle_model(cfg, network):
+def _paddle_model(cfg, network, loss, metrics, optimizer=None, amp=None):
+    """``paddle.Model`` of ``network``, prepared with ``loss``, ``metrics`` (and ``optimizer``, ``amp``);
+    a DistillationModel's outputs go through it as a tuple (:mod:`.member_outputs`)."""
     channels = cfg["Global"]["image_shape"][0]
-    return paddle.Model(network, inputs=[InputSpec([None, channels, None, None], "float32", "image")],
-                        labels=[InputSpec([None, 1], "int64", "label")])
+    network, loss, metrics = for_paddle_model(network, loss, metrics)
+    model = paddle.Model(network, inputs=[InputSpec([None, channels, None, None], "float32", "image")],
+                         labels=[InputSpec([None, 1], "int64", "label")])
+    model.prepare(optimizer, loss, metrics, amp_configs=amp)
+    return model
 
 
-def _metrics(cfg):
+def _metrics(cfg, network):
     metric_cfg = cfg["Metric"]
-    return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}])
+    return build_metrics(metric_cfg.get("Eval") or metric_cfg.get("Train") or [{"TopkAcc": {"topk": [1, 5]}}],
+                         evaluated_member(network))
+
+
+def evaluated_member(network):
+    """The member of a DistillationModel ``network`` that plain metrics and evaluation losses measure
+    (PaddleClas's ``Student``), None for another network."""
+    return network.eval_member_name if isinstance(network, DistillationModel) else None
+
+
+def shown_network(network):
+    """The network whose graph and PR curves VisualDL shows: a DistillationModel's evaluated member
+    (else the one it exports, else its first), or ``network`` itself."""
+    if not isinstance(network, DistillationModel):
+        return network
+    return network.member(network.eval_member_name or network.infer_model_name or network.member_names[0])
 
 
 def amp_configs(global_cfg, amp=None, device=None):
@@ -143,13 +165,14 @@ def train_classifier(cfg, extra_callbacks=()):
         train_set, val_set, used = split_for_validation(data["Train"], data.get("Eval"), fraction, g["seed"],
                                                         class_num)
         train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
-                                                 built=(train_set, used))
+                                                 built=(train_set, used), seed=g["seed"])
         eval_loader = None
         if g["eval_during_train"]:
             eval_loader, _ = build_loader(data.get("Eval") or data["Train"], class_num,
                                           "DataLoader.validation_split", False, built=(val_set, used))
     else:
-        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True)
+        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
+                                                 seed=g["seed"])
         eval_loader = None
         if g["eval_during_train"] and data.get("Eval"):
             eval_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
@@ -179,13 +202,14 @@ def train_classifier(cfg, extra_callbacks=()):
     if g["to_static"]:
         network.forward = paddle.jit.to_static(network.forward, full_graph=True)
         log("Global.to_static: training through paddle.jit.to_static (static graph)")
-    model = _paddle_model(cfg, network)
     loss = build_loss(cfg["Loss"]["Train"])
     if g["update_freq"] > 1:
         loss = ScaledLoss(loss, g["update_freq"])
-    model.prepare(optimizer, loss, _metrics(cfg), amp_configs=amp_configs(g, cfg.get("AMP"), device))
+    model = _paddle_model(cfg, network, loss, _metrics(cfg, network), optimizer, amp_configs(g, cfg.get("AMP"), device))
+    student = evaluated_member(network)
     saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
-                            resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]})
+                            resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]},
+                            student=network.member(student) if student else None)
     eval_logs = {}
 
     class _KeepEval(paddle.callbacks.Callback):
@@ -201,7 +225,7 @@ def train_classifier(cfg, extra_callbacks=()):
     if g["use_visualdl"]:
         logger = VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps)
         # the extras share the logger's writer, which the logger closes at the end: extras first
-        extras = VisualDLExtras(logger, network, g["image_shape"], hyper_parameters(cfg), eval_loader,
+        extras = VisualDLExtras(logger, shown_network(network), g["image_shape"], hyper_parameters(cfg), eval_loader,
                                 start_epoch=start_epoch)
         callbacks[1:1] = [extras, logger]
     callbacks.append(AccumulatedLRStep(g["update_freq"], steps))
@@ -247,8 +271,8 @@ def evaluate(cfg):
                                  False)
     network = build_model(cfg["Arch"], pretrained=False)
     load_pretrained_weights(network, weights)
-    model = _paddle_model(cfg, network)
-    model.prepare(loss=build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"]), metrics=_metrics(cfg))
+    loss = build_loss(cfg["Loss"].get("Eval") or cfg["Loss"]["Train"], member=evaluated_member(network))
+    model = _paddle_model(cfg, network, loss, _metrics(cfg, network))
     logs = model.evaluate(loader, log_freq=g["print_batch_step"], verbose=1)
     result = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
     result["dataset"] = entry["name"]

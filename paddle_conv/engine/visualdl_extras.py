@@ -26,10 +26,10 @@ HPARAM_METRICS = ["eval/acc_top1", "eval/acc_top5", "eval/loss", "train/loss"]
 
 def hyper_parameters(cfg):
     """The run's settings worth comparing, as ``{name: number or string}`` (VisualDL takes no lists)."""
-    g, opt = cfg["Global"], cfg["Optimizer"]
+    g, opt, sampler = cfg["Global"], cfg["Optimizer"], cfg["DataLoader"]["Train"]["sampler"]
     out = {"arch": cfg["Arch"]["name"], "epochs": g["epochs"], "seed": g["seed"], "use_amp": str(g["use_amp"]),
            "optimizer": opt["name"], "lr_schedule": opt["lr"]["name"],
-           "batch_size": cfg["DataLoader"]["Train"]["sampler"]["batch_size"]}
+           "batch_size": sampler.get("batch_size", sampler.get("first_bs"))}
     for key, value in cfg["Arch"].items():
         if key != "name" and isinstance(value, (int, float, str, bool)):
             out[f"arch.{key}"] = value if not isinstance(value, bool) else str(value)

@@ -1,7 +1,8 @@
 """Losses, registered by name for configs (``Loss: {Train: [{CELoss: {epsilon: 0.1}}]}``).
 
 :func:`build_loss` turns a validated ``Loss.Train`` / ``Loss.Eval`` list into one layer that
-sums the entries, each scaled by its optional ``weight`` (default 1.0).
+sums the entries, each scaled by its optional ``weight`` (default 1.0). The distillation losses
+(:mod:`.distillation`) read a DistillationModel's ``{member: logits}`` by member name.
 """
 
 from ..registry import Registry
@@ -10,24 +11,51 @@ LOSSES = Registry("loss")
 register_loss = LOSSES.register
 
 from .celoss import CELoss, CombinedLoss, MixCELoss  # noqa: E402  (registers CELoss, MixCELoss)
+from .distillation import (  # noqa: E402  (they register)
+    DistillationCELoss,
+    DistillationDISTLoss,
+    DistillationDKDLoss,
+    DistillationDMLLoss,
+    DistillationGTCELoss,
+    DistillationKLDivLoss,
+    DistillationSKDLoss,
+    DistillationWSLLoss,
+    MemberLoss,
+)
 from .multibox import KD_WEIGHTS, MultiBoxLoss, MultiBoxLoss_KD, kd_total  # noqa: E402  (they register)
 
 
-def build_loss(entries):
-    """A :class:`CombinedLoss` of ``[{Name: {weight: w, **kwargs}}, ...]``."""
+def build_loss(entries, member=None):
+    """A :class:`CombinedLoss` of ``[{Name: {weight: w, **kwargs}}, ...]``.
+
+    ``member``: the outputs are a DistillationModel's ``{member: logits}``; the losses that do not
+    read members by name (``CELoss``, ...) apply to this member's (:class:`MemberLoss`).
+    """
     weighted = []
     for entry in entries:
         (name, kwargs), = entry.items()
         kwargs = dict(kwargs or {})
         weight = float(kwargs.pop("weight", 1.0))
-        weighted.append((weight, LOSSES.build(name, **kwargs)))
+        loss = LOSSES.build(name, **kwargs)
+        if member is not None and not getattr(loss, "reads_members", False):
+            loss = MemberLoss(loss, member)
+        weighted.append((weight, loss))
     return CombinedLoss(weighted)
 
 
 __all__ = [
     "CELoss",
     "CombinedLoss",
+    "DistillationCELoss",
+    "DistillationDISTLoss",
+    "DistillationDKDLoss",
+    "DistillationDMLLoss",
+    "DistillationGTCELoss",
+    "DistillationKLDivLoss",
+    "DistillationSKDLoss",
+    "DistillationWSLLoss",
     "KD_WEIGHTS",
+    "MemberLoss",
     "MixCELoss",
     "LOSSES",
     "MultiBoxLoss",

@@ -16,12 +16,13 @@ from . import (  # noqa: F401
 )
 from .cct import CCT
 from .conv_resnet import ConvResNet
+from .distillation import DistillationModel
 from .oct_mobilenet import OctMobileNet
 from .oct_resnet import OctBottleneck, OctResNet
 from .ssd300 import SSD300
 from .ssd_lite import SSDLite
 
-__all__ = ["CCT", "ConvResNet", "OctBottleneck", "OctMobileNet", "OctResNet", "SSD300", "SSDLite"]
+__all__ = ["CCT", "ConvResNet", "DistillationModel", "OctBottleneck", "OctMobileNet", "OctResNet", "SSD300", "SSDLite"]
 
 for _entry in WEIGHTS:  # the published weights go onto their models' cards
     MODELS.add_weights(_entry.model, _entry)

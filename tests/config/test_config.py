@@ -132,6 +132,9 @@ def test_overrides_are_yaml_and_repeatable():
     assert cfg["Metric"]["Eval"] == [{"TopkAcc": {"topk": [1, 2]}}]
     assert cfg["Optimizer"]["regularizer"] == {"name": "L2", "coeff": 0.0001}
     assert parse_override("A.b=[1, x]") == (["A", "b"], [1, "x"])
+    assert parse_override("Arch.models[1].Student.name=x") == (["Arch", "models", "1", "Student", "name"], "x")
+    assert parse_override("A.b[0][-1]=2") == (["A", "b", "0", "-1"], 2)  # --check prints list keys so
+    assert load_config(QUICK, ["Metric.Eval[0].TopkAcc.topk=[1, 3]"])["Metric"]["Eval"][0]["TopkAcc"]["topk"] == [1, 3]
     assert apply_override({"A": {}}, "A.b.c=on") == {"A": {"b": {"c": True}}}
 
 

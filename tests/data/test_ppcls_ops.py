@@ -1,7 +1,8 @@
 """PaddleClas's image ops: deterministic ones equal PaddleClas's own outputs, random ones follow the seed.
 
 ``paddleclas_ops_reference.npz`` holds the outputs of PaddleClas's ``ppcls/data/preprocess/ops/
-operators.py`` (PaddleClas commit d178931fc, ops run standalone in a scratch folder, PIL backend)
+operators.py`` (PaddleClas commit d178931fc, ops run standalone in a scratch folder, PIL backend;
+``test_ppcls_ops_cv2.py`` tests the cv2 backend)
 on the PNG image stored in the same file: decode, resize, crop, normalize, to-CHW and the Infer
 pipeline of ``ImageNet/ResNet/ResNet50.yaml`` at small sizes.
 """
@@ -99,15 +100,15 @@ def test_random_crop_and_flip_follow_the_seed():
     assert any(np.array_equal(b, img[::-1, ::-1]) for b in both)
 
 
-def test_cv2_backend_without_opencv_is_noted_and_uses_pil():
+def test_cv2_backend_without_opencv_is_noted_and_uses_pil(monkeypatch):
+    from paddle_conv import notes
     from paddle_conv.data import ppcls_ops
-    from paddle_conv.notes import NOTES
 
-    if ppcls_ops.cv2 is not None:
-        pytest.skip("OpenCV is installed: the cv2 backend is OpenCV itself")
+    monkeypatch.setattr(ppcls_ops, "cv2", None)
+    monkeypatch.setattr(notes, "NOTES", {})  # this test's note stays here
     out = ResizeImage(resize_short=11)(decoded())
     np.testing.assert_array_equal(out, REF["resize_short11_bilinear"])
-    assert "OpenCV (cv2) is not installed" in NOTES["ResizeImage.backend"]
+    assert "OpenCV (cv2) is not installed" in notes.NOTES["ResizeImage.backend"]
 
 
 @pytest.mark.parametrize("entry", [

@@ -5,9 +5,12 @@ Uses the configs of a PaddleClas checkout (``$PADDLECLAS_CONFIGS``, default
 its ``ImageNet/`` and ``quick_start/``); every test skips, saying so, when that folder is absent.
 
 - ``--check`` over every config with only ``Arch.name``, ``Arch.class_num``, the data paths and
-  the batch size overridden: prints the count and each refusal with its reason.
+  the batch size overridden (for a ``DistillationModel``, each member's ``name`` and ``class_num``:
+  ``-o Arch.models.<i>.<Member>.name=...``): prints the count and each refusal with its reason.
 - Six configs of different families train one epoch with ``Arch.name=tiny_cnn`` on a generated
-  8-image list data set, then evaluate, export and infer.
+  8-image list data set, then evaluate, export and infer; two distillation configs likewise with
+  tiny_cnn members, and the export is the Student.
+- A multi-scale config (MultiScaleDataset + MultiScaleSampler) trains one epoch on the same data.
 """
 
 import glob
@@ -15,10 +18,15 @@ import os
 import re
 
 import numpy as np
+import paddle
 import pytest
 from PIL import Image
 
+from paddle_conv.build import build_model, load_pretrained_weights
+from paddle_conv.config import load_config, read_yaml
 from paddle_conv.config.check import check_config
+from paddle_conv.data import MultiScaleSampler
+from paddle_conv.deploy import Predictor
 from tools import eval as eval_tool
 from tools import export as export_tool
 from tools import infer as infer_tool
@@ -34,21 +42,23 @@ pytestmark = pytest.mark.skipif(not os.path.isdir(os.path.join(CONFIGS, "ImageNe
 #: Why a real config may be refused with one of our models as Arch.name (anything else fails the test).
 EXPECTED_REFUSALS = (
     (r"^Arch\.pretrained$", "true, but the model (our Arch.name) has no published weights"),
-    (r"^Arch\.(models|pretrained_list|freeze_params_list|infer_model_name|infer_output_key|infer_add_softmax)$",
-     "distillation (several models in one Arch) is not implemented"),
+    (r"^Arch\.models\[\d+\]\.\w+\.(return_patterns|name|models|pretrained_list|freeze_params_list)$",
+     "feature distillation (inner layers named as in PaddleClas's models; AFD's AttentionModel)"),
+    (r"^Arch\.(infer_output_key|infer_add_softmax)$", "export options of retrieval models (RecModel)"),
     (r"^Arch\.(Backbone|BackboneStopLayer|Neck|Head)$", "retrieval (RecModel) is not implemented"),
     (r"^Arch\.(layer_type|use_first_short_conv|override_params)$",
      "another PaddleClas architecture's key at a value that defines a different network (ResNet18_dbb's "
      "DiverseBranchBlock, TinyNet's override_params); at its default it is a note (arch.FOREIGN_KEYS)"),
     (r"^Arch\.(data_format|input_image_channel)$", "NHWC or 4-channel input: our models take NCHW, 3 channels"),
-    (r"^Arch\.dropout$", "MobileViTV3's dropout is not mapped to our models yet"),
-    (r"^Loss\.(Train|Eval)", "a loss of distillation, retrieval or multi-label training, or GoogLeNet's three "
-                             "outputs (ours have one)"),
+    (r"^Arch\.dropout$", "MobileViTV3's dropout of its transformer layers' attention and FFN outputs (not the "
+                         "classifier's, which is its classifier_dropout): our models have no such layers"),
+    (r"^Loss\.(Train|Eval)", "a loss of feature distillation, retrieval or multi-label training, or GoogLeNet's "
+                             "three outputs (ours have one)"),
     (r"^Global\.train_mode$", "EfficientNetV2's progressive training is not implemented"),
     (r"^Global\.(eval_mode|use_multilabel|feature_normalize|feature_binarize)$",
      "retrieval / multi-label training is not implemented"),
     (r"^DataLoader\.(Train|Eval)\.(dataset\.name|sampler\.name|Query|Gallery)$",
-     "a data set or sampler of retrieval, multi-label or multi-scale training"),
+     "a data set or sampler of retrieval or multi-label training"),
 )
 
 
@@ -72,11 +82,34 @@ def image_list(tmp_path_factory):
     return root
 
 
-def data_overrides(root, model="tiny_cnn", classes=10):
-    out = [f"Arch.name={model}", f"Arch.class_num={classes}"]
+def arch_overrides(config, model, classes):
+    """``Arch.name`` and ``Arch.class_num`` set to ours; for a DistillationModel (``Arch.models``), each
+    member's instead: ``Arch.models.<i>.<Member>.name`` / ``.class_num`` (the top-level class_num is the
+    data's class count there)."""
+    with open(config, encoding="utf-8") as f:
+        if "DistillationModel" not in f.read():  # only these few are parsed (parsing all takes seconds)
+            return [f"Arch.name={model}", f"Arch.class_num={classes}"]
+    out = [f"Arch.class_num={classes}"]
+    for i, entry in enumerate(read_yaml(config)["Arch"]["models"]):
+        member = next(iter(entry))
+        out += [f"Arch.models.{i}.{member}.name={model}", f"Arch.models.{i}.{member}.class_num={classes}"]
+    return out
+
+
+def batch_size_key(config, split):
+    """The batch size key of ``split``'s sampler in ``config``: a MultiScaleSampler's is ``first_bs``."""
+    with open(config, encoding="utf-8") as f:
+        if "MultiScaleSampler" not in f.read():  # only these few are parsed (parsing all takes seconds)
+            return "batch_size"
+    sampler = ((read_yaml(config).get("DataLoader") or {}).get(split) or {}).get("sampler") or {}
+    return "first_bs" if sampler.get("name") == "MultiScaleSampler" else "batch_size"
+
+
+def data_overrides(root, config, model="tiny_cnn", classes=10):
+    out = arch_overrides(config, model, classes)
     for split in ("Train", "Eval"):
         out += [f"DataLoader.{split}.dataset.image_root={root}", f"DataLoader.{split}.dataset.cls_label_path="
-                f"{root}/list.txt", f"DataLoader.{split}.sampler.batch_size=4"]
+                f"{root}/list.txt", f"DataLoader.{split}.sampler.{batch_size_key(config, split)}=4"]
     return out
 
 
@@ -84,7 +117,7 @@ def test_check_loads_the_real_configs_and_explains_every_refusal(image_list, cap
     files = real_configs()
     refused = {}
     for path in files:
-        report = check_config(path, data_overrides(image_list, model="resnet50", classes=10))
+        report = check_config(path, data_overrides(image_list, path, model="resnet50", classes=10))
         if not report.ok:
             refused[os.path.relpath(path, CONFIGS)] = report.refused
     loaded = len(files) - len(refused)
@@ -98,13 +131,34 @@ def test_check_loads_the_real_configs_and_explains_every_refusal(image_list, cap
                    if not any(re.match(pattern, k) for pattern, _ in EXPECTED_REFUSALS)]
     assert not unexplained, unexplained
     assert loaded >= 300, f"only {loaded} of {len(files)} real configs load"
+    samplers = ("PPLCNetV2/PPLCNetV2_base", "PPLCNetV2/PPLCNetV2_large", "PPLCNetV2/PPLCNetV2_small", "CvT/CvT_21_224")
+    assert not [p for p in refused if any(f"ImageNet/{name}.yaml" == p for name in samplers)]  # multi-scale, RA
+
+
+#: PaddleClas's distillation configs that distil inner layers (refused); the other 12 distil logits.
+FEATURE_DISTILLATION = ("ImageNet/Distillation/PPLCNet_x2_5_udml.yaml",
+                        "ImageNet/Distillation/resnet34_distill_resnet18_afd.yaml",
+                        "ImageNet/Distillation/resnet34_distill_resnet18_mgd.yaml",
+                        "ImageNet/Distillation/resnet34_distill_resnet18_pefd.yaml")
+
+
+def test_distillation_configs_load_unless_they_distil_features(image_list):
+    paths = [p for p in real_configs() if "DistillationModel" in open(p, encoding="utf-8").read()]
+    assert len(paths) == 16
+    for path in paths:
+        report = check_config(path, data_overrides(image_list, path, model="resnet50"))
+        if os.path.relpath(path, CONFIGS) in FEATURE_DISTILLATION:
+            assert any("feature distillation" in reason for _, reason in report.refused), (path, report.refused)
+        else:
+            assert report.ok, (path, report.refused)
 
 
 def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reason(image_list):
     """ConvNeXt's head_init_scale and layer scale, VGG's stop_grad_layers (older layout), EfficientNetV2's
     use_sync_bn; the keys that define another network, progressive training and GoogLeNet's three outputs."""
     def check(name):
-        report = check_config(os.path.join(CONFIGS, name), data_overrides(image_list, model="resnet50"))
+        path = os.path.join(CONFIGS, name)
+        report = check_config(path, data_overrides(image_list, path, model="resnet50"))
         return report, {key: (status, detail) for key, status, detail in report.rows}
 
     def under(rows, prefix):  # the first leaf row at or under prefix
@@ -136,18 +190,71 @@ SIX = [
 ]
 
 
-@pytest.mark.parametrize("name", SIX)
-def test_real_config_trains_evaluates_exports_and_infers(name, image_list, tmp_path, capsys):
-    config = os.path.join(CONFIGS, name)
-    out, inference = tmp_path / "out", tmp_path / "inference"
-    common = [*data_overrides(image_list), f"Global.output_dir={out}", f"Global.save_inference_dir={inference}",
-              "Global.device=cpu", "Global.use_visualdl=false", "Arch.pretrained=false"]
-    args = [x for o in common for x in ("-o", o)]
+def train_evaluate_export_infer(config, args, run_name, capsys):
+    """tools/train.py for one epoch, then eval, export and infer of ``run_name``'s best_model."""
     assert train_tool.main(["-c", config, *args, "-o", "Global.epochs=1"]) == 0, capsys.readouterr().err
-    weights = ["-o", f"Global.pretrained_model={out}/tiny_cnn/best_model"]
+    out = next(a for a in args if a.startswith("Global.output_dir=")).split("=", 1)[1]
+    weights = ["-o", f"Global.pretrained_model={out}/{run_name}/best_model"]
     assert eval_tool.main(["-c", config, *args, *weights]) == 0, capsys.readouterr().err
     assert export_tool.main(["-c", config, *args, *weights]) == 0, capsys.readouterr().err
     capsys.readouterr()
-    assert infer_tool.main(["-c", config, *args, "--input", str(image_list / "img1.png"), "--json"]) == 0
+    image_root = next(a for a in args if a.startswith("DataLoader.Train.dataset.image_root=")).split("=", 1)[1]
+    assert infer_tool.main(["-c", config, *args, "--input", f"{image_root}/img1.png", "--json"]) == 0
     printed = capsys.readouterr().out
     assert '"class_ids"' in printed and "img1.png" in printed
+    return f"{out}/{run_name}/best_model"
+
+
+def run_args(overrides, tmp_path):
+    common = [*overrides, f"Global.output_dir={tmp_path / 'out'}", f"Global.save_inference_dir={tmp_path / 'inf'}",
+              "Global.device=cpu", "Global.use_visualdl=false"]
+    return [x for o in common for x in ("-o", o)]
+
+
+@pytest.mark.parametrize("name", SIX)
+def test_real_config_trains_evaluates_exports_and_infers(name, image_list, tmp_path, capsys):
+    config = os.path.join(CONFIGS, name)
+    args = run_args([*data_overrides(image_list, config), "Arch.pretrained=false"], tmp_path)
+    train_evaluate_export_infer(config, args, "tiny_cnn", capsys)
+
+
+DISTILLATION = [
+    "ImageNet/Distillation/resnet34_distill_resnet18_dkd.yaml",             # GT CE + DKD, frozen teacher
+    "quick_start/professional/R50_vd_distill_MV3_large_x1_0_CIFAR100.yaml",  # soft-label CE, DistillationPostProcess
+]
+
+
+@pytest.mark.parametrize("name", DISTILLATION)
+def test_real_distillation_config_trains_and_exports_the_student(name, image_list, tmp_path, capsys):
+    """Teacher tiny_cnn, Student tiny_cnn of half width: the export and inference are the Student's."""
+    config = os.path.join(CONFIGS, name)
+    members = ["Arch.models.0.Teacher.pretrained=false", "Arch.models.1.Student.pretrained=false",
+               "Arch.models.1.Student.width=0.5"]
+    args = run_args([*data_overrides(image_list, config), *members], tmp_path)
+    best = train_evaluate_export_infer(config, args, "DistillationModel", capsys)
+
+    cfg = load_config(config, args[1::2])
+    model = build_model(cfg["Arch"], pretrained=False)
+    load_pretrained_weights(model, best)
+    model.eval()
+    x = np.random.default_rng(0).standard_normal([2, *cfg["Global"]["image_shape"]]).astype("float32")
+    exported = Predictor(str(tmp_path / "inf" / "inference"), device="cpu")(x)[0]
+    with paddle.no_grad():
+        out = model(paddle.to_tensor(x))
+    np.testing.assert_allclose(exported, out["Student"].numpy(), rtol=1e-3, atol=1e-4)
+    assert not np.allclose(exported, out["Teacher"].numpy(), rtol=1e-2, atol=1e-3)
+    student = paddle.load(best + "_student.pdparams")  # as PaddleClas: a later stage's Student.pretrained
+    assert sorted(student) == sorted(model.member("Student").state_dict())
+
+
+def test_multi_scale_config_trains_one_epoch(image_list, tmp_path, capsys):
+    config = os.path.join(CONFIGS, "ImageNet/PPLCNetV2/PPLCNetV2_small.yaml")
+    overrides = [*data_overrides(image_list, config), f"Global.output_dir={tmp_path}", "Global.device=cpu",
+                 "Global.epochs=1", "Global.seed=5"]
+    assert train_tool.main(["-c", config, *[x for o in overrides for x in ("-o", o)]]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    scales = read_yaml(config)["DataLoader"]["Train"]["sampler"]["scales"]
+    batches = MultiScaleSampler(list(range(8)), scales, first_bs=4, seed=5).batches  # 320, 224, 224, 320, 160
+    assert len({w for w, _, _ in batches}) > 1  # (a single 160 scale would be 2 steps of 4)
+    assert f"DataLoader.Train: MultiScaleDataset, 8 samples, MultiScaleSampler batches, {len(batches)} steps" in printed
+    assert os.path.isfile(tmp_path / "tiny_cnn" / "best_model.pdparams")

@@ -1,0 +1,159 @@
+"""Multi-scale training as PaddleClas does it: every batch has one image size, drawn per batch.
+
+:class:`MultiScaleSampler` chooses a ``(width, height, batch size)`` per batch and yields
+``[(width, height, index), ...]``; :class:`MultiScaleDataset` (a PaddleClas list file) reads
+sample ``index`` with its size ops set to that width and height. Config shape (PaddleClas's)::
+
+    dataset: {name: MultiScaleDataset, image_root: ..., cls_label_path: ..., transform_ops: [...]}
+    sampler: {name: MultiScaleSampler, scales: [160, 192, 224, 288, 320], first_bs: 500,
+              divided_factor: 32, is_training: true}
+
+Batch sizes keep the pixels per batch about constant: scale ``s`` (``[w, h]``, or ``w = h = s``)
+takes ``int(w0 * h0 * first_bs / (w * h))`` images (at least 1), ``(w0, h0)`` being the first
+scale, after rounding ``w`` and ``h`` down to multiples of ``divided_factor``.
+"""
+
+import math
+import random
+
+import numpy as np
+import paddle
+
+from ..errors import ConfigError
+from . import register_dataset
+from .common import as_label, load_sample
+from .imagenet import ImageNetDataset
+from .samplers import SAMPLERS
+from .transforms import build_transforms
+
+#: The ops whose output size the batch's size replaces (all their arguments, as in PaddleClas).
+SIZED_OPS = ("RandCropImage", "ResizeImage", "CropImage")
+
+
+def scale_sizes(scales):
+    """``[(w, h)]`` of ``scales`` (integers, or ``[w, h]`` pairs); None if it is neither."""
+    if isinstance(scales, (list, tuple)) and scales:
+        if all(_positive_int(s) for s in scales):
+            return [(s, s) for s in scales]
+        if all(isinstance(s, (list, tuple)) and len(s) == 2 and all(map(_positive_int, s)) for s in scales):
+            return [(s[0], s[1]) for s in scales]
+    return None
+
+
+def _positive_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def multi_scale_problem(scales, first_bs, divided_factor=32, is_training=True):
+    """``(key, text)`` of the first unusable :class:`MultiScaleSampler` argument, None if all are fine."""
+    sizes = scale_sizes(scales)
+    if sizes is None:
+        return "scales", (f"expected a list of positive sizes (e.g. [160, 224, 288]) or of [width, height] "
+                          f"pairs, got {scales!r}")
+    for key, value in (("first_bs", first_bs), ("divided_factor", divided_factor)):
+        if not _positive_int(value):
+            return key, f"expected an integer >= 1, got {value!r}"
+    if is_training and min(min(s) for s in sizes) < divided_factor:
+        return "scales", (f"every size must be at least divided_factor={divided_factor} (training sizes are "
+                          f"rounded down to its multiples), got {scales!r}")
+    return None
+
+
+def sized_ops(transform_ops, width, height):
+    """``transform_ops`` with every op of :data:`SIZED_OPS` replaced by ``{size: [width, height]}``."""
+    return [{name: {"size": [width, height]}} if name in SIZED_OPS else {name: args}
+            for op in transform_ops for name, args in op.items()]
+
+
+@SAMPLERS.register
+class MultiScaleSampler(paddle.io.Sampler):
+    """Batches of ``[(width, height, index)]``, one size per batch (PaddleClas's sampler).
+
+    Args:
+        data_source: the data set (a :class:`MultiScaleDataset`).
+        scales: image sizes, integers or ``[width, height]``; the first is the base.
+        first_bs: batch size at the first scale.
+        divided_factor: training sizes are rounded down to multiples of it (the network's stride).
+        is_training: False uses only the first scale, unrounded, with ``first_bs``.
+        shuffle: a new order of the samples every epoch.
+        seed: ``Global.seed`` (the trainer passes it): the sequence of batch sizes is drawn from it
+            once (the same every epoch, as PaddleClas's), the order of epoch ``e`` from
+            ``(seed, e)`` (``set_epoch``), so a resumed run sees the same batches.
+
+    Each process takes every ``world_size``-th sample; batch sizes are drawn until they cover
+    ``ceil(len / world_size)`` samples, and the last batch is filled from the start of the order,
+    so every batch has its scale's size.
+    """
+
+    def __init__(self, data_source, scales, first_bs, divided_factor=32, is_training=True, shuffle=True, seed=0):
+        problem = multi_scale_problem(scales, first_bs, divided_factor, is_training)
+        if problem is not None:
+            raise ConfigError(f"MultiScaleSampler.{problem[0]}: {problem[1]}")
+        super().__init__(data_source)
+        base_w, base_h = scale_sizes(scales)[0]
+        if is_training:
+            pixels = base_w * base_h * first_bs
+            rounded = [(w // divided_factor * divided_factor, h // divided_factor * divided_factor)
+                       for w, h in scale_sizes(scales)]
+            self.scales = [(w, h, max(1, int(pixels / (w * h)))) for w, h in rounded]
+        else:
+            self.scales = [(base_w, base_h, first_bs)]
+        self.num_replicas = paddle.distributed.get_world_size()
+        self.rank = paddle.distributed.get_rank()
+        self.per_replica = math.ceil(len(data_source) / self.num_replicas)
+        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+        draw = random.Random(seed)
+        self.batches, covered = [], 0  # [(w, h, batch size)] in order, the same every epoch
+        while covered < self.per_replica:
+            self.batches.append(draw.choice(self.scales))
+            covered += self.batches[-1][2]
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __iter__(self):
+        order = np.arange(len(self.data_source))
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
+        mine = order[self.rank::self.num_replicas].tolist()
+        start = 0
+        for width, height, size in self.batches:
+            ids = [mine[(start + i) % len(mine)] for i in range(size)]
+            start += size
+            yield [(width, height, i) for i in ids]
+
+    def __len__(self):
+        return len(self.batches)
+
+
+@register_dataset
+class MultiScaleDataset(ImageNetDataset):
+    """A PaddleClas list file whose samples are read at the size :class:`MultiScaleSampler` chose.
+
+    Item ``(width, height, index)`` is sample ``index`` through ``transform_ops`` with every
+    ``RandCropImage`` / ``ResizeImage`` / ``CropImage`` replaced by ``{size: [width, height]}``
+    (their other arguments dropped, as in PaddleClas; a config note says so); there must be one.
+
+    Args:
+        image_root, cls_label_path, delimiter, class_num: as :class:`ImageNetDataset`.
+        transform_ops: the ``[{Name: {args}}]`` list of the config.
+    """
+
+    def __init__(self, image_root, cls_label_path, transform_ops=None, delimiter=None, class_num=None):
+        names = [name for op in transform_ops or () for name in op]
+        if not any(name in SIZED_OPS for name in names):
+            raise ConfigError(f"MultiScaleDataset.transform_ops: needs one of {', '.join(SIZED_OPS)} (the op "
+                              f"that makes the batch's image size), got {names}")
+        super().__init__(image_root, cls_label_path, delimiter=delimiter, class_num=class_num)
+        self.transform_ops, self._transforms = transform_ops, {}
+
+    def transform_at(self, width, height):
+        """The transforms that make ``width`` x ``height`` images (built once per size)."""
+        if (width, height) not in self._transforms:
+            self._transforms[width, height] = build_transforms(sized_ops(self.transform_ops, width, height))
+        return self._transforms[width, height]
+
+    def __getitem__(self, item):
+        width, height, idx = item
+        path, label, where = self.samples[idx]
+        return load_sample(path, self.transform_at(width, height), f"listed at {where}"), as_label(label)

@@ -1,0 +1,77 @@
+"""A DistillationModel's ``{member: logits}`` through ``paddle.Model``, which needs tensor outputs.
+
+``paddle.Model`` moves (and, on several GPUs, gathers) each output as a tensor, then calls the
+loss and each metric with ``*outputs, *labels``. :func:`for_paddle_model` hands it the members'
+logits as a tuple in member order (:class:`MemberTuple`) and gives the loss and the metrics the
+dict back (:class:`MembersLoss`, :class:`MembersMetric`), so they read members by name::
+
+    network, loss, metrics = for_paddle_model(distillation_model, loss, metrics)
+    model = paddle.Model(network, ...); model.prepare(optimizer, loss, metrics)
+
+Another network passes through unchanged.
+"""
+
+import paddle
+
+from ..models.distillation import DistillationModel
+
+
+class MemberTuple(paddle.nn.Layer):
+    """``network(x)`` of a DistillationModel as a tuple of its members' logits, in member order."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def forward(self, x):
+        out = self.network(x)
+        return tuple(out[name] for name in self.network.member_names)
+
+
+def _as_members(names, args):
+    """``({name: logits}, rest)`` of ``paddle.Model``'s ``(*outputs, *labels)``."""
+    return dict(zip(names, args[:len(names)])), args[len(names):]
+
+
+class MembersLoss(paddle.nn.Layer):
+    """``loss({member: logits}, *labels)`` of ``paddle.Model``'s ``(*member logits, *labels)``."""
+
+    def __init__(self, loss, names):
+        super().__init__()
+        self.loss, self.names = loss, list(names)
+
+    def forward(self, *args):
+        outputs, labels = _as_members(self.names, args)
+        return self.loss(outputs, *labels)
+
+
+class MembersMetric(paddle.metric.Metric):
+    """``metric`` computed on ``({member: logits}, *labels)`` of ``paddle.Model``'s ``(*member logits, *labels)``."""
+
+    def __init__(self, metric, names):
+        super().__init__()
+        self.metric, self.names = metric, list(names)
+
+    def name(self):
+        return self.metric.name()
+
+    def reset(self):
+        self.metric.reset()
+
+    def update(self, *args):
+        return self.metric.update(*args)
+
+    def accumulate(self):
+        return self.metric.accumulate()
+
+    def compute(self, *args):
+        outputs, labels = _as_members(self.names, args)
+        return self.metric.compute(outputs, *labels)
+
+
+def for_paddle_model(network, loss, metrics):
+    """``(network, loss, metrics)`` for ``paddle.Model``: a DistillationModel's adapted as above."""
+    if not isinstance(network, DistillationModel):
+        return network, loss, metrics
+    names = network.member_names
+    return MemberTuple(network), MembersLoss(loss, names), [MembersMetric(m, names) for m in metrics]
