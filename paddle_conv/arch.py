@@ -46,19 +46,20 @@ from .registry import MODELS, build_then_load, model_card
 
 #: The Arch keys every model takes (besides ``name`` and its own builder arguments).
 COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate", "head_init_scale",
-               "use_sync_bn", "stop_grad_layers")
+               "use_sync_bn", "stop_grad_layers", "override_params")
 
 #: A PaddleClas model key that only that model family has: its ``family``, its ``default`` there
 #: and ``what`` it sets.
 ForeignKey = namedtuple("ForeignKey", "family default what")
 #: Keys of one PaddleClas architecture, with their defaults in PaddleClas 2.6
-#: (``ppcls/arch/backbone/model_zoo/convnext.py``, ``legendary_models/resnet.py``, ``model_zoo/efficientnet.py``
-#: and ``tinynet.py``). A model that takes the key itself gets it.
+#: (``ppcls/arch/backbone/model_zoo/convnext.py``, ``legendary_models/resnet.py``, ``model_zoo/efficientnet.py``,
+#: ``tinynet.py`` and ``mobilevit_v3.py``). A model that takes the key itself gets it.
 FOREIGN_KEYS = {
     "layer_scale_init_value": ForeignKey("ConvNeXt", 1e-6, "layer scale"),
     "layer_type": ForeignKey("ResNet", "ConvBNLayer", "conv block type"),
     "use_first_short_conv": ForeignKey("ResNet", True, "first-stage shortcut option"),
-    "override_params": ForeignKey("EfficientNet/TinyNet", None, "global block parameters"),
+    # the dropout on its transformer layers' attention and FFN outputs (its classifier's is classifier_dropout)
+    "dropout": ForeignKey("MobileViTV3", 0.1, "transformer-layer dropout"),
 }
 
 #: Builder arguments that are a model's own stochastic depth rate.
@@ -147,6 +148,60 @@ def _sync_bn_not_used():
     return None
 
 
+#: ``override_params`` (EfficientNet/TinyNet's global parameters, ``model_zoo/efficientnet.py``) fields with a
+#: meaning on every model: ``field -> (kind, what)``; ``kind`` ``bn`` sets every BatchNorm layer, ``drop_path``
+#: is the stochastic depth rate (linearly increasing over the blocks, as there), ``note`` has no effect.
+EFFICIENTNET_PARAMS = {
+    "batch_norm_momentum": ("bn", "_momentum"),
+    "batch_norm_epsilon": ("bn", "_epsilon"),
+    "drop_connect_rate": ("drop_path", "drop_path_rate"),
+    "depth_trunc": ("note", "EfficientNet's rounding of its block repeat counts; the model's depth is fixed"),
+}
+
+
+def efficientnet_overrides(name, arch, where="Arch"):
+    """``(BatchNorm attributes to set, drop path rate or None)`` of ``arch["override_params"]``: ConfigError
+    for a field that defines EfficientNet's own architecture (widths, depths, resolution) or a bad value."""
+    params = arch.get("override_params")
+    if params is None:
+        return {}, None
+    if not isinstance(params, dict):
+        raise _refuse(where, "override_params", f"expected a mapping of EfficientNet's global parameters, got "
+                      f"{abbreviate(params, 80)}")
+    bn, drop_path_rate = {}, None
+    for field, value in params.items():
+        kind, what = EFFICIENTNET_PARAMS.get(field, (None, None))
+        key = f"override_params.{field}"
+        if kind is None:
+            raise _refuse(where, key, f"sets EfficientNet's own architecture, which {name} is not; remove it "
+                          f"(fields with a meaning here: {', '.join(EFFICIENTNET_PARAMS)})")
+        if kind == "note":
+            note_once(f"{where}.{key}", f"{what}: no effect on {name}")
+            continue
+        lowest = "above 0" if field == "batch_norm_epsilon" else "from 0"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1 \
+                or (field == "batch_norm_epsilon" and value == 0):
+            raise _refuse(where, key, f"expected a number {lowest} to below 1, got {value!r}")
+        if kind == "bn":
+            bn[what] = float(value)
+        else:
+            if arch.get("drop_path_rate") not in (None, value):
+                raise _refuse(where, key, f"{value} conflicts with Arch.drop_path_rate={arch['drop_path_rate']}; "
+                              "keep one")
+            drop_path_rate = float(value)
+    return bn, drop_path_rate
+
+
+def set_batchnorm(network, attributes):
+    """Set ``attributes`` (``_momentum``, ``_epsilon``) on every BatchNorm layer of ``network``; returns the count."""
+    kinds = (nn.BatchNorm1D, nn.BatchNorm2D, nn.BatchNorm3D, nn.SyncBatchNorm)
+    layers = [layer for layer in network.sublayers() if isinstance(layer, kinds)]
+    for layer in layers:
+        for attr, value in attributes.items():
+            setattr(layer, attr, value)
+    return len(layers)
+
+
 def _check_model_keys(name, arch, where):
     """``head_init_scale``, ``use_sync_bn``, ``stop_grad_layers``."""
     card = model_card(name)
@@ -181,6 +236,12 @@ def check_arch_keys(name, arch, where="Arch"):
     its model classes take."""
     _check_foreign(name, arch, where)
     _check_model_keys(name, arch, where)
+    _, drop_connect = efficientnet_overrides(name, arch, where)
+    if drop_connect:
+        if not supports_drop_path(name):
+            raise _refuse(where, "override_params.drop_connect_rate", f"{name} has no residual blocks or transformer "
+                          "layers to drop; remove the field or set it to 0")
+        arch = {**arch, "drop_path_rate": drop_connect}
     builder = MODELS.get(name)
     params = inspect.signature(builder).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
@@ -280,6 +341,10 @@ def build_arch(arch):
     check_arch_keys(name, arch)
     for key in foreign_keys(name, arch):
         del arch[key]
+    bn, drop_connect = efficientnet_overrides(name, arch)
+    arch.pop("override_params", None)
+    if drop_connect is not None:
+        arch["drop_path_rate"] = drop_connect
     card = model_card(name)
     if "class_num" in arch:
         num = arch.pop("class_num")
@@ -313,5 +378,8 @@ def build_arch(arch):
         add_dropout_before_classifier(network, drop_rate)
     if drop_path_rate and own is None and add_drop_path(network, drop_path_rate) == 0:
         raise ConfigError(f"Arch.drop_path_rate: {name} has no residual blocks to drop; remove the key")
+    if bn and set_batchnorm(network, bn) == 0:
+        raise ConfigError(f"Arch.override_params: {name} has no BatchNorm layers for "
+                          f"{', '.join(f for f, (k, _) in EFFICIENTNET_PARAMS.items() if k == 'bn')}; remove them")
     freeze_stages(network, card.stages, stop_grad_layers)
     return network

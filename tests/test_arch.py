@@ -177,8 +177,26 @@ def test_keys_of_another_paddleclas_architecture_are_noted_at_their_default_and_
                                                     "layer scale: no effect")
     assert set(NOTES) == {f"Arch.{key}" for key in FOREIGN_KEYS}
     for key, value in (("layer_scale_init_value", 0.1), ("layer_type", "DiverseBranchBlock"),
-                       ("use_first_short_conv", False), ("override_params", {"drop_connect_rate": 0.1})):
+                       ("use_first_short_conv", False), ("dropout", 0.05)):
         with pytest.raises(ConfigError) as err:
             build_arch({"name": "oct_resnet26", key: value})
         assert err.value.key == key and "defines another architecture than oct_resnet26" in str(err.value)
     assert foreign_keys("tiny_cnn", {"layer_type": "x", "width": 1}) == ["layer_type"]
+
+
+def test_efficientnet_override_params_set_batchnorm_and_stochastic_depth_and_refuse_architecture_fields():
+    NOTES.clear()
+    params = {"batch_norm_momentum": 0.8, "batch_norm_epsilon": 1e-3, "depth_trunc": "round", "drop_connect_rate": 0.1}
+    net = build_arch({"name": "oct_resnet26", "class_num": 3, "override_params": params})
+    norms = [layer for layer in net.sublayers() if isinstance(layer, paddle.nn.BatchNorm2D)]
+    assert norms and {(n._momentum, n._epsilon) for n in norms} == {(0.8, 1e-3)}
+    assert sum(len(layer._forward_post_hooks) for layer in net.sublayers()) > 0  # drop_connect_rate: drop path
+    assert "no effect" in NOTES["Arch.override_params.depth_trunc"]
+    plain = build_arch({"name": "oct_resnet26", "class_num": 3})
+    assert sum(len(layer._forward_post_hooks) for layer in plain.sublayers()) == 0
+    for bad, words in (({"width_coefficient": 1.2}, "EfficientNet's own architecture"),
+                       ({"batch_norm_epsilon": 0}, "above 0"), ({"drop_connect_rate": 0.2}, "conflicts")):
+        with pytest.raises(ConfigError, match=words):
+            build_arch({"name": "oct_resnet26", "drop_path_rate": 0.1, "override_params": bad})
+    with pytest.raises(ConfigError, match="override_params.drop_connect_rate: mobilenet_v1 has no residual"):
+        build_arch({"name": "mobilenet_v1", "override_params": {"drop_connect_rate": 0.1}})

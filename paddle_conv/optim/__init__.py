@@ -58,13 +58,19 @@ def split_decay(named_parameters, no_weight_decay_name=None, one_dim_param_no_we
 
 
 def _groups(named, decay, no_weight_decay_name, one_dim_param_no_weight_decay):
-    """The ``parameters`` argument: one list, or two groups with no decay on the second."""
+    """The ``parameters`` argument: one list, the exempt parameters given their own zero regularizer.
+
+    Not two parameter groups (``[{"params": ...}, {"params": ..., "weight_decay": 0.0}]``): Paddle 3.3's
+    ``Optimizer.minimize``, which ``paddle.Model`` calls, fails on groups in dygraph (a TypeError in its
+    backward); a parameter's own ``regularizer`` takes precedence over the optimizer's ``weight_decay``.
+    """
     if not no_weight_decay_name and not one_dim_param_no_weight_decay:
         return [p for _, p in named]
     decayed, plain = split_decay(named, no_weight_decay_name, one_dim_param_no_weight_decay)
-    if decay is None or not plain:
-        return decayed + plain
-    return [{"params": decayed}, {"params": plain, "weight_decay": 0.0}]
+    if decay is not None:
+        for param in plain:
+            param.regularizer = paddle.regularizer.L2Decay(0.0)
+    return decayed + plain
 
 
 def _clip(clip_norm, clip_grad):

@@ -46,12 +46,11 @@ EXPECTED_REFUSALS = (
      "feature distillation (inner layers named as in PaddleClas's models; AFD's AttentionModel)"),
     (r"^Arch\.(infer_output_key|infer_add_softmax)$", "export options of retrieval models (RecModel)"),
     (r"^Arch\.(Backbone|BackboneStopLayer|Neck|Head)$", "retrieval (RecModel) is not implemented"),
-    (r"^Arch\.(layer_type|use_first_short_conv|override_params)$",
+    (r"^Arch\.(layer_type|use_first_short_conv|dropout)$",
      "another PaddleClas architecture's key at a value that defines a different network (ResNet18_dbb's "
-     "DiverseBranchBlock, TinyNet's override_params); at its default it is a note (arch.FOREIGN_KEYS)"),
+     "DiverseBranchBlock, MobileViTV3_XXS's transformer dropout 0.05); at its default it is a note "
+     "(arch.FOREIGN_KEYS)"),
     (r"^Arch\.(data_format|input_image_channel)$", "NHWC or 4-channel input: our models take NCHW, 3 channels"),
-    (r"^Arch\.dropout$", "MobileViTV3's dropout of its transformer layers' attention and FFN outputs (not the "
-                         "classifier's, which is its classifier_dropout): our models have no such layers"),
     (r"^Loss\.(Train|Eval)", "a loss of feature distillation, retrieval or multi-label training, or GoogLeNet's "
                              "three outputs (ours have one)"),
     (r"^Global\.train_mode$", "EfficientNetV2's progressive training is not implemented"),
@@ -130,7 +129,7 @@ def test_check_loads_the_real_configs_and_explains_every_refusal(image_list, cap
     unexplained = [(p, k) for p, reasons in refused.items() for k, _ in reasons
                    if not any(re.match(pattern, k) for pattern, _ in EXPECTED_REFUSALS)]
     assert not unexplained, unexplained
-    assert loaded >= 300, f"only {loaded} of {len(files)} real configs load"
+    assert loaded >= 0.95 * len(files), f"only {loaded} of {len(files)} real configs load (issue 16: 95%)"
     samplers = ("PPLCNetV2/PPLCNetV2_base", "PPLCNetV2/PPLCNetV2_large", "PPLCNetV2/PPLCNetV2_small", "CvT/CvT_21_224")
     assert not [p for p in refused if any(f"ImageNet/{name}.yaml" == p for name in samplers)]  # multi-scale, RA
 
@@ -168,13 +167,17 @@ def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reaso
     assert report.ok and rows["Arch.head_init_scale"][0] == "implemented"
     assert rows["Arch.layer_scale_init_value"] == ("warned", "ConvNeXt's layer scale at its default (1e-06); "
                                                    "resnet50 has no layer scale: no effect")
+    report, rows = check("ImageNet/TinyNet/TinyNet_A.yaml")
+    assert report.ok and rows["Arch.override_params.batch_norm_momentum"][0] == "implemented"
+    assert rows["Arch.override_params.depth_trunc"][0] == "warned"
+    report, rows = check("ImageNet/MobileViTV3/MobileViTV3_S.yaml")
+    assert report.ok and rows["Arch.dropout"][0] == "warned"
     report, rows = check("quick_start/kunlun/VGG16_finetune_kunlun.yaml")
     assert report.ok and rows["Arch.stop_grad_layers"][0] == "implemented"
     report, rows = check("ImageNet/EfficientNetV2/EfficientNetV2_S.yaml")
     assert rows["Arch.use_sync_bn"][0] == "warned" and "one device" in rows["Arch.use_sync_bn"][1]
     assert rows["Global.train_mode"][0] == "refused" and "progressive learning" in rows["Global.train_mode"][1]
     for name, key, words in (("ImageNet/ResNet/ResNet18_dbb.yaml", "Arch.layer_type", "'DiverseBranchBlock' sets"),
-                             ("ImageNet/TinyNet/TinyNet_A.yaml", "Arch.override_params", "EfficientNet/TinyNet"),
                              ("ImageNet/Inception/GoogLeNet.yaml", "Loss.Train[0]", "our models have one output")):
         status, detail = under(check(name)[1], key)
         assert status == "refused" and words in detail, (name, detail)
