@@ -25,12 +25,12 @@ def TopkAcc(topk=(1, 5)):
     return paddle.metric.Accuracy(topk=tuple(topk), name=_accuracy_name(topk))
 
 
-class MemberMetric(paddle.metric.Metric):
-    """``metric`` of one member of a DistillationModel's outputs ``{member: logits}``."""
+class WrappedMetric(paddle.metric.Metric):
+    """A ``paddle.metric.Metric`` that is ``metric`` with another ``compute`` (subclasses say which)."""
 
-    def __init__(self, metric, member):
+    def __init__(self, metric):
         super().__init__()
-        self.metric, self.member = metric, member
+        self.metric = metric
 
     def name(self):
         return self.metric.name()
@@ -43,6 +43,14 @@ class MemberMetric(paddle.metric.Metric):
 
     def accumulate(self):
         return self.metric.accumulate()
+
+
+class MemberMetric(WrappedMetric):
+    """``metric`` of one member of a DistillationModel's outputs ``{member: logits}``."""
+
+    def __init__(self, metric, member):
+        super().__init__(metric)
+        self.member = member
 
     def compute(self, pred, *args):
         return self.metric.compute(pred[self.member] if isinstance(pred, dict) else pred, *args)

@@ -13,6 +13,7 @@ Another network passes through unchanged.
 
 import paddle
 
+from ..metrics import WrappedMetric
 from ..models.distillation import DistillationModel
 
 
@@ -45,24 +46,12 @@ class MembersLoss(paddle.nn.Layer):
         return self.loss(outputs, *labels)
 
 
-class MembersMetric(paddle.metric.Metric):
+class MembersMetric(WrappedMetric):
     """``metric`` computed on ``({member: logits}, *labels)`` of ``paddle.Model``'s ``(*member logits, *labels)``."""
 
     def __init__(self, metric, names):
-        super().__init__()
-        self.metric, self.names = metric, list(names)
-
-    def name(self):
-        return self.metric.name()
-
-    def reset(self):
-        self.metric.reset()
-
-    def update(self, *args):
-        return self.metric.update(*args)
-
-    def accumulate(self):
-        return self.metric.accumulate()
+        super().__init__(metric)
+        self.names = list(names)
 
     def compute(self, *args):
         outputs, labels = _as_members(self.names, args)
