@@ -26,6 +26,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .depthwise import depthwise_conv2d
+
 __all__ = ["BASIS_MODES", "TRANSFORM_INITS", "RefConv2D"]
 
 #: ``basis`` of :class:`RefConv2D`: the seed's default and its three ablations.
@@ -121,8 +123,8 @@ class RefConv2D(nn.Layer):
         return self.weight + paddle.matmul(transform, patches).reshape(self.kernel_shape)
 
     def forward(self, x):
-        return F.conv2d(x, self.refocused_kernel(), self.bias, stride=self.stride, padding=self.padding,
-                        dilation=self.dilation, groups=self.groups)
+        return depthwise_conv2d(x, self.refocused_kernel(), self.bias, stride=self.stride, padding=self.padding,
+                                dilation=self.dilation, groups=self.groups, training=self.training)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
