@@ -64,7 +64,7 @@ def test_large_maps_and_grouped_convs_take_paddles_kernel():
     weight = paddle.randn([4, 1, 3, 3])
     side = int(MAX_MATMUL_PIXELS ** 0.5) + 1
     assert not takes_matmul_form(paddle.randn([2, 4, side, side]), weight, 4)
-    assert not takes_matmul_form(paddle.randn([2, 4, 6, 6]), paddle.randn([4, 2, 3, 3]), 2)  # grouped, two channels per group
+    assert not takes_matmul_form(paddle.randn([2, 4, 6, 6]), paddle.randn([4, 2, 3, 3]), 2)  # 2 channels per group
 
 
 def test_layer_keeps_conv2d_parameters_and_falls_back_for_same_padding():

@@ -1,0 +1,196 @@
+"""Training-step benchmark (``tools/benchmark.py --train``): ours against the torch references.
+
+One step is forward + loss + backward + optimizer step (SGD with momentum, random data). Each
+row of :data:`TRAIN_ROWS` has its own batch and input size; every (row, path) step is built and
+warmed up first, then ``runs`` rounds time each once in turn (one interleaved run: a change in the
+machine's load hits every step alike). Paths: ``dygraph`` and ``static`` (``paddle.jit.to_static``
+of the network) for ours, ``torch`` for the project's torch reference (``weights_bridge``, same
+weights); torch is optional and reported as missing when it is not installed.
+"""
+
+import dataclasses
+import importlib.util
+import os
+import platform
+import time
+
+import numpy as np
+
+from ..device import cpu_model
+
+__all__ = ["TRAIN_PATHS", "TRAIN_ROWS", "TrainRow", "cpu_description", "format_train_table", "run_train"]
+
+TRAIN_PATHS = ("dygraph", "static", "torch")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainRow:
+    """One benchmarked training step: a registered model at a batch and square input size."""
+
+    model: str
+    batch: int
+    size: int
+    num_classes: int
+    detection: bool = False  # SSD: the MultiBoxLoss on random boxes instead of cross-entropy
+    builder_args: tuple = ()  # extra (name, value) builder arguments, e.g. (("width", 0.25),)
+
+    @property
+    def label(self):
+        return f"{self.model} bs{self.batch} {self.size}x{self.size}" + (" +MultiBoxLoss" if self.detection else "")
+
+
+#: The rows of issue 25's table and their plain baselines: the main command's shape (batch 32,
+#: 32x32) for the mobile models and CCT, a small batch at 224 for the Oct-ResNets, SSD300 at 2.
+TRAIN_ROWS = (
+    TrainRow("oct_mobilenet", 32, 32, 10),
+    TrainRow("mobilenet_v1", 32, 32, 10),
+    TrainRow("oct_resnet26", 8, 224, 1000),
+    TrainRow("oct_resnet50", 4, 224, 1000),
+    TrainRow("resnet50", 4, 224, 1000),
+    TrainRow("cct_7_3x1_32", 32, 32, 10),
+    TrainRow("ssd300_vgg16", 2, 300, 21, detection=True),
+)
+
+
+def cpu_description():
+    """The CPU's model name and its widest vector extension (AVX-512, AVX2 or neither)."""
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        pass
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2/AVX-512 flag"
+    return f"{cpu_model() or platform.machine()} ({vector}, {os.cpu_count()} cores)"
+
+
+def _random_boxes(rng, batch):
+    """1-4 random ``[x1, y1, x2, y2, label]`` boxes (fractions of the image) per image."""
+    targets = []
+    for i in range(batch):
+        xy = rng.uniform(0, 0.6, (1 + i % 4, 2))
+        wh = rng.uniform(0.1, 0.4, xy.shape)
+        labels = rng.integers(0, 20, (len(xy), 1))
+        targets.append(np.concatenate([xy, xy + wh, labels], 1).astype("float32"))
+    return targets
+
+
+def _paddle_step(row, model, path, x, y):
+    import paddle
+    import paddle.nn.functional as F
+    from paddle.static import InputSpec
+
+    from ..losses import MultiBoxLoss
+
+    if path == "static":
+        model = paddle.jit.to_static(model, input_spec=[InputSpec(list(x.shape), "float32", "x")], full_graph=True)
+    model.train()
+    xt = paddle.to_tensor(x)
+    if row.detection:
+        loss_fn, targets = MultiBoxLoss(row.num_classes), [paddle.to_tensor(t) for t in y]
+
+        def loss_of():
+            return sum(loss_fn(model(xt), targets))
+    else:
+        yt = paddle.to_tensor(y)
+
+        def loss_of():
+            return F.cross_entropy(model(xt), yt)
+    opt = paddle.optimizer.Momentum(learning_rate=1e-3, momentum=0.9, parameters=model.parameters())
+
+    def step():
+        loss_of().backward()
+        opt.step()
+        opt.clear_grad()
+    return step
+
+
+def _torch_step(row, model, x, y, threads):
+    import torch
+
+    from weights_bridge.references.ssd_loss import MultiBoxLossReference
+
+    from .paths import torch_reference
+
+    ref = torch_reference(row.model, model, row.num_classes)
+    torch.set_num_threads(threads)
+    ref.train()
+    xt = torch.from_numpy(x)
+    if row.detection:
+        loss_fn, targets = MultiBoxLossReference(row.num_classes), [torch.from_numpy(t) for t in y]
+
+        def loss_of():
+            return sum(loss_fn(ref(xt), targets))
+    else:
+        yt = torch.from_numpy(y)
+
+        def loss_of():
+            return torch.nn.functional.cross_entropy(ref(xt), yt)
+    opt = torch.optim.SGD(ref.parameters(), lr=1e-3, momentum=0.9)
+
+    def step():
+        loss_of().backward()
+        opt.step()
+        opt.zero_grad()
+    return step
+
+
+def run_train(rows=TRAIN_ROWS, paths=TRAIN_PATHS, runs=5, warmup=2, threads=2, log=print):
+    """Time ``rows`` on ``paths``; returns ``{"machine", "rows", "missing"}``: per row and path
+    the median wall and process-CPU milliseconds, ``ratio`` and ``cpu_ratio`` (ours / torch) on the
+    Paddle paths, and ``missing``, why torch was not measured (None when it was)."""
+    import copy
+
+    import paddle
+
+    import paddle_conv as pc
+
+    paddle.set_device("cpu")
+    missing = None if importlib.util.find_spec("torch") else "torch is not installed (pip install torch)"
+    paths = [p for p in paths if p != "torch" or missing is None]
+    info = {"cpu": cpu_description(), "threads": threads, "paddle": paddle.__version__, "runs": runs,
+            "load_avg_1_5_15": [round(v, 2) for v in os.getloadavg()]}
+    log(f"# {info['cpu']}, threads {threads}, load average {info['load_avg_1_5_15']}")
+    steps = []
+    for row in rows:
+        paddle.seed(0)
+        model = pc.create_model(row.model, num_classes=row.num_classes, **dict(row.builder_args))
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal([row.batch, 3, row.size, row.size]).astype("float32")
+        y = _random_boxes(rng, row.batch) if row.detection else rng.integers(0, row.num_classes, [row.batch])
+        for path in paths:
+            step = (_torch_step(row, model, x, y, threads) if path == "torch"
+                    else _paddle_step(row, copy.deepcopy(model), path, x, y))
+            for _ in range(warmup):
+                step()
+            steps.append((row, path, step, [], []))
+            log(f"{row.label} {path}: ready")
+    for r in range(runs):
+        for _, _, step, wall, cpu in steps:
+            w0, c0 = time.perf_counter(), time.process_time()
+            step()
+            wall.append(time.perf_counter() - w0)
+            cpu.append(time.process_time() - c0)
+        log(f"round {r + 1}/{runs} done, load average {[round(v, 2) for v in os.getloadavg()]}")
+    info["load_avg_1_5_15_end"] = [round(v, 2) for v in os.getloadavg()]
+    table = [{"row": row.label, "model": row.model, "path": path, "wall_ms": 1000 * float(np.median(wall)),
+              "cpu_ms": 1000 * float(np.median(cpu))} for row, path, _, wall, cpu in steps]
+    torch_ms = {t["row"]: t for t in table if t["path"] == "torch"}
+    for t in table:
+        ref = torch_ms.get(t["row"])
+        t["ratio"] = t["wall_ms"] / ref["wall_ms"] if ref and t["path"] != "torch" else None
+        t["cpu_ratio"] = t["cpu_ms"] / ref["cpu_ms"] if ref and t["path"] != "torch" else None
+    return {"machine": info, "rows": table, "missing": missing}
+
+
+def format_train_table(result):
+    """Markdown table of :func:`run_train`'s result, then the torch note when torch is missing."""
+    def fmt(v):
+        return "-" if v is None else f"{v:.2f}"
+
+    lines = ["| step | path | median ms | cpu ms | ours/torch | cpu ours/torch |", "|---|---|---:|---:|---:|---:|"]
+    lines += [f"| {t['row']} | {t['path']} | {t['wall_ms']:.1f} | {t['cpu_ms']:.1f} | {fmt(t['ratio'])} | "
+              f"{fmt(t['cpu_ratio'])} |" for t in result["rows"]]
+    if result["missing"]:
+        lines.append(f"\ntorch: missing, {result['missing']}; the ours/torch columns stay empty")
+    return "\n".join(lines)
