@@ -76,6 +76,7 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
                         stride=sh if sh == sw else [sh, sw], padding=conv._padding, groups=conv._groups,
                         map_k=map_k, dilation=dh if dh == dw else [dh, dw], bias=conv.bias is not None,
                         init=init, basis=basis)
+        ref.folds_into = type(conv)  # reparameterize restores the class it replaced
         if conv.weight._is_initialized():  # not a paddle.LazyGuard skeleton (shapes only, no values)
             if not basis.startswith("random"):
                 ref.weight.set_value(conv.weight.detach())
@@ -109,7 +110,9 @@ def reset_random_bases(model):
 
 
 def reparameterize(model):
-    """Fold every :class:`RefConv2D` of ``model`` into a plain ``nn.Conv2D`` in place; return the model.
+    """Fold every :class:`RefConv2D` of ``model`` into a plain ``nn.Conv2D`` in place (the class of
+    the conv that :func:`refocus` replaced; ``DepthwiseConv2D`` for a depthwise RefConv2D built as
+    such); return the model.
 
     The new conv's ``weight`` is the refocused kernel ``weight + convmap(weight)`` and its
     ``bias`` the RefConv's bias (none when it has none), so outputs are unchanged and the model
@@ -119,9 +122,10 @@ def reparameterize(model):
     def convert(ref):
         if not isinstance(ref, RefConv2D):
             return None
-        conv = nn.Conv2D(ref.in_channels, ref.out_channels, ref.kernel_size, stride=ref.stride,
-                         padding=ref.padding, dilation=ref.dilation, groups=ref.groups,
-                         bias_attr=None if ref.bias is not None else False)
+        depthwise = ref.groups == ref.in_channels == ref.out_channels
+        conv = getattr(ref, "folds_into", DepthwiseConv2D if depthwise else nn.Conv2D)(
+            ref.in_channels, ref.out_channels, ref.kernel_size, stride=ref.stride, padding=ref.padding,
+            dilation=ref.dilation, groups=ref.groups, bias_attr=None if ref.bias is not None else False)
         with paddle.no_grad():
             conv.weight.set_value(ref.refocused_kernel())
         if ref.bias is not None:
