@@ -22,7 +22,8 @@ paddle_conv.benchmark; docs/benchmarks.md has the measurements.
 ``--train`` runs the training benchmark instead (paddle_conv.benchmark.training): the rows of
 TRAIN_ROWS, each at its own batch and size (``--models`` picks some, ``--paths`` among dygraph,
 static, torch), and prints each row's ours/torch step-time ratio with the CPU's name; torch is
-optional (reported as missing when absent).
+optional (reported as missing when absent). A second table times the depthwise convolution
+alone (paddle_conv.layers.depthwise_conv2d against Paddle's kernel, forward + backward).
 """
 
 import argparse
@@ -32,7 +33,14 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddle_conv.benchmark import DEFAULT_BASELINES, MODES, PATHS, format_table, macs_per_image, run  # noqa: E402,F401
-from paddle_conv.benchmark.training import TRAIN_PATHS, TRAIN_ROWS, format_train_table, run_train  # noqa: E402
+from paddle_conv.benchmark.training import (  # noqa: E402
+    TRAIN_PATHS,
+    TRAIN_ROWS,
+    format_depthwise_table,
+    format_train_table,
+    run_depthwise,
+    run_train,
+)
 
 DEFAULT_PATHS = ("dygraph", "static", "inference", "onnxruntime", "openvino", "torch", "torch-default")
 
@@ -139,6 +147,9 @@ def main(argv=None):
               f"median of {info['runs']} interleaved rounds, load average {info['load_avg_1_5_15']} at start, "
               f"{info['load_avg_1_5_15_end']} at end\n")
         print(format_train_table(result))
+        result["depthwise"] = run_depthwise(runs=args.runs)
+        print("\ndepthwise 3x3 convolution alone, forward + backward (Oct-MobileNetV1's shapes, main command)\n")
+        print(format_depthwise_table(result["depthwise"]))
     else:
         result = _run_latency(args, log)
     if args.json:

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..device import cpu_model
 
-__all__ = ["TRAIN_PATHS", "TRAIN_ROWS", "TrainRow", "cpu_description", "format_train_table", "run_train"]
+__all__ = ["DEPTHWISE_SHAPES", "TRAIN_PATHS", "TRAIN_ROWS", "TrainRow", "cpu_description", "format_depthwise_table",
+           "format_train_table", "run_depthwise", "run_train"]
 
 TRAIN_PATHS = ("dygraph", "static", "torch")
 
@@ -50,6 +51,42 @@ TRAIN_ROWS = (
     TrainRow("cct_7_3x1_32", 32, 32, 10),
     TrainRow("ssd300_vgg16", 2, 300, 21, detection=True),
 )
+
+
+#: ``[N, C, H, W]`` inputs of Oct-MobileNetV1's 3x3 depthwise convolutions at the main command's
+#: shape (batch 32, 32x32; high- and low-frequency maps), stride 1, padding 1.
+DEPTHWISE_SHAPES = ((32, 16, 16, 16), (32, 32, 8, 8), (32, 64, 8, 8), (32, 64, 4, 4), (32, 128, 4, 4),
+                    (32, 128, 2, 2), (32, 256, 2, 2), (32, 256, 1, 1), (32, 1024, 1, 1))
+
+
+def run_depthwise(shapes=DEPTHWISE_SHAPES, runs=5):
+    """Forward + backward (input, weight and bias gradients) of a 3x3 depthwise convolution per
+    ``[N, C, H, W]`` in ``shapes``: :func:`paddle_conv.layers.depthwise_conv2d` against Paddle's
+    ``F.conv2d``, interleaved; rows ``{shape, form, ours_ms, paddle_ms, speedup}`` (process CPU ms)."""
+    import paddle
+    import paddle.nn.functional as F
+
+    from ..layers.depthwise import depthwise_conv2d, takes_matmul_form
+
+    paddle.set_device("cpu")
+    rows = []
+    for shape in shapes:
+        x = paddle.randn(shape)
+        weight, bias = paddle.randn([shape[1], 1, 3, 3]), paddle.randn([shape[1]])
+        times = {depthwise_conv2d: [], F.conv2d: []}
+        for r in range(runs + 1):
+            for fn, cpu in times.items():
+                leaves = [t.detach() for t in (x, weight, bias)]
+                for t in leaves:
+                    t.stop_gradient = False
+                c0 = time.process_time()
+                fn(*leaves, padding=1, groups=shape[1]).sum().backward()
+                if r:  # round 0 warms up
+                    cpu.append(time.process_time() - c0)
+        ours, theirs = (1000 * float(np.median(times[fn])) for fn in (depthwise_conv2d, F.conv2d))
+        rows.append({"shape": list(shape), "form": "matmul" if takes_matmul_form(x, weight, shape[1]) else "paddle",
+                     "ours_ms": ours, "paddle_ms": theirs, "speedup": theirs / ours})
+    return rows
 
 
 def cpu_description():
@@ -181,6 +218,16 @@ def run_train(rows=TRAIN_ROWS, paths=TRAIN_PATHS, runs=5, warmup=2, threads=2, l
         t["ratio"] = t["wall_ms"] / ref["wall_ms"] if ref and t["path"] != "torch" else None
         t["cpu_ratio"] = t["cpu_ms"] / ref["cpu_ms"] if ref and t["path"] != "torch" else None
     return {"machine": info, "rows": table, "missing": missing}
+
+
+def format_depthwise_table(rows):
+    """Markdown table of :func:`run_depthwise`'s rows and their total."""
+    lines = ["| input [N, C, H, W] | form | ours cpu ms | Paddle's cpu ms | speedup |", "|---|---|---:|---:|---:|"]
+    lines += [f"| {r['shape']} | {r['form']} | {r['ours_ms']:.2f} | {r['paddle_ms']:.2f} | {r['speedup']:.1f} |"
+              for r in rows]
+    ours, theirs = sum(r["ours_ms"] for r in rows), sum(r["paddle_ms"] for r in rows)
+    lines.append(f"| all | | {ours:.2f} | {theirs:.2f} | {theirs / ours:.1f} |")
+    return "\n".join(lines)
 
 
 def format_train_table(result):
