@@ -72,6 +72,7 @@ def _on_cpu(x):
     return paddle.get_device() == "cpu"
 
 
+@paddle.jit.not_to_static  # plain Python on shapes: dynamic dims (-1) must not become tensors
 def takes_matmul_form(x, weight, groups, training=True):
     """Whether :func:`depthwise_conv2d` computes ``x`` ``[N, C, H, W]`` with ``weight``
     ``[C, 1, kh, kw]`` as a matrix product (the rule of the module docstring)."""
@@ -82,6 +83,7 @@ def takes_matmul_form(x, weight, groups, training=True):
             and (paddle.in_dynamic_mode() or training) and _on_cpu(x))
 
 
+@paddle.jit.not_to_static
 def _matmul_form(x, weight, bias, stride, padding, dilation):
     channels, height, width = x.shape[1:]
     kernel = tuple(weight.shape[2:])

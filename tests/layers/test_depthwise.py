@@ -105,13 +105,17 @@ def _program_ops(layer, spec):
 def test_static_graph_shows_a_convolution_in_eval_and_the_matmul_form_in_training():
     layer = DepthwiseSeparableConv(8, 8)
     layer.eval()
-    ops = _program_ops(layer, [2, 8, 6, 6])
-    assert "matmul" not in ops and "matmul_v2" not in ops
-    assert ops & {"depthwise_conv2d", "conv2d"}
+    for spec in ([2, 8, 6, 6], [None, 8, None, None]):  # fixed and dynamic shapes (export's)
+        ops = _program_ops(layer, spec)
+        assert "matmul" not in ops and "matmul_v2" not in ops
+        assert ops & {"depthwise_conv2d", "conv2d"}
     layer = DepthwiseSeparableConv(8, 8)
     layer.train()
-    ops = _program_ops(layer, [2, 8, 6, 6])
+    ops = _program_ops(layer, [None, 8, 6, 6])  # the batch may be dynamic
     assert "depthwise_conv2d" not in ops and ops & {"matmul", "matmul_v2"}
+    layer = DepthwiseSeparableConv(8, 8)
+    layer.train()
+    assert "depthwise_conv2d" in _program_ops(layer, [2, 8, None, None])  # unknown map size: Paddle's
 
 
 def test_to_static_training_step_matches_dygraph_gradients():
