@@ -14,7 +14,8 @@ Paddle's kernel stays where it is the better one or where the graph must show a 
 GPU and other devices (the only ones where Paddle's autocast acts), dtypes other than float32
 (Paddle's CPU kernel has float64 too, no float16 or bfloat16), larger maps, NHWC, padding
 modes other than zeros, ``"SAME"``/``"VALID"`` padding, and static graphs in eval mode
-(``paddle.jit.save``, :mod:`paddle_conv.deploy.export`, ONNX), which see a plain ``conv2d``.
+(``paddle.jit.save``, :mod:`paddle_conv.deploy.export`, ONNX) or in the legacy program IR (the
+VisualDL graph), which see a plain ``conv2d``.
 """
 
 import functools
@@ -80,7 +81,7 @@ def takes_matmul_form(x, weight, groups, training=True):
     return (groups == channels == weight.shape[0] and weight.shape[1] == 1
             and 0 < height * width <= MAX_MATMUL_PIXELS and width > 0
             and x.dtype == paddle.float32 and weight.dtype == paddle.float32
-            and (paddle.in_dynamic_mode() or training) and _on_cpu(x))
+            and (paddle.in_dynamic_mode() or (training and paddle.framework.in_pir_mode())) and _on_cpu(x))
 
 
 @paddle.jit.not_to_static

@@ -132,3 +132,13 @@ def test_to_static_training_step_matches_dygraph_gradients():
     (y * upstream).sum().backward()
     for got, ref in zip([y.numpy(), xs.grad.numpy(), layer.weight.grad.numpy(), layer.bias.grad.numpy()], want):
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_visualdl_graph_of_a_training_network_shows_a_convolution(tmp_path):
+    from paddle_conv.engine.visualdl_extras import write_graph
+
+    layer = DepthwiseSeparableConv(8, 8)
+    layer.train()  # the trainer writes the graph before training, in train mode (legacy program IR)
+    path = write_graph(str(tmp_path), layer, [paddle.static.InputSpec([1, 8, 6, 6], "float32", "x")])
+    text = open(path).read()
+    assert "conv2d" in text and "matmul" not in text
