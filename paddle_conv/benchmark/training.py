@@ -112,6 +112,18 @@ def _random_boxes(rng, batch):
     return targets
 
 
+def _training_step(net, x, targets, multibox_loss, cross_entropy, optimizer, clear_grad):
+    """One framework's step: ``multibox_loss`` (when not None, SSD) or ``cross_entropy`` of
+    ``net(x)`` against ``targets``, backward, ``optimizer.step()``, ``clear_grad()``."""
+    def step():
+        out = net(x)
+        loss = sum(multibox_loss(out, targets)) if multibox_loss is not None else cross_entropy(out, targets)
+        loss.backward()
+        optimizer.step()
+        clear_grad()
+    return step
+
+
 def _paddle_step(row, model, path, x, y):
     import paddle
     import paddle.nn.functional as F
@@ -122,24 +134,10 @@ def _paddle_step(row, model, path, x, y):
     if path == "static":
         model = paddle.jit.to_static(model, input_spec=[InputSpec(list(x.shape), "float32", "x")], full_graph=True)
     model.train()
-    xt = paddle.to_tensor(x)
-    if row.detection:
-        loss_fn, targets = MultiBoxLoss(row.num_classes), [paddle.to_tensor(t) for t in y]
-
-        def loss_of():
-            return sum(loss_fn(model(xt), targets))
-    else:
-        yt = paddle.to_tensor(y)
-
-        def loss_of():
-            return F.cross_entropy(model(xt), yt)
+    targets = [paddle.to_tensor(t) for t in y] if row.detection else paddle.to_tensor(y)
     opt = paddle.optimizer.Momentum(learning_rate=1e-3, momentum=0.9, parameters=model.parameters())
-
-    def step():
-        loss_of().backward()
-        opt.step()
-        opt.clear_grad()
-    return step
+    return _training_step(model, paddle.to_tensor(x), targets, MultiBoxLoss(row.num_classes) if row.detection else None,
+                          F.cross_entropy, opt, opt.clear_grad)
 
 
 def _torch_step(row, model, x, y, threads):
@@ -152,24 +150,11 @@ def _torch_step(row, model, x, y, threads):
     ref = torch_reference(row.model, model, row.num_classes)
     torch.set_num_threads(threads)
     ref.train()
-    xt = torch.from_numpy(x)
-    if row.detection:
-        loss_fn, targets = MultiBoxLossReference(row.num_classes), [torch.from_numpy(t) for t in y]
-
-        def loss_of():
-            return sum(loss_fn(ref(xt), targets))
-    else:
-        yt = torch.from_numpy(y)
-
-        def loss_of():
-            return torch.nn.functional.cross_entropy(ref(xt), yt)
+    targets = [torch.from_numpy(t) for t in y] if row.detection else torch.from_numpy(y)
     opt = torch.optim.SGD(ref.parameters(), lr=1e-3, momentum=0.9)
-
-    def step():
-        loss_of().backward()
-        opt.step()
-        opt.zero_grad()
-    return step
+    return _training_step(ref, torch.from_numpy(x), targets,
+                          MultiBoxLossReference(row.num_classes) if row.detection else None,
+                          torch.nn.functional.cross_entropy, opt, opt.zero_grad)
 
 
 def run_train(rows=TRAIN_ROWS, paths=TRAIN_PATHS, runs=5, warmup=2, threads=2, log=print):
