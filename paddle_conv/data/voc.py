@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from ..errors import DataError, abbreviate
+from ..io import check_user_file, read_user_bytes, read_user_text
 from . import register_dataset
 from .common import read_image
 from .detection import hflip, to_chw
@@ -73,24 +74,22 @@ class VOCDetection:
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
             raise DataError(f"VOCDetection image_size {abbreviate(image_size)}: must be a positive integer (pixels)")
         list_file = os.path.join(root, "ImageSets", "Main", f"{image_set}.txt")
-        if not os.path.isfile(list_file):
+        if not os.path.exists(list_file):
             raise DataError(
                 f"VOC list file {list_file!r} not found: root must be a VOC year directory "
                 "(with Annotations/, JPEGImages/, ImageSets/Main/) and image_set one of its lists"
             )
-        try:
-            with open(list_file, encoding="utf-8") as f:
-                self.ids = [line.split()[0] for line in f if line.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read VOC list file {list_file!r} ({exc}); one image id per line") from None
+        text = read_user_text(list_file, "list", "VOC list file")
+        self.ids = [line.split()[0] for line in text.splitlines() if line.strip()]
         if not self.ids:
             raise DataError(f"VOC list file {list_file!r} is empty")
         self._annotations = []
         for line, image_id in enumerate(self.ids, 1):
             image = self.image_path(image_id)
-            if not os.path.isfile(image):
+            if not os.path.exists(image):
                 raise DataError(f"VOC image {image!r} (line {line} of {list_file}) does not exist; "
                                 "add the image or remove its id from the list")
+            check_user_file(image, "image", "VOC image", f"line {line} of {list_file}")
             self._annotations.append(
                 read_annotation(os.path.join(root, "Annotations", f"{image_id}.xml"), self.classes))
 
@@ -139,9 +138,10 @@ def read_annotation(path, classes):
     ``difficult`` is not 0/1, or a box is inverted, empty or outside the image (a box may reach
     one pixel past the image: 0-based and 1-based writers both exist).
     """
+    data = read_user_bytes(path, "annotation", "VOC annotation")
     try:
-        tree = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
+        tree = ET.fromstring(data)
+    except ET.ParseError as exc:
         raise DataError(f"cannot read VOC annotation {path!r}: {exc}; fix the XML or remove its id "
                         "from the list") from None
     size = tree.find("size")
