@@ -847,7 +847,7 @@ def empty_image_in_an_image_list(tmp):
     return _train(tmp, "Global.epochs=1", edit=edit)
 
 
-@cli_case(r"cannot read image .*gone\.png' \(listed at .*list\.txt:2\).*No such file", at_run_time=True)
+@cli_case(r"image .*gone\.png' \(listed at .*list\.txt:2\) does not exist", at_run_time=True)
 def image_list_names_a_missing_file(tmp):
     return _train(tmp, "Global.epochs=1", edit=_list_data(tmp, "0.png 0\ngone.png 1\n"))
 

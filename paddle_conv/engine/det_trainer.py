@@ -311,7 +311,7 @@ def check_run_state(cfg, stages):
         section = cfg[section_key]
         weights = section["pretrained_model"]
         params = weights if weights and weights.endswith(".pdparams") else f"{weights}.pdparams"
-        if weights and not os.path.isfile(params):
+        if weights and not os.path.lexists(params):
             raise WeightsError(f"{section_key}.pretrained_model: {params} does not exist; check the path "
                                "(a .pdparams file or its prefix) or set it to null")
         if weights:
@@ -337,14 +337,14 @@ def check_run_state(cfg, stages):
         with paddle.utils.unique_name.guard():  # the parameter names of the stage's own run
             model = build_model(section["Arch"], pretrained=False)
         params = latest + ".pdparams"
-        if not os.path.isfile(params):
+        if not os.path.lexists(params):
             raise WeightsError(f"resume state of the {stage} stage is incomplete: {params} is missing; delete the "
                                "stage folder to train that stage again, or run without Global.resume")
         check_state_matches(read_state_dict(params, "resume checkpoint"), model, params, fix=(
             f"it was saved with another {section_key}.Arch: set {section_key}.Arch back, delete the stage folder "
             "to train that stage again, or run without Global.resume"))
         opt = latest + ".pdopt"
-        if not os.path.isfile(opt):
+        if not os.path.lexists(opt):
             raise WeightsError(f"resume state of the {stage} stage is incomplete: {opt} is missing; delete the "
                                "stage folder to train that stage again, or run without Global.resume")
         _check_optimizer_state(opt, model)
