@@ -9,7 +9,6 @@ path and what it is, no traceback, and every user file unchanged (hashed before 
 """
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -18,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import paddle
 import pytest
 import yaml
@@ -30,13 +28,22 @@ from paddle_conv.data import ImageNetDataset
 from paddle_conv.data.transforms import build_transforms
 from paddle_conv.errors import DataError, WeightsError
 from paddle_conv.io import FILE_KINDS, MAX_JSON_DEPTH, FileKind, check_user_file, read_json, read_user_bytes
-from tests.test_bad_inputs_tools import DET_CONFIG, tiny_det, write_voc
+from tests.test_bad_inputs_tools import (
+    DET_CONFIG,
+    _images,
+    _save_weights,
+    _tiny_config,
+    assert_refused,
+    run,
+    snapshot,
+    tiny_det,
+    write_voc,
+)
 from tools import convert_weights, export, train_det
 from tools import infer as infer_tool
 from tools import train as train_tool
 
 ROOT = Path(__file__).resolve().parents[1]
-DIGITS = ROOT / "configs" / "digits_quick.yaml"
 #: The longest a refusal may take (a hang fails the test after this many seconds).
 BOUND_S = 60
 #: What each special file is, as the error line says it.
@@ -75,62 +82,42 @@ def make_special(path, special):
     return path
 
 
-def snapshot(root):
-    """``{relative path: sha256}`` of the regular files under ``root`` (never opening a FIFO or a device)."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(root).rglob("*")) if p.is_file()}
-
-
 def run_tool(main, argv, capsys):
     """``(exit status, stdout, stderr, seconds)`` of ``run_cli(main, argv)`` under :func:`time_bound`."""
-    capsys.readouterr()
-    start = time.monotonic()
     with time_bound():
-        code = run_cli(main, [str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err, time.monotonic() - start
+        return run(lambda args: run_cli(main, args), argv, capsys)
 
 
 def assert_one_error(result, *patterns):
     """Exit 2, one ``error:`` line, the last of stderr, holding every pattern; no traceback. The line."""
-    code, out, err, seconds = result
-    errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert code == 2, err
-    assert len(errors) == 1 and err.strip().splitlines()[-1] == errors[0], err
-    assert "Traceback" not in err, err
-    for pattern in patterns:
-        assert pattern in errors[0], errors[0]
-    assert seconds < BOUND_S
-    return errors[0]
+    line = assert_refused(result, *patterns, limit=BOUND_S)
+    assert result[2].strip().splitlines()[-1] == line, result[2]
+    return line
 
 
 # ------------------------------------------------------------------------------ the user's files
 def digits_config(tmp, **sections):
     """A tiny_cnn copy of configs/digits_quick.yaml writing under ``tmp/out``, sections replaced by ``sections``."""
-    cfg = yaml.safe_load(DIGITS.read_text())
-    cfg["Arch"] = {"name": "tiny_cnn", "class_num": 10, "width": 0.25}
-    cfg["Global"].update(output_dir=str(tmp / "out"), use_visualdl=False, epochs=1, eval_during_train=False,
-                         save_inference_dir=str(tmp / "inference"))
+    path = _tiny_config(tmp, output_dir=str(tmp / "out"), use_visualdl=False, epochs=1, eval_during_train=False)
+    cfg = yaml.safe_load(path.read_text())
     cfg["DataLoader"]["Train"]["dataset"]["max_samples"] = 64
     cfg["DataLoader"]["Eval"]["dataset"]["max_samples"] = 32
-    for key, value in sections.items():
-        cfg[key] = value
-    path = tmp / "config.yaml"
+    cfg.update(sections)
     path.write_text(yaml.safe_dump(cfg))
     return path
 
 
 def tiny_weights(path, optimizer=False):
     """The state dict (``optimizer``: an Adam state) of :func:`digits_config`'s model, saved at ``path``."""
+    if not optimizer:
+        _save_weights(path)
+        return path
     paddle.seed(0)
     model = pc.create_model("tiny_cnn", num_classes=10, width=0.25)
-    if optimizer:
-        adam = paddle.optimizer.Adam(parameters=model.parameters())
-        model(paddle.zeros([1, 3, 16, 16])).mean().backward()
-        adam.step()
-        paddle.save(adam.state_dict(), str(path))
-    else:
-        paddle.save(model.state_dict(), str(path))
+    adam = paddle.optimizer.Adam(parameters=model.parameters())
+    model(paddle.zeros([1, 3, 16, 16])).mean().backward()
+    adam.step()
+    paddle.save(adam.state_dict(), str(path))
     return path
 
 
@@ -190,14 +177,6 @@ def copy_export(exported, tmp, **infer):
     return config
 
 
-def images(folder, count=3):
-    folder.mkdir(exist_ok=True)
-    rng = np.random.default_rng(3)
-    for i in range(count):
-        Image.fromarray(rng.integers(0, 255, (20, 12, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    return folder
-
-
 # ------------------------------------------------------------------- every path, every special
 def _list_entry(tmp, exported):
     config = digits_config(tmp, DataLoader=list_dataset(tmp))
@@ -210,7 +189,7 @@ def _list_file(tmp, exported):
 
 
 def _config(tmp, exported):
-    return train_tool.main, ["-c", tmp / "config.yaml"], tmp / "config.yaml"
+    return train_tool.main, ["-c", tmp / "tiny.yaml"], tmp / "tiny.yaml"
 
 
 def _pretrained_model(tmp, exported):
@@ -260,29 +239,30 @@ def _det_config(tmp, exported):
 
 def _infer_image(tmp, exported):
     config = copy_export(exported, tmp)
-    return infer_tool.main, ["-c", config, "--input", images(tmp / "images")], tmp / "images" / "1.png"
+    return infer_tool.main, ["-c", config, "--input", _images(tmp / "images")], tmp / "images" / "1.png"
 
 
 def _infer_class_names(tmp, exported):
     config = copy_export(exported, tmp)
-    return infer_tool.main, ["-c", config, "--input", images(tmp / "images"), "--class_names", tmp / "names.txt"], \
+    return infer_tool.main, ["-c", config, "--input", _images(tmp / "images"), "--class_names", tmp / "names.txt"], \
         tmp / "names.txt"
 
 
 def _class_id_map_file(tmp, exported):
     config = copy_export(exported, tmp, PostProcess={"name": "Topk", "topk": 2,
                                                      "class_id_map_file": str(tmp / "map.txt")})
-    return infer_tool.main, ["-c", config, "--input", images(tmp / "images")], tmp / "map.txt"
+    return infer_tool.main, ["-c", config, "--input", _images(tmp / "images")], tmp / "map.txt"
 
 
 def _infer_config(tmp, exported):
-    copy_export(exported, tmp)
-    return infer_tool.main, ["-c", tmp / "config.yaml", "--input", images(tmp / "images")], tmp / "config.yaml"
+    config = copy_export(exported, tmp)
+    return infer_tool.main, ["-c", config, "--input", _images(tmp / "images")], config
 
 
 def _exported_params(tmp, exported):
     config = copy_export(exported, tmp)
-    return infer_tool.main, ["-c", config, "--input", images(tmp / "images")], tmp / "inference" / "inference.pdiparams"
+    target = tmp / "inference" / "inference.pdiparams"
+    return infer_tool.main, ["-c", config, "--input", _images(tmp / "images")], target
 
 
 def _convert_src(tmp, exported):
@@ -416,7 +396,7 @@ def test_a_class_id_map_that_is_binary_or_not_a_map_quotes_none_of_it(content, p
     config = copy_export(exported, tmp_path, PostProcess={"name": "Topk", "topk": 2,
                                                           "class_id_map_file": str(tmp_path / "map.txt")})
     (tmp_path / "map.txt").write_bytes(content)
-    code, out, err, _ = result = run_tool(infer_tool.main, ["-c", config, "--input", images(tmp_path / "in")], capsys)
+    code, out, err, _ = result = run_tool(infer_tool.main, ["-c", config, "--input", _images(tmp_path / "in")], capsys)
     assert_one_error(result, "map.txt", problem, "Infer.PostProcess.class_id_map_file")
     assert "SECRETHASH" not in out + err and "daemon" not in out + err and "PNG" not in err
 
@@ -436,7 +416,7 @@ FORGED = "0.png\nFORGED.png: 7 (0.9999)\nx.png"
 @pytest.mark.parametrize("as_json", [False, True])
 def test_a_file_name_cannot_forge_a_line_of_infer_output(as_json, exported, tmp_path, capsys):
     config = copy_export(exported, tmp_path)
-    folder = images(tmp_path / "in", count=2)
+    folder = _images(tmp_path / "in", count=2)
     Image.new("RGB", (12, 20)).save(folder / FORGED, format="PNG")
     (folder / "\x1b[2Jclear.png").write_bytes((folder / "0.png").read_bytes())
     code, out, err, _ = run_tool(infer_tool.main, ["-c", config, "--input", folder] + ["--json"] * as_json, capsys)
@@ -462,4 +442,4 @@ def test_a_multi_line_yaml_error_of_any_tool_is_one_error_line(exported, tmp_pat
     config.write_text("Global:\n  a: 1\n b: [\n")
     for main, argv in ((export.main, ["-c", config]), (infer_tool.main, ["-c", config, "--input", tmp_path]),
                        (train_det.main, ["-c", config])):
-        assert_one_error(run_tool(main, argv, capsys), "config.yaml", "invalid YAML", "line 3")
+        assert_one_error(run_tool(main, argv, capsys), "tiny.yaml", "invalid YAML", "line 3")
