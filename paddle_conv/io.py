@@ -311,14 +311,19 @@ def json_depth(text):
 
 
 def read_json(path, damaged, what="JSON file"):
-    """The JSON document in ``path``, read by :func:`read_user_text` (a regular file of at most
-    16 MB) and nested at most :data:`MAX_JSON_DEPTH` levels; WeightsError with the message
+    """The JSON document in ``path``, read by :func:`read_user_bytes` (a regular file of at most
+    16 MB), UTF-8 and nested at most :data:`MAX_JSON_DEPTH` levels; WeightsError with the message
     ``damaged(exc)`` when it is not JSON (the caller says what the file is and how to recover)."""
-    text = read_user_text(path, "json", what)
+    data = read_user_bytes(path, "json", what)
     try:
-        depth = json_depth(text)
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"nested {depth} levels deep, more than the {MAX_JSON_DEPTH} a JSON file may be")
+        text = data.decode("utf-8")
+    except ValueError as exc:
+        raise WeightsError(damaged(exc)) from None
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise _refused(path, "json", what, f"is nested {depth} levels deep, more than {MAX_JSON_DEPTH}, the most "
+                                           "a JSON file may be; is it the right file?")
+    try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise WeightsError(damaged(exc)) from None

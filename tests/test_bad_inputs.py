@@ -936,6 +936,7 @@ def resume_from_a_protocol_0_pickle(tmp):
     (tmp / "run").mkdir()
     with open(tmp / "run" / "evil.pdparams", "wb") as f:
         pickle.dump({"fc.weight": RunsCode(f"touch {tmp / 'PWNED'}")}, f, protocol=0)
+    (tmp / "run" / "evil.json").write_text('{"epoch": 1}')  # the run folder is whole but for the pickle
     return _train(tmp, f"Global.checkpoints={tmp / 'run' / 'evil'}")
 
 

@@ -129,8 +129,8 @@ def load_checkpoint_meta(prefix):
     path = prefix + ".json"
     if not os.path.lexists(path):
         return {}
-    meta = read_json(path, lambda exc: f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}: {exc}); "
-                                       "the run folder is damaged: resume from another checkpoint (e.g. epoch_N)",
+    meta = read_json(path, lambda exc: f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}); the "
+                                       "run folder is damaged: resume from another checkpoint (e.g. epoch_N)",
                      "checkpoint metadata")
     counts = ("epoch", "best_epoch")
     if not isinstance(meta, dict) or not all(meta.get(k) is None or type(meta[k]) is int for k in counts):
