@@ -149,13 +149,13 @@ def _number(element, key, where):
 
 def _check_image_size(xml, size, image):
     """DataError naming both sizes and the files when ``size`` (``<size>`` of ``xml``) is not the size
-    of ``image`` (from its header: nothing is decoded)."""
+    of ``image`` (from its header: nothing is decoded). An image whose header cannot be read is left
+    to the loader, which reports it with the sample when it decodes it."""
     try:
         with Image.open(image) as img:
             actual = img.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot read VOC image {image!r} ({type(exc).__name__}); replace it or remove its id "
-                        "from the list") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return
     if tuple(size) != actual:
         raise DataError(f"{xml}: <size> is {size[0]:g} x {size[1]:g} but its image {image!r} is {actual[0]} x "
                         f"{actual[1]}; fix <size> (the boxes are in its pixels), or set the data set's "
