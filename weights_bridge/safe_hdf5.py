@@ -60,7 +60,11 @@ def _named(name):
 
 def open_hdf5(path):
     """``(h5py.File, size in bytes)`` of ``path`` opened read-only; it must be a regular file."""
-    import h5py
+    try:
+        import h5py
+    except ImportError:
+        raise WeightsError("reading Keras .weights.h5 files needs h5py: pip install 'h5py>=3.11' "
+                           "(the [keras] extra)") from None
 
     try:
         info = os.stat(path)
