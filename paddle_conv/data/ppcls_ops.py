@@ -134,8 +134,10 @@ class DecodeImage:
     Bytes are decoded as PaddleClas does: ``backend: cv2`` by ``cv2.imdecode`` (BGR, turned upright
     as the EXIF orientation says), ``backend: pil`` by PIL (RGB, orientation ignored). Without
     OpenCV, ``cv2`` decodes with PIL, turns the image upright as OpenCV would, and a note says so
-    (JPEG decoders may differ by a level or so). A PIL image (data sets that hold images in
-    memory) is taken as RGB, an array as BGR, whatever the backend.
+    (JPEG decoders may differ by a level or so). PIL decodes 16-bit, grey, alpha, palette and CMYK
+    images to OpenCV's values (:func:`rgb_like_opencv`; PaddleClas's ``pil`` backend would clip
+    16-bit values at 255). A PIL image (data sets that hold images in memory) is taken as RGB, an
+    array as BGR, whatever the backend.
 
     Args:
         to_rgb: RGB channel order (False: BGR, as OpenCV decodes).
