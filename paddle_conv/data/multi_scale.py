@@ -32,7 +32,7 @@ from .imagenet import ImageNetDataset
 from .samplers import SAMPLERS
 from .transforms import build_transforms
 
-#: Largest image side of a scale, in pixels (PaddleClas's configs use at most 1280).
+#: Largest image side of a scale, in pixels (PaddleClas's multi-scale configs use at most 320).
 MAX_SCALE = 4096
 #: The ops whose output size the batch's size replaces (all their arguments, as in PaddleClas).
 SIZED_OPS = ("RandCropImage", "ResizeImage", "CropImage")
