@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from paddle_conv.cli import run_cli
-from paddle_conv.config import load_config
+from paddle_conv.config import DET_SCHEMA, load_config
 from paddle_conv.config.check import check_config
 from paddle_conv.data.voc import VOCDetection
 from paddle_conv.errors import DataError
@@ -149,5 +149,8 @@ def test_voc_size_mismatch_rescale_scales_the_boxes_from_size_to_the_image(tmp_p
     target, _, size = data.annotation(3)
     assert size == (640.0, 640.0)
     np.testing.assert_allclose(target[0, :4], [0.1, 0.2, 0.5, 1.0])  # relative: 6.4, 12.8, 32, 64 of 64 px
+    dataset = {"name": "VOCDetection", "root": str(voc), "classes": ["rectangle"], "size_mismatch": "rescale"}
+    cfg = load_config(DET_CONFIG, [f"DataLoader.Train.dataset={json.dumps(dataset)}"], schema=DET_SCHEMA)
+    assert cfg["DataLoader"]["Train"]["dataset"]["size_mismatch"] == "rescale"  # a documented config key
     with pytest.raises(DataError, match="size_mismatch 'resize': must be one of refuse, rescale"):
         VOCDetection(str(voc), classes=["rectangle", "ellipse", "triangle"], size_mismatch="resize")
