@@ -396,7 +396,7 @@ def _open(url: str, offset: int, watchdog: _Watchdog):
         if offset:
             request.add_header("Range", f"bytes={offset}-")
         watchdog.progress()
-        response = opener.open(request, timeout=watchdog.seconds)
+        response = opener.open(request, timeout=2 * watchdog.seconds)  # a backstop: the watchdog comes first
         if response.status in (301, 302, 303, 307, 308):
             response.close()
             url = _next_hop(url, response.headers.get("Location") or "")
@@ -432,6 +432,8 @@ def _download(url: str, folder: _CacheFolder, part: str, cap: int, cap_source: s
     with _Watchdog(seconds) as watchdog:
         response = _open(url, offset, watchdog)
         with response:
+            if watchdog.expired:  # the headers were cut short
+                watchdog.stop()
             if response.status == 416:
                 folder.remove(part)
                 raise _Refused("the server cannot resume the earlier partial download (HTTP 416); it was deleted: "

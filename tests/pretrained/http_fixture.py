@@ -102,7 +102,7 @@ class FileServer:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         server.block_on_close = False  # a hostile route may still be dripping: its thread ends on its own
         self.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         try:
             yield self
