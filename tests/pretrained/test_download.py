@@ -324,15 +324,23 @@ def test_unreadable_downloaded_weights_are_fetched_again_on_the_next_call(hostil
 
 # through a tool's command line: exit 2, one error line, no traceback, no run folder
 
-@pytest.mark.parametrize("setup, pattern", [
-    (lambda srv: srv.pages.__setitem__("/x.pth", _drive_page("file:///etc/passwd#")), "web page instead"),
-    (lambda srv: srv.routes.__setitem__("/x.pth", redirect("/x.pth")), "redirect loop"),
-    (lambda srv: srv.routes.__setitem__("/x.pth", redirect("file:///etc/passwd")), "only http and https"),
-    (lambda srv: srv.routes.__setitem__("/x.pth", endless()), "grew past"),
-    (lambda srv: srv.routes.__setitem__("/x.pth", drip(0.05)), "stalled"),
+@pytest.mark.parametrize("route, pattern", [
+    ("page:file://{secret}#", "web page instead"),
+    ("redirect:/x.pth", "redirect loop"),
+    ("redirect:file://{secret}", "only http and https"),
+    (endless(), "grew past"),
+    (drip(0.05), "stalled"),
 ], ids=["html-file-link", "redirect-loop", "redirect-to-file", "endless", "drip"])
-def test_tools_train_refuses_in_one_line(hostile, tmp_path, capsys, setup, pattern):
-    setup(hostile)
+def test_tools_train_refuses_in_one_line(hostile, user, tmp_path, capsys, route, pattern):  # cases 1, 4, 12
+    if isinstance(route, str):
+        kind, _, link = route.partition(":")
+        link = link.format(secret=user / "secret.txt")
+        if kind == "page":
+            hostile.pages["/x.pth"] = _drive_page(link)
+        else:
+            hostile.routes["/x.pth"] = redirect(link)
+    else:
+        hostile.routes["/x.pth"] = route
     out = tmp_path / "out"
     start = time.monotonic()
     code = run_cli(train_tool.main, ["-c", "configs/digits_quick.yaml", "-o", f"Global.output_dir={out}",
