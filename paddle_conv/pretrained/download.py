@@ -259,15 +259,22 @@ class _CacheFolder:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name, dir_fd=self.fd)
 
-    def open(self, name: str, flags: int) -> int:
-        """A descriptor of the regular file ``name``; anything else there (a symlink, a FIFO) is removed first."""
+    def own_file(self, name: str) -> os.stat_result | None:
+        """``lstat`` of ``name`` if it is a regular file with no other link; anything else there (a
+        symlink, a hard link to another file, a FIFO) is removed, never followed. None: nothing there."""
         info = self.entry(name)
-        if info is not None and not stat.S_ISREG(info.st_mode):
+        if info is not None and not _plain(info):
             self.remove(name)
+            return None
+        return info
+
+    def open(self, name: str, flags: int) -> int:
+        """A descriptor of the plain regular file ``name`` (see :meth:`own_file`), never through a symlink."""
+        self.own_file(name)
         fd = os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600, dir_fd=self.fd)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the check
+        if not _plain(os.fstat(fd)):  # swapped in since the check
             os.close(fd)
-            raise WeightsError(f"{name} in the download cache is not a regular file")
+            raise WeightsError(f"{name} in the download cache is not a plain regular file")
         return fd
 
     def replace(self, name: str, new_name: str):
@@ -282,6 +289,10 @@ class _CacheFolder:
             yield
         finally:
             os.close(fd)
+
+
+def _plain(info: os.stat_result) -> bool:
+    return stat.S_ISREG(info.st_mode) and info.st_nlink == 1
 
 
 class _Watchdog:
@@ -426,8 +437,8 @@ def _download(url: str, folder: _CacheFolder, part: str, cap: int, cap_source: s
               name: str | None):
     """Append the bytes of ``url`` to ``part`` in ``folder``, resuming where an earlier attempt stopped
     (``name``: the file name shown on the progress line; None: no progress line)."""
-    info = folder.entry(part)
-    offset = info.st_size if info is not None and stat.S_ISREG(info.st_mode) else 0
+    info = folder.own_file(part)
+    offset = info.st_size if info is not None else 0
     done, total, shown = offset, None, 0.0
     with _Watchdog(seconds) as watchdog:
         response = _open(url, offset, watchdog)

@@ -221,6 +221,15 @@ def test_a_planted_symlink_is_never_written_through(hostile, user):  # case 3
     assert not final.with_name(final.name + ".lock").is_symlink()
 
 
+def test_a_hard_link_as_the_part_file_is_not_appended_to(hostile, user):
+    url = hostile.url("/w.pth")
+    final = download_path("w.pth", url)
+    final.parent.mkdir(parents=True)
+    os.link(user / "victim.bin", final.with_name(final.name + ".part"))  # would be resumed from its size
+    assert fetch(url, "w.pth", progress=False).read_bytes() == DATA[:CAP // 2]
+    assert hostile.requests[-1] == ("/w.pth", None), "started over, not resumed"
+
+
 def test_a_fifo_as_the_part_file_does_not_hang(hostile):
     final = download_path("w.pth", hostile.url("/w.pth"))
     final.parent.mkdir(parents=True)
