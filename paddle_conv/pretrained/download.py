@@ -413,21 +413,19 @@ def _open(url: str, offset: int, watchdog: _Watchdog):
             url = _next_hop(url, response.headers.get("Location") or "")
             continue
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-        if response.status not in (200, 206, 416):
-            refusal = f"HTTP {response.status} {abbreviate(response.reason, 80)}"
-        elif encoding not in ("", "identity"):
-            refusal = (f"the server sent it compressed (Content-Encoding: {abbreviate(encoding, 40)}), which is "
-                       "refused: weights are fetched as they are")
-        elif response.status != 416 and "html" in response.headers.get_content_type():
-            refusal = ("the server answered with a web page instead of the file (for Google Drive: the download "
-                       "quota is exceeded or the link is private)")
-        else:
+        refusal = (f"HTTP {response.status} {abbreviate(response.reason, 80)}"
+                   if response.status not in (200, 206, 416) else
+                   f"the server sent it compressed (Content-Encoding: {abbreviate(encoding, 40)}), which is refused: "
+                   "weights are fetched as they are" if encoding not in ("", "identity") else None)
+        page = refusal is None and response.status != 416 and "html" in response.headers.get_content_type()
+        if refusal is None and not page:
             return response
-        drive_page = refusal.startswith("the server answered") and urllib.parse.urlsplit(url).hostname in DRIVE_HOSTS
+        drive_page = page and urllib.parse.urlsplit(url).hostname in DRIVE_HOSTS
         confirm = _drive_confirm_url(url, response.read(_PAGE)) if drive_page else None
         response.close()
         if confirm is None:
-            raise _Refused(refusal)
+            raise _Refused(refusal or "the server answered with a web page instead of the file (for Google Drive: "
+                                      "the download quota is exceeded or the link is private)")
         url = _next_hop(url, confirm)
         if urllib.parse.urlsplit(url).hostname not in DRIVE_HOSTS:
             raise _Refused(f"Google Drive's page links to {abbreviate(url, 200)}, not to a Google Drive host: refused")
