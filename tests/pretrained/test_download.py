@@ -283,6 +283,13 @@ def test_a_body_longer_than_announced_is_cut_to_the_announcement(hostile):
     assert path.with_name(path.name + ".rejected").read_bytes() == DATA[:1000]
 
 
+def test_limits_default_to_4_gib_and_60_s(monkeypatch):
+    monkeypatch.delenv("PADDLE_CONV_MAX_DOWNLOAD", raising=False)
+    monkeypatch.delenv("PADDLE_CONV_DOWNLOAD_TIMEOUT", raising=False)
+    assert download.download_limits() == (4294967296, "the 4294967296-byte limit (PADDLE_CONV_MAX_DOWNLOAD)", 60.0)
+    assert download.download_limits(size=1234)[:2] == (1234, "the catalogue's size of the file, 1234 bytes")
+
+
 @pytest.mark.parametrize("variable", ["PADDLE_CONV_MAX_DOWNLOAD", "PADDLE_CONV_DOWNLOAD_TIMEOUT"])
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "nan", "inf", "1e400"])
 def test_bad_limits_are_one_line(user, monkeypatch, variable, value):
