@@ -8,7 +8,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
 from ..io import read_user_bytes
-from .ppcls_ops import DecodeImage, ImageDecodeError
+from .ppcls_ops import DecodeImage, ImageDecodeError, rgb_like_opencv
 
 
 class DataNotFoundError(DataError):
@@ -33,8 +33,9 @@ MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 
 
 def read_image(path, where="", encoded=False):
-    """Open ``path`` as an RGB ``PIL.Image`` (``encoded``: the file's bytes, undecoded); DataError
-    naming the file (and ``where``) if it is not a regular file within the image size bound
+    """Open ``path`` as an 8-bit RGB ``PIL.Image`` with OpenCV's values (:func:`.ppcls_ops.rgb_like_opencv`:
+    16-bit images scaled, not clipped) (``encoded``: the file's bytes, undecoded); DataError naming
+    the file (and ``where``) if it is not a regular file within the image size bound
     (:func:`paddle_conv.io.read_user_bytes`), is unreadable, or is larger than :data:`MAX_PIXELS`
     (checked from the header, before anything is decoded)."""
     at = f" ({where})" if where else ""
@@ -43,7 +44,9 @@ def read_image(path, where="", encoded=False):
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
             if width * height <= MAX_PIXELS:
-                return data if encoded else img.convert("RGB")
+                return data if encoded else rgb_like_opencv(img)
+    except ImageDecodeError as exc:
+        raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {exc}") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {image_problem(exc)}; "
                         "remove it from the data set or replace the file") from None

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..data.common import image_problem, load_sample, takes_encoded
+from ..data.ppcls_ops import ImageDecodeError, rgb_like_opencv
 from ..data.transforms import build_transforms
 from ..errors import DataError
 from ..io import read_user_bytes, read_user_text
@@ -96,7 +97,9 @@ def load_image(path, transform):
     data = read_user_bytes(path, "image", "image")
     try:
         with Image.open(io.BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = rgb_like_opencv(ImageOps.exif_transpose(image), image.format)
+    except ImageDecodeError as exc:
+        raise DataError(f"{path}: cannot read the image: {exc}") from None
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: cannot read the image ({image_problem(exc)})") from None
     out = transform(image)
