@@ -24,7 +24,7 @@ from PIL import Image
 
 import paddle_conv as pc
 from paddle_conv.cli import printable, run_cli
-from paddle_conv.data import ImageNetDataset
+from paddle_conv.data import ImageFolder, ImageNetDataset, MultiScaleDataset
 from paddle_conv.data.transforms import build_transforms
 from paddle_conv.errors import DataError, WeightsError
 from paddle_conv.io import FILE_KINDS, MAX_JSON_DEPTH, FileKind, check_user_file, read_json, read_user_bytes
@@ -303,6 +303,25 @@ def test_the_data_set_refuses_a_fifo_or_dev_zero_image_on_every_decode_path(spec
         refused = rf"1\.png' \(listed at .*list\.txt:2\) is {SPECIALS[special]}"
         with time_bound(), pytest.raises(DataError, match=refused):
             dataset[1]
+
+
+@pytest.mark.parametrize("special", list(SPECIALS))
+def test_multi_scale_and_image_folder_data_sets_refuse_a_fifo_or_dev_zero_image(special, tmp_path):
+    list_dataset(tmp_path)
+    make_special(tmp_path / "images" / "1.png", special)
+    ops = [{"DecodeImage": {}}, {"ResizeImage": {"size": 8}}]
+    multi_scale = MultiScaleDataset(str(tmp_path / "images"), str(tmp_path / "list.txt"), ops)
+    assert multi_scale[(8, 8, 0)][0].shape == (3, 8, 8)
+    with time_bound(), pytest.raises(DataError, match=rf"1\.png' \(listed at .*list\.txt:2\) is {SPECIALS[special]}"):
+        multi_scale[(16, 8, 1)]
+    folder = tmp_path / "folder" / "cat"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(folder / "0.png")
+    make_special(folder / "1.png", special)
+    dataset = ImageFolder(str(tmp_path / "folder"))
+    assert [os.path.basename(p) for p, _ in dataset.samples] == ["0.png", "1.png"]
+    with time_bound(), pytest.raises(DataError, match=rf"1\.png' is {SPECIALS[special]}"):
+        dataset[1]
 
 
 def test_a_fifo_list_entry_stops_tools_train_in_a_subprocess(tmp_path):
