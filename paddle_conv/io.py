@@ -213,7 +213,8 @@ def _refused(path, kind, what, problem, where=""):
 
 
 def _check_stat(st, path, kind, what, where):
-    """Raise unless ``st`` (of ``path``, symbolic links followed) is a regular file within the bound of ``kind``."""
+    """``st.st_size``; the kind's error unless ``st`` (of ``path``, links followed) is a regular file
+    within the bound of ``kind``."""
     if not stat.S_ISREG(st.st_mode):
         name = next((name for test, name in _NOT_REGULAR if test(st.st_mode)), "not a file")
         link = f" (a symbolic link to {os.path.realpath(path)!r})" if os.path.islink(path) else ""
@@ -224,6 +225,7 @@ def _check_stat(st, path, kind, what, where):
     if st.st_size > limit:
         raise _refused(path, kind, what, f"is {file_size_text(st.st_size)}, over the {file_size_text(limit)} limit "
                                          f"for {FILE_KINDS[kind].noun}; is it the right file?", where)
+    return st.st_size
 
 
 def _open_problem(exc):
@@ -246,8 +248,25 @@ def check_user_file(path, kind, what=None, where=""):
         st = os.stat(path)
     except OSError as exc:
         raise _refused(path, kind, what, _open_problem(exc), where) from None
-    _check_stat(st, path, kind, what, where)
-    return st.st_size
+    return _check_stat(st, path, kind, what, where)
+
+
+def _open_checked(path, kind, what, where):
+    """``(binary file, size)`` of ``path`` opened and checked as :func:`open_user_file` says."""
+    check_user_file(path, kind, what, where)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _refused(path, kind, what, _open_problem(exc), where) from None
+    try:
+        size = _check_stat(os.fstat(fd), path, kind, what, where)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    f = os.fdopen(fd, "rb")
+    f.raw.name = os.fspath(path)  # what messages of readers of the stream (PyYAML) name
+    return f, size
 
 
 def open_user_file(path, kind, what=None, where=""):
@@ -257,31 +276,19 @@ def open_user_file(path, kind, what=None, where=""):
     there meanwhile cannot hang the open) and its descriptor checked again (what is read is what
     was checked).
     """
-    check_user_file(path, kind, what, where)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise _refused(path, kind, what, _open_problem(exc), where) from None
-    try:
-        _check_stat(os.fstat(fd), path, kind, what, where)
-        os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    f = os.fdopen(fd, "rb")
-    f.raw.name = os.fspath(path)  # what messages of readers of the stream (PyYAML) name
-    return f
+    return _open_checked(path, kind, what, where)[0]
 
 
 def read_user_bytes(path, kind, what=None, where=""):
-    """The bytes of ``path``, read once :func:`open_user_file` has checked it (never more than the
-    bound of ``kind``, even for a file that grows while it is read)."""
-    limit = FILE_KINDS[kind].limit
-    with open_user_file(path, kind, what, where) as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise _refused(path, kind, what, f"grew over the {file_size_text(limit)} limit for {FILE_KINDS[kind].noun} "
-                                         "while it was read; is something writing it?", where)
+    """The bytes of ``path``, read once :func:`open_user_file` has checked it: as many as its size
+    said (one allocation), the kind's error when it has more by then (something writes it, or a
+    ``/proc`` file that claims 0 bytes)."""
+    f, size = _open_checked(path, kind, what, where)
+    with f:
+        data = f.read(size + 1)
+    if len(data) > size:
+        raise _refused(path, kind, what, f"grew past the {file_size_text(size)} it had when opened while it was "
+                                         "read; is something writing it?", where)
     return data
 
 
