@@ -5,7 +5,7 @@ Stages, each in ``<Global.output_dir>/<stage>/``: ``teacher`` (MultiBoxLoss), ``
 (MultiBoxLoss_KD against the teacher's best checkpoint, loss ``kd_total`` with ``Loss.weights``)
 and, with ``Global.student_baseline``, ``student`` (the same student with MultiBoxLoss only).
 Every epoch writes ``latest`` (weights, optimizer, metadata) and the best VOC mAP ``best``, via
-:mod:`paddle_conv.engine.checkpoint`; ``Global.resume`` continues each stage from ``latest`` and
+:mod:`paddle_conv.engine.atomic_checkpoint`; ``Global.resume`` continues each stage from ``latest`` and
 skips finished stages. VisualDL scalars: ``train/soft``, ``train/l2``, ``train/loss_c``,
 ``train/loss_l``, ``train/loss`` and ``eval/mAP`` (all-point) / ``eval/mAP_11``.
 """
@@ -17,7 +17,7 @@ import time
 import numpy as np
 import paddle
 
-from ..build import (  # noqa: F401 (stage_checkpoint, stage_mismatch_fix: old import paths)
+from ..build import (
     build_detection_dataset,
     build_model,
     build_optimizer,
@@ -28,24 +28,13 @@ from ..build import (  # noqa: F401 (stage_checkpoint, stage_mismatch_fix: old i
 from ..config.detection import STAGES
 from ..console import log
 from ..errors import ConfigError, DataError, WeightsError
-from ..io import read_json
+from ..io import atomic_json_save, read_json, safe_paddle_load
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
 from ..metrics import evaluate_map
+from ..state_dict import check_state_matches, load_pretrained, read_state_dict
+from .atomic_checkpoint import load_checkpoint, load_checkpoint_meta, save_checkpoint
 from .callbacks import TrainingDivergedError
-from .checkpoint import (
-    atomic_json_save,
-    check_state_matches,
-    load_checkpoint,
-    load_checkpoint_meta,
-    load_pretrained,
-    read_state_dict,
-    safe_paddle_load,
-    save_checkpoint,
-)
 from .trainer import seed_everything
-
-#: Old name of :func:`paddle_conv.build.build_detection_dataset`.
-build_dataset = build_detection_dataset
 
 
 def dataset_classes(dataset):
@@ -69,7 +58,8 @@ def check_classes(dataset, num_classes, data_key, arch_key):
 def build_datasets(cfg):
     """``(train, eval)`` data sets of a validated detection config, checked against the detectors:
     the same classes, and at least one full training batch."""
-    train_set, eval_set = build_dataset(cfg["DataLoader"]["Train"]), build_dataset(cfg["DataLoader"]["Eval"])
+    train_set = build_detection_dataset(cfg["DataLoader"]["Train"])
+    eval_set = build_detection_dataset(cfg["DataLoader"]["Eval"])
     num_classes = build_model(cfg["Teacher"]["Arch"], pretrained=False).num_classes
     for key, dataset in (("DataLoader.Train", train_set), ("DataLoader.Eval", eval_set)):
         check_classes(dataset, num_classes, key, "Teacher.Arch")

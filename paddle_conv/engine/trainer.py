@@ -7,7 +7,7 @@ Public API (used by ``tools/train.py`` and ``tools/eval.py``)::
     result = evaluate(cfg)    # {"acc_top1", "acc_top5", "loss", ...}
 
 Outputs of a run go to ``<Global.output_dir>/<Arch.name>/``: checkpoints ``epoch_N``, ``latest``
-and ``best_model`` (see :mod:`paddle_conv.engine.checkpoint`), ``config.yaml`` (the config as
+and ``best_model`` (see :mod:`paddle_conv.engine.atomic_checkpoint`), ``config.yaml`` (the config as
 run) and the VisualDL logs in ``vdl/``.
 """
 
@@ -31,14 +31,14 @@ from ..build import (
 from ..config import dump_config
 from ..console import log
 from ..data.holdout import split_for_validation
-from ..device import resolve_device, set_device  # noqa: F401 (set_device: old import path)
+from ..device import resolve_device, set_device
 from ..errors import ConfigError
-from ..io import RunLock
+from ..io import RunLock, atomic_write
 from ..models.distillation import DistillationModel
 from ..notes import note_once
 from ..refconv import reset_random_bases
+from .atomic_checkpoint import load_checkpoint
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
-from .checkpoint import atomic_write, load_checkpoint
 from .member_outputs import for_paddle_model
 from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
@@ -278,6 +278,3 @@ def evaluate(cfg):
     result["dataset"] = entry["name"]
     return result
 
-
-#: Old name of :func:`train_classifier` (``paddle_conv.engine.train`` dispatches on the task).
-train = train_classifier
