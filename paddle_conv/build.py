@@ -21,7 +21,7 @@ from .arch import build_arch
 from .console import log
 from .data import DATASETS, build_batch_sampler, build_dataset, detection_loader
 from .data.batch_ops import BatchCollate, build_batch_transforms
-from .data.loader import build_loader as data_loader
+from .data.guarded_loader import GuardedDataLoader
 from .errors import ConfigError, DataError, WeightsError
 from .losses import build_loss
 from .metrics import build_metrics
@@ -142,9 +142,9 @@ def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str, trai
     loader_cfg = split["loader"]
     batch_ops = split["dataset"].get("batch_transform_ops") if train else None
     collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
-    loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
-                         num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
-                         use_shared_memory=loader_cfg["use_shared_memory"])
+    loader = GuardedDataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
+                               num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
+                               use_shared_memory=loader_cfg["use_shared_memory"])
     batches = f"batch {batch_size}" if batch_size is not None else f"{sampler_cfg['name']} batches"
     log(f"{key}: {entry['name']}, {len(dataset)} samples, {batches}, {len(loader)} steps")
     return loader, entry

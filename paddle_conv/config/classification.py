@@ -23,7 +23,7 @@ from ..device import DEVICE_PATTERN
 from ..errors import ConfigError, abbreviate
 from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..losses import LOSSES
-from ..losses.distillation import DML_ACTIVATIONS
+from ..losses.distillation_losses import DML_ACTIVATIONS
 from ..metrics import METRICS
 from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER, LOGITS_KEY
 from ..notes import note_once
@@ -411,7 +411,7 @@ def _member_names(source, path, value, pairs):
 
 
 def _distillation_loss_keys(source, where, name, kwargs):
-    """The keys of a distillation loss (:mod:`paddle_conv.losses.distillation`) that its signature's
+    """The keys of a distillation loss (:mod:`paddle_conv.losses.distillation_losses`) that its signature's
     types do not check: the member names, ``key`` (logits only), PaddleClas's options not implemented."""
     params = inspect.signature(LOSSES.get(name)).parameters
     for key, pairs in (("model_name_pairs", True), ("model_names", False)):

@@ -15,10 +15,10 @@ from ..registry import Registry
 DATASETS = Registry("dataset")
 register_dataset = DATASETS.register
 
-from . import augment, ppcls_ops  # noqa: E402,F401  (register PaddleClas's ops)
+from . import augment, paddleclas_ops  # noqa: E402,F401  (register PaddleClas's ops)
 from .cifar import Cifar10  # noqa: E402
 from .common import DataNotFoundError  # noqa: E402
-from .detection import collate_detection, detection_loader  # noqa: E402
+from .det_samples import collate_detection, detection_loader  # noqa: E402
 from .digits import Digits  # noqa: E402
 from .folder import ImageFolder  # noqa: E402
 from .imagenet import ImageNetDataset  # noqa: E402

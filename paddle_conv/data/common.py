@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DataError
-from .ppcls_ops import DecodeImage, ImageDecodeError
+from .paddleclas_ops import DecodeImage, ImageDecodeError
 
 
 class DataNotFoundError(DataError):

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import DataError, abbreviate
 from . import register_dataset
 from .common import read_image
-from .detection import hflip, to_chw
+from .det_samples import hflip, to_chw
 
 #: The 20 VOC classes, in the order of the label indices.
 VOC_CLASSES = (

@@ -2,7 +2,7 @@
 
 ``paddleclas_ops_reference.npz`` holds the outputs of PaddleClas's ``ppcls/data/preprocess/ops/
 operators.py`` (PaddleClas commit d178931fc, ops run standalone in a scratch folder, PIL backend;
-``test_ppcls_ops_cv2.py`` tests the cv2 backend)
+``test_paddleclas_ops_cv2.py`` tests the cv2 backend)
 on the PNG image stored in the same file: decode, resize, crop, normalize, to-CHW and the Infer
 pipeline of ``ImageNet/ResNet/ResNet50.yaml`` at small sizes.
 """
@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from paddle_conv.data import TRANSFORMS, build_transforms
-from paddle_conv.data.ppcls_ops import (
+from paddle_conv.data.paddleclas_ops import (
     CropImage,
     DecodeImage,
     NormalizeImage,
@@ -102,9 +102,9 @@ def test_random_crop_and_flip_follow_the_seed():
 
 def test_cv2_backend_without_opencv_is_noted_and_uses_pil(monkeypatch):
     from paddle_conv import notes
-    from paddle_conv.data import ppcls_ops
+    from paddle_conv.data import paddleclas_ops
 
-    monkeypatch.setattr(ppcls_ops, "cv2", None)
+    monkeypatch.setattr(paddleclas_ops, "cv2", None)
     monkeypatch.setattr(notes, "NOTES", {})  # this test's note stays here
     out = ResizeImage(resize_short=11)(decoded())
     np.testing.assert_array_equal(out, REF["resize_short11_bilinear"])
