@@ -273,8 +273,7 @@ def validate_arch(source, path, value):
     try:
         check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus")}, path)
     except ConfigError as exc:
-        problem = "bad value" if exc.key in (*COMMON_KEYS, *FOREIGN_KEYS) else "unknown key"
-        raise config_error(source, join_key(path, exc.key), problem, exc.text) from None
+        raise config_error(source, exc.key_path, exc.problem, exc.text) from None
     return out
 
 
