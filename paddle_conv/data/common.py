@@ -74,11 +74,11 @@ def load_sample(path, transform, where=""):
         raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {exc}") from None
 
 
-def check_label(label, class_num, where):
-    """Raise DataError naming ``where`` when ``label`` is outside ``[0, class_num)``."""
-    if label < 0 or (class_num is not None and label >= class_num):
-        limit = f"[0, {class_num})" if class_num is not None else ">= 0"
-        raise DataError(f"label {label} at {where} is outside {limit} (Arch.class_num={class_num}); "
+def check_label(label, num_classes, where):
+    """Raise DataError naming ``where`` when ``label`` is outside ``[0, num_classes)``."""
+    if label < 0 or (num_classes is not None and label >= num_classes):
+        limit = f"[0, {num_classes})" if num_classes is not None else ">= 0"
+        raise DataError(f"label {label} at {where} is outside {limit} (Arch.class_num={num_classes}); "
                         "fix the label or raise Arch.class_num")
 
 

@@ -152,7 +152,7 @@ def train_classifier(cfg, extra_callbacks=()):
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
-    class_num = cfg["Arch"].get("num_classes")
+    num_classes = cfg["Arch"].get("num_classes")
 
     network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
     if g["pretrained_model"] and not g["checkpoints"]:
@@ -163,19 +163,19 @@ def train_classifier(cfg, extra_callbacks=()):
     fraction = data.get("validation_split")
     if fraction:  # best_model is chosen on a held-out part of Train; Eval (the test set) is run at the end
         train_set, val_set, used = split_for_validation(data["Train"], data.get("Eval"), fraction, g["seed"],
-                                                        class_num)
-        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
+                                                        num_classes)
+        train_loader, train_entry = build_loader(data["Train"], num_classes, "DataLoader.Train", True,
                                                  built=(train_set, used), seed=g["seed"])
         eval_loader = None
         if g["eval_during_train"]:
-            eval_loader, _ = build_loader(data.get("Eval") or data["Train"], class_num,
+            eval_loader, _ = build_loader(data.get("Eval") or data["Train"], num_classes,
                                           "DataLoader.validation_split", False, built=(val_set, used))
     else:
-        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
+        train_loader, train_entry = build_loader(data["Train"], num_classes, "DataLoader.Train", True,
                                                  seed=g["seed"])
         eval_loader = None
         if g["eval_during_train"] and data.get("Eval"):
-            eval_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
+            eval_loader, _ = build_loader(data["Eval"], num_classes, "DataLoader.Eval", False)
     steps = len(train_loader)
     updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
     optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
@@ -246,7 +246,7 @@ def train_classifier(cfg, extra_callbacks=()):
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
         if fraction and data.get("Eval"):  # as Keras: the best validation checkpoint on the test set
             load_pretrained_weights(network, os.path.join(out, "best_model.pdparams"))
-            test_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
+            test_loader, _ = build_loader(data["Eval"], num_classes, "DataLoader.Eval", False)
             logs = model.evaluate(test_loader, log_freq=g["print_batch_step"], verbose=1)
             summary["test"] = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
             log(f"best_model on DataLoader.Eval: {summary['test']}")
