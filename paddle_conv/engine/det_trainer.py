@@ -93,6 +93,49 @@ def train_stage(cfg, stage, teacher=None, data=None):
         return _train_stage(cfg, stage, teacher, data or build_datasets(cfg))
 
 
+def _criterion(cfg, stage, num_classes):
+    """The stage's loss: MultiBoxLoss_KD for ``student_kd``, else MultiBoxLoss."""
+    loss_cfg = cfg["Loss"]
+    if stage == "student_kd":
+        return MultiBoxLoss_KD(num_classes, **loss_cfg["MultiBoxLoss"], **loss_cfg["MultiBoxLoss_KD"])
+    return MultiBoxLoss(num_classes, **loss_cfg["MultiBoxLoss"])
+
+
+def _stage_start(cfg, stage, section, model, optimizer, latest):
+    """``(epochs done, best {"mAP", "mAP_11"})``: resumed from the checkpoint ``latest`` with
+    ``Global.resume``, else from scratch (after loading the section's ``pretrained_model``)."""
+    if cfg["Global"]["resume"] and os.path.exists(latest + ".json"):
+        meta = load_checkpoint(latest, model, optimizer)  # the .pdopt carries the LR schedule's state
+        log(f"[{stage}] resumed from {latest} after epoch {meta['epoch']}")
+        return meta["epoch"], meta["best"]
+    if section["pretrained_model"]:
+        load_pretrained(model, section["pretrained_model"])
+    return 0, {"mAP": -1.0, "mAP_11": -1.0}
+
+
+def _batch_loss(stage, model, criterion, teacher, batch, weights):
+    """``(loss, {term: value})`` of one ``(images [B, 3, S, S], targets [B, M, 5])`` batch; for
+    ``student_kd`` against the frozen ``teacher``'s outputs, the terms summed with ``weights``."""
+    images, targets = batch
+    out = model(images)
+    if stage == "student_kd":
+        with paddle.no_grad():
+            teacher_out = teacher(images)
+        terms = criterion(out, teacher_out[:2], targets)
+        return kd_total(terms, weights), dict(zip(("soft", "l2", "loss_c", "loss_l"), terms))
+    loss_l, loss_c = criterion(out, targets)
+    return loss_l + loss_c, {"loss_c": loss_c, "loss_l": loss_l}
+
+
+def _evaluate_epoch(cfg, model, eval_set, writer, epoch):
+    """``{"mAP", "mAP_11"}`` (VOC) of ``model`` after ``epoch`` (1-based), written to VisualDL."""
+    result = evaluate_map(model, eval_set, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
+    if writer is not None:
+        writer.add_scalar("eval/mAP", result["mAP"], epoch)
+        writer.add_scalar("eval/mAP_11", result["mAP_11"], epoch)
+    return result
+
+
 def _train_stage(cfg, stage, teacher, data):
     section = cfg["Teacher"] if stage == "teacher" else cfg["Student"]
     stage_dir = os.path.join(cfg["Global"]["output_dir"], stage)
@@ -103,37 +146,17 @@ def _train_stage(cfg, stage, teacher, data):
     loader = detection_loader(train_set, train_cfg["batch_size"], train_cfg["shuffle"])
     epochs = section["epochs"]
     optimizer, lr = build_optimizer(section["Optimizer"], model.parameters(), len(loader), epochs)
-    loss_cfg = cfg["Loss"]
+    criterion = _criterion(cfg, stage, model.num_classes)
     if stage == "student_kd":
-        criterion = MultiBoxLoss_KD(model.num_classes, **loss_cfg["MultiBoxLoss"], **loss_cfg["MultiBoxLoss_KD"])
         teacher.eval()
-    else:
-        criterion = MultiBoxLoss(model.num_classes, **loss_cfg["MultiBoxLoss"])
-
-    start_epoch, best = 0, {"mAP": -1.0, "mAP_11": -1.0}
     latest = os.path.join(stage_dir, "latest")
-    if cfg["Global"]["resume"] and os.path.exists(latest + ".json"):
-        meta = load_checkpoint(latest, model, optimizer)
-        start_epoch, best = meta["epoch"], meta["best"]  # the .pdopt carries the LR schedule's state
-        log(f"[{stage}] resumed from {latest} after epoch {start_epoch}")
-    elif section["pretrained_model"]:
-        load_pretrained(model, section["pretrained_model"])
+    start_epoch, best = _stage_start(cfg, stage, section, model, optimizer, latest)
     writer = _writer(cfg, stage_dir)
     step, started = start_epoch * len(loader), time.time()
     for epoch in range(start_epoch, epochs):
         model.train()
-        for images, targets in loader:
-            out = model(images)
-            if stage == "student_kd":
-                with paddle.no_grad():
-                    teacher_out = teacher(images)
-                terms = criterion(out, teacher_out[:2], targets)
-                loss = kd_total(terms, loss_cfg["weights"])
-                named = dict(zip(("soft", "l2", "loss_c", "loss_l"), terms))
-            else:
-                loss_l, loss_c = criterion(out, targets)
-                loss = loss_l + loss_c
-                named = {"loss_c": loss_c, "loss_l": loss_l}
+        for batch in loader:
+            loss, named = _batch_loss(stage, model, criterion, teacher, batch, cfg["Loss"]["weights"])
             if not np.isfinite(float(loss)):
                 raise TrainingDivergedError(f"[{stage}] loss is {float(loss)} at step {step}: lower the learning rate")
             loss.backward()
@@ -148,27 +171,17 @@ def _train_stage(cfg, stage, teacher, data):
             if step % cfg["Global"]["print_batch_step"] == 0:
                 parts = ", ".join(f"{k} {float(v):.4f}" for k, v in named.items())
                 log(f"[{stage}] epoch {epoch + 1}/{epochs} step {step}: loss {float(loss):.4f} ({parts})")
-        result = evaluate_map(model, eval_set, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
-        if writer is not None:
-            writer.add_scalar("eval/mAP", result["mAP"], epoch + 1)
-            writer.add_scalar("eval/mAP_11", result["mAP_11"], epoch + 1)
-        log(
-            f"[{stage}] epoch {epoch + 1}/{epochs}: mAP {result['mAP']:.4f} (11-point {result['mAP_11']:.4f}), "
-            f"{time.time() - started:.0f} s"
-        )
+        result = _evaluate_epoch(cfg, model, eval_set, writer, epoch + 1)
+        log(f"[{stage}] epoch {epoch + 1}/{epochs}: mAP {result['mAP']:.4f} (11-point {result['mAP_11']:.4f}), "
+            f"{time.time() - started:.0f} s")
         if result["mAP"] > best["mAP"]:
             best = {"mAP": result["mAP"], "mAP_11": result["mAP_11"]}
             save_checkpoint(os.path.join(stage_dir, "best"), model, meta={"epoch": epoch + 1, **best})
         save_checkpoint(latest, model, optimizer, meta={"epoch": epoch + 1, "step": step, "best": best})
     if writer is not None:
         writer.close()
-    return {
-        "stage": stage,
-        "best_mAP": best["mAP"],
-        "best_mAP_11": best["mAP_11"],
-        "dir": stage_dir,
-        "seconds": round(time.time() - started, 1),
-    }
+    return {"stage": stage, "best_mAP": best["mAP"], "best_mAP_11": best["mAP_11"], "dir": stage_dir,
+            "seconds": round(time.time() - started, 1)}
 
 
 def load_teacher(cfg):
