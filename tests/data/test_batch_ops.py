@@ -76,4 +76,4 @@ def test_celoss_takes_soft_targets_and_smooths_them():
 def test_mixup_and_cutmix_refuse_an_alpha_that_is_not_a_finite_positive_number(alpha):
     for op in (MixupOperator, CutmixOperator):
         with pytest.raises(ConfigError, match=f"{op.__name__}.alpha: must be a finite number > 0"):
-            op(class_num=4, alpha=alpha)
+            op(num_classes=4, alpha=alpha)
