@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from ..device import cpu_model
+from .detection_step import interleaved, random_boxes
 
 __all__ = ["DEPTHWISE_SHAPES", "TRAIN_PATHS", "TRAIN_ROWS", "TrainRow", "cpu_description", "format_depthwise_table",
            "format_train_table", "run_depthwise", "run_train"]
@@ -101,17 +102,6 @@ def cpu_description():
     return f"{cpu_model() or platform.machine()} ({vector}, {os.cpu_count()} cores)"
 
 
-def _random_boxes(rng, batch):
-    """1-4 random ``[x1, y1, x2, y2, label]`` boxes (fractions of the image) per image."""
-    targets = []
-    for i in range(batch):
-        xy = rng.uniform(0, 0.6, (1 + i % 4, 2))
-        wh = rng.uniform(0.1, 0.4, xy.shape)
-        labels = rng.integers(0, 20, (len(xy), 1))
-        targets.append(np.concatenate([xy, xy + wh, labels], 1).astype("float32"))
-    return targets
-
-
 def _training_step(net, x, targets, multibox_loss, cross_entropy, optimizer, clear_grad):
     """One framework's step: ``multibox_loss`` (when not None, SSD) or ``cross_entropy`` of
     ``net(x)`` against ``targets``, backward, ``optimizer.step()``, ``clear_grad()``."""
@@ -173,30 +163,22 @@ def run_train(rows=TRAIN_ROWS, paths=TRAIN_PATHS, runs=5, warmup=2, threads=2, l
     info = {"cpu": cpu_description(), "threads": threads, "paddle": paddle.__version__, "runs": runs,
             "load_avg_1_5_15": [round(v, 2) for v in os.getloadavg()]}
     log(f"# {info['cpu']}, threads {threads}, load average {info['load_avg_1_5_15']}")
-    steps = []
+    steps = {}
     for row in rows:
         paddle.seed(0)
         model = pc.create_model(row.model, num_classes=row.num_classes, **dict(row.builder_args))
         rng = np.random.default_rng(0)
         x = rng.standard_normal([row.batch, 3, row.size, row.size]).astype("float32")
-        y = _random_boxes(rng, row.batch) if row.detection else rng.integers(0, row.num_classes, [row.batch])
+        y = ([random_boxes(rng, 1 + i % 4, row.num_classes) for i in range(row.batch)] if row.detection
+             else rng.integers(0, row.num_classes, [row.batch]))
         for path in paths:
-            step = (_torch_step(row, model, x, y, threads) if path == "torch"
-                    else _paddle_step(row, copy.deepcopy(model), path, x, y))
-            for _ in range(warmup):
-                step()
-            steps.append((row, path, step, [], []))
-            log(f"{row.label} {path}: ready")
-    for r in range(runs):
-        for _, _, step, wall, cpu in steps:
-            w0, c0 = time.perf_counter(), time.process_time()
-            step()
-            wall.append(time.perf_counter() - w0)
-            cpu.append(time.process_time() - c0)
-        log(f"round {r + 1}/{runs} done, load average {[round(v, 2) for v in os.getloadavg()]}")
+            steps[(row, path)] = (_torch_step(row, model, x, y, threads) if path == "torch"
+                                  else _paddle_step(row, copy.deepcopy(model), path, x, y))
+            log(f"{row.label} {path}: built")
+    times = interleaved(steps, rounds=runs, warmup=warmup)
     info["load_avg_1_5_15_end"] = [round(v, 2) for v in os.getloadavg()]
-    table = [{"row": row.label, "model": row.model, "path": path, "wall_ms": 1000 * float(np.median(wall)),
-              "cpu_ms": 1000 * float(np.median(cpu))} for row, path, _, wall, cpu in steps]
+    table = [{"row": row.label, "model": row.model, "path": path, "wall_ms": float(np.median(t["wall_ms"])),
+              "cpu_ms": float(np.median(t["cpu_ms"]))} for (row, path), t in times.items()]
     torch_ms = {t["row"]: t for t in table if t["path"] == "torch"}
     for t in table:
         ref = torch_ms.get(t["row"])
