@@ -10,8 +10,9 @@
 from . import layers, models  # noqa: F401  (importing models fills the registry)
 from .cards import ModelCard, WeightEntry
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError
+from .factory import create_model, list_pretrained
 from .fuse import fuse
-from .registry import create_model, list_models, list_pretrained, model_card, register_model
+from .registry import list_models, model_card, register_model
 
 __version__ = "0.1.0"
 

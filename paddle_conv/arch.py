@@ -39,10 +39,11 @@ from paddle import nn
 from paddle.vision.models.resnet import BasicBlock, BottleneckBlock
 
 from .errors import ConfigError, PaddleConvError, abbreviate
+from .factory import build_then_load
 from .layers.bottleneck import Bottleneck
 from .layers.drop_path import drop_path
 from .notes import note_once
-from .registry import MODELS, build_then_load, model_card
+from .registry import MODELS, model_card
 
 #: The Arch keys every model takes (besides ``name`` and its own builder arguments).
 COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate", "head_init_scale",

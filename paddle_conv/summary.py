@@ -21,7 +21,8 @@ import paddle
 from paddle.hapi import dynamic_flops
 
 from .cards import format_card
-from .registry import create_model, model_card
+from .factory import create_model
+from .registry import model_card
 
 
 def _cct_figures(params, macs, size=32, num_classes=10, data="CIFAR-10"):

@@ -25,7 +25,7 @@ import numpy as np
 import paddle
 
 from paddle_conv.errors import WeightsError
-from paddle_conv.registry import create_model
+from paddle_conv.factory import create_model
 
 __all__ = ["KERAS_MODELS", "keras_to_paddle", "read_keras_weights"]
 

@@ -26,7 +26,8 @@ import paddle.nn as nn
 from ..cards import ModelCard
 from ..det import num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
-from ..registry import create_model, register_model
+from ..factory import create_model
+from ..registry import register_model
 
 _PROBE = 256  # probe resolution for finding taps: every stride up to 32 divides it
 

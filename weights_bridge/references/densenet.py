@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import register_reference
+from paddle_conv.registry import register_reference
 
 __all__ = ["DENSENET121_BLOCKS", "DENSENET_ALIASES", "DenseNet", "densenet121", "densenet_renames"]
 

@@ -19,7 +19,7 @@ multiplier, applied as paddle.vision applies it (``int(channels * scale)``).
 import torch
 import torch.nn as nn
 
-from . import register_reference
+from paddle_conv.registry import register_reference
 
 __all__ = ["MOBILENET_V1_BLOCKS", "MobileNetV1", "mobilenet_v1", "mobilenet_v1_renames"]
 

@@ -18,7 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import register_reference
+from paddle_conv.registry import register_reference
+
 from .mobilenet_v2 import conv_norm_act, make_divisible
 
 __all__ = ["MOBILENET_V3_BLOCKS", "MobileNetV3", "mobilenet_v3_large", "mobilenet_v3_renames",

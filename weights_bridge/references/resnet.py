@@ -24,7 +24,8 @@ concatenates (and splits) them along the output channels.
 import torch
 import torch.nn as nn
 
-from . import register_reference
+from paddle_conv.registry import register_reference
+
 from .dcn import deform_conv2d
 from .refconv import RepConv
 

@@ -18,7 +18,7 @@ the stride-1 units), ``_last_conv`` and ``_fc``: :func:`shufflenet_v2_renames` g
 import torch
 import torch.nn as nn
 
-from . import register_reference
+from paddle_conv.registry import register_reference
 
 __all__ = ["SHUFFLENET_V2_STAGES", "ShuffleNetV2", "shufflenet_v2_renames", "shufflenet_v2_x1_0"]
 

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import register_reference
+from paddle_conv.registry import register_reference
 
 _BASE = (64, 64, "M", 128, 128, "M", 256, 256, 256, "C", 512, 512, 512, "M", 512, 512, 512)
 # extras: (out channels, kernel, stride, padding); conv8_2, conv9_2, conv10_2, conv11_2 are sources

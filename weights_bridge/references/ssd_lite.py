@@ -20,7 +20,7 @@ import math
 import torch
 import torch.nn as nn
 
-from . import REFERENCES, register_reference
+from paddle_conv.registry import REFERENCES, register_reference
 
 __all__ = ["SSDLite", "ssd_lite"]
 
