@@ -4,8 +4,6 @@ registers its builders."""
 import importlib
 import pkgutil
 
-from ..pretrained.catalog import WEIGHTS
-from ..registry import MODELS
 from .cct import CCT
 from .conv_resnet import ConvResNet
 from .distillation import DistillationModel
@@ -18,5 +16,3 @@ __all__ = ["CCT", "ConvResNet", "DistillationModel", "OctBottleneck", "OctMobile
 
 for _module in pkgutil.iter_modules(__path__):  # every family module registers its builders on import
     importlib.import_module(f"{__name__}.{_module.name}")
-for _entry in WEIGHTS:  # the published weights go onto their models' cards
-    MODELS.add_weights(_entry.model, _entry)

@@ -230,4 +230,5 @@ class SSDLite(nn.Layer):
 
 #: ``create_model("ssd_lite", num_classes=..., backbone=..., ...)``: builds :class:`SSDLite`.
 ssd_lite = register_model(SSDLite, name="ssd_lite", card=ModelCard(
-    task="detection", input_size=(3, 300, 300), interpolation="bicubic", classifier=None, num_classes=21))
+    task="detection", input_size=(3, 300, 300), interpolation="bicubic", classifier=None, num_classes=21,
+    quick_check={"kwargs": {"backbone": "tiny_cnn", "input_size": 64}, "input_size": (3, 64, 64), "fixed_size": True}))
