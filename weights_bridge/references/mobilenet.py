@@ -21,6 +21,8 @@ import torch.nn as nn
 
 from paddle_conv.registry import register_reference
 
+from ..mappings import KeyMapping, register_key_mapping
+
 __all__ = ["MOBILENET_V1_BLOCKS", "MobileNetV1", "mobilenet_v1", "mobilenet_v1_renames"]
 
 #: ``(paddle.vision name, in, out, stride)`` of the 13 separable blocks, ``features.1`` .. ``features.13``.
@@ -79,3 +81,6 @@ def mobilenet_v1_renames(prefix=""):
 def mobilenet_v1(num_classes=1000, scale=1.0):
     """Torch reference of ``mobilenet_v1`` (d-li14's MobileNetV1 baseline layout)."""
     return MobileNetV1(num_classes, scale)
+
+
+register_key_mapping(KeyMapping(renames=mobilenet_v1_renames()), "mobilenet_v1")
