@@ -21,6 +21,7 @@ from typing import Any, Callable, List, Optional, TypeVar
 
 from .cards import TASKS, ModelCard, WeightEntry
 from .errors import UnknownNameError
+from .plugins import load_plugins
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -32,9 +33,15 @@ class Registry:
         kind: what the registry holds, used in error messages (e.g. ``"model"``).
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, plugins: bool = False) -> None:
         self.kind = kind
         self._entries: dict = {}
+        self._plugins_pending = plugins  # load $PADDLE_CONV_PLUGINS before the first lookup
+
+    def _load_plugins(self) -> None:
+        if self._plugins_pending:
+            self._plugins_pending = False
+            load_plugins()
 
     def register(self, fn: Optional[T] = None, *, name: Optional[str] = None) -> Any:
         """Register ``fn`` under ``name`` (default: ``fn.__name__``); usable as a decorator."""
@@ -50,6 +57,7 @@ class Registry:
 
     def get(self, name: str) -> Callable[..., Any]:
         """Return the builder registered as ``name``; raise UnknownNameError naming the closest."""
+        self._load_plugins()
         try:
             return self._entries[name]
         except (KeyError, TypeError):
@@ -67,13 +75,16 @@ class Registry:
 
     def names(self, pattern: Optional[str] = None) -> List[str]:
         """Sorted registered names, optionally filtered by a shell-style ``pattern``."""
+        self._load_plugins()
         names = sorted(self._entries)
         return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
 
     def __contains__(self, name: object) -> bool:
+        self._load_plugins()
         return name in self._entries
 
     def __len__(self) -> int:
+        self._load_plugins()
         return len(self._entries)
 
 
@@ -81,7 +92,7 @@ class ModelRegistry(Registry):
     """The model registry: builders and their :class:`~paddle_conv.cards.ModelCard`."""
 
     def __init__(self) -> None:
-        super().__init__("model")
+        super().__init__("model", plugins=True)
         self._cards: dict = {}
 
     def register(self, fn: Optional[T] = None, *, name: Optional[str] = None,
@@ -155,5 +166,5 @@ CONVERTERS = Registry("weights converter")
 
 #: ``model name -> builder of its PyTorch reference`` (``torch.nn.Module``), for converting and checking
 #: weights: :mod:`weights_bridge.references` registers the package's own, a plugin its family's.
-REFERENCES = Registry("torch reference model")
+REFERENCES = Registry("torch reference model", plugins=True)
 register_reference = REFERENCES.register
