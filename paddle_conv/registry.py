@@ -168,3 +168,10 @@ CONVERTERS = Registry("weights converter")
 #: weights: :mod:`weights_bridge.references` registers the package's own, a plugin its family's.
 REFERENCES = Registry("torch reference model", plugins=True)
 register_reference = REFERENCES.register
+
+#: Data sets (``DataLoader.*.dataset.name``) and losses (``Loss.Train``), registered by their modules
+#: under :mod:`paddle_conv.data` and :mod:`paddle_conv.losses`.
+DATASETS = Registry("dataset")
+register_dataset = DATASETS.register
+LOSSES = Registry("loss")
+register_loss = LOSSES.register

@@ -7,7 +7,7 @@ import os
 import paddle
 
 from ..console import verbose
-from . import register_dataset
+from ..registry import register_dataset
 from .common import DataNotFoundError, as_label, check_label
 
 #: Where ``paddle.vision.datasets.Cifar10`` keeps its download.

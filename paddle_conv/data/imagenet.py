@@ -6,7 +6,7 @@ import re
 import paddle
 
 from ..errors import DataError, abbreviate
-from . import register_dataset
+from ..registry import register_dataset
 from .common import as_label, check_label, load_sample, require_path
 
 

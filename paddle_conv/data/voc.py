@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from ..errors import DataError, abbreviate
-from . import register_dataset
+from ..registry import register_dataset
 from .common import read_image
 from .detection import hflip, to_chw
 
