@@ -14,12 +14,11 @@ Example::
     list_models(task="classification", pretrained=False)
 """
 
-import dataclasses
 import difflib
 import fnmatch
 from typing import Any, Callable, List, Optional, TypeVar
 
-from .cards import TASKS, ModelCard, WeightEntry
+from .cards import TASKS, ModelCard
 from .errors import UnknownNameError
 from .plugins import load_plugins
 
@@ -105,6 +104,9 @@ class ModelRegistry(Registry):
 
         def add(obj: T) -> T:
             key = name or obj.__name__
+            for entry in card.weights if card is not None else ():
+                if entry.model != key:
+                    raise ValueError(f"weights {entry.name!r} fit model {entry.model!r}, not {key!r}")
             Registry.register(self, obj, name=key)
             self._cards[key] = card if card is not None else ModelCard()
             return obj
@@ -115,14 +117,6 @@ class ModelRegistry(Registry):
         """The card of the registered model ``name`` (UnknownNameError naming the closest)."""
         self.get(name)
         return self._cards[name]
-
-    def add_weights(self, name: str, *entries: WeightEntry) -> None:
-        """Append pretrained weight ``entries`` (each naming this model) to the card of ``name``."""
-        for entry in entries:
-            if entry.model != name:
-                raise ValueError(f"weights {entry.name!r} fit model {entry.model!r}, not {name!r}")
-        card = self.card(name)
-        self._cards[name] = dataclasses.replace(card, weights=card.weights + tuple(entries))
 
     def filter(self, pattern: Optional[str] = None, task: Optional[str] = None,
                pretrained: Optional[bool] = None) -> List[str]:

@@ -98,12 +98,13 @@ def test_a_weight_entry_carries_what_a_download_needs():
         metrics={"top1": 90.0}, num_classes=10, input_size=(3, 32, 32), mean=(0.5,) * 3, std=(0.5,) * 3)
     assert entry.sha256 is None  # unknown until pinned
     reg = pc.registry.ModelRegistry()
-    reg.register(lambda num_classes=1000: None, name="tiny_cnn", card=pc.ModelCard(input_size=(3, 32, 32)))
+    reg.register(lambda num_classes=1000: None, name="plain", card=pc.ModelCard(input_size=(3, 32, 32)))
     assert reg.filter(pretrained=True) == []
-    reg.add_weights("tiny_cnn", entry)
+    reg.register(lambda num_classes=1000: None, name="tiny_cnn", card=pc.ModelCard(weights=(entry,)))
     card = reg.card("tiny_cnn")
     assert card.pretrained and reg.filter(pretrained=True) == ["tiny_cnn"]
     assert card.to_dict()["weights"][0]["urls"] == ["https://example.invalid/tiny.pdparams"]
     assert "demo" in pc.cards.format_card("tiny_cnn", card)
-    with pytest.raises(ValueError, match="fit model 'oct_resnet50', not 'tiny_cnn'"):
-        reg.add_weights("tiny_cnn", dataclasses.replace(entry, model="oct_resnet50"))
+    with pytest.raises(ValueError, match="fit model 'oct_resnet50', not 'other'"):
+        reg.register(lambda: None, name="other", card=pc.ModelCard(weights=(dataclasses.replace(entry,
+                                                                                               model="oct_resnet50"),)))

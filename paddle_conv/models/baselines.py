@@ -51,34 +51,26 @@ def _hapi(model, file_name, md5, host=_HAPI):
                        md5=md5, **IMAGENET)
 
 
-#: Published weights of each, ``pretrained=True`` loading the first.
-VISION_WEIGHTS = {
-    "resnet50": (_hapi("resnet50", "resnet50.pdparams", "ca6f485ee1ab0492d38f323885b0ad80"),
-                 dli14_weights("resnet50", "imagenet_cosine_dli14", "1_aconGn2oZB1Bvgq65g2tsqSI7CSPAEt", 77.150,
-                               93.468),
-                 dli14_weights("resnet50", "imagenet_step_dli14", "1n7H6WNrvtf0eyWeWotbWD1kb95iVWaze", 76.010, 92.834),
-                 WeightEntry(model="resnet50", name="imagenet_torchvision_v1",
-                             urls=("https://download.pytorch.org/models/resnet50-0676ba61.pth",),
-                             file_name="resnet50-0676ba61.pth", file_format="torch", converter="torch",
-                             license="BSD-3-Clause", upstream="pytorch/vision (ResNet50_Weights.IMAGENET1K_V1)",
-                             dataset="imagenet-1k", metrics={"top1": 76.130, "top5": 92.862}, sha256="0676ba61",
-                             **IMAGENET)),
-    "mobilenet_v1": (_hapi("mobilenet_v1", "mobilenetv1_1.0.pdparams", "3033ab1975b1670bef51545feb65fc45"),
-                     dli14_weights("mobilenet_v1", "imagenet_cosine_dli14", "14FBekvITT77z2LX_2utFGMteK3gxN1vn",
-                                   72.238, 90.536)),
-    "resnet18": (_hapi("resnet18", "resnet18.pdparams", "cf548f46534aa3560945be4b95cd11c4"),),
-    "resnet34": (_hapi("resnet34", "resnet34.pdparams", "8d2275cf8706028345f78ac0e1d31969"),),
-    "resnet101": (_hapi("resnet101", "resnet101.pdparams", "02f35f034ca3858e1e54d4036443c92d"),),
-    "mobilenet_v2": (_hapi("mobilenet_v2", "mobilenet_v2_x1.0.pdparams", "0340af0a901346c8d46f4529882fb63d"),),
-    "mobilenet_v3_small": (_hapi("mobilenet_v3_small", "mobilenet_v3_small_x1.0.pdparams",
-                                 "34fe0e7c1f8b00b2b056ad6788d0590c"),),
-    "mobilenet_v3_large": (_hapi("mobilenet_v3_large", "mobilenet_v3_large_x1.0.pdparams",
-                                 "118db5792b4e183b925d8e8e334db3df"),),
-    "shufflenet_v2_x1_0": (_hapi("shufflenet_v2_x1_0", "shufflenet_v2_x1_0.pdparams",
-                                 "122d42478b9e81eb49f8a9ede327b1a4"),),
-    "densenet121": (_hapi("densenet121", "DenseNet121_pretrained.pdparams", "db1b239ed80a905290fd8b01d3af08e4",
-                          host="https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/"),),
-}
+#: Published weights of each, ``pretrained=True`` loading the first: Paddle's own (file, MD5), then others.
+VISION_WEIGHTS = {name: (_hapi(name, *paddle_file), *others) for name, paddle_file, others in (
+    ("resnet18", ("resnet18.pdparams", "cf548f46534aa3560945be4b95cd11c4"), ()),
+    ("resnet34", ("resnet34.pdparams", "8d2275cf8706028345f78ac0e1d31969"), ()),
+    ("resnet50", ("resnet50.pdparams", "ca6f485ee1ab0492d38f323885b0ad80"), (
+        dli14_weights("resnet50", "imagenet_cosine_dli14", "1_aconGn2oZB1Bvgq65g2tsqSI7CSPAEt", 77.150, 93.468),
+        dli14_weights("resnet50", "imagenet_step_dli14", "1n7H6WNrvtf0eyWeWotbWD1kb95iVWaze", 76.010, 92.834),
+        WeightEntry(model="resnet50", name="imagenet_torchvision_v1", file_name="resnet50-0676ba61.pth",
+                    urls=("https://download.pytorch.org/models/resnet50-0676ba61.pth",), file_format="torch",
+                    converter="torch", license="BSD-3-Clause", upstream="pytorch/vision (ResNet50_Weights.IMAGENET1K_V1)",
+                    dataset="imagenet-1k", metrics={"top1": 76.130, "top5": 92.862}, sha256="0676ba61", **IMAGENET))),
+    ("resnet101", ("resnet101.pdparams", "02f35f034ca3858e1e54d4036443c92d"), ()),
+    ("mobilenet_v1", ("mobilenetv1_1.0.pdparams", "3033ab1975b1670bef51545feb65fc45"), (
+        dli14_weights("mobilenet_v1", "imagenet_cosine_dli14", "14FBekvITT77z2LX_2utFGMteK3gxN1vn", 72.238, 90.536),)),
+    ("mobilenet_v2", ("mobilenet_v2_x1.0.pdparams", "0340af0a901346c8d46f4529882fb63d"), ()),
+    ("mobilenet_v3_small", ("mobilenet_v3_small_x1.0.pdparams", "34fe0e7c1f8b00b2b056ad6788d0590c"), ()),
+    ("mobilenet_v3_large", ("mobilenet_v3_large_x1.0.pdparams", "118db5792b4e183b925d8e8e334db3df"), ()),
+    ("shufflenet_v2_x1_0", ("shufflenet_v2_x1_0.pdparams", "122d42478b9e81eb49f8a9ede327b1a4"), ()),
+    ("densenet121", ("DenseNet121_pretrained.pdparams", "db1b239ed80a905290fd8b01d3af08e4",
+                     "https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/"), ()))}
 
 #: What the papers report (``ModelCard.paper``).
 VISION_PAPERS = {
