@@ -484,8 +484,8 @@ def paddle_to_torch(state_dict: Mapping[str, Any], model: Optional[str] = None, 
 
 
 @CONVERTERS.register(name="torch")
-def convert_torch_file(path, model: str, num_classes: Optional[int] = None) -> "OrderedDict[str, paddle.Tensor]":
-    """The torch checkpoint file ``path`` (upstream layout) as the Paddle state dict of ``model``: the
-    ``"torch"`` converter :func:`paddle_conv.create_model` uses for published ``.pth`` files."""
+def convert_torch_file(read, model: str, num_classes: Optional[int] = None) -> "OrderedDict[str, paddle.Tensor]":
+    """A torch checkpoint file (upstream layout), ``read(reader)`` giving its content, as the Paddle state dict
+    of ``model``: the ``"torch"`` converter :func:`paddle_conv.create_model` uses for published ``.pth`` files."""
     kwargs = {} if num_classes is None else {"num_classes": num_classes}
-    return torch_to_paddle(unwrap_state_dict(safe_torch_load(str(path), "pretrained weights")), model, **kwargs)
+    return torch_to_paddle(unwrap_state_dict(read(safe_torch_load)), model, **kwargs)

@@ -34,6 +34,7 @@ from .schema import (
     STR,
     Key,
     Type,
+    check_finite,
     config_error,
     named_entry,
     named_list,
@@ -50,8 +51,10 @@ def validate_config(cfg: Dict[str, Any], source: str = "<config>",
                     schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults.
 
-    A classification config's values are also checked for range (:func:`.values.check_values`).
+    No number anywhere may be NaN or infinite (:func:`.schema.check_finite`); a classification
+    config's values are also checked for range (:func:`.values.check_values`).
     """
+    check_finite(source, "", cfg)
     out = validate_section(source, "", cfg, schema or SCHEMA)
     if (schema or SCHEMA) is SCHEMA:
         check_values(source, out)

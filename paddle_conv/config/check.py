@@ -22,7 +22,7 @@ from ..errors import PaddleConvError
 from ..notes import NOTES
 from .classification import SCHEMA
 from .legacy import is_legacy, translate_legacy
-from .schema import validate_section
+from .schema import check_finite, validate_section
 from .yaml_io import apply_override, read_yaml
 
 #: Stop collecting refusals after this many (a file of another kind refuses everything).
@@ -123,6 +123,7 @@ def check_config(path, overrides=(), schema=None, environment_notes=None):
     work, refused = copy.deepcopy(raw), []
     while len(refused) < MAX_REFUSALS:
         try:
+            check_finite(source, "", work)
             cfg = validate_section(source, "", copy.deepcopy(work), schema)
         except PaddleConvError as exc:
             key = getattr(exc, "key_path", "") or ""

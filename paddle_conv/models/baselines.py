@@ -60,8 +60,9 @@ VISION_WEIGHTS = {name: (_hapi(name, *paddle_file), *others) for name, paddle_fi
         dli14_weights("resnet50", "imagenet_step_dli14", "1n7H6WNrvtf0eyWeWotbWD1kb95iVWaze", 76.010, 92.834),
         WeightEntry(model="resnet50", name="imagenet_torchvision_v1", file_name="resnet50-0676ba61.pth",
                     urls=("https://download.pytorch.org/models/resnet50-0676ba61.pth",), file_format="torch",
-                    converter="torch", license="BSD-3-Clause", upstream="pytorch/vision (ResNet50_Weights.IMAGENET1K_V1)",
-                    dataset="imagenet-1k", metrics={"top1": 76.130, "top5": 92.862}, sha256="0676ba61", **IMAGENET))),
+                    converter="torch", license="BSD-3-Clause",
+                    upstream="pytorch/vision (ResNet50_Weights.IMAGENET1K_V1)", dataset="imagenet-1k",
+                    metrics={"top1": 76.130, "top5": 92.862}, sha256="0676ba61", **IMAGENET))),
     ("resnet101", ("resnet101.pdparams", "02f35f034ca3858e1e54d4036443c92d"), ()),
     ("mobilenet_v1", ("mobilenetv1_1.0.pdparams", "3033ab1975b1670bef51545feb65fc45"), (
         dli14_weights("mobilenet_v1", "imagenet_cosine_dli14", "14FBekvITT77z2LX_2utFGMteK3gxN1vn", 72.238, 90.536),)),

@@ -2,13 +2,16 @@
 
 ``pretrained`` is ``True`` (the model's first weight entry), an entry name, a path (an upstream
 ``.pth`` converted by :mod:`weights_bridge`, or a ``.pdparams``) or an ``http(s)://`` URL. A torch
-file is converted once and the result cached as ``$PADDLE_CONV_HOME/converted/<model>-<entry>.pdparams``.
+file is converted once and the result cached as
+``$PADDLE_CONV_HOME/converted/<model>-<entry>-<source digest>.pdparams``. A downloaded file that
+cannot be read is moved aside (``*.rejected``), so the next call downloads it again.
 When the model's class count differs from the weights', every tensor but the classifier's is kept,
 and one line says so.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -24,7 +27,7 @@ from ..errors import WeightsError
 from ..io import atomic_paddle_save
 from ..registry import CONVERTERS
 from ..state_dict import read_state_dict
-from .download import cache_dir, fetch
+from .download import cache_dir, fetch, set_aside, source_digest, url_file_name
 
 __all__ = ["Pretrained", "converter", "load_weights", "resolve_entry"]
 
@@ -69,13 +72,16 @@ def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[Weig
     """
     entry = resolve_entry(model_name, entries, pretrained)
     if entry is not None:
-        source = fetch(entry.urls, entry.file_name, sha256=entry.sha256, md5=entry.md5)
-        state = _as_paddle_state(source, entry.converter, model_name, entry.num_classes,
-                                 cache=cache_dir() / "converted" / f"{model_name}-{entry.name}.pdparams")
+        source = fetch(entry.urls, entry.file_name, sha256=entry.sha256, md5=entry.md5, size=entry.size)
+        digest = source_digest(entry.urls, entry.sha256, entry.md5)
+        state = _as_paddle_state(source, entry.converter, model_name, entry.num_classes, downloaded=True,
+                                 cache=cache_dir() / "converted" / f"{model_name}-{entry.name}-{digest}.pdparams")
     else:
-        source = _local_file(os.fspath(pretrained))
+        text = os.fspath(pretrained)
+        source = fetch(text, url_file_name(text)) if _is_url(text) else _local_file(text)
         file_format = "torch" if source.suffix.lower() in TORCH_SUFFIXES or _is_zip(source) else "paddle"
-        state = _as_paddle_state(source, file_format, model_name, num_classes or _class_count(model, classifier))
+        state = _as_paddle_state(source, file_format, model_name, num_classes or _class_count(model, classifier),
+                                 downloaded=_is_url(text))
     return _assign(model, state, classifier, source)
 
 
@@ -89,9 +95,6 @@ def _is_zip(path: Path) -> bool:
 
 
 def _local_file(pretrained: str) -> Path:
-    if _is_url(pretrained):
-        name = os.path.basename(urllib.parse.urlsplit(pretrained).path) or "weights.pth"
-        return fetch(pretrained, name)
     path = Path(pretrained)
     if not path.exists() and Path(pretrained + ".pdparams").is_file():  # a checkpoint prefix, as PaddleClas gives
         path = Path(pretrained + ".pdparams")
@@ -109,18 +112,34 @@ def _class_count(model: paddle.nn.Layer, classifier: str | None) -> int | None:
 
 
 def _as_paddle_state(source: Path, file_format: str, model_name: str, num_classes: int | None,
-                     cache: Path | None = None) -> dict:
-    """Our state dict for ``source``, converted (and cached) when it is not Paddle's own."""
+                     cache: Path | None = None, downloaded: bool = False) -> dict:
+    """Our state dict for ``source``, converted (and cached) when it is not Paddle's own; a ``downloaded``
+    source that cannot be read is moved aside."""
     if file_format == "paddle":
-        return read_state_dict(str(source), "pretrained weights")
+        return _read(read_state_dict, source, downloaded)
     if cache is not None and cache.exists():
-        return read_state_dict(str(cache), "cached converted weights")
-    state = converter(file_format, source.name)(source, model_name, num_classes)
+        try:
+            return read_state_dict(str(cache), "cached converted weights")
+        except WeightsError as exc:
+            print(f"{exc}; moved aside to {set_aside(cache)}, converting {source.name} again", file=sys.stderr)
+    read = functools.partial(_read, source=source, downloaded=downloaded)  # read(reader): the file's content
+    state = converter(file_format, source.name)(read, model_name, num_classes)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_paddle_save(state, str(cache))
         print(f"converted {source.name} for {model_name}; cached as {cache}", file=sys.stderr)
     return state
+
+
+def _read(reader, source: Path, downloaded: bool):
+    """``reader(source)``; a ``downloaded`` file it cannot read is moved aside, so the next call fetches it again."""
+    try:
+        return reader(str(source), "pretrained weights")
+    except WeightsError as exc:
+        if not downloaded:
+            raise
+        raise WeightsError(f"{exc} (the downloaded file was moved aside to {set_aside(source)}: the next call "
+                           "downloads it again)") from None
 
 
 #: Format -> the module (a plugin, imported by name when first needed) that registers its converter into
@@ -129,8 +148,9 @@ CONVERTER_PROVIDERS = {"torch": "weights_bridge"}
 
 
 def converter(file_format: str, source_name: str):
-    """The registered converter of ``file_format`` (importing its provider on first use); WeightsError
-    saying what to install when it cannot be had."""
+    """The registered converter of ``file_format`` (importing its provider on first use), called as
+    ``converter(read, model_name, num_classes)`` with ``read(reader)`` the file read by ``reader(path, what)``
+    (a damaged download is moved aside); WeightsError saying what to install when it cannot be had."""
     if file_format not in CONVERTERS and file_format in CONVERTER_PROVIDERS:
         try:
             importlib.import_module(CONVERTER_PROVIDERS[file_format])
