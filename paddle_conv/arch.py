@@ -4,10 +4,10 @@ Every model takes, besides its own builder arguments (as PaddleClas's models do)
 
 - ``class_num`` (or ``num_classes``): the number of classes.
 - ``drop_rate``: dropout on the classifier's input (the last ``nn.Linear``), in training only.
-- ``drop_path_rate``: stochastic depth. Transformer models (CCT) take it as their
-  ``stochastic_depth``; residual models (ResNet, OctResNet, ...) drop each bottleneck's residual
-  branch per sample, block ``i`` of ``n`` with rate ``drop_path_rate * i / (n - 1)``. A model
-  without residual blocks or transformer layers refuses a non-zero rate.
+- ``drop_path_rate``: stochastic depth. A model taking its own rate (a ``drop_path_rate`` or
+  ``stochastic_depth`` argument: transformer layers) gets it; a model whose card lists its
+  ``residual_branches`` has each residual branch dropped per sample, block ``i`` of ``n`` with rate
+  ``drop_path_rate * i / (n - 1)``. Any other model refuses a non-zero rate, naming the key.
 - ``pretrained``: ``false``/null (random init), ``true`` (the model card's first published
   weights), a weights name of the card, a path (``.pdparams`` or its prefix, or an upstream
   ``.pth`` converted by the bridge) or a URL: see :func:`paddle_conv.create_model`.
