@@ -257,26 +257,22 @@ def _weights(model, tag, path, dataset, top1):
                        num_classes=num_classes, input_size=(3, size, size), mean=norm[0], std=norm[1])
 
 
-#: Published weights by model, ``pretrained=True`` loading the first.
-CCT_WEIGHTS = {
-    "cct_7_3x1_32": (_weights("cct_7_3x1_32", "cifar10_300ep", "pretrained/cct_7_3x1_32_cifar10_300epochs.pth",
-                              "cifar-10", 96.53),
-                     _weights("cct_7_3x1_32", "cifar100_300ep", "pretrained/cct_7_3x1_32_cifar100_300epochs.pth",
-                              "cifar-100", 80.92)),
-    "cct_7_3x1_32_sine": tuple(
-        _weights("cct_7_3x1_32_sine", f"{data.replace('-', '')}_{epochs}ep",
-                 f"pretrained/cct_7_3x1_32_sine_{data.replace('-', '')}_{epochs}epochs.pth", data, top1)
-        for data, epochs, top1 in (("cifar-10", 5000, 98.00), ("cifar-10", 1500, 97.48), ("cifar-100", 5000, 82.87),
-                                   ("cifar-100", 1500, 82.72))),
-    "cct_7_7x2_224_sine": (_weights("cct_7_7x2_224_sine", "flowers102", "pretrained/cct_7_7x2_224_flowers102.pth",
-                                    "flowers-102", 97.19),),
-    "cct_14_7x2_224": (_weights("cct_14_7x2_224", "imagenet", "pretrained/cct_14_7x2_224_imagenet.pth", "imagenet-1k",
-                                80.67),),
-    "cct_14_7x2_384": (_weights("cct_14_7x2_384", "imagenet", "finetuned/cct_14_7x2_384_imagenet.pth", "imagenet-1k",
-                                82.71),
-                       _weights("cct_14_7x2_384", "flowers102", "finetuned/cct_14_7x2_384_flowers102.pth",
-                                "flowers-102", 99.76)),
-}
+#: Published weights: ``(model, name, path under the checkpoint site, data set, top-1)``, a model's first being
+#: what ``pretrained=True`` loads.
+PUBLISHED = (
+    ("cct_7_3x1_32", "cifar10_300ep", "pretrained/cct_7_3x1_32_cifar10_300epochs.pth", "cifar-10", 96.53),
+    ("cct_7_3x1_32", "cifar100_300ep", "pretrained/cct_7_3x1_32_cifar100_300epochs.pth", "cifar-100", 80.92),
+    ("cct_7_3x1_32_sine", "cifar10_5000ep", "pretrained/cct_7_3x1_32_sine_cifar10_5000epochs.pth", "cifar-10", 98.0),
+    ("cct_7_3x1_32_sine", "cifar10_1500ep", "pretrained/cct_7_3x1_32_sine_cifar10_1500epochs.pth", "cifar-10", 97.48),
+    ("cct_7_3x1_32_sine", "cifar100_5000ep", "pretrained/cct_7_3x1_32_sine_cifar100_5000epochs.pth", "cifar-100",
+     82.87),
+    ("cct_7_3x1_32_sine", "cifar100_1500ep", "pretrained/cct_7_3x1_32_sine_cifar100_1500epochs.pth", "cifar-100",
+     82.72),
+    ("cct_7_7x2_224_sine", "flowers102", "pretrained/cct_7_7x2_224_flowers102.pth", "flowers-102", 97.19),
+    ("cct_14_7x2_224", "imagenet", "pretrained/cct_14_7x2_224_imagenet.pth", "imagenet-1k", 80.67),
+    ("cct_14_7x2_384", "imagenet", "finetuned/cct_14_7x2_384_imagenet.pth", "imagenet-1k", 82.71),
+    ("cct_14_7x2_384", "flowers102", "finetuned/cct_14_7x2_384_flowers102.pth", "flowers-102", 99.76),
+)
 
 
 def _paper(params, macs, size=32, num_classes=10, data="CIFAR-10"):
@@ -304,7 +300,8 @@ def cct_card(name):
         norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD}
     return ModelCard(input_size=(3, size, size), interpolation="bicubic", classifier="classifier.fc",
                      num_classes=config["num_classes"], upstream=upstream,
-                     layout="SHI-Labs/Compact-Transformers", weights=CCT_WEIGHTS.get(name, ()),
+                     layout="SHI-Labs/Compact-Transformers",
+                     weights=tuple(_weights(*row) for row in PUBLISHED if row[0] == name),
                      paper=CCT_PAPERS.get(name), **norm,
                      quick_check={"kwargs": {}, "input_size": (3, 32, 32), "fixed_size": True}  # token grid fixed
                      if name == "cct_2_3x2_32" else None)
