@@ -17,6 +17,7 @@ closest key), :mod:`.classification` and :mod:`.detection` (the schemas), :mod:`
 import os
 from typing import Any, Dict, Optional, Sequence, Union
 
+from ..errors import PROBLEMS, config_error
 from .classification import SCHEMA
 from .detection import DET_SCHEMA, STAGES, is_detection_config
 from .legacy import is_legacy, translate_legacy
@@ -30,12 +31,10 @@ from .schema import (
     MAPPING,
     NUM_LIST,
     NUMBERS,
-    PROBLEMS,
     STR,
     Key,
     Type,
     check_finite,
-    config_error,
     named_entry,
     named_list,
     named_mapping,

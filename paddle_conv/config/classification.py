@@ -23,7 +23,7 @@ from ..device import DEVICE_PATTERN
 from ..errors import ConfigError, abbreviate
 from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..losses import LOSSES
-from ..losses.distillation import DML_ACTIVATIONS
+from ..losses.distillation_losses import DML_ACTIVATIONS
 from ..metrics import METRICS
 from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER, LOGITS_KEY
 from ..notes import note_once
@@ -273,8 +273,7 @@ def validate_arch(source, path, value):
     try:
         check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus")}, path)
     except ConfigError as exc:
-        problem = "bad value" if exc.key in (*COMMON_KEYS, *FOREIGN_KEYS) else "unknown key"
-        raise config_error(source, join_key(path, exc.key), problem, exc.text) from None
+        raise config_error(source, exc.key_path, exc.problem, exc.text) from None
     return out
 
 
@@ -411,7 +410,7 @@ def _member_names(source, path, value, pairs):
 
 
 def _distillation_loss_keys(source, where, name, kwargs):
-    """The keys of a distillation loss (:mod:`paddle_conv.losses.distillation`) that its signature's
+    """The keys of a distillation loss (:mod:`paddle_conv.losses.distillation_losses`) that its signature's
     types do not check: the member names, ``key`` (logits only), PaddleClas's options not implemented."""
     params = inspect.signature(LOSSES.get(name)).parameters
     for key, pairs in (("model_name_pairs", True), ("model_names", False)):
@@ -498,7 +497,7 @@ def validate_dataset(source, path, value, allow_fallback=True):
     reserved = ("batch_size", "num_workers") if not allow_fallback else ()
     if allow_fallback:
         extra["fallback"] = lambda s, p, v: None if v is None else validate_dataset(s, p, v, allow_fallback=False)
-    out = named_mapping(DATASETS, reserved=reserved, exclude=("transform", "class_num"), extra=extra)(
+    out = named_mapping(DATASETS, reserved=reserved, exclude=("transform", "num_classes"), extra=extra)(
         source, path, value)
     for key in ("batch_size", "num_workers") if not allow_fallback else ():
         if key in out:
@@ -508,7 +507,7 @@ def validate_dataset(source, path, value, allow_fallback=True):
 
 def _batch_ops(source, path, value):
     """``batch_transform_ops``: Mixup/Cutmix entries, or an OpSampler of them with ``prob`` each."""
-    out = named_list(BATCH_TRANSFORMS, required=False, exclude=("class_num",))(source, path, value)
+    out = named_list(BATCH_TRANSFORMS, required=False, exclude=("num_classes",))(source, path, value)
     for i, entry in enumerate(out):
         (name, kwargs), = entry.items()
         if name != "OpSampler":
@@ -518,7 +517,7 @@ def _batch_ops(source, path, value):
             if op == "OpSampler":
                 raise config_error(source, where, "bad value", "an OpSampler cannot contain another OpSampler")
             builder = resolve_name(source, where, BATCH_TRANSFORMS, op)
-            validate_kwargs(source, where, op_kwargs or {}, builder, reserved=("prob",), exclude=("class_num",))
+            validate_kwargs(source, where, op_kwargs or {}, builder, reserved=("prob",), exclude=("num_classes",))
     return out
 
 

@@ -7,7 +7,7 @@ sums the entries, each scaled by its optional ``weight`` (default 1.0). The dist
 
 from ..registry import LOSSES, register_loss
 from .celoss import CELoss, CombinedLoss, MixCELoss  # noqa: E402  (registers CELoss, MixCELoss)
-from .distillation import (  # noqa: E402  (they register)
+from .distillation_losses import (  # noqa: E402  (they register)
     DistillationCELoss,
     DistillationDISTLoss,
     DistillationDKDLoss,
