@@ -26,7 +26,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .depthwise import depthwise_conv2d
+from .depthwise import DepthwiseConv2D, depthwise_conv2d
 
 __all__ = ["BASIS_MODES", "TRANSFORM_INITS", "RefConv2D"]
 
@@ -121,6 +121,24 @@ class RefConv2D(nn.Layer):
         patches = patches.reshape([groups, per_group * m * m, k * k])
         transform = self.convmap.weight.reshape([groups, per_group, per_group * m * m])
         return self.weight + paddle.matmul(transform, patches).reshape(self.kernel_shape)
+
+    def reparameterize(self):
+        """The plain ``nn.Conv2D`` computing what this layer computes (its inference form): ``weight``
+        the refocused kernel ``weight + convmap(weight)``, ``bias`` this layer's (none when it has none).
+        Its class is ``folds_into`` when set (``refocus`` records the class of the conv it replaced),
+        else ``DepthwiseConv2D`` for a depthwise layer and ``nn.Conv2D`` otherwise."""
+        depthwise = self.groups == self.in_channels == self.out_channels
+        conv_class = getattr(self, "folds_into", DepthwiseConv2D if depthwise else nn.Conv2D)
+        conv = conv_class(self.in_channels, self.out_channels, self.kernel_size, stride=self.stride,
+                          padding=self.padding, dilation=self.dilation, groups=self.groups,
+                          bias_attr=None if self.bias is not None else False)
+        with paddle.no_grad():
+            conv.weight.set_value(self.refocused_kernel())
+        if self.bias is not None:
+            conv.bias.set_value(self.bias)
+        if not self.training:
+            conv.eval()
+        return conv
 
     def forward(self, x):
         return depthwise_conv2d(x, self.refocused_kernel(), self.bias, stride=self.stride, padding=self.padding,
