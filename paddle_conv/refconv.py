@@ -11,6 +11,7 @@ Both functions change ``model`` in place and return it.
 
 import paddle.nn as nn
 
+from .layers.depthwise import DepthwiseConv2D
 from .layers.refconv import BASIS_MODES, TRANSFORM_INITS, RefConv2D
 
 __all__ = ["refocus", "reparameterize", "refocusable", "reset_random_bases"]
@@ -29,9 +30,9 @@ def _replace_sublayers(model, convert):
 
 
 def refocusable(conv, min_kernel=3, map_k=3):
-    """Whether ``conv`` is a plain ``nn.Conv2D`` that :func:`refocus` turns into a RefConv2D:
-    square kernel of at least ``max(min_kernel, map_k)``, zero padding, NCHW."""
-    if type(conv) is not nn.Conv2D:
+    """Whether ``conv`` is a plain ``nn.Conv2D`` (or a ``DepthwiseConv2D``) that :func:`refocus` turns
+    into a RefConv2D: square kernel of at least ``max(min_kernel, map_k)``, zero padding, NCHW."""
+    if type(conv) not in (nn.Conv2D, DepthwiseConv2D):
         return False
     kh, kw = conv._kernel_size
     return (kh == kw and kh >= max(min_kernel, map_k) and conv._padding_mode == "zeros"
@@ -74,6 +75,7 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
                         stride=sh if sh == sw else [sh, sw], padding=conv._padding, groups=conv._groups,
                         map_k=map_k, dilation=dh if dh == dw else [dh, dw], bias=conv.bias is not None,
                         init=init, basis=basis)
+        ref.folds_into = type(conv)  # reparameterize restores the class it replaced
         if conv.weight._is_initialized():  # not a paddle.LazyGuard skeleton (shapes only, no values)
             if not basis.startswith("random"):
                 ref.weight.set_value(conv.weight.detach())

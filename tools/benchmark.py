@@ -3,6 +3,8 @@
     python tools/benchmark.py --models resnet50,oct_resnet50,mobilenet_v1,oct_mobilenet --batch 1,8 --size 224
     python tools/benchmark.py --models resnet50,oct_resnet50 --mode train --batch 16 --runs 5
     python tools/benchmark.py --models oct_resnet26 --size 32 --runs 1 --warmup 0 --json out.json
+    python tools/benchmark.py --train                       # ours/torch training-step ratios
+    python tools/benchmark.py --train --models oct_mobilenet,mobilenet_v1 --paths dygraph,torch
 
 Paths (``--paths``): dygraph, static (to_static), inference (Paddle Inference over
 paddle_conv.deploy.export's files), onnxruntime, openvino (when installed), torch (the torch
@@ -16,6 +18,12 @@ images/s, median process CPU time, peak memory, MACs per image and the ratio to 
 model's on the same path, mode and batch; the summary gives each pair's ratio on every path, the
 fastest path vs the fastest path, and the fastest path vs the torch reference. The logic lives in
 paddle_conv.benchmark; docs/benchmarks.md has the measurements.
+
+``--train`` runs the training benchmark instead (paddle_conv.benchmark.training): the rows of
+TRAIN_ROWS, each at its own batch and size (``--models`` picks some, ``--paths`` among dygraph,
+static, torch), and prints each row's ours/torch step-time ratio with the CPU's name; torch is
+optional (reported as missing when absent). A second table times the depthwise convolution
+alone (paddle_conv.layers.depthwise_conv2d against Paddle's kernel, forward + backward).
 """
 
 import argparse
@@ -25,6 +33,14 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddle_conv.benchmark import DEFAULT_BASELINES, MODES, PATHS, format_table, macs_per_image, run  # noqa: E402,F401
+from paddle_conv.benchmark.training import (  # noqa: E402
+    TRAIN_PATHS,
+    TRAIN_ROWS,
+    format_depthwise_table,
+    format_train_table,
+    run_depthwise,
+    run_train,
+)
 
 DEFAULT_PATHS = ("dygraph", "static", "inference", "onnxruntime", "openvino", "torch", "torch-default")
 
@@ -41,10 +57,15 @@ def _int_list(p, flag, text):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--models", required=True,
+    p.add_argument("--models", default="",
                    help="comma-separated registered model names; NAME:reparameterized builds NAME and\n"
-                        "folds its RefConv layers (paddle_conv.refconv.reparameterize)")
-    p.add_argument("--paths", default=",".join(DEFAULT_PATHS), help=f"comma-separated subset of {','.join(PATHS)}")
+                        "folds its RefConv layers (paddle_conv.refconv.reparameterize); with --train,\n"
+                        "a subset of the training rows (default: all)")
+    p.add_argument("--paths", default=None,
+                   help=f"comma-separated subset of {','.join(PATHS)}; with --train of {','.join(TRAIN_PATHS)}")
+    p.add_argument("--train", action="store_true",
+                   help="the training benchmark: ours/torch step-time ratios of the training rows\n"
+                        "(" + ", ".join(r.label for r in TRAIN_ROWS) + ")")
     p.add_argument("--mode", default="infer", help="infer, train or infer,train (default infer)")
     p.add_argument("--batch", default="1", help="batch sizes, comma-separated (default 1), e.g. 1,8")
     p.add_argument("--amp", default="off", help="off, on or off,on: float16 autocast on dygraph/static (default off)")
@@ -62,7 +83,11 @@ def parse_args(argv=None):
     p.add_argument("--json", help="also write rows, summary and machine info to this JSON file")
     args = p.parse_args(argv)
     args.models = [m for m in args.models.split(",") if m]
-    args.paths = [x for x in args.paths.split(",") if x]
+    if args.train:
+        return _train_args(p, args)
+    if not args.models:
+        p.error("--models is required (e.g. --models resnet50,oct_resnet50), or pass --train")
+    args.paths = [x for x in (args.paths or ",".join(DEFAULT_PATHS)).split(",") if x]
     args.mode = [x for x in args.mode.split(",") if x]
     amp = [x for x in args.amp.split(",") if x]
     for kind, given, allowed in (("path", args.paths, PATHS), ("mode", args.mode, MODES), ("amp", amp, ("off", "on"))):
@@ -74,6 +99,21 @@ def parse_args(argv=None):
     if min(args.size, args.runs, args.threads) < 1 or args.warmup < 0:
         p.error("--size, --runs and --threads must be >= 1 and --warmup >= 0")
     args.baselines = _baselines(args.baseline, args.models, p)
+    return args
+
+
+def _train_args(p, args):
+    known = [r.model for r in TRAIN_ROWS]
+    unknown = sorted(set(args.models) - set(known))
+    if unknown:
+        p.error(f"--train --models {','.join(unknown)}: not a training row; choose from {','.join(known)}")
+    args.rows = [r for r in TRAIN_ROWS if not args.models or r.model in args.models]
+    args.paths = [x for x in (args.paths or ",".join(TRAIN_PATHS)).split(",") if x]
+    bad = sorted(set(args.paths) - set(TRAIN_PATHS))
+    if bad or not args.paths:
+        p.error(f"--train --paths {bad}: choose from {', '.join(TRAIN_PATHS)}")
+    if min(args.runs, args.threads) < 1 or args.warmup < 0:
+        p.error("--runs and --threads must be >= 1 and --warmup >= 0")
     return args
 
 
@@ -99,7 +139,28 @@ def main(argv=None):
     # eager 20x slower; the torch-default path runs without these settings
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("KMP_BLOCKTIME", "0")
-    result = run(args, log=lambda s: print(s, file=sys.stderr, flush=True))
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    if args.train:
+        result = run_train(args.rows, args.paths, args.runs, args.warmup, args.threads, log=log)
+        info = result["machine"]
+        print(f"\ntraining steps, {info['cpu']}, threads {info['threads']}, paddle {info['paddle']}, "
+              f"median of {info['runs']} interleaved rounds, load average {info['load_avg_1_5_15']} at start, "
+              f"{info['load_avg_1_5_15_end']} at end\n")
+        print(format_train_table(result))
+        result["depthwise"] = run_depthwise(runs=args.runs)
+        print("\ndepthwise 3x3 convolution alone, forward + backward (Oct-MobileNetV1's shapes, main command)\n")
+        print(format_depthwise_table(result["depthwise"]))
+    else:
+        result = _run_latency(args, log)
+    if args.json:
+        from paddle_conv.io import atomic_json_save
+
+        atomic_json_save(result, args.json)
+    return result
+
+
+def _run_latency(args, log):
+    result = run(args, log=log)
     info = result["machine"]
     print(f"\n{info['command']}\n{info['date_utc']} UTC, {info['cpu']} ({info['cpu_count']} cores), "
           f"device {info['device']}, threads {info['threads']} (OMP_WAIT_POLICY={info['omp_wait_policy']}), "
@@ -109,10 +170,6 @@ def main(argv=None):
     print("\nratio = median latency / the baseline model's on the same path, mode and batch; cpu = process CPU time\n")
     for s in result["summary"]:
         print(f"- {s['what']}: {s['ratio']:.3f} (cpu {s['cpu_ratio']:.3f}; {s['detail']})")
-    if args.json:
-        from paddle_conv.io import atomic_json_save
-
-        atomic_json_save(result, args.json)
     return result
 
 

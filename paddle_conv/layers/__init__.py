@@ -5,6 +5,7 @@ from .bottleneck import Bottleneck
 from .channel_shuffle import ChannelShuffle
 from .conv_factory import CONV_KINDS, create_conv2d
 from .deform_conv import DeformConv2D
+from .depthwise import DepthwiseConv2D, depthwise_conv2d, use_fast_depthwise
 from .depthwise_separable import DepthwiseSeparableConv
 from .drop_path import DropPath, drop_path
 from .inception import InceptionBlock
@@ -24,6 +25,7 @@ __all__ = [
     "Conv_BN",
     "Conv_BN_ACT",
     "DeformConv2D",
+    "DepthwiseConv2D",
     "DepthwiseSeparableConv",
     "DropPath",
     "InceptionBlock",
@@ -35,7 +37,9 @@ __all__ = [
     "Tokenizer",
     "TransformerEncoderLayer",
     "create_conv2d",
+    "depthwise_conv2d",
     "drop_path",
     "resize_grid_embedding",
+    "use_fast_depthwise",
     "sinusoidal_embedding",
 ]

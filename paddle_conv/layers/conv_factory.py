@@ -18,6 +18,7 @@ import paddle.nn as nn
 
 from ..registry import Registry
 from .deform_conv import DeformConv2D
+from .depthwise import DepthwiseConv2D
 from .depthwise_separable import DepthwiseSeparableConv
 from .octconv import OctaveConv
 from .refconv import RefConv2D
@@ -29,7 +30,8 @@ CONV_KINDS = Registry("conv kind")
 
 @CONV_KINDS.register(name="conv")
 def _plain(cin, cout, k, stride, padding, dilation, groups, bias):
-    return nn.Conv2D(cin, cout, k, stride=stride, padding=padding, dilation=dilation, groups=groups,
+    layer = DepthwiseConv2D if groups == cin == cout else nn.Conv2D
+    return layer(cin, cout, k, stride=stride, padding=padding, dilation=dilation, groups=groups,
                      bias_attr=None if bias else False)
 
 

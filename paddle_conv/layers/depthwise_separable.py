@@ -7,6 +7,8 @@ Parameters (no bias): ``k*k*C_in + C_in*C_out`` instead of ``k*k*C_in*C_out`` fo
 
 import paddle.nn as nn
 
+from .depthwise import DepthwiseConv2D
+
 __all__ = ["DepthwiseSeparableConv"]
 
 
@@ -27,7 +29,7 @@ class DepthwiseSeparableConv(nn.Layer):
         if padding is None:
             padding = dilation * (kernel_size - 1) // 2
         bias_attr = None if bias else False
-        self.depthwise = nn.Conv2D(in_channels, in_channels, kernel_size, stride=stride, padding=padding,
+        self.depthwise = DepthwiseConv2D(in_channels, in_channels, kernel_size, stride=stride, padding=padding,
                                    dilation=dilation, groups=in_channels, bias_attr=bias_attr)
         self.pointwise = nn.Conv2D(in_channels, out_channels, 1, bias_attr=bias_attr)
 

@@ -22,6 +22,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ..fuse import bn_affine, scale_conv
+from .depthwise import DepthwiseConv2D
 
 __all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "check_feature_map", "crop_to", "downsample", "upsample_to"]
 
@@ -154,7 +155,8 @@ class OctaveConv(nn.Layer):
 
         def conv(cin, cout, g):
             bias_attr = None if bias else False
-            return nn.Conv2D(cin, cout, kernel_size, 1, padding, dilation, g, bias_attr=bias_attr)
+            layer = DepthwiseConv2D if g == cin == cout else nn.Conv2D
+            return layer(cin, cout, kernel_size, 1, padding, dilation, g, bias_attr=bias_attr)
 
         has_lo_in, has_lo_out = alpha_in > 0, alpha_out > 0
         has_hi_in, has_hi_out = alpha_in < 1, alpha_out < 1

@@ -26,6 +26,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .depthwise import DepthwiseConv2D, depthwise_conv2d
+
 __all__ = ["BASIS_MODES", "TRANSFORM_INITS", "RefConv2D"]
 
 #: ``basis`` of :class:`RefConv2D`: the seed's default and its three ablations.
@@ -122,10 +124,14 @@ class RefConv2D(nn.Layer):
 
     def reparameterize(self):
         """The plain ``nn.Conv2D`` computing what this layer computes (its inference form): ``weight``
-        the refocused kernel ``weight + convmap(weight)``, ``bias`` this layer's (none when it has none)."""
-        conv = nn.Conv2D(self.in_channels, self.out_channels, self.kernel_size, stride=self.stride,
-                         padding=self.padding, dilation=self.dilation, groups=self.groups,
-                         bias_attr=None if self.bias is not None else False)
+        the refocused kernel ``weight + convmap(weight)``, ``bias`` this layer's (none when it has none).
+        Its class is ``folds_into`` when set (``refocus`` records the class of the conv it replaced),
+        else ``DepthwiseConv2D`` for a depthwise layer and ``nn.Conv2D`` otherwise."""
+        depthwise = self.groups == self.in_channels == self.out_channels
+        conv_class = getattr(self, "folds_into", DepthwiseConv2D if depthwise else nn.Conv2D)
+        conv = conv_class(self.in_channels, self.out_channels, self.kernel_size, stride=self.stride,
+                          padding=self.padding, dilation=self.dilation, groups=self.groups,
+                          bias_attr=None if self.bias is not None else False)
         with paddle.no_grad():
             conv.weight.set_value(self.refocused_kernel())
         if self.bias is not None:
@@ -135,8 +141,8 @@ class RefConv2D(nn.Layer):
         return conv
 
     def forward(self, x):
-        return F.conv2d(x, self.refocused_kernel(), self.bias, stride=self.stride, padding=self.padding,
-                        dilation=self.dilation, groups=self.groups)
+        return depthwise_conv2d(x, self.refocused_kernel(), self.bias, stride=self.stride, padding=self.padding,
+                                dilation=self.dilation, groups=self.groups, training=self.training)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "

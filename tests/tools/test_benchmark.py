@@ -71,3 +71,34 @@ def test_bad_arguments_say_what_to_fix(argv, message, capsys):
     with pytest.raises(SystemExit):
         benchmark.parse_args(argv)
     assert message in capsys.readouterr().err
+
+
+def test_train_rows_give_ours_over_torch_ratios_and_say_when_torch_is_missing(monkeypatch):
+    from paddle_conv.benchmark import training
+
+    rows = [training.TrainRow("tiny_cnn", 2, 32, 10)]
+    result = training.run_train(rows, ("dygraph", "torch"), runs=2, warmup=1, threads=1, log=lambda s: None)
+    assert result["missing"] is None and "cores" in result["machine"]["cpu"]
+    ours, ref = result["rows"]
+    assert (ours["path"], ref["path"]) == ("dygraph", "torch")
+    assert ours["ratio"] == pytest.approx(ours["wall_ms"] / ref["wall_ms"]) and ref["ratio"] is None
+
+    real_find_spec = training.importlib.util.find_spec
+    monkeypatch.setattr(training.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real_find_spec(name, *a))
+    ssd = training.TrainRow("ssd300_vgg16", 1, 300, 21, detection=True, builder_args=(("width", 0.0625),))
+    result = training.run_train([ssd], ("dygraph", "torch"), runs=1, warmup=0, threads=1, log=lambda s: None)
+    assert [r["path"] for r in result["rows"]] == ["dygraph"] and result["rows"][0]["ratio"] is None
+    assert "torch is not installed" in result["missing"]
+    assert "torch: missing" in training.format_train_table(result)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--train", "--models", "resnet18"], "not a training row"),
+    (["--train", "--paths", "onnxruntime"], "choose from dygraph, static, torch"),
+    ([], "--models is required"),
+])
+def test_train_flag_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        benchmark.parse_args(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err

@@ -1,0 +1,139 @@
+"""Depthwise convolution (``groups == C_in == C_out``) that trains fast on CPU.
+
+Paddle's CPU ``depthwise_conv2d`` runs one small im2col + GEMM per image and channel, so its cost
+grows with ``N * C`` more than with the work: at the main command's shape (batch 32, 32x32 input)
+it was 85% of an Oct-MobileNetV1 training step, and a ``[32, 512, 2, 2]`` map costs it about as
+much as a ``[32, 32, 16, 16]`` one. On small maps (``H * W <= 64``) this module writes the
+convolution as one batched matrix product instead: each channel's ``k x k`` filter, scattered by
+a constant 0/1 tap matrix, becomes the ``[Ho*Wo, H*W]`` matrix of that channel's linear map
+(padding, stride and dilation folded in), and ``[C, N, H*W] @ [C, H*W, Ho*Wo]`` is the output.
+Autograd gives the input, weight and bias gradients; the result equals ``F.conv2d`` up to the
+order of float32 additions (every product is one weight times one input).
+
+Paddle's kernel stays where it is the better one or where the graph must show a convolution:
+GPU and other devices (the only ones where Paddle's autocast acts), dtypes other than float32
+(Paddle's CPU kernel has float64 too, no float16 or bfloat16), larger maps, NHWC, padding
+modes other than zeros, ``"SAME"``/``"VALID"`` padding, and static graphs in eval mode
+(``paddle.jit.save``, :mod:`paddle_conv.deploy.export`, ONNX) or in the legacy program IR (the
+VisualDL graph), which see a plain ``conv2d``.
+"""
+
+import functools
+
+import numpy as np
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+__all__ = ["MAX_MATMUL_PIXELS", "DepthwiseConv2D", "depthwise_conv2d", "use_fast_depthwise"]
+
+#: Largest input map (``H * W``) that takes the matrix form; measured crossover on a 2-core
+#: AVX-512 EPYC (docs/benchmarks.md): 8x8 maps are 2-4x faster than Paddle's kernel, 16x16 slower.
+MAX_MATMUL_PIXELS = 64
+
+
+@functools.cache
+def _tap_matrix(height, width, kernel, stride, padding, dilation):
+    """0/1 matrix ``[kh*kw, Ho*Wo*H*W]`` (float32) placing tap ``t`` of the filter where output
+    pixel ``o`` reads input pixel ``i``, and ``(Ho, Wo)``. ``padding`` is (top, bottom, left, right)."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    top, bottom, left, right = padding
+    out_h = (height + top + bottom - dh * (kh - 1) - 1) // sh + 1
+    out_w = (width + left + right - dw * (kw - 1) - 1) // sw + 1
+    taps = np.zeros([kh * kw, out_h * out_w, height * width], np.float32)
+    for i in range(kh):
+        rows = np.arange(out_h) * sh - top + i * dh
+        for j in range(kw):
+            cols = np.arange(out_w) * sw - left + j * dw
+            oh, ow = np.nonzero((rows[:, None] >= 0) & (rows[:, None] < height) & (cols >= 0) & (cols < width))
+            taps[i * kw + j, oh * out_w + ow, rows[oh] * width + cols[ow]] = 1.0
+    return taps.reshape(kh * kw, -1), out_h, out_w
+
+
+def _pair(value):
+    return [value, value] if isinstance(value, int) else list(value)
+
+
+def _explicit_padding(padding):
+    """``(top, bottom, left, right)`` of an int, ``[ph, pw]`` or ``[t, b, l, r]`` padding; None for
+    anything else (strings, per-dimension pairs), which Paddle's kernel handles."""
+    if isinstance(padding, int):
+        return (padding,) * 4
+    if isinstance(padding, (list, tuple)) and all(isinstance(p, int) for p in padding):
+        if len(padding) == 2:
+            return padding[0], padding[0], padding[1], padding[1]
+        if len(padding) == 4:
+            return tuple(padding)
+    return None
+
+
+def _on_cpu(x):
+    if paddle.in_dynamic_mode():
+        return x.place.is_cpu_place()
+    return paddle.get_device() == "cpu"
+
+
+@paddle.jit.not_to_static  # plain Python on shapes: dynamic dims (-1) must not become tensors
+def takes_matmul_form(x, weight, groups, training=True):
+    """Whether :func:`depthwise_conv2d` computes ``x`` ``[N, C, H, W]`` with ``weight``
+    ``[C, 1, kh, kw]`` as a matrix product (the rule of the module docstring)."""
+    channels, height, width = x.shape[1:]
+    return (groups == channels == weight.shape[0] and weight.shape[1] == 1
+            and 0 < height * width <= MAX_MATMUL_PIXELS and width > 0
+            and x.dtype == paddle.float32 and weight.dtype == paddle.float32
+            and (paddle.in_dynamic_mode() or (training and paddle.framework.in_pir_mode())) and _on_cpu(x))
+
+
+@paddle.jit.not_to_static
+def _matmul_form(x, weight, bias, stride, padding, dilation):
+    channels, height, width = x.shape[1:]
+    kernel = tuple(weight.shape[2:])
+    taps, out_h, out_w = _tap_matrix(height, width, kernel, tuple(stride), padding, tuple(dilation))
+    per_channel = paddle.matmul(weight.reshape([channels, -1]), paddle.to_tensor(taps))
+    per_channel = per_channel.reshape([channels, out_h * out_w, height * width])
+    by_channel = x.reshape([-1, channels, height * width]).transpose([1, 0, 2])
+    y = paddle.matmul(by_channel, per_channel, transpose_y=True)
+    y = y.transpose([1, 0, 2]).reshape([-1, channels, out_h, out_w])
+    return y if bias is None else y + bias.reshape([1, channels, 1, 1])
+
+
+def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=None, training=True):
+    """``F.conv2d(x, weight, bias, stride, padding, dilation, groups)`` for NCHW ``x``
+    ``[N, C, H, W]``, computed as a matrix product where that is faster (module docstring).
+
+    ``groups`` defaults to ``C``; ``training=False`` in a static graph keeps Paddle's conv2d there.
+    Output ``[N, C_out, Ho, Wo]``.
+    """
+    groups = x.shape[1] if groups is None else groups
+    pads = _explicit_padding(padding)
+    if pads is not None and takes_matmul_form(x, weight, groups, training):
+        return _matmul_form(x, weight, bias, _pair(stride), pads, _pair(dilation))
+    return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+class DepthwiseConv2D(nn.Conv2D):
+    """``nn.Conv2D`` (same arguments, parameters and state-dict keys) whose NCHW, zero-padded
+    forward goes through :func:`depthwise_conv2d`; every other case is ``nn.Conv2D``'s.
+
+    Input ``[N, C_in, H, W]``, output ``[N, C_out, Ho, Wo]``.
+    """
+
+    def forward(self, x):
+        pads = _explicit_padding(self._updated_padding) if self._padding_algorithm == "EXPLICIT" else None
+        if (pads is not None and self._data_format == "NCHW" and self._padding_mode == "zeros"
+                and takes_matmul_form(x, self.weight, self._groups, self.training)):
+            return _matmul_form(x, self.weight, self.bias, self._stride, pads, self._dilation)
+        return super().forward(x)
+
+
+def use_fast_depthwise(model):
+    """Make every depthwise ``nn.Conv2D`` sublayer of ``model`` (``groups == C_in == C_out``) a
+    :class:`DepthwiseConv2D`, in place (same parameters, buffers and hooks); returns ``model``.
+
+    For networks built from layers this project does not construct (``paddle.vision.models``).
+    """
+    for layer in model.sublayers(include_self=True):
+        if (type(layer) is nn.Conv2D and layer._groups == layer._in_channels == layer._out_channels
+                and layer._groups > 1):
+            layer.__class__ = DepthwiseConv2D
+    return model

@@ -1,0 +1,144 @@
+import numpy as np
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+import pytest
+
+import paddle_conv as pc
+from paddle_conv.layers import DepthwiseConv2D, DepthwiseSeparableConv, OctaveConv, depthwise_conv2d, use_fast_depthwise
+from paddle_conv.layers.depthwise import MAX_MATMUL_PIXELS, takes_matmul_form
+from paddle_conv.refconv import refocusable
+
+# (channels, height, width, kernel, stride, padding, dilation): strides 1/2, dilation, asymmetric
+# padding, a 5x5 kernel, odd sizes, a 1x1 map
+CASES = [
+    (8, 5, 7, 3, 1, 1, 1),
+    (6, 8, 8, 3, 2, 1, 1),
+    (4, 6, 6, 3, 1, 2, 2),
+    (4, 7, 5, 3, 2, [1, 2, 0, 1], 1),
+    (5, 4, 4, 5, 1, 2, 1),
+    (16, 1, 1, 3, 1, 1, 1),
+]
+
+
+def _grads(fn, x, weight, bias, upstream=None, **kwargs):
+    """Output and the gradients of ``x``, ``weight``, ``bias`` under ``sum(y * upstream)``."""
+    leaves = [t.detach() for t in (x, weight, bias)]
+    for t in leaves:
+        t.stop_gradient = False
+    y = fn(*leaves, **kwargs)
+    upstream = paddle.randn(y.shape) if upstream is None else upstream
+    (y * upstream).sum().backward()
+    return [y.numpy()] + [t.grad.numpy() for t in leaves], upstream
+
+
+@pytest.mark.parametrize("channels,height,width,kernel,stride,padding,dilation", CASES)
+def test_matmul_form_equals_conv2d_forward_and_gradients(channels, height, width, kernel, stride, padding, dilation):
+    x = paddle.randn([3, channels, height, width])
+    weight, bias = paddle.randn([channels, 1, kernel, kernel]), paddle.randn([channels])
+    assert takes_matmul_form(x, weight, channels)  # the case runs the matrix form, not Paddle's kernel
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": channels}
+    ours, upstream = _grads(depthwise_conv2d, x, weight, bias, **kwargs)
+    want, _ = _grads(F.conv2d, x, weight, bias, upstream, **kwargs)
+    for name, got, ref in zip(["y", "x.grad", "weight.grad", "bias.grad"], ours, want):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_float64_takes_paddles_kernel_and_cpu_autocast_changes_nothing():
+    # Paddle's CPU depthwise kernel has float32 and float64 only, and Paddle's autocast acts on
+    # GPU/XPU/custom devices only (on CPU it warns and keeps float32), where Paddle's kernel is kept
+    x, weight = paddle.randn([2, 4, 6, 6]), paddle.randn([4, 1, 3, 3])
+    x64, weight64 = x.astype("float64"), weight.astype("float64")
+    assert not takes_matmul_form(x64, weight64, 4)
+    got = depthwise_conv2d(x64, weight64, padding=1)
+    assert got.dtype == paddle.float64
+    np.testing.assert_array_equal(got.numpy(), F.conv2d(x64, weight64, padding=1, groups=4).numpy())
+    with pytest.warns(UserWarning, match="no effect"), paddle.amp.auto_cast(level="O1", dtype="bfloat16"):
+        assert takes_matmul_form(x, weight, 4)
+        got, want = depthwise_conv2d(x, weight, padding=1), F.conv2d(x, weight, padding=1, groups=4)
+    assert got.dtype == want.dtype == paddle.float32
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_large_maps_and_grouped_convs_take_paddles_kernel():
+    weight = paddle.randn([4, 1, 3, 3])
+    side = int(MAX_MATMUL_PIXELS ** 0.5) + 1
+    assert not takes_matmul_form(paddle.randn([2, 4, side, side]), weight, 4)
+    assert not takes_matmul_form(paddle.randn([2, 4, 6, 6]), paddle.randn([4, 2, 3, 3]), 2)  # 2 channels per group
+
+
+def test_layer_keeps_conv2d_parameters_and_falls_back_for_same_padding():
+    paddle.seed(3)
+    plain = nn.Conv2D(6, 6, 3, padding="SAME", groups=6)
+    paddle.seed(3)
+    fast = DepthwiseConv2D(6, 6, 3, padding="SAME", groups=6)
+    assert list(fast.state_dict()) == list(plain.state_dict())
+    x = paddle.randn([2, 6, 5, 5])
+    np.testing.assert_array_equal(fast(x).numpy(), plain(x).numpy())  # "SAME": Paddle's own forward
+
+
+def test_use_fast_depthwise_swaps_only_depthwise_convs_of_paddle_vision_models():
+    model = pc.create_model("mobilenet_v1", num_classes=4, scale=0.25)
+    kinds = {type(layer) for layer in model.sublayers() if isinstance(layer, nn.Conv2D)}
+    assert kinds == {nn.Conv2D, DepthwiseConv2D}
+    for layer in model.sublayers():
+        if isinstance(layer, nn.Conv2D):
+            depthwise = layer._groups == layer._in_channels == layer._out_channels > 1
+            assert (type(layer) is DepthwiseConv2D) == depthwise
+            assert refocusable(layer) == (layer._kernel_size[0] >= 3)
+    assert use_fast_depthwise(model) is model
+
+
+def test_project_layers_build_depthwise_convs_as_depthwise_conv2d():
+    assert type(DepthwiseSeparableConv(8, 16).depthwise) is DepthwiseConv2D
+    octave = OctaveConv(16, 16, 3, padding=1, groups=16)
+    assert type(octave.conv_h2h) is DepthwiseConv2D and type(octave.conv_l2l) is DepthwiseConv2D
+    assert type(OctaveConv(16, 16, 3, padding=1).conv_h2h) is nn.Conv2D
+
+
+def _program_ops(layer, spec):
+    static = paddle.jit.to_static(layer, input_spec=[paddle.static.InputSpec(spec, "float32", "x")], full_graph=True)
+    program = static.forward.concrete_program.main_program
+    return {op.name().split(".")[-1] for op in program.global_block().ops}
+
+
+def test_static_graph_shows_a_convolution_in_eval_and_the_matmul_form_in_training():
+    layer = DepthwiseSeparableConv(8, 8)
+    layer.eval()
+    for spec in ([2, 8, 6, 6], [None, 8, None, None]):  # fixed and dynamic shapes (export's)
+        ops = _program_ops(layer, spec)
+        assert "matmul" not in ops and "matmul_v2" not in ops
+        assert ops & {"depthwise_conv2d", "conv2d"}
+    layer = DepthwiseSeparableConv(8, 8)
+    layer.train()
+    ops = _program_ops(layer, [None, 8, 6, 6])  # the batch may be dynamic
+    assert "depthwise_conv2d" not in ops and ops & {"matmul", "matmul_v2"}
+    layer = DepthwiseSeparableConv(8, 8)
+    layer.train()
+    assert "depthwise_conv2d" in _program_ops(layer, [2, 8, None, None])  # unknown map size: Paddle's
+
+
+def test_to_static_training_step_matches_dygraph_gradients():
+    paddle.seed(5)
+    layer = DepthwiseConv2D(8, 8, 3, padding=1, groups=8)
+    x = paddle.randn([2, 8, 4, 4])
+    _, upstream = _grads(F.conv2d, x, layer.weight, layer.bias, padding=1, groups=8)
+    want = _grads(F.conv2d, x, layer.weight, layer.bias, upstream, padding=1, groups=8)[0]
+    static = paddle.jit.to_static(layer, input_spec=[paddle.static.InputSpec([2, 8, 4, 4], "float32", "x")],
+                                  full_graph=True)
+    xs = x.detach()
+    xs.stop_gradient = False
+    y = static(xs)
+    (y * upstream).sum().backward()
+    for got, ref in zip([y.numpy(), xs.grad.numpy(), layer.weight.grad.numpy(), layer.bias.grad.numpy()], want):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_visualdl_graph_of_a_training_network_shows_a_convolution(tmp_path):
+    from paddle_conv.engine.visualdl_extras import write_graph
+
+    layer = DepthwiseSeparableConv(8, 8)
+    layer.train()  # the trainer writes the graph before training, in train mode (legacy program IR)
+    path = write_graph(str(tmp_path), layer, [paddle.static.InputSpec([1, 8, 6, 6], "float32", "x")])
+    text = open(path).read()
+    assert "conv2d" in text and "matmul" not in text
