@@ -747,7 +747,7 @@ def topk_larger_than_the_class_count(tmp):
     return _train(tmp, edit=lambda c: c.setdefault("Metric", {}).update({"Eval": [{"TopkAcc": {"topk": [1, 100]}}]}))
 
 
-@cli_case(r"Global\.image_shape: \[3, 32, 32\] disagrees with DataLoader\.Train\.dataset\.image_size")
+@cli_case(r"Global\.image_shape: \[3, 32, 32\] disagrees with DataLoader\.Eval\.dataset\.image_size")
 def image_shape_disagrees_with_the_data(tmp):
     return _train(tmp, "Global.image_shape=[3, 32, 32]")
 
