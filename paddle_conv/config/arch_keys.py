@@ -132,12 +132,25 @@ def _per_member(source, path, value, members, check):
     return value
 
 
+def _whole_model_keys(path, value):
+    """PaddleClas's keys of the whole DistillationModel: ``use_sync_bn`` (PaddleClas converts every
+    member's BatchNorm layers) goes to each member that does not set its own; ``use_ssld`` is a note."""
+    sync = value.pop("use_sync_bn", None)
+    if sync is not None and isinstance(value.get("models"), list):
+        value["models"] = [{member: {"use_sync_bn": sync, **(arch or {})} for member, arch in entry.items()}
+                           if isinstance(entry, dict) else entry for entry in value.get("models") or []]
+    if value.pop("use_ssld", None) is not None:
+        note_once(join_key(path, "use_ssld"), "PaddleClas's DistillationModel takes no use_ssld (its members "
+                                              "have their own): no effect, as there")
+
+
 def validate_distillation_arch(source, path, value):
     """``Arch`` of ``name: DistillationModel``: ``models``, a list of ``{Member: {Arch of a model}}``
     (each validated by :func:`validate_arch`), ``pretrained_list``, ``freeze_params_list`` (one entry
     per member), ``infer_model_name`` (a member) and ``class_num`` (the data's class count)."""
     value = dict(value)
     _class_num_as_num_classes(source, path, value)
+    _whole_model_keys(path, value)
     out = validate_section(source, path, value, DISTILLATION_ARCH)
     models_path, members, models = join_key(path, "models"), [], []
     if not out["models"]:

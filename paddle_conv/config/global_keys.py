@@ -24,6 +24,8 @@ GLOBAL = {
     "save_interval": Key(INT, default=1, doc="write epoch_N every this many epochs"),
     "eval_during_train": Key(BOOL, default=True),
     "eval_interval": Key(INT, default=1),
+    "start_eval_epoch": Key(INT, default=0, doc="no evaluation (nor best_model) before this epoch (1-based); "
+                                                "PaddleClas's PULC configs start at epoch 40"),
     "print_batch_step": Key(INT, default=10),
     "use_visualdl": Key(BOOL, default=True),
     "pretrained_model": Key(STR, nullable=True, doc="weights to start from (no optimizer state)"),
@@ -60,6 +62,9 @@ def validate_global(source, path, value):
     if not DEVICE_PATTERN.fullmatch(g["device"]):
         raise config_error(source, join_key(path, "device"), "bad value",
                            f"expected 'auto', 'cpu', 'gpu' or 'gpu:N', got {g['device']!r}")
+    if g["start_eval_epoch"] < 0:
+        raise config_error(source, join_key(path, "start_eval_epoch"), "bad value",
+                           f"must be >= 0 (0: evaluate from the first epoch), got {g['start_eval_epoch']}")
     if g["update_freq"] < 1:
         raise config_error(source, join_key(path, "update_freq"), "bad value", f"must be >= 1, got {g['update_freq']}")
     if g["eval_mode"] != "classification":

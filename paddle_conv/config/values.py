@@ -16,6 +16,8 @@ from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER
 from ..notes import note_once
 
 _MAX_SEED = 2**32 - 1
+#: PaddleClas's transforms whose ``size: [w, h]`` lists the width first (the others: ``[h, w]``).
+_WH_OPS = ("RandCropImage", "CropImage", "ResizeImage")
 #: Transforms that fix the output size, and their size argument.
 _SIZE_OPS = {"CenterCrop": "size", "RandomCrop": "size", "RandomResizedCrop": "size", "RandCropImage": "size",
              "CropImage": "size", "ResizeImage": "size"}
@@ -111,7 +113,8 @@ def _output_size(ops, dataset=None):
     if isinstance(size, int) and not isinstance(size, bool):
         return size, size, where
     if isinstance(size, list) and len(size) == 2 and all(_number(s) for s in size):
-        return size[0], size[1], where
+        wh = where != "image_size" and where.split(".")[1] in _WH_OPS
+        return (size[1], size[0], where) if wh else (size[0], size[1], where)
     return None
 
 

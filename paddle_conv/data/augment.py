@@ -187,10 +187,14 @@ class TimmAutoAugment(_PilPolicy):
     """timm's RandAugment from a config string ``rand-m9-mstd0.5-inc1`` (``m``: magnitude out of 10,
     ``n``: ops per image (2), ``mstd``: Gaussian noise on the magnitude, ``inc1``: increasing
     severity ops, ``p``: probability of each op (0.5)). Fill: ``mean`` * 255; ``interpolation``
-    bilinear | bicubic | random."""
+    bilinear | bicubic | random. ``prob``: the probability that an image is augmented at all
+    (PaddleClas's wrapper; its PULC configs use 0.0 to 0.8)."""
 
     def __init__(self, config_str, img_size=224, interpolation="random", mean=(0.485, 0.456, 0.406),
-                 std=(0.229, 0.224, 0.225)):
+                 std=(0.229, 0.224, 0.225), prob=1.0):
+        if not (isinstance(prob, (int, float)) and 0 <= prob <= 1):
+            raise ConfigError(f"TimmAutoAugment.prob: expected a probability in [0, 1], got {prob!r}")
+        self.policy_prob = float(prob)
         parts = str(config_str).split("-")
         if parts[0] != "rand":
             raise ConfigError(f"TimmAutoAugment.config_str: only 'rand-...' (RandAugment) strings are "
@@ -221,6 +225,8 @@ class TimmAutoAugment(_PilPolicy):
         self.ops = _TIMM_INCREASING
 
     def augment(self, img):
+        if self.policy_prob < 1 and random.random() >= self.policy_prob:
+            return img
         for name in (self.ops[i] for i in np.random.randint(len(self.ops), size=self.num_layers)):
             if random.random() > self.prob:
                 continue

@@ -40,7 +40,7 @@ from ..refconv import reset_random_bases
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .checkpoint import atomic_write, load_checkpoint
 from .member_outputs import for_paddle_model
-from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
+from .paddleclas_features import AccumulatedLRStep, EvalFrom, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
@@ -134,6 +134,16 @@ def _fresh_unique_names(fn):
 
 
 @_fresh_unique_names
+def _evaluate_from(first, start_epoch, eval_loader, callbacks):
+    """``(eval_loader, callbacks, fit's verbose)`` with no evaluation before epoch ``first`` (1-based,
+    ``Global.start_eval_epoch``) when it comes after the epoch this run starts at (:class:`EvalFrom`)."""
+    if eval_loader is None or first <= start_epoch + 1:
+        return eval_loader, callbacks, 1
+    gate = EvalFrom(first, start_epoch)
+    callbacks = [gate] + [c if isinstance(c, paddle.callbacks.LRScheduler) else gate.wrap(c) for c in callbacks]
+    return gate.loader(eval_loader), callbacks, 0  # 0: the wrapped ProgBar prints (fit would add its own)
+
+
 def train_classifier(cfg, extra_callbacks=()):
     """Train the model of ``cfg`` (validated by :func:`paddle_conv.config.load_config`).
 
@@ -221,7 +231,8 @@ def train_classifier(cfg, extra_callbacks=()):
                  ReseedByEpoch(seed_everything, g["seed"], start_epoch),
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
                  saver, _KeepEval(),
-                 EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0)]
+                 EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0,
+                              g["start_eval_epoch"])]
     if g["use_visualdl"]:
         logger = VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps)
         # the extras share the logger's writer, which the logger closes at the end: extras first
@@ -232,9 +243,10 @@ def train_classifier(cfg, extra_callbacks=()):
     if cfg.get("EMA"):
         callbacks.append(ModelEMA(network, cfg["EMA"]["decay"], g["update_freq"], steps))
     callbacks += list(extra_callbacks)
+    eval_loader, callbacks, verbose = _evaluate_from(g["start_eval_epoch"], start_epoch, eval_loader, callbacks)
     try:
         model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
-                  accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=1,
+                  accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=verbose,
                   callbacks=callbacks)
     finally:
         if lock is not None:
