@@ -23,12 +23,15 @@ import numpy as np  # noqa: E402
 
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.config import is_detection_config, load_config, read_yaml  # noqa: E402
+from paddle_conv.config.infer_keys import MULTILABEL_POSTPROCESS  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.classify import (  # noqa: E402
     eval_transform,
     image_paths,
     load_image,
+    multilabel_output,
     read_class_id_map,
+    thresh_output,
     topk,
 )
 from paddle_conv.deploy.export import INFERENCE_NAME, read_export_config  # noqa: E402
@@ -141,8 +144,20 @@ def refuse_detectors(config, arch=None):
     )
 
 
-def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", names=None):
-    """Yield ``(path, class ids, scores, None)`` per image of ``paths``, batch by batch.
+def decision(post, k):
+    """``logits [N, K] -> [(class ids, scores)]`` of ``Infer.PostProcess``: the top ``k`` (Topk), or
+    PaddleClas's ThreshOutput / MultiLabelThreshOutput (and the attribute post-processings) at ``threshold``."""
+    name = post.get("name", "Topk")
+    if name == "ThreshOutput":
+        return lambda logits: thresh_output(logits, post["threshold"])
+    if name in MULTILABEL_POSTPROCESS:
+        return lambda logits: multilabel_output(logits, post["threshold"])
+    return lambda logits: topk(logits, k)
+
+
+def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", names=None, decide=None):
+    """Yield ``(path, class ids, scores, None)`` per image of ``paths``, batch by batch; ``decide``
+    (default: the top ``k``) turns a batch's logits into its ids and scores (:func:`decision`).
 
     A bad image is reported as ``(path, None, None, message)`` with ``on_error="skip"``, and the
     others go on; with ``"stop"`` the images before it are still classified and yielded, then its
@@ -150,6 +165,7 @@ def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", nam
     before anything is yielded.
     """
     program = getattr(predictor, "program", "the exported model")
+    decide = decide or decision({}, k)
     chunk, arrays, checked = [], [], False
     for i, path in enumerate(paths):
         problem = None
@@ -163,7 +179,7 @@ def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", nam
             if not checked:
                 check_outputs(outputs, k, names, program)
                 checked = True
-            for done, (ids, scores) in zip(chunk, topk(outputs[0], k)):
+            for done, (ids, scores) in zip(chunk, decide(outputs[0])):
                 yield done, ids, scores, None
             chunk, arrays = [], []
         if problem is not None:
@@ -209,7 +225,10 @@ def main(argv=None):
         check_export(model_dir, cfg)
         predictor = Predictor(os.path.join(model_dir, INFERENCE_NAME), device=args.device, threads=args.threads)
         paths = image_paths(args.input)
-        results = classify(predictor, paths, eval_transform(cfg), k, on_error=args.on_error, names=names)
+        if post.get("name") == "ThreshOutput" and not args.class_names:
+            names = {0: post["label_0"] or "0", 1: post["label_1"] or "1"}
+        results = classify(predictor, paths, eval_transform(cfg), k, on_error=args.on_error, names=names,
+                           decide=decision(post, k))
         for path, ids, scores, problem in results:
             if problem is None:
                 print_result(path, ids, scores, names, args.json)

@@ -3,7 +3,9 @@
 
 from ..data import TRANSFORMS
 from ..models.distillation import EVAL_MEMBER, LOGITS_KEY
+from ..notes import note_once
 from .schema import (
+    FLOAT,
     INT,
     STR,
     Key,
@@ -15,7 +17,9 @@ from .schema import (
 
 POSTPROCESS = {
     "name": Key(STR, default="Topk", doc="Topk: the k best classes with their scores; DistillationPostProcess: "
-                                         "Topk of one member of a DistillationModel"),
+                                         "Topk of one member of a DistillationModel; ThreshOutput: class 1 when "
+                                         "its softmax score reaches threshold; MultiLabelThreshOutput (and the "
+                                         "attribute ones): every class whose sigmoid score reaches threshold"),
     "topk": Key(INT, default=5),
     "class_id_map_file": Key(STR, nullable=True, doc="'<id> <name>' lines; names the classes in the output"),
     "delimiter": Key(STR, nullable=True, doc="separator of id and name in class_id_map_file (default: space)"),
@@ -23,22 +27,53 @@ POSTPROCESS = {
     "model_name": Key(STR, nullable=True, doc="DistillationPostProcess: the member (default Student); the "
                                               "export holds Arch.infer_model_name only, which it must be"),
     "key": Key(STR, nullable=True, doc="DistillationPostProcess: the member's output (logits: our models' only)"),
+    "threshold": Key(FLOAT, nullable=True, doc="ThreshOutput, MultiLabelThreshOutput, PersonAttribute: the "
+                                               "score a class needs (default 0.5)"),
+    "label_0": Key(STR, nullable=True, doc="ThreshOutput: the name of class 0"),
+    "label_1": Key(STR, nullable=True, doc="ThreshOutput: the name of class 1"),
 }
-#: ``Infer.PostProcess`` keys of ``DistillationPostProcess`` only.
-DISTILLATION_POSTPROCESS = ("func", "model_name", "key")
+#: PaddleClas's ``Infer.PostProcess`` names and the keys each takes besides ``name``.
+POSTPROCESS_KEYS = {
+    "Topk": ("topk", "class_id_map_file", "delimiter"),
+    "DistillationPostProcess": ("topk", "class_id_map_file", "delimiter", "func", "model_name", "key"),
+    "ThreshOutput": ("threshold", "label_0", "label_1"),
+    "MultiLabelThreshOutput": ("threshold", "class_id_map_file", "delimiter"),
+    "PersonAttribute": ("threshold",),
+    "VehicleAttribute": (),
+}
+#: The attribute post-processings' own thresholds (PaddleClas sentences of fixed attribute lists): notes.
+ATTRIBUTE_THRESHOLDS = ("glasses_threshold", "hold_threshold", "color_threshold", "type_threshold")
+#: Post-processings of a multi-label model (sigmoid scores).
+MULTILABEL_POSTPROCESS = ("MultiLabelThreshOutput", "PersonAttribute", "VehicleAttribute")
+
+
+def _attribute_keys(path, value):
+    """Drop (with a note) the attribute post-processings' per-group thresholds from ``value``."""
+    for key in ATTRIBUTE_THRESHOLDS:
+        if key in value and value.get("name") in ("PersonAttribute", "VehicleAttribute"):
+            value.pop(key)
+            note_once(join_key(path, key), f"{value['name']} prints sentences of PaddleClas's fixed attribute "
+                                           "list with a threshold per group; here every attribute whose score "
+                                           "reaches threshold is printed by its id, at one threshold")
 
 
 def _postprocess(source, path, value):
+    value = dict(value) if isinstance(value, dict) else value
+    if isinstance(value, dict):
+        _attribute_keys(path, value)
     post = validate_section(source, path, value, POSTPROCESS)
-    if post["name"] not in ("Topk", "DistillationPostProcess"):
+    if post["name"] not in POSTPROCESS_KEYS:
         raise config_error(source, join_key(path, "name"), "bad value",
-                           f"only Topk and DistillationPostProcess (Topk of a member) post-processing are "
-                           f"implemented, got {post['name']!r}")
-    if post["name"] == "Topk":
-        for key in DISTILLATION_POSTPROCESS:
-            if post[key] is not None:
-                raise config_error(source, join_key(path, key), "unknown key",
-                                   f"only DistillationPostProcess takes {key!r}; remove it")
+                           f"the post-processings implemented are {', '.join(POSTPROCESS_KEYS)}; got "
+                           f"{post['name']!r}")
+    for key in POSTPROCESS:
+        if key != "name" and key in value and key not in POSTPROCESS_KEYS[post["name"]]:
+            takes = ", ".join(POSTPROCESS_KEYS[post["name"]]) or "no other key"
+            raise config_error(source, join_key(path, key), "unknown key",
+                               f"{post['name']} takes no {key!r} (it takes {takes}); remove it")
+    if post["threshold"] is None:
+        post["threshold"] = 0.5
+    if post["name"] != "DistillationPostProcess":
         return post
     if post["func"] not in (None, "Topk"):
         raise config_error(source, join_key(path, "func"), "bad value",
