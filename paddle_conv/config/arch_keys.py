@@ -45,6 +45,8 @@ def _refocus(source, path, value):
 ARCH_NO_EFFECT = {
     "use_fused_attn": "fused attention kernels are a PaddleClas implementation choice; the model runs as written",
     "use_fused_linear": "fused linear kernels are a PaddleClas implementation choice; the model runs as written",
+    "infer_add_softmax": "PaddleClas's export appends a softmax when true; the export here outputs the logits "
+                         "and tools/infer.py applies Infer.PostProcess's softmax or sigmoid",
     "use_ssld": "chooses PaddleClas's SSLD-distilled weights of its own models; ours have none: with "
                 "pretrained: true the model card's published weights are loaded instead",
 }

@@ -24,6 +24,8 @@ GLOBAL = {
     "save_interval": Key(INT, default=1, doc="write epoch_N every this many epochs"),
     "eval_during_train": Key(BOOL, default=True),
     "eval_interval": Key(INT, default=1),
+    "use_multilabel": Key(BOOL, default=False, doc="a multi-label model (sigmoid per class: MultiLabelLoss, "
+                                                   "ATTRMetric, MultiLabelDataset)"),
     "start_eval_epoch": Key(INT, default=0, doc="no evaluation (nor best_model) before this epoch (1-based); "
                                                 "PaddleClas's PULC configs start at epoch 40"),
     "print_batch_step": Key(INT, default=10),

@@ -40,17 +40,20 @@ POSTPROCESS_KEYS = {
     "MultiLabelThreshOutput": ("threshold", "class_id_map_file", "delimiter"),
     "PersonAttribute": ("threshold",),
     "VehicleAttribute": (),
+    "TableAttribute": (),
 }
 #: The attribute post-processings' own thresholds (PaddleClas sentences of fixed attribute lists): notes.
-ATTRIBUTE_THRESHOLDS = ("glasses_threshold", "hold_threshold", "color_threshold", "type_threshold")
+ATTRIBUTE_THRESHOLDS = ("glasses_threshold", "hold_threshold", "color_threshold", "type_threshold",
+                        "source_threshold", "number_threshold", "clarity_threshold", "obstruction_threshold",
+                        "angle_threshold")
 #: Post-processings of a multi-label model (sigmoid scores).
-MULTILABEL_POSTPROCESS = ("MultiLabelThreshOutput", "PersonAttribute", "VehicleAttribute")
+MULTILABEL_POSTPROCESS = ("MultiLabelThreshOutput", "PersonAttribute", "VehicleAttribute", "TableAttribute")
 
 
 def _attribute_keys(path, value):
     """Drop (with a note) the attribute post-processings' per-group thresholds from ``value``."""
     for key in ATTRIBUTE_THRESHOLDS:
-        if key in value and value.get("name") in ("PersonAttribute", "VehicleAttribute"):
+        if key in value and value.get("name") in MULTILABEL_POSTPROCESS[1:]:
             value.pop(key)
             note_once(join_key(path, key), f"{value['name']} prints sentences of PaddleClas's fixed attribute "
                                            "list with a threshold per group; here every attribute whose score "

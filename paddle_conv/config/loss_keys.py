@@ -8,6 +8,7 @@ from ..losses.distillation import DML_ACTIVATIONS
 from ..models.distillation import LOGITS_KEY
 from ..notes import note_once
 from .arch_keys import FEATURE_DISTILLATION
+from .paddleclas_only import refuse_paddleclas_only
 from .schema import (
     FLOAT,
     LIST,
@@ -27,12 +28,14 @@ MULTI_OUTPUT = {
 }
 
 
-def refuse_multi_output(source, path, value):
-    """ConfigError for an entry of :data:`MULTI_OUTPUT` in the ``{Name: {kwargs}}`` list ``value``."""
+def refuse_not_implemented(source, path, value):
+    """ConfigError for an entry of :data:`MULTI_OUTPUT` or :data:`.paddleclas_only.PADDLECLAS_ONLY` in the
+    ``{Name: {kwargs}}`` list ``value``."""
     for i, entry in enumerate(value if isinstance(value, list) else ()):
         name = next(iter(entry), None) if isinstance(entry, dict) else entry
         if isinstance(name, str) and name in MULTI_OUTPUT:
             raise config_error(source, f"{path}[{i}]", "bad value", f"{name} {MULTI_OUTPUT[name]}")
+        refuse_paddleclas_only(source, f"{path}[{i}]", name)
 
 
 #: PaddleClas's losses of feature distillation (they compare inner layers' outputs), refused.
@@ -43,7 +46,7 @@ def validate_losses(source, path, value):
     """A list of ``{LossName: {kwargs}}`` (each may carry a ``weight``); the distillation losses'
     keys are checked by :func:`_distillation_loss_keys`."""
     check_type(source, path, value, LIST)
-    refuse_multi_output(source, path, value)
+    refuse_not_implemented(source, path, value)
     for i, entry in enumerate(value):
         name = next(iter(entry)) if isinstance(entry, dict) and len(entry) == 1 else None
         if name in FEATURE_LOSSES:

@@ -4,7 +4,7 @@
 from ..metrics import METRICS
 from ..models.distillation import LOGITS_KEY
 from .arch_keys import FEATURE_DISTILLATION
-from .loss_keys import refuse_multi_output
+from .loss_keys import refuse_not_implemented
 from .schema import (
     Key,
     config_error,
@@ -14,7 +14,7 @@ from .schema import (
 
 def validate_metrics(source, path, value):
     """A list of ``{MetricName: {kwargs}}``."""
-    refuse_multi_output(source, path, value)
+    refuse_not_implemented(source, path, value)
     out = named_list(METRICS)(source, path, value)
     for i, entry in enumerate(out):
         (name, kwargs), = entry.items()

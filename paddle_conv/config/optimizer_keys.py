@@ -3,6 +3,7 @@
 
 from ..notes import note_once
 from ..optim import LR_SCHEDULERS, OPTIMIZERS
+from .paddleclas_only import refuse_paddleclas_only
 from .schema import (
     FLOAT,
     MAPPING,
@@ -33,6 +34,7 @@ def _regularizer(source, path, value):
 def validate_optimizer(source, path, value):
     """``Optimizer``: ``name`` (a registered optimizer), its arguments, ``lr`` (an LR schedule)
     and an optional ``regularizer``."""
+    refuse_paddleclas_only(source, join_key(path, "name"), value.get("name") if isinstance(value, dict) else None)
     check = named_mapping(OPTIMIZERS, exclude=("parameters", "learning_rate", "regularizer"),
                           extra={"lr": _lr, "regularizer": _regularizer})
     if isinstance(value, dict) and "lr" not in value:

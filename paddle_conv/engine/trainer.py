@@ -215,9 +215,11 @@ def train_classifier(cfg, extra_callbacks=()):
     loss = build_loss(cfg["Loss"]["Train"])
     if g["update_freq"] > 1:
         loss = ScaledLoss(loss, g["update_freq"])
-    model = _paddle_model(cfg, network, loss, _metrics(cfg, network), optimizer, amp_configs(g, cfg.get("AMP"), device))
+    metrics = _metrics(cfg, network)
+    model = _paddle_model(cfg, network, loss, metrics, optimizer, amp_configs(g, cfg.get("AMP"), device))
     student = evaluated_member(network)
-    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
+    best_by = metrics[0].name()[0] if isinstance(metrics[0].name(), list) else metrics[0].name()
+    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], best_by, start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]},
                             student=network.member(student) if student else None)
     eval_logs = {}
