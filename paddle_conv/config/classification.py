@@ -20,7 +20,14 @@ from .infer_keys import INFER
 from .loss_keys import LOSS
 from .metric_keys import METRIC
 from .optimizer_keys import validate_optimizer
-from .schema import Key
+from .schema import Key, config_error
+
+
+def _ml_decoder(source, path, value):
+    """PaddleClas's ``MLDecoder`` section (MultiLabelCOCO's ML-Decoder head): refused with the reason."""
+    raise config_error(source, path, "bad value", "ML-Decoder (a cross-attention classification head replacing "
+                       "the model's pooling and classifier, MultiLabelCOCO) is not implemented; remove the section "
+                       "and Arch.use_ml_decoder to train the model's own head")
 
 #: The schema of a classification config (PaddleClas's layout).
 SCHEMA = {
@@ -32,5 +39,6 @@ SCHEMA = {
     "Metric": Key(METRIC),
     "AMP": Key(validate_amp, nullable=True, doc="use_amp, scale_loss, use_dynamic_loss_scaling, level, ..."),
     "EMA": Key(validate_ema, nullable=True, doc="decay: exponential moving average of the weights"),
+    "MLDecoder": Key(_ml_decoder, nullable=True, doc="PaddleClas's ML-Decoder head: refused"),
     "Infer": Key(INFER, doc="infer_imgs, batch_size, transforms, PostProcess (tools/infer.py and export)"),
 }
