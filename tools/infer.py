@@ -106,14 +106,14 @@ def check_export(model_dir, cfg):
 
 
 def check_outputs(outputs, k, names, program):
-    """WeightsError/ConfigError unless ``outputs`` are one ``[N, K]`` logits array, ``k <= K`` and
+    """WeightsError/ConfigError unless ``outputs`` are one ``[N, K]`` logits array, ``k <= K`` (unless None) and
     ``names`` (if any) has ``K`` entries."""
     if len(outputs) != 1 or outputs[0].ndim != 2:
         raise WeightsError(f"{program} gives {len(outputs)} outputs of shapes {[list(o.shape) for o in outputs]}, "
                            "not one [N, classes] array: it is not a classifier's export (a detector gives loc, "
                            "conf, priors: run it with tools/eval_det.py); export the classifier of this config")
     classes = outputs[0].shape[1]
-    if k > classes:
+    if k is not None and k > classes:
         raise ConfigError(f"--topk {k}: the model has only {classes} classes; pass --topk {classes} or less")
     if isinstance(names, list) and len(names) != classes:
         raise ConfigError(f"--class_names has {len(names)} names but the model has {classes} classes; give one "
@@ -221,6 +221,8 @@ def main(argv=None):
         post = (cfg.get("Infer") or {}).get("PostProcess") or {}
         names = read_class_names(args.class_names) if args.class_names else postprocess_names(post)
         k = args.topk or post.get("topk") or 5
+        if post.get("name") in ("ThreshOutput", *MULTILABEL_POSTPROCESS) and not args.topk:
+            k = None  # these choose their classes by threshold
         model_dir = args.model_dir or cfg["Global"]["save_inference_dir"]
         check_export(model_dir, cfg)
         predictor = Predictor(os.path.join(model_dir, INFERENCE_NAME), device=args.device, threads=args.threads)
