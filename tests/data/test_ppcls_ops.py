@@ -26,7 +26,7 @@ from paddle_conv.data.ppcls_ops import (
     ToCHWImage,
     parse_number,
 )
-from paddle_conv.errors import ConfigError
+from paddle_conv.errors import ConfigError, DataError
 
 REF = np.load(os.path.join(os.path.dirname(__file__), "paddleclas_ops_reference.npz"))
 PNG = REF["image_png"].tobytes()
@@ -152,3 +152,29 @@ def test_bad_op_arguments_name_the_key():
         RandFlipImage(flip_code=2)
     with pytest.raises(ConfigError, match="ResizeImage.interpolation"):
         ResizeImage(resize_short=8, interpolation="cubicish", backend="pil")
+
+
+def test_padv2_pads_around_the_image_and_random_crop_image_cuts_its_size():
+    img = np.full((3, 4, 3), 200, dtype="uint8")
+    centre = TRANSFORMS.build("Padv2", size=[8, 5], pad_mode=1, fill_value=0)(img)  # [w, h]
+    assert centre.shape == (5, 8, 3) and centre.dtype == np.float32
+    assert (centre[1:4, 2:6] == 200).all() and centre.sum() == 200 * 3 * 4 * 3
+    right = TRANSFORMS.build("Padv2", size=6, pad_mode=0)(img)
+    assert (right[:3, :4] == 200).all() and (right[3:] == 127.5).all()
+    with pytest.raises(DataError, match="larger than the padded size"):
+        TRANSFORMS.build("Padv2", size=[2, 2])(img)
+    random.seed(0)
+    crops = {TRANSFORMS.build("RandomCropImage", size=[4, 3])(centre).sum() for _ in range(20)}
+    assert TRANSFORMS.build("RandomCropImage", size=[4, 3])(centre).shape == (3, 4, 3) and len(crops) > 1
+
+
+def test_timm_auto_augment_prob_zero_leaves_every_image():
+    img = (np.random.default_rng(0).random((16, 16, 3)) * 255).astype("uint8")
+    never = TRANSFORMS.build("TimmAutoAugment", config_str="rand-m9-mstd0.5-inc1", img_size=16, prob=0.0)
+    always = TRANSFORMS.build("TimmAutoAugment", config_str="rand-m9-n3-mstd0.5-inc1-p1.0", img_size=16, prob=1.0)
+    random.seed(1)
+    np.random.seed(1)
+    assert all(np.array_equal(np.asarray(never(img)), img) for _ in range(5))
+    assert any(not np.array_equal(np.asarray(always(img)), img) for _ in range(5))
+    with pytest.raises(ConfigError, match="TimmAutoAugment.prob"):
+        TRANSFORMS.build("TimmAutoAugment", config_str="rand-m9", prob=1.5)
