@@ -19,8 +19,11 @@ EXTRAS = {
     # PaddleClas's model zoo (ppcls.arch); its engine and tools/train.py come from a source checkout
     # (see README "PaddleClas"). It pins numpy==1.24.4: give it an environment of its own.
     "paddleclas": ["paddleclas==2.6.0"],
+    # h5py: reading Keras .weights.h5 files (tools/convert_weights.py); 3.11 is the first with visititems_links,
+    # which lists links without following them (weights_bridge.safe_hdf5).
+    "keras": ["h5py>=3.11"],
     # keras: the parity test of cct_keras_cifar against Keras 3 itself (KERAS_BACKEND=torch).
-    "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "mypy>=1.10", "scikit-learn>=1.3", "keras>=3"],
+    "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.5", "mypy>=1.10", "scikit-learn>=1.3", "keras>=3", "h5py>=3.11"],
 }
 EXTRAS["all"] = sorted({req for name, reqs in EXTRAS.items() if name != "paddleclas" for req in reqs})
 

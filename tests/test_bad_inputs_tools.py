@@ -119,7 +119,7 @@ BAD_RECORDS = {
     "infinite coordinate": (voc_xml([voc_object(box=(5, 5, "inf", 40))]), "not a finite number"),
     "box far outside": (voc_xml([voc_object(box=(5, 5, 600, 40))]), "outside the 64 x 64 image"),
     "missing size": (voc_xml([voc_object()], size=""), "<size> is missing"),
-    "width 0": (voc_xml([voc_object()], size="<size><width>0</width><height>64</height></size>"), "at least 1"),
+    "width 0": (voc_xml([voc_object()], size="<size><width>0</width><height>64</height></size>"), "from 1 to 65535"),
     "missing name": (voc_xml([voc_object().replace("<name>rectangle</name>", "")]), "<name> is missing"),
     "missing bndbox": (voc_xml(["<object><name>rectangle</name></object>"]), "<bndbox> is missing"),
     "non-numeric coordinate": (voc_xml([voc_object(box=(5, "five", 20, 40))]), "'five', not a number"),

@@ -27,6 +27,8 @@ import paddle
 from paddle_conv.errors import WeightsError
 from paddle_conv.registry import create_model
 
+from .safe_hdf5 import checked_datasets, open_hdf5
+
 __all__ = ["KERAS_MODELS", "keras_to_paddle", "read_keras_weights"]
 
 #: Registered models whose Keras 3 weights this module converts.
@@ -36,27 +38,28 @@ _NUMBERED = re.compile(r"^(?P<base>.+?)(?:_(?P<n>\d+))?$")
 
 
 def read_keras_weights(path):
-    """``{layer path: [arrays in vars order]}`` of a Keras 3 ``.weights.h5`` file."""
-    if not os.path.isfile(path):
-        raise WeightsError(f"Keras weights file {path!r} does not exist")
-    import h5py
+    """``{layer path: [arrays in vars order]}`` of a Keras 3 ``.weights.h5`` file.
 
+    The whole file is checked first (:mod:`weights_bridge.safe_hdf5`: no external storage, virtual
+    datasets, soft or external links, no declared size beyond the file's); only then is data read.
+    """
+    if not os.path.exists(path):
+        raise WeightsError(f"Keras weights file {path!r} does not exist")
+    f, size = open_hdf5(path)
     layers = {}
     try:
-        with h5py.File(path, "r") as f:
+        with f:
             if "layers" not in f:
                 raise WeightsError(f"{path!r} has no 'layers' group: it is not a Keras 3 .weights.h5 file; "
                                    "save the Keras model with model.save_weights('model.weights.h5')")
-
-            def visit(name, obj):
-                if isinstance(obj, h5py.Dataset) and "/vars/" in name:
-                    layer, _, index = name.rpartition("/vars/")
-                    layers.setdefault(layer, {})[int(index)] = np.asarray(obj[()])
-
-            f["layers"].visititems(visit)
-    except OSError as exc:
-        raise WeightsError(f"cannot read {path!r} as HDF5 ({exc}); it is truncated or not a Keras "
-                           ".weights.h5 file: save it again with model.save_weights(...)") from exc
+            for name, dataset in checked_datasets(f, path, size).items():
+                if name.startswith("layers/") and "/vars/" in name:
+                    layer, _, index = name[len("layers/"):].rpartition("/vars/")
+                    if index.isdigit():
+                        layers.setdefault(layer, {})[int(index)] = np.asarray(dataset[()])
+    except (OSError, KeyError, TypeError, RuntimeError) as exc:
+        raise WeightsError(f"cannot read {path!r} as HDF5 ({type(exc).__name__}); it is truncated or not a "
+                           "Keras .weights.h5 file: save it again with model.save_weights(...)") from None
     return {layer: [v[i] for i in sorted(v)] for layer, v in layers.items()}
 
 

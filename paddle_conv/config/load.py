@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 
 from .classification import SCHEMA
 from .legacy import is_legacy, translate_legacy
-from .schema import validate_section
+from .schema import check_finite, validate_section
 from .values import check_values
 from .yaml_io import apply_override, read_yaml
 
@@ -30,8 +30,10 @@ def validate_config(cfg: Dict[str, Any], source: str = "<config>",
                     schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults.
 
-    A classification config's values are also checked for range (:func:`.values.check_values`).
+    No number anywhere may be NaN or infinite (:func:`.schema.check_finite`); a classification
+    config's values are also checked for range (:func:`.values.check_values`).
     """
+    check_finite(source, "", cfg)
     out = validate_section(source, "", cfg, schema or SCHEMA)
     if (schema or SCHEMA) is SCHEMA:
         check_values(source, out)

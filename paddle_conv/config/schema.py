@@ -27,6 +27,7 @@ The schemas themselves live in :mod:`.classification` and :mod:`.detection`.
 import copy
 import difflib
 import inspect
+import math
 
 from ..errors import ConfigError, UnknownNameError, abbreviate
 
@@ -62,6 +63,22 @@ def unknown_key_error(source, path, key, valid):
     hint = f" Closest valid key: '{closest}'." if closest else ""
     return config_error(source, path, "unknown key",
                         f"unknown key '{key}'.{hint} Valid keys: {', '.join(sorted(valid)) or '(none)'}")
+
+
+def check_finite(source, path, value):
+    """Raise the "bad value" error at the first NaN or infinite float anywhere in ``value``
+    (nested dicts and lists; a container shared by YAML aliases is walked once)."""
+    seen, stack = set(), [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise config_error(source, where, "bad value",
+                               f"must be a finite number, got {item}; NaN and infinity are never valid "
+                               "config values: write a number")
+        if isinstance(item, (dict, list)) and id(item) not in seen:
+            seen.add(id(item))
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            stack.extend((join_key(where, k), v) for k, v in reversed(list(pairs)))
 
 
 # ---------------------------------------------------------------------------------- types

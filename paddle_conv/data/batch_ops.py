@@ -14,6 +14,8 @@ every batch gets soft targets, mixed or not, so the loss sees one label shape. R
 global generator, seeded from ``Global.seed`` by the trainer.
 """
 
+import math
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -30,8 +32,8 @@ def one_hot(labels, class_num):
 def _check(name, class_num, alpha):
     if not class_num:
         raise ConfigError(f"{name}: set Arch.class_num; mixed targets need the class count")
-    if alpha <= 0:
-        raise ConfigError(f"{name}.alpha: must be > 0, got {alpha}")
+    if not (alpha > 0 and math.isfinite(alpha)):  # NaN passes a bare "<= 0" test
+        raise ConfigError(f"{name}.alpha: must be a finite number > 0, got {alpha}")
 
 
 @BATCH_TRANSFORMS.register

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DataError
-from .ppcls_ops import DecodeImage, ImageDecodeError
+from .ppcls_ops import DecodeImage, ImageDecodeError, rgb_like_opencv
 
 
 class DataNotFoundError(DataError):
@@ -32,7 +32,8 @@ MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 
 
 def read_image(path, where="", encoded=False):
-    """Open ``path`` as an RGB ``PIL.Image`` (``encoded``: the file's bytes, undecoded); DataError
+    """Open ``path`` as an 8-bit RGB ``PIL.Image`` with OpenCV's values (:func:`.ppcls_ops.rgb_like_opencv`:
+    16-bit images scaled, not clipped) (``encoded``: the file's bytes, undecoded); DataError
     naming the file (and ``where``) if unreadable or larger than :data:`MAX_PIXELS` (checked from
     the header, before anything is decoded)."""
     at = f" ({where})" if where else ""
@@ -43,7 +44,9 @@ def read_image(path, where="", encoded=False):
         with Image.open(io.BytesIO(data) if encoded else path) as img:
             width, height = img.size
             if width * height <= MAX_PIXELS:
-                return data if encoded else img.convert("RGB")
+                return data if encoded else rgb_like_opencv(img)
+    except ImageDecodeError as exc:
+        raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {exc}") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {type(exc).__name__}: {exc}; "
                         "remove it from the data set or replace the file") from None

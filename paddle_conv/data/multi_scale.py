@@ -11,21 +11,29 @@ sample ``index`` with its size ops set to that width and height. Config shape (P
 Batch sizes keep the pixels per batch about constant: scale ``s`` (``[w, h]``, or ``w = h = s``)
 takes ``int(w0 * h0 * first_bs / (w * h))`` images (at least 1), ``(w0, h0)`` being the first
 scale, after rounding ``w`` and ``h`` down to multiples of ``divided_factor``.
+
+Bounds: every size is at most :data:`MAX_SCALE` pixels (a config check), and when the sampler is
+built, before the first batch, the largest batch as float32 ``[N, 3, H, W]`` must fit in half the
+memory available then (:func:`available_memory`): a batch exists at least twice, as NumPy arrays
+and as a tensor.
 """
 
 import math
+import os
 import random
 
 import numpy as np
 import paddle
 
-from ..errors import ConfigError
+from ..errors import ConfigError, abbreviate
 from . import register_dataset
 from .common import as_label, load_sample
 from .imagenet import ImageNetDataset
 from .samplers import SAMPLERS
 from .transforms import build_transforms
 
+#: Largest image side of a scale, in pixels (PaddleClas's multi-scale configs use at most 320).
+MAX_SCALE = 4096
 #: The ops whose output size the batch's size replaces (all their arguments, as in PaddleClas).
 SIZED_OPS = ("RandCropImage", "ResizeImage", "CropImage")
 
@@ -49,14 +57,43 @@ def multi_scale_problem(scales, first_bs, divided_factor=32, is_training=True):
     sizes = scale_sizes(scales)
     if sizes is None:
         return "scales", (f"expected a list of positive sizes (e.g. [160, 224, 288]) or of [width, height] "
-                          f"pairs, got {scales!r}")
+                          f"pairs, got {abbreviate(scales, 80)}")
     for key, value in (("first_bs", first_bs), ("divided_factor", divided_factor)):
         if not _positive_int(value):
             return key, f"expected an integer >= 1, got {value!r}"
+    if max(max(s) for s in sizes) > MAX_SCALE:
+        return "scales", (f"every size must be at most {MAX_SCALE} pixels (MAX_SCALE), got "
+                          f"{max(max(s) for s in sizes)}")
     if is_training and min(min(s) for s in sizes) < divided_factor:
         return "scales", (f"every size must be at least divided_factor={divided_factor} (training sizes are "
-                          f"rounded down to its multiples), got {scales!r}")
+                          f"rounded down to its multiples), got {abbreviate(scales, 80)}")
     return None
+
+
+def available_memory():
+    """Bytes of memory available now (Linux ``MemAvailable``; elsewhere the physical memory), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_batch_memory(scales):
+    """Raise ConfigError if the largest batch of ``scales`` (``[(w, h, batch size)]``), as float32
+    ``[N, 3, H, W]``, needs more than half the memory available now."""
+    width, height, size = max(scales, key=lambda s: s[0] * s[1] * s[2])
+    needed, available = size * 3 * height * width * 4, available_memory()
+    if available is not None and needed > available // 2:
+        raise ConfigError(f"MultiScaleSampler.first_bs: a batch of {size} images of {width}x{height} needs "
+                          f"{needed / 2**30:.1f} GiB as float32, more than half of the {available / 2**30:.1f} GiB "
+                          "of memory available; lower first_bs or the scales")
 
 
 def sized_ops(transform_ops, width, height):
@@ -98,6 +135,7 @@ class MultiScaleSampler(paddle.io.Sampler):
             self.scales = [(w, h, max(1, int(pixels / (w * h)))) for w, h in rounded]
         else:
             self.scales = [(base_w, base_h, first_bs)]
+        check_batch_memory(self.scales)
         self.num_replicas = paddle.distributed.get_world_size()
         self.rank = paddle.distributed.get_rank()
         self.per_replica = math.ceil(len(data_source) / self.num_replicas)

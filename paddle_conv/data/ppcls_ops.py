@@ -98,6 +98,35 @@ class ImageDecodeError(DataError):
     """Image bytes that ``DecodeImage``'s decoder cannot read."""
 
 
+#: PIL modes of 16-bit samples (PNG, TIFF).
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+
+
+def rgb_like_opencv(img, fmt=None):
+    """The 8-bit RGB ``PIL.Image`` of ``img`` with the values OpenCV's ``IMREAD_COLOR`` gives the
+    same file (``fmt``: its format, default ``img.format``), not PIL's ``convert("RGB")``:
+
+    * 16-bit samples are scaled by ``>> 8`` (PIL would clip them at 255: an almost white image);
+      16-bit RGB(A) PNGs PIL already reads as their high bytes;
+    * grey (``L``, ``LA``, ``1``, 16-bit) is repeated into 3 channels; alpha is dropped, never
+      blended; palettes are expanded;
+    * CMYK is ``(255 - K) - (C * (255 - K) >> 8)`` per channel, OpenCV's formula;
+    * 32-bit samples (TIFF ``I``, ``F``): ImageDecodeError, as OpenCV cannot decode them either.
+    """
+    fmt = fmt or img.format
+    if img.mode in _SIXTEEN_BIT_MODES or (img.mode == "I" and fmt == "PNG"):  # PNG's "I" is 16-bit grey
+        grey = (np.asarray(img).astype(np.uint32) >> 8).astype(np.uint8)
+        return Image.fromarray(np.repeat(grey[:, :, None], 3, axis=2), "RGB")
+    if img.mode in ("I", "F"):
+        raise ImageDecodeError(f"it has 32-bit {'float' if img.mode == 'F' else 'integer'} samples, which "
+                               "OpenCV's IMREAD_COLOR cannot decode either; save it as an 8- or 16-bit PNG")
+    if img.mode == "CMYK":
+        cmyk = np.asarray(img).astype(np.int32)
+        white = 255 - cmyk[:, :, 3:]
+        return Image.fromarray((white - ((cmyk[:, :, :3] * white) >> 8)).astype(np.uint8), "RGB")
+    return img.convert("RGB")
+
+
 @TRANSFORMS.register
 class DecodeImage:
     """Image bytes (or the data set's PIL RGB image) to an ``[H, W, 3]`` uint8 array.
@@ -105,8 +134,10 @@ class DecodeImage:
     Bytes are decoded as PaddleClas does: ``backend: cv2`` by ``cv2.imdecode`` (BGR, turned upright
     as the EXIF orientation says), ``backend: pil`` by PIL (RGB, orientation ignored). Without
     OpenCV, ``cv2`` decodes with PIL, turns the image upright as OpenCV would, and a note says so
-    (JPEG decoders may differ by a level or so). A PIL image (data sets that hold images in
-    memory) is taken as RGB, an array as BGR, whatever the backend.
+    (JPEG decoders may differ by a level or so). PIL decodes 16-bit, grey, alpha, palette and CMYK
+    images to OpenCV's values (:func:`rgb_like_opencv`; PaddleClas's ``pil`` backend would clip
+    16-bit values at 255). A PIL image (data sets that hold images in memory) is taken as RGB, an
+    array as BGR, whatever the backend.
 
     Args:
         to_rgb: RGB channel order (False: BGR, as OpenCV decodes).
@@ -135,7 +166,7 @@ class DecodeImage:
         try:
             with Image.open(io.BytesIO(data)) as raw:
                 img = ImageOps.exif_transpose(raw) if self.backend == "cv2" else raw
-                return img.convert("RGB")
+                return rgb_like_opencv(img, raw.format)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise ImageDecodeError(f"PIL cannot decode it ({type(exc).__name__}: {exc})") from None
 

@@ -12,6 +12,7 @@ import os
 import xml.etree.ElementTree as ET
 
 import numpy as np
+from PIL import Image
 
 from ..errors import DataError, abbreviate
 from . import register_dataset
@@ -41,6 +42,10 @@ VOC_CLASSES = (
     "train",
     "tvmonitor",
 )
+#: Largest ``<size>`` width or height taken (JPEG's own limit); a larger one is no real image.
+MAX_SIDE = 65535
+#: ``size_mismatch`` choices: what to do when ``<size>`` is not the decoded image's size.
+SIZE_MISMATCH = ("refuse", "rescale")
 
 
 @register_dataset
@@ -54,16 +59,21 @@ class VOCDetection:
         classes: class names, in label order (default the 20 VOC classes).
         keep_difficult: keep objects marked difficult (default False, as training usually does).
         flip: mirror left-right at random.
+        size_mismatch: ``refuse`` (default): an annotation whose ``<size>`` is not its image's size
+            stops the run naming both sizes and the file; ``rescale``: boxes are scaled from
+            ``<size>`` to the image (what happens when boxes are kept relative to ``<size>``).
 
     Every annotation is read and checked when the set is made (:func:`read_annotation`), so a
     bad record stops a run at its start with the file and the object named, and every listed
-    image must exist. Item: ``(image [3, S, S] float32, target [n, 5] float32)``, rows
+    image must exist and have the ``<size>`` of its annotation (read from the image's header).
+    Item: ``(image [3, S, S] float32, target [n, 5] float32)``, rows
     ``(x1, y1, x2, y2, label)`` relative to the image. :meth:`annotation` gives the boxes with
     the ``difficult`` flags.
     """
 
     def __init__(
-        self, root, image_set="trainval", image_size=300, classes=VOC_CLASSES, keep_difficult=False, flip=False
+        self, root, image_set="trainval", image_size=300, classes=VOC_CLASSES, keep_difficult=False, flip=False,
+        size_mismatch="refuse",
     ):
         self.root, self.size, self.keep_difficult, self.flip = root, image_size, keep_difficult, flip
         self.classes = tuple(classes)
@@ -72,6 +82,9 @@ class VOCDetection:
                             "class names, in label order")
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
             raise DataError(f"VOCDetection image_size {abbreviate(image_size)}: must be a positive integer (pixels)")
+        if size_mismatch not in SIZE_MISMATCH:
+            raise DataError(f"VOCDetection size_mismatch {abbreviate(size_mismatch, 40)}: must be one of "
+                            f"{', '.join(SIZE_MISMATCH)}")
         list_file = os.path.join(root, "ImageSets", "Main", f"{image_set}.txt")
         if not os.path.isfile(list_file):
             raise DataError(
@@ -91,8 +104,10 @@ class VOCDetection:
             if not os.path.isfile(image):
                 raise DataError(f"VOC image {image!r} (line {line} of {list_file}) does not exist; "
                                 "add the image or remove its id from the list")
-            self._annotations.append(
-                read_annotation(os.path.join(root, "Annotations", f"{image_id}.xml"), self.classes))
+            xml = os.path.join(root, "Annotations", f"{image_id}.xml")
+            self._annotations.append(read_annotation(xml, self.classes))
+            if size_mismatch == "refuse":
+                _check_image_size(xml, self._annotations[-1][2], image)
 
     def __len__(self):
         return len(self.ids)
@@ -132,6 +147,21 @@ def _number(element, key, where):
     return value
 
 
+def _check_image_size(xml, size, image):
+    """DataError naming both sizes and the files when ``size`` (``<size>`` of ``xml``) is not the size
+    of ``image`` (from its header: nothing is decoded). An image whose header cannot be read is left
+    to the loader, which reports it with the sample when it decodes it."""
+    try:
+        with Image.open(image) as img:
+            actual = img.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return
+    if tuple(size) != actual:
+        raise DataError(f"{xml}: <size> is {size[0]:g} x {size[1]:g} but its image {image!r} is {actual[0]} x "
+                        f"{actual[1]}; fix <size> (the boxes are in its pixels), or set the data set's "
+                        "size_mismatch: rescale to scale the boxes from <size> to the image")
+
+
 def read_annotation(path, classes):
     """``(target [n, 5] relative, difficult [n] bool, (width, height))`` of every object of the
     VOC annotation ``path``, checked: DataError naming the file and the object when the XML is
@@ -149,8 +179,9 @@ def read_annotation(path, classes):
         raise DataError(f"{path}: <size> is missing; a VOC annotation needs <size><width>..</width>"
                         "<height>..</height></size>")
     width, height = (_number(size, k, f"{path}: <size>") for k in ("width", "height"))
-    if width < 1 or height < 1:
-        raise DataError(f"{path}: <size> is {width:g} x {height:g}; width and height must be at least 1 pixel")
+    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE) or width % 1 or height % 1:
+        raise DataError(f"{path}: <size> is {width:g} x {height:g}; width and height must be whole numbers of "
+                        f"pixels from 1 to {MAX_SIDE}")
     rows, difficult = [], []
     for i, obj in enumerate(tree.iter("object")):
         name = (obj.findtext("name") or "").strip()

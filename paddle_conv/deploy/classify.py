@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..data.common import load_sample, takes_encoded
+from ..data.ppcls_ops import ImageDecodeError, rgb_like_opencv
 from ..data.transforms import build_transforms
 from ..errors import DataError
 
@@ -90,7 +91,9 @@ def load_image(path, transform):
         return np.asarray(load_sample(path, transform), dtype=np.float32)
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = rgb_like_opencv(ImageOps.exif_transpose(image), image.format)
+    except ImageDecodeError as exc:
+        raise DataError(f"{path}: cannot read the image: {exc}") from None
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: cannot read the image ({type(exc).__name__}: {str(exc)[:200]})") from None
     out = transform(image)

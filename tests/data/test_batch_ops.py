@@ -70,3 +70,10 @@ def test_celoss_takes_soft_targets_and_smooths_them():
     t = np.full((5, 4), 0.25, "float32")
     expected = float(-(paddle.to_tensor(t) * F.log_softmax(logits, -1)).sum(-1).mean())
     assert float(MixCELoss()(logits, paddle.to_tensor(t))) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [float("nan"), float("inf"), 0.0, -1.0])
+def test_mixup_and_cutmix_refuse_an_alpha_that_is_not_a_finite_positive_number(alpha):
+    for op in (MixupOperator, CutmixOperator):
+        with pytest.raises(ConfigError, match=f"{op.__name__}.alpha: must be a finite number > 0"):
+            op(class_num=4, alpha=alpha)

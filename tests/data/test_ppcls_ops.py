@@ -178,3 +178,70 @@ def test_timm_auto_augment_prob_zero_leaves_every_image():
     assert any(not np.array_equal(np.asarray(always(img)), img) for _ in range(5))
     with pytest.raises(ConfigError, match="TimmAutoAugment.prob"):
         TRANSFORMS.build("TimmAutoAugment", config_str="rand-m9", prob=1.5)
+
+
+# ------------------------------------------------------- the formats images really come in (issue 26)
+def _encoded(kind):
+    """Bytes of a generated image of ``kind`` (16-bit ones written by OpenCV, which PIL cannot write)."""
+    import cv2
+
+    rng = np.random.default_rng(len(kind))
+    if kind in ("png_rgb16", "png_rgba16"):
+        pixels = rng.integers(0, 65536, (9, 11, 4 if kind == "png_rgba16" else 3)).astype(np.uint16)
+        return cv2.imencode(".png", pixels)[1].tobytes()
+    images = {
+        "png_grey16": lambda: Image.fromarray(rng.integers(0, 65536, (9, 11)).astype(np.uint16)),
+        "tiff_grey16": lambda: Image.fromarray(rng.integers(0, 65536, (9, 11)).astype(np.uint16)),
+        "png_grey8": lambda: Image.fromarray(rng.integers(0, 256, (9, 11)).astype(np.uint8)),
+        "png_la": lambda: Image.fromarray(rng.integers(0, 256, (9, 11, 2)).astype(np.uint8), "LA"),
+        "png_rgba": lambda: Image.fromarray(rng.integers(0, 256, (9, 11, 4)).astype(np.uint8), "RGBA"),
+        "png_palette": lambda: Image.fromarray(rng.integers(0, 256, (9, 11, 3)).astype(np.uint8)).quantize(16),
+        "png_1bit": lambda: Image.fromarray(rng.integers(0, 2, (9, 11)).astype(bool)),
+        "jpeg_cmyk": lambda: Image.fromarray(rng.integers(0, 256, (16, 16, 4)).astype(np.uint8), "CMYK"),
+        "tiff_float32": lambda: Image.fromarray(rng.random((9, 11)).astype(np.float32) * 300, "F"),
+    }
+    image, buffer = images[kind](), io.BytesIO()
+    extra = {"transparency": 3} if kind == "png_palette" else {"quality": 100} if kind == "jpeg_cmyk" else {}
+    image.save(buffer, kind.split("_")[0].upper(), **extra)
+    return buffer.getvalue()
+
+
+DEPTHS = ["png_grey16", "png_rgb16", "png_rgba16", "tiff_grey16", "png_grey8", "png_la", "png_rgba", "png_palette",
+          "png_1bit", "jpeg_cmyk"]
+
+
+@pytest.mark.parametrize("kind", DEPTHS)
+def test_high_depth_and_odd_mode_images_decode_to_opencvs_imread_color_values(kind, tmp_path, monkeypatch):
+    """Every decode path (DecodeImage's pil backend, its PIL fallback for cv2, the data sets'
+    read_image, infer's load_image) gives the array cv2.imdecode(..., IMREAD_COLOR) gives."""
+    cv2 = pytest.importorskip("cv2")
+    from paddle_conv.data import ppcls_ops
+    from paddle_conv.data.common import read_image
+    from paddle_conv.deploy.classify import load_image
+
+    data = _encoded(kind)
+    expected = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+    assert expected.std() > 10  # a clipped 16-bit image would be flat white
+    np.testing.assert_array_equal(DecodeImage(backend="pil")(data), expected)
+    np.testing.assert_array_equal(DecodeImage(backend="cv2")(data), expected)
+    path = tmp_path / f"image.{kind.split('_')[0]}"
+    path.write_bytes(data)
+    np.testing.assert_array_equal(np.asarray(read_image(str(path))), expected)
+    chw = load_image(str(path), lambda image: np.asarray(image).transpose(2, 0, 1))
+    np.testing.assert_array_equal(chw.transpose(1, 2, 0), expected)
+    monkeypatch.setattr(ppcls_ops, "cv2", None)
+    np.testing.assert_array_equal(DecodeImage(backend="cv2")(data), expected)
+
+
+def test_32_bit_float_images_are_refused_as_opencv_refuses_them(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    from paddle_conv.data.common import read_image
+    from paddle_conv.errors import DataError
+
+    data = _encoded("tiff_float32")
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None
+    with pytest.raises(DataError, match="32-bit float samples, which OpenCV's IMREAD_COLOR cannot decode"):
+        DecodeImage(backend="pil")(data)
+    (tmp_path / "x.tiff").write_bytes(data)
+    with pytest.raises(DataError, match=r"x\.tiff.*32-bit float samples"):
+        read_image(str(tmp_path / "x.tiff"))
