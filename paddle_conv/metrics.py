@@ -89,6 +89,8 @@ class TprAtFpr(paddle.metric.Metric):
         self.positive, self.negative = [], []
 
     def compute(self, pred, label):
+        if label.ndim == pred.ndim and label.shape[-1] == pred.shape[-1] > 1:  # Mixup/CutMix's soft targets
+            label = paddle.argmax(label, axis=-1)
         return paddle.nn.functional.softmax(pred, axis=-1)[:, 1], label
 
     def update(self, score, label):

@@ -21,6 +21,8 @@ def test_tpr_at_fpr_is_the_best_true_positive_rate_under_the_false_positive_limi
     assert abs(_run(METRICS.build("TprAtFpr", max_fpr=0.5), logits, labels) - 1.0) < 1e-9
     assert abs(_run(METRICS.build("TprAtFpr", max_fpr=0.0), logits, labels) - 1 / 3) < 1e-9
     assert _run(METRICS.build("TprAtFpr"), logits[3:], labels[3:]) == 0.0  # no positives
+    soft = np.array([[0.2, 0.8], [0.4, 0.6], [0.3, 0.7], [0.9, 0.1], [0.6, 0.4]], dtype="float32")  # Mixup's
+    assert abs(_run(METRICS.build("TprAtFpr", max_fpr=0.5), logits, soft) - 1.0) < 1e-9
 
 
 def test_attr_metric_label_mean_accuracy_and_instance_scores():

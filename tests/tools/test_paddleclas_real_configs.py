@@ -4,12 +4,12 @@ Uses the configs of a PaddleClas checkout (``$PADDLECLAS_CONFIGS``, default
 ``../shared/paddleclas-configs/configs`` beside the repository, as on CI and the developers' machines:
 its whole ``ppcls/configs`` tree); every test skips, saying so, when that folder is absent.
 
-- Every classification config of the tree (single-label and multi-label; not retrieval, re-id,
-  self-supervised, slim or a search strategy: :func:`config_kind`), with only ``Arch.name``,
+- Every config of the tree: ``--check`` accepts it exactly when ``load_config`` (what tools/train.py runs)
+  does. Every classification config (single-label and multi-label; not retrieval, re-id,
+  self-supervised, slim, inference-only or a search strategy: :func:`config_kind`), with only ``Arch.name``,
   ``Arch.class_num``, the data paths and the batch size overridden (for a ``DistillationModel``, each
-  member's ``name`` and ``class_num``: ``-o Arch.models.<i>.<Member>.name=...``): ``--check`` accepts it
-  exactly when ``load_config`` (what tools/train.py runs) does; prints the count per folder and each
-  refusal with its reason, which must be one of :data:`EXPECTED_REFUSALS`.
+  member's ``name`` and ``class_num``: ``-o Arch.models.<i>.<Member>.name=...``): prints the count per
+  folder and each refusal with its reason, which must be one of :data:`EXPECTED_REFUSALS`.
 - Six configs of different families train one epoch with ``Arch.name=tiny_cnn`` on a generated
   8-image list data set, then evaluate, export and infer; two distillation configs likewise with
   tiny_cnn members, and the export is the Student.
@@ -58,9 +58,8 @@ EXPECTED_REFUSALS = (
     (r"^Arch\.(attn_drop_rate|use_mean_pooling|init_scale|use_rel_pos_bias|use_abs_pos_emb|init_values|lin_probe|"
      r"sin_pos_emb|enable_linear_eval|model_key|model_ema|return_embed)$",
      "CAE's and CLIP's ViT keys (their fine-tuning configs)"),
-    (r"^Loss(\.(Train|Eval).*)?$", "a loss of feature distillation or multi-label distillation, GoogLeNet's three "
-                                  "outputs (ours have one), CAE's soft-target loss, or no Loss section at all "
-                                  "(practical_models' inference-only configs)"),
+    (r"^Loss\.(Train|Eval)", "a loss of feature distillation or multi-label distillation, GoogLeNet's three "
+                             "outputs (ours have one), CAE's soft-target loss"),
     (r"^Optimizer\.name$", "AdamWDL: layer-wise decay over a ViT's blocks (CLIP)"),
     (r"^(MLDecoder|Arch\.use_ml_decoder)$", "ML-Decoder's head (MultiLabelCOCO)"),
     (r"^Global\.train_mode$", "EfficientNetV2's progressive training is not implemented"),
@@ -77,11 +76,14 @@ TRAINED_KINDS = ("single-label", "multi-label")
 def config_kind(path, cfg):
     """What the config at ``path`` (its raw YAML ``cfg``) trains: ``single-label`` or ``multi-label``
     classification, ``retrieval`` (RecModel, Query/Gallery: metric learning, DeepHash, GeneralRecognition,
-    ...), ``reid``, ``ssl`` (self-supervised), ``slim`` (quantization / pruning), or ``search`` (PULC's
-    strategy searches and other files that are no training config)."""
+    ...), ``reid``, ``ssl`` (self-supervised), ``slim`` (quantization / pruning), ``search`` (PULC's
+    strategy searches and other files that are no training config) or ``inference-only`` (no ``Loss``:
+    PaddleClas's own train.py fails on them, ``practical_models``' watermark and aesthetic configs)."""
     rel = os.path.relpath(path, CONFIGS).replace(os.sep, "/")
     if not isinstance(cfg, dict) or not ({"Arch", "ARCHITECTURE"} & set(cfg)):
         return "search"
+    if "Arch" in cfg and "Loss" not in cfg:
+        return "inference-only"
     text = open(path, encoding="utf-8").read()
     if rel.startswith("slim/") or "Slim" in cfg:
         return "slim"
@@ -159,8 +161,6 @@ def test_check_agrees_with_load_config_and_explains_every_refusal(image_list, ca
     config of the tree; the loaded share per folder is printed, every refusal's key is explained."""
     counts, refused, disagree = {}, {}, []
     for path, kind in real_configs():
-        if kind not in TRAINED_KINDS:
-            continue
         overrides = data_overrides(image_list, path, model="resnet50", classes=10)
         report = check_config(path, overrides)
         try:
@@ -170,6 +170,8 @@ def test_check_agrees_with_load_config_and_explains_every_refusal(image_list, ca
             loaded = False
         if loaded != report.ok:
             disagree.append(os.path.relpath(path, CONFIGS))
+        if kind not in TRAINED_KINDS:
+            continue
         if not report.ok:
             refused[os.path.relpath(path, CONFIGS)] = report.refused
         count = counts.setdefault((kind, folder(path)), [0, 0])
@@ -187,7 +189,7 @@ def test_check_agrees_with_load_config_and_explains_every_refusal(image_list, ca
     unexplained = [(p, k) for p, reasons in refused.items() for k, _ in reasons
                    if not any(re.match(pattern, k) for pattern, _ in EXPECTED_REFUSALS)]
     assert not unexplained, unexplained
-    assert loaded >= 0.935 * total, f"only {loaded} of {total} single-label configs load"
+    assert loaded >= 0.94 * total, f"only {loaded} of {total} single-label configs load"
     samplers = ("PPLCNetV2/PPLCNetV2_base", "PPLCNetV2/PPLCNetV2_large", "PPLCNetV2/PPLCNetV2_small", "CvT/CvT_21_224")
     assert not [p for p in refused if any(f"ImageNet/{name}.yaml" == p for name in samplers)]  # multi-scale, RA
     assert not [p for p in refused if p in TRAIN_TEST_RESOLUTION]
