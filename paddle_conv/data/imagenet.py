@@ -48,7 +48,8 @@ class ImageNetDataset(paddle.io.Dataset):
             where = f"{cls_label_path}:{lineno}"
             parts = line.strip().rsplit(delimiter, 1) if delimiter else line.split()
             if len(parts) != 2 or not re.fullmatch(r"-?[0-9]+", parts[1].strip()):
-                raise DataError(f"{where}: expected 'relative/path.jpg <integer label>', got "
+                sep = f"{delimiter!r} (dataset.delimiter)" if delimiter else "whitespace"
+                raise DataError(f"{where}: expected 'relative/path.jpg <integer label>' separated by {sep}, got "
                                 f"{abbreviate(line.strip(), 100)}")
             label = int(parts[1])
             check_label(label, class_num, where)
