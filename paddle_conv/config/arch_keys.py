@@ -1,6 +1,5 @@
 """``Arch`` of a classification config: a registered model and its keys, or a DistillationModel."""
 
-
 from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys
 from ..errors import ConfigError
 from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS

@@ -1,6 +1,5 @@
 """``DataLoader`` of a classification config: data sets, transforms, samplers, loaders."""
 
-
 from ..data import DATASETS, SAMPLERS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
 from ..data.multi_scale import SIZED_OPS, multi_scale_problem

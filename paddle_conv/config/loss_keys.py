@@ -9,15 +9,7 @@ from ..models.distillation import LOGITS_KEY
 from ..notes import note_once
 from .arch_keys import FEATURE_DISTILLATION
 from .paddleclas_only import refuse_paddleclas_only
-from .schema import (
-    FLOAT,
-    LIST,
-    Key,
-    check_type,
-    config_error,
-    join_key,
-    named_list,
-)
+from .schema import FLOAT, LIST, Key, check_type, config_error, join_key, named_list
 
 #: PaddleClas losses and metrics of a model with several outputs; ours have one.
 MULTI_OUTPUT = {

@@ -37,6 +37,14 @@ def _solarize_add(img, add, thresh=128):
     return img.point(lut * len(img.getbands()))
 
 
+def _posterize(img, bits):
+    """Keep the ``bits`` high bits of each channel: 0 bits is a black image (what timm's increasing posterize
+    reaches at magnitude 10, m9 plus ``mstd`` noise; Pillow 9+ refuses 0 bits, older Pillow gave black)."""
+    if bits >= 8:
+        return img
+    return ImageOps.posterize(img, bits) if bits > 0 else img.point(lambda _: 0)
+
+
 #: ``name -> f(img, v, fill, resample)``: v is the op's argument already scaled (and signed).
 IMAGE_OPS = {
     "ShearX": lambda img, v, fill, rs: _affine(img, (1, v, 0, 0, 1, 0), fill, rs),
@@ -48,7 +56,7 @@ IMAGE_OPS = {
     "Contrast": lambda img, v, fill, rs: ImageEnhance.Contrast(img).enhance(v),
     "Brightness": lambda img, v, fill, rs: ImageEnhance.Brightness(img).enhance(v),
     "Sharpness": lambda img, v, fill, rs: ImageEnhance.Sharpness(img).enhance(v),
-    "Posterize": lambda img, v, fill, rs: ImageOps.posterize(img, int(v)),
+    "Posterize": lambda img, v, fill, rs: _posterize(img, int(v)),
     "Solarize": lambda img, v, fill, rs: ImageOps.solarize(img, v),
     "SolarizeAdd": lambda img, v, fill, rs: _solarize_add(img, int(v)),
     "AutoContrast": lambda img, v, fill, rs: ImageOps.autocontrast(img),

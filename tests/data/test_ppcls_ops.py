@@ -245,3 +245,13 @@ def test_32_bit_float_images_are_refused_as_opencv_refuses_them(tmp_path):
     (tmp_path / "x.tiff").write_bytes(data)
     with pytest.raises(DataError, match=r"x\.tiff.*32-bit float samples"):
         read_image(str(tmp_path / "x.tiff"))
+
+
+def test_posterize_to_zero_bits_is_black_not_an_error():
+    """timm's increasing posterize reaches 0 bits at magnitude 10 (m9 + mstd noise): PULC traffic_sign crashed."""
+    from paddle_conv.data.augment import IMAGE_OPS
+
+    img = Image.fromarray(np.full((4, 4, 3), 200, dtype="uint8"))
+    assert np.asarray(IMAGE_OPS["Posterize"](img, 0, None, None)).max() == 0
+    assert np.asarray(IMAGE_OPS["Posterize"](img, 1, None, None)).max() == 128
+    assert IMAGE_OPS["Posterize"](img, 8, None, None) is img
