@@ -552,7 +552,7 @@ def negative_label(tmp):
     return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), class_num=10)
 
 
-@case(DataError, r"list\.txt:1: expected 'relative/path\.jpg <integer label>', got 'a\.png cat'",
+@case(DataError, r"list\.txt:1: expected 'relative/path\.jpg <integer label>' separated by whitespace, got 'a\.png cat'",
       r"relative/path\.jpg <integer label>")
 def malformed_list_line(tmp):
     (tmp / "list.txt").write_text("a.png cat\n")
@@ -800,7 +800,7 @@ def _list_data(tmp, list_text=None, list_bytes=None):
     return edit
 
 
-@cli_case(r"list\.txt:1: expected 'relative/path\.jpg <integer label>', got '0\.png --1'")
+@cli_case(r"list\.txt:1: expected 'relative/path\.jpg <integer label>' separated by whitespace, got '0\.png --1'")
 def list_label_with_two_minus_signs(tmp):
     return _train(tmp, edit=_list_data(tmp, "0.png --1\n1.png 0\n"))
 
