@@ -44,6 +44,7 @@ class WeightEntry:
             normalisation of RGB values in 0..1).
         sha256: the file's SHA-256; None: unknown (nothing to verify the download against).
         md5: the MD5 a publisher gives instead of a SHA-256.
+        size: the file's size in bytes where the publisher gives it: the download stops beyond it.
     """
 
     model: str
@@ -62,6 +63,7 @@ class WeightEntry:
     std: Tuple[float, ...] = IMAGENET_STD
     sha256: Optional[str] = None
     md5: Optional[str] = None
+    size: Optional[int] = None
 
     def __hash__(self) -> int:  # metrics is a dict: hash by the entry's identity
         return hash((self.model, self.name))

@@ -187,7 +187,7 @@ def list_pretrained(pattern: Optional[str] = None) -> List[dict]:
     rows = []
     for model in MODELS.filter(pattern, pretrained=True):
         for entry in MODELS.card(model).weights:
-            path = download_path(entry.file_name)
+            path = download_path(entry.file_name, entry.urls, entry.sha256, entry.md5)
             rows.append({"model": model, "name": entry.name, "dataset": entry.dataset, "metrics": entry.metrics,
                          "num_classes": entry.num_classes, "upstream": entry.upstream, "path": str(path),
                          "cached": path.is_file()})

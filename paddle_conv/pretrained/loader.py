@@ -2,7 +2,9 @@
 
 ``pretrained`` is ``True`` (the model's first weight entry), an entry name, a path (an upstream
 ``.pth`` converted by :mod:`weights_bridge`, or a ``.pdparams``) or an ``http(s)://`` URL. A torch
-file is converted once and the result cached as ``$PADDLE_CONV_HOME/converted/<model>-<entry>.pdparams``.
+file is converted once and the result cached as
+``$PADDLE_CONV_HOME/converted/<model>-<entry>-<source digest>.pdparams``. A downloaded file that
+cannot be read is moved aside (``*.rejected``), so the next call downloads it again.
 When the model's class count differs from the weights', every tensor but the classifier's is kept,
 and one line says so.
 """
@@ -22,7 +24,7 @@ from ..cards import WeightEntry
 from ..errors import WeightsError
 from ..io import atomic_paddle_save, safe_torch_load
 from ..state_dict import read_state_dict
-from .download import cache_dir, fetch
+from .download import cache_dir, fetch, set_aside, source_digest, url_file_name
 
 __all__ = ["Pretrained", "load_weights", "resolve_entry"]
 
@@ -67,13 +69,16 @@ def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[Weig
     """
     entry = resolve_entry(model_name, entries, pretrained)
     if entry is not None:
-        source = fetch(entry.urls, entry.file_name, sha256=entry.sha256, md5=entry.md5)
-        state = _as_paddle_state(source, entry.converter, model_name, entry.num_classes,
-                                 cache=cache_dir() / "converted" / f"{model_name}-{entry.name}.pdparams")
+        source = fetch(entry.urls, entry.file_name, sha256=entry.sha256, md5=entry.md5, size=entry.size)
+        digest = source_digest(entry.urls, entry.sha256, entry.md5)
+        state = _as_paddle_state(source, entry.converter, model_name, entry.num_classes, downloaded=True,
+                                 cache=cache_dir() / "converted" / f"{model_name}-{entry.name}-{digest}.pdparams")
     else:
-        source = _local_file(os.fspath(pretrained))
+        text = os.fspath(pretrained)
+        source = fetch(text, url_file_name(text)) if _is_url(text) else _local_file(text)
         converter = "torch" if source.suffix.lower() in TORCH_SUFFIXES or _is_zip(source) else "paddle"
-        state = _as_paddle_state(source, converter, model_name, num_classes or _class_count(model, classifier))
+        state = _as_paddle_state(source, converter, model_name, num_classes or _class_count(model, classifier),
+                                 downloaded=_is_url(text))
     return _assign(model, state, classifier, source)
 
 
@@ -87,9 +92,6 @@ def _is_zip(path: Path) -> bool:
 
 
 def _local_file(pretrained: str) -> Path:
-    if _is_url(pretrained):
-        name = os.path.basename(urllib.parse.urlsplit(pretrained).path) or "weights.pth"
-        return fetch(pretrained, name)
     path = Path(pretrained)
     if not path.exists() and Path(pretrained + ".pdparams").is_file():  # a checkpoint prefix, as PaddleClas gives
         path = Path(pretrained + ".pdparams")
@@ -107,13 +109,17 @@ def _class_count(model: paddle.nn.Layer, classifier: str | None) -> int | None:
 
 
 def _as_paddle_state(source: Path, converter: str, model_name: str, num_classes: int | None,
-                     cache: Path | None = None) -> dict:
-    """Our state dict for ``source``, converted from torch (and cached) when needed."""
+                     cache: Path | None = None, downloaded: bool = False) -> dict:
+    """Our state dict for ``source``, converted from torch (and cached) when needed; a ``downloaded``
+    source that cannot be read is moved aside."""
     if converter == "paddle":
-        return read_state_dict(str(source), "pretrained weights")
+        return _read(read_state_dict, source, downloaded)
     if cache is not None and cache.exists():
-        return read_state_dict(str(cache), "cached converted weights")
-    state = _convert_torch_file(source, model_name, num_classes)
+        try:
+            return read_state_dict(str(cache), "cached converted weights")
+        except WeightsError as exc:
+            print(f"{exc}; moved aside to {set_aside(cache)}, converting {source.name} again", file=sys.stderr)
+    state = _convert_torch_file(source, model_name, num_classes, downloaded)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_paddle_save(state, str(cache))
@@ -121,7 +127,18 @@ def _as_paddle_state(source: Path, converter: str, model_name: str, num_classes:
     return state
 
 
-def _convert_torch_file(source: Path, model_name: str, num_classes: int | None) -> dict:
+def _read(reader, source: Path, downloaded: bool):
+    """``reader(source)``; a ``downloaded`` file it cannot read is moved aside, so the next call fetches it again."""
+    try:
+        return reader(str(source), "pretrained weights")
+    except WeightsError as exc:
+        if not downloaded:
+            raise
+        raise WeightsError(f"{exc} (the downloaded file was moved aside to {set_aside(source)}: the next call "
+                           "downloads it again)") from None
+
+
+def _convert_torch_file(source: Path, model_name: str, num_classes: int | None, downloaded: bool) -> dict:
     try:
         import weights_bridge  # needs torch, an optional extra: only converting upstream files needs it
     except ImportError:
@@ -129,7 +146,7 @@ def _convert_torch_file(source: Path, model_name: str, num_classes: int | None) 
                            "pip install -e '.[torch]' (or convert it elsewhere with tools/convert_weights.py "
                            "and pass the .pdparams)") from None
     kwargs = {} if num_classes is None else {"num_classes": num_classes}
-    state = weights_bridge.unwrap_state_dict(safe_torch_load(str(source), "pretrained weights"))
+    state = weights_bridge.unwrap_state_dict(_read(safe_torch_load, source, downloaded))
     return weights_bridge.torch_to_paddle(state, model_name, **kwargs)
 
 

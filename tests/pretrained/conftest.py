@@ -18,7 +18,7 @@ def home(tmp_path, monkeypatch):
 def offline(home, monkeypatch):
     """An empty cache and no network: every download attempt fails as offline machines do."""
 
-    def refuse(url, offset):
+    def refuse(url, offset, watchdog):
         raise urllib.error.URLError("network is unreachable")
 
     monkeypatch.setattr(download, "_open", refuse)

@@ -58,12 +58,13 @@ def test_download_convert_cache_and_same_logits(home, upstream, capsys):
         report = load_weights(model, "oct_mobilenet", [entry], True, classifier="fc")
     assert not report["reinitialised"]
     np.testing.assert_allclose(_logits(model, x), expected, rtol=1e-4, atol=1e-5)
-    cached = home / "converted" / "oct_mobilenet-imagenet.pdparams"
-    assert cached.is_file() and "cached as" in capsys.readouterr().err
-    # second use: no network, the converted file is reused
+    [cached] = (home / "converted").glob("oct_mobilenet-imagenet-*.pdparams")  # named by model, entry, source
+    assert "cached as" in capsys.readouterr().err
+    # second use: the server is gone, the converted file is reused
     again = pc.create_model("oct_mobilenet", num_classes=10)
-    load_weights(again, "oct_mobilenet", [_entry("http://127.0.0.1:9/gone", data)], "imagenet", classifier="fc")
+    load_weights(again, "oct_mobilenet", [entry], "imagenet", classifier="fc")
     np.testing.assert_allclose(_logits(again, x), expected, rtol=1e-4, atol=1e-5)
+    assert len(server.requests) == 1
 
 
 def test_file_placed_by_hand_is_used_offline(home, upstream):
@@ -72,7 +73,7 @@ def test_file_placed_by_hand_is_used_offline(home, upstream):
     model = pc.create_model("oct_mobilenet", num_classes=10)
     with pytest.raises(WeightsError) as info:
         load_weights(model, "oct_mobilenet", [entry], True, classifier="fc")
-    where = download_path(entry.file_name)
+    where = download_path(entry.file_name, entry.urls, entry.sha256)
     assert str(where) in str(info.value)
     where.parent.mkdir(parents=True, exist_ok=True)
     where.write_bytes(data)

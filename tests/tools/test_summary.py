@@ -3,6 +3,8 @@ import json
 import paddle.nn as nn
 import pytest
 
+import paddle_conv as pc
+from paddle_conv.pretrained.download import download_path
 from paddle_conv.summary import PAPER_FIGURES, count_macs, format_summary, summarize
 from tools import summary as summary_tool
 
@@ -51,7 +53,8 @@ def test_cli_prints_the_card(capsys):
 
 def test_cli_lists_published_weights_and_whether_cached(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("PADDLE_CONV_HOME", str(tmp_path))
-    cached = tmp_path / "downloads" / "resnet50.pdparams"
+    entry = pc.model_card("resnet50").weights[0]
+    cached = download_path(entry.file_name, entry.urls, entry.sha256, entry.md5)
     cached.parent.mkdir()
     cached.write_bytes(b"x")
     assert summary_tool.main(["resnet50", "--card"]) == 0
