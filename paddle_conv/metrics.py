@@ -160,6 +160,52 @@ class ATTRMetric(paddle.metric.Metric):
                                    ins_prec, ins_recall)]
 
 
+
+class _MultiHot(paddle.metric.Metric):
+    """The 0/1 predictions (sigmoid > ``bi_threshold``) and labels of a multi-label model, over an evaluation."""
+
+    def __init__(self, bi_threshold=0.5):
+        super().__init__()
+        self.bi_threshold = bi_threshold
+        self.reset()
+
+    def name(self):
+        return type(self).__name__
+
+    def reset(self):
+        self.truth, self.predicted = [], []
+
+    def compute(self, pred, label):
+        return paddle.nn.functional.sigmoid(pred), label[:, 0, :] if label.ndim == 3 else label
+
+    def update(self, probs, label):
+        self.truth.append(np.asarray(label))
+        self.predicted.append((np.asarray(probs) > self.bi_threshold).astype(np.asarray(label).dtype))
+
+
+@register_metric
+class AccuracyScore(_MultiHot):
+    """PaddleClas's multi-label ``AccuracyScore``: ``base: label`` the share of right 0/1 labels over all
+    labels, ``base: sample`` the share of images with every label right."""
+
+    def __init__(self, base="label", bi_threshold=0.5):
+        if base not in ("label", "sample"):
+            raise ValueError(f"AccuracyScore.base: expected 'label' or 'sample', got {base!r}")
+        self.base = base
+        super().__init__(bi_threshold)
+
+    def accumulate(self):
+        right = np.concatenate(self.truth) == np.concatenate(self.predicted)
+        return float(right.mean() if self.base == "label" else right.all(axis=1).mean())
+
+
+@register_metric
+class HammingDistance(_MultiHot):
+    """PaddleClas's multi-label ``HammingDistance``: the share of wrong 0/1 labels (lower is better)."""
+
+    def accumulate(self):
+        return float((np.concatenate(self.truth) != np.concatenate(self.predicted)).mean())
+
 def build_metrics(entries, member=None):
     """The ``paddle.metric.Metric`` objects of ``[{Name: {kwargs}}, ...]``.
 

@@ -36,3 +36,11 @@ def test_attr_metric_label_mean_accuracy_and_instance_scores():
     assert abs(values["instance_acc"] - 2 / 3) < 1e-6
     ratio = np.stack([truth, np.full_like(truth, 0.5)], axis=1)  # [N, 2, C] from label_ratio: same result
     assert _run(METRICS.build("ATTRMetric"), logits, ratio) == list(values.values())
+
+
+def test_accuracy_score_and_hamming_distance_of_multi_label_predictions():
+    truth = np.array([[1, 0, 1], [0, 0, 1]], dtype="float32")
+    logits = np.array([[3, -3, -3], [-3, -3, 3]], dtype="float32")  # one label wrong in the first image
+    assert abs(_run(METRICS.build("AccuracyScore"), logits, truth) - 5 / 6) < 1e-9
+    assert _run(METRICS.build("AccuracyScore", base="sample"), logits, truth) == 0.5
+    assert abs(_run(METRICS.build("HammingDistance"), logits, truth) - 1 / 6) < 1e-9

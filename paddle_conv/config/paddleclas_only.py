@@ -13,8 +13,6 @@ PADDLECLAS_ONLY = {
                           "label) are not implemented; list labelled images for ImageNetDataset",
     "AdamWDL": "AdamW with layer-wise learning-rate decay over a ViT's blocks (CLIP and CAE fine-tuning) is "
                "not implemented; use AdamW",
-    "AccuracyScore": "the multi-label accuracy score is not implemented; use ATTRMetric",
-    "HammingDistance": "the multi-label Hamming distance is not implemented; use ATTRMetric",
 }
 
 

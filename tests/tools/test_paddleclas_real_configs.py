@@ -65,7 +65,6 @@ EXPECTED_REFUSALS = (
     (r"^Global\.train_mode$", "EfficientNetV2's progressive training is not implemented"),
     (r"^Global\.image_shape$", "not the size the Eval transforms make (PULC language_classification's "
                                "distillation config: [3, 224, 224] for 80x160 images)"),
-    (r"^Metric\.Train\[\d+\]$", "multi-label AccuracyScore / HammingDistance"),
     (r"^DataLoader\.Train\.dataset\.name$", "CustomLabelDataset (a transform makes the label)"),
 )
 
