@@ -51,8 +51,15 @@ ARCH_NO_EFFECT = {
 }
 #: PaddleClas model keys that are another model family's name of a common key.
 ARCH_ALIASES = {"classifier_dropout": "drop_rate", "dropout_prob": "drop_rate"}
-#: PaddleClas model keys accepted when they state what the model does anyway.
-ARCH_ONLY = {"data_format": ("NCHW",), "input_image_channel": (3,)}
+#: PaddleClas's input layout keys: ``key -> {value: note}`` (the first value is what the model does anyway).
+ARCH_LAYOUT = {
+    "data_format": {"NCHW": None, "NHWC": "PaddleClas's channel-last layout (faster on GPUs with tensor cores); "
+                                          "the model computes in NCHW here: the same numbers"},
+    "input_image_channel": {3: None, 4: "PaddleClas's 4-channel input: NormalizeImage channel_num: 4 appends a zero "
+                                        "channel (for faster float16 convolutions); the model reads the 3 colour "
+                                        "channels, as a first conv over a zero channel adds nothing; the export "
+                                        "takes 4 channels, as PaddleClas's"},
+}
 
 
 def _arch_paddleclas_keys(source, path, value):
@@ -67,10 +74,12 @@ def _arch_paddleclas_keys(source, path, value):
     for key, text in ARCH_NO_EFFECT.items():
         if key in value:
             note_once(join_key(path, key), text)
-    for key, allowed in ARCH_ONLY.items():
+    for key, allowed in ARCH_LAYOUT.items():
         if key in value and value[key] not in allowed:
             raise config_error(source, join_key(path, key), "bad value",
-                               f"only {allowed[0]!r} is implemented, got {value[key]!r}")
+                               f"expected {' or '.join(map(repr, allowed))}, got {value[key]!r}")
+        if allowed.get(value.get(key)):
+            note_once(join_key(path, key), allowed[value[key]])
 
 
 def _class_num_as_num_classes(source, path, value):
@@ -93,12 +102,15 @@ def validate_arch(source, path, value):
     value = dict(value)
     _arch_paddleclas_keys(source, path, value)
     _class_num_as_num_classes(source, path, value)
-    reserved = set(COMMON_KEYS) | set(FOREIGN_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_ONLY)
+    reserved = set(COMMON_KEYS) | set(FOREIGN_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_LAYOUT)
     out = named_mapping(MODELS, reserved=reserved, extra={"refocus": _refocus})(source, path, value)
-    for key in (*ARCH_NO_EFFECT, *ARCH_ONLY):
+    for key in (*ARCH_NO_EFFECT, "data_format"):
         out.pop(key, None)
+    if out.get("input_image_channel") == 3:
+        out.pop("input_image_channel")  # 4 stays: build_model reads the 3 colour channels of 4
     try:
-        check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus")}, path)
+        check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus",
+                                                                               "input_image_channel")}, path)
     except ConfigError as exc:
         problem = "bad value" if exc.key in (*COMMON_KEYS, *FOREIGN_KEYS) else "unknown key"
         raise config_error(source, join_key(path, exc.key), problem, exc.text) from None

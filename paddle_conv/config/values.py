@@ -119,6 +119,13 @@ def _inference_pipelines(cfg):
             if (ops or dataset) and (dataset or {}).get("name") != "MultiScaleDataset"]  # its sizes: per batch
 
 
+def _input_channels(source, cfg):
+    """``Arch.input_image_channel: 4`` (a zero 4th channel) goes with ``Global.image_shape: [4, H, W]``."""
+    if cfg["Arch"].get("input_image_channel") == 4 and cfg["Global"]["image_shape"][0] != 4:
+        raise _fail(source, "Global.image_shape", f"{cfg['Global']['image_shape']}: Arch.input_image_channel is 4 "
+                                                  "(NormalizeImage channel_num: 4); make image_shape [4, H, W]")
+
+
 def _image_shape(source, cfg):
     """``Global.image_shape`` is the size the evaluation transforms make; ``Infer.transforms`` of another
     size (PaddleClas's MobileNetV4 configs) is a note: tools/infer.py resizes as they say."""
@@ -246,6 +253,7 @@ def check_values(source, cfg):
                      hint=" (the share of low-frequency channels)")
     _loader_values(source, cfg)
     _image_shape(source, cfg)
+    _input_channels(source, cfg)
     _loss_and_metric_values(source, cfg)
     _distillation_values(source, cfg)
     _optimizer_values(source, cfg)

@@ -51,10 +51,17 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
+def _float32_inputs(layer, inputs):
+    """Forward pre-hook: float16 inputs (PaddleClas's ``NormalizeImage.output_fp16``) as float32."""
+    return tuple(x.astype("float32") if getattr(x, "dtype", None) == paddle.float16 else x for x in inputs)
+
+
 def _paddle_model(cfg, network, loss, metrics, optimizer=None, amp=None):
     """``paddle.Model`` of ``network``, prepared with ``loss``, ``metrics`` (and ``optimizer``, ``amp``);
     a DistillationModel's outputs go through it as a tuple (:mod:`.member_outputs`)."""
     channels = cfg["Global"]["image_shape"][0]
+    if amp is None:  # float32 training: NormalizeImage's output_fp16 batches (AMP O2 configs on CPU) in float32
+        network.register_forward_pre_hook(_float32_inputs)
     network, loss, metrics = for_paddle_model(network, loss, metrics)
     model = paddle.Model(network, inputs=[InputSpec([None, channels, None, None], "float32", "image")],
                          labels=[InputSpec([None, 1], "int64", "label")])

@@ -100,6 +100,10 @@ def _eval_crop(cfg):
     (lambda cfg: next(op for op in cfg["DataLoader"]["Train"]["dataset"]["transform_ops"]
                       if "RandCropImage" in op)["RandCropImage"].update(size=192), None),
     (lambda cfg: _eval_crop(cfg).update(size=[224, 192]), "Global.image_shape"),  # [w, h]: 192 high
+    (lambda cfg: cfg["Arch"].update(input_image_channel=4), "Global.image_shape"),  # 4 channels: [4, H, W]
+    (lambda cfg: cfg["Arch"].update(input_image_channel=4, data_format="NHWC") or cfg["Global"].update(
+        image_shape=[4, 224, 224]), None),
+    (lambda cfg: cfg["Arch"].update(input_image_channel=1), "Arch.input_image_channel"),
 ])
 def test_check_refuses_exactly_what_load_config_refuses(tmp_path, edit, refused):
     """--check runs training's checks, the value checks included (a batch size of 0 was "would train")."""

@@ -10,7 +10,7 @@ its whole ``ppcls/configs`` tree); every test skips, saying so, when that folder
   ``Arch.class_num``, the data paths and the batch size overridden (for a ``DistillationModel``, each
   member's ``name`` and ``class_num``: ``-o Arch.models.<i>.<Member>.name=...``): prints the count per
   folder and each refusal with its reason, which must be one of :data:`EXPECTED_REFUSALS`.
-- Six configs of different families train one epoch with ``Arch.name=tiny_cnn`` on a generated
+- Seven configs of different families train one epoch with ``Arch.name=tiny_cnn`` on a generated
   8-image list data set, then evaluate, export and infer; two distillation configs likewise with
   tiny_cnn members, and the export is the Student.
 - A multi-scale config (MultiScaleDataset + MultiScaleSampler) trains one epoch on the same data.
@@ -54,7 +54,6 @@ EXPECTED_REFUSALS = (
      "another PaddleClas architecture's key at a value that defines a different network (ResNet18_dbb's "
      "DiverseBranchBlock, MobileViTV3_XXS's transformer dropout 0.05, PULC's PPLCNet with stride_list "
      "[2, [2, 1], ...] or without its last conv); at its default it is a note (arch.FOREIGN_KEYS)"),
-    (r"^Arch\.(data_format|input_image_channel)$", "NHWC or 4-channel input: our models take NCHW, 3 channels"),
     (r"^Arch\.(attn_drop_rate|use_mean_pooling|init_scale|use_rel_pos_bias|use_abs_pos_emb|init_values|lin_probe|"
      r"sin_pos_emb|enable_linear_eval|model_key|model_ema|return_embed)$",
      "CAE's and CLIP's ViT keys (their fine-tuning configs)"),
@@ -263,13 +262,14 @@ def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reaso
         assert status == "refused" and words in detail, (name, detail)
 
 
-SIX = [
+END_TO_END = [
     "ImageNet/ResNet/ResNet50.yaml",                                        # ResNet
     "ImageNet/MobileNetV3/MobileNetV3_large_x1_0.yaml",                     # MobileNetV3 + AutoAugment
     "ImageNet/CvT/CvT_13_224.yaml",                                         # Mixup/Cutmix OpSampler, RandomErasing
     "ImageNet/PPLCNet/PPLCNet_x1_0.yaml",                                   # PPLCNet
     "quick_start/new_user/ShuffleNetV2_x0_25.yaml",                         # quick start
     "quick_start/professional/MobileNetV3_large_x1_0_CIFAR100_finetune.yaml",  # CIFAR-100 fine-tune
+    "ImageNet/ResNet/ResNet50_amp_O2_ultra.yaml",  # NHWC, 4-channel float16 input (a zero channel), AMP O2
 ]
 
 
@@ -294,7 +294,7 @@ def run_args(overrides, tmp_path):
     return [x for o in common for x in ("-o", o)]
 
 
-@pytest.mark.parametrize("name", SIX)
+@pytest.mark.parametrize("name", END_TO_END)
 def test_real_config_trains_evaluates_exports_and_infers(name, image_list, tmp_path, capsys):
     config = os.path.join(CONFIGS, name)
     args = run_args([*data_overrides(image_list, config), "Arch.pretrained=false"], tmp_path)
