@@ -23,10 +23,40 @@ _INPUT_ERRNOS = {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.
 MAX_MESSAGE = 2000
 
 
+#: How a character that is not printable is written: ``\n``, ``\x1b``, ``\u2028``, ``\udcff``.
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def _escape(char):
+    code = ord(char)
+    return _ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else
+                                  f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+
+
+def printable(text):
+    """``text`` with every backslash and every character that is not printable (a newline, a
+    terminal escape, an undecodable byte of a file name) written as a backslash escape, as
+    ``repr`` does: a file name printed by a tool can neither start a line of its own nor pass for
+    another name. Printable text (any script) is returned as it is."""
+    text = str(text)
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(char if char.isprintable() and char != "\\" else _escape(char) for char in text)
+
+
 def one_line(message):
-    """``message`` on one line (newlines folded), at most :data:`MAX_MESSAGE` characters."""
+    """``message`` on one line (whitespace runs, newlines included, folded to a space; other characters
+    that are not printable escaped), at most :data:`MAX_MESSAGE` characters."""
     text = " ".join(str(message).split())
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else _escape(char) for char in text)
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + f"... ({len(text)} characters)"
+
+
+def print_error(exc):
+    """Print ``exc`` as the one ``error:`` line of a tool on stderr; return the exit status 2."""
+    print(f"error: {one_line(exc)}", file=sys.stderr, flush=True)
+    return 2
 
 
 def _os_error_message(exc):
@@ -43,13 +73,11 @@ def run_cli(main, argv=None):
     try:
         status = main(argv)
     except PaddleConvError as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr, flush=True)
-        return 2
+        return print_error(exc)
     except OSError as exc:
         if exc.errno not in _INPUT_ERRNOS:
             return _bug()
-        print(f"error: {one_line(_os_error_message(exc))}", file=sys.stderr, flush=True)
-        return 2
+        return print_error(_os_error_message(exc))
     except KeyboardInterrupt:
         print("error: interrupted (Ctrl-C); a checkpoint being written was left as it was", file=sys.stderr,
               flush=True)

@@ -8,6 +8,10 @@ The one place where paddle_conv opens weights files (see SECURITY.md):
   checks what came out, and returns what ``paddle.load`` would (arrays as ``paddle.Tensor``).
   The file is read once; nothing in it is ever handed to ``pickle.load`` or ``paddle.load``.
 * :func:`safe_torch_load` is ``torch.load(..., weights_only=True)`` with clean errors.
+* :func:`open_user_file` (and :func:`read_user_bytes`, :func:`read_user_text`, :func:`read_json`,
+  :func:`check_user_file`) is the one rule for every file read from a path a user gave: a regular
+  file (symbolic links followed) within the size bound of its kind (:data:`FILE_KINDS`), checked
+  on the opened descriptor before a byte is read, or one error naming the path and what it is.
 * :func:`atomic_write` (and :func:`atomic_paddle_save`, :func:`atomic_json_save`) write through a
   temporary file unique to the process, renamed into place; file modes follow the umask, and a
   replaced file keeps its mode.
@@ -22,13 +26,14 @@ import re
 import stat
 import tempfile
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 import paddle
 from paddle.framework.io import _ndarray_to_tensor, _parse_load_result
 from paddle.framework.io_utils import _pack_loaded_dict
 
-from .errors import OutputError, WeightsError, abbreviate
+from .errors import ConfigError, DataError, OutputError, PaddleConvError, WeightsError, abbreviate
 
 #: Key of the ``{structured name: parameter name}`` table ``paddle.save`` adds to a state dict.
 _NAME_TABLE = "StructuredToParameterName@@"
@@ -160,19 +165,181 @@ def _as_paddle_load_returns(obj):
     return _parse_load_result(obj, return_numpy=False)
 
 
-def _read_bytes(path, what):
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise WeightsError(f"{what} {path!r} does not exist; check the path")
-    if os.path.isdir(path):
-        raise WeightsError(f"{what} {path!r} is a directory; give the file itself")
+# ------------------------------------------------------------------------ files named by users
+_MB, _GB = 1 << 20, 1 << 30
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """A kind of file read from a path a user gave: what messages call it, the most bytes it may
+    have, and the error a refused file raises."""
+
+    noun: str
+    limit: int
+    error: type
+
+
+#: Every kind of file paddle_conv reads from a path a user gave, with its size bound (SECURITY.md).
+FILE_KINDS = {
+    "weights": FileKind("weights", 4 * _GB, WeightsError),  # .pdparams, .pdopt, .pth, .h5
+    "exported model": FileKind("an exported model", 4 * _GB, WeightsError),  # inference.json / .pdiparams
+    "archive": FileKind("a data archive", 4 * _GB, DataError),  # cifar-10-python.tar.gz
+    "image": FileKind("an image", 512 * _MB, DataError),
+    "list": FileKind("a list file", 1 * _GB, DataError),  # cls_label_path, VOC ImageSets
+    "class map": FileKind("a class map", 64 * _MB, DataError),  # class_id_map_file, --class_names
+    "annotation": FileKind("an XML annotation", 16 * _MB, DataError),
+    "json": FileKind("a JSON file", 16 * _MB, WeightsError),  # latest.json, .commit, inference_config.json
+    "config": FileKind("a config file", 16 * _MB, ConfigError),
+}
+#: The deepest nesting of arrays and objects a JSON file may have (ours are 3 levels deep).
+MAX_JSON_DEPTH = 64
+_NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                (stat.S_ISSOCK, "a socket"))
+
+
+def file_size_text(size):
+    """``size`` bytes for people: ``"3.1 GB"``, ``"64 MB"``, ``"12 bytes"``."""
+    for unit, scale in (("GB", _GB), ("MB", _MB), ("kB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} bytes"
+
+
+def _refused(path, kind, what, problem, where=""):
+    """The error of ``kind`` saying that ``what`` at ``path`` (``where``: its list line, ...) ``problem``."""
+    at = f" ({where})" if where else ""
+    return FILE_KINDS[kind].error(f"{what or FILE_KINDS[kind].noun} {os.fspath(path)!r}{at} {problem}")
+
+
+def _check_stat(st, path, kind, what, where):
+    """``st.st_size``; the kind's error unless ``st`` (of ``path``, links followed) is a regular file
+    within the bound of ``kind``."""
+    if not stat.S_ISREG(st.st_mode):
+        name = next((name for test, name in _NOT_REGULAR if test(st.st_mode)), "not a file")
+        link = f" (a symbolic link to {os.path.realpath(path)!r})" if os.path.islink(path) else ""
+        fix = "give the file itself" if stat.S_ISDIR(st.st_mode) else \
+            "paddle_conv reads regular files only (or a symbolic link to one): give the file itself"
+        raise _refused(path, kind, what, f"is {name}{link}, not a regular file; {fix}", where)
+    limit = FILE_KINDS[kind].limit
+    if st.st_size > limit:
+        raise _refused(path, kind, what, f"is {file_size_text(st.st_size)}, over the {file_size_text(limit)} limit "
+                                         f"for {FILE_KINDS[kind].noun}; is it the right file?", where)
+    return st.st_size
+
+
+def _open_problem(exc):
+    """What the OSError ``exc`` of opening a user's file means, and the fix."""
+    if isinstance(exc, FileNotFoundError):
+        return "does not exist; check the path"
+    if isinstance(exc, PermissionError):
+        return "cannot be read (permission denied); check its permissions"
+    if exc.errno == errno.ELOOP:
+        return "is a loop of symbolic links; give the file itself"
+    return f"cannot be read ({abbreviate(exc.strerror or str(exc), 80)}); check the path"
+
+
+def check_user_file(path, kind, what=None, where=""):
+    """The size of ``path`` after checking it is a regular file (symbolic links followed) within the
+    size bound of ``kind`` (:data:`FILE_KINDS`); for readers that open the path themselves
+    (Paddle Inference, h5py, tarfile). Raises the kind's error naming ``what`` (default: the kind)
+    at ``path`` and what it is: missing, a directory, a FIFO, a device, or too big."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        st = os.stat(path)
     except OSError as exc:
-        raise WeightsError(f"cannot read {what} {path!r} ({exc.strerror or exc}); check its permissions") from None
+        raise _refused(path, kind, what, _open_problem(exc), where) from None
+    return _check_stat(st, path, kind, what, where)
+
+
+def _open_checked(path, kind, what, where):
+    """``(binary file, size)`` of ``path`` opened and checked as :func:`open_user_file` says."""
+    check_user_file(path, kind, what, where)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _refused(path, kind, what, _open_problem(exc), where) from None
+    try:
+        size = _check_stat(os.fstat(fd), path, kind, what, where)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    f = os.fdopen(fd, "rb")
+    f.raw.name = os.fspath(path)  # what messages of readers of the stream (PyYAML) name
+    return f, size
+
+
+def open_user_file(path, kind, what=None, where=""):
+    """``path`` opened for reading in binary, checked as :func:`check_user_file` says.
+
+    A FIFO or a device is refused before it is opened; the file is opened non-blocking (a FIFO put
+    there meanwhile cannot hang the open) and its descriptor checked again (what is read is what
+    was checked).
+    """
+    return _open_checked(path, kind, what, where)[0]
+
+
+def read_user_bytes(path, kind, what=None, where=""):
+    """The bytes of ``path``, read once :func:`open_user_file` has checked it: as many as its size
+    said (one allocation), the kind's error when it has more by then (something writes it, or a
+    ``/proc`` file that claims 0 bytes)."""
+    f, size = _open_checked(path, kind, what, where)
+    with f:
+        data = f.read(size + 1)
+    if len(data) > size:
+        raise _refused(path, kind, what, f"grew past the {file_size_text(size)} it had when opened while it was "
+                                         "read; is something writing it?", where)
+    return data
+
+
+def read_user_text(path, kind, what=None, where=""):
+    """The UTF-8 text of ``path`` (:func:`read_user_bytes`); the kind's error when it is not UTF-8
+    text (a NUL byte counts as binary). No content of the file is quoted in any message."""
+    data = read_user_bytes(path, kind, what, where)
+    try:
+        if b"\0" in data:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\0"), data.index(b"\0") + 1, "NUL byte")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refused(path, kind, what, f"is not a UTF-8 text file (a binary byte at offset {exc.start}); give "
+                                         "a text file", where) from None
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_JSON_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def json_depth(text):
+    """How deeply arrays and objects nest in the JSON ``text`` (brackets inside strings ignored)."""
+    brackets = np.frombuffer(_JSON_NOT_BRACKET.sub("", _JSON_STRING.sub("", text)).encode("ascii"), np.uint8)
+    if not brackets.size:
+        return 0
+    return int(np.cumsum(np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)).max())
+
+
+def read_json(path, damaged, what="JSON file"):
+    """The JSON document in ``path``, read by :func:`read_user_bytes` (a regular file of at most
+    16 MB), UTF-8 and nested at most :data:`MAX_JSON_DEPTH` levels; WeightsError with the message
+    ``damaged(exc)`` when it is not JSON (the caller says what the file is and how to recover)."""
+    data = read_user_bytes(path, "json", what)
+    try:
+        text = data.decode("utf-8")
+    except ValueError as exc:
+        raise WeightsError(damaged(exc)) from None
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise _refused(path, "json", what, f"is nested {depth} levels deep, more than {MAX_JSON_DEPTH}, the most "
+                                           "a JSON file may be; is it the right file?")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise WeightsError(damaged(exc)) from None
+
+
+def _read_bytes(path, what):
+    data = read_user_bytes(path, "weights", what)
     if not data:
-        raise WeightsError(f"{what} {path!r} is empty (0 bytes): it was not written completely; "
+        raise WeightsError(f"{what} {os.fspath(path)!r} is empty (0 bytes): it was not written completely; "
                            "download or save it again")
     return data
 
@@ -219,9 +386,9 @@ def safe_torch_load(path, what="checkpoint"):
     """
     import torch
 
-    _read_bytes(path, what)  # missing, a directory, unreadable or empty: one clear line
+    data = _read_bytes(path, what)  # missing, not a regular file, too big, unreadable or empty: one clear line
     try:
-        return torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(exc), re.I)
         if found:
@@ -238,16 +405,6 @@ def safe_torch_load(path, what="checkpoint"):
 
 
 # ------------------------------------------------------------------------------------- writing
-def read_json(path, damaged):
-    """The JSON document in ``path``; WeightsError with the message ``damaged(exc)`` when the file
-    cannot be read or is not JSON (the caller says what the file is and how to recover)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as exc:
-        raise WeightsError(damaged(exc)) from None
-
-
 def _umask():
     mask = os.umask(0o022)
     os.umask(mask)
@@ -403,9 +560,9 @@ class RunLock:
 
     def _owner(self):
         try:
-            with open(self.path, encoding="ascii") as f:
-                return int(f.read(32).strip())
-        except (OSError, ValueError, UnicodeDecodeError):
+            with open_user_file(self.path, "json", "lock file") as f:  # a FIFO planted there: refused, not waited on
+                return int(f.read(32).decode("ascii").strip())
+        except (PaddleConvError, ValueError, UnicodeDecodeError):
             return None
 
     def release(self):

@@ -7,6 +7,8 @@
 
 import sys
 
+from .cli import one_line
+
 #: ``{key: text}`` of every note given in this process, in order.
 NOTES = {}
 
@@ -16,4 +18,4 @@ def note_once(key, text):
     if key in NOTES:
         return
     NOTES[key] = text
-    print(f"note: {key}: {text}", file=sys.stderr, flush=True)
+    print(f"note: {one_line(f'{key}: {text}')}", file=sys.stderr, flush=True)  # a path in it cannot break the line

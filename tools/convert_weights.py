@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 import torch  # noqa: E402
 
-from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.cli import print_error, run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
 from paddle_conv.io import atomic_paddle_save, atomic_write  # noqa: E402
 from paddle_conv.registry import MODELS  # noqa: E402
@@ -154,7 +154,7 @@ def convert_keras(args):
 
 
 def convert(args):
-    named = detect_format(args.src) if os.path.isfile(args.src) else None
+    named = detect_format(args.src) if os.path.lexists(args.src) else None  # a FIFO, a device...: refused
     if (args.src_format or named or suffix_format(args.src)) == "keras":
         return convert_keras(args)
     kwargs = model_kwargs(args)
@@ -194,8 +194,7 @@ def main(argv=None):
             return inspect(args.inspect, args.src_format, args.key)
         return convert(args)
     except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return print_error(exc)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddle_conv.build import build_detection_dataset, build_model, stage_checkpoint, stage_mismatch_fix  # noqa: E402
-from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.cli import print_error, run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, STAGES, load_config  # noqa: E402
 from paddle_conv.engine.checkpoint import load_checkpoint  # noqa: E402
 from paddle_conv.engine.det_trainer import check_classes, dataset_classes  # noqa: E402
@@ -38,8 +38,7 @@ def main(argv=None):
         load_checkpoint(stage_checkpoint(cfg, args.stage, args.weights), model, fix=stage_mismatch_fix(args.stage))
         result = evaluate_map(model, dataset, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
     except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+        return print_error(exc)
     classes = dataset_classes(dataset)
     print(f"{args.stage}: mAP {result['mAP']:.4f} (all-point), {result['mAP_11']:.4f} (11-point), "
           f"{len(dataset)} images")

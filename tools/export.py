@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
-from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.cli import print_error, run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, STAGES, is_detection_config, load_config  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.export import (  # noqa: E402
@@ -100,8 +100,7 @@ def main(argv=None):
                                     verify=lambda staged: check(staged, cfg))
         report = result["verified"]
     except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+        return print_error(exc)
     print(f"inference model: {' + '.join(result['files'])} (input {input_spec_shape(cfg)}, None = any)")
     if result["onnx"]:
         print(f"ONNX model: {result['onnx']} (opset {result['opset']})")

@@ -8,8 +8,10 @@ The model is ``<Global.save_inference_dir>/inference`` (written by tools/export.
 Prints, per image as it is classified, the top-k classes with softmax scores (a progress line on
 stderr every 100 images of a long input). An unreadable image stops the run (``--on-error stop``,
 the default; what was printed stays valid) or is reported and skipped (``--on-error skip``). Images are
-turned upright as their EXIF orientation says. Exit status 2 on a bad option, config, image or model
-(a damaged export, or one of another architecture or a detector), one ``error:`` line on stderr.
+turned upright as their EXIF orientation says. File and class names are printed with backslashes and
+control characters escaped (``\\n``, as ``repr`` writes them), so a name cannot forge a line. Exit
+status 2 on a bad option, config, image or model (a damaged export, or one of another architecture or
+a detector), one ``error:`` line on stderr.
 """
 
 import argparse
@@ -21,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.cli import one_line, print_error, printable, run_cli  # noqa: E402
 from paddle_conv.config import is_detection_config, load_config, read_yaml  # noqa: E402
 from paddle_conv.config.infer_keys import MULTILABEL_POSTPROCESS  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
@@ -36,6 +38,7 @@ from paddle_conv.deploy.classify import (  # noqa: E402
 )
 from paddle_conv.deploy.export import INFERENCE_NAME, read_export_config  # noqa: E402
 from paddle_conv.errors import ConfigError, DataError, PaddleConvError, WeightsError  # noqa: E402
+from paddle_conv.io import read_user_text  # noqa: E402
 from paddle_conv.notes import note_once  # noqa: E402
 from paddle_conv.registry import MODELS, model_card  # noqa: E402
 
@@ -47,19 +50,7 @@ def read_class_names(path):
     """The class names in the text file ``path``, one per line (None without a file)."""
     if path is None:
         return None
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise DataError(f"--class_names {path}: cannot read the class names ({exc.strerror}); one name per line"
-                        ) from None
-    try:
-        if b"\0" in data:
-            raise UnicodeDecodeError("utf-8", data, data.index(b"\0"), data.index(b"\0") + 1, "NUL byte")
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"--class_names {path}: not a UTF-8 text file; give a text file with one class name per "
-                        "line") from None
+    text = read_user_text(path, "class map", "--class_names file")
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -69,7 +60,7 @@ def postprocess_names(post):
     path = post.get("class_id_map_file")
     if not path:
         return None
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         note_once("Infer.PostProcess.class_id_map_file", f"{path} does not exist here; printing class ids")
         return None
     return read_class_id_map(path, post.get("delimiter"))
@@ -193,7 +184,8 @@ def print_result(path, ids, scores, names, as_json):
     if as_json:
         print(json.dumps({"image": path, "class_ids": ids, "labels": labels, "scores": scores}), flush=True)
     else:
-        print(f"{path}: " + ", ".join(f"{label} ({score:.4f})" for label, score in zip(labels, scores)), flush=True)
+        print(f"{printable(path)}: " + ", ".join(f"{printable(label)} ({score:.4f})"
+                                                 for label, score in zip(labels, scores)), flush=True)
 
 
 def main(argv=None):
@@ -235,7 +227,7 @@ def main(argv=None):
             if problem is None:
                 print_result(path, ids, scores, names, args.json)
             else:
-                print(f"warning: skipped {problem}", file=sys.stderr, flush=True)
+                print(f"warning: skipped {one_line(problem)}", file=sys.stderr, flush=True)
                 skipped += 1
             done += 1
             if len(paths) > PROGRESS_EVERY and (done % PROGRESS_EVERY == 0 or done == len(paths)):
@@ -243,8 +235,7 @@ def main(argv=None):
         if skipped == len(paths):
             raise DataError(f"none of the {len(paths)} images could be read (see the warnings above)")
     except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+        return print_error(exc)
     if skipped:
         print(f"warning: {skipped} of {len(paths)} images skipped", file=sys.stderr, flush=True)
     return 0

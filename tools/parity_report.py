@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.cli import print_error, run_cli  # noqa: E402
 from paddle_conv.errors import ConfigError, PaddleConvError  # noqa: E402
 from paddle_conv.registry import MODELS, list_models  # noqa: E402
 from weights_bridge import list_references, parity  # noqa: E402
@@ -127,8 +127,7 @@ def main(argv=None):
             print(f"== {name} {shape}, train pass in {args.train_dtype} ({time.time() - start:.0f} s): "
                   f"{'ok' if ok else 'FAIL'}\n{summary}", flush=True)
     except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+        return print_error(exc)
     if failed:
         print(f"parity FAILED: {', '.join(failed)}", flush=True)
     return 1 if failed else 0

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
 from paddle_conv.build import build_model, run_dir  # noqa: E402
-from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.cli import print_error, run_cli  # noqa: E402
 from paddle_conv.config import load_config  # noqa: E402
 from paddle_conv.errors import ConfigError, PaddleConvError, WeightsError  # noqa: E402
 from paddle_conv.io import atomic_paddle_save  # noqa: E402
@@ -77,8 +77,7 @@ def main(argv=None):
         weights = args.weights or os.path.join(run_dir(cfg), "best_model")
         result = reparameterize_checkpoint(cfg, weights, args.output)
     except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+        return print_error(exc)
     print(f"plain weights: {result['path']} (max |plain - RefConv| = {result['max_abs_diff']:.3g}, "
           f"relative {result['relative_diff']:.3g})", flush=True)
     return 0

@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddle_conv.cards import format_card  # noqa: E402
-from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.cli import print_error, run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 from paddle_conv.registry import list_pretrained, model_card  # noqa: E402
 from paddle_conv.summary import format_summary, summarize  # noqa: E402
@@ -49,8 +49,7 @@ def main(argv=None):
             return 0
         info = summarize(args.name, size=args.size, num_classes=args.num_classes)
     except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return print_error(exc)
     print(json.dumps({**info, "pretrained": list_pretrained(args.name)}, indent=1) if args.json
           else format_summary(info) + "\n" + format_weights(args.name))
     return 0

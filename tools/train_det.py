@@ -18,7 +18,7 @@ from tools.quiet import quiet_unless_verbose  # noqa: E402
 
 quiet_unless_verbose(sys.argv)
 
-from paddle_conv.cli import run_cli  # noqa: E402
+from paddle_conv.cli import print_error, run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, load_config  # noqa: E402
 from paddle_conv.engine import train  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
@@ -30,8 +30,7 @@ def main(argv=None):
     try:
         results = train(load_config(args.config, args.override, schema=DET_SCHEMA))
     except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+        return print_error(exc)
     print(json.dumps({k: round(v["best_mAP"], 4) for k, v in results.items()}))
     return 0
 

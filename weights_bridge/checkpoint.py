@@ -25,7 +25,7 @@ import paddle
 import torch
 
 from paddle_conv.errors import WeightsError
-from paddle_conv.io import safe_paddle_load, safe_torch_load
+from paddle_conv.io import check_user_file, open_user_file, safe_paddle_load, safe_torch_load
 
 __all__ = ["Checkpoint", "FORMATS", "TORCH_SUFFIXES", "detect_format", "numpy_weights", "read_checkpoint",
            "to_numpy", "unwrap_state_dict"]
@@ -55,15 +55,15 @@ def suffix_format(path):
 
 def detect_format(path):
     """The format of the file at ``path`` from its content (None: none of :data:`FORMATS`)."""
-    with open(path, "rb") as f:
+    with open_user_file(path, "weights", "checkpoint") as f:
         head = f.read(16)
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(path) as z:
-                names = z.namelist()
-        except (zipfile.BadZipFile, OSError):
-            return "torch"  # a damaged torch zip: let torch.load say what is wrong
-        return "torch" if any(n.endswith("data.pkl") for n in names) else None
+        if head.startswith(b"PK\x03\x04"):
+            try:
+                with zipfile.ZipFile(f) as z:
+                    names = z.namelist()
+            except (zipfile.BadZipFile, OSError):
+                return "torch"  # a damaged torch zip: let torch.load say what is wrong
+            return "torch" if any(n.endswith("data.pkl") for n in names) else None
     if head.startswith(_HDF5):
         return "keras"
     if head[:1] == pickle.PROTO:
@@ -186,9 +186,7 @@ def _load(path, fmt):
 def read_checkpoint(path, fmt=None, key=None):
     """:class:`Checkpoint` of the file ``path``: format by content unless ``fmt`` says it."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise WeightsError(f"checkpoint {path!r} does not exist" if not os.path.exists(path)
-                           else f"checkpoint {path!r} is not a file")
+    check_user_file(path, "weights", "checkpoint")
     if fmt is not None and fmt not in FORMATS:
         raise WeightsError(f"unknown checkpoint format {fmt!r}: use one of {', '.join(FORMATS)}")
     fmt = fmt or detect_format(path) or suffix_format(path)  # the name decides only where content cannot

@@ -26,13 +26,12 @@ Messages name the rule and the object's path when it is a plain name (letters, d
 never the file's other content (a link's target, an external file's name, data).
 """
 
-import os
 import re
-import stat
 
 import numpy as np
 
 from paddle_conv.errors import WeightsError
+from paddle_conv.io import check_user_file
 
 __all__ = ["DEFLATE_MAX_RATIO", "MAX_HDF5_DATA_BYTES", "MAX_HDF5_LINKS", "UnsafeHDF5Error", "checked_datasets",
            "open_hdf5"]
@@ -66,14 +65,9 @@ def open_hdf5(path):
         raise WeightsError("reading Keras .weights.h5 files needs h5py: pip install 'h5py>=3.11' "
                            "(the [keras] extra)") from None
 
+    size = check_user_file(path, "weights", "Keras weights")  # h5py opens the path itself
     try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise WeightsError(f"cannot read {path!r}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise WeightsError(f"{path!r} is not a regular file (a folder, FIFO or device); give a .weights.h5 file")
-    try:
-        return h5py.File(path, "r"), info.st_size
+        return h5py.File(path, "r"), size
     except OSError as exc:
         raise WeightsError(f"cannot read {path!r} as HDF5 ({str(exc).splitlines()[0][:160]}); it is truncated "
                            "or not a Keras .weights.h5 file: save it again with model.save_weights(...)") from None

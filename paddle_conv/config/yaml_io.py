@@ -7,11 +7,13 @@ rejects a key given twice; :func:`apply_override` sets one ``-o`` value (parsed 
 :func:`~paddle_conv.config.schema.config_error`.
 """
 
+import io
 import os
 import re
 
 import yaml
 
+from ..io import read_user_bytes
 from .schema import config_error, describe
 
 
@@ -150,14 +152,12 @@ def read_yaml(path, sections=()):
     if os.path.isdir(path):
         raise config_error(path, "", "unreadable file", "is a directory, not a config file; give the YAML file "
                                                         "with -c (e.g. configs/oct_mobilenet.yaml)")
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise config_error(path, "", "unreadable file", "config file does not exist; check the -c argument")
+    stream = io.BytesIO(read_user_bytes(path, "config", "config file"))
+    stream.name = path  # a stream, not a str: PyYAML's messages then name the line, quoting none of it
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml_load(f)
-    except OSError as exc:
-        raise config_error(path, "", "unreadable file",
-                           f"cannot read the config file ({exc}); check its permissions") from None
+        data = yaml_load(io.TextIOWrapper(stream, encoding="utf-8"))
     except YAML_ERRORS as exc:
         raise config_error(path, "", "unreadable file",
                            f"invalid YAML: {yaml_problem(exc)}. Fix the file at the position shown") from None

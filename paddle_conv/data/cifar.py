@@ -7,6 +7,7 @@ import os
 import paddle
 
 from ..console import verbose
+from ..io import check_user_file
 from . import register_dataset
 from .common import DataNotFoundError, as_label, check_label
 
@@ -36,6 +37,8 @@ class Cifar10(paddle.io.Dataset):
         check_label(9, class_num, "Cifar10 (labels 0..9)")
         if data_file is not None and not os.path.exists(data_file):
             raise DataNotFoundError(f"CIFAR-10 archive {data_file!r} does not exist (data_file)")
+        if data_file is not None or os.path.exists(DEFAULT_CIFAR10):
+            check_user_file(data_file or DEFAULT_CIFAR10, "archive", "CIFAR-10 archive")
         if data_file is None and not download and not os.path.exists(DEFAULT_CIFAR10):
             raise DataNotFoundError(f"CIFAR-10 archive not found at {DEFAULT_CIFAR10!r} and download is false")
         chatter = contextlib.nullcontext() if verbose() else contextlib.redirect_stderr(io.StringIO())

@@ -4,9 +4,10 @@ import io
 import os
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
+from ..io import read_user_bytes
 from .ppcls_ops import DecodeImage, ImageDecodeError, rgb_like_opencv
 
 
@@ -33,25 +34,31 @@ MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 
 def read_image(path, where="", encoded=False):
     """Open ``path`` as an 8-bit RGB ``PIL.Image`` with OpenCV's values (:func:`.ppcls_ops.rgb_like_opencv`:
-    16-bit images scaled, not clipped) (``encoded``: the file's bytes, undecoded); DataError
-    naming the file (and ``where``) if unreadable or larger than :data:`MAX_PIXELS` (checked from
-    the header, before anything is decoded)."""
+    16-bit images scaled, not clipped) (``encoded``: the file's bytes, undecoded); DataError naming
+    the file (and ``where``) if it is not a regular file within the image size bound
+    (:func:`paddle_conv.io.read_user_bytes`), is unreadable, or is larger than :data:`MAX_PIXELS`
+    (checked from the header, before anything is decoded)."""
     at = f" ({where})" if where else ""
+    data = read_user_bytes(path, "image", "image", where)
     try:
-        if encoded:
-            with open(path, "rb") as f:
-                data = f.read()
-        with Image.open(io.BytesIO(data) if encoded else path) as img:
+        with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
             if width * height <= MAX_PIXELS:
                 return data if encoded else rgb_like_opencv(img)
     except ImageDecodeError as exc:
         raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {exc}") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {type(exc).__name__}: {exc}; "
+        raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {image_problem(exc)}; "
                         "remove it from the data set or replace the file") from None
     raise DataError(f"image {os.fspath(path)!r}{at} is {width}x{height} pixels, more than the limit of "
                     f"{MAX_PIXELS} (a decompression bomb?); resize it or remove it from the data set")
+
+
+def image_problem(exc):
+    """What PIL's ``exc`` says about an image it cannot read, without the in-memory file it was given."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "UnidentifiedImageError: not an image format PIL reads (or not an image)"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def takes_encoded(transform):

@@ -5,7 +5,8 @@ import re
 
 import paddle
 
-from ..errors import DataError, abbreviate
+from ..errors import DataError
+from ..io import read_user_text
 from . import register_dataset
 from .common import as_label, check_label, load_sample, require_path
 
@@ -33,15 +34,7 @@ class ImageNetDataset(paddle.io.Dataset):
         require_path(cls_label_path, "label list", "dataset.cls_label_path")
         self.image_root, self.transform = image_root, transform
         self.samples = []  # (path, label, "list:line")
-        if not os.path.isfile(cls_label_path):
-            raise DataError(f"label list {cls_label_path!r} is not a file (config key dataset.cls_label_path); "
-                            "point it to the text file of 'relative/path.jpg <label>' lines")
-        try:
-            with open(cls_label_path, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read label list {cls_label_path!r} ({type(exc).__name__}: "
-                            f"{str(exc)[:120]}); it must be UTF-8 text of 'relative/path.jpg <label>' lines") from None
+        lines = read_user_text(cls_label_path, "list", "label list", "config key dataset.cls_label_path").splitlines()
         for lineno, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -49,8 +42,8 @@ class ImageNetDataset(paddle.io.Dataset):
             parts = line.strip().rsplit(delimiter, 1) if delimiter else line.split()
             if len(parts) != 2 or not re.fullmatch(r"-?[0-9]+", parts[1].strip()):
                 sep = f"{delimiter!r} (dataset.delimiter)" if delimiter else "whitespace"
-                raise DataError(f"{where}: expected 'relative/path.jpg <integer label>' separated by {sep}, got "
-                                f"{abbreviate(line.strip(), 100)}")
+                got = f"{len(parts)} fields" if len(parts) != 2 else "a label that is not an integer"
+                raise DataError(f"{where}: expected 'relative/path.jpg <integer label>' separated by {sep}, got {got}")
             label = int(parts[1])
             check_label(label, class_num, where)
             self.samples.append((os.path.join(image_root, parts[0].strip()), label, where))

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DataError, abbreviate
+from ..io import check_user_file, open_user_file, read_user_bytes, read_user_text
 from . import register_dataset
 from .common import read_image
 from .detection import hflip, to_chw
@@ -86,24 +87,22 @@ class VOCDetection:
             raise DataError(f"VOCDetection size_mismatch {abbreviate(size_mismatch, 40)}: must be one of "
                             f"{', '.join(SIZE_MISMATCH)}")
         list_file = os.path.join(root, "ImageSets", "Main", f"{image_set}.txt")
-        if not os.path.isfile(list_file):
+        if not os.path.exists(list_file):
             raise DataError(
                 f"VOC list file {list_file!r} not found: root must be a VOC year directory "
                 "(with Annotations/, JPEGImages/, ImageSets/Main/) and image_set one of its lists"
             )
-        try:
-            with open(list_file, encoding="utf-8") as f:
-                self.ids = [line.split()[0] for line in f if line.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read VOC list file {list_file!r} ({exc}); one image id per line") from None
+        text = read_user_text(list_file, "list", "VOC list file")
+        self.ids = [line.split()[0] for line in text.splitlines() if line.strip()]
         if not self.ids:
             raise DataError(f"VOC list file {list_file!r} is empty")
         self._annotations = []
         for line, image_id in enumerate(self.ids, 1):
             image = self.image_path(image_id)
-            if not os.path.isfile(image):
+            if not os.path.exists(image):
                 raise DataError(f"VOC image {image!r} (line {line} of {list_file}) does not exist; "
                                 "add the image or remove its id from the list")
+            check_user_file(image, "image", "VOC image", f"line {line} of {list_file}")
             xml = os.path.join(root, "Annotations", f"{image_id}.xml")
             self._annotations.append(read_annotation(xml, self.classes))
             if size_mismatch == "refuse":
@@ -152,7 +151,7 @@ def _check_image_size(xml, size, image):
     of ``image`` (from its header: nothing is decoded). An image whose header cannot be read is left
     to the loader, which reports it with the sample when it decodes it."""
     try:
-        with Image.open(image) as img:
+        with open_user_file(image, "image", "VOC image") as f, Image.open(f) as img:
             actual = img.size
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return
@@ -169,9 +168,10 @@ def read_annotation(path, classes):
     ``difficult`` is not 0/1, or a box is inverted, empty or outside the image (a box may reach
     one pixel past the image: 0-based and 1-based writers both exist).
     """
+    data = read_user_bytes(path, "annotation", "VOC annotation")
     try:
-        tree = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
+        tree = ET.fromstring(data)
+    except ET.ParseError as exc:
         raise DataError(f"cannot read VOC annotation {path!r}: {exc}; fix the XML or remove its id "
                         "from the list") from None
     size = tree.find("size")

@@ -9,15 +9,17 @@ Example::
     for ids, scores in topk(logits, 5): ...
 """
 
+import io
 import os
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..data.common import load_sample, takes_encoded
+from ..data.common import image_problem, load_sample, takes_encoded
 from ..data.ppcls_ops import ImageDecodeError, rgb_like_opencv
 from ..data.transforms import build_transforms
 from ..errors import DataError
+from ..io import read_user_bytes, read_user_text
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 _SIZING = ("Resize", "CenterCrop", "RandomResizedCrop", "RandomCrop")
@@ -33,8 +35,8 @@ def image_paths(inputs):
             if not found:
                 raise DataError(f"{item}: the folder holds no image ({', '.join(IMAGE_EXTENSIONS)})")
             paths.extend(found)
-        elif os.path.isfile(item):
-            paths.append(item)
+        elif os.path.lexists(item):
+            paths.append(item)  # a file (or a FIFO, a device...: loading it says what it is)
         else:
             raise DataError(f"{item}: no such file or folder; pass image files or a folder of images")
     return paths
@@ -62,20 +64,23 @@ def eval_transform(cfg):
 
 
 def read_class_id_map(path, delimiter=None):
-    """``{class id: name}`` of PaddleClas's ``class_id_map_file`` (``<id><delimiter><name>`` lines)."""
+    """``{class id: name}`` of PaddleClas's ``class_id_map_file`` (``<id><delimiter><name>`` lines).
+
+    DataError naming the file (and the line) when it is not a regular UTF-8 text file within the
+    class map bound (:func:`paddle_conv.io.read_user_text`) or a line does not start with an id;
+    no content of the file is quoted (it may be any file a config names).
+    """
+    text = read_user_text(path, "class map", "class id map", "Infer.PostProcess.class_id_map_file")
     names = {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                parts = line.strip().split(delimiter, 1) if delimiter else line.strip().split(None, 1)
-                if not parts[0].isdigit():
-                    raise DataError(f"{path}:{lineno}: expected '<class id> <name>', got {line.strip()!r}")
-                names[int(parts[0])] = parts[1].strip() if len(parts) > 1 else parts[0]
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the class id map ({exc}); check Infer.PostProcess.class_id_map_file") \
-            from None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.strip().split(delimiter, 1) if delimiter else line.strip().split(None, 1)
+        if not parts[0].isdigit():
+            raise DataError(f"class id map {os.fspath(path)!r} (Infer.PostProcess.class_id_map_file): line {lineno} "
+                            "does not start with a class id; expected '<class id> <name>' lines (an integer, the "
+                            "delimiter, the name)")
+        names[int(parts[0])] = parts[1].strip() if len(parts) > 1 else parts[0]
     return names
 
 
@@ -89,13 +94,14 @@ def load_image(path, transform):
     """
     if takes_encoded(transform):
         return np.asarray(load_sample(path, transform), dtype=np.float32)
+    data = read_user_bytes(path, "image", "image")
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             image = rgb_like_opencv(ImageOps.exif_transpose(image), image.format)
     except ImageDecodeError as exc:
         raise DataError(f"{path}: cannot read the image: {exc}") from None
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{path}: cannot read the image ({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise DataError(f"{path}: cannot read the image ({image_problem(exc)})") from None
     out = transform(image)
     return np.asarray(out.numpy() if hasattr(out, "numpy") else out, dtype=np.float32)
 

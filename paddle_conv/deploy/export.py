@@ -255,10 +255,10 @@ def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: i
 def read_export_config(folder):
     """The :data:`EXPORT_CONFIG` of an exported model folder, or None for an export without one."""
     path = os.path.join(folder, EXPORT_CONFIG)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         return None
     meta = read_json(path, lambda exc: f"{path} is damaged ({type(exc).__name__}: {exc}); export the model again "
-                                       "with tools/export.py")
+                                       "with tools/export.py", "export description")
     if not isinstance(meta, dict) or not isinstance(meta.get("Arch"), dict) or meta.get("task") not in (
             "classification", "detection"):
         raise WeightsError(f"{path} is not an export description of tools/export.py; export the model again")

@@ -13,6 +13,7 @@ from paddle.static import InputSpec
 
 from ..device import available_device, resolve_device
 from ..errors import ConfigError, WeightsError
+from ..io import check_user_file
 
 
 def export_model(model, prefix, input_shape=(None, 3, None, None), dtype="float32"):
@@ -59,6 +60,8 @@ class Predictor:
         from paddle import inference
 
         program, params = model_files(prefix)
+        for path in (program, params):  # Paddle reads them itself: a FIFO would hang it, /dev/zero fill memory
+            check_user_file(path, "exported model", "exported model file")
         if device == "gpu" and available_device() != "gpu":
             raise ConfigError("device gpu: this Paddle build has no CUDA or sees no GPU; use device cpu "
                               "(--device cpu), or install paddlepaddle-gpu on a machine with a GPU")

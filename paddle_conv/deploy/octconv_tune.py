@@ -9,7 +9,6 @@ device) and layer shape in ``$XDG_CACHE_HOME/paddle_conv/octconv_tune.json`` (de
 """
 
 import copy
-import json
 import os
 import tempfile
 import time
@@ -19,7 +18,8 @@ import paddle
 from paddle.static import InputSpec
 
 from ..device import available_device, cpu_model
-from ..io import atomic_json_save
+from ..errors import WeightsError
+from ..io import atomic_json_save, read_json
 from .octconv_rewrite import ExportOctaveConv, Formulation, applies, candidates
 
 __all__ = ["cache_path", "fastest_formulation", "layer_key", "machine_key"]
@@ -47,10 +47,9 @@ def layer_key(conv, h_shape, l_shape):
 
 def _load_cache(path):
     try:
-        with open(path, encoding="utf-8") as f:
-            cache = json.load(f)
+        cache = read_json(path, str, "tuning cache")
         return cache if isinstance(cache, dict) else {}
-    except (OSError, ValueError):  # absent or damaged: tune again
+    except WeightsError:  # absent, damaged or not a regular file: tune again
         return {}
 
 

@@ -25,6 +25,7 @@ import sys
 import paddle
 
 from ..build import build_model
+from ..cli import print_error
 from ..config.arch_keys import validate_arch
 from ..errors import PaddleConvError
 from ..losses import LOSSES
@@ -137,14 +138,12 @@ def main(argv=None):
     try:
         register_into_ppcls()
     except PaddleConvError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return print_error(exc)
     sys.argv = [script, *argv[1:]]
     try:
         runpy.run_path(script, run_name="__main__")
     except PaddleConvError as exc:  # our builders refusing the config (an Arch key a model cannot honour, ...)
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return print_error(exc)
     return 0
 
 

@@ -15,7 +15,6 @@ state or epoch.
 """
 
 import glob
-import json
 import os
 
 import paddle
@@ -51,11 +50,8 @@ def _read_intent(prefix):
     intent = prefix + ".commit"
     advice = (f"delete {intent!r} to keep the checkpoint as it was before the interrupted save, "
               "or resume from another checkpoint")
-    try:
-        with open(intent, encoding="utf-8") as f:
-            renames = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"commit file {intent!r} is unreadable ({type(exc).__name__}); {advice}") from None
+    renames = read_json(intent, lambda exc: f"commit file {intent!r} is unreadable ({type(exc).__name__}); {advice}",
+                        "commit file")
     base = os.path.basename(prefix)
     finals = {base + ext for ext in _PARTS}
     ok = isinstance(renames, list) and all(isinstance(pair, list) and len(pair) == 2 for pair in renames)
@@ -131,10 +127,11 @@ def save_checkpoint(prefix, model, optimizer=None, meta=None):
 def load_checkpoint_meta(prefix):
     """The metadata dict of the checkpoint at ``prefix`` ({} if it has none)."""
     path = prefix + ".json"
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return {}
     meta = read_json(path, lambda exc: f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}); the "
-                                       "run folder is damaged: resume from another checkpoint (e.g. epoch_N)")
+                                       "run folder is damaged: resume from another checkpoint (e.g. epoch_N)",
+                     "checkpoint metadata")
     counts = ("epoch", "best_epoch")
     if not isinstance(meta, dict) or not all(meta.get(k) is None or type(meta[k]) is int for k in counts):
         raise WeightsError(f"checkpoint metadata {path!r} is not what save_checkpoint writes "
@@ -155,6 +152,10 @@ def load_checkpoint(prefix, model, optimizer=None, fix=MISMATCH_FIX):
         _roll_forward(prefix)
     if not os.path.exists(params):
         raise WeightsError(f"checkpoint {params!r} does not exist: check Global.checkpoints / the path given")
+    if optimizer is not None and not os.path.lexists(prefix + ".json"):
+        raise WeightsError(f"checkpoint metadata {prefix + '.json'!r} is missing: it records the epochs done, without "
+                           f"it {prefix!r} cannot be resumed; resume from another checkpoint (e.g. epoch_N), or start "
+                           "from its weights with Global.pretrained_model")
     meta = load_checkpoint_meta(prefix)
     state = read_state_dict(params)
     check_state_matches(state, model, params, fix)

@@ -10,7 +10,6 @@ skips finished stages. VisualDL scalars: ``train/soft``, ``train/l2``, ``train/l
 ``train/loss_l``, ``train/loss`` and ``eval/mAP`` (all-point) / ``eval/mAP_11``.
 """
 
-import json
 import os
 import time
 
@@ -122,7 +121,7 @@ def _train_stage(cfg, stage, teacher, data):
 
     start_epoch, best = 0, {"mAP": -1.0, "mAP_11": -1.0}
     latest = os.path.join(stage_dir, "latest")
-    if cfg["Global"]["resume"] and os.path.exists(latest + ".json"):
+    if cfg["Global"]["resume"] and (os.path.lexists(latest + ".json") or os.path.lexists(latest + ".commit")):
         meta = load_checkpoint(latest, model, optimizer)
         start_epoch, best = meta["epoch"], meta["best"]  # the .pdopt carries the LR schedule's state
         log(f"[{stage}] resumed from {latest} after epoch {start_epoch}")
@@ -229,7 +228,8 @@ def train_distillation(cfg):
 def _read_meta(path):
     """The ``latest.json`` of a stage, checked: ``{"epoch": int >= 0, "step": int >= 0, "best": {"mAP", "mAP_11"}}``."""
     fix = "it is damaged: delete the stage folder to train that stage again, or run without Global.resume"
-    meta = read_json(path, lambda exc: f"cannot read resume state {path!r} ({type(exc).__name__}: {exc}); {fix}")
+    meta = read_json(path, lambda exc: f"cannot read resume state {path!r} ({type(exc).__name__}: {exc}); {fix}",
+                     "resume state")
 
     def count(v):
         return isinstance(v, int) and not isinstance(v, bool) and v >= 0
@@ -253,9 +253,8 @@ def _read_meta(path):
 def _check_commit(path):
     """WeightsError unless the intent file ``path`` of an interrupted save is a list of file name pairs."""
     try:
-        with open(path, encoding="utf-8") as f:
-            renames = json.load(f)
-    except (OSError, ValueError) as exc:
+        renames = read_json(path, str, "intent file")
+    except WeightsError as exc:
         renames = exc
     ok = isinstance(renames, list) and all(
         isinstance(r, list) and len(r) == 2 and all(isinstance(n, str) and n == os.path.basename(n) for n in r)
@@ -312,7 +311,7 @@ def check_run_state(cfg, stages):
         section = cfg[section_key]
         weights = section["pretrained_model"]
         params = weights if weights and weights.endswith(".pdparams") else f"{weights}.pdparams"
-        if weights and not os.path.isfile(params):
+        if weights and not os.path.lexists(params):
             raise WeightsError(f"{section_key}.pretrained_model: {params} does not exist; check the path "
                                "(a .pdparams file or its prefix) or set it to null")
         if weights:
@@ -321,22 +320,31 @@ def check_run_state(cfg, stages):
             except WeightsError as exc:
                 raise WeightsError(f"{section_key}.pretrained_model: {exc}") from None
         latest = os.path.join(output_dir, stage, "latest")
-        if not cfg["Global"]["resume"] or not os.path.exists(latest + ".json"):
+        if not cfg["Global"]["resume"]:
             continue
-        if os.path.exists(latest + ".commit"):
+        if os.path.lexists(latest + ".commit"):
             _check_commit(latest + ".commit")
+        if not os.path.lexists(latest + ".json"):
+            if os.path.lexists(latest + ".commit"):
+                continue  # an interrupted save: loading rolls it forward, then checks it whole
+            parts = [latest + ext for ext in (".pdparams", ".pdopt") if os.path.lexists(latest + ext)]
+            if parts:
+                raise WeightsError(f"resume state of the {stage} stage is incomplete: {latest}.json is missing (it "
+                                   f"records the epochs done) but {' and '.join(parts)} are there; delete the stage "
+                                   "folder to train that stage again, or run without Global.resume")
+            continue
         _read_meta(latest + ".json")
         with paddle.utils.unique_name.guard():  # the parameter names of the stage's own run
             model = build_model(section["Arch"], pretrained=False)
         params = latest + ".pdparams"
-        if not os.path.isfile(params):
+        if not os.path.lexists(params):
             raise WeightsError(f"resume state of the {stage} stage is incomplete: {params} is missing; delete the "
                                "stage folder to train that stage again, or run without Global.resume")
         check_state_matches(read_state_dict(params, "resume checkpoint"), model, params, fix=(
             f"it was saved with another {section_key}.Arch: set {section_key}.Arch back, delete the stage folder "
             "to train that stage again, or run without Global.resume"))
         opt = latest + ".pdopt"
-        if not os.path.isfile(opt):
+        if not os.path.lexists(opt):
             raise WeightsError(f"resume state of the {stage} stage is incomplete: {opt} is missing; delete the "
                                "stage folder to train that stage again, or run without Global.resume")
         _check_optimizer_state(opt, model)

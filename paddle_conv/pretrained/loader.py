@@ -22,7 +22,7 @@ import paddle
 
 from ..cards import WeightEntry
 from ..errors import WeightsError
-from ..io import atomic_paddle_save, safe_torch_load
+from ..io import atomic_paddle_save, open_user_file, safe_torch_load
 from ..state_dict import read_state_dict
 from .download import cache_dir, fetch, set_aside, source_digest, url_file_name
 
@@ -87,15 +87,15 @@ def _is_url(text: str) -> bool:
 
 
 def _is_zip(path: Path) -> bool:
-    with open(path, "rb") as f:
+    with open_user_file(path, "weights", "pretrained weights") as f:
         return f.read(4) == b"PK\x03\x04"
 
 
 def _local_file(pretrained: str) -> Path:
     path = Path(pretrained)
-    if not path.exists() and Path(pretrained + ".pdparams").is_file():  # a checkpoint prefix, as PaddleClas gives
+    if not path.exists() and Path(pretrained + ".pdparams").exists():  # a checkpoint prefix, as PaddleClas gives
         path = Path(pretrained + ".pdparams")
-    if not path.is_file():
+    if not path.exists():
         raise WeightsError(f"pretrained weights {pretrained!r} do not exist or are not a file; pass True, a weights "
                            "name listed by paddle_conv.list_pretrained(), a .pdparams / .pth path or a URL")
     return path
