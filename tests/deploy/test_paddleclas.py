@@ -79,9 +79,10 @@ def test_builders_read_arch_as_tools_train_does(capsys):
 
     assert classifier_hooks(net) == 1  # classifier_dropout is drop_rate's dropout
     assert classifier_hooks(model_builder("oct_resnet26")(class_num=3)) == 0
-    with pytest.raises(ConfigError, match=r"Arch\.data_format: only 'NCHW' is implemented, got 'NHWC'"):
-        model_builder("oct_resnet26")(class_num=3, data_format="NHWC")
-    capsys.readouterr()
+    with pytest.raises(ConfigError, match=r"Arch\.data_format: expected 'NCHW' or 'NHWC', got 'NCWH'"):
+        model_builder("oct_resnet26")(class_num=3, data_format="NCWH")
+    model_builder("oct_resnet26")(class_num=3, data_format="NHWC")  # PaddleClas's layout choice: a note
+    assert "note: Arch.data_format: PaddleClas's channel-last layout" in capsys.readouterr().err
     model_builder("oct_resnet26")(class_num=3, pretrained=False, use_ssld=True)  # no SSLD weights: a note
     assert "note: Arch.use_ssld:" in capsys.readouterr().err
 
