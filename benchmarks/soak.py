@@ -3,7 +3,7 @@
     python benchmarks/soak.py                 # 30 minutes of steps (the acceptance run)
     python benchmarks/soak.py --minutes 3 -o DataLoader.Train.sampler.batch_size=32
 
-Runs the real trainer (:func:`paddle_conv.engine.trainer.train`), with its evaluation, checkpoint
+Runs the real trainer (:func:`paddle_conv.engine.train`), with its evaluation, checkpoint
 writing and VisualDL logging every epoch, into a temporary output folder. The resident set size
 is sampled every ``--sample-every`` steps; growth is the least-squares slope of RSS over steps
 after a warm-up (the first ``--warmup`` fraction of the samples: allocator pools, caches), in MiB
@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
 from paddle_conv.config import load_config  # noqa: E402
-from paddle_conv.engine.trainer import train  # noqa: E402
+from paddle_conv.engine import train  # noqa: E402
 
 MIB = 1024.0 ** 2
 

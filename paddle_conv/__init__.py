@@ -7,11 +7,15 @@
     >>> pc.list_models(task="detection")            # ['ssd_lite']
 """
 
-from . import layers, models  # noqa: F401  (importing models fills the registry)
-from .cards import ModelCard, WeightEntry
-from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError
-from .fuse import fuse
-from .registry import create_model, list_models, list_pretrained, model_card, register_model
+from .cpu_math import use_avx2_mkl_on_amd
+
+use_avx2_mkl_on_amd()  # before any MKL call: Paddle's GEMM on AMD CPUs, see cpu_math
+
+from . import layers, models  # noqa: E402,F401  (importing models fills the registry)
+from .cards import ModelCard, WeightEntry  # noqa: E402
+from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError  # noqa: E402
+from .fuse import fuse  # noqa: E402
+from .registry import create_model, list_models, list_pretrained, model_card, register_model  # noqa: E402
 
 __version__ = "0.1.0"
 

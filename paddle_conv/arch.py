@@ -38,7 +38,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.vision.models.resnet import BasicBlock, BottleneckBlock
 
-from .errors import ConfigError, PaddleConvError, abbreviate
+from .errors import ConfigError, PaddleConvError, abbreviate, config_error
 from .layers.bottleneck import Bottleneck
 from .layers.drop_path import drop_path
 from .notes import note_once
@@ -109,9 +109,8 @@ def supports_drop_path(name):
 
 
 def _refuse(where, key, text):
-    exc = ConfigError(f"{where}.{key}: {text}")
-    exc.key, exc.text = key, text
-    return exc
+    problem = "bad value" if key in (*COMMON_KEYS, *FOREIGN_KEYS) else "unknown key"
+    return config_error(None, f"{where}.{key}", problem, text)
 
 
 def _own_params(name):
@@ -235,7 +234,7 @@ def _check_model_keys(name, arch, where):
 
 def check_arch_keys(name, arch, where="Arch"):
     """Refuse keys model ``name`` cannot honour, without building it: a ConfigError naming the key
-    (``exc.key``, ``exc.text``); note the keys it accepts without effect. Covers the common keys,
+    (``exc.key_path``, ``exc.problem``); note the keys it accepts without effect. Covers the common keys,
     :data:`FOREIGN_KEYS` and, for builders taking ``**kwargs``, keys that neither the builder nor
     its model classes take."""
     _check_foreign(name, arch, where)

@@ -21,7 +21,7 @@ from .arch import build_arch
 from .console import log
 from .data import DATASETS, build_batch_sampler, build_dataset, detection_loader
 from .data.batch_ops import BatchCollate, build_batch_transforms
-from .data.loader import build_loader as data_loader
+from .data.guarded_loader import GuardedDataLoader
 from .errors import ConfigError, DataError, WeightsError
 from .losses import build_loss
 from .metrics import build_metrics
@@ -131,7 +131,7 @@ def build_distillation_model(arch: Dict[str, Any], pretrained: bool = True) -> D
     return DistillationModel(members, frozen, arch.get("infer_model_name"))
 
 
-def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str, train: bool,
+def build_loader(split: Dict[str, Any], num_classes: Optional[int], key: str, train: bool,
                  built: Optional[Tuple[Any, Dict[str, Any]]] = None,
                  seed: int = 0) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
     """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
@@ -142,7 +142,7 @@ def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str, trai
     ``seed``). ``built``: ``(dataset, entry)`` already built (a validation split), instead of the
     section's data set.
     """
-    dataset, entry = built or build_dataset(split["dataset"], class_num, key=f"{key}.dataset")
+    dataset, entry = built or build_dataset(split["dataset"], num_classes, key=f"{key}.dataset")
     sampler_cfg = split["sampler"]
     batch_size = entry.get("batch_size", sampler_cfg.get("batch_size"))
     drop_last = sampler_cfg.get("drop_last", False) and train
@@ -152,10 +152,10 @@ def build_loader(split: Dict[str, Any], class_num: Optional[int], key: str, trai
     sampler = build_batch_sampler(dataset, sampler_cfg, train, seed, entry.get("batch_size"))
     loader_cfg = split["loader"]
     batch_ops = split["dataset"].get("batch_transform_ops") if train else None
-    collate = BatchCollate(build_batch_transforms(batch_ops, class_num), class_num) if batch_ops else None
-    loader = data_loader(dataset, batch_sampler=sampler, collate_fn=collate,
-                         num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
-                         use_shared_memory=loader_cfg["use_shared_memory"])
+    collate = BatchCollate(build_batch_transforms(batch_ops, num_classes), num_classes) if batch_ops else None
+    loader = GuardedDataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
+                               num_workers=entry.get("num_workers", loader_cfg["num_workers"]),
+                               use_shared_memory=loader_cfg["use_shared_memory"])
     batches = f"batch {batch_size}" if batch_size is not None else f"{sampler_cfg['name']} batches"
     log(f"{key}: {entry['name']}, {len(dataset)} samples, {batches}, {len(loader)} steps")
     return loader, entry

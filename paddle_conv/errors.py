@@ -17,7 +17,40 @@ class UnknownNameError(PaddleConvError, KeyError):
 
 
 class ConfigError(PaddleConvError, ValueError):
-    """A configuration file or ``-o`` override that cannot be used as written."""
+    """A configuration file, ``-o`` override or ``Arch`` dict that cannot be used as written.
+
+    Built by :func:`config_error`, which sets ``source``, ``key_path``, ``problem`` and ``text``;
+    one raised directly has ``problem`` ``"bad value"`` and the others None.
+    """
+
+    source = key_path = text = None
+    problem = "bad value"
+
+
+#: The ``problem`` codes a :func:`config_error` carries.
+PROBLEMS = (
+    "unreadable file",   # the file does not exist or is not valid YAML
+    "bad override",      # an -o item that is not KEY=VALUE
+    "unknown key",       # a key the schema (or the builder's signature) does not have
+    "wrong type",        # a value of the wrong type
+    "missing key",       # a required key is absent
+    "bad value",         # right type, unusable value (conflict, empty list, ...)
+    "unknown name",      # a name no registry knows (raised as UnknownNameError)
+)
+
+
+def config_error(source, key_path, problem, text, cls=ConfigError):
+    """The one way a config error is built: ``cls`` (ConfigError, or UnknownNameError for a name no
+    registry knows) for ``problem`` (one of :data:`PROBLEMS`) at ``key_path`` (``"Global.epochs"``)
+    of ``source`` (the file, ``-o KEY=VALUE``, or None for a dict given in Python).
+
+    The message is ``"<source>: <key_path>: <text>"`` (the parts that are set); the error carries
+    ``source``, ``key_path``, ``problem`` and ``text``.
+    """
+    where = (f"{source}: " if source is not None else "") + (f"{key_path}: " if key_path else "")
+    exc = cls(where + text)
+    exc.source, exc.key_path, exc.problem, exc.text = source, key_path, problem, text
+    return exc
 
 
 class WeightsError(PaddleConvError, ValueError):

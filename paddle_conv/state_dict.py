@@ -4,7 +4,7 @@
 (:func:`paddle_conv.io.safe_paddle_load`); :func:`load_pretrained` loads the weights whose name
 and shape match a model and reports the rest (:func:`format_load_report`);
 :func:`check_state_matches` demands an exact match (resuming). Used by export, the tools and the
-trainers' checkpoints (:mod:`paddle_conv.engine.checkpoint`).
+trainers' checkpoints (:mod:`paddle_conv.engine.atomic_checkpoint`).
 """
 
 import os

@@ -62,7 +62,8 @@ def test_pretrained_true_false_path(tmp_path):
 def test_unknown_keys_of_kwargs_builders_are_errors_naming_the_key_not_type_errors():
     with pytest.raises(ConfigError) as err:
         check_arch_keys("oct_resnet26", {"use_sync_b": True})
-    assert err.value.key == "use_sync_b" and "unknown key 'use_sync_b' for model oct_resnet26" in str(err.value)
+    assert err.value.key_path == "Arch.use_sync_b" and err.value.problem == "unknown key"
+    assert "unknown key 'use_sync_b' for model oct_resnet26" in str(err.value)
     with pytest.raises(ConfigError, match="drop_rate: expected a number in"):
         build_arch({"name": "tiny_cnn", "drop_rate": 1.5})
 
@@ -180,7 +181,8 @@ def test_keys_of_another_paddleclas_architecture_are_noted_at_their_default_and_
                        ("use_first_short_conv", False), ("dropout", 0.05)):
         with pytest.raises(ConfigError) as err:
             build_arch({"name": "oct_resnet26", key: value})
-        assert err.value.key == key and "defines another architecture than oct_resnet26" in str(err.value)
+        assert err.value.key_path == f"Arch.{key}" and err.value.problem == "bad value"
+        assert "defines another architecture than oct_resnet26" in str(err.value)
     assert foreign_keys("tiny_cnn", {"layer_type": "x", "width": 1}) == ["layer_type"]
 
 

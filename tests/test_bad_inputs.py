@@ -24,10 +24,11 @@ import yaml
 from paddle_conv.cli import run_cli
 from paddle_conv.config import load_config, parse_override
 from paddle_conv.data import ImageFolder, ImageNetDataset, build_dataset
-from paddle_conv.engine.checkpoint import load_checkpoint, load_pretrained, save_checkpoint
+from paddle_conv.engine import load_checkpoint, save_checkpoint
 from paddle_conv.errors import ConfigError, DataError, UnknownNameError, WeightsError
 from paddle_conv.layers import Conv_BN, OctaveConv
 from paddle_conv.registry import create_model
+from paddle_conv.state_dict import load_pretrained
 from tools import convert_weights as convert_tool
 from tools import eval as eval_tool
 from tools import train as train_tool
@@ -536,20 +537,20 @@ def config_dataset_missing_without_fallback(tmp):
 def unreadable_image(tmp):
     (tmp / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     (tmp / "list.txt").write_text("broken.png 0\n")
-    dataset = ImageNetDataset(str(tmp), str(tmp / "list.txt"), class_num=10)
+    dataset = ImageNetDataset(str(tmp), str(tmp / "list.txt"), num_classes=10)
     return lambda: dataset[0]
 
 
 @case(DataError, r"label 12 at .*list\.txt:2 is outside \[0, 10\)", r"fix the label or raise Arch\.class_num")
 def label_out_of_range(tmp):
     (tmp / "list.txt").write_text("a.png 1\nb.png 12\n")
-    return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), class_num=10)
+    return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), num_classes=10)
 
 
 @case(DataError, r"label -1 at .*list\.txt:1 is outside", r"fix the label")
 def negative_label(tmp):
     (tmp / "list.txt").write_text("a.png -1\n")
-    return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), class_num=10)
+    return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), num_classes=10)
 
 
 @case(DataError, r"list\.txt:1: expected 'relative/path\.jpg <integer label>' separated by whitespace, got a label "
@@ -557,19 +558,19 @@ def negative_label(tmp):
       r"relative/path\.jpg <integer label>")
 def malformed_list_line(tmp):
     (tmp / "list.txt").write_text("a.png cat\n")
-    return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), class_num=10)
+    return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), num_classes=10)
 
 
 @case(DataError, r"the label list has no entries", r"add lines|cls_label_path")
 def empty_list_file(tmp):
     (tmp / "list.txt").write_text("\n\n")
-    return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), class_num=10)
+    return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), num_classes=10)
 
 
 @case(DataError, r"class folder 'c' .* is outside \[0, 2\)", r"raise Arch\.class_num")
 def more_class_folders_than_classes(tmp):
     root = _folder_dataset(tmp, classes=("a", "b", "c"))
-    return lambda: ImageFolder(str(root), class_num=2)
+    return lambda: ImageFolder(str(root), num_classes=2)
 
 
 # ------------------------------------------------------------------------------- layers

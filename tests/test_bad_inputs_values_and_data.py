@@ -4,7 +4,7 @@ exactly one ``error:`` line naming the key or the file, no traceback, within a t
 leaves every user file as it was (hashed before and after) with no run folder made.
 
 The Keras ``.weights.h5`` cases are in tests/weights_bridge/test_safe_hdf5.py, the image formats
-(16-bit PNG and others against OpenCV) in tests/data/test_ppcls_ops.py.
+(16-bit PNG and others against OpenCV) in tests/data/test_paddleclas_ops.py.
 """
 
 import json

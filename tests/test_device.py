@@ -4,7 +4,7 @@ import paddle
 import pytest
 
 from paddle_conv.config import load_config
-from paddle_conv.device import available_device, resolve_device
+from paddle_conv.device import available_device, resolve_device, set_device
 from paddle_conv.engine import trainer
 from paddle_conv.errors import ConfigError
 
@@ -35,7 +35,7 @@ def test_config_without_device_runs_on_the_gpu_when_paddle_sees_one(fake_gpus, t
     chosen = fake_gpus(1)
     g = load_config(_strip_device(QUICK, tmp_path))["Global"]
     assert g["device"] == "auto"
-    assert trainer.set_device(g["device"]) == "gpu:0"
+    assert set_device(g["device"]) == "gpu:0"
     assert chosen == ["gpu:0"]
     assert "device: gpu:0 (Global.device: auto)" in capsys.readouterr().out
     assert available_device() == "gpu"
@@ -56,7 +56,7 @@ def test_gpu_index_beyond_the_visible_gpus_is_a_clear_error(fake_gpus):
 def test_auto_is_the_cpu_without_cuda_and_gpu_is_refused(monkeypatch, capsys):
     monkeypatch.setattr(paddle.device, "is_compiled_with_cuda", lambda: False)
     assert resolve_device("auto") == resolve_device("cpu") == "cpu"
-    assert trainer.set_device("auto") == "cpu"
+    assert set_device("auto") == "cpu"
     assert "device: cpu (Global.device: auto)" in capsys.readouterr().out
     with pytest.raises(ConfigError, match=r"cannot use 'gpu' with this Paddle build.*Global\.device=auto"):
         resolve_device("gpu")

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paddle_conv.cli import run_cli
-from paddle_conv.engine.checkpoint import load_checkpoint, load_pretrained, save_checkpoint
+from paddle_conv.engine import load_checkpoint, save_checkpoint
 from paddle_conv.errors import OutputError, WeightsError
 from paddle_conv.io import (
     RunLock,
@@ -34,6 +34,7 @@ from paddle_conv.io import (
     temp_path,
 )
 from paddle_conv.registry import create_model
+from paddle_conv.state_dict import load_pretrained
 from tools import convert_weights, eval_det, export, reparameterize
 from tools import eval as eval_tool
 from tools import train as train_tool

@@ -3,7 +3,7 @@
 import paddle
 import pytest
 
-from paddle_conv.engine.checkpoint import save_checkpoint
+from paddle_conv.engine import save_checkpoint
 from paddle_conv.errors import WeightsError
 from paddle_conv.state_dict import format_load_report, load_pretrained
 

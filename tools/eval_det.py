@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from paddle_conv.build import build_detection_dataset, build_model, stage_checkpoint, stage_mismatch_fix  # noqa: E402
 from paddle_conv.cli import print_error, run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, STAGES, load_config  # noqa: E402
-from paddle_conv.engine.checkpoint import load_checkpoint  # noqa: E402
+from paddle_conv.engine import load_checkpoint  # noqa: E402
 from paddle_conv.engine.det_trainer import check_classes, dataset_classes  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
 from paddle_conv.metrics import evaluate_map  # noqa: E402

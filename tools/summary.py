@@ -1,7 +1,7 @@
 """Print a model's card, parameters, MACs (``paddle.flops``), per-stage output shapes and the paper's figures.
 
     python tools/summary.py oct_resnet50                  # paper setting: 224x224, 1000 classes
-    python tools/summary.py oct_mobilenet --size 32 --num_classes 10 --json
+    python tools/summary.py oct_mobilenet --size 32 --num-classes 10 --json
     python tools/summary.py ssd_lite --card               # the model card only (task, input, weights, ...)
 
 Exit status 0 on success, 2 on an unknown model name (message on stderr).
@@ -35,7 +35,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", help="a registered model, e.g. oct_resnet50 (see paddle_conv.list_models())")
     parser.add_argument("--size", type=int, help="input height and width (default: the paper's, else 224)")
-    parser.add_argument("--num_classes", type=int, help="classes (default: the paper's, else 1000)")
+    parser.add_argument("--num-classes", "--num_classes", dest="num_classes", type=int,
+                        help="classes (default: the paper's, else 1000); --num_classes is the old spelling")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--card", action="store_true", help="print the model card only (nothing is built)")
     args = parser.parse_args(argv)

@@ -15,6 +15,7 @@ closest key), :mod:`.classification` and :mod:`.detection` (the schemas), :mod:`
 which ``--check`` takes too).
 """
 
+from ..errors import PROBLEMS, config_error
 from .classification import SCHEMA
 from .detection import DET_SCHEMA, STAGES, is_detection_config
 from .load import load_config, read_config, validate_config
@@ -28,11 +29,9 @@ from .schema import (
     MAPPING,
     NUM_LIST,
     NUMBERS,
-    PROBLEMS,
     STR,
     Key,
     Type,
-    config_error,
     named_entry,
     named_list,
     named_mapping,

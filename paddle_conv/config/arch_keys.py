@@ -1,7 +1,7 @@
 """``Arch`` of a classification config: a registered model and its keys, or a DistillationModel."""
 
 from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys
-from ..errors import ConfigError
+from ..errors import ConfigError, config_error
 from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..models.distillation import DISTILLATION_MODEL
 from ..notes import note_once
@@ -15,7 +15,6 @@ from .schema import (
     Key,
     Type,
     check_type,
-    config_error,
     join_key,
     named_entry,
     named_mapping,
@@ -112,8 +111,7 @@ def validate_arch(source, path, value):
         check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus",
                                                                                "input_image_channel")}, path)
     except ConfigError as exc:
-        problem = "bad value" if exc.key in (*COMMON_KEYS, *FOREIGN_KEYS) else "unknown key"
-        raise config_error(source, join_key(path, exc.key), problem, exc.text) from None
+        raise config_error(source, exc.key_path, exc.problem, exc.text) from None
     return out
 
 

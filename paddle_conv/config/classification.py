@@ -13,6 +13,7 @@ Example::
     cfg["Global"]["epochs"]   # 3
 """
 
+from ..errors import config_error
 from .arch_keys import validate_arch
 from .dataloader_keys import DATALOADER
 from .global_keys import validate_amp, validate_ema, validate_global
@@ -20,7 +21,7 @@ from .infer_keys import INFER
 from .loss_keys import LOSS
 from .metric_keys import METRIC
 from .optimizer_keys import validate_optimizer
-from .schema import Key, config_error
+from .schema import Key
 
 
 def _ml_decoder(source, path, value):

@@ -3,6 +3,7 @@
 from ..data import DATASETS, SAMPLERS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
 from ..data.multi_scale import SIZED_OPS, multi_scale_problem
+from ..errors import config_error
 from ..notes import note_once
 from .paddleclas_only import refuse_paddleclas_only
 from .schema import (
@@ -14,7 +15,6 @@ from .schema import (
     STR,
     Key,
     check_type,
-    config_error,
     join_key,
     named_list,
     named_mapping,
@@ -32,7 +32,7 @@ def validate_dataset(source, path, value, allow_fallback=True):
     reserved = ("batch_size", "num_workers") if not allow_fallback else ()
     if allow_fallback:
         extra["fallback"] = lambda s, p, v: None if v is None else validate_dataset(s, p, v, allow_fallback=False)
-    out = named_mapping(DATASETS, reserved=reserved, exclude=("transform", "class_num"), extra=extra)(
+    out = named_mapping(DATASETS, reserved=reserved, exclude=("transform", "num_classes"), extra=extra)(
         source, path, value)
     for key in ("batch_size", "num_workers") if not allow_fallback else ():
         if key in out:
@@ -42,7 +42,7 @@ def validate_dataset(source, path, value, allow_fallback=True):
 
 def _batch_ops(source, path, value):
     """``batch_transform_ops``: Mixup/Cutmix entries, or an OpSampler of them with ``prob`` each."""
-    out = named_list(BATCH_TRANSFORMS, required=False, exclude=("class_num",))(source, path, value)
+    out = named_list(BATCH_TRANSFORMS, required=False, exclude=("num_classes",))(source, path, value)
     for i, entry in enumerate(out):
         (name, kwargs), = entry.items()
         if name != "OpSampler":
@@ -52,7 +52,7 @@ def _batch_ops(source, path, value):
             if op == "OpSampler":
                 raise config_error(source, where, "bad value", "an OpSampler cannot contain another OpSampler")
             builder = resolve_name(source, where, BATCH_TRANSFORMS, op)
-            validate_kwargs(source, where, op_kwargs or {}, builder, reserved=("prob",), exclude=("class_num",))
+            validate_kwargs(source, where, op_kwargs or {}, builder, reserved=("prob",), exclude=("num_classes",))
     return out
 
 

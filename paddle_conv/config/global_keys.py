@@ -1,8 +1,9 @@
 """``Global``, ``AMP`` and ``EMA`` of a classification config: the run, mixed precision, weight averaging."""
 
 from ..device import DEVICE_PATTERN
+from ..errors import config_error
 from ..notes import note_once
-from .schema import BOOL, FLOAT, INT, INT_LIST, STR, Key, config_error, join_key, validate_section
+from .schema import BOOL, FLOAT, INT, INT_LIST, STR, Key, join_key, validate_section
 
 #: ``Global``: the run (epochs, device, output and logging, weights to start from).
 GLOBAL = {

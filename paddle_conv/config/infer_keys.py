@@ -1,9 +1,10 @@
 """``Infer`` of a classification config: what tools/infer.py and tools/export.py use."""
 
 from ..data import TRANSFORMS
+from ..errors import config_error
 from ..models.distillation import EVAL_MEMBER, LOGITS_KEY
 from ..notes import note_once
-from .schema import FLOAT, INT, STR, Key, config_error, join_key, named_list, validate_section
+from .schema import FLOAT, INT, STR, Key, join_key, named_list, validate_section
 
 POSTPROCESS = {
     "name": Key(STR, default="Topk", doc="Topk: the k best classes with their scores; DistillationPostProcess: "

@@ -2,14 +2,14 @@
 
 import inspect
 
-from ..errors import abbreviate
+from ..errors import abbreviate, config_error
 from ..losses import LOSSES
-from ..losses.distillation import DML_ACTIVATIONS
+from ..losses.distillation_losses import DML_ACTIVATIONS
 from ..models.distillation import LOGITS_KEY
 from ..notes import note_once
 from .arch_keys import FEATURE_DISTILLATION
 from .paddleclas_only import refuse_paddleclas_only
-from .schema import FLOAT, LIST, Key, check_type, config_error, join_key, named_list
+from .schema import FLOAT, LIST, Key, check_type, join_key, named_list
 
 #: PaddleClas losses and metrics of a model with several outputs; ours have one.
 MULTI_OUTPUT = {
@@ -65,7 +65,7 @@ def _member_names(source, path, value, pairs):
 
 
 def _distillation_loss_keys(source, where, name, kwargs):
-    """The keys of a distillation loss (:mod:`paddle_conv.losses.distillation`) that its signature's
+    """The keys of a distillation loss (:mod:`paddle_conv.losses.distillation_losses`) that its signature's
     types do not check: the member names, ``key`` (logits only), PaddleClas's options not implemented."""
     params = inspect.signature(LOSSES.get(name)).parameters
     for key, pairs in (("model_name_pairs", True), ("model_names", False)):

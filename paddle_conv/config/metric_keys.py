@@ -1,10 +1,11 @@
 """``Metric`` of a classification config: training and evaluation metrics."""
 
+from ..errors import config_error
 from ..metrics import METRICS
 from ..models.distillation import LOGITS_KEY
 from .arch_keys import FEATURE_DISTILLATION
 from .loss_keys import refuse_not_implemented
-from .schema import Key, config_error, named_list
+from .schema import Key, named_list
 
 
 def validate_metrics(source, path, value):

@@ -1,9 +1,10 @@
 """``Optimizer`` of a classification config: the optimizer, its ``lr`` schedule, ``regularizer``."""
 
+from ..errors import config_error
 from ..notes import note_once
 from ..optim import LR_SCHEDULERS, OPTIMIZERS
 from .paddleclas_only import refuse_paddleclas_only
-from .schema import FLOAT, MAPPING, STR, Key, check_type, config_error, join_key, named_mapping, validate_section
+from .schema import FLOAT, MAPPING, STR, Key, check_type, join_key, named_mapping, validate_section
 
 #: ``Optimizer.regularizer``: weight decay by name and coefficient.
 REGULARIZER = {

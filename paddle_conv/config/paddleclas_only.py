@@ -1,7 +1,7 @@
 """PaddleClas 2.6 names (losses, data sets, optimizers, metrics) that are not implemented here, and why:
 a config naming one is refused with the reason instead of "unknown name"."""
 
-from .schema import config_error
+from ..errors import config_error
 
 #: ``name -> why it is refused`` (the fix is in the text).
 PADDLECLAS_ONLY = {

@@ -8,12 +8,12 @@ mapping against a schema and fills in the defaults.
 
 Every problem raises :class:`~paddle_conv.errors.ConfigError` (or
 :class:`~paddle_conv.errors.UnknownNameError` for a model/loss/optimizer/... name no registry
-knows), built by :func:`config_error`, with a message of one fixed shape::
+knows), built by :func:`~paddle_conv.errors.config_error`, with a message of one fixed shape::
 
     <file>: <Key.path>: <problem>. <fix>
 
 The exception also carries ``source`` (the file, or ``-o KEY=VALUE`` for a bad override),
-``key_path`` (``"Global.epochs"``) and ``problem`` (one of :data:`PROBLEMS`), so callers and
+``key_path`` (``"Global.epochs"``) and ``problem`` (one of :data:`~paddle_conv.errors.PROBLEMS`), so callers and
 tests can tell errors apart without parsing text. An unknown key names the closest valid one.
 
 Keys that are builder arguments (``Arch``, a loss's, an optimizer's, a scheduler's, a data
@@ -29,25 +29,7 @@ import difflib
 import inspect
 import math
 
-from ..errors import ConfigError, UnknownNameError, abbreviate
-
-#: The ``problem`` codes a ConfigError / UnknownNameError raised here carries.
-PROBLEMS = (
-    "unreadable file",   # the file does not exist or is not valid YAML
-    "bad override",      # an -o item that is not KEY=VALUE
-    "unknown key",       # a key the schema (or the builder's signature) does not have
-    "wrong type",        # a value of the wrong type
-    "missing key",       # a required key is absent
-    "bad value",         # right type, unusable value (conflict, empty list, ...)
-    "unknown name",      # a name no registry knows (raised as UnknownNameError)
-)
-
-def config_error(source, path, problem, text, cls=ConfigError):
-    """Build the error (``cls``) for ``problem`` at ``path`` of ``source``, message ``text``."""
-    where = f"{source}: {path}: " if path else f"{source}: "
-    exc = cls(where + text)
-    exc.source, exc.key_path, exc.problem = source, path, problem
-    return exc
+from ..errors import UnknownNameError, abbreviate, config_error
 
 
 def closest_key(key, valid):

@@ -9,7 +9,7 @@ rate, an output folder that is a file) is reported at once, as a ConfigError nam
 import math
 import os
 
-from ..errors import ConfigError, abbreviate
+from ..errors import abbreviate, config_error
 from ..losses import LOSSES
 from ..metrics import MEMBER_METRICS
 from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER
@@ -24,7 +24,7 @@ _SIZE_OPS = {"CenterCrop": "size", "RandomCrop": "size", "RandomResizedCrop": "s
 
 
 def _fail(source, key, text):
-    return ConfigError(f"{source}: {key}: {text}")
+    return config_error(source, key, "bad value", text)
 
 
 def _number(value):

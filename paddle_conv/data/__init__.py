@@ -15,10 +15,10 @@ from ..registry import Registry
 DATASETS = Registry("dataset")
 register_dataset = DATASETS.register
 
-from . import augment, ppcls_ops  # noqa: E402,F401  (register PaddleClas's ops)
+from . import augment, paddleclas_ops  # noqa: E402,F401  (register PaddleClas's ops)
 from .cifar import Cifar10  # noqa: E402
 from .common import DataNotFoundError  # noqa: E402
-from .detection import collate_detection, detection_loader  # noqa: E402
+from .det_samples import collate_detection, detection_loader  # noqa: E402
 from .digits import Digits  # noqa: E402
 from .folder import ImageFolder  # noqa: E402
 from .imagenet import ImageNetDataset  # noqa: E402
@@ -32,7 +32,7 @@ from .voc import VOC_CLASSES, VOCDetection  # noqa: E402
 _NOT_KWARGS = ("name", "transform_ops", "batch_transform_ops", "fallback", "batch_size", "num_workers")
 
 
-def _build_one(entry, class_num):
+def _build_one(entry, num_classes):
     """A data set taking ``transform_ops`` builds its transforms itself (per image size)."""
     kwargs = {k: v for k, v in entry.items() if k not in _NOT_KWARGS}
     builder = DATASETS.get(entry["name"])
@@ -40,10 +40,10 @@ def _build_one(entry, class_num):
         kwargs["transform_ops"] = entry.get("transform_ops")
     else:
         kwargs["transform"] = build_transforms(entry.get("transform_ops"))
-    return builder(class_num=class_num, **kwargs)
+    return builder(num_classes=num_classes, **kwargs)
 
 
-def build_dataset(entry, class_num=None, key="DataLoader.Train.dataset"):
+def build_dataset(entry, num_classes=None, key="DataLoader.Train.dataset"):
     """Build the data set of a validated config ``entry``; return ``(dataset, used_entry)``.
 
     If its data is missing (:class:`DataNotFoundError`) and ``entry["fallback"]`` is set, the
@@ -53,7 +53,7 @@ def build_dataset(entry, class_num=None, key="DataLoader.Train.dataset"):
     Without a fallback the error is raised with that hint.
     """
     try:
-        return _build_one(entry, class_num), entry
+        return _build_one(entry, num_classes), entry
     except DataNotFoundError as exc:
         fallback = entry.get("fallback")
         if fallback is None:
@@ -61,7 +61,7 @@ def build_dataset(entry, class_num=None, key="DataLoader.Train.dataset"):
         print(f"WARNING: {key}: {entry['name']} data is missing ({exc}); FALLING BACK to {fallback['name']} "
               f"{ {k: v for k, v in fallback.items() if k not in _NOT_KWARGS} }. "
               f"To make this an error instead: -o {key}.fallback=null", file=sys.stderr, flush=True)
-        return _build_one(fallback, class_num), fallback
+        return _build_one(fallback, num_classes), fallback
 
 
 __all__ = ["DATASETS", "SAMPLERS", "TRANSFORMS", "VOC_CLASSES", "Cifar10", "DataNotFoundError", "Digits",

@@ -20,7 +20,7 @@ import paddle.vision.transforms as T
 from PIL import Image, ImageEnhance, ImageOps
 
 from ..errors import ConfigError
-from .ppcls_ops import _PIL_INTERP, parse_number
+from .paddleclas_ops import _PIL_INTERP, parse_number
 from .transforms import TRANSFORMS
 
 

@@ -27,14 +27,14 @@ class Cifar10(paddle.io.Dataset):
         mode: ``"train"`` or ``"test"``.
         download: allow the download when the file is not on disk.
         transform: callable applied to each image.
-        class_num: the model's class count; must be >= 10.
+        num_classes: the model's class count; must be >= 10.
 
     Raises:
         DataNotFoundError: the archive is not on disk and cannot be downloaded.
     """
 
-    def __init__(self, data_file=None, mode="train", download=True, transform=None, class_num=None):
-        check_label(9, class_num, "Cifar10 (labels 0..9)")
+    def __init__(self, data_file=None, mode="train", download=True, transform=None, num_classes=None):
+        check_label(9, num_classes, "Cifar10 (labels 0..9)")
         if data_file is not None and not os.path.exists(data_file):
             raise DataNotFoundError(f"CIFAR-10 archive {data_file!r} does not exist (data_file)")
         if data_file is not None or os.path.exists(DEFAULT_CIFAR10):

@@ -8,7 +8,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
 from ..io import read_user_bytes
-from .ppcls_ops import DecodeImage, ImageDecodeError, rgb_like_opencv
+from .paddleclas_ops import DecodeImage, ImageDecodeError, rgb_like_opencv
 
 
 class DataNotFoundError(DataError):
@@ -33,7 +33,7 @@ MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 
 
 def read_image(path, where="", encoded=False):
-    """Open ``path`` as an 8-bit RGB ``PIL.Image`` with OpenCV's values (:func:`.ppcls_ops.rgb_like_opencv`:
+    """Open ``path`` as an 8-bit RGB ``PIL.Image`` with OpenCV's values (:func:`.paddleclas_ops.rgb_like_opencv`:
     16-bit images scaled, not clipped) (``encoded``: the file's bytes, undecoded); DataError naming
     the file (and ``where``) if it is not a regular file within the image size bound
     (:func:`paddle_conv.io.read_user_bytes`), is unreadable, or is larger than :data:`MAX_PIXELS`
@@ -84,11 +84,11 @@ def load_sample(path, transform, where=""):
         raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {exc}") from None
 
 
-def check_label(label, class_num, where):
-    """Raise DataError naming ``where`` when ``label`` is outside ``[0, class_num)``."""
-    if label < 0 or (class_num is not None and label >= class_num):
-        limit = f"[0, {class_num})" if class_num is not None else ">= 0"
-        raise DataError(f"label {label} at {where} is outside {limit} (Arch.class_num={class_num}); "
+def check_label(label, num_classes, where):
+    """Raise DataError naming ``where`` when ``label`` is outside ``[0, num_classes)``."""
+    if label < 0 or (num_classes is not None and label >= num_classes):
+        limit = f"[0, {num_classes})" if num_classes is not None else ">= 0"
+        raise DataError(f"label {label} at {where} is outside {limit} (Arch.class_num={num_classes}); "
                         "fix the label or raise Arch.class_num")
 
 

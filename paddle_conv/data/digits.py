@@ -25,16 +25,16 @@ class Digits(paddle.io.Dataset):
         split_seed: seed of that permutation.
         max_samples: keep only the first this many images of the split (quick runs, tests).
         transform: callable applied to each image.
-        class_num: the model's class count; must be >= 10.
+        num_classes: the model's class count; must be >= 10.
     """
 
     def __init__(self, mode="train", image_size=32, eval_fraction=0.2, split_seed=0, max_samples=None,
-                 transform=None, class_num=None):
+                 transform=None, num_classes=None):
         from sklearn.datasets import load_digits
 
         if mode not in ("train", "test", "eval"):
             raise ConfigError(f"Digits mode must be 'train' or 'test', got {mode!r}")
-        check_label(9, class_num, "Digits (labels 0..9)")
+        check_label(9, num_classes, "Digits (labels 0..9)")
         digits = load_digits()
         order = np.random.RandomState(split_seed).permutation(len(digits.target))
         n_eval = int(round(len(order) * eval_fraction))

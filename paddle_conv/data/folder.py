@@ -18,17 +18,17 @@ class ImageFolder(paddle.io.Dataset):
     Args:
         root: the folder holding one sub-folder per class.
         transform: callable applied to each image.
-        class_num: the model's class count; more class folders than this is an error.
+        num_classes: the model's class count; more class folders than this is an error.
     """
 
-    def __init__(self, root, transform=None, class_num=None):
+    def __init__(self, root, transform=None, num_classes=None):
         require_path(root, "image folder", "dataset.root")
         try:
             folder = paddle.vision.datasets.DatasetFolder(root, loader=read_image, extensions=IMAGE_EXTENSIONS)
         except RuntimeError as exc:  # no class folders / no images
             raise DataError(f"image folder {root!r}: {exc}") from exc
         for name, label in folder.class_to_idx.items():
-            check_label(label, class_num, f"class folder {name!r} of {root!r}")
+            check_label(label, num_classes, f"class folder {name!r} of {root!r}")
         self.classes, self.samples, self.transform = folder.classes, folder.samples, transform
 
     def __getitem__(self, idx):

@@ -34,7 +34,7 @@ def _eval_transform_ops(train_dataset, used, eval_split):
     return (eval_dataset.get("fallback") or used).get("transform_ops")
 
 
-def split_for_validation(train_split, eval_split, fraction, seed, class_num=None):
+def split_for_validation(train_split, eval_split, fraction, seed, num_classes=None):
     """Build ``DataLoader.Train``'s data set and split it.
 
     Returns ``(train_subset, validation_subset, used_entry)``: ``used_entry`` is the data set entry
@@ -43,9 +43,9 @@ def split_for_validation(train_split, eval_split, fraction, seed, class_num=None
     if train_split["sampler"]["name"] == "MultiScaleSampler":
         raise ConfigError("DataLoader.validation_split: not implemented with MultiScaleSampler (its samples are "
                           "indexed by image size); give a DataLoader.Eval split instead")
-    train_set, used = build_dataset(train_split["dataset"], class_num, key="DataLoader.Train.dataset")
+    train_set, used = build_dataset(train_split["dataset"], num_classes, key="DataLoader.Train.dataset")
     ops = _eval_transform_ops(train_split["dataset"], used, eval_split)
     val_entry = {**used, "transform_ops": ops, "fallback": None}
-    val_set, _ = build_dataset(val_entry, class_num, key="DataLoader.Train.dataset")
+    val_set, _ = build_dataset(val_entry, num_classes, key="DataLoader.Train.dataset")
     train_idx, val_idx = holdout_indices(len(train_set), fraction, seed)
     return paddle.io.Subset(train_set, train_idx.tolist()), paddle.io.Subset(val_set, val_idx.tolist()), used

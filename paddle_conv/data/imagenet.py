@@ -17,7 +17,7 @@ class ImageNetDataset(paddle.io.Dataset):
 
     Items are ``(transform(image), int64 label [1])``, the image being the file's bytes when the
     first op is ``DecodeImage`` (as in PaddleClas), else an RGB ``PIL.Image``. The list is checked
-    when the data set is built: a malformed line or a label outside ``[0, class_num)`` raises
+    when the data set is built: a malformed line or a label outside ``[0, num_classes)`` raises
     :class:`~paddle_conv.errors.DataError` naming ``file:line``; an image that cannot be read
     raises it naming the image and its list line when the image is loaded.
 
@@ -26,10 +26,10 @@ class ImageNetDataset(paddle.io.Dataset):
         cls_label_path: the list file.
         delimiter: separator of path and label (None: any whitespace).
         transform: callable applied to each image.
-        class_num: the model's class count (labels must be below it).
+        num_classes: the model's class count (labels must be below it).
     """
 
-    def __init__(self, image_root, cls_label_path, delimiter=None, transform=None, class_num=None):
+    def __init__(self, image_root, cls_label_path, delimiter=None, transform=None, num_classes=None):
         require_path(image_root, "image root", "dataset.image_root")
         require_path(cls_label_path, "label list", "dataset.cls_label_path")
         self.image_root, self.transform = image_root, transform
@@ -45,7 +45,7 @@ class ImageNetDataset(paddle.io.Dataset):
                 got = f"{len(parts)} fields" if len(parts) != 2 else "a label that is not an integer"
                 raise DataError(f"{where}: expected 'relative/path.jpg <integer label>' separated by {sep}, got {got}")
             label = int(parts[1])
-            check_label(label, class_num, where)
+            check_label(label, num_classes, where)
             self.samples.append((os.path.join(image_root, parts[0].strip()), label, where))
         if not self.samples:
             raise DataError(f"{cls_label_path}: the label list has no entries; add one 'relative/path.jpg <label>' "

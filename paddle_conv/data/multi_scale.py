@@ -173,16 +173,16 @@ class MultiScaleDataset(ImageNetDataset):
     (their other arguments dropped, as in PaddleClas; a config note says so); there must be one.
 
     Args:
-        image_root, cls_label_path, delimiter, class_num: as :class:`ImageNetDataset`.
+        image_root, cls_label_path, delimiter, num_classes: as :class:`ImageNetDataset`.
         transform_ops: the ``[{Name: {args}}]`` list of the config.
     """
 
-    def __init__(self, image_root, cls_label_path, transform_ops=None, delimiter=None, class_num=None):
+    def __init__(self, image_root, cls_label_path, transform_ops=None, delimiter=None, num_classes=None):
         names = [name for op in transform_ops or () for name in op]
         if not any(name in SIZED_OPS for name in names):
             raise ConfigError(f"MultiScaleDataset.transform_ops: needs one of {', '.join(SIZED_OPS)} (the op "
                               f"that makes the batch's image size), got {names}")
-        super().__init__(image_root, cls_label_path, delimiter=delimiter, class_num=class_num)
+        super().__init__(image_root, cls_label_path, delimiter=delimiter, num_classes=num_classes)
         self.transform_ops, self._transforms = transform_ops, {}
 
     def transform_at(self, width, height):

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from ..det.boxes import box_iou_numpy
 from ..errors import DataError
 from . import register_dataset
-from .detection import hflip, to_chw
+from .det_samples import hflip, to_chw
 
 
 @register_dataset

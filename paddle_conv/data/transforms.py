@@ -8,7 +8,7 @@ Config shape (PaddleClas's)::
       - Normalize: {mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]}
 
 ``ToTensor`` is :class:`ToTensor` below: Paddle's values, as a NumPy array. PaddleClas's own op
-names (``DecodeImage`` ... ``NormalizeImage``; :mod:`paddle_conv.data.ppcls_ops` and
+names (``DecodeImage`` ... ``NormalizeImage``; :mod:`paddle_conv.data.paddleclas_ops` and
 :mod:`paddle_conv.data.augment`) are registered too; ``ColorJitter`` and ``RandomErasing`` are
 PaddleClas's versions (its configs use those names with its arguments).
 """

@@ -18,7 +18,7 @@ from ..errors import DataError, abbreviate
 from ..io import check_user_file, open_user_file, read_user_bytes, read_user_text
 from . import register_dataset
 from .common import read_image
-from .detection import hflip, to_chw
+from .det_samples import hflip, to_chw
 
 #: The 20 VOC classes, in the order of the label indices.
 VOC_CLASSES = (

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..data.common import image_problem, load_sample, takes_encoded
-from ..data.ppcls_ops import ImageDecodeError, rgb_like_opencv
+from ..data.paddleclas_ops import ImageDecodeError, rgb_like_opencv
 from ..data.transforms import build_transforms
 from ..errors import DataError
 from ..io import read_user_bytes, read_user_text

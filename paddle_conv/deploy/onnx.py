@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import PaddleConvError, WeightsError
 from ..io import atomic_write
 from .inference import model_files
+from .onnx_rewrite import upsampling_as_resize
 
 #: The opsets paddle2onnx 2.1 can write (it aborts the whole process on any other value).
 OPSET_RANGE = (7, 21)
@@ -63,8 +64,11 @@ def check_onnx_export(opset_version):
     return _require("paddle2onnx"), _require("onnx")
 
 
-def export_onnx(prefix, path, opset_version=DEFAULT_OPSET):
+def export_onnx(prefix, path, opset_version=DEFAULT_OPSET, resize_upsampling=True):
     """Convert the inference model at ``prefix`` (see :func:`export_model`) to ONNX at ``path``.
+
+    ``resize_upsampling``: write OctConv's up-sampling as ``Resize`` (exact; ONNX Runtime keeps it
+    in its blocked layout, see :mod:`.onnx_rewrite`) instead of Paddle's 0/1 transposed convolution.
 
     Returns the opset the file really uses (paddle2onnx raises it when an operator needs a newer
     one). The file is written atomically. Raises PaddleConvError when the conversion fails.
@@ -86,6 +90,10 @@ def export_onnx(prefix, path, opset_version=DEFAULT_OPSET):
             ) from None
         if os.path.getsize(tmp) == 0:
             raise PaddleConvError(f"paddle2onnx wrote nothing for {program}; see its log above")
+        if resize_upsampling:
+            converted = onnx.load(tmp)
+            if upsampling_as_resize(converted):
+                onnx.save(converted, tmp)
 
     atomic_write(path, convert)
     model = onnx.load(path, load_external_data=False)

@@ -6,14 +6,14 @@
 :mod:`paddle_conv.config`.
 
 Modules: :mod:`.trainer` (classification with ``paddle.Model``), :mod:`.det_trainer` (SSD
-knowledge distillation), :mod:`.callbacks`, :mod:`.checkpoint` (atomic, resumable checkpoints),
+knowledge distillation), :mod:`.callbacks`, :mod:`.atomic_checkpoint` (atomic, resumable checkpoints),
 :mod:`.visualdl_extras`.
 """
 
 from typing import Any, Dict
 
+from .atomic_checkpoint import load_checkpoint, load_checkpoint_meta, save_checkpoint
 from .callbacks import TrainingDivergedError
-from .checkpoint import load_checkpoint, load_checkpoint_meta, save_checkpoint
 from .det_trainer import train_distillation
 from .trainer import evaluate, train_classifier
 

@@ -13,7 +13,8 @@ import paddle
 
 from ..console import log
 from ..errors import PaddleConvError
-from .checkpoint import atomic_json_save, atomic_write, load_checkpoint_meta, save_checkpoint
+from ..io import atomic_json_save, atomic_write
+from .atomic_checkpoint import load_checkpoint_meta, save_checkpoint
 
 
 class TrainingDivergedError(PaddleConvError):

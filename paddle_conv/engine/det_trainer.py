@@ -5,7 +5,7 @@ Stages, each in ``<Global.output_dir>/<stage>/``: ``teacher`` (MultiBoxLoss), ``
 (MultiBoxLoss_KD against the teacher's best checkpoint, loss ``kd_total`` with ``Loss.weights``)
 and, with ``Global.student_baseline``, ``student`` (the same student with MultiBoxLoss only).
 Every epoch writes ``latest`` (weights, optimizer, metadata) and the best VOC mAP ``best``, via
-:mod:`paddle_conv.engine.checkpoint`; ``Global.resume`` continues each stage from ``latest`` and
+:mod:`paddle_conv.engine.atomic_checkpoint`; ``Global.resume`` continues each stage from ``latest`` and
 skips finished stages. VisualDL scalars: ``train/soft``, ``train/l2``, ``train/loss_c``,
 ``train/loss_l``, ``train/loss`` and ``eval/mAP`` (all-point) / ``eval/mAP_11``.
 """
@@ -16,7 +16,7 @@ import time
 import numpy as np
 import paddle
 
-from ..build import (  # noqa: F401 (stage_checkpoint, stage_mismatch_fix: old import paths)
+from ..build import (
     build_detection_dataset,
     build_model,
     build_optimizer,
@@ -27,24 +27,13 @@ from ..build import (  # noqa: F401 (stage_checkpoint, stage_mismatch_fix: old i
 from ..config.detection import STAGES
 from ..console import log
 from ..errors import ConfigError, DataError, WeightsError
-from ..io import read_json
+from ..io import atomic_json_save, read_json, safe_paddle_load
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
 from ..metrics import evaluate_map
+from ..state_dict import check_state_matches, load_pretrained, read_state_dict
+from .atomic_checkpoint import load_checkpoint, load_checkpoint_meta, save_checkpoint
 from .callbacks import TrainingDivergedError
-from .checkpoint import (
-    atomic_json_save,
-    check_state_matches,
-    load_checkpoint,
-    load_checkpoint_meta,
-    load_pretrained,
-    read_state_dict,
-    safe_paddle_load,
-    save_checkpoint,
-)
 from .trainer import seed_everything
-
-#: Old name of :func:`paddle_conv.build.build_detection_dataset`.
-build_dataset = build_detection_dataset
 
 
 def dataset_classes(dataset):
@@ -68,7 +57,8 @@ def check_classes(dataset, num_classes, data_key, arch_key):
 def build_datasets(cfg):
     """``(train, eval)`` data sets of a validated detection config, checked against the detectors:
     the same classes, and at least one full training batch."""
-    train_set, eval_set = build_dataset(cfg["DataLoader"]["Train"]), build_dataset(cfg["DataLoader"]["Eval"])
+    train_set = build_detection_dataset(cfg["DataLoader"]["Train"])
+    eval_set = build_detection_dataset(cfg["DataLoader"]["Eval"])
     num_classes = build_model(cfg["Teacher"]["Arch"], pretrained=False).num_classes
     for key, dataset in (("DataLoader.Train", train_set), ("DataLoader.Eval", eval_set)):
         check_classes(dataset, num_classes, key, "Teacher.Arch")
@@ -102,6 +92,49 @@ def train_stage(cfg, stage, teacher=None, data=None):
         return _train_stage(cfg, stage, teacher, data or build_datasets(cfg))
 
 
+def _criterion(cfg, stage, num_classes):
+    """The stage's loss: MultiBoxLoss_KD for ``student_kd``, else MultiBoxLoss."""
+    loss_cfg = cfg["Loss"]
+    if stage == "student_kd":
+        return MultiBoxLoss_KD(num_classes, **loss_cfg["MultiBoxLoss"], **loss_cfg["MultiBoxLoss_KD"])
+    return MultiBoxLoss(num_classes, **loss_cfg["MultiBoxLoss"])
+
+
+def _stage_start(cfg, stage, section, model, optimizer, latest):
+    """``(epochs done, best {"mAP", "mAP_11"})``: resumed from the checkpoint ``latest`` with
+    ``Global.resume``, else from scratch (after loading the section's ``pretrained_model``)."""
+    if cfg["Global"]["resume"] and (os.path.lexists(latest + ".json") or os.path.lexists(latest + ".commit")):
+        meta = load_checkpoint(latest, model, optimizer)  # the .pdopt carries the LR schedule's state
+        log(f"[{stage}] resumed from {latest} after epoch {meta['epoch']}")
+        return meta["epoch"], meta["best"]
+    if section["pretrained_model"]:
+        load_pretrained(model, section["pretrained_model"])
+    return 0, {"mAP": -1.0, "mAP_11": -1.0}
+
+
+def _batch_loss(stage, model, criterion, teacher, batch, weights):
+    """``(loss, {term: value})`` of one ``(images [B, 3, S, S], targets [B, M, 5])`` batch; for
+    ``student_kd`` against the frozen ``teacher``'s outputs, the terms summed with ``weights``."""
+    images, targets = batch
+    out = model(images)
+    if stage == "student_kd":
+        with paddle.no_grad():
+            teacher_out = teacher(images)
+        terms = criterion(out, teacher_out[:2], targets)
+        return kd_total(terms, weights), dict(zip(("soft", "l2", "loss_c", "loss_l"), terms))
+    loss_l, loss_c = criterion(out, targets)
+    return loss_l + loss_c, {"loss_c": loss_c, "loss_l": loss_l}
+
+
+def _evaluate_epoch(cfg, model, eval_set, writer, epoch):
+    """``{"mAP", "mAP_11"}`` (VOC) of ``model`` after ``epoch`` (1-based), written to VisualDL."""
+    result = evaluate_map(model, eval_set, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
+    if writer is not None:
+        writer.add_scalar("eval/mAP", result["mAP"], epoch)
+        writer.add_scalar("eval/mAP_11", result["mAP_11"], epoch)
+    return result
+
+
 def _train_stage(cfg, stage, teacher, data):
     section = cfg["Teacher"] if stage == "teacher" else cfg["Student"]
     stage_dir = os.path.join(cfg["Global"]["output_dir"], stage)
@@ -112,37 +145,17 @@ def _train_stage(cfg, stage, teacher, data):
     loader = detection_loader(train_set, train_cfg["batch_size"], train_cfg["shuffle"])
     epochs = section["epochs"]
     optimizer, lr = build_optimizer(section["Optimizer"], model.parameters(), len(loader), epochs)
-    loss_cfg = cfg["Loss"]
+    criterion = _criterion(cfg, stage, model.num_classes)
     if stage == "student_kd":
-        criterion = MultiBoxLoss_KD(model.num_classes, **loss_cfg["MultiBoxLoss"], **loss_cfg["MultiBoxLoss_KD"])
         teacher.eval()
-    else:
-        criterion = MultiBoxLoss(model.num_classes, **loss_cfg["MultiBoxLoss"])
-
-    start_epoch, best = 0, {"mAP": -1.0, "mAP_11": -1.0}
     latest = os.path.join(stage_dir, "latest")
-    if cfg["Global"]["resume"] and (os.path.lexists(latest + ".json") or os.path.lexists(latest + ".commit")):
-        meta = load_checkpoint(latest, model, optimizer)
-        start_epoch, best = meta["epoch"], meta["best"]  # the .pdopt carries the LR schedule's state
-        log(f"[{stage}] resumed from {latest} after epoch {start_epoch}")
-    elif section["pretrained_model"]:
-        load_pretrained(model, section["pretrained_model"])
+    start_epoch, best = _stage_start(cfg, stage, section, model, optimizer, latest)
     writer = _writer(cfg, stage_dir)
     step, started = start_epoch * len(loader), time.time()
     for epoch in range(start_epoch, epochs):
         model.train()
-        for images, targets in loader:
-            out = model(images)
-            if stage == "student_kd":
-                with paddle.no_grad():
-                    teacher_out = teacher(images)
-                terms = criterion(out, teacher_out[:2], targets)
-                loss = kd_total(terms, loss_cfg["weights"])
-                named = dict(zip(("soft", "l2", "loss_c", "loss_l"), terms))
-            else:
-                loss_l, loss_c = criterion(out, targets)
-                loss = loss_l + loss_c
-                named = {"loss_c": loss_c, "loss_l": loss_l}
+        for batch in loader:
+            loss, named = _batch_loss(stage, model, criterion, teacher, batch, cfg["Loss"]["weights"])
             if not np.isfinite(float(loss)):
                 raise TrainingDivergedError(f"[{stage}] loss is {float(loss)} at step {step}: lower the learning rate")
             loss.backward()
@@ -157,27 +170,17 @@ def _train_stage(cfg, stage, teacher, data):
             if step % cfg["Global"]["print_batch_step"] == 0:
                 parts = ", ".join(f"{k} {float(v):.4f}" for k, v in named.items())
                 log(f"[{stage}] epoch {epoch + 1}/{epochs} step {step}: loss {float(loss):.4f} ({parts})")
-        result = evaluate_map(model, eval_set, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
-        if writer is not None:
-            writer.add_scalar("eval/mAP", result["mAP"], epoch + 1)
-            writer.add_scalar("eval/mAP_11", result["mAP_11"], epoch + 1)
-        log(
-            f"[{stage}] epoch {epoch + 1}/{epochs}: mAP {result['mAP']:.4f} (11-point {result['mAP_11']:.4f}), "
-            f"{time.time() - started:.0f} s"
-        )
+        result = _evaluate_epoch(cfg, model, eval_set, writer, epoch + 1)
+        log(f"[{stage}] epoch {epoch + 1}/{epochs}: mAP {result['mAP']:.4f} (11-point {result['mAP_11']:.4f}), "
+            f"{time.time() - started:.0f} s")
         if result["mAP"] > best["mAP"]:
             best = {"mAP": result["mAP"], "mAP_11": result["mAP_11"]}
             save_checkpoint(os.path.join(stage_dir, "best"), model, meta={"epoch": epoch + 1, **best})
         save_checkpoint(latest, model, optimizer, meta={"epoch": epoch + 1, "step": step, "best": best})
     if writer is not None:
         writer.close()
-    return {
-        "stage": stage,
-        "best_mAP": best["mAP"],
-        "best_mAP_11": best["mAP_11"],
-        "dir": stage_dir,
-        "seconds": round(time.time() - started, 1),
-    }
+    return {"stage": stage, "best_mAP": best["mAP"], "best_mAP_11": best["mAP_11"], "dir": stage_dir,
+            "seconds": round(time.time() - started, 1)}
 
 
 def load_teacher(cfg):

@@ -7,7 +7,7 @@ Public API (used by ``tools/train.py`` and ``tools/eval.py``)::
     result = evaluate(cfg)    # {"acc_top1", "acc_top5", "loss", ...}
 
 Outputs of a run go to ``<Global.output_dir>/<Arch.name>/``: checkpoints ``epoch_N``, ``latest``
-and ``best_model`` (see :mod:`paddle_conv.engine.checkpoint`), ``config.yaml`` (the config as
+and ``best_model`` (see :mod:`paddle_conv.engine.atomic_checkpoint`), ``config.yaml`` (the config as
 run) and the VisualDL logs in ``vdl/``.
 """
 
@@ -31,14 +31,14 @@ from ..build import (
 from ..config import dump_config
 from ..console import log
 from ..data.holdout import split_for_validation
-from ..device import resolve_device, set_device  # noqa: F401 (set_device: old import path)
+from ..device import resolve_device, set_device
 from ..errors import ConfigError
-from ..io import RunLock
+from ..io import RunLock, atomic_write
 from ..models.distillation import DistillationModel
 from ..notes import note_once
 from ..refconv import reset_random_bases
+from .atomic_checkpoint import load_checkpoint
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
-from .checkpoint import atomic_write, load_checkpoint
 from .member_outputs import for_paddle_model
 from .paddleclas_features import AccumulatedLRStep, EvalFrom, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
@@ -140,6 +140,131 @@ def _fresh_unique_names(fn):
     return wrapper
 
 
+def _start_network(cfg):
+    """The network of ``Arch``, with ``Global.pretrained_model``'s weights unless resuming."""
+    g = cfg["Global"]
+    network = build_model(cfg["Arch"])
+    if g["pretrained_model"] and not g["checkpoints"]:
+        load_pretrained_weights(network, g["pretrained_model"])
+        reset_random_bases(network)  # Arch.refocus.basis random_*: the trained kernels are not the basis
+    return network
+
+
+def _train_loaders(cfg):
+    """``(train loader, its data set entry, eval loader or None)`` of ``DataLoader``.
+
+    With ``DataLoader.validation_split`` the eval loader reads a held-out part of Train (best_model
+    is chosen on it; Eval, the test set, is run at the end); without evaluation during training
+    there is no eval loader.
+    """
+    g, data = cfg["Global"], cfg["DataLoader"]
+    num_classes = cfg["Arch"].get("num_classes")
+    fraction = data.get("validation_split")
+    eval_loader = None
+    if fraction:
+        train_set, val_set, used = split_for_validation(data["Train"], data.get("Eval"), fraction, g["seed"],
+                                                        num_classes)
+        train_loader, train_entry = build_loader(data["Train"], num_classes, "DataLoader.Train", True,
+                                                 built=(train_set, used), seed=g["seed"])
+        if g["eval_during_train"]:
+            eval_loader, _ = build_loader(data.get("Eval") or data["Train"], num_classes,
+                                          "DataLoader.validation_split", False, built=(val_set, used))
+    else:
+        train_loader, train_entry = build_loader(data["Train"], num_classes, "DataLoader.Train", True,
+                                                 seed=g["seed"])
+        if g["eval_during_train"] and data.get("Eval"):
+            eval_loader, _ = build_loader(data["Eval"], num_classes, "DataLoader.Eval", False)
+    return train_loader, train_entry, eval_loader
+
+
+def _resume(g, network, optimizer):
+    """``(epochs done, checkpoint metadata)`` after loading ``Global.checkpoints``; ``(0, {})`` without."""
+    if not g["checkpoints"]:
+        return 0, {}
+    resumed = load_checkpoint(g["checkpoints"], network, optimizer)
+    start_epoch = int(resumed.get("epoch", 0))
+    log(f"resumed from {g['checkpoints']}: {start_epoch} of {g['epochs']} epochs done, "
+        f"learning rate {float(optimizer.get_lr()):.6g}")
+    return start_epoch, resumed
+
+
+def _claim_run_dir(cfg, out):
+    """Lock the run folder ``out`` and write the config as run into it (on rank 0; the lock, None on
+    other ranks); print where the outputs go."""
+    lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
+    if lock is not None:
+        atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
+    log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
+    if cfg["Global"]["use_visualdl"]:
+        vdl_dir = os.path.join(out, "vdl")
+        log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
+    return lock
+
+
+def _training_model(cfg, network, optimizer, device):
+    """The ``paddle.Model`` that trains ``network`` (``Global.to_static``, ``Loss.Train`` scaled for
+    ``Global.update_freq``, the metrics, ``optimizer`` and mixed precision on ``device``)."""
+    g = cfg["Global"]
+    if g["to_static"]:
+        network.forward = paddle.jit.to_static(network.forward, full_graph=True)
+        log("Global.to_static: training through paddle.jit.to_static (static graph)")
+    loss = build_loss(cfg["Loss"]["Train"])
+    if g["update_freq"] > 1:
+        loss = ScaledLoss(loss, g["update_freq"])
+    return _paddle_model(cfg, network, loss, _metrics(cfg, network), optimizer, amp_configs(g, cfg.get("AMP"), device))
+
+
+def _best_metric(cfg, network):
+    """The log key ``best_model`` is chosen by: the first evaluation metric's first value, as PaddleClas
+    (``acc_top1``, ``TprAtFpr``, ``mA``, ...)."""
+    names = _metrics(cfg, network)[0].name()
+    return names[0] if isinstance(names, list) else names
+
+
+class _KeepEval(paddle.callbacks.Callback):
+    """Keeps the logs of the last evaluation in ``logs``."""
+
+    def __init__(self):
+        super().__init__()
+        self.logs = {}
+
+    def on_eval_end(self, logs=None):
+        self.logs.update(logs or {})
+
+
+def _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver, keep_eval):
+    """The trainer's ``paddle.Model.fit`` callbacks, in order, around ``saver`` and ``keep_eval``."""
+    g = cfg["Global"]
+    steps = len(train_loader)
+    callbacks = [ProgBar(g["print_batch_step"], g["epochs"], start_epoch),
+                 ShuffleByEpoch(train_loader.batch_sampler, start_epoch),
+                 ReseedByEpoch(seed_everything, g["seed"], start_epoch),
+                 NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
+                 saver, keep_eval,
+                 EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0,
+                              g["start_eval_epoch"])]
+    if g["use_visualdl"]:
+        logger = VisualDLLogger(os.path.join(out, "vdl"), start_epoch, start_epoch * steps)
+        # the extras share the logger's writer, which the logger closes at the end: extras first
+        extras = VisualDLExtras(logger, shown_network(network), g["image_shape"], hyper_parameters(cfg), eval_loader,
+                                start_epoch=start_epoch)
+        callbacks[1:1] = [extras, logger]
+    callbacks.append(AccumulatedLRStep(g["update_freq"], steps))
+    if cfg.get("EMA"):
+        callbacks.append(ModelEMA(network, cfg["EMA"]["decay"], g["update_freq"], steps))
+    return callbacks
+
+
+def _test_best_model(cfg, model, network, out):
+    """As Keras: the best validation checkpoint on ``DataLoader.Eval`` (the test set); its logs as floats."""
+    load_pretrained_weights(network, os.path.join(out, "best_model.pdparams"))
+    test_loader, _ = build_loader(cfg["DataLoader"]["Eval"], cfg["Arch"].get("num_classes"), "DataLoader.Eval", False)
+    logs = model.evaluate(test_loader, log_freq=cfg["Global"]["print_batch_step"], verbose=1)
+    test = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
+    log(f"best_model on DataLoader.Eval: {test}")
+    return test
+
+
 @_fresh_unique_names
 def _evaluate_from(first, start_epoch, eval_loader, callbacks):
     """``(eval_loader, callbacks, fit's verbose)`` with no evaluation before epoch ``first`` (1-based,
@@ -169,90 +294,27 @@ def train_classifier(cfg, extra_callbacks=()):
     seed_everything(g["seed"])
     out = run_dir(cfg)
     vdl_dir = os.path.join(out, "vdl")
-    class_num = cfg["Arch"].get("num_classes")
-
-    network = build_model(cfg["Arch"])  # first: weights that cannot be had stop the run before any data work
-    if g["pretrained_model"] and not g["checkpoints"]:
-        load_pretrained_weights(network, g["pretrained_model"])
-        reset_random_bases(network)  # Arch.refocus.basis random_*: the trained kernels are not the basis
-
-    data = cfg["DataLoader"]
-    fraction = data.get("validation_split")
-    if fraction:  # best_model is chosen on a held-out part of Train; Eval (the test set) is run at the end
-        train_set, val_set, used = split_for_validation(data["Train"], data.get("Eval"), fraction, g["seed"],
-                                                        class_num)
-        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
-                                                 built=(train_set, used), seed=g["seed"])
-        eval_loader = None
-        if g["eval_during_train"]:
-            eval_loader, _ = build_loader(data.get("Eval") or data["Train"], class_num,
-                                          "DataLoader.validation_split", False, built=(val_set, used))
-    else:
-        train_loader, train_entry = build_loader(data["Train"], class_num, "DataLoader.Train", True,
-                                                 seed=g["seed"])
-        eval_loader = None
-        if g["eval_during_train"] and data.get("Eval"):
-            eval_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
-    steps = len(train_loader)
-    updates = -(-steps // g["update_freq"])  # optimizer steps per epoch
+    network = _start_network(cfg)  # first: weights that cannot be had stop the run before any data work
+    train_loader, train_entry, eval_loader = _train_loaders(cfg)
+    updates = -(-len(train_loader) // g["update_freq"])  # optimizer steps per epoch
     optimizer, _ = build_optimizer(cfg["Optimizer"], network, updates, g["epochs"])
-
-    start_epoch, resumed = 0, {}
-    if g["checkpoints"]:
-        resumed = load_checkpoint(g["checkpoints"], network, optimizer)
-        start_epoch = int(resumed.get("epoch", 0))
-        log(f"resumed from {g['checkpoints']}: {start_epoch} of {g['epochs']} epochs done, "
-            f"learning rate {float(optimizer.get_lr()):.6g}")
+    start_epoch, resumed = _resume(g, network, optimizer)
     if start_epoch >= g["epochs"]:
         log(f"nothing to do: {start_epoch} epochs done, Global.epochs is {g['epochs']}")
         return {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": 0, "best_metric": resumed.get("best_metric"),
                 "best_epoch": resumed.get("best_epoch"), "eval": {}}
 
-    # everything is checked: from here on the run folder is this run's
-    lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
-    if lock is not None:
-        atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
-    log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
-    if g["use_visualdl"]:
-        log(f"VisualDL logs: {vdl_dir}\nview them with: visualdl --logdir {vdl_dir} --port 8040")
-
-    if g["to_static"]:
-        network.forward = paddle.jit.to_static(network.forward, full_graph=True)
-        log("Global.to_static: training through paddle.jit.to_static (static graph)")
-    loss = build_loss(cfg["Loss"]["Train"])
-    if g["update_freq"] > 1:
-        loss = ScaledLoss(loss, g["update_freq"])
-    metrics = _metrics(cfg, network)
-    model = _paddle_model(cfg, network, loss, metrics, optimizer, amp_configs(g, cfg.get("AMP"), device))
+    lock = _claim_run_dir(cfg, out)  # everything is checked: from here on the run folder is this run's
+    model = _training_model(cfg, network, optimizer, device)
     student = evaluated_member(network)
-    best_by = metrics[0].name()[0] if isinstance(metrics[0].name(), list) else metrics[0].name()
-    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], best_by, start_epoch=start_epoch,
+    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], _best_metric(cfg, network),
+                            start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]},
                             student=network.member(student) if student else None)
-    eval_logs = {}
-
-    class _KeepEval(paddle.callbacks.Callback):
-        def on_eval_end(self, logs=None):
-            eval_logs.update(logs or {})
-
-    callbacks = [ProgBar(g["print_batch_step"], g["epochs"], start_epoch),
-                 ShuffleByEpoch(train_loader.batch_sampler, start_epoch),
-                 ReseedByEpoch(seed_everything, g["seed"], start_epoch),
-                 NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
-                 saver, _KeepEval(),
-                 EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0,
-                              g["start_eval_epoch"])]
-    if g["use_visualdl"]:
-        logger = VisualDLLogger(vdl_dir, start_epoch, start_epoch * steps)
-        # the extras share the logger's writer, which the logger closes at the end: extras first
-        extras = VisualDLExtras(logger, shown_network(network), g["image_shape"], hyper_parameters(cfg), eval_loader,
-                                start_epoch=start_epoch)
-        callbacks[1:1] = [extras, logger]
-    callbacks.append(AccumulatedLRStep(g["update_freq"], steps))
-    if cfg.get("EMA"):
-        callbacks.append(ModelEMA(network, cfg["EMA"]["decay"], g["update_freq"], steps))
-    callbacks += list(extra_callbacks)
-    eval_loader, callbacks, verbose = _evaluate_from(g["start_eval_epoch"], start_epoch, eval_loader, callbacks)
+    keep_eval = _KeepEval()
+    callbacks = _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver, keep_eval)
+    eval_loader, callbacks, verbose = _evaluate_from(g["start_eval_epoch"], start_epoch, eval_loader,
+                                                     callbacks + list(extra_callbacks))
     try:
         model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
                   accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=verbose,
@@ -261,16 +323,12 @@ def train_classifier(cfg, extra_callbacks=()):
         if lock is not None:
             lock.release()
     summary = {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
-               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": eval_logs,
+               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": keep_eval.logs,
                "train_dataset": train_entry["name"]}
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
-        if fraction and data.get("Eval"):  # as Keras: the best validation checkpoint on the test set
-            load_pretrained_weights(network, os.path.join(out, "best_model.pdparams"))
-            test_loader, _ = build_loader(data["Eval"], class_num, "DataLoader.Eval", False)
-            logs = model.evaluate(test_loader, log_freq=g["print_batch_step"], verbose=1)
-            summary["test"] = {k: float(v[0] if isinstance(v, (list, tuple)) else v) for k, v in logs.items()}
-            log(f"best_model on DataLoader.Eval: {summary['test']}")
+        if cfg["DataLoader"].get("validation_split") and cfg["DataLoader"].get("Eval"):
+            summary["test"] = _test_best_model(cfg, model, network, out)
     return summary
 
 
@@ -299,6 +357,3 @@ def evaluate(cfg):
     result["dataset"] = entry["name"]
     return result
 
-
-#: Old name of :func:`train_classifier` (``paddle_conv.engine.train`` dispatches on the task).
-train = train_classifier

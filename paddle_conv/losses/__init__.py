@@ -11,7 +11,7 @@ LOSSES = Registry("loss")
 register_loss = LOSSES.register
 
 from .celoss import CELoss, CombinedLoss, MixCELoss  # noqa: E402  (registers CELoss, MixCELoss)
-from .distillation import (  # noqa: E402  (they register)
+from .distillation_losses import (  # noqa: E402  (they register)
     DistillationCELoss,
     DistillationDISTLoss,
     DistillationDKDLoss,

@@ -134,6 +134,26 @@ def _seed_options(prior_for_matching, bkg_label, neg_mining, encode_target):
             )
 
 
+def _hard_negative_rows(conf, pos_rows, num_neg):
+    """The flat rows ``image * P + prior`` of the mined negatives of ``conf [B, P, C]``: in image
+    ``b`` the ``num_neg[b]`` priors of highest background loss, hardest first, never a positive
+    (``pos_rows``)."""
+    num_priors = conf.shape[1]
+    k = min(int(num_neg.max()), num_priors)
+    if k <= 0:
+        return np.zeros(0, dtype="int64")
+    # minus the background cross-entropy (the hardest first), positives last
+    mining = np.negative(background_loss(conf))
+    mining.reshape(-1)[pos_rows] = np.inf
+    hardest = np.argpartition(mining, k - 1, axis=1)[:, :k]  # [B, k], unordered
+    order = np.argsort(np.take_along_axis(mining, hardest, axis=1), axis=1, kind="stable")
+    hardest = np.take_along_axis(hardest, order, axis=1)  # highest loss first
+    take = np.arange(k) < num_neg[:, None]
+    neg_rows = (np.nonzero(take)[0] * num_priors + hardest[take]).astype("int64")
+    # an image with fewer negatives than num_neg took positives too: they count once
+    return neg_rows[np.isfinite(mining.reshape(-1)[neg_rows])]
+
+
 @register_loss
 class MultiBoxLoss(nn.Layer):
     """SSD loss: Smooth-L1 on positives plus cross-entropy with 3:1 hard negative mining, both / N.
@@ -222,19 +242,7 @@ class MultiBoxLoss(nn.Layer):
         # Hard negative mining: in each image the neg_pos * num_pos background priors of highest loss.
         num_neg = np.minimum(self.negpos_ratio * num_pos, num_priors - 1).astype("int64")
         num_neg[num_neg == 0] = int(self.negatives_for_hard)  # the seed's count; it may exceed P
-        neg_rows = np.zeros(0, dtype="int64")
-        k = min(int(num_neg.max()), num_priors)
-        if k > 0:
-            # minus the background cross-entropy (the hardest first), positives last
-            mining = np.negative(background_loss(conf))
-            mining.reshape(-1)[pos_rows] = np.inf
-            hardest = np.argpartition(mining, k - 1, axis=1)[:, :k]  # [B, k], unordered
-            order = np.argsort(np.take_along_axis(mining, hardest, axis=1), axis=1, kind="stable")
-            hardest = np.take_along_axis(hardest, order, axis=1)  # highest loss first
-            take = np.arange(k) < num_neg[:, None]
-            neg_rows = (np.nonzero(take)[0] * num_priors + hardest[take]).astype("int64")
-            # an image with fewer negatives than num_neg took positives too: they count once
-            neg_rows = neg_rows[np.isfinite(mining.reshape(-1)[neg_rows])]
+        neg_rows = _hard_negative_rows(conf, pos_rows, num_neg)
         loc_t = encode(truths[pos_img, pos_truth], priors_np[pos_prior], self.variance)
         sel_classes = np.concatenate([labels[pos_img, pos_truth] + 1, np.zeros(len(neg_rows), dtype="int64")])
         return _Assigned(

@@ -2,7 +2,7 @@
 
 The members are built elsewhere (``paddle_conv.arch.build_arch`` builds each entry of
 ``Arch.models``) and handed in by name. ``forward(x)`` returns ``{member name: logits [N, C]}``,
-which the distillation losses (:mod:`paddle_conv.losses.distillation`) and
+which the distillation losses (:mod:`paddle_conv.losses.distillation_losses`) and
 ``DistillationTopkAcc`` read by name.
 
 A frozen member (``freeze_params_list``) has its parameters set ``trainable = False``: no

@@ -18,7 +18,7 @@ def batch(n=6, classes=4):
 def test_mixup_blends_images_and_targets_with_the_same_lambda():
     imgs, labels = batch()
     np.random.seed(1)
-    mixed, targets = MixupOperator(class_num=4, alpha=0.4)(imgs, labels)
+    mixed, targets = MixupOperator(num_classes=4, alpha=0.4)(imgs, labels)
     np.random.seed(1)
     perm, lam = np.random.permutation(6), np.random.beta(0.4, 0.4)
     np.testing.assert_allclose(mixed, lam * imgs + (1 - lam) * imgs[perm], rtol=1e-6)
@@ -29,7 +29,7 @@ def test_mixup_blends_images_and_targets_with_the_same_lambda():
 def test_cutmix_target_weight_is_the_unpasted_area():
     imgs, labels = batch()
     np.random.seed(3)
-    mixed, targets = CutmixOperator(class_num=4, alpha=1.0)(imgs, labels)
+    mixed, targets = CutmixOperator(num_classes=4, alpha=1.0)(imgs, labels)
     pasted = np.any(mixed != imgs, axis=(0, 1)).mean()  # fraction of pixels replaced
     own = np.array([targets[i, labels[i]] for i in range(6)])
     assert pasted > 0
@@ -38,23 +38,23 @@ def test_cutmix_target_weight_is_the_unpasted_area():
 
 def test_opsampler_picks_by_probability_and_validates():
     imgs, labels = batch()
-    never = OpSampler(class_num=4, MixupOperator={"alpha": 0.8, "prob": 0.0})
+    never = OpSampler(num_classes=4, MixupOperator={"alpha": 0.8, "prob": 0.0})
     _, targets = never(imgs, labels)
     np.testing.assert_array_equal(targets, one_hot(labels, 4))
-    always = OpSampler(class_num=4, MixupOperator={"alpha": 0.8, "prob": 0.0}, CutmixOperator={"alpha": 1.0,
+    always = OpSampler(num_classes=4, MixupOperator={"alpha": 0.8, "prob": 0.0}, CutmixOperator={"alpha": 1.0,
                                                                                                 "prob": 1.0})
     np.random.seed(0)
     assert not np.array_equal(always(imgs, labels)[1], one_hot(labels, 4))
     with pytest.raises(ConfigError, match="add up to 1.5"):
-        OpSampler(class_num=4, MixupOperator={"prob": 0.7}, CutmixOperator={"prob": 0.8})
+        OpSampler(num_classes=4, MixupOperator={"prob": 0.7}, CutmixOperator={"prob": 0.8})
     with pytest.raises(ConfigError, match="Arch.class_num"):
-        MixupOperator(class_num=None)
+        MixupOperator(num_classes=None)
 
 
 def test_collate_stacks_and_gives_soft_targets():
     imgs, labels = batch(4)
     samples = [(imgs[i], np.array([labels[i]], "int64")) for i in range(4)]
-    x, y = BatchCollate([MixupOperator(class_num=4)], 4)(samples)
+    x, y = BatchCollate([MixupOperator(num_classes=4)], 4)(samples)
     assert x.shape == (4, 3, 8, 8) and y.shape == (4, 4) and y.dtype == np.float32
 
 
@@ -76,4 +76,4 @@ def test_celoss_takes_soft_targets_and_smooths_them():
 def test_mixup_and_cutmix_refuse_an_alpha_that_is_not_a_finite_positive_number(alpha):
     for op in (MixupOperator, CutmixOperator):
         with pytest.raises(ConfigError, match=f"{op.__name__}.alpha: must be a finite number > 0"):
-            op(class_num=4, alpha=alpha)
+            op(num_classes=4, alpha=alpha)

@@ -32,7 +32,7 @@ def test_digits_split_is_deterministic_disjoint_and_resized():
     assert overlap < 5  # a handful of digits are pixel-identical duplicates in the data itself
     assert len(Digits("train", max_samples=7)) == 7
     with pytest.raises(DataError, match=r"label 9 at Digits \(labels 0..9\) is outside \[0, 5\)"):
-        Digits(class_num=5)
+        Digits(num_classes=5)
 
 
 def test_transforms_by_name():
@@ -76,7 +76,7 @@ def _image_list(tmp_path, lines, images=("a.png", "b.png")):
 
 def test_imagenet_list_dataset(tmp_path):
     root, listing = _image_list(tmp_path, ["a.png 0", "b.png 2"])
-    ds = ImageNetDataset(root, listing, class_num=3)
+    ds = ImageNetDataset(root, listing, num_classes=3)
     img, label = ds[1]
     assert img.size == (7, 5) and int(label[0]) == 2 and len(ds) == 2
 
@@ -84,7 +84,7 @@ def test_imagenet_list_dataset(tmp_path):
 def test_imagenet_list_bad_inputs(tmp_path):
     root, listing = _image_list(tmp_path, ["a.png 0", "b.png 7"])
     with pytest.raises(DataError, match=r"label 7 at .*train_list.txt:2 is outside \[0, 3\)"):
-        ImageNetDataset(root, listing, class_num=3)
+        ImageNetDataset(root, listing, num_classes=3)
     with pytest.raises(DataNotFoundError, match=r"image root '.*missing' does not exist"):
         ImageNetDataset(str(tmp_path / "missing"), listing)
     (tmp_path / "bad_list.txt").write_text("a.png 0\nb.png\n", encoding="utf-8")
@@ -98,7 +98,7 @@ def test_imagenet_list_bad_inputs(tmp_path):
 def test_unreadable_image_names_file_and_line(tmp_path):
     root, listing = _image_list(tmp_path, ["a.png 0", "broken.jpg 1"])
     (tmp_path / "images" / "broken.jpg").write_bytes(b"not a jpeg")
-    ds = ImageNetDataset(root, listing, class_num=2)
+    ds = ImageNetDataset(root, listing, num_classes=2)
     with pytest.raises(DataError, match=r"cannot read image '.*broken.jpg' \(listed at .*train_list.txt:2\)"):
         ds[1]
 
@@ -107,10 +107,10 @@ def test_image_folder(tmp_path):
     for cls in ("cat", "dog", "eel"):
         (tmp_path / cls).mkdir()
         Image.fromarray(np.zeros((4, 4, 3), "uint8")).save(tmp_path / cls / "x.png")
-    ds = ImageFolder(str(tmp_path), class_num=3)
+    ds = ImageFolder(str(tmp_path), num_classes=3)
     assert ds.classes == ["cat", "dog", "eel"] and [int(ds[i][1][0]) for i in range(3)] == [0, 1, 2]
     with pytest.raises(DataError, match=r"label 2 at class folder 'eel' of .* is outside \[0, 2\)"):
-        ImageFolder(str(tmp_path), class_num=2)
+        ImageFolder(str(tmp_path), num_classes=2)
     with pytest.raises(DataNotFoundError, match="image folder .*nothing' does not exist"):
         ImageFolder(str(tmp_path / "nothing"))
 

@@ -7,7 +7,7 @@ import pytest
 
 from paddle_conv.config import load_config
 from paddle_conv.data.holdout import holdout_indices, split_for_validation
-from paddle_conv.engine.trainer import train
+from paddle_conv.engine import train
 from paddle_conv.errors import ConfigError, DataError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -7,7 +7,7 @@ from PIL import Image
 
 from paddle_conv.config import load_config
 from paddle_conv.data import MultiScaleDataset, MultiScaleSampler
-from paddle_conv.data.loader import build_loader
+from paddle_conv.data.guarded_loader import GuardedDataLoader
 from paddle_conv.errors import ConfigError, DataError
 from paddle_conv.notes import NOTES
 from tests.config.test_config import write_config
@@ -97,12 +97,12 @@ def test_dataset_reads_each_sample_at_the_batchs_width_and_height(image_list):
 def test_loader_batches_have_one_size_each_and_a_bad_image_stops_naming_the_file(image_list):
     data = MultiScaleDataset(str(image_list), str(image_list / "list.txt"), OPS)
     sampler = MultiScaleSampler(data, scales=[32, 64], first_bs=4, seed=4)  # sizes 32, 64, 32
-    shapes = [tuple(images.shape) for images, _ in build_loader(data, batch_sampler=sampler)]
+    shapes = [tuple(images.shape) for images, _ in GuardedDataLoader(data, batch_sampler=sampler)]
     expected = [(n, 3, h, w) for w, h, n in sampler.batches]
     assert shapes == expected and len(set(shapes)) > 1
     (image_list / "img2.png").write_bytes(b"not a png")
     with pytest.raises(DataError, match=r"img2\.png.*list\.txt:3"):
-        list(build_loader(data, batch_sampler=sampler))
+        list(GuardedDataLoader(data, batch_sampler=sampler))
 
 
 def _multi_scale(cfg, sampler=None, dataset="MultiScaleDataset"):

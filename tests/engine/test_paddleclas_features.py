@@ -7,8 +7,9 @@ import paddle
 import pytest
 
 from paddle_conv.config import load_config
-from paddle_conv.engine.checkpoint import read_state_dict
-from paddle_conv.engine.trainer import evaluate, train, train_classifier
+from paddle_conv.engine import evaluate, train
+from paddle_conv.engine.trainer import train_classifier
+from paddle_conv.state_dict import read_state_dict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUICK = os.path.join(ROOT, "configs", "digits_quick.yaml")

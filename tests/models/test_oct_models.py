@@ -84,8 +84,8 @@ def test_zero_init_residual_zeroes_last_bn():
 @pytest.mark.parametrize("name", ["oct_mobilenet", "oct_resnet26"])
 def test_alpha_one_config_builds_all_low_frequency_models(name):
     """The seed's range is alpha in [0, 1]: Arch.alpha=1.0 validates, builds and runs."""
+    from paddle_conv.build import build_model
     from paddle_conv.config import load_config
-    from paddle_conv.engine.trainer import build_model
 
     cfg = load_config("configs/digits_quick.yaml", [f"Arch.name={name}", "Arch.alpha=1.0"])
     model = build_model(cfg["Arch"])

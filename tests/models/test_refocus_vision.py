@@ -6,8 +6,8 @@ import paddle
 import pytest
 
 import paddle_conv as pc
+from paddle_conv.build import build_model
 from paddle_conv.config import load_config
-from paddle_conv.engine.trainer import build_model
 from paddle_conv.layers import RefConv2D
 from paddle_conv.refconv import refocus, reparameterize
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from paddle_conv.build import build_model
 from paddle_conv.cli import run_cli
-from paddle_conv.engine.trainer import build_model, train
+from paddle_conv.engine import train
 from paddle_conv.io import safe_paddle_load
 from tests.tools.test_refconv_finetune import quick_config
 from tools import train as train_tool

@@ -2,9 +2,9 @@
 
 import pytest
 
+from paddle_conv.build import build_model
 from paddle_conv.config import load_config
 from paddle_conv.data import build_transforms
-from paddle_conv.engine.trainer import build_model
 
 
 @pytest.mark.parametrize("path,arch,params", [

@@ -8,10 +8,10 @@ import paddle
 import pytest
 import yaml
 
+from paddle_conv.build import build_model
 from paddle_conv.config import DET_SCHEMA, load_config
 from paddle_conv.deploy import Predictor
-from paddle_conv.engine.checkpoint import save_checkpoint
-from paddle_conv.engine.trainer import build_model
+from paddle_conv.engine import save_checkpoint
 from tests.deploy.randomized import randomize_batchnorm
 from tools import export as export_tool
 from tools import infer as infer_tool

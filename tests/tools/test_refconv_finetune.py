@@ -3,8 +3,9 @@
 import numpy as np
 import paddle
 
+from paddle_conv.build import build_model
 from paddle_conv.config import load_config
-from paddle_conv.engine.trainer import build_model, train
+from paddle_conv.engine import train
 from paddle_conv.io import safe_paddle_load
 from paddle_conv.layers import RefConv2D
 from paddle_conv.registry import create_model

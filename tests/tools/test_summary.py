@@ -34,8 +34,10 @@ def test_summary_agrees_with_the_paper_where_known():
 
 
 def test_cli_prints_json_and_rejects_unknown_names(capsys):
-    assert summary_tool.main(["oct_mobilenet", "--size", "32", "--num_classes", "10", "--json"]) == 0
+    assert summary_tool.main(["oct_mobilenet", "--size", "32", "--num-classes", "10", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["num_classes"] == 10
+    assert summary_tool.main(["oct_mobilenet", "--size", "32", "--num_classes", "3", "--json"]) == 0  # old spelling
+    assert json.loads(capsys.readouterr().out)["num_classes"] == 3
     assert summary_tool.main(["oct_resnet5"]) == 2
     assert "Did you mean: oct_resnet50" in capsys.readouterr().err
 

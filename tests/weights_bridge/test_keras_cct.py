@@ -8,8 +8,8 @@ import paddle
 import pytest
 
 import paddle_conv as pc
-from paddle_conv.engine.checkpoint import safe_paddle_load
 from paddle_conv.errors import WeightsError
+from paddle_conv.io import safe_paddle_load
 from tools import convert_weights
 from weights_bridge import keras_to_paddle
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import paddle_conv as pc
-from paddle_conv.engine.checkpoint import safe_paddle_load
+from paddle_conv.io import safe_paddle_load
 from tests.test_bad_inputs_tools import assert_refused, run, snapshot
 from tools import convert_weights
 from weights_bridge import keras_to_paddle, safe_hdf5

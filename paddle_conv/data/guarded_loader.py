@@ -1,9 +1,9 @@
-"""The one place that builds a ``paddle.io.DataLoader``, so that a data error reaches the caller.
+"""The ``paddle.io.DataLoader`` every data set is read through, so that a data error reaches the caller.
 
 Paddle 3.3's DataLoader reads samples in a helper thread (``num_workers=0``) or in worker
 processes. An exception raised in a data set's ``__getitem__`` there never reaches the main
 thread: with a thread it is printed and the main thread waits for ever; with workers it comes
-back as a ``SystemError``. :func:`build_loader` therefore wraps every data set and collate
+back as a ``SystemError``. :class:`GuardedDataLoader` therefore wraps its data set and collate
 function so that a failing sample becomes a small "failed batch" carrying the message, which
 the loader's iterator turns back into a :class:`~paddle_conv.errors.DataError` in the main
 thread, naming the file (and list line) the data set named, whatever ``num_workers``.
@@ -81,8 +81,18 @@ def _failure(batch):
 
 
 class GuardedDataLoader(paddle.io.DataLoader):
-    """A ``paddle.io.DataLoader`` whose iteration raises DataError in the caller's thread when a
-    sample cannot be read (see the module docstring). Build it with :func:`build_loader`."""
+    """A ``paddle.io.DataLoader`` over ``dataset`` (arguments as ``paddle.io.DataLoader``'s) whose
+    iteration raises DataError in the caller's thread when a sample cannot be read (see the module
+    docstring). ``collate_fn`` None is Paddle's default (stack each field)."""
+
+    def __init__(self, dataset, batch_sampler=None, batch_size=1, shuffle=False, drop_last=False, num_workers=0,
+                 use_shared_memory=False, collate_fn=None):
+        if num_workers < 0:
+            raise DataError(f"num_workers must be >= 0, got {num_workers}; use 0 to read in the main process")
+        kwargs = ({"batch_sampler": batch_sampler} if batch_sampler is not None else
+                  {"batch_size": batch_size, "shuffle": shuffle, "drop_last": drop_last})
+        super().__init__(_Guarded(dataset), num_workers=num_workers, use_shared_memory=use_shared_memory,
+                         collate_fn=_guard_collate(collate_fn or default_collate_fn), **kwargs)
 
     def __iter__(self):
         iterator = super().__iter__()
@@ -95,17 +105,3 @@ class GuardedDataLoader(paddle.io.DataLoader):
 
     def __call__(self):
         return self.__iter__()
-
-
-def build_loader(dataset, batch_sampler=None, batch_size=1, shuffle=False, drop_last=False, num_workers=0,
-                 use_shared_memory=False, collate_fn=None):
-    """A :class:`GuardedDataLoader` over ``dataset`` (arguments as ``paddle.io.DataLoader``'s).
-
-    ``collate_fn`` None is Paddle's default (stack each field).
-    """
-    if num_workers < 0:
-        raise DataError(f"num_workers must be >= 0, got {num_workers}; use 0 to read in the main process")
-    kwargs = ({"batch_sampler": batch_sampler} if batch_sampler is not None else
-              {"batch_size": batch_size, "shuffle": shuffle, "drop_last": drop_last})
-    return GuardedDataLoader(_Guarded(dataset), num_workers=num_workers, use_shared_memory=use_shared_memory,
-                             collate_fn=_guard_collate(collate_fn or default_collate_fn), **kwargs)

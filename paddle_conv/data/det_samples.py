@@ -9,7 +9,7 @@ padded with label ``-1``, the padded form :class:`paddle_conv.losses.MultiBoxLos
 
 import numpy as np
 
-from .loader import build_loader
+from .guarded_loader import GuardedDataLoader
 
 #: ImageNet mean / std (RGB, 0..1), the normalisation of the registered backbones.
 MEAN = np.array([0.485, 0.456, 0.406], dtype="float32")
@@ -44,5 +44,5 @@ def collate_detection(batch):
 def detection_loader(dataset, batch_size, shuffle):
     """Batches ``(images [B, 3, S, S], targets [B, M, 5])`` of a detection data set (the last
     partial batch dropped when shuffling, for training)."""
-    return build_loader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle,
-                        collate_fn=collate_detection)
+    return GuardedDataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle,
+                             collate_fn=collate_detection)

@@ -20,28 +20,9 @@ import os
 import paddle
 
 from ..errors import WeightsError, abbreviate
-from ..io import (  # noqa: F401 (old names)
-    UnsafePickleError,
-    atomic_json_save,
-    atomic_paddle_save,
-    atomic_write,
-    is_leftover,
-    json_writer,
-    read_json,
-    safe_paddle_load,
-    write_synced,
-)
+from ..io import atomic_write, is_leftover, json_writer, read_json, safe_paddle_load, write_synced
 from ..state_dict import CHECKPOINT_PARTS as _PARTS
-from ..state_dict import (  # noqa: F401 (old names)
-    MISMATCH_FIX,
-    as_model_dtypes,
-    check_state_matches,
-    compare_state,
-    format_load_report,
-    load_pretrained,
-    read_state_dict,
-    strip_suffix,
-)
+from ..state_dict import MISMATCH_FIX, as_model_dtypes, check_state_matches, read_state_dict, strip_suffix
 
 
 def _read_intent(prefix):

@@ -2,7 +2,7 @@
 
 ``paddleclas_ops_reference.npz`` holds the outputs of PaddleClas's ``ppcls/data/preprocess/ops/
 operators.py`` (PaddleClas commit d178931fc, ops run standalone in a scratch folder, PIL backend;
-``test_ppcls_ops_cv2.py`` tests the cv2 backend)
+``test_paddleclas_ops_cv2.py`` tests the cv2 backend)
 on the PNG image stored in the same file: decode, resize, crop, normalize, to-CHW and the Infer
 pipeline of ``ImageNet/ResNet/ResNet50.yaml`` at small sizes.
 """
@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from paddle_conv.data import TRANSFORMS, build_transforms
-from paddle_conv.data.ppcls_ops import (
+from paddle_conv.data.paddleclas_ops import (
     CropImage,
     DecodeImage,
     NormalizeImage,
@@ -102,9 +102,9 @@ def test_random_crop_and_flip_follow_the_seed():
 
 def test_cv2_backend_without_opencv_is_noted_and_uses_pil(monkeypatch):
     from paddle_conv import notes
-    from paddle_conv.data import ppcls_ops
+    from paddle_conv.data import paddleclas_ops
 
-    monkeypatch.setattr(ppcls_ops, "cv2", None)
+    monkeypatch.setattr(paddleclas_ops, "cv2", None)
     monkeypatch.setattr(notes, "NOTES", {})  # this test's note stays here
     out = ResizeImage(resize_short=11)(decoded())
     np.testing.assert_array_equal(out, REF["resize_short11_bilinear"])
@@ -215,7 +215,7 @@ def test_high_depth_and_odd_mode_images_decode_to_opencvs_imread_color_values(ki
     """Every decode path (DecodeImage's pil backend, its PIL fallback for cv2, the data sets'
     read_image, infer's load_image) gives the array cv2.imdecode(..., IMREAD_COLOR) gives."""
     cv2 = pytest.importorskip("cv2")
-    from paddle_conv.data import ppcls_ops
+    from paddle_conv.data import paddleclas_ops
     from paddle_conv.data.common import read_image
     from paddle_conv.deploy.classify import load_image
 
@@ -229,7 +229,7 @@ def test_high_depth_and_odd_mode_images_decode_to_opencvs_imread_color_values(ki
     np.testing.assert_array_equal(np.asarray(read_image(str(path))), expected)
     chw = load_image(str(path), lambda image: np.asarray(image).transpose(2, 0, 1))
     np.testing.assert_array_equal(chw.transpose(1, 2, 0), expected)
-    monkeypatch.setattr(ppcls_ops, "cv2", None)
+    monkeypatch.setattr(paddleclas_ops, "cv2", None)
     np.testing.assert_array_equal(DecodeImage(backend="cv2")(data), expected)
 
 

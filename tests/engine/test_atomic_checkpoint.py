@@ -16,8 +16,9 @@ import numpy as np
 import paddle
 import pytest
 
-from paddle_conv.engine import checkpoint as ckpt
-from paddle_conv.engine.checkpoint import atomic_json_save, load_checkpoint, save_checkpoint
+from paddle_conv.engine import atomic_checkpoint as ckpt
+from paddle_conv.engine.atomic_checkpoint import load_checkpoint, save_checkpoint
+from paddle_conv.io import atomic_json_save
 
 
 class VersionOptimizer:

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from paddle_conv import notes
-from paddle_conv.data import build_transforms, ppcls_ops
-from paddle_conv.data.ppcls_ops import DecodeImage
+from paddle_conv.data import build_transforms, paddleclas_ops
+from paddle_conv.data.paddleclas_ops import DecodeImage
 
 REF_PATH = os.path.join(os.path.dirname(__file__), "paddleclas_ops_cv2_reference.npz")
 IMAGES = ("jpg", "png")
@@ -96,7 +96,7 @@ def assert_same(out, expected, what):
 
 
 needs_cv2 = pytest.mark.skipif(
-    ppcls_ops.cv2 is None,
+    paddleclas_ops.cv2 is None,
     reason="OpenCV is not installed (pip install opencv-python-headless, in the train extra): backend cv2 "
            "falls back to PIL, whose values differ slightly")
 
@@ -146,7 +146,7 @@ def test_undecodable_bytes_name_the_image(tmp_path):
 
 
 def test_without_opencv_pil_decodes_upright_and_a_note_says_so(monkeypatch):
-    monkeypatch.setattr(ppcls_ops, "cv2", None)
+    monkeypatch.setattr(paddleclas_ops, "cv2", None)
     monkeypatch.setattr(notes, "NOTES", {})  # this test's note stays here
     decoded = DecodeImage()(image("jpg"))
     assert "OpenCV (cv2) is not installed" in notes.NOTES["DecodeImage.backend"]

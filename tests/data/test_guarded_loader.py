@@ -1,4 +1,4 @@
-"""paddle_conv.data.loader: a sample that cannot be read stops the run in seconds, naming the file.
+"""paddle_conv.data.guarded_loader: a sample that cannot be read stops the run in seconds, naming the file.
 
 Paddle 3.3's DataLoader reads samples in a helper thread (``num_workers: 0``, where an exception
 used to hang the main thread for ever) or in worker processes (where it used to come back as
@@ -17,7 +17,7 @@ import yaml
 from PIL import Image
 
 from paddle_conv.data import Shapes
-from paddle_conv.data.loader import build_loader
+from paddle_conv.data.guarded_loader import GuardedDataLoader
 from paddle_conv.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,10 +79,10 @@ _ITERATE = """
 import sys
 from paddle_conv.cli import run_cli
 from paddle_conv.data import collate_detection
-from paddle_conv.data.loader import build_loader
+from paddle_conv.data.guarded_loader import GuardedDataLoader
 
 def main(argv):
-    for _ in build_loader(DATASET, batch_size=2, num_workers=int(argv[0]), collate_fn=collate_detection):
+    for _ in GuardedDataLoader(DATASET, batch_size=2, num_workers=int(argv[0]), collate_fn=collate_detection):
         pass
 
 sys.exit(run_cli(main, sys.argv[1:]))
@@ -135,7 +135,7 @@ def test_in_process_the_error_is_a_data_error_and_good_batches_come_through():
 
     from paddle_conv.data import collate_detection
 
-    loader = build_loader(Failing(num_images=8, image_size=32), batch_size=2, collate_fn=collate_detection)
+    loader = GuardedDataLoader(Failing(num_images=8, image_size=32), batch_size=2, collate_fn=collate_detection)
     seen = []
     with pytest.raises(DataError, match="sample five is bad"):
         for images, _ in loader:
@@ -152,7 +152,7 @@ def test_samples_of_different_sizes_are_a_data_error_not_a_hang():
             return 4
 
     with pytest.raises(DataError, match="cannot batch the samples together"):
-        list(build_loader(Mixed(), batch_size=2))
+        list(GuardedDataLoader(Mixed(), batch_size=2))
 
 
 def test_a_decompression_bomb_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
