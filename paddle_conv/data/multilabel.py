@@ -49,11 +49,11 @@ class MultiLabelDataset(paddle.io.Dataset):
         label_ratio: also return the positive ratios.
         delimiter: separator of path and labels (PaddleClas: a tab).
         transform: callable applied to each image.
-        class_num: the model's output count (each line must have this many labels).
+        num_classes: the model's output count (each line must have this many labels).
     """
 
     def __init__(self, image_root, cls_label_path, label_ratio=False, delimiter="\t", transform=None,
-                 class_num=None):
+                 num_classes=None):
         require_path(image_root, "image root", "dataset.image_root")
         require_path(cls_label_path, "label list", "dataset.cls_label_path")
         rows = read_multilabel_list(cls_label_path, delimiter)
@@ -61,9 +61,9 @@ class MultiLabelDataset(paddle.io.Dataset):
             raise DataError(f"{cls_label_path}: the label list has no entries; add one "
                             "'relative/path.jpg<TAB>0,1,...' line per image")
         for _, labels, where in rows:
-            if len(labels) != (class_num or len(rows[0][1])):
+            if len(labels) != (num_classes or len(rows[0][1])):
                 raise DataError(f"{where}: {len(labels)} labels, but Arch.class_num is "
-                                f"{class_num or len(rows[0][1])}; give one label per attribute")
+                                f"{num_classes or len(rows[0][1])}; give one label per attribute")
         self.image_root, self.transform = image_root, transform
         self.samples = [(os.path.join(image_root, p), np.array(v, dtype="float32"), w) for p, v, w in rows]
         labels = np.stack([v for _, v, _ in self.samples])

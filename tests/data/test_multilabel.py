@@ -16,7 +16,7 @@ def _folder(tmp_path, lines):
 
 def test_items_are_the_labels_or_labels_and_ratios(tmp_path):
     root, path = _folder(tmp_path, ["a.png\t1,0,1", "a.png\t0,0,1", "", "a.png\t1,-1,1"])
-    plain = MultiLabelDataset(root, path, class_num=3)
+    plain = MultiLabelDataset(root, path, num_classes=3)
     assert len(plain) == 3 and plain[1][1].tolist() == [0.0, 0.0, 1.0]
     with_ratio = MultiLabelDataset(root, path, label_ratio=True)
     np.testing.assert_allclose(with_ratio[0][1], [[1, 0, 1], [2 / 3, -1 / 3, 1]])  # PaddleClas: the mean label
@@ -27,4 +27,4 @@ def test_items_are_the_labels_or_labels_and_ratios(tmp_path):
 def test_a_bad_line_is_named(tmp_path, line, words):
     root, path = _folder(tmp_path, ["a.png\t1,0,1", line])
     with pytest.raises(DataError, match=f"list.txt:2: .*{words}"):
-        MultiLabelDataset(root, path, class_num=3)
+        MultiLabelDataset(root, path, num_classes=3)
