@@ -10,14 +10,14 @@ fills defaults and validates every key, so a typo stops the run before any work 
     det = load_config("configs/ssd_kd_shapes.yaml", schema=DET_SCHEMA)
 
 The package: :mod:`.schema` (the generic engine: keys, types, defaults, errors naming the
-closest key), :mod:`.classification` and :mod:`.detection` (the schemas), :mod:`.yaml_io`
+closest key), :mod:`.classification` and :mod:`.det_schema` (the schemas), :mod:`.yaml_io`
 (safe YAML, overrides, files), :mod:`.load` (the one path from a file to a validated config,
 which ``--check`` takes too).
 """
 
 from ..errors import PROBLEMS, config_error
 from .classification import SCHEMA
-from .detection import DET_SCHEMA, STAGES, is_detection_config
+from .det_schema import DET_SCHEMA, STAGES, is_detection_config
 from .load import load_config, read_config, validate_config
 from .schema import (
     ANY,
