@@ -5,19 +5,15 @@ import os
 import numpy as np
 import paddle
 
-from ..errors import DataError, abbreviate
-from . import register_dataset
+from ..errors import DataError
+from ..io import read_user_text
+from ..registry import register_dataset
 from .common import load_sample, require_path
 
 
 def read_multilabel_list(path, delimiter="\t"):
     """``[(relative path, [0/1/-1 per attribute], "file:line")]`` of ``path``'s ``image<delimiter>0,1,0,...`` lines."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read label list {path!r} ({type(exc).__name__}: {str(exc)[:120]}); it must be "
-                        "UTF-8 text of 'relative/path.jpg<TAB>0,1,0,...' lines") from None
+    lines = read_user_text(path, "list", "label list", "config key dataset.cls_label_path").splitlines()
     out = []
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
@@ -29,7 +25,7 @@ def read_multilabel_list(path, delimiter="\t"):
             labels = None
         if labels is None or any(v not in (-1, 0, 1) for v in labels):
             raise DataError(f"{path}:{lineno}: expected 'relative/path.jpg<TAB>0,1,...' (1: has the attribute, 0: "
-                            f"has not, -1: unknown), got {abbreviate(line.strip(), 100)}")
+                            f"has not, -1: unknown), got {len(parts)} fields or labels other than 0, 1, -1")
         out.append((parts[0], labels, f"{path}:{lineno}"))
     return out
 
