@@ -51,13 +51,17 @@ COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path
 ForeignKey = namedtuple("ForeignKey", "family default what")
 #: Keys of one PaddleClas architecture, with their defaults in PaddleClas 2.6
 #: (``ppcls/arch/backbone/model_zoo/convnext.py``, ``legendary_models/resnet.py``, ``model_zoo/efficientnet.py``,
-#: ``tinynet.py`` and ``mobilevit_v3.py``). A model that takes the key itself gets it.
+#: ``tinynet.py``, ``mobilevit_v3.py`` and ``legendary_models/pp_lcnet.py``). A model that takes the key itself gets it.
 FOREIGN_KEYS = {
     "layer_scale_init_value": ForeignKey("ConvNeXt", 1e-6, "layer scale"),
     "layer_type": ForeignKey("ResNet", "ConvBNLayer", "conv block type"),
     "use_first_short_conv": ForeignKey("ResNet", True, "first-stage shortcut option"),
     # the dropout on its transformer layers' attention and FFN outputs (its classifier's is classifier_dropout)
     "dropout": ForeignKey("MobileViTV3", 0.1, "transformer-layer dropout"),
+    "stride_list": ForeignKey("PPLCNet", [2, 2, 2, 2, 2], "stage strides"),
+    "use_last_conv": ForeignKey("PPLCNet", True, "option of a last 1x1 conv before the classifier"),
+    "class_expand": ForeignKey("PPLCNet", 1280, "width of that last conv"),
+    "lr_mult_list": ForeignKey("PPLCNet", [1.0] * 6, "learning-rate multipliers of its 6 stages"),
 }
 
 #: Builder arguments that are a model's own stochastic depth rate.

@@ -72,6 +72,11 @@ def load_pretrained_weights(network: paddle.nn.Layer, path: str) -> None:
     log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
 
 
+def _colour_channels(layer, inputs):
+    """Forward pre-hook: the first 3 channels of a ``[N, 4, H, W]`` input whose 4th is PaddleClas's zero padding."""
+    return (inputs[0][:, :3], *inputs[1:])
+
+
 def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Layer:
     """The network of a validated ``Arch`` section (``name``, builder arguments and PaddleClas's
     common keys, :func:`paddle_conv.arch.build_arch`).
@@ -84,12 +89,18 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
     drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
     load as they are.
 
+    ``input_image_channel: 4`` (PaddleClas's ``*_ultra`` configs, whose NormalizeImage appends a zero channel):
+    the network reads the first 3 channels of its ``[N, 4, H, W]`` input.
+
     ``name: DistillationModel`` (PaddleClas's ``models`` of several members) is built by
     :func:`build_distillation_model`.
     """
     if arch["name"] == DISTILLATION_MODEL:
         return build_distillation_model(arch, pretrained)
-    network = build_arch({k: v for k, v in arch.items() if k != "refocus" and (pretrained or k != "pretrained")})
+    network = build_arch({k: v for k, v in arch.items()
+                          if k not in ("refocus", "input_image_channel") and (pretrained or k != "pretrained")})
+    if arch.get("input_image_channel") == 4:  # PaddleClas's zero 4th channel (NormalizeImage channel_num: 4)
+        network.register_forward_pre_hook(_colour_channels)
     if arch.get("refocus"):
         try:
             refocus(network, **arch["refocus"])

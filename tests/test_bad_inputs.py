@@ -553,7 +553,8 @@ def negative_label(tmp):
     return lambda: ImageNetDataset(str(tmp), str(tmp / "list.txt"), num_classes=10)
 
 
-@case(DataError, r"list\.txt:1: expected 'relative/path\.jpg <integer label>', got a label that is not an integer",
+@case(DataError, r"list\.txt:1: expected 'relative/path\.jpg <integer label>' separated by whitespace, got a label "
+                 r"that is not an integer",
       r"relative/path\.jpg <integer label>")
 def malformed_list_line(tmp):
     (tmp / "list.txt").write_text("a.png cat\n")
@@ -748,7 +749,7 @@ def topk_larger_than_the_class_count(tmp):
     return _train(tmp, edit=lambda c: c.setdefault("Metric", {}).update({"Eval": [{"TopkAcc": {"topk": [1, 100]}}]}))
 
 
-@cli_case(r"Global\.image_shape: \[3, 32, 32\] disagrees with DataLoader\.Train\.dataset\.image_size")
+@cli_case(r"Global\.image_shape: \[3, 32, 32\] disagrees with DataLoader\.Eval\.dataset\.image_size")
 def image_shape_disagrees_with_the_data(tmp):
     return _train(tmp, "Global.image_shape=[3, 32, 32]")
 
@@ -801,7 +802,8 @@ def _list_data(tmp, list_text=None, list_bytes=None):
     return edit
 
 
-@cli_case(r"list\.txt:1: expected 'relative/path\.jpg <integer label>', got a label that is not an integer")
+@cli_case(r"list\.txt:1: expected 'relative/path\.jpg <integer label>' separated by whitespace, got a label that "
+          r"is not an integer")
 def list_label_with_two_minus_signs(tmp):
     return _train(tmp, edit=_list_data(tmp, "0.png --1\n1.png 0\n"))
 

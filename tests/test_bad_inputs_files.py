@@ -424,7 +424,8 @@ def test_a_label_list_of_secrets_quotes_none_of_it(tmp_path, capsys):
     (tmp_path / "list.txt").write_text(f"{SECRET}\n")
     code, out, err, _ = result = run_tool(train_tool.main, ["-c", digits_config(tmp_path, DataLoader=loaders)],
                                           capsys)
-    assert_one_error(result, "list.txt:1", "expected 'relative/path.jpg <integer label>', got 1 fields")
+    assert_one_error(result, "list.txt:1",
+                     "expected 'relative/path.jpg <integer label>' separated by whitespace, got 1 fields")
     assert "SECRETHASH" not in out + err
 
 

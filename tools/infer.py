@@ -25,12 +25,15 @@ import numpy as np  # noqa: E402
 
 from paddle_conv.cli import one_line, print_error, printable, run_cli  # noqa: E402
 from paddle_conv.config import is_detection_config, load_config, read_yaml  # noqa: E402
+from paddle_conv.config.infer_keys import MULTILABEL_POSTPROCESS  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
 from paddle_conv.deploy.classify import (  # noqa: E402
     eval_transform,
     image_paths,
     load_image,
+    multilabel_output,
     read_class_id_map,
+    thresh_output,
     topk,
 )
 from paddle_conv.deploy.export import INFERENCE_NAME, read_export_config  # noqa: E402
@@ -94,14 +97,14 @@ def check_export(model_dir, cfg):
 
 
 def check_outputs(outputs, k, names, program):
-    """WeightsError/ConfigError unless ``outputs`` are one ``[N, K]`` logits array, ``k <= K`` and
+    """WeightsError/ConfigError unless ``outputs`` are one ``[N, K]`` logits array, ``k <= K`` (unless None) and
     ``names`` (if any) has ``K`` entries."""
     if len(outputs) != 1 or outputs[0].ndim != 2:
         raise WeightsError(f"{program} gives {len(outputs)} outputs of shapes {[list(o.shape) for o in outputs]}, "
                            "not one [N, classes] array: it is not a classifier's export (a detector gives loc, "
                            "conf, priors: run it with tools/eval_det.py); export the classifier of this config")
     classes = outputs[0].shape[1]
-    if k > classes:
+    if k is not None and k > classes:
         raise ConfigError(f"--topk {k}: the model has only {classes} classes; pass --topk {classes} or less")
     if isinstance(names, list) and len(names) != classes:
         raise ConfigError(f"--class_names has {len(names)} names but the model has {classes} classes; give one "
@@ -132,8 +135,20 @@ def refuse_detectors(config, arch=None):
     )
 
 
-def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", names=None):
-    """Yield ``(path, class ids, scores, None)`` per image of ``paths``, batch by batch.
+def decision(post, k):
+    """``logits [N, K] -> [(class ids, scores)]`` of ``Infer.PostProcess``: the top ``k`` (Topk), or
+    PaddleClas's ThreshOutput / MultiLabelThreshOutput (and the attribute post-processings) at ``threshold``."""
+    name = post.get("name", "Topk")
+    if name == "ThreshOutput":
+        return lambda logits: thresh_output(logits, post["threshold"])
+    if name in MULTILABEL_POSTPROCESS:
+        return lambda logits: multilabel_output(logits, post["threshold"])
+    return lambda logits: topk(logits, k)
+
+
+def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", names=None, decide=None):
+    """Yield ``(path, class ids, scores, None)`` per image of ``paths``, batch by batch; ``decide``
+    (default: the top ``k``) turns a batch's logits into its ids and scores (:func:`decision`).
 
     A bad image is reported as ``(path, None, None, message)`` with ``on_error="skip"``, and the
     others go on; with ``"stop"`` the images before it are still classified and yielded, then its
@@ -141,6 +156,7 @@ def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", nam
     before anything is yielded.
     """
     program = getattr(predictor, "program", "the exported model")
+    decide = decide or decision({}, k)
     chunk, arrays, checked = [], [], False
     for i, path in enumerate(paths):
         problem = None
@@ -154,7 +170,7 @@ def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", nam
             if not checked:
                 check_outputs(outputs, k, names, program)
                 checked = True
-            for done, (ids, scores) in zip(chunk, topk(outputs[0], k)):
+            for done, (ids, scores) in zip(chunk, decide(outputs[0])):
                 yield done, ids, scores, None
             chunk, arrays = [], []
         if problem is not None:
@@ -197,11 +213,16 @@ def main(argv=None):
         post = (cfg.get("Infer") or {}).get("PostProcess") or {}
         names = read_class_names(args.class_names) if args.class_names else postprocess_names(post)
         k = args.topk or post.get("topk") or 5
+        if post.get("name") in ("ThreshOutput", *MULTILABEL_POSTPROCESS) and not args.topk:
+            k = None  # these choose their classes by threshold
         model_dir = args.model_dir or cfg["Global"]["save_inference_dir"]
         check_export(model_dir, cfg)
         predictor = Predictor(os.path.join(model_dir, INFERENCE_NAME), device=args.device, threads=args.threads)
         paths = image_paths(args.input)
-        results = classify(predictor, paths, eval_transform(cfg), k, on_error=args.on_error, names=names)
+        if post.get("name") == "ThreshOutput" and not args.class_names:
+            names = {0: post["label_0"] or "0", 1: post["label_1"] or "1"}
+        results = classify(predictor, paths, eval_transform(cfg), k, on_error=args.on_error, names=names,
+                           decide=decision(post, k))
         for path, ids, scores, problem in results:
             if problem is None:
                 print_result(path, ids, scores, names, args.json)

@@ -11,16 +11,14 @@ fills defaults and validates every key, so a typo stops the run before any work 
 
 The package: :mod:`.schema` (the generic engine: keys, types, defaults, errors naming the
 closest key), :mod:`.classification` and :mod:`.det_schema` (the schemas), :mod:`.yaml_io`
-(safe YAML, overrides, files).
+(safe YAML, overrides, files), :mod:`.load` (the one path from a file to a validated config,
+which ``--check`` takes too).
 """
-
-import os
-from typing import Any, Dict, Optional, Sequence, Union
 
 from ..errors import PROBLEMS, config_error
 from .classification import SCHEMA
 from .det_schema import DET_SCHEMA, STAGES, is_detection_config
-from .legacy import is_legacy, translate_legacy
+from .load import load_config, read_config, validate_config
 from .schema import (
     ANY,
     BOOL,
@@ -34,7 +32,6 @@ from .schema import (
     STR,
     Key,
     Type,
-    check_finite,
     named_entry,
     named_list,
     named_mapping,
@@ -42,47 +39,11 @@ from .schema import (
     validate_kwargs,
     validate_section,
 )
-from .values import check_values
 from .yaml_io import YAML_ERRORS, YamlLoader, apply_override, dump_config, parse_override, read_yaml, yaml_load
-
-
-def validate_config(cfg: Dict[str, Any], source: str = "<config>",
-                    schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults.
-
-    No number anywhere may be NaN or infinite (:func:`.schema.check_finite`); a classification
-    config's values are also checked for range (:func:`.values.check_values`).
-    """
-    check_finite(source, "", cfg)
-    out = validate_section(source, "", cfg, schema or SCHEMA)
-    if (schema or SCHEMA) is SCHEMA:
-        check_values(source, out)
-    return out
-
-
-def load_config(path: Union[str, "os.PathLike[str]"], overrides: Sequence[str] = (),
-                schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Load ``path``, apply ``overrides`` (``["Global.epochs=3", ...]``) in order, validate
-    against ``schema`` (default: the classification :data:`SCHEMA`).
-
-    Returns the config as nested dicts/lists with every default filled in. Errors name the
-    file, the key path and the closest valid key; an error in a key set by ``-o`` says so.
-    """
-    cfg = read_yaml(path, sections=schema or SCHEMA)
-    if schema is None and is_legacy(cfg):  # PaddleClas's older top-level layout
-        cfg = translate_legacy(cfg)
-    for text in overrides or ():
-        apply_override(cfg, text)
-    source = os.fspath(path)
-    if overrides:
-        text = " -o ".join(overrides)
-        source += f" (with -o {text if len(text) <= 300 else text[:300] + '...'})"
-    return validate_config(cfg, source, schema)
-
 
 __all__ = [
     "ANY", "BOOL", "DET_SCHEMA", "FLOAT", "INT", "INT_LIST", "LIST", "MAPPING", "NUMBERS", "NUM_LIST", "PROBLEMS",
     "SCHEMA", "STAGES", "STR", "YAML_ERRORS", "Key", "Type", "YamlLoader", "apply_override", "config_error",
     "dump_config", "is_detection_config", "load_config", "named_entry", "named_list", "named_mapping", "parse_override",
-    "read_yaml", "resolve_name", "validate_config", "validate_kwargs", "validate_section", "yaml_load",
+    "read_config", "read_yaml", "resolve_name", "validate_config", "validate_kwargs", "validate_section", "yaml_load",
 ]

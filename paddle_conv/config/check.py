@@ -20,10 +20,7 @@ import re
 
 from ..errors import PaddleConvError
 from ..notes import NOTES
-from .classification import SCHEMA
-from .legacy import is_legacy, translate_legacy
-from .schema import check_finite, validate_section
-from .yaml_io import apply_override, read_yaml
+from .load import read_config, validate_config
 
 #: Stop collecting refusals after this many (a file of another kind refuses everything).
 MAX_REFUSALS = 40
@@ -106,29 +103,28 @@ def _under(key, prefix):
     return key == prefix or key.startswith(prefix + ".") or key.startswith(prefix + "[")
 
 
-def check_config(path, overrides=(), schema=None, environment_notes=None):
-    """The :class:`CheckReport` of config ``path`` with ``overrides``.
+def _refused_key(exc, source):
+    """``(key_path, reason)`` of a ConfigError of :func:`.load.validate_config`; the value checks
+    write list indices as ``.1.`` (``transform_ops.1.RandCropImage``): they become ``[1]``."""
+    text = str(exc).split(f"{source}: ", 1)[-1]
+    key = getattr(exc, "key_path", "") or ""
+    if not key and re.match(r"^[A-Z][\w.]*: ", text):
+        key = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", text.split(": ", 1)[0])
+        text = key + text[text.index(": "):]
+    reason = text[len(key) + 2:] if key and text.startswith(key + ": ") else text
+    return key, reason
 
-    ``environment_notes(cfg)``: called with the validated config (when nothing is refused) to add
-    the notes that depend on this machine (no GPU, AMP on CPU, ...).
-    """
-    raw = read_yaml(path)
-    schema = schema or SCHEMA
-    NOTES.clear()
-    if schema is SCHEMA and is_legacy(raw):
-        raw = translate_legacy(raw)
-    for text in overrides or ():
-        apply_override(raw, text)
-    source = os.fspath(path)
+
+def _refusals(source, raw, schema, environment_notes):
+    """``[(key_path, reason)]``: validate as training does, remove the refused key, validate again."""
     work, refused = copy.deepcopy(raw), []
     while len(refused) < MAX_REFUSALS:
         try:
-            check_finite(source, "", work)
-            cfg = validate_section(source, "", copy.deepcopy(work), schema)
+            cfg = validate_config(copy.deepcopy(work), source, schema)
         except PaddleConvError as exc:
-            key = getattr(exc, "key_path", "") or ""
-            reason = str(exc).split(f"{source}: ", 1)[-1]
-            reason = reason[len(key) + 2:] if key and reason.startswith(key + ": ") else reason
+            key, reason = _refused_key(exc, source)
+            if any(k == key for k, _ in refused):  # a value check of the key just removed
+                break
             refused.append((key or "(config)", reason))
             if not key or not _remove(work, key):
                 break
@@ -136,6 +132,20 @@ def check_config(path, overrides=(), schema=None, environment_notes=None):
         if environment_notes is not None:
             environment_notes(cfg)
         break
+    return refused
+
+
+def check_config(path, overrides=(), schema=None, environment_notes=None):
+    """The :class:`CheckReport` of config ``path`` with ``overrides``: it would train exactly when
+    :func:`paddle_conv.config.load_config` (what ``tools/train.py`` runs) accepts the same.
+
+    ``environment_notes(cfg)``: called with the validated config (when nothing is refused) to add
+    the notes that depend on this machine (no GPU, AMP on CPU, ...).
+    """
+    NOTES.clear()
+    raw = read_config(path, overrides, schema)
+    source = os.fspath(path)
+    refused = _refusals(source, raw, schema, environment_notes)
     rows = []
     for key in _leaves(raw):
         reason = next((r for k, r in refused if _under(key, k)), None)

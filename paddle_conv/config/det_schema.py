@@ -9,7 +9,8 @@ Sections: ``Global``; ``Teacher`` and ``Student`` (each an ``Arch``, ``epochs``,
 
 from ..data import DATASETS
 from ..losses import KD_WEIGHTS, LOSSES
-from .classification import validate_arch, validate_optimizer
+from .arch_keys import validate_arch
+from .optimizer_keys import validate_optimizer
 from .schema import BOOL, FLOAT, INT, STR, Key, config_error, named_mapping, validate_kwargs, validate_section
 from .yaml_io import read_yaml
 

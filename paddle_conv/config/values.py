@@ -13,8 +13,11 @@ from ..errors import abbreviate, config_error
 from ..losses import LOSSES
 from ..metrics import MEMBER_METRICS
 from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER
+from ..notes import note_once
 
 _MAX_SEED = 2**32 - 1
+#: PaddleClas's transforms whose ``size: [w, h]`` lists the width first (the others: ``[h, w]``).
+_WH_OPS = ("RandCropImage", "CropImage", "ResizeImage")
 #: Transforms that fix the output size, and their size argument.
 _SIZE_OPS = {"CenterCrop": "size", "RandomCrop": "size", "RandomResizedCrop": "size", "RandCropImage": "size",
              "CropImage": "size", "ResizeImage": "size"}
@@ -83,36 +86,64 @@ def _loader_values(source, cfg):
                                 f"must be finite and non-zero (it divides), got {abbreviate(kwargs['std'], 60)}")
 
 
-def _output_size(split):
-    """``(H, W, where)`` the last size-fixing transform (or the data set's ``image_size``) gives; None if free."""
+def _output_size(ops, dataset=None):
+    """``(H, W, where)`` the last size-fixing op of ``ops`` (or the data set's ``image_size``) gives; None if free.
+    ``where``: ``"<i>.<Op>.<arg>"`` or ``"image_size"``."""
     size, where = None, None
-    dataset = split["dataset"]
-    if _number(dataset.get("image_size")):
-        size, where = dataset["image_size"], "dataset.image_size"
-    for i, name, kwargs in _entries(dataset.get("transform_ops")):
+    if dataset is not None and _number(dataset.get("image_size")):
+        size, where = dataset["image_size"], "image_size"
+    for i, name, kwargs in _entries(ops):
         arg = _SIZE_OPS.get(name)
         if name == "Resize" and isinstance(kwargs.get("size"), list):
             arg = "size"  # Resize to [H, W]; an int resizes the short side only
         if arg and arg in kwargs:
-            size, where = kwargs[arg], f"dataset.transform_ops.{i}.{name}.{arg}"
+            size, where = kwargs[arg], f"{i}.{name}.{arg}"
     if isinstance(size, int) and not isinstance(size, bool):
         return size, size, where
     if isinstance(size, list) and len(size) == 2 and all(_number(s) for s in size):
-        return size[0], size[1], where
+        wh = where != "image_size" and where.split(".")[1] in _WH_OPS
+        return (size[1], size[0], where) if wh else (size[0], size[1], where)
     return None
 
 
+def _inference_pipelines(cfg):
+    """``[(key, ops, dataset)]`` (``key``: where ``ops``' and ``dataset``'s keys are) of the input that
+    ``Global.image_shape`` describes (evaluation, inference, export), first the one it must match:
+    ``DataLoader.Eval``, else ``Infer.transforms``, else ``DataLoader.Train``. A training crop of another
+    size is PaddleClas's train/test resolution (MobileNetV4: 224 vs 256)."""
+    loaders, infer_ops = cfg["DataLoader"], (cfg.get("Infer") or {}).get("transforms")
+    out = [(f"DataLoader.{name}.dataset", loaders[name]["dataset"].get("transform_ops"), loaders[name]["dataset"])
+           for name in ("Eval", "Train") if isinstance(loaders.get(name), dict)]
+    out.insert(1 if "Eval" in loaders else 0, ("Infer.transforms", infer_ops, None))
+    return [(key, ops, dataset) for key, ops, dataset in out
+            if (ops or dataset) and (dataset or {}).get("name") != "MultiScaleDataset"]  # its sizes: per batch
+
+
+def _input_channels(source, cfg):
+    """``Arch.input_image_channel: 4`` (a zero 4th channel) goes with ``Global.image_shape: [4, H, W]``."""
+    if cfg["Arch"].get("input_image_channel") == 4 and cfg["Global"]["image_shape"][0] != 4:
+        raise _fail(source, "Global.image_shape", f"{cfg['Global']['image_shape']}: Arch.input_image_channel is 4 "
+                                                  "(NormalizeImage channel_num: 4); make image_shape [4, H, W]")
+
+
 def _image_shape(source, cfg):
-    height, width = cfg["Global"]["image_shape"][1:]
-    for key, split in _splits(cfg):
-        if split["dataset"]["name"] == "MultiScaleDataset":
-            continue  # its sizes are the sampler's scales, one per batch
-        produced = _output_size(split)
-        if produced and (produced[0], produced[1]) != (height, width):
+    """``Global.image_shape`` is the size the evaluation transforms make; ``Infer.transforms`` of another
+    size (PaddleClas's MobileNetV4 configs) is a note: tools/infer.py resizes as they say."""
+    shape = cfg["Global"]["image_shape"]
+    for n, (key, ops, dataset) in enumerate(_inference_pipelines(cfg)):
+        produced = _output_size(ops, dataset)
+        if not produced or (produced[0], produced[1]) == tuple(shape[1:]):
+            continue
+        where = f"{key}.{produced[2]}" if produced[2] == "image_size" or dataset is None else \
+            f"{key}.transform_ops.{produced[2]}"
+        if n > 0 and key == "Infer.transforms":
+            note_once(where, f"makes {produced[0]}x{produced[1]} images, Global.image_shape {shape}: tools/infer.py "
+                             "uses these transforms, evaluation and export Global.image_shape")
+        elif n == 0:
             raise _fail(source, "Global.image_shape",
-                        f"{cfg['Global']['image_shape']} disagrees with {key}.{produced[2]}, which makes "
-                        f"{produced[0]}x{produced[1]} images; set Global.image_shape to "
-                        f"[{cfg['Global']['image_shape'][0]}, {produced[0]}, {produced[1]}] or change the transform")
+                        f"{shape} disagrees with {where}, which makes {produced[0]}x{produced[1]} images for "
+                        f"evaluation and inference; set Global.image_shape to [{shape[0]}, {produced[0]}, "
+                        f"{produced[1]}] or change the transform")
 
 
 def _class_count(cfg):
@@ -222,6 +253,7 @@ def check_values(source, cfg):
                      hint=" (the share of low-frequency channels)")
     _loader_values(source, cfg)
     _image_shape(source, cfg)
+    _input_channels(source, cfg)
     _loss_and_metric_values(source, cfg)
     _distillation_values(source, cfg)
     _optimizer_values(source, cfg)

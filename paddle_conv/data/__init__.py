@@ -19,6 +19,7 @@ from .digits import Digits  # noqa: E402
 from .folder import ImageFolder  # noqa: E402
 from .imagenet import ImageNetDataset  # noqa: E402
 from .multi_scale import MultiScaleDataset, MultiScaleSampler  # noqa: E402
+from .multilabel import MultiLabelDataset  # noqa: E402
 from .samplers import SAMPLERS, RASampler, build_batch_sampler  # noqa: E402
 from .shapes import Shapes  # noqa: E402
 from .transforms import TRANSFORMS, build_transforms  # noqa: E402
@@ -60,6 +61,7 @@ def build_dataset(entry, num_classes=None, key="DataLoader.Train.dataset"):
 
 
 __all__ = ["DATASETS", "SAMPLERS", "TRANSFORMS", "VOC_CLASSES", "Cifar10", "DataNotFoundError", "Digits",
-           "ImageFolder", "ImageNetDataset", "MultiScaleDataset", "MultiScaleSampler", "RASampler", "Shapes",
+           "ImageFolder", "ImageNetDataset", "MultiLabelDataset", "MultiScaleDataset", "MultiScaleSampler", "RASampler",
+           "Shapes",
            "VOCDetection", "build_batch_sampler", "build_dataset", "build_transforms", "collate_detection",
            "detection_loader", "register_dataset"]

@@ -37,6 +37,14 @@ def _solarize_add(img, add, thresh=128):
     return img.point(lut * len(img.getbands()))
 
 
+def _posterize(img, bits):
+    """Keep the ``bits`` high bits of each channel: 0 bits is a black image (what timm's increasing posterize
+    reaches at magnitude 10, m9 plus ``mstd`` noise; Pillow 9+ refuses 0 bits, older Pillow gave black)."""
+    if bits >= 8:
+        return img
+    return ImageOps.posterize(img, bits) if bits > 0 else img.point(lambda _: 0)
+
+
 #: ``name -> f(img, v, fill, resample)``: v is the op's argument already scaled (and signed).
 IMAGE_OPS = {
     "ShearX": lambda img, v, fill, rs: _affine(img, (1, v, 0, 0, 1, 0), fill, rs),
@@ -48,7 +56,7 @@ IMAGE_OPS = {
     "Contrast": lambda img, v, fill, rs: ImageEnhance.Contrast(img).enhance(v),
     "Brightness": lambda img, v, fill, rs: ImageEnhance.Brightness(img).enhance(v),
     "Sharpness": lambda img, v, fill, rs: ImageEnhance.Sharpness(img).enhance(v),
-    "Posterize": lambda img, v, fill, rs: ImageOps.posterize(img, int(v)),
+    "Posterize": lambda img, v, fill, rs: _posterize(img, int(v)),
     "Solarize": lambda img, v, fill, rs: ImageOps.solarize(img, v),
     "SolarizeAdd": lambda img, v, fill, rs: _solarize_add(img, int(v)),
     "AutoContrast": lambda img, v, fill, rs: ImageOps.autocontrast(img),
@@ -187,10 +195,14 @@ class TimmAutoAugment(_PilPolicy):
     """timm's RandAugment from a config string ``rand-m9-mstd0.5-inc1`` (``m``: magnitude out of 10,
     ``n``: ops per image (2), ``mstd``: Gaussian noise on the magnitude, ``inc1``: increasing
     severity ops, ``p``: probability of each op (0.5)). Fill: ``mean`` * 255; ``interpolation``
-    bilinear | bicubic | random."""
+    bilinear | bicubic | random. ``prob``: the probability that an image is augmented at all
+    (PaddleClas's wrapper; its PULC configs use 0.0 to 0.8)."""
 
     def __init__(self, config_str, img_size=224, interpolation="random", mean=(0.485, 0.456, 0.406),
-                 std=(0.229, 0.224, 0.225)):
+                 std=(0.229, 0.224, 0.225), prob=1.0):
+        if not (isinstance(prob, (int, float)) and 0 <= prob <= 1):
+            raise ConfigError(f"TimmAutoAugment.prob: expected a probability in [0, 1], got {prob!r}")
+        self.policy_prob = float(prob)
         parts = str(config_str).split("-")
         if parts[0] != "rand":
             raise ConfigError(f"TimmAutoAugment.config_str: only 'rand-...' (RandAugment) strings are "
@@ -221,6 +233,8 @@ class TimmAutoAugment(_PilPolicy):
         self.ops = _TIMM_INCREASING
 
     def augment(self, img):
+        if self.policy_prob < 1 and random.random() >= self.policy_prob:
+            return img
         for name in (self.ops[i] for i in np.random.randint(len(self.ops), size=self.num_layers)):
             if random.random() > self.prob:
                 continue

@@ -41,8 +41,9 @@ class ImageNetDataset(paddle.io.Dataset):
             where = f"{cls_label_path}:{lineno}"
             parts = line.strip().rsplit(delimiter, 1) if delimiter else line.split()
             if len(parts) != 2 or not re.fullmatch(r"-?[0-9]+", parts[1].strip()):
+                sep = f"{delimiter!r} (dataset.delimiter)" if delimiter else "whitespace"
                 got = f"{len(parts)} fields" if len(parts) != 2 else "a label that is not an integer"
-                raise DataError(f"{where}: expected 'relative/path.jpg <integer label>', got {got}")
+                raise DataError(f"{where}: expected 'relative/path.jpg <integer label>' separated by {sep}, got {got}")
             label = int(parts[1])
             check_label(label, num_classes, where)
             self.samples.append((os.path.join(image_root, parts[0].strip()), label, where))

@@ -276,6 +276,68 @@ class CropImage:
         return img[top:top + h, left:left + w, :]
 
 
+def _wh(size, op):
+    """``(w, h)`` of PaddleClas's ``size``: an int or ``[w, h]``."""
+    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+        return size, size
+    if isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size):
+        return tuple(size)
+    raise ConfigError(f"{op}.size: expected a positive int or [w, h], got {size!r}")
+
+
+@TRANSFORMS.register
+class Padv2:
+    """Pad an ``[H, W, C]`` image with ``fill_value`` to ``size`` (``[w, h]``; default: the next multiple
+    of ``size_divisor``), as float32: ``pad_mode`` 0 pads right and bottom, 1 around the center, 2 left
+    and top, -1 at ``offsets`` ``[x, y]`` (PaddleClas's, of its attribute configs). ``fill_value``: a
+    number or one per channel (default 127.5)."""
+
+    def __init__(self, size=None, size_divisor=32, pad_mode=0, offsets=None, fill_value=None):
+        self.size = None if size is None else _wh(size, "Padv2")
+        if pad_mode not in (-1, 0, 1, 2) or (pad_mode == -1 and not offsets):
+            raise ConfigError(f"Padv2.pad_mode: expected -1 (with offsets: [x, y]), 0, 1 or 2, got {pad_mode!r}")
+        self.size_divisor, self.pad_mode, self.offsets = size_divisor, pad_mode, offsets
+        fill = np.asarray(127.5 if fill_value is None else fill_value, dtype=np.float32).reshape(-1)
+        if fill.size not in (1, 3):
+            raise ConfigError(f"Padv2.fill_value: expected a number or 3 numbers, got {fill_value!r}")
+        self.fill = np.broadcast_to(fill, (3,))
+
+    def __call__(self, img):
+        img = _as_array(img)
+        img_h, img_w = img.shape[:2]
+        if self.size is None:
+            w, h = (int(math.ceil(v / self.size_divisor) * self.size_divisor) for v in (img_w, img_h))
+        else:
+            w, h = self.size
+        if img_h > h or img_w > w:
+            raise DataError(f"Padv2: a {img_w}x{img_h} image is larger than the padded size {w}x{h}; resize it "
+                            "first (ResizeImage) or raise Padv2.size")
+        x, y = {-1: tuple(self.offsets or (0, 0)), 0: (0, 0), 1: ((w - img_w) // 2, (h - img_h) // 2),
+                2: (w - img_w, h - img_h)}[self.pad_mode]
+        canvas = np.empty((h, w, img.shape[2]), dtype=np.float32)
+        canvas[...] = self.fill[:img.shape[2]]
+        canvas[y:y + img_h, x:x + img_w, :] = img
+        return canvas
+
+
+@TRANSFORMS.register
+class RandomCropImage:
+    """A ``size`` (an int or ``[w, h]``) crop at a random place of an ``[H, W, C]`` image (no resize)."""
+
+    def __init__(self, size):
+        self.size = _wh(size, "RandomCropImage")
+
+    def __call__(self, img):
+        img = _as_array(img)
+        w, h = self.size
+        img_h, img_w = img.shape[:2]
+        if img_h < h or img_w < w:
+            raise DataError(f"RandomCropImage: a {img_w}x{img_h} image is smaller than the crop {w}x{h}; resize "
+                            "or pad it first")
+        y, x = random.randint(0, img_h - h), random.randint(0, img_w - w)
+        return img[y:y + h, x:x + w, :]
+
+
 @TRANSFORMS.register
 class CropImageAtRatio:
     """Center crop of ``size / (size + pad)`` of the short side, resized to ``size`` x ``size`` (by

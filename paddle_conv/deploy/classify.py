@@ -119,3 +119,17 @@ def topk(logits, k):
     k = min(k, probs.shape[1])
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     return [(row.tolist(), probs[i, row].tolist()) for i, row in enumerate(order)]
+
+
+def thresh_output(logits, threshold):
+    """PaddleClas's ``ThreshOutput`` of a 2-class model: ``([1], [p])`` when the softmax score ``p`` of
+    class 1 reaches ``threshold``, else ``([0], [1 - p])``, per row of ``[N, 2]`` logits."""
+    probs = softmax(np.asarray(logits, dtype=np.float64))[:, 1]
+    return [([1], [float(p)]) if p >= threshold else ([0], [float(1 - p)]) for p in probs]
+
+
+def multilabel_output(logits, threshold):
+    """PaddleClas's ``MultiLabelThreshOutput``: ``(ids, sigmoid scores)`` of the classes whose sigmoid
+    score reaches ``threshold``, per row of ``[N, K]`` logits."""
+    probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+    return [(np.flatnonzero(row >= threshold).tolist(), row[row >= threshold].tolist()) for row in probs]

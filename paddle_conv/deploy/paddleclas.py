@@ -26,7 +26,7 @@ import paddle
 
 from ..build import build_model
 from ..cli import print_error
-from ..config.classification import validate_arch
+from ..config.arch_keys import validate_arch
 from ..errors import PaddleConvError
 from ..losses import LOSSES
 from ..registry import list_models
@@ -52,7 +52,7 @@ ARCH_SOURCE = "PaddleClas config"
 
 def model_builder(name):
     """A PaddleClas ``Arch`` builder of the registered model ``name``: the ``Arch`` section is read as
-    ``tools/train.py`` reads it (:func:`paddle_conv.config.classification.validate_arch`) and builds the
+    ``tools/train.py`` reads it (:func:`paddle_conv.config.arch_keys.validate_arch`) and builds the
     same network, with PaddleClas's common keys ``class_num``, ``pretrained`` (false, true, a path),
     ``drop_rate``, ``drop_path_rate``, ``head_init_scale`` and ``stop_grad_layers``, its model keys
     (``use_fused_attn``, ``classifier_dropout``, ...) and the keys of the PaddleClas architecture the

@@ -60,11 +60,13 @@ class EpochSummary(paddle.callbacks.Callback):
     Args:
         total_epochs, start_epoch: as :class:`ProgBar` (resume offsets).
         eval_every: evaluation interval in epochs (0: no evaluation), as ``fit``'s ``eval_freq``.
+        first_eval: no evaluation before this epoch (1-based; ``Global.start_eval_epoch``).
     """
 
-    def __init__(self, total_epochs, start_epoch=0, eval_every=0):
+    def __init__(self, total_epochs, start_epoch=0, eval_every=0, first_eval=0):
         super().__init__()
         self.total_epochs, self.start_epoch, self.eval_every = total_epochs, start_epoch, eval_every
+        self.first_eval = first_eval
         self.epoch, self.started, self.train_logs = 0, 0.0, {}
 
     def on_epoch_begin(self, epoch=None, logs=None):
@@ -72,7 +74,8 @@ class EpochSummary(paddle.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.train_logs = dict(logs or {})
-        if not self.eval_every or epoch % self.eval_every:  # fit evaluates when epoch % eval_freq == 0
+        evaluated = self.eval_every and not epoch % self.eval_every  # fit evaluates when epoch % eval_freq == 0
+        if not evaluated or self.start_epoch + epoch + 1 < self.first_eval:
             self._print(None)
 
     def on_eval_end(self, logs=None):

@@ -8,6 +8,7 @@ accumulation (``Global.update_freq``) and the learning-rate stepping that goes w
 - :class:`AccumulatedLRStep`: with ``update_freq = k`` the optimizer steps every ``k`` batches
   (``paddle.Model.fit(accumulate_grad_batches=k)``) on the sum of ``k`` losses each divided by
   ``k`` (:class:`ScaledLoss`), and the schedule steps once per update.
+- :class:`EvalFrom` (``Global.start_eval_epoch``): evaluation (and so ``best_model``) from that epoch on.
 """
 
 import paddle
@@ -71,3 +72,70 @@ class ModelEMA(paddle.callbacks.Callback):
         if self._raw is not None:
             self.network.set_state_dict(self._raw)
             self._raw = None
+
+
+#: The ``paddle.callbacks.Callback`` hooks a :class:`EvalFrom` gate forwards (``on_eval_*`` only when open).
+_HOOKS = ("set_params", "set_model", "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+          "on_train_batch_begin", "on_train_batch_end", "on_eval_begin", "on_eval_end", "on_eval_batch_begin",
+          "on_eval_batch_end", "on_predict_begin", "on_predict_end", "on_predict_batch_begin",
+          "on_predict_batch_end")
+
+
+class EvalFrom(paddle.callbacks.Callback):
+    """PaddleClas's ``Global.start_eval_epoch``: no evaluation before epoch ``first`` (1-based; from then
+    on every ``eval_interval`` epochs as before). ``paddle.Model.fit`` evaluates on its own schedule, so
+    the gate empties the eval loader before ``first`` (:meth:`loader`) and hides those evaluations from
+    the callbacks it wraps (:meth:`wrap`: the checkpoint saver, the logs, EMA). Put the gate itself
+    first in the callback list; ``start_epoch``: the epochs a resumed run has done."""
+
+    def __init__(self, first, start_epoch=0):
+        super().__init__()
+        self.first, self.start_epoch, self.done = first, start_epoch, start_epoch
+
+    @property
+    def closed(self):
+        """Whether the evaluation after the epoch just trained is skipped."""
+        return self.done < self.first
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.done = self.start_epoch + epoch + 1
+
+    def loader(self, loader):
+        return _GatedLoader(loader, self)
+
+    def wrap(self, callback):
+        return _GatedCallback(callback, self)
+
+
+class _GatedLoader:
+    """``loader``, with no batches while ``gate`` is closed."""
+
+    def __init__(self, loader, gate):
+        self.loader, self.gate = loader, gate
+
+    def __len__(self):
+        return 0 if self.gate.closed else len(self.loader)
+
+    def __iter__(self):
+        return iter(()) if self.gate.closed else iter(self.loader)
+
+
+class _GatedCallback(paddle.callbacks.Callback):
+    """``callback`` without the evaluation hooks while ``gate`` is closed."""
+
+    def __init__(self, callback, gate):
+        super().__init__()
+        self.callback, self.gate = callback, gate
+
+
+def _forward(name):
+    def hook(self, *args, **kwargs):
+        if name.startswith("on_eval") and self.gate.closed:
+            return None
+        return getattr(self.callback, name)(*args, **kwargs)
+    hook.__name__ = name
+    return hook
+
+
+for _name in _HOOKS:
+    setattr(_GatedCallback, _name, _forward(_name))

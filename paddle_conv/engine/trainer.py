@@ -40,7 +40,7 @@ from ..refconv import reset_random_bases
 from .atomic_checkpoint import load_checkpoint
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .member_outputs import for_paddle_model
-from .paddleclas_features import AccumulatedLRStep, ModelEMA, ScaledLoss
+from .paddleclas_features import AccumulatedLRStep, EvalFrom, ModelEMA, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
@@ -51,10 +51,17 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
+def _float32_inputs(layer, inputs):
+    """Forward pre-hook: float16 inputs (PaddleClas's ``NormalizeImage.output_fp16``) as float32."""
+    return tuple(x.astype("float32") if getattr(x, "dtype", None) == paddle.float16 else x for x in inputs)
+
+
 def _paddle_model(cfg, network, loss, metrics, optimizer=None, amp=None):
     """``paddle.Model`` of ``network``, prepared with ``loss``, ``metrics`` (and ``optimizer``, ``amp``);
     a DistillationModel's outputs go through it as a tuple (:mod:`.member_outputs`)."""
     channels = cfg["Global"]["image_shape"][0]
+    if amp is None:  # float32 training: NormalizeImage's output_fp16 batches (AMP O2 configs on CPU) in float32
+        network.register_forward_pre_hook(_float32_inputs)
     network, loss, metrics = for_paddle_model(network, loss, metrics)
     model = paddle.Model(network, inputs=[InputSpec([None, channels, None, None], "float32", "image")],
                          labels=[InputSpec([None, 1], "int64", "label")])
@@ -207,6 +214,13 @@ def _training_model(cfg, network, optimizer, device):
     return _paddle_model(cfg, network, loss, _metrics(cfg, network), optimizer, amp_configs(g, cfg.get("AMP"), device))
 
 
+def _best_metric(cfg, network):
+    """The log key ``best_model`` is chosen by: the first evaluation metric's first value, as PaddleClas
+    (``acc_top1``, ``TprAtFpr``, ``mA``, ...)."""
+    names = _metrics(cfg, network)[0].name()
+    return names[0] if isinstance(names, list) else names
+
+
 class _KeepEval(paddle.callbacks.Callback):
     """Keeps the logs of the last evaluation in ``logs``."""
 
@@ -227,7 +241,8 @@ def _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver,
                  ReseedByEpoch(seed_everything, g["seed"], start_epoch),
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
                  saver, keep_eval,
-                 EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0)]
+                 EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0,
+                              g["start_eval_epoch"])]
     if g["use_visualdl"]:
         logger = VisualDLLogger(os.path.join(out, "vdl"), start_epoch, start_epoch * steps)
         # the extras share the logger's writer, which the logger closes at the end: extras first
@@ -251,6 +266,16 @@ def _test_best_model(cfg, model, network, out):
 
 
 @_fresh_unique_names
+def _evaluate_from(first, start_epoch, eval_loader, callbacks):
+    """``(eval_loader, callbacks, fit's verbose)`` with no evaluation before epoch ``first`` (1-based,
+    ``Global.start_eval_epoch``) when it comes after the epoch this run starts at (:class:`EvalFrom`)."""
+    if eval_loader is None or first <= start_epoch + 1:
+        return eval_loader, callbacks, 1
+    gate = EvalFrom(first, start_epoch)
+    callbacks = [gate] + [c if isinstance(c, paddle.callbacks.LRScheduler) else gate.wrap(c) for c in callbacks]
+    return gate.loader(eval_loader), callbacks, 0  # 0: the wrapped ProgBar prints (fit would add its own)
+
+
 def train_classifier(cfg, extra_callbacks=()):
     """Train the model of ``cfg`` (validated by :func:`paddle_conv.config.load_config`).
 
@@ -282,15 +307,18 @@ def train_classifier(cfg, extra_callbacks=()):
     lock = _claim_run_dir(cfg, out)  # everything is checked: from here on the run folder is this run's
     model = _training_model(cfg, network, optimizer, device)
     student = evaluated_member(network)
-    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], start_epoch=start_epoch,
+    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], _best_metric(cfg, network),
+                            start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]},
                             student=network.member(student) if student else None)
     keep_eval = _KeepEval()
     callbacks = _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver, keep_eval)
+    eval_loader, callbacks, verbose = _evaluate_from(g["start_eval_epoch"], start_epoch, eval_loader,
+                                                     callbacks + list(extra_callbacks))
     try:
         model.fit(train_loader, eval_loader, epochs=g["epochs"] - start_epoch, eval_freq=g["eval_interval"],
-                  accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=1,
-                  callbacks=callbacks + list(extra_callbacks))
+                  accumulate_grad_batches=g["update_freq"], log_freq=g["print_batch_step"], verbose=verbose,
+                  callbacks=callbacks)
     finally:
         if lock is not None:
             lock.release()

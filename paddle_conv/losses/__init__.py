@@ -19,6 +19,7 @@ from .distillation_losses import (  # noqa: E402  (they register)
     MemberLoss,
 )
 from .multibox import KD_WEIGHTS, MultiBoxLoss, MultiBoxLoss_KD, kd_total  # noqa: E402  (they register)
+from .multilabel import MultiLabelLoss  # noqa: E402  (registers)
 
 
 def build_loss(entries, member=None):
@@ -56,6 +57,7 @@ __all__ = [
     "LOSSES",
     "MultiBoxLoss",
     "MultiBoxLoss_KD",
+    "MultiLabelLoss",
     "build_loss",
     "kd_total",
     "register_loss",

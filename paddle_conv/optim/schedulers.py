@@ -70,7 +70,8 @@ def Constant(learning_rate, step_each_epoch, epochs, warmup_epoch=0.0, warmup_st
 @register_lr_scheduler
 def Piecewise(step_each_epoch, epochs, decay_epochs=None, values=None, learning_rate=None, warmup_epoch=0.0,
               warmup_start_lr=0.0, by_epoch=False, last_epoch=-1):
-    """``values[i]`` from epoch ``decay_epochs[i-1]`` on.
+    """``values[i]`` from epoch ``decay_epochs[i-1]`` on; with as many values as decay epochs (PaddleClas's
+    Attr/StrongBaselineAttr.yaml) the last value stays after the last decay epoch, as Paddle's PiecewiseDecay.
 
     With ``learning_rate`` (PaddleClas's rule) ``decay_epochs`` and ``values`` are replaced by a
     tenfold decay every 30 epochs from ``learning_rate`` (a note says so when they were given).
@@ -86,9 +87,11 @@ def Piecewise(step_each_epoch, epochs, decay_epochs=None, values=None, learning_
             decay_epochs, values = [epochs], [learning_rate] * 2
     if not values or decay_epochs is None:
         raise ConfigError("Optimizer.lr: Piecewise needs 'decay_epochs' and 'values', or 'learning_rate'")
+    if len(values) == len(decay_epochs) and values:
+        values = [*values, values[-1]]
     if len(values) != len(decay_epochs) + 1:
         raise ConfigError(f"Optimizer.lr.values: Piecewise needs len(decay_epochs) + 1 = {len(decay_epochs) + 1} "
-                          f"values, got {len(values)}")
+                          f"values (or as many as decay_epochs: the last one stays), got {len(values)}")
     units = _units(step_each_epoch, by_epoch)
     schedule = paddle.optimizer.lr.PiecewiseDecay(boundaries=[round(e * units) for e in decay_epochs],
                                                   values=list(values))

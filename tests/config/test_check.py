@@ -10,6 +10,7 @@ from paddle_conv.cli import run_cli
 from paddle_conv.config import load_config
 from paddle_conv.config.check import check_config
 from paddle_conv.engine.trainer import environment_notes
+from paddle_conv.errors import ConfigError
 from tools import train as train_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -83,3 +84,36 @@ def test_older_top_level_layout_is_translated(tmp_path):
     assert cfg["DataLoader"]["Train"]["dataset"]["cls_label_path"] == "t.txt"
     assert cfg["DataLoader"]["Eval"]["sampler"]["batch_size"] == 4
     assert cfg["Metric"]["Eval"] == [{"TopkAcc": {"topk": [1, 5]}}]
+
+
+def _eval_crop(cfg):
+    """The ``CropImage`` size of ``cfg``'s Eval pipeline (PaddleClas's layout)."""
+    return next(op for op in cfg["DataLoader"]["Eval"]["dataset"]["transform_ops"] if "CropImage" in op)["CropImage"]
+
+
+@pytest.mark.parametrize("edit, refused", [
+    (lambda cfg: cfg["Global"].update(image_shape=[3, 256, 256]), "Global.image_shape"),  # Eval makes 224
+    (lambda cfg: cfg["DataLoader"]["Train"]["sampler"].update(batch_size=0), "DataLoader.Train.sampler.batch_size"),
+    (lambda cfg: cfg["Global"].update(start_eval_epoch=-1), "Global.start_eval_epoch"),
+    (lambda cfg: cfg["Global"].update(start_eval_epoch=3), None),
+    # a train crop of another size than the eval one: PaddleClas's train/test resolution, not refused
+    (lambda cfg: next(op for op in cfg["DataLoader"]["Train"]["dataset"]["transform_ops"]
+                      if "RandCropImage" in op)["RandCropImage"].update(size=192), None),
+    (lambda cfg: _eval_crop(cfg).update(size=[224, 192]), "Global.image_shape"),  # [w, h]: 192 high
+    (lambda cfg: cfg["Arch"].update(input_image_channel=4), "Global.image_shape"),  # 4 channels: [4, H, W]
+    (lambda cfg: cfg["Arch"].update(input_image_channel=4, data_format="NHWC") or cfg["Global"].update(
+        image_shape=[4, 224, 224]), None),
+    (lambda cfg: cfg["Arch"].update(input_image_channel=1), "Arch.input_image_channel"),
+])
+def test_check_refuses_exactly_what_load_config_refuses(tmp_path, edit, refused):
+    """--check runs training's checks, the value checks included (a batch size of 0 was "would train")."""
+    cfg = yaml.safe_load(open(os.path.join(ROOT, "configs", "ppcls_oct_mobilenet.yaml")))
+    edit(cfg)
+    path = write(tmp_path, cfg)
+    report = check_config(path)
+    assert [k for k, _ in report.refused] == ([refused] if refused else [])
+    if refused:
+        with pytest.raises(ConfigError, match=refused.replace(".", r"\.")):
+            load_config(path)
+    else:
+        load_config(path)

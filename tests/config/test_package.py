@@ -6,10 +6,13 @@ from paddle_conv.config import (
     DET_SCHEMA,
     SCHEMA,
     Key,
+    arch_keys,
     classification,
     config_error,
     det_schema,
+    global_keys,
     load_config,
+    optimizer_keys,
     schema,
     validate_config,
 )
@@ -24,13 +27,13 @@ def test_config_error_carries_source_path_and_problem():
 
 
 def test_detection_reuses_the_classification_sections():
-    assert DET_SCHEMA["Teacher"].typ["Arch"].typ is classification.validate_arch
-    assert DET_SCHEMA["Student"].typ["Optimizer"].typ is classification.validate_optimizer
+    assert DET_SCHEMA["Teacher"].typ["Arch"].typ is arch_keys.validate_arch
+    assert DET_SCHEMA["Student"].typ["Optimizer"].typ is optimizer_keys.validate_optimizer
     assert det_schema.DET_SCHEMA is DET_SCHEMA and classification.SCHEMA is SCHEMA
 
 
 def test_a_key_added_to_a_section_dict_is_validated(monkeypatch):
-    monkeypatch.setitem(classification.GLOBAL, "extra_flag", Key(schema.BOOL, default=False))
+    monkeypatch.setitem(global_keys.GLOBAL, "extra_flag", Key(schema.BOOL, default=False))
     cfg = load_config("configs/digits_quick.yaml")
     assert cfg["Global"]["extra_flag"] is False
     with pytest.raises(ConfigError, match=r"Global.extra_flag: expected true or false"):

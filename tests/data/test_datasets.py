@@ -88,8 +88,11 @@ def test_imagenet_list_bad_inputs(tmp_path):
     with pytest.raises(DataNotFoundError, match=r"image root '.*missing' does not exist"):
         ImageNetDataset(str(tmp_path / "missing"), listing)
     (tmp_path / "bad_list.txt").write_text("a.png 0\nb.png\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"bad_list.txt:2: expected 'relative/path.jpg <integer label>'"):
+    with pytest.raises(DataError, match=r"bad_list.txt:2: expected 'relative/path.jpg <integer label>' separated "
+                                        r"by whitespace"):
         ImageNetDataset(root, str(tmp_path / "bad_list.txt"))
+    with pytest.raises(DataError, match=r"train_list.txt:1: .* separated by '\\t' \(dataset.delimiter\)"):
+        ImageNetDataset(root, listing, delimiter="\t")  # PULC's configs: a tab
 
 
 def test_unreadable_image_names_file_and_line(tmp_path):

@@ -26,7 +26,7 @@ from paddle_conv.data.paddleclas_ops import (
     ToCHWImage,
     parse_number,
 )
-from paddle_conv.errors import ConfigError
+from paddle_conv.errors import ConfigError, DataError
 
 REF = np.load(os.path.join(os.path.dirname(__file__), "paddleclas_ops_reference.npz"))
 PNG = REF["image_png"].tobytes()
@@ -154,6 +154,32 @@ def test_bad_op_arguments_name_the_key():
         ResizeImage(resize_short=8, interpolation="cubicish", backend="pil")
 
 
+def test_padv2_pads_around_the_image_and_random_crop_image_cuts_its_size():
+    img = np.full((3, 4, 3), 200, dtype="uint8")
+    centre = TRANSFORMS.build("Padv2", size=[8, 5], pad_mode=1, fill_value=0)(img)  # [w, h]
+    assert centre.shape == (5, 8, 3) and centre.dtype == np.float32
+    assert (centre[1:4, 2:6] == 200).all() and centre.sum() == 200 * 3 * 4 * 3
+    right = TRANSFORMS.build("Padv2", size=6, pad_mode=0)(img)
+    assert (right[:3, :4] == 200).all() and (right[3:] == 127.5).all()
+    with pytest.raises(DataError, match="larger than the padded size"):
+        TRANSFORMS.build("Padv2", size=[2, 2])(img)
+    random.seed(0)
+    crops = {TRANSFORMS.build("RandomCropImage", size=[4, 3])(centre).sum() for _ in range(20)}
+    assert TRANSFORMS.build("RandomCropImage", size=[4, 3])(centre).shape == (3, 4, 3) and len(crops) > 1
+
+
+def test_timm_auto_augment_prob_zero_leaves_every_image():
+    img = (np.random.default_rng(0).random((16, 16, 3)) * 255).astype("uint8")
+    never = TRANSFORMS.build("TimmAutoAugment", config_str="rand-m9-mstd0.5-inc1", img_size=16, prob=0.0)
+    always = TRANSFORMS.build("TimmAutoAugment", config_str="rand-m9-n3-mstd0.5-inc1-p1.0", img_size=16, prob=1.0)
+    random.seed(1)
+    np.random.seed(1)
+    assert all(np.array_equal(np.asarray(never(img)), img) for _ in range(5))
+    assert any(not np.array_equal(np.asarray(always(img)), img) for _ in range(5))
+    with pytest.raises(ConfigError, match="TimmAutoAugment.prob"):
+        TRANSFORMS.build("TimmAutoAugment", config_str="rand-m9", prob=1.5)
+
+
 # ------------------------------------------------------- the formats images really come in (issue 26)
 def _encoded(kind):
     """Bytes of a generated image of ``kind`` (16-bit ones written by OpenCV, which PIL cannot write)."""
@@ -219,3 +245,13 @@ def test_32_bit_float_images_are_refused_as_opencv_refuses_them(tmp_path):
     (tmp_path / "x.tiff").write_bytes(data)
     with pytest.raises(DataError, match=r"x\.tiff.*32-bit float samples"):
         read_image(str(tmp_path / "x.tiff"))
+
+
+def test_posterize_to_zero_bits_is_black_not_an_error():
+    """timm's increasing posterize reaches 0 bits at magnitude 10 (m9 + mstd noise): PULC traffic_sign crashed."""
+    from paddle_conv.data.augment import IMAGE_OPS
+
+    img = Image.fromarray(np.full((4, 4, 3), 200, dtype="uint8"))
+    assert np.asarray(IMAGE_OPS["Posterize"](img, 0, None, None)).max() == 0
+    assert np.asarray(IMAGE_OPS["Posterize"](img, 1, None, None)).max() == 128
+    assert IMAGE_OPS["Posterize"](img, 8, None, None) is img

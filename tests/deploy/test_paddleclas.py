@@ -18,6 +18,7 @@ import paddle_conv as pc
 from paddle_conv.deploy.paddleclas import loss_adapter, main, model_builder, register_into_ppcls
 from paddle_conv.errors import ConfigError
 from paddle_conv.io import safe_paddle_load
+from paddle_conv.notes import NOTES
 
 ppcls_arch = None
 for _module in ("ppcls.arch", "paddleclas.ppcls.arch"):
@@ -79,9 +80,11 @@ def test_builders_read_arch_as_tools_train_does(capsys):
 
     assert classifier_hooks(net) == 1  # classifier_dropout is drop_rate's dropout
     assert classifier_hooks(model_builder("oct_resnet26")(class_num=3)) == 0
-    with pytest.raises(ConfigError, match=r"Arch\.data_format: only 'NCHW' is implemented, got 'NHWC'"):
-        model_builder("oct_resnet26")(class_num=3, data_format="NHWC")
-    capsys.readouterr()
+    with pytest.raises(ConfigError, match=r"Arch\.data_format: expected 'NCHW' or 'NHWC', got 'NCWH'"):
+        model_builder("oct_resnet26")(class_num=3, data_format="NCWH")
+    NOTES.clear()  # notes print once per process: an earlier test may have printed this one
+    model_builder("oct_resnet26")(class_num=3, data_format="NHWC")  # PaddleClas's layout choice: a note
+    assert "note: Arch.data_format: PaddleClas's channel-last layout" in capsys.readouterr().err
     model_builder("oct_resnet26")(class_num=3, pretrained=False, use_ssld=True)  # no SSLD weights: a note
     assert "note: Arch.use_ssld:" in capsys.readouterr().err
 

@@ -8,6 +8,7 @@ import pytest
 
 from paddle_conv.config import load_config
 from paddle_conv.engine import evaluate, train
+from paddle_conv.engine.trainer import train_classifier
 from paddle_conv.state_dict import read_state_dict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -70,3 +71,29 @@ def test_to_static_trains_through_a_static_graph_like_dygraph(tmp_path):
     train(config(tmp_path / "dygraph", *args, samples=32), extra_callbacks=[dygraph])
     assert dygraph.forward_type == "method"
     np.testing.assert_allclose(static.losses, dygraph.losses, rtol=1e-4)  # same math, same steps
+
+
+class Evaluations(paddle.callbacks.Callback):
+    """The epochs (1-based) after which the trainer's callbacks saw an evaluation."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch, self.evaluated = 0, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_eval_end(self, logs=None):
+        self.evaluated.append(self.epoch)
+
+
+def test_start_eval_epoch_skips_earlier_evaluations_and_best_model(tmp_path):
+    """PaddleClas's Global.start_eval_epoch: evaluations (and best_model) from that epoch on only."""
+    seen = Evaluations()
+    cfg = config(tmp_path, "Global.epochs=3", "Global.start_eval_epoch=3", samples=32)
+    summary = train_classifier(cfg, extra_callbacks=[seen])
+    assert seen.evaluated == [3] and summary["best_epoch"] == 3
+    seen = Evaluations()
+    train_classifier(config(tmp_path / "from1", "Global.epochs=2", "Global.start_eval_epoch=1", samples=32),
+                     extra_callbacks=[seen])
+    assert seen.evaluated == [1, 2]

@@ -1,0 +1,208 @@
+"""``Arch`` of a classification config: a registered model and its keys, or a DistillationModel."""
+
+from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys
+from ..errors import ConfigError, config_error
+from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
+from ..models.distillation import DISTILLATION_MODEL
+from ..notes import note_once
+from ..registry import MODELS
+from .schema import (
+    BOOL,
+    INT,
+    LIST,
+    MAPPING,
+    STR,
+    Key,
+    Type,
+    check_type,
+    join_key,
+    named_entry,
+    named_mapping,
+    validate_section,
+)
+
+#: ``Arch.refocus``: ``true`` or these keys (:func:`paddle_conv.refconv.refocus`).
+REFOCUS = {
+    "min_kernel": Key(INT, default=3, doc="smallest kernel refocused (1x1 convs stay plain)"),
+    "map_k": Key(INT, default=3, doc="kernel size of the refocusing transform"),
+    "only_transforms": Key(BOOL, default=True, doc="freeze every parameter but the transforms"),
+    "init": Key(Type(f"one of {', '.join(TRANSFORM_INITS)}", lambda v: v in TRANSFORM_INITS), default="zero",
+                doc="transforms start at zero (exact start) or Xavier (the seed's recipe)"),
+    "basis": Key(Type(f"one of {', '.join(BASIS_MODES)}", lambda v: v in BASIS_MODES), default="frozen",
+                 doc="the trained kernels frozen (the seed), or an ablation"),
+}
+
+
+def _refocus(source, path, value):
+    if value is None or value is False:
+        return None
+    return validate_section(source, path, {} if value is True else value, REFOCUS)
+
+
+#: PaddleClas model keys that only choose an implementation (no effect on the result here).
+ARCH_NO_EFFECT = {
+    "use_fused_attn": "fused attention kernels are a PaddleClas implementation choice; the model runs as written",
+    "use_fused_linear": "fused linear kernels are a PaddleClas implementation choice; the model runs as written",
+    "infer_add_softmax": "PaddleClas's export appends a softmax when true; the export here outputs the logits "
+                         "and tools/infer.py applies Infer.PostProcess's softmax or sigmoid",
+    "use_ssld": "chooses PaddleClas's SSLD-distilled weights of its own models; ours have none: with "
+                "pretrained: true the model card's published weights are loaded instead",
+}
+#: PaddleClas model keys that are another model family's name of a common key.
+ARCH_ALIASES = {"classifier_dropout": "drop_rate", "dropout_prob": "drop_rate"}
+#: PaddleClas's input layout keys: ``key -> {value: note}`` (the first value is what the model does anyway).
+ARCH_LAYOUT = {
+    "data_format": {"NCHW": None, "NHWC": "PaddleClas's channel-last layout (faster on GPUs with tensor cores); "
+                                          "the model computes in NCHW here: the same numbers"},
+    "input_image_channel": {3: None, 4: "PaddleClas's 4-channel input: NormalizeImage channel_num: 4 appends a zero "
+                                        "channel (for faster float16 convolutions); the model reads the 3 colour "
+                                        "channels, as a first conv over a zero channel adds nothing; the export "
+                                        "takes 4 channels, as PaddleClas's"},
+}
+
+
+def _arch_paddleclas_keys(source, path, value):
+    """Accept PaddleClas's implementation keys (a note), keys with the only value we do, and
+    aliases of the common keys (renamed in ``value``)."""
+    for key, common in ARCH_ALIASES.items():
+        if key in value:
+            if common in value and value[common] != value[key]:
+                raise config_error(source, join_key(path, key), "bad value",
+                                   f"{key}={value[key]!r} conflicts with {common}={value[common]!r}; keep one")
+            value[common] = value.pop(key)
+    for key, text in ARCH_NO_EFFECT.items():
+        if key in value:
+            note_once(join_key(path, key), text)
+    for key, allowed in ARCH_LAYOUT.items():
+        if key in value and value[key] not in allowed:
+            raise config_error(source, join_key(path, key), "bad value",
+                               f"expected {' or '.join(map(repr, allowed))}, got {value[key]!r}")
+        if allowed.get(value.get(key)):
+            note_once(join_key(path, key), allowed[value[key]])
+
+
+def _class_num_as_num_classes(source, path, value):
+    """Rename PaddleClas's ``class_num`` to ``num_classes`` in ``value`` (a conflict is an error)."""
+    if "class_num" in value:
+        num = value.pop("class_num")
+        if "num_classes" in value and value["num_classes"] != num:
+            raise config_error(source, join_key(path, "class_num"), "bad value",
+                               f"class_num={num!r} conflicts with num_classes={value['num_classes']!r}; keep one")
+        value["num_classes"] = num
+
+
+def validate_arch(source, path, value):
+    """``Arch``: ``name`` (a registered model) plus its builder arguments and PaddleClas's common
+    keys (``class_num``, ``pretrained``, ``drop_rate``, ``drop_path_rate``: :mod:`paddle_conv.arch`);
+    ``class_num`` is read as ``num_classes``. ``name: DistillationModel``: :func:`validate_distillation_arch`."""
+    check_type(source, path, value, MAPPING)
+    if value.get("name") == DISTILLATION_MODEL:
+        return validate_distillation_arch(source, path, value)
+    value = dict(value)
+    _arch_paddleclas_keys(source, path, value)
+    _class_num_as_num_classes(source, path, value)
+    reserved = set(COMMON_KEYS) | set(FOREIGN_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_LAYOUT)
+    out = named_mapping(MODELS, reserved=reserved, extra={"refocus": _refocus})(source, path, value)
+    for key in (*ARCH_NO_EFFECT, "data_format"):
+        out.pop(key, None)
+    if out.get("input_image_channel") == 3:
+        out.pop("input_image_channel")  # 4 stays: build_model reads the 3 colour channels of 4
+    try:
+        check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus",
+                                                                               "input_image_channel")}, path)
+    except ConfigError as exc:
+        raise config_error(source, exc.key_path, exc.problem, exc.text) from None
+    return out
+
+
+#: ``Arch`` of ``name: DistillationModel`` (PaddleClas's keys; ``class_num`` is read as ``num_classes``).
+DISTILLATION_ARCH = {
+    "name": Key(STR, required=True),
+    "models": Key(LIST, required=True, doc="the members: [{Teacher: {name: ..., ...}}, {Student: {...}}]"),
+    "pretrained_list": Key(LIST, nullable=True, doc="a weights path (or null) per member"),
+    "freeze_params_list": Key(LIST, nullable=True, doc="true for each member that is not trained"),
+    "infer_model_name": Key(STR, nullable=True, doc="the member that export, inference and Infer use"),
+    "num_classes": Key(INT, nullable=True, doc="the data's class count; each member has its own class_num"),
+}
+#: Why PaddleClas's feature distillation (a member's inner layers, their losses) is refused.
+FEATURE_REASON = ("PaddleClas names the inner layers it returns (blocks[i], avg_pool) after its own models' "
+                  "structure, which ours do not share; distil the logits (remove it, and the feature losses)")
+FEATURE_DISTILLATION = f"feature distillation is not implemented: {FEATURE_REASON}"
+
+
+def _per_member(source, path, value, members, check):
+    """A ``pretrained_list`` / ``freeze_params_list``: null, or one entry per member passing
+    ``check(member, key_path, entry)``."""
+    if value is None:
+        return None
+    if len(value) != len(members):
+        raise config_error(source, path, "bad value", f"has {len(value)} entries for {len(members)} models "
+                           f"({', '.join(members)}); give one per model, in order")
+    for i, entry in enumerate(value):
+        check(members[i], f"{path}[{i}]", entry)
+    return value
+
+
+def _whole_model_keys(path, value):
+    """PaddleClas's keys of the whole DistillationModel: ``use_sync_bn`` (PaddleClas converts every
+    member's BatchNorm layers) goes to each member that does not set its own; ``use_ssld`` is a note."""
+    sync = value.pop("use_sync_bn", None)
+    if sync is not None and isinstance(value.get("models"), list):
+        value["models"] = [{member: {"use_sync_bn": sync, **(arch or {})} for member, arch in entry.items()}
+                           if isinstance(entry, dict) else entry for entry in value.get("models") or []]
+    if value.pop("use_ssld", None) is not None:
+        note_once(join_key(path, "use_ssld"), "PaddleClas's DistillationModel takes no use_ssld (its members "
+                                              "have their own): no effect, as there")
+
+
+def validate_distillation_arch(source, path, value):
+    """``Arch`` of ``name: DistillationModel``: ``models``, a list of ``{Member: {Arch of a model}}``
+    (each validated by :func:`validate_arch`), ``pretrained_list``, ``freeze_params_list`` (one entry
+    per member), ``infer_model_name`` (a member) and ``class_num`` (the data's class count)."""
+    value = dict(value)
+    _class_num_as_num_classes(source, path, value)
+    _whole_model_keys(path, value)
+    out = validate_section(source, path, value, DISTILLATION_ARCH)
+    models_path, members, models = join_key(path, "models"), [], []
+    if not out["models"]:
+        raise config_error(source, models_path, "bad value", "the list is empty; give the Teacher and the Student")
+    for i, entry in enumerate(out["models"]):
+        member, arch = named_entry(source, f"{models_path}[{i}]", entry)
+        where = f"{models_path}[{i}].{member}"
+        if member in members:
+            raise config_error(source, where, "bad value", f"a second model named {member!r}; give each its own name")
+        if "return_patterns" in arch:
+            raise config_error(source, join_key(where, "return_patterns"), "bad value", FEATURE_DISTILLATION)
+        if arch.get("name") in ("AttentionModel", DISTILLATION_MODEL):
+            raise config_error(source, join_key(where, "name"), "bad value",
+                               f"{arch['name']} inside a DistillationModel (PaddleClas's AFD attention "
+                               f"distillation) is not implemented: {FEATURE_REASON}")
+        members.append(member)
+        models.append({member: validate_arch(source, where, arch)})
+        if MODELS.card(arch["name"]).task != "classification":
+            raise config_error(source, join_key(where, "name"), "bad value",
+                               f"{arch['name']} is a detector; a DistillationModel's models are classifiers "
+                               "(detection distillation has its own configs: configs/ssd_kd_shapes.yaml)")
+    out["models"] = models
+
+    def weights(member, where, entry):
+        check_type(source, where, entry, STR, nullable=True)
+        i = members.index(member)
+        own = models[i][member].get("pretrained")
+        if entry is not None and own not in (None, False):
+            raise config_error(source, where, "bad value", f"{entry!r} conflicts with {models_path}[{i}].{member}."
+                               f"pretrained={own!r}; keep one")
+
+    _per_member(source, join_key(path, "pretrained_list"), out["pretrained_list"], members, weights)
+    frozen = _per_member(source, join_key(path, "freeze_params_list"), out["freeze_params_list"], members,
+                         lambda member, where, entry: check_type(source, where, entry, BOOL))
+    if frozen and all(frozen):
+        raise config_error(source, join_key(path, "freeze_params_list"), "bad value",
+                           "every model is frozen, so nothing would train; set the Student's entry to false")
+    if out["infer_model_name"] is not None and out["infer_model_name"] not in members:
+        raise config_error(source, join_key(path, "infer_model_name"), "bad value",
+                           f"{out['infer_model_name']!r} is none of the models ({', '.join(members)}); name the one "
+                           "to export")
+    if out["num_classes"] is None:
+        out.pop("num_classes")
+    return out

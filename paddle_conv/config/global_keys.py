@@ -1,0 +1,106 @@
+"""``Global``, ``AMP`` and ``EMA`` of a classification config: the run, mixed precision, weight averaging."""
+
+from ..device import DEVICE_PATTERN
+from ..errors import config_error
+from ..notes import note_once
+from .schema import BOOL, FLOAT, INT, INT_LIST, STR, Key, join_key, validate_section
+
+#: ``Global``: the run (epochs, device, output and logging, weights to start from).
+GLOBAL = {
+    "output_dir": Key(STR, default="./output/", doc="checkpoints and VisualDL logs go under it"),
+    "epochs": Key(INT, required=True, doc="number of training epochs"),
+    "seed": Key(INT, default=42),
+    "device": Key(STR, default="auto", doc="auto (the GPU when Paddle sees one, else cpu), cpu, gpu, gpu:N"),
+    "save_interval": Key(INT, default=1, doc="write epoch_N every this many epochs"),
+    "eval_during_train": Key(BOOL, default=True),
+    "eval_interval": Key(INT, default=1),
+    "use_multilabel": Key(BOOL, default=False, doc="a multi-label model (sigmoid per class: MultiLabelLoss, "
+                                                   "ATTRMetric, MultiLabelDataset)"),
+    "start_eval_epoch": Key(INT, default=0, doc="no evaluation (nor best_model) before this epoch (1-based); "
+                                                "PaddleClas's PULC configs start at epoch 40"),
+    "print_batch_step": Key(INT, default=10),
+    "use_visualdl": Key(BOOL, default=True),
+    "pretrained_model": Key(STR, nullable=True, doc="weights to start from (no optimizer state)"),
+    "checkpoints": Key(STR, nullable=True, doc="checkpoint prefix to resume from"),
+    "image_shape": Key(INT_LIST, default=[3, 224, 224]),
+    "save_inference_dir": Key(STR, default="./inference/",
+                              doc="tools/export.py writes the inference model (and ONNX) here"),
+    "use_amp": Key(BOOL, default=False, doc="mixed precision (float16 autocast) on GPU; ignored on CPU"),
+    "to_static": Key(BOOL, default=False, doc="train through paddle.jit.to_static (a static graph)"),
+    "eval_mode": Key(STR, default="classification", doc="only classification is implemented"),
+    "update_freq": Key(INT, default=1, doc="gradient accumulation: optimizer step every this many batches"),
+    "use_dali": Key(BOOL, default=False, doc="NVIDIA DALI data loading (not used here: a note says so)"),
+    "image_channel": Key(INT, nullable=True, doc="input channels; must match image_shape[0]"),
+    "train_mode": Key(STR, nullable=True, doc="PaddleClas's other training loops (progressive, ...): refused"),
+}
+
+#: ``Global.train_mode`` values of PaddleClas 2.6 (``ppcls/engine/train/``) and why each is refused.
+TRAIN_MODES = {
+    "progressive": "EfficientNetV2's progressive learning (4 stages of growing RandCropImage.progress_size, "
+                   "RandAugmentV2.progress_magnitude and head dropout, the train loader rebuilt at each stage) "
+                   "is not implemented",
+}
+
+
+def validate_global(source, path, value):
+    """``Global`` against :data:`GLOBAL`, then the checks across its values (counts >= 1, ``[C, H, W]``)."""
+    g = validate_section(source, path, value, GLOBAL)
+    for key in ("epochs", "save_interval", "eval_interval", "print_batch_step"):
+        if g[key] < 1:
+            raise config_error(source, join_key(path, key), "bad value", f"must be >= 1, got {g[key]}")
+    if len(g["image_shape"]) != 3:
+        raise config_error(source, join_key(path, "image_shape"), "bad value",
+                           f"expected [C, H, W], got {g['image_shape']!r}")
+    if not DEVICE_PATTERN.fullmatch(g["device"]):
+        raise config_error(source, join_key(path, "device"), "bad value",
+                           f"expected 'auto', 'cpu', 'gpu' or 'gpu:N', got {g['device']!r}")
+    if g["start_eval_epoch"] < 0:
+        raise config_error(source, join_key(path, "start_eval_epoch"), "bad value",
+                           f"must be >= 0 (0: evaluate from the first epoch), got {g['start_eval_epoch']}")
+    if g["update_freq"] < 1:
+        raise config_error(source, join_key(path, "update_freq"), "bad value", f"must be >= 1, got {g['update_freq']}")
+    if g["eval_mode"] != "classification":
+        raise config_error(source, join_key(path, "eval_mode"), "bad value",
+                           f"only 'classification' is implemented, got {g['eval_mode']!r} (retrieval and face "
+                           "evaluation are not); use a classification config")
+    if g["train_mode"] is not None:
+        why = TRAIN_MODES.get(g["train_mode"], f"PaddleClas's train_epoch_{g['train_mode']} loop is not implemented")
+        raise config_error(source, join_key(path, "train_mode"), "bad value",
+                           f"{g['train_mode']!r}: {why}; remove the key to train with the plain loop")
+    if g["image_channel"] is not None and g["image_channel"] != g["image_shape"][0]:
+        raise config_error(source, join_key(path, "image_channel"), "bad value",
+                           f"{g['image_channel']} differs from image_shape[0] = {g['image_shape'][0]}; make them equal")
+    if g["use_dali"]:
+        note_once(join_key(path, "use_dali"), "NVIDIA DALI is not used; the Paddle DataLoader reads the images "
+                  "with the same transform_ops")
+    return g
+
+
+#: ``AMP``: mixed precision (PaddleClas's section; ``Global.use_amp`` is the older switch).
+AMP = {
+    "use_amp": Key(BOOL, default=True, doc="the section's presence turns AMP on unless this is false"),
+    "scale_loss": Key(FLOAT, default=65536.0, doc="initial loss scale"),
+    "use_dynamic_loss_scaling": Key(BOOL, default=True),
+    "level": Key(STR, default="O1", doc="O1 (autocast lists) or O2 (float16 weights)"),
+    "use_fp16_test": Key(BOOL, default=False, doc="evaluate under autocast too"),
+    "use_promote": Key(BOOL, default=False, doc="O2: promote ops with float32 inputs to float32"),
+}
+
+
+def validate_amp(source, path, value):
+    """``AMP`` against :data:`AMP` (``level`` O1 or O2)."""
+    amp = validate_section(source, path, value, AMP)
+    if amp["level"] not in ("O1", "O2"):
+        raise config_error(source, join_key(path, "level"), "bad value", f"expected O1 or O2, got {amp['level']!r}")
+    return amp
+
+
+#: ``EMA``: exponential moving average of the weights; evaluation and best_model use it.
+EMA = {"decay": Key(FLOAT, default=0.9999, doc="shadow = decay * shadow + (1 - decay) * weights, every step")}
+
+
+def validate_ema(source, path, value):
+    ema = validate_section(source, path, {} if value is None else value, EMA)
+    if not 0 < ema["decay"] < 1:
+        raise config_error(source, join_key(path, "decay"), "bad value", f"must be in (0, 1), got {ema['decay']}")
+    return ema

@@ -1,0 +1,56 @@
+"""From a config file to a validated config: the one path training and ``--check`` take.
+
+:func:`read_config` reads the file (PaddleClas's older layout translated) and applies the ``-o``
+overrides; :func:`validate_config` checks every key (schema, model keys) and, for a classification
+config, the values across keys (:func:`.values.check_values`); :func:`load_config` is the two in turn.
+"""
+
+import os
+from typing import Any, Dict, Optional, Sequence, Union
+
+from .classification import SCHEMA
+from .legacy import is_legacy, translate_legacy
+from .schema import check_finite, validate_section
+from .values import check_values
+from .yaml_io import apply_override, read_yaml
+
+
+def read_config(path: Union[str, "os.PathLike[str]"], overrides: Sequence[str] = (),
+                schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The raw config of ``path`` (not validated) with ``overrides`` applied in order."""
+    cfg = read_yaml(path, sections=schema or SCHEMA)
+    if schema is None and is_legacy(cfg):  # PaddleClas's older top-level layout
+        cfg = translate_legacy(cfg)
+    for text in overrides or ():
+        apply_override(cfg, text)
+    return cfg
+
+
+def validate_config(cfg: Dict[str, Any], source: str = "<config>",
+                    schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults.
+
+    No number anywhere may be NaN or infinite (:func:`.schema.check_finite`); a classification
+    config's values are also checked for range (:func:`.values.check_values`).
+    """
+    check_finite(source, "", cfg)
+    out = validate_section(source, "", cfg, schema or SCHEMA)
+    if (schema or SCHEMA) is SCHEMA:
+        check_values(source, out)
+    return out
+
+
+def load_config(path: Union[str, "os.PathLike[str]"], overrides: Sequence[str] = (),
+                schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Load ``path``, apply ``overrides`` (``["Global.epochs=3", ...]``) in order, validate
+    against ``schema`` (default: the classification :data:`SCHEMA`).
+
+    Returns the config as nested dicts/lists with every default filled in. Errors name the
+    file, the key path and the closest valid key; an error in a key set by ``-o`` says so.
+    """
+    cfg = read_config(path, overrides, schema)
+    source = os.fspath(path)
+    if overrides:
+        text = " -o ".join(overrides)
+        source += f" (with -o {text if len(text) <= 300 else text[:300] + '...'})"
+    return validate_config(cfg, source, schema)

@@ -1,0 +1,74 @@
+"""PaddleClas's multi-label list data set (attribute recognition: PULC person/vehicle attributes, Attr/)."""
+
+import os
+
+import numpy as np
+import paddle
+
+from ..errors import DataError
+from ..io import read_user_text
+from ..registry import register_dataset
+from .common import load_sample, require_path
+
+
+def read_multilabel_list(path, delimiter="\t"):
+    """``[(relative path, [0/1/-1 per attribute], "file:line")]`` of ``path``'s ``image<delimiter>0,1,0,...`` lines."""
+    lines = read_user_text(path, "list", "label list", "config key dataset.cls_label_path").splitlines()
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        parts = line.strip().split(delimiter)
+        try:
+            labels = [int(v) for v in parts[1].split(",")] if len(parts) == 2 else None
+        except ValueError:
+            labels = None
+        if labels is None or any(v not in (-1, 0, 1) for v in labels):
+            raise DataError(f"{path}:{lineno}: expected 'relative/path.jpg<TAB>0,1,...' (1: has the attribute, 0: "
+                            f"has not, -1: unknown), got {len(parts)} fields or labels other than 0, 1, -1")
+        out.append((parts[0], labels, f"{path}:{lineno}"))
+    return out
+
+
+@register_dataset
+class MultiLabelDataset(paddle.io.Dataset):
+    """Images listed in ``cls_label_path`` with one 0/1 label per attribute (``-1``: unknown, left out
+    of the loss), as PaddleClas's ``MultiLabelDataset``.
+
+    Items are ``(transform(image), float32 labels [C])``, or with ``label_ratio`` ``[2, C]``: the labels
+    and each attribute's mean label over the list, its share of positives (what ``MultiLabelLoss.weight_ratio``
+    weighs by). The list is checked when the data set is built (DataError naming ``file:line``).
+
+    Args:
+        image_root: folder the listed paths are relative to.
+        cls_label_path: the list file.
+        label_ratio: also return the positive ratios.
+        delimiter: separator of path and labels (PaddleClas: a tab).
+        transform: callable applied to each image.
+        num_classes: the model's output count (each line must have this many labels).
+    """
+
+    def __init__(self, image_root, cls_label_path, label_ratio=False, delimiter="\t", transform=None,
+                 num_classes=None):
+        require_path(image_root, "image root", "dataset.image_root")
+        require_path(cls_label_path, "label list", "dataset.cls_label_path")
+        rows = read_multilabel_list(cls_label_path, delimiter)
+        if not rows:
+            raise DataError(f"{cls_label_path}: the label list has no entries; add one "
+                            "'relative/path.jpg<TAB>0,1,...' line per image")
+        for _, labels, where in rows:
+            if len(labels) != (num_classes or len(rows[0][1])):
+                raise DataError(f"{where}: {len(labels)} labels, but Arch.class_num is "
+                                f"{num_classes or len(rows[0][1])}; give one label per attribute")
+        self.image_root, self.transform = image_root, transform
+        self.samples = [(os.path.join(image_root, p), np.array(v, dtype="float32"), w) for p, v, w in rows]
+        labels = np.stack([v for _, v, _ in self.samples])
+        self.ratio = labels.mean(0).astype("float32") if label_ratio else None  # as PaddleClas: -1 counts
+
+    def __getitem__(self, idx):
+        path, labels, where = self.samples[idx]
+        image = load_sample(path, self.transform, f"listed at {where}")
+        return image, labels if self.ratio is None else np.stack([labels, self.ratio])
+
+    def __len__(self):
+        return len(self.samples)
