@@ -38,7 +38,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.vision.models.resnet import BasicBlock, BottleneckBlock
 
-from .errors import ConfigError, PaddleConvError, abbreviate, config_error
+from .errors import ConfigError, PaddleConvError, abbreviate, config_error, key_text
 from .layers.bottleneck import Bottleneck
 from .layers.drop_path import drop_path
 from .notes import note_once
@@ -106,7 +106,7 @@ def supports_drop_path(name):
 
 def _refuse(where, key, text):
     problem = "bad value" if key in (*COMMON_KEYS, *FOREIGN_KEYS) else "unknown key"
-    return config_error(None, f"{where}.{key}", problem, text)
+    return config_error(None, f"{where}.{key_text(key)}", problem, text)
 
 
 def _own_params(name):
@@ -249,7 +249,8 @@ def check_arch_keys(name, arch, where="Arch"):
             if key not in known:
                 close = difflib.get_close_matches(key, sorted(known), n=1)
                 hint = f" Closest valid key: '{close[0]}'." if close else ""
-                raise _refuse(where, key, f"unknown key '{key}' for model {name}.{hint} Remove it or use one of: "
+                shown = key_text(key, quote="'")
+                raise _refuse(where, key, f"unknown key {shown} for model {name}.{hint} Remove it or use one of: "
                               f"{', '.join(sorted(k for k in known if k not in ('self', 'kwargs')))}")
     for key in ("drop_rate", "drop_path_rate"):
         value = arch.get(key)

@@ -461,3 +461,14 @@ def test_a_multi_line_yaml_error_of_any_tool_is_one_error_line(exported, tmp_pat
     for main, argv in ((export.main, ["-c", config]), (infer_tool.main, ["-c", config, "--input", tmp_path]),
                        (train_det.main, ["-c", config])):
         assert_one_error(run_tool(main, argv, capsys), "tiny.yaml", "invalid YAML", "line 3")
+
+
+# ------------------------------------------------ files that are no config at all, given as -c
+@pytest.mark.parametrize("content", [f"{SECRET}\ndaemon:*:19000:0:99999:7:::\n", "SECRETHASH words\n",
+                                     f"Global:\n  '{SECRET}': 1\n"])
+def test_a_config_that_is_someones_secrets_quotes_none_of_it(content, tmp_path, capsys):
+    (tmp_path / "shadow").write_text(content)
+    for main in (train_tool.main, export.main, train_det.main):
+        code, out, err, _ = result = run_tool(main, ["-c", tmp_path / "shadow"], capsys)
+        assert_one_error(result, "shadow")
+        assert "SECRETHASH" not in out + err and "daemon" not in out + err

@@ -164,7 +164,8 @@ def read_yaml(path, sections=()):
     if not isinstance(data, dict):
         expected = ", ".join(sections) or "Global, ..."
         raise config_error(path, "", "wrong type", f"expected a mapping of sections ({expected}), "
-                           f"got {describe(data)}; start from a file in configs/")
+                           f"got {type(data).__name__} (its text is not shown: it may be no config at all); "
+                           "start from a file in configs/")
     return data
 
 
