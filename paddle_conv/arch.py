@@ -45,6 +45,8 @@ from .notes import note_once
 from .registry import MODELS, build_then_load, model_card
 
 #: The Arch keys every model takes (besides ``name`` and its own builder arguments).
+#: The most classes a model may have (a 2048-wide classifier of this many is 8 GB of float32).
+MAX_CLASSES = 1_000_000
 COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate", "head_init_scale",
                "use_sync_bn", "stop_grad_layers", "override_params")
 
@@ -252,6 +254,11 @@ def check_arch_keys(name, arch, where="Arch"):
                 shown = key_text(key, quote="'")
                 raise _refuse(where, key, f"unknown key {shown} for model {name}.{hint} Remove it or use one of: "
                               f"{', '.join(sorted(k for k in known if k not in ('self', 'kwargs')))}")
+    for key in ("class_num", "num_classes"):
+        value = arch.get(key)
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
+                                      and 1 <= value <= MAX_CLASSES):
+            raise _refuse(where, key, f"expected a class count from 1 to {MAX_CLASSES:,}, got {abbreviate(value, 40)}")
     for key in ("drop_rate", "drop_path_rate"):
         value = arch.get(key)
         if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)

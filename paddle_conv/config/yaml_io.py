@@ -152,7 +152,7 @@ def read_yaml(path, sections=()):
     if os.path.isdir(path):
         raise config_error(path, "", "unreadable file", "is a directory, not a config file; give the YAML file "
                                                         "with -c (e.g. configs/oct_mobilenet.yaml)")
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise config_error(path, "", "unreadable file", "config file does not exist; check the -c argument")
     stream = io.BytesIO(read_user_bytes(path, "config", "config file"))
     stream.name = path  # a stream, not a str: PyYAML's messages then name the line, quoting none of it
