@@ -472,3 +472,14 @@ def test_a_config_that_is_someones_secrets_quotes_none_of_it(content, tmp_path, 
         code, out, err, _ = result = run_tool(main, ["-c", tmp_path / "shadow"], capsys)
         assert_one_error(result, "shadow")
         assert "SECRETHASH" not in out + err and "daemon" not in out + err
+
+
+# ------------------------------------------------------------------- a decompression bomb for infer
+def test_infer_refuses_an_image_over_the_pixel_limit_from_its_header(exported, tmp_path, capsys):
+    """A 16 KB PNG of 9500x9500 1-bit pixels (under PIL's own error limit, 2x ours): refused before decoding
+    (it decoded to 270 MB of RGB, then float32 copies, in tools/infer.py while training refused it)."""
+    config = copy_export(exported, tmp_path)
+    Image.new("1", (9500, 9500)).save(tmp_path / "bomb.png")
+    assert (tmp_path / "bomb.png").stat().st_size < 100_000
+    assert_one_error(run_tool(infer_tool.main, ["-c", config, "--input", tmp_path / "bomb.png"], capsys),
+                     "bomb.png", "9500x9500 pixels, more than the limit", "decompression bomb")
