@@ -483,3 +483,20 @@ def test_infer_refuses_an_image_over_the_pixel_limit_from_its_header(exported, t
     assert (tmp_path / "bomb.png").stat().st_size < 100_000
     assert_one_error(run_tool(infer_tool.main, ["-c", config, "--input", tmp_path / "bomb.png"], capsys),
                      "bomb.png", "9500x9500 pixels, more than the limit", "decompression bomb")
+
+
+@pytest.mark.parametrize("special", ["truncated", "fifo", "directory"])
+def test_onnx_predictor_refuses_what_is_no_onnx_model_as_a_weights_error(special, tmp_path):
+    from paddle_conv.deploy.onnx import OnnxPredictor
+
+    path = tmp_path / "inference.onnx"
+    if special == "truncated":
+        path.write_bytes(b"\x08\x07\x12\x0bpaddle2onnx\x1a")
+    elif special == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    problem = {"truncated": "ONNX Runtime cannot load", "fifo": "is a FIFO", "directory": "is a directory"}[special]
+    with time_bound(), pytest.raises(WeightsError, match=problem) as info:
+        OnnxPredictor(str(path))
+    assert "\n" not in str(info.value)
