@@ -500,3 +500,14 @@ def test_onnx_predictor_refuses_what_is_no_onnx_model_as_a_weights_error(special
     with time_bound(), pytest.raises(WeightsError, match=problem) as info:
         OnnxPredictor(str(path))
     assert "\n" not in str(info.value)
+
+
+def test_a_checkpoint_key_cannot_forge_a_line_of_convert_weights_output(tmp_path, capsys):
+    import torch
+
+    path = tmp_path / "forge.pth"
+    torch.save({"state_dict": {"conv.weight": torch.zeros(2, 2)}, "x\nmodel: FORGED\x1b[2J": 1}, path)
+    code, out, err, _ = run_tool(convert_weights.main, ["--inspect", str(path)], capsys)
+    assert code == 0, err
+    assert not any(line.startswith("model: FORGED") for line in out.splitlines()) and "\x1b" not in out, out
+    assert "x\\nmodel: FORGED\\x1b[2J" in out
