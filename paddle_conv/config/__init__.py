@@ -43,7 +43,16 @@ from .schema import (
     validate_section,
 )
 from .values import check_values
-from .yaml_io import YAML_ERRORS, YamlLoader, apply_override, dump_config, parse_override, read_yaml, yaml_load
+from .yaml_io import (
+    YAML_ERRORS,
+    YamlLoader,
+    apply_override,
+    dump_config,
+    override_source,
+    parse_override,
+    read_yaml,
+    yaml_load,
+)
 
 
 def validate_config(cfg: Dict[str, Any], source: str = "<config>",
@@ -75,8 +84,7 @@ def load_config(path: Union[str, "os.PathLike[str]"], overrides: Sequence[str] =
         apply_override(cfg, text)
     source = os.fspath(path)
     if overrides:
-        text = " -o ".join(overrides)
-        source += f" (with -o {text if len(text) <= 300 else text[:300] + '...'})"
+        source += f" (with {override_source(' -o '.join(overrides), 300)})"
     return validate_config(cfg, source, schema)
 
 
