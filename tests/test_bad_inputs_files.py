@@ -511,3 +511,15 @@ def test_a_checkpoint_key_cannot_forge_a_line_of_convert_weights_output(tmp_path
     assert code == 0, err
     assert not any(line.startswith("model: FORGED") for line in out.splitlines()) and "\x1b" not in out, out
     assert "x\\nmodel: FORGED\\x1b[2J" in out
+
+
+@pytest.mark.parametrize("json_text", ['{"epoch": -5}', '{"epoch": 1, "best_metric": NaN}',
+                                       '{"epoch": 1, "best_metric": "x"}', f'{{"epoch": "{SECRET}"}}',
+                                       '{"epoch": 1, "optimizer": "SECRETHASH\\nerror: forged"}'])
+def test_latest_json_of_impossible_values_is_refused_quoting_none_of_it(json_text, tmp_path, capsys):
+    """epoch -5 was a ValueError traceback; a string epoch was quoted in the error, an optimizer name echoed."""
+    argv = ["-c", digits_config(tmp_path)] + resume_run(tmp_path, json_text)
+    before = snapshot(tmp_path)
+    code, out, err, _ = result = run_tool(train_tool.main, argv, capsys)
+    assert_one_error(result, "latest.json", "is not what save_checkpoint writes")
+    assert "SECRETHASH" not in out + err and snapshot(tmp_path) == before
