@@ -523,3 +523,14 @@ def test_latest_json_of_impossible_values_is_refused_quoting_none_of_it(json_tex
     code, out, err, _ = result = run_tool(train_tool.main, argv, capsys)
     assert_one_error(result, "latest.json", "is not what save_checkpoint writes")
     assert "SECRETHASH" not in out + err and snapshot(tmp_path) == before
+
+
+def test_an_export_description_naming_a_secret_quotes_none_of_it(exported, tmp_path, capsys):
+    config = copy_export(exported, tmp_path)
+    meta_path = tmp_path / "inference" / "inference_config.json"
+    meta = json.loads(meta_path.read_text())
+    meta["Arch"]["name"] = SECRET
+    meta_path.write_text(json.dumps(meta))
+    code, out, err, _ = result = run_tool(infer_tool.main, ["-c", config, "--input", _images(tmp_path / "in")], capsys)
+    assert_one_error(result, "holds an export of Arch", "not a plain name")
+    assert "SECRETHASH" not in out + err
