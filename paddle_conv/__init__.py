@@ -14,8 +14,9 @@ use_avx2_mkl_on_amd()  # before any MKL call: Paddle's GEMM on AMD CPUs, see cpu
 from . import layers, models  # noqa: E402,F401  (importing models fills the registry)
 from .cards import ModelCard, WeightEntry  # noqa: E402
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError  # noqa: E402
+from .factory import create_model, list_pretrained  # noqa: E402
 from .fuse import fuse  # noqa: E402
-from .registry import create_model, list_models, list_pretrained, model_card, register_model  # noqa: E402
+from .registry import list_models, model_card, register_model  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -4,10 +4,10 @@ Every model takes, besides its own builder arguments (as PaddleClas's models do)
 
 - ``class_num`` (or ``num_classes``): the number of classes.
 - ``drop_rate``: dropout on the classifier's input (the last ``nn.Linear``), in training only.
-- ``drop_path_rate``: stochastic depth. Transformer models (CCT) take it as their
-  ``stochastic_depth``; residual models (ResNet, OctResNet, ...) drop each bottleneck's residual
-  branch per sample, block ``i`` of ``n`` with rate ``drop_path_rate * i / (n - 1)``. A model
-  without residual blocks or transformer layers refuses a non-zero rate.
+- ``drop_path_rate``: stochastic depth. A model taking its own rate (a ``drop_path_rate`` or
+  ``stochastic_depth`` argument: transformer layers) gets it; a model whose card lists its
+  ``residual_branches`` has each residual branch dropped per sample, block ``i`` of ``n`` with rate
+  ``drop_path_rate * i / (n - 1)``. Any other model refuses a non-zero rate, naming the key.
 - ``pretrained``: ``false``/null (random init), ``true`` (the model card's first published
   weights), a weights name of the card, a path (``.pdparams`` or its prefix, or an upstream
   ``.pth`` converted by the bridge) or a URL: see :func:`paddle_conv.create_model`.
@@ -28,7 +28,6 @@ Example::
 """
 
 import difflib
-import fnmatch
 import inspect
 import math
 from collections import namedtuple
@@ -36,17 +35,16 @@ from collections import namedtuple
 import paddle
 import paddle.nn.functional as F
 from paddle import nn
-from paddle.vision.models.resnet import BasicBlock, BottleneckBlock
 
 from .errors import ConfigError, PaddleConvError, abbreviate, config_error, key_text
-from .layers.bottleneck import Bottleneck
+from .factory import build_then_load
 from .layers.drop_path import drop_path
 from .notes import note_once
-from .registry import MODELS, build_then_load, model_card
+from .registry import MODELS, model_card
 
-#: The Arch keys every model takes (besides ``name`` and its own builder arguments).
 #: The most classes a model may have (a 2048-wide classifier of this many is 8 GB of float32).
 MAX_CLASSES = 1_000_000
+#: The Arch keys every model takes (besides ``name`` and its own builder arguments).
 COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate", "head_init_scale",
                "use_sync_bn", "stop_grad_layers", "override_params")
 
@@ -66,18 +64,6 @@ FOREIGN_KEYS = {
 
 #: Builder arguments that are a model's own stochastic depth rate.
 _OWN_DROP_PATH = ("drop_path_rate", "stochastic_depth")
-#: ``residual block class -> attribute whose output ends the residual branch``.
-_BRANCH_ENDS = ((Bottleneck, "bn3"), (BottleneckBlock, "bn3"), (BasicBlock, "bn2"))
-#: Registered models whose residual branches :func:`add_drop_path` finds (checked without building).
-RESIDUAL_MODELS = ("oct_resnet*", "resnet50", "resnet50_dcn", "conv_resnet50")
-
-
-def _branch_end_classes():
-    from .models.oct_resnet import OctBottleneck
-
-    return _BRANCH_ENDS + ((OctBottleneck, "conv3"),)
-
-
 def own_drop_path_arg(name):
     """The builder argument of model ``name`` that is its stochastic depth rate, or None."""
     builder = MODELS.get(name)
@@ -102,8 +88,9 @@ def _class_params(builder):
 
 
 def supports_drop_path(name):
-    """Whether model ``name`` honours ``drop_path_rate`` (known without building it)."""
-    return own_drop_path_arg(name) is not None or any(fnmatch.fnmatch(name, p) for p in RESIDUAL_MODELS)
+    """Whether model ``name`` honours ``drop_path_rate`` (known without building it): it takes a stochastic
+    depth rate itself, or its card lists its ``residual_branches``."""
+    return own_drop_path_arg(name) is not None or bool(model_card(name).residual_branches)
 
 
 def _refuse(where, key, text):
@@ -294,22 +281,24 @@ def _drop_branch(rate):
     def hook(layer, inputs, output):
         if not layer.training or rate == 0:
             return output
-        if isinstance(output, tuple):  # OctConv's (high, low): one mask per sample for both
-            high, low = output
-            keep = drop_path(paddle.ones([high.shape[0], 1, 1, 1], high.dtype), rate, True)
-            return high * keep, (low * keep if low is not None else None)
+        if isinstance(output, tuple):  # a branch of several tensors (OctConv's high, low): one mask per sample
+            first = next(part for part in output if part is not None)
+            keep = drop_path(paddle.ones([first.shape[0], 1, 1, 1], first.dtype), rate, True)
+            return tuple(None if part is None else part * keep for part in output)
         return drop_path(output, rate, True)
 
     return hook
 
 
-def add_drop_path(network, rate):
-    """Stochastic depth on every residual branch, linearly increasing to ``rate``; returns the count."""
-    ends = _branch_end_classes()
+def add_drop_path(network, rate, branches):
+    """Stochastic depth on every residual branch, linearly increasing to ``rate``; returns the count.
+
+    ``branches``: the card's ``residual_branches``, ``(block class, sublayer ending its residual branch[,
+    attribute that is true when the block has its shortcut])``."""
     sites = []
     for layer in network.sublayers():
-        for cls, attr in ends:
-            if isinstance(layer, cls):
+        for cls, attr, *flag in branches:
+            if isinstance(layer, cls) and all(getattr(layer, f) for f in flag):
                 sites.append(getattr(layer, attr))
                 break
     for i, site in enumerate(sites):
@@ -383,7 +372,7 @@ def build_arch(arch):
         network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
     if drop_rate:
         add_dropout_before_classifier(network, drop_rate)
-    if drop_path_rate and own is None and add_drop_path(network, drop_path_rate) == 0:
+    if drop_path_rate and own is None and add_drop_path(network, drop_path_rate, card.residual_branches) == 0:
         raise ConfigError(f"Arch.drop_path_rate: {name} has no residual blocks to drop; remove the key")
     if bn and set_batchnorm(network, bn) == 0:
         raise ConfigError(f"Arch.override_params: {name} has no BatchNorm layers for "

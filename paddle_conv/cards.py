@@ -85,9 +85,20 @@ class ModelCard:
             ends at output stride ``2**k``, as the five conv blocks of PaddleClas's VGG (a ResNet's:
             the stem conv, then ``layer1`` with the stem's pooling, ``layer2`` ... ``layer4``).
             ``Arch.stop_grad_layers: N`` freezes the first N. Empty: not listed.
+        residual_branches: where stochastic depth (``Arch.drop_path_rate``) drops: ``(block class,
+            name of the sublayer whose output ends the block's residual branch[, attribute of the block
+            that is true when it has its shortcut])``, e.g. ``((BottleneckBlock, "bn3"),)``. Empty: no
+            residual blocks (a model taking its own ``drop_path_rate``/``stochastic_depth`` needs none).
         upstream: the project whose model this one matches (None: this project's own design).
         layout: the state-dict layout the model's names and shapes follow.
         weights: pretrained weights, :class:`WeightEntry` (empty: none published yet).
+        paper: what the paper (or the authors' code) reports, for :mod:`paddle_conv.summary`:
+            ``{"params", "macs" (multiply-accumulates of one image), "size", "num_classes", "source"}``.
+        quick_check: a small instance for quick checks (the per-model tests, the plugin walk-through):
+            ``{"kwargs": builder arguments, "input_size": [C, H, W], "fixed_size": whether an export needs
+            a fixed H and W}``; the family's model whose card has one is the family's representative.
+        torch_reference: whether the model has a PyTorch reference (:mod:`weights_bridge.references`);
+            False for weights that come from elsewhere (Keras).
     """
 
     task: str = "classification"
@@ -98,9 +109,13 @@ class ModelCard:
     classifier: Optional[str] = "fc"
     num_classes: int = 1000
     stages: Tuple[Tuple[str, ...], ...] = ()
+    residual_branches: Tuple[tuple, ...] = ()
     upstream: Optional[str] = None
     layout: str = "paddle_conv"
     weights: Tuple[WeightEntry, ...] = field(default=())
+    paper: Optional[Dict[str, Any]] = None
+    quick_check: Optional[Dict[str, Any]] = None
+    torch_reference: bool = True
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -144,6 +159,8 @@ RESNET_STAGES = (("conv1", "bn1"), ("layer1",), ("layer2",), ("layer3",), ("laye
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, type):
+        return value.__name__
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -4,9 +4,8 @@ An eval-mode ``BatchNorm2D`` is the per-channel affine map ``y = s x + t`` with
 ``s = gamma / sqrt(var + eps)`` and ``t = beta - s mean``; a convolution ``x -> W * x + b`` followed
 by it equals the convolution with ``W' = s W`` and ``b' = s b + t``. :func:`fuse` applies this to
 
-* every :class:`~paddle_conv.layers.octconv.Conv_BN` / ``Conv_BN_ACT``: ``bn_h`` folds into
-  ``conv_h2h`` and ``conv_l2h`` (both feed the high branch before the norm; nearest
-  up-sampling commutes with a per-channel affine map), ``bn_l`` into ``conv_h2l`` and ``conv_l2l``;
+* every layer that offers a ``fuse_bn()`` method (it folds its own norms with :func:`bn_affine` and
+  :func:`scale_conv`, e.g. OctConv's ``Conv_BN``, whose norms follow several branches);
 * every ``nn.Conv2D`` whose output tensor goes straight into a ``nn.BatchNorm2D``, found by
   running the model once on a random input (so the pairing follows the real data flow, whatever
   the layer names or nesting).
@@ -22,12 +21,11 @@ import paddle
 import paddle.nn as nn
 
 from .errors import ConfigError
-from .layers.octconv import Conv_BN
 
-__all__ = ["fuse"]
+__all__ = ["bn_affine", "fuse", "scale_conv"]
 
 
-def _bn_affine(bn):
+def bn_affine(bn):
     """``(s, t)`` as float64 arrays of an eval-mode BatchNorm2D: ``bn(x) = s x + t`` per channel."""
     if bn._data_format not in ("NCHW", "NCL", "NC"):
         raise ConfigError(f"fuse: BatchNorm2D with data_format={bn._data_format!r} is not supported; use NCHW.")
@@ -39,7 +37,7 @@ def _bn_affine(bn):
     return s, beta - s * mean
 
 
-def _scale_conv(conv, s, t):
+def scale_conv(conv, s, t):
     """Make ``conv`` compute ``s * conv(x) + t`` (``t`` None: no shift, and no bias added)."""
     weight = conv.weight.numpy().astype(np.float64)
     conv.weight.set_value((weight * s.reshape(-1, 1, 1, 1)).astype(np.float32))
@@ -50,21 +48,6 @@ def _scale_conv(conv, s, t):
     if conv.bias is None:
         conv.bias = conv.create_parameter([conv.weight.shape[0]], is_bias=True)
     conv.bias.set_value(new_bias.astype(np.float32))
-
-
-def _fold_octave(block):
-    """Fold ``bn_h`` / ``bn_l`` of a Conv_BN into its OctaveConv's branches."""
-    oct_conv = block.conv
-    for bn_name, main, extra in (("bn_h", "conv_h2h", "conv_l2h"), ("bn_l", "conv_l2l", "conv_h2l")):
-        bn = getattr(block, bn_name)
-        if not isinstance(bn, nn.BatchNorm2D):
-            continue
-        s, t = _bn_affine(bn)
-        convs = [c for c in (getattr(oct_conv, main), getattr(oct_conv, extra)) if c is not None]
-        _scale_conv(convs[0], s, t)  # the first existing branch takes the shift
-        for conv in convs[1:]:
-            _scale_conv(conv, s, None)
-        setattr(block, bn_name, nn.Identity())
 
 
 def _probe_input(model, input_shape):
@@ -122,11 +105,11 @@ def fuse(model, input_shape=None, atol=1e-4):
     with paddle.no_grad():
         want = _flat_outputs(fused(x))
     for layer in fused.sublayers():
-        if isinstance(layer, Conv_BN):
-            _fold_octave(layer)
+        if hasattr(layer, "fuse_bn"):  # a layer that folds its own norms (OctConv's Conv_BN)
+            layer.fuse_bn()
     for conv, parent, name in _conv_bn_pairs(fused, x):
         bn = getattr(parent, name)
-        _scale_conv(conv, *_bn_affine(bn))
+        scale_conv(conv, *bn_affine(bn))
         setattr(parent, name, nn.Identity())
     with paddle.no_grad():
         got = _flat_outputs(fused(x))

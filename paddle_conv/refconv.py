@@ -9,7 +9,6 @@
 Both functions change ``model`` in place and return it.
 """
 
-import paddle
 import paddle.nn as nn
 
 from .layers.refconv import BASIS_MODES, TRANSFORM_INITS, RefConv2D
@@ -108,26 +107,12 @@ def reset_random_bases(model):
 
 
 def reparameterize(model):
-    """Fold every :class:`RefConv2D` of ``model`` into a plain ``nn.Conv2D`` in place; return the model.
+    """Replace every sublayer of ``model`` that offers a ``reparameterize()`` method (e.g.
+    :class:`RefConv2D`) by the inference form it returns, in place; return the model.
 
-    The new conv's ``weight`` is the refocused kernel ``weight + convmap(weight)`` and its
-    ``bias`` the RefConv's bias (none when it has none), so outputs are unchanged and the model
-    has exactly the structure and parameter count of the model that was refocused.
+    A RefConv2D becomes a plain ``nn.Conv2D`` whose ``weight`` is the refocused kernel, so outputs
+    are unchanged and the model has exactly the structure and parameter count of the model that
+    was refocused.
     """
-
-    def convert(ref):
-        if not isinstance(ref, RefConv2D):
-            return None
-        conv = nn.Conv2D(ref.in_channels, ref.out_channels, ref.kernel_size, stride=ref.stride,
-                         padding=ref.padding, dilation=ref.dilation, groups=ref.groups,
-                         bias_attr=None if ref.bias is not None else False)
-        with paddle.no_grad():
-            conv.weight.set_value(ref.refocused_kernel())
-        if ref.bias is not None:
-            conv.bias.set_value(ref.bias)
-        if not ref.training:
-            conv.eval()
-        return conv
-
-    _replace_sublayers(model, convert)
+    _replace_sublayers(model, lambda layer: layer.reparameterize() if hasattr(layer, "reparameterize") else None)
     return model

@@ -14,15 +14,13 @@ Example::
     list_models(task="classification", pretrained=False)
 """
 
-import dataclasses
 import difflib
 import fnmatch
 from typing import Any, Callable, List, Optional, TypeVar
 
-from .cards import TASKS, ModelCard, WeightEntry
+from .cards import TASKS, ModelCard
 from .errors import UnknownNameError
-from .pretrained.download import download_path
-from .pretrained.loader import Pretrained, load_weights, resolve_entry
+from .plugins import load_plugins
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -34,9 +32,15 @@ class Registry:
         kind: what the registry holds, used in error messages (e.g. ``"model"``).
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, plugins: bool = False) -> None:
         self.kind = kind
         self._entries: dict = {}
+        self._plugins_pending = plugins  # load $PADDLE_CONV_PLUGINS before the first lookup
+
+    def _load_plugins(self) -> None:
+        if self._plugins_pending:
+            self._plugins_pending = False
+            load_plugins()
 
     def register(self, fn: Optional[T] = None, *, name: Optional[str] = None) -> Any:
         """Register ``fn`` under ``name`` (default: ``fn.__name__``); usable as a decorator."""
@@ -52,6 +56,7 @@ class Registry:
 
     def get(self, name: str) -> Callable[..., Any]:
         """Return the builder registered as ``name``; raise UnknownNameError naming the closest."""
+        self._load_plugins()
         try:
             return self._entries[name]
         except (KeyError, TypeError):
@@ -69,13 +74,16 @@ class Registry:
 
     def names(self, pattern: Optional[str] = None) -> List[str]:
         """Sorted registered names, optionally filtered by a shell-style ``pattern``."""
+        self._load_plugins()
         names = sorted(self._entries)
         return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
 
     def __contains__(self, name: object) -> bool:
+        self._load_plugins()
         return name in self._entries
 
     def __len__(self) -> int:
+        self._load_plugins()
         return len(self._entries)
 
 
@@ -83,7 +91,7 @@ class ModelRegistry(Registry):
     """The model registry: builders and their :class:`~paddle_conv.cards.ModelCard`."""
 
     def __init__(self) -> None:
-        super().__init__("model")
+        super().__init__("model", plugins=True)
         self._cards: dict = {}
 
     def register(self, fn: Optional[T] = None, *, name: Optional[str] = None,
@@ -96,6 +104,9 @@ class ModelRegistry(Registry):
 
         def add(obj: T) -> T:
             key = name or obj.__name__
+            for entry in card.weights if card is not None else ():
+                if entry.model != key:
+                    raise ValueError(f"weights {entry.name!r} fit model {entry.model!r}, not {key!r}")
             Registry.register(self, obj, name=key)
             self._cards[key] = card if card is not None else ModelCard()
             return obj
@@ -106,14 +117,6 @@ class ModelRegistry(Registry):
         """The card of the registered model ``name`` (UnknownNameError naming the closest)."""
         self.get(name)
         return self._cards[name]
-
-    def add_weights(self, name: str, *entries: WeightEntry) -> None:
-        """Append pretrained weight ``entries`` (each naming this model) to the card of ``name``."""
-        for entry in entries:
-            if entry.model != name:
-                raise ValueError(f"weights {entry.name!r} fit model {entry.model!r}, not {name!r}")
-        card = self.card(name)
-        self._cards[name] = dataclasses.replace(card, weights=card.weights + tuple(entries))
 
     def filter(self, pattern: Optional[str] = None, task: Optional[str] = None,
                pretrained: Optional[bool] = None) -> List[str]:
@@ -129,37 +132,6 @@ MODELS = ModelRegistry()
 def register_model(fn: Optional[T] = None, *, name: Optional[str] = None, card: Optional[ModelCard] = None) -> Any:
     """Register a model builder (function or class) with its card: ``@register_model(card=ModelCard(...))``."""
     return MODELS.register(fn, name=name, card=card)
-
-
-def create_model(name: str, pretrained: Pretrained = False, **kwargs: Any) -> Any:
-    """Build the registered model ``name``, e.g. ``create_model("oct_resnet50", num_classes=10)``.
-
-    Args:
-        pretrained: False (random init), True (the card's first weights), a weights name of the
-            card, a path (``.pdparams`` or an upstream ``.pth``, converted) or an ``http(s)://`` URL;
-            downloaded and converted on first use (see :mod:`paddle_conv.pretrained`). Without
-            ``num_classes`` the model takes the named weights' class count; with another one,
-            every weight but the classifier's is loaded.
-        **kwargs: the builder's arguments.
-    """
-    return build_then_load(name, pretrained, kwargs)
-
-
-def build_then_load(name: str, pretrained: Pretrained, kwargs: dict,
-                    prepare: Optional[Callable[[Any], None]] = None) -> Any:
-    """:func:`create_model` with ``prepare(model)`` run on the freshly built model before the
-    pretrained weights load (an init-time change, e.g. PaddleClas's ``head_init_scale``, that
-    loaded weights then replace)."""
-    card = MODELS.card(name)
-    entry = resolve_entry(name, card.weights, pretrained) if pretrained else None
-    if entry is not None:
-        kwargs = {"num_classes": entry.num_classes, **kwargs}
-    model = MODELS.build(name, **kwargs)
-    if prepare is not None:
-        prepare(model)
-    if pretrained:
-        load_weights(model, name, card.weights, pretrained, card.classifier)
-    return model
 
 
 def model_card(name: str) -> ModelCard:
@@ -181,29 +153,19 @@ def list_models(pattern: Optional[str] = None, task: Optional[str] = None,
     return MODELS.filter(pattern, task, pretrained)
 
 
-def list_pretrained(pattern: Optional[str] = None) -> List[dict]:
-    """One row per published weights file of the models matching ``pattern``: model, name,
-    dataset, metrics, class count, upstream, the file's cache path and whether it is there."""
-    rows = []
-    for model in MODELS.filter(pattern, pretrained=True):
-        for entry in MODELS.card(model).weights:
-            path = download_path(entry.file_name, entry.urls, entry.sha256, entry.md5)
-            rows.append({"model": model, "name": entry.name, "dataset": entry.dataset, "metrics": entry.metrics,
-                         "num_classes": entry.num_classes, "upstream": entry.upstream, "path": str(path),
-                         "cached": path.is_file()})
-    return rows
+#: ``weights format -> fn(path, model_name, num_classes) -> Paddle state dict``: how a weights file that is not
+#: Paddle's own becomes ours. A bridge registers its format (:mod:`weights_bridge` registers ``"torch"``); a
+#: weights entry's ``converter`` names the one it needs (:func:`paddle_conv.pretrained.loader.converter`).
+CONVERTERS = Registry("weights converter")
 
+#: ``model name -> builder of its PyTorch reference`` (``torch.nn.Module``), for converting and checking
+#: weights: :mod:`weights_bridge.references` registers the package's own, a plugin its family's.
+REFERENCES = Registry("torch reference model", plugins=True)
+register_reference = REFERENCES.register
 
-def weights_table() -> str:
-    """The Markdown table of every published weights file, one row per model (README and
-    docs/pretrained.md show it; a test keeps them in sync)."""
-    lines = ["| model | `pretrained=`: data, published score | source |", "|---|---|---|"]
-    for model in MODELS.filter(pretrained=True):
-        weights = MODELS.card(model).weights
-        cells = []
-        for entry in weights:
-            score = ", ".join(f"{k} {v:g}" for k, v in entry.metrics.items()) or "score not published"
-            cells.append(f"`{entry.name}`: {entry.dataset}, {score}")
-        sources = sorted({entry.upstream.split(" ")[0] for entry in weights})
-        lines.append(f"| `{model}` | {'; '.join(cells)} | {', '.join(sources)} |")
-    return "\n".join(lines)
+#: Data sets (``DataLoader.*.dataset.name``) and losses (``Loss.Train``), registered by their modules
+#: under :mod:`paddle_conv.data` and :mod:`paddle_conv.losses`.
+DATASETS = Registry("dataset")
+register_dataset = DATASETS.register
+LOSSES = Registry("loss")
+register_loss = LOSSES.register

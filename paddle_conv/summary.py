@@ -21,31 +21,8 @@ import paddle
 from paddle.hapi import dynamic_flops
 
 from .cards import format_card
-from .registry import create_model, model_card
-
-
-def _cct_figures(params, macs, size=32, num_classes=10, data="CIFAR-10"):
-    return dict(params=params, macs=macs, size=size, num_classes=num_classes,
-                source=f"Hassani et al. 2021, SHI-Labs/Compact-Transformers ({data})")
-
-
-#: What the papers (or the authors' reference code) report, with the input and class count
-#: they apply to. ``macs`` are multiply-accumulates of one image.
-PAPER_FIGURES = {
-    "resnet50": dict(params=25.557e6, macs=4.089e9, size=224, num_classes=1000,
-                     source="He et al. 2016, as measured by d-li14/octconv.pytorch"),
-    "oct_resnet50": dict(params=25.557e6, macs=2.367e9, size=224, num_classes=1000,
-                         source="Chen et al. 2019 (alpha=0.5), d-li14/octconv.pytorch"),
-    "mobilenet_v1": dict(params=4.2e6, macs=569e6, size=224, num_classes=1000,
-                         source="Howard et al. 2017 (1.0 MobileNet-224)"),
-    "oct_mobilenet": dict(params=4.2e6, macs=321e6, size=224, num_classes=1000,
-                          source="Chen et al. 2019 (1.0 MobileNet v1, alpha=0.5), facebookresearch/OctConv"),
-    **{name: _cct_figures(params, macs) for name, params, macs in (
-        ("cct_2_3x2_32", 0.284e6, 0.033e9), ("cct_4_3x2_32", 0.482e6, 0.046e9),
-        ("cct_6_3x2_32", 3.327e6, 0.241e9), ("cct_7_3x2_32", 3.853e6, 0.275e9),
-        ("cct_6_3x1_32", 3.168e6, 0.813e9), ("cct_7_3x1_32", 3.760e6, 0.947e9))},
-    "cct_14_7x2_224": _cct_figures(22.29e6, 5.11e9, size=224, num_classes=1000, data="ImageNet"),
-}
+from .factory import create_model
+from .registry import model_card
 
 
 def _int_of_tensor(value, *args):
@@ -98,15 +75,15 @@ def stage_shapes(model, input_shape):
 def summarize(name, size=None, num_classes=None, **model_kwargs):
     """Summary of the registered model ``name`` for one ``3 x size x size`` image.
 
-    ``size`` and ``num_classes`` default to the paper's setting when :data:`PAPER_FIGURES` knows
-    the model, else to its card's. Returns a dict: ``name``, ``card`` (the model card as plain
+    ``size`` and ``num_classes`` default to the paper's setting when the card has the paper's
+    figures (``ModelCard.paper``), else to the card's. Returns a dict: ``name``, ``card`` (the model card as plain
     data), ``input_shape``, ``num_classes``,
     ``params`` (trainable), ``buffers`` (non-trainable, e.g. BN statistics), ``macs``,
     ``stages`` (see :func:`stage_shapes`) and ``paper`` (the paper's figures, or None when the
     paper has none for this setting).
     """
     card = model_card(name)
-    paper = PAPER_FIGURES.get(name)
+    paper = card.paper
     size = size or (paper["size"] if paper else card.input_size[-1])
     num_classes = num_classes or (paper["num_classes"] if paper else card.num_classes)
     model = create_model(name, num_classes=num_classes, **model_kwargs)

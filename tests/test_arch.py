@@ -39,6 +39,26 @@ def test_drop_path_drops_residual_branches_of_resnets(name):
     assert not np.allclose(outputs(drop, x, True, seed=1), outputs(plain, x, True, seed=1), atol=1e-4)
 
 
+RESIDUAL_BLOCKS = tuple({cls for n in list_models() for cls, *_ in model_card(n).residual_branches})
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_drop_path_rate_works_on_every_model_with_residual_blocks_and_is_refused_naming_the_key_on_others(name):
+    """Driven by the registry: a model whose card lists residual branches (or that takes its own stochastic
+    depth) builds with ``drop_path_rate``; any other is refused by a ConfigError naming the key, and holds
+    none of the residual blocks the cards know. Skeletons (paddle.LazyGuard, no weights drawn) or the card's
+    small instance (``quick_check``)."""
+    arch = {"name": name, "class_num": 3, **(model_card(name).quick_check or {}).get("kwargs", {})}
+    if supports_drop_path(name):
+        with paddle.LazyGuard():
+            build_arch({**arch, "drop_path_rate": 0.1})  # a card listing branches the model lacks: no site, raises
+        return
+    with pytest.raises(ConfigError, match=rf"Arch\.drop_path_rate: {name} has no residual blocks"):
+        build_arch({**arch, "drop_path_rate": 0.1})
+    network = build_arch(arch)
+    assert not any(isinstance(layer, RESIDUAL_BLOCKS) for layer in network.sublayers())
+
+
 def test_drop_path_goes_to_cct_own_stochastic_depth_and_is_refused_without_residuals():
     net = build_arch({"name": "cct_2_3x2_32", "class_num": 3, "drop_path_rate": 0.3})
     rates = [layer.drop_prob for layer in net.sublayers() if hasattr(layer, "drop_prob")]

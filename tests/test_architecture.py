@@ -110,3 +110,122 @@ def test_the_checker_sees_relative_and_function_level_imports(tmp_path):
     ]
     assert violations("paddle_conv/deploy", ["paddle_conv.engine"], ("paddle_conv/deploy/x.py",),
                       root=str(tmp_path)) == ["paddle_conv/deploy/__init__.py: paddle_conv.engine"]
+
+
+def import_graph(packages=("paddle_conv", "weights_bridge"), root=ROOT):
+    """``{module: {modules of packages it imports}}`` (every import, also inside functions); ``from a import b``
+    is an edge to ``a.b`` when that is a module, else to ``a``."""
+    modules = {_module_name(path, root): path for package in packages
+               for path in python_files(os.path.join(root, package))}
+    graph = {}
+    for module, path in modules.items():
+        names = imports_of(path, root)
+        graph[module] = {n for n in names if n in modules and n != module
+                         and not any(other.startswith(n + ".") and other in names for other in names if other != n
+                                     and other in modules and other.rsplit(".", 1)[0] == n)}
+    return graph
+
+
+def import_cycles(graph):
+    """The strongly connected components of ``graph`` with more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in graph[node]:
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while not component or component[-1] != node:
+                component.append(stack.pop())
+                on_stack.discard(component[-1])
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_import_cycles_in_paddle_conv_and_weights_bridge():
+    assert import_cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path):
+    pkg = tmp_path / "paddle_conv"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from . import b\n")
+    (pkg / "b.py").write_text("def f():\n    from .a import g\n")
+    (pkg / "c.py").write_text("from .a import b\n")
+    assert import_cycles(import_graph(("paddle_conv",), root=str(tmp_path))) == [["paddle_conv.a", "paddle_conv.b"]]
+
+
+def test_the_core_never_imports_the_bridge():
+    """Converters and references are registered by weights_bridge into paddle_conv.registry; only the
+    benchmark's torch paths (clients of both, comparing the frameworks) import it."""
+    found = violations("paddle_conv", ["weights_bridge"])
+    assert [v for v in found if not v.startswith("paddle_conv/benchmark/")] == []
+
+
+def _family_names():
+    """Registered model names, the classes the family modules define, and the family layers' classes."""
+    import inspect
+
+    import paddle_conv as pc
+    from paddle_conv.layers import octconv, refconv
+
+    family_modules = {pc.registry.MODELS.get(n).__module__ for n in pc.list_models()}
+    classes = {name for module in family_modules | {octconv.__name__, refconv.__name__}
+               for name, obj in vars(__import__(module, fromlist=["_"])).items()
+               if inspect.isclass(obj) and obj.__module__ == module}
+    return set(pc.list_models()) | classes, family_modules | {octconv.__name__, refconv.__name__}
+
+
+#: The modules that must know no family: they read the cards and call the methods layers offer.
+GENERIC = ["paddle_conv/deploy", "paddle_conv/fuse.py", "paddle_conv/arch.py", "paddle_conv/config",
+           "paddle_conv/engine", "paddle_conv/registry.py", "paddle_conv/factory.py", "paddle_conv/summary.py",
+           "paddle_conv/cards.py"]
+#: Exceptions, with the reason: OctConv's export rewrite and its timing still live in deploy/ (public module
+#: paths, called by deploy/export.py); the config validates Arch.refocus (the RefConv family's config key) with
+#: RefConv's option lists (config/classification.py, config/arch_keys.py once that section is split off).
+FAMILY_AWARE = ("paddle_conv/deploy/octconv_rewrite.py", "paddle_conv/deploy/octconv_tune.py",
+                "paddle_conv/config/classification.py", "paddle_conv/config/arch_keys.py")
+
+
+def named_in_code(path):
+    """Identifiers and string constants of ``path``'s code (docstrings left out)."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.alias):
+            names.add(node.asname or node.name.rsplit(".", 1)[-1])
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            names.add(node.value)
+    return names
+
+
+@pytest.mark.parametrize("target", GENERIC)
+def test_no_generic_module_names_a_family(target):
+    family_names, family_modules = _family_names()
+    found = violations(target, sorted(family_modules), FAMILY_AWARE)
+    for path in python_files(os.path.join(ROOT, target)):
+        rel = os.path.relpath(path, ROOT).replace(os.sep, "/")
+        if rel not in FAMILY_AWARE:
+            found += [f"{rel}: {name}" for name in sorted(named_in_code(path) & family_names)]
+    assert found == [], "generic code reads the model card or calls the method a layer offers"

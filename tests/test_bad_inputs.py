@@ -26,8 +26,8 @@ from paddle_conv.config import load_config, parse_override
 from paddle_conv.data import ImageFolder, ImageNetDataset, build_dataset
 from paddle_conv.engine import load_checkpoint, save_checkpoint
 from paddle_conv.errors import ConfigError, DataError, UnknownNameError, WeightsError
+from paddle_conv.factory import create_model
 from paddle_conv.layers import Conv_BN, OctaveConv
-from paddle_conv.registry import create_model
 from paddle_conv.state_dict import load_pretrained
 from tools import convert_weights as convert_tool
 from tools import eval as eval_tool

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from paddle_conv.cli import run_cli
 from paddle_conv.engine import load_checkpoint, save_checkpoint
 from paddle_conv.errors import OutputError, WeightsError
+from paddle_conv.factory import create_model
 from paddle_conv.io import (
     RunLock,
     UnsafePickleError,
@@ -33,7 +34,6 @@ from paddle_conv.io import (
     safe_torch_load,
     temp_path,
 )
-from paddle_conv.registry import create_model
 from paddle_conv.state_dict import load_pretrained
 from tools import convert_weights, eval_det, export, reparameterize
 from tools import eval as eval_tool

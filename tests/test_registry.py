@@ -5,6 +5,7 @@ import pytest
 import paddle_conv as pc
 from paddle_conv.errors import PaddleConvError, UnknownNameError
 from paddle_conv.registry import Registry
+from tests.registry_cases import family_cases
 
 
 def test_register_and_build():
@@ -47,36 +48,19 @@ def test_create_model_unknown_name():
 
 # --------------------------------------------------------------------------------- model cards
 #: One cheap model per family module; every registered model's module must be among them.
-REPRESENTATIVES = {"baselines": "mobilenet_v1", "cct": "cct_2_3x2_32", "cct_keras": "cct_keras_cifar",
-                   "conv_resnet": "conv_resnet50",
-                   "oct_mobilenet": "oct_mobilenet", "oct_resnet": "oct_resnet26",
-                   "refconv_mobilenet": "refconv_mobilenet_v1", "ssd_lite": "ssd_lite", "tiny_cnn": "tiny_cnn",
-                   "ssd300": "ssd300_vgg16"}
-THIN = {"ssd300_vgg16": {"width": 0.0625}}  # takes 300x300 only: a thin one instead of a small input
+CASES = family_cases()
 
 
-def _family(name):
-    return pc.registry.MODELS.get(name).__module__.rsplit(".", 1)[-1]
-
-
-def test_every_family_has_a_checked_representative():
-    assert {_family(n) for n in pc.list_models()} <= set(REPRESENTATIVES)
-
-
-@pytest.mark.parametrize("name", sorted(REPRESENTATIVES.values()))
-def test_the_card_describes_the_model(name):
+@pytest.mark.parametrize("case", CASES, ids=[case.family for case in CASES])
+def test_the_card_describes_the_model(case):
     import paddle
 
-    card = pc.model_card(name)
+    card = pc.model_card(case.name)
     assert card.task in pc.cards.TASKS and len(card.mean) == len(card.std) == card.input_size[0]
-    size = 64 if card.task == "detection" else 32  # small inputs; every other family takes them
-    kwargs = {"input_size": size} if card.task == "detection" else {}
-    if name in THIN:
-        size, kwargs = card.input_size[-1], THIN[name]
-    model = pc.create_model(name, num_classes=3, **kwargs)
+    model = pc.create_model(case.name, num_classes=3, **case.kwargs)
     model.eval()
     with paddle.no_grad():
-        out = model(paddle.randn([1, card.input_size[0], size, size]))
+        out = model(paddle.randn([1, *case.shape[1:]]))
     if card.task == "detection":
         assert card.classifier is None and len(out) == 3  # loc, conf, priors
     else:
@@ -114,12 +98,13 @@ def test_a_weight_entry_carries_what_a_download_needs():
         metrics={"top1": 90.0}, num_classes=10, input_size=(3, 32, 32), mean=(0.5,) * 3, std=(0.5,) * 3)
     assert entry.sha256 is None  # unknown until pinned
     reg = pc.registry.ModelRegistry()
-    reg.register(lambda num_classes=1000: None, name="tiny_cnn", card=pc.ModelCard(input_size=(3, 32, 32)))
+    reg.register(lambda num_classes=1000: None, name="plain", card=pc.ModelCard(input_size=(3, 32, 32)))
     assert reg.filter(pretrained=True) == []
-    reg.add_weights("tiny_cnn", entry)
+    reg.register(lambda num_classes=1000: None, name="tiny_cnn", card=pc.ModelCard(weights=(entry,)))
     card = reg.card("tiny_cnn")
     assert card.pretrained and reg.filter(pretrained=True) == ["tiny_cnn"]
     assert card.to_dict()["weights"][0]["urls"] == ["https://example.invalid/tiny.pdparams"]
     assert "demo" in pc.cards.format_card("tiny_cnn", card)
-    with pytest.raises(ValueError, match="fit model 'oct_resnet50', not 'tiny_cnn'"):
-        reg.add_weights("tiny_cnn", dataclasses.replace(entry, model="oct_resnet50"))
+    with pytest.raises(ValueError, match="fit model 'oct_resnet50', not 'other'"):
+        reg.register(lambda: None, name="other", card=pc.ModelCard(weights=(dataclasses.replace(entry,
+                                                                                               model="oct_resnet50"),)))

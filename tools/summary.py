@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from paddle_conv.cards import format_card  # noqa: E402
 from paddle_conv.cli import print_error, run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError  # noqa: E402
-from paddle_conv.registry import list_pretrained, model_card  # noqa: E402
+from paddle_conv.factory import list_pretrained  # noqa: E402
+from paddle_conv.registry import model_card  # noqa: E402
 from paddle_conv.summary import format_summary, summarize  # noqa: E402
 
 

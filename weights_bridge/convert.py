@@ -29,7 +29,9 @@ import paddle
 import torch
 
 from paddle_conv.errors import WeightsError
-from paddle_conv.registry import create_model
+from paddle_conv.factory import create_model
+from paddle_conv.io import safe_torch_load
+from paddle_conv.registry import CONVERTERS
 
 from .checkpoint import numpy_weights, unwrap_state_dict
 from .mappings import IDENTITY, KeyMapping, key_mapping, register_key_mapping
@@ -479,3 +481,11 @@ def paddle_to_torch(state_dict: Mapping[str, Any], model: Optional[str] = None, 
     """
     return convert_state(state_dict, model, "paddle_to_torch", num_classes, torch_model=torch_model,
                          paddle_model=paddle_model, **model_kwargs).state
+
+
+@CONVERTERS.register(name="torch")
+def convert_torch_file(read, model: str, num_classes: Optional[int] = None) -> "OrderedDict[str, paddle.Tensor]":
+    """A torch checkpoint file (upstream layout), ``read(reader)`` giving its content, as the Paddle state dict
+    of ``model``: the ``"torch"`` converter :func:`paddle_conv.create_model` uses for published ``.pth`` files."""
+    kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    return torch_to_paddle(unwrap_state_dict(read(safe_torch_load)), model, **kwargs)

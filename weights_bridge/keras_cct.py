@@ -25,7 +25,7 @@ import numpy as np
 import paddle
 
 from paddle_conv.errors import WeightsError
-from paddle_conv.registry import create_model
+from paddle_conv.factory import create_model
 
 from .safe_hdf5 import checked_datasets, open_hdf5
 

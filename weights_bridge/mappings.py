@@ -3,7 +3,8 @@ family, registered under the model names it serves (:func:`register_key_mapping`
 
 Families whose references use the Paddle names (OctConv, CCT, RefConv, TinyCNN, MobileNetV2, ResNet =
 paddle.vision = torchvision) need none: the converter's structural rules (Linear transposed,
-BatchNorm statistics renamed) are all there is. Registered here:
+BatchNorm statistics renamed) are all there is. Each family's torch reference module
+(:mod:`weights_bridge.references`) registers its family's mapping beside the reference:
 
 * ``mobilenet_v1``: d-li14's ``features.i`` blocks -> paddle.vision's ``conv1``, ``conv2_1`` ...;
 * ``ssd_lite``: the same under ``backbone.``;
@@ -23,11 +24,6 @@ import re
 from dataclasses import dataclass
 
 from paddle_conv.registry import Registry
-
-from .references.densenet import DENSENET_ALIASES, densenet_renames
-from .references.mobilenet import mobilenet_v1_renames
-from .references.mobilenet_v3 import mobilenet_v3_renames
-from .references.shufflenet import shufflenet_v2_renames
 
 __all__ = ["IDENTITY", "KEY_MAPPINGS", "KeyMapping", "key_mapping", "register_key_mapping"]
 
@@ -92,16 +88,3 @@ def register_key_mapping(mapping, *model_names):
 def key_mapping(model_name):
     """The family mapping of ``model_name`` (identity names when none is registered)."""
     return KEY_MAPPINGS.get(model_name) if model_name in KEY_MAPPINGS else IDENTITY
-
-
-register_key_mapping(KeyMapping(renames=mobilenet_v1_renames()), "mobilenet_v1")
-register_key_mapping(KeyMapping(renames=mobilenet_v1_renames("backbone.")), "ssd_lite")
-register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("small")), "mobilenet_v3_small")
-register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("large")), "mobilenet_v3_large")
-register_key_mapping(KeyMapping(renames=shufflenet_v2_renames()), "shufflenet_v2_x1_0")
-register_key_mapping(KeyMapping(renames=densenet_renames(), aliases=DENSENET_ALIASES), "densenet121")
-register_key_mapping(KeyMapping(renames=((r"\.conv2\.(offset_conv|mask_conv)\b", ".conv2.conv_offset"),),
-                                merged=(r".*\.conv2\.conv_offset\.(weight|bias)",)),
-                     "resnet50_dcn", "conv_resnet50")
-register_key_mapping(KeyMapping(renames=((r"^L2Norm\b", "l2_norm"), (r"^loc\b", "loc_heads"),
-                                         (r"^conf\b", "conf_heads"))), "ssd300_vgg16")

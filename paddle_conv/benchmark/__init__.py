@@ -5,9 +5,9 @@
 """
 
 from .measure import machine_info, macs_per_image
-from .paths import DEPLOY_PATHS, PATHS, build_model, paddle_step, torch_step
+from .paths import DEPLOY_PATHS, PATHS, paddle_step, seeded_model, torch_step
 from .report import add_ratios, format_table, summarize
 from .runner import DEFAULT_BASELINES, MODES, run
 
-__all__ = ["DEFAULT_BASELINES", "DEPLOY_PATHS", "MODES", "PATHS", "add_ratios", "build_model", "format_table",
+__all__ = ["DEFAULT_BASELINES", "DEPLOY_PATHS", "MODES", "PATHS", "add_ratios", "seeded_model", "format_table",
            "machine_info", "macs_per_image", "paddle_step", "run", "summarize", "torch_step"]

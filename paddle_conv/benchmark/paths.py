@@ -37,8 +37,9 @@ def path_available(path):
     return True, ""
 
 
-def build_model(spec, num_classes):
-    """The model named ``spec`` (``NAME`` or ``NAME:reparameterized``), with seeded weights."""
+def seeded_model(spec, num_classes):
+    """The model named ``spec`` (``NAME`` or ``NAME:reparameterized``), made by :func:`paddle_conv.create_model`
+    with seeded weights (and re-parameterized for ``:reparameterized``)."""
     import paddle
 
     import paddle_conv as pc

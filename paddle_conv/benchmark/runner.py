@@ -10,9 +10,9 @@ from .measure import _peak_rss_mib, _reset_peak_rss, machine_info, macs_per_imag
 from .paths import (
     INFERENCE_ONLY,
     TorchDefaultStep,
-    build_model,
     paddle_step,
     path_available,
+    seeded_model,
     torch_reference,
     torch_step,
 )
@@ -98,7 +98,7 @@ def run(args, log=print):
                 label = f"[{i}/{len(jobs)} {time.perf_counter() - t_start:5.0f}s] {name} bs{batch} {path} {mode}" \
                         + (" amp" if amp else "")
                 if name not in models:
-                    model = build_model(name, args.num_classes)
+                    model = seeded_model(name, args.num_classes)
                     models[name] = model, macs_per_image(model, args.size)
                 step, why = _build_step(job, models[name][0], args, workdir, device)
                 if step is None:

@@ -10,7 +10,7 @@ fills defaults and validates every key, so a typo stops the run before any work 
     det = load_config("configs/ssd_kd_shapes.yaml", schema=DET_SCHEMA)
 
 The package: :mod:`.schema` (the generic engine: keys, types, defaults, errors naming the
-closest key), :mod:`.classification` and :mod:`.detection` (the schemas), :mod:`.yaml_io`
+closest key), :mod:`.classification` and :mod:`.det_schema` (the schemas), :mod:`.yaml_io`
 (safe YAML, overrides, files).
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 
 from ..errors import PROBLEMS, config_error
 from .classification import SCHEMA
-from .detection import DET_SCHEMA, STAGES, is_detection_config
+from .det_schema import DET_SCHEMA, STAGES, is_detection_config
 from .legacy import is_legacy, translate_legacy
 from .schema import (
     ANY,

@@ -21,7 +21,7 @@ set's, a transform's) are checked against the registered builder's signature
 (:func:`validate_kwargs`): an unknown argument names the closest valid one, and an argument
 whose default is a bool/int/float/str must have that type.
 
-The schemas themselves live in :mod:`.classification` and :mod:`.detection`.
+The schemas themselves live in :mod:`.classification` and :mod:`.det_schema`.
 """
 
 import copy

@@ -10,11 +10,7 @@ validated config entry, and switches to the entry's ``fallback:`` when the data 
 import inspect
 import sys
 
-from ..registry import Registry
-
-DATASETS = Registry("dataset")
-register_dataset = DATASETS.register
-
+from ..registry import DATASETS, register_dataset
 from . import augment, paddleclas_ops  # noqa: E402,F401  (register PaddleClas's ops)
 from .cifar import Cifar10  # noqa: E402
 from .common import DataNotFoundError  # noqa: E402

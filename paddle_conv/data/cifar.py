@@ -8,7 +8,7 @@ import paddle
 
 from ..console import verbose
 from ..io import check_user_file
-from . import register_dataset
+from ..registry import register_dataset
 from .common import DataNotFoundError, as_label, check_label
 
 #: Where ``paddle.vision.datasets.Cifar10`` keeps its download.

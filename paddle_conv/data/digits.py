@@ -5,7 +5,7 @@ import paddle
 from PIL import Image
 
 from ..errors import ConfigError
-from . import register_dataset
+from ..registry import register_dataset
 from .common import as_label, check_label
 
 

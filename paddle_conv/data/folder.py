@@ -3,7 +3,7 @@
 import paddle
 
 from ..errors import DataError
-from . import register_dataset
+from ..registry import register_dataset
 from .common import as_label, check_label, load_sample, read_image, require_path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")

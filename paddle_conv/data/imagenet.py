@@ -7,7 +7,7 @@ import paddle
 
 from ..errors import DataError
 from ..io import read_user_text
-from . import register_dataset
+from ..registry import register_dataset
 from .common import as_label, check_label, load_sample, require_path
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import paddle
 
 from ..errors import ConfigError, abbreviate
-from . import register_dataset
+from ..registry import register_dataset
 from .common import as_label, load_sample
 from .imagenet import ImageNetDataset
 from .samplers import SAMPLERS

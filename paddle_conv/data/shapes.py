@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 from ..det.boxes import box_iou_numpy
 from ..errors import DataError
-from . import register_dataset
+from ..registry import register_dataset
 from .det_samples import hflip, to_chw
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from ..errors import DataError, abbreviate
 from ..io import check_user_file, open_user_file, read_user_bytes, read_user_text
-from . import register_dataset
+from ..registry import register_dataset
 from .common import read_image
 from .det_samples import hflip, to_chw
 

@@ -1,8 +1,8 @@
 """Export a trained model for deployment: re-parameterize, fold BatchNorm, save, optionally ONNX.
 
 :func:`prepare_for_export` makes the inference form of a model (a copy; the original is left
-as it is): every :class:`~paddle_conv.layers.RefConv2D` folded back into a plain ``Conv2D``
-(:func:`paddle_conv.refconv.reparameterize`), then every eval-mode BatchNorm folded into the
+as it is): every layer with a ``reparameterize()`` method replaced by its inference form (RefConv2D
+by a plain ``Conv2D``, :func:`paddle_conv.refconv.reparameterize`), then every eval-mode BatchNorm folded into the
 convolution before it (:func:`paddle_conv.fuse`, self-checked on a probe input), then every
 OctaveConv rewritten into its fastest exact formulation (:mod:`.octconv_rewrite`).
 :func:`export` is the one Python call doing all of it and writing the files.
@@ -27,13 +27,13 @@ from ..build import build_model, stage_checkpoint
 from ..errors import ConfigError, WeightsError, abbreviate
 from ..fuse import fuse
 from ..io import read_json
-from ..layers import RefConv2D
 from ..models.distillation import DistillationModel
 from ..refconv import reparameterize
 from ..registry import model_card
 from ..state_dict import load_pretrained
 from .inference import available_device, export_model, model_files
 from .octconv_rewrite import Formulation, fit, rewrite_octconv
+from .octconv_tune import fastest_formulation
 from .onnx import DEFAULT_OPSET, check_onnx_export, export_onnx
 
 #: File name (prefix) of the exported model inside ``Global.save_inference_dir``.
@@ -54,11 +54,10 @@ def prepare_for_export(model: paddle.nn.Layer, probe_shape: Sequence[int], tune:
     """
     model = copy.deepcopy(model)
     model.eval()
-    if any(isinstance(layer, RefConv2D) for layer in model.sublayers()):
-        reparameterize(model)
+    reparameterize(model)  # every layer offering a reparameterize() (RefConv) becomes its inference form
     model = fuse(model, input_shape=list(probe_shape))
     if octconv in (None, "rule", "tune"):
-        rewrite_octconv(model, probe_shape, tune=tune or octconv == "tune")
+        rewrite_octconv(model, probe_shape, choose=fastest_formulation if tune or octconv == "tune" else None)
     elif octconv != "layer":
         formulation = Formulation.parse(octconv)
         rewrite_octconv(model, probe_shape, choose=lambda conv, *shapes: fit(conv, formulation))

@@ -222,23 +222,18 @@ def _octconv_inputs(model, input_shape):
     return found
 
 
-def rewrite_octconv(model, input_shape, tune=False, choose=None):
+def rewrite_octconv(model, input_shape, choose=None):
     """Replace every OctaveConv of ``model`` (in place; eval mode, BN already folded) by an
     :class:`ExportOctaveConv`; return ``{layer path: formulation name}``.
 
     ``input_shape`` ``[N, C, H, W]``: the shape the model will run at (the layers' shapes are
-    taken from one forward pass). ``tune``: time the candidates of each layer shape in the Paddle
-    Inference predictor (cached per machine and shape) instead of applying :data:`RULE`.
-    ``choose(conv, x_h shape, x_l shape) -> Formulation`` overrides both (tests, experiments).
+    taken from one forward pass). ``choose(conv, x_h shape, x_l shape) -> Formulation`` picks each
+    layer's formulation (default: :data:`RULE`; timed on this machine:
+    :func:`paddle_conv.deploy.octconv_tune.fastest_formulation`).
     """
     if choose is None:
-        if tune:
-            from .octconv_tune import fastest_formulation
-
-            choose = fastest_formulation
-        else:
-            def choose(conv, h_shape, l_shape):
-                return fit(conv, RULE)
+        def choose(conv, h_shape, l_shape):
+            return fit(conv, RULE)
     names = {id(layer): name for name, layer in model.named_sublayers()}
     chosen = {}
     for layer, parent, attr, h_shape, l_shape in _octconv_inputs(model, input_shape).values():

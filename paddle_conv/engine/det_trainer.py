@@ -24,7 +24,7 @@ from ..build import (
     stage_checkpoint,
     stage_mismatch_fix,
 )
-from ..config.detection import STAGES
+from ..config.det_schema import STAGES
 from ..console import log
 from ..errors import ConfigError, DataError, WeightsError
 from ..io import atomic_json_save, read_json, safe_paddle_load

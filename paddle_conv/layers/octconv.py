@@ -21,6 +21,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ..fuse import bn_affine, scale_conv
+
 __all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "check_feature_map", "crop_to", "downsample", "upsample_to"]
 
 
@@ -224,6 +226,21 @@ class Conv_BN(nn.Layer):
         hi_out, lo_out = self.conv.channels_out
         self.bn_h = norm_layer(hi_out) if alpha_out < 1 else None
         self.bn_l = norm_layer(lo_out) if alpha_out > 0 else None
+
+    def fuse_bn(self):
+        """Fold ``bn_h`` / ``bn_l`` into the OctaveConv's branches (eval mode; :func:`paddle_conv.fuse`):
+        ``bn_h`` into ``conv_h2h`` and ``conv_l2h`` (nearest up-sampling commutes with a per-channel
+        affine map), ``bn_l`` into ``conv_l2l`` and ``conv_h2l``; the folded norms become Identity."""
+        for bn_name, main, extra in (("bn_h", "conv_h2h", "conv_l2h"), ("bn_l", "conv_l2l", "conv_h2l")):
+            bn = getattr(self, bn_name)
+            if not isinstance(bn, nn.BatchNorm2D):
+                continue
+            s, t = bn_affine(bn)
+            convs = [c for c in (getattr(self.conv, main), getattr(self.conv, extra)) if c is not None]
+            scale_conv(convs[0], s, t)  # the first existing branch takes the shift
+            for conv in convs[1:]:
+                scale_conv(conv, s, None)
+            setattr(self, bn_name, nn.Identity())
 
     def _act(self, x):
         return x

@@ -120,6 +120,20 @@ class RefConv2D(nn.Layer):
         transform = self.convmap.weight.reshape([groups, per_group, per_group * m * m])
         return self.weight + paddle.matmul(transform, patches).reshape(self.kernel_shape)
 
+    def reparameterize(self):
+        """The plain ``nn.Conv2D`` computing what this layer computes (its inference form): ``weight``
+        the refocused kernel ``weight + convmap(weight)``, ``bias`` this layer's (none when it has none)."""
+        conv = nn.Conv2D(self.in_channels, self.out_channels, self.kernel_size, stride=self.stride,
+                         padding=self.padding, dilation=self.dilation, groups=self.groups,
+                         bias_attr=None if self.bias is not None else False)
+        with paddle.no_grad():
+            conv.weight.set_value(self.refocused_kernel())
+        if self.bias is not None:
+            conv.bias.set_value(self.bias)
+        if not self.training:
+            conv.eval()
+        return conv
+
     def forward(self, x):
         return F.conv2d(x, self.refocused_kernel(), self.bias, stride=self.stride, padding=self.padding,
                         dilation=self.dilation, groups=self.groups)

@@ -5,11 +5,7 @@ sums the entries, each scaled by its optional ``weight`` (default 1.0). The dist
 (:mod:`.distillation`) read a DistillationModel's ``{member: logits}`` by member name.
 """
 
-from ..registry import Registry
-
-LOSSES = Registry("loss")
-register_loss = LOSSES.register
-
+from ..registry import LOSSES, register_loss
 from .celoss import CELoss, CombinedLoss, MixCELoss  # noqa: E402  (registers CELoss, MixCELoss)
 from .distillation_losses import (  # noqa: E402  (they register)
     DistillationCELoss,

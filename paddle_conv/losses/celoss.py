@@ -3,7 +3,7 @@
 import paddle
 import paddle.nn.functional as F
 
-from . import register_loss
+from ..registry import register_loss
 
 
 @register_loss

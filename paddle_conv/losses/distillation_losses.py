@@ -32,7 +32,7 @@ import paddle
 import paddle.nn.functional as F
 
 from ..models.distillation import LOGITS_KEY
-from . import register_loss
+from ..registry import register_loss
 from .celoss import CELoss
 
 

@@ -26,7 +26,7 @@ import paddle.nn.functional as F
 
 from ..det import encode, match_numpy, pad_targets_numpy
 from ..errors import ConfigError, DataError
-from . import register_loss
+from ..registry import register_loss
 
 #: What both losses need from matching and mining: flat row indices ``image * P + prior`` of the
 #: positives and of the selected (positive or mined negative) priors, their targets, and N (>= 1).

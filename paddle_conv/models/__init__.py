@@ -1,19 +1,9 @@
-"""Model families, one module each; importing a module registers its builders."""
+"""Model families, one module each; importing this package imports every module in it, and each
+registers its builders."""
 
-from ..pretrained.catalog import WEIGHTS
-from ..registry import MODELS
-from . import (  # noqa: F401
-    baselines,
-    cct,
-    cct_keras,
-    conv_resnet,
-    oct_mobilenet,
-    oct_resnet,
-    refconv_mobilenet,
-    ssd300,
-    ssd_lite,
-    tiny_cnn,
-)
+import importlib
+import pkgutil
+
 from .cct import CCT
 from .conv_resnet import ConvResNet
 from .distillation import DistillationModel
@@ -24,5 +14,5 @@ from .ssd_lite import SSDLite
 
 __all__ = ["CCT", "ConvResNet", "DistillationModel", "OctBottleneck", "OctMobileNet", "OctResNet", "SSD300", "SSDLite"]
 
-for _entry in WEIGHTS:  # the published weights go onto their models' cards
-    MODELS.add_weights(_entry.model, _entry)
+for _module in pkgutil.iter_modules(__path__):  # every family module registers its builders on import
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -9,12 +9,15 @@ input ``[N, 3, H, W]``, output ``[N, num_classes]``.
 import dataclasses
 
 from paddle.vision import models as vision_models
+from paddle.vision.models import mobilenetv2, mobilenetv3, resnet
 
-from ..cards import RESNET_STAGES, ModelCard, sequential_stages, stride_stages
+from ..cards import RESNET_STAGES, ModelCard, WeightEntry, sequential_stages, stride_stages
+from ..pretrained.catalog import IMAGENET, dli14_weights
 from ..registry import register_model
 
 #: All follow ``paddle.vision.models`` (PaddlePaddle/Paddle) names and shapes.
 _VISION = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models")
+_HAPI = "https://paddle-hapi.bj.bcebos.com/models/"
 
 # name -> (title, takes a width multiplier ``scale``, classifier layer)
 VISION_MODELS = {
@@ -28,6 +31,54 @@ VISION_MODELS = {
     "mobilenet_v3_large": ("MobileNetV3-Large (Howard et al., ICCV 2019)", True, "classifier.3"),
     "shufflenet_v2_x1_0": ("ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)", False, "_fc"),
     "densenet121": ("DenseNet-121 (Huang et al., CVPR 2017)", False, "out"),
+}
+
+#: Where each model's residual branches end (``ModelCard.residual_branches``; ShuffleNetV2 and DenseNet
+#: concatenate instead of adding, MobileNetV1 has no shortcuts).
+VISION_BRANCHES = {
+    **{name: ((resnet.BasicBlock, "bn2"),) for name in ("resnet18", "resnet34")},
+    **{name: ((resnet.BottleneckBlock, "bn3"),) for name in ("resnet50", "resnet101")},
+    "mobilenet_v2": ((mobilenetv2.InvertedResidual, "conv", "use_res_connect"),),
+    **{name: ((mobilenetv3.InvertedResidual, "linear_conv", "use_res_connect"),)
+       for name in ("mobilenet_v3_small", "mobilenet_v3_large")},
+}
+
+
+def _hapi(model, file_name, md5, host=_HAPI):
+    return WeightEntry(model=model, name="paddle_imagenet", urls=(host + file_name,), file_name=file_name,
+                       file_format="paddle", converter="paddle", license="Apache-2.0",
+                       upstream="PaddlePaddle/Paddle (paddle.vision.models)", dataset="imagenet-1k", metrics={},
+                       md5=md5, **IMAGENET)
+
+
+#: Published weights of each, ``pretrained=True`` loading the first: Paddle's own (file, MD5), then others.
+VISION_WEIGHTS = {name: (_hapi(name, *paddle_file), *others) for name, paddle_file, others in (
+    ("resnet18", ("resnet18.pdparams", "cf548f46534aa3560945be4b95cd11c4"), ()),
+    ("resnet34", ("resnet34.pdparams", "8d2275cf8706028345f78ac0e1d31969"), ()),
+    ("resnet50", ("resnet50.pdparams", "ca6f485ee1ab0492d38f323885b0ad80"), (
+        dli14_weights("resnet50", "imagenet_cosine_dli14", "1_aconGn2oZB1Bvgq65g2tsqSI7CSPAEt", 77.150, 93.468),
+        dli14_weights("resnet50", "imagenet_step_dli14", "1n7H6WNrvtf0eyWeWotbWD1kb95iVWaze", 76.010, 92.834),
+        WeightEntry(model="resnet50", name="imagenet_torchvision_v1", file_name="resnet50-0676ba61.pth",
+                    urls=("https://download.pytorch.org/models/resnet50-0676ba61.pth",), file_format="torch",
+                    converter="torch", license="BSD-3-Clause",
+                    upstream="pytorch/vision (ResNet50_Weights.IMAGENET1K_V1)", dataset="imagenet-1k",
+                    metrics={"top1": 76.130, "top5": 92.862}, sha256="0676ba61", **IMAGENET))),
+    ("resnet101", ("resnet101.pdparams", "02f35f034ca3858e1e54d4036443c92d"), ()),
+    ("mobilenet_v1", ("mobilenetv1_1.0.pdparams", "3033ab1975b1670bef51545feb65fc45"), (
+        dli14_weights("mobilenet_v1", "imagenet_cosine_dli14", "14FBekvITT77z2LX_2utFGMteK3gxN1vn", 72.238, 90.536),)),
+    ("mobilenet_v2", ("mobilenet_v2_x1.0.pdparams", "0340af0a901346c8d46f4529882fb63d"), ()),
+    ("mobilenet_v3_small", ("mobilenet_v3_small_x1.0.pdparams", "34fe0e7c1f8b00b2b056ad6788d0590c"), ()),
+    ("mobilenet_v3_large", ("mobilenet_v3_large_x1.0.pdparams", "118db5792b4e183b925d8e8e334db3df"), ()),
+    ("shufflenet_v2_x1_0", ("shufflenet_v2_x1_0.pdparams", "122d42478b9e81eb49f8a9ede327b1a4"), ()),
+    ("densenet121", ("DenseNet121_pretrained.pdparams", "db1b239ed80a905290fd8b01d3af08e4",
+                     "https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/"), ()))}
+
+#: What the papers report (``ModelCard.paper``).
+VISION_PAPERS = {
+    "resnet50": dict(params=25.557e6, macs=4.089e9, size=224, num_classes=1000,
+                     source="He et al. 2016, as measured by d-li14/octconv.pytorch"),
+    "mobilenet_v1": dict(params=4.2e6, macs=569e6, size=224, num_classes=1000,
+                         source="Howard et al. 2017 (1.0 MobileNet-224)"),
 }
 
 
@@ -72,8 +123,10 @@ def vision_builder(name):
     return builder
 
 
-for _name, (_, _, _classifier) in VISION_MODELS.items():
-    globals()[_name] = register_model(vision_builder(_name), name=_name,
-                                      card=dataclasses.replace(_VISION, classifier=_classifier,
-                                                               stages=VISION_STAGES.get(_name, ())))
+for _name, (_, _, _classifier) in VISION_MODELS.items():  # registered by the names listed above
+    register_model(vision_builder(_name), name=_name, card=dataclasses.replace(
+        _VISION, classifier=_classifier, stages=VISION_STAGES.get(_name, ()),
+        residual_branches=VISION_BRANCHES.get(_name, ()), weights=VISION_WEIGHTS.get(_name, ()),
+        paper=VISION_PAPERS.get(_name), quick_check={"kwargs": {}, "input_size": (3, 32, 32)} if _name == "mobilenet_v1"
+        else None))
 del _name, _classifier

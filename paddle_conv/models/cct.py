@@ -30,7 +30,7 @@ import numpy as np
 import paddle
 from paddle import nn
 
-from ..cards import CIFAR10_MEAN, CIFAR10_STD, ModelCard
+from ..cards import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD, ModelCard, WeightEntry
 from ..layers import SeqPool, Tokenizer, TransformerEncoderLayer
 from ..layers.position_embedding import (
     check_position_embedding,
@@ -243,6 +243,53 @@ def cct_builder(name, model_class=CCT):
     return builder
 
 
+_SHI_URL = "https://shi-labs.com/projects/cct/checkpoints/"
+
+
+def _weights(model, tag, path, dataset, top1):
+    """A published checkpoint of SHI-Labs/Compact-Transformers (their README's top-1)."""
+    size, num_classes = VARIANTS[model.replace("_sine", "")][3], {"cifar-10": 10, "cifar-100": 100,
+                                                                   "flowers-102": 102}.get(dataset, 1000)
+    norm = (CIFAR10_MEAN, CIFAR10_STD) if "cifar" in dataset else (IMAGENET_MEAN, IMAGENET_STD)
+    return WeightEntry(model=model, name=tag, urls=(_SHI_URL + path,), file_name=path.rsplit("/", 1)[1],
+                       file_format="torch", converter="torch", license="Apache-2.0",
+                       upstream="SHI-Labs/Compact-Transformers", dataset=dataset, metrics={"top1": top1},
+                       num_classes=num_classes, input_size=(3, size, size), mean=norm[0], std=norm[1])
+
+
+#: Published weights: ``(model, name, path under the checkpoint site, data set, top-1)``, a model's first being
+#: what ``pretrained=True`` loads.
+PUBLISHED = (
+    ("cct_7_3x1_32", "cifar10_300ep", "pretrained/cct_7_3x1_32_cifar10_300epochs.pth", "cifar-10", 96.53),
+    ("cct_7_3x1_32", "cifar100_300ep", "pretrained/cct_7_3x1_32_cifar100_300epochs.pth", "cifar-100", 80.92),
+    ("cct_7_3x1_32_sine", "cifar10_5000ep", "pretrained/cct_7_3x1_32_sine_cifar10_5000epochs.pth", "cifar-10", 98.0),
+    ("cct_7_3x1_32_sine", "cifar10_1500ep", "pretrained/cct_7_3x1_32_sine_cifar10_1500epochs.pth", "cifar-10", 97.48),
+    ("cct_7_3x1_32_sine", "cifar100_5000ep", "pretrained/cct_7_3x1_32_sine_cifar100_5000epochs.pth", "cifar-100",
+     82.87),
+    ("cct_7_3x1_32_sine", "cifar100_1500ep", "pretrained/cct_7_3x1_32_sine_cifar100_1500epochs.pth", "cifar-100",
+     82.72),
+    ("cct_7_7x2_224_sine", "flowers102", "pretrained/cct_7_7x2_224_flowers102.pth", "flowers-102", 97.19),
+    ("cct_14_7x2_224", "imagenet", "pretrained/cct_14_7x2_224_imagenet.pth", "imagenet-1k", 80.67),
+    ("cct_14_7x2_384", "imagenet", "finetuned/cct_14_7x2_384_imagenet.pth", "imagenet-1k", 82.71),
+    ("cct_14_7x2_384", "flowers102", "finetuned/cct_14_7x2_384_flowers102.pth", "flowers-102", 99.76),
+)
+
+
+def _paper(params, macs, size=32, num_classes=10, data="CIFAR-10"):
+    return dict(params=params, macs=macs, size=size, num_classes=num_classes,
+                source=f"Hassani et al. 2021, SHI-Labs/Compact-Transformers ({data})")
+
+
+#: What the paper reports (``ModelCard.paper``).
+CCT_PAPERS = {
+    **{name: _paper(params, macs) for name, params, macs in (
+        ("cct_2_3x2_32", 0.284e6, 0.033e9), ("cct_4_3x2_32", 0.482e6, 0.046e9),
+        ("cct_6_3x2_32", 3.327e6, 0.241e9), ("cct_7_3x2_32", 3.853e6, 0.275e9),
+        ("cct_6_3x1_32", 3.168e6, 0.813e9), ("cct_7_3x1_32", 3.760e6, 0.947e9))},
+    "cct_14_7x2_224": _paper(22.29e6, 5.11e9, size=224, num_classes=1000, data="ImageNet"),
+}
+
+
 def cct_card(name):
     """The :class:`~paddle_conv.cards.ModelCard` of the CCT model ``name``: CIFAR-10's
     normalisation at 32x32, ImageNet's above."""
@@ -253,9 +300,13 @@ def cct_card(name):
         norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD}
     return ModelCard(input_size=(3, size, size), interpolation="bicubic", classifier="classifier.fc",
                      num_classes=config["num_classes"], upstream=upstream,
-                     layout="SHI-Labs/Compact-Transformers", **norm)
+                     layout="SHI-Labs/Compact-Transformers",
+                     weights=tuple(_weights(*row) for row in PUBLISHED if row[0] == name),
+                     paper=CCT_PAPERS.get(name), **norm,
+                     quick_check={"kwargs": {}, "input_size": (3, 32, 32), "fixed_size": True}  # token grid fixed
+                     if name == "cct_2_3x2_32" else None)
 
 
-for _name in CCT_NAMES:
-    globals()[_name] = register_model(cct_builder(_name), name=_name, card=cct_card(_name))
+for _name in CCT_NAMES:  # registered by the names of VARIANTS, each also with a sine position embedding
+    register_model(cct_builder(_name), name=_name, card=cct_card(_name))
 del _name

@@ -188,7 +188,9 @@ class KerasCCT(nn.Layer):
 #: Pixels / 255 (no mean/std: Keras's Rescaling(1/255) is all the seed does), 32x32 CIFAR-10.
 KERAS_CIFAR_CARD = ModelCard(input_size=(3, 32, 32), mean=(0.0,) * 3, std=(1.0,) * 3, num_classes=10,
                              upstream="keras-team/keras-io (examples/vision/cct.py)",
-                             layout="paddle_conv (Keras .weights.h5 via weights_bridge.keras_cct)")
+                             layout="paddle_conv (Keras .weights.h5 via weights_bridge.keras_cct)",
+                             quick_check={"kwargs": {}, "input_size": (3, 32, 32), "fixed_size": True},
+                             torch_reference=False)  # its weights come from Keras (weights_bridge.keras_cct)
 
 
 @register_model(card=KERAS_CIFAR_CARD)

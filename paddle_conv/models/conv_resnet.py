@@ -18,7 +18,7 @@ __all__ = ["ConvResNet"]
 
 #: Names and shapes of ``paddle.vision.models.resnet50`` (plain convs).
 _CARD = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models.resnet50",
-                  stages=RESNET_STAGES)
+                  stages=RESNET_STAGES, residual_branches=((Bottleneck, "bn3"),))
 
 _BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
@@ -76,7 +76,8 @@ def conv_resnet50(num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_
 
 
 @register_model(card=ModelCard(layout="paddle.vision.models.resnet50 with DCNv2 3x3 convs in stages 3-5",
-                                stages=RESNET_STAGES))
+                                stages=RESNET_STAGES, residual_branches=((Bottleneck, "bn3"),),
+                                quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
 def resnet50_dcn(num_classes=1000, deformable_groups=1):
     """ResNet-50 with DCNv2 (modulated deformable conv) in the 3x3 convs of stages 3-5."""
     return ConvResNet(50, num_classes, "deform", (3, 4, 5), {"deformable_groups": deformable_groups})

@@ -10,6 +10,7 @@ import paddle.nn as nn
 
 from ..cards import ModelCard, sequential_stages
 from ..layers.octconv import Conv_BN_ACT, check_feature_map
+from ..pretrained.catalog import dli14_weights
 from ..registry import register_model
 
 __all__ = ["OctMobileNet"]
@@ -64,7 +65,13 @@ class OctMobileNet(nn.Layer):
 
 
 @register_model(card=ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch",
-                                stages=sequential_stages("features", [2] + [b[2] for b in OctMobileNet._BLOCKS])))
+                                stages=sequential_stages("features", [2] + [b[2] for b in OctMobileNet._BLOCKS]),
+                                weights=(dli14_weights("oct_mobilenet", "imagenet_cosine",
+                                                       "1hpXYlHuTLeg04BOTFInrDYsaM4P-b0vK", 71.254, 89.728),),
+                                paper=dict(params=4.2e6, macs=321e6, size=224, num_classes=1000,
+                                           source="Chen et al. 2019 (1.0 MobileNet v1, alpha=0.5), "
+                                                  "facebookresearch/OctConv"),
+                                quick_check={"kwargs": {}, "input_size": (3, 33, 47)}))  # odd sizes
 def oct_mobilenet(num_classes=1000, alpha=0.5):
     """Oct-MobileNetV1 with ``alpha`` (default 0.5) low-frequency channels; see :class:`OctMobileNet`."""
     return OctMobileNet(num_classes=num_classes, alpha=alpha)

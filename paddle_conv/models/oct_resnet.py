@@ -6,16 +6,24 @@ back (``alpha_out=0`` in its first block, plain from then on). Layout and names 
 d-li14/octconv.pytorch, so its checkpoints convert one to one.
 """
 
+import dataclasses
+
 import paddle
 import paddle.nn as nn
 
 from ..cards import RESNET_STAGES, ModelCard
 from ..layers.octconv import Conv_BN, Conv_BN_ACT, check_feature_map
+from ..pretrained.catalog import dli14_weights
 from ..registry import register_model
 
 __all__ = ["OctBottleneck", "OctResNet"]
 
 _CARD = ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch", stages=RESNET_STAGES)
+
+
+def _card(**facts):
+    """The family's card with its residual branches (an OctBottleneck's ends at ``conv3``) and ``facts``."""
+    return dataclasses.replace(_CARD, residual_branches=((OctBottleneck, "conv3"),), **facts)
 
 
 class OctBottleneck(nn.Layer):
@@ -124,31 +132,36 @@ class OctResNet(nn.Layer):
         return self.fc(paddle.flatten(self.avgpool(x_h), 1))
 
 
-@register_model(card=_CARD)
+@register_model(card=_card(quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
 def oct_resnet26(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-26: blocks per stage [2, 2, 2, 2]; keywords as :class:`OctResNet`."""
     return OctResNet([2, 2, 2, 2], num_classes=num_classes, alpha=alpha, **kwargs)
 
 
-@register_model(card=_CARD)
+@register_model(card=_card(
+    weights=(dli14_weights("oct_resnet50", "imagenet_cosine", "1F9esqmbIJmfTOsAZ6_6JEUnI83LVgF_S", 77.640, 93.662),),
+    paper=dict(params=25.557e6, macs=2.367e9, size=224, num_classes=1000,
+               source="Chen et al. 2019 (alpha=0.5), d-li14/octconv.pytorch")))
 def oct_resnet50(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-50: blocks per stage [3, 4, 6, 3]; keywords as :class:`OctResNet`."""
     return OctResNet([3, 4, 6, 3], num_classes=num_classes, alpha=alpha, **kwargs)
 
 
-@register_model(card=_CARD)
+@register_model(card=_card(weights=(dli14_weights("oct_resnet101", "imagenet_cosine",
+                                                  "1E3To8EZDlVX8EfIU4q4r6SHDUHStKOqG", 78.794, 94.330),)))
 def oct_resnet101(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-101: blocks per stage [3, 4, 23, 3]; keywords as :class:`OctResNet`."""
     return OctResNet([3, 4, 23, 3], num_classes=num_classes, alpha=alpha, **kwargs)
 
 
-@register_model(card=_CARD)
+@register_model(card=_card(weights=(dli14_weights("oct_resnet152", "imagenet_cosine",
+                                                  "1lmNaN8W-ky91je2hbPfUv4va6Uj4_qw1", 79.258, 94.480),)))
 def oct_resnet152(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-152: blocks per stage [3, 8, 36, 3]; keywords as :class:`OctResNet`."""
     return OctResNet([3, 8, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)
 
 
-@register_model(card=_CARD)
+@register_model(card=_card())
 def oct_resnet200(num_classes=1000, alpha=0.5, **kwargs):
     """Oct-ResNet-200: blocks per stage [3, 24, 36, 3]; keywords as :class:`OctResNet`."""
     return OctResNet([3, 24, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)

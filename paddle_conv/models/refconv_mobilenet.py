@@ -6,8 +6,8 @@ the bridge; :func:`paddle_conv.refconv.reparameterize` gives back a plain ``mobi
 
 from ..cards import ModelCard
 from ..refconv import refocus
-from ..registry import register_model
-from .baselines import VISION_STAGES, mobilenet_v1
+from ..registry import MODELS, register_model
+from .baselines import VISION_STAGES
 
 
 @register_model(card=ModelCard(upstream="Aiolus-X/RefConv (RepConv layers)",
@@ -15,4 +15,4 @@ from .baselines import VISION_STAGES, mobilenet_v1
                                 stages=VISION_STAGES["mobilenet_v1"]))
 def refconv_mobilenet_v1(num_classes=1000, map_k=3):
     """MobileNetV1 (width 1.0) with RefConv 3x3 convolutions; output ``[N, num_classes]``."""
-    return refocus(mobilenet_v1(num_classes=num_classes), min_kernel=3, map_k=map_k)
+    return refocus(MODELS.build("mobilenet_v1", num_classes=num_classes), min_kernel=3, map_k=map_k)

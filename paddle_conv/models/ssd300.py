@@ -26,7 +26,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ..cards import ModelCard
+from ..cards import ModelCard, WeightEntry
 from ..det import VOC_SSD300, num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..registry import register_model
@@ -134,9 +134,20 @@ class SSD300(nn.Layer):
         return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), self.priors
 
 
+def _amdegroot(name, file_name, map07):
+    # amdegroot feeds BGR pixels minus (104, 117, 123): in RGB 0..1 terms, this mean and std 1/255
+    return WeightEntry(model="ssd300_vgg16", name=name, urls=(f"https://s3.amazonaws.com/amdegroot-models/{file_name}",),
+                       file_name=file_name, file_format="torch", converter="torch", license="MIT",
+                       upstream="amdegroot/ssd.pytorch", dataset="voc07+12", metrics={"mAP": map07}, num_classes=21,
+                       input_size=(3, 300, 300), mean=(123 / 255, 117 / 255, 104 / 255), std=(1 / 255,) * 3)
+
+
 #: ``create_model("ssd300_vgg16", num_classes=21, width=1.0)``: amdegroot's SSD300 on VGG16
 #: (26,285,486 parameters at 21 classes); builds :class:`SSD300`.
 ssd300_vgg16 = register_model(SSD300, name="ssd300_vgg16", card=ModelCard(
     task="detection", input_size=(3, INPUT_SIZE, INPUT_SIZE), interpolation="bicubic", classifier=None,
     num_classes=21, upstream="amdegroot/ssd.pytorch",
-    layout="amdegroot/ssd.pytorch (L2Norm, loc, conf named l2_norm, loc_heads, conf_heads)"))
+    layout="amdegroot/ssd.pytorch (L2Norm, loc, conf named l2_norm, loc_heads, conf_heads)",
+    weights=(_amdegroot("voc0712", "ssd300_mAP_77.43_v2.pth", 77.43), _amdegroot("voc0712_caffe", "ssd_300_VOC0712.pth",
+                                                                                 77.26)),
+    quick_check={"kwargs": {"width": 0.0625}, "input_size": (3, 300, 300), "fixed_size": True}))  # a thin SSD300

@@ -26,7 +26,8 @@ import paddle.nn as nn
 from ..cards import ModelCard
 from ..det import num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
-from ..registry import create_model, register_model
+from ..factory import create_model
+from ..registry import register_model
 
 _PROBE = 256  # probe resolution for finding taps: every stride up to 32 divides it
 
@@ -229,4 +230,5 @@ class SSDLite(nn.Layer):
 
 #: ``create_model("ssd_lite", num_classes=..., backbone=..., ...)``: builds :class:`SSDLite`.
 ssd_lite = register_model(SSDLite, name="ssd_lite", card=ModelCard(
-    task="detection", input_size=(3, 300, 300), interpolation="bicubic", classifier=None, num_classes=21))
+    task="detection", input_size=(3, 300, 300), interpolation="bicubic", classifier=None, num_classes=21,
+    quick_check={"kwargs": {"backbone": "tiny_cnn", "input_size": 64}, "input_size": (3, 64, 64), "fixed_size": True}))

@@ -5,8 +5,8 @@
     >>> model = pc.create_model("cct_7_3x1_32", pretrained="cifar100_300ep")
     >>> pc.list_pretrained("cct_*")                                         # entries, and which are cached
 
-:data:`~paddle_conv.pretrained.catalog.WEIGHTS` goes onto the model cards when
-:mod:`paddle_conv.models` is imported; :func:`paddle_conv.create_model` loads them.
+Each family module lists its published weights on its models' cards (``ModelCard.weights``);
+:func:`paddle_conv.create_model` (:mod:`paddle_conv.factory`) loads them.
 """
 
 from .download import cache_dir, download_path, fetch

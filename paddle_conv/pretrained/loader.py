@@ -11,6 +11,8 @@ and one line says so.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
 import urllib.parse
@@ -22,11 +24,12 @@ import paddle
 
 from ..cards import WeightEntry
 from ..errors import WeightsError
-from ..io import atomic_paddle_save, open_user_file, safe_torch_load
+from ..io import atomic_paddle_save, open_user_file
+from ..registry import CONVERTERS
 from ..state_dict import read_state_dict
 from .download import cache_dir, fetch, set_aside, source_digest, url_file_name
 
-__all__ = ["Pretrained", "load_weights", "resolve_entry"]
+__all__ = ["Pretrained", "converter", "load_weights", "resolve_entry"]
 
 Pretrained = Union[bool, str, os.PathLike]
 TORCH_SUFFIXES = (".pth", ".pt", ".tar", ".ckpt", ".bin")
@@ -76,8 +79,8 @@ def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[Weig
     else:
         text = os.fspath(pretrained)
         source = fetch(text, url_file_name(text)) if _is_url(text) else _local_file(text)
-        converter = "torch" if source.suffix.lower() in TORCH_SUFFIXES or _is_zip(source) else "paddle"
-        state = _as_paddle_state(source, converter, model_name, num_classes or _class_count(model, classifier),
+        file_format = "torch" if source.suffix.lower() in TORCH_SUFFIXES or _is_zip(source) else "paddle"
+        state = _as_paddle_state(source, file_format, model_name, num_classes or _class_count(model, classifier),
                                  downloaded=_is_url(text))
     return _assign(model, state, classifier, source)
 
@@ -108,18 +111,19 @@ def _class_count(model: paddle.nn.Layer, classifier: str | None) -> int | None:
     return None
 
 
-def _as_paddle_state(source: Path, converter: str, model_name: str, num_classes: int | None,
+def _as_paddle_state(source: Path, file_format: str, model_name: str, num_classes: int | None,
                      cache: Path | None = None, downloaded: bool = False) -> dict:
-    """Our state dict for ``source``, converted from torch (and cached) when needed; a ``downloaded``
+    """Our state dict for ``source``, converted (and cached) when it is not Paddle's own; a ``downloaded``
     source that cannot be read is moved aside."""
-    if converter == "paddle":
+    if file_format == "paddle":
         return _read(read_state_dict, source, downloaded)
     if cache is not None and cache.exists():
         try:
             return read_state_dict(str(cache), "cached converted weights")
         except WeightsError as exc:
             print(f"{exc}; moved aside to {set_aside(cache)}, converting {source.name} again", file=sys.stderr)
-    state = _convert_torch_file(source, model_name, num_classes, downloaded)
+    read = functools.partial(_read, source=source, downloaded=downloaded)  # read(reader): the file's content
+    state = converter(file_format, source.name)(read, model_name, num_classes)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_paddle_save(state, str(cache))
@@ -138,16 +142,26 @@ def _read(reader, source: Path, downloaded: bool):
                            "downloads it again)") from None
 
 
-def _convert_torch_file(source: Path, model_name: str, num_classes: int | None, downloaded: bool) -> dict:
-    try:
-        import weights_bridge  # needs torch, an optional extra: only converting upstream files needs it
-    except ImportError:
-        raise WeightsError(f"{source.name} is a PyTorch file; converting it needs PyTorch: "
-                           "pip install -e '.[torch]' (or convert it elsewhere with tools/convert_weights.py "
-                           "and pass the .pdparams)") from None
-    kwargs = {} if num_classes is None else {"num_classes": num_classes}
-    state = weights_bridge.unwrap_state_dict(_read(safe_torch_load, source, downloaded))
-    return weights_bridge.torch_to_paddle(state, model_name, **kwargs)
+#: Format -> the module (a plugin, imported by name when first needed) that registers its converter into
+#: :data:`paddle_conv.registry.CONVERTERS`; the core imports no bridge itself.
+CONVERTER_PROVIDERS = {"torch": "weights_bridge"}
+
+
+def converter(file_format: str, source_name: str):
+    """The registered converter of ``file_format`` (importing its provider on first use), called as
+    ``converter(read, model_name, num_classes)`` with ``read(reader)`` the file read by ``reader(path, what)``
+    (a damaged download is moved aside); WeightsError saying what to install when it cannot be had."""
+    if file_format not in CONVERTERS and file_format in CONVERTER_PROVIDERS:
+        try:
+            importlib.import_module(CONVERTER_PROVIDERS[file_format])
+        except ImportError:
+            raise WeightsError(f"{source_name} is a PyTorch file; converting it needs PyTorch: "
+                               "pip install -e '.[torch]' (or convert it elsewhere with tools/convert_weights.py "
+                               "and pass the .pdparams)") from None
+    if file_format not in CONVERTERS:
+        raise WeightsError(f"{source_name}: no converter for {file_format!r} weights is registered (known: "
+                           f"{', '.join(CONVERTERS.names()) or 'none'}); import the plugin that provides it")
+    return CONVERTERS.get(file_format)
 
 
 def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source: Path) -> dict:

@@ -8,7 +8,7 @@ from paddle_conv.config import (
     Key,
     classification,
     config_error,
-    detection,
+    det_schema,
     load_config,
     schema,
     validate_config,
@@ -26,7 +26,7 @@ def test_config_error_carries_source_path_and_problem():
 def test_detection_reuses_the_classification_sections():
     assert DET_SCHEMA["Teacher"].typ["Arch"].typ is classification.validate_arch
     assert DET_SCHEMA["Student"].typ["Optimizer"].typ is classification.validate_optimizer
-    assert detection.DET_SCHEMA is DET_SCHEMA and classification.SCHEMA is SCHEMA
+    assert det_schema.DET_SCHEMA is DET_SCHEMA and classification.SCHEMA is SCHEMA
 
 
 def test_a_key_added_to_a_section_dict_is_validated(monkeypatch):

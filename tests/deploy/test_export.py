@@ -11,28 +11,11 @@ from paddle_conv.deploy.export import prepare_for_export
 from paddle_conv.deploy.onnx import OPSET_RANGE, OnnxPredictor, export_onnx, onnx_available
 from paddle_conv.errors import PaddleConvError
 from paddle_conv.layers import DeformConv2D, RefConv2D
-from paddle_conv.registry import MODELS
 from tests.deploy.randomized import randomize_batchnorm
+from tests.registry_cases import family_cases
 
-# family module -> (a small registered model of it, builder arguments, input shape, export shape)
-FAMILIES = {
-    "baselines": ("mobilenet_v1", {}, [2, 3, 32, 32], [None, 3, None, None]),
-    "oct_mobilenet": ("oct_mobilenet", {}, [2, 3, 33, 47], [None, 3, None, None]),  # odd sizes
-    "oct_resnet": ("oct_resnet26", {}, [1, 3, 32, 32], [None, 3, None, None]),
-    "cct": ("cct_2_3x2_32", {}, [2, 3, 32, 32], [None, 3, 32, 32]),  # token grid fixed at export
-    "cct_keras": ("cct_keras_cifar", {}, [2, 3, 32, 32], [None, 3, 32, 32]),  # token grid fixed at export
-    "conv_resnet": ("resnet50_dcn", {}, [1, 3, 32, 32], [None, 3, None, None]),  # deformable conv
-    "refconv_mobilenet": ("refconv_mobilenet_v1", {}, [2, 3, 32, 32], [None, 3, None, None]),
-    "tiny_cnn": ("tiny_cnn", {}, [2, 3, 32, 32], [None, 3, None, None]),
-    "ssd_lite": ("ssd_lite", {"backbone": "tiny_cnn", "input_size": 64}, [2, 3, 64, 64], [None, 3, 64, 64]),
-    "ssd300": ("ssd300_vgg16", {"width": 0.0625}, [1, 3, 300, 300], [None, 3, 300, 300]),  # a thin SSD300
-}
+CASES = family_cases()
 ONNX_OK, ONNX_MISSING = onnx_available()
-
-
-def test_every_registered_family_has_an_export_case():
-    families = {MODELS.get(name).__module__.rsplit(".", 1)[-1] for name in pc.list_models()}
-    assert families <= set(FAMILIES), f"add an export case for: {sorted(families - set(FAMILIES))}"
 
 
 def _outputs(out):
@@ -44,9 +27,9 @@ def _max_rel(got, want):
     return max(float(np.abs(g - w).max()) / max(float(np.abs(w).max()), 1.0) for g, w in zip(got, want))
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_family_exports_to_paddle_inference_and_onnx(family, tmp_path):
-    name, kwargs, shape, spec = FAMILIES[family]
+@pytest.mark.parametrize("case", CASES, ids=[case.family for case in CASES])
+def test_family_exports_to_paddle_inference_and_onnx(case, tmp_path):
+    name, kwargs, shape, spec = case.name, case.kwargs, case.shape, case.spec
     model = pc.create_model(name, num_classes=5, **kwargs)
     randomize_batchnorm(model)
     model.eval()
@@ -67,7 +50,7 @@ def test_family_exports_to_paddle_inference_and_onnx(family, tmp_path):
     if not ONNX_OK:
         pytest.skip(f"ONNX part skipped: {ONNX_MISSING}")
     opset = export_onnx(prefix, str(tmp_path / "inference.onnx"))
-    assert opset >= (19 if family == "conv_resnet" else 13)  # DeformConv is an opset-19 operator
+    assert opset >= (19 if DeformConv2D in kinds else 13)  # DeformConv is an opset-19 operator
     assert _max_rel(OnnxPredictor(str(tmp_path / "inference.onnx"), threads=1)(x), want) <= 1e-4
 
 

@@ -69,7 +69,7 @@ def test_reparameterize_is_exact_and_restores_structure():
 
 
 def test_mobilenet_v1_round_trip():
-    from paddle_conv.registry import create_model
+    from paddle_conv.factory import create_model
     net = create_model("mobilenet_v1", num_classes=4)
     net.eval()
     original = structure(net)

@@ -32,7 +32,7 @@ def test_the_family_is_registered():
     expected = set(VARIANTS) | {f"{n}_sine" for n in VARIANTS}
     assert set(pc.list_models("cct_*")) == expected | {"cct_keras_cifar"}
     assert set(CCT_NAMES) == expected and len(expected) == 18
-    assert "7 transformer layers" in pc.models.cct.cct_7_3x1_32.__doc__
+    assert "7 transformer layers" in pc.registry.MODELS.get("cct_7_3x1_32").__doc__
 
 
 def test_sine_embedding_is_fixed_and_not_trained():

@@ -4,9 +4,9 @@ import pytest
 
 from paddle_conv.config import load_config
 from paddle_conv.engine import train
+from paddle_conv.factory import create_model
 from paddle_conv.io import safe_paddle_load
 from paddle_conv.layers import Bottleneck, DeformConv2D, RefConv2D
-from paddle_conv.registry import create_model
 
 
 def shapes(model):

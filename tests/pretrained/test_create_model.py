@@ -10,7 +10,7 @@ import torch
 
 import paddle_conv as pc
 from paddle_conv.errors import WeightsError
-from paddle_conv.registry import weights_table
+from paddle_conv.factory import weights_table
 from weights_bridge import create_reference
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ def test_every_entry_names_a_registered_model_once():
 @pytest.mark.parametrize("doc", ["README.md", "docs/pretrained.md"])
 def test_weights_table_in_docs_is_generated_from_the_cards(doc):
     text = (ROOT / doc).read_text(encoding="utf-8")
-    assert weights_table() in text, f"regenerate the table in {doc} with: python -c \"from paddle_conv.registry " \
+    assert weights_table() in text, f"regenerate the table in {doc} with: python -c \"from paddle_conv.factory " \
                                     "import weights_table; print(weights_table())\""
 
 

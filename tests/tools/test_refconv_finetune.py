@@ -6,9 +6,9 @@ import paddle
 from paddle_conv.build import build_model
 from paddle_conv.config import load_config
 from paddle_conv.engine import train
+from paddle_conv.factory import create_model
 from paddle_conv.io import safe_paddle_load
 from paddle_conv.layers import RefConv2D
-from paddle_conv.registry import create_model
 from tools.reparameterize import main as reparameterize_main
 from tools.reparameterize import reparameterize_checkpoint
 

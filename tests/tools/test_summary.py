@@ -5,7 +5,8 @@ import pytest
 
 import paddle_conv as pc
 from paddle_conv.pretrained.download import download_path
-from paddle_conv.summary import PAPER_FIGURES, count_macs, format_summary, summarize
+from paddle_conv.registry import model_card
+from paddle_conv.summary import count_macs, format_summary, summarize
 from tools import summary as summary_tool
 
 
@@ -27,7 +28,7 @@ def test_summary_at_a_custom_setting_has_stages_and_no_paper_figure():
 
 def test_summary_agrees_with_the_paper_where_known():
     info = summarize("cct_2_3x2_32")  # paper setting: 32x32, 10 classes
-    paper = PAPER_FIGURES["cct_2_3x2_32"]
+    paper = model_card("cct_2_3x2_32").paper
     assert info["paper"] == paper
     assert info["params"] == pytest.approx(paper["params"], rel=0.01)
     assert info["macs"] == pytest.approx(paper["macs"], rel=0.05)

@@ -1,8 +1,8 @@
 """Every registered model has a torch reference and converts both ways, bit-exact.
 
-A model registered without a reference (and, where its names differ, a KeyMapping in
-``weights_bridge/mappings.py``) fails ``test_every_registered_model_has_a_reference`` by name,
-unless it is listed below with the reason; a listed model that gains a reference must leave the list.
+A model registered without a reference fails ``test_every_registered_model_has_a_reference`` by name,
+unless its card says it has none (``ModelCard.torch_reference=False``: its weights come from elsewhere);
+a model whose card says so must have none.
 """
 
 import numpy as np
@@ -10,25 +10,21 @@ import pytest
 import torch
 
 import weights_bridge as wb
-from paddle_conv.registry import list_models
+from paddle_conv.registry import list_models, model_card
 from weights_bridge.convert import build_paddle_skeleton, build_torch_skeleton
 
 MODELS = list_models()
 
-#: Registered models without a torch reference, and why. Known and reported, never silently passed.
-WITHOUT_TORCH_REFERENCE = {
-    "cct_keras_cifar": "the Keras seed's CCT: its weights come from Keras (weights_bridge.keras_cct, one way)",
-    # paddle.vision baselines added for the RefConv seed; torchvision's layouts differ (features/classifier
-    # indices, DenseNet's denseblock names), each needs its own reference + KeyMapping (not written yet)
-}
 
 
 def test_every_registered_model_has_a_reference():
-    missing = sorted(set(MODELS) - set(wb.list_references()) - set(WITHOUT_TORCH_REFERENCE))
-    assert not missing, (f"registered models without a torch reference: {', '.join(missing)}; add one under "
-                         "weights_bridge/references/ (and a KeyMapping in weights_bridge/mappings.py if names differ)")
-    stale = sorted(n for n in WITHOUT_TORCH_REFERENCE if n in wb.list_references() or n not in MODELS)
-    assert not stale, f"remove from WITHOUT_TORCH_REFERENCE: {', '.join(stale)}"
+    references = set(wb.list_references())
+    missing = sorted(n for n in MODELS if model_card(n).torch_reference and n not in references)
+    assert not missing, (f"registered models without a torch reference: {', '.join(missing)}; register one "
+                         "(weights_bridge/references/<family>.py, with register_key_mapping where names differ) "
+                         "or set torch_reference=False on the card")
+    stale = sorted(n for n in MODELS if not model_card(n).torch_reference and n in references)
+    assert not stale, f"the cards of {', '.join(stale)} say torch_reference=False, yet they have one"
 
 
 @pytest.mark.parametrize("name", [n for n in MODELS if n in wb.list_references()])

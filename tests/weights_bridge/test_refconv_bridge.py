@@ -5,9 +5,9 @@ import paddle
 import pytest
 import torch
 
+from paddle_conv.factory import create_model
 from paddle_conv.layers import RefConv2D
 from paddle_conv.refconv import reparameterize
-from paddle_conv.registry import create_model
 from weights_bridge import create_reference, paddle_to_torch, torch_to_paddle
 from weights_bridge.parity import check_parity, paddle_twin, randomize_torch_
 from weights_bridge.references.refconv import RepConv

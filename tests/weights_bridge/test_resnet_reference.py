@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import weights_bridge as wb
-from paddle_conv.registry import create_model
+from paddle_conv.factory import create_model
 from weights_bridge import parity
 
 BLOCK = ["conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", "bn1.num_batches_tracked",

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 import weights_bridge as wb
+from paddle_conv.factory import create_model
 from paddle_conv.io import safe_paddle_load
-from paddle_conv.registry import create_model
 from weights_bridge import parity
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

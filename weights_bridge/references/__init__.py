@@ -1,12 +1,12 @@
 """PyTorch reference models, registered under their paddle_conv model names.
 
-Importing this package imports every family module, which registers its builders.
+Importing this package imports every module in it; each family's module registers its builders.
 """
 
-from paddle_conv.registry import Registry
+import importlib
+import pkgutil
 
-REFERENCES = Registry("torch reference model")
-register_reference = REFERENCES.register
+from paddle_conv.registry import REFERENCES, register_reference  # noqa: F401  (the references' registry)
 
 
 def create_reference(name, **kwargs):
@@ -19,17 +19,5 @@ def list_references(pattern=None):
     return REFERENCES.names(pattern)
 
 
-from . import (  # noqa: E402,F401  (they register)
-    cct,
-    densenet,
-    mobilenet,
-    mobilenet_v2,
-    mobilenet_v3,
-    octconv,
-    refconv,
-    resnet,
-    shufflenet,
-    ssd300,
-    ssd_lite,
-    tiny_cnn,
-)
+for _module in pkgutil.iter_modules(__path__):  # every module of the package: a family's reference registers itself
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import register_reference
+from paddle_conv.registry import register_reference
 
 #: upstream's ``cct_<layers>``: layers -> (heads, MLP ratio, embedding width)
 WIDTHS = {2: (2, 1, 128), 4: (2, 1, 128), 6: (4, 2, 256), 7: (4, 2, 256), 14: (6, 3, 384)}

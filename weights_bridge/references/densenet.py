@@ -20,7 +20,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import register_reference
+from paddle_conv.registry import register_reference
+
+from ..mappings import KeyMapping, register_key_mapping
 
 __all__ = ["DENSENET121_BLOCKS", "DENSENET_ALIASES", "DenseNet", "densenet121", "densenet_renames"]
 
@@ -105,3 +107,6 @@ def densenet_renames(blocks=DENSENET121_BLOCKS):
 def densenet121(num_classes=1000):
     """Torch reference of ``densenet121``: torchvision's DenseNet-121."""
     return DenseNet(num_classes)
+
+
+register_key_mapping(KeyMapping(renames=densenet_renames(), aliases=DENSENET_ALIASES), "densenet121")

@@ -19,7 +19,9 @@ multiplier, applied as paddle.vision applies it (``int(channels * scale)``).
 import torch
 import torch.nn as nn
 
-from . import register_reference
+from paddle_conv.registry import register_reference
+
+from ..mappings import KeyMapping, register_key_mapping
 
 __all__ = ["MOBILENET_V1_BLOCKS", "MobileNetV1", "mobilenet_v1", "mobilenet_v1_renames"]
 
@@ -79,3 +81,6 @@ def mobilenet_v1_renames(prefix=""):
 def mobilenet_v1(num_classes=1000, scale=1.0):
     """Torch reference of ``mobilenet_v1`` (d-li14's MobileNetV1 baseline layout)."""
     return MobileNetV1(num_classes, scale)
+
+
+register_key_mapping(KeyMapping(renames=mobilenet_v1_renames()), "mobilenet_v1")

@@ -12,7 +12,7 @@ ReLU6. paddle.vision's MobileNetV2 uses the same names, so the converter maps th
 import torch
 import torch.nn as nn
 
-from . import register_reference
+from paddle_conv.registry import register_reference
 
 __all__ = ["MobileNetV2", "conv_norm_act", "make_divisible", "mobilenet_v2"]
 

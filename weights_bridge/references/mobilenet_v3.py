@@ -18,7 +18,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import register_reference
+from paddle_conv.registry import register_reference
+
+from ..mappings import KeyMapping, register_key_mapping
 from .mobilenet_v2 import conv_norm_act, make_divisible
 
 __all__ = ["MOBILENET_V3_BLOCKS", "MobileNetV3", "mobilenet_v3_large", "mobilenet_v3_renames",
@@ -117,3 +119,7 @@ def mobilenet_v3_small(num_classes=1000, scale=1.0):
 def mobilenet_v3_large(num_classes=1000, scale=1.0):
     """Torch reference of ``mobilenet_v3_large``: torchvision's MobileNetV3-Large."""
     return MobileNetV3("large", num_classes, scale)
+
+
+register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("small")), "mobilenet_v3_small")
+register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("large")), "mobilenet_v3_large")

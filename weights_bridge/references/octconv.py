@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn as nn
 
-from . import register_reference
+from paddle_conv.registry import register_reference
 
 __all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "OctBottleneck", "OctResNet", "OctMobileNet"]
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import register_reference
+from paddle_conv.registry import register_reference
 
 __all__ = ["RepConv", "RefConvMobileNetV1", "refconv_mobilenet_v1"]
 

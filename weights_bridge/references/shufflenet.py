@@ -18,7 +18,9 @@ the stride-1 units), ``_last_conv`` and ``_fc``: :func:`shufflenet_v2_renames` g
 import torch
 import torch.nn as nn
 
-from . import register_reference
+from paddle_conv.registry import register_reference
+
+from ..mappings import KeyMapping, register_key_mapping
 
 __all__ = ["SHUFFLENET_V2_STAGES", "ShuffleNetV2", "shufflenet_v2_renames", "shufflenet_v2_x1_0"]
 
@@ -104,3 +106,6 @@ def shufflenet_v2_renames():
 def shufflenet_v2_x1_0(num_classes=1000):
     """Torch reference of ``shufflenet_v2_x1_0``: torchvision's ShuffleNetV2 x1.0."""
     return ShuffleNetV2(num_classes)
+
+
+register_key_mapping(KeyMapping(renames=shufflenet_v2_renames()), "shufflenet_v2_x1_0")

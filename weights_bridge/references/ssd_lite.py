@@ -20,7 +20,10 @@ import math
 import torch
 import torch.nn as nn
 
-from . import REFERENCES, register_reference
+from paddle_conv.registry import REFERENCES, register_reference
+
+from ..mappings import KeyMapping, register_key_mapping
+from .mobilenet import mobilenet_v1_renames
 
 __all__ = ["SSDLite", "ssd_lite"]
 
@@ -112,3 +115,6 @@ class SSDLite(nn.Module):
 
 
 ssd_lite = register_reference(SSDLite, name="ssd_lite")
+
+
+register_key_mapping(KeyMapping(renames=mobilenet_v1_renames("backbone.")), "ssd_lite")  # its MobileNetV1 backbone

@@ -10,7 +10,7 @@ a ``Sequential`` of ``0`` conv (no bias), ``1`` BN, ``2`` ReLU; then ``fc``. Sta
 import torch
 import torch.nn as nn
 
-from . import register_reference
+from paddle_conv.registry import register_reference
 
 __all__ = ["TinyCNN", "tiny_cnn"]
 
