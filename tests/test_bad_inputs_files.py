@@ -534,3 +534,12 @@ def test_an_export_description_naming_a_secret_quotes_none_of_it(exported, tmp_p
     code, out, err, _ = result = run_tool(infer_tool.main, ["-c", config, "--input", _images(tmp_path / "in")], capsys)
     assert_one_error(result, "holds an export of Arch", "not a plain name")
     assert "SECRETHASH" not in out + err
+
+
+def test_export_weights_of_a_classification_config_is_refused_not_ignored(exported, tmp_path, capsys):
+    """--weights (a detection option) was silently ignored: the export held Global.pretrained_model's weights."""
+    config = digits_config(tmp_path)
+    before = snapshot(tmp_path)
+    assert_one_error(run_tool(export.main, ["-c", config, "--weights", tmp_path / "mine"], capsys),
+                     "--weights is for detection configs only", "Global.pretrained_model")
+    assert snapshot(tmp_path) == before and not (tmp_path / "inference").exists()
