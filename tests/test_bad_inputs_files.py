@@ -39,7 +39,7 @@ from tests.test_bad_inputs_tools import (
     tiny_det,
     write_voc,
 )
-from tools import convert_weights, export, train_det
+from tools import convert_weights, eval_det, export, reparameterize, train_det
 from tools import infer as infer_tool
 from tools import train as train_tool
 
@@ -270,10 +270,19 @@ def _convert_src(tmp, exported):
     return convert_weights.main, argv, tmp / "in.pth"
 
 
+def _eval_det_weights(tmp, exported):
+    return eval_det.main, ["-c", DET_CONFIG, "--weights", tmp / "mine"], tmp / "mine.pdparams"
+
+
+def _reparameterize_weights(tmp, exported):
+    return reparameterize.main, ["-c", ROOT / "configs" / "refconv_finetune.yaml", "--weights", tmp / "mine",
+                                 "--output", tmp / "plain"], tmp / "mine.pdparams"
+
+
 PATH_OPTIONS = {f.__name__[1:]: f for f in (
     _list_entry, _list_file, _config, _pretrained_model, _latest_pdparams, _latest_pdopt, _latest_json, _voc_xml,
     _voc_image, _voc_list, _det_latest_json, _det_latest_pdparams, _det_config, _infer_image, _infer_class_names,
-    _class_id_map_file, _infer_config, _exported_params, _convert_src)}
+    _class_id_map_file, _infer_config, _exported_params, _convert_src, _eval_det_weights, _reparameterize_weights)}
 
 
 @pytest.mark.parametrize("special", list(SPECIALS))
