@@ -36,12 +36,14 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .errors import ConfigError, PaddleConvError, abbreviate, config_error
+from .errors import ConfigError, PaddleConvError, abbreviate, config_error, key_text
 from .factory import build_then_load
 from .layers.drop_path import drop_path
 from .notes import note_once
 from .registry import MODELS, model_card
 
+#: The most classes a model may have (a 2048-wide classifier of this many is 8 GB of float32).
+MAX_CLASSES = 1_000_000
 #: The Arch keys every model takes (besides ``name`` and its own builder arguments).
 COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate", "head_init_scale",
                "use_sync_bn", "stop_grad_layers", "override_params")
@@ -97,7 +99,7 @@ def supports_drop_path(name):
 
 def _refuse(where, key, text):
     problem = "bad value" if key in (*COMMON_KEYS, *FOREIGN_KEYS) else "unknown key"
-    return config_error(None, f"{where}.{key}", problem, text)
+    return config_error(None, f"{where}.{key_text(key)}", problem, text)
 
 
 def _own_params(name):
@@ -240,8 +242,14 @@ def check_arch_keys(name, arch, where="Arch"):
             if key not in known:
                 close = difflib.get_close_matches(key, sorted(known), n=1)
                 hint = f" Closest valid key: '{close[0]}'." if close else ""
-                raise _refuse(where, key, f"unknown key '{key}' for model {name}.{hint} Remove it or use one of: "
+                shown = key_text(key, quote="'")
+                raise _refuse(where, key, f"unknown key {shown} for model {name}.{hint} Remove it or use one of: "
                               f"{', '.join(sorted(k for k in known if k not in ('self', 'kwargs')))}")
+    for key in ("class_num", "num_classes"):
+        value = arch.get(key)
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
+                                      and 1 <= value <= MAX_CLASSES):
+            raise _refuse(where, key, f"expected a class count from 1 to {MAX_CLASSES:,}, got {abbreviate(value, 40)}")
     for key in ("drop_rate", "drop_path_rate"):
         value = arch.get(key)
         if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -45,7 +45,7 @@ def stage_checkpoint(cfg, stage, weights=None):
     ``<Global.output_dir>/<stage>/best``; WeightsError saying how to make it when it is not there."""
     if weights:
         prefix = weights[: -len(".pdparams")] if weights.endswith(".pdparams") else weights
-        if not os.path.isfile(prefix + ".pdparams"):
+        if not os.path.lexists(prefix + ".pdparams"):  # other non-files: refused by the reader
             raise WeightsError(f"--weights {weights}: {prefix}.pdparams does not exist; pass the prefix of a "
                                f"checkpoint written by tools/train_det.py (<Global.output_dir>/{stage}/best)")
         return prefix

@@ -4,6 +4,8 @@ Every error paddle_conv raises on bad user input derives from :class:`PaddleConv
 so a caller can catch "anything the user got wrong" in one place.
 """
 
+import re
+
 
 class PaddleConvError(Exception):
     """Base class of every error paddle_conv raises on bad input."""
@@ -69,6 +71,20 @@ class OutputError(PaddleConvError, OSError):
 
     def __str__(self):
         return self.strerror if self.strerror is not None else super().__str__()
+
+
+#: A key a message may quote as written: a plain name (``Global``, ``lr.decay_epochs``).
+PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def key_text(key, quote=""):
+    """``key`` as a message may show it: the key itself (between ``quote`` marks) when it is a plain
+    name (:data:`PLAIN_KEY`), else a description without its text, so that a file that is no config
+    (``-c /etc/shadow``) is never quoted."""
+    text = str(key)
+    if PLAIN_KEY.fullmatch(text):
+        return f"{quote}{text}{quote}"
+    return f"<a {type(key).__name__} key of {len(text)} characters that is not a plain name>"
 
 
 def abbreviate(value, limit=120):

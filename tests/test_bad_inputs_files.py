@@ -39,7 +39,7 @@ from tests.test_bad_inputs_tools import (
     tiny_det,
     write_voc,
 )
-from tools import convert_weights, export, train_det
+from tools import convert_weights, eval_det, export, reparameterize, train_det
 from tools import infer as infer_tool
 from tools import train as train_tool
 
@@ -270,10 +270,19 @@ def _convert_src(tmp, exported):
     return convert_weights.main, argv, tmp / "in.pth"
 
 
+def _eval_det_weights(tmp, exported):
+    return eval_det.main, ["-c", DET_CONFIG, "--weights", tmp / "mine"], tmp / "mine.pdparams"
+
+
+def _reparameterize_weights(tmp, exported):
+    return reparameterize.main, ["-c", ROOT / "configs" / "refconv_finetune.yaml", "--weights", tmp / "mine",
+                                 "--output", tmp / "plain"], tmp / "mine.pdparams"
+
+
 PATH_OPTIONS = {f.__name__[1:]: f for f in (
     _list_entry, _list_file, _config, _pretrained_model, _latest_pdparams, _latest_pdopt, _latest_json, _voc_xml,
     _voc_image, _voc_list, _det_latest_json, _det_latest_pdparams, _det_config, _infer_image, _infer_class_names,
-    _class_id_map_file, _infer_config, _exported_params, _convert_src)}
+    _class_id_map_file, _infer_config, _exported_params, _convert_src, _eval_det_weights, _reparameterize_weights)}
 
 
 @pytest.mark.parametrize("special", list(SPECIALS))
@@ -462,3 +471,85 @@ def test_a_multi_line_yaml_error_of_any_tool_is_one_error_line(exported, tmp_pat
     for main, argv in ((export.main, ["-c", config]), (infer_tool.main, ["-c", config, "--input", tmp_path]),
                        (train_det.main, ["-c", config])):
         assert_one_error(run_tool(main, argv, capsys), "tiny.yaml", "invalid YAML", "line 3")
+
+
+# ------------------------------------------------ files that are no config at all, given as -c
+@pytest.mark.parametrize("content", [f"{SECRET}\ndaemon:*:19000:0:99999:7:::\n", "SECRETHASH words\n",
+                                     f"Global:\n  '{SECRET}': 1\n"])
+def test_a_config_that_is_someones_secrets_quotes_none_of_it(content, tmp_path, capsys):
+    (tmp_path / "shadow").write_text(content)
+    for main in (train_tool.main, export.main, train_det.main):
+        code, out, err, _ = result = run_tool(main, ["-c", tmp_path / "shadow"], capsys)
+        assert_one_error(result, "shadow")
+        assert "SECRETHASH" not in out + err and "daemon" not in out + err
+
+
+# ------------------------------------------------------------------- a decompression bomb for infer
+def test_infer_refuses_an_image_over_the_pixel_limit_from_its_header(exported, tmp_path, capsys):
+    """A 16 KB PNG of 9500x9500 1-bit pixels (under PIL's own error limit, 2x ours): refused before decoding
+    (it decoded to 270 MB of RGB, then float32 copies, in tools/infer.py while training refused it)."""
+    config = copy_export(exported, tmp_path)
+    Image.new("1", (9500, 9500)).save(tmp_path / "bomb.png")
+    assert (tmp_path / "bomb.png").stat().st_size < 100_000
+    assert_one_error(run_tool(infer_tool.main, ["-c", config, "--input", tmp_path / "bomb.png"], capsys),
+                     "bomb.png", "9500x9500 pixels, more than the limit", "decompression bomb")
+
+
+@pytest.mark.parametrize("special", ["truncated", "fifo", "directory"])
+def test_onnx_predictor_refuses_what_is_no_onnx_model_as_a_weights_error(special, tmp_path):
+    from paddle_conv.deploy.onnx import OnnxPredictor
+
+    path = tmp_path / "inference.onnx"
+    if special == "truncated":
+        path.write_bytes(b"\x08\x07\x12\x0bpaddle2onnx\x1a")
+    elif special == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    problem = {"truncated": "ONNX Runtime cannot load", "fifo": "is a FIFO", "directory": "is a directory"}[special]
+    with time_bound(), pytest.raises(WeightsError, match=problem) as info:
+        OnnxPredictor(str(path))
+    assert "\n" not in str(info.value)
+
+
+def test_a_checkpoint_key_cannot_forge_a_line_of_convert_weights_output(tmp_path, capsys):
+    import torch
+
+    path = tmp_path / "forge.pth"
+    torch.save({"state_dict": {"conv.weight": torch.zeros(2, 2)}, "x\nmodel: FORGED\x1b[2J": 1}, path)
+    code, out, err, _ = run_tool(convert_weights.main, ["--inspect", str(path)], capsys)
+    assert code == 0, err
+    assert not any(line.startswith("model: FORGED") for line in out.splitlines()) and "\x1b" not in out, out
+    assert "x\\nmodel: FORGED\\x1b[2J" in out
+
+
+@pytest.mark.parametrize("json_text", ['{"epoch": -5}', '{"epoch": 1, "best_metric": NaN}',
+                                       '{"epoch": 1, "best_metric": "x"}', f'{{"epoch": "{SECRET}"}}',
+                                       '{"epoch": 1, "optimizer": "SECRETHASH\\nerror: forged"}'])
+def test_latest_json_of_impossible_values_is_refused_quoting_none_of_it(json_text, tmp_path, capsys):
+    """epoch -5 was a ValueError traceback; a string epoch was quoted in the error, an optimizer name echoed."""
+    argv = ["-c", digits_config(tmp_path)] + resume_run(tmp_path, json_text)
+    before = snapshot(tmp_path)
+    code, out, err, _ = result = run_tool(train_tool.main, argv, capsys)
+    assert_one_error(result, "latest.json", "is not what save_checkpoint writes")
+    assert "SECRETHASH" not in out + err and snapshot(tmp_path) == before
+
+
+def test_an_export_description_naming_a_secret_quotes_none_of_it(exported, tmp_path, capsys):
+    config = copy_export(exported, tmp_path)
+    meta_path = tmp_path / "inference" / "inference_config.json"
+    meta = json.loads(meta_path.read_text())
+    meta["Arch"]["name"] = SECRET
+    meta_path.write_text(json.dumps(meta))
+    code, out, err, _ = result = run_tool(infer_tool.main, ["-c", config, "--input", _images(tmp_path / "in")], capsys)
+    assert_one_error(result, "holds an export of Arch", "not a plain name")
+    assert "SECRETHASH" not in out + err
+
+
+def test_export_weights_of_a_classification_config_is_refused_not_ignored(exported, tmp_path, capsys):
+    """--weights (a detection option) was silently ignored: the export held Global.pretrained_model's weights."""
+    config = digits_config(tmp_path)
+    before = snapshot(tmp_path)
+    assert_one_error(run_tool(export.main, ["-c", config, "--weights", tmp_path / "mine"], capsys),
+                     "--weights is for detection configs only", "Global.pretrained_model")
+    assert snapshot(tmp_path) == before and not (tmp_path / "inference").exists()

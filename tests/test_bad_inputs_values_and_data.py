@@ -154,3 +154,24 @@ def test_voc_size_mismatch_rescale_scales_the_boxes_from_size_to_the_image(tmp_p
     assert cfg["DataLoader"]["Train"]["dataset"]["size_mismatch"] == "rescale"  # a documented config key
     with pytest.raises(DataError, match="size_mismatch 'resize': must be one of refuse, rescale"):
         VOCDetection(str(voc), classes=["rectangle", "ellipse", "triangle"], size_mismatch="resize")
+
+
+# -------------------------------------------------------------- class counts out of any range
+@pytest.mark.parametrize("value", ["0", "-5", "99999999999", "2.5"])
+def test_a_class_count_out_of_range_is_refused_before_building(value, tmp_path, capsys):
+    before = snapshot(tmp_path)
+    result = run(train, ["-c", DIGITS, "-o", f"Global.output_dir={tmp_path / 'out'}", "-o", f"Arch.class_num={value}"],
+                 capsys)
+    assert_refused(result, "Arch.num_classes: expected a class count from 1 to 1,000,000", limit=20)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("override, problem", [
+    ("Global.epochs=" + "9" * 5000, "is not valid YAML"),
+    ("Global.x=" + "[" * 50000, "nested too deeply"),
+    ("Global." + "k" * 5000 + "=1", "unknown key"),
+])
+def test_a_huge_override_leaves_the_problem_and_its_fix_on_the_error_line(override, problem, tmp_path, capsys):
+    result = run(train, ["-c", DIGITS, "-o", f"Global.output_dir={tmp_path / 'out'}", "-o", override], capsys)
+    line = assert_refused(result, problem, limit=20)
+    assert len(line) < 1000 and not (tmp_path / "out").exists()

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 import torch  # noqa: E402
 
-from paddle_conv.cli import print_error, run_cli  # noqa: E402
+from paddle_conv.cli import print_error, printable, run_cli  # noqa: E402
 from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
 from paddle_conv.io import atomic_paddle_save, atomic_write  # noqa: E402
 from paddle_conv.registry import MODELS  # noqa: E402
@@ -107,26 +107,32 @@ def check(model, found, result, out_format, kwargs, input_size):
     scale = max(float(np.abs(t.detach().numpy()).max()) for t in (t_out if isinstance(t_out, tuple) else [t_out])
                 if t is not None)
     for d in diffs:
-        print(f"check {model} [1, 3, {input_size}, {input_size}]: {d} (max |y| {scale:.3g})")
+        say(f"check {model} [1, 3, {input_size}, {input_size}]: {d} (max |y| {scale:.3g})")
     return all(d.ok for d in diffs)
+
+
+def say(line):
+    """Print ``line`` of the report on stdout with what could start a line of its own escaped
+    (:func:`~paddle_conv.cli.printable`): a key in a checkpoint or a file name cannot forge a line."""
+    print(printable(line))
 
 
 def inspect(path, fmt, key):
     found = read_checkpoint(path, fmt, key)
-    print(f"file: {path}")
-    print(f"format: {found.format}")
+    say(f"file: {path}")
+    say(f"format: {found.format}")
     for line in found.notes():
-        print(line)
+        say(line)
     dtypes = sorted({str(getattr(v, "dtype", "?")).replace("torch.", "").replace("paddle.", "")
                      for v in found.state.values()})
-    print(f"tensors: {len(found.state)} ({', '.join(dtypes)})")
+    say(f"tensors: {len(found.state)} ({', '.join(dtypes)})")
     side = "torch" if found.format == "torch" else "paddle"
     matches = best_matches(found.state, side)
     if not matches:
-        print("model: none of the registered models has keys in common with it")
+        say("model: none of the registered models has keys in common with it")
         return 0
     for rank, m in enumerate(matches):
-        print(f"{'model' if rank == 0 else 'next'}: {m}")
+        say(f"{'model' if rank == 0 else 'next'}: {m}")
     return 0
 
 
@@ -149,7 +155,7 @@ def convert_keras(args):
     check_destination(args.dst, "paddle")
     converted = keras_to_paddle(args.src, args.model, args.num_classes)
     atomic_paddle_save(converted, args.dst)
-    print(f"wrote {args.dst} ({len(converted)} tensors, keras to paddle, model {args.model})")
+    say(f"wrote {args.dst} ({len(converted)} tensors, keras to paddle, model {args.model})")
     return 0
 
 
@@ -166,22 +172,22 @@ def convert(args):
     out_format = "paddle" if found.format == "torch" else "torch"
     check_destination(args.dst, out_format)
     for line in found.notes():
-        print(line)
+        say(line)
     way = f"{found.format}_to_{out_format}"
     result = convert_state(found.state, args.model, way, allow_missing=args.allow_missing, ignore=args.ignore,
                            allow_nonfinite=args.allow_nonfinite, **kwargs)
     for line in result.notes:
-        print(line)
+        say(line)
     if args.allow_missing or args.ignore:
-        print(f"filled from the checkpoint ({len(result.filled)}): {', '.join(result.filled)}")
-        print(f"left as initialised ({len(result.initialised)}): {', '.join(result.initialised) or '-'}")
+        say(f"filled from the checkpoint ({len(result.filled)}): {', '.join(result.filled)}")
+        say(f"left as initialised ({len(result.initialised)}): {', '.join(result.initialised) or '-'}")
         if result.ignored:
-            print(f"ignored checkpoint keys ({len(result.ignored)}): {', '.join(result.ignored)}")
+            say(f"ignored checkpoint keys ({len(result.ignored)}): {', '.join(result.ignored)}")
     if out_format == "paddle":
         atomic_paddle_save(result.state, args.dst)
     else:
         atomic_write(args.dst, lambda tmp: torch.save(result.state, tmp))
-    print(f"wrote {args.dst} ({len(result.state)} tensors, {found.format} to {out_format}, model {args.model})")
+    say(f"wrote {args.dst} ({len(result.state)} tensors, {found.format} to {out_format}, model {args.model})")
     if args.check:
         return 0 if check(args.model, found, result, out_format, kwargs, args.input_size) else 1
     return 0

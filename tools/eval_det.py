@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddle_conv.build import build_detection_dataset, build_model, stage_checkpoint, stage_mismatch_fix  # noqa: E402
-from paddle_conv.cli import print_error, run_cli  # noqa: E402
+from paddle_conv.cli import print_error, printable, run_cli  # noqa: E402
 from paddle_conv.config import DET_SCHEMA, STAGES, load_config  # noqa: E402
 from paddle_conv.engine import load_checkpoint  # noqa: E402
 from paddle_conv.engine.det_trainer import check_classes, dataset_classes  # noqa: E402
@@ -43,7 +43,7 @@ def main(argv=None):
     print(f"{args.stage}: mAP {result['mAP']:.4f} (all-point), {result['mAP_11']:.4f} (11-point), "
           f"{len(dataset)} images")
     for i, ap in enumerate(result["AP"]):
-        print(f"  {classes[i]}: AP {ap:.4f}")
+        print(f"  {printable(classes[i])}: AP {ap:.4f}")
     return 0
 
 

@@ -40,7 +40,7 @@ from paddle_conv.deploy.export import (  # noqa: E402
 )
 from paddle_conv.deploy.onnx import DEFAULT_OPSET, OnnxPredictor  # noqa: E402
 from paddle_conv.device import set_device  # noqa: E402
-from paddle_conv.errors import PaddleConvError, WeightsError  # noqa: E402
+from paddle_conv.errors import ConfigError, PaddleConvError, WeightsError  # noqa: E402
 
 #: Largest relative difference between the exported and the trained model that the check accepts.
 MAX_RELATIVE_DIFF = 1e-2
@@ -75,6 +75,9 @@ def load_export_config(args):
     if is_detection_config(args.config):
         det_cfg = load_config(args.config, args.override, schema=DET_SCHEMA)
         return detector_export_config(det_cfg, args.stage, args.weights)
+    if args.weights is not None:  # it was silently ignored: the export held other weights than named
+        raise ConfigError("--weights is for detection configs only; a classification config exports the weights of "
+                          "Global.pretrained_model: pass -o Global.pretrained_model=<checkpoint prefix> instead")
     return load_config(args.config, args.override)
 
 

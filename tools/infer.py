@@ -37,7 +37,7 @@ from paddle_conv.deploy.classify import (  # noqa: E402
     topk,
 )
 from paddle_conv.deploy.export import INFERENCE_NAME, read_export_config  # noqa: E402
-from paddle_conv.errors import ConfigError, DataError, PaddleConvError, WeightsError  # noqa: E402
+from paddle_conv.errors import ConfigError, DataError, PaddleConvError, WeightsError, key_text  # noqa: E402
 from paddle_conv.io import read_user_text  # noqa: E402
 from paddle_conv.notes import note_once  # noqa: E402
 from paddle_conv.registry import MODELS, model_card  # noqa: E402
@@ -87,12 +87,13 @@ def check_export(model_dir, cfg):
     meta = read_export_config(model_dir)
     if meta is None:
         return
+    exported = key_text(meta["Arch"].get("name"))  # the file's text only when it is a plain name
     if meta["task"] != "classification":
-        raise ConfigError(f"{model_dir} holds the export of a detector (Arch {meta['Arch'].get('name')}): "
+        raise ConfigError(f"{model_dir} holds the export of a detector (Arch {exported}): "
                           "tools/infer.py classifies images and cannot show detections; evaluate a detector with "
                           "tools/eval_det.py -c CONFIG, run its export through paddle_conv.det.detect")
     if meta["Arch"].get("name") != cfg["Arch"]["name"]:
-        raise ConfigError(f"{model_dir} holds an export of Arch {meta['Arch'].get('name')}, but the config's Arch is "
+        raise ConfigError(f"{model_dir} holds an export of Arch {exported}, but the config's Arch is "
                           f"{cfg['Arch']['name']}: pass the config it was exported with, or --model_dir of this one")
 
 

@@ -37,7 +37,7 @@ def reparameterize_checkpoint(cfg, weights, output):
         raise ConfigError("Arch.refocus is not set: this config has no RefConv layers to fold; "
                           "use the config the RefConv model was trained with")
     params = weights if weights.endswith(".pdparams") else weights + ".pdparams"
-    if not os.path.isfile(params):
+    if not os.path.lexists(params):  # a FIFO, a device...: refused by the reader, naming what it is
         raise WeightsError(f"{params} does not exist; pass --weights PREFIX of the RefConv checkpoint to fold "
                            "(default <Global.output_dir>/<Arch.name>/best_model), or train it first with "
                            "tools/train.py -c CONFIG")

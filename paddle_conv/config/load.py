@@ -12,7 +12,7 @@ from .classification import SCHEMA
 from .legacy import is_legacy, translate_legacy
 from .schema import check_finite, validate_section
 from .values import check_values
-from .yaml_io import apply_override, read_yaml
+from .yaml_io import apply_override, override_source, read_yaml
 
 
 def read_config(path: Union[str, "os.PathLike[str]"], overrides: Sequence[str] = (),
@@ -51,6 +51,5 @@ def load_config(path: Union[str, "os.PathLike[str]"], overrides: Sequence[str] =
     cfg = read_config(path, overrides, schema)
     source = os.fspath(path)
     if overrides:
-        text = " -o ".join(overrides)
-        source += f" (with -o {text if len(text) <= 300 else text[:300] + '...'})"
+        source += f" (with {override_source(' -o '.join(overrides), 300)})"
     return validate_config(cfg, source, schema)

@@ -29,7 +29,7 @@ import difflib
 import inspect
 import math
 
-from ..errors import UnknownNameError, abbreviate, config_error
+from ..errors import UnknownNameError, abbreviate, config_error, key_text
 
 
 def closest_key(key, valid):
@@ -43,8 +43,9 @@ def unknown_key_error(source, path, key, valid):
     """The "unknown key" error for ``key`` at ``path``: names the closest of ``valid`` and lists them."""
     closest = closest_key(key, valid)
     hint = f" Closest valid key: '{closest}'." if closest else ""
+    shown = key_text(key, quote="'")
     return config_error(source, path, "unknown key",
-                        f"unknown key '{key}'.{hint} Valid keys: {', '.join(sorted(valid)) or '(none)'}")
+                        f"unknown key {shown}.{hint} Valid keys: {', '.join(sorted(valid)) or '(none)'}")
 
 
 def check_finite(source, path, value):
@@ -169,7 +170,7 @@ def validate_section(source, path, value, keys):
 
 def join_key(path, key):
     """``"Global"`` + ``"epochs"`` -> ``"Global.epochs"`` (``key`` alone at the top)."""
-    return f"{path}.{key}" if path else str(key)
+    return f"{path}.{key_text(key)}" if path else key_text(key)
 
 
 def _signature_params(builder):

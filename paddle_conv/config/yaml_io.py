@@ -13,6 +13,7 @@ import re
 
 import yaml
 
+from ..errors import abbreviate
 from ..io import read_user_bytes
 from .schema import config_error, describe
 
@@ -84,13 +85,20 @@ def yaml_problem(exc):
 _INDEXED = re.compile(r"([^\[\]]+)((?:\[-?\d+\])+)")
 
 
+def override_source(text, limit=120):
+    """``"-o <text>"`` for messages, ``text`` cut to ``limit`` characters: a 10,000-digit value must not
+    push the problem and its fix out of the one error line."""
+    text = str(text)
+    return f"-o {text if len(text) <= limit else text[:limit] + f'... ({len(text)} characters)'}"
+
+
 def parse_override(text):
     """Parse ``"Key.sub=value"`` into ``(["Key", "sub"], value)``; the value is read as YAML.
 
     List items are addressed by index, ``Loss.Train.0.CELoss.epsilon=0.1``, or as ``--check``
     prints their keys, ``Loss.Train[0].CELoss.epsilon=0.1``.
     """
-    source = f"-o {text}"
+    source = override_source(text)
     if not isinstance(text, str) or "=" not in text:
         raise config_error(source, "", "bad override", "expected KEY.PATH=VALUE, e.g. -o Global.epochs=3")
     key, raw = text.split("=", 1)
@@ -99,11 +107,13 @@ def parse_override(text):
         indexed = _INDEXED.fullmatch(part)
         parts += [indexed.group(1), *re.findall(r"\[(-?\d+)\]", indexed.group(2))] if indexed else [part]
     if not all(parts):
-        raise config_error(source, "", "bad override", f"empty part in key path {key!r}; write e.g. Global.epochs")
+        raise config_error(source, "", "bad override",
+                           f"empty part in key path {abbreviate(key)}; write e.g. Global.epochs")
     try:
         value = yaml_load(raw) if raw.strip() else None
     except YAML_ERRORS as exc:
-        raise config_error(source, key, "bad override", f"value {raw!r} is not valid YAML ({yaml_problem(exc)}); "
+        raise config_error(source, key, "bad override",
+                           f"value {abbreviate(raw)} is not valid YAML ({yaml_problem(exc)}); "
                            "quote it or fix it, e.g. -o Global.epochs=3 or -o \"Arch.name='oct_resnet50'\"") from None
     return parts, value
 
@@ -111,7 +121,7 @@ def parse_override(text):
 def apply_override(cfg, text):
     """Apply one ``-o`` override to the nested dict ``cfg`` in place (creating mappings as needed)."""
     parts, value = parse_override(text)
-    source = f"-o {text}"
+    source = override_source(text)
     node = cfg
     for depth, part in enumerate(parts[:-1]):
         node = _child(node, part, source, ".".join(parts[: depth + 1]), create=True)
@@ -152,7 +162,7 @@ def read_yaml(path, sections=()):
     if os.path.isdir(path):
         raise config_error(path, "", "unreadable file", "is a directory, not a config file; give the YAML file "
                                                         "with -c (e.g. configs/oct_mobilenet.yaml)")
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise config_error(path, "", "unreadable file", "config file does not exist; check the -c argument")
     stream = io.BytesIO(read_user_bytes(path, "config", "config file"))
     stream.name = path  # a stream, not a str: PyYAML's messages then name the line, quoting none of it
@@ -164,7 +174,8 @@ def read_yaml(path, sections=()):
     if not isinstance(data, dict):
         expected = ", ".join(sections) or "Global, ..."
         raise config_error(path, "", "wrong type", f"expected a mapping of sections ({expected}), "
-                           f"got {describe(data)}; start from a file in configs/")
+                           f"got {type(data).__name__} (its text is not shown: it may be no config at all); "
+                           "start from a file in configs/")
     return data
 
 

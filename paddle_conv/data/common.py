@@ -42,16 +42,25 @@ def read_image(path, where="", encoded=False):
     data = read_user_bytes(path, "image", "image", where)
     try:
         with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            if width * height <= MAX_PIXELS:
-                return data if encoded else rgb_like_opencv(img)
+            check_pixels(path, img.size, where)
+            return data if encoded else rgb_like_opencv(img)
     except ImageDecodeError as exc:
         raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {exc}") from None
+    except DataError:  # check_pixels's, already naming the file
+        raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {image_problem(exc)}; "
                         "remove it from the data set or replace the file") from None
-    raise DataError(f"image {os.fspath(path)!r}{at} is {width}x{height} pixels, more than the limit of "
-                    f"{MAX_PIXELS} (a decompression bomb?); resize it or remove it from the data set")
+
+
+def check_pixels(path, size, where=""):
+    """DataError naming ``path`` (and ``where``) when an image of ``size`` (width, height, from its
+    header) has more than :data:`MAX_PIXELS`, before anything is decoded."""
+    width, height = size
+    if width * height > MAX_PIXELS:
+        at = f" ({where})" if where else ""
+        raise DataError(f"image {os.fspath(path)!r}{at} is {width}x{height} pixels, more than the limit of "
+                        f"{MAX_PIXELS} (a decompression bomb?); resize it or remove it from the data set")
 
 
 def image_problem(exc):

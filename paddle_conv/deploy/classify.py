@@ -15,7 +15,7 @@ import os
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..data.common import image_problem, load_sample, takes_encoded
+from ..data.common import check_pixels, image_problem, load_sample, takes_encoded
 from ..data.paddleclas_ops import ImageDecodeError, rgb_like_opencv
 from ..data.transforms import build_transforms
 from ..errors import DataError
@@ -97,9 +97,12 @@ def load_image(path, transform):
     data = read_user_bytes(path, "image", "image")
     try:
         with Image.open(io.BytesIO(data)) as image:
+            check_pixels(path, image.size)
             image = rgb_like_opencv(ImageOps.exif_transpose(image), image.format)
     except ImageDecodeError as exc:
         raise DataError(f"{path}: cannot read the image: {exc}") from None
+    except DataError:  # check_pixels's, already naming the file
+        raise
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: cannot read the image ({image_problem(exc)})") from None
     out = transform(image)

@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from ..errors import PaddleConvError, WeightsError
-from ..io import atomic_write
+from ..io import atomic_write, check_user_file
 from .inference import model_files
 from .onnx_rewrite import upsampling_as_resize
 
@@ -108,13 +108,19 @@ class OnnxPredictor:
 
     def __init__(self, path, threads=None):
         ort = _require("onnxruntime")
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):
             raise WeightsError(f"no ONNX model at {path!r}; run tools/export.py --onnx first")
+        check_user_file(path, "exported model", "ONNX model")
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: ORT warns about every folded initializer
         if threads:
             options.intra_op_num_threads = int(threads)
-        self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        try:
+            self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT's errors (InvalidProtobuf, Fail, ...) derive from Exception only
+            problem = " ".join(str(exc).split())[:200]
+            raise WeightsError(f"ONNX Runtime cannot load {path!r} ({type(exc).__name__}: {problem}); "
+                               "export it again with tools/export.py --onnx") from None
         self._input = self._session.get_inputs()[0].name
 
     def __call__(self, x):

@@ -15,11 +15,12 @@ state or epoch.
 """
 
 import glob
+import math
 import os
 
 import paddle
 
-from ..errors import WeightsError, abbreviate
+from ..errors import PLAIN_KEY, WeightsError, abbreviate
 from ..io import atomic_write, is_leftover, json_writer, read_json, safe_paddle_load, write_synced
 from ..state_dict import CHECKPOINT_PARTS as _PARTS
 from ..state_dict import MISMATCH_FIX, as_model_dtypes, check_state_matches, read_state_dict, strip_suffix
@@ -113,11 +114,20 @@ def load_checkpoint_meta(prefix):
     meta = read_json(path, lambda exc: f"checkpoint metadata {path!r} is unreadable ({type(exc).__name__}); the "
                                        "run folder is damaged: resume from another checkpoint (e.g. epoch_N)",
                      "checkpoint metadata")
-    counts = ("epoch", "best_epoch")
-    if not isinstance(meta, dict) or not all(meta.get(k) is None or type(meta[k]) is int for k in counts):
-        raise WeightsError(f"checkpoint metadata {path!r} is not what save_checkpoint writes "
-                           f"({abbreviate(meta, 100)}); resume from another checkpoint (e.g. epoch_N)")
+    if not isinstance(meta, dict) or not all(check(meta.get(key)) for key, check in _META_CHECKS.items()):
+        raise WeightsError(f"checkpoint metadata {path!r} is not what save_checkpoint writes (epoch counts "
+                           "from 0, a finite best_metric, an optimizer name); resume from another checkpoint "
+                           "(e.g. epoch_N)")
     return meta
+
+
+#: What each key of a checkpoint's metadata may hold (None: absent); any other value refuses the file.
+_META_CHECKS = {
+    "epoch": lambda v: v is None or (type(v) is int and v >= 0),
+    "best_epoch": lambda v: v is None or (type(v) is int and v >= 0),
+    "best_metric": lambda v: v is None or (type(v) in (int, float) and math.isfinite(v)),
+    "optimizer": lambda v: v is None or (isinstance(v, str) and PLAIN_KEY.fullmatch(v) is not None),
+}
 
 
 def load_checkpoint(prefix, model, optimizer=None, fix=MISMATCH_FIX):
@@ -147,7 +157,6 @@ def load_checkpoint(prefix, model, optimizer=None, fix=MISMATCH_FIX):
                                "use Global.pretrained_model to load weights only")
         saved_with = meta.get("optimizer")
         if saved_with is not None and saved_with != type(optimizer).__name__:
-            saved_with = str(saved_with)[:40]
             raise WeightsError(f"checkpoint {prefix!r} was trained with the {saved_with} optimizer, "
                                f"the config uses {type(optimizer).__name__}: set Optimizer.name to "
                                f"{saved_with} to resume, or start from its weights with "

@@ -102,6 +102,15 @@ def url_file_name(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[-100:] or "weights"
 
 
+def _shown_url(url: str) -> str:
+    """``url`` for messages: a ``user:password@`` part replaced by ``***@`` (a credential never reaches a
+    log), cut to about 200 characters."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" in parts.netloc:
+        url = urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+    return abbreviate(url, 200)
+
+
 def download_limits(size: int | None = None) -> tuple[int, str, float]:
     """``(byte cap, what sets it, stall seconds)`` from the environment and the catalogue's ``size``.
 
@@ -187,7 +196,7 @@ def fetch(urls: Sequence[str] | str, filename: str, *, sha256: str | None = None
                 _download(url, folder, part, cap, cap_source, seconds, filename if progress else None)
                 break
             except (_Refused, urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-                failures.append(f"{abbreviate(url, 200)} ({_reason(exc)})")
+                failures.append(f"{_shown_url(url)} ({_reason(exc)})")
         else:
             raise WeightsError(one_line(
                 f"cannot download {filename}: {'; '.join(failures) or 'no URL is known'}. Without network "
@@ -195,7 +204,7 @@ def fetch(urls: Sequence[str] | str, filename: str, *, sha256: str | None = None
         problem = _checksum_mismatch(dest.with_name(part), sha256, md5)
         if problem is not None:
             aside = set_aside(dest.with_name(part), dest)
-            raise WeightsError(f"the file from {abbreviate(url, 200)} {problem}: it is damaged or not the "
+            raise WeightsError(f"the file from {_shown_url(url)} {problem}: it is damaged or not the "
                                f"published one. It was moved aside to {aside} and not used; the next call "
                                "downloads it again, or pass a file you trust with pretrained='<path>'")
         folder.replace(part, dest.name)
@@ -373,10 +382,10 @@ def _next_hop(current: str | None, link: str) -> str:
     url = urllib.parse.urljoin(current or "", link)
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
-        raise _Refused(f"{'refused link' if current else 'not a download address'} {abbreviate(url, 200)}: only "
+        raise _Refused(f"{'refused link' if current else 'not a download address'} {_shown_url(url)}: only "
                        "http and https are followed")
     if current and scheme == "http" and urllib.parse.urlsplit(current).scheme.lower() == "https":
-        raise _Refused(f"refused link from https to plain http {abbreviate(url, 200)}")
+        raise _Refused(f"refused link from https to plain http {_shown_url(url)}")
     return url
 
 
@@ -400,7 +409,7 @@ def _open(url: str, offset: int, watchdog: _Watchdog):
     url, seen = _next_hop(None, google_drive_url(url) or url), []
     while True:
         if url in seen or len(seen) > MAX_HOPS:
-            raise _Refused(f"redirect loop: {abbreviate(url, 200)} again" if url in seen else
+            raise _Refused(f"redirect loop: {_shown_url(url)} again" if url in seen else
                            f"more than {MAX_HOPS} redirects")
         seen.append(url)
         request = urllib.request.Request(url, headers={"User-Agent": "paddle_conv", "Accept-Encoding": "identity"})
@@ -428,7 +437,7 @@ def _open(url: str, offset: int, watchdog: _Watchdog):
                                       "the download quota is exceeded or the link is private)")
         url = _next_hop(url, confirm)
         if urllib.parse.urlsplit(url).hostname not in DRIVE_HOSTS:
-            raise _Refused(f"Google Drive's page links to {abbreviate(url, 200)}, not to a Google Drive host: refused")
+            raise _Refused(f"Google Drive's page links to {_shown_url(url)}, not to a Google Drive host: refused")
 
 
 def _download(url: str, folder: _CacheFolder, part: str, cap: int, cap_source: str, seconds: float,

@@ -73,6 +73,13 @@ def test_offline_error_names_url_and_where_to_put_the_file(home):
     assert url in message and str(download_path("nothing.pth", url)) in message and "pretrained=" in message
 
 
+def test_a_password_in_the_url_never_reaches_the_error(home):
+    url = "http://user:PASSWORD@127.0.0.1:9/nothing.pth"
+    with pytest.raises(WeightsError) as info:
+        fetch(url, "nothing.pth", progress=False)
+    assert "PASSWORD" not in str(info.value) and "http://***@127.0.0.1:9/nothing.pth" in str(info.value)
+
+
 def test_next_mirror_is_tried(home, server):
     path = fetch([server.url("/missing.pth"), server.url("/w.pth")], "w.pth", sha256=SHA, progress=False)
     assert path.read_bytes() == DATA
