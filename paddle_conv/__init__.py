@@ -11,7 +11,7 @@ from .cpu_math import use_avx2_mkl_on_amd
 
 use_avx2_mkl_on_amd()  # before any MKL call: Paddle's GEMM on AMD CPUs, see cpu_math
 
-from . import layers, models  # noqa: E402,F401  (importing models fills the registry)
+from . import layers, models, refconv  # noqa: E402,F401  (importing models and refconv fills the registries)
 from .cards import ModelCard, WeightEntry  # noqa: E402
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError  # noqa: E402
 from .factory import create_model, list_pretrained  # noqa: E402

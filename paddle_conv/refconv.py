@@ -13,6 +13,7 @@ import paddle.nn as nn
 
 from .layers.depthwise import DepthwiseConv2D
 from .layers.refconv import BASIS_MODES, TRANSFORM_INITS, RefConv2D
+from .registry import ARCH_TRANSFORMS
 
 __all__ = ["refocus", "reparameterize", "refocusable", "reset_random_bases"]
 
@@ -96,6 +97,17 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
         for param in model.parameters():
             param.stop_gradient = id(param) not in learning
     return model
+
+
+#: ``Arch.refocus``: ``true`` or these keys (``only_transforms`` defaults to true there).
+refocus.options = {
+    "min_kernel": (3, int, "smallest kernel refocused (1x1 convs stay plain)"),
+    "map_k": (3, int, "kernel size of the refocusing transform"),
+    "only_transforms": (True, bool, "freeze every parameter but the transforms"),
+    "init": ("zero", TRANSFORM_INITS, "transforms start at zero (exact start) or Xavier (the seed's recipe)"),
+    "basis": ("frozen", BASIS_MODES, "the trained kernels frozen (the seed), or an ablation"),
+}
+ARCH_TRANSFORMS.register(refocus)
 
 
 def reset_random_bases(model):

@@ -192,12 +192,7 @@ def _family_names():
 #: The modules that must know no family: they read the cards and call the methods layers offer.
 GENERIC = ["paddle_conv/deploy", "paddle_conv/fuse.py", "paddle_conv/arch.py", "paddle_conv/config",
            "paddle_conv/engine", "paddle_conv/registry.py", "paddle_conv/factory.py", "paddle_conv/summary.py",
-           "paddle_conv/cards.py"]
-#: Exceptions, with the reason: OctConv's export rewrite and its timing still live in deploy/ (public module
-#: paths, called by deploy/export.py); the config validates Arch.refocus (the RefConv family's config key) with
-#: RefConv's option lists (config/classification.py, config/arch_keys.py once that section is split off).
-FAMILY_AWARE = ("paddle_conv/deploy/octconv_rewrite.py", "paddle_conv/deploy/octconv_tune.py",
-                "paddle_conv/config/classification.py", "paddle_conv/config/arch_keys.py")
+           "paddle_conv/cards.py", "paddle_conv/build.py"]
 
 
 def named_in_code(path):
@@ -223,9 +218,8 @@ def named_in_code(path):
 @pytest.mark.parametrize("target", GENERIC)
 def test_no_generic_module_names_a_family(target):
     family_names, family_modules = _family_names()
-    found = violations(target, sorted(family_modules), FAMILY_AWARE)
+    found = violations(target, sorted(family_modules))
     for path in python_files(os.path.join(ROOT, target)):
         rel = os.path.relpath(path, ROOT).replace(os.sep, "/")
-        if rel not in FAMILY_AWARE:
-            found += [f"{rel}: {name}" for name in sorted(named_in_code(path) & family_names)]
+        found += [f"{rel}: {name}" for name in sorted(named_in_code(path) & family_names)]
     assert found == [], "generic code reads the model card or calls the method a layer offers"

@@ -75,7 +75,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2, help="CPU threads for every framework (default 2)")
     p.add_argument("--octconv", default=None,
                    help="how exported OctConv is written: rule (default), tune, layer, or a formulation\n"
-                        "name such as merge_low+broadcast (paddle_conv.deploy.octconv_rewrite)")
+                        "name such as merge_low+broadcast (paddle_conv.layers.octconv)")
     p.add_argument("--baseline", default="",
                    help="MODEL=BASELINE pairs (comma-separated), or one BASELINE for every model;\n"
                         "default: oct_resnet50=resnet50,oct_mobilenet=mobilenet_v1 where both are listed")
