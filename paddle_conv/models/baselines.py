@@ -6,8 +6,6 @@ config. Each builder takes ``num_classes`` (and ``scale``, the width multiplier,
 input ``[N, 3, H, W]``, output ``[N, num_classes]``.
 """
 
-import dataclasses
-
 from paddle.vision import models as vision_models
 from paddle.vision.models import mobilenetv2, mobilenetv3, resnet
 
@@ -16,34 +14,7 @@ from ..layers.depthwise import use_fast_depthwise
 from ..pretrained.catalog import IMAGENET, dli14_weights
 from ..registry import register_model
 
-#: All follow ``paddle.vision.models`` (PaddlePaddle/Paddle) names and shapes.
-_VISION = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models")
 _HAPI = "https://paddle-hapi.bj.bcebos.com/models/"
-
-# name -> (title, takes a width multiplier ``scale``, classifier layer)
-VISION_MODELS = {
-    "resnet18": ("ResNet-18 (He et al., CVPR 2016)", False, "fc"),
-    "resnet34": ("ResNet-34 (He et al., CVPR 2016)", False, "fc"),
-    "resnet50": ("ResNet-50 (He et al., CVPR 2016)", False, "fc"),
-    "resnet101": ("ResNet-101 (He et al., CVPR 2016)", False, "fc"),
-    "mobilenet_v1": ("MobileNetV1 (Howard et al., arXiv:1704.04861)", True, "fc"),
-    "mobilenet_v2": ("MobileNetV2 (Sandler et al., CVPR 2018)", True, "classifier.1"),
-    "mobilenet_v3_small": ("MobileNetV3-Small (Howard et al., ICCV 2019)", True, "classifier.3"),
-    "mobilenet_v3_large": ("MobileNetV3-Large (Howard et al., ICCV 2019)", True, "classifier.3"),
-    "shufflenet_v2_x1_0": ("ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)", False, "_fc"),
-    "densenet121": ("DenseNet-121 (Huang et al., CVPR 2017)", False, "out"),
-}
-
-#: Where each model's residual branches end (``ModelCard.residual_branches``; ShuffleNetV2 and DenseNet
-#: concatenate instead of adding, MobileNetV1 has no shortcuts).
-VISION_BRANCHES = {
-    **{name: ((resnet.BasicBlock, "bn2"),) for name in ("resnet18", "resnet34")},
-    **{name: ((resnet.BottleneckBlock, "bn3"),) for name in ("resnet50", "resnet101")},
-    "mobilenet_v2": ((mobilenetv2.InvertedResidual, "conv", "use_res_connect"),),
-    **{name: ((mobilenetv3.InvertedResidual, "linear_conv", "use_res_connect"),)
-       for name in ("mobilenet_v3_small", "mobilenet_v3_large")},
-}
-
 
 def _hapi(model, file_name, md5, host=_HAPI):
     return WeightEntry(model=model, name="paddle_imagenet", urls=(host + file_name,), file_name=file_name,
@@ -87,47 +58,94 @@ def _mobilenet_v3_stages(block_strides):
     return stride_stages([("conv", 2), *((f"blocks.{i}", s) for i, s in enumerate(block_strides)), ("lastconv", 1)])
 
 
-#: The feature stages of each (stage k ends at stride 2**k; ``ModelCard.stages``).
-VISION_STAGES = {
-    **{name: RESNET_STAGES for name in ("resnet18", "resnet34", "resnet50", "resnet101")},
-    "mobilenet_v1": stride_stages([("conv1", 2), ("conv2_1", 1), ("conv2_2", 2), ("conv3_1", 1), ("conv3_2", 2),
-                                   ("conv4_1", 1), ("conv4_2", 2), *((f"conv5_{i}", 1) for i in range(1, 6)),
-                                   ("conv5_6", 2), ("conv6", 1)]),
-    "mobilenet_v2": sequential_stages("features", [2, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]),
-    "mobilenet_v3_small": _mobilenet_v3_stages([2, 2, 1, 2, 1, 1, 1, 1, 2, 1, 1]),
-    "mobilenet_v3_large": _mobilenet_v3_stages([1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1]),
-    "shufflenet_v2_x1_0": stride_stages([("_conv1", 2), ("_max_pool", 2),  # blocks "<stage>_<i>", i from 1
-                                         *((f"{stage}_{i}", 2 if i == 1 else 1) for stage, repeats
-                                           in ((2, 4), (3, 8), (4, 4)) for i in range(1, repeats + 1)),
-                                         ("_last_conv", 1)]),
-    "densenet121": stride_stages([("conv1_func", 2), ("pool2d_max", 2), ("db_conv_2", 1),  # then transition, block
-                                  *((name, stride) for i in (3, 4, 5)
-                                    for name, stride in ((f"tr_conv{i - 1}_blk", 2), (f"db_conv_{i}", 1))),
-                                  ("batch_norm", 1)]),
-}
+def _card(name, classifier="fc", stages=(), residual_branches=(), **fields):
+    """The card of the ``paddle.vision.models`` model ``name``: its published weights, paper figures and ``fields``."""
+    return ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models",
+                     classifier=classifier, stages=stages, residual_branches=residual_branches,
+                     weights=VISION_WEIGHTS.get(name, ()), paper=VISION_PAPERS.get(name), **fields)
 
 
-def vision_builder(name):
-    """The registered builder of ``paddle.vision.models.<name>`` (never downloads weights)."""
-    title, scaled, _ = VISION_MODELS[name]
-    build = getattr(vision_models, name)
-    if scaled:
-        def builder(num_classes=1000, scale=1.0):
-            return use_fast_depthwise(build(scale=scale, num_classes=num_classes))
-    else:
-        def builder(num_classes=1000):
-            return use_fast_depthwise(build(num_classes=num_classes))
-    builder.__name__ = builder.__qualname__ = name
-    width = " (width multiplier ``scale``, default 1.0)" if scaled else ""
-    builder.__doc__ = (f"{title}{width} from ``paddle.vision.models``; input ``[N, 3, H, W]``, "
-                       f"output ``[N, num_classes]``.")
-    return builder
+def _mobilenet_v3_stages(block_strides):
+    return stride_stages([("conv", 2), *((f"blocks.{i}", s) for i, s in enumerate(block_strides)), ("lastconv", 1)])
 
 
-for _name, (_, _, _classifier) in VISION_MODELS.items():  # registered by the names listed above
-    register_model(vision_builder(_name), name=_name, card=dataclasses.replace(
-        _VISION, classifier=_classifier, stages=VISION_STAGES.get(_name, ()),
-        residual_branches=VISION_BRANCHES.get(_name, ()), weights=VISION_WEIGHTS.get(_name, ()),
-        paper=VISION_PAPERS.get(_name), quick_check={"kwargs": {}, "input_size": (3, 32, 32)} if _name == "mobilenet_v1"
-        else None))
-del _name, _classifier
+# Every builder: ``paddle.vision.models.<name>`` (never downloading weights), input ``[N, 3, H, W]``, output
+# ``[N, num_classes]``; ``scale`` is the width multiplier. Residual branch ends: ``ModelCard.residual_branches``
+# (ShuffleNetV2 and DenseNet concatenate instead of adding, MobileNetV1 has no shortcuts); stage k of
+# ``ModelCard.stages`` ends at stride 2**k.
+@register_model(card=_card("resnet18", stages=RESNET_STAGES, residual_branches=((resnet.BasicBlock, "bn2"),)))
+def resnet18(num_classes=1000):
+    """ResNet-18 (He et al., CVPR 2016)."""
+    return vision_models.resnet18(num_classes=num_classes)
+
+
+@register_model(card=_card("resnet34", stages=RESNET_STAGES, residual_branches=((resnet.BasicBlock, "bn2"),)))
+def resnet34(num_classes=1000):
+    """ResNet-34 (He et al., CVPR 2016)."""
+    return vision_models.resnet34(num_classes=num_classes)
+
+
+@register_model(card=_card("resnet50", stages=RESNET_STAGES, residual_branches=((resnet.BottleneckBlock, "bn3"),)))
+def resnet50(num_classes=1000):
+    """ResNet-50 (He et al., CVPR 2016)."""
+    return vision_models.resnet50(num_classes=num_classes)
+
+
+@register_model(card=_card("resnet101", stages=RESNET_STAGES, residual_branches=((resnet.BottleneckBlock, "bn3"),)))
+def resnet101(num_classes=1000):
+    """ResNet-101 (He et al., CVPR 2016)."""
+    return vision_models.resnet101(num_classes=num_classes)
+
+
+#: MobileNetV1's stages (also those of its RefConv form).
+MOBILENET_V1_STAGES = stride_stages([("conv1", 2), ("conv2_1", 1), ("conv2_2", 2), ("conv3_1", 1), ("conv3_2", 2),
+                                     ("conv4_1", 1), ("conv4_2", 2), *((f"conv5_{i}", 1) for i in range(1, 6)),
+                                     ("conv5_6", 2), ("conv6", 1)])
+
+
+@register_model(card=_card("mobilenet_v1", stages=MOBILENET_V1_STAGES,
+                           quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
+def mobilenet_v1(num_classes=1000, scale=1.0):
+    """MobileNetV1 (Howard et al., arXiv:1704.04861)."""
+    return use_fast_depthwise(vision_models.mobilenet_v1(scale=scale, num_classes=num_classes))
+
+
+@register_model(card=_card("mobilenet_v2", "classifier.1", residual_branches=(
+        (mobilenetv2.InvertedResidual, "conv", "use_res_connect"),),
+    stages=sequential_stages("features", [2, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1])))
+def mobilenet_v2(num_classes=1000, scale=1.0):
+    """MobileNetV2 (Sandler et al., CVPR 2018)."""
+    return use_fast_depthwise(vision_models.mobilenet_v2(scale=scale, num_classes=num_classes))
+
+
+@register_model(card=_card("mobilenet_v3_small", "classifier.3", residual_branches=(
+        (mobilenetv3.InvertedResidual, "linear_conv", "use_res_connect"),),
+    stages=_mobilenet_v3_stages([2, 2, 1, 2, 1, 1, 1, 1, 2, 1, 1])))
+def mobilenet_v3_small(num_classes=1000, scale=1.0):
+    """MobileNetV3-Small (Howard et al., ICCV 2019)."""
+    return use_fast_depthwise(vision_models.mobilenet_v3_small(scale=scale, num_classes=num_classes))
+
+
+@register_model(card=_card("mobilenet_v3_large", "classifier.3", residual_branches=(
+        (mobilenetv3.InvertedResidual, "linear_conv", "use_res_connect"),),
+    stages=_mobilenet_v3_stages([1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1])))
+def mobilenet_v3_large(num_classes=1000, scale=1.0):
+    """MobileNetV3-Large (Howard et al., ICCV 2019)."""
+    return use_fast_depthwise(vision_models.mobilenet_v3_large(scale=scale, num_classes=num_classes))
+
+
+@register_model(card=_card("shufflenet_v2_x1_0", "_fc", stages=stride_stages(  # blocks "<stage>_<i>", i from 1
+    [("_conv1", 2), ("_max_pool", 2), *((f"{stage}_{i}", 2 if i == 1 else 1) for stage, repeats in
+                                        ((2, 4), (3, 8), (4, 4)) for i in range(1, repeats + 1)), ("_last_conv", 1)])))
+def shufflenet_v2_x1_0(num_classes=1000):
+    """ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)."""
+    return use_fast_depthwise(vision_models.shufflenet_v2_x1_0(num_classes=num_classes))
+
+
+@register_model(card=_card("densenet121", "out", stages=stride_stages(  # then transition, block
+    [("conv1_func", 2), ("pool2d_max", 2), ("db_conv_2", 1), *((name, stride) for i in (3, 4, 5) for name, stride
+                                                              in ((f"tr_conv{i - 1}_blk", 2), (f"db_conv_{i}", 1))),
+     ("batch_norm", 1)])))
+def densenet121(num_classes=1000):
+    """DenseNet-121 (Huang et al., CVPR 2017)."""
+    return use_fast_depthwise(vision_models.densenet121(num_classes=num_classes))
