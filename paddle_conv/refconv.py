@@ -12,7 +12,7 @@ Both functions change ``model`` in place and return it.
 import paddle.nn as nn
 
 from .layers.depthwise import DepthwiseConv2D
-from .layers.refconv import BASIS_MODES, TRANSFORM_INITS, RefConv2D
+from .layers.refconv2d import BASIS_MODES, TRANSFORM_INITS, RefConv2D
 from .registry import ARCH_TRANSFORMS
 
 __all__ = ["refocus", "reparameterize", "refocusable", "reset_random_bases"]
@@ -53,7 +53,7 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
     freezes those (``stop_gradient``), so that only the transforms (and a trainable basis) learn,
     as the paper describes (batch-norm statistics still follow the data in train mode).
 
-    ``basis`` (:data:`~paddle_conv.layers.refconv.BASIS_MODES`) runs the paper's ablations:
+    ``basis`` (:data:`~paddle_conv.layers.refconv2d.BASIS_MODES`) runs the paper's ablations:
     ``"trainable"`` trains the basis too; ``"random_frozen"`` / ``"random_trainable"`` use a
     Kaiming-normal random basis instead of the trained kernel (call :func:`reset_random_bases`
     after loading plain weights into the refocused model, as the trainer does).

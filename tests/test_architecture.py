@@ -180,13 +180,13 @@ def _family_names():
     import inspect
 
     import paddle_conv as pc
-    from paddle_conv.layers import octconv, refconv
+    from paddle_conv.layers import octconv, refconv2d
 
     family_modules = {pc.registry.MODELS.get(n).__module__ for n in pc.list_models()}
-    classes = {name for module in family_modules | {octconv.__name__, refconv.__name__}
-               for name, obj in vars(__import__(module, fromlist=["_"])).items()
+    family_modules |= {octconv.__name__, refconv2d.__name__}
+    classes = {name for module in family_modules for name, obj in vars(__import__(module, fromlist=["_"])).items()
                if inspect.isclass(obj) and obj.__module__ == module}
-    return set(pc.list_models()) | classes, family_modules | {octconv.__name__, refconv.__name__}
+    return set(pc.list_models()) | classes, family_modules
 
 
 #: The modules that must know no family: they read the cards and call the methods layers offer.
@@ -223,3 +223,14 @@ def test_no_generic_module_names_a_family(target):
         rel = os.path.relpath(path, ROOT).replace(os.sep, "/")
         found += [f"{rel}: {name}" for name in sorted(named_in_code(path) & family_names)]
     assert found == [], "generic code reads the model card or calls the method a layer offers"
+
+
+def test_every_module_basename_is_unique():
+    """One name, one module: no two modules of paddle_conv and weights_bridge share a file name (the torch
+    references are ``<family>_torch.py``)."""
+    seen = {}
+    for package in ("paddle_conv", "weights_bridge"):
+        for path in python_files(os.path.join(ROOT, package)):
+            if not path.endswith("__init__.py"):
+                seen.setdefault(os.path.basename(path), []).append(os.path.relpath(path, ROOT))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}

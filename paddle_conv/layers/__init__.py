@@ -11,7 +11,7 @@ from .drop_path import DropPath, drop_path
 from .inception import InceptionBlock
 from .octconv import Conv_BN, Conv_BN_ACT, OctaveConv
 from .position_embedding import POSITION_EMBEDDINGS, resize_grid_embedding, sinusoidal_embedding
-from .refconv import RefConv2D
+from .refconv2d import RefConv2D
 from .seq_pool import SeqPool
 from .squeeze_excite import SqueezeExcite
 from .tokenizer import Tokenizer

@@ -14,7 +14,7 @@
 
 At 21 classes and ``width=1`` it has 26,285,486 parameters, and its state dict is upstream's with
 ``L2Norm``, ``loc``, ``conf`` named ``l2_norm``, ``loc_heads``, ``conf_heads`` (the bridge's
-mapping, ``weights_bridge.references.ssd300``). ``width`` scales every channel count but the
+mapping, ``weights_bridge.references.ssd300_torch``). ``width`` scales every channel count but the
 heads' outputs: a thinner SSD300 on the same priors, a student for
 :class:`~paddle_conv.losses.MultiBoxLoss_KD` (``configs/ssd300_kd_voc.yaml``).
 

@@ -23,7 +23,7 @@ import torch.nn as nn
 from paddle_conv.registry import REFERENCES, register_reference
 
 from ..mappings import KeyMapping, register_key_mapping
-from .mobilenet import mobilenet_v1_renames
+from .mobilenet_torch import mobilenet_v1_renames
 
 __all__ = ["SSDLite", "ssd_lite"]
 

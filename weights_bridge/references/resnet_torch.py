@@ -27,8 +27,8 @@ import torch.nn as nn
 from paddle_conv.registry import register_reference
 
 from ..mappings import KeyMapping, register_key_mapping
-from .dcn import deform_conv2d
-from .refconv import RepConv
+from .dcn_torch import deform_conv2d
+from .refconv_torch import RepConv
 
 __all__ = ["BasicBlock", "Bottleneck", "DeformConv", "ResNet", "conv_resnet50", "resnet50_dcn"]
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from paddle_conv.registry import register_reference
 
 from ..mappings import KeyMapping, register_key_mapping
-from .mobilenet_v2 import conv_norm_act, make_divisible
+from .mobilenet_v2_torch import conv_norm_act, make_divisible
 
 __all__ = ["MOBILENET_V3_BLOCKS", "MobileNetV3", "mobilenet_v3_large", "mobilenet_v3_renames",
            "mobilenet_v3_small"]
