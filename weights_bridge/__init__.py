@@ -5,7 +5,7 @@ equals the upstream projects'; each is registered under the same name as its pad
 model, so ``create_reference("oct_resnet50")`` pairs with ``create_model("oct_resnet50")``.
 
 ``torch_to_paddle`` / ``paddle_to_torch`` convert state dicts (see :mod:`weights_bridge.convert`;
-family name differences in :mod:`weights_bridge.mappings`), ``read_checkpoint`` reads published
+family name differences: each model card's ``torch_keys``), ``read_checkpoint`` reads published
 checkpoint files (:mod:`weights_bridge.checkpoint`); ``keras_to_paddle`` reads Keras 3
 ``.weights.h5`` files of ``cct_keras_cifar`` (:mod:`weights_bridge.keras_cct`);
 :mod:`weights_bridge.parity` proves a converted model computes what its reference computes.
@@ -17,7 +17,6 @@ from .convert import (
                       KeyMapping,
                       convert_state,
                       paddle_to_torch,
-                      register_key_mapping,
                       torch_to_paddle,
                       unwrap_state_dict,
 )
@@ -25,4 +24,4 @@ from .keras_cct import keras_to_paddle
 from .references import create_reference, list_references
 
 __all__ = ["Conversion", "KeyMapping", "convert_state", "create_reference", "keras_to_paddle", "list_references",
-           "paddle_to_torch", "read_checkpoint", "register_key_mapping", "torch_to_paddle", "unwrap_state_dict"]
+           "paddle_to_torch", "read_checkpoint", "torch_to_paddle", "unwrap_state_dict"]

@@ -9,7 +9,7 @@ input ``[N, 3, H, W]``, output ``[N, num_classes]``.
 from paddle.vision import models as vision_models
 from paddle.vision.models import mobilenetv2, mobilenetv3, resnet
 
-from ..cards import RESNET_STAGES, ModelCard, WeightEntry, sequential_stages, stride_stages
+from ..cards import RESNET_STAGES, KeyMapping, ModelCard, WeightEntry, sequential_stages, stride_stages
 from ..layers.depthwise import use_fast_depthwise
 from ..pretrained.catalog import IMAGENET, dli14_weights
 from ..registry import register_model
@@ -54,10 +54,6 @@ VISION_PAPERS = {
 }
 
 
-def _mobilenet_v3_stages(block_strides):
-    return stride_stages([("conv", 2), *((f"blocks.{i}", s) for i, s in enumerate(block_strides)), ("lastconv", 1)])
-
-
 def _card(name, classifier="fc", stages=(), residual_branches=(), **fields):
     """The card of the ``paddle.vision.models`` model ``name``: its published weights, paper figures and ``fields``."""
     return ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models",
@@ -67,6 +63,16 @@ def _card(name, classifier="fc", stages=(), residual_branches=(), **fields):
 
 def _mobilenet_v3_stages(block_strides):
     return stride_stages([("conv", 2), *((f"blocks.{i}", s) for i, s in enumerate(block_strides)), ("lastconv", 1)])
+
+
+def _mobilenet_v3_keys(squeeze_excite):
+    """torchvision's ``features.i.block.j`` -> paddle.vision's names, for blocks with (1) or without (0) a
+    squeeze-excite (every block but the first expands its input)."""
+    renames = [(r"^features\.0\b", "conv"), (rf"^features\.{len(squeeze_excite) + 1}\b", "lastconv")]
+    for i, se in enumerate(squeeze_excite):
+        parts = ["expand_conv"] * (i > 0) + ["bottleneck_conv"] + ["mid_se"] * se + ["linear_conv"]
+        renames += [(rf"^features\.{i + 1}\.block\.{j}\b", f"blocks.{i}.{part}") for j, part in enumerate(parts)]
+    return KeyMapping(tuple(renames))
 
 
 # Every builder: ``paddle.vision.models.<name>`` (never downloading weights), input ``[N, 3, H, W]``, output
@@ -97,13 +103,25 @@ def resnet101(num_classes=1000):
     return vision_models.resnet101(num_classes=num_classes)
 
 
+#: paddle.vision's MobileNetV1 layers ``(name, stride)``: the stem and 13 separable blocks.
+MOBILENET_V1_LAYERS = (("conv1", 2), ("conv2_1", 1), ("conv2_2", 2), ("conv3_1", 1), ("conv3_2", 2), ("conv4_1", 1),
+                       ("conv4_2", 2), *((f"conv5_{i}", 1) for i in range(1, 6)), ("conv5_6", 2), ("conv6", 1))
 #: MobileNetV1's stages (also those of its RefConv form).
-MOBILENET_V1_STAGES = stride_stages([("conv1", 2), ("conv2_1", 1), ("conv2_2", 2), ("conv3_1", 1), ("conv3_2", 2),
-                                     ("conv4_1", 1), ("conv4_2", 2), *((f"conv5_{i}", 1) for i in range(1, 6)),
-                                     ("conv5_6", 2), ("conv6", 1)])
+MOBILENET_V1_STAGES = stride_stages(MOBILENET_V1_LAYERS)
 
 
-@register_model(card=_card("mobilenet_v1", stages=MOBILENET_V1_STAGES,
+def mobilenet_v1_renames(prefix=""):
+    """``(torch pattern, paddle name)`` renames of d-li14's MobileNetV1 (``features.0`` stem, ``features.i.{0,1,3,4}``
+    depthwise conv, BN, pointwise conv, BN) to paddle.vision's, under ``prefix`` on both sides."""
+    p = prefix.replace(".", r"\.")
+    renames = [(rf"^{p}features\.0\.", f"{prefix}conv1.")]
+    for i, (name, _) in enumerate(MOBILENET_V1_LAYERS[1:], start=1):
+        renames += [(rf"^{p}features\.{i}\.{j}\b", f"{prefix}{name}._{kind}wise_conv.{k}")
+                    for j, kind, k in ((0, "depth", 0), (1, "depth", 1), (3, "point", 0), (4, "point", 1))]
+    return tuple(renames)
+
+
+@register_model(card=_card("mobilenet_v1", stages=MOBILENET_V1_STAGES, torch_keys=KeyMapping(mobilenet_v1_renames()),
                            quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
 def mobilenet_v1(num_classes=1000, scale=1.0):
     """MobileNetV1 (Howard et al., arXiv:1704.04861)."""
@@ -120,7 +138,8 @@ def mobilenet_v2(num_classes=1000, scale=1.0):
 
 @register_model(card=_card("mobilenet_v3_small", "classifier.3", residual_branches=(
         (mobilenetv3.InvertedResidual, "linear_conv", "use_res_connect"),),
-    stages=_mobilenet_v3_stages([2, 2, 1, 2, 1, 1, 1, 1, 2, 1, 1])))
+    stages=_mobilenet_v3_stages([2, 2, 1, 2, 1, 1, 1, 1, 2, 1, 1]),
+    torch_keys=_mobilenet_v3_keys([1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1])))
 def mobilenet_v3_small(num_classes=1000, scale=1.0):
     """MobileNetV3-Small (Howard et al., ICCV 2019)."""
     return use_fast_depthwise(vision_models.mobilenet_v3_small(scale=scale, num_classes=num_classes))
@@ -128,21 +147,57 @@ def mobilenet_v3_small(num_classes=1000, scale=1.0):
 
 @register_model(card=_card("mobilenet_v3_large", "classifier.3", residual_branches=(
         (mobilenetv3.InvertedResidual, "linear_conv", "use_res_connect"),),
-    stages=_mobilenet_v3_stages([1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1])))
+    stages=_mobilenet_v3_stages([1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1]),
+    torch_keys=_mobilenet_v3_keys([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1])))
 def mobilenet_v3_large(num_classes=1000, scale=1.0):
     """MobileNetV3-Large (Howard et al., ICCV 2019)."""
     return use_fast_depthwise(vision_models.mobilenet_v3_large(scale=scale, num_classes=num_classes))
 
 
-@register_model(card=_card("shufflenet_v2_x1_0", "_fc", stages=stride_stages(  # blocks "<stage>_<i>", i from 1
-    [("_conv1", 2), ("_max_pool", 2), *((f"{stage}_{i}", 2 if i == 1 else 1) for stage, repeats in
-                                        ((2, 4), (3, 8), (4, 4)) for i in range(1, repeats + 1)), ("_last_conv", 1)])))
+#: ShuffleNetV2 x1.0's stages: ``(number, units)``; paddle.vision names unit ``i`` of stage ``n`` ``"{n}_{i + 1}"``.
+SHUFFLENET_V2_UNITS = ((2, 4), (3, 8), (4, 4))
+#: a unit's branch -> {torchvision's Sequential index: paddle.vision sublayer}; a stage's first unit adds ``_2``
+_SHUFFLE_BRANCHES = {"branch1": {0: "_conv_dw_1.0", 1: "_conv_dw_1.1", 2: "_conv_linear_1.0", 3: "_conv_linear_1.1"},
+                     "branch2": {0: "_conv_pw{}.0", 1: "_conv_pw{}.1", 3: "_conv_dw{}.0", 4: "_conv_dw{}.1",
+                                 5: "_conv_linear{}.0", 6: "_conv_linear{}.1"}}
+
+
+def _shufflenet_v2_keys():
+    """torchvision's ``conv1``, ``stageS.i.branchB.j``, ``conv5``, ``fc`` -> paddle.vision's names."""
+    renames = [(r"^conv1\.", "_conv1."), (r"^conv5\.", "_last_conv."), (r"^fc\b", "_fc")]
+    for stage, units in SHUFFLENET_V2_UNITS:
+        for unit in range(units):
+            block = f"{stage}_{unit + 1}."
+            renames += [(rf"^stage{stage}\.{unit}\.{branch}\.{i}\b", block + part.format("" if unit else "_2"))
+                        for branch, parts in _SHUFFLE_BRANCHES.items() if branch == "branch2" or not unit
+                        for i, part in parts.items()]
+    return KeyMapping(tuple(renames))
+
+
+@register_model(card=_card("shufflenet_v2_x1_0", "_fc", torch_keys=_shufflenet_v2_keys(), stages=stride_stages(
+    [("_conv1", 2), ("_max_pool", 2), *((f"{stage}_{i}", 2 if i == 1 else 1) for stage, units in SHUFFLENET_V2_UNITS
+                                        for i in range(1, units + 1)), ("_last_conv", 1)])))
 def shufflenet_v2_x1_0(num_classes=1000):
     """ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)."""
     return use_fast_depthwise(vision_models.shufflenet_v2_x1_0(num_classes=num_classes))
 
 
-@register_model(card=_card("densenet121", "out", stages=stride_stages(  # then transition, block
+def _densenet_keys(blocks=4):
+    """torchvision's ``features.denseblockB.denselayerL.{norm,conv}{1,2}``, ``features.transitionB``, ``norm0/5``,
+    ``classifier`` -> paddle.vision's; its published file's older ``norm.1`` spelling read as ``norm1``."""
+    renames = [(r"^features\.conv0\b", "conv1_func._conv"), (r"^features\.norm0\b", "conv1_func._batch_norm"),
+               (r"^features\.norm5\b", "batch_norm"), (r"^classifier\b", "out")]
+    for b in range(1, blocks + 1):
+        layer, paddle = rf"^features\.denseblock{b}\.denselayer(\d+)\.", rf"db_conv_{b + 1}.conv{b + 1}_\1.bn_ac_func"
+        renames += [(layer + rf"{kind}{i}\b", f"{paddle}{i}.{part}") for i in (1, 2)
+                    for kind, part in (("norm", "_batch_norm"), ("conv", "_conv"))]
+        renames += [(rf"^features\.transition{b}\.{kind}\b", f"tr_conv{b + 1}_blk.conv_ac_func.{part}")
+                    for kind, part in (("norm", "_batch_norm"), ("conv", "_conv")) if b < blocks]
+    aliases = ((r"^(features\.denseblock\d+\.denselayer\d+\.(?:norm|conv))\.([12])\.", r"\1\2."),)
+    return KeyMapping(tuple(renames), aliases=aliases)
+
+
+@register_model(card=_card("densenet121", "out", torch_keys=_densenet_keys(), stages=stride_stages(  # transition, block
     [("conv1_func", 2), ("pool2d_max", 2), ("db_conv_2", 1), *((name, stride) for i in (3, 4, 5) for name, stride
                                                               in ((f"tr_conv{i - 1}_blk", 2), (f"db_conv_{i}", 1))),
      ("batch_norm", 1)])))

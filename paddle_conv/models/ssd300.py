@@ -26,7 +26,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ..cards import ModelCard, WeightEntry
+from ..cards import KeyMapping, ModelCard, WeightEntry
 from ..det import VOC_SSD300, num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..registry import register_model
@@ -148,6 +148,7 @@ ssd300_vgg16 = register_model(SSD300, name="ssd300_vgg16", card=ModelCard(
     task="detection", input_size=(3, INPUT_SIZE, INPUT_SIZE), interpolation="bicubic", classifier=None,
     num_classes=21, upstream="amdegroot/ssd.pytorch",
     layout="amdegroot/ssd.pytorch (L2Norm, loc, conf named l2_norm, loc_heads, conf_heads)",
+    torch_keys=KeyMapping(renames=((r"^L2Norm\b", "l2_norm"), (r"^loc\b", "loc_heads"), (r"^conf\b", "conf_heads"))),
     weights=(_amdegroot("voc0712", "ssd300_mAP_77.43_v2.pth", 77.43), _amdegroot("voc0712_caffe", "ssd_300_VOC0712.pth",
                                                                                  77.26)),
     quick_check={"kwargs": {"width": 0.0625}, "input_size": (3, 300, 300), "fixed_size": True}))  # a thin SSD300
