@@ -1,5 +1,5 @@
 """A model's key renames to its torch reference: the ``torch_keys`` of its card
-(:class:`paddle_conv.cards.KeyMapping`, kept in the family's module beside its builders)."""
+(:class:`paddle_conv.KeyMapping`, kept in the family's module beside its builders)."""
 
 from paddle_conv.cards import KeyMapping
 from paddle_conv.registry import MODELS
