@@ -41,6 +41,7 @@ from paddle_conv.benchmark.training import (  # noqa: E402
     run_depthwise,
     run_train,
 )
+from paddle_conv.layers.octconv import Formulation  # noqa: E402
 
 DEFAULT_PATHS = ("dygraph", "static", "inference", "onnxruntime", "openvino", "torch", "torch-default")
 
@@ -99,6 +100,11 @@ def parse_args(argv=None):
     if min(args.size, args.runs, args.threads) < 1 or args.warmup < 0:
         p.error("--size, --runs and --threads must be >= 1 and --warmup >= 0")
     args.baselines = _baselines(args.baseline, args.models, p)
+    try:
+        if args.octconv not in (None, "rule", "tune", "layer"):
+            Formulation.parse(args.octconv)
+    except ValueError as exc:
+        p.error(f"--octconv: {exc}")
     return args
 
 

@@ -1,15 +1,11 @@
-"""Replace every layer that offers inference forms by one of them: the rule, a named one, or the
-fastest on this machine.
+"""Replace every layer offering inference forms by one: the rule, a named one, or the fastest here.
 
-A layer offers them by two methods: ``export_forms()``, the names of its exactly equivalent
-inference forms (the one to use without timing first), and ``export_form(name=None)``, the layer
-computing form ``name`` (None: the first). :func:`rewrite_layers` asks every such layer of a model.
-
-With ``form="tune"`` each layer's forms are exported alone at the layer's input shapes and run in
-the Paddle Inference predictor (oneDNN on CPU, the GPU on a GPU machine), round-robin so that a
-change in the machine's load hits every form alike; the lowest median wins. Results are cached per
-machine (CPU model, cores, Paddle version, device) and layer (class, input, output and parameter
-shapes) in ``$XDG_CACHE_HOME/paddle_conv/export_forms.json`` (default ``~/.cache``).
+A layer offers them by two methods: ``export_forms()``, the names of its exactly equivalent inference forms
+(the rule first), and ``export_form(name=None)``, the layer computing form ``name`` (None: the rule). With
+``form="tune"`` each layer's forms are exported alone at its input shapes and run round-robin in the Paddle
+Inference predictor (oneDNN on CPU, else the GPU); the lowest median wins, cached per machine (CPU, cores,
+Paddle version, device) and layer (class, input, output and parameter shapes) in
+``$XDG_CACHE_HOME/paddle_conv/export_forms.json`` (default ``~/.cache``).
 """
 
 import copy

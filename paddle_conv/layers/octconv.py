@@ -13,20 +13,13 @@ Any input size works (the reference fails when H or W is odd at some stage): poo
 map is ``ceil(H / 2) x ceil(W / 2)``; the up-sampled l2h output is cropped to the high branch's
 exact size. For even sizes both rules are no-ops and the results equal the reference's.
 
-Inference forms (:meth:`OctaveConv.export_forms`, used by :mod:`paddle_conv.deploy`): the four
-convolutions, two poolings, up-sampling and two additions can be computed in exactly equivalent
-ways (float32 rounding, checked at 1e-5 by the tests), each a :class:`Formulation`:
-
-* ``merge_high`` (1x1 kernels, no groups): h2h and h2l as ONE convolution over ``x_h``, its h2l
-  channels pooled afterwards (a 1x1 convolution and the 2x2 average commute, bias included).
-* ``merge_low`` (stride 1, no groups): l2h and l2l as ONE convolution over ``x_l``, split afterwards.
-* ``upsample``, how ``y_h + up(l2h)`` is computed: ``deconv`` (the layer's own static form),
-  ``broadcast`` (``y_h`` viewed as ``[N, C, h, 2, w, 2]`` plus ``l2h`` as ``[N, C, h, 1, w, 1]``;
-  static even sizes only, else ``deconv``) or ``dense`` (1x1 l2h, stride 1, no groups: ``up(conv1x1(x_l))``
-  as ONE 2x2 stride-2 transposed convolution whose taps all hold the 1x1 weight).
-
-:data:`RULE` (the layer's own form) measured fastest in Paddle Inference and ONNX Runtime on a 2-core
-AMD EPYC; the others are candidates for ``tools/export.py --tune`` (docs/benchmarks.md).
+Inference forms (:meth:`OctaveConv.export_forms`, for :mod:`paddle_conv.deploy`), each a :class:`Formulation`,
+equal within float32 rounding (tested at 1e-5): ``merge_high`` (1x1, no groups: h2h and h2l as ONE convolution,
+its h2l part pooled after, as a 1x1 convolution and the 2x2 average commute), ``merge_low`` (stride 1, no groups:
+l2h and l2l as ONE convolution) and how ``y_h + up(l2h)`` is computed: ``deconv`` (the layer's own static form),
+``broadcast`` (a ``[N, C, h, 2, w, 2]`` view plus ``[N, C, h, 1, w, 1]``; static even sizes) or ``dense`` (1x1
+l2h, stride 1: ONE 2x2 stride-2 transposed convolution with the 1x1 weight in every tap). :data:`RULE` measured
+fastest in Paddle Inference and ONNX Runtime on a 2-core AMD EPYC; ``tools/export.py --tune`` times the others.
 """
 
 import itertools
