@@ -389,17 +389,15 @@ def safe_torch_load(path, what="checkpoint"):
     data = _read_bytes(path, what)  # missing, not a regular file, too big, unreadable or empty: one clear line
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(exc), re.I)
+    except Exception as exc:
+        unpickling = isinstance(exc, pickle.UnpicklingError)
+        found = unpickling and re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(exc), re.I)
         if found:
             raise WeightsError(f"refusing to load {what} {os.fspath(path)!r}: it refers to {found.group(1)[:80]}, "
                                "which a state dict never does and which could run code; save the weights alone "
                                "with torch.save(model.state_dict(), path) where they were made") from None
-        raise WeightsError(f"cannot read {what} {os.fspath(path)!r} (not a pickle of tensors); it is truncated, "
-                           "corrupt or not a PyTorch checkpoint: download it again, or save the weights alone "
-                           "with torch.save(model.state_dict(), path)") from None
-    except Exception as exc:
-        raise WeightsError(f"cannot read {what} {os.fspath(path)!r} ({type(exc).__name__}); it is truncated, "
+        raise WeightsError(f"cannot read {what} {os.fspath(path)!r} "
+                           f"({'not a pickle of tensors' if unpickling else type(exc).__name__}); it is truncated, "
                            "corrupt or not a PyTorch checkpoint: download it again, or save the weights alone "
                            "with torch.save(model.state_dict(), path)") from None
 

@@ -33,7 +33,7 @@ from paddle_conv.factory import create_model
 from paddle_conv.io import safe_torch_load
 from paddle_conv.registry import CONVERTERS
 
-from .checkpoint import numpy_weights, unwrap_state_dict
+from .checkpoint import listed_names, numpy_weights, unwrap_state_dict
 from .mappings import IDENTITY, KeyMapping, key_mapping, register_key_mapping
 from .references import REFERENCES, create_reference
 
@@ -73,10 +73,6 @@ class ConversionPlan:
     """Key-by-key plan between one torch reference and one Paddle model (see :func:`plan_conversion`)."""
 
     entries: list = field(default_factory=list)
-
-    @property
-    def torch_keys(self):
-        return [e.torch_key for e in self.entries]
 
     @property
     def paddle_keys(self):
@@ -178,14 +174,6 @@ def _check_plan_against_paddle(plan, torch_model, paddle_model):
             f"{type(torch_model).__name__} (fix the model or its KeyMapping):\n" + "\n".join(problems))
 
 
-def _listed(keys, limit=_MAX_LISTED):
-    keys = list(keys)
-    if limit is None:
-        return ", ".join(keys)
-    shown = ", ".join(keys[:limit])
-    return shown + (f" ... and {len(keys) - limit} more" if len(keys) > limit else "")
-
-
 def _key_problems(given, expected, optional=()):
     """Lines describing missing / unexpected / wrongly shaped keys of ``given`` vs ``expected``
     (both ``{key: shape}``); ``optional`` keys may be absent."""
@@ -195,11 +183,11 @@ def _key_problems(given, expected, optional=()):
              for k in expected if k in given and tuple(given[k]) != tuple(expected[k])]
     lines = []
     if missing:
-        lines.append(f"missing keys ({len(missing)}): {_listed(missing)}")
+        lines.append(f"missing keys ({len(missing)}): {listed_names(missing, _MAX_LISTED)}")
     if unexpected:
-        lines.append(f"unexpected keys ({len(unexpected)}): {_listed(unexpected)}")
+        lines.append(f"unexpected keys ({len(unexpected)}): {listed_names(unexpected, _MAX_LISTED)}")
     if wrong:
-        lines.append(f"shape mismatch ({len(wrong)}): {_listed(wrong)}")
+        lines.append(f"shape mismatch ({len(wrong)}): {listed_names(wrong, _MAX_LISTED)}")
     return lines
 
 

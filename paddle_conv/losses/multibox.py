@@ -120,17 +120,18 @@ def kd_total(losses, weights=None):
     )
 
 
-def _seed_options(prior_for_matching, bkg_label, neg_mining, encode_target):
-    """ConfigError for a seed argument asking for what neither the seed nor amdegroot computes:
-    both store these four and always match with the priors, mine, and keep background class 0."""
-    wanted = {"prior_for_matching": True, "bkg_label": 0, "neg_mining": True, "encode_target": False}
-    given = {"prior_for_matching": prior_for_matching, "bkg_label": bkg_label, "neg_mining": neg_mining,
-             "encode_target": encode_target}
-    for name, value in given.items():
-        if value != wanted[name]:
+#: Seed arguments both the seed and amdegroot store but never act on, and the values they compute with:
+#: they always match with the priors, mine, and keep background class 0.
+_SEED_OPTIONS = {"prior_for_matching": True, "bkg_label": 0, "neg_mining": True, "encode_target": False}
+
+
+def _seed_options(*given):
+    """ConfigError for a seed argument (:data:`_SEED_OPTIONS`, in order) asking for what they do not compute."""
+    for (name, wanted), value in zip(_SEED_OPTIONS.items(), given):
+        if value != wanted:
             raise ConfigError(
                 f"{name}={value!r}: the SSD loss (as seed 003 and amdegroot/ssd.pytorch) always matches "
-                f"with the priors, mines hard negatives and has background class 0; use {name}={wanted[name]!r}"
+                f"with the priors, mines hard negatives and has background class 0; use {name}={wanted!r}"
             )
 
 

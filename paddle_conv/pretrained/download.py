@@ -359,22 +359,18 @@ def _watched(connection_class, watchdog: _Watchdog):
     return connect
 
 
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, watchdog: _Watchdog):
-        super().__init__()
-        self.watchdog = watchdog
+def _handlers(watchdog: _Watchdog):
+    """urllib's http and https handlers, the socket of every connection watched by ``watchdog``."""
 
-    def http_open(self, req):
-        return self.do_open(_watched(http.client.HTTPConnection, self.watchdog), req)
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(_watched(http.client.HTTPConnection, watchdog), req)
 
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(_watched(http.client.HTTPSConnection, watchdog), req, context=self._context)
 
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, watchdog: _Watchdog):
-        super().__init__()
-        self.watchdog = watchdog
-
-    def https_open(self, req):
-        return self.do_open(_watched(http.client.HTTPSConnection, self.watchdog), req, context=self._context)
+    return HTTPHandler(), HTTPSHandler()
 
 
 def _next_hop(current: str | None, link: str) -> str:
@@ -404,7 +400,7 @@ def _open(url: str, offset: int, watchdog: _Watchdog):
     """The response holding the file at ``url`` (from byte ``offset``), after redirects and Google
     Drive's confirm page, each hop checked by the rules of the module docstring."""
     opener = urllib.request.OpenerDirector()  # no file:, ftp:, data: handlers; redirects are ours
-    for handler in (urllib.request.ProxyHandler(), _HTTPHandler(watchdog), _HTTPSHandler(watchdog)):
+    for handler in (urllib.request.ProxyHandler(), *_handlers(watchdog)):
         opener.add_handler(handler)
     url, seen = _next_hop(None, google_drive_url(url) or url), []
     while True:

@@ -19,14 +19,13 @@ import urllib.parse
 from pathlib import Path
 from typing import Sequence, Union
 
-import numpy as np
 import paddle
 
 from ..cards import WeightEntry
 from ..errors import WeightsError
 from ..io import atomic_paddle_save, open_user_file
 from ..registry import CONVERTERS
-from ..state_dict import read_state_dict
+from ..state_dict import compare_state, read_state_dict
 from .download import cache_dir, fetch, set_aside, source_digest, url_file_name
 
 __all__ = ["Pretrained", "converter", "load_weights", "resolve_entry"]
@@ -166,9 +165,8 @@ def converter(file_format: str, source_name: str):
 
 def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source: Path) -> dict:
     own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [k for k in own if k in state and list(own[k].shape) != list(np.shape(state[k]))]
+    missing, unexpected, mismatched = compare_state(own, state)
+    mismatched = [k for k, _, _ in mismatched]
     head = [k for k in mismatched if classifier and k.startswith(classifier + ".")]
     problems = [k for k in missing + unexpected + mismatched if k not in head]
     if problems:
