@@ -24,7 +24,7 @@ import numpy as np
 import paddle
 import torch
 
-from paddle_conv.errors import WeightsError
+from paddle_conv.errors import WeightsError, listed_names
 from paddle_conv.io import check_user_file, open_user_file, safe_paddle_load, safe_torch_load
 
 __all__ = ["Checkpoint", "FORMATS", "TORCH_SUFFIXES", "detect_format", "numpy_weights", "read_checkpoint",
@@ -98,12 +98,6 @@ class Checkpoint:
             lines.append(f"the file holds other state dicts too: {listed_names(self.alternatives)} "
                          f"(choose one with --key)")
         return lines
-
-
-def listed_names(names, limit=8):
-    """``"a, b, c ... and N more"``: the first ``limit`` of ``names``."""
-    names = [str(n) for n in names]
-    return ", ".join(names[:limit]) + (f" ... and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _is_array(v):

@@ -28,12 +28,12 @@ import numpy as np
 import paddle
 import torch
 
-from paddle_conv.errors import WeightsError
+from paddle_conv.errors import WeightsError, listed_names
 from paddle_conv.factory import create_model
 from paddle_conv.io import safe_torch_load
 from paddle_conv.registry import CONVERTERS
 
-from .checkpoint import listed_names, numpy_weights, unwrap_state_dict
+from .checkpoint import numpy_weights, unwrap_state_dict
 from .mappings import IDENTITY, KeyMapping, key_mapping, register_key_mapping
 from .references import REFERENCES, create_reference
 

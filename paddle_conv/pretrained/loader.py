@@ -22,7 +22,7 @@ from typing import Sequence, Union
 import paddle
 
 from ..cards import WeightEntry
-from ..errors import WeightsError
+from ..errors import WeightsError, listed_names
 from ..io import atomic_paddle_save, open_user_file
 from ..registry import CONVERTERS
 from ..state_dict import compare_state, read_state_dict
@@ -170,9 +170,8 @@ def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source:
     head = [k for k in mismatched if classifier and k.startswith(classifier + ".")]
     problems = [k for k in missing + unexpected + mismatched if k not in head]
     if problems:
-        raise WeightsError(f"pretrained weights {source} do not fit the model: {', '.join(problems[:5])}"
-                           f"{' ...' if len(problems) > 5 else ''} (missing, unexpected or mis-shaped); they "
-                           "belong to another architecture or configuration")
+        raise WeightsError(f"pretrained weights {source} do not fit the model: {listed_names(problems, 5)} "
+                           "(missing, unexpected or mis-shaped); they belong to another architecture or configuration")
     model.set_state_dict({k: own[k] if k in head else state[k] for k in own})
     if head:
         print(f"loaded {source.name} except the classifier {classifier!r} ({', '.join(head)}): its class count "
