@@ -146,14 +146,9 @@ def unwrap(obj, key=None):
         what = "is empty" if not obj else f"entry {bad!r} is a {type(obj[bad]).__name__}, not a tensor"
         raise WeightsError(f"the checkpoint's state dict {what}")
     state = OrderedDict(obj)
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in PREFIXES:
-            if all(k.startswith(prefix) for k in state):
-                state = OrderedDict((k[len(prefix):], v) for k, v in state.items())
-                found.prefixes.append(prefix)
-                stripped = True
+    while prefix := next((p for p in PREFIXES if all(k.startswith(p) for k in state)), None):
+        state = OrderedDict((k[len(prefix):], v) for k, v in state.items())
+        found.prefixes.append(prefix)
     found.state = state
     return found
 

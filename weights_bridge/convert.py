@@ -232,10 +232,6 @@ def build_paddle_skeleton(name, initialised=False, **kwargs):
     return create_model(name, **kwargs)
 
 
-def _model_kwargs(num_classes, kwargs):
-    return dict(kwargs, **({} if num_classes is None else {"num_classes": num_classes}))
-
-
 @functools.cache
 def reference_key_sets(name, kwargs_items=()):
     """``(torch keys, paddle keys)`` of reference ``name`` (``num_batches_tracked`` left out), or None."""
@@ -284,7 +280,7 @@ def _cast(array, dtype):
 
 
 def _prepare(model, num_classes, torch_model, paddle_model, model_kwargs, initialised):
-    kwargs = _model_kwargs(num_classes, model_kwargs)
+    kwargs = dict(model_kwargs, **({} if num_classes is None else {"num_classes": num_classes}))
     if model is None and (torch_model is None or paddle_model is None):
         raise TypeError("pass a registered model name, or both torch_model and paddle_model")
     if model is not None and not isinstance(model, str):
@@ -475,5 +471,4 @@ def paddle_to_torch(state_dict: Mapping[str, Any], model: Optional[str] = None, 
 def convert_torch_file(read, model: str, num_classes: Optional[int] = None) -> "OrderedDict[str, paddle.Tensor]":
     """A torch checkpoint file (upstream layout), ``read(reader)`` giving its content, as the Paddle state dict
     of ``model``: the ``"torch"`` converter :func:`paddle_conv.create_model` uses for published ``.pth`` files."""
-    kwargs = {} if num_classes is None else {"num_classes": num_classes}
-    return torch_to_paddle(unwrap_state_dict(read(safe_torch_load)), model, **kwargs)
+    return torch_to_paddle(unwrap_state_dict(read(safe_torch_load)), model, num_classes)
