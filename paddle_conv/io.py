@@ -25,8 +25,7 @@ import pickle
 import re
 import stat
 import tempfile
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 import paddle
@@ -167,17 +166,9 @@ def _as_paddle_load_returns(obj):
 
 # ------------------------------------------------------------------------ files named by users
 _MB, _GB = 1 << 20, 1 << 30
-
-
-@dataclass(frozen=True)
-class FileKind:
-    """A kind of file read from a path a user gave: what messages call it, the most bytes it may
-    have, and the error a refused file raises."""
-
-    noun: str
-    limit: int
-    error: type
-
+#: A kind of file read from a path a user gave: what messages call it, the most bytes it may have,
+#: and the error a refused file raises.
+FileKind = namedtuple("FileKind", "noun limit error")
 
 #: Every kind of file paddle_conv reads from a path a user gave, with its size bound (SECURITY.md).
 FILE_KINDS = {
@@ -403,12 +394,6 @@ def safe_torch_load(path, what="checkpoint"):
 
 
 # ------------------------------------------------------------------------------------- writing
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def temp_path(path):
     """A new empty temporary file beside ``path``: ``.<name>.<pid>.<random>.tmp``, mode as ``path`` will have.
 
@@ -425,8 +410,10 @@ def temp_path(path):
         raise _output_error(exc, path) from None
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)  # replacing keeps the mode
-    except OSError:
-        mode = 0o666 & ~_umask()
+    except OSError:  # a new file: as the umask says
+        mask = os.umask(0o022)
+        os.umask(mask)
+        mode = 0o666 & ~mask
     os.fchmod(fd, mode)
     os.close(fd)
     return tmp

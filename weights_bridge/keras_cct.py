@@ -17,7 +17,6 @@ order, its variables ``vars/0``, ``vars/1``, ... in creation order. The seed's l
     >>> state = weights_bridge.keras_to_paddle("model.weights.h5")   # then model.set_state_dict(state)
 """
 
-import os
 import re
 from collections import OrderedDict
 
@@ -43,9 +42,7 @@ def read_keras_weights(path):
     The whole file is checked first (:mod:`weights_bridge.safe_hdf5`: no external storage, virtual
     datasets, soft or external links, no declared size beyond the file's); only then is data read.
     """
-    if not os.path.exists(path):
-        raise WeightsError(f"Keras weights file {path!r} does not exist")
-    f, size = open_hdf5(path)
+    f, size = open_hdf5(path)  # missing, not a regular file, not HDF5: one clear WeightsError
     layers = {}
     try:
         with f:

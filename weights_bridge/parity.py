@@ -2,18 +2,9 @@
 
 Works on any pair of models whose state dicts convert (see :mod:`weights_bridge.convert`),
 with no configuration: outputs may be tensors or nested tuples / lists / dicts of tensors
-(``None`` entries included, as OctaveConv's ``(y_h, None)``).
-
-* :func:`randomize_torch_` gives every parameter and every batch-norm statistic random values
-  (default initialisations hide bugs: BN at mean 0 / var 1 is the identity);
-* :func:`paddle_twin` loads the converted weights into the Paddle model;
-* :func:`check_parity` compares eval outputs, train-mode (batch statistics) outputs, and the
-  gradients of every input and every parameter after one backward pass;
-* :func:`round_trip_mismatches` checks Paddle -> torch -> Paddle is bit-exact;
-* :func:`locate_divergence` hooks every layer on both sides and names the first layer (in
-  execution order, matched by module name) whose output differs: the place to look when
-  parity fails;
-* :func:`training_curves` trains both with SGD + momentum on the same batches.
+(``None`` entries included, as OctaveConv's ``(y_h, None)``). Weights and batch-norm statistics
+are random (:func:`randomize_torch_`: default initialisations hide bugs, BN at mean 0 / var 1 is
+the identity); :func:`locate_divergence` names the first layer that differs.
 
 A tensor ``y`` (Paddle) matches ``r`` (torch) when ``|y - r| <= atol + rtol |r|`` elementwise with
 ``atol = atol_scale * max|r|`` (defaults ``rtol = atol_scale = 1e-4``). Reported numbers:
