@@ -1,20 +1,13 @@
-"""Reading files other people made, and writing files all-or-nothing.
+"""Reading files other people made, and writing files all-or-nothing: the one place for both (SECURITY.md).
 
-The one place where paddle_conv opens weights files (see SECURITY.md):
-
-* :func:`safe_paddle_load` reads a ``.pdparams``/``.pdopt`` pickle of any protocol (0-5) with a
-  restricted unpickler that knows only what ``paddle.save`` of a state dict or optimizer state
-  writes (NumPy arrays, dtypes and scalars, ``OrderedDict``, builtin containers and scalars),
-  checks what came out, and returns what ``paddle.load`` would (arrays as ``paddle.Tensor``).
-  The file is read once; nothing in it is ever handed to ``pickle.load`` or ``paddle.load``.
-* :func:`safe_torch_load` is ``torch.load(..., weights_only=True)`` with clean errors.
-* :func:`open_user_file` (and :func:`read_user_bytes`, :func:`read_user_text`, :func:`read_json`,
-  :func:`check_user_file`) is the one rule for every file read from a path a user gave: a regular
-  file (symbolic links followed) within the size bound of its kind (:data:`FILE_KINDS`), checked
-  on the opened descriptor before a byte is read, or one error naming the path and what it is.
+* :func:`safe_paddle_load` reads a ``.pdparams``/``.pdopt`` pickle (protocols 0-5) with a restricted
+  unpickler that knows only what ``paddle.save`` of a state dict or optimizer state writes, and returns
+  what ``paddle.load`` would; the file is read once and nothing in it reaches ``pickle.load`` or
+  ``paddle.load``. :func:`safe_torch_load` is ``torch.load(..., weights_only=True)`` with clean errors.
+* :func:`open_user_file` (and the readers built on it) is the one rule for every file read from a path
+  a user gave: a regular file within the size bound of its kind (:data:`FILE_KINDS`), or one error.
 * :func:`atomic_write` (and :func:`atomic_paddle_save`, :func:`atomic_json_save`) write through a
-  temporary file unique to the process, renamed into place; file modes follow the umask, and a
-  replaced file keeps its mode.
+  temporary file unique to the process, renamed into place.
 """
 
 import errno

@@ -124,7 +124,6 @@ def _as_paddle_state(source: Path, file_format: str, model_name: str, num_classe
     read = functools.partial(_read, source=source, downloaded=downloaded)  # read(reader): the file's content
     state = converter(file_format, source.name)(read, model_name, num_classes)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_paddle_save(state, str(cache))
         print(f"converted {source.name} for {model_name}; cached as {cache}", file=sys.stderr)
     return state
