@@ -245,15 +245,12 @@ def reference_key_sets(name, kwargs_items=()):
 def _guess_models(keys, side, model_kwargs):
     """Registered models whose key set equals ``keys`` (torch or paddle naming, per ``side``)."""
     given = {k for k in keys if not k.endswith("num_batches_tracked")}
-    found = []
-    for name in REFERENCES.names():
-        try:
-            key_sets = reference_key_sets(name, tuple(sorted(model_kwargs.items())))
-        except TypeError:  # unhashable builder keywords: no guess
-            return []
-        if key_sets is not None and key_sets[side == "paddle"] == given:
-            found.append(name)
-    return found
+    kwargs = tuple(sorted(model_kwargs.items()))
+    try:
+        key_sets = {name: reference_key_sets(name, kwargs) for name in REFERENCES.names()}
+    except TypeError:  # unhashable builder keywords: no guess
+        return []
+    return [name for name, sets in key_sets.items() if sets is not None and sets[side == "paddle"] == given]
 
 
 def _raise_mismatch(problems, model, side, keys, model_kwargs):
