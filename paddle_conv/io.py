@@ -10,6 +10,7 @@
   temporary file unique to the process, renamed into place.
 """
 
+import contextlib
 import errno
 import io
 import json
@@ -124,7 +125,7 @@ def _check_plain(obj):
             raise WeightsError(f"it is nested deeper than {_MAX_DEPTH} levels (at {abbreviate(where, 80)})")
         if id(item) in seen:
             continue
-        if isinstance(item, np.ndarray) or isinstance(item, np.generic):
+        if isinstance(item, (np.ndarray, np.generic)):
             if item.dtype.kind not in _NUMERIC_KINDS:
                 raise WeightsError(f"it holds an array of dtype {item.dtype} at {abbreviate(where, 80)}, "
                                    "not numbers")
@@ -458,10 +459,8 @@ def write_synced(path, write):
 
 
 def _remove_quietly(path):
-    try:
+    with contextlib.suppress(OSError):
         os.remove(path)
-    except OSError:
-        pass
 
 
 def atomic_write(path, write):

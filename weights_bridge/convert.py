@@ -224,11 +224,8 @@ def build_paddle_skeleton(name, initialised=False, **kwargs):
     initialised) unless ``initialised`` or the model runs a probe forward while it is built
     (``ssd_lite`` finds its taps so), which needs real parameters."""
     if not initialised:
-        try:
-            with paddle.LazyGuard():
-                return create_model(name, **kwargs)
-        except RuntimeError:
-            pass
+        with contextlib.suppress(RuntimeError), paddle.LazyGuard():
+            return create_model(name, **kwargs)
     return create_model(name, **kwargs)
 
 
