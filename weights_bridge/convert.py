@@ -158,7 +158,7 @@ def _assign_parts(plan, mapping):
 
 def _check_plan_against_paddle(plan, torch_model, paddle_model):
     paddle_state = paddle_model.state_dict()
-    problems = _key_problems({k: tuple(v.shape) for k, v in paddle_state.items()}, plan.paddle_shapes())
+    problems = key_problems({k: tuple(v.shape) for k, v in paddle_state.items()}, plan.paddle_shapes())
     paddle_layers = dict(paddle_model.named_sublayers(include_self=True))
     torch_modules = dict(torch_model.named_modules())
     for entry in plan.entries:
@@ -174,7 +174,7 @@ def _check_plan_against_paddle(plan, torch_model, paddle_model):
             f"{type(torch_model).__name__} (fix the model or its KeyMapping):\n" + "\n".join(problems))
 
 
-def _key_problems(given, expected, optional=()):
+def key_problems(given, expected, optional=()):
     """Lines describing missing / unexpected / wrongly shaped keys of ``given`` vs ``expected``
     (both ``{key: shape}``); ``optional`` keys may be absent."""
     missing = [k for k in expected if k not in given and k not in optional]
@@ -377,7 +377,7 @@ def convert_state(state_dict, model=None, direction="torch_to_paddle", num_class
         dtypes = {e.paddle_key: e.dtype for e in plan.entries if e.paddle_key is not None}
         optional = set()
     optional |= {k for k in expected if _matches(k, allow_missing) or _matches(k, ignore)}
-    problems = _key_problems({k: tuple(v.shape) for k, v in state.items()}, expected, optional)
+    problems = key_problems({k: tuple(v.shape) for k, v in state.items()}, expected, optional)
     if problems:
         _raise_mismatch(problems, model, side, state, kwargs)
     arrays, notes = _source_arrays(state, dtypes, side, allow_nonfinite)

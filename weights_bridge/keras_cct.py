@@ -26,6 +26,7 @@ import paddle
 from paddle_conv.errors import WeightsError
 from paddle_conv.factory import create_model
 
+from .convert import key_problems
 from .safe_hdf5 import checked_datasets, open_hdf5
 
 __all__ = ["KERAS_MODELS", "keras_to_paddle", "read_keras_weights"]
@@ -135,10 +136,7 @@ def keras_to_paddle(path, model="cct_keras_cifar", num_classes=None):
     num_classes = state["fc.bias"].shape[0] if num_classes is None else num_classes
     with paddle.LazyGuard():
         expected = {k: tuple(v.shape) for k, v in create_model(model, num_classes=num_classes).state_dict().items()}
-    problems = [f"missing {k}" for k in expected if k not in state]
-    problems += [f"unexpected {k}" for k in state if k not in expected]
-    problems += [f"{k}: file {list(state[k].shape)}, model {list(shape)}"
-                 for k, shape in expected.items() if k in state and tuple(state[k].shape) != shape]
+    problems = key_problems({k: v.shape for k, v in state.items()}, expected)
     if problems:
         raise WeightsError(f"{path!r} does not fit {model} (num_classes={num_classes}): " + "; ".join(problems))
     return OrderedDict((k, paddle.to_tensor(np.ascontiguousarray(v, dtype="float32"))) for k, v in state.items())
