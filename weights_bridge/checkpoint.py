@@ -26,12 +26,12 @@ import torch
 
 from paddle_conv.errors import WeightsError, listed_names
 from paddle_conv.io import check_user_file, open_user_file, safe_paddle_load, safe_torch_load
+from paddle_conv.pretrained.loader import TORCH_SUFFIXES
 
 __all__ = ["Checkpoint", "FORMATS", "TORCH_SUFFIXES", "detect_format", "numpy_weights", "read_checkpoint",
            "to_numpy", "unwrap_state_dict"]
 
 FORMATS = ("torch", "paddle", "keras")
-TORCH_SUFFIXES = (".pth", ".pt", ".pth.tar", ".tar", ".ckpt", ".bin")
 #: the file name endings that say a format (the name decides only where the content cannot)
 SUFFIX_FORMATS = {"torch": TORCH_SUFFIXES, "paddle": (".pdparams",), "keras": (".h5", ".keras")}
 #: where training scripts keep the weights, in the order they are tried

@@ -31,7 +31,8 @@ from .download import cache_dir, fetch, set_aside, source_digest, url_file_name
 __all__ = ["Pretrained", "converter", "load_weights", "resolve_entry"]
 
 Pretrained = Union[bool, str, os.PathLike]
-TORCH_SUFFIXES = (".pth", ".pt", ".tar", ".ckpt", ".bin")
+#: The file name endings of PyTorch checkpoints.
+TORCH_SUFFIXES = (".pth", ".pt", ".pth.tar", ".tar", ".ckpt", ".bin")
 
 
 def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained) -> WeightEntry | None:
