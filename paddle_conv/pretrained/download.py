@@ -231,7 +231,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class _CacheFolder:
+class _CacheFolder(contextlib.AbstractContextManager):
     """``downloads/``: a folder of this user that others cannot write to, opened without following a
     symlink; the files in it are reached through its descriptor and never through a symlink."""
 
@@ -250,9 +250,6 @@ class _CacheFolder:
             raise WeightsError(f"the download cache {path} belongs to another user or others can write to it "
                                f"(mode {info.st_mode & 0o777:o}): run chmod go-w on it, or set PADDLE_CONV_HOME "
                                "to a folder of your own")
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, *exc):
         os.close(self.fd)
@@ -304,7 +301,7 @@ def _plain(info: os.stat_result) -> bool:
     return stat.S_ISREG(info.st_mode) and info.st_nlink == 1
 
 
-class _Watchdog:
+class _Watchdog(contextlib.AbstractContextManager):
     """Shuts the connection down when ``seconds`` pass without progress: a connection and its
     headers, or one 64 KiB block of the body. :meth:`stop` then raises the stall error."""
 
@@ -343,9 +340,6 @@ class _Watchdog:
         if self.expired:
             raise _Refused(f"stalled: less than {_BLOCK // 1024} KiB arrived in {self.seconds:g} s "
                            "(PADDLE_CONV_DOWNLOAD_TIMEOUT); run again to resume")
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, *exc):
         self.stop()
