@@ -120,14 +120,11 @@ def kd_total(losses, weights=None):
     )
 
 
-#: Seed arguments both the seed and amdegroot store but never act on, and the values they compute with:
-#: they always match with the priors, mine, and keep background class 0.
-_SEED_OPTIONS = {"prior_for_matching": True, "bkg_label": 0, "neg_mining": True, "encode_target": False}
-
-
 def _seed_options(*given):
-    """ConfigError for a seed argument (:data:`_SEED_OPTIONS`, in order) asking for what they do not compute."""
-    for (name, wanted), value in zip(_SEED_OPTIONS.items(), given):
+    """ConfigError for a seed argument asking for what neither the seed nor amdegroot computes: both
+    store these four (in this order) and always match with the priors, mine, and keep background class 0."""
+    options = {"prior_for_matching": True, "bkg_label": 0, "neg_mining": True, "encode_target": False}
+    for (name, wanted), value in zip(options.items(), given):
         if value != wanted:
             raise ConfigError(
                 f"{name}={value!r}: the SSD loss (as seed 003 and amdegroot/ssd.pytorch) always matches "
