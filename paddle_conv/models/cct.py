@@ -259,11 +259,9 @@ def cct_card(name, num_classes):
     """The :class:`~paddle_conv.cards.ModelCard` of the CCT model ``name``: CIFAR-10's
     normalisation at 32x32, ImageNet's above."""
     size = cct_config(name)["img_size"]
-    upstream, norm = "SHI-Labs/Compact-Transformers", {}
-    if size == 32:
-        norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD}
+    norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD} if size == 32 else {}
     return ModelCard(input_size=(3, size, size), interpolation="bicubic", classifier="classifier.fc",
-                     num_classes=num_classes, upstream=upstream,
+                     num_classes=num_classes, upstream="SHI-Labs/Compact-Transformers",
                      layout="SHI-Labs/Compact-Transformers",
                      weights=tuple(_weights(*row) for row in PUBLISHED if row[0] == name),
                      paper=CCT_PAPERS.get(name), **norm,
