@@ -61,7 +61,8 @@ def write_graph(logdir, network, input_spec):
 
     network._full_name = f"{network.__class__.__name__}[model]"
     create_opname_scope(network)
-    own_forward, original_funcs = network.__dict__.get("forward"), dict(network._original_funcs)
+    # convert the class's forward, not one set on the instance (Global.to_static's); put that back after
+    own_forward, original_funcs = network.__dict__.pop("forward", None), dict(network._original_funcs)
     try:
         with tempfile.TemporaryDirectory() as tmp, paddle.pir_utils.OldIrGuard():
             paddle.jit.save(paddle.jit.to_static(network, input_spec), os.path.join(tmp, "graph"))

@@ -69,12 +69,13 @@ def test_write_graph_keeps_the_trainers_to_static_forward(tmp_path):
     train begin; the graph writer must leave that function, not its own SOT conversion, in place."""
     import paddle
 
+    from paddle_conv.engine.trainer import static_training_forward
     from paddle_conv.engine.visualdl_extras import write_graph
 
     net = paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3), paddle.nn.ReLU())
-    net.forward = trainer_forward = paddle.jit.to_static(net.forward, full_graph=True)
-    original_funcs = dict(net._original_funcs)
+    static_training_forward(net)
+    trainer_forward, original_funcs = net.forward, dict(net._original_funcs)
     write_graph(str(tmp_path), net, [paddle.static.InputSpec([1, 3, 8, 8], "float32", "x")])
-    assert net.forward is trainer_forward and type(net.forward).__name__ == "ASTStaticFunction"
+    assert net.forward is trainer_forward and type(net.forward.static).__name__ == "ASTStaticFunction"
     assert net._original_funcs == original_funcs  # rollback() still finds the eager forward
-    assert net(paddle.ones([2, 3, 8, 8])).shape == [2, 4, 6, 6]
+    assert net(paddle.ones([2, 3, 8, 8])).shape == [2, 4, 6, 6] and len(net.forward.static.program_cache) == 1
