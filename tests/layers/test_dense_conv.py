@@ -7,6 +7,7 @@ import pytest
 import paddle_conv as pc
 from paddle_conv.layers import DenseConv2D, dense_conv2d
 from paddle_conv.layers.dense_conv import takes_channel_bias_form
+from tests.layers.conv_parity import assert_matches_conv2d
 
 # (in, out, height, width, kernel, stride, padding, dilation, groups): VGG's 3x3, strides,
 # dilation (SSD's fc6), asymmetric and "SAME" padding, a grouped (not depthwise) and a 1x1 conv
@@ -20,17 +21,6 @@ CASES = [
 ]
 
 
-def _grads(fn, x, weight, bias, upstream=None, **kwargs):
-    """Output and the gradients of ``x``, ``weight``, ``bias`` under ``sum(y * upstream)``."""
-    leaves = [t.detach() for t in (x, weight, bias)]
-    for t in leaves:
-        t.stop_gradient = False
-    y = fn(*leaves, **kwargs)
-    upstream = paddle.randn(y.shape, dtype=y.dtype) if upstream is None else upstream
-    (y * upstream).sum().backward()
-    return [y.numpy()] + [t.grad.numpy() for t in leaves], upstream
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("cin,cout,height,width,kernel,stride,padding,dilation,groups", CASES)
 def test_channel_bias_form_equals_conv2d_forward_and_gradients(cin, cout, height, width, kernel, stride, padding,
@@ -39,10 +29,7 @@ def test_channel_bias_form_equals_conv2d_forward_and_gradients(cin, cout, height
     weight, bias = paddle.randn([cout, cin // groups, kernel, kernel], dtype=dtype), paddle.randn([cout], dtype=dtype)
     assert takes_channel_bias_form(x, weight, bias, groups)  # the case runs our bias add
     kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    ours, upstream = _grads(dense_conv2d, x, weight, bias, **kwargs)
-    want, _ = _grads(F.conv2d, x, weight, bias, upstream, **kwargs)
-    for name, got, ref in zip(["y", "x.grad", "weight.grad", "bias.grad"], ours, want):
-        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6, err_msg=name)
+    assert_matches_conv2d(dense_conv2d, x, weight, bias, 1e-6, **kwargs)
 
 
 def test_depthwise_nhwc_and_no_bias_keep_paddles_path():
