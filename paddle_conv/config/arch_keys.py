@@ -1,6 +1,6 @@
 """``Arch`` of a classification config: a registered model and its keys, or a DistillationModel."""
 
-from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys
+from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys, own_params
 from ..errors import ConfigError, config_error
 from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..models.distillation import DISTILLATION_MODEL
@@ -48,7 +48,8 @@ ARCH_NO_EFFECT = {
     "use_ssld": "chooses PaddleClas's SSLD-distilled weights of its own models; ours have none: with "
                 "pretrained: true the model card's published weights are loaded instead",
 }
-#: PaddleClas model keys that are another model family's name of a common key.
+#: PaddleClas model keys that are another model family's name of a common key (a model taking the key
+#: itself, as PP-LCNet its ``dropout_prob``, gets it).
 ARCH_ALIASES = {"classifier_dropout": "drop_rate", "dropout_prob": "drop_rate"}
 #: PaddleClas's input layout keys: ``key -> {value: note}`` (the first value is what the model does anyway).
 ARCH_LAYOUT = {
@@ -63,9 +64,11 @@ ARCH_LAYOUT = {
 
 def _arch_paddleclas_keys(source, path, value):
     """Accept PaddleClas's implementation keys (a note), keys with the only value we do, and
-    aliases of the common keys (renamed in ``value``)."""
+    aliases of the common keys (renamed in ``value``, unless the model takes the key itself)."""
+    name = value.get("name")
+    own = own_params(name) if isinstance(name, str) and name in MODELS else ()
     for key, common in ARCH_ALIASES.items():
-        if key in value:
+        if key in value and key not in own:
             if common in value and value[common] != value[key]:
                 raise config_error(source, join_key(path, key), "bad value",
                                    f"{key}={value[key]!r} conflicts with {common}={value[common]!r}; keep one")
