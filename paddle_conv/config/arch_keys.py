@@ -46,8 +46,8 @@ ARCH_NO_EFFECT = {
     "infer_add_softmax": "PaddleClas's export appends a softmax when true; the export here outputs the logits "
                          "and tools/infer.py applies Infer.PostProcess's softmax or sigmoid",
     "use_ssld": "chooses PaddleClas's SSLD-distilled weights of its own models; here pretrained: true loads "
-                "the model card's first published weights, and a weights name chooses others (pretrained: "
-                "in1k_ssld for a pplcnet's; paddle_conv.list_pretrained() lists them)",
+                "the model card's first published weights, and a weights name of the card chooses another "
+                "(paddle_conv.list_pretrained() lists them)",
 }
 #: PaddleClas model keys that are another model family's name of a common key (a model taking the key
 #: itself, as PP-LCNet its ``dropout_prob``, gets it).
