@@ -60,7 +60,7 @@ FOREIGN_KEYS = {
     "use_first_short_conv": ForeignKey("ResNet", True, "first-stage shortcut option"),
     # the dropout on its transformer layers' attention and FFN outputs (its classifier's is classifier_dropout)
     "dropout": ForeignKey("MobileViTV3", 0.1, "transformer-layer dropout"),
-    "stride_list": ForeignKey("PPLCNet", [2, 2, 2, 2, 2], "stage strides"),
+    "stride_list": ForeignKey("PPLCNet or ResNet", [2, 2, 2, 2, 2], "stage strides"),
     "use_last_conv": ForeignKey("PPLCNet", True, "option of a last 1x1 conv before the classifier"),
     "class_expand": ForeignKey("PPLCNet", 1280, "width of that last conv"),
     "lr_mult_list": ForeignKey("PPLCNet", [1.0] * 6, "learning-rate multipliers of its 6 stages"),
