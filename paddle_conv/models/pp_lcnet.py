@@ -6,8 +6,8 @@ a 1x1 pointwise conv, BN, hardswish; 5x5 kernels from the second block of ``bloc
 pooling, a 1x1 conv to ``class_expand`` (1280) channels, hardswish, dropout and a linear classifier.
 Every width is ``c * scale`` rounded to a multiple of 8.
 
-The model keys of PaddleClas's ``PPLCNet`` (``ppcls/arch/backbone/legendary_models/pp_lcnet.py``), with
-its semantics:
+The model keys of PaddleClas's PP-LCNet (``ppcls/arch/backbone/legendary_models/pp_lcnet.py``), with its
+semantics:
 
 - ``scale``: the width multiplier (the builder's name sets it, ``pplcnet_x0_25`` is 0.25).
 - ``stride_list``: five strides, the stem's and those of the first block of ``blocks3`` ... ``blocks6``;
@@ -36,7 +36,7 @@ from ..layers.squeeze_excite import SqueezeExcite
 from ..pretrained.catalog import IMAGENET
 from ..registry import register_model
 
-__all__ = ["PPLCNet"]
+__all__ = ["PPLCNetClassifier"]
 
 #: Blocks of each stage: ``(kernel, in channels, out channels, stride, SE)`` at scale 1; the first
 #: block's stride of ``blocks3`` ... ``blocks6`` is ``stride_list[1:]``'s.
@@ -112,7 +112,7 @@ def _check_keys(stride_list, lr_mult_list, scale):
         raise ConfigError(f"Arch.scale: expected a width multiplier in (0, 16], got {scale!r}")
 
 
-class PPLCNet(nn.Layer):
+class PPLCNetClassifier(nn.Layer):
     """PP-LCNet with PaddleClas's model keys (module docstring); ``[N, 3, H, W] -> [N, num_classes]``."""
 
     def __init__(self, num_classes=1000, scale=1.0, stride_list=(2, 2, 2, 2, 2), use_last_conv=True,
@@ -172,10 +172,11 @@ def _register(scale):
 
     def builder(num_classes=1000, scale=scale, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
                 dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
-        return PPLCNet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
+        return PPLCNetClassifier(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob,
+                                 lr_mult_list)
 
     builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = f"PP-LCNet at width {scale} (PaddleClas's PPLCNet_x{name[9:]}); see :class:`PPLCNet`."
+    builder.__doc__ = f"PP-LCNet at width {scale} (PaddleClas's PPLCNet_x{name[9:]}); see :class:`PPLCNetClassifier`"
     register_model(builder, name=name, card=_card(name, scale))
 
 
