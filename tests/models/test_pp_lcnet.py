@@ -100,3 +100,10 @@ def test_dropout_prob_in_a_config_is_the_model_own_not_drop_rate():
     arch = validate_arch(None, "Arch", {"name": "pplcnet_x0_25", "class_num": 2, "dropout_prob": 0.1})
     assert arch["dropout_prob"] == 0.1 and "drop_rate" not in arch
     assert build_arch(arch).dropout.p == 0.1
+
+
+def test_use_ssld_chooses_the_ssld_weights_where_the_card_lists_them():
+    from paddle_conv.config.arch_keys import validate_arch
+    arch = {"class_num": 2, "pretrained": True, "use_ssld": True}
+    assert validate_arch(None, "Arch", {"name": "pplcnet_x1_0", **arch})["pretrained"] == "in1k_ssld"
+    assert validate_arch(None, "Arch", {"name": "pplcnet_x0_25", **arch})["pretrained"] is True  # none: a note
