@@ -160,6 +160,7 @@ def _card(model, scale):
     params, macs = SCALES[scale][:2]
     return ModelCard(stages=stride_stages([("conv1", 2), ("blocks2", 1), *((name, 2) for name in list(STAGES)[1:])]),
                      upstream="PaddlePaddle/PaddleClas", layout="PaddlePaddle/PaddleClas", torch_reference=False,
+                     optional_layers=("last_conv",),  # use_last_conv=False: PULC's configs load the rest
                      weights=_weights(model, scale),
                      paper=dict(params=params * 1e6, macs=macs * 1e6, size=224, num_classes=1000,
                                 source=f"Cui et al. 2021, PP-LCNet x{scale} (PaddleClas's PPLCNet_x"

@@ -107,3 +107,16 @@ def test_use_ssld_chooses_the_ssld_weights_where_the_card_lists_them():
     arch = {"class_num": 2, "pretrained": True, "use_ssld": True}
     assert validate_arch(None, "Arch", {"name": "pplcnet_x1_0", **arch})["pretrained"] == "in1k_ssld"
     assert validate_arch(None, "Arch", {"name": "pplcnet_x0_25", **arch})["pretrained"] is True  # none: a note
+
+
+def test_weights_of_the_full_model_load_without_the_last_conv(tmp_path, capsys):
+    """As PaddleClas's loader for PULC's ``use_last_conv: false`` configs: ImageNet weights (last conv, 1000
+    classes) load into the backbone; the last conv's tensors are skipped, the classifier starts anew."""
+    full = pc.create_model("pplcnet_x0_25")
+    paddle.save(full.state_dict(), str(tmp_path / "imagenet.pdparams"))
+    plain = pc.create_model("pplcnet_x0_25", num_classes=2, use_last_conv=False,
+                            pretrained=str(tmp_path / "imagenet.pdparams"))
+    err = capsys.readouterr().err
+    assert "skipped last_conv.weight" in err and "except the classifier 'fc'" in err
+    for key, value in plain.state_dict().items():
+        assert key.startswith("fc.") or np.array_equal(value.numpy(), full.state_dict()[key].numpy()), key
