@@ -113,18 +113,32 @@ class LabellingPipeline:
         return img, label
 
 
+def _label_makers(transform_ops):
+    """``{label key: op class}`` of the ops in ``transform_ops`` (``[{Name: {kwargs}}, ...]``) that make a label."""
+    classes = (TRANSFORMS.get(next(iter(op))) for op in transform_ops or ())
+    return {cls.label_key: cls for cls in classes if hasattr(cls, "label_key")}
+
+
+def label_key_problem(transform_ops, label_key):
+    """Why no op of ``transform_ops`` makes ``label_key`` (None when one does); the config check's and the
+    data set's."""
+    makers = _label_makers(transform_ops)
+    if label_key in makers:
+        return None
+    known = ", ".join(f"{cls.__name__} ({key})" for key, cls in makers.items()) or "none"
+    return (f"{label_key!r} is made by none of its transform_ops (ops there that make a label: {known}); add the "
+            "op (RandomRot90: random_rot90_orientation, BlurImage: blur_image) or name its label")
+
+
 def _labelling_pipeline(transform_ops, label_key, num_classes):
     compose = build_transforms(transform_ops)
-    makers = {op.label_key: op for op in (compose.transforms if compose else ()) if hasattr(op, "label_key")}
-    if label_key not in makers:
-        known = ", ".join(f"{type(op).__name__} ({key})" for key, op in makers.items()) or "none"
-        raise ConfigError(f"CustomLabelDataset.label_key: {label_key!r} is made by none of its transform_ops (ops "
-                          f"there that make a label: {known}); add the op (RandomRot90: random_rot90_orientation, "
-                          "BlurImage: blur_image) or name its label")
-    count = makers[label_key].label_count
-    if num_classes is not None and num_classes < count:
-        raise ConfigError(f"Arch.class_num={num_classes}, but {type(makers[label_key]).__name__} makes the labels "
-                          f"0 ... {count - 1}; set Arch.class_num to {count}")
+    problem = label_key_problem(transform_ops, label_key)
+    if problem:
+        raise ConfigError(f"CustomLabelDataset.label_key: {problem}")
+    maker = _label_makers(transform_ops)[label_key]
+    if num_classes is not None and num_classes < maker.label_count:
+        raise ConfigError(f"Arch.class_num={num_classes}, but {maker.__name__} makes the labels "
+                          f"0 ... {maker.label_count - 1}; set Arch.class_num to {maker.label_count}")
     return LabellingPipeline(compose, label_key)
 
 

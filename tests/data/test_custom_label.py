@@ -1,5 +1,6 @@
 """CustomLabelDataset: the label made by RandomRot90 or BlurImage (PaddleClas's semantics)."""
 
+import os
 import random
 
 import numpy as np
@@ -9,6 +10,7 @@ from PIL import Image
 from paddle_conv.data import CustomLabelDataset, build_transforms
 from paddle_conv.data.custom_label import BlurImage, RandomRot90
 from paddle_conv.errors import ConfigError
+from tests.tools.test_paddleclas_real_configs import CONFIGS
 
 DECODE = {"DecodeImage": {"to_rgb": True, "channel_first": False}}
 
@@ -72,3 +74,14 @@ def test_dataset_refuses_a_label_no_op_makes_or_too_few_classes(plain_list):
 def test_label_ops_alter_only_the_image_in_another_pipeline():
     img = np.zeros((4, 6, 3), np.uint8)
     assert build_transforms([{"RandomRot90": None}], to_chw=False)(img).shape in {(4, 6, 3), (6, 4, 3)}
+
+
+def test_config_check_refuses_a_label_key_no_op_makes(tmp_path):
+    """``--check`` and training agree: the label key is checked with the config, before any data is read."""
+    from paddle_conv.config import load_config
+    config = os.path.join(CONFIGS, "PULC/clarity_assessment/PPLCNet_x1_0.yaml")
+    if not os.path.isfile(config):
+        pytest.skip(f"no PaddleClas configs at {CONFIGS}")
+    with pytest.raises(ConfigError, match=r"DataLoader\.Train\.dataset\.label_key.*'blur' is made by none.*BlurImage"):
+        load_config(config, ["Arch.name=pplcnet_x0_25", "Arch.class_num=2",
+                             "DataLoader.Train.dataset.label_key=blur"])
