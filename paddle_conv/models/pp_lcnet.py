@@ -96,7 +96,8 @@ class DepthwiseSeparable(nn.Layer):
         return self.pw_conv(x if self.se is None else self.se(x))
 
 
-def _check_keys(stride_list, lr_mult_list, scale):
+def _check_keys(scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list):
+    """ConfigError naming the first of PaddleClas's keys with a value PP-LCNet cannot take."""
     def stride_ok(s):
         pair = isinstance(s, (list, tuple)) and len(s) == 2
         return all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (s if pair else [s]))
@@ -110,6 +111,12 @@ def _check_keys(stride_list, lr_mult_list, scale):
                           f"blocks2 ... blocks6), got {lr_mult_list!r}")
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not 0 < scale <= 16:
         raise ConfigError(f"Arch.scale: expected a width multiplier in (0, 16], got {scale!r}")
+    if not isinstance(use_last_conv, bool):
+        raise ConfigError(f"Arch.use_last_conv: expected true or false, got {use_last_conv!r}")
+    if isinstance(class_expand, bool) or not isinstance(class_expand, int) or not 1 <= class_expand <= 65536:
+        raise ConfigError(f"Arch.class_expand: expected the last conv's width, 1 to 65536, got {class_expand!r}")
+    if isinstance(dropout_prob, bool) or not isinstance(dropout_prob, numbers.Real) or not 0 <= dropout_prob < 1:
+        raise ConfigError(f"Arch.dropout_prob: expected a probability in [0, 1), got {dropout_prob!r}")
 
 
 class PPLCNetClassifier(nn.Layer):
@@ -118,7 +125,7 @@ class PPLCNetClassifier(nn.Layer):
     def __init__(self, num_classes=1000, scale=1.0, stride_list=(2, 2, 2, 2, 2), use_last_conv=True,
                  class_expand=1280, dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
         super().__init__()
-        _check_keys(stride_list, lr_mult_list, scale)
+        _check_keys(scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
         self.conv1 = ConvBNHardswish(3, make_divisible(16 * scale), 3, stride_list[0])
         for i, (name, blocks) in enumerate(STAGES.items()):
             first_stride = stride_list[i] if i else 1  # blocks2 keeps the stem's resolution
@@ -148,12 +155,12 @@ def _weights(model, scale):
     """PaddleClas's ImageNet-1k ``.pdparams`` of this width (state-dict names as ours), then its SSLD ones."""
     upstream_name = f"PPLCNet_x{model[9:]}"
     plain, ssld = SCALES[scale][2:]
-    return tuple(WeightEntry(model=model, name=tag, urls=(f"{PADDLECLAS_URL}{upstream_name}{infix}_pretrained.pdparams",
-                                                          ), file_name=f"{upstream_name}{infix}_pretrained.pdparams",
-                             file_format="paddle",
+    files = ((tag, f"{upstream_name}{infix}_pretrained.pdparams", top)
+             for tag, infix, top in (("in1k", "", plain), ("in1k_ssld", "_ssld", ssld)) if top)
+    return tuple(WeightEntry(model=model, name=tag, urls=(PADDLECLAS_URL + file,), file_name=file, file_format="paddle",
                              converter="paddle", license="Apache-2.0", upstream="PaddlePaddle/PaddleClas",
                              dataset="imagenet-1k", metrics={"top1": top[0], "top5": top[1]}, **IMAGENET)
-                 for tag, infix, top in (("in1k", "", plain), ("in1k_ssld", "_ssld", ssld)) if top)
+                 for tag, file, top in files)
 
 
 def _card(model, scale):

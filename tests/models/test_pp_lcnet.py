@@ -79,6 +79,9 @@ def test_lr_mult_list_sets_each_stage_learning_rate():
     ("stride_list", [2, [2, 1, 1], 2, 2, 2], "[h, w] pair"),
     ("lr_mult_list", "[1.0, 1.0, 1.0, 1.0, 1.0, 1.0]", "6 learning-rate multipliers"),  # PaddleClas eval()s text
     ("scale", 0, "width multiplier"),
+    ("use_last_conv", "no", "true or false"),
+    ("class_expand", 0, "the last conv's width"),
+    ("dropout_prob", 1.0, "[0, 1)"),
 ])
 def test_bad_model_keys_are_config_errors_naming_the_key(key, value, words):
     with pytest.raises(ConfigError, match=f"Arch.{key}") as exc:
