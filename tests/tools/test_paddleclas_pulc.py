@@ -25,7 +25,13 @@ from paddle_conv.build import build_model
 from paddle_conv.config import load_config
 from paddle_conv.deploy import Predictor
 from paddle_conv.engine.trainer import seed_everything
-from tests.tools.test_paddleclas_real_configs import CONFIGS, data_overrides, run_args, train_evaluate_export_infer
+from tests.tools.test_paddleclas_real_configs import (
+    CONFIGS,
+    data_overrides,
+    our_model,
+    run_args,
+    train_evaluate_export_infer,
+)
 from tools import eval as eval_tool
 from tools import export as export_tool
 from tools import infer as infer_tool
@@ -100,7 +106,7 @@ def test_pulc_config_evaluates_from_start_eval_epoch_then_exports_and_infers(nam
                                            ("PULC/image_orientation/PPLCNet_x1_0.yaml", 4)])
 def test_pplcnet_config_trains_with_its_own_keys_then_exports(name, classes, binary_list, tmp_path, capsys):
     config = os.path.join(CONFIGS, name)
-    overrides = [*data_overrides(binary_list, config, classes=classes, matching=True), "Arch.pretrained=false",
+    overrides = [*data_overrides(binary_list, config, our_model(config), classes), "Arch.pretrained=false",
                  "Global.eval_interval=1"]
     if "image_orientation" in name:  # CustomLabelDataset: one image path per line, the rotation is the label
         (binary_list / "paths.txt").write_text("".join(f"img{i}.png\n" for i in range(8)))

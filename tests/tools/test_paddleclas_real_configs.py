@@ -7,7 +7,7 @@ its whole ``ppcls/configs`` tree); every test skips, saying so, when that folder
 - Every config of the tree: ``--check`` accepts it exactly when ``load_config`` (what tools/train.py runs)
   does. Every classification config (single-label and multi-label; not retrieval, re-id,
   self-supervised, slim, inference-only or a search strategy: :func:`config_kind`), with only ``Arch.name``
-  (``resnet50``; our ``pplcnet_x1_0`` for PaddleClas's ``PPLCNet_x1_0``: :func:`matching_model`),
+  (``resnet50``; our ``pplcnet_x1_0`` for PaddleClas's ``PPLCNet_x1_0``: :data:`OURS_OF_THE_KIND`),
   ``Arch.class_num``, the data paths and the batch size overridden (for a ``DistillationModel``, each
   member's ``name`` and ``class_num``: ``-o Arch.models.<i>.<Member>.name=...``): prints the count per
   folder and each refusal with its reason, which must be one of :data:`EXPECTED_REFUSALS`.
@@ -123,26 +123,39 @@ def image_list(tmp_path_factory):
     return root
 
 
-def matching_model(paddleclas_name, model):
-    """Our model of the same architecture where there is one (PaddleClas's ``PPLCNet_x1_0`` is our
-    ``pplcnet_x1_0``: what a user would name), else ``model``."""
-    match = re.fullmatch(r"PPLCNet_x(\d+_\d+)", str(paddleclas_name))
-    return f"pplcnet_x{match.group(1)}" if match else model
+#: PaddleClas models (a pattern of ``Arch.name``) and ours of the same kind, which a user would pick for their
+#: configs (``re`` replacement text): PaddleClas's ``PPLCNet_x1_0`` is our ``pplcnet_x1_0``.
+OURS_OF_THE_KIND = ((r"PPLCNet_x(\d+_\d+)", r"pplcnet_x\1"),)
 
 
-def arch_overrides(config, model, classes, matching=False):
-    """``Arch.name`` and ``Arch.class_num`` set to ours (``matching``: :func:`matching_model`); for a
-    DistillationModel (``Arch.models``), each member's instead: ``Arch.models.<i>.<Member>.name`` /
-    ``.class_num`` (the top-level class_num is the data's class count there)."""
+def our_model_for(name, default):
+    """Our model of the kind of PaddleClas's model ``name`` (:data:`OURS_OF_THE_KIND`), else ``default``."""
+    for pattern, ours in OURS_OF_THE_KIND:
+        match = re.fullmatch(pattern, str(name))
+        if match:
+            return match.expand(ours)
+    return default
+
+
+def our_model(config, default="resnet50"):
+    """Our model of the kind of the config's ``Arch.name`` (:func:`our_model_for`), else ``default``."""
     with open(config, encoding="utf-8") as f:
-        text = f.read()
-    if "DistillationModel" not in text:  # only these few are parsed (parsing all takes seconds)
-        name = ((read_yaml(config).get("Arch") or {}).get("name") if matching and "PPLCNet_x" in text else None)
-        return [f"Arch.name={matching_model(name, model)}", f"Arch.class_num={classes}"]
+        match = re.search(r"^Arch:\s*\n\s+name:\s*[\"']?(\w+)", f.read(), re.M)
+    return our_model_for(match.group(1) if match else "", default)
+
+
+def arch_overrides(config, model, classes, of_the_kind=False):
+    """``Arch.name`` and ``Arch.class_num`` set to ours; for a DistillationModel (``Arch.models``), each
+    member's instead: ``Arch.models.<i>.<Member>.name`` / ``.class_num`` (the top-level class_num is the
+    data's class count there). ``of_the_kind``: each member of the kind of its PaddleClas model where we
+    have one (:func:`our_model_for`), else ``model``."""
+    with open(config, encoding="utf-8") as f:
+        if "DistillationModel" not in f.read():  # only these few are parsed (parsing all takes seconds)
+            return [f"Arch.name={model}", f"Arch.class_num={classes}"]
     out = [f"Arch.class_num={classes}"]
     for i, entry in enumerate(read_yaml(config)["Arch"]["models"]):
         (member, arch), = entry.items()
-        ours = matching_model(arch.get("name"), model) if matching else model
+        ours = our_model_for(arch.get("name"), model) if of_the_kind else model
         out += [f"Arch.models.{i}.{member}.name={ours}", f"Arch.models.{i}.{member}.class_num={classes}"]
     return out
 
@@ -165,8 +178,8 @@ def list_key(config, split):
     return "sample_list_path" if dataset.get("name") == "CustomLabelDataset" else "cls_label_path"
 
 
-def data_overrides(root, config, model="tiny_cnn", classes=10, matching=False):
-    out = arch_overrides(config, model, classes, matching)
+def data_overrides(root, config, model="tiny_cnn", classes=10, of_the_kind=False):
+    out = arch_overrides(config, model, classes, of_the_kind)
     for split in ("Train", "Eval"):
         dataset = f"DataLoader.{split}.dataset"
         out += [f"{dataset}.image_root={root}", f"{dataset}.{list_key(config, split)}={root}/list.txt",
@@ -179,7 +192,7 @@ def test_check_agrees_with_load_config_and_explains_every_refusal(image_list, ca
     config of the tree; the loaded share per folder is printed, every refusal's key is explained."""
     counts, refused, disagree = {}, {}, []
     for path, kind in real_configs():
-        overrides = data_overrides(image_list, path, model="resnet50", classes=10, matching=True)
+        overrides = data_overrides(image_list, path, model=our_model(path), classes=10, of_the_kind=True)
         report = check_config(path, overrides)
         try:
             load_config(path, overrides)
