@@ -25,8 +25,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-__all__ = ["MAX_MATMUL_PIXELS", "DepthwiseConv2D", "cpu_float32_training", "depthwise_conv2d", "takes_matmul_form",
-           "use_fast_depthwise"]
+__all__ = ["MAX_MATMUL_PIXELS", "DepthwiseConv2D", "cpu_float32_training", "depthwise_conv2d", "is_depthwise",
+           "takes_matmul_form", "use_fast_depthwise"]
 
 #: Largest input map (``H * W``) that takes the matrix form; measured crossover on a 2-core
 #: AVX-512 EPYC (docs/benchmarks.md): 8x8 maps are 2-4x faster than Paddle's kernel, 16x16 slower.
@@ -133,9 +133,17 @@ class DepthwiseConv2D(nn.Conv2D):
         return super().forward(x)
 
 
-def use_fast_depthwise(model):
-    """The former name of :func:`paddle_conv.layers.fast_conv.use_fast_convolutions`, which now
-    converts the pointwise convolutions too; returns ``model``."""
-    from .fast_conv import use_fast_convolutions
+def is_depthwise(in_channels, out_channels, groups):
+    """Whether a convolution with these channels and groups is depthwise (``groups == C_in == C_out > 1``)."""
+    return groups == in_channels == out_channels and groups > 1
 
-    return use_fast_convolutions(model)
+
+def use_fast_depthwise(model):
+    """Make every depthwise ``nn.Conv2D`` sublayer of ``model`` a :class:`DepthwiseConv2D`, in place
+    (same parameters, buffers and hooks); returns ``model``.
+    :func:`paddle_conv.layers.fast_conv.use_fast_convolutions` converts the pointwise ones too.
+    """
+    for layer in model.sublayers(include_self=True):
+        if type(layer) is nn.Conv2D and is_depthwise(layer._in_channels, layer._out_channels, layer._groups):
+            layer.__class__ = DepthwiseConv2D
+    return model

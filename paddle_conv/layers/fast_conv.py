@@ -8,7 +8,7 @@ subclasses keep ``nn.Conv2D``'s parameters, state-dict keys and exported graph.
 
 import paddle.nn as nn
 
-from .depthwise import DepthwiseConv2D
+from .depthwise import DepthwiseConv2D, is_depthwise
 from .pointwise import PointwiseConv2D
 
 __all__ = ["fast_conv_class", "use_fast_convolutions"]
@@ -16,7 +16,7 @@ __all__ = ["fast_conv_class", "use_fast_convolutions"]
 
 def fast_conv_class(in_channels, out_channels, kernel_size, groups=1):
     """The ``nn.Conv2D`` class to build for these arguments (``kernel_size`` an int or a pair)."""
-    if groups == in_channels == out_channels and groups > 1:
+    if is_depthwise(in_channels, out_channels, groups):
         return DepthwiseConv2D
     if groups == 1 and kernel_size in (1, (1, 1), [1, 1]):
         return PointwiseConv2D

@@ -30,7 +30,12 @@ def test_use_fast_convolutions_swaps_depthwise_and_pointwise_convs_of_paddle_vis
         assert (type(layer) is DepthwiseConv2D) == (layer._groups == layer._in_channels == layer._out_channels > 1)
         assert (type(layer) is PointwiseConv2D) == is_pointwise(layer)
         assert refocusable(layer) == (layer._kernel_size[0] >= 3)
-    assert use_fast_convolutions(model) is model and use_fast_depthwise(model) is model  # the former name works
+    assert use_fast_convolutions(model) is model
+
+
+def test_use_fast_depthwise_swaps_only_depthwise_convs():
+    model = use_fast_depthwise(nn.Sequential(nn.Conv2D(8, 8, 3, groups=8), nn.Conv2D(8, 16, 1)))
+    assert [type(layer) for layer in model] == [DepthwiseConv2D, nn.Conv2D]
 
 
 def test_project_layers_build_fast_convolutions():
