@@ -22,9 +22,9 @@ from .depthwise import cpu_float32_training
 __all__ = ["MAX_MATMUL_PIXELS", "PointwiseConv2D", "is_pointwise", "pointwise_conv2d", "takes_matmul_form"]
 
 #: Largest input map (``H * W``) that takes the matrix form; measured on a 2-core AVX-512 EPYC
-#: (docs/benchmarks.md): 1x1 and 2x2 maps are 1.2-4.8x faster than Paddle's kernel forward +
-#: backward, 4x4 maps up to 1.3x, 8x8 and larger slower.
-MAX_MATMUL_PIXELS = 16
+#: with MKL's AVX2 kernels (:mod:`paddle_conv.cpu_math`; docs/benchmarks.md): 1x1 and 2x2 maps
+#: are 1.4-2.6x faster than Paddle's kernel forward + backward, 4x4 maps break even, larger lose.
+MAX_MATMUL_PIXELS = 4
 
 
 def is_pointwise(layer):
