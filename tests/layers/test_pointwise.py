@@ -6,7 +6,8 @@ import pytest
 
 from paddle_conv.layers import PointwiseConv2D, pointwise_conv2d
 from paddle_conv.layers.pointwise import MAX_MATMUL_PIXELS, is_pointwise, takes_matmul_form
-from tests.layers.test_depthwise import _grads, _program_ops
+from tests.layers.conv_parity import assert_matches_conv2d
+from tests.layers.test_depthwise import _program_ops
 
 
 # (in channels, out channels, height, width): a 1x1 map (no transposes), 2x2, odd 1x3 and 3x1
@@ -15,10 +16,7 @@ def test_matmul_form_equals_conv2d_forward_and_gradients(cin, cout, height, widt
     x = paddle.randn([3, cin, height, width])
     weight, bias = paddle.randn([cout, cin, 1, 1]), paddle.randn([cout])
     assert takes_matmul_form(x, weight)  # the case runs the matrix form, not Paddle's kernel
-    ours, upstream = _grads(pointwise_conv2d, x, weight, bias)
-    want, _ = _grads(F.conv2d, x, weight, bias, upstream)
-    for name, got, ref in zip(["y", "x.grad", "weight.grad", "bias.grad"], ours, want):
-        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=name)
+    assert_matches_conv2d(pointwise_conv2d, x, weight, bias, 1e-5)
     np.testing.assert_allclose(pointwise_conv2d(x, weight).numpy(), F.conv2d(x, weight).numpy(), rtol=1e-5, atol=1e-5)
 
 
