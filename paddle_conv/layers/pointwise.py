@@ -22,8 +22,8 @@ from .depthwise import cpu_float32_training
 __all__ = ["MAX_MATMUL_PIXELS", "PointwiseConv2D", "is_pointwise", "pointwise_conv2d", "takes_matmul_form"]
 
 #: Largest input map (``H * W``) that takes the matrix form; measured on a 2-core AVX-512 EPYC
-#: with MKL's AVX2 kernels (:mod:`paddle_conv.cpu_math`; docs/benchmarks.md): 1x1 and 2x2 maps
-#: are 1.4-2.6x faster than Paddle's kernel forward + backward, 4x4 maps break even, larger lose.
+#: with MKL's AVX-512 kernels (:mod:`paddle_conv.cpu_math`; docs/benchmarks.md): 1x1 and 2x2 maps
+#: are 1.8-2.9x faster than Paddle's kernel forward + backward, 4x4 maps break even, larger lose.
 MAX_MATMUL_PIXELS = 4
 
 
