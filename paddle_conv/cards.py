@@ -148,6 +148,9 @@ class ModelCard:
             False for weights that come from elsewhere (Keras).
         torch_keys: how its names differ from its torch reference's (:class:`KeyMapping`; default: none
             beyond the converter's structural rules, Linear transposed and BatchNorm statistics renamed).
+        optional_layers: layers a builder option leaves out (PP-LCNet's ``last_conv`` with
+            ``use_last_conv=False``): their tensors in a weights file are skipped, and one line says so,
+            as PaddleClas's loader skips the tensors a model lacks.
     """
 
     task: str = "classification"
@@ -166,6 +169,7 @@ class ModelCard:
     quick_check: Optional[Dict[str, Any]] = None
     torch_reference: bool = True
     torch_keys: KeyMapping = KeyMapping()
+    optional_layers: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

@@ -10,7 +10,7 @@ from paddle.vision import models as vision_models
 from paddle.vision.models import mobilenetv2, mobilenetv3, resnet
 
 from ..cards import RESNET_STAGES, KeyMapping, ModelCard, WeightEntry, sequential_stages, stride_stages
-from ..layers.depthwise import use_fast_depthwise
+from ..layers.fast_conv import use_fast_convolutions
 from ..pretrained.catalog import IMAGENET, dli14_weights
 from ..registry import register_model
 
@@ -82,25 +82,25 @@ def _mobilenet_v3_keys(squeeze_excite):
 @register_model(card=_card("resnet18", stages=RESNET_STAGES, residual_branches=((resnet.BasicBlock, "bn2"),)))
 def resnet18(num_classes=1000):
     """ResNet-18 (He et al., CVPR 2016)."""
-    return vision_models.resnet18(num_classes=num_classes)
+    return use_fast_convolutions(vision_models.resnet18(num_classes=num_classes))
 
 
 @register_model(card=_card("resnet34", stages=RESNET_STAGES, residual_branches=((resnet.BasicBlock, "bn2"),)))
 def resnet34(num_classes=1000):
     """ResNet-34 (He et al., CVPR 2016)."""
-    return vision_models.resnet34(num_classes=num_classes)
+    return use_fast_convolutions(vision_models.resnet34(num_classes=num_classes))
 
 
 @register_model(card=_card("resnet50", stages=RESNET_STAGES, residual_branches=((resnet.BottleneckBlock, "bn3"),)))
 def resnet50(num_classes=1000):
     """ResNet-50 (He et al., CVPR 2016)."""
-    return vision_models.resnet50(num_classes=num_classes)
+    return use_fast_convolutions(vision_models.resnet50(num_classes=num_classes))
 
 
 @register_model(card=_card("resnet101", stages=RESNET_STAGES, residual_branches=((resnet.BottleneckBlock, "bn3"),)))
 def resnet101(num_classes=1000):
     """ResNet-101 (He et al., CVPR 2016)."""
-    return vision_models.resnet101(num_classes=num_classes)
+    return use_fast_convolutions(vision_models.resnet101(num_classes=num_classes))
 
 
 #: paddle.vision's MobileNetV1 layers ``(name, stride)``: the stem and 13 separable blocks.
@@ -125,7 +125,7 @@ def mobilenet_v1_renames(prefix=""):
                            quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
 def mobilenet_v1(num_classes=1000, scale=1.0):
     """MobileNetV1 (Howard et al., arXiv:1704.04861)."""
-    return use_fast_depthwise(vision_models.mobilenet_v1(scale=scale, num_classes=num_classes))
+    return use_fast_convolutions(vision_models.mobilenet_v1(scale=scale, num_classes=num_classes))
 
 
 @register_model(card=_card("mobilenet_v2", "classifier.1", residual_branches=(
@@ -133,7 +133,7 @@ def mobilenet_v1(num_classes=1000, scale=1.0):
     stages=sequential_stages("features", [2, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1])))
 def mobilenet_v2(num_classes=1000, scale=1.0):
     """MobileNetV2 (Sandler et al., CVPR 2018)."""
-    return use_fast_depthwise(vision_models.mobilenet_v2(scale=scale, num_classes=num_classes))
+    return use_fast_convolutions(vision_models.mobilenet_v2(scale=scale, num_classes=num_classes))
 
 
 @register_model(card=_card("mobilenet_v3_small", "classifier.3", residual_branches=(
@@ -142,7 +142,7 @@ def mobilenet_v2(num_classes=1000, scale=1.0):
     torch_keys=_mobilenet_v3_keys([1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1])))
 def mobilenet_v3_small(num_classes=1000, scale=1.0):
     """MobileNetV3-Small (Howard et al., ICCV 2019)."""
-    return use_fast_depthwise(vision_models.mobilenet_v3_small(scale=scale, num_classes=num_classes))
+    return use_fast_convolutions(vision_models.mobilenet_v3_small(scale=scale, num_classes=num_classes))
 
 
 @register_model(card=_card("mobilenet_v3_large", "classifier.3", residual_branches=(
@@ -151,7 +151,7 @@ def mobilenet_v3_small(num_classes=1000, scale=1.0):
     torch_keys=_mobilenet_v3_keys([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1])))
 def mobilenet_v3_large(num_classes=1000, scale=1.0):
     """MobileNetV3-Large (Howard et al., ICCV 2019)."""
-    return use_fast_depthwise(vision_models.mobilenet_v3_large(scale=scale, num_classes=num_classes))
+    return use_fast_convolutions(vision_models.mobilenet_v3_large(scale=scale, num_classes=num_classes))
 
 
 #: ShuffleNetV2 x1.0's stages: ``(number, units)``; paddle.vision names unit ``i`` of stage ``n`` ``"{n}_{i + 1}"``.
@@ -179,7 +179,7 @@ def _shufflenet_v2_keys():
                                         for i in range(1, units + 1)), ("_last_conv", 1)])))
 def shufflenet_v2_x1_0(num_classes=1000):
     """ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)."""
-    return use_fast_depthwise(vision_models.shufflenet_v2_x1_0(num_classes=num_classes))
+    return use_fast_convolutions(vision_models.shufflenet_v2_x1_0(num_classes=num_classes))
 
 
 def _densenet_keys(blocks=4):
@@ -203,4 +203,4 @@ def _densenet_keys(blocks=4):
      ("batch_norm", 1)])))
 def densenet121(num_classes=1000):
     """DenseNet-121 (Huang et al., CVPR 2017)."""
-    return use_fast_depthwise(vision_models.densenet121(num_classes=num_classes))
+    return use_fast_convolutions(vision_models.densenet121(num_classes=num_classes))
