@@ -73,14 +73,10 @@ def stage_shapes(model, input_shape):
 
 
 def summarize(name, size=None, num_classes=None, **model_kwargs):
-    """Summary of the registered model ``name`` for one ``3 x size x size`` image.
+    """Summary of the registered model ``name`` for one ``[1, 3, size, size]`` image, as a dict.
 
-    ``size`` and ``num_classes`` default to the paper's setting when the card has the paper's
-    figures (``ModelCard.paper``), else to the card's. Returns a dict: ``name``, ``card`` (the model card as plain
-    data), ``input_shape``, ``num_classes``,
-    ``params`` (trainable), ``buffers`` (non-trainable, e.g. BN statistics), ``macs``,
-    ``stages`` (see :func:`stage_shapes`) and ``paper`` (the paper's figures, or None when the
-    paper has none for this setting).
+    ``size`` and ``num_classes`` default to the paper's setting when the card has the paper's figures
+    (``ModelCard.paper``), else to the card's; ``paper`` is None when the paper has none for this setting.
     """
     card = model_card(name)
     paper = card.paper

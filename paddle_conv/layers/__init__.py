@@ -6,6 +6,7 @@ from .bottleneck import Bottleneck
 from .channel_shuffle import ChannelShuffle
 from .conv_factory import CONV_KINDS, create_conv2d
 from .deform_conv import DeformConv2D
+from .dense_conv import DenseConv2D, dense_conv2d
 from .depthwise import DepthwiseConv2D, depthwise_conv2d, use_fast_depthwise
 from .depthwise_separable import DepthwiseSeparableConv
 from .drop_path import DropPath, drop_path
@@ -27,6 +28,7 @@ __all__ = [
     "Conv_BN",
     "Conv_BN_ACT",
     "DeformConv2D",
+    "DenseConv2D",
     "DepthwiseConv2D",
     "DepthwiseSeparableConv",
     "DropPath",
@@ -39,6 +41,7 @@ __all__ = [
     "Tokenizer",
     "TransformerEncoderLayer",
     "create_conv2d",
+    "dense_conv2d",
     "depthwise_conv2d",
     "drop_path",
     "resize_grid_embedding",

@@ -8,6 +8,7 @@ import paddle_conv as pc
 from paddle_conv.layers import DepthwiseConv2D, DepthwiseSeparableConv, OctaveConv, depthwise_conv2d, use_fast_depthwise
 from paddle_conv.layers.depthwise import MAX_MATMUL_PIXELS, takes_matmul_form
 from paddle_conv.refconv import refocusable
+from tests.layers.conv_parity import assert_matches_conv2d, conv_gradients
 
 # (channels, height, width, kernel, stride, padding, dilation): strides 1/2, dilation, asymmetric
 # padding, a 5x5 kernel, odd sizes, a 1x1 map
@@ -21,27 +22,13 @@ CASES = [
 ]
 
 
-def _grads(fn, x, weight, bias, upstream=None, **kwargs):
-    """Output and the gradients of ``x``, ``weight``, ``bias`` under ``sum(y * upstream)``."""
-    leaves = [t.detach() for t in (x, weight, bias)]
-    for t in leaves:
-        t.stop_gradient = False
-    y = fn(*leaves, **kwargs)
-    upstream = paddle.randn(y.shape) if upstream is None else upstream
-    (y * upstream).sum().backward()
-    return [y.numpy()] + [t.grad.numpy() for t in leaves], upstream
-
-
 @pytest.mark.parametrize("channels,height,width,kernel,stride,padding,dilation", CASES)
 def test_matmul_form_equals_conv2d_forward_and_gradients(channels, height, width, kernel, stride, padding, dilation):
     x = paddle.randn([3, channels, height, width])
     weight, bias = paddle.randn([channels, 1, kernel, kernel]), paddle.randn([channels])
     assert takes_matmul_form(x, weight, channels)  # the case runs the matrix form, not Paddle's kernel
     kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": channels}
-    ours, upstream = _grads(depthwise_conv2d, x, weight, bias, **kwargs)
-    want, _ = _grads(F.conv2d, x, weight, bias, upstream, **kwargs)
-    for name, got, ref in zip(["y", "x.grad", "weight.grad", "bias.grad"], ours, want):
-        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=name)
+    assert_matches_conv2d(depthwise_conv2d, x, weight, bias, 1e-5, **kwargs)
 
 
 def test_float64_takes_paddles_kernel_and_cpu_autocast_changes_nothing():
@@ -122,8 +109,8 @@ def test_to_static_training_step_matches_dygraph_gradients():
     paddle.seed(5)
     layer = DepthwiseConv2D(8, 8, 3, padding=1, groups=8)
     x = paddle.randn([2, 8, 4, 4])
-    _, upstream = _grads(F.conv2d, x, layer.weight, layer.bias, padding=1, groups=8)
-    want = _grads(F.conv2d, x, layer.weight, layer.bias, upstream, padding=1, groups=8)[0]
+    _, upstream = conv_gradients(F.conv2d, x, layer.weight, layer.bias, padding=1, groups=8)
+    want = conv_gradients(F.conv2d, x, layer.weight, layer.bias, upstream, padding=1, groups=8)[0]
     static = paddle.jit.to_static(layer, input_spec=[paddle.static.InputSpec([2, 8, 4, 4], "float32", "x")],
                                   full_graph=True)
     xs = x.detach()
