@@ -7,6 +7,7 @@ from .conv_factory import CONV_KINDS, create_conv2d
 from .deform_conv import DeformConv2D
 from .depthwise import DepthwiseConv2D, depthwise_conv2d, use_fast_depthwise
 from .depthwise_separable import DepthwiseSeparableConv
+from .diverse_branch import DiverseBranchBlock
 from .drop_path import DropPath, drop_path
 from .inception import InceptionBlock
 from .octconv import Conv_BN, Conv_BN_ACT, OctaveConv
@@ -27,6 +28,7 @@ __all__ = [
     "DeformConv2D",
     "DepthwiseConv2D",
     "DepthwiseSeparableConv",
+    "DiverseBranchBlock",
     "DropPath",
     "InceptionBlock",
     "MultiHeadSelfAttention",
