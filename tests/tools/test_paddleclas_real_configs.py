@@ -49,10 +49,10 @@ EXPECTED_REFUSALS = (
     (r"^Arch\.pretrained$", "true, but the model (our Arch.name) has no published weights"),
     (r"^Arch\.models\[\d+\]\.\w+\.(return_patterns|return_stages|name|models|pretrained_list|freeze_params_list)$",
      "feature distillation (inner layers named as in PaddleClas's models; AFD's AttentionModel)"),
-    (r"^Arch\.(models\[\d+\]\.\w+\.)?(layer_type|use_first_short_conv|dropout|stride_list|use_last_conv|"
+    (r"^Arch\.(models\[\d+\]\.\w+\.)?(dropout|stride_list|use_last_conv|"
      r"lr_mult_list)$",
-     "another PaddleClas architecture's key at a value that defines a different network (ResNet18_dbb's "
-     "DiverseBranchBlock, MobileViTV3_XXS's transformer dropout 0.05, PULC's PPLCNet with stride_list "
+     "another PaddleClas architecture's key at a value that defines a different network ("
+     "MobileViTV3_XXS's transformer dropout 0.05, PULC's PPLCNet with stride_list "
      "[2, [2, 1], ...] or without its last conv); at its default it is a note (arch.FOREIGN_KEYS)"),
     (r"^Arch\.(attn_drop_rate|use_mean_pooling|init_scale|use_rel_pos_bias|use_abs_pos_emb|init_values|lin_probe|"
      r"sin_pos_emb|enable_linear_eval|model_key|model_ema|return_embed)$",
@@ -123,6 +123,17 @@ def image_list(tmp_path_factory):
     return root
 
 
+#: PaddleClas model names that have a namesake here: a config of one is tried with ours (as a user would).
+NAMESAKES = {"ResNet18": "resnet18", "ResNet34": "resnet34"}
+
+
+def our_model(config, default="resnet50"):
+    """The namesake of the config's ``Arch.name`` (:data:`NAMESAKES`), else ``default``."""
+    with open(config, encoding="utf-8") as f:
+        match = re.search(r"^Arch:\s*\n\s+name:\s*(\w+)", f.read(), re.M)
+    return NAMESAKES.get(match and match.group(1), default)
+
+
 def arch_overrides(config, model, classes):
     """``Arch.name`` and ``Arch.class_num`` set to ours; for a DistillationModel (``Arch.models``), each
     member's instead: ``Arch.models.<i>.<Member>.name`` / ``.class_num`` (the top-level class_num is the
@@ -159,7 +170,7 @@ def test_check_agrees_with_load_config_and_explains_every_refusal(image_list, ca
     config of the tree; the loaded share per folder is printed, every refusal's key is explained."""
     counts, refused, disagree = {}, {}, []
     for path, kind in real_configs():
-        overrides = data_overrides(image_list, path, model="resnet50", classes=10)
+        overrides = data_overrides(image_list, path, model=our_model(path), classes=10)
         report = check_config(path, overrides)
         try:
             load_config(path, overrides)
@@ -187,7 +198,7 @@ def test_check_agrees_with_load_config_and_explains_every_refusal(image_list, ca
     unexplained = [(p, k) for p, reasons in refused.items() for k, _ in reasons
                    if not any(re.match(pattern, k) for pattern, _ in EXPECTED_REFUSALS)]
     assert not unexplained, unexplained
-    assert loaded >= 0.94 * total, f"only {loaded} of {total} single-label configs load"
+    assert loaded >= 0.95 * total, f"only {loaded} of {total} single-label configs load"
     samplers = ("PPLCNetV2/PPLCNetV2_base", "PPLCNetV2/PPLCNetV2_large", "PPLCNetV2/PPLCNetV2_small", "CvT/CvT_21_224")
     assert not [p for p in refused if any(f"ImageNet/{name}.yaml" == p for name in samplers)]  # multi-scale, RA
     assert not [p for p in refused if p in TRAIN_TEST_RESOLUTION]
@@ -233,10 +244,11 @@ def test_distillation_configs_load_unless_they_distil_features(image_list):
 
 def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reason(image_list):
     """ConvNeXt's head_init_scale and layer scale, VGG's stop_grad_layers (older layout), EfficientNetV2's
-    use_sync_bn; the keys that define another network, progressive training and GoogLeNet's three outputs."""
-    def check(name):
+    use_sync_bn; ResNet18_dbb's Diverse Branch Blocks; the keys that define another network, progressive
+    training and GoogLeNet's three outputs."""
+    def check(name, model="resnet50"):
         path = os.path.join(CONFIGS, name)
-        report = check_config(path, data_overrides(image_list, path, model="resnet50"))
+        report = check_config(path, data_overrides(image_list, path, model=model))
         return report, {key: (status, detail) for key, status, detail in report.rows}
 
     def under(rows, prefix):  # the first leaf row at or under prefix
@@ -256,7 +268,10 @@ def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reaso
     report, rows = check("ImageNet/EfficientNetV2/EfficientNetV2_S.yaml")
     assert rows["Arch.use_sync_bn"][0] == "warned" and "one device" in rows["Arch.use_sync_bn"][1]
     assert rows["Global.train_mode"][0] == "refused" and "progressive learning" in rows["Global.train_mode"][1]
-    for name, key, words in (("ImageNet/ResNet/ResNet18_dbb.yaml", "Arch.layer_type", "'DiverseBranchBlock' sets"),
+    report, rows = check("ImageNet/ResNet/ResNet18_dbb.yaml", model="resnet18")  # ResNet18's DBB form, as there
+    assert report.ok and rows["Arch.layer_type"][0] == rows["Arch.use_first_short_conv"][0] == "implemented"
+    for name, key, words in (("ImageNet/ResNet/ResNet18_dbb.yaml", "Arch.use_first_short_conv",
+                              "another architecture than resnet50"),  # a bottleneck's first block projects
                              ("ImageNet/Inception/GoogLeNet.yaml", "Loss.Train[0]", "our models have one output")):
         status, detail = under(check(name)[1], key)
         assert status == "refused" and words in detail, (name, detail)
