@@ -31,6 +31,7 @@ from paddle_conv.config import load_config, read_yaml
 from paddle_conv.config.check import check_config
 from paddle_conv.data import MultiScaleSampler
 from paddle_conv.deploy import Predictor
+from paddle_conv.engine.trainer import train_classifier
 from paddle_conv.errors import ConfigError
 from tools import eval as eval_tool
 from tools import export as export_tool
@@ -61,7 +62,6 @@ EXPECTED_REFUSALS = (
                              "outputs (ours have one), CAE's soft-target loss"),
     (r"^Optimizer\.name$", "AdamWDL: layer-wise decay over a ViT's blocks (CLIP)"),
     (r"^(MLDecoder|Arch\.use_ml_decoder)$", "ML-Decoder's head (MultiLabelCOCO)"),
-    (r"^Global\.train_mode$", "EfficientNetV2's progressive training is not implemented"),
     (r"^Global\.image_shape$", "not the size the Eval transforms make (PULC language_classification's "
                                "distillation config: [3, 224, 224] for 80x160 images)"),
     (r"^DataLoader\.Train\.dataset\.name$", "CustomLabelDataset (a transform makes the label)"),
@@ -244,8 +244,8 @@ def test_distillation_configs_load_unless_they_distil_features(image_list):
 
 def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reason(image_list):
     """ConvNeXt's head_init_scale and layer scale, VGG's stop_grad_layers (older layout), EfficientNetV2's
-    use_sync_bn; ResNet18_dbb's Diverse Branch Blocks; the keys that define another network, progressive
-    training and GoogLeNet's three outputs."""
+    use_sync_bn; ResNet18_dbb's Diverse Branch Blocks, EfficientNetV2's progressive learning; the keys that
+    define another network and GoogLeNet's three outputs."""
     def check(name, model="resnet50"):
         path = os.path.join(CONFIGS, name)
         report = check_config(path, data_overrides(image_list, path, model=model))
@@ -267,7 +267,7 @@ def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reaso
     assert report.ok and rows["Arch.stop_grad_layers"][0] == "implemented"
     report, rows = check("ImageNet/EfficientNetV2/EfficientNetV2_S.yaml")
     assert rows["Arch.use_sync_bn"][0] == "warned" and "one device" in rows["Arch.use_sync_bn"][1]
-    assert rows["Global.train_mode"][0] == "refused" and "progressive learning" in rows["Global.train_mode"][1]
+    assert report.ok and rows["Global.train_mode"][0] == "warned" and "Head" in rows["Global.train_mode"][1]
     report, rows = check("ImageNet/ResNet/ResNet18_dbb.yaml", model="resnet18")  # ResNet18's DBB form, as there
     assert report.ok and rows["Arch.layer_type"][0] == rows["Arch.use_first_short_conv"][0] == "implemented"
     for name, key, words in (("ImageNet/ResNet/ResNet18_dbb.yaml", "Arch.use_first_short_conv",
@@ -356,3 +356,33 @@ def test_multi_scale_config_trains_one_epoch(image_list, tmp_path, capsys):
     assert len({w for w, _, _ in batches}) > 1  # (a single 160 scale would be 2 steps of 4)
     assert f"DataLoader.Train: MultiScaleDataset, 8 samples, MultiScaleSampler batches, {len(batches)} steps" in printed
     assert os.path.isfile(tmp_path / "tiny_cnn" / "best_model.pdparams")
+
+
+class TrainInputSizes(paddle.callbacks.Callback):
+    """``{epoch (1-based): {(H, W) of its training batches}}``."""
+
+    def on_train_begin(self, logs=None):
+        self.sizes, self.epoch = {}, 0
+        self.model.network.register_forward_pre_hook(self.record)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def record(self, layer, inputs):
+        if layer.training:
+            self.sizes.setdefault(self.epoch, set()).add(tuple(inputs[0].shape[2:]))
+
+
+def test_progressive_learning_grows_the_train_size_and_magnitude_stage_by_stage(image_list, tmp_path, capsys):
+    """EfficientNetV2_S.yaml (Global.train_mode: progressive) for 4 epochs: one stage each (bounds
+    int(4 * k / 4)), the crops of RandCropImage.progress_size read by 2 loader workers."""
+    config = os.path.join(CONFIGS, "ImageNet/EfficientNetV2/EfficientNetV2_S.yaml")
+    cfg = load_config(config, [*data_overrides(image_list, config), f"Global.output_dir={tmp_path}",
+                               "Global.device=cpu", "Global.epochs=4", "Global.eval_interval=4",
+                               "DataLoader.Train.loader.num_workers=2", "DataLoader.Eval.loader.num_workers=0"])
+    seen = TrainInputSizes()
+    train_classifier(cfg, extra_callbacks=[seen])
+    assert seen.sizes == {1: {(171, 171)}, 2: {(214, 214)}, 3: {(257, 257)}, 4: {(300, 300)}}
+    printed = capsys.readouterr().out
+    for stage, (magnitude, size) in enumerate(((5.0, 171), (8.3333333333, 214), (11.66666666667, 257), (15.0, 300))):
+        assert f"Training stage: [{stage + 1}/4] (random_aug_magnitude={magnitude}, train_image_size={size})" in printed
