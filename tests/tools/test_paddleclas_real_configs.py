@@ -50,10 +50,10 @@ EXPECTED_REFUSALS = (
     (r"^Arch\.pretrained$", "true, but the model (our Arch.name) has no published weights"),
     (r"^Arch\.models\[\d+\]\.\w+\.(return_patterns|return_stages|name|models|pretrained_list|freeze_params_list)$",
      "feature distillation (inner layers named as in PaddleClas's models; AFD's AttentionModel)"),
-    (r"^Arch\.(models\[\d+\]\.\w+\.)?(dropout|stride_list|use_last_conv|"
+    (r"^Arch\.(models\[\d+\]\.\w+\.)?(stride_list|use_last_conv|"
      r"lr_mult_list)$",
      "another PaddleClas architecture's key at a value that defines a different network ("
-     "MobileViTV3_XXS's transformer dropout 0.05, PULC's PPLCNet with stride_list "
+     "PULC's PPLCNet with stride_list "
      "[2, [2, 1], ...] or without its last conv); at its default it is a note (arch.FOREIGN_KEYS)"),
     (r"^Arch\.(attn_drop_rate|use_mean_pooling|init_scale|use_rel_pos_bias|use_abs_pos_emb|init_values|lin_probe|"
      r"sin_pos_emb|enable_linear_eval|model_key|model_ema|return_embed)$",
@@ -123,15 +123,17 @@ def image_list(tmp_path_factory):
     return root
 
 
-#: PaddleClas model names that have a namesake here: a config of one is tried with ours (as a user would).
-NAMESAKES = {"ResNet18": "resnet18", "ResNet34": "resnet34"}
+#: PaddleClas models (a pattern of ``Arch.name``) and ours of the same kind, which a user would pick for their
+#: configs: the namesake ResNets, and for MobileViTV3 (convolutions and transformer layers) a CCT.
+OURS_OF_THE_KIND = ((r"ResNet18", "resnet18"), (r"ResNet34", "resnet34"), (r"MobileViTV3_\w+", "cct_7_7x2_224"))
 
 
 def our_model(config, default="resnet50"):
-    """The namesake of the config's ``Arch.name`` (:data:`NAMESAKES`), else ``default``."""
+    """Our model of the kind of the config's ``Arch.name`` (:data:`OURS_OF_THE_KIND`), else ``default``."""
     with open(config, encoding="utf-8") as f:
         match = re.search(r"^Arch:\s*\n\s+name:\s*(\w+)", f.read(), re.M)
-    return NAMESAKES.get(match and match.group(1), default)
+    name = match.group(1) if match else ""
+    return next((ours for pattern, ours in OURS_OF_THE_KIND if re.fullmatch(pattern, name)), default)
 
 
 def arch_overrides(config, model, classes):
@@ -263,6 +265,8 @@ def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reaso
     assert rows["Arch.override_params.depth_trunc"][0] == "warned"
     report, rows = check("ImageNet/MobileViTV3/MobileViTV3_S.yaml")
     assert report.ok and rows["Arch.dropout"][0] == "warned"
+    report, rows = check("ImageNet/MobileViTV3/MobileViTV3_XXS.yaml", model="cct_7_7x2_224")  # transformer layers
+    assert report.ok and rows["Arch.dropout"][0] == "implemented"
     report, rows = check("quick_start/kunlun/VGG16_finetune_kunlun.yaml")
     assert report.ok and rows["Arch.stop_grad_layers"][0] == "implemented"
     report, rows = check("ImageNet/EfficientNetV2/EfficientNetV2_S.yaml")
@@ -272,6 +276,7 @@ def test_model_keys_of_real_configs_are_honoured_noted_or_refused_with_the_reaso
     assert report.ok and rows["Arch.layer_type"][0] == rows["Arch.use_first_short_conv"][0] == "implemented"
     for name, key, words in (("ImageNet/ResNet/ResNet18_dbb.yaml", "Arch.use_first_short_conv",
                               "another architecture than resnet50"),  # a bottleneck's first block projects
+                             ("ImageNet/MobileViTV3/MobileViTV3_XXS.yaml", "Arch.dropout", "transformer-layer dropout"),
                              ("ImageNet/Inception/GoogLeNet.yaml", "Loss.Train[0]", "our models have one output")):
         status, detail = under(check(name)[1], key)
         assert status == "refused" and words in detail, (name, detail)
