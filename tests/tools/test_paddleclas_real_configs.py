@@ -33,6 +33,7 @@ from paddle_conv.data import MultiScaleSampler
 from paddle_conv.deploy import Predictor
 from paddle_conv.engine.trainer import train_classifier
 from paddle_conv.errors import ConfigError
+from paddle_conv.layers import DiverseBranchBlock
 from tools import eval as eval_tool
 from tools import export as export_tool
 from tools import infer as infer_tool
@@ -391,3 +392,25 @@ def test_progressive_learning_grows_the_train_size_and_magnitude_stage_by_stage(
     printed = capsys.readouterr().out
     for stage, (magnitude, size) in enumerate(((5.0, 171), (8.3333333333, 214), (11.66666666667, 257), (15.0, 300))):
         assert f"Training stage: [{stage + 1}/4] (random_aug_magnitude={magnitude}, train_image_size={size})" in printed
+
+
+def test_diverse_branch_resnet18_trains_and_exports_folded(image_list, tmp_path, capsys):
+    """ResNet18_dbb.yaml with our resnet18 (PaddleClas's DBB form) at 64 pixels (for time): one epoch, eval,
+    export, infer; the export (every Diverse Branch Block folded into one conv) computes what the trained
+    model does."""
+    config = os.path.join(CONFIGS, "ImageNet/ResNet/ResNet18_dbb.yaml")
+    small = ["Global.image_shape=[3, 64, 64]", "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=64",
+             *[f"{ops}.{i}.{op}={value}" for ops in ("DataLoader.Eval.dataset.transform_ops", "Infer.transforms")
+               for i, op, value in ((1, "ResizeImage", "{resize_short: 72}"), (2, "CropImage", "{size: 64}"))]]
+    args = run_args([*data_overrides(image_list, config, model=our_model(config)), *small], tmp_path)
+    best = train_evaluate_export_infer(config, args, "resnet18", capsys)
+    cfg = load_config(config, args[1::2])
+    model = build_model(cfg["Arch"], pretrained=False)
+    load_pretrained_weights(model, best)
+    model.eval()
+    assert sum(isinstance(layer, DiverseBranchBlock) for layer in model.sublayers()) == 16
+    x = np.random.default_rng(0).standard_normal([2, *cfg["Global"]["image_shape"]]).astype("float32")
+    exported = Predictor(str(tmp_path / "inf" / "inference"), device="cpu")(x)[0]
+    with paddle.no_grad():
+        out = model(paddle.to_tensor(x)).numpy()
+    assert np.abs(exported - out).max() <= 1e-4 * np.abs(out).max()
