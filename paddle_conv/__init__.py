@@ -7,9 +7,9 @@
     >>> pc.list_models(task="detection")            # ['ssd_lite']
 """
 
-from .cpu_math import use_avx2_mkl_on_amd
+from .cpu_math import use_vector_mkl_on_amd
 
-use_avx2_mkl_on_amd()  # before any MKL call: Paddle's GEMM on AMD CPUs, see cpu_math
+use_vector_mkl_on_amd()  # before any MKL call: Paddle's GEMM on AMD CPUs, see cpu_math
 
 from . import layers, models  # noqa: E402,F401  (importing models fills the registry)
 from .cards import ModelCard, WeightEntry  # noqa: E402

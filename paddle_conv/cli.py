@@ -59,11 +59,6 @@ def print_error(exc):
     return 2
 
 
-def _os_error_message(exc):
-    where = f"{exc.filename!r}: " if exc.filename is not None else ""
-    return f"{where}{exc.strerror or exc}; check the path and its permissions, or free disk space"
-
-
 def run_cli(main, argv=None):
     """Run ``main(argv)`` and return its exit status (0 when it returns None).
 
@@ -77,7 +72,8 @@ def run_cli(main, argv=None):
     except OSError as exc:
         if exc.errno not in _INPUT_ERRNOS:
             return _bug()
-        return print_error(_os_error_message(exc))
+        where = f"{exc.filename!r}: " if exc.filename is not None else ""
+        return print_error(f"{where}{exc.strerror or exc}; check the path and its permissions, or free disk space")
     except KeyboardInterrupt:
         print("error: interrupted (Ctrl-C); a checkpoint being written was left as it was", file=sys.stderr,
               flush=True)

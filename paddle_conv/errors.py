@@ -87,6 +87,12 @@ def key_text(key, quote=""):
     return f"<a {type(key).__name__} key of {len(text)} characters that is not a plain name>"
 
 
+def listed_names(names, limit=8):
+    """``"a, b, c ... and N more"``: the first ``limit`` of ``names``, so a message stays short."""
+    names = [str(n) for n in names]
+    return ", ".join(names[:limit]) + (f" ... and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def abbreviate(value, limit=120):
     """``repr(value)`` cut to about ``limit`` characters, so an error message stays one short line.
 

@@ -1,22 +1,16 @@
-"""Reading files other people made, and writing files all-or-nothing.
+"""Reading files other people made, and writing files all-or-nothing: the one place for both (SECURITY.md).
 
-The one place where paddle_conv opens weights files (see SECURITY.md):
-
-* :func:`safe_paddle_load` reads a ``.pdparams``/``.pdopt`` pickle of any protocol (0-5) with a
-  restricted unpickler that knows only what ``paddle.save`` of a state dict or optimizer state
-  writes (NumPy arrays, dtypes and scalars, ``OrderedDict``, builtin containers and scalars),
-  checks what came out, and returns what ``paddle.load`` would (arrays as ``paddle.Tensor``).
-  The file is read once; nothing in it is ever handed to ``pickle.load`` or ``paddle.load``.
-* :func:`safe_torch_load` is ``torch.load(..., weights_only=True)`` with clean errors.
-* :func:`open_user_file` (and :func:`read_user_bytes`, :func:`read_user_text`, :func:`read_json`,
-  :func:`check_user_file`) is the one rule for every file read from a path a user gave: a regular
-  file (symbolic links followed) within the size bound of its kind (:data:`FILE_KINDS`), checked
-  on the opened descriptor before a byte is read, or one error naming the path and what it is.
+* :func:`safe_paddle_load` reads a ``.pdparams``/``.pdopt`` pickle (protocols 0-5) with a restricted
+  unpickler that knows only what ``paddle.save`` of a state dict or optimizer state writes, and returns
+  what ``paddle.load`` would; the file is read once and nothing in it reaches ``pickle.load`` or
+  ``paddle.load``. :func:`safe_torch_load` is ``torch.load(..., weights_only=True)`` with clean errors.
+* :func:`open_user_file` (and the readers built on it) is the one rule for every file read from a path
+  a user gave: a regular file within the size bound of its kind (:data:`FILE_KINDS`), or one error.
 * :func:`atomic_write` (and :func:`atomic_paddle_save`, :func:`atomic_json_save`) write through a
-  temporary file unique to the process, renamed into place; file modes follow the umask, and a
-  replaced file keeps its mode.
+  temporary file unique to the process, renamed into place.
 """
 
+import contextlib
 import errno
 import io
 import json
@@ -25,8 +19,7 @@ import pickle
 import re
 import stat
 import tempfile
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 import paddle
@@ -132,7 +125,7 @@ def _check_plain(obj):
             raise WeightsError(f"it is nested deeper than {_MAX_DEPTH} levels (at {abbreviate(where, 80)})")
         if id(item) in seen:
             continue
-        if isinstance(item, np.ndarray) or isinstance(item, np.generic):
+        if isinstance(item, (np.ndarray, np.generic)):
             if item.dtype.kind not in _NUMERIC_KINDS:
                 raise WeightsError(f"it holds an array of dtype {item.dtype} at {abbreviate(where, 80)}, "
                                    "not numbers")
@@ -167,17 +160,9 @@ def _as_paddle_load_returns(obj):
 
 # ------------------------------------------------------------------------ files named by users
 _MB, _GB = 1 << 20, 1 << 30
-
-
-@dataclass(frozen=True)
-class FileKind:
-    """A kind of file read from a path a user gave: what messages call it, the most bytes it may
-    have, and the error a refused file raises."""
-
-    noun: str
-    limit: int
-    error: type
-
+#: A kind of file read from a path a user gave: what messages call it, the most bytes it may have,
+#: and the error a refused file raises.
+FileKind = namedtuple("FileKind", "noun limit error")
 
 #: Every kind of file paddle_conv reads from a path a user gave, with its size bound (SECURITY.md).
 FILE_KINDS = {
@@ -389,28 +374,20 @@ def safe_torch_load(path, what="checkpoint"):
     data = _read_bytes(path, what)  # missing, not a regular file, too big, unreadable or empty: one clear line
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(exc), re.I)
+    except Exception as exc:
+        unpickling = isinstance(exc, pickle.UnpicklingError)
+        found = unpickling and re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(exc), re.I)
         if found:
             raise WeightsError(f"refusing to load {what} {os.fspath(path)!r}: it refers to {found.group(1)[:80]}, "
                                "which a state dict never does and which could run code; save the weights alone "
                                "with torch.save(model.state_dict(), path) where they were made") from None
-        raise WeightsError(f"cannot read {what} {os.fspath(path)!r} (not a pickle of tensors); it is truncated, "
-                           "corrupt or not a PyTorch checkpoint: download it again, or save the weights alone "
-                           "with torch.save(model.state_dict(), path)") from None
-    except Exception as exc:
-        raise WeightsError(f"cannot read {what} {os.fspath(path)!r} ({type(exc).__name__}); it is truncated, "
+        raise WeightsError(f"cannot read {what} {os.fspath(path)!r} "
+                           f"({'not a pickle of tensors' if unpickling else type(exc).__name__}); it is truncated, "
                            "corrupt or not a PyTorch checkpoint: download it again, or save the weights alone "
                            "with torch.save(model.state_dict(), path)") from None
 
 
 # ------------------------------------------------------------------------------------- writing
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def temp_path(path):
     """A new empty temporary file beside ``path``: ``.<name>.<pid>.<random>.tmp``, mode as ``path`` will have.
 
@@ -427,8 +404,10 @@ def temp_path(path):
         raise _output_error(exc, path) from None
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)  # replacing keeps the mode
-    except OSError:
-        mode = 0o666 & ~_umask()
+    except OSError:  # a new file: as the umask says
+        mask = os.umask(0o022)
+        os.umask(mask)
+        mode = 0o666 & ~mask
     os.fchmod(fd, mode)
     os.close(fd)
     return tmp
@@ -480,10 +459,8 @@ def write_synced(path, write):
 
 
 def _remove_quietly(path):
-    try:
+    with contextlib.suppress(OSError):
         os.remove(path)
-    except OSError:
-        pass
 
 
 def atomic_write(path, write):

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import paddle
 
-from .errors import WeightsError, abbreviate
+from .errors import WeightsError, abbreviate, listed_names
 from .io import safe_paddle_load
 
 #: The files of a checkpoint prefix: weights, optimizer state, metadata.
@@ -94,10 +94,7 @@ def check_state_matches(state, model, path, fix=MISMATCH_FIX):
     missing, unexpected, mismatched = compare_state(model.state_dict(), state)
     mismatched = [f"{k}: model {have} vs file {got}" for k, have, got in mismatched]
     if missing or unexpected or mismatched:
-        def few(names):
-            return ", ".join(names[:5]) + (f" (+{len(names) - 5} more)" if len(names) > 5 else "")
-
-        details = "; ".join(f"{label}: {few(names)}" for label, names in
+        details = "; ".join(f"{label}: {listed_names(names, 5)}" for label, names in
                             (("missing in file", missing), ("unexpected in file", unexpected),
                              ("mis-shaped", mismatched)) if names)
         raise WeightsError(f"checkpoint {path!r} does not fit the model ({details}); {fix}")

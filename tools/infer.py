@@ -116,21 +116,19 @@ def refuse_detectors(config, arch=None):
     """ConfigError naming the tools for detectors when ``config`` is a detection config, or ``arch``
     (the config's ``Arch.name``; by default read from the file as written) a detector: this tool prints
     class scores, not boxes. Checked before the config is validated, whose other errors would hide it."""
-    if arch is None:
-        if is_detection_config(config):
-            arch = "a detection config"
-        else:
+    what = arch
+    if arch is None and is_detection_config(config):
+        what = "a detection config"
+    else:
+        if arch is None:
             section = read_yaml(config)
             section = section.get("Arch") if isinstance(section, dict) else None
-            name = section.get("name") if isinstance(section, dict) else None
-            arch = name if isinstance(name, str) and name in MODELS else None
-            if arch is None or model_card(arch).task != "detection":
-                return
-            arch = f"Arch {arch}"
-    elif arch not in MODELS or model_card(arch).task != "detection":  # a DistillationModel: of classifiers
-        return
+            arch = section.get("name") if isinstance(section, dict) else None
+            what = f"Arch {arch}"
+        if not isinstance(arch, str) or arch not in MODELS or model_card(arch).task != "detection":
+            return  # a DistillationModel: of classifiers
     raise ConfigError(
-        f"{config}: {arch}: tools/infer.py classifies images and cannot show detections; evaluate a detector "
+        f"{config}: {what}: tools/infer.py classifies images and cannot show detections; evaluate a detector "
         "with tools/eval_det.py -c CONFIG [--stage STAGE], and run its exported model (tools/export.py; outputs "
         "loc, conf, priors) through paddle_conv.det.detect"
     )

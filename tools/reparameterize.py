@@ -58,7 +58,6 @@ def reparameterize_checkpoint(cfg, weights, output):
     if set(plain.state_dict()) != set(network.state_dict()):
         raise WeightsError("the folded model does not have the plain model's structure; is Arch.name right?")
     path = output + ".pdparams"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_paddle_save(network.state_dict(), path)
     diff = float(np.abs(after - before).max())
     return {"path": path, "max_abs_diff": diff, "relative_diff": diff / max(float(np.abs(before).max()), 1e-12)}

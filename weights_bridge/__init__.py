@@ -1,14 +1,8 @@
 """Bridge between paddle_conv and the upstream PyTorch projects.
 
-``weights_bridge.references`` holds PyTorch reference models whose ``state_dict`` layout
-equals the upstream projects'; each is registered under the same name as its paddle_conv
-model, so ``create_reference("oct_resnet50")`` pairs with ``create_model("oct_resnet50")``.
-
-``torch_to_paddle`` / ``paddle_to_torch`` convert state dicts (see :mod:`weights_bridge.convert`;
-family name differences in :mod:`weights_bridge.mappings`), ``read_checkpoint`` reads published
-checkpoint files (:mod:`weights_bridge.checkpoint`); ``keras_to_paddle`` reads Keras 3
-``.weights.h5`` files of ``cct_keras_cifar`` (:mod:`weights_bridge.keras_cct`);
-:mod:`weights_bridge.parity` proves a converted model computes what its reference computes.
+``weights_bridge.references`` holds PyTorch reference models whose ``state_dict`` layout equals the
+upstream projects', each registered under its paddle_conv model's name (``create_reference("oct_resnet50")``
+pairs with ``create_model("oct_resnet50")``); the other modules convert, read and check weights.
 """
 
 from .checkpoint import read_checkpoint

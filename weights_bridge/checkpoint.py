@@ -24,15 +24,16 @@ import numpy as np
 import paddle
 import torch
 
-from paddle_conv.errors import WeightsError
+from paddle_conv.errors import WeightsError, listed_names
 from paddle_conv.io import check_user_file, open_user_file, safe_paddle_load, safe_torch_load
+from paddle_conv.pretrained.loader import TORCH_SUFFIXES
 
 __all__ = ["Checkpoint", "FORMATS", "TORCH_SUFFIXES", "detect_format", "numpy_weights", "read_checkpoint",
            "to_numpy", "unwrap_state_dict"]
 
 FORMATS = ("torch", "paddle", "keras")
-TORCH_SUFFIXES = (".pth", ".pt", ".pth.tar", ".tar", ".ckpt", ".bin")
-PADDLE_SUFFIXES = (".pdparams",)
+#: the file name endings that say a format (the name decides only where the content cannot)
+SUFFIX_FORMATS = {"torch": TORCH_SUFFIXES, "paddle": (".pdparams",), "keras": (".h5", ".keras")}
 #: where training scripts keep the weights, in the order they are tried
 WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "net", "model_ema", "state_dict_ema",
                 "ema")
@@ -44,13 +45,7 @@ _HDF5 = b"\x89HDF\r\n\x1a\n"
 def suffix_format(path):
     """``"torch"`` / ``"paddle"`` / ``"keras"`` from the file name, or None when it says nothing."""
     name = os.path.basename(str(path)).lower()
-    if name.endswith(TORCH_SUFFIXES):
-        return "torch"
-    if name.endswith(PADDLE_SUFFIXES):
-        return "paddle"
-    if name.endswith((".h5", ".keras")):
-        return "keras"
-    return None
+    return next((fmt for fmt, suffixes in SUFFIX_FORMATS.items() if name.endswith(suffixes)), None)
 
 
 def detect_format(path):
@@ -98,16 +93,11 @@ class Checkpoint:
             strip = f", prefix {' + '.join(repr(p) for p in self.prefixes)} stripped" if self.prefixes else ""
             lines.append(f"weights found under {where!r}{strip}")
         if self.ignored:
-            lines.append(f"ignored {len(self.ignored)} entries beside the weights: {_few(self.ignored)}")
+            lines.append(f"ignored {len(self.ignored)} entries beside the weights: {listed_names(self.ignored)}")
         if self.alternatives:
-            lines.append(f"the file holds other state dicts too: {_few(self.alternatives)} "
+            lines.append(f"the file holds other state dicts too: {listed_names(self.alternatives)} "
                          f"(choose one with --key)")
         return lines
-
-
-def _few(names, limit=8):
-    names = [str(n) for n in names]
-    return ", ".join(names[:limit]) + (f" ... and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _is_array(v):
@@ -133,7 +123,7 @@ def unwrap(obj, key=None):
     if key is not None:
         for part in str(key).split("/"):
             if not isinstance(obj, dict) or part not in obj:
-                have = _few(map(str, obj)) if isinstance(obj, dict) else type(obj).__name__
+                have = listed_names(obj) if isinstance(obj, dict) else type(obj).__name__
                 raise WeightsError(f"the checkpoint has no entry {part!r} (--key {key}); it holds: {have}")
             found.ignored += [str(k) for k in obj if k != part]
             found.wrappers.append(part)
@@ -143,7 +133,7 @@ def unwrap(obj, key=None):
         if not names:
             raise WeightsError(
                 "the checkpoint is not a state dict: it is a dict with keys "
-                f"{_few(map(str, obj), 20)} and none of {', '.join(WRAPPER_KEYS)} holds the weights; "
+                f"{listed_names(obj, 20)} and none of {', '.join(WRAPPER_KEYS)} holds the weights; "
                 "name the entry that does with --key")
         found.alternatives += names[1:]
         found.ignored += [str(k) for k in obj if k not in names]
@@ -156,14 +146,9 @@ def unwrap(obj, key=None):
         what = "is empty" if not obj else f"entry {bad!r} is a {type(obj[bad]).__name__}, not a tensor"
         raise WeightsError(f"the checkpoint's state dict {what}")
     state = OrderedDict(obj)
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in PREFIXES:
-            if all(k.startswith(prefix) for k in state):
-                state = OrderedDict((k[len(prefix):], v) for k, v in state.items())
-                found.prefixes.append(prefix)
-                stripped = True
+    while prefix := next((p for p in PREFIXES if all(k.startswith(p) for k in state)), None):
+        state = OrderedDict((k[len(prefix):], v) for k, v in state.items())
+        found.prefixes.append(prefix)
     found.state = state
     return found
 

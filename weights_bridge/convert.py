@@ -28,7 +28,7 @@ import numpy as np
 import paddle
 import torch
 
-from paddle_conv.errors import WeightsError
+from paddle_conv.errors import WeightsError, listed_names
 from paddle_conv.factory import create_model
 from paddle_conv.io import safe_torch_load
 from paddle_conv.registry import CONVERTERS
@@ -73,10 +73,6 @@ class ConversionPlan:
     """Key-by-key plan between one torch reference and one Paddle model (see :func:`plan_conversion`)."""
 
     entries: list = field(default_factory=list)
-
-    @property
-    def torch_keys(self):
-        return [e.torch_key for e in self.entries]
 
     @property
     def paddle_keys(self):
@@ -162,7 +158,7 @@ def _assign_parts(plan, mapping):
 
 def _check_plan_against_paddle(plan, torch_model, paddle_model):
     paddle_state = paddle_model.state_dict()
-    problems = _key_problems({k: tuple(v.shape) for k, v in paddle_state.items()}, plan.paddle_shapes())
+    problems = key_problems({k: tuple(v.shape) for k, v in paddle_state.items()}, plan.paddle_shapes())
     paddle_layers = dict(paddle_model.named_sublayers(include_self=True))
     torch_modules = dict(torch_model.named_modules())
     for entry in plan.entries:
@@ -178,15 +174,7 @@ def _check_plan_against_paddle(plan, torch_model, paddle_model):
             f"{type(torch_model).__name__} (fix the model or its KeyMapping):\n" + "\n".join(problems))
 
 
-def _listed(keys, limit=_MAX_LISTED):
-    keys = list(keys)
-    if limit is None:
-        return ", ".join(keys)
-    shown = ", ".join(keys[:limit])
-    return shown + (f" ... and {len(keys) - limit} more" if len(keys) > limit else "")
-
-
-def _key_problems(given, expected, optional=()):
+def key_problems(given, expected, optional=()):
     """Lines describing missing / unexpected / wrongly shaped keys of ``given`` vs ``expected``
     (both ``{key: shape}``); ``optional`` keys may be absent."""
     missing = [k for k in expected if k not in given and k not in optional]
@@ -195,11 +183,11 @@ def _key_problems(given, expected, optional=()):
              for k in expected if k in given and tuple(given[k]) != tuple(expected[k])]
     lines = []
     if missing:
-        lines.append(f"missing keys ({len(missing)}): {_listed(missing)}")
+        lines.append(f"missing keys ({len(missing)}): {listed_names(missing, _MAX_LISTED)}")
     if unexpected:
-        lines.append(f"unexpected keys ({len(unexpected)}): {_listed(unexpected)}")
+        lines.append(f"unexpected keys ({len(unexpected)}): {listed_names(unexpected, _MAX_LISTED)}")
     if wrong:
-        lines.append(f"shape mismatch ({len(wrong)}): {_listed(wrong)}")
+        lines.append(f"shape mismatch ({len(wrong)}): {listed_names(wrong, _MAX_LISTED)}")
     return lines
 
 
@@ -236,16 +224,9 @@ def build_paddle_skeleton(name, initialised=False, **kwargs):
     initialised) unless ``initialised`` or the model runs a probe forward while it is built
     (``ssd_lite`` finds its taps so), which needs real parameters."""
     if not initialised:
-        try:
-            with paddle.LazyGuard():
-                return create_model(name, **kwargs)
-        except RuntimeError:
-            pass
+        with contextlib.suppress(RuntimeError), paddle.LazyGuard():
+            return create_model(name, **kwargs)
     return create_model(name, **kwargs)
-
-
-def _model_kwargs(num_classes, kwargs):
-    return dict(kwargs, **({} if num_classes is None else {"num_classes": num_classes}))
 
 
 @functools.cache
@@ -261,15 +242,12 @@ def reference_key_sets(name, kwargs_items=()):
 def _guess_models(keys, side, model_kwargs):
     """Registered models whose key set equals ``keys`` (torch or paddle naming, per ``side``)."""
     given = {k for k in keys if not k.endswith("num_batches_tracked")}
-    found = []
-    for name in REFERENCES.names():
-        try:
-            key_sets = reference_key_sets(name, tuple(sorted(model_kwargs.items())))
-        except TypeError:  # unhashable builder keywords: no guess
-            return []
-        if key_sets is not None and key_sets[side == "paddle"] == given:
-            found.append(name)
-    return found
+    kwargs = tuple(sorted(model_kwargs.items()))
+    try:
+        key_sets = {name: reference_key_sets(name, kwargs) for name in REFERENCES.names()}
+    except TypeError:  # unhashable builder keywords: no guess
+        return []
+    return [name for name, sets in key_sets.items() if sets is not None and sets[side == "paddle"] == given]
 
 
 def _raise_mismatch(problems, model, side, keys, model_kwargs):
@@ -296,7 +274,7 @@ def _cast(array, dtype):
 
 
 def _prepare(model, num_classes, torch_model, paddle_model, model_kwargs, initialised):
-    kwargs = _model_kwargs(num_classes, model_kwargs)
+    kwargs = dict(model_kwargs, **({} if num_classes is None else {"num_classes": num_classes}))
     if model is None and (torch_model is None or paddle_model is None):
         raise TypeError("pass a registered model name, or both torch_model and paddle_model")
     if model is not None and not isinstance(model, str):
@@ -399,7 +377,7 @@ def convert_state(state_dict, model=None, direction="torch_to_paddle", num_class
         dtypes = {e.paddle_key: e.dtype for e in plan.entries if e.paddle_key is not None}
         optional = set()
     optional |= {k for k in expected if _matches(k, allow_missing) or _matches(k, ignore)}
-    problems = _key_problems({k: tuple(v.shape) for k, v in state.items()}, expected, optional)
+    problems = key_problems({k: tuple(v.shape) for k, v in state.items()}, expected, optional)
     if problems:
         _raise_mismatch(problems, model, side, state, kwargs)
     arrays, notes = _source_arrays(state, dtypes, side, allow_nonfinite)
@@ -487,5 +465,4 @@ def paddle_to_torch(state_dict: Mapping[str, Any], model: Optional[str] = None, 
 def convert_torch_file(read, model: str, num_classes: Optional[int] = None) -> "OrderedDict[str, paddle.Tensor]":
     """A torch checkpoint file (upstream layout), ``read(reader)`` giving its content, as the Paddle state dict
     of ``model``: the ``"torch"`` converter :func:`paddle_conv.create_model` uses for published ``.pth`` files."""
-    kwargs = {} if num_classes is None else {"num_classes": num_classes}
-    return torch_to_paddle(unwrap_state_dict(read(safe_torch_load)), model, **kwargs)
+    return torch_to_paddle(unwrap_state_dict(read(safe_torch_load)), model, num_classes)

@@ -17,7 +17,6 @@ order, its variables ``vars/0``, ``vars/1``, ... in creation order. The seed's l
     >>> state = weights_bridge.keras_to_paddle("model.weights.h5")   # then model.set_state_dict(state)
 """
 
-import os
 import re
 from collections import OrderedDict
 
@@ -27,6 +26,7 @@ import paddle
 from paddle_conv.errors import WeightsError
 from paddle_conv.factory import create_model
 
+from .convert import key_problems
 from .safe_hdf5 import checked_datasets, open_hdf5
 
 __all__ = ["KERAS_MODELS", "keras_to_paddle", "read_keras_weights"]
@@ -43,9 +43,7 @@ def read_keras_weights(path):
     The whole file is checked first (:mod:`weights_bridge.safe_hdf5`: no external storage, virtual
     datasets, soft or external links, no declared size beyond the file's); only then is data read.
     """
-    if not os.path.exists(path):
-        raise WeightsError(f"Keras weights file {path!r} does not exist")
-    f, size = open_hdf5(path)
+    f, size = open_hdf5(path)  # missing, not a regular file, not HDF5: one clear WeightsError
     layers = {}
     try:
         with f:
@@ -138,10 +136,7 @@ def keras_to_paddle(path, model="cct_keras_cifar", num_classes=None):
     num_classes = state["fc.bias"].shape[0] if num_classes is None else num_classes
     with paddle.LazyGuard():
         expected = {k: tuple(v.shape) for k, v in create_model(model, num_classes=num_classes).state_dict().items()}
-    problems = [f"missing {k}" for k in expected if k not in state]
-    problems += [f"unexpected {k}" for k in state if k not in expected]
-    problems += [f"{k}: file {list(state[k].shape)}, model {list(shape)}"
-                 for k, shape in expected.items() if k in state and tuple(state[k].shape) != shape]
+    problems = key_problems({k: v.shape for k, v in state.items()}, expected)
     if problems:
         raise WeightsError(f"{path!r} does not fit {model} (num_classes={num_classes}): " + "; ".join(problems))
     return OrderedDict((k, paddle.to_tensor(np.ascontiguousarray(v, dtype="float32"))) for k, v in state.items())

@@ -2,18 +2,9 @@
 
 Works on any pair of models whose state dicts convert (see :mod:`weights_bridge.convert`),
 with no configuration: outputs may be tensors or nested tuples / lists / dicts of tensors
-(``None`` entries included, as OctaveConv's ``(y_h, None)``).
-
-* :func:`randomize_torch_` gives every parameter and every batch-norm statistic random values
-  (default initialisations hide bugs: BN at mean 0 / var 1 is the identity);
-* :func:`paddle_twin` loads the converted weights into the Paddle model;
-* :func:`check_parity` compares eval outputs, train-mode (batch statistics) outputs, and the
-  gradients of every input and every parameter after one backward pass;
-* :func:`round_trip_mismatches` checks Paddle -> torch -> Paddle is bit-exact;
-* :func:`locate_divergence` hooks every layer on both sides and names the first layer (in
-  execution order, matched by module name) whose output differs: the place to look when
-  parity fails;
-* :func:`training_curves` trains both with SGD + momentum on the same batches.
+(``None`` entries included, as OctaveConv's ``(y_h, None)``). Weights and batch-norm statistics
+are random (:func:`randomize_torch_`: default initialisations hide bugs, BN at mean 0 / var 1 is
+the identity); :func:`locate_divergence` names the first layer that differs.
 
 A tensor ``y`` (Paddle) matches ``r`` (torch) when ``|y - r| <= atol + rtol |r|`` elementwise with
 ``atol = atol_scale * max|r|`` (defaults ``rtol = atol_scale = 1e-4``). Reported numbers:
@@ -25,6 +16,7 @@ A tensor ``y`` (Paddle) matches ``r`` (torch) when ``|y - r| <= atol + rtol |r|`
     >>> print(report.summary()); assert report.ok
 """
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -195,23 +187,18 @@ def model_pair(name, seed=0, sample=None, **kwargs):
 # forward / backward comparison
 
 
+def _map_arrays(x, fn):
+    """``fn(numpy array)`` of every leaf of nested tuples / lists of arrays (None stays None)."""
+    if isinstance(x, (tuple, list)):
+        return type(x)(_map_arrays(v, fn) for v in x)
+    return None if x is None else fn(np.asarray(x))
+
+
 def _to_framework(x, framework, requires_grad):
     """Numpy (nested tuples / lists of) arrays -> torch or Paddle tensors (float leaves get grads)."""
-    if isinstance(x, (tuple, list)):
-        return type(x)(_to_framework(v, framework, requires_grad) for v in x)
-    if x is None:
-        return None
-    x = np.asarray(x)
-    grad = requires_grad and x.dtype.kind == "f"
     if framework == "torch":
-        return torch.tensor(x, requires_grad=grad)
-    return paddle.to_tensor(x, stop_gradient=not grad)
-
-
-def _leaves(x):
-    if isinstance(x, (tuple, list)):
-        return [leaf for v in x for leaf in _leaves(v)]
-    return [] if x is None else [x]
+        return _map_arrays(x, lambda a: torch.tensor(a, requires_grad=requires_grad and a.dtype.kind == "f"))
+    return _map_arrays(x, lambda a: paddle.to_tensor(a, stop_gradient=not (requires_grad and a.dtype.kind == "f")))
 
 
 def _weighted_sum(out, weights, framework):
@@ -289,7 +276,7 @@ def check_parity(torch_model, paddle_model, inputs, model=None, *, train=True, g
             if train_dtype is not None:
                 torch_model.to(getattr(torch, train_dtype))
                 paddle_model.to(dtype=train_dtype)
-                args = _cast_inputs(args, train_dtype)
+                args = _map_arrays(args, lambda a: a.astype(train_dtype) if a.dtype.kind == "f" else a)
             report.diffs += _compare_train(torch_model, paddle_model, args, model, grads, rtol, atol_scale, seed)
             if not report.ok:
                 report.divergence = locate_divergence(torch_model, paddle_model, args, model, train=True,
@@ -302,43 +289,24 @@ def check_parity(torch_model, paddle_model, inputs, model=None, *, train=True, g
     return report
 
 
-class _restored:
-    """Context manager restoring both models' state dicts (and dtypes) on exit."""
-
-    def __init__(self, torch_model, paddle_model):
-        self.models = torch_model, paddle_model
-
-    def __enter__(self):
-        torch_model, paddle_model = self.models
-        self.torch_state = {k: v.clone() for k, v in torch_model.state_dict().items()}
-        self.paddle_state = {k: v.numpy() for k, v in paddle_model.state_dict().items()}
-
-    def __exit__(self, *exc):
-        torch_model, paddle_model = self.models
+@contextlib.contextmanager
+def _restored(torch_model, paddle_model):
+    """Both models' state dicts (and dtypes) restored on exit."""
+    torch_state = {k: v.clone() for k, v in torch_model.state_dict().items()}
+    paddle_state = {k: v.numpy() for k, v in paddle_model.state_dict().items()}
+    try:
+        yield
+    finally:
         for key, value in torch_model.state_dict().items():
-            if value.dtype != self.torch_state[key].dtype:
-                torch_model.to(self.torch_state[key].dtype)
+            if value.dtype != torch_state[key].dtype:
+                torch_model.to(torch_state[key].dtype)
                 break
         for key, value in paddle_model.state_dict().items():
-            if _numpy_dtype(value) != self.paddle_state[key].dtype:
-                paddle_model.to(dtype=str(self.paddle_state[key].dtype))
+            if np.dtype(str(value.dtype).replace("paddle.", "")) != paddle_state[key].dtype:
+                paddle_model.to(dtype=str(paddle_state[key].dtype))
                 break
-        torch_model.load_state_dict(self.torch_state)
-        paddle_model.set_state_dict(self.paddle_state)
-        return False
-
-
-def _numpy_dtype(tensor):
-    return np.dtype(str(tensor.dtype).replace("paddle.", ""))
-
-
-def _cast_inputs(x, dtype):
-    if isinstance(x, (tuple, list)):
-        return type(x)(_cast_inputs(v, dtype) for v in x)
-    if x is None:
-        return None
-    x = np.asarray(x)
-    return x.astype(dtype) if x.dtype.kind == "f" else x
+        torch_model.load_state_dict(torch_state)
+        paddle_model.set_state_dict(paddle_state)
 
 
 def _compare_forward(prefix, torch_model, paddle_model, args, rtol, atol_scale):
@@ -370,7 +338,8 @@ def _compare_train(torch_model, paddle_model, args, model, grads, rtol, atol_sca
     paddle_model.clear_gradients()
     _weighted_sum(p_out, weights, "paddle").backward()
     diffs += [compare(f"grad input {i}", _grad(t.grad), _grad(p.grad), rtol, atol_scale)
-              for i, (t, p) in enumerate(zip(_leaves(t_args), _leaves(p_args))) if t.requires_grad]
+              for i, ((_, t), (_, p)) in enumerate(zip(_tensor_leaves(t_args), _tensor_leaves(p_args)))
+              if t.requires_grad]
     return diffs + _param_grad_diffs(torch_model, paddle_model, model, rtol, atol_scale)
 
 
@@ -419,21 +388,15 @@ class LayerDiff:
         return f"{where}{call} [torch {self.torch_type} / paddle {self.paddle_type}]: {details}"
 
 
-def _record_torch(model, records):
-    def hook(name):
-        def fn(module, inputs, output):
-            records.append((name, type(module).__name__, flatten(output)))
-        return fn
-
-    return [m.register_forward_hook(hook(n)) for n, m in model.named_modules()]
-
-
-def _record_paddle(model, records):
+def _record(model, records):
+    """Hook every layer of a torch or Paddle ``model`` to append ``(name, type, flat output)`` to ``records``."""
     def hook(name):
         def fn(layer, inputs, output):
             records.append((name, type(layer).__name__, flatten(output)))
         return fn
 
+    if isinstance(model, torch.nn.Module):
+        return [m.register_forward_hook(hook(n)) for n, m in model.named_modules()]
     return [layer.register_forward_post_hook(hook(n)) for n, layer in model.named_sublayers(include_self=True)]
 
 
@@ -451,7 +414,7 @@ def locate_divergence(torch_model, paddle_model, inputs, model=None, *, train=Fa
     mapping = key_mapping(model) if model else IDENTITY
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     t_records, p_records = [], []
-    handles = _record_torch(torch_model, t_records) + _record_paddle(paddle_model, p_records)
+    handles = _record(torch_model, t_records) + _record(paddle_model, p_records)
     try:
         torch_model.train(train)
         if train:

@@ -47,9 +47,8 @@ def check_prior_config(cfg):
     lengths = {k: len(cfg[k]) for k in _PER_MAP}
     if len(set(lengths.values())) != 1:
         raise ConfigError(f"prior-box config lists must have one entry per feature map, got lengths {lengths}")
-    for v in cfg.get("variance", (0.1, 0.2)):
-        if v <= 0:
-            raise ConfigError(f"prior-box variances must be > 0, got {cfg['variance']}")
+    if any(v <= 0 for v in cfg.get("variance", (0.1, 0.2))):
+        raise ConfigError(f"prior-box variances must be > 0, got {cfg['variance']}")
     if any(s <= 0 for s in cfg["min_sizes"]) or any(mx < mn for mn, mx in zip(cfg["min_sizes"], cfg["max_sizes"])):
         raise ConfigError("prior-box min_sizes must be > 0 and max_sizes[k] >= min_sizes[k]")
 

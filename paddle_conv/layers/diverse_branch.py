@@ -26,7 +26,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .depthwise import DepthwiseConv2D
+from .fast_conv import fast_conv_class
 
 __all__ = ["DiverseBranchBlock"]
 
@@ -173,10 +173,11 @@ class DiverseBranchBlock(nn.Layer):
         return sum(kernel for kernel, _ in parts), sum(bias for _, bias in parts)
 
     def reparameterize(self):
-        """The conv (with a bias) computing what this block computes in eval mode: ``DepthwiseConv2D``
-        for a depthwise block, ``nn.Conv2D`` otherwise; in eval mode when this block is."""
-        depthwise = self.groups == self.in_channels == self.out_channels
-        conv = (DepthwiseConv2D if depthwise else nn.Conv2D)(
+        """The conv (with a bias) computing what this block computes in eval mode, of the class that runs
+        it fastest (:func:`~paddle_conv.layers.fast_conv.fast_conv_class`: ``DepthwiseConv2D`` for a
+        depthwise block, ``PointwiseConv2D`` for a ``1 x 1`` one, else ``nn.Conv2D``); in eval mode when
+        this block is."""
+        conv = fast_conv_class(self.in_channels, self.out_channels, self.kernel_size, self.groups)(
             self.in_channels, self.out_channels, self.kernel_size, stride=self.stride, padding=self.padding,
             groups=self.groups)
         with paddle.no_grad():

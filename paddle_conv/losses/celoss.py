@@ -56,7 +56,4 @@ class CombinedLoss(paddle.nn.Layer):
         self.losses = paddle.nn.LayerList([loss for _, loss in weighted_losses])
 
     def forward(self, logits: paddle.Tensor, label: paddle.Tensor) -> paddle.Tensor:
-        total = 0.0
-        for w, loss in zip(self.weights, self.losses):
-            total = total + w * loss(logits, label)
-        return total
+        return sum(w * loss(logits, label) for w, loss in zip(self.weights, self.losses))

@@ -9,23 +9,10 @@ Each loss reads the outputs of a :class:`~paddle_conv.models.distillation.Distil
   logits, which ``key: logits`` names (other keys are features: refused by the config).
 - ``name``: PaddleClas's name of the loss in its log (here the log shows the total loss).
 
-``s`` below is the first member's logits, ``t`` the second's, ``y`` the label, ``T`` the temperature,
-``softmax`` along the classes:
-
-- :class:`DistillationCELoss`: ``CE(s, softmax(t))``, soft-label cross-entropy.
-- :class:`DistillationGTCELoss`: ``CE(out, y)`` per member (``epsilon``: label smoothing).
-- :class:`DistillationDMLLoss`: deep mutual learning (Zhang et al. 2018), the symmetric KL of
-  ``act(s)``, ``act(t)``: ``(KL(p_t||p_s) + KL(p_s||p_t)) / 2``, with PaddleClas's ``* C`` and mean
-  over ``[N, C]`` (or the sum over classes, mean over the batch, ``sum_across_class_dim``).
-- :class:`DistillationKLDivLoss`: Hinton et al. 2015: ``T^2 * KL(softmax(t/T) || softmax(s/T))``
-  summed over classes, averaged over the batch.
-- :class:`DistillationDKDLoss`: decoupled KD (Zhao et al. 2022): ``alpha * TCKD + beta * NCKD``.
-- :class:`DistillationWSLLoss`: weighted soft labels (Zhou et al. 2021).
-- :class:`DistillationSKDLoss`: spherical KD (Guo et al. 2020).
-- :class:`DistillationDISTLoss`: DIST (Huang et al. 2022), inter- and intra-class Pearson relations.
-
-A frozen teacher gets no gradients anyway; with a trained one, gradients reach it through the same
-terms as in PaddleClas (through the KL/soft-label ops' targets they do not: CE, KL, DKD).
+In the classes' formulas ``s`` is the first member's logits, ``t`` the second's, ``y`` the label,
+``T`` the temperature, ``softmax`` along the classes. A frozen teacher gets no gradients anyway; with
+a trained one, gradients reach it through the same terms as in PaddleClas (through the KL/soft-label
+ops' targets they do not: CE, KL, DKD).
 """
 
 import paddle
@@ -87,11 +74,8 @@ class _PairLoss(paddle.nn.Layer):
         self.key, self.name = key, name
 
     def forward(self, predicts, label):
-        total = 0.0
-        for first, second in self.model_name_pairs:
-            total = total + self.pair(member_output(predicts, first, self.key),
-                                      member_output(predicts, second, self.key), label)
-        return total
+        return sum(self.pair(member_output(predicts, first, self.key), member_output(predicts, second, self.key), label)
+                   for first, second in self.model_name_pairs)
 
     def pair(self, first, second, label):
         raise NotImplementedError
@@ -128,10 +112,7 @@ class DistillationGTCELoss(paddle.nn.Layer):
         self.ce = CELoss(epsilon)
 
     def forward(self, predicts, label):
-        total = 0.0
-        for name in self.model_names:
-            total = total + self.ce(member_output(predicts, name, self.key), label)
-        return total
+        return sum(self.ce(member_output(predicts, name, self.key), label) for name in self.model_names)
 
 
 #: ``act`` of :class:`DistillationDMLLoss`: what turns logits into the compared distributions.
@@ -140,7 +121,7 @@ DML_ACTIVATIONS = {"softmax": lambda x: F.softmax(x, axis=-1), "sigmoid": F.sigm
 
 @register_loss
 class DistillationDMLLoss(_PairLoss):
-    """Deep mutual learning: ``(KL(p_t||p_s) + KL(p_s||p_t)) / 2`` of ``p = act(logits)``, where
+    """Deep mutual learning (Zhang et al. 2018): ``(KL(p_t||p_s) + KL(p_s||p_t)) / 2`` of ``p = act(logits)``, where
     PaddleClas's ``KL(q||p) = q * log((q + eps) / (p + eps)) * C`` per element; the mean over
     ``[N, C]`` (``sum_across_class_dim``: summed over classes, mean over the batch). ``weight_ratio``
     (multi-label) must stay false."""
@@ -165,7 +146,7 @@ class DistillationDMLLoss(_PairLoss):
 
 @register_loss
 class DistillationKLDivLoss(_PairLoss):
-    """Hinton's KD: ``T^2 / N * sum KL(softmax(t / T) || softmax(s / T))``."""
+    """Hinton et al. 2015's KD: ``T^2 / N * sum KL(softmax(t / T) || softmax(s / T))``."""
 
     def __init__(self, model_name_pairs=(), temperature=4, key=None, name="loss_kl"):
         super().__init__(model_name_pairs, key, name)
@@ -179,7 +160,7 @@ class DistillationKLDivLoss(_PairLoss):
 
 @register_loss
 class DistillationDKDLoss(_PairLoss):
-    """Decoupled KD: ``alpha * TCKD + beta * NCKD`` at temperature ``T``, where TCKD is the KL of the
+    """Decoupled KD (Zhao et al. 2022): ``alpha * TCKD + beta * NCKD`` at temperature ``T``, where TCKD is the KL of the
     binary (target class, all others) probabilities and NCKD the KL among the non-target classes,
     each ``* T^2 / N``. The target is the label (``use_target_as_gt``: the teacher's argmax)."""
 
@@ -205,7 +186,7 @@ class DistillationDKDLoss(_PairLoss):
 
 @register_loss
 class DistillationWSLLoss(_PairLoss):
-    """Weighted soft labels: ``T^2 * mean(w * CE(s / T, softmax(t / T)))``, per sample weight
+    """Weighted soft labels (Zhou et al. 2021): ``T^2 * mean(w * CE(s / T, softmax(t / T)))``, per sample weight
     ``w = 1 - exp(-max(0, CE(s, y) / (CE(t, y) + 1e-7)))`` (both cross-entropies detached)."""
 
     def __init__(self, model_name_pairs=(), key=None, temperature=2.0, name="wsl_loss"):
@@ -224,7 +205,7 @@ class DistillationWSLLoss(_PairLoss):
 
 @register_loss
 class DistillationSKDLoss(_PairLoss):
-    """Spherical KD: logits layer-normalised over the classes (no affine, eps 1e-7) and scaled by
+    """Spherical KD (Guo et al. 2020): logits layer-normalised over the classes (no affine, eps 1e-7) and scaled by
     ``multiplier``, then ``alpha * T^2 * mean CE(s' / T, softmax(t' / T)) + (1 - alpha) * CE(s', y)``
     (``use_target_as_gt``: ``y`` is the teacher's argmax)."""
 
@@ -256,7 +237,7 @@ def _pearson_distance(a, b, eps=1e-8):
 
 @register_loss
 class DistillationDISTLoss(_PairLoss):
-    """DIST: ``beta * inter + gamma * intra`` of ``p = softmax(logits)`` (no temperature, as
+    """DIST (Huang et al. 2022): ``beta * inter + gamma * intra`` of ``p = softmax(logits)`` (no temperature, as
     PaddleClas): ``inter`` = 1 - the mean Pearson correlation of the samples' class distributions,
     ``intra`` = the same over the classes (columns of ``[N, C]``)."""
 

@@ -120,17 +120,15 @@ def kd_total(losses, weights=None):
     )
 
 
-def _seed_options(prior_for_matching, bkg_label, neg_mining, encode_target):
-    """ConfigError for a seed argument asking for what neither the seed nor amdegroot computes:
-    both store these four and always match with the priors, mine, and keep background class 0."""
-    wanted = {"prior_for_matching": True, "bkg_label": 0, "neg_mining": True, "encode_target": False}
-    given = {"prior_for_matching": prior_for_matching, "bkg_label": bkg_label, "neg_mining": neg_mining,
-             "encode_target": encode_target}
-    for name, value in given.items():
-        if value != wanted[name]:
+def _seed_options(*given):
+    """ConfigError for a seed argument asking for what neither the seed nor amdegroot computes: both
+    store these four (in this order) and always match with the priors, mine, and keep background class 0."""
+    options = {"prior_for_matching": True, "bkg_label": 0, "neg_mining": True, "encode_target": False}
+    for (name, wanted), value in zip(options.items(), given):
+        if value != wanted:
             raise ConfigError(
                 f"{name}={value!r}: the SSD loss (as seed 003 and amdegroot/ssd.pytorch) always matches "
-                f"with the priors, mines hard negatives and has background class 0; use {name}={wanted[name]!r}"
+                f"with the priors, mines hard negatives and has background class 0; use {name}={wanted!r}"
             )
 
 

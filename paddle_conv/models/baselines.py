@@ -20,8 +20,8 @@ from paddle.vision import models as vision_models
 from paddle.vision.models import mobilenetv2, mobilenetv3, resnet
 
 from ..cards import RESNET_STAGES, ModelCard, WeightEntry, sequential_stages, stride_stages
-from ..layers.depthwise import use_fast_depthwise
 from ..layers.diverse_branch import DiverseBranchBlock
+from ..layers.fast_conv import use_fast_convolutions
 from ..pretrained.catalog import IMAGENET, dli14_weights
 from ..registry import register_model
 
@@ -143,7 +143,7 @@ def paddleclas_resnet(build, num_classes, layer_type, use_first_short_conv):
         channels = network.layer1[0].conv1._in_channels
         network.layer1[0].downsample = nn.Sequential(nn.Conv2D(channels, channels, 1, bias_attr=False),
                                                      nn.BatchNorm2D(channels))
-    return use_diverse_branches(network) if layer_type == "DiverseBranchBlock" else network
+    return use_fast_convolutions(use_diverse_branches(network) if layer_type == "DiverseBranchBlock" else network)
 
 
 def vision_builder(name):
@@ -158,10 +158,10 @@ def vision_builder(name):
             return paddleclas_resnet(build, num_classes, layer_type, False)
     elif scaled:
         def builder(num_classes=1000, scale=1.0):
-            return use_fast_depthwise(build(scale=scale, num_classes=num_classes))
+            return use_fast_convolutions(build(scale=scale, num_classes=num_classes))
     else:
         def builder(num_classes=1000):
-            return use_fast_depthwise(build(num_classes=num_classes))
+            return use_fast_convolutions(build(num_classes=num_classes))
     builder.__name__ = builder.__qualname__ = name
     width = " (width multiplier ``scale``, default 1.0)" if scaled else ""
     keys = " with PaddleClas's ResNet keys (module docstring)" if name.startswith("resnet") else ""

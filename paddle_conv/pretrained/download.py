@@ -231,7 +231,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class _CacheFolder:
+class _CacheFolder(contextlib.AbstractContextManager):
     """``downloads/``: a folder of this user that others cannot write to, opened without following a
     symlink; the files in it are reached through its descriptor and never through a symlink."""
 
@@ -250,9 +250,6 @@ class _CacheFolder:
             raise WeightsError(f"the download cache {path} belongs to another user or others can write to it "
                                f"(mode {info.st_mode & 0o777:o}): run chmod go-w on it, or set PADDLE_CONV_HOME "
                                "to a folder of your own")
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, *exc):
         os.close(self.fd)
@@ -304,7 +301,7 @@ def _plain(info: os.stat_result) -> bool:
     return stat.S_ISREG(info.st_mode) and info.st_nlink == 1
 
 
-class _Watchdog:
+class _Watchdog(contextlib.AbstractContextManager):
     """Shuts the connection down when ``seconds`` pass without progress: a connection and its
     headers, or one 64 KiB block of the body. :meth:`stop` then raises the stall error."""
 
@@ -344,9 +341,6 @@ class _Watchdog:
             raise _Refused(f"stalled: less than {_BLOCK // 1024} KiB arrived in {self.seconds:g} s "
                            "(PADDLE_CONV_DOWNLOAD_TIMEOUT); run again to resume")
 
-    def __enter__(self):
-        return self
-
     def __exit__(self, *exc):
         self.stop()
 
@@ -359,22 +353,18 @@ def _watched(connection_class, watchdog: _Watchdog):
     return connect
 
 
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, watchdog: _Watchdog):
-        super().__init__()
-        self.watchdog = watchdog
+def _handlers(watchdog: _Watchdog):
+    """urllib's http and https handlers, the socket of every connection watched by ``watchdog``."""
 
-    def http_open(self, req):
-        return self.do_open(_watched(http.client.HTTPConnection, self.watchdog), req)
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(_watched(http.client.HTTPConnection, watchdog), req)
 
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(_watched(http.client.HTTPSConnection, watchdog), req, context=self._context)
 
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, watchdog: _Watchdog):
-        super().__init__()
-        self.watchdog = watchdog
-
-    def https_open(self, req):
-        return self.do_open(_watched(http.client.HTTPSConnection, self.watchdog), req, context=self._context)
+    return HTTPHandler(), HTTPSHandler()
 
 
 def _next_hop(current: str | None, link: str) -> str:
@@ -404,7 +394,7 @@ def _open(url: str, offset: int, watchdog: _Watchdog):
     """The response holding the file at ``url`` (from byte ``offset``), after redirects and Google
     Drive's confirm page, each hop checked by the rules of the module docstring."""
     opener = urllib.request.OpenerDirector()  # no file:, ftp:, data: handlers; redirects are ours
-    for handler in (urllib.request.ProxyHandler(), _HTTPHandler(watchdog), _HTTPSHandler(watchdog)):
+    for handler in (urllib.request.ProxyHandler(), *_handlers(watchdog)):
         opener.add_handler(handler)
     url, seen = _next_hop(None, google_drive_url(url) or url), []
     while True:

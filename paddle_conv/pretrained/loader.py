@@ -19,20 +19,20 @@ import urllib.parse
 from pathlib import Path
 from typing import Sequence, Union
 
-import numpy as np
 import paddle
 
 from ..cards import WeightEntry
-from ..errors import WeightsError
+from ..errors import WeightsError, listed_names
 from ..io import atomic_paddle_save, open_user_file
 from ..registry import CONVERTERS
-from ..state_dict import read_state_dict
+from ..state_dict import compare_state, read_state_dict
 from .download import cache_dir, fetch, set_aside, source_digest, url_file_name
 
 __all__ = ["Pretrained", "converter", "load_weights", "resolve_entry"]
 
 Pretrained = Union[bool, str, os.PathLike]
-TORCH_SUFFIXES = (".pth", ".pt", ".tar", ".ckpt", ".bin")
+#: The file name endings of PyTorch checkpoints.
+TORCH_SUFFIXES = (".pth", ".pt", ".pth.tar", ".tar", ".ckpt", ".bin")
 
 
 def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained) -> WeightEntry | None:
@@ -55,7 +55,7 @@ def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: P
 
 
 def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained,
-                 classifier: str | None, num_classes: int | None = None) -> dict:
+                 classifier: str | None, num_classes: int | None = None, optional: Sequence[str] = ()) -> dict:
     """Load the weights ``pretrained`` names into ``model``; return what was loaded.
 
     Args:
@@ -66,6 +66,8 @@ def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[Weig
             ones that may differ in shape (a new class count), and are then left at their init.
         num_classes: the class count the weights were trained with, for a torch file given by path
             or URL (default: the model's own).
+        optional: the card's ``optional_layers``: the file's tensors of those the model was built
+            without are skipped (one line says so).
 
     Returns:
         ``{"file": path, "loaded": [names], "reinitialised": [names]}``.
@@ -82,7 +84,7 @@ def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[Weig
         file_format = "torch" if source.suffix.lower() in TORCH_SUFFIXES or _is_zip(source) else "paddle"
         state = _as_paddle_state(source, file_format, model_name, num_classes or _class_count(model, classifier),
                                  downloaded=_is_url(text))
-    return _assign(model, state, classifier, source)
+    return _assign(model, state, classifier, source, optional)
 
 
 def _is_url(text: str) -> bool:
@@ -125,7 +127,6 @@ def _as_paddle_state(source: Path, file_format: str, model_name: str, num_classe
     read = functools.partial(_read, source=source, downloaded=downloaded)  # read(reader): the file's content
     state = converter(file_format, source.name)(read, model_name, num_classes)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_paddle_save(state, str(cache))
         print(f"converted {source.name} for {model_name}; cached as {cache}", file=sys.stderr)
     return state
@@ -164,17 +165,21 @@ def converter(file_format: str, source_name: str):
     return CONVERTERS.get(file_format)
 
 
-def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source: Path) -> dict:
+def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source: Path,
+            optional: Sequence[str] = ()) -> dict:
     own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [k for k in own if k in state and list(own[k].shape) != list(np.shape(state[k]))]
+    missing, unexpected, mismatched = compare_state(own, state)
+    mismatched = [k for k, _, _ in mismatched]
+    left_out = [k for k in unexpected if k.startswith(tuple(f"{layer}." for layer in optional))]
+    if left_out:
+        print(f"skipped {', '.join(left_out)} of {source.name}: the model was built without those layers",
+              file=sys.stderr)
+    unexpected = [k for k in unexpected if k not in left_out]
     head = [k for k in mismatched if classifier and k.startswith(classifier + ".")]
     problems = [k for k in missing + unexpected + mismatched if k not in head]
     if problems:
-        raise WeightsError(f"pretrained weights {source} do not fit the model: {', '.join(problems[:5])}"
-                           f"{' ...' if len(problems) > 5 else ''} (missing, unexpected or mis-shaped); they "
-                           "belong to another architecture or configuration")
+        raise WeightsError(f"pretrained weights {source} do not fit the model: {listed_names(problems, 5)} "
+                           "(missing, unexpected or mis-shaped); they belong to another architecture or configuration")
     model.set_state_dict({k: own[k] if k in head else state[k] for k in own})
     if head:
         print(f"loaded {source.name} except the classifier {classifier!r} ({', '.join(head)}): its class count "

@@ -4,10 +4,9 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 import pytest
 
-import paddle_conv as pc
-from paddle_conv.layers import DepthwiseConv2D, DepthwiseSeparableConv, OctaveConv, depthwise_conv2d, use_fast_depthwise
+from paddle_conv.layers import DepthwiseConv2D, DepthwiseSeparableConv, depthwise_conv2d
 from paddle_conv.layers.depthwise import MAX_MATMUL_PIXELS, takes_matmul_form
-from paddle_conv.refconv import refocusable
+from tests.layers.conv_parity import assert_matches_conv2d, conv_gradients
 
 # (channels, height, width, kernel, stride, padding, dilation): strides 1/2, dilation, asymmetric
 # padding, a 5x5 kernel, odd sizes, a 1x1 map
@@ -21,27 +20,13 @@ CASES = [
 ]
 
 
-def _grads(fn, x, weight, bias, upstream=None, **kwargs):
-    """Output and the gradients of ``x``, ``weight``, ``bias`` under ``sum(y * upstream)``."""
-    leaves = [t.detach() for t in (x, weight, bias)]
-    for t in leaves:
-        t.stop_gradient = False
-    y = fn(*leaves, **kwargs)
-    upstream = paddle.randn(y.shape) if upstream is None else upstream
-    (y * upstream).sum().backward()
-    return [y.numpy()] + [t.grad.numpy() for t in leaves], upstream
-
-
 @pytest.mark.parametrize("channels,height,width,kernel,stride,padding,dilation", CASES)
 def test_matmul_form_equals_conv2d_forward_and_gradients(channels, height, width, kernel, stride, padding, dilation):
     x = paddle.randn([3, channels, height, width])
     weight, bias = paddle.randn([channels, 1, kernel, kernel]), paddle.randn([channels])
     assert takes_matmul_form(x, weight, channels)  # the case runs the matrix form, not Paddle's kernel
     kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": channels}
-    ours, upstream = _grads(depthwise_conv2d, x, weight, bias, **kwargs)
-    want, _ = _grads(F.conv2d, x, weight, bias, upstream, **kwargs)
-    for name, got, ref in zip(["y", "x.grad", "weight.grad", "bias.grad"], ours, want):
-        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=name)
+    assert_matches_conv2d(depthwise_conv2d, x, weight, bias, 1e-5, **kwargs)
 
 
 def test_float64_takes_paddles_kernel_and_cpu_autocast_changes_nothing():
@@ -77,25 +62,6 @@ def test_layer_keeps_conv2d_parameters_and_falls_back_for_same_padding():
     np.testing.assert_array_equal(fast(x).numpy(), plain(x).numpy())  # "SAME": Paddle's own forward
 
 
-def test_use_fast_depthwise_swaps_only_depthwise_convs_of_paddle_vision_models():
-    model = pc.create_model("mobilenet_v1", num_classes=4, scale=0.25)
-    kinds = {type(layer) for layer in model.sublayers() if isinstance(layer, nn.Conv2D)}
-    assert kinds == {nn.Conv2D, DepthwiseConv2D}
-    for layer in model.sublayers():
-        if isinstance(layer, nn.Conv2D):
-            depthwise = layer._groups == layer._in_channels == layer._out_channels > 1
-            assert (type(layer) is DepthwiseConv2D) == depthwise
-            assert refocusable(layer) == (layer._kernel_size[0] >= 3)
-    assert use_fast_depthwise(model) is model
-
-
-def test_project_layers_build_depthwise_convs_as_depthwise_conv2d():
-    assert type(DepthwiseSeparableConv(8, 16).depthwise) is DepthwiseConv2D
-    octave = OctaveConv(16, 16, 3, padding=1, groups=16)
-    assert type(octave.conv_h2h) is DepthwiseConv2D and type(octave.conv_l2l) is DepthwiseConv2D
-    assert type(OctaveConv(16, 16, 3, padding=1).conv_h2h) is nn.Conv2D
-
-
 def _program_ops(layer, spec):
     static = paddle.jit.to_static(layer, input_spec=[paddle.static.InputSpec(spec, "float32", "x")], full_graph=True)
     program = static.forward.concrete_program.main_program
@@ -122,8 +88,8 @@ def test_to_static_training_step_matches_dygraph_gradients():
     paddle.seed(5)
     layer = DepthwiseConv2D(8, 8, 3, padding=1, groups=8)
     x = paddle.randn([2, 8, 4, 4])
-    _, upstream = _grads(F.conv2d, x, layer.weight, layer.bias, padding=1, groups=8)
-    want = _grads(F.conv2d, x, layer.weight, layer.bias, upstream, padding=1, groups=8)[0]
+    _, upstream = conv_gradients(F.conv2d, x, layer.weight, layer.bias, padding=1, groups=8)
+    want = conv_gradients(F.conv2d, x, layer.weight, layer.bias, upstream, padding=1, groups=8)[0]
     static = paddle.jit.to_static(layer, input_spec=[paddle.static.InputSpec([2, 8, 4, 4], "float32", "x")],
                                   full_graph=True)
     xs = x.detach()

@@ -1,0 +1,71 @@
+"""Dense convolution (``groups`` < ``C_in``, e.g. VGG's 3x3) whose bias costs little on CPU.
+
+Paddle's ``F.conv2d`` runs the convolution and then adds the bias as a separate broadcast ``add``
+of ``[1, C, 1, 1]`` onto ``[N, C, H, W]``, forward and backward. On CPU that 4-D broadcast takes a
+slow path: in an SSD300-VGG16 training step (batch 2, 300x300) the bias ``add`` and its gradient
+were 15% of the step, against 80% for the convolutions themselves. The same sum written over
+``[N, C, H*W] + [C, 1]`` takes Paddle's fast inner broadcast: 3.6x (300x300, 64 channels) to 6.5x
+(38x38, 512 channels) faster forward + backward, bit for bit the same output and gradients
+(docs/benchmarks.md, issue 25). :func:`dense_conv2d` and :class:`DenseConv2D` add the bias that
+way and leave the convolution to Paddle's kernel.
+
+Paddle's own path is kept where its bias add is fine or the graph must show a plain convolution:
+GPU and other devices, depthwise convolutions (Paddle fuses their bias, see
+:mod:`paddle_conv.layers.depthwise`), NHWC, and static graphs in eval mode or in the legacy
+program IR (``paddle.jit.save``, :mod:`paddle_conv.deploy.export`, ONNX), which see ``conv2d``
+and its bias ``add`` as before.
+"""
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from .depthwise import _on_cpu
+
+__all__ = ["DenseConv2D", "dense_conv2d", "takes_channel_bias_form"]
+
+
+@paddle.jit.not_to_static  # plain Python on shapes and places
+def takes_channel_bias_form(x, weight, bias, groups=1, data_format="NCHW", training=True):
+    """Whether :func:`dense_conv2d` adds ``bias`` ``[C_out]`` over ``[N, C_out, H*W]`` for ``x``
+    ``[N, C_in, H, W]`` and ``weight`` ``[C_out, C_in / groups, kh, kw]`` (module docstring)."""
+    channels = x.shape[1]
+    depthwise = groups == channels and channels != 1 and weight.shape[0] % channels == 0
+    return (bias is not None and not depthwise and data_format == "NCHW" and len(x.shape) == 4
+            and (paddle.in_dynamic_mode() or (training and paddle.framework.in_pir_mode())) and _on_cpu(x))
+
+
+def _add_channel_bias(y, bias):
+    """``y [N, C, H, W] + bias [C]`` computed over ``[N, C, H*W]``."""
+    shape = y.shape if paddle.in_dynamic_mode() else paddle.shape(y)
+    flat = y.reshape([0, y.shape[1], -1]) + bias.reshape([-1, 1])
+    return flat.reshape(shape)
+
+
+def dense_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCHW",
+                 training=True):
+    """``F.conv2d(x, weight, bias, stride, padding, dilation, groups, data_format)`` for ``x``
+    ``[N, C_in, H, W]`` (NCHW), with the bias added over ``[N, C_out, H*W]`` where that is faster
+    (module docstring). ``training=False`` in a static graph keeps Paddle's ``conv2d`` + ``add``.
+    Output ``[N, C_out, Ho, Wo]``."""
+    if takes_channel_bias_form(x, weight, bias, groups, data_format, training):
+        y = F.conv2d(x, weight, None, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        return _add_channel_bias(y, bias)
+    return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                    data_format=data_format)
+
+
+class DenseConv2D(nn.Conv2D):
+    """``nn.Conv2D`` (same arguments, parameters and state-dict keys) whose zero-padded forward
+    goes through :func:`dense_conv2d`; every other case is ``nn.Conv2D``'s.
+
+    Input ``[N, C_in, H, W]``, output ``[N, C_out, Ho, Wo]``.
+    """
+
+    def forward(self, x):
+        if self._padding_mode == "zeros" and takes_channel_bias_form(
+                x, self.weight, self.bias, self._groups, self._data_format, self.training):
+            y = F.conv2d(x, self.weight, None, stride=self._stride, padding=self._padding,
+                         dilation=self._dilation, groups=self._groups)
+            return _add_channel_bias(y, self.bias)
+        return super().forward(x)
