@@ -51,7 +51,7 @@ def test_diverse_branch_resnet_folds_into_the_plain_structure_for_deployment():
 def test_resnet_keys_from_a_config():
     net = build_arch({"name": "resnet18", "class_num": 3, "use_first_short_conv": True})
     assert net(paddle.randn([1, 3, 32, 32])).shape == [1, 3] and count(net, DiverseBranchBlock) == 0
-    assert [type(layer).__name__ for layer in net.layer1[0].downsample] == ["Conv2D", "BatchNorm2D"]
+    assert [type(layer).__name__ for layer in net.layer1[0].downsample] == ["PointwiseConv2D", "BatchNorm2D"]
     assert net.layer1[1].downsample is None and net.layer1[0].downsample[0].weight.shape == [64, 64, 1, 1]
     with pytest.raises(ConfigError, match="layer_type='RepVGG': use one of ConvBNLayer, DiverseBranchBlock"):
         build_arch({"name": "resnet18", "layer_type": "RepVGG"})
