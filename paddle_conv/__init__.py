@@ -11,8 +11,8 @@ from .cpu_math import use_vector_mkl_on_amd
 
 use_vector_mkl_on_amd()  # before any MKL call: Paddle's GEMM on AMD CPUs, see cpu_math
 
-from . import layers, models  # noqa: E402,F401  (importing models fills the registry)
-from .cards import ModelCard, WeightEntry  # noqa: E402
+from . import layers, models, refconv  # noqa: E402,F401  (importing models and refconv fills the registries)
+from .cards import KeyMapping, ModelCard, WeightEntry  # noqa: E402
 from .errors import ConfigError, DataError, PaddleConvError, UnknownNameError, WeightsError  # noqa: E402
 from .factory import create_model, list_pretrained  # noqa: E402
 from .fuse import fuse  # noqa: E402
@@ -41,6 +41,7 @@ __all__ = [
     "list_models",
     "list_pretrained",
     "model_card",
+    "KeyMapping",
     "ModelCard",
     "WeightEntry",
     "register_into_ppcls",

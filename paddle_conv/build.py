@@ -27,7 +27,7 @@ from .losses import build_loss
 from .metrics import build_metrics
 from .models.distillation import DISTILLATION_MODEL, DistillationModel
 from .optim import build_optimizer
-from .refconv import refocus
+from .registry import ARCH_TRANSFORMS
 from .state_dict import format_load_report, load_pretrained
 
 __all__ = ["build_detection_dataset", "build_distillation_model", "build_loader", "build_loss", "build_metrics",
@@ -84,7 +84,8 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
     ``Arch.pretrained`` is what training starts from; tools that load trained weights right after
     (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
 
-    With ``Arch.refocus`` the network is refocused right away (:func:`paddle_conv.refconv.refocus`):
+    Each key of :data:`~paddle_conv.registry.ARCH_TRANSFORMS` set in ``Arch`` transforms the network right
+    away: with ``Arch.refocus`` it is refocused (:func:`paddle_conv.refconv.refocus`):
     plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
     drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
     load as they are.
@@ -97,15 +98,16 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
     """
     if arch["name"] == DISTILLATION_MODEL:
         return build_distillation_model(arch, pretrained)
-    network = build_arch({k: v for k, v in arch.items()
-                          if k not in ("refocus", "input_image_channel") and (pretrained or k != "pretrained")})
+    transforms = ARCH_TRANSFORMS.names()
+    network = build_arch({k: v for k, v in arch.items() if k not in ("input_image_channel", *transforms)
+                          and (pretrained or k != "pretrained")})
     if arch.get("input_image_channel") == 4:  # PaddleClas's zero 4th channel (NormalizeImage channel_num: 4)
         network.register_forward_pre_hook(_colour_channels)
-    if arch.get("refocus"):
+    for key in (k for k in transforms if arch.get(k)):
         try:
-            refocus(network, **arch["refocus"])
+            ARCH_TRANSFORMS.get(key)(network, **arch[key])
         except ValueError as exc:
-            raise ConfigError(f"Arch.refocus: {exc}") from exc
+            raise ConfigError(f"Arch.{key}: {exc}") from exc
     return network
 
 

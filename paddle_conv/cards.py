@@ -13,6 +13,7 @@ and state-dict layout it matches, and its :class:`WeightEntry` list (pretrained 
     ['ssd_lite']
 """
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterable, Optional, Tuple
 
@@ -70,6 +71,52 @@ class WeightEntry:
 
 
 @dataclass(frozen=True)
+class KeyMapping:
+    r"""How one family's Paddle names differ from its torch reference's.
+
+    Args:
+        renames: ``(torch_pattern, paddle_replacement)`` regex pairs applied in order (``re.sub``)
+            to torch keys and, by the layer-by-layer locator, to torch module paths: write them
+            for module paths, e.g. ``(r"\bmlp\b", "ffn")``. Both directions use them: the plan
+            is always made from the torch structure. Empty: identical names, the usual case.
+        transforms: ``(torch_key_pattern, to_paddle, to_torch)``: functions on numpy arrays for
+            keys whose layout differs beyond a Linear transpose (``re.fullmatch`` on the torch key).
+        merged: regexes (``re.fullmatch``) of Paddle keys that are the concatenation, along axis 0
+            in the torch reference's order, of the several torch tensors renamed to them (e.g.
+            separate offset and mask convolutions kept as one in Paddle). Any other key reached
+            by two torch keys is a bug of the mapping.
+        aliases: ``(old_pattern, reference_name)`` regex pairs applied (``re.sub``) to the keys of
+            a torch checkpoint before it is matched with the reference: older spellings of the
+            same tensors that published files still use (torchvision's DenseNet ``norm.1``).
+    """
+
+    renames: tuple = ()
+    transforms: tuple = ()
+    merged: tuple = ()
+    aliases: tuple = ()
+
+    def paddle_key(self, torch_key):
+        for pattern, repl in self.renames:
+            torch_key = re.sub(pattern, repl, torch_key)
+        return torch_key
+
+    def reference_key(self, checkpoint_key):
+        """The reference's name of a torch checkpoint's key (its :attr:`aliases` resolved)."""
+        for pattern, repl in self.aliases:
+            checkpoint_key = re.sub(pattern, repl, checkpoint_key)
+        return checkpoint_key
+
+    def transform_for(self, torch_key):
+        for pattern, to_paddle, to_torch in self.transforms:
+            if re.fullmatch(pattern, torch_key):
+                return to_paddle, to_torch
+        return None
+
+    def is_merged(self, paddle_key):
+        return any(re.fullmatch(pattern, paddle_key) for pattern in self.merged)
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """What a registered model is and expects.
 
@@ -99,6 +146,8 @@ class ModelCard:
             a fixed H and W}``; the family's model whose card has one is the family's representative.
         torch_reference: whether the model has a PyTorch reference (:mod:`weights_bridge.references`);
             False for weights that come from elsewhere (Keras).
+        torch_keys: how its names differ from its torch reference's (:class:`KeyMapping`; default: none
+            beyond the converter's structural rules, Linear transposed and BatchNorm statistics renamed).
         optional_layers: layers a builder option leaves out (PP-LCNet's ``last_conv`` with
             ``use_last_conv=False``): their tensors in a weights file are skipped, and one line says so,
             as PaddleClas's loader skips the tensors a model lacks.
@@ -119,6 +168,7 @@ class ModelCard:
     paper: Optional[Dict[str, Any]] = None
     quick_check: Optional[Dict[str, Any]] = None
     torch_reference: bool = True
+    torch_keys: KeyMapping = KeyMapping()
     optional_layers: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -12,7 +12,8 @@ Both functions change ``model`` in place and return it.
 import paddle.nn as nn
 
 from .layers.depthwise import DepthwiseConv2D
-from .layers.refconv import BASIS_MODES, TRANSFORM_INITS, RefConv2D
+from .layers.refconv2d import BASIS_MODES, TRANSFORM_INITS, RefConv2D
+from .registry import ARCH_TRANSFORMS
 
 __all__ = ["refocus", "reparameterize", "refocusable", "reset_random_bases"]
 
@@ -52,7 +53,7 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
     freezes those (``stop_gradient``), so that only the transforms (and a trainable basis) learn,
     as the paper describes (batch-norm statistics still follow the data in train mode).
 
-    ``basis`` (:data:`~paddle_conv.layers.refconv.BASIS_MODES`) runs the paper's ablations:
+    ``basis`` (:data:`~paddle_conv.layers.refconv2d.BASIS_MODES`) runs the paper's ablations:
     ``"trainable"`` trains the basis too; ``"random_frozen"`` / ``"random_trainable"`` use a
     Kaiming-normal random basis instead of the trained kernel (call :func:`reset_random_bases`
     after loading plain weights into the refocused model, as the trainer does).
@@ -96,6 +97,17 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
         for param in model.parameters():
             param.stop_gradient = id(param) not in learning
     return model
+
+
+#: ``Arch.refocus``: ``true`` or these keys (``only_transforms`` defaults to true there).
+refocus.options = {
+    "min_kernel": (3, int, "smallest kernel refocused (1x1 convs stay plain)"),
+    "map_k": (3, int, "kernel size of the refocusing transform"),
+    "only_transforms": (True, bool, "freeze every parameter but the transforms"),
+    "init": ("zero", TRANSFORM_INITS, "transforms start at zero (exact start) or Xavier (the seed's recipe)"),
+    "basis": ("frozen", BASIS_MODES, "the trained kernels frozen (the seed), or an ablation"),
+}
+ARCH_TRANSFORMS.register(refocus)
 
 
 def reset_random_bases(model):

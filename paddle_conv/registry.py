@@ -163,6 +163,11 @@ CONVERTERS = Registry("weights converter")
 REFERENCES = Registry("torch reference model", plugins=True)
 register_reference = REFERENCES.register
 
+#: ``Arch`` keys that transform the built network, e.g. ``Arch.refocus``: ``key -> fn(network, **options)``, its
+#: ``options`` attribute declaring ``{option: (default, int | bool | tuple of the allowed values, doc)}``
+#: (the config's keys under ``Arch.<key>``); registered by the module defining it (:mod:`paddle_conv.refconv`).
+ARCH_TRANSFORMS = Registry("Arch transform")
+
 #: Data sets (``DataLoader.*.dataset.name``) and losses (``Loss.Train``), registered by their modules
 #: under :mod:`paddle_conv.data` and :mod:`paddle_conv.losses`.
 DATASETS = Registry("dataset")

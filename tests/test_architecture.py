@@ -180,24 +180,19 @@ def _family_names():
     import inspect
 
     import paddle_conv as pc
-    from paddle_conv.layers import octconv, refconv
+    from paddle_conv.layers import octconv, refconv2d
 
     family_modules = {pc.registry.MODELS.get(n).__module__ for n in pc.list_models()}
-    classes = {name for module in family_modules | {octconv.__name__, refconv.__name__}
-               for name, obj in vars(__import__(module, fromlist=["_"])).items()
+    family_modules |= {octconv.__name__, refconv2d.__name__}
+    classes = {name for module in family_modules for name, obj in vars(__import__(module, fromlist=["_"])).items()
                if inspect.isclass(obj) and obj.__module__ == module}
-    return set(pc.list_models()) | classes, family_modules | {octconv.__name__, refconv.__name__}
+    return set(pc.list_models()) | classes, family_modules
 
 
 #: The modules that must know no family: they read the cards and call the methods layers offer.
 GENERIC = ["paddle_conv/deploy", "paddle_conv/fuse.py", "paddle_conv/arch.py", "paddle_conv/config",
            "paddle_conv/engine", "paddle_conv/registry.py", "paddle_conv/factory.py", "paddle_conv/summary.py",
-           "paddle_conv/cards.py"]
-#: Exceptions, with the reason: OctConv's export rewrite and its timing still live in deploy/ (public module
-#: paths, called by deploy/export.py); the config validates Arch.refocus (the RefConv family's config key) with
-#: RefConv's option lists (config/classification.py, config/arch_keys.py once that section is split off).
-FAMILY_AWARE = ("paddle_conv/deploy/octconv_rewrite.py", "paddle_conv/deploy/octconv_tune.py",
-                "paddle_conv/config/classification.py", "paddle_conv/config/arch_keys.py")
+           "paddle_conv/cards.py", "paddle_conv/build.py"]
 
 
 def named_in_code(path):
@@ -223,9 +218,19 @@ def named_in_code(path):
 @pytest.mark.parametrize("target", GENERIC)
 def test_no_generic_module_names_a_family(target):
     family_names, family_modules = _family_names()
-    found = violations(target, sorted(family_modules), FAMILY_AWARE)
+    found = violations(target, sorted(family_modules))
     for path in python_files(os.path.join(ROOT, target)):
         rel = os.path.relpath(path, ROOT).replace(os.sep, "/")
-        if rel not in FAMILY_AWARE:
-            found += [f"{rel}: {name}" for name in sorted(named_in_code(path) & family_names)]
+        found += [f"{rel}: {name}" for name in sorted(named_in_code(path) & family_names)]
     assert found == [], "generic code reads the model card or calls the method a layer offers"
+
+
+def test_every_module_basename_is_unique():
+    """One name, one module: no two modules of paddle_conv and weights_bridge share a file name (the torch
+    references are ``<family>_torch.py``)."""
+    seen = {}
+    for package in ("paddle_conv", "weights_bridge"):
+        for path in python_files(os.path.join(ROOT, package)):
+            if not path.endswith("__init__.py"):
+                seen.setdefault(os.path.basename(path), []).append(os.path.relpath(path, ROOT))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}

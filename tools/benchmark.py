@@ -42,6 +42,7 @@ from paddle_conv.benchmark.training import (  # noqa: E402
     run_depthwise,
     run_train,
 )
+from paddle_conv.layers.octconv import Formulation  # noqa: E402
 
 DEFAULT_PATHS = ("dygraph", "static", "inference", "onnxruntime", "openvino", "torch", "torch-default")
 
@@ -76,7 +77,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2, help="CPU threads for every framework (default 2)")
     p.add_argument("--octconv", default=None,
                    help="how exported OctConv is written: rule (default), tune, layer, or a formulation\n"
-                        "name such as merge_low+broadcast (paddle_conv.deploy.octconv_rewrite)")
+                        "name such as merge_low+broadcast (paddle_conv.layers.octconv)")
     p.add_argument("--baseline", default="",
                    help="MODEL=BASELINE pairs (comma-separated), or one BASELINE for every model;\n"
                         "default: oct_resnet50=resnet50,oct_mobilenet=mobilenet_v1 where both are listed")
@@ -100,6 +101,11 @@ def parse_args(argv=None):
     if min(args.size, args.runs, args.threads) < 1 or args.warmup < 0:
         p.error("--size, --runs and --threads must be >= 1 and --warmup >= 0")
     args.baselines = _baselines(args.baseline, args.models, p)
+    try:
+        if args.octconv not in (None, "rule", "tune", "layer"):
+            Formulation.parse(args.octconv)
+    except ValueError as exc:
+        p.error(f"--octconv: {exc}")
     return args
 
 

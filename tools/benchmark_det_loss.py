@@ -7,7 +7,7 @@ random normal predictions and 1..10 random objects per image (the first image ha
 Implementations, each timed for forward + backward:
 
 * ``vectorised``: ``paddle_conv.losses.MultiBoxLoss`` / ``MultiBoxLoss_KD`` on the whole batch;
-* ``torch loop``: the torch reference ``weights_bridge/references/ssd_loss.py`` (matching, mining and
+* ``torch loop``: the torch reference ``weights_bridge/references/ssd_loss_torch.py`` (matching, mining and
   the loss image by image, like amdegroot/ssd.pytorch's loop);
 * ``paddle loop``: the same Paddle loss called once per image (batch 1), re-weighted to the batch's
   normalisation.
@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.det import VOC_SSD300, match, pad_targets, prior_boxes  # noqa: E402
 from paddle_conv.losses import MultiBoxLoss, MultiBoxLoss_KD  # noqa: E402
-from weights_bridge.references.ssd_loss import MultiBoxLossKDReference, MultiBoxLossReference  # noqa: E402
+from weights_bridge.references.ssd_loss_torch import MultiBoxLossKDReference, MultiBoxLossReference  # noqa: E402
 
 NUM_CLASSES = 21
 IMPLEMENTATIONS = ("vectorised", "torch loop", "paddle loop")

@@ -12,7 +12,7 @@ written to ``<Global.output_dir>/<stage>/inference/`` (input ``[N, 3, S, S]`` fo
 Writes ``<Global.save_inference_dir>/inference.json`` + ``inference.pdiparams`` (Paddle 3; ``.pdmodel``
 on Paddle 2), ``inference_config.json`` and, with ``--onnx``, ``inference.onnx``: RefConv layers
 re-parameterized, BatchNorm folded into the convolutions and every OctConv written in its fastest exact
-formulation (the measured rule, or timed on this machine with ``--tune``; paddle_conv.deploy.octconv_rewrite).
+formulation (the measured rule, or timed on this machine with ``--tune``; paddle_conv.deploy.layer_forms).
 The exported model is checked on a random input against the trained one (and ONNX Runtime against
 Paddle Inference); the differences are printed.
 All or nothing: the options and weights (finite, BatchNorm variances >= 0) are checked first, the files

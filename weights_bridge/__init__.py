@@ -11,7 +11,6 @@ from .convert import (
                       KeyMapping,
                       convert_state,
                       paddle_to_torch,
-                      register_key_mapping,
                       torch_to_paddle,
                       unwrap_state_dict,
 )
@@ -19,4 +18,4 @@ from .keras_cct import keras_to_paddle
 from .references import create_reference, list_references
 
 __all__ = ["Conversion", "KeyMapping", "convert_state", "create_reference", "keras_to_paddle", "list_references",
-           "paddle_to_torch", "read_checkpoint", "register_key_mapping", "torch_to_paddle", "unwrap_state_dict"]
+           "paddle_to_torch", "read_checkpoint", "torch_to_paddle", "unwrap_state_dict"]

@@ -7,8 +7,8 @@ The conversion is planned from the models' *structure*, not guessed from tensor 
   and ``num_batches_tracked`` (Paddle has none) is dropped, or restored as 0 on the way back;
 * every other parameter and buffer keeps its name and layout (convolutions, norms, embeddings).
 
-A family whose Paddle names differ from upstream's registers one :class:`KeyMapping` (regex
-renames of module paths, optional per-key transforms) with :func:`register_key_mapping`; nothing
+A family whose Paddle names differ from upstream's gives its cards one :class:`KeyMapping` (regex
+renames of module paths, optional per-key transforms; ``ModelCard.torch_keys``); nothing
 is written per model. Every mismatch (missing, unexpected or wrongly shaped keys) raises
 :class:`~paddle_conv.errors.WeightsError` listing the keys before anything is returned.
 
@@ -34,12 +34,11 @@ from paddle_conv.io import safe_torch_load
 from paddle_conv.registry import CONVERTERS
 
 from .checkpoint import numpy_weights, unwrap_state_dict
-from .mappings import IDENTITY, KeyMapping, key_mapping, register_key_mapping
+from .mappings import IDENTITY, KeyMapping, key_mapping
 from .references import REFERENCES, create_reference
 
 __all__ = ["Conversion", "ConversionPlan", "KeyMapping", "build_paddle_skeleton", "build_torch_skeleton",
-           "convert_state", "key_mapping", "paddle_to_torch", "plan_conversion", "register_key_mapping",
-           "torch_to_paddle", "unwrap_state_dict"]
+           "convert_state", "key_mapping", "paddle_to_torch", "plan_conversion", "torch_to_paddle", "unwrap_state_dict"]
 
 _MAX_LISTED = 20
 

@@ -1,16 +1,16 @@
 """Which registered model a state dict belongs to, judged by its key names (``--inspect``)."""
 
 from .convert import reference_key_sets
-from .mappings import KEY_MAPPINGS, key_mapping
+from .mappings import IDENTITY, key_mapping
 from .references import REFERENCES
 
 __all__ = ["best_matches"]
 
 
 def _mapping(name):
-    if name not in KEY_MAPPINGS:
+    mapping = key_mapping(name)
+    if mapping == IDENTITY:
         return "same names (Linear transposed, BN statistics renamed)"
-    mapping = KEY_MAPPINGS.get(name)
     merged = f", {len(mapping.merged)} merged tensor pattern(s)" if mapping.merged else ""
     aliases = f", {len(mapping.aliases)} old-name alias(es)" if mapping.aliases else ""
     return f"{name}'s KeyMapping ({len(mapping.renames)} renames{merged}{aliases})"

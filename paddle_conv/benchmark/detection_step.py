@@ -37,7 +37,7 @@ def ssd_steps(batch=2, threads=1, width=1.0, num_classes=21, seed=0):
 
     from paddle_conv.losses import MultiBoxLoss
     from weights_bridge.parity import model_pair
-    from weights_bridge.references.ssd_loss import MultiBoxLossReference
+    from weights_bridge.references.ssd_loss_torch import MultiBoxLossReference
 
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)

@@ -75,18 +75,18 @@ def _paddle_train_step(model, x, y, amp):
     return step
 
 
-def _exported(model, workdir, shape, onnx, octconv):
+def _exported(model, workdir, shape, onnx, form):
     from paddle_conv.deploy.export import export
 
     prefix = os.path.join(workdir, f"m{id(model)}_{'x'.join(map(str, shape))}")
-    return export(model, prefix, input_shape=list(shape), onnx=onnx, octconv=octconv)
+    return export(model, prefix, input_shape=list(shape), onnx=onnx, form=form)
 
 
-def paddle_step(model, path, mode, x, y, workdir, threads, device, amp=False, octconv=None):
+def paddle_step(model, path, mode, x, y, workdir, threads, device, amp=False, form=None):
     """A callable running one inference or training step of ``model`` on ``path`` (not torch).
 
-    ``octconv``: how the deploy paths write OctaveConv (None: the measured rule; ``"tune"``,
-    ``"layer"`` for the layer's own forward, or a formulation name, see
+    ``form``: how the deploy paths write the layers offering inference forms, e.g. OctaveConv (None: the
+    measured rule; ``"tune"``, ``"layer"`` for the layer's own forward, or a form name, see
     :func:`paddle_conv.deploy.export.prepare_for_export`).
     """
     import paddle
@@ -97,18 +97,18 @@ def paddle_step(model, path, mode, x, y, workdir, threads, device, amp=False, oc
     if path == "inference":
         from paddle_conv.deploy.inference import Predictor
 
-        result = _exported(model, workdir, x_np.shape, False, octconv)
+        result = _exported(model, workdir, x_np.shape, False, form)
         predictor = Predictor(result["prefix"], device=device, threads=threads)
         return lambda: predictor(x_np)
     if path == "onnxruntime":
         from paddle_conv.deploy.onnx import OnnxPredictor
 
-        predictor = OnnxPredictor(_exported(model, workdir, x_np.shape, True, octconv)["onnx"], threads=threads)
+        predictor = OnnxPredictor(_exported(model, workdir, x_np.shape, True, form)["onnx"], threads=threads)
         return lambda: predictor(x_np)
     if path == "openvino":
         import openvino
 
-        compiled = openvino.Core().compile_model(_exported(model, workdir, x_np.shape, True, octconv)["onnx"], "CPU",
+        compiled = openvino.Core().compile_model(_exported(model, workdir, x_np.shape, True, form)["onnx"], "CPU",
                                                  {"INFERENCE_NUM_THREADS": threads})
         return lambda: compiled([x_np])
     if path == "static":

@@ -60,7 +60,7 @@ def _build_step(job, model, args, workdir, device):
     import paddle
 
     return paddle_step(model, path, mode, paddle.to_tensor(x), paddle.to_tensor(y), workdir, args.threads, device,
-                       amp=amp, octconv=args.octconv), None
+                       amp=amp, form=args.octconv), None
 
 
 def _time(step, sync):

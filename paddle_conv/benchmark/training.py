@@ -146,7 +146,7 @@ def _paddle_step(row, model, path, x, y, threads):
 def _torch_step(row, model, x, y, threads):
     import torch
 
-    from weights_bridge.references.ssd_loss import MultiBoxLossReference
+    from weights_bridge.references.ssd_loss_torch import MultiBoxLossReference
 
     from .paths import torch_reference
 

@@ -2,10 +2,9 @@
 
 from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys, own_params
 from ..errors import ConfigError, config_error
-from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..models.distillation import DISTILLATION_MODEL
 from ..notes import note_once
-from ..registry import MODELS
+from ..registry import ARCH_TRANSFORMS, MODELS
 from .schema import (
     BOOL,
     INT,
@@ -21,22 +20,23 @@ from .schema import (
     validate_section,
 )
 
-#: ``Arch.refocus``: ``true`` or these keys (:func:`paddle_conv.refconv.refocus`).
-REFOCUS = {
-    "min_kernel": Key(INT, default=3, doc="smallest kernel refocused (1x1 convs stay plain)"),
-    "map_k": Key(INT, default=3, doc="kernel size of the refocusing transform"),
-    "only_transforms": Key(BOOL, default=True, doc="freeze every parameter but the transforms"),
-    "init": Key(Type(f"one of {', '.join(TRANSFORM_INITS)}", lambda v: v in TRANSFORM_INITS), default="zero",
-                doc="transforms start at zero (exact start) or Xavier (the seed's recipe)"),
-    "basis": Key(Type(f"one of {', '.join(BASIS_MODES)}", lambda v: v in BASIS_MODES), default="frozen",
-                 doc="the trained kernels frozen (the seed), or an ablation"),
-}
+
+def _option_key(default, allowed, doc):
+    """The schema Key of a transform's option ``(default, int | bool | tuple of allowed values, doc)``."""
+    if isinstance(allowed, tuple):
+        return Key(Type(f"one of {', '.join(allowed)}", lambda v: v in allowed), default=default, doc=doc)
+    return Key(BOOL if allowed is bool else INT, default=default, doc=doc)
 
 
-def _refocus(source, path, value):
-    if value is None or value is False:
-        return None
-    return validate_section(source, path, {} if value is True else value, REFOCUS)
+def _transform(key):
+    """The validator of ``Arch.<key>`` (an :data:`~paddle_conv.registry.ARCH_TRANSFORMS` entry): false or
+    null (off), ``true`` (its defaults) or a mapping of its options."""
+    def validate(source, path, value):
+        if value is None or value is False:
+            return None
+        options = {k: _option_key(*v) for k, v in ARCH_TRANSFORMS.get(key).options.items()}
+        return validate_section(source, path, {} if value is True else value, options)
+    return validate
 
 
 #: PaddleClas model keys that only choose an implementation (no effect on the result here).
@@ -119,14 +119,15 @@ def validate_arch(source, path, value):
     _arch_paddleclas_keys(source, path, value)
     _class_num_as_num_classes(source, path, value)
     reserved = set(COMMON_KEYS) | set(FOREIGN_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_LAYOUT)
-    out = named_mapping(MODELS, reserved=reserved, extra={"refocus": _refocus})(source, path, value)
+    transforms = {k: _transform(k) for k in ARCH_TRANSFORMS.names()}
+    out = named_mapping(MODELS, reserved=reserved, extra=transforms)(source, path, value)
     for key in (*ARCH_NO_EFFECT, "data_format"):
         out.pop(key, None)
     if out.get("input_image_channel") == 3:
         out.pop("input_image_channel")  # 4 stays: build_model reads the 3 colour channels of 4
     try:
-        check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "refocus",
-                                                                               "input_image_channel")}, path)
+        check_arch_keys(out["name"], {k: v for k, v in out.items() if k not in ("name", "input_image_channel",
+                                                                               *ARCH_TRANSFORMS.names())}, path)
     except ConfigError as exc:
         raise config_error(source, exc.key_path, exc.problem, exc.text) from None
     return out

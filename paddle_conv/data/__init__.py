@@ -21,7 +21,7 @@ from .digits import Digits  # noqa: E402
 from .folder import ImageFolder  # noqa: E402
 from .imagenet import ImageNetDataset  # noqa: E402
 from .multi_scale import MultiScaleDataset, MultiScaleSampler  # noqa: E402
-from .multilabel import MultiLabelDataset  # noqa: E402
+from .multilabel_dataset import MultiLabelDataset  # noqa: E402
 from .samplers import SAMPLERS, RASampler, build_batch_sampler  # noqa: E402
 from .shapes import Shapes  # noqa: E402
 from .transforms import TRANSFORMS, build_transforms  # noqa: E402

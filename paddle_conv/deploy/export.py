@@ -1,10 +1,11 @@
 """Export a trained model for deployment: re-parameterize, fold BatchNorm, save, optionally ONNX.
 
 :func:`prepare_for_export` makes the inference form of a model (a copy; the original is left
-as it is): every layer with a ``reparameterize()`` method replaced by its inference form (RefConv2D
-by a plain ``Conv2D``, :func:`paddle_conv.refconv.reparameterize`), then every eval-mode BatchNorm folded into the
-convolution before it (:func:`paddle_conv.fuse`, self-checked on a probe input), then every
-OctaveConv rewritten into its fastest exact formulation (:mod:`.octconv_rewrite`).
+as it is), by the methods its layers offer: every layer with a ``reparameterize()`` method replaced
+by the layer it returns (:func:`paddle_conv.refconv.reparameterize`), then every eval-mode BatchNorm
+folded into the convolution before it (``fuse_bn()`` methods and :func:`paddle_conv.fuse`, self-checked
+on a probe input), then every layer offering ``export_forms()`` replaced by its chosen form
+(:mod:`.layer_forms`).
 :func:`export` is the one Python call doing all of it and writing the files.
 
 :func:`export_from_config` is what ``tools/export.py`` runs; :func:`detector_export_config` makes
@@ -32,8 +33,7 @@ from ..refconv import reparameterize
 from ..registry import model_card
 from ..state_dict import load_pretrained
 from .inference import available_device, export_model, model_files
-from .octconv_rewrite import Formulation, fit, rewrite_octconv
-from .octconv_tune import fastest_formulation
+from .layer_forms import rewrite_layers
 from .onnx import DEFAULT_OPSET, check_onnx_export, export_onnx
 
 #: File name (prefix) of the exported model inside ``Global.save_inference_dir``.
@@ -43,40 +43,37 @@ EXPORT_CONFIG = "inference_config.json"
 
 
 def prepare_for_export(model: paddle.nn.Layer, probe_shape: Sequence[int], tune: bool = False,
-                       octconv: Optional[str] = None) -> paddle.nn.Layer:
-    """The inference form of ``model``: a copy in eval mode, RefConv re-parameterized, BN folded,
-    OctaveConv rewritten (by the measured rule, or timed on this machine with ``tune``).
+                       form: Optional[str] = None) -> paddle.nn.Layer:
+    """The inference form of ``model``: a copy in eval mode, re-parameterized, BN folded, and every
+    layer offering ``export_forms()`` in its form (:func:`~paddle_conv.deploy.layer_forms.rewrite_layers`).
 
     ``probe_shape`` ``[N, C, H, W]`` is the random input :func:`paddle_conv.fuse` checks the
-    folded model on (the model's working size), and the shape the OctaveConv layers are tuned for.
-    ``octconv`` (for measurements): ``"layer"`` keeps OctaveConv's own forward, a formulation
-    name (e.g. ``"merge_low+broadcast"``) applies it wherever it fits; ``"tune"`` is ``tune=True``.
+    folded model on (the model's working size), and the shape the forms are timed at with ``tune``.
+    ``form`` (for measurements): ``"layer"`` keeps the layers' own forward, a form name (e.g. OctConv's
+    ``"merge_low+broadcast"``) applies it wherever it fits; ``"tune"`` is ``tune=True``.
     """
     model = copy.deepcopy(model)
     model.eval()
-    reparameterize(model)  # every layer offering a reparameterize() (RefConv) becomes its inference form
+    reparameterize(model)  # every layer offering a reparameterize() becomes its inference form
     model = fuse(model, input_shape=list(probe_shape))
-    if octconv in (None, "rule", "tune"):
-        rewrite_octconv(model, probe_shape, choose=fastest_formulation if tune or octconv == "tune" else None)
-    elif octconv != "layer":
-        formulation = Formulation.parse(octconv)
-        rewrite_octconv(model, probe_shape, choose=lambda conv, *shapes: fit(conv, formulation))
+    rewrite_layers(model, probe_shape, "tune" if tune else form)
     return model
 
 
 def export(model, prefix, input_shape=(None, 3, 224, 224), onnx=False, tune=False, opset_version=DEFAULT_OPSET,
-           octconv=None):
-    """Export ``model`` for deployment in one call: RefConv re-parameterized, BN folded, every
-    OctaveConv in its fastest exact formulation; writes ``<prefix>.json`` + ``<prefix>.pdiparams``
-    (Paddle Inference) and, with ``onnx``, ``<prefix>.onnx``. ``model`` is left unchanged.
+           form=None):
+    """Export ``model`` for deployment in one call: re-parameterized, BN folded, every layer offering
+    inference forms in the fastest (OctConv: :meth:`~paddle_conv.layers.OctaveConv.export_forms`); writes
+    ``<prefix>.json`` + ``<prefix>.pdiparams`` (Paddle Inference) and, with ``onnx``, ``<prefix>.onnx``.
+    ``model`` is left unchanged.
 
     ``input_shape`` ``[N, C, H, W]``, None for a free dimension (a fixed size lets the exported
     graph skip the crops that odd sizes need); the layers are prepared at this shape with None
-    read as batch 1 and 224 pixels. ``octconv``: see :func:`prepare_for_export`.
+    read as batch 1 and 224 pixels. ``form``: see :func:`prepare_for_export`.
     Returns ``{"prefix", "files", "onnx", "opset", "model"}``.
     """
     probe = [d if d is not None else (1 if i == 0 else 224) for i, d in enumerate(input_shape)]
-    deploy_model = prepare_for_export(model, probe, tune=tune, octconv=octconv)
+    deploy_model = prepare_for_export(model, probe, tune=tune, form=form)
     files = export_model(deploy_model, prefix, input_shape)
     result = {"prefix": prefix, "files": files, "onnx": None, "opset": None, "model": deploy_model}
     if onnx:
@@ -223,7 +220,7 @@ def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: i
     ``verify(result)`` (if given, e.g. a comparison with the trained model) has returned. A
     DistillationModel exports its member ``Arch.infer_model_name`` (:func:`exported_network`). Returns
     ``{"prefix", "files", "onnx", "opset", "model", "verified"}`` (``verified``: what ``verify`` returned).
-    ``tune``: time the OctaveConv formulations on this machine (:mod:`paddle_conv.deploy.octconv_tune`).
+    ``tune``: time the layers' inference forms on this machine (:mod:`paddle_conv.deploy.layer_forms`).
     """
     if onnx:
         check_onnx_export(opset_version)

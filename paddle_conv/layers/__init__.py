@@ -16,7 +16,7 @@ from .inception import InceptionBlock
 from .octconv import Conv_BN, Conv_BN_ACT, OctaveConv
 from .pointwise import PointwiseConv2D, pointwise_conv2d
 from .position_embedding import POSITION_EMBEDDINGS, resize_grid_embedding, sinusoidal_embedding
-from .refconv import RefConv2D
+from .refconv2d import RefConv2D
 from .seq_pool import SeqPool
 from .squeeze_excite import SqueezeExcite
 from .tokenizer import Tokenizer

@@ -20,7 +20,7 @@ from .deform_conv import DeformConv2D
 from .depthwise_separable import DepthwiseSeparableConv
 from .fast_conv import fast_conv_class
 from .octconv import OctaveConv
-from .refconv import RefConv2D
+from .refconv2d import RefConv2D
 
 __all__ = ["CONV_KINDS", "create_conv2d"]
 

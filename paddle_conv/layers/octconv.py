@@ -12,9 +12,19 @@ Any input size works (the reference fails when H or W is odd at some stage): poo
 ``ceil_mode`` and averages only the pixels inside the map, so the low branch of an ``H x W``
 map is ``ceil(H / 2) x ceil(W / 2)``; the up-sampled l2h output is cropped to the high branch's
 exact size. For even sizes both rules are no-ops and the results equal the reference's.
+
+Inference forms (:meth:`OctaveConv.export_forms`, for :mod:`paddle_conv.deploy`), each a :class:`Formulation`,
+equal within float32 rounding (tested at 1e-5): ``merge_high`` (1x1, no groups: h2h and h2l as ONE convolution,
+its h2l part pooled after, as a 1x1 convolution and the 2x2 average commute), ``merge_low`` (stride 1, no groups:
+l2h and l2l as ONE convolution) and how ``y_h + up(l2h)`` is computed: ``deconv`` (the layer's own static form),
+``broadcast`` (a ``[N, C, h, 2, w, 2]`` view plus ``[N, C, h, 1, w, 1]``; static even sizes) or ``dense`` (1x1
+l2h, stride 1: ONE 2x2 stride-2 transposed convolution with the 1x1 weight in every tap). :data:`RULE` measured
+fastest in Paddle Inference and ONNX Runtime on a 2-core AMD EPYC; ``tools/export.py --tune`` times the others.
 """
 
+import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import paddle
@@ -24,7 +34,8 @@ import paddle.nn.functional as F
 from ..fuse import bn_affine, scale_conv
 from .fast_conv import fast_conv_class
 
-__all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "check_feature_map", "crop_to", "downsample", "upsample_to"]
+__all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "ExportOctaveConv", "Formulation", "RULE", "check_feature_map",
+           "crop_to", "downsample", "upsample_to"]
 
 
 def downsample(x):
@@ -209,6 +220,168 @@ class OctaveConv(nn.Layer):
             l2h = self.conv_l2h(x_l)
             l2h = upsample_to(l2h, y_h) if self.stride == 1 else l2h
             y_h = l2h if y_h is None else y_h + l2h
+        return y_h, y_l
+
+    def export_forms(self):
+        """Names of this layer's exact inference forms (:class:`Formulation`), the measured rule first."""
+        rule = fit(self, RULE)
+        return [rule.name] + [f.name for f in candidates(self) if f != rule]
+
+    def export_form(self, name=None):
+        """The inference form ``name`` of this layer (eval mode, norms folded): an :class:`ExportOctaveConv`
+        computing the :class:`Formulation` ``name`` (its parts that do not apply switched off), else :data:`RULE`."""
+        return ExportOctaveConv(self, fit(self, Formulation.parse(name) if name else RULE))
+
+
+UPSAMPLES = ("deconv", "broadcast", "dense")
+MERGES = ("merge_high", "merge_low")
+
+
+@dataclass(frozen=True)
+class Formulation:
+    """One way of computing an OctaveConv (see the module docstring); ``name`` e.g. ``merge_low+broadcast``."""
+
+    merge_high: bool = False
+    merge_low: bool = False
+    upsample: str = "deconv"
+
+    @property
+    def name(self):
+        return "+".join([p for p in MERGES if getattr(self, p)] + [self.upsample])
+
+    @classmethod
+    def parse(cls, name):
+        parts = name.split("+")
+        unknown = [p for p in parts if p not in MERGES + UPSAMPLES]
+        if unknown or len([p for p in parts if p in UPSAMPLES]) > 1:
+            raise ValueError(f"unknown OctConv formulation {name!r}: join merge_high, merge_low and one of "
+                             f"{', '.join(UPSAMPLES)} with '+', e.g. merge_low+broadcast")
+        return cls("merge_high" in parts, "merge_low" in parts, ([p for p in parts if p in UPSAMPLES] or ["deconv"])[0])
+
+
+#: The formulation used without tuning: the layer's own static form (four convolutions, 0/1 transposed-conv
+#: up-sampling), fastest in the Paddle Inference predictor and in ONNX Runtime on a 2-core AMD EPYC at batch 1
+#: and 8 (docs/benchmarks.md); ``--tune`` times the others on the exporting machine, where they may win.
+RULE = Formulation()
+
+
+def _mergeable(*convs):
+    return all(c is not None and c._groups == 1 for c in convs)
+
+
+def applies(conv, formulation):
+    """Whether ``formulation`` can compute OctaveConv ``conv``."""
+    if formulation.merge_high and not (_mergeable(conv.conv_h2h, conv.conv_h2l)
+                                       and conv.conv_h2h._kernel_size == [1, 1]):
+        return False
+    if formulation.merge_low and not (conv.stride == 1 and _mergeable(conv.conv_l2h, conv.conv_l2l)):
+        return False
+    dense_l2h = (conv.stride == 1 and conv.conv_h2h is not None and _mergeable(conv.conv_l2h)
+                 and conv.conv_l2h._kernel_size == [1, 1])
+    return formulation.upsample != "dense" or (dense_l2h and not formulation.merge_low)
+
+
+def candidates(conv):
+    """Every formulation that applies to ``conv``; the ones differing only in an unused part are dropped."""
+    has_up = conv.conv_l2h is not None and conv.conv_h2h is not None and conv.stride == 1
+    forms = itertools.product((False, True), (False, True), UPSAMPLES if has_up else ("deconv",))
+    return [f for f in itertools.starmap(Formulation, forms) if applies(conv, f)]
+
+
+def fit(conv, formulation):
+    """``formulation`` with the parts that do not apply to ``conv`` switched off."""
+    f = formulation
+    if f.merge_high and not applies(conv, Formulation(merge_high=True)):
+        f = Formulation(False, f.merge_low, f.upsample)
+    if f.merge_low and not applies(conv, Formulation(merge_low=True)):
+        f = Formulation(f.merge_high, False, f.upsample)
+    if f.upsample == "dense" and not applies(conv, f):
+        f = Formulation(f.merge_high, f.merge_low, "deconv")
+    return f
+
+
+def _concat_convs(first, second):
+    """One Conv2D computing ``concat([first(x), second(x)], axis=1)`` (same input, kernel, padding)."""
+    merged = nn.Conv2D(first._in_channels, first._out_channels + second._out_channels, first._kernel_size,
+                       first._stride, first._padding, first._dilation, 1,
+                       bias_attr=None if (first.bias is not None or second.bias is not None) else False)
+    merged.weight.set_value(paddle.concat([first.weight, second.weight], axis=0))
+    if merged.bias is not None:
+        merged.bias.set_value(paddle.concat([c.bias if c.bias is not None else paddle.zeros([c._out_channels])
+                                             for c in (first, second)]))
+    return merged
+
+
+def _add_upsampled(y_h, l2h, how):
+    """``y_h + nearest_up(l2h)`` cropped to ``y_h``'s size, computed as ``how`` says."""
+    if how == "deconv" or paddle.in_dynamic_mode():
+        return y_h + upsample_to(l2h, y_h)
+    _, c, h, w = l2h.shape
+    big_h, big_w = y_h.shape[2], y_h.shape[3]
+    if min(c, h, w) <= 0 or (big_h, big_w) != (2 * h, 2 * w):  # dynamic or odd sizes: crop needed
+        return y_h + upsample_to(l2h, y_h)
+    out = y_h.reshape([-1, c, h, 2, w, 2]) + l2h.reshape([-1, c, h, 1, w, 1])
+    return out.reshape([-1, c, big_h, big_w])
+
+
+class ExportOctaveConv(nn.Layer):
+    """An OctaveConv's inference form computed as ``formulation``; same input and output as the layer.
+
+    Keeps the layer's convolutions (merged ones become ``conv_high`` ``[h2h; h2l]`` and
+    ``conv_low`` ``[l2h; l2l]``). Input ``x`` or ``(x_h, x_l)``; output ``(y_h, y_l)``.
+    """
+
+    def __init__(self, conv, formulation):
+        super().__init__()
+        if not applies(conv, formulation):
+            raise ValueError(f"formulation {formulation.name} does not apply to this OctaveConv")
+        self.formulation = formulation
+        self.stride = conv.stride
+        self.channels_out = conv.channels_out
+        if formulation.merge_high:
+            self.conv_high = _concat_convs(conv.conv_h2h, conv.conv_h2l)
+        else:
+            self.conv_h2h, self.conv_h2l = conv.conv_h2h, conv.conv_h2l
+        if formulation.merge_low:
+            self.conv_low = _concat_convs(conv.conv_l2h, conv.conv_l2l)
+        else:
+            self.conv_l2h, self.conv_l2l = conv.conv_l2h, conv.conv_l2l
+        if formulation.upsample == "dense":  # [C_l_in, C_h_out, 2, 2]: the 1x1 weight in every tap
+            weight = conv.conv_l2h.weight.transpose([1, 0, 2, 3]).tile([1, 1, 2, 2])
+            self.l2h_dense = self.create_parameter(weight.shape, default_initializer=nn.initializer.Assign(weight))
+
+    def _high(self, x_h):
+        """``(y_h, y_l)`` of the high-frequency input alone."""
+        if self.stride == 2:
+            x_h = downsample(x_h)
+        if self.formulation.merge_high:
+            y_h, y_l = paddle.split(self.conv_high(x_h), list(self.channels_out), axis=1)
+            return y_h, downsample(y_l)
+        return (self.conv_h2h(x_h) if self.conv_h2h is not None else None,
+                self.conv_h2l(downsample(x_h)) if self.conv_h2l is not None else None)
+
+    def forward(self, x):
+        x_h, x_l = x if isinstance(x, (tuple, list)) else (x, None)
+        y_h, y_l = self._high(x_h) if x_h is not None else (None, None)
+        if x_l is None:
+            return y_h, y_l
+        dense = self.formulation.upsample == "dense"
+        if self.formulation.merge_low:
+            l2h, l2l = paddle.split(self.conv_low(x_l), list(self.channels_out), axis=1)
+        else:
+            l2l = self.conv_l2l(downsample(x_l) if self.stride == 2 else x_l) if self.conv_l2l is not None else None
+            l2h = self.conv_l2h(x_l) if self.conv_l2h is not None and not dense else None
+        if l2l is not None:
+            y_l = l2l if y_l is None else y_l + l2l
+        if dense:  # up(l2h) as one op; y_h exists (see applies)
+            return y_h + crop_to(F.conv2d_transpose(x_l, self.l2h_dense, self.conv_l2h.bias, stride=2), y_h), y_l
+        if l2h is not None:
+            if y_h is None:  # no high-frequency input (alpha_in = 1)
+                y_h = upsample_to(l2h, None) if self.stride == 1 else l2h
+            elif self.stride == 2:
+                y_h = y_h + l2h
+            else:
+                y_h = _add_upsampled(y_h, l2h, self.formulation.upsample)
         return y_h, y_l
 
 

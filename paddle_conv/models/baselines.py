@@ -13,46 +13,17 @@ blocks, not the stem's nor the shortcuts', trained as a
 Paddle's and the paper's identity shortcut).
 """
 
-import dataclasses
-
 from paddle import nn
 from paddle.vision import models as vision_models
 from paddle.vision.models import mobilenetv2, mobilenetv3, resnet
 
-from ..cards import RESNET_STAGES, ModelCard, WeightEntry, sequential_stages, stride_stages
+from ..cards import RESNET_STAGES, KeyMapping, ModelCard, WeightEntry, sequential_stages, stride_stages
 from ..layers.diverse_branch import DiverseBranchBlock
 from ..layers.fast_conv import use_fast_convolutions
 from ..pretrained.catalog import IMAGENET, dli14_weights
 from ..registry import register_model
 
-#: All follow ``paddle.vision.models`` (PaddlePaddle/Paddle) names and shapes.
-_VISION = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models")
 _HAPI = "https://paddle-hapi.bj.bcebos.com/models/"
-
-# name -> (title, takes a width multiplier ``scale``, classifier layer)
-VISION_MODELS = {
-    "resnet18": ("ResNet-18 (He et al., CVPR 2016)", False, "fc"),
-    "resnet34": ("ResNet-34 (He et al., CVPR 2016)", False, "fc"),
-    "resnet50": ("ResNet-50 (He et al., CVPR 2016)", False, "fc"),
-    "resnet101": ("ResNet-101 (He et al., CVPR 2016)", False, "fc"),
-    "mobilenet_v1": ("MobileNetV1 (Howard et al., arXiv:1704.04861)", True, "fc"),
-    "mobilenet_v2": ("MobileNetV2 (Sandler et al., CVPR 2018)", True, "classifier.1"),
-    "mobilenet_v3_small": ("MobileNetV3-Small (Howard et al., ICCV 2019)", True, "classifier.3"),
-    "mobilenet_v3_large": ("MobileNetV3-Large (Howard et al., ICCV 2019)", True, "classifier.3"),
-    "shufflenet_v2_x1_0": ("ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)", False, "_fc"),
-    "densenet121": ("DenseNet-121 (Huang et al., CVPR 2017)", False, "out"),
-}
-
-#: Where each model's residual branches end (``ModelCard.residual_branches``; ShuffleNetV2 and DenseNet
-#: concatenate instead of adding, MobileNetV1 has no shortcuts).
-VISION_BRANCHES = {
-    **{name: ((resnet.BasicBlock, "bn2"),) for name in ("resnet18", "resnet34")},
-    **{name: ((resnet.BottleneckBlock, "bn3"),) for name in ("resnet50", "resnet101")},
-    "mobilenet_v2": ((mobilenetv2.InvertedResidual, "conv", "use_res_connect"),),
-    **{name: ((mobilenetv3.InvertedResidual, "linear_conv", "use_res_connect"),)
-       for name in ("mobilenet_v3_small", "mobilenet_v3_large")},
-}
-
 
 def _hapi(model, file_name, md5, host=_HAPI):
     return WeightEntry(model=model, name="paddle_imagenet", urls=(host + file_name,), file_name=file_name,
@@ -92,28 +63,25 @@ VISION_PAPERS = {
 }
 
 
+def _card(name, classifier="fc", stages=(), residual_branches=(), **fields):
+    """The card of the ``paddle.vision.models`` model ``name``: its published weights, paper figures and ``fields``."""
+    return ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models",
+                     classifier=classifier, stages=stages, residual_branches=residual_branches,
+                     weights=VISION_WEIGHTS.get(name, ()), paper=VISION_PAPERS.get(name), **fields)
+
+
 def _mobilenet_v3_stages(block_strides):
     return stride_stages([("conv", 2), *((f"blocks.{i}", s) for i, s in enumerate(block_strides)), ("lastconv", 1)])
 
 
-#: The feature stages of each (stage k ends at stride 2**k; ``ModelCard.stages``).
-VISION_STAGES = {
-    **{name: RESNET_STAGES for name in ("resnet18", "resnet34", "resnet50", "resnet101")},
-    "mobilenet_v1": stride_stages([("conv1", 2), ("conv2_1", 1), ("conv2_2", 2), ("conv3_1", 1), ("conv3_2", 2),
-                                   ("conv4_1", 1), ("conv4_2", 2), *((f"conv5_{i}", 1) for i in range(1, 6)),
-                                   ("conv5_6", 2), ("conv6", 1)]),
-    "mobilenet_v2": sequential_stages("features", [2, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]),
-    "mobilenet_v3_small": _mobilenet_v3_stages([2, 2, 1, 2, 1, 1, 1, 1, 2, 1, 1]),
-    "mobilenet_v3_large": _mobilenet_v3_stages([1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1]),
-    "shufflenet_v2_x1_0": stride_stages([("_conv1", 2), ("_max_pool", 2),  # blocks "<stage>_<i>", i from 1
-                                         *((f"{stage}_{i}", 2 if i == 1 else 1) for stage, repeats
-                                           in ((2, 4), (3, 8), (4, 4)) for i in range(1, repeats + 1)),
-                                         ("_last_conv", 1)]),
-    "densenet121": stride_stages([("conv1_func", 2), ("pool2d_max", 2), ("db_conv_2", 1),  # then transition, block
-                                  *((name, stride) for i in (3, 4, 5)
-                                    for name, stride in ((f"tr_conv{i - 1}_blk", 2), (f"db_conv_{i}", 1))),
-                                  ("batch_norm", 1)]),
-}
+def _mobilenet_v3_keys(squeeze_excite):
+    """torchvision's ``features.i.block.j`` -> paddle.vision's names, for blocks with (1) or without (0) a
+    squeeze-excite (every block but the first expands its input)."""
+    renames = [(r"^features\.0\b", "conv"), (rf"^features\.{len(squeeze_excite) + 1}\b", "lastconv")]
+    for i, se in enumerate(squeeze_excite):
+        parts = ["expand_conv"] * (i > 0) + ["bottleneck_conv"] + ["mid_se"] * se + ["linear_conv"]
+        renames += [(rf"^features\.{i + 1}\.block\.{j}\b", f"blocks.{i}.{part}") for j, part in enumerate(parts)]
+    return KeyMapping(tuple(renames))
 
 
 #: PaddleClas's ``layer_type`` values: the conv + BN of each residual block, as is or as a Diverse Branch Block.
@@ -146,34 +114,134 @@ def paddleclas_resnet(build, num_classes, layer_type, use_first_short_conv):
     return use_fast_convolutions(use_diverse_branches(network) if layer_type == "DiverseBranchBlock" else network)
 
 
-def vision_builder(name):
-    """The registered builder of ``paddle.vision.models.<name>`` (never downloads weights)."""
-    title, scaled, _ = VISION_MODELS[name]
-    build = getattr(vision_models, name)
-    if name in ("resnet18", "resnet34"):
-        def builder(num_classes=1000, layer_type="ConvBNLayer", use_first_short_conv=False):
-            return paddleclas_resnet(build, num_classes, layer_type, use_first_short_conv)
-    elif name.startswith("resnet"):  # the first block's shortcut is a projection (64 -> 256 channels)
-        def builder(num_classes=1000, layer_type="ConvBNLayer"):
-            return paddleclas_resnet(build, num_classes, layer_type, False)
-    elif scaled:
-        def builder(num_classes=1000, scale=1.0):
-            return use_fast_convolutions(build(scale=scale, num_classes=num_classes))
-    else:
-        def builder(num_classes=1000):
-            return use_fast_convolutions(build(num_classes=num_classes))
-    builder.__name__ = builder.__qualname__ = name
-    width = " (width multiplier ``scale``, default 1.0)" if scaled else ""
-    keys = " with PaddleClas's ResNet keys (module docstring)" if name.startswith("resnet") else ""
-    builder.__doc__ = (f"{title}{width} from ``paddle.vision.models``{keys}; input ``[N, 3, H, W]``, "
-                       f"output ``[N, num_classes]``.")
-    return builder
+# Every builder: ``paddle.vision.models.<name>`` (never downloading weights), input ``[N, 3, H, W]``, output
+# ``[N, num_classes]``; ``scale`` is the width multiplier. Residual branch ends: ``ModelCard.residual_branches``
+# (ShuffleNetV2 and DenseNet concatenate instead of adding, MobileNetV1 has no shortcuts); stage k of
+# ``ModelCard.stages`` ends at stride 2**k.
+@register_model(card=_card("resnet18", stages=RESNET_STAGES, residual_branches=((resnet.BasicBlock, "bn2"),)))
+def resnet18(num_classes=1000, layer_type="ConvBNLayer", use_first_short_conv=False):
+    """ResNet-18 (He et al., CVPR 2016), with PaddleClas's ResNet keys (module docstring)."""
+    return paddleclas_resnet(vision_models.resnet18, num_classes, layer_type, use_first_short_conv)
 
 
-for _name, (_, _, _classifier) in VISION_MODELS.items():  # registered by the names listed above
-    register_model(vision_builder(_name), name=_name, card=dataclasses.replace(
-        _VISION, classifier=_classifier, stages=VISION_STAGES.get(_name, ()),
-        residual_branches=VISION_BRANCHES.get(_name, ()), weights=VISION_WEIGHTS.get(_name, ()),
-        paper=VISION_PAPERS.get(_name), quick_check={"kwargs": {}, "input_size": (3, 32, 32)} if _name == "mobilenet_v1"
-        else None))
-del _name, _classifier
+@register_model(card=_card("resnet34", stages=RESNET_STAGES, residual_branches=((resnet.BasicBlock, "bn2"),)))
+def resnet34(num_classes=1000, layer_type="ConvBNLayer", use_first_short_conv=False):
+    """ResNet-34 (He et al., CVPR 2016), with PaddleClas's ResNet keys (module docstring)."""
+    return paddleclas_resnet(vision_models.resnet34, num_classes, layer_type, use_first_short_conv)
+
+
+@register_model(card=_card("resnet50", stages=RESNET_STAGES, residual_branches=((resnet.BottleneckBlock, "bn3"),)))
+def resnet50(num_classes=1000, layer_type="ConvBNLayer"):
+    """ResNet-50 (He et al., CVPR 2016), with PaddleClas's ResNet keys (module docstring); its first block's
+    shortcut is a projection (64 -> 256 channels)."""
+    return paddleclas_resnet(vision_models.resnet50, num_classes, layer_type, False)
+
+
+@register_model(card=_card("resnet101", stages=RESNET_STAGES, residual_branches=((resnet.BottleneckBlock, "bn3"),)))
+def resnet101(num_classes=1000, layer_type="ConvBNLayer"):
+    """ResNet-101 (He et al., CVPR 2016), with PaddleClas's ResNet keys (module docstring); its first block's
+    shortcut is a projection (64 -> 256 channels)."""
+    return paddleclas_resnet(vision_models.resnet101, num_classes, layer_type, False)
+
+
+#: paddle.vision's MobileNetV1 layers ``(name, stride)``: the stem and 13 separable blocks.
+MOBILENET_V1_LAYERS = (("conv1", 2), ("conv2_1", 1), ("conv2_2", 2), ("conv3_1", 1), ("conv3_2", 2), ("conv4_1", 1),
+                       ("conv4_2", 2), *((f"conv5_{i}", 1) for i in range(1, 6)), ("conv5_6", 2), ("conv6", 1))
+#: MobileNetV1's stages (also those of its RefConv form).
+MOBILENET_V1_STAGES = stride_stages(MOBILENET_V1_LAYERS)
+
+
+def mobilenet_v1_renames(prefix=""):
+    """``(torch pattern, paddle name)`` renames of d-li14's MobileNetV1 (``features.0`` stem, ``features.i.{0,1,3,4}``
+    depthwise conv, BN, pointwise conv, BN) to paddle.vision's, under ``prefix`` on both sides."""
+    p = prefix.replace(".", r"\.")
+    renames = [(rf"^{p}features\.0\.", f"{prefix}conv1.")]
+    for i, (name, _) in enumerate(MOBILENET_V1_LAYERS[1:], start=1):
+        renames += [(rf"^{p}features\.{i}\.{j}\b", f"{prefix}{name}._{kind}wise_conv.{k}")
+                    for j, kind, k in ((0, "depth", 0), (1, "depth", 1), (3, "point", 0), (4, "point", 1))]
+    return tuple(renames)
+
+
+@register_model(card=_card("mobilenet_v1", stages=MOBILENET_V1_STAGES, torch_keys=KeyMapping(mobilenet_v1_renames()),
+                           quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
+def mobilenet_v1(num_classes=1000, scale=1.0):
+    """MobileNetV1 (Howard et al., arXiv:1704.04861)."""
+    return use_fast_convolutions(vision_models.mobilenet_v1(scale=scale, num_classes=num_classes))
+
+
+@register_model(card=_card("mobilenet_v2", "classifier.1", residual_branches=(
+        (mobilenetv2.InvertedResidual, "conv", "use_res_connect"),),
+    stages=sequential_stages("features", [2, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1])))
+def mobilenet_v2(num_classes=1000, scale=1.0):
+    """MobileNetV2 (Sandler et al., CVPR 2018)."""
+    return use_fast_convolutions(vision_models.mobilenet_v2(scale=scale, num_classes=num_classes))
+
+
+@register_model(card=_card("mobilenet_v3_small", "classifier.3", residual_branches=(
+        (mobilenetv3.InvertedResidual, "linear_conv", "use_res_connect"),),
+    stages=_mobilenet_v3_stages([2, 2, 1, 2, 1, 1, 1, 1, 2, 1, 1]),
+    torch_keys=_mobilenet_v3_keys([1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1])))
+def mobilenet_v3_small(num_classes=1000, scale=1.0):
+    """MobileNetV3-Small (Howard et al., ICCV 2019)."""
+    return use_fast_convolutions(vision_models.mobilenet_v3_small(scale=scale, num_classes=num_classes))
+
+
+@register_model(card=_card("mobilenet_v3_large", "classifier.3", residual_branches=(
+        (mobilenetv3.InvertedResidual, "linear_conv", "use_res_connect"),),
+    stages=_mobilenet_v3_stages([1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1]),
+    torch_keys=_mobilenet_v3_keys([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1])))
+def mobilenet_v3_large(num_classes=1000, scale=1.0):
+    """MobileNetV3-Large (Howard et al., ICCV 2019)."""
+    return use_fast_convolutions(vision_models.mobilenet_v3_large(scale=scale, num_classes=num_classes))
+
+
+#: ShuffleNetV2 x1.0's stages: ``(number, units)``; paddle.vision names unit ``i`` of stage ``n`` ``"{n}_{i + 1}"``.
+SHUFFLENET_V2_UNITS = ((2, 4), (3, 8), (4, 4))
+#: a unit's branch -> {torchvision's Sequential index: paddle.vision sublayer}; a stage's first unit adds ``_2``
+_SHUFFLE_BRANCHES = {"branch1": {0: "_conv_dw_1.0", 1: "_conv_dw_1.1", 2: "_conv_linear_1.0", 3: "_conv_linear_1.1"},
+                     "branch2": {0: "_conv_pw{}.0", 1: "_conv_pw{}.1", 3: "_conv_dw{}.0", 4: "_conv_dw{}.1",
+                                 5: "_conv_linear{}.0", 6: "_conv_linear{}.1"}}
+
+
+def _shufflenet_v2_keys():
+    """torchvision's ``conv1``, ``stageS.i.branchB.j``, ``conv5``, ``fc`` -> paddle.vision's names."""
+    renames = [(r"^conv1\.", "_conv1."), (r"^conv5\.", "_last_conv."), (r"^fc\b", "_fc")]
+    for stage, units in SHUFFLENET_V2_UNITS:
+        for unit in range(units):
+            block = f"{stage}_{unit + 1}."
+            renames += [(rf"^stage{stage}\.{unit}\.{branch}\.{i}\b", block + part.format("" if unit else "_2"))
+                        for branch, parts in _SHUFFLE_BRANCHES.items() if branch == "branch2" or not unit
+                        for i, part in parts.items()]
+    return KeyMapping(tuple(renames))
+
+
+@register_model(card=_card("shufflenet_v2_x1_0", "_fc", torch_keys=_shufflenet_v2_keys(), stages=stride_stages(
+    [("_conv1", 2), ("_max_pool", 2), *((f"{stage}_{i}", 2 if i == 1 else 1) for stage, units in SHUFFLENET_V2_UNITS
+                                        for i in range(1, units + 1)), ("_last_conv", 1)])))
+def shufflenet_v2_x1_0(num_classes=1000):
+    """ShuffleNetV2 x1.0 (Ma et al., ECCV 2018)."""
+    return use_fast_convolutions(vision_models.shufflenet_v2_x1_0(num_classes=num_classes))
+
+
+def _densenet_keys(blocks=4):
+    """torchvision's ``features.denseblockB.denselayerL.{norm,conv}{1,2}``, ``features.transitionB``, ``norm0/5``,
+    ``classifier`` -> paddle.vision's; its published file's older ``norm.1`` spelling read as ``norm1``."""
+    renames = [(r"^features\.conv0\b", "conv1_func._conv"), (r"^features\.norm0\b", "conv1_func._batch_norm"),
+               (r"^features\.norm5\b", "batch_norm"), (r"^classifier\b", "out")]
+    for b in range(1, blocks + 1):
+        layer, paddle = rf"^features\.denseblock{b}\.denselayer(\d+)\.", rf"db_conv_{b + 1}.conv{b + 1}_\1.bn_ac_func"
+        renames += [(layer + rf"{kind}{i}\b", f"{paddle}{i}.{part}") for i in (1, 2)
+                    for kind, part in (("norm", "_batch_norm"), ("conv", "_conv"))]
+        renames += [(rf"^features\.transition{b}\.{kind}\b", f"tr_conv{b + 1}_blk.conv_ac_func.{part}")
+                    for kind, part in (("norm", "_batch_norm"), ("conv", "_conv")) if b < blocks]
+    aliases = ((r"^(features\.denseblock\d+\.denselayer\d+\.(?:norm|conv))\.([12])\.", r"\1\2."),)
+    return KeyMapping(tuple(renames), aliases=aliases)
+
+
+@register_model(card=_card("densenet121", "out", torch_keys=_densenet_keys(), stages=stride_stages(  # transition, block
+    [("conv1_func", 2), ("pool2d_max", 2), ("db_conv_2", 1), *((name, stride) for i in (3, 4, 5) for name, stride
+                                                              in ((f"tr_conv{i - 1}_blk", 2), (f"db_conv_{i}", 1))),
+     ("batch_norm", 1)])))
+def densenet121(num_classes=1000):
+    """DenseNet-121 (Huang et al., CVPR 2017)."""
+    return use_fast_convolutions(vision_models.densenet121(num_classes=num_classes))

@@ -42,40 +42,22 @@ from ..registry import register_model
 # depth -> (num_heads, mlp_ratio, embedding_dim): upstream's cct_2 ... cct_14.
 WIDTHS = {2: (2, 1, 128), 4: (2, 1, 128), 6: (4, 2, 256), 7: (4, 2, 256), 14: (6, 3, 384)}
 
-# name -> (depth, conv kernel size, conv stages, image size, default num_classes).
-VARIANTS = {
-    "cct_2_3x2_32": (2, 3, 2, 32, 10),
-    "cct_4_3x2_32": (4, 3, 2, 32, 10),
-    "cct_6_3x1_32": (6, 3, 1, 32, 10),
-    "cct_6_3x2_32": (6, 3, 2, 32, 10),
-    "cct_7_3x1_32": (7, 3, 1, 32, 10),
-    "cct_7_3x2_32": (7, 3, 2, 32, 10),
-    "cct_7_7x2_224": (7, 7, 2, 224, 102),
-    "cct_14_7x2_224": (14, 7, 2, 224, 1000),
-    "cct_14_7x2_384": (14, 7, 2, 384, 1000),
-}
-
-CCT_NAMES = sorted(VARIANTS) + sorted(f"{name}_sine" for name in VARIANTS)
-
-
 def _pair(size):
     return (size, size) if isinstance(size, int) else tuple(size)
 
 
 def cct_config(name):
-    """Keyword arguments of :class:`CCT` for the registered model ``name`` (any of
-    :data:`CCT_NAMES`), e.g. ``cct_config("cct_7_3x1_32_sine")``."""
-    positional_embedding = "learnable"
-    if name.endswith("_sine"):
-        name, positional_embedding = name[: -len("_sine")], "sine"
-    depth, kernel_size, n_conv_layers, img_size, num_classes = VARIANTS[name]
-    num_heads, mlp_ratio, embedding_dim = WIDTHS[depth]
+    """Keyword arguments of :class:`CCT` for the model ``name``, ``cct_<layers>_<kernel>x<conv stages>_<image
+    size>[_sine]`` (upstream's names), e.g. ``cct_config("cct_7_3x1_32_sine")``; the class count is the builder's."""
+    _, layers, conv, size = name.removesuffix("_sine").split("_")
+    kernel_size, n_conv_layers = (int(v) for v in conv.split("x"))
+    num_heads, mlp_ratio, embedding_dim = WIDTHS[int(layers)]
     return {
-        "num_layers": depth, "num_heads": num_heads, "mlp_ratio": mlp_ratio,
+        "num_layers": int(layers), "num_heads": num_heads, "mlp_ratio": mlp_ratio,
         "embedding_dim": embedding_dim, "kernel_size": kernel_size,
         "stride": max(1, kernel_size // 2 - 1), "padding": max(1, kernel_size // 2),
-        "n_conv_layers": n_conv_layers, "img_size": img_size, "num_classes": num_classes,
-        "positional_embedding": positional_embedding,
+        "n_conv_layers": n_conv_layers, "img_size": int(size),
+        "positional_embedding": "sine" if name.endswith("_sine") else "learnable",
     }
 
 
@@ -219,28 +201,11 @@ class CCT(nn.Layer):
         return self.classifier(self.tokenizer(x), grid)
 
 
-def cct_builder(name, model_class=CCT):
-    """A builder ``fn(num_classes=..., img_size=..., positional_embedding=..., **kwargs)`` of
-    the model ``name`` (any of :data:`CCT_NAMES`) made of ``model_class`` (a class taking
-    :class:`CCT`'s arguments; the torch reference passes its own)."""
-    config = cct_config(name)
-
-    def builder(num_classes=config["num_classes"], img_size=config["img_size"],
-                positional_embedding=config["positional_embedding"], **kwargs):
-        return model_class(**{**config, **kwargs, "num_classes": num_classes,
-                              "img_size": img_size, "positional_embedding": positional_embedding})
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = (
-        f"{name}: CCT (arXiv 2104.05704) with {config['num_layers']} transformer layers of "
-        f"width {config['embedding_dim']} ({config['num_heads']} heads, MLP ratio "
-        f"{config['mlp_ratio']}), {config['n_conv_layers']} conv stage(s) of "
-        f"{config['kernel_size']}x{config['kernel_size']}, {config['positional_embedding']} "
-        f"position embedding, for {config['img_size']}x{config['img_size']} images; "
-        f"dropout {config.get('dropout', 0.0)}.\n\n"
-        f"Input ``[N, 3, H, W]`` (any size), output ``[N, num_classes]``; extra keyword "
-        f"arguments go to the model class (``dropout``, ``stochastic_depth``, ...).")
-    return builder
+def _cct(name, num_classes, **kwargs):
+    """The :class:`CCT` ``name`` (:func:`cct_config`); ``kwargs`` (``img_size``, ``positional_embedding``, ``dropout``,
+    ``stochastic_depth``, ...) override its configuration. Input ``[N, 3, H, W]`` (any size), output
+    ``[N, num_classes]``."""
+    return CCT(**{**cct_config(name), **kwargs, "num_classes": num_classes})
 
 
 _SHI_URL = "https://shi-labs.com/projects/cct/checkpoints/"
@@ -248,8 +213,8 @@ _SHI_URL = "https://shi-labs.com/projects/cct/checkpoints/"
 
 def _weights(model, tag, path, dataset, top1):
     """A published checkpoint of SHI-Labs/Compact-Transformers (their README's top-1)."""
-    size, num_classes = VARIANTS[model.replace("_sine", "")][3], {"cifar-10": 10, "cifar-100": 100,
-                                                                   "flowers-102": 102}.get(dataset, 1000)
+    size = cct_config(model)["img_size"]
+    num_classes = {"cifar-10": 10, "cifar-100": 100, "flowers-102": 102}.get(dataset, 1000)
     norm = (CIFAR10_MEAN, CIFAR10_STD) if "cifar" in dataset else (IMAGENET_MEAN, IMAGENET_STD)
     return WeightEntry(model=model, name=tag, urls=(_SHI_URL + path,), file_name=path.rsplit("/", 1)[1],
                        file_format="torch", converter="torch", license="Apache-2.0",
@@ -290,16 +255,13 @@ CCT_PAPERS = {
 }
 
 
-def cct_card(name):
+def cct_card(name, num_classes):
     """The :class:`~paddle_conv.cards.ModelCard` of the CCT model ``name``: CIFAR-10's
     normalisation at 32x32, ImageNet's above."""
-    config = cct_config(name)
-    size = config["img_size"]
-    upstream, norm = "SHI-Labs/Compact-Transformers", {}
-    if size == 32:
-        norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD}
+    size = cct_config(name)["img_size"]
+    norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD} if size == 32 else {}
     return ModelCard(input_size=(3, size, size), interpolation="bicubic", classifier="classifier.fc",
-                     num_classes=config["num_classes"], upstream=upstream,
+                     num_classes=num_classes, upstream="SHI-Labs/Compact-Transformers",
                      layout="SHI-Labs/Compact-Transformers",
                      weights=tuple(_weights(*row) for row in PUBLISHED if row[0] == name),
                      paper=CCT_PAPERS.get(name), **norm,
@@ -307,6 +269,110 @@ def cct_card(name):
                      if name == "cct_2_3x2_32" else None)
 
 
-for _name in CCT_NAMES:  # registered by the names of VARIANTS, each also with a sine position embedding
-    register_model(cct_builder(_name), name=_name, card=cct_card(_name))
-del _name
+# Upstream's models, each also with a sine position embedding (one that is really fixed, unlike upstream's).
+@register_model(card=cct_card("cct_2_3x2_32", num_classes=10))
+def cct_2_3x2_32(num_classes=10, img_size=32, **kwargs):
+    """2 transformer layers, two 3x3 conv stages, learnable position embedding, 32x32 images."""
+    return _cct("cct_2_3x2_32", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_4_3x2_32", num_classes=10))
+def cct_4_3x2_32(num_classes=10, img_size=32, **kwargs):
+    """4 transformer layers, two 3x3 conv stages, learnable position embedding, 32x32 images."""
+    return _cct("cct_4_3x2_32", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_6_3x1_32", num_classes=10))
+def cct_6_3x1_32(num_classes=10, img_size=32, **kwargs):
+    """6 transformer layers, one 3x3 conv stage, learnable position embedding, 32x32 images."""
+    return _cct("cct_6_3x1_32", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_6_3x2_32", num_classes=10))
+def cct_6_3x2_32(num_classes=10, img_size=32, **kwargs):
+    """6 transformer layers, two 3x3 conv stages, learnable position embedding, 32x32 images."""
+    return _cct("cct_6_3x2_32", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_7_3x1_32", num_classes=10))
+def cct_7_3x1_32(num_classes=10, img_size=32, **kwargs):
+    """7 transformer layers, one 3x3 conv stage, learnable position embedding, 32x32 images."""
+    return _cct("cct_7_3x1_32", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_7_3x2_32", num_classes=10))
+def cct_7_3x2_32(num_classes=10, img_size=32, **kwargs):
+    """7 transformer layers, two 3x3 conv stages, learnable position embedding, 32x32 images."""
+    return _cct("cct_7_3x2_32", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_7_7x2_224", num_classes=102))
+def cct_7_7x2_224(num_classes=102, img_size=224, **kwargs):
+    """7 transformer layers, two 7x7 conv stages, learnable position embedding, 224x224 images."""
+    return _cct("cct_7_7x2_224", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_14_7x2_224", num_classes=1000))
+def cct_14_7x2_224(num_classes=1000, img_size=224, **kwargs):
+    """14 transformer layers, two 7x7 conv stages, learnable position embedding, 224x224 images."""
+    return _cct("cct_14_7x2_224", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_14_7x2_384", num_classes=1000))
+def cct_14_7x2_384(num_classes=1000, img_size=384, **kwargs):
+    """14 transformer layers, two 7x7 conv stages, learnable position embedding, 384x384 images."""
+    return _cct("cct_14_7x2_384", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_2_3x2_32_sine", num_classes=10))
+def cct_2_3x2_32_sine(num_classes=10, img_size=32, **kwargs):
+    """2 transformer layers, two 3x3 conv stages, sine position embedding, 32x32 images."""
+    return _cct("cct_2_3x2_32_sine", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_4_3x2_32_sine", num_classes=10))
+def cct_4_3x2_32_sine(num_classes=10, img_size=32, **kwargs):
+    """4 transformer layers, two 3x3 conv stages, sine position embedding, 32x32 images."""
+    return _cct("cct_4_3x2_32_sine", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_6_3x1_32_sine", num_classes=10))
+def cct_6_3x1_32_sine(num_classes=10, img_size=32, **kwargs):
+    """6 transformer layers, one 3x3 conv stage, sine position embedding, 32x32 images."""
+    return _cct("cct_6_3x1_32_sine", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_6_3x2_32_sine", num_classes=10))
+def cct_6_3x2_32_sine(num_classes=10, img_size=32, **kwargs):
+    """6 transformer layers, two 3x3 conv stages, sine position embedding, 32x32 images."""
+    return _cct("cct_6_3x2_32_sine", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_7_3x1_32_sine", num_classes=10))
+def cct_7_3x1_32_sine(num_classes=10, img_size=32, **kwargs):
+    """7 transformer layers, one 3x3 conv stage, sine position embedding, 32x32 images."""
+    return _cct("cct_7_3x1_32_sine", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_7_3x2_32_sine", num_classes=10))
+def cct_7_3x2_32_sine(num_classes=10, img_size=32, **kwargs):
+    """7 transformer layers, two 3x3 conv stages, sine position embedding, 32x32 images."""
+    return _cct("cct_7_3x2_32_sine", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_7_7x2_224_sine", num_classes=102))
+def cct_7_7x2_224_sine(num_classes=102, img_size=224, **kwargs):
+    """7 transformer layers, two 7x7 conv stages, sine position embedding, 224x224 images."""
+    return _cct("cct_7_7x2_224_sine", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_14_7x2_224_sine", num_classes=1000))
+def cct_14_7x2_224_sine(num_classes=1000, img_size=224, **kwargs):
+    """14 transformer layers, two 7x7 conv stages, sine position embedding, 224x224 images."""
+    return _cct("cct_14_7x2_224_sine", num_classes, img_size=img_size, **kwargs)
+
+
+@register_model(card=cct_card("cct_14_7x2_384_sine", num_classes=1000))
+def cct_14_7x2_384_sine(num_classes=1000, img_size=384, **kwargs):
+    """14 transformer layers, two 7x7 conv stages, sine position embedding, 384x384 images."""
+    return _cct("cct_14_7x2_384_sine", num_classes, img_size=img_size, **kwargs)

@@ -10,15 +10,19 @@ v2", CVPR 2019, arXiv:1811.11168. In a config: ``Arch: {name: conv_resnet50, con
 import paddle
 import paddle.nn as nn
 
-from ..cards import RESNET_STAGES, ModelCard
+from ..cards import RESNET_STAGES, KeyMapping, ModelCard
 from ..layers.bottleneck import Bottleneck
 from ..registry import register_model
 
 __all__ = ["ConvResNet"]
 
 #: Names and shapes of ``paddle.vision.models.resnet50`` (plain convs).
+#: torchvision-``DeformConv2d``-style separate ``conv2.offset_conv`` and ``conv2.mask_conv`` (in that order, along the
+#: output channels) are Paddle's one ``conv2.conv_offset``.
+DCN_TORCH_KEYS = KeyMapping(renames=((r"\.conv2\.(offset_conv|mask_conv)\b", ".conv2.conv_offset"),),
+                            merged=(r".*\.conv2\.conv_offset\.(weight|bias)",))
 _CARD = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models.resnet50",
-                  stages=RESNET_STAGES, residual_branches=((Bottleneck, "bn3"),))
+                  stages=RESNET_STAGES, residual_branches=((Bottleneck, "bn3"),), torch_keys=DCN_TORCH_KEYS)
 
 _BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
@@ -77,7 +81,7 @@ def conv_resnet50(num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_
 
 @register_model(card=ModelCard(layout="paddle.vision.models.resnet50 with DCNv2 3x3 convs in stages 3-5",
                                 stages=RESNET_STAGES, residual_branches=((Bottleneck, "bn3"),),
-                                quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
+                                torch_keys=DCN_TORCH_KEYS, quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
 def resnet50_dcn(num_classes=1000, deformable_groups=1):
     """ResNet-50 with DCNv2 (modulated deformable conv) in the 3x3 convs of stages 3-5."""
     return ConvResNet(50, num_classes, "deform", (3, 4, 5), {"deformable_groups": deformable_groups})

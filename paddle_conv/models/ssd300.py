@@ -14,7 +14,7 @@
 
 At 21 classes and ``width=1`` it has 26,285,486 parameters, and its state dict is upstream's with
 ``L2Norm``, ``loc``, ``conf`` named ``l2_norm``, ``loc_heads``, ``conf_heads`` (the bridge's
-mapping, ``weights_bridge.references.ssd300``). ``width`` scales every channel count but the
+mapping, ``weights_bridge.references.ssd300_torch``). ``width`` scales every channel count but the
 heads' outputs: a thinner SSD300 on the same priors, a student for
 :class:`~paddle_conv.losses.MultiBoxLoss_KD` (``configs/ssd300_kd_voc.yaml``).
 
@@ -26,7 +26,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ..cards import ModelCard, WeightEntry
+from ..cards import KeyMapping, ModelCard, WeightEntry
 from ..det import VOC_SSD300, num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..layers.dense_conv import DenseConv2D
@@ -150,6 +150,7 @@ ssd300_vgg16 = register_model(SSD300, name="ssd300_vgg16", card=ModelCard(
     task="detection", input_size=(3, INPUT_SIZE, INPUT_SIZE), interpolation="bicubic", classifier=None,
     num_classes=21, upstream="amdegroot/ssd.pytorch",
     layout="amdegroot/ssd.pytorch (L2Norm, loc, conf named l2_norm, loc_heads, conf_heads)",
+    torch_keys=KeyMapping(renames=((r"^L2Norm\b", "l2_norm"), (r"^loc\b", "loc_heads"), (r"^conf\b", "conf_heads"))),
     weights=(_amdegroot("voc0712", "ssd300_mAP_77.43_v2.pth", 77.43), _amdegroot("voc0712_caffe", "ssd_300_VOC0712.pth",
                                                                                  77.26)),
     quick_check={"kwargs": {"width": 0.0625}, "input_size": (3, 300, 300), "fixed_size": True}))  # a thin SSD300

@@ -23,12 +23,13 @@ import collections
 import paddle
 import paddle.nn as nn
 
-from ..cards import ModelCard
+from ..cards import KeyMapping, ModelCard
 from ..det import num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..factory import create_model
 from ..layers.fast_conv import fast_conv_class
 from ..registry import register_model
+from .baselines import mobilenet_v1_renames
 
 _PROBE = 256  # probe resolution for finding taps: every stride up to 32 divides it
 
@@ -233,4 +234,5 @@ class SSDLite(nn.Layer):
 #: ``create_model("ssd_lite", num_classes=..., backbone=..., ...)``: builds :class:`SSDLite`.
 ssd_lite = register_model(SSDLite, name="ssd_lite", card=ModelCard(
     task="detection", input_size=(3, 300, 300), interpolation="bicubic", classifier=None, num_classes=21,
+    torch_keys=KeyMapping(renames=mobilenet_v1_renames("backbone.")),  # its MobileNetV1 backbone's names
     quick_check={"kwargs": {"backbone": "tiny_cnn", "input_size": 64}, "input_size": (3, 64, 64), "fixed_size": True}))

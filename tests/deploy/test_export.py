@@ -30,6 +30,7 @@ def _max_rel(got, want):
 @pytest.mark.parametrize("case", CASES, ids=[case.family for case in CASES])
 def test_family_exports_to_paddle_inference_and_onnx(case, tmp_path):
     name, kwargs, shape, spec = case.name, case.kwargs, case.shape, case.spec
+    paddle.seed(0)  # the same weights whatever ran before (the output-size check below depends on them)
     model = pc.create_model(name, num_classes=5, **kwargs)
     randomize_batchnorm(model)
     model.eval()

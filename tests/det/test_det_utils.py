@@ -20,7 +20,7 @@ from paddle_conv.det import (
 )
 from paddle_conv.det.voc_map import average_precision
 from paddle_conv.errors import ConfigError
-from weights_bridge.references.ssd_loss import match_image
+from weights_bridge.references.ssd_loss_torch import match_image
 
 
 def test_voc_ssd300_has_8732_clipped_priors():

@@ -5,8 +5,9 @@ import paddle
 import paddle.nn.functional as F
 import pytest
 
+from paddle_conv.deploy.layer_forms import SeparateInputs
 from paddle_conv.layers import Conv_BN, Conv_BN_ACT, OctaveConv
-from paddle_conv.layers.octconv import downsample, upsample_to
+from paddle_conv.layers.octconv import RULE, ExportOctaveConv, Formulation, candidates, downsample, upsample_to
 
 ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]  # the seed's closed range [0, 1]
 
@@ -168,3 +169,90 @@ def test_static_graph_fast_path_equals_eager_reference(fixed, h, w, out_channels
     assert "conv2d_transpose" in str(static.forward.concrete_program.main_program)
     for want, got in zip(eager, graph):
         assert float(np.abs(want - got).max() / np.abs(want).max()) < 1e-5
+
+
+# in, out, kernel, alpha_in, alpha_out, stride, groups, bias, H x W of x_h
+LAYERS = {
+    "1x1": (16, 32, 1, 0.5, 0.5, 1, 1, True, (8, 8)),
+    "1x1-stride2": (16, 32, 1, 0.5, 0.5, 2, 1, False, (8, 8)),
+    "3x3": (16, 16, 3, 0.5, 0.5, 1, 1, True, (8, 8)),
+    "3x3-odd": (16, 16, 3, 0.5, 0.5, 1, 1, False, (7, 9)),
+    "1x1-odd": (16, 32, 1, 0.5, 0.5, 1, 1, True, (7, 9)),
+    "first": (8, 16, 1, 0.0, 0.5, 1, 1, False, (8, 8)),
+    "last": (16, 8, 1, 0.5, 0.0, 1, 1, True, (8, 8)),
+    "depthwise": (16, 16, 3, 0.5, 0.5, 1, 16, False, (8, 8)),
+    "all-low-out": (16, 16, 1, 0.5, 1.0, 1, 1, True, (8, 8)),
+    "all-low-in": (16, 16, 3, 1.0, 0.5, 1, 1, False, (8, 8)),
+}
+
+
+def _layer_and_input(spec):
+    cin, cout, k, a_in, a_out, stride, groups, bias, (h, w) = spec
+    paddle.seed(0)
+    conv = OctaveConv(cin, cout, k, a_in, a_out, stride, padding=k // 2, groups=groups, bias=bias)
+    if bias:
+        for c in (conv.conv_h2h, conv.conv_h2l, conv.conv_l2h, conv.conv_l2l):
+            if c is not None:
+                c.bias.set_value(np.random.default_rng(1).normal(size=c.bias.shape).astype("float32"))
+    conv.eval()
+    rng = np.random.default_rng(0)
+    hi, lo = conv.channels_in
+    x_h = paddle.to_tensor(rng.standard_normal([2, hi, h, w]).astype("float32")) if hi else None
+    if not lo:
+        return conv, x_h
+    x_l = paddle.to_tensor(rng.standard_normal([2, lo, (h + 1) // 2, (w + 1) // 2]).astype("float32"))
+    return conv, (x_h, x_l)
+
+
+def _close(got, want):
+    for g, w in zip(got, want):
+        assert (g is None) == (w is None)
+        if w is not None:
+            err = float(np.abs(g.numpy() - w.numpy()).max()) / max(float(np.abs(w.numpy()).max()), 1.0)
+            assert err <= 1e-5
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_formulation_equals_the_layer(name):
+    conv, x = _layer_and_input(LAYERS[name])
+    with paddle.no_grad():
+        want = conv(x)
+    forms = candidates(conv)
+    assert conv.export_forms() == [f.name for f in [RULE] + [f for f in forms if f != RULE]]
+    if name == "1x1":  # the layer shape where every candidate applies
+        assert {f.name for f in forms} == {"deconv", "broadcast", "dense", "merge_low+deconv", "merge_low+broadcast",
+                                           "merge_high+deconv", "merge_high+broadcast", "merge_high+dense",
+                                           "merge_high+merge_low+deconv", "merge_high+merge_low+broadcast"}
+    if name in ("3x3", "depthwise", "1x1-stride2"):  # l2h is not a dense 1x1 up-sampled convolution
+        assert "dense" not in {f.upsample for f in forms}
+    for f in forms:
+        layer = ExportOctaveConv(conv, f)
+        with paddle.no_grad():
+            _close(layer(x), want)
+        if isinstance(x, tuple) and x[0] is None:
+            continue  # no x_h input (alpha_in = 1): nothing to rewrite, the dygraph check covers it
+        xs = list(x) if isinstance(x, tuple) else [x]
+        specs = [paddle.static.InputSpec(t.shape, "float32") for t in xs]
+        wrapped = SeparateInputs(layer, None if isinstance(x, paddle.Tensor) else list(x))
+        static = paddle.jit.to_static(wrapped, input_spec=specs, full_graph=True)
+        with paddle.no_grad():
+            _close(static(*xs), [w for w in want if w is not None])
+
+
+def test_a_formulation_that_does_not_fit_is_refused():
+    conv, _ = _layer_and_input(LAYERS["3x3"])
+    with pytest.raises(ValueError, match="merge_high"):
+        ExportOctaveConv(conv, Formulation(merge_high=True))
+
+
+def test_a_formulation_name_is_parsed_or_refused():
+    assert Formulation.parse("merge_low") == Formulation(merge_low=True)
+    assert Formulation.parse("merge_high+merge_low+dense").name == "merge_high+merge_low+dense"
+    with pytest.raises(ValueError, match="merge_low\\+broadcast"):
+        Formulation.parse("merge_lo+broadcast")
+
+
+def test_export_form_fits_a_named_formulation_to_the_layer():
+    conv, _ = _layer_and_input(LAYERS["3x3"])  # 3x3 kernels: no merge_high, no dense up-sampling
+    assert conv.export_form("merge_high+merge_low+dense").formulation == Formulation(merge_low=True)
+    assert conv.export_form().formulation == RULE

@@ -9,7 +9,7 @@ from paddle_conv.det import VOC_SSD300, prior_boxes
 from paddle_conv.errors import ConfigError, DataError
 from paddle_conv.losses import LOSSES, MultiBoxLoss, MultiBoxLoss_KD, kd_total
 from paddle_conv.losses.multibox import background_loss
-from weights_bridge.references.ssd_loss import MultiBoxLossKDReference, MultiBoxLossReference
+from weights_bridge.references.ssd_loss_torch import MultiBoxLossKDReference, MultiBoxLossReference
 
 NUM_CLASSES = 21
 

@@ -1,3 +1,5 @@
+import inspect
+
 import numpy as np
 import paddle
 import pytest
@@ -5,7 +7,7 @@ import pytest
 import paddle_conv as pc
 from paddle_conv.errors import ConfigError
 from paddle_conv.layers import sinusoidal_embedding
-from paddle_conv.models.cct import CCT_NAMES, VARIANTS
+from paddle_conv.models.cct import cct_config
 
 # Trainable parameter counts of SHI-Labs/Compact-Transformers' models, 10 classes.
 UPSTREAM_COUNTS = [
@@ -29,10 +31,16 @@ def test_parameter_counts_equal_upstream(name, embedding, count):
 
 
 def test_the_family_is_registered():
-    expected = set(VARIANTS) | {f"{n}_sine" for n in VARIANTS}
-    assert set(pc.list_models("cct_*")) == expected | {"cct_keras_cifar"}
-    assert set(CCT_NAMES) == expected and len(expected) == 18
+    names = set(pc.list_models("cct_*")) - {"cct_keras_cifar"}
+    assert len(names) == 18 and {f"{n}_sine" for n in names if not n.endswith("_sine")} <= names
     assert "7 transformer layers" in pc.registry.MODELS.get("cct_7_3x1_32").__doc__
+    for name in names:  # the name says the configuration; the card says the class count the builder takes
+        config = cct_config(name)
+        assert name.startswith(f"cct_{config['num_layers']}_{config['kernel_size']}x{config['n_conv_layers']}_"
+                               f"{config['img_size']}")
+        card, builder = pc.model_card(name), pc.registry.MODELS.get(name)
+        assert card.input_size[1] == config["img_size"]
+        assert inspect.signature(builder).parameters["num_classes"].default == card.num_classes
 
 
 def test_sine_embedding_is_fixed_and_not_trained():

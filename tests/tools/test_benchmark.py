@@ -66,6 +66,7 @@ def test_macs_follow_the_published_counts():
     (["--models", "a", "--batch", "0"], ">= 1"),
     (["--models", "a", "--amp", "maybe"], "unknown amp"),
     (["--models", "a", "--mode", "eval"], "unknown mode"),
+    (["--models", "a", "--octconv", "merge_lo+dense"], "--octconv: unknown OctConv formulation 'merge_lo+dense'"),
 ])
 def test_bad_arguments_say_what_to_fix(argv, message, capsys):
     with pytest.raises(SystemExit):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from paddle_conv.layers import DeformConv2D
-from weights_bridge.references.dcn import deform_conv2d as torch_deform_conv2d
+from weights_bridge.references.dcn_torch import deform_conv2d as torch_deform_conv2d
 
 TOL = 1e-5
 

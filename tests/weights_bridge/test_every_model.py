@@ -21,7 +21,7 @@ def test_every_registered_model_has_a_reference():
     references = set(wb.list_references())
     missing = sorted(n for n in MODELS if model_card(n).torch_reference and n not in references)
     assert not missing, (f"registered models without a torch reference: {', '.join(missing)}; register one "
-                         "(weights_bridge/references/<family>.py, with register_key_mapping where names differ) "
+                         "(weights_bridge/references/<family>_torch.py; the card's torch_keys where names differ) "
                          "or set torch_reference=False on the card")
     stale = sorted(n for n in MODELS if not model_card(n).torch_reference and n in references)
     assert not stale, f"the cards of {', '.join(stale)} say torch_reference=False, yet they have one"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from paddle_conv.layers.octconv import OctaveConv
 from weights_bridge import parity
-from weights_bridge.references.octconv import OctaveConv as TorchOctaveConv
+from weights_bridge.references.octconv_torch import OctaveConv as TorchOctaveConv
 
 ALPHAS = [0, 0.25, 0.5, 0.75]
 

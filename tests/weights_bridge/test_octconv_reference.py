@@ -6,7 +6,7 @@ import torch
 
 from weights_bridge.convert import build_torch_skeleton
 from weights_bridge.references import list_references
-from weights_bridge.references.octconv import OctaveConv
+from weights_bridge.references.octconv_torch import OctaveConv
 
 # len(state_dict()) of upstream's models (num_batches_tracked included)
 UPSTREAM_KEY_COUNTS = {"oct_resnet26": 342, "oct_resnet50": 654, "oct_resnet101": 1368, "oct_resnet152": 2082,

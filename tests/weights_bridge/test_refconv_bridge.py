@@ -10,7 +10,7 @@ from paddle_conv.layers import RefConv2D
 from paddle_conv.refconv import reparameterize
 from weights_bridge import create_reference, paddle_to_torch, torch_to_paddle
 from weights_bridge.parity import check_parity, paddle_twin, randomize_torch_
-from weights_bridge.references.refconv import RepConv
+from weights_bridge.references.refconv_torch import RepConv
 
 TOL = 1e-5
 

@@ -12,7 +12,7 @@ import torch
 
 from paddle_conv.layers.octconv import Conv_BN_ACT
 from weights_bridge import parity
-from weights_bridge.references.octconv import Conv_BN_ACT as TorchConvBNAct
+from weights_bridge.references.octconv_torch import Conv_BN_ACT as TorchConvBNAct
 
 LAYERS = [dict(in_channels=3, out_channels=16, kernel_size=3, alpha_in=0, alpha_out=0.5, padding=1),
           dict(in_channels=16, out_channels=32, kernel_size=3, alpha_in=0.5, alpha_out=0.5, stride=2, padding=1),

@@ -26,9 +26,8 @@ import torch.nn as nn
 
 from paddle_conv.registry import register_reference
 
-from ..mappings import KeyMapping, register_key_mapping
-from .dcn import deform_conv2d
-from .refconv import RepConv
+from .dcn_torch import deform_conv2d
+from .refconv_torch import RepConv
 
 __all__ = ["BasicBlock", "Bottleneck", "DeformConv", "ResNet", "conv_resnet50", "resnet50_dcn"]
 
@@ -184,9 +183,3 @@ def conv_resnet50(num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_
 def resnet50_dcn(num_classes=1000, deformable_groups=1):
     """Torch reference of ``resnet50_dcn``: DCNv2 3x3 convs in stages 3-5 (``layer2`` .. ``layer4``)."""
     return ResNet(num_classes, "deform", (3, 4, 5), {"deformable_groups": deformable_groups})
-
-
-#: torchvision-style separate offset and mask convolutions -> Paddle's one ``conv2.conv_offset``
-register_key_mapping(KeyMapping(renames=((r"\.conv2\.(offset_conv|mask_conv)\b", ".conv2.conv_offset"),),
-                                merged=(r".*\.conv2\.conv_offset\.(weight|bias)",)),
-                     "resnet50_dcn", "conv_resnet50")

@@ -8,12 +8,12 @@ concatenated after the input), ``transition1`` .. ``transition3`` (``norm``, 1x1
 the channels, 2x2 average pooling) and ``norm5``; then ``classifier`` (Linear). No convolution
 has a bias. (torchvision's own download predates dotless module names and spells a dense layer's
 tensors ``norm.1`` / ``conv.1`` ...; torchvision renames them to ``norm1`` / ``conv1`` on loading,
-and so does the converter: :data:`DENSENET_ALIASES`.)
+and so does the converter: the card's ``torch_keys.aliases``.)
 
 paddle.vision names the same tensors ``conv1_func._conv`` / ``._batch_norm``,
 ``db_conv_{b+1}.conv{b+1}_L.bn_ac_func{1,2}._batch_norm`` / ``._conv``,
 ``tr_conv{b+1}_blk.conv_ac_func._batch_norm`` / ``._conv``, ``batch_norm`` and ``out``:
-:func:`densenet_renames` gives the converter's renames.
+the card's ``torch_keys`` (:mod:`paddle_conv.models.baselines`) renames them.
 """
 
 import torch
@@ -22,15 +22,11 @@ import torch.nn.functional as F
 
 from paddle_conv.registry import register_reference
 
-from ..mappings import KeyMapping, register_key_mapping
-
-__all__ = ["DENSENET121_BLOCKS", "DENSENET_ALIASES", "DenseNet", "densenet121", "densenet_renames"]
+__all__ = ["DENSENET121_BLOCKS", "DenseNet", "densenet121"]
 
 #: dense layers per block of DenseNet-121 (growth rate 32, 64 stem channels, bottleneck 4 x 32)
 DENSENET121_BLOCKS = (6, 12, 24, 16)
 GROWTH, STEM, BOTTLENECK = 32, 64, 4
-#: torchvision's published file spells a dense layer's tensors ``norm.1`` ... -> ``norm1`` (as torchvision's loader)
-DENSENET_ALIASES = ((r"^(features\.denseblock\d+\.denselayer\d+\.(?:norm|conv))\.([12])\.", r"\1\2."),)
 
 
 class DenseLayer(nn.Module):
@@ -88,25 +84,7 @@ class DenseNet(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-def densenet_renames(blocks=DENSENET121_BLOCKS):
-    """``(torch pattern, paddle name)`` renames: torchvision's names -> paddle.vision's."""
-    renames = [(r"^features\.conv0\b", "conv1_func._conv"), (r"^features\.norm0\b", "conv1_func._batch_norm"),
-               (r"^features\.norm5\b", "batch_norm"), (r"^classifier\b", "out")]
-    for b in range(1, len(blocks) + 1):
-        layer = rf"^features\.denseblock{b}\.denselayer(\d+)\."
-        paddle = rf"db_conv_{b + 1}.conv{b + 1}_\1.bn_ac_func"
-        renames += [(layer + r"norm1\b", paddle + "1._batch_norm"), (layer + r"conv1\b", paddle + "1._conv"),
-                    (layer + r"norm2\b", paddle + "2._batch_norm"), (layer + r"conv2\b", paddle + "2._conv")]
-        if b < len(blocks):
-            renames += [(rf"^features\.transition{b}\.norm\b", f"tr_conv{b + 1}_blk.conv_ac_func._batch_norm"),
-                        (rf"^features\.transition{b}\.conv\b", f"tr_conv{b + 1}_blk.conv_ac_func._conv")]
-    return tuple(renames)
-
-
 @register_reference
 def densenet121(num_classes=1000):
     """Torch reference of ``densenet121``: torchvision's DenseNet-121."""
     return DenseNet(num_classes)
-
-
-register_key_mapping(KeyMapping(renames=densenet_renames(), aliases=DENSENET_ALIASES), "densenet121")

@@ -10,7 +10,7 @@ Dropout, Linear). The SE's squeeze width is the expanded width / 4 rounded to a 
 its gate is ``hardsigmoid``.
 
 paddle.vision names the same tensors ``conv``, ``blocks.i.{expand_conv, bottleneck_conv, mid_se,
-linear_conv}``, ``lastconv``: :func:`mobilenet_v3_renames` gives the converter's renames (the
+linear_conv}``, ``lastconv``: the card's ``torch_keys`` renames them (the
 block indices of ``.block`` depend on whether a block expands and has an SE).
 """
 
@@ -20,10 +20,9 @@ import torch.nn.functional as F
 
 from paddle_conv.registry import register_reference
 
-from ..mappings import KeyMapping, register_key_mapping
-from .mobilenet_v2 import conv_norm_act, make_divisible
+from .mobilenet_v2_torch import conv_norm_act, make_divisible
 
-__all__ = ["MOBILENET_V3_BLOCKS", "MobileNetV3", "mobilenet_v3_large", "mobilenet_v3_renames",
+__all__ = ["MOBILENET_V3_BLOCKS", "MobileNetV3", "mobilenet_v3_large",
            "mobilenet_v3_small"]
 
 #: Per variant: (``(in, kernel, expanded, out, SE, activation "RE"/"HS", stride)`` per block, classifier width).
@@ -99,16 +98,6 @@ class MobileNetV3(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
-def mobilenet_v3_renames(variant):
-    """``(torch pattern, paddle name)`` renames: torchvision's ``features.i`` -> paddle.vision's names."""
-    blocks, _ = MOBILENET_V3_BLOCKS[variant]
-    renames = [(r"^features\.0\b", "conv"), (rf"^features\.{len(blocks) + 1}\b", "lastconv")]
-    for i, (cin, _, expanded, _, se, _, _) in enumerate(blocks):
-        parts = ["expand_conv"] * (expanded != cin) + ["bottleneck_conv"] + ["mid_se"] * se + ["linear_conv"]
-        renames += [(rf"^features\.{i + 1}\.block\.{j}\b", f"blocks.{i}.{part}") for j, part in enumerate(parts)]
-    return tuple(renames)
-
-
 @register_reference
 def mobilenet_v3_small(num_classes=1000, scale=1.0):
     """Torch reference of ``mobilenet_v3_small``: torchvision's MobileNetV3-Small."""
@@ -119,7 +108,3 @@ def mobilenet_v3_small(num_classes=1000, scale=1.0):
 def mobilenet_v3_large(num_classes=1000, scale=1.0):
     """Torch reference of ``mobilenet_v3_large``: torchvision's MobileNetV3-Large."""
     return MobileNetV3("large", num_classes, scale)
-
-
-register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("small")), "mobilenet_v3_small")
-register_key_mapping(KeyMapping(renames=mobilenet_v3_renames("large")), "mobilenet_v3_large")

@@ -12,7 +12,7 @@ are concatenated and shuffled (2 groups).
 paddle.vision names the same tensors ``_conv1``, ``{stage}_{unit}`` (``2_1`` .. ``4_4``, units
 counted from 1) with ``_conv_dw_1`` / ``_conv_linear_1`` (branch 1) and ``_conv_pw_2`` /
 ``_conv_dw_2`` / ``_conv_linear_2`` (branch 2; ``_conv_pw`` / ``_conv_dw`` / ``_conv_linear`` in
-the stride-1 units), ``_last_conv`` and ``_fc``: :func:`shufflenet_v2_renames` gives the renames.
+the stride-1 units), ``_last_conv`` and ``_fc``: the card's ``torch_keys`` renames them.
 """
 
 import torch
@@ -20,9 +20,7 @@ import torch.nn as nn
 
 from paddle_conv.registry import register_reference
 
-from ..mappings import KeyMapping, register_key_mapping
-
-__all__ = ["SHUFFLENET_V2_STAGES", "ShuffleNetV2", "shufflenet_v2_renames", "shufflenet_v2_x1_0"]
+__all__ = ["SHUFFLENET_V2_STAGES", "ShuffleNetV2", "shufflenet_v2_x1_0"]
 
 #: ``(stage name, units, output channels)`` of ShuffleNetV2 x1.0; stem 24 channels, ``conv5`` 1024.
 SHUFFLENET_V2_STAGES = (("stage2", 4, 116), ("stage3", 8, 232), ("stage4", 4, 464))
@@ -82,30 +80,7 @@ class ShuffleNetV2(nn.Module):
         return self.fc(self.conv5(x).mean((2, 3)))
 
 
-#: branch -> {Sequential index: paddle.vision sublayer} of a unit, the stride-2 unit's branch 2 with a ``_2`` suffix
-_BRANCH_PARTS = {"branch1": {0: "_conv_dw_1.0", 1: "_conv_dw_1.1", 2: "_conv_linear_1.0", 3: "_conv_linear_1.1"},
-                 "branch2": {0: "_conv_pw{}.0", 1: "_conv_pw{}.1", 3: "_conv_dw{}.0", 4: "_conv_dw{}.1",
-                             5: "_conv_linear{}.0", 6: "_conv_linear{}.1"}}
-
-
-def shufflenet_v2_renames():
-    """``(torch pattern, paddle name)`` renames: torchvision's names -> paddle.vision's."""
-    renames = [(r"^conv1\.", "_conv1."), (r"^conv5\.", "_last_conv."), (r"^fc\b", "_fc")]
-    for name, units, _ in SHUFFLENET_V2_STAGES:
-        for unit in range(units):
-            block = f"{name[-1]}_{unit + 1}"
-            for branch, parts in _BRANCH_PARTS.items():
-                if branch == "branch1" and unit:
-                    continue
-                renames += [(rf"^{name}\.{unit}\.{branch}\.{i}\b", f"{block}.{part.format('_2' if unit == 0 else '')}")
-                            for i, part in parts.items()]
-    return tuple(renames)
-
-
 @register_reference
 def shufflenet_v2_x1_0(num_classes=1000):
     """Torch reference of ``shufflenet_v2_x1_0``: torchvision's ShuffleNetV2 x1.0."""
     return ShuffleNetV2(num_classes)
-
-
-register_key_mapping(KeyMapping(renames=shufflenet_v2_renames()), "shufflenet_v2_x1_0")

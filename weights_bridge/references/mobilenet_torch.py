@@ -12,7 +12,7 @@ plain baseline is the same file with plain depthwise-separable blocks, so its st
 
 paddle_conv's ``mobilenet_v1`` is ``paddle.vision``'s (``conv1``, ``conv2_1`` .. ``conv6`` with
 ``_depthwise_conv`` / ``_pointwise_conv``): :data:`MOBILENET_V1_BLOCKS` names each block on both
-sides and :func:`mobilenet_v1_renames` gives the converter's renames. ``scale`` is the width
+sides (the card's ``torch_keys``, :mod:`paddle_conv.models.baselines`, renames them). ``scale`` is the width
 multiplier, applied as paddle.vision applies it (``int(channels * scale)``).
 """
 
@@ -21,9 +21,7 @@ import torch.nn as nn
 
 from paddle_conv.registry import register_reference
 
-from ..mappings import KeyMapping, register_key_mapping
-
-__all__ = ["MOBILENET_V1_BLOCKS", "MobileNetV1", "mobilenet_v1", "mobilenet_v1_renames"]
+__all__ = ["MOBILENET_V1_BLOCKS", "MobileNetV1", "mobilenet_v1"]
 
 #: ``(paddle.vision name, in, out, stride)`` of the 13 separable blocks, ``features.1`` .. ``features.13``.
 MOBILENET_V1_BLOCKS = (
@@ -65,22 +63,7 @@ class MobileNetV1(nn.Module):
         return self.fc(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
-def mobilenet_v1_renames(prefix=""):
-    """``(torch pattern, paddle name)`` renames of the module paths, under ``prefix`` on both sides."""
-    p = prefix.replace(".", r"\.")
-    renames = [(rf"^{p}features\.0\.", f"{prefix}conv1.")]
-    for i, (name, *_) in enumerate(MOBILENET_V1_BLOCKS, start=1):
-        renames += [(rf"^{p}features\.{i}\.0\b", f"{prefix}{name}._depthwise_conv.0"),
-                    (rf"^{p}features\.{i}\.1\b", f"{prefix}{name}._depthwise_conv.1"),
-                    (rf"^{p}features\.{i}\.3\b", f"{prefix}{name}._pointwise_conv.0"),
-                    (rf"^{p}features\.{i}\.4\b", f"{prefix}{name}._pointwise_conv.1")]
-    return tuple(renames)
-
-
 @register_reference
 def mobilenet_v1(num_classes=1000, scale=1.0):
     """Torch reference of ``mobilenet_v1`` (d-li14's MobileNetV1 baseline layout)."""
     return MobileNetV1(num_classes, scale)
-
-
-register_key_mapping(KeyMapping(renames=mobilenet_v1_renames()), "mobilenet_v1")

@@ -22,9 +22,6 @@ import torch.nn as nn
 
 from paddle_conv.registry import REFERENCES, register_reference
 
-from ..mappings import KeyMapping, register_key_mapping
-from .mobilenet import mobilenet_v1_renames
-
 __all__ = ["SSDLite", "ssd_lite"]
 
 #: backbone name -> its sequence of blocks, each with a known output stride (``stride_of``)
@@ -115,6 +112,3 @@ class SSDLite(nn.Module):
 
 
 ssd_lite = register_reference(SSDLite, name="ssd_lite")
-
-
-register_key_mapping(KeyMapping(renames=mobilenet_v1_renames("backbone.")), "ssd_lite")  # its MobileNetV1 backbone

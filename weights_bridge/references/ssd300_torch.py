@@ -20,8 +20,6 @@ import torch.nn.functional as F
 
 from paddle_conv.registry import register_reference
 
-from ..mappings import KeyMapping, register_key_mapping
-
 _BASE = (64, 64, "M", 128, 128, "M", 256, 256, 256, "C", 512, 512, 512, "M", 512, 512, 512)
 # extras: (out channels, kernel, stride, padding); conv8_2, conv9_2, conv10_2, conv11_2 are sources
 _EXTRAS = ((256, 1, 1, 0), (512, 3, 2, 1), (128, 1, 1, 0), (256, 3, 2, 1),
@@ -105,7 +103,3 @@ class SSD300Reference(nn.Module):
 @register_reference
 def ssd300_vgg16(num_classes=21, width=1.0):
     return SSD300Reference(num_classes=num_classes, width=width)
-
-
-register_key_mapping(KeyMapping(renames=((r"^L2Norm\b", "l2_norm"), (r"^loc\b", "loc_heads"),
-                                         (r"^conf\b", "conf_heads"))), "ssd300_vgg16")
