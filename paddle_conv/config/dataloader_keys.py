@@ -66,6 +66,7 @@ SAMPLER = {
 #: The keys of each batch sampler (:mod:`paddle_conv.data.samplers`), by ``name``.
 SAMPLER_KEYS = {
     "DistributedBatchSampler": SAMPLER,
+    "BatchSampler": SAMPLER,
     "RASampler": {**SAMPLER, "num_repeats": Key(INT, default=3, doc="copies of each sample in an epoch")},
     "MultiScaleSampler": {
         "name": Key(STR, required=True),

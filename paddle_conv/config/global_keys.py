@@ -81,6 +81,7 @@ AMP = {
     "level": Key(STR, default="O1", doc="O1 (autocast lists) or O2 (float16 weights)"),
     "use_fp16_test": Key(BOOL, default=False, doc="evaluate under autocast too"),
     "use_promote": Key(BOOL, default=False, doc="O2: promote ops with float32 inputs to float32"),
+    "use_pure_fp16": Key(BOOL, default=False, doc="PaddleClas 2.3's O2 switch; 2.6 reads level only (a note)"),
 }
 
 
@@ -89,7 +90,24 @@ def validate_amp(source, path, value):
     amp = validate_section(source, path, value, AMP)
     if amp["level"] not in ("O1", "O2"):
         raise config_error(source, join_key(path, "level"), "bad value", f"expected O1 or O2, got {amp['level']!r}")
+    if amp.pop("use_pure_fp16"):
+        note_once(join_key(path, "use_pure_fp16"), f"PaddleClas 2.3's switch; as PaddleClas 2.6, AMP.level decides "
+                  f"({amp['level']}); set level: O2 for float16 weights")
     return amp
+
+
+def move_global_class_num(cfg):
+    """PaddleClas 2.6's rule for the older ``Global.class_num``: it becomes ``Arch.class_num`` when the
+    Arch section has none, else it is ignored; a note says which. ``cfg`` is the raw config, changed in place."""
+    g, arch = cfg.get("Global"), cfg.get("Arch")
+    if not isinstance(g, dict) or "class_num" not in g:
+        return
+    class_num = g.pop("class_num")
+    if isinstance(arch, dict) and "class_num" not in arch:
+        arch["class_num"] = class_num
+        note_once("Global.class_num", f"PaddleClas's older place for Arch.class_num: Arch.class_num set to {class_num}")
+    else:
+        note_once("Global.class_num", "PaddleClas's older place for Arch.class_num, which this config sets: ignored")
 
 
 #: ``EMA``: exponential moving average of the weights; evaluation and best_model use it.

@@ -9,6 +9,7 @@ import os
 from typing import Any, Dict, Optional, Sequence, Union
 
 from .classification import SCHEMA
+from .global_keys import move_global_class_num
 from .legacy import is_legacy, translate_legacy
 from .schema import check_finite, validate_section
 from .values import check_values
@@ -34,6 +35,8 @@ def validate_config(cfg: Dict[str, Any], source: str = "<config>",
     config's values are also checked for range (:func:`.values.check_values`).
     """
     check_finite(source, "", cfg)
+    if (schema or SCHEMA) is SCHEMA:
+        move_global_class_num(cfg)
     out = validate_section(source, "", cfg, schema or SCHEMA)
     if (schema or SCHEMA) is SCHEMA:
         check_values(source, out)

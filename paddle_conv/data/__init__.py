@@ -3,7 +3,7 @@
 Registered data sets: ``Cifar10``, ``ImageNetDataset`` (PaddleClas list file),
 ``MultiScaleDataset`` (the same, one image size per batch), ``CustomLabelDataset`` (a transform makes
 the label), ``ImageFolder`` and ``Digits``
-(scikit-learn's bundled digits); batch samplers (``SAMPLERS``): ``DistributedBatchSampler``,
+(scikit-learn's bundled digits); batch samplers (``SAMPLERS``): ``DistributedBatchSampler``, ``BatchSampler``,
 ``RASampler``, ``MultiScaleSampler``. :func:`build_dataset` builds one from a
 validated config entry, and switches to the entry's ``fallback:`` when the data is missing.
 """

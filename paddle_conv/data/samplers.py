@@ -2,6 +2,8 @@
 
 - ``DistributedBatchSampler``: Paddle's (one shard per process; the order of epoch ``e`` is drawn
   from ``e``, set by the trainer, so a resumed run sees the same batches).
+- ``BatchSampler``: ``paddle.io.BatchSampler``'s name in PaddleClas's older configs: the whole data
+  set in every process (no shards), its order drawn from the epoch as above.
 - ``RASampler``: repeated augmentation (DeiT), below.
 - ``MultiScaleSampler``: one image size per batch (:mod:`paddle_conv.data.multi_scale`).
 
@@ -19,6 +21,15 @@ from ..registry import Registry
 
 SAMPLERS = Registry("sampler")
 SAMPLERS.register(paddle.io.DistributedBatchSampler, name="DistributedBatchSampler")
+
+
+@SAMPLERS.register
+class BatchSampler(paddle.io.DistributedBatchSampler):
+    """``paddle.io.BatchSampler`` as PaddleClas's configs name it: every process reads the whole
+    data set (one replica, no shards); the order of epoch ``e`` is drawn from ``e`` (``set_epoch``)."""
+
+    def __init__(self, dataset, batch_size, shuffle=False, drop_last=False):
+        super().__init__(dataset, batch_size, num_replicas=1, rank=0, shuffle=shuffle, drop_last=drop_last)
 
 
 @SAMPLERS.register

@@ -203,3 +203,22 @@ def test_optimizer_and_schedules_from_config():
     cfg = load_config(QUICK, ["Optimizer.name=AdamW", "Optimizer.coeff=0.05"])
     opt, _ = build_optimizer(cfg["Optimizer"], layer.parameters(), 5, 3)
     assert isinstance(opt, paddle.optimizer.AdamW)
+
+
+def test_global_class_num_of_older_configs_follows_paddleclas_rule(tmp_path):
+    """PaddleClas 2.6: Global.class_num becomes Arch.class_num when Arch has none, else it is ignored."""
+    def moved(cfg):
+        cfg["Global"]["class_num"] = 7
+        cfg["Arch"].pop("class_num", None)
+        cfg["Arch"].pop("num_classes", None)
+
+    assert load_config(write_config(tmp_path, moved))["Arch"]["num_classes"] == 7
+    kept = write_config(tmp_path, lambda cfg: cfg["Global"].update(class_num=7))
+    assert load_config(kept)["Arch"]["num_classes"] == 10 and "class_num" not in load_config(kept)["Global"]
+
+
+def test_amp_use_pure_fp16_of_older_configs_is_a_note(tmp_path, capsys):
+    path = write_config(tmp_path, lambda cfg: cfg.update(AMP={"use_pure_fp16": True}))
+    amp = load_config(path)["AMP"]
+    assert amp["level"] == "O1" and "use_pure_fp16" not in amp
+    assert "AMP.use_pure_fp16" in capsys.readouterr().err

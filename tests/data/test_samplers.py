@@ -77,3 +77,16 @@ def test_config_section_and_build(tmp_path):
         load_config(QUICK, ["DataLoader.Train.sampler.name=RASampler", "DataLoader.Train.sampler.num_repeats=0"])
     with pytest.raises(UnknownNameError, match="sampler.name: .*unknown sampler 'RASampelr'.*RASampler"):
         load_config(QUICK, ["DataLoader.Train.sampler.name=RASampelr"])
+
+
+def test_batch_sampler_reads_the_whole_data_set_in_an_order_drawn_from_the_epoch(tmp_path):
+    """PaddleClas's older configs name paddle.io.BatchSampler: no shards, shuffled per epoch."""
+    path = write_config(tmp_path, lambda cfg: cfg["DataLoader"]["Train"]["sampler"].update(name="BatchSampler"))
+    section = load_config(path)["DataLoader"]["Train"]["sampler"]
+    section.update(batch_size=8, shuffle=True, drop_last=False)
+    sampler = build_batch_sampler(Sized(50), section, train=True)
+    sampler.set_epoch(3)
+    first = [i for batch in sampler for i in batch]
+    sampler.set_epoch(3)
+    assert sorted(first) == list(range(50)) and first == [i for batch in sampler for i in batch]
+    assert first != list(range(50))
