@@ -21,8 +21,9 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from .depthwise import _on_cpu
+from .onednn_conv import native_conv2d_op, onednn_conv2d
 
-__all__ = ["DenseConv2D", "dense_conv2d", "takes_channel_bias_form"]
+__all__ = ["DenseConv2D", "dense_conv2d", "native_padding", "takes_channel_bias_form"]
 
 
 @paddle.jit.not_to_static  # plain Python on shapes and places
@@ -42,17 +43,51 @@ def _add_channel_bias(y, bias):
     return flat.reshape(shape)
 
 
+def _pair(value):
+    return [value, value] if isinstance(value, int) else list(value)
+
+
+def _explicit_padding(padding):
+    """``[top, left, bottom, right]`` of Paddle's ``padding`` (int, ``[h, w]`` or ``[top, bottom,
+    left, right]``), or ``None`` for the other forms (``"SAME"``, pairs per dimension)."""
+    if isinstance(padding, int):
+        return [padding] * 4
+    if isinstance(padding, (list, tuple)) and all(isinstance(p, int) for p in padding):
+        if len(padding) == 2:
+            return list(padding) * 2
+        if len(padding) == 4:
+            return [padding[0], padding[2], padding[1], padding[3]]
+    return None
+
+
+def native_padding(x, weight, padding, groups=1, data_format="NCHW", training=True):
+    """The ``[top, left, bottom, right]`` padding with which :func:`dense_conv2d` runs oneDNN's
+    convolution (:mod:`paddle_conv.layers.onednn_conv`) for ``x`` ``[N, C_in, H, W]``, or ``None``
+    where it keeps Paddle's kernel: anything but dygraph CPU training of float32 NCHW with
+    ``groups=1``, or no operator (not built, ``PADDLE_CONV_NATIVE_OPS=0``)."""
+    if not (training and paddle.in_dynamic_mode() and groups == 1 and data_format == "NCHW"
+            and len(x.shape) == 4 and x.dtype == paddle.float32 and weight.dtype == paddle.float32
+            and x.place.is_cpu_place()):
+        return None
+    pads = _explicit_padding(padding)
+    return pads if pads is not None and native_conv2d_op() is not None else None
+
+
 def dense_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCHW",
                  training=True):
     """``F.conv2d(x, weight, bias, stride, padding, dilation, groups, data_format)`` for ``x``
-    ``[N, C_in, H, W]`` (NCHW), with the bias added over ``[N, C_out, H*W]`` where that is faster
-    (module docstring). ``training=False`` in a static graph keeps Paddle's ``conv2d`` + ``add``.
-    Output ``[N, C_out, Ho, Wo]``."""
-    if takes_channel_bias_form(x, weight, bias, groups, data_format, training):
+    ``[N, C_in, H, W]`` (NCHW): oneDNN's convolution where :func:`native_padding` allows, and the
+    bias added over ``[N, C_out, H*W]`` where that is faster (module docstring). ``training=False``
+    in a static graph keeps Paddle's ``conv2d`` + ``add``. Output ``[N, C_out, Ho, Wo]``."""
+    pads = native_padding(x, weight, padding, groups, data_format, training)
+    if pads is not None:
+        y = onednn_conv2d(x, weight, _pair(stride), pads, _pair(dilation))
+    elif takes_channel_bias_form(x, weight, bias, groups, data_format, training):
         y = F.conv2d(x, weight, None, stride=stride, padding=padding, dilation=dilation, groups=groups)
-        return _add_channel_bias(y, bias)
-    return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                    data_format=data_format)
+    else:
+        return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                        data_format=data_format)
+    return y if bias is None else _add_channel_bias(y, bias)
 
 
 class DenseConv2D(nn.Conv2D):
@@ -63,9 +98,7 @@ class DenseConv2D(nn.Conv2D):
     """
 
     def forward(self, x):
-        if self._padding_mode == "zeros" and takes_channel_bias_form(
-                x, self.weight, self.bias, self._groups, self._data_format, self.training):
-            y = F.conv2d(x, self.weight, None, stride=self._stride, padding=self._padding,
-                         dilation=self._dilation, groups=self._groups)
-            return _add_channel_bias(y, self.bias)
-        return super().forward(x)
+        if self._padding_mode != "zeros":
+            return super().forward(x)
+        return dense_conv2d(x, self.weight, self.bias, self._stride, self._padding, self._dilation,
+                            self._groups, self._data_format, self.training)
