@@ -20,10 +20,11 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .depthwise import _on_cpu
+from .depthwise import _explicit_padding, _on_cpu, _pair
 from .onednn_conv import native_conv2d_op, onednn_conv2d
 
-__all__ = ["DenseConv2D", "dense_conv2d", "native_padding", "takes_channel_bias_form"]
+__all__ = ["MIN_NATIVE_CHANNELS", "DenseConv2D", "dense_conv2d", "native_padding", "takes_channel_bias_form",
+           "use_dense_conv"]
 
 
 @paddle.jit.not_to_static  # plain Python on shapes and places
@@ -43,34 +44,36 @@ def _add_channel_bias(y, bias):
     return flat.reshape(shape)
 
 
-def _pair(value):
-    return [value, value] if isinstance(value, int) else list(value)
+#: Fewest input channels for oneDNN's convolution: VGG's first layer (3 channels) ran 1.9x slower
+#: there than in Paddle's kernel, 8 to 512 channels 0.33 to 0.97x (docs/benchmarks.md, issue 25).
+MIN_NATIVE_CHANNELS = 8
 
 
-def _explicit_padding(padding):
-    """``[top, left, bottom, right]`` of Paddle's ``padding`` (int, ``[h, w]`` or ``[top, bottom,
-    left, right]``), or ``None`` for the other forms (``"SAME"``, pairs per dimension)."""
-    if isinstance(padding, int):
-        return [padding] * 4
-    if isinstance(padding, (list, tuple)) and all(isinstance(p, int) for p in padding):
-        if len(padding) == 2:
-            return list(padding) * 2
-        if len(padding) == 4:
-            return [padding[0], padding[2], padding[1], padding[3]]
-    return None
+def use_dense_conv(model):
+    """Make every dense ``nn.Conv2D`` sublayer of ``model`` (``groups=1``) a :class:`DenseConv2D`,
+    in place (same parameters, buffers and hooks); returns ``model``. For networks built from
+    layers this project does not construct (``paddle.vision.models``)."""
+    for layer in model.sublayers(include_self=True):
+        if type(layer) is nn.Conv2D and layer._groups == 1:
+            layer.__class__ = DenseConv2D
+    return model
 
 
 def native_padding(x, weight, padding, groups=1, data_format="NCHW", training=True):
     """The ``[top, left, bottom, right]`` padding with which :func:`dense_conv2d` runs oneDNN's
     convolution (:mod:`paddle_conv.layers.onednn_conv`) for ``x`` ``[N, C_in, H, W]``, or ``None``
     where it keeps Paddle's kernel: anything but dygraph CPU training of float32 NCHW with
-    ``groups=1``, or no operator (not built, ``PADDLE_CONV_NATIVE_OPS=0``)."""
+    ``groups=1``, 1x1 kernels and inputs of fewer than :data:`MIN_NATIVE_CHANNELS` channels (where
+    Paddle's kernel is faster), or no operator (not built, ``PADDLE_CONV_NATIVE_OPS=0``)."""
     if not (training and paddle.in_dynamic_mode() and groups == 1 and data_format == "NCHW"
+            and x.shape[1] >= MIN_NATIVE_CHANNELS and weight.shape[2] * weight.shape[3] > 1
             and len(x.shape) == 4 and x.dtype == paddle.float32 and weight.dtype == paddle.float32
             and x.place.is_cpu_place()):
         return None
-    pads = _explicit_padding(padding)
-    return pads if pads is not None and native_conv2d_op() is not None else None
+    pads = _explicit_padding(padding)  # (top, bottom, left, right)
+    if pads is None or native_conv2d_op() is None:
+        return None
+    return [pads[0], pads[2], pads[1], pads[3]]
 
 
 def dense_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCHW",

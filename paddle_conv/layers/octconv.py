@@ -22,6 +22,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ..fuse import bn_affine, scale_conv
+from .dense_conv import DenseConv2D
 from .depthwise import DepthwiseConv2D
 
 __all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "check_feature_map", "crop_to", "downsample", "upsample_to"]
@@ -155,7 +156,7 @@ class OctaveConv(nn.Layer):
 
         def conv(cin, cout, g):
             bias_attr = None if bias else False
-            layer = DepthwiseConv2D if g == cin == cout else nn.Conv2D
+            layer = DepthwiseConv2D if g == cin == cout else DenseConv2D
             return layer(cin, cout, kernel_size, 1, padding, dilation, g, bias_attr=bias_attr)
 
         has_lo_in, has_lo_out = alpha_in > 0, alpha_out > 0

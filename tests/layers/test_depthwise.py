@@ -5,7 +5,14 @@ import paddle.nn.functional as F
 import pytest
 
 import paddle_conv as pc
-from paddle_conv.layers import DepthwiseConv2D, DepthwiseSeparableConv, OctaveConv, depthwise_conv2d, use_fast_depthwise
+from paddle_conv.layers import (
+    DenseConv2D,
+    DepthwiseConv2D,
+    DepthwiseSeparableConv,
+    OctaveConv,
+    depthwise_conv2d,
+    use_fast_depthwise,
+)
 from paddle_conv.layers.depthwise import MAX_MATMUL_PIXELS, takes_matmul_form
 from paddle_conv.refconv import refocusable
 from tests.layers.conv_parity import assert_matches_conv2d, conv_gradients
@@ -80,7 +87,7 @@ def test_project_layers_build_depthwise_convs_as_depthwise_conv2d():
     assert type(DepthwiseSeparableConv(8, 16).depthwise) is DepthwiseConv2D
     octave = OctaveConv(16, 16, 3, padding=1, groups=16)
     assert type(octave.conv_h2h) is DepthwiseConv2D and type(octave.conv_l2l) is DepthwiseConv2D
-    assert type(OctaveConv(16, 16, 3, padding=1).conv_h2h) is nn.Conv2D
+    assert type(OctaveConv(16, 16, 3, padding=1).conv_h2h) is DenseConv2D
 
 
 def _program_ops(layer, spec):
