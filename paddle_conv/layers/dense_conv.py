@@ -7,7 +7,11 @@ were 15% of the step, against 80% for the convolutions themselves. The same sum 
 ``[N, C, H*W] + [C, 1]`` takes Paddle's fast inner broadcast: 3.6x (300x300, 64 channels) to 6.5x
 (38x38, 512 channels) faster forward + backward, bit for bit the same output and gradients
 (docs/benchmarks.md, issue 25). :func:`dense_conv2d` and :class:`DenseConv2D` add the bias that
-way and leave the convolution to Paddle's kernel.
+way, and in dygraph float32 CPU training run the convolution itself through oneDNN
+(:mod:`paddle_conv.layers.onednn_conv`) where :func:`native_padding` says it is faster than
+Paddle's im2col + GEMM kernel (``groups=1``, kernels larger than 1x1, at least
+:data:`MIN_NATIVE_CHANNELS` input channels: 0.3-0.8x its CPU time at SSD300's and ResNet's 3x3
+shapes).
 
 Paddle's own path is kept where its bias add is fine or the graph must show a plain convolution:
 GPU and other devices, depthwise convolutions (Paddle fuses their bias, see
