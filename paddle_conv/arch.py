@@ -40,7 +40,7 @@ from .errors import ConfigError, PaddleConvError, abbreviate, config_error, key_
 from .factory import build_then_load
 from .layers.drop_path import drop_path
 from .notes import note_once
-from .registry import MODELS, model_card
+from .registry import MODELS, list_models, model_card
 
 #: The most classes a model may have (a 2048-wide classifier of this many is 8 GB of float32).
 MAX_CLASSES = 1_000_000
@@ -60,7 +60,7 @@ FOREIGN_KEYS = {
     "use_first_short_conv": ForeignKey("ResNet", True, "first-stage shortcut option"),
     # the dropout on its transformer layers' attention and FFN outputs (its classifier's is classifier_dropout)
     "dropout": ForeignKey("MobileViTV3", 0.1, "transformer-layer dropout"),
-    "stride_list": ForeignKey("PPLCNet", [2, 2, 2, 2, 2], "stage strides"),
+    "stride_list": ForeignKey("PPLCNet or ResNet", [2, 2, 2, 2, 2], "stage strides"),
     "use_last_conv": ForeignKey("PPLCNet", True, "option of a last 1x1 conv before the classifier"),
     "class_expand": ForeignKey("PPLCNet", 1280, "width of that last conv"),
     "lr_mult_list": ForeignKey("PPLCNet", [1.0] * 6, "learning-rate multipliers of its 6 stages"),
@@ -102,7 +102,7 @@ def _refuse(where, key, text):
     return config_error(None, f"{where}.{key_text(key)}", problem, text)
 
 
-def _own_params(name):
+def own_params(name):
     """The arguments model ``name`` takes itself (its builder's, and its model classes' when the
     builder takes ``**kwargs``)."""
     builder = MODELS.get(name)
@@ -115,7 +115,7 @@ def _own_params(name):
 
 def foreign_keys(name, arch):
     """The :data:`FOREIGN_KEYS` of ``arch`` that model ``name`` does not take itself."""
-    own = _own_params(name)
+    own = own_params(name)
     return [key for key in arch if key in FOREIGN_KEYS and key not in own]
 
 
@@ -124,9 +124,12 @@ def _check_foreign(name, arch, where):
         family, default, what = FOREIGN_KEYS[key]
         value = arch[key]
         if value != default or isinstance(value, bool) != isinstance(default, bool):
+            takers = [model for model in list_models() if key in own_params(model)]
+            shown = ", ".join(takers[:3]) + (" ..." if len(takers) > 3 else "")
+            ours = f" or one of ours that takes it: {shown}" if takers else ""
             raise _refuse(where, key, f"{abbreviate(value, 80)} sets {family}'s {what}, which defines another "
                           f"architecture than {name}; remove the key (or give {family}'s default {default!r}), "
-                          f"or train PaddleClas's own {family}")
+                          f"or train PaddleClas's own {family}{ours}")
         note_once(f"{where}.{key}", f"{family}'s {what} at its default ({default!r}); {name} has no {what}: "
                   "no effect")
 

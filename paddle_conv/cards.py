@@ -99,6 +99,9 @@ class ModelCard:
             a fixed H and W}``; the family's model whose card has one is the family's representative.
         torch_reference: whether the model has a PyTorch reference (:mod:`weights_bridge.references`);
             False for weights that come from elsewhere (Keras).
+        optional_layers: layers a builder option leaves out (PP-LCNet's ``last_conv`` with
+            ``use_last_conv=False``): their tensors in a weights file are skipped, and one line says so,
+            as PaddleClas's loader skips the tensors a model lacks.
     """
 
     task: str = "classification"
@@ -116,6 +119,7 @@ class ModelCard:
     paper: Optional[Dict[str, Any]] = None
     quick_check: Optional[Dict[str, Any]] = None
     torch_reference: bool = True
+    optional_layers: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

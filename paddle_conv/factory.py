@@ -44,7 +44,7 @@ def build_then_load(name: str, pretrained: Pretrained, kwargs: dict,
     if prepare is not None:
         prepare(model)
     if pretrained:
-        load_weights(model, name, card.weights, pretrained, card.classifier)
+        load_weights(model, name, card.weights, pretrained, card.classifier, optional=card.optional_layers)
     return model
 
 

@@ -37,13 +37,19 @@ def count_macs(model, input_shape):
 
     Paddle 3.3's ``paddle.flops`` calls ``int()`` on ``[1]``-shaped tensors, which NumPy >= 2.4
     refuses; the ``int`` of that module is replaced by a tolerant one for the call. Its printout
-    is swallowed. A single layer is counted too (``paddle.flops`` counts sublayers only).
+    is swallowed. A single layer is counted too (``paddle.flops`` counts sublayers only), and a subclass
+    of a layer it knows (the fast ``DepthwiseConv2D``, an ``nn.Conv2D``) as that layer, which it
+    would count as zero.
     """
     target = model if list(model.children()) else paddle.nn.Sequential(model)
+    known = dynamic_flops.register_hooks
+    subclasses = {type(layer): next((known[base] for base in type(layer).__mro__ if base in known), None)
+                  for layer in target.sublayers() if type(layer) not in known}
     dynamic_flops.int = _int_of_tensor
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            return paddle.flops(target, list(input_shape), print_detail=False)
+            return paddle.flops(target, list(input_shape), print_detail=False,
+                                custom_ops={cls: count for cls, count in subclasses.items() if count})
     finally:
         del dynamic_flops.int
 

@@ -4,7 +4,7 @@
     python tools/benchmark.py --models resnet50,oct_resnet50 --mode train --batch 16 --runs 5
     python tools/benchmark.py --models oct_resnet26 --size 32 --runs 1 --warmup 0 --json out.json
     python tools/benchmark.py --train                       # ours/torch training-step ratios
-    python tools/benchmark.py --train --models oct_mobilenet,mobilenet_v1 --paths dygraph,torch
+    python tools/benchmark.py --train --models oct_mobilenet,mobilenet_v1 --paths dygraph,dygraph-1t,torch
 
 Paths (``--paths``): dygraph, static (to_static), inference (Paddle Inference over
 paddle_conv.deploy.export's files), onnxruntime, openvino (when installed), torch (the torch
@@ -21,9 +21,10 @@ paddle_conv.benchmark; docs/benchmarks.md has the measurements.
 
 ``--train`` runs the training benchmark instead (paddle_conv.benchmark.training): the rows of
 TRAIN_ROWS, each at its own batch and size (``--models`` picks some, ``--paths`` among dygraph,
-static, torch), and prints each row's ours/torch step-time ratio with the CPU's name; torch is
-optional (reported as missing when absent). A second table times the depthwise convolution
-alone (paddle_conv.layers.depthwise_conv2d against Paddle's kernel, forward + backward).
+static, torch, dygraph-1t: dygraph on one math thread), and prints each row's ours/torch step-time
+ratio with the CPU's name; torch is optional (reported as missing when absent). A second table
+times the depthwise convolution alone (paddle_conv.layers.depthwise_conv2d against Paddle's
+kernel, forward + backward).
 """
 
 import argparse

@@ -4,8 +4,11 @@ One step is forward + loss + backward + optimizer step (SGD with momentum, rando
 row of :data:`TRAIN_ROWS` has its own batch and input size; every (row, path) step is built and
 warmed up first, then ``runs`` rounds time each once in turn (one interleaved run: a change in the
 machine's load hits every step alike). Paths: ``dygraph`` and ``static`` (``paddle.jit.to_static``
-of the network) for ours, ``torch`` for the project's torch reference (``weights_bridge``, same
-weights); torch is optional and reported as missing when it is not installed.
+of the network) for ours, ``dygraph-1t`` the dygraph step with Paddle's math library on one
+thread (what ``tools/train.py`` runs, Paddle's default: every Paddle CPU kernel opens an OpenMP
+region, and on small maps a second thread costs more in wake-ups than it gains), ``torch`` for
+the project's torch reference (``weights_bridge``, same weights); torch is optional and reported
+as missing when it is not installed.
 """
 
 import dataclasses
@@ -22,7 +25,7 @@ from .detection_step import interleaved, random_boxes
 __all__ = ["DEPTHWISE_SHAPES", "TRAIN_PATHS", "TRAIN_ROWS", "TrainRow", "cpu_description", "format_depthwise_table",
            "format_train_table", "run_depthwise", "run_train"]
 
-TRAIN_PATHS = ("dygraph", "static", "torch")
+TRAIN_PATHS = ("dygraph", "static", "torch", "dygraph-1t")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +117,7 @@ def _training_step(net, x, targets, multibox_loss, cross_entropy, optimizer, cle
     return step
 
 
-def _paddle_step(row, model, path, x, y):
+def _paddle_step(row, model, path, x, y, threads):
     import paddle
     import paddle.nn.functional as F
     from paddle.static import InputSpec
@@ -126,8 +129,18 @@ def _paddle_step(row, model, path, x, y):
     model.train()
     targets = [paddle.to_tensor(t) for t in y] if row.detection else paddle.to_tensor(y)
     opt = paddle.optimizer.Momentum(learning_rate=1e-3, momentum=0.9, parameters=model.parameters())
-    return _training_step(model, paddle.to_tensor(x), targets, MultiBoxLoss(row.num_classes) if row.detection else None,
+    step = _training_step(model, paddle.to_tensor(x), targets, MultiBoxLoss(row.num_classes) if row.detection else None,
                           F.cross_entropy, opt, opt.clear_grad)
+    if path != "dygraph-1t":
+        return step
+
+    def one_thread_step():
+        paddle.base.core.set_num_threads(1)
+        try:
+            step()
+        finally:
+            paddle.base.core.set_num_threads(threads)
+    return one_thread_step
 
 
 def _torch_step(row, model, x, y, threads):
@@ -173,7 +186,7 @@ def run_train(rows=TRAIN_ROWS, paths=TRAIN_PATHS, runs=5, warmup=2, threads=2, l
              else rng.integers(0, row.num_classes, [row.batch]))
         for path in paths:
             steps[(row, path)] = (_torch_step(row, model, x, y, threads) if path == "torch"
-                                  else _paddle_step(row, copy.deepcopy(model), path, x, y))
+                                  else _paddle_step(row, copy.deepcopy(model), path, x, y, threads))
             log(f"{row.label} {path}: built")
     times = interleaved(steps, rounds=runs, warmup=warmup)
     info["load_avg_1_5_15_end"] = [round(v, 2) for v in os.getloadavg()]

@@ -1,6 +1,6 @@
 """``Arch`` of a classification config: a registered model and its keys, or a DistillationModel."""
 
-from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys
+from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys, own_params
 from ..errors import ConfigError, config_error
 from ..layers.refconv import BASIS_MODES, TRANSFORM_INITS
 from ..models.distillation import DISTILLATION_MODEL
@@ -45,10 +45,11 @@ ARCH_NO_EFFECT = {
     "use_fused_linear": "fused linear kernels are a PaddleClas implementation choice; the model runs as written",
     "infer_add_softmax": "PaddleClas's export appends a softmax when true; the export here outputs the logits "
                          "and tools/infer.py applies Infer.PostProcess's softmax or sigmoid",
-    "use_ssld": "chooses PaddleClas's SSLD-distilled weights of its own models; ours have none: with "
-                "pretrained: true the model card's published weights are loaded instead",
+    "use_ssld": "chooses PaddleClas's SSLD-distilled weights of its own models; this model's card has none: "
+                "pretrained: true loads its first published weights",
 }
-#: PaddleClas model keys that are another model family's name of a common key.
+#: PaddleClas model keys that are another model family's name of a common key (a model taking the key
+#: itself, as PP-LCNet its ``dropout_prob``, gets it).
 ARCH_ALIASES = {"classifier_dropout": "drop_rate", "dropout_prob": "drop_rate"}
 #: PaddleClas's input layout keys: ``key -> {value: note}`` (the first value is what the model does anyway).
 ARCH_LAYOUT = {
@@ -61,15 +62,31 @@ ARCH_LAYOUT = {
 }
 
 
+def _ssld_weights(path, value, name):
+    """``use_ssld: true`` with ``pretrained: true``: the card's SSLD-distilled weights (an entry named ``*ssld``)
+    where it lists them, as PaddleClas's ``use_ssld`` (``value`` changed; else the key is a note)."""
+    if not (value.get("use_ssld") is True and value.get("pretrained") is True and isinstance(name, str)
+            and name in MODELS):
+        return
+    ssld = [entry.name for entry in MODELS.card(name).weights if entry.name.endswith("ssld")]
+    if ssld:
+        value["pretrained"] = ssld[0]
+        value.pop("use_ssld")
+        note_once(join_key(path, "use_ssld"), f"PaddleClas's SSLD-distilled weights: pretrained: {ssld[0]}")
+
+
 def _arch_paddleclas_keys(source, path, value):
     """Accept PaddleClas's implementation keys (a note), keys with the only value we do, and
-    aliases of the common keys (renamed in ``value``)."""
+    aliases of the common keys (renamed in ``value``, unless the model takes the key itself)."""
+    name = value.get("name")
+    own = own_params(name) if isinstance(name, str) and name in MODELS else ()
     for key, common in ARCH_ALIASES.items():
-        if key in value:
+        if key in value and key not in own:
             if common in value and value[common] != value[key]:
                 raise config_error(source, join_key(path, key), "bad value",
                                    f"{key}={value[key]!r} conflicts with {common}={value[common]!r}; keep one")
             value[common] = value.pop(key)
+    _ssld_weights(path, value, name)
     for key, text in ARCH_NO_EFFECT.items():
         if key in value:
             note_once(join_key(path, key), text)

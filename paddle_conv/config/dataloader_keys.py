@@ -2,6 +2,7 @@
 
 from ..data import DATASETS, SAMPLERS, TRANSFORMS
 from ..data.batch_ops import BATCH_TRANSFORMS
+from ..data.custom_label import label_key_problem
 from ..data.multi_scale import SIZED_OPS, multi_scale_problem
 from ..errors import config_error
 from ..notes import note_once
@@ -121,6 +122,10 @@ def validate_split(source, path, value):
                            f"drawn), got {dataset!r}")
     if dataset == "MultiScaleDataset":
         _multi_scale_ops(source, join_key(path, "dataset.transform_ops"), split["dataset"].get("transform_ops"))
+    problem = dataset == "CustomLabelDataset" and label_key_problem(split["dataset"].get("transform_ops"),
+                                                                    split["dataset"].get("label_key"))
+    if problem:
+        raise config_error(source, join_key(path, "dataset.label_key"), "bad value", problem)
     return split
 
 

@@ -9,8 +9,6 @@ PADDLECLAS_ONLY = {
                                   "alone with MultiLabelLoss",
     "MultiLabelAsymmetricLoss": "ML-Decoder's asymmetric loss (MultiLabelCOCO) is not implemented; use "
                                 "MultiLabelLoss",
-    "CustomLabelDataset": "labels made by a transform (PULC's random_rot90_orientation: the rotation is the "
-                          "label) are not implemented; list labelled images for ImageNetDataset",
     "AdamWDL": "AdamW with layer-wise learning-rate decay over a ViT's blocks (CLIP and CAE fine-tuning) is "
                "not implemented; use AdamW",
 }

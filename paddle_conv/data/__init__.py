@@ -1,7 +1,8 @@
 """Data sets and transforms, registered by name for configs (``DataLoader.Train.dataset.name``).
 
 Registered data sets: ``Cifar10``, ``ImageNetDataset`` (PaddleClas list file),
-``MultiScaleDataset`` (the same, one image size per batch), ``ImageFolder`` and ``Digits``
+``MultiScaleDataset`` (the same, one image size per batch), ``CustomLabelDataset`` (a transform makes
+the label), ``ImageFolder`` and ``Digits``
 (scikit-learn's bundled digits); batch samplers (``SAMPLERS``): ``DistributedBatchSampler``,
 ``RASampler``, ``MultiScaleSampler``. :func:`build_dataset` builds one from a
 validated config entry, and switches to the entry's ``fallback:`` when the data is missing.
@@ -14,6 +15,7 @@ from ..registry import DATASETS, register_dataset
 from . import augment, paddleclas_ops  # noqa: E402,F401  (register PaddleClas's ops)
 from .cifar import Cifar10  # noqa: E402
 from .common import DataNotFoundError  # noqa: E402
+from .custom_label import CustomLabelDataset  # noqa: E402
 from .det_samples import collate_detection, detection_loader  # noqa: E402
 from .digits import Digits  # noqa: E402
 from .folder import ImageFolder  # noqa: E402
@@ -60,7 +62,8 @@ def build_dataset(entry, num_classes=None, key="DataLoader.Train.dataset"):
         return _build_one(fallback, num_classes), fallback
 
 
-__all__ = ["DATASETS", "SAMPLERS", "TRANSFORMS", "VOC_CLASSES", "Cifar10", "DataNotFoundError", "Digits",
+__all__ = ["DATASETS", "SAMPLERS", "TRANSFORMS", "VOC_CLASSES", "Cifar10", "CustomLabelDataset", "DataNotFoundError",
+           "Digits",
            "ImageFolder", "ImageNetDataset", "MultiLabelDataset", "MultiScaleDataset", "MultiScaleSampler", "RASampler",
            "Shapes",
            "VOCDetection", "build_batch_sampler", "build_dataset", "build_transforms", "collate_detection",

@@ -201,13 +201,27 @@ def _claim_run_dir(cfg, out):
     return lock
 
 
+def static_training_forward(network):
+    """``Global.to_static``: ``network``'s forward in train mode through ``paddle.jit.to_static`` (one
+    full-graph program per input shape, kept as ``network.forward.static``); in eval mode eager, as
+    without it: a static eval program keeps Paddle's own kernels (the export form, e.g. its slow CPU
+    depthwise convolution) and is traced again for every eval batch size (docs/benchmarks.md)."""
+    eager, static = network.forward, paddle.jit.to_static(network.forward, full_graph=True)
+
+    def forward(*inputs, **kwargs):
+        return (static if network.training else eager)(*inputs, **kwargs)
+
+    forward.static = static
+    network.forward = forward
+
+
 def _training_model(cfg, network, optimizer, device):
     """The ``paddle.Model`` that trains ``network`` (``Global.to_static``, ``Loss.Train`` scaled for
     ``Global.update_freq``, the metrics, ``optimizer`` and mixed precision on ``device``)."""
     g = cfg["Global"]
     if g["to_static"]:
-        network.forward = paddle.jit.to_static(network.forward, full_graph=True)
-        log("Global.to_static: training through paddle.jit.to_static (static graph)")
+        static_training_forward(network)
+        log("Global.to_static: training through paddle.jit.to_static (static graph), evaluating in dygraph")
     loss = build_loss(cfg["Loss"]["Train"])
     if g["update_freq"] > 1:
         loss = ScaledLoss(loss, g["update_freq"])

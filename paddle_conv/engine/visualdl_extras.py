@@ -50,8 +50,10 @@ def write_graph(logdir, network, input_spec):
 
     What ``LogWriter.add_graph`` does, with two fixes: the program's constant tensors (e.g. the
     0/1 weights of OctConv's static up-sampling) are stored as numbers (VisualDL 2.5.3 cannot
-    serialise Paddle's ``Scalar`` attribute values), and ``network`` keeps its eager ``forward``
-    (``add_graph`` leaves it converted by ``to_static``, so training would go on traced).
+    serialise Paddle's ``Scalar`` attribute values), and ``network`` keeps the ``forward`` it had:
+    its eager method, or the trainer's ``Global.to_static`` function (``add_graph`` and
+    ``to_static(network)`` put a new converted function in its place, so training would go on
+    through that one: traced, or SOT instead of the trainer's full graph).
     VisualDL reads the legacy ``.pdmodel`` program, which Paddle 3 writes under ``OldIrGuard``.
     """
     from visualdl.component.graph.graph_component import analyse_model
@@ -59,15 +61,19 @@ def write_graph(logdir, network, input_spec):
 
     network._full_name = f"{network.__class__.__name__}[model]"
     create_opname_scope(network)
-    had_own_forward = "forward" in network.__dict__
+    # convert the class's forward, not one set on the instance (Global.to_static's); put that back after
+    own_forward, original_funcs = network.__dict__.pop("forward", None), dict(network._original_funcs)
     try:
         with tempfile.TemporaryDirectory() as tmp, paddle.pir_utils.OldIrGuard():
             paddle.jit.save(paddle.jit.to_static(network, input_spec), os.path.join(tmp, "graph"))
             with open(os.path.join(tmp, "graph.pdmodel"), "rb") as f:
                 graph = analyse_model(f.read())
-    finally:  # to_static replaces the layer's forward: training goes on in eager mode
-        if not had_own_forward and "forward" in network.__dict__:
-            del network.forward
+    finally:  # to_static replaced the layer's forward: put back the one training uses
+        network.__dict__.pop("forward", None)
+        if own_forward is not None:
+            network.forward = own_forward
+        network._original_funcs.clear()
+        network._original_funcs.update(original_funcs)
     path = os.path.join(logdir, f"vdlgraph.{int(time.time()):010d}.log")
     with open(path, "w") as f:
         json.dump(graph, f, default=_json_default)

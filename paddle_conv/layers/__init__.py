@@ -9,8 +9,10 @@ from .dense_conv import DenseConv2D, dense_conv2d
 from .depthwise import DepthwiseConv2D, depthwise_conv2d, use_fast_depthwise
 from .depthwise_separable import DepthwiseSeparableConv
 from .drop_path import DropPath, drop_path
+from .fast_conv import fast_conv_class, use_fast_convolutions
 from .inception import InceptionBlock
 from .octconv import Conv_BN, Conv_BN_ACT, OctaveConv
+from .pointwise import PointwiseConv2D, pointwise_conv2d
 from .position_embedding import POSITION_EMBEDDINGS, resize_grid_embedding, sinusoidal_embedding
 from .refconv import RefConv2D
 from .seq_pool import SeqPool
@@ -33,6 +35,7 @@ __all__ = [
     "InceptionBlock",
     "MultiHeadSelfAttention",
     "OctaveConv",
+    "PointwiseConv2D",
     "RefConv2D",
     "SeqPool",
     "SqueezeExcite",
@@ -42,7 +45,10 @@ __all__ = [
     "dense_conv2d",
     "depthwise_conv2d",
     "drop_path",
+    "fast_conv_class",
+    "pointwise_conv2d",
     "resize_grid_embedding",
+    "use_fast_convolutions",
     "use_fast_depthwise",
     "sinusoidal_embedding",
 ]

@@ -14,12 +14,11 @@ at stride 1), ``dilation``, ``groups``, ``bias=False``; kind-specific ones (``de
 ``(x_h, x_l)`` pairs (see :class:`OctaveConv`): it fits octave-aware models only.
 """
 
-import paddle.nn as nn
 
 from ..registry import Registry
 from .deform_conv import DeformConv2D
-from .depthwise import DepthwiseConv2D
 from .depthwise_separable import DepthwiseSeparableConv
+from .fast_conv import fast_conv_class
 from .octconv import OctaveConv
 from .refconv import RefConv2D
 
@@ -30,9 +29,8 @@ CONV_KINDS = Registry("conv kind")
 
 @CONV_KINDS.register(name="conv")
 def _plain(cin, cout, k, stride, padding, dilation, groups, bias):
-    layer = DepthwiseConv2D if groups == cin == cout else nn.Conv2D
-    return layer(cin, cout, k, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                     bias_attr=None if bias else False)
+    return fast_conv_class(cin, cout, k, groups)(cin, cout, k, stride=stride, padding=padding, dilation=dilation,
+                                                 groups=groups, bias_attr=None if bias else False)
 
 
 CONV_KINDS.register(_plain, name="dilated")  # a plain conv whose dilation defaults to 2

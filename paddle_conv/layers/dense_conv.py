@@ -27,8 +27,7 @@ import paddle.nn.functional as F
 from .depthwise import _explicit_padding, _on_cpu, _pair
 from .onednn_conv import native_conv2d_op, onednn_conv2d
 
-__all__ = ["MIN_NATIVE_CHANNELS", "DenseConv2D", "dense_conv2d", "native_padding", "takes_channel_bias_form",
-           "use_dense_conv"]
+__all__ = ["MIN_NATIVE_CHANNELS", "DenseConv2D", "dense_conv2d", "native_padding", "takes_channel_bias_form"]
 
 
 @paddle.jit.not_to_static  # plain Python on shapes and places
@@ -51,16 +50,6 @@ def _add_channel_bias(y, bias):
 #: Fewest input channels for oneDNN's convolution: VGG's first layer (3 channels) ran 1.9x slower
 #: there than in Paddle's kernel, 8 to 512 channels 0.33 to 0.97x (docs/benchmarks.md, issue 25).
 MIN_NATIVE_CHANNELS = 8
-
-
-def use_dense_conv(model):
-    """Make every dense ``nn.Conv2D`` sublayer of ``model`` (``groups=1``) a :class:`DenseConv2D`,
-    in place (same parameters, buffers and hooks); returns ``model``. For networks built from
-    layers this project does not construct (``paddle.vision.models``)."""
-    for layer in model.sublayers(include_self=True):
-        if type(layer) is nn.Conv2D and layer._groups == 1:
-            layer.__class__ = DenseConv2D
-    return model
 
 
 def native_padding(x, weight, padding, groups=1, data_format="NCHW", training=True):

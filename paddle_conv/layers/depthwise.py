@@ -25,7 +25,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-__all__ = ["MAX_MATMUL_PIXELS", "DepthwiseConv2D", "depthwise_conv2d", "use_fast_depthwise"]
+__all__ = ["MAX_MATMUL_PIXELS", "DepthwiseConv2D", "cpu_float32_training", "depthwise_conv2d", "is_depthwise",
+           "takes_matmul_form", "use_fast_depthwise"]
 
 #: Largest input map (``H * W``) that takes the matrix form; measured crossover on a 2-core
 #: AVX-512 EPYC (docs/benchmarks.md): 8x8 maps are 2-4x faster than Paddle's kernel, 16x16 slower.
@@ -73,15 +74,21 @@ def _on_cpu(x):
     return paddle.get_device() == "cpu"
 
 
+@paddle.jit.not_to_static
+def cpu_float32_training(x, weight, training=True):
+    """Whether a convolution of ``x`` with ``weight`` may leave Paddle's kernel for matrix products:
+    both float32, on the CPU, in dynamic mode or in a PIR graph built for training."""
+    return (x.dtype == paddle.float32 and weight.dtype == paddle.float32
+            and (paddle.in_dynamic_mode() or (training and paddle.framework.in_pir_mode())) and _on_cpu(x))
+
+
 @paddle.jit.not_to_static  # plain Python on shapes: dynamic dims (-1) must not become tensors
 def takes_matmul_form(x, weight, groups, training=True):
     """Whether :func:`depthwise_conv2d` computes ``x`` ``[N, C, H, W]`` with ``weight``
     ``[C, 1, kh, kw]`` as a matrix product (the rule of the module docstring)."""
     channels, height, width = x.shape[1:]
     return (groups == channels == weight.shape[0] and weight.shape[1] == 1
-            and 0 < height * width <= MAX_MATMUL_PIXELS and width > 0
-            and x.dtype == paddle.float32 and weight.dtype == paddle.float32
-            and (paddle.in_dynamic_mode() or (training and paddle.framework.in_pir_mode())) and _on_cpu(x))
+            and 0 < height * width <= MAX_MATMUL_PIXELS and width > 0 and cpu_float32_training(x, weight, training))
 
 
 @paddle.jit.not_to_static
@@ -126,14 +133,17 @@ class DepthwiseConv2D(nn.Conv2D):
         return super().forward(x)
 
 
-def use_fast_depthwise(model):
-    """Make every depthwise ``nn.Conv2D`` sublayer of ``model`` (``groups == C_in == C_out``) a
-    :class:`DepthwiseConv2D`, in place (same parameters, buffers and hooks); returns ``model``.
+def is_depthwise(in_channels, out_channels, groups):
+    """Whether a convolution with these channels and groups is depthwise (``groups == C_in == C_out > 1``)."""
+    return groups == in_channels == out_channels and groups > 1
 
-    For networks built from layers this project does not construct (``paddle.vision.models``).
+
+def use_fast_depthwise(model):
+    """Make every depthwise ``nn.Conv2D`` sublayer of ``model`` a :class:`DepthwiseConv2D`, in place
+    (same parameters, buffers and hooks); returns ``model``.
+    :func:`paddle_conv.layers.fast_conv.use_fast_convolutions` converts the pointwise ones too.
     """
     for layer in model.sublayers(include_self=True):
-        if (type(layer) is nn.Conv2D and layer._groups == layer._in_channels == layer._out_channels
-                and layer._groups > 1):
+        if type(layer) is nn.Conv2D and is_depthwise(layer._in_channels, layer._out_channels, layer._groups):
             layer.__class__ = DepthwiseConv2D
     return model

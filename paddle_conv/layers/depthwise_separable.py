@@ -8,6 +8,7 @@ Parameters (no bias): ``k*k*C_in + C_in*C_out`` instead of ``k*k*C_in*C_out`` fo
 import paddle.nn as nn
 
 from .depthwise import DepthwiseConv2D
+from .pointwise import PointwiseConv2D
 
 __all__ = ["DepthwiseSeparableConv"]
 
@@ -31,7 +32,7 @@ class DepthwiseSeparableConv(nn.Layer):
         bias_attr = None if bias else False
         self.depthwise = DepthwiseConv2D(in_channels, in_channels, kernel_size, stride=stride, padding=padding,
                                    dilation=dilation, groups=in_channels, bias_attr=bias_attr)
-        self.pointwise = nn.Conv2D(in_channels, out_channels, 1, bias_attr=bias_attr)
+        self.pointwise = PointwiseConv2D(in_channels, out_channels, 1, bias_attr=bias_attr)
 
     def forward(self, x):
         return self.pointwise(self.depthwise(x))

@@ -22,8 +22,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ..fuse import bn_affine, scale_conv
-from .dense_conv import DenseConv2D
-from .depthwise import DepthwiseConv2D
+from .fast_conv import fast_conv_class
 
 __all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "check_feature_map", "crop_to", "downsample", "upsample_to"]
 
@@ -155,9 +154,8 @@ class OctaveConv(nn.Layer):
         self.channels_out = (hi_out, lo_out)
 
         def conv(cin, cout, g):
-            bias_attr = None if bias else False
-            layer = DepthwiseConv2D if g == cin == cout else DenseConv2D
-            return layer(cin, cout, kernel_size, 1, padding, dilation, g, bias_attr=bias_attr)
+            return fast_conv_class(cin, cout, kernel_size, g)(cin, cout, kernel_size, 1, padding, dilation, g,
+                                                              bias_attr=None if bias else False)
 
         has_lo_in, has_lo_out = alpha_in > 0, alpha_out > 0
         has_hi_in, has_hi_out = alpha_in < 1, alpha_out < 1

@@ -1,7 +1,7 @@
 """Squeeze-and-Excitation (Hu et al., "Squeeze-and-Excitation Networks", CVPR 2018,
 arXiv:1709.01507): global average pooling squeezes each channel to a number, a two-layer
-bottleneck (``C -> C / r -> C``, ReLU then sigmoid) turns them into per-channel scales in
-(0, 1), and the input is multiplied by its scales.
+bottleneck (``C -> C / r -> C``, ReLU then a sigmoid gate) turns them into per-channel scales in
+[0, 1], and the input is multiplied by its scales.
 
 Parameters: ``C * (C / r) + C / r`` (``fc1``) ``+ (C / r) * C + C`` (``fc2``).
 """
@@ -13,25 +13,31 @@ __all__ = ["SqueezeExcite"]
 
 
 class SqueezeExcite(nn.Layer):
-    """Channel attention: ``x * sigmoid(fc2(relu(fc1(avgpool(x)))))``.
+    """Channel attention: ``x * gate(fc2(relu(fc1(avgpool(x)))))``.
 
     Args:
         channels: ``C``.
         reduction: ``r``; the hidden width is ``max(1, C // r)``.
+        gate: the function making the scales: ``F.sigmoid`` (the paper's), ``F.hardsigmoid`` (MobileNetV3's,
+            PP-LCNet's).
+        names: the attribute names of the two 1x1 convs (state-dict keys); a published layout's, as
+            PaddleClas's PP-LCNet's ``("conv1", "conv2")``.
 
     Input and output ``[N, C, H, W]``; :meth:`scale` gives the scales ``[N, C, 1, 1]``.
-    ``fc1``/``fc2`` are ``1 x 1`` convolutions (the paper's fully connected layers).
+    ``fc1``/``fc2`` (``names``) are ``1 x 1`` convolutions (the paper's fully connected layers).
     """
 
-    def __init__(self, channels, reduction=16):
+    def __init__(self, channels, reduction=16, gate=F.sigmoid, names=("fc1", "fc2")):
         super().__init__()
+        self.gate, self._names = gate, names
         hidden = max(1, channels // reduction)
-        self.fc1 = nn.Conv2D(channels, hidden, 1)
-        self.fc2 = nn.Conv2D(hidden, channels, 1)
+        setattr(self, names[0], nn.Conv2D(channels, hidden, 1))
+        setattr(self, names[1], nn.Conv2D(hidden, channels, 1))
 
     def scale(self, x):
-        """Per-channel scales in (0, 1), ``[N, C, 1, 1]``."""
-        return F.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(x, 1)))))
+        """Per-channel scales in [0, 1], ``[N, C, 1, 1]``."""
+        squeeze, excite = (getattr(self, name) for name in self._names)
+        return self.gate(excite(F.relu(squeeze(F.adaptive_avg_pool2d(x, 1)))))
 
     def forward(self, x):
         return x * self.scale(x)

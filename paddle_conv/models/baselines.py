@@ -12,8 +12,7 @@ from paddle.vision import models as vision_models
 from paddle.vision.models import mobilenetv2, mobilenetv3, resnet
 
 from ..cards import RESNET_STAGES, ModelCard, WeightEntry, sequential_stages, stride_stages
-from ..layers.dense_conv import use_dense_conv
-from ..layers.depthwise import use_fast_depthwise
+from ..layers.fast_conv import use_fast_convolutions
 from ..pretrained.catalog import IMAGENET, dli14_weights
 from ..registry import register_model
 
@@ -114,10 +113,10 @@ def vision_builder(name):
     build = getattr(vision_models, name)
     if scaled:
         def builder(num_classes=1000, scale=1.0):
-            return use_dense_conv(use_fast_depthwise(build(scale=scale, num_classes=num_classes)))
+            return use_fast_convolutions(build(scale=scale, num_classes=num_classes))
     else:
         def builder(num_classes=1000):
-            return use_dense_conv(use_fast_depthwise(build(num_classes=num_classes)))
+            return use_fast_convolutions(build(num_classes=num_classes))
     builder.__name__ = builder.__qualname__ = name
     width = " (width multiplier ``scale``, default 1.0)" if scaled else ""
     builder.__doc__ = (f"{title}{width} from ``paddle.vision.models``; input ``[N, 3, H, W]``, "

@@ -27,7 +27,7 @@ from ..cards import ModelCard
 from ..det import num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..factory import create_model
-from ..layers.depthwise import DepthwiseConv2D
+from ..layers.fast_conv import fast_conv_class
 from ..registry import register_model
 
 _PROBE = 256  # probe resolution for finding taps: every stride up to 32 divides it
@@ -35,8 +35,8 @@ _PROBE = 256  # probe resolution for finding taps: every stride up to 32 divides
 
 def _conv_bn_relu(cin, cout, kernel, stride=1, groups=1):
     return nn.Sequential(
-        (DepthwiseConv2D if groups == cin == cout else nn.Conv2D)(cin, cout, kernel, stride, kernel // 2,
-                                                                   groups=groups, bias_attr=False),
+        fast_conv_class(cin, cout, kernel, groups)(cin, cout, kernel, stride, kernel // 2, groups=groups,
+                                                   bias_attr=False),
         nn.BatchNorm2D(cout),
         nn.ReLU6(),
     )

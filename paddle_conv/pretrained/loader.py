@@ -55,7 +55,7 @@ def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: P
 
 
 def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained,
-                 classifier: str | None, num_classes: int | None = None) -> dict:
+                 classifier: str | None, num_classes: int | None = None, optional: Sequence[str] = ()) -> dict:
     """Load the weights ``pretrained`` names into ``model``; return what was loaded.
 
     Args:
@@ -66,6 +66,8 @@ def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[Weig
             ones that may differ in shape (a new class count), and are then left at their init.
         num_classes: the class count the weights were trained with, for a torch file given by path
             or URL (default: the model's own).
+        optional: the card's ``optional_layers``: the file's tensors of those the model was built
+            without are skipped (one line says so).
 
     Returns:
         ``{"file": path, "loaded": [names], "reinitialised": [names]}``.
@@ -82,7 +84,7 @@ def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[Weig
         file_format = "torch" if source.suffix.lower() in TORCH_SUFFIXES or _is_zip(source) else "paddle"
         state = _as_paddle_state(source, file_format, model_name, num_classes or _class_count(model, classifier),
                                  downloaded=_is_url(text))
-    return _assign(model, state, classifier, source)
+    return _assign(model, state, classifier, source, optional)
 
 
 def _is_url(text: str) -> bool:
@@ -163,10 +165,16 @@ def converter(file_format: str, source_name: str):
     return CONVERTERS.get(file_format)
 
 
-def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source: Path) -> dict:
+def _assign(model: paddle.nn.Layer, state: dict, classifier: str | None, source: Path,
+            optional: Sequence[str] = ()) -> dict:
     own = model.state_dict()
     missing, unexpected, mismatched = compare_state(own, state)
     mismatched = [k for k, _, _ in mismatched]
+    left_out = [k for k in unexpected if k.startswith(tuple(f"{layer}." for layer in optional))]
+    if left_out:
+        print(f"skipped {', '.join(left_out)} of {source.name}: the model was built without those layers",
+              file=sys.stderr)
+    unexpected = [k for k in unexpected if k not in left_out]
     head = [k for k in mismatched if classifier and k.startswith(classifier + ".")]
     problems = [k for k in missing + unexpected + mismatched if k not in head]
     if problems:

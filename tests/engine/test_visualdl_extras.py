@@ -62,3 +62,20 @@ def test_write_graph_serialises_constants_and_keeps_the_network_eager(tmp_path):
     assert "forward" not in net.__dict__  # still the eager forward, not a to_static function
     y_h, y_l = net(paddle.ones([2, 3, 8, 8]))  # another batch size: a traced forward would be fixed to 1
     assert y_h.shape == [2, 8, 8, 8] and y_l is None
+
+
+def test_write_graph_keeps_the_trainers_to_static_forward(tmp_path):
+    """Global.to_static converts ``network.forward`` (full graph) before the graph is written at
+    train begin; the graph writer must leave that function, not its own SOT conversion, in place."""
+    import paddle
+
+    from paddle_conv.engine.trainer import static_training_forward
+    from paddle_conv.engine.visualdl_extras import write_graph
+
+    net = paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3), paddle.nn.ReLU())
+    static_training_forward(net)
+    trainer_forward, original_funcs = net.forward, dict(net._original_funcs)
+    write_graph(str(tmp_path), net, [paddle.static.InputSpec([1, 3, 8, 8], "float32", "x")])
+    assert net.forward is trainer_forward and type(net.forward.static).__name__ == "ASTStaticFunction"
+    assert net._original_funcs == original_funcs  # rollback() still finds the eager forward
+    assert net(paddle.ones([2, 3, 8, 8])).shape == [2, 4, 6, 6] and len(net.forward.static.program_cache) == 1

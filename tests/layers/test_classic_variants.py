@@ -1,6 +1,5 @@
 import numpy as np
 import paddle
-import paddle.nn as nn
 import pytest
 
 from paddle_conv.errors import UnknownNameError
@@ -9,6 +8,7 @@ from paddle_conv.layers import (
     Bottleneck,
     ChannelShuffle,
     DeformConv2D,
+    DenseConv2D,
     DepthwiseSeparableConv,
     InceptionBlock,
     OctaveConv,
@@ -65,6 +65,16 @@ def test_squeeze_excite_count_shape_and_scale_range():
     np.testing.assert_allclose(layer(x).numpy(), x.numpy() * scale, rtol=1e-6, atol=1e-6)
 
 
+
+def test_squeeze_excite_gate_and_names():
+    """A hard sigmoid gate (``relu6(x + 3) / 6``, PP-LCNet's) and a published layout's attribute names."""
+    c = 8
+    layer = SqueezeExcite(c, reduction=4, gate=paddle.nn.functional.hardsigmoid, names=("conv1", "conv2"))
+    assert sorted(layer.state_dict()) == ["conv1.bias", "conv1.weight", "conv2.bias", "conv2.weight"]
+    x = paddle.randn([2, c, 3, 3]) * 10
+    pre = layer.conv2(paddle.nn.functional.relu(layer.conv1(x.mean(axis=[2, 3], keepdim=True)))).numpy()
+    np.testing.assert_allclose(layer.scale(x).numpy(), np.clip(pre / 6 + 0.5, 0, 1), rtol=1e-5, atol=1e-6)
+
 def test_bottleneck_count_and_shape():
     cin, planes = 64, 16
     w = planes
@@ -104,7 +114,7 @@ def test_inception_reduced_count_and_shape():
         InceptionBlock(c, a, b, d, ch3x3_reduce=r3)
 
 
-@pytest.mark.parametrize("kind, cls", [("conv", nn.Conv2D), ("group", nn.Conv2D), ("dilated", nn.Conv2D),
+@pytest.mark.parametrize("kind, cls", [("conv", DenseConv2D), ("group", DenseConv2D), ("dilated", DenseConv2D),
                                        ("depthwise_separable", DepthwiseSeparableConv),
                                        ("deform", DeformConv2D), ("refconv", RefConv2D)])
 def test_factory_kinds_keep_the_shape_contract(kind, cls):

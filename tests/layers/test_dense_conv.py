@@ -5,7 +5,7 @@ import paddle.nn.functional as F
 import pytest
 
 import paddle_conv as pc
-from paddle_conv.layers import DenseConv2D, DepthwiseConv2D, dense_conv2d
+from paddle_conv.layers import DenseConv2D, dense_conv2d
 from paddle_conv.layers.dense_conv import native_padding, takes_channel_bias_form
 from paddle_conv.layers.onednn_conv import native_conv2d_op
 from tests.layers.conv_parity import assert_matches_conv2d
@@ -73,14 +73,6 @@ def test_layer_keeps_conv2d_parameters_and_outputs():
         assert list(fast.state_dict()) == list(plain.state_dict())
         x = paddle.randn([2, 4, 7, 7])
         np.testing.assert_allclose(fast(x).numpy(), plain(x).numpy(), rtol=1e-6, atol=1e-6)
-
-
-def test_vision_models_take_dense_conv2d_for_their_dense_convolutions():
-    convs = [layer for layer in pc.create_model("resnet18", num_classes=4).sublayers() if isinstance(layer, nn.Conv2D)]
-    assert convs and all(type(layer) is DenseConv2D for layer in convs)  # use_dense_conv in the builder
-    mobile = pc.create_model("mobilenet_v2", num_classes=4, scale=0.25)
-    assert {type(layer) for layer in mobile.sublayers() if isinstance(layer, nn.Conv2D)} == {DenseConv2D,
-                                                                                             DepthwiseConv2D}
 
 
 def test_ssd300_builds_its_convolutions_as_dense_conv2d():

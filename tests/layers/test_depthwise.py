@@ -4,17 +4,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 import pytest
 
-import paddle_conv as pc
-from paddle_conv.layers import (
-    DenseConv2D,
-    DepthwiseConv2D,
-    DepthwiseSeparableConv,
-    OctaveConv,
-    depthwise_conv2d,
-    use_fast_depthwise,
-)
+from paddle_conv.layers import DepthwiseConv2D, DepthwiseSeparableConv, depthwise_conv2d
 from paddle_conv.layers.depthwise import MAX_MATMUL_PIXELS, takes_matmul_form
-from paddle_conv.refconv import refocusable
 from tests.layers.conv_parity import assert_matches_conv2d, conv_gradients
 
 # (channels, height, width, kernel, stride, padding, dilation): strides 1/2, dilation, asymmetric
@@ -69,25 +60,6 @@ def test_layer_keeps_conv2d_parameters_and_falls_back_for_same_padding():
     assert list(fast.state_dict()) == list(plain.state_dict())
     x = paddle.randn([2, 6, 5, 5])
     np.testing.assert_array_equal(fast(x).numpy(), plain(x).numpy())  # "SAME": Paddle's own forward
-
-
-def test_use_fast_depthwise_swaps_only_depthwise_convs_of_paddle_vision_models():
-    model = pc.create_model("mobilenet_v1", num_classes=4, scale=0.25)
-    kinds = {type(layer) for layer in model.sublayers() if isinstance(layer, nn.Conv2D)}
-    assert kinds == {nn.Conv2D, DepthwiseConv2D}
-    for layer in model.sublayers():
-        if isinstance(layer, nn.Conv2D):
-            depthwise = layer._groups == layer._in_channels == layer._out_channels > 1
-            assert (type(layer) is DepthwiseConv2D) == depthwise
-            assert refocusable(layer) == (layer._kernel_size[0] >= 3)
-    assert use_fast_depthwise(model) is model
-
-
-def test_project_layers_build_depthwise_convs_as_depthwise_conv2d():
-    assert type(DepthwiseSeparableConv(8, 16).depthwise) is DepthwiseConv2D
-    octave = OctaveConv(16, 16, 3, padding=1, groups=16)
-    assert type(octave.conv_h2h) is DepthwiseConv2D and type(octave.conv_l2l) is DepthwiseConv2D
-    assert type(OctaveConv(16, 16, 3, padding=1).conv_h2h) is DenseConv2D
 
 
 def _program_ops(layer, spec):

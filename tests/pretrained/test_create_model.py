@@ -78,7 +78,7 @@ def test_every_entry_names_a_registered_model_once():
         assert card.task == "classification" or row["model"].startswith("ssd")
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/pretrained.md"])
+@pytest.mark.parametrize("doc", ["docs/pretrained.md"])  # README.md points there (it stays under 10,000 characters)
 def test_weights_table_in_docs_is_generated_from_the_cards(doc):
     text = (ROOT / doc).read_text(encoding="utf-8")
     assert weights_table() in text, f"regenerate the table in {doc} with: python -c \"from paddle_conv.factory " \

@@ -77,11 +77,14 @@ def test_train_rows_give_ours_over_torch_ratios_and_say_when_torch_is_missing(mo
     from paddle_conv.benchmark import training
 
     rows = [training.TrainRow("tiny_cnn", 2, 32, 10)]
-    result = training.run_train(rows, ("dygraph", "torch"), runs=2, warmup=1, threads=1, log=lambda s: None)
+    result = training.run_train(rows, ("dygraph", "torch", "dygraph-1t"), runs=2, warmup=1, threads=2,
+                                log=lambda s: None)
     assert result["missing"] is None and "cores" in result["machine"]["cpu"]
-    ours, ref = result["rows"]
-    assert (ours["path"], ref["path"]) == ("dygraph", "torch")
-    assert ours["ratio"] == pytest.approx(ours["wall_ms"] / ref["wall_ms"]) and ref["ratio"] is None
+    ours, ref, one_thread = result["rows"]
+    assert (ours["path"], ref["path"], one_thread["path"]) == ("dygraph", "torch", "dygraph-1t")
+    for row in (ours, one_thread):
+        assert row["ratio"] == pytest.approx(row["wall_ms"] / ref["wall_ms"])
+    assert ref["ratio"] is None
 
     real_find_spec = training.importlib.util.find_spec
     monkeypatch.setattr(training.importlib.util, "find_spec",

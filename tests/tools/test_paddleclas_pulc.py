@@ -5,6 +5,10 @@ trained with one of our models on tiny generated data sets (``$PADDLECLAS_CONFIG
 - Two 2-class PULC configs (a MobileNetV3 and a PPLCNet one, TprAtFpr and ThreshOutput) train two epochs
   with ``Global.start_eval_epoch=2``: no evaluation after epoch 1, one after epoch 2 that writes
   ``best_model`` by TprAtFpr; then evaluate, export and infer (class names from ThreshOutput's labels).
+- Two PPLCNet configs with PPLCNet's own keys train one epoch with our ``pplcnet_x1_0``, evaluate, export and
+  infer: language classification (``stride_list: [2, [2, 1], ...]`` on 80x160 images, ``lr_mult_list`` with a
+  frozen stem) and image orientation (``CustomLabelDataset``: RandomRot90 makes the label, ``use_last_conv:
+  false``).
 - Three multi-label attribute configs (PULC person / vehicle attributes, Attr/) train one epoch on a
   generated ``image<TAB>0,1,...`` list: MultiLabelDataset, MultiLabelLoss, ATTRMetric (best_model by mA).
 """
@@ -13,10 +17,21 @@ import json
 import os
 
 import numpy as np
+import paddle
 import pytest
 from PIL import Image
 
-from tests.tools.test_paddleclas_real_configs import CONFIGS, data_overrides, run_args
+from paddle_conv.build import build_model
+from paddle_conv.config import load_config
+from paddle_conv.deploy import Predictor
+from paddle_conv.engine.trainer import seed_everything
+from tests.tools.test_paddleclas_real_configs import (
+    CONFIGS,
+    data_overrides,
+    our_model,
+    run_args,
+    train_evaluate_export_infer,
+)
 from tools import eval as eval_tool
 from tools import export as export_tool
 from tools import infer as infer_tool
@@ -85,6 +100,34 @@ def test_pulc_config_evaluates_from_start_eval_epoch_then_exports_and_infers(nam
     assert len(results) == 2
     for result in results:  # ThreshOutput: one class, named by label_0 / label_1
         assert len(result["class_ids"]) == 1 and result["labels"] == [labels[result["class_ids"][0]]]
+
+
+@pytest.mark.parametrize("name, classes", [("PULC/language_classification/PPLCNet_x1_0.yaml", 10),
+                                           ("PULC/image_orientation/PPLCNet_x1_0.yaml", 4)])
+def test_pplcnet_config_trains_with_its_own_keys_then_exports(name, classes, binary_list, tmp_path, capsys):
+    config = os.path.join(CONFIGS, name)
+    overrides = [*data_overrides(binary_list, config, our_model(config), classes), "Arch.pretrained=false",
+                 "Global.eval_interval=1"]
+    if "image_orientation" in name:  # CustomLabelDataset: one image path per line, the rotation is the label
+        (binary_list / "paths.txt").write_text("".join(f"img{i}.png\n" for i in range(8)))
+        overrides.append(f"DataLoader.Train.dataset.sample_list_path={binary_list / 'paths.txt'}")
+    args = run_args(overrides, tmp_path)
+    arch = load_config(config, args[1::2])["Arch"]
+    assert arch["name"] == "pplcnet_x1_0" and ("stride_list" in arch or arch["use_last_conv"] is False)
+    best = train_evaluate_export_infer(config, args, "pplcnet_x1_0", capsys)
+    cfg = load_config(config, args[1::2])
+    if "image_orientation" in name:  # its list has no labels: only the rotation labels these images
+        assert cfg["DataLoader"]["Train"]["dataset"]["name"] == "CustomLabelDataset"
+    if "language" in name:  # lr_mult_list [0.0, 0.4, ...]: the stem kept its initial weights, the rest trained
+        seed_everything(cfg["Global"]["seed"])  # as the trainer before it builds the model
+        initial = build_model(cfg["Arch"], pretrained=False).state_dict()
+        trained = paddle.load(best + ".pdparams")
+        for key, same in (("conv1.conv.weight", True), ("blocks2.0.dw_conv.conv.weight", False),
+                          ("fc.weight", False)):
+            assert np.array_equal(trained[key].numpy(), initial[key].numpy()) == same, key
+    height, width = cfg["Global"]["image_shape"][1:]
+    out = Predictor(str(tmp_path / "inf" / "inference"), device="cpu")(np.zeros([1, 3, height, width], "float32"))[0]
+    assert out.shape == (1, classes)
 
 
 ATTRIBUTES = ["PULC/person_attribute/PPLCNet_x1_0.yaml", "PULC/vehicle_attribute/MobileNetV3_small_x0_35.yaml",
