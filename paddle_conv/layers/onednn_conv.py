@@ -7,17 +7,20 @@ operator (forward and gradient) that runs oneDNN's convolution forward, backward
 backward-weights primitives from the ``libdnnl.so.3`` Paddle's wheel ships, for a float32 NCHW
 convolution with ``groups=1``; :func:`onednn_conv2d` calls it.
 
-The operator is compiled (``paddle.utils.cpp_extension.load``, about 30 s, once per Paddle
-version) into ``$PADDLE_CONV_HOME/ops/`` (default ``~/.cache/paddle_conv/ops/``), a folder of this
-user that others cannot write to, with one ``note:`` line. It needs a C++ compiler and oneDNN's
-``oneapi/dnnl/dnnl.hpp`` headers (Paddle's wheel ships only forwarding stubs of them): from
-``$PADDLE_CONV_ONEDNN_INCLUDE``, else Paddle's include folder, else torch's. Without them, when the
-build or the folder check fails (a second note says why), or with ``PADDLE_CONV_NATIVE_OPS=0``,
-:func:`native_conv2d_op` is ``None`` and callers keep Paddle's kernel.
+The operator is compiled (``paddle.utils.cpp_extension.load``, about 30 s, once per source,
+headers and Paddle version, under a file lock) into ``$PADDLE_CONV_HOME/ops/`` (default
+``~/.cache/paddle_conv/ops/``), a folder of this user that others cannot write to, with one
+``note:`` line; later processes load the library from there (milliseconds). It needs a C++
+compiler and oneDNN's ``oneapi/dnnl/dnnl.hpp`` headers (Paddle's wheel ships only forwarding
+stubs of them): from ``$PADDLE_CONV_ONEDNN_INCLUDE``, else Paddle's include folder, else torch's.
+Without them, when the build or the folder check fails (a second note says why), or with
+``PADDLE_CONV_NATIVE_OPS=0``, :func:`native_conv2d_op` is ``None`` and callers keep Paddle's kernel.
 """
 
 import contextlib
+import fcntl
 import functools
+import hashlib
 import importlib.util
 import os
 import stat
@@ -25,6 +28,7 @@ import sys
 from pathlib import Path
 
 import paddle
+from paddle import _C_ops
 
 from ..notes import note_once
 
@@ -79,6 +83,9 @@ def _output_to(log_path):
 
 
 def _build(include):
+    """Compile the operator into the cache (once per source, headers and Paddle version; under a
+    lock, so that two processes never build at once) and register it; ``None`` where the folder
+    is not private."""
     from paddle.utils import cpp_extension
 
     from ..pretrained.download import cache_dir  # the cache root; imported only when a build is due
@@ -88,14 +95,25 @@ def _build(include):
         note_once("onednn_conv2d", f"{folder} belongs to another user or others can write to it: "
                                    "Paddle's convolution is used")
         return None
-    if not (folder / "onednn_conv2d" / "onednn_conv2d.so").exists():
+    library, stamp = folder / "onednn_conv2d" / "onednn_conv2d.so", folder / "built-from.sha256"
+    digest = hashlib.sha256(_SOURCE.read_bytes() + str(include).encode()).hexdigest()
+    with open(folder / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if library.is_file() and stamp.is_file() and stamp.read_text() == digest:
+            cpp_extension.load_op_meta_info_and_register_op(str(library))  # no setuptools run: 2 s less
+            return _run_operator
         note_once("onednn_conv2d", f"building the oneDNN convolution operator once into {folder} (about 30 s)")
-    with _output_to(folder / "build.log"):
-        module = cpp_extension.load(
-            name="onednn_conv2d", sources=[str(_SOURCE)], extra_include_paths=[str(include)],
-            extra_cxx_cflags=["-O2"], extra_ldflags=[str(_LIBS / "libdnnl.so.3"), f"-Wl,-rpath,{_LIBS}"],
-            build_directory=str(folder), verbose=False)
-    return module.onednn_conv2d
+        with _output_to(folder / "build.log"):
+            cpp_extension.load(
+                name="onednn_conv2d", sources=[str(_SOURCE)], extra_include_paths=[str(include)],
+                extra_cxx_cflags=["-O2"], extra_ldflags=[str(_LIBS / "libdnnl.so.3"), f"-Wl,-rpath,{_LIBS}"],
+                build_directory=str(folder), verbose=False)
+        stamp.write_text(digest)
+    return _run_operator
+
+
+def _run_operator(x, weight, strides, paddings, dilations):
+    return _C_ops._run_custom_op("onednn_conv2d", x, weight, strides, paddings, dilations)[0]
 
 
 @functools.cache

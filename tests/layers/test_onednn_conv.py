@@ -87,3 +87,11 @@ def test_build_refuses_a_folder_others_can_write(monkeypatch, tmp_path):
     assert onednn_conv._build("/nowhere") is None
     own = tmp_path / "own" / "ops" / "onednn_conv2d"
     assert onednn_conv._private_folder(own) and own.stat().st_mode & 0o777 == 0o700
+
+
+@needs_operator
+def test_a_built_operator_is_loaded_without_building_again(monkeypatch, fresh_operator):
+    monkeypatch.setattr(cpp_extension, "load", lambda **kwargs: pytest.fail("built again"))
+    x, weight = paddle.randn([1, 8, 5, 5]), paddle.randn([2, 8, 3, 3])
+    np.testing.assert_allclose(native_conv2d_op()(x, weight, [1, 1], [0, 0, 0, 0], [1, 1]).numpy(),
+                               F.conv2d(x, weight).numpy(), rtol=1e-4, atol=1e-4)
