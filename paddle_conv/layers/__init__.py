@@ -1,5 +1,6 @@
 """Building blocks: convolution variants and the layers models are made of."""
 
+from .addmm_linear import AddmmLinear
 from .attention import MultiHeadSelfAttention
 from .bottleneck import Bottleneck
 from .channel_shuffle import ChannelShuffle
@@ -23,6 +24,7 @@ from .transformer_encoder import TransformerEncoderLayer
 __all__ = [
     "CONV_KINDS",
     "POSITION_EMBEDDINGS",
+    "AddmmLinear",
     "Bottleneck",
     "ChannelShuffle",
     "Conv_BN",

@@ -41,10 +41,15 @@ class MultiHeadSelfAttention(nn.Layer):
         self.proj_drop = nn.Dropout(projection_dropout)
 
     def forward(self, x):
+        """The heads work on transposed tokens (``[N, heads, D, L]``), which the ``qkv`` product
+        makes and the ``proj`` product takes as they are: matmul's transpose flags replace the
+        strided copies of ``[N, heads, L, D]`` views, which Paddle's CPU kernels make slowly."""
         batch, length, _ = x.shape
-        qkv = self.qkv(x).reshape([batch, length, 3, self.num_heads, self.head_dim])
-        q, k, v = qkv.transpose([2, 0, 3, 1, 4]).unbind(0)  # each [N, heads, L, D]
-        weights = F.softmax(q.matmul(k, transpose_y=True) * self.scale, axis=-1)
-        out = self.attn_drop(weights).matmul(v)  # [N, heads, L, D]
-        out = out.transpose([0, 2, 1, 3]).reshape([batch, length, self.num_heads * self.head_dim])
-        return self.proj_drop(self.proj(out))
+        inner = self.num_heads * self.head_dim
+        qkv = self.qkv.weight.matmul(x, transpose_x=True, transpose_y=True)  # [N, 3 * inner, L]
+        if self.qkv.bias is not None:
+            qkv = qkv + self.qkv.bias.unsqueeze(-1)
+        q, k, v = qkv.reshape([batch, 3, self.num_heads, self.head_dim, length]).unbind(1)
+        weights = F.softmax((q * self.scale).matmul(k, transpose_x=True), axis=-1)  # [N, heads, L, L]
+        out = v.matmul(self.attn_drop(weights), transpose_y=True).reshape([batch, inner, length])
+        return self.proj_drop(out.matmul(self.proj.weight, transpose_x=True) + self.proj.bias)

@@ -24,7 +24,7 @@ def drop_path(x, drop_prob=0.0, training=False):
     keep_prob = 1.0 - drop_prob
     mask_shape = [x.shape[0]] + [1] * (x.ndim - 1)
     keep = paddle.floor(keep_prob + paddle.rand(mask_shape, dtype=x.dtype))
-    return x / keep_prob * keep
+    return x * (keep / keep_prob)  # one pass over x: the division is on the [N, 1, ...] mask
 
 
 class DropPath(nn.Layer):

@@ -25,4 +25,4 @@ class SeqPool(nn.Linear):
 
     def forward(self, x):
         weights = F.softmax(super().forward(x), axis=1)  # [N, L, 1]
-        return weights.transpose([0, 2, 1]).matmul(x).squeeze(1)
+        return weights.matmul(x, transpose_x=True).squeeze(1)

@@ -14,6 +14,7 @@ input), as upstream does; keeping it is what makes converted checkpoints give th
 from paddle import nn
 from paddle.nn import functional as F
 
+from .addmm_linear import AddmmLinear
 from .attention import MultiHeadSelfAttention
 from .drop_path import DropPath
 
@@ -39,10 +40,10 @@ class TransformerEncoderLayer(nn.Layer):
         self.pre_norm = nn.LayerNorm(dim)
         self.self_attn = MultiHeadSelfAttention(dim, num_heads, attention_dropout=attention_dropout,
                                                 projection_dropout=dropout)
-        self.linear1 = nn.Linear(dim, dim_feedforward)
+        self.linear1 = AddmmLinear(dim, dim_feedforward)
         self.dropout1 = nn.Dropout(dropout)
         self.norm1 = nn.LayerNorm(dim)
-        self.linear2 = nn.Linear(dim_feedforward, dim)
+        self.linear2 = AddmmLinear(dim_feedforward, dim)
         self.dropout2 = nn.Dropout(dropout)
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
 

@@ -30,3 +30,30 @@ def test_qkv_has_no_bias_and_heads_must_divide_dim():
     assert names == ["qkv.weight", "proj.weight", "proj.bias"]
     with pytest.raises(ValueError, match="divisible"):
         MultiHeadSelfAttention(10, num_heads=4)
+
+
+def _standard_attention(layer, x):
+    """The usual ``[N, heads, L, D]`` formulation with the layer's weights."""
+    batch, length, _ = x.shape
+    qkv = paddle.nn.functional.linear(x, layer.qkv.weight, layer.qkv.bias)
+    q, k, v = qkv.reshape([batch, length, 3, layer.num_heads, layer.head_dim]).transpose([2, 0, 3, 1, 4]).unbind(0)
+    weights = paddle.nn.functional.softmax(q.matmul(k, transpose_y=True) * layer.scale, axis=-1)
+    out = weights.matmul(v).transpose([0, 2, 1, 3]).reshape([batch, length, -1])
+    return layer.proj(out)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"head_dim": 3, "qkv_bias": True}])
+def test_transposed_heads_match_the_standard_layout_with_gradients(kwargs):
+    paddle.seed(2)
+    layer = MultiHeadSelfAttention(8, num_heads=2, **kwargs)
+    layer.eval()
+    x = np.random.default_rng(1).standard_normal((3, 5, 8)).astype("float32")
+    results = []
+    for forward in (layer, lambda t: _standard_attention(layer, t)):
+        t = paddle.to_tensor(x, stop_gradient=False)
+        out = forward(t)
+        (out * out).sum().backward()
+        results.append([out.numpy(), t.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()])
+        layer.clear_gradients()
+    for ours, standard in zip(*results):
+        np.testing.assert_allclose(ours, standard, rtol=1e-5, atol=1e-5)
