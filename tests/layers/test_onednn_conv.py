@@ -52,8 +52,10 @@ def test_onednn_conv2d_reads_a_strided_view():
 
 
 @pytest.fixture
-def fresh_operator():
-    """``native_conv2d_op`` asked anew, and the process's operator back afterwards."""
+def fresh_operator(monkeypatch):
+    """``native_conv2d_op`` asked anew (the operator not turned off), and the process's operator back
+    afterwards."""
+    monkeypatch.delenv(onednn_conv.NATIVE_OPS_ENV, raising=False)
     native_conv2d_op.cache_clear()
     yield
     native_conv2d_op.cache_clear()
