@@ -10,6 +10,9 @@ by it equals the convolution with ``W' = s W`` and ``b' = s b + t``. :func:`fuse
   running the model once on a random input (so the pairing follows the real data flow, whatever
   the layer names or nesting).
 
+Before that, every layer that offers a ``reparameterize()`` method (RefConv2D, DiverseBranchBlock) is
+replaced by the inference form it returns (:func:`paddle_conv.refconv.reparameterize`).
+
 The folded norms become ``nn.Identity``. The result is checked against the unfused model on that
 input; a model that reuses a convolution's output besides feeding it to the norm is refused.
 """
@@ -21,6 +24,7 @@ import paddle
 import paddle.nn as nn
 
 from .errors import ConfigError
+from .refconv import reparameterize
 
 __all__ = ["bn_affine", "fuse", "scale_conv"]
 
@@ -104,6 +108,7 @@ def fuse(model, input_shape=None, atol=1e-4):
     x = _probe_input(fused, input_shape)
     with paddle.no_grad():
         want = _flat_outputs(fused(x))
+    reparameterize(fused)
     for layer in fused.sublayers():
         if hasattr(layer, "fuse_bn"):  # a layer that folds its own norms (OctConv's Conv_BN)
             layer.fuse_bn()

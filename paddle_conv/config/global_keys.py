@@ -31,15 +31,12 @@ GLOBAL = {
     "update_freq": Key(INT, default=1, doc="gradient accumulation: optimizer step every this many batches"),
     "use_dali": Key(BOOL, default=False, doc="NVIDIA DALI data loading (not used here: a note says so)"),
     "image_channel": Key(INT, nullable=True, doc="input channels; must match image_shape[0]"),
-    "train_mode": Key(STR, nullable=True, doc="PaddleClas's other training loops (progressive, ...): refused"),
+    "train_mode": Key(STR, nullable=True, doc="PaddleClas's training loops: progressive (EfficientNetV2's "
+                                               "progressive learning); the others are refused"),
 }
 
-#: ``Global.train_mode`` values of PaddleClas 2.6 (``ppcls/engine/train/``) and why each is refused.
-TRAIN_MODES = {
-    "progressive": "EfficientNetV2's progressive learning (4 stages of growing RandCropImage.progress_size, "
-                   "RandAugmentV2.progress_magnitude and head dropout, the train loader rebuilt at each stage) "
-                   "is not implemented",
-}
+#: ``Global.train_mode`` values implemented (PaddleClas 2.6's ``ppcls/engine/train/train_<mode>.py``).
+TRAIN_MODES = ("progressive",)
 
 
 def validate_global(source, path, value):
@@ -63,10 +60,10 @@ def validate_global(source, path, value):
         raise config_error(source, join_key(path, "eval_mode"), "bad value",
                            f"only 'classification' is implemented, got {g['eval_mode']!r} (retrieval and face "
                            "evaluation are not); use a classification config")
-    if g["train_mode"] is not None:
-        why = TRAIN_MODES.get(g["train_mode"], f"PaddleClas's train_epoch_{g['train_mode']} loop is not implemented")
+    if g["train_mode"] not in (None, *TRAIN_MODES):
         raise config_error(source, join_key(path, "train_mode"), "bad value",
-                           f"{g['train_mode']!r}: {why}; remove the key to train with the plain loop")
+                           f"{g['train_mode']!r}: PaddleClas's train_epoch_{g['train_mode']} loop is not implemented "
+                           f"(only {', '.join(TRAIN_MODES)}); remove the key to train with the plain loop")
     if g["image_channel"] is not None and g["image_channel"] != g["image_shape"][0]:
         raise config_error(source, join_key(path, "image_channel"), "bad value",
                            f"{g['image_channel']} differs from image_shape[0] = {g['image_shape'][0]}; make them equal")

@@ -244,6 +244,38 @@ def _distillation_values(source, cfg):
                         f"{arch['infer_model_name']!r} only; make them the same")
 
 
+#: ``Global.train_mode: progressive``'s stages, and the per-stage lists it reads (PaddleClas's train_progressive.py).
+PROGRESSIVE_STAGES = 4
+_PROGRESSIVE_OPS = {"RandCropImage": ("progress_size", "train image sizes", "integers >= 1",
+                                      lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+                    "RandAugmentV2": ("progress_magnitude", "RandAugment magnitudes", "numbers >= 0",
+                                      lambda v: _number(v) and 0 <= v < math.inf)}
+
+
+def _progressive_values(source, cfg):
+    """``Global.train_mode: progressive`` needs the Train ops' per-stage sizes and magnitudes (4 each)."""
+    if cfg["Global"]["train_mode"] != "progressive":
+        return
+    dataset = cfg["DataLoader"]["Train"]["dataset"]
+    key = "DataLoader.Train.dataset"
+    if dataset.get("name") == "MultiScaleDataset":
+        raise _fail(source, "Global.train_mode", "progressive sets the train image size per stage, which "
+                    f"{key}.name MultiScaleDataset draws per batch; use one of them")
+    ops = {name: (i, kwargs) for i, name, kwargs in reversed(list(_entries(dataset.get("transform_ops"))))}
+    for op, (arg, what, kind, fits) in _PROGRESSIVE_OPS.items():
+        i, kwargs = ops.get(op, (None, {}))
+        values = kwargs.get(arg)
+        if not (isinstance(values, list) and len(values) == PROGRESSIVE_STAGES
+                and all(fits(v) for v in values)):
+            where = f"{key}.transform_ops.{i}.{op}.{arg}" if i is not None else "Global.train_mode"
+            raise _fail(source, where, f"progressive learning takes the {what} of its {PROGRESSIVE_STAGES} stages from "
+                        f"{op}.{arg}: give a list of {PROGRESSIVE_STAGES} {kind} (got "
+                        f"{abbreviate(values, 60)}), or remove Global.train_mode")
+    note_once("Global.train_mode", f"PaddleClas's progressive learning also steps the dropout of EfficientNetV2's "
+              f"Head (its own per-stage rates); {cfg['Arch']['name']} has no such head: its dropout stays, as there "
+              "for any other model")
+
+
 def check_values(source, cfg):
     """Raise ConfigError naming the key of the first unusable value of a validated classification ``cfg``."""
     g = cfg["Global"]
@@ -257,4 +289,5 @@ def check_values(source, cfg):
     _loss_and_metric_values(source, cfg)
     _distillation_values(source, cfg)
     _optimizer_values(source, cfg)
+    _progressive_values(source, cfg)
     check_output_dir(source, g["output_dir"])

@@ -153,11 +153,17 @@ class RandAugment(_PilPolicy):
 
 @TRANSFORMS.register
 class RandAugmentV2(RandAugment):
-    """RandAugment whose magnitude is drawn per op from [0, ``magnitude``] (``progress_magnitude``
-    is the magnitude PaddleClas's progressive schedule would reach; here the fixed upper bound)."""
+    """RandAugment whose magnitude is drawn per op from [0, ``magnitude``]. ``progress_magnitude``: the
+    magnitude of each stage of ``Global.train_mode: progressive`` (:meth:`set_magnitude`; the plain
+    loop uses ``magnitude``, as PaddleClas's)."""
 
     def __init__(self, num_layers=2, magnitude=5, progress_magnitude=None, fillcolor=(128, 128, 128)):
-        super().__init__(num_layers, progress_magnitude if progress_magnitude is not None else magnitude, fillcolor)
+        super().__init__(num_layers, magnitude, fillcolor)
+        self.progress_magnitude = progress_magnitude
+
+    def set_magnitude(self, magnitude):
+        """Draw from [0, ``magnitude``] from now on (a progressive stage's)."""
+        self.level = magnitude / 10.0
 
     def augment(self, img):
         for _ in range(self.num_layers):

@@ -214,15 +214,14 @@ class RandCropImage:
 
     The area fraction is drawn from ``scale`` (default [0.08, 1]) and the aspect ratio from
     ``ratio`` (default [3/4, 4/3]; log-uniform with ``use_log_aspect``), both capped so the crop
-    fits. ``progress_size`` (PaddleClas's progressive resizing) is refused: it needs the epoch.
+    fits. ``progress_size``: the size of each stage of ``Global.train_mode: progressive`` (the
+    trainer sets ``size`` to it stage by stage; the plain loop uses ``size``, as PaddleClas's).
     """
 
     def __init__(self, size, progress_size=None, scale=None, ratio=None, interpolation=None,
                  use_log_aspect=False, backend="cv2"):
-        if progress_size is not None:
-            raise ConfigError("RandCropImage.progress_size: progressive resizing is not implemented; "
-                              "remove the key (-o is not enough: edit a copy of the config)")
         self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.progress_size = progress_size
         self.scale = list(scale or (0.08, 1.0))
         self.ratio = list(ratio or (3.0 / 4.0, 4.0 / 3.0))
         self.use_log_aspect = use_log_aspect

@@ -9,9 +9,13 @@ accumulation (``Global.update_freq``) and the learning-rate stepping that goes w
   (``paddle.Model.fit(accumulate_grad_batches=k)``) on the sum of ``k`` losses each divided by
   ``k`` (:class:`ScaledLoss`), and the schedule steps once per update.
 - :class:`EvalFrom` (``Global.start_eval_epoch``): evaluation (and so ``best_model``) from that epoch on.
+- :class:`ProgressiveStages` (``Global.train_mode: progressive``): EfficientNetV2's progressive learning.
 """
 
 import paddle
+
+from ..console import log
+from ..errors import ConfigError
 
 
 class ScaledLoss(paddle.nn.Layer):
@@ -139,3 +143,49 @@ def _forward(name):
 
 for _name in _HOOKS:
     setattr(_GatedCallback, _name, _forward(_name))
+
+
+def _dataset_transforms(dataset):
+    """The transform ops of ``dataset`` (``[op, ...]`` of its ``transform``, a Compose; through a subset's
+    ``dataset``); empty when it has none."""
+    while getattr(dataset, "transform", None) is None and hasattr(dataset, "dataset"):
+        dataset = dataset.dataset
+    return list(getattr(getattr(dataset, "transform", None), "transforms", None) or ())
+
+
+class ProgressiveStages(paddle.callbacks.Callback):
+    """PaddleClas's ``Global.train_mode: progressive`` (EfficientNetV2's progressive learning,
+    ``ppcls/engine/train/train_progressive.py``): the run's epochs fall into ``S`` stages (4) bounded at
+    ``int(epochs * k / S)``, ``k = 1..S``; epoch ``e`` (1-based) is in stage ``s``, the number of bounds
+    before it. Before each epoch the train crop (the op with ``progress_size``: RandCropImage) takes its
+    stage's size and RandAugmentV2 (``progress_magnitude``) its stage's magnitude; the train loader starts
+    its workers per epoch, so the epoch's batches have them. ``start_epoch``: the epochs a resumed run
+    has done. ``dataset``: the train data set (its ``transform``'s ops are changed)."""
+
+    def __init__(self, dataset, epochs, start_epoch=0):
+        super().__init__()
+        transforms = _dataset_transforms(dataset)
+        self.crop = next((op for op in transforms if getattr(op, "progress_size", None)), None)
+        self.augment = next((op for op in transforms if getattr(op, "progress_magnitude", None)), None)
+        if self.crop is None or self.augment is None:
+            raise ConfigError("Global.train_mode: progressive needs DataLoader.Train.dataset's transform_ops with "
+                              "RandCropImage.progress_size and RandAugmentV2.progress_magnitude; this data set "
+                              "has no such ops: remove Global.train_mode")
+        stages = len(self.crop.progress_size)
+        self.bounds = [int(epochs * (k + 1) / stages) for k in range(stages)]
+        self.start_epoch, self.stage = start_epoch, None
+
+    def stage_of(self, epoch):
+        """The stage (0-based) of ``epoch`` (1-based)."""
+        return sum(epoch > bound for bound in self.bounds)
+
+    def on_epoch_begin(self, epoch=None, logs=None):
+        stage = self.stage_of(self.start_epoch + epoch + 1)
+        if stage == self.stage:
+            return
+        size, magnitude = self.crop.progress_size[stage], self.augment.progress_magnitude[stage]
+        self.crop.size = (size, size)
+        self.augment.set_magnitude(magnitude)
+        self.stage = stage
+        log(f"Training stage: [{stage + 1}/{len(self.bounds)}] (random_aug_magnitude={magnitude}, "
+            f"train_image_size={size})")

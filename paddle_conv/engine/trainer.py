@@ -40,7 +40,7 @@ from ..refconv import reset_random_bases
 from .atomic_checkpoint import load_checkpoint
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .member_outputs import for_paddle_model
-from .paddleclas_features import AccumulatedLRStep, EvalFrom, ModelEMA, ScaledLoss
+from .paddleclas_features import AccumulatedLRStep, EvalFrom, ModelEMA, ProgressiveStages, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
 
 
@@ -264,6 +264,8 @@ def _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver,
                                 start_epoch=start_epoch)
         callbacks[1:1] = [extras, logger]
     callbacks.append(AccumulatedLRStep(g["update_freq"], steps))
+    if g["train_mode"] == "progressive":  # before the epoch's batches are drawn (the loader iterates after)
+        callbacks.insert(0, ProgressiveStages(train_loader.dataset, g["epochs"], start_epoch))
     if cfg.get("EMA"):
         callbacks.append(ModelEMA(network, cfg["EMA"]["decay"], g["update_freq"], steps))
     return callbacks

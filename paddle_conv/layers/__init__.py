@@ -9,6 +9,7 @@ from .deform_conv import DeformConv2D
 from .dense_conv import DenseConv2D, dense_conv2d
 from .depthwise import DepthwiseConv2D, depthwise_conv2d, use_fast_depthwise
 from .depthwise_separable import DepthwiseSeparableConv
+from .diverse_branch import DiverseBranchBlock
 from .drop_path import DropPath, drop_path
 from .fast_conv import fast_conv_class, use_fast_convolutions
 from .inception import InceptionBlock
@@ -33,6 +34,7 @@ __all__ = [
     "DenseConv2D",
     "DepthwiseConv2D",
     "DepthwiseSeparableConv",
+    "DiverseBranchBlock",
     "DropPath",
     "InceptionBlock",
     "MultiHeadSelfAttention",

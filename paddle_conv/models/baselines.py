@@ -4,14 +4,23 @@ refocuses that Paddle ships (MobileNetV2, MobileNetV3 small/large, ShuffleNetV2 
 ResNet-18/34/101, DenseNet-121), so ``Arch: {name: mobilenet_v2, refocus: {...}}`` works from a
 config. Each builder takes ``num_classes`` (and ``scale``, the width multiplier, where Paddle has it);
 input ``[N, 3, H, W]``, output ``[N, num_classes]``.
+
+The ResNets also take PaddleClas's ResNet keys (``ppcls/arch/backbone/legendary_models/resnet.py``):
+``layer_type`` (``"ConvBNLayer"``, or ``"DiverseBranchBlock"``: every conv + BN of the residual
+blocks, not the stem's nor the shortcuts', trained as a
+:class:`~paddle_conv.layers.DiverseBranchBlock`) and, on ResNet-18/34, ``use_first_short_conv``
+(true: the first block gets PaddleClas's 1x1 conv + BN shortcut; false, the default here, is
+Paddle's and the paper's identity shortcut).
 """
 
 import dataclasses
 
+from paddle import nn
 from paddle.vision import models as vision_models
 from paddle.vision.models import mobilenetv2, mobilenetv3, resnet
 
 from ..cards import RESNET_STAGES, ModelCard, WeightEntry, sequential_stages, stride_stages
+from ..layers.diverse_branch import DiverseBranchBlock
 from ..layers.fast_conv import use_fast_convolutions
 from ..pretrained.catalog import IMAGENET, dli14_weights
 from ..registry import register_model
@@ -107,11 +116,47 @@ VISION_STAGES = {
 }
 
 
+#: PaddleClas's ``layer_type`` values: the conv + BN of each residual block, as is or as a Diverse Branch Block.
+RESNET_LAYER_TYPES = ("ConvBNLayer", "DiverseBranchBlock")
+
+
+def use_diverse_branches(network):
+    """Turn every conv + BN of ``network``'s residual blocks (not the stem's, not the shortcuts') into a
+    DiverseBranchBlock (its BN becomes an ``nn.Identity``); returns ``network``."""
+    for block in network.sublayers():
+        if isinstance(block, (resnet.BasicBlock, resnet.BottleneckBlock)):
+            for i in (1, 2, 3):
+                conv = getattr(block, f"conv{i}", None)
+                if conv is not None:
+                    setattr(block, f"conv{i}", DiverseBranchBlock(conv._in_channels, conv._out_channels,
+                                                                  conv._kernel_size[0], conv._stride[0], conv._groups))
+                    setattr(block, f"bn{i}", nn.Identity())
+    return network
+
+
+def paddleclas_resnet(build, num_classes, layer_type, use_first_short_conv):
+    """``build(num_classes=...)`` (a ``paddle.vision`` ResNet) with PaddleClas's ResNet keys (module docstring)."""
+    if layer_type not in RESNET_LAYER_TYPES:
+        raise ValueError(f"layer_type={layer_type!r}: use one of {', '.join(RESNET_LAYER_TYPES)}")
+    network = build(num_classes=num_classes)
+    if use_first_short_conv:
+        channels = network.layer1[0].conv1._in_channels
+        network.layer1[0].downsample = nn.Sequential(nn.Conv2D(channels, channels, 1, bias_attr=False),
+                                                     nn.BatchNorm2D(channels))
+    return use_fast_convolutions(use_diverse_branches(network) if layer_type == "DiverseBranchBlock" else network)
+
+
 def vision_builder(name):
     """The registered builder of ``paddle.vision.models.<name>`` (never downloads weights)."""
     title, scaled, _ = VISION_MODELS[name]
     build = getattr(vision_models, name)
-    if scaled:
+    if name in ("resnet18", "resnet34"):
+        def builder(num_classes=1000, layer_type="ConvBNLayer", use_first_short_conv=False):
+            return paddleclas_resnet(build, num_classes, layer_type, use_first_short_conv)
+    elif name.startswith("resnet"):  # the first block's shortcut is a projection (64 -> 256 channels)
+        def builder(num_classes=1000, layer_type="ConvBNLayer"):
+            return paddleclas_resnet(build, num_classes, layer_type, False)
+    elif scaled:
         def builder(num_classes=1000, scale=1.0):
             return use_fast_convolutions(build(scale=scale, num_classes=num_classes))
     else:
@@ -119,7 +164,8 @@ def vision_builder(name):
             return use_fast_convolutions(build(num_classes=num_classes))
     builder.__name__ = builder.__qualname__ = name
     width = " (width multiplier ``scale``, default 1.0)" if scaled else ""
-    builder.__doc__ = (f"{title}{width} from ``paddle.vision.models``; input ``[N, 3, H, W]``, "
+    keys = " with PaddleClas's ResNet keys (module docstring)" if name.startswith("resnet") else ""
+    builder.__doc__ = (f"{title}{width} from ``paddle.vision.models``{keys}; input ``[N, 3, H, W]``, "
                        f"output ``[N, num_classes]``.")
     return builder
 

@@ -116,6 +116,19 @@ def test_bad_values():
     assert "Optimizer.regularizer.name: regularizer must be 'L1' or 'L2'" in str(err)
 
 
+def test_progressive_train_mode_needs_its_per_stage_sizes_and_magnitudes():
+    err = error_of(QUICK, ["Global.train_mode=fixmatch"])
+    assert "Global.train_mode: 'fixmatch': PaddleClas's train_epoch_fixmatch loop is not implemented" in str(err)
+    err = error_of(QUICK, ["Global.train_mode=progressive"])
+    assert "Global.train_mode: progressive learning takes the train image sizes of its 4 stages from " \
+           "RandCropImage.progress_size: give a list of 4 integers >= 1 (got None)" in str(err)
+    crop = "DataLoader.Train.dataset.transform_ops.0={RandCropImage: {size: 8, progress_size: [8, 12, 16, 20]}}"
+    augment = "DataLoader.Train.dataset.transform_ops.1={RandAugmentV2: {progress_magnitude: [5, 8, 11]}}"
+    err = error_of(QUICK, ["Global.train_mode=progressive", crop, augment])
+    assert "transform_ops.1.RandAugmentV2.progress_magnitude: progressive learning takes the RandAugment " \
+           "magnitudes of its 4 stages" in str(err) and "got [5, 8, 11]" in str(err)
+
+
 def test_unreadable_file(tmp_path):
     err = error_of(str(tmp_path / "nope.yaml"))
     assert "nope.yaml: config file does not exist" in str(err) and err.problem == "unreadable file"

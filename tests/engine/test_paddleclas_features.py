@@ -1,14 +1,21 @@
-"""Global.update_freq (gradient accumulation), EMA and Global.to_static in training (tiny Digits runs)."""
+"""Global.update_freq (gradient accumulation), EMA and Global.to_static in training (tiny Digits runs);
+Global.train_mode: progressive's stages (trained on a real config in tests/tools/test_paddleclas_real_configs.py)."""
 
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import paddle
 import pytest
+from paddle.vision.transforms import Compose
 
 from paddle_conv.config import load_config
+from paddle_conv.data.augment import RandAugmentV2
+from paddle_conv.data.paddleclas_ops import RandCropImage
 from paddle_conv.engine import evaluate, train
+from paddle_conv.engine.paddleclas_features import ProgressiveStages
 from paddle_conv.engine.trainer import train_classifier
+from paddle_conv.errors import ConfigError
 from paddle_conv.state_dict import read_state_dict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -100,3 +107,17 @@ def test_start_eval_epoch_skips_earlier_evaluations_and_best_model(tmp_path):
     train_classifier(config(tmp_path / "from1", "Global.epochs=2", "Global.start_eval_epoch=1", samples=32),
                      extra_callbacks=[seen])
     assert seen.evaluated == [1, 2]
+
+
+def test_progressive_stages_are_paddleclas_s_and_a_resumed_run_starts_in_its_stage():
+    crop = RandCropImage(171, progress_size=[171, 214, 257, 300])
+    augment = RandAugmentV2(magnitude=5, progress_magnitude=[5.0, 8.0, 11.0, 15.0])
+    assert crop.size == (171, 171) and augment.level == 0.5  # the plain loop: size and magnitude
+    dataset = SimpleNamespace(transform=Compose([crop, augment]))
+    stages = ProgressiveStages(dataset, epochs=350)
+    assert stages.bounds == [87, 175, 262, 350]  # int(350 * k / 4), as train_progressive.py
+    assert [stages.stage_of(e) for e in (1, 87, 88, 175, 176, 262, 263, 350)] == [0, 0, 1, 1, 2, 2, 3, 3]
+    ProgressiveStages(dataset, epochs=350, start_epoch=200).on_epoch_begin(0)  # epoch 201
+    assert crop.size == (257, 257) and augment.level == pytest.approx(1.1)
+    with pytest.raises(ConfigError, match="RandCropImage.progress_size and RandAugmentV2.progress_magnitude"):
+        ProgressiveStages(SimpleNamespace(transform=Compose([augment])), epochs=4)
