@@ -11,6 +11,7 @@ Both functions change ``model`` in place and return it.
 
 import paddle.nn as nn
 
+from .layers.dense_conv import DenseConv2D
 from .layers.depthwise import DepthwiseConv2D
 from .layers.refconv2d import BASIS_MODES, TRANSFORM_INITS, RefConv2D
 from .registry import ARCH_TRANSFORMS
@@ -31,9 +32,9 @@ def _replace_sublayers(model, convert):
 
 
 def refocusable(conv, min_kernel=3, map_k=3):
-    """Whether ``conv`` is a plain ``nn.Conv2D`` (or a ``DepthwiseConv2D``) that :func:`refocus` turns
-    into a RefConv2D: square kernel of at least ``max(min_kernel, map_k)``, zero padding, NCHW."""
-    if type(conv) not in (nn.Conv2D, DepthwiseConv2D):
+    """Whether ``conv`` is a plain ``nn.Conv2D`` (or a ``DenseConv2D`` or ``DepthwiseConv2D``) that
+    :func:`refocus` turns into a RefConv2D: square kernel of at least ``max(min_kernel, map_k)``, zero padding, NCHW."""
+    if type(conv) not in (nn.Conv2D, DenseConv2D, DepthwiseConv2D):
         return False
     kh, kw = conv._kernel_size
     return (kh == kw and kh >= max(min_kernel, map_k) and conv._padding_mode == "zeros"

@@ -7,7 +7,11 @@ were 15% of the step, against 80% for the convolutions themselves. The same sum 
 ``[N, C, H*W] + [C, 1]`` takes Paddle's fast inner broadcast: 3.6x (300x300, 64 channels) to 6.5x
 (38x38, 512 channels) faster forward + backward, bit for bit the same output and gradients
 (docs/benchmarks.md, issue 25). :func:`dense_conv2d` and :class:`DenseConv2D` add the bias that
-way and leave the convolution to Paddle's kernel.
+way, and in dygraph float32 CPU training run the convolution itself through oneDNN
+(:mod:`paddle_conv.layers.onednn_conv`) where :func:`native_padding` says it is faster than
+Paddle's im2col + GEMM kernel (``groups=1``, kernels larger than 1x1, at least
+:data:`MIN_NATIVE_CHANNELS` input channels: 0.3-0.8x its CPU time at SSD300's and ResNet's 3x3
+shapes).
 
 Paddle's own path is kept where its bias add is fine or the graph must show a plain convolution:
 GPU and other devices, depthwise convolutions (Paddle fuses their bias, see
@@ -20,9 +24,10 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .depthwise import _on_cpu
+from .depthwise import _explicit_padding, _on_cpu, _pair
+from .onednn_conv import native_conv2d_op, onednn_conv2d
 
-__all__ = ["DenseConv2D", "dense_conv2d", "takes_channel_bias_form"]
+__all__ = ["MIN_NATIVE_CHANNELS", "DenseConv2D", "dense_conv2d", "native_padding", "takes_channel_bias_form"]
 
 
 @paddle.jit.not_to_static  # plain Python on shapes and places
@@ -42,17 +47,43 @@ def _add_channel_bias(y, bias):
     return flat.reshape(shape)
 
 
+#: Fewest input channels for oneDNN's convolution: VGG's first layer (3 channels) ran 1.9x slower
+#: there than in Paddle's kernel, 8 to 512 channels 0.33 to 0.97x (docs/benchmarks.md, issue 25).
+MIN_NATIVE_CHANNELS = 8
+
+
+def native_padding(x, weight, padding, groups=1, data_format="NCHW", training=True):
+    """The ``[top, left, bottom, right]`` padding with which :func:`dense_conv2d` runs oneDNN's
+    convolution (:mod:`paddle_conv.layers.onednn_conv`) for ``x`` ``[N, C_in, H, W]``, or ``None``
+    where it keeps Paddle's kernel: anything but dygraph CPU training of float32 NCHW with
+    ``groups=1``, 1x1 kernels and inputs of fewer than :data:`MIN_NATIVE_CHANNELS` channels (where
+    Paddle's kernel is faster), or no operator (not built, ``PADDLE_CONV_NATIVE_OPS=0``)."""
+    if not (training and paddle.in_dynamic_mode() and groups == 1 and data_format == "NCHW"
+            and x.shape[1] >= MIN_NATIVE_CHANNELS and weight.shape[2] * weight.shape[3] > 1
+            and len(x.shape) == 4 and x.dtype == paddle.float32 and weight.dtype == paddle.float32
+            and x.place.is_cpu_place()):
+        return None
+    pads = _explicit_padding(padding)  # (top, bottom, left, right)
+    if pads is None or native_conv2d_op() is None:
+        return None
+    return [pads[0], pads[2], pads[1], pads[3]]
+
+
 def dense_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCHW",
                  training=True):
     """``F.conv2d(x, weight, bias, stride, padding, dilation, groups, data_format)`` for ``x``
-    ``[N, C_in, H, W]`` (NCHW), with the bias added over ``[N, C_out, H*W]`` where that is faster
-    (module docstring). ``training=False`` in a static graph keeps Paddle's ``conv2d`` + ``add``.
-    Output ``[N, C_out, Ho, Wo]``."""
-    if takes_channel_bias_form(x, weight, bias, groups, data_format, training):
+    ``[N, C_in, H, W]`` (NCHW): oneDNN's convolution where :func:`native_padding` allows, and the
+    bias added over ``[N, C_out, H*W]`` where that is faster (module docstring). ``training=False``
+    in a static graph keeps Paddle's ``conv2d`` + ``add``. Output ``[N, C_out, Ho, Wo]``."""
+    pads = native_padding(x, weight, padding, groups, data_format, training)
+    if pads is not None:
+        y = onednn_conv2d(x, weight, _pair(stride), pads, _pair(dilation))
+    elif takes_channel_bias_form(x, weight, bias, groups, data_format, training):
         y = F.conv2d(x, weight, None, stride=stride, padding=padding, dilation=dilation, groups=groups)
-        return _add_channel_bias(y, bias)
-    return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                    data_format=data_format)
+    else:
+        return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                        data_format=data_format)
+    return y if bias is None else _add_channel_bias(y, bias)
 
 
 class DenseConv2D(nn.Conv2D):
@@ -63,9 +94,7 @@ class DenseConv2D(nn.Conv2D):
     """
 
     def forward(self, x):
-        if self._padding_mode == "zeros" and takes_channel_bias_form(
-                x, self.weight, self.bias, self._groups, self._data_format, self.training):
-            y = F.conv2d(x, self.weight, None, stride=self._stride, padding=self._padding,
-                         dilation=self._dilation, groups=self._groups)
-            return _add_channel_bias(y, self.bias)
-        return super().forward(x)
+        if self._padding_mode != "zeros":
+            return super().forward(x)
+        return dense_conv2d(x, self.weight, self.bias, self._stride, self._padding, self._dilation,
+                            self._groups, self._data_format, self.training)

@@ -175,7 +175,7 @@ class DiverseBranchBlock(nn.Layer):
     def reparameterize(self):
         """The conv (with a bias) computing what this block computes in eval mode, of the class that runs
         it fastest (:func:`~paddle_conv.layers.fast_conv.fast_conv_class`: ``DepthwiseConv2D`` for a
-        depthwise block, ``PointwiseConv2D`` for a ``1 x 1`` one, else ``nn.Conv2D``); in eval mode when
+        depthwise block, ``PointwiseConv2D`` for a ``1 x 1`` one, else ``DenseConv2D``); in eval mode when
         this block is."""
         conv = fast_conv_class(self.in_channels, self.out_channels, self.kernel_size, self.groups)(
             self.in_channels, self.out_channels, self.kernel_size, stride=self.stride, padding=self.padding,

@@ -2,12 +2,13 @@
 applies it to networks this project does not build (``paddle.vision.models``).
 
 Depthwise layers (``groups == C_in == C_out > 1``) become :class:`DepthwiseConv2D`, pointwise
-ones (``1 x 1``, ``groups == 1``) :class:`PointwiseConv2D`, the rest stay ``nn.Conv2D``. Both
-subclasses keep ``nn.Conv2D``'s parameters, state-dict keys and exported graph.
+ones (``1 x 1``, ``groups == 1``) :class:`PointwiseConv2D`, the rest :class:`DenseConv2D`. The
+three subclasses keep ``nn.Conv2D``'s parameters, state-dict keys and exported graph.
 """
 
 import paddle.nn as nn
 
+from .dense_conv import DenseConv2D
 from .depthwise import DepthwiseConv2D, is_depthwise
 from .pointwise import PointwiseConv2D
 
@@ -20,7 +21,7 @@ def fast_conv_class(in_channels, out_channels, kernel_size, groups=1):
         return DepthwiseConv2D
     if groups == 1 and kernel_size in (1, (1, 1), [1, 1]):
         return PointwiseConv2D
-    return nn.Conv2D
+    return DenseConv2D
 
 
 def use_fast_convolutions(model):

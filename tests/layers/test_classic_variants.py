@@ -1,6 +1,5 @@
 import numpy as np
 import paddle
-import paddle.nn as nn
 import pytest
 
 from paddle_conv.errors import UnknownNameError
@@ -9,6 +8,7 @@ from paddle_conv.layers import (
     Bottleneck,
     ChannelShuffle,
     DeformConv2D,
+    DenseConv2D,
     DepthwiseSeparableConv,
     InceptionBlock,
     OctaveConv,
@@ -114,7 +114,7 @@ def test_inception_reduced_count_and_shape():
         InceptionBlock(c, a, b, d, ch3x3_reduce=r3)
 
 
-@pytest.mark.parametrize("kind, cls", [("conv", nn.Conv2D), ("group", nn.Conv2D), ("dilated", nn.Conv2D),
+@pytest.mark.parametrize("kind, cls", [("conv", DenseConv2D), ("group", DenseConv2D), ("dilated", DenseConv2D),
                                        ("depthwise_separable", DepthwiseSeparableConv),
                                        ("deform", DeformConv2D), ("refconv", RefConv2D)])
 def test_factory_kinds_keep_the_shape_contract(kind, cls):

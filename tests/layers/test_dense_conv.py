@@ -6,12 +6,16 @@ import pytest
 
 import paddle_conv as pc
 from paddle_conv.layers import DenseConv2D, dense_conv2d
-from paddle_conv.layers.dense_conv import takes_channel_bias_form
+from paddle_conv.layers.dense_conv import native_padding, takes_channel_bias_form
+from paddle_conv.layers.onednn_conv import native_conv2d_op
 from tests.layers.conv_parity import assert_matches_conv2d
 
 # (in, out, height, width, kernel, stride, padding, dilation, groups): VGG's 3x3, strides,
-# dilation (SSD's fc6), asymmetric and "SAME" padding, a grouped (not depthwise) and a 1x1 conv
+# dilation (SSD's fc6), asymmetric and "SAME" padding, a grouped (not depthwise) and a 1x1 conv;
+# the first two take oneDNN's convolution where it is built (MIN_NATIVE_CHANNELS input channels)
 CASES = [
+    (8, 6, 7, 5, 3, 2, 1, 1, 1),
+    (8, 5, 6, 7, 3, 1, [1, 2, 0, 1], 2, 1),
     (4, 6, 7, 5, 3, 1, 1, 1, 1),
     (4, 8, 8, 8, 3, 2, 1, 1, 1),
     (3, 5, 9, 9, 3, 1, 3, 3, 1),
@@ -29,7 +33,25 @@ def test_channel_bias_form_equals_conv2d_forward_and_gradients(cin, cout, height
     weight, bias = paddle.randn([cout, cin // groups, kernel, kernel], dtype=dtype), paddle.randn([cout], dtype=dtype)
     assert takes_channel_bias_form(x, weight, bias, groups)  # the case runs our bias add
     kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    assert_matches_conv2d(dense_conv2d, x, weight, bias, 1e-6, **kwargs)
+    native = native_padding(x, weight, padding, groups) is not None  # oneDNN sums float32 in another order
+    assert native == (native_conv2d_op() is not None and dtype == "float32" and cin == 8)
+    assert_matches_conv2d(dense_conv2d, x, weight, bias, 1e-4 if native else 1e-6, **kwargs)
+
+
+@pytest.mark.skipif(native_conv2d_op() is None, reason="the oneDNN operator is not built here (no compiler or "
+                    "headers, or PADDLE_CONV_NATIVE_OPS=0)")
+def test_native_route_takes_dygraph_cpu_float32_training_only():
+    x, weight = paddle.randn([2, 8, 6, 6]), paddle.randn([5, 8, 3, 3])
+    assert native_padding(x, weight, 1) == [1, 1, 1, 1]
+    assert native_padding(x, weight, [1, 2, 3, 4]) == [1, 3, 2, 4]  # Paddle's [top, bottom, left, right]
+    assert native_padding(x, weight, [1, 2]) == [1, 2, 1, 2]
+    assert native_padding(x, weight, "SAME") is None
+    assert native_padding(x, weight, 1, training=False) is None
+    assert native_padding(x, paddle.randn([4, 4, 3, 3]), 1, groups=2) is None
+    assert native_padding(x, paddle.randn([5, 8, 1, 1]), 0) is None  # 1x1: Paddle's GEMM is faster
+    assert native_padding(x[:, :4], weight[:, :4], 1) is None  # few channels: Paddle's is faster
+    assert native_padding(x.astype("float64"), weight.astype("float64"), 1) is None
+    assert native_padding(x, weight, 1, data_format="NHWC") is None
 
 
 def test_depthwise_nhwc_and_no_bias_keep_paddles_path():

@@ -33,7 +33,8 @@ def test_reparameterized_conv_computes_the_block_in_eval_mode(cin, cout, k, stri
     assert got.shape == want.shape == (2, cout, (9 - 1) // stride + 1, (10 - 1) // stride + 1)
     assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
     assert conv.weight.shape == [cout, cin // groups, k, k] and conv.bias.shape == [cout]
-    kind = "DepthwiseConv2D" if groups == cin == cout else "PointwiseConv2D" if k == 1 and groups == 1 else "Conv2D"
+    kind = ("DepthwiseConv2D" if groups == cin == cout
+            else "PointwiseConv2D" if k == 1 and groups == 1 else "DenseConv2D")
     assert type(conv).__name__ == kind and not conv.training
 
 

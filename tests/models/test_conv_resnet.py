@@ -6,7 +6,7 @@ from paddle_conv.config import load_config
 from paddle_conv.engine import train
 from paddle_conv.factory import create_model
 from paddle_conv.io import safe_paddle_load
-from paddle_conv.layers import Bottleneck, DeformConv2D, RefConv2D
+from paddle_conv.layers import Bottleneck, DeformConv2D, DenseConv2D, RefConv2D
 
 
 def shapes(model):
@@ -32,7 +32,7 @@ def test_resnet50_dcn_has_dcnv2_in_stages_3_to_5_only():
 def test_conv_kind_is_chosen_by_name():
     model = create_model("conv_resnet50", num_classes=3, conv="refconv", conv_stages=[5])
     kinds = [type(block.conv2) for block in model.layer4] + [type(block.conv2) for block in model.layer3]
-    assert kinds == [RefConv2D] * 3 + [paddle.nn.Conv2D] * 6
+    assert kinds == [RefConv2D] * 3 + [DenseConv2D] * 6
     with pytest.raises(ValueError, match="stages are 2, 3, 4 and 5"):
         create_model("conv_resnet50", conv_stages=[1])
     with pytest.raises(ValueError, match="oct_resnet50"):

@@ -1,0 +1,138 @@
+"""oneDNN's convolution for dense float32 CPU training: a Paddle custom operator built on first use.
+
+Paddle's dygraph CPU ``conv2d`` is im2col + GEMM (its im2col and col2im single-threaded);
+torch's is oneDNN's direct convolution on blocked layouts, about 1.5x faster at SSD300-VGG16's
+300x300 to 75x75 maps (docs/benchmarks.md, issue 25). ``native/onednn_conv2d.cc`` is a custom
+operator (forward and gradient) that runs oneDNN's convolution forward, backward-data and
+backward-weights primitives from the ``libdnnl.so.3`` Paddle's wheel ships, for a float32 NCHW
+convolution with ``groups=1``; :func:`onednn_conv2d` calls it.
+
+The operator is compiled (``paddle.utils.cpp_extension.load``, about 30 s, once per source,
+headers and Paddle version, under a file lock) into ``$PADDLE_CONV_HOME/ops/`` (default
+``~/.cache/paddle_conv/ops/``), a folder of this user that others cannot write to, with one
+``note:`` line; later processes load the library from there (milliseconds). It needs a C++
+compiler and oneDNN's ``oneapi/dnnl/dnnl.hpp`` headers (Paddle's wheel ships only forwarding
+stubs of them): from ``$PADDLE_CONV_ONEDNN_INCLUDE``, else Paddle's include folder, else torch's.
+Without them, when the build or the folder check fails (a second note says why), or with
+``PADDLE_CONV_NATIVE_OPS=0``, :func:`native_conv2d_op` is ``None`` and callers keep Paddle's kernel.
+"""
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import importlib.util
+import os
+import stat
+import sys
+from pathlib import Path
+
+import paddle
+from paddle import _C_ops
+
+from ..notes import note_once
+
+__all__ = ["NATIVE_OPS_ENV", "native_conv2d_op", "onednn_conv2d", "onednn_include_dir"]
+
+#: ``PADDLE_CONV_NATIVE_OPS=0`` turns the custom operator off (Paddle's kernel everywhere).
+NATIVE_OPS_ENV = "PADDLE_CONV_NATIVE_OPS"
+
+_SOURCE = Path(__file__).with_name("native") / "onednn_conv2d.cc"
+_HEADER = Path("oneapi", "dnnl", "dnnl.hpp")
+_LIBS = Path(paddle.__file__).parent / "libs"  # Paddle's wheel: libdnnl.so.3
+
+
+def onednn_include_dir():
+    """The first folder holding ``oneapi/dnnl/dnnl.hpp`` (module docstring), or ``None``."""
+    candidates = [os.environ.get("PADDLE_CONV_ONEDNN_INCLUDE"), Path(paddle.__file__).parent / "include"]
+    torch_spec = importlib.util.find_spec("torch")
+    if torch_spec is not None and torch_spec.origin:
+        candidates.append(Path(torch_spec.origin).parent / "include")
+    return next((Path(c) for c in candidates if c and (Path(c) / _HEADER).is_file()), None)
+
+
+def _private_folder(path):
+    """Create ``path`` (mode 0700) and say whether it is a real folder of this user that no one
+    else can write to, nor any folder between it and the cache root."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder in (path, path.parent):
+        info = os.lstat(folder)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _output_to(log_path):
+    """Send this process's stdout and stderr, file descriptors and Python streams (the compiler's
+    and setuptools' chatter), to a file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in zip((1, 2), saved):
+                os.dup2(copy, fd)
+                os.close(copy)
+
+
+def _build(include):
+    """Compile the operator into the cache (once per source, headers and Paddle version; under a
+    lock, so that two processes never build at once) and register it; ``None`` where the folder
+    is not private."""
+    from paddle.utils import cpp_extension
+
+    from ..pretrained.download import cache_dir  # the cache root; imported only when a build is due
+
+    folder = cache_dir() / "ops" / f"onednn_conv2d-paddle{paddle.__version__}"
+    if not _private_folder(folder):
+        note_once("onednn_conv2d", f"{folder} belongs to another user or others can write to it: "
+                                   "Paddle's convolution is used")
+        return None
+    library, stamp = folder / "onednn_conv2d" / "onednn_conv2d.so", folder / "built-from.sha256"
+    digest = hashlib.sha256(_SOURCE.read_bytes() + str(include).encode()).hexdigest()
+    with open(folder / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if library.is_file() and stamp.is_file() and stamp.read_text() == digest:
+            cpp_extension.load_op_meta_info_and_register_op(str(library))  # no setuptools run: 2 s less
+            return _run_operator
+        note_once("onednn_conv2d", f"building the oneDNN convolution operator once into {folder} (about 30 s)")
+        with _output_to(folder / "build.log"):
+            cpp_extension.load(
+                name="onednn_conv2d", sources=[str(_SOURCE)], extra_include_paths=[str(include)],
+                extra_cxx_cflags=["-O2"], extra_ldflags=[str(_LIBS / "libdnnl.so.3"), f"-Wl,-rpath,{_LIBS}"],
+                build_directory=str(folder), verbose=False)
+        stamp.write_text(digest)
+    return _run_operator
+
+
+def _run_operator(x, weight, strides, paddings, dilations):
+    return _C_ops._run_custom_op("onednn_conv2d", x, weight, strides, paddings, dilations)[0]
+
+
+@functools.cache
+def native_conv2d_op():
+    """The compiled ``onednn_conv2d(x, w, strides, paddings, dilations)`` operator, or ``None``
+    where it is off or cannot be built (module docstring); built at most once per process."""
+    include = onednn_include_dir()
+    if os.environ.get(NATIVE_OPS_ENV) == "0" or include is None or not (_LIBS / "libdnnl.so.3").is_file():
+        return None
+    try:
+        return _build(include)
+    except Exception as exc:  # no compiler, a failed build or load: Paddle's kernel it is
+        note_once("onednn_conv2d.failed", f"the oneDNN convolution operator could not be built "
+                                          f"({type(exc).__name__}); Paddle's convolution is used")
+        return None
+
+
+def onednn_conv2d(x, weight, stride, padding, dilation):
+    """Convolution of ``x`` ``[N, C, H, W]`` (float32, CPU) with ``weight`` ``[O, C, kh, kw]``
+    through oneDNN; ``stride`` and ``dilation`` ``[h, w]``, ``padding`` ``[top, left, bottom,
+    right]``. Output ``[N, O, Ho, Wo]``; the gradients of ``x`` and ``weight`` come with it."""
+    return native_conv2d_op()(x, weight, list(stride), list(padding), list(dilation))

@@ -1,0 +1,99 @@
+import os
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+import pytest
+from paddle.utils import cpp_extension
+
+from paddle_conv import notes
+from paddle_conv.layers import onednn_conv
+from paddle_conv.layers.onednn_conv import native_conv2d_op, onednn_conv2d
+from tests.layers.conv_parity import conv_gradients
+
+needs_operator = pytest.mark.skipif(native_conv2d_op() is None, reason="no C++ compiler or oneDNN headers here "
+                                    "(or PADDLE_CONV_NATIVE_OPS=0): the oneDNN operator is not built")
+
+# (in, out, height, width, kernel, stride, [top, left, bottom, right] padding, dilation): VGG's 3x3,
+# strides, SSD's dilated fc6, asymmetric padding, a 1x1 and a non-square kernel
+CASES = [
+    (4, 6, 7, 5, (3, 3), (1, 1), [1, 1, 1, 1], (1, 1)),
+    (5, 8, 9, 8, (3, 3), (2, 2), [1, 1, 1, 1], (1, 1)),
+    (3, 5, 11, 11, (3, 3), (1, 1), [3, 3, 3, 3], (3, 3)),
+    (4, 6, 6, 7, (3, 2), (2, 1), [1, 0, 2, 1], (1, 2)),
+    (6, 4, 3, 3, (1, 1), (1, 1), [0, 0, 0, 0], (1, 1)),
+]
+
+
+@needs_operator
+@pytest.mark.parametrize("cin,cout,height,width,kernel,stride,padding,dilation", CASES)
+def test_onednn_conv2d_equals_conv2d_forward_and_gradients(cin, cout, height, width, kernel, stride, padding,
+                                                           dilation):
+    x, weight = paddle.randn([2, cin, height, width]), paddle.randn([cout, cin, *kernel])
+    top, left, bottom, right = padding
+
+    def conv(x, weight, bias):  # bias rides along so that conv_gradients can take its gradient
+        return onednn_conv2d(x, weight, stride, padding, dilation) + bias.reshape([1, -1, 1, 1])
+
+    def paddles(x, weight, bias):
+        return F.conv2d(x, weight, bias, stride=stride, padding=[top, bottom, left, right], dilation=dilation)
+
+    ours, upstream = conv_gradients(conv, x, weight, paddle.zeros([cout]))
+    want, _ = conv_gradients(paddles, x, weight, paddle.zeros([cout]), upstream)
+    for name, got, ref in zip(["y", "x.grad", "weight.grad"], ours, want):  # float32 sums in another order
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+@needs_operator
+def test_onednn_conv2d_reads_a_strided_view():
+    x, weight = paddle.randn([2, 5, 6, 4]).transpose([0, 3, 1, 2]), paddle.randn([3, 4, 3, 3])
+    np.testing.assert_allclose(onednn_conv2d(x, weight, [1, 1], [1, 1, 1, 1], [1, 1]).numpy(),
+                               F.conv2d(x, weight, padding=1).numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.fixture
+def fresh_operator(monkeypatch):
+    """``native_conv2d_op`` asked anew (the operator not turned off), and the process's operator back
+    afterwards."""
+    monkeypatch.delenv(onednn_conv.NATIVE_OPS_ENV, raising=False)
+    native_conv2d_op.cache_clear()
+    yield
+    native_conv2d_op.cache_clear()
+
+
+def test_env_var_turns_the_operator_off(monkeypatch, fresh_operator):
+    monkeypatch.setenv(onednn_conv.NATIVE_OPS_ENV, "0")
+    assert native_conv2d_op() is None
+
+
+def test_failed_build_falls_back_with_one_note(monkeypatch, fresh_operator):
+    monkeypatch.setattr(onednn_conv, "onednn_include_dir", lambda: "/nowhere")
+    monkeypatch.setattr(onednn_conv, "_build", lambda include: 1 / 0)
+    monkeypatch.delitem(notes.NOTES, "onednn_conv2d.failed", raising=False)
+    assert native_conv2d_op() is None
+    assert "ZeroDivisionError" in notes.NOTES["onednn_conv2d.failed"]
+
+
+def test_no_headers_means_no_build(monkeypatch, fresh_operator):
+    monkeypatch.setattr(onednn_conv, "onednn_include_dir", lambda: None)
+    monkeypatch.setattr(onednn_conv, "_build", lambda include: pytest.fail("built without headers"))
+    assert native_conv2d_op() is None
+
+
+def test_build_refuses_a_folder_others_can_write(monkeypatch, tmp_path):
+    home = tmp_path / "home"
+    (home / "ops").mkdir(parents=True)
+    os.chmod(home / "ops", 0o777)
+    monkeypatch.setenv("PADDLE_CONV_HOME", str(home))
+    monkeypatch.setattr(cpp_extension, "load", lambda **kwargs: pytest.fail("built there"))
+    assert onednn_conv._build("/nowhere") is None
+    own = tmp_path / "own" / "ops" / "onednn_conv2d"
+    assert onednn_conv._private_folder(own) and own.stat().st_mode & 0o777 == 0o700
+
+
+@needs_operator
+def test_a_built_operator_is_loaded_without_building_again(monkeypatch, fresh_operator):
+    monkeypatch.setattr(cpp_extension, "load", lambda **kwargs: pytest.fail("built again"))
+    x, weight = paddle.randn([1, 8, 5, 5]), paddle.randn([2, 8, 3, 3])
+    np.testing.assert_allclose(native_conv2d_op()(x, weight, [1, 1], [0, 0, 0, 0], [1, 1]).numpy(),
+                               F.conv2d(x, weight).numpy(), rtol=1e-4, atol=1e-4)
