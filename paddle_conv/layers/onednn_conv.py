@@ -13,7 +13,9 @@ headers and Paddle version, under a file lock) into ``$PADDLE_CONV_HOME/ops/`` (
 ``note:`` line; later processes load the library from there (milliseconds). It needs a C++
 compiler and oneDNN's ``oneapi/dnnl/dnnl.hpp`` headers (Paddle's wheel ships only forwarding
 stubs of them): from ``$PADDLE_CONV_ONEDNN_INCLUDE``, else Paddle's include folder, else torch's.
-Without them, when the build or the folder check fails (a second note says why), or with
+Once loaded, it must reproduce ``F.conv2d``'s output and gradients on a small case (a library
+that does not match the headers it was built against fails there). Without the headers, when
+the build, that check or the folder check fails (a second note says why), or with
 ``PADDLE_CONV_NATIVE_OPS=0``, :func:`native_conv2d_op` is ``None`` and callers keep Paddle's kernel.
 """
 
@@ -124,11 +126,34 @@ def native_conv2d_op():
     if os.environ.get(NATIVE_OPS_ENV) == "0" or include is None or not (_LIBS / "libdnnl.so.3").is_file():
         return None
     try:
-        return _build(include)
+        op = _build(include)
+        if op is None or _agrees_with_paddle(op):
+            return op
+        problem = "its results differ from Paddle's convolution (headers of another oneDNN version?)"
     except Exception as exc:  # no compiler, a failed build or load: Paddle's kernel it is
-        note_once("onednn_conv2d.failed", f"the oneDNN convolution operator could not be built "
-                                          f"({type(exc).__name__}); Paddle's convolution is used")
-        return None
+        problem = f"it could not be built ({type(exc).__name__})"
+    note_once("onednn_conv2d.failed", f"the oneDNN convolution operator is not used: {problem}; "
+                                      "Paddle's convolution is used")
+    return None
+
+
+def _agrees_with_paddle(op):
+    """Whether ``op``'s output and gradients equal ``F.conv2d``'s on a small strided, padded case
+    (a library that does not match the headers it was built against fails here, not in training)."""
+    generator = paddle.framework.random.get_rng_state()
+    x, weight = paddle.randn([2, 8, 7, 6]), paddle.randn([4, 8, 3, 3])
+    paddle.framework.random.set_rng_state(generator)
+    outputs = []
+    padding = [[0, 0], [0, 0], [1, 1], [0, 2]]  # [top, left, bottom, right] = [1, 0, 1, 2]
+    for conv in (lambda a, b: op(a, b, [2, 1], [1, 0, 1, 2], [1, 1]),
+                 lambda a, b: paddle.nn.functional.conv2d(a, b, stride=[2, 1], padding=padding)):
+        a, b = x.detach(), weight.detach()
+        a.stop_gradient = b.stop_gradient = False
+        y = conv(a, b)
+        (y * y).sum().backward()
+        outputs.append([y.numpy(), a.grad.numpy(), b.grad.numpy()])
+    return all(mine.shape == ref.shape and abs(mine - ref).max() <= 1e-4 * (1 + abs(ref).max())
+               for mine, ref in zip(*outputs))
 
 
 def onednn_conv2d(x, weight, stride, padding, dilation):

@@ -74,6 +74,19 @@ def test_failed_build_falls_back_with_one_note(monkeypatch, fresh_operator):
     assert "ZeroDivisionError" in notes.NOTES["onednn_conv2d.failed"]
 
 
+def test_an_operator_that_disagrees_with_paddle_is_not_used(monkeypatch, fresh_operator):
+    """A library built against mismatched headers that still loads is caught by the self-check."""
+    def off_by_a_thousandth(x, weight, *args):
+        return paddle.nn.functional.conv2d(x, weight, stride=args[0], padding=[[0, 0], [0, 0], args[1][::2],
+                                                                              args[1][1::2]]) * 1.001
+
+    monkeypatch.setattr(onednn_conv, "onednn_include_dir", lambda: "/nowhere")
+    monkeypatch.setattr(onednn_conv, "_build", lambda include: off_by_a_thousandth)
+    monkeypatch.delitem(notes.NOTES, "onednn_conv2d.failed", raising=False)
+    assert native_conv2d_op() is None
+    assert "differ from Paddle's" in notes.NOTES["onednn_conv2d.failed"]
+
+
 def test_no_headers_means_no_build(monkeypatch, fresh_operator):
     monkeypatch.setattr(onednn_conv, "onednn_include_dir", lambda: None)
     monkeypatch.setattr(onednn_conv, "_build", lambda include: pytest.fail("built without headers"))
