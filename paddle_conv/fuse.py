@@ -11,7 +11,7 @@ by it equals the convolution with ``W' = s W`` and ``b' = s b + t``. :func:`fuse
   the layer names or nesting).
 
 Before that, every layer that offers a ``reparameterize()`` method (RefConv2D, DiverseBranchBlock) is
-replaced by the inference form it returns (:func:`paddle_conv.refconv.reparameterize`).
+replaced by the inference form it returns (:func:`reparameterize`).
 
 The folded norms become ``nn.Identity``. The result is checked against the unfused model on that
 input; a model that reuses a convolution's output besides feeding it to the norm is refused.
@@ -24,9 +24,32 @@ import paddle
 import paddle.nn as nn
 
 from .errors import ConfigError
-from .refconv import reparameterize
 
-__all__ = ["bn_affine", "fuse", "scale_conv"]
+__all__ = ["bn_affine", "fuse", "replace_sublayers", "reparameterize", "scale_conv"]
+
+
+def replace_sublayers(model, convert):
+    """Replace every sublayer ``s`` of ``model`` for which ``convert(s)`` is not None; return the count."""
+    count = 0
+    for parent in [model, *model.sublayers()]:
+        for name, child in list(parent.named_children()):
+            new = convert(child)
+            if new is not None:
+                setattr(parent, name, new)
+                count += 1
+    return count
+
+
+def reparameterize(model):
+    """Replace every sublayer of ``model`` that offers a ``reparameterize()`` method (RefConv2D,
+    DiverseBranchBlock) by the inference form it returns, in place; return the model.
+
+    A RefConv2D becomes a plain ``nn.Conv2D`` whose ``weight`` is the refocused kernel, so outputs
+    are unchanged and the model has exactly the structure and parameter count of the model that
+    was refocused.
+    """
+    replace_sublayers(model, lambda layer: layer.reparameterize() if hasattr(layer, "reparameterize") else None)
+    return model
 
 
 def bn_affine(bn):

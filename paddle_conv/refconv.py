@@ -11,24 +11,13 @@ Both functions change ``model`` in place and return it.
 
 import paddle.nn as nn
 
+from .fuse import reparameterize, replace_sublayers
 from .layers.dense_conv import DenseConv2D
 from .layers.depthwise import DepthwiseConv2D
 from .layers.refconv2d import BASIS_MODES, TRANSFORM_INITS, RefConv2D
 from .registry import ARCH_TRANSFORMS
 
 __all__ = ["refocus", "reparameterize", "refocusable", "reset_random_bases"]
-
-
-def _replace_sublayers(model, convert):
-    """Replace every sublayer ``s`` of ``model`` for which ``convert(s)`` is not None; return the count."""
-    count = 0
-    for parent in [model, *model.sublayers()]:
-        for name, child in list(parent.named_children()):
-            new = convert(child)
-            if new is not None:
-                setattr(parent, name, new)
-                count += 1
-    return count
 
 
 def refocusable(conv, min_kernel=3, map_k=3):
@@ -87,7 +76,7 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
             ref.eval()
         return ref
 
-    if _replace_sublayers(model, convert) == 0:
+    if replace_sublayers(model, convert) == 0:
         raise ValueError(
             f"refocus found no Conv2D with a square kernel >= {max(min_kernel, map_k)} in "
             f"{type(model).__name__}; lower min_kernel/map_k or pass a model with k x k convolutions."
@@ -114,20 +103,4 @@ ARCH_TRANSFORMS.register(refocus)
 def reset_random_bases(model):
     """Draw a new random basis for every ``random_*`` :class:`RefConv2D` of ``model`` (after loading
     plain pretrained weights, whose kernels would otherwise land in those bases); return the count."""
-    layers = [layer for layer in model.sublayers() if isinstance(layer, RefConv2D)
-              and layer.basis.startswith("random")]
-    for layer in layers:
-        layer.reset_basis()
-    return len(layers)
-
-
-def reparameterize(model):
-    """Replace every sublayer of ``model`` that offers a ``reparameterize()`` method (e.g.
-    :class:`RefConv2D`) by the inference form it returns, in place; return the model.
-
-    A RefConv2D becomes a plain ``nn.Conv2D`` whose ``weight`` is the refocused kernel, so outputs
-    are unchanged and the model has exactly the structure and parameter count of the model that
-    was refocused.
-    """
-    _replace_sublayers(model, lambda layer: layer.reparameterize() if hasattr(layer, "reparameterize") else None)
-    return model
+    return sum(layer.reset_random_basis() for layer in model.sublayers() if isinstance(layer, RefConv2D))

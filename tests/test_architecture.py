@@ -176,18 +176,24 @@ def test_the_core_never_imports_the_bridge():
 
 
 def _family_names():
-    """Registered model names, the classes the family modules define, and the family layers' classes."""
+    """Registered model names, the classes the family modules define, and the family layers' classes (the
+    modules of ``paddle_conv.layers`` whose layers offer a deploy form: OctConv, RefConv, DBB, ...)."""
     import inspect
 
     import paddle_conv as pc
-    from paddle_conv.layers import octconv, refconv2d
+    from paddle_conv import layers
 
     family_modules = {pc.registry.MODELS.get(n).__module__ for n in pc.list_models()}
-    family_modules |= {octconv.__name__, refconv2d.__name__}
+    family_modules |= {obj.__module__ for obj in vars(layers).values() if inspect.isclass(obj)
+                       and any(hasattr(obj, method) for method in DEPLOY_FORM_METHODS)}
+    family_modules |= {pc.registry.ARCH_TRANSFORMS.get(n).__module__ for n in pc.registry.ARCH_TRANSFORMS.names()}
     classes = {name for module in family_modules for name, obj in vars(__import__(module, fromlist=["_"])).items()
                if inspect.isclass(obj) and obj.__module__ == module}
     return set(pc.list_models()) | classes, family_modules
 
+
+#: The methods by which a layer offers its inference form (generic code calls them, never names the layer).
+DEPLOY_FORM_METHODS = ("reparameterize", "fuse_bn", "export_forms")
 
 #: The modules that must know no family: they read the cards and call the methods layers offer.
 GENERIC = ["paddle_conv/deploy", "paddle_conv/fuse.py", "paddle_conv/arch.py", "paddle_conv/config",

@@ -48,7 +48,7 @@ def seeded_model(spec, num_classes):
     name = spec[: -len(REPARAMETERIZED)] if spec.endswith(REPARAMETERIZED) else spec
     model = pc.create_model(name, num_classes=num_classes)
     if spec.endswith(REPARAMETERIZED):
-        from paddle_conv.refconv import reparameterize
+        from paddle_conv.fuse import reparameterize
 
         model = reparameterize(model)
     return model

@@ -2,7 +2,7 @@
 
 :func:`prepare_for_export` makes the inference form of a model (a copy; the original is left
 as it is), by the methods its layers offer: every layer with a ``reparameterize()`` method replaced
-by the layer it returns (:func:`paddle_conv.refconv.reparameterize`), then every eval-mode BatchNorm
+by the layer it returns (:func:`paddle_conv.fuse.reparameterize`), then every eval-mode BatchNorm
 folded into the convolution before it (``fuse_bn()`` methods and :func:`paddle_conv.fuse`, self-checked
 on a probe input), then every layer offering ``export_forms()`` replaced by its chosen form
 (:mod:`.layer_forms`).
@@ -26,10 +26,9 @@ import paddle
 
 from ..build import build_model, stage_checkpoint
 from ..errors import ConfigError, WeightsError, abbreviate
-from ..fuse import fuse
+from ..fuse import fuse, reparameterize
 from ..io import read_json
 from ..models.distillation import DistillationModel
-from ..refconv import reparameterize
 from ..registry import model_card
 from ..state_dict import load_pretrained
 from .inference import available_device, export_model, model_files

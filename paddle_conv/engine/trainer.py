@@ -36,7 +36,6 @@ from ..errors import ConfigError
 from ..io import RunLock, atomic_write
 from ..models.distillation import DistillationModel
 from ..notes import note_once
-from ..refconv import reset_random_bases
 from .atomic_checkpoint import load_checkpoint
 from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
 from .member_outputs import for_paddle_model
@@ -146,7 +145,9 @@ def _start_network(cfg):
     network = build_model(cfg["Arch"])
     if g["pretrained_model"] and not g["checkpoints"]:
         load_pretrained_weights(network, g["pretrained_model"])
-        reset_random_bases(network)  # Arch.refocus.basis random_*: the trained kernels are not the basis
+        for layer in network.sublayers():  # e.g. Arch.refocus.basis random_*: the trained kernels are not the basis
+            if hasattr(layer, "reset_random_basis"):
+                layer.reset_random_basis()
     return network
 
 

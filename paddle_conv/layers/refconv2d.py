@@ -110,6 +110,14 @@ class RefConv2D(nn.Layer):
             self.weight.set_value(paddle.create_parameter(
                 self.kernel_shape, "float32", default_initializer=nn.initializer.KaimingNormal()))
 
+    def reset_random_basis(self):
+        """After plain pretrained weights were loaded: a ``random_*`` basis is drawn anew (else the
+        loaded kernel would be the basis). Returns whether it was."""
+        if not self.basis.startswith("random"):
+            return False
+        self.reset_basis()
+        return True
+
     def refocused_kernel(self):
         """The kernel applied to the input, ``weight + convmap(weight)``, ``[C_out, C_in / g, k, k]``."""
         # convmap(basis) as one batched matmul over its im2col patches, the same sums as the grouped
