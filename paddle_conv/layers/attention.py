@@ -8,6 +8,23 @@ from paddle import nn
 from paddle.nn import functional as F
 
 
+class _TransposingLinear(nn.Linear):
+    """An ``nn.Linear`` (same parameters) that also swaps tokens and channels, as one matmul with
+    transpose flags instead of strided copies: ``[N, L, in] -> [N, out, L]`` (``channels_first_out``)
+    or ``[N, in, L] -> [N, L, out]``. ``paddle.flops`` counts it as the Linear it is."""
+
+    def __init__(self, in_features, out_features, bias_attr=None, channels_first_out=True):
+        super().__init__(in_features, out_features, bias_attr=bias_attr)
+        self.channels_first_out = channels_first_out
+
+    def forward(self, x):
+        if self.channels_first_out:
+            y = self.weight.matmul(x, transpose_x=True, transpose_y=True)
+            return y if self.bias is None else y + self.bias.unsqueeze(-1)
+        y = x.matmul(self.weight, transpose_x=True)
+        return y if self.bias is None else y + self.bias
+
+
 class MultiHeadSelfAttention(nn.Layer):
     """Scaled dot-product self-attention over a token sequence.
 
@@ -35,9 +52,9 @@ class MultiHeadSelfAttention(nn.Layer):
         self.head_dim = dim // num_heads if head_dim is None else head_dim
         self.scale = self.head_dim ** -0.5
         inner = num_heads * self.head_dim
-        self.qkv = nn.Linear(dim, inner * 3, bias_attr=None if qkv_bias else False)
+        self.qkv = _TransposingLinear(dim, inner * 3, bias_attr=None if qkv_bias else False)
         self.attn_drop = nn.Dropout(attention_dropout)
-        self.proj = nn.Linear(inner, dim)
+        self.proj = _TransposingLinear(inner, dim, channels_first_out=False)
         self.proj_drop = nn.Dropout(projection_dropout)
 
     def forward(self, x):
@@ -46,10 +63,8 @@ class MultiHeadSelfAttention(nn.Layer):
         strided copies of ``[N, heads, L, D]`` views, which Paddle's CPU kernels make slowly."""
         batch, length, _ = x.shape
         inner = self.num_heads * self.head_dim
-        qkv = self.qkv.weight.matmul(x, transpose_x=True, transpose_y=True)  # [N, 3 * inner, L]
-        if self.qkv.bias is not None:
-            qkv = qkv + self.qkv.bias.unsqueeze(-1)
+        qkv = self.qkv(x)  # [N, 3 * inner, L]
         q, k, v = qkv.reshape([batch, 3, self.num_heads, self.head_dim, length]).unbind(1)
         weights = F.softmax((q * self.scale).matmul(k, transpose_x=True), axis=-1)  # [N, heads, L, L]
         out = v.matmul(self.attn_drop(weights), transpose_y=True).reshape([batch, inner, length])
-        return self.proj_drop(out.matmul(self.proj.weight, transpose_x=True) + self.proj.bias)
+        return self.proj_drop(self.proj(out))

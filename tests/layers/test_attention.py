@@ -39,7 +39,7 @@ def _standard_attention(layer, x):
     q, k, v = qkv.reshape([batch, length, 3, layer.num_heads, layer.head_dim]).transpose([2, 0, 3, 1, 4]).unbind(0)
     weights = paddle.nn.functional.softmax(q.matmul(k, transpose_y=True) * layer.scale, axis=-1)
     out = weights.matmul(v).transpose([0, 2, 1, 3]).reshape([batch, length, -1])
-    return layer.proj(out)
+    return paddle.nn.functional.linear(out, layer.proj.weight, layer.proj.bias)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"head_dim": 3, "qkv_bias": True}])
@@ -57,3 +57,11 @@ def test_transposed_heads_match_the_standard_layout_with_gradients(kwargs):
         layer.clear_gradients()
     for ours, standard in zip(*results):
         np.testing.assert_allclose(ours, standard, rtol=1e-5, atol=1e-5)
+
+
+def test_flops_count_the_qkv_and_output_projections():
+    """The transposing projections are Linear layers to ``paddle.flops``: ``L * C * 3C + L * C * C`` per image."""
+    from paddle_conv.summary import count_macs
+
+    layer = MultiHeadSelfAttention(8, num_heads=2)
+    assert count_macs(paddle.nn.Sequential(layer), [1, 5, 8]) == 5 * 8 * 24 + 5 * 8 * 8
