@@ -175,62 +175,24 @@ def _card(model, scale):
                      quick_check={"kwargs": {}, "input_size": (3, 40, 56)} if scale == 0.25 else None)
 
 
-def _pplcnet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list):
-    """A :class:`PPLCNetClassifier` (PaddleClas's keys; input ``[N, 3, H, W]``, output ``[N, num_classes]``)."""
-    return PPLCNetClassifier(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
+def _width(name, scale):
+    """Register ``name``: PP-LCNet at width ``scale`` with PaddleClas's keys (:class:`PPLCNetClassifier`;
+    input ``[N, 3, H, W]``, output ``[N, num_classes]``); returns the builder."""
+    def build(num_classes=1000, scale=scale, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
+              dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
+        return PPLCNetClassifier(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob,
+                                 lr_mult_list)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = f"PP-LCNet at width {scale} (PaddleClas's PPLCNet_x{name[9:]}); see :class:`PPLCNetClassifier`."
+    return register_model(build, name=name, card=_card(name, scale))
 
 
-@register_model(card=_card("pplcnet_x0_25", 0.25))
-def pplcnet_x0_25(num_classes=1000, scale=0.25, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
-                  dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
-    """PP-LCNet at width 0.25 (PaddleClas's PPLCNet_x0_25); see :class:`PPLCNetClassifier`."""
-    return _pplcnet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
-
-
-@register_model(card=_card("pplcnet_x0_35", 0.35))
-def pplcnet_x0_35(num_classes=1000, scale=0.35, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
-                  dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
-    """PP-LCNet at width 0.35 (PaddleClas's PPLCNet_x0_35); see :class:`PPLCNetClassifier`."""
-    return _pplcnet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
-
-
-@register_model(card=_card("pplcnet_x0_5", 0.5))
-def pplcnet_x0_5(num_classes=1000, scale=0.5, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
-                 dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
-    """PP-LCNet at width 0.5 (PaddleClas's PPLCNet_x0_5); see :class:`PPLCNetClassifier`."""
-    return _pplcnet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
-
-
-@register_model(card=_card("pplcnet_x0_75", 0.75))
-def pplcnet_x0_75(num_classes=1000, scale=0.75, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
-                  dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
-    """PP-LCNet at width 0.75 (PaddleClas's PPLCNet_x0_75); see :class:`PPLCNetClassifier`."""
-    return _pplcnet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
-
-
-@register_model(card=_card("pplcnet_x1_0", 1.0))
-def pplcnet_x1_0(num_classes=1000, scale=1.0, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
-                 dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
-    """PP-LCNet at width 1.0 (PaddleClas's PPLCNet_x1_0); see :class:`PPLCNetClassifier`."""
-    return _pplcnet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
-
-
-@register_model(card=_card("pplcnet_x1_5", 1.5))
-def pplcnet_x1_5(num_classes=1000, scale=1.5, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
-                 dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
-    """PP-LCNet at width 1.5 (PaddleClas's PPLCNet_x1_5); see :class:`PPLCNetClassifier`."""
-    return _pplcnet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
-
-
-@register_model(card=_card("pplcnet_x2_0", 2.0))
-def pplcnet_x2_0(num_classes=1000, scale=2.0, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
-                 dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
-    """PP-LCNet at width 2.0 (PaddleClas's PPLCNet_x2_0); see :class:`PPLCNetClassifier`."""
-    return _pplcnet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
-
-
-@register_model(card=_card("pplcnet_x2_5", 2.5))
-def pplcnet_x2_5(num_classes=1000, scale=2.5, stride_list=(2, 2, 2, 2, 2), use_last_conv=True, class_expand=1280,
-                 dropout_prob=0.2, lr_mult_list=(1.0,) * 6):
-    """PP-LCNet at width 2.5 (PaddleClas's PPLCNet_x2_5); see :class:`PPLCNetClassifier`."""
-    return _pplcnet(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob, lr_mult_list)
+pplcnet_x0_25 = _width("pplcnet_x0_25", 0.25)
+pplcnet_x0_35 = _width("pplcnet_x0_35", 0.35)
+pplcnet_x0_5 = _width("pplcnet_x0_5", 0.5)
+pplcnet_x0_75 = _width("pplcnet_x0_75", 0.75)
+pplcnet_x1_0 = _width("pplcnet_x1_0", 1.0)
+pplcnet_x1_5 = _width("pplcnet_x1_5", 1.5)
+pplcnet_x2_0 = _width("pplcnet_x2_0", 2.0)
+pplcnet_x2_5 = _width("pplcnet_x2_5", 2.5)
