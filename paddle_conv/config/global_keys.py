@@ -96,13 +96,18 @@ def validate_amp(source, path, value):
     return amp
 
 
-def move_global_class_num(cfg):
+def move_global_class_num(source, cfg):
     """PaddleClas 2.6's rule for the older ``Global.class_num``: it becomes ``Arch.class_num`` when the
-    Arch section has none, else it is ignored; a note says which. ``cfg`` is the raw config, changed in place."""
+    Arch section has none, else it is ignored (it must still be a class count); a note says which.
+    ``cfg`` is the raw config, changed in place."""
     g, arch = cfg.get("Global"), cfg.get("Arch")
     if not isinstance(g, dict) or "class_num" not in g:
         return
-    class_num = g.pop("class_num")
+    class_num = g["class_num"]
+    if isinstance(class_num, bool) or not isinstance(class_num, int) or class_num < 1:
+        raise config_error(source, "Global.class_num", "bad value",
+                           f"expected a class count (an integer >= 1), got {class_num!r}; or remove the key")
+    del g["class_num"]
     if isinstance(arch, dict) and "class_num" not in arch:
         arch["class_num"] = class_num
         note_once("Global.class_num", f"PaddleClas's older place for Arch.class_num: Arch.class_num set to {class_num}")

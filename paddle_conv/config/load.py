@@ -36,7 +36,7 @@ def validate_config(cfg: Dict[str, Any], source: str = "<config>",
     """
     check_finite(source, "", cfg)
     if (schema or SCHEMA) is SCHEMA:
-        move_global_class_num(cfg)
+        move_global_class_num(source, cfg)
     out = validate_section(source, "", cfg, schema or SCHEMA)
     if (schema or SCHEMA) is SCHEMA:
         check_values(source, out)

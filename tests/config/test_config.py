@@ -215,6 +215,9 @@ def test_global_class_num_of_older_configs_follows_paddleclas_rule(tmp_path):
     assert load_config(write_config(tmp_path, moved))["Arch"]["num_classes"] == 7
     kept = write_config(tmp_path, lambda cfg: cfg["Global"].update(class_num=7))
     assert load_config(kept)["Arch"]["num_classes"] == 10 and "class_num" not in load_config(kept)["Global"]
+    for bad in ("abc", -3, True, 2.5):  # ignored or not, it must be a class count
+        error = error_of(write_config(tmp_path, lambda cfg, bad=bad: cfg["Global"].update(class_num=bad)))
+        assert "Global.class_num" in str(error) and "class count" in str(error)
 
 
 def test_amp_use_pure_fp16_of_older_configs_is_a_note(tmp_path, capsys):
