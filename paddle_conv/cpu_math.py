@@ -16,21 +16,17 @@ MKL_AVX512_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "av
 
 
 def _cpu_vendor_and_flags(cpuinfo):
-    vendor, flags = "", set()
+    fields = {}  # the first processor's
     try:
         with open(cpuinfo) as f:
             for line in f:
                 key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "vendor_id" and not vendor:
-                    vendor = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-                if vendor and flags:
+                fields.setdefault(key.strip(), value.strip())
+                if "vendor_id" in fields and "flags" in fields:
                     break
     except OSError:
         pass
-    return vendor, flags
+    return fields.get("vendor_id", ""), set(fields.get("flags", "").split())
 
 
 def use_vector_mkl_on_amd(environ=os.environ, cpuinfo="/proc/cpuinfo"):

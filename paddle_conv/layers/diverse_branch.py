@@ -1,24 +1,6 @@
-"""Diverse Branch Block (Ding et al., "Diverse Branch Block: Building a Convolution as an
-Inception-like Unit", CVPR 2021, arXiv:2103.13425): a ``k x k`` convolution followed by BatchNorm,
-trained as four branches whose outputs add up, and folded into one ``k x k`` convolution with a
-bias for inference (:meth:`DiverseBranchBlock.reparameterize`).
-
-The branches (attribute names as the paper's code and PaddleClas's ``DiverseBranchBlock``; each
-ends in a BatchNorm):
-
-- ``dbb_origin``: the ``k x k`` conv, BN;
-- ``dbb_1x1``: a ``1 x 1`` conv of the same stride, BN (not for a depthwise block);
-- ``dbb_1x1_kxk``: a ``1 x 1`` conv starting as the identity (``idconv1``: a zero weight plus the
-  identity; ``2 C_in`` channels and a plain ``conv1`` for a depthwise block), BN, then the
-  ``k x k`` conv without padding, BN;
-- ``dbb_avg``: a ``1 x 1`` conv, BN, ``k x k`` average pooling without padding, BN (a depthwise
-  block pools its input directly, zero-padded).
-
-The BN before a ``k x k`` conv or pooling pads its output by ``k // 2`` pixels of the value it gives
-a zero input (from its running statistics, as the paper's code), so the branch equals the same
-sequence on a zero-padded input and folds exactly. Each branch is linear in eval mode: BN into its
-conv, ``1 x 1`` into ``k x k`` (a grouped product of the two kernels), pooling into a kernel of
-``1 / k**2``, the ``1 x 1`` kernel zero-padded to ``k x k``; the sum is one kernel and bias.
+"""Diverse Branch Block (Ding et al., CVPR 2021, arXiv:2103.13425; docs/refconv.md): a ``k x k`` conv + BN
+trained as four branches (``dbb_origin``, ``dbb_1x1``, ``dbb_1x1_kxk``, ``dbb_avg``, PaddleClas's names)
+and folded into one conv with a bias for inference (:meth:`DiverseBranchBlock.reparameterize`).
 """
 
 import numpy as np
@@ -173,10 +155,7 @@ class DiverseBranchBlock(nn.Layer):
         return sum(kernel for kernel, _ in parts), sum(bias for _, bias in parts)
 
     def reparameterize(self):
-        """The conv (with a bias) computing what this block computes in eval mode, of the class that runs
-        it fastest (:func:`~paddle_conv.layers.fast_conv.fast_conv_class`: ``DepthwiseConv2D`` for a
-        depthwise block, ``PointwiseConv2D`` for a ``1 x 1`` one, else ``DenseConv2D``); in eval mode when
-        this block is."""
+        """The :func:`~paddle_conv.layers.fast_conv.fast_conv_class` conv (with bias) equal to this block in eval."""
         conv = fast_conv_class(self.in_channels, self.out_channels, self.kernel_size, self.groups)(
             self.in_channels, self.out_channels, self.kernel_size, stride=self.stride, padding=self.padding,
             groups=self.groups)

@@ -81,15 +81,6 @@ def _unit_deconv_weight(channels, dtype):
     return paddle.to_tensor(weight, dtype=dtype)
 
 
-def _check_alpha(name, alpha):
-    if not 0 <= alpha <= 1:
-        raise ValueError(
-            f"OctaveConv {name}={alpha} is outside [0, 1]: it is the fraction of channels in the "
-            f"low-frequency branch; use 0 for a plain (all high-frequency) input/output, 1 for an "
-            f"all-low-frequency one, and e.g. 0.5 otherwise."
-        )
-
-
 UPSAMPLES = ("deconv", "broadcast", "dense")
 MERGES = ("merge_high", "merge_low")
 
@@ -238,8 +229,11 @@ class OctaveConv(_OctaveForward):
     def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
                  padding=0, dilation=1, groups=1, bias=False):
         super().__init__()
-        _check_alpha("alpha_in", alpha_in)
-        _check_alpha("alpha_out", alpha_out)
+        for name, alpha in (("alpha_in", alpha_in), ("alpha_out", alpha_out)):
+            if not 0 <= alpha <= 1:
+                raise ValueError(f"OctaveConv {name}={alpha} is outside [0, 1]: it is the fraction of channels in "
+                                 "the low-frequency branch; use 0 for a plain (all high-frequency) input/output, "
+                                 "1 for an all-low-frequency one, and e.g. 0.5 otherwise.")
         if stride not in (1, 2):
             raise ValueError(f"OctaveConv stride={stride} is not supported: use 1 or 2 (stride 2 pools 2x2).")
         if in_channels % groups or out_channels % groups:
