@@ -14,11 +14,8 @@ __all__ = ["DiverseBranchBlock"]
 
 
 def _conv_bn(in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1):
-    branch = nn.Sequential()
-    branch.add_sublayer("conv", nn.Conv2D(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                                          groups=groups, bias_attr=False))
-    branch.add_sublayer("bn", nn.BatchNorm2D(out_channels))
-    return branch
+    return nn.Sequential(("conv", nn.Conv2D(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                                            groups=groups, bias_attr=False)), ("bn", nn.BatchNorm2D(out_channels)))
 
 
 def _bn_affine(bn):
@@ -111,24 +108,19 @@ class DiverseBranchBlock(nn.Layer):
         k, pad = kernel_size, kernel_size // 2
         self.dbb_origin = _conv_bn(in_channels, out_channels, k, stride, pad, groups)
         self.dbb_1x1 = None if depthwise else _conv_bn(in_channels, out_channels, 1, stride, 0, groups)
-        self.dbb_avg = nn.Sequential()
         if depthwise:
-            self.dbb_avg.add_sublayer("avg", nn.AvgPool2D(k, stride, pad, exclusive=False))
+            pooling = [("avg", nn.AvgPool2D(k, stride, pad, exclusive=False))]
         else:
-            self.dbb_avg.add_sublayer("conv", nn.Conv2D(in_channels, out_channels, 1, groups=groups, bias_attr=False))
-            self.dbb_avg.add_sublayer("bn", PaddedBatchNorm(out_channels, pad))
-            self.dbb_avg.add_sublayer("avg", nn.AvgPool2D(k, stride, 0))
-        self.dbb_avg.add_sublayer("avgbn", nn.BatchNorm2D(out_channels))
+            pooling = [("conv", nn.Conv2D(in_channels, out_channels, 1, groups=groups, bias_attr=False)),
+                       ("bn", PaddedBatchNorm(out_channels, pad)), ("avg", nn.AvgPool2D(k, stride, 0))]
+        self.dbb_avg = nn.Sequential(*pooling, ("avgbn", nn.BatchNorm2D(out_channels)))
         mid = internal_channels or (2 * in_channels if depthwise else in_channels)
-        self.dbb_1x1_kxk = nn.Sequential()
-        if mid == in_channels:
-            self.dbb_1x1_kxk.add_sublayer("idconv1", IdentityConv1x1(in_channels, groups))
-        else:
-            self.dbb_1x1_kxk.add_sublayer("conv1", nn.Conv2D(in_channels, mid, 1, groups=groups, bias_attr=False))
-        self.dbb_1x1_kxk.add_sublayer("bn1", PaddedBatchNorm(mid, pad))
-        self.dbb_1x1_kxk.add_sublayer("conv2", nn.Conv2D(mid, out_channels, k, stride=stride, groups=groups,
-                                                         bias_attr=False))
-        self.dbb_1x1_kxk.add_sublayer("bn2", nn.BatchNorm2D(out_channels))
+        first = (("idconv1", IdentityConv1x1(in_channels, groups)) if mid == in_channels
+                 else ("conv1", nn.Conv2D(in_channels, mid, 1, groups=groups, bias_attr=False)))
+        self.dbb_1x1_kxk = nn.Sequential(
+            first, ("bn1", PaddedBatchNorm(mid, pad)),
+            ("conv2", nn.Conv2D(mid, out_channels, k, stride=stride, groups=groups, bias_attr=False)),
+            ("bn2", nn.BatchNorm2D(out_channels)))
 
     def forward(self, x):
         out = self.dbb_origin(x) + self.dbb_avg(x) + self.dbb_1x1_kxk(x)
