@@ -87,7 +87,9 @@ MERGES = ("merge_high", "merge_low")
 
 @dataclass(frozen=True)
 class Formulation:
-    """One way of computing an OctaveConv (see the module docstring); ``name`` e.g. ``merge_low+broadcast``."""
+    """One way of computing an OctaveConv, ``name`` e.g. ``merge_low+broadcast``: ``merge_high`` (h2h and h2l as
+    one 1x1 conv, pooled after), ``merge_low`` (l2h and l2l as one conv), ``upsample`` of l2h: ``deconv`` (the
+    layer's own), ``broadcast`` (a 6-D view add) or ``dense`` (1x1 l2h as one 2x2 stride-2 transposed conv)."""
 
     merge_high: bool = False
     merge_low: bool = False
