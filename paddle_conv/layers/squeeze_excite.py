@@ -12,10 +12,8 @@ class SqueezeExcite(nn.Layer):
     Args:
         channels: ``C``.
         reduction: ``r``; the hidden width is ``max(1, C // r)``.
-        gate: the function making the scales: ``F.sigmoid`` (the paper's), ``F.hardsigmoid`` (MobileNetV3's,
-            PP-LCNet's).
-        names: the attribute names of the two 1x1 convs (state-dict keys); a published layout's, as
-            PaddleClas's PP-LCNet's ``("conv1", "conv2")``.
+        gate: ``F.sigmoid`` (the paper's) or ``F.hardsigmoid`` (MobileNetV3's, PP-LCNet's).
+        names: attribute names (state-dict keys) of the two 1x1 convs, e.g. PP-LCNet's ``("conv1", "conv2")``.
 
     Input and output ``[N, C, H, W]``; ``fc1``/``fc2`` are ``1 x 1`` convolutions.
     """
