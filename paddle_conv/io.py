@@ -21,7 +21,6 @@ from .errors import ConfigError, DataError, OutputError, PaddleConvError, Weight
 _NAME_TABLE = "StructuredToParameterName@@"  # paddle.save's {structured name: parameter name} table
 _MAX_DEPTH = 32  # a state dict or optimizer state is two or three levels deep
 _NUMERIC_KINDS = "biufc"
-_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 class UnsafePickleError(WeightsError):
@@ -301,10 +300,8 @@ def _read_bytes(path, what):
 
 
 def safe_paddle_load(path, what="checkpoint", fix="download it again or write it again with paddle.save"):
-    """What ``paddle.load`` returns for the pickle ``path`` (protocols 0-5), read without running code from it.
-
-    ``what``: how messages call the file; ``fix``: what the message of a corrupt file advises.
-    """
+    """What ``paddle.load`` returns for the pickle ``path`` (protocols 0-5), never running code from it;
+    ``what``: how messages call the file, ``fix``: what a corrupt file's message advises."""
     data = _read_bytes(path, what)
     if data.startswith(b"PK\x03\x04"):
         raise WeightsError(f"{what} {os.fspath(path)!r} is a zip archive (PyTorch's format), not a Paddle pickle; "
@@ -380,7 +377,7 @@ def is_leftover(tmp):
 
 def _output_error(exc, path):
     """The OSError ``exc`` met while writing ``path``, as an OutputError naming the path and the fix."""
-    if exc.errno in _NO_SPACE:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         message = ("no space left on the device while writing {path!r}: nothing was replaced (the previous "
                    "file, if any, is intact); free disk space or point Global.output_dir to another disk, then "
                    "run again")
@@ -505,4 +502,3 @@ def _alive(pid):
     except PermissionError:
         return True
     return True
-

@@ -87,16 +87,6 @@ def kd_total(losses, weights=None):
     return (weights["soft"] * soft + weights["loss_c"] * loss_c) + (weights["l2"] * l2 + weights["loss_l"] * loss_l)
 
 
-def _seed_options(*given):
-    """ConfigError for a stored seed flag (these four, in order) asking for what the seed never computes."""
-    options = {"prior_for_matching": True, "bkg_label": 0, "neg_mining": True, "encode_target": False}
-    for (name, wanted), value in zip(options.items(), given):
-        if value != wanted:
-            raise ConfigError(f"{name}={value!r}: the SSD loss (as seed 003 and amdegroot/ssd.pytorch) always "
-                              "matches with the priors, mines hard negatives and has background class 0; "
-                              f"use {name}={wanted!r}")
-
-
 def _hard_negative_rows(conf, pos_rows, num_neg):
     """Flat rows ``image * P + prior`` of ``conf [B, P, C]``'s mined negatives: per image the ``num_neg[b]``
     priors of highest background loss, hardest first, never a positive."""
@@ -138,15 +128,18 @@ class MultiBoxLoss(nn.Layer):
             raise ConfigError(f"neg_pos={neg_pos} must be >= 0")
         if negatives_for_hard < 0:
             raise ConfigError(f"negatives_for_hard={negatives_for_hard} must be >= 0 (0: amdegroot's behaviour)")
-        _seed_options(prior_for_matching, bkg_label, neg_mining, encode_target)
-        self.num_classes = num_classes
-        self.threshold = overlap_thresh
+        seed_flags = {"prior_for_matching": (prior_for_matching, True), "bkg_label": (bkg_label, 0),
+                      "neg_mining": (neg_mining, True), "encode_target": (encode_target, False)}
+        for name, (value, wanted) in seed_flags.items():  # stored by the seed, which computes only these values
+            if value != wanted:
+                raise ConfigError(f"{name}={value!r}: the SSD loss (as seed 003 and amdegroot/ssd.pytorch) always "
+                                  "matches with the priors, mines hard negatives and has background class 0; "
+                                  f"use {name}={wanted!r}")
+        self.num_classes, self.threshold, self.negpos_ratio = num_classes, overlap_thresh, neg_pos
         self.use_prior_for_matching, self.background_label = prior_for_matching, bkg_label
         self.do_neg_mining, self.encode_target = neg_mining, encode_target
-        self.negpos_ratio = neg_pos
         self.neg_overlap, self.use_gpu = neg_overlap, use_gpu
-        self.negatives_for_hard = negatives_for_hard
-        self.variance = tuple(variance)
+        self.negatives_for_hard, self.variance = negatives_for_hard, tuple(variance)
 
     def _assign(self, loc, conf, priors, targets):
         """Matching and hard negative mining of the whole batch (NumPy, no gradient) as :data:`_Assigned`."""
@@ -227,7 +220,6 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
         if loc_teacher.shape != loc.shape or conf_teacher.shape != conf.shape:
             raise DataError(f"teacher predictions {list(loc_teacher.shape)}, {list(conf_teacher.shape)} do not "
                             f"match the student's {list(loc.shape)}, {list(conf.shape)}: both must use the same priors")
-
         a = self._assign(loc, conf, priors, targets)
         if a.sel_rows.shape[0] == 0:
             return (_zero(loc, conf),) * 4

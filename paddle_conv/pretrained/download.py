@@ -1,8 +1,5 @@
-"""Fetch a published weights file into the cache: bounded, resumable, atomic, checksum-verified.
-
-docs/pretrained.md describes the cache; SECURITY.md ("Downloads") lists the rules a server cannot get
-round and the test proving each.
-"""
+"""Fetch a published weights file into the cache: bounded, resumable, atomic, checksum-verified (docs/pretrained.md);
+SECURITY.md ("Downloads") lists the rules a server cannot get round and the test proving each."""
 
 from __future__ import annotations
 
@@ -387,7 +384,6 @@ def _open(url: str, offset: int, watchdog: _Watchdog):
 def _download(url: str, folder: _CacheFolder, part: str, cap: int, cap_source: str, seconds: float,
               name: str | None):
     """Append the bytes of ``url`` to ``part`` in ``folder``, resuming (``name``: shown on the progress line)."""
-
     info = folder.own_file(part)
     offset = info.st_size if info is not None else 0
     done, total, shown = offset, None, 0.0
