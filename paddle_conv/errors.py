@@ -91,23 +91,18 @@ def _repr_pieces(value, depth=0):
     """``repr(value)`` as a lazy sequence of pieces (containers walked, never repr'd whole)."""
     if depth > 20:
         yield "..."
-    elif isinstance(value, (list, tuple)):
-        open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
-        yield open_
-        for i, item in enumerate(value):
+    elif isinstance(value, (list, tuple, dict)):
+        is_dict = isinstance(value, dict)
+        brackets = "{}" if is_dict else "[]" if isinstance(value, list) else "()"
+        yield brackets[0]
+        for i, (key, item) in enumerate(value.items() if is_dict else ((None, item) for item in value)):
             if i:
                 yield ", "
+            if is_dict:
+                yield from _repr_pieces(key, depth + 1)
+                yield ": "
             yield from _repr_pieces(item, depth + 1)
-        yield close
-    elif isinstance(value, dict):
-        yield "{"
-        for i, (key, item) in enumerate(value.items()):
-            if i:
-                yield ", "
-            yield from _repr_pieces(key, depth + 1)
-            yield ": "
-            yield from _repr_pieces(item, depth + 1)
-        yield "}"
+        yield brackets[1]
     elif isinstance(value, (str, bytes)):
         yield repr(value[:200])
     else:

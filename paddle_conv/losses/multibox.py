@@ -113,8 +113,7 @@ class MultiBoxLoss(nn.Layer):
     Seed 003's arguments, names and order (docs/detection.md). Call: ``loss_l, loss_c = criterion((loc, conf,
     priors), targets)`` with ``loc [B, P, 4]``, ``conf [B, P, C]`` logits (C with background), ``priors [P, 4]``
     (cx, cy, w, h), ``targets`` ``B`` tensors ``[n_i, 5]`` = ``(x1, y1, x2, y2, 0-based label)`` or ``[B, M, 5]``
-    padded with label ``-1``.
-    """
+    padded with label ``-1``."""
 
     def __init__(self, num_classes=21, overlap_thresh=0.5, prior_for_matching=True, bkg_label=0, neg_mining=True,
                  neg_pos=3, neg_overlap=0.5, encode_target=False, use_gpu=True, negatives_for_hard=100.0,
@@ -192,8 +191,7 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
     Call: ``soft, l2, loss_c, loss_l = criterion((loc, conf, priors), (loc_t, conf_t), targets)`` with the
     teacher's ``loc_t [B, P, 4]``, ``conf_t [B, P, C]``: ``soft`` the KL of the softmaxes at ``Temp`` over the
     selected priors, class-weighted by ``neg_w``/``pos_w`` where ``neg_w > 1``, times ``Temp**2``; ``l2`` a
-    positive's squared error where it plus ``reg_m`` exceeds the teacher's; all four / N (:func:`kd_total`).
-    """
+    positive's squared error where it plus ``reg_m`` exceeds the teacher's; all four / N (:func:`kd_total`)."""
 
     def __init__(self, num_classes=21, overlap_thresh=0.5, prior_for_matching=True, bkg_label=0, neg_mining=True,
                  neg_pos=3, neg_overlap=0.5, encode_target=False, use_gpu=True, negatives_for_hard=100.0, neg_w=1.5,

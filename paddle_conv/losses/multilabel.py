@@ -12,8 +12,7 @@ class MultiLabelLoss(paddle.nn.Layer):
     attribute's positive ratio), as PaddleClas's ``MultiLabelLoss``.
 
     ``epsilon``: label smoothing where in (0, 1); ``size_sum``: sum over attributes, mean over the batch;
-    ``weight_ratio``: weigh a term by ``exp(1 - ratio)`` (positive) or ``exp(ratio)``, labels ``-1`` left out.
-    """
+    ``weight_ratio``: weigh a term by ``exp(1 - ratio)`` (positive) or ``exp(ratio)``, labels ``-1`` left out."""
 
     def __init__(self, epsilon=None, size_sum=False, weight_ratio=False):
         super().__init__()

@@ -51,8 +51,7 @@ def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[Weig
 
     ``classifier`` (the card's, e.g. ``"fc"``) may differ in shape and is then left at its init; ``num_classes``:
     the weights' class count for a torch file by path or URL (default: the model's); ``optional``: the card's
-    ``optional_layers``, skipped where the model was built without them.
-    """
+    ``optional_layers``, skipped where the model was built without them."""
     entry = resolve_entry(model_name, entries, pretrained)
     if entry is not None:
         source = fetch(entry.urls, entry.file_name, sha256=entry.sha256, md5=entry.md5, size=entry.size)
