@@ -132,36 +132,23 @@ class OctResNet(nn.Layer):
         return self.fc(paddle.flatten(self.avgpool(x_h), 1))
 
 
-@register_model(card=_card(quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
-def oct_resnet26(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-26: blocks per stage [2, 2, 2, 2]; keywords as :class:`OctResNet`."""
-    return OctResNet([2, 2, 2, 2], num_classes=num_classes, alpha=alpha, **kwargs)
+def _register(name, blocks, **facts):
+    """Register the Oct-ResNet ``name`` with ``blocks`` per stage and the card ``facts``; returns the builder."""
+    def build(num_classes=1000, alpha=0.5, **kwargs):
+        return OctResNet(list(blocks), num_classes=num_classes, alpha=alpha, **kwargs)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = f"Oct-ResNet-{name[10:]}: blocks per stage {list(blocks)}; keywords as :class:`OctResNet`."
+    return register_model(build, name=name, card=_card(**facts))
 
 
-@register_model(card=_card(
-    weights=(dli14_weights("oct_resnet50", "imagenet_cosine", "1F9esqmbIJmfTOsAZ6_6JEUnI83LVgF_S", 77.640, 93.662),),
+oct_resnet26 = _register("oct_resnet26", (2, 2, 2, 2), quick_check={"kwargs": {}, "input_size": (3, 32, 32)})
+oct_resnet50 = _register("oct_resnet50", (3, 4, 6, 3), weights=(dli14_weights(
+    "oct_resnet50", "imagenet_cosine", "1F9esqmbIJmfTOsAZ6_6JEUnI83LVgF_S", 77.640, 93.662),),
     paper=dict(params=25.557e6, macs=2.367e9, size=224, num_classes=1000,
-               source="Chen et al. 2019 (alpha=0.5), d-li14/octconv.pytorch")))
-def oct_resnet50(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-50: blocks per stage [3, 4, 6, 3]; keywords as :class:`OctResNet`."""
-    return OctResNet([3, 4, 6, 3], num_classes=num_classes, alpha=alpha, **kwargs)
-
-
-@register_model(card=_card(weights=(dli14_weights("oct_resnet101", "imagenet_cosine",
-                                                  "1E3To8EZDlVX8EfIU4q4r6SHDUHStKOqG", 78.794, 94.330),)))
-def oct_resnet101(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-101: blocks per stage [3, 4, 23, 3]; keywords as :class:`OctResNet`."""
-    return OctResNet([3, 4, 23, 3], num_classes=num_classes, alpha=alpha, **kwargs)
-
-
-@register_model(card=_card(weights=(dli14_weights("oct_resnet152", "imagenet_cosine",
-                                                  "1lmNaN8W-ky91je2hbPfUv4va6Uj4_qw1", 79.258, 94.480),)))
-def oct_resnet152(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-152: blocks per stage [3, 8, 36, 3]; keywords as :class:`OctResNet`."""
-    return OctResNet([3, 8, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)
-
-
-@register_model(card=_card())
-def oct_resnet200(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-200: blocks per stage [3, 24, 36, 3]; keywords as :class:`OctResNet`."""
-    return OctResNet([3, 24, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)
+               source="Chen et al. 2019 (alpha=0.5), d-li14/octconv.pytorch"))
+oct_resnet101 = _register("oct_resnet101", (3, 4, 23, 3), weights=(dli14_weights(
+    "oct_resnet101", "imagenet_cosine", "1E3To8EZDlVX8EfIU4q4r6SHDUHStKOqG", 78.794, 94.330),))
+oct_resnet152 = _register("oct_resnet152", (3, 8, 36, 3), weights=(dli14_weights(
+    "oct_resnet152", "imagenet_cosine", "1lmNaN8W-ky91je2hbPfUv4va6Uj4_qw1", 79.258, 94.480),))
+oct_resnet200 = _register("oct_resnet200", (3, 24, 36, 3))
