@@ -114,6 +114,13 @@ def register_model(fn: Optional[T] = None, *, name: Optional[str] = None, card: 
     return MODELS.register(fn, name=name, card=card)
 
 
+def register_variant(name: str, build: T, card: ModelCard, doc: str) -> T:
+    """Register ``build``, made per model by a family's factory, as ``name`` (its ``__name__``) with ``doc``."""
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc
+    return MODELS.register(build, name=name, card=card)
+
+
 def model_card(name: str) -> ModelCard:
     """The :class:`~paddle_conv.cards.ModelCard` of the registered model ``name``."""
     return MODELS.card(name)

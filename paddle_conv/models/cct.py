@@ -9,7 +9,7 @@ from paddle import nn
 from ..cards import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD, ModelCard, WeightEntry
 from ..layers import SeqPool, Tokenizer, TransformerEncoderLayer
 from ..layers.position_embedding import check_position_embedding, resize_grid_embedding, sinusoidal_embedding
-from ..registry import register_model
+from ..registry import register_variant
 
 # depth -> (num_heads, mlp_ratio, embedding_dim): upstream's cct_2 ... cct_14.
 WIDTHS = {2: (2, 1, 128), 4: (2, 1, 128), 6: (4, 2, 256), 7: (4, 2, 256), 14: (6, 3, 384)}
@@ -212,7 +212,7 @@ def cct_card(name, num_classes):
                      if name == "cct_2_3x2_32" else None)
 
 
-def _register(name, num_classes):
+def _builder(name, num_classes):
     """Register the CCT ``name`` (:func:`cct_config`; keywords such as ``img_size``, ``dropout`` or
     ``stochastic_depth`` override it): ``[N, 3, H, W]`` (any size) -> ``[N, num_classes]``; returns the builder."""
     config = cct_config(name)
@@ -220,29 +220,23 @@ def _register(name, num_classes):
     def build(num_classes=num_classes, img_size=config["img_size"], **kwargs):
         return CCT(**{**config, "img_size": img_size, **kwargs, "num_classes": num_classes})
 
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = (f"{config['num_layers']} transformer layers, {config['n_conv_layers']} conv stage(s) of "
-                     f"{config['kernel_size']}x{config['kernel_size']}, {config['positional_embedding']} position "
-                     f"embedding, {config['img_size']}x{config['img_size']} images.")
-    return register_model(build, name=name, card=cct_card(name, num_classes))
+    return register_variant(name, build, cct_card(name, num_classes),
+                            f"{config['num_layers']} transformer layers, {config['n_conv_layers']} conv stage(s) of "
+                            f"{config['kernel_size']}x{config['kernel_size']}, {config['positional_embedding']} "
+                            f"position embedding, {config['img_size']}x{config['img_size']} images.")
 
 
-# Upstream's models, each also with a sine position embedding (one that is really fixed, unlike upstream's).
-cct_2_3x2_32 = _register("cct_2_3x2_32", 10)
-cct_4_3x2_32 = _register("cct_4_3x2_32", 10)
-cct_6_3x1_32 = _register("cct_6_3x1_32", 10)
-cct_6_3x2_32 = _register("cct_6_3x2_32", 10)
-cct_7_3x1_32 = _register("cct_7_3x1_32", 10)
-cct_7_3x2_32 = _register("cct_7_3x2_32", 10)
-cct_7_7x2_224 = _register("cct_7_7x2_224", 102)
-cct_14_7x2_224 = _register("cct_14_7x2_224", 1000)
-cct_14_7x2_384 = _register("cct_14_7x2_384", 1000)
-cct_2_3x2_32_sine = _register("cct_2_3x2_32_sine", 10)
-cct_4_3x2_32_sine = _register("cct_4_3x2_32_sine", 10)
-cct_6_3x1_32_sine = _register("cct_6_3x1_32_sine", 10)
-cct_6_3x2_32_sine = _register("cct_6_3x2_32_sine", 10)
-cct_7_3x1_32_sine = _register("cct_7_3x1_32_sine", 10)
-cct_7_3x2_32_sine = _register("cct_7_3x2_32_sine", 10)
-cct_7_7x2_224_sine = _register("cct_7_7x2_224_sine", 102)
-cct_14_7x2_224_sine = _register("cct_14_7x2_224_sine", 1000)
-cct_14_7x2_384_sine = _register("cct_14_7x2_384_sine", 1000)
+def _register(name, num_classes):
+    """Register upstream's CCT ``name`` and its ``_sine`` twin (a really fixed sine embedding, unlike upstream's)."""
+    return _builder(name, num_classes), _builder(f"{name}_sine", num_classes)
+
+
+cct_2_3x2_32, cct_2_3x2_32_sine = _register("cct_2_3x2_32", 10)
+cct_4_3x2_32, cct_4_3x2_32_sine = _register("cct_4_3x2_32", 10)
+cct_6_3x1_32, cct_6_3x1_32_sine = _register("cct_6_3x1_32", 10)
+cct_6_3x2_32, cct_6_3x2_32_sine = _register("cct_6_3x2_32", 10)
+cct_7_3x1_32, cct_7_3x1_32_sine = _register("cct_7_3x1_32", 10)
+cct_7_3x2_32, cct_7_3x2_32_sine = _register("cct_7_3x2_32", 10)
+cct_7_7x2_224, cct_7_7x2_224_sine = _register("cct_7_7x2_224", 102)
+cct_14_7x2_224, cct_14_7x2_224_sine = _register("cct_14_7x2_224", 1000)
+cct_14_7x2_384, cct_14_7x2_384_sine = _register("cct_14_7x2_384", 1000)

@@ -14,7 +14,7 @@ import paddle.nn as nn
 from ..cards import RESNET_STAGES, ModelCard
 from ..layers.octconv import Conv_BN, Conv_BN_ACT, check_feature_map
 from ..pretrained.catalog import dli14_weights
-from ..registry import register_model
+from ..registry import register_variant
 
 __all__ = ["OctBottleneck", "OctResNet"]
 
@@ -137,9 +137,8 @@ def _register(name, blocks, **facts):
     def build(num_classes=1000, alpha=0.5, **kwargs):
         return OctResNet(list(blocks), num_classes=num_classes, alpha=alpha, **kwargs)
 
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"Oct-ResNet-{name[10:]}: blocks per stage {list(blocks)}; keywords as :class:`OctResNet`."
-    return register_model(build, name=name, card=_card(**facts))
+    return register_variant(name, build, _card(**facts),
+                            f"Oct-ResNet-{name[10:]}: blocks per stage {list(blocks)}; keywords as :class:`OctResNet`.")
 
 
 oct_resnet26 = _register("oct_resnet26", (2, 2, 2, 2), quick_check={"kwargs": {}, "input_size": (3, 32, 32)})

@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..layers.depthwise import DepthwiseConv2D
 from ..layers.squeeze_excite import SqueezeExcite
 from ..pretrained.catalog import IMAGENET
-from ..registry import register_model
+from ..registry import register_variant
 
 __all__ = ["PPLCNetClassifier"]
 
@@ -163,9 +163,8 @@ def _width(name, scale):
         return PPLCNetClassifier(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob,
                                  lr_mult_list)
 
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"PP-LCNet at width {scale} (PaddleClas's PPLCNet_x{name[9:]}); see :class:`PPLCNetClassifier`."
-    return register_model(build, name=name, card=_card(name, scale))
+    return register_variant(name, build, _card(name, scale),
+                            f"PP-LCNet at width {scale} (PaddleClas's PPLCNet_x{name[9:]}); see PPLCNetClassifier.")
 
 
 pplcnet_x0_25 = _width("pplcnet_x0_25", 0.25)
