@@ -1,9 +1,5 @@
-"""Oct-ResNet (Chen et al., "Drop an Octave", ICCV 2019, arXiv:1904.05049).
-
-ResNet with every bottleneck convolution replaced by an octave convolution: stage 1 splits the
-stem's output into high/low frequency (``alpha_in=0``), stages 2-3 stay octave, stage 4 merges
-back (``alpha_out=0`` in its first block, plain from then on). Layout and names follow
-d-li14/octconv.pytorch, so its checkpoints convert one to one.
+"""Oct-ResNet (Chen et al., "Drop an Octave", ICCV 2019): every bottleneck conv an octave conv (stage 1 splits,
+stage 4 merges), in d-li14/octconv.pytorch's layout and names, so its checkpoints convert one to one.
 """
 
 import dataclasses
@@ -59,17 +55,9 @@ class OctBottleneck(nn.Layer):
 
 
 class OctResNet(nn.Layer):
-    """Oct-ResNet backbone and classifier.
-
-    Args:
-        layers: blocks per stage, e.g. ``[3, 4, 6, 3]`` for Oct-ResNet-50.
-        num_classes: classifier outputs.
-        alpha: low-frequency fraction inside stages 1-3 (the paper's and reference's 0.5).
-        zero_init_residual: start each block's last BN at zero (the reference's flag crashes,
-            it looks for a ``bn3`` that does not exist; here it zeroes ``conv3.bn_h``/``bn_l``).
-        groups, width_per_group: ResNeXt-style widths, as the reference.
-
-    Input ``[N, 3, H, W]`` (any H, W >= 1), output ``[N, num_classes]``.
+    """Oct-ResNet with ``layers`` blocks per stage and ``alpha`` low-frequency channels in stages 1-3;
+    ``zero_init_residual`` zeroes each block's ``conv3.bn_h``/``bn_l`` (the reference's flag crashes).
+    ``[N, 3, H, W] -> [N, num_classes]``.
     """
 
     def __init__(self, layers, num_classes=1000, alpha=0.5, zero_init_residual=False, groups=1,
