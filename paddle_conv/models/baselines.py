@@ -55,11 +55,11 @@ VISION_PAPERS = {
 }
 
 
-def _card(name, classifier="fc", stages=(), residual_branches=(), **fields):
+def _card(name, classifier="fc", **fields):
     """The card of the ``paddle.vision.models`` model ``name``: its published weights, paper figures and ``fields``."""
     return ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models",
-                     classifier=classifier, stages=stages, residual_branches=residual_branches,
-                     weights=VISION_WEIGHTS.get(name, ()), paper=VISION_PAPERS.get(name), **fields)
+                     classifier=classifier, weights=VISION_WEIGHTS.get(name, ()), paper=VISION_PAPERS.get(name),
+                     **fields)
 
 
 def _mobilenet_v3_stages(block_strides):

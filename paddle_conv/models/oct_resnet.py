@@ -2,8 +2,6 @@
 stage 4 merges), in d-li14/octconv.pytorch's layout and names, so its checkpoints convert one to one.
 """
 
-import dataclasses
-
 import paddle
 import paddle.nn as nn
 
@@ -14,12 +12,10 @@ from ..registry import register_variant
 
 __all__ = ["OctBottleneck", "OctResNet"]
 
-_CARD = ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch", stages=RESNET_STAGES)
-
-
 def _card(**facts):
     """The family's card with its residual branches (an OctBottleneck's ends at ``conv3``) and ``facts``."""
-    return dataclasses.replace(_CARD, residual_branches=((OctBottleneck, "conv3"),), **facts)
+    return ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch", stages=RESNET_STAGES,
+                     residual_branches=((OctBottleneck, "conv3"),), **facts)
 
 
 class OctBottleneck(nn.Layer):
