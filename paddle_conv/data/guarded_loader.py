@@ -1,12 +1,8 @@
 """The ``paddle.io.DataLoader`` every data set is read through, so that a data error reaches the caller.
 
-Paddle 3.3's DataLoader reads samples in a helper thread (``num_workers=0``) or in worker
-processes. An exception raised in a data set's ``__getitem__`` there never reaches the main
-thread: with a thread it is printed and the main thread waits for ever; with workers it comes
-back as a ``SystemError``. :class:`GuardedDataLoader` therefore wraps its data set and collate
-function so that a failing sample becomes a small "failed batch" carrying the message, which
-the loader's iterator turns back into a :class:`~paddle_conv.errors.DataError` in the main
-thread, naming the file (and list line) the data set named, whatever ``num_workers``.
+In Paddle 3.3 an exception in ``__getitem__`` hangs the main thread (``num_workers=0``) or comes back as a
+``SystemError`` (workers); here a failing sample becomes a "failed batch" carrying its message, raised again
+as :class:`~paddle_conv.errors.DataError` in the main thread.
 """
 
 import numpy as np
@@ -81,9 +77,7 @@ def _failure(batch):
 
 
 class GuardedDataLoader(paddle.io.DataLoader):
-    """A ``paddle.io.DataLoader`` over ``dataset`` (arguments as ``paddle.io.DataLoader``'s) whose
-    iteration raises DataError in the caller's thread when a sample cannot be read (see the module
-    docstring). ``collate_fn`` None is Paddle's default (stack each field)."""
+    """A ``paddle.io.DataLoader`` whose iteration raises DataError in the caller's thread when a sample fails."""
 
     def __init__(self, dataset, batch_sampler=None, batch_size=1, shuffle=False, drop_last=False, num_workers=0,
                  use_shared_memory=False, collate_fn=None):
@@ -102,6 +96,3 @@ class GuardedDataLoader(paddle.io.DataLoader):
                 iterator._try_shutdown_all()  # stop the reader thread or workers now, not at garbage collection
                 raise DataError(message)
             yield batch
-
-    def __call__(self):
-        return self.__iter__()
