@@ -1,11 +1,5 @@
-"""Shared pieces of the detection data sets: image preparation, flipping, batching.
-
-A detection sample is ``(image [3, S, S] float32, target [n, 5] float32)`` where ``target`` rows are
-``(x1, y1, x2, y2, label)`` in coordinates relative to the image, labels 0-based without background.
-:func:`collate_detection` stacks a batch into ``images [B, 3, S, S]`` and ``targets [B, M, 5]``
-padded with label ``-1``, the padded form :class:`paddle_conv.losses.MultiBoxLoss` takes;
-:func:`detection_loader` batches a data set that way.
-"""
+"""Shared pieces of the detection data sets: samples ``(image [3, S, S] float32, target [n, 5] float32)``, rows
+``(x1, y1, x2, y2, label)`` relative to the image, labels 0-based without background."""
 
 import numpy as np
 
@@ -32,7 +26,8 @@ def hflip(image, target):
 
 
 def collate_detection(batch):
-    """``[(image, target), ...]`` -> ``(images [B, 3, S, S], targets [B, M, 5])``, padding label -1, M >= 1."""
+    """``[(image, target), ...]`` -> ``(images [B, 3, S, S], targets [B, M, 5])`` padded with label -1 (MultiBoxLoss's
+    form), M >= 1."""
     images = np.stack([b[0] for b in batch])
     width = max(1, max(len(b[1]) for b in batch))
     targets = np.full((len(batch), width, 5), -1.0, dtype="float32")

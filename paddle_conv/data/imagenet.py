@@ -13,21 +13,8 @@ from .common import as_label, check_label, load_sample, require_path
 
 @register_dataset
 class ImageNetDataset(paddle.io.Dataset):
-    """Images listed in ``cls_label_path``, one ``relative/path.jpg label`` per line.
-
-    Items are ``(transform(image), int64 label [1])``, the image being the file's bytes when the
-    first op is ``DecodeImage`` (as in PaddleClas), else an RGB ``PIL.Image``. The list is checked
-    when the data set is built: a malformed line or a label outside ``[0, num_classes)`` raises
-    :class:`~paddle_conv.errors.DataError` naming ``file:line``; an image that cannot be read
-    raises it naming the image and its list line when the image is loaded.
-
-    Args:
-        image_root: folder the listed paths are relative to.
-        cls_label_path: the list file.
-        delimiter: separator of path and label (None: any whitespace).
-        transform: callable applied to each image.
-        num_classes: the model's class count (labels must be below it).
-    """
+    """Images listed in ``cls_label_path``, one ``relative/path.jpg label`` per line (``delimiter`` None: any
+    whitespace), checked when built; items ``(transform(image), int64 label [1])`` (:func:`.common.load_sample`)."""
 
     def __init__(self, image_root, cls_label_path, delimiter=None, transform=None, num_classes=None):
         require_path(image_root, "image root", "dataset.image_root")

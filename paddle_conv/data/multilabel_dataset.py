@@ -32,21 +32,8 @@ def read_multilabel_list(path, delimiter="\t"):
 
 @register_dataset
 class MultiLabelDataset(paddle.io.Dataset):
-    """Images listed in ``cls_label_path`` with one 0/1 label per attribute (``-1``: unknown, left out
-    of the loss), as PaddleClas's ``MultiLabelDataset``.
-
-    Items are ``(transform(image), float32 labels [C])``, or with ``label_ratio`` ``[2, C]``: the labels
-    and each attribute's mean label over the list, its share of positives (what ``MultiLabelLoss.weight_ratio``
-    weighs by). The list is checked when the data set is built (DataError naming ``file:line``).
-
-    Args:
-        image_root: folder the listed paths are relative to.
-        cls_label_path: the list file.
-        label_ratio: also return the positive ratios.
-        delimiter: separator of path and labels (PaddleClas: a tab).
-        transform: callable applied to each image.
-        num_classes: the model's output count (each line must have this many labels).
-    """
+    """Images listed in ``cls_label_path`` with one 0/1/-1 (unknown) label per attribute, as PaddleClas's; items
+    ``(transform(image), float32 labels [C])``, or ``[2, C]`` with ``label_ratio``: each attribute's mean label too."""
 
     def __init__(self, image_root, cls_label_path, label_ratio=False, delimiter="\t", transform=None,
                  num_classes=None):
