@@ -13,7 +13,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from ..errors import ConfigError
 from .paddleclas_ops import _PIL_INTERP, parse_number
-from .transforms import TRANSFORMS
+from .transforms import TRANSFORMS, NoArguments
 
 
 def _sign(v):
@@ -56,15 +56,16 @@ IMAGE_OPS = {
 }
 
 
+#: AutoAugment's argument at magnitude 1 of the ops with a sign (translate: a share of the side).
+_SIGNED_RANGE = {"ShearX": 0.3, "ShearY": 0.3, "TranslateX": 150.0 / 331.0, "TranslateY": 150.0 / 331.0, "Rotate": 30.0}
+_ENHANCE_OPS = ("Color", "Contrast", "Brightness", "Sharpness")
+
+
 def paper_level(name, level):
     """The argument of op ``name`` at magnitude ``level`` in [0, 1] with AutoAugment's ranges, randomly signed."""
-    if name in ("ShearX", "ShearY"):
-        return _sign(0.3 * level)
-    if name in ("TranslateX", "TranslateY"):
-        return _sign(150.0 / 331.0 * level)
-    if name == "Rotate":
-        return _sign(30.0 * level)
-    if name in ("Color", "Contrast", "Brightness", "Sharpness"):
+    if name in _SIGNED_RANGE:
+        return _sign(_SIGNED_RANGE[name] * level)
+    if name in _ENHANCE_OPS:
         return 1.0 + _sign(0.9 * level)
     if name == "Posterize":
         return 8 - int(4.0 * level)
@@ -102,13 +103,10 @@ IMAGENET_POLICY = (
 
 
 @TRANSFORMS.register
-class AutoAugment(_PilPolicy):
+class AutoAugment(_PilPolicy, NoArguments):
     """AutoAugment's ImageNet policy: one random sub-policy per image, each op with its probability."""
 
     fill = (128, 128, 128)
-
-    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
-        pass
 
     def augment(self, img):
         for name, prob, magnitude in random.choice(IMAGENET_POLICY):
@@ -179,7 +177,7 @@ def _timm_level(name, level, increasing):
         return _sign(0.45 * level)
     if name == "Posterize":
         return 4 - int(4 * level) if increasing else int(4 * level) + 4
-    if name in ("Color", "Contrast", "Brightness", "Sharpness"):
+    if name in _ENHANCE_OPS:
         return 1.0 + _sign(0.9 * level) if increasing else 0.1 + 1.8 * level
     return paper_level(name, level)
 
@@ -315,15 +313,12 @@ class GridMask:
 
 
 @TRANSFORMS.register
-class HideAndSeek:
+class HideAndSeek(NoArguments):
     """Hide-and-Seek (Singh & Lee 2017): split the image into a grid of side drawn from
     {0 (off), 16, 32, 44, 56} and hide each cell with probability 0.5."""
 
     grid_sizes = (0, 16, 32, 44, 56)
     hide_prob = 0.5
-
-    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
-        pass
 
     def __call__(self, img):
         img = np.array(img)
@@ -356,15 +351,12 @@ class ColorJitter(T.ColorJitter):
 
 
 @TRANSFORMS.register
-class PCALighting:
+class PCALighting(NoArguments):
     """AlexNet's PCA lighting noise: add ``eigvec @ (alpha * eigval)``, alpha ~ N(0, 0.1), per channel."""
 
     eigval = np.array([0.2175, 0.0188, 0.0045], dtype=np.float32)
     eigvec = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]],
                       dtype=np.float32)
-
-    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
-        pass
 
     def __call__(self, img):
         alpha = np.random.normal(0, 0.1, size=3).astype(np.float32)

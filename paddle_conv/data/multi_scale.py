@@ -71,23 +71,6 @@ def available_memory():
         return None
 
 
-def check_batch_memory(scales):
-    """ConfigError if the largest batch of ``scales`` ``[(w, h, batch size)]`` as float32 ``[N, 3, H, W]`` needs
-    more than half the memory available now."""
-    width, height, size = max(scales, key=lambda s: s[0] * s[1] * s[2])
-    needed, available = size * 3 * height * width * 4, available_memory()
-    if available is not None and needed > available // 2:
-        raise ConfigError(f"MultiScaleSampler.first_bs: a batch of {size} images of {width}x{height} needs "
-                          f"{needed / 2**30:.1f} GiB as float32, more than half of the {available / 2**30:.1f} GiB "
-                          "of memory available; lower first_bs or the scales")
-
-
-def sized_ops(transform_ops, width, height):
-    """``transform_ops`` with every op of :data:`SIZED_OPS` replaced by ``{size: [width, height]}``."""
-    return [{name: {"size": [width, height]}} if name in SIZED_OPS else {name: args}
-            for op in transform_ops for name, args in op.items()]
-
-
 @SAMPLERS.register
 class MultiScaleSampler(paddle.io.Sampler):
     """Batches of ``[(width, height, index)]``, one size per batch (PaddleClas's sampler).
@@ -110,7 +93,12 @@ class MultiScaleSampler(paddle.io.Sampler):
             self.scales = [(w, h, max(1, int(pixels / (w * h)))) for w, h in rounded]
         else:
             self.scales = [(base_w, base_h, first_bs)]
-        check_batch_memory(self.scales)
+        width, height, size = max(self.scales, key=lambda s: s[0] * s[1] * s[2])  # the largest batch, as float32
+        needed, available = size * 3 * height * width * 4, available_memory()
+        if available is not None and needed > available // 2:
+            raise ConfigError(f"MultiScaleSampler.first_bs: a batch of {size} images of {width}x{height} needs "
+                              f"{needed / 2**30:.1f} GiB as float32, more than half of the {available / 2**30:.1f} "
+                              "GiB of memory available; lower first_bs or the scales")
         self.num_replicas = paddle.distributed.get_world_size()
         self.rank = paddle.distributed.get_rank()
         self.per_replica = math.ceil(len(data_source) / self.num_replicas)
@@ -155,7 +143,9 @@ class MultiScaleDataset(ImageNetDataset):
     def transform_at(self, width, height):
         """The transforms that make ``width`` x ``height`` images (built once per size)."""
         if (width, height) not in self._transforms:
-            self._transforms[width, height] = build_transforms(sized_ops(self.transform_ops, width, height))
+            ops = [{name: {"size": [width, height]}} if name in SIZED_OPS else {name: args}
+                   for op in self.transform_ops for name, args in op.items()]
+            self._transforms[width, height] = build_transforms(ops)
         return self._transforms[width, height]
 
     def __getitem__(self, item):

@@ -11,7 +11,7 @@ from PIL import Image, ImageOps
 
 from ..errors import ConfigError, DataError
 from ..notes import note_once
-from .transforms import TRANSFORMS
+from .transforms import TRANSFORMS, NoArguments
 
 try:  # optional: PaddleClas's default resize backend
     import cv2
@@ -310,20 +310,16 @@ class NormalizeImage:
 
     def __call__(self, img):
         img = (np.asarray(img).astype("float32") * self.scale - self.mean) / self.std
-        if self.channel_num == 4:
-            axis = 0 if self.chw else 2
-            pad_shape = list(img.shape)
-            pad_shape[axis] = 1
-            img = np.concatenate((img, np.zeros(pad_shape, dtype=img.dtype)), axis=axis)
+        if self.channel_num == 4:  # a zero channel after the others
+            pad = [(0, 0)] * img.ndim
+            pad[0 if self.chw else 2] = (0, 1)
+            img = np.pad(img, pad)
         return img.astype(self.dtype)
 
 
 @TRANSFORMS.register
-class ToCHWImage:
+class ToCHWImage(NoArguments):
     """``[H, W, C]`` to ``[C, H, W]``."""
-
-    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
-        pass
 
     def __call__(self, img):
         return np.asarray(img).transpose((2, 0, 1))

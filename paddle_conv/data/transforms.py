@@ -24,6 +24,13 @@ class ToTensor(T.ToTensor):
         return np.ascontiguousarray(arr.transpose(2, 0, 1) if self.data_format == "CHW" else arr)
 
 
+class NoArguments:
+    """Base of an op without arguments: its explicit signature makes a config's extra key an error."""
+
+    def __init__(self):
+        pass
+
+
 #: paddle.vision names whose PaddleClas op of the same name is registered instead.
 PADDLECLAS_NAMES = ("ColorJitter", "RandomErasing")
 
