@@ -10,19 +10,16 @@ MEAN = np.array([0.485, 0.456, 0.406], dtype="float32")
 STD = np.array([0.229, 0.224, 0.225], dtype="float32")
 
 
-def to_chw(image, size):
-    """A PIL image resized to ``size x size``, as a normalised ``[3, size, size]`` float32 array."""
+def detection_sample(image, target, size, flip):
+    """A PIL image resized to a normalised ``[3, size, size]`` float32 array, and its ``target``, both mirrored
+    left-right with probability 0.5 when ``flip``."""
     if image.size != (size, size):
         image = image.resize((size, size))
-    arr = np.asarray(image.convert("RGB"), dtype="float32") / 255.0
-    return ((arr - MEAN) / STD).transpose(2, 0, 1).copy()
-
-
-def hflip(image, target):
-    """Mirror a ``[3, S, S]`` image and its relative boxes left-right."""
-    target = target.copy()
-    target[:, [0, 2]] = 1.0 - target[:, [2, 0]]
-    return image[:, :, ::-1].copy(), target
+    arr = ((np.asarray(image.convert("RGB"), dtype="float32") / 255.0 - MEAN) / STD).transpose(2, 0, 1)
+    if flip and np.random.random() < 0.5:
+        arr, target = arr[:, :, ::-1], target.copy()
+        target[:, [0, 2]] = 1.0 - target[:, [2, 0]]
+    return arr.copy(), target
 
 
 def collate_detection(batch):

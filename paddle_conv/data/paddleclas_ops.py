@@ -169,18 +169,15 @@ class RandCropImage:
     def __init__(self, size, progress_size=None, scale=None, ratio=None, interpolation=None,
                  use_log_aspect=False, backend="cv2"):
         self.size = (size, size) if isinstance(size, int) else tuple(size)
-        self.progress_size = progress_size
+        self.progress_size, self.use_log_aspect = progress_size, use_log_aspect
         self.scale = list(scale or (0.08, 1.0))
         self.ratio = list(ratio or (3.0 / 4.0, 4.0 / 3.0))
-        self.use_log_aspect = use_log_aspect
         self.resize = Resizer(interpolation, backend, True, "RandCropImage")
 
     def __call__(self, img):
         img = _as_array(img)
-        if self.use_log_aspect:
-            aspect = math.exp(random.uniform(*map(math.log, self.ratio)))
-        else:
-            aspect = random.uniform(*self.ratio)
+        aspect = random.uniform(*(map(math.log, self.ratio) if self.use_log_aspect else self.ratio))
+        aspect = math.exp(aspect) if self.use_log_aspect else aspect
         img_h, img_w = img.shape[:2]
         bound = min((img_w / img_h) / aspect, (img_h / img_w) * aspect)
         area = img_w * img_h * random.uniform(min(self.scale[0], bound), min(self.scale[1], bound))

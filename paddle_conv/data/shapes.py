@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from ..det.boxes import box_iou_numpy
 from ..errors import DataError
 from ..registry import register_dataset
-from .det_samples import hflip, to_chw
+from .det_samples import detection_sample
 
 
 @register_dataset
@@ -69,11 +69,7 @@ class Shapes:
     def __getitem__(self, index):
         if not 0 <= index < self.num_images:
             raise IndexError(f"Shapes index {index} out of range [0, {self.num_images})")
-        image, target = self.draw(index)
-        image = to_chw(image, self.size)
-        if self.flip and np.random.random() < 0.5:
-            image, target = hflip(image, target)
-        return image, target
+        return detection_sample(*self.draw(index), self.size, self.flip)
 
 
 #: ``write_voc``'s default split sizes (each split is drawn from its own seed).
@@ -90,10 +86,9 @@ def _voc_annotation(image_id, size, target):
         ET.SubElement(dims, key).text = str(value)
     for x1, y1, x2, y2, label in target:
         obj = ET.SubElement(root, "object")
-        ET.SubElement(obj, "name").text = Shapes.CLASSES[int(label)]
-        ET.SubElement(obj, "pose").text = "Unspecified"
-        ET.SubElement(obj, "truncated").text = "0"
-        ET.SubElement(obj, "difficult").text = "0"
+        for key, value in (("name", Shapes.CLASSES[int(label)]), ("pose", "Unspecified"), ("truncated", "0"),
+                           ("difficult", "0")):
+            ET.SubElement(obj, key).text = value
         box = ET.SubElement(obj, "bndbox")
         # Shapes' boxes are pixel edges x0 .. x0 + w; VOC's xmin is 1-based, its xmax the last pixel
         corners = np.rint(np.array([x1, y1, x2, y2]) * size).astype(int) + np.array([1, 1, 0, 0])

@@ -11,7 +11,7 @@ from ..errors import DataError, abbreviate
 from ..io import check_user_file, open_user_file, read_user_bytes, read_user_text
 from ..registry import register_dataset
 from .common import read_image
-from .det_samples import hflip, to_chw
+from .det_samples import detection_sample
 
 #: The 20 VOC classes, in the order of the label indices.
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
@@ -77,12 +77,8 @@ class VOCDetection:
 
     def __getitem__(self, index):
         target, _, _ = self.annotation(index)
-        path = self.image_path(self.ids[index])
-        image = read_image(path, f"VOC image of {self.ids[index]!r}")
-        image = to_chw(image, self.size)
-        if self.flip and np.random.random() < 0.5:
-            image, target = hflip(image, target)
-        return image, target
+        image = read_image(self.image_path(self.ids[index]), f"VOC image of {self.ids[index]!r}")
+        return detection_sample(image, target, self.size, self.flip)
 
 
 def _number(element, key, where):
