@@ -15,18 +15,8 @@ from ..errors import DataError, PaddleConvError
 _MAGIC = b"\x00paddle_conv data error\x00"
 
 
-class _Failed:
-    """What :class:`_Guarded` returns instead of a sample whose reading raised."""
-
-    def __init__(self, message):
-        self.message = message
-
-
-def _describe(exc, dataset, index):
-    if isinstance(exc, PaddleConvError):
-        return str(exc)
-    return (f"cannot load sample {index} of {type(dataset).__name__} ({type(exc).__name__}: "
-            f"{(str(exc).splitlines() or [''])[0][:300]}); check that file or remove it from the data set")
+class _Failed(str):
+    """The message :class:`_Guarded` returns instead of a sample whose reading raised."""
 
 
 class _Guarded(paddle.io.Dataset):
@@ -38,8 +28,12 @@ class _Guarded(paddle.io.Dataset):
     def __getitem__(self, index):
         try:
             return self.dataset[index]
+        except PaddleConvError as exc:
+            return _Failed(exc)
         except Exception as exc:
-            return _Failed(_describe(exc, self.dataset, index))
+            return _Failed(f"cannot load sample {index} of {type(self.dataset).__name__} ({type(exc).__name__}: "
+                           f"{(str(exc).splitlines() or [''])[0][:300]}); check that file or remove it from the "
+                           "data set")
 
     def __len__(self):
         return len(self.dataset)
@@ -53,7 +47,7 @@ def _guard_collate(collate):
     def collate_or_fail(samples):
         failed = next((s for s in samples if isinstance(s, _Failed)), None)
         if failed is not None:
-            return _failed_batch(failed.message)
+            return _failed_batch(failed)
         try:
             return collate(samples)
         except Exception as exc:
