@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
-from ..io import read_user_bytes
+from ..io import read_user_bytes, read_user_text
 from .paddleclas_ops import DecodeImage, ImageDecodeError, rgb_like_opencv
 
 
@@ -83,6 +83,13 @@ def load_sample(path, transform, where=""):
         return transform(read_image(path, where, encoded=True))
     except ImageDecodeError as exc:
         raise _unreadable(path, where, exc) from None
+
+
+def list_lines(path, what, key):
+    """``[(stripped line, "path:line")]`` of the non-blank lines of the list file ``path`` (config ``key``)."""
+    require_path(path, what, key)
+    text = read_user_text(path, "list", what, f"config key {key}")
+    return [(line.strip(), f"{path}:{n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def check_label(label, num_classes, where):

@@ -8,9 +8,8 @@ import numpy as np
 import paddle
 
 from ..errors import ConfigError, DataError
-from ..io import read_user_text
 from ..registry import register_dataset
-from .common import as_label, load_sample, require_path
+from .common import as_label, list_lines, load_sample, require_path
 from .paddleclas_ops import cv2
 from .transforms import TRANSFORMS, build_transforms
 
@@ -116,7 +115,7 @@ class CustomLabelDataset(paddle.io.Dataset):
     def __init__(self, image_root, sample_list_path, transform_ops=None, label_key=None, delimiter=None,
                  num_classes=None):
         require_path(image_root, "image root", "dataset.image_root")
-        require_path(sample_list_path, "sample list", "dataset.sample_list_path")
+        lines = list_lines(sample_list_path, "sample list", "dataset.sample_list_path")
         compose = build_transforms(transform_ops)
         problem = label_key_problem(transform_ops, label_key)
         if problem:
@@ -126,10 +125,8 @@ class CustomLabelDataset(paddle.io.Dataset):
             raise ConfigError(f"Arch.class_num={num_classes}, but {maker.__name__} makes the labels "
                               f"0 ... {maker.label_count - 1}; set Arch.class_num to {maker.label_count}")
         self.transform = LabellingPipeline(compose, label_key)
-        lines = read_user_text(sample_list_path, "list", "sample list", "config key dataset.sample_list_path")
-        self.samples = [(os.path.join(image_root, line.strip().split(delimiter)[0] if delimiter else line.strip()),
-                         f"{sample_list_path}:{lineno}")
-                        for lineno, line in enumerate(lines.splitlines(), 1) if line.strip()]
+        self.samples = [(os.path.join(image_root, line.split(delimiter)[0] if delimiter else line), where)
+                        for line, where in lines]
         if not self.samples:
             raise DataError(f"{sample_list_path}: the sample list has no entries; add one 'relative/path.jpg' line "
                             "per image, or point dataset.sample_list_path to the right file")

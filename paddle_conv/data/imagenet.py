@@ -6,9 +6,8 @@ import re
 import paddle
 
 from ..errors import DataError
-from ..io import read_user_text
 from ..registry import register_dataset
-from .common import as_label, check_label, load_sample, require_path
+from .common import as_label, check_label, list_lines, load_sample, require_path
 
 
 @register_dataset
@@ -18,15 +17,10 @@ class ImageNetDataset(paddle.io.Dataset):
 
     def __init__(self, image_root, cls_label_path, delimiter=None, transform=None, num_classes=None):
         require_path(image_root, "image root", "dataset.image_root")
-        require_path(cls_label_path, "label list", "dataset.cls_label_path")
         self.image_root, self.transform = image_root, transform
         self.samples = []  # (path, label, "list:line")
-        lines = read_user_text(cls_label_path, "list", "label list", "config key dataset.cls_label_path").splitlines()
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{cls_label_path}:{lineno}"
-            parts = line.strip().rsplit(delimiter, 1) if delimiter else line.split()
+        for line, where in list_lines(cls_label_path, "label list", "dataset.cls_label_path"):
+            parts = line.rsplit(delimiter, 1) if delimiter else line.split()
             if len(parts) != 2 or not re.fullmatch(r"-?[0-9]+", parts[1].strip()):
                 sep = f"{delimiter!r} (dataset.delimiter)" if delimiter else "whitespace"
                 got = f"{len(parts)} fields" if len(parts) != 2 else "a label that is not an integer"
