@@ -1,6 +1,5 @@
 """Data sets (``DATASETS``), batch samplers (``SAMPLERS``) and transforms (``TRANSFORMS``) registered by name
-for configs; :func:`build_dataset` builds a validated config entry (or its ``fallback:`` when the data is missing).
-"""
+for configs; :func:`build_dataset` builds a validated config entry (or its ``fallback:`` when the data is missing)."""
 
 import inspect
 import sys

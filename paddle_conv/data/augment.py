@@ -1,7 +1,5 @@
-"""PaddleClas's augmentation ops by name (policies, erasing, colour) on ``[H, W, C]`` uint8 arrays.
-
-The policies share one table of PIL ops (:data:`IMAGE_OPS`) and differ in how a magnitude maps to its argument.
-"""
+"""PaddleClas's augmentation ops by name (policies, erasing, colour) on ``[H, W, C]`` uint8 arrays; the policies
+share one table of PIL ops (:data:`IMAGE_OPS`) and differ in how a magnitude maps to its argument."""
 
 import math
 import random

@@ -33,9 +33,7 @@ class Digits(paddle.io.Dataset):
         self.transform = transform
 
     def __getitem__(self, idx):
-        img = self.images[idx]
-        if self.transform is not None:
-            img = self.transform(img)
+        img = self.images[idx] if self.transform is None else self.transform(self.images[idx])
         return img, as_label(self.labels[idx])
 
     def __len__(self):

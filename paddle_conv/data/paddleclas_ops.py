@@ -147,8 +147,7 @@ class ResizeImage:
         if resize_short is not None and resize_short > 0:
             self.resize_short, self.wh = resize_short, None
         elif size is not None:
-            self.resize_short = None
-            self.wh = (size, size) if isinstance(size, int) else (size[0], size[1])
+            self.resize_short, self.wh = None, (size, size) if isinstance(size, int) else (size[0], size[1])
         else:
             raise ConfigError("ResizeImage: give 'resize_short' or 'size'")
         self.resize = Resizer(interpolation, backend, return_numpy, "ResizeImage")
