@@ -174,7 +174,6 @@ class ATTRMetric(_MultiHot):
                                    ins_prec, ins_recall)]
 
 
-
 @register_metric
 class AccuracyScore(_MultiHot):
     """PaddleClas's multi-label ``AccuracyScore``: ``base: label`` the share of right 0/1 labels over all
@@ -197,6 +196,7 @@ class HammingDistance(_MultiHot):
 
     def accumulate(self):
         return float((np.concatenate(self.truth) != np.concatenate(self.predicted)).mean())
+
 
 def build_metrics(entries, member=None):
     """The metrics of ``[{Name: {kwargs}}, ...]``; those that pick no DistillationModel member

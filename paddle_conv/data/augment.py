@@ -224,7 +224,8 @@ class TimmAutoAugment(_PilPolicy):
 @TRANSFORMS.register
 class RandomErasing:
     """Random erasing (Zhong et al. 2020) of ``[H, W, C]`` arrays: with probability ``EPSILON`` one rectangle of
-    area fraction [``sl``, ``sh``], aspect [``r1``, 1/``r1``], filled by ``mode`` const (``mean``), rand or pixel."""
+    area fraction [``sl``, ``sh``], aspect [``r1``, 1/``r1``] (log-uniform with ``use_log_aspect``) found in at most
+    ``attempt`` draws, filled by ``mode`` const (``mean``), rand, pixel; defaults 0.5, 0.02, 0.4, 0.3 ("1/3" works)."""
 
     def __init__(self, EPSILON=None, sl=None, sh=None, r1=None, mean=(0.0, 0.0, 0.0), attempt=100,
                  use_log_aspect=False, mode="const"):

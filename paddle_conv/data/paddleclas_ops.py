@@ -147,7 +147,8 @@ class ResizeImage:
         if resize_short is not None and resize_short > 0:
             self.resize_short, self.wh = resize_short, None
         elif size is not None:
-            self.resize_short, self.wh = None, (size, size) if isinstance(size, int) else (size[0], size[1])
+            self.resize_short = None
+            self.wh = (size, size) if isinstance(size, int) else (size[0], size[1])
         else:
             raise ConfigError("ResizeImage: give 'resize_short' or 'size'")
         self.resize = Resizer(interpolation, backend, return_numpy, "ResizeImage")
@@ -162,8 +163,9 @@ class ResizeImage:
 
 @TRANSFORMS.register
 class RandCropImage:
-    """Inception crop (area fraction from ``scale``, aspect from ``ratio``) resized to ``size`` (int or ``[w, h]``);
-    ``progress_size``: the sizes of the stages of ``Global.train_mode: progressive``."""
+    """Inception crop (area fraction from ``scale``, default [0.08, 1]; aspect from ``ratio``, default [3/4, 4/3],
+    log-uniform with ``use_log_aspect``) resized to ``size`` (int or ``[w, h]``); ``progress_size``: the sizes of the
+    stages of ``Global.train_mode: progressive``."""
 
     def __init__(self, size, progress_size=None, scale=None, ratio=None, interpolation=None,
                  use_log_aspect=False, backend="cv2"):
@@ -225,7 +227,8 @@ def _wh(size, op):
 @TRANSFORMS.register
 class Padv2:
     """Pad an ``[H, W, C]`` image to ``size`` ``[w, h]`` (default: multiples of ``size_divisor``) as float32;
-    ``pad_mode`` 0: right/bottom, 1: centred, 2: left/top, -1: at ``offsets`` ``[x, y]``."""
+    ``pad_mode`` 0: right/bottom, 1: centred, 2: left/top, -1: at ``offsets`` ``[x, y]``; ``fill_value``: a number
+    or one per channel (127.5)."""
 
     def __init__(self, size=None, size_divisor=32, pad_mode=0, offsets=None, fill_value=None):
         self.size = None if size is None else _wh(size, "Padv2")

@@ -12,6 +12,7 @@ from ..registry import register_variant
 
 __all__ = ["OctBottleneck", "OctResNet"]
 
+
 def _card(**facts):
     """The family's card with its residual branches (an OctBottleneck's ends at ``conv3``) and ``facts``."""
     return ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch", stages=RESNET_STAGES,
