@@ -13,7 +13,8 @@ from .common import as_label, check_label
 class Digits(paddle.io.Dataset):
     """scikit-learn's 1,797 digits (no download: the usual fallback) resized to ``image_size`` RGB, items
     ``(transform(PIL image), int64 label [1])``; the test split is ``eval_fraction`` by a ``split_seed``
-    permutation, ``max_samples`` keeps the first images of the split."""
+    permutation, ``max_samples`` keeps the first images of the split; ``mode`` train or test (eval); ``num_classes``
+    (the model's) must be at least 10."""
 
     def __init__(self, mode="train", image_size=32, eval_fraction=0.2, split_seed=0, max_samples=None,
                  transform=None, num_classes=None):

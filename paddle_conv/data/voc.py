@@ -27,7 +27,8 @@ class VOCDetection:
     """A VOC year directory (``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/<image_set>.txt``), every
     annotation checked when the set is made; ``size_mismatch: rescale`` scales boxes from ``<size>`` to the image.
 
-    Item: ``(image [3, S, S] float32, target [n, 5] float32)``, rows ``(x1, y1, x2, y2, label)`` relative.
+    Item: ``(image [3, S, S] float32, target [n, 5] float32)``, ``S = image_size``, rows ``(x1, y1, x2, y2, label)``
+    relative, label the index in ``classes``; ``keep_difficult``: keep difficult objects; ``flip``: mirror at random.
     """
 
     def __init__(self, root, image_set="trainval", image_size=300, classes=VOC_CLASSES, keep_difficult=False,
