@@ -29,12 +29,8 @@ def _peak_rss_mib():
 
 
 def macs_per_image(model, size):
-    """Multiply-accumulates of one ``[1, 3, size, size]`` forward pass in Conv2D and Linear layers.
-
-    This is ``paddle.flops``'s rule for those layers (output elements x input channels per group
-    x kernel area); ``paddle.flops`` itself fails in Paddle 3.3.1 with NumPy 2 (it calls int() on
-    1-element buffers), so the rule is applied here with forward hooks.
-    """
+    """Multiply-accumulates of one ``[1, 3, size, size]`` forward pass in Conv2D and Linear layers, by
+    ``paddle.flops``'s rule (which itself fails in Paddle 3.3.1 with NumPy 2)."""
     import paddle
     import paddle.nn as nn
 

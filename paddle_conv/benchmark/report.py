@@ -49,7 +49,8 @@ def summarize(rows, baselines):
     return out
 
 
-def _fmt(v, spec):
+def fmt(v, spec):
+    """``v`` formatted by ``spec``, ``-`` for None."""
     return "-" if v is None else format(v, spec)
 
 
@@ -57,10 +58,10 @@ def format_table(rows):
     """The rows as a Markdown table."""
     head = ["model", "path", "mode", "batch", "size", "median ms", "p90 ms", "img/s", "cpu ms", "peak MiB",
             "GMACs/img", "ratio", "cpu ratio", "baseline"]
-    body = [[r["model"], r["path"], r["mode"], str(r["batch"]), str(r["size"]), _fmt(r["median_ms"], ".1f"),
-             _fmt(r["p90_ms"], ".1f"), _fmt(r["images_per_s"], ".1f"), _fmt(r["cpu_ms"], ".1f"),
-             _fmt(r["peak_mib"], ".0f"), _fmt(r["gmacs"], ".2f"), _fmt(r["ratio"], ".3f"),
-             _fmt(r["cpu_ratio"], ".3f"), r["baseline"] or "-"] for r in rows]
+    body = [[r["model"], r["path"], r["mode"], str(r["batch"]), str(r["size"]), fmt(r["median_ms"], ".1f"),
+             fmt(r["p90_ms"], ".1f"), fmt(r["images_per_s"], ".1f"), fmt(r["cpu_ms"], ".1f"),
+             fmt(r["peak_mib"], ".0f"), fmt(r["gmacs"], ".2f"), fmt(r["ratio"], ".3f"),
+             fmt(r["cpu_ratio"], ".3f"), r["baseline"] or "-"] for r in rows]
     widths = [max(len(c) for c in col) for col in zip(head, *body)]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(head, widths)) + " |",
              "|" + "|".join("-" * (w + 2) for w in widths) + "|"]

@@ -81,16 +81,10 @@ def detector_export_config(det_cfg, stage, weights=None):
     arch = dict(det_cfg["Teacher" if stage == "teacher" else "Student"]["Arch"])
     if "input_size" not in arch:
         arch["input_size"] = model_card(arch["name"]).input_size[-1]
-    stage_dir = os.path.join(det_cfg["Global"]["output_dir"], stage)
-    return {
-        "Arch": arch,
-        "Global": {
-            "pretrained_model": stage_checkpoint(det_cfg, stage, weights),
-            "save_inference_dir": os.path.join(stage_dir, "inference"),
-            "image_shape": [3, arch["input_size"], arch["input_size"]],
-            "device": available_device(),
-        },
-    }
+    size, folder = arch["input_size"], os.path.join(det_cfg["Global"]["output_dir"], stage, "inference")
+    return {"Arch": arch, "Global": {"pretrained_model": stage_checkpoint(det_cfg, stage, weights),
+                                     "save_inference_dir": folder, "image_shape": [3, size, size],
+                                     "device": available_device()}}
 
 
 def load_trained_model(cfg: Dict[str, Any]) -> paddle.nn.Layer:

@@ -12,8 +12,7 @@ from ..io import check_user_file
 
 
 def export_model(model, prefix, input_shape=(None, 3, None, None), dtype="float32"):
-    """Save ``model`` in eval mode as an inference program at ``prefix`` (None in ``input_shape``: a free
-    dimension); return the files written."""
+    """Save ``model`` in eval mode at ``prefix`` (None in ``input_shape``: free); return the files written."""
     was_training = model.training
     model.eval()
     try:

@@ -69,32 +69,31 @@ class SeparateInputs(paddle.nn.Layer):
         return [y for y in out if y is not None] if isinstance(out, (tuple, list)) else out
 
 
-class _Timed:
-    """One form exported alone and loaded in a predictor with one input per tensor."""
+def _timed(layer, io, workdir):
+    """A callable timing one run of ``layer`` exported alone, in a predictor with one random input per tensor."""
+    inputs = io[0][1:] if io[0][:1] == ["tuple"] else io[0]
+    shapes = [s for s in inputs if s is not None]
+    prefix = os.path.join(workdir, f"form{id(layer)}")
+    specs = [InputSpec(s, "float32", f"x{i}") for i, s in enumerate(shapes)]
+    paddle.jit.save(SeparateInputs(layer, inputs if io[0][:1] == ["tuple"] else None), prefix, input_spec=specs)
+    predictor = Predictor(prefix)._predictor  # oneDNN on CPU, else the GPU
+    rng = np.random.default_rng(0)
+    for name, shape in zip(predictor.get_input_names(), shapes):
+        handle = predictor.get_input_handle(name)
+        handle.reshape(shape)
+        handle.copy_from_cpu(rng.standard_normal(shape).astype("float32"))
 
-    def __init__(self, layer, io, workdir):
-        inputs = io[0][1:] if io[0][:1] == ["tuple"] else io[0]
-        shapes = [s for s in inputs if s is not None]
-        prefix = os.path.join(workdir, f"form{id(layer)}")
-        specs = [InputSpec(s, "float32", f"x{i}") for i, s in enumerate(shapes)]
-        paddle.jit.save(SeparateInputs(layer, inputs if io[0][:1] == ["tuple"] else None), prefix, input_spec=specs)
-        self.predictor = Predictor(prefix)._predictor  # oneDNN on CPU, else the GPU
-        rng = np.random.default_rng(0)
-        for name, shape in zip(self.predictor.get_input_names(), shapes):
-            handle = self.predictor.get_input_handle(name)
-            handle.reshape(shape)
-            handle.copy_from_cpu(rng.standard_normal(shape).astype("float32"))
-
-    def __call__(self):
+    def run():
         start = time.perf_counter()
-        self.predictor.run()
+        predictor.run()
         return time.perf_counter() - start
+    return run
 
 
 def time_forms(layer, io):
     """``{form name: median seconds}`` of every form of ``layer`` at its input shapes ``io`` (:func:`_layer_io`)."""
     with tempfile.TemporaryDirectory() as workdir:
-        timed = {name: _Timed(copy.deepcopy(layer).export_form(name), io, workdir) for name in layer.export_forms()}
+        timed = {name: _timed(copy.deepcopy(layer).export_form(name), io, workdir) for name in layer.export_forms()}
         for run in timed.values():
             for _ in range(WARMUP):
                 run()
