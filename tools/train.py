@@ -4,11 +4,7 @@
     python tools/train.py -c configs/ssd_kd_shapes.yaml          # teacher, KD student, plain student
 
 Resume: ``-o Global.checkpoints=output/oct_mobilenet/latest``. See docs/training-and-configs.md.
-Exit status 0 on success, 2 on a bad config/data/checkpoint or a diverged loss (message on stderr).
-
-``--check`` prints, for every key of the config, whether it is implemented, warned (accepted, acts
-differently here) or refused, and exits without training: 0 when it would train, 2 otherwise
-(docs/paddleclas.md).
+Exit status 0 on success (``--check``: when it would train), 2 on a bad config/data/checkpoint or a diverged loss.
 """
 
 import argparse

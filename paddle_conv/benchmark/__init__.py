@@ -1,8 +1,4 @@
-"""Side-by-side latency benchmark of paddle_conv models over every execution path.
-
-``tools/benchmark.py`` is its command line; :func:`run` is the whole benchmark as a function
-(``docs/benchmarks.md`` describes the columns and the measurements taken with it).
-"""
+"""Side-by-side latency benchmark of paddle_conv models over every execution path (tools/benchmark.py)."""
 
 from .measure import macs_per_image
 from .paths import PATHS

@@ -52,14 +52,18 @@ def ssd_steps(batch=2, threads=1, width=1.0, num_classes=21, seed=0):
     return {"paddle": paddle_step, "torch": torch_step}
 
 
-def interleaved(steps, rounds=5, warmup=1):
-    """Time each of ``steps`` once per round, in turn, after ``warmup`` calls: ``{name: {"wall_ms", "cpu_ms"}}``."""
-    for step in steps.values():
+def interleaved(steps, rounds=5, warmup=1, before=None):
+    """Time each of ``steps`` once per round, in turn, after ``warmup`` calls, ``before[name]()`` untimed before
+    every call: ``{name: {"wall_ms": [...], "cpu_ms": [...]}}``."""
+    before = before or {}
+    for name, step in steps.items():
         for _ in range(warmup):
+            before.get(name, lambda: None)()
             step()
     times = {name: {"wall_ms": [], "cpu_ms": []} for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
+            before.get(name, lambda: None)()
             wall, cpu = time.perf_counter(), time.process_time()
             step()
             times[name]["wall_ms"].append((time.perf_counter() - wall) * 1e3)

@@ -1,7 +1,5 @@
-"""One step (inference or training) of a model on each execution path (docs/benchmarks.md describes them).
-
-A step with ``self_timed = True`` (the child process) returns its own ``(wall s, cpu s)``.
-"""
+"""One step (inference or training) of a model on each execution path (docs/benchmarks.md describes them);
+a step with ``self_timed = True`` (the child process) returns its own ``(wall s, cpu s)``."""
 
 import copy
 import importlib.util

@@ -112,7 +112,7 @@ def _paddle_step(row, model, path, x, y, threads):
     targets = [paddle.to_tensor(t) for t in y] if row.detection else paddle.to_tensor(y)
     opt = paddle.optimizer.Momentum(learning_rate=1e-3, momentum=0.9, parameters=model.parameters())
     step = training_step(model, paddle.to_tensor(x), targets, MultiBoxLoss(row.num_classes) if row.detection else None,
-                          F.cross_entropy, opt, opt.clear_grad)
+                         F.cross_entropy, opt, opt.clear_grad)
     if path != "dygraph-1t":
         return step
 
@@ -136,8 +136,8 @@ def _torch_step(row, model, x, y, threads):
     targets = [torch.from_numpy(t) for t in y] if row.detection else torch.from_numpy(y)
     opt = torch.optim.SGD(ref.parameters(), lr=1e-3, momentum=0.9)
     return training_step(ref, torch.from_numpy(x), targets,
-                          MultiBoxLossReference(row.num_classes) if row.detection else None,
-                          torch.nn.functional.cross_entropy, opt, opt.zero_grad)
+                         MultiBoxLossReference(row.num_classes) if row.detection else None,
+                         torch.nn.functional.cross_entropy, opt, opt.zero_grad)
 
 
 def run_train(rows=TRAIN_ROWS, paths=TRAIN_PATHS, runs=5, warmup=2, threads=2, log=print):

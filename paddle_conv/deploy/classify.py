@@ -89,8 +89,7 @@ def load_image(path, transform):
 
 def softmax(logits):
     """Row-wise softmax of ``[N, K]`` logits, computed stably."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 

@@ -1,7 +1,4 @@
-"""Export a trained model for deployment: its inference form, saved for Paddle Inference and optionally ONNX.
-
-:func:`export` is the Python call; :func:`export_from_config` is what ``tools/export.py`` runs.
-"""
+"""Export a model's inference form for Paddle Inference and ONNX: :func:`export`; tools/export.py's from a config."""
 
 import contextlib
 import copy

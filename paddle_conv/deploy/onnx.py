@@ -1,7 +1,5 @@
-"""ONNX: convert an exported Paddle inference model with ``paddle2onnx``, run it with ONNX Runtime.
-
-Both are optional (``pip install -e ".[onnx]"``); without them the functions here raise PaddleConvError.
-"""
+"""ONNX: convert an exported Paddle inference model with ``paddle2onnx``, run it with ONNX Runtime (both
+optional: ``pip install -e ".[onnx]"``; without them the functions here raise PaddleConvError)."""
 
 import importlib
 import numbers
