@@ -176,7 +176,7 @@ def main(argv=None):
                         help="an unreadable image stops the run (default; the results so far are printed) "
                              "or is reported on stderr and skipped")
     args = parser.parse_args(argv)
-    skipped = done = 0
+    skipped = 0
     try:
         check_options(args)
         refuse_detectors(args.config)
@@ -195,13 +195,12 @@ def main(argv=None):
             names = {0: post["label_0"] or "0", 1: post["label_1"] or "1"}
         results = classify(predictor, paths, images.eval_transform(cfg), k, on_error=args.on_error, names=names,
                            decide=decision(post, k))
-        for path, ids, scores, problem in results:
+        for done, (path, ids, scores, problem) in enumerate(results, 1):
             if problem is None:
                 print_result(path, ids, scores, names, args.json)
             else:
                 print(f"warning: skipped {one_line(problem)}", file=sys.stderr, flush=True)
                 skipped += 1
-            done += 1
             if len(paths) > PROGRESS_EVERY and (done % PROGRESS_EVERY == 0 or done == len(paths)):
                 print(f"{done}/{len(paths)} images", file=sys.stderr, flush=True)
         if skipped == len(paths):

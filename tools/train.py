@@ -40,19 +40,13 @@ def parse_args(argv=None, description=__doc__):
     return args
 
 
-def load(args):
-    """The validated config of ``args``: the detection schema for a detection config."""
-    schema = DET_SCHEMA if is_detection_config(args.config) else None
-    return load_config(args.config, args.override, schema=schema)
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.check:
         report = check_config(args.config, args.override, environment_notes=environment_notes)
         print(report.format(), flush=True)
         return 0 if report.ok else 2
-    train(load(args))
+    train(load_config(args.config, args.override, schema=DET_SCHEMA if is_detection_config(args.config) else None))
     return 0
 
 

@@ -31,15 +31,12 @@ def seeded_model(spec, num_classes):
     import paddle
 
     import paddle_conv as pc
+    from paddle_conv.fuse import reparameterize
 
     paddle.seed(0)
-    name = spec[: -len(REPARAMETERIZED)] if spec.endswith(REPARAMETERIZED) else spec
+    name = spec.removesuffix(REPARAMETERIZED)
     model = pc.create_model(name, num_classes=num_classes)
-    if spec.endswith(REPARAMETERIZED):
-        from paddle_conv.fuse import reparameterize
-
-        model = reparameterize(model)
-    return model
+    return model if name == spec else reparameterize(model)
 
 
 def _paddle_train_step(model, x, y, amp):

@@ -1,8 +1,5 @@
-"""Training-step benchmark (``tools/benchmark.py --train``): ours against the torch references.
-
-Paths: ``dygraph``, ``static`` (``paddle.jit.to_static``), ``dygraph-1t`` (dygraph with Paddle's math library on
-one thread, as ``tools/train.py`` runs) and ``torch`` (optional; reported as missing when not installed).
-"""
+"""Training-step benchmark (``tools/benchmark.py --train``), ours against the torch references, on the paths
+``dygraph``, ``static``, ``dygraph-1t`` (Paddle's math library on one thread, as tools/train.py runs) and ``torch``."""
 
 import dataclasses
 import importlib.util

@@ -96,7 +96,6 @@ def softmax(logits):
 def topk(logits, k):
     """``[(class ids, probabilities)]`` of the ``k`` best classes of each row of ``[N, K]`` logits."""
     probs = softmax(np.asarray(logits, dtype=np.float64))
-    k = min(k, probs.shape[1])
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     return [(row.tolist(), probs[i, row].tolist()) for i, row in enumerate(order)]
 

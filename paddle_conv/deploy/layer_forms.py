@@ -33,15 +33,13 @@ def _shapes(value):
 def _layer_io(model, input_shape):
     """``{id(layer): (input of shapes, output of shapes)}`` of every layer offering ``export_forms``, from one
     forward pass on zeros of ``input_shape``; an input given as a tuple is marked by a leading ``"tuple"``."""
-    found, hooks = {}, []
+    found = {}
 
     def record(layer, inputs, output):
         x = inputs[0]
         found[id(layer)] = (["tuple"] * isinstance(x, (tuple, list)) + _shapes(x), _shapes(output))
 
-    for layer in model.sublayers():
-        if hasattr(layer, "export_forms"):
-            hooks.append(layer.register_forward_post_hook(record))
+    hooks = [layer.register_forward_post_hook(record) for layer in model.sublayers() if hasattr(layer, "export_forms")]
     try:
         with paddle.no_grad():
             model(paddle.zeros(list(input_shape)))

@@ -58,8 +58,7 @@ def export_onnx(prefix, path, opset_version=DEFAULT_OPSET, resize_upsampling=Tru
 
     def convert(tmp):
         try:
-            # optimize_tool="none": no Polygraphy pass, which may pip-install packages at run time
-            # (it sets POLYGRAPHY_AUTOINSTALL_DEPS); ONNX Runtime folds constants itself.
+            # no Polygraphy pass: it may pip-install packages at run time (POLYGRAPHY_AUTOINSTALL_DEPS)
             paddle2onnx.export(program, params, tmp, opset_version=int(opset_version), optimize_tool="none")
         except Exception as exc:  # paddle2onnx logs its own errors and then fails on an unset variable
             raise PaddleConvError(

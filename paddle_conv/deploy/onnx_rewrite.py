@@ -1,8 +1,5 @@
-"""Rewrite an exported ONNX model for ONNX Runtime: OctConv's up-sampling as ``Resize``.
-
-Paddle's graph holds it as a 2x2 stride-2 ``ConvTranspose`` with 0/1 weights, which ONNX Runtime cannot run in
-its blocked layout; ``Resize`` (nearest, scale 2) is the same exact copy and runs blocked (docs/benchmarks.md).
-"""
+"""Rewrite an exported ONNX model for ONNX Runtime: OctConv's up-sampling, a 0/1 ``ConvTranspose`` it cannot run
+in its blocked layout, as the equal ``Resize`` (nearest, scale 2), which it can (docs/benchmarks.md)."""
 
 import numpy as np
 

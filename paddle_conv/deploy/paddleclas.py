@@ -108,12 +108,9 @@ def main(argv=None):
     sys.path.insert(0, os.path.dirname(os.path.dirname(script)))  # the checkout root, where ppcls/ is
     try:
         register_into_ppcls()
-    except PaddleConvError as exc:
-        return print_error(exc)
-    sys.argv = [script, *argv[1:]]
-    try:
+        sys.argv = [script, *argv[1:]]
         runpy.run_path(script, run_name="__main__")
-    except PaddleConvError as exc:  # our builders refusing the config (an Arch key a model cannot honour, ...)
+    except PaddleConvError as exc:  # no PaddleClas, or our builders refusing the config (an Arch key, ...)
         return print_error(exc)
     return 0
 
