@@ -21,9 +21,8 @@ def _line(what, m, b):
 
 
 def summarize(rows, baselines):
-    """Summary lines, per mode and batch: for each (model, baseline) pair the ratio on every path and
-    fastest deploy path vs fastest deploy path; for each model its fastest deploy path vs the torch
-    reference (the faster of the harness and torch's default settings)."""
+    """Summary lines per mode and batch: each (model, baseline) pair's ratio on every path and fastest path vs
+    fastest path; each model's fastest path vs the torch reference with its faster settings."""
     def pick(model, mode, batch, paths):
         cands = [r for r in rows if (r["model"], r["mode"], r["batch"]) == (model, mode, batch)
                  and r["path"].split("+")[0] in paths]

@@ -1,6 +1,7 @@
 """Training-step benchmark (``tools/benchmark.py --train``), ours against the torch references, on the paths
 ``dygraph``, ``static``, ``dygraph-1t`` (Paddle's math library on one thread, as tools/train.py runs) and ``torch``."""
 
+import copy
 import dataclasses
 import importlib.util
 import os
@@ -140,8 +141,6 @@ def _torch_step(row, model, x, y, threads):
 def run_train(rows=TRAIN_ROWS, paths=TRAIN_PATHS, runs=5, warmup=2, threads=2, log=print):
     """Time ``rows`` on ``paths``; ``{"machine", "rows", "missing"}``: per row and path the median wall and CPU ms
     and ours/torch ``ratio``, ``cpu_ratio``; ``missing``: why torch was not measured (None when it was)."""
-    import copy
-
     import paddle
 
     import paddle_conv as pc

@@ -162,10 +162,9 @@ def staged_folder(folder, key="Global.save_inference_dir"):
 
 def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: int = DEFAULT_OPSET,
                        verify: Optional[Callable[[Dict[str, Any]], Any]] = None, tune: bool = False) -> Dict[str, Any]:
-    """Export ``Global.pretrained_model`` of ``cfg`` (:func:`export`) and :data:`EXPORT_CONFIG` to the folder
-    ``Global.save_inference_dir``, all or nothing: options are checked first, and the staged folder replaces the
-    old one once ``verify(result)`` has returned. Returns :func:`export`'s dict and ``"verified"`` (what
-    ``verify`` returned)."""
+    """Export ``Global.pretrained_model`` of ``cfg`` and :data:`EXPORT_CONFIG` to ``Global.save_inference_dir``, all
+    or nothing: options are checked first, and the staged folder replaces the old one once ``verify(result)`` has
+    returned. Returns :func:`export`'s dict and ``"verified"`` (what ``verify`` returned)."""
     if onnx:
         check_onnx_export(opset_version)
     network = exported_network(load_trained_model(cfg))
