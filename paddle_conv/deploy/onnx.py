@@ -53,7 +53,6 @@ def export_onnx(prefix, path, opset_version=DEFAULT_OPSET, resize_upsampling=Tru
     """Convert the inference model at ``prefix`` to ONNX at ``path`` (atomically); return the opset the file uses
     (paddle2onnx raises it where an operator needs it). ``resize_upsampling``: :mod:`.onnx_rewrite`."""
     paddle2onnx, onnx = check_onnx_export(opset_version)
-    high = OPSET_RANGE[1]
     program, params = model_files(prefix)
 
     def convert(tmp):
@@ -64,7 +63,7 @@ def export_onnx(prefix, path, opset_version=DEFAULT_OPSET, resize_upsampling=Tru
             raise PaddleConvError(
                 f"paddle2onnx could not convert {program}: {type(exc).__name__}: {exc}. An operator of "
                 f"the model has no ONNX conversion at opset {opset_version}; try a higher --opset "
-                f"(at most {high}), or deploy with Paddle Inference (tools/infer.py)"
+                f"(at most {OPSET_RANGE[1]}), or deploy with Paddle Inference (tools/infer.py)"
             ) from None
         if os.path.getsize(tmp) == 0:
             raise PaddleConvError(f"paddle2onnx wrote nothing for {program}; see its log above")
