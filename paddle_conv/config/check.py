@@ -18,8 +18,7 @@ MAX_REFUSALS = 40
 
 
 class CheckReport:
-    """Statuses of a config's keys: ``rows`` = ``[(key_path, status, detail)]``, ``refused`` =
-    ``[(key_path, reason)]``; ``ok`` is True when nothing is refused."""
+    """``rows``: ``[(key_path, status, detail)]``; ``refused``: ``[(key_path, reason)]``."""
 
     def __init__(self, source, rows, refused):
         self.source, self.rows, self.refused = source, rows, refused
@@ -65,15 +64,9 @@ def _remove(cfg, key_path):
 def _leaves(value, path=""):
     """``[key_path]`` of every leaf; ``{Name: {args}}`` list entries give ``path[i].Name.arg``."""
     if isinstance(value, dict) and value:
-        out = []
-        for k, v in value.items():
-            out += _leaves(v, f"{path}.{k}" if path else str(k))
-        return out
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{path}.{k}" if path else str(k))]
     if isinstance(value, list) and value and all(isinstance(e, dict) for e in value):
-        out = []
-        for i, entry in enumerate(value):
-            out += _leaves(entry, f"{path}[{i}]")
-        return out
+        return [leaf for i, entry in enumerate(value) for leaf in _leaves(entry, f"{path}[{i}]")]
     return [path]
 
 
@@ -113,10 +106,7 @@ def _refusals(source, raw, schema, environment_notes):
 
 
 def check_config(path, overrides=(), schema=None, environment_notes=None):
-    """The :class:`CheckReport` of config ``path`` with ``overrides`` (ok exactly when ``load_config`` accepts it).
-
-    ``environment_notes(cfg)``: called with the validated config to add the notes of this machine (no GPU, ...).
-    """
+    """The :class:`CheckReport` of config ``path`` with ``overrides`` (``environment_notes(cfg)``: this machine's)."""
     NOTES.clear()
     raw = read_config(path, overrides, schema)
     source = os.fspath(path)

@@ -24,8 +24,7 @@ def unknown_key_error(source, path, key, valid):
 
 
 def check_finite(source, path, value):
-    """Raise the "bad value" error at the first NaN or infinite float anywhere in ``value``
-    (nested dicts and lists; a container shared by YAML aliases is walked once)."""
+    """Raise the "bad value" error at the first NaN or infinite float anywhere in ``value``."""
     seen, stack = set(), [(path, value)]
     while stack:
         where, item = stack.pop()
@@ -128,10 +127,7 @@ def join_key(path, key):
 
 
 def validate_kwargs(source, path, kwargs, builder, reserved=(), exclude=()):
-    """Check ``kwargs`` against ``builder``'s signature: unknown names, missing required, types.
-
-    ``reserved``: keys the caller consumes itself; ``exclude``: builder arguments the caller supplies.
-    """
+    """Check ``kwargs`` against ``builder``'s signature (``reserved``: the caller's keys; ``exclude``: its args)."""
     check_type(source, path, kwargs, MAPPING)
     signature = list(inspect.signature(builder.__init__ if inspect.isclass(builder) else builder).parameters.values())
     signature = signature[1:] if inspect.isclass(builder) else signature  # a class's self
