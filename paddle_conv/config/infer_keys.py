@@ -47,8 +47,8 @@ def _attribute_keys(path, value):
 
 
 def _postprocess(source, path, value):
-    value = dict(value) if isinstance(value, dict) else value
     if isinstance(value, dict):
+        value = dict(value)
         _attribute_keys(path, value)
     post = validate_section(source, path, value, POSTPROCESS)
     if post["name"] not in POSTPROCESS_KEYS:

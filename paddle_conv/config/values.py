@@ -48,11 +48,6 @@ def check_output_dir(source, path, key="Global.output_dir"):
                                  "writable Global.output_dir")
 
 
-def _splits(cfg):
-    return [(f"DataLoader.{name}", split) for name, split in cfg["DataLoader"].items()
-            if isinstance(split, dict)]  # not validation_split
-
-
 def _entries(named_list):
     """``(index, name, kwargs)`` of a config list of ``{Name: {kwargs}}``."""
     for i, item in enumerate(named_list or ()):
@@ -62,7 +57,8 @@ def _entries(named_list):
 
 
 def _loader_values(source, cfg):
-    for key, split in _splits(cfg):
+    for key, split in ((f"DataLoader.{name}", split) for name, split in cfg["DataLoader"].items()
+                       if isinstance(split, dict)):  # not validation_split
         _check_range(source, f"{key}.sampler.batch_size", split["sampler"].get("batch_size"), 1)
         _check_range(source, f"{key}.loader.num_workers", split.get("loader", {}).get("num_workers", 0), 0,
                      hint="; 0 reads the data in the main process")
@@ -130,23 +126,18 @@ def _image_shape(source, cfg):
                         f"{produced[1]}] or change the transform")
 
 
-def _class_count(cfg):
-    num = cfg["Arch"].get("num_classes", cfg["Arch"].get("class_num"))
-    return num if FLOAT.check(num) else None
-
-
 def _loss_and_metric_values(source, cfg):
     for split, losses in cfg["Loss"].items():
         for i, name, kwargs in _entries(losses):
             _check_range(source, f"Loss.{split}.{i}.{name}.epsilon", kwargs.get("epsilon", 0.0), 0, 1, high_open=True,
                          hint=" (label smoothing: 0 is none, 0.1 is usual)")
-    classes = _class_count(cfg)
+    classes = cfg["Arch"].get("num_classes", cfg["Arch"].get("class_num"))
     for split, metrics in (cfg.get("Metric") or {}).items():
         for i, name, kwargs in _entries(metrics):
             topk = kwargs.get("topk")
             for k in topk if isinstance(topk, list) else [topk] if topk is not None else []:
                 _check_range(source, f"Metric.{split}.{i}.{name}.topk", k, 1)
-                if classes is not None and FLOAT.check(k) and k > classes:
+                if FLOAT.check(classes) and FLOAT.check(k) and k > classes:
                     raise _fail(source, f"Metric.{split}.{i}.{name}.topk",
                                 f"top-{k} accuracy of a {classes}-class model is always 1.0; use values up to "
                                 f"{classes}, e.g. topk: [1, {min(5, classes)}]")
