@@ -1,8 +1,5 @@
-"""``tools/train.py --check``: each leaf key of a config (after ``-o``) ``implemented``, ``warned`` (it acts
-differently here: the note says how) or ``refused`` (the reason names the fix), without training.
-
-Refusals are collected by validating, removing the refused key and validating again, so one run lists them all.
-"""
+"""``tools/train.py --check``: each leaf key of a config ``implemented``, ``warned`` (the note says how it acts
+here) or ``refused`` (the reason names the fix); a refused key is removed and the config validated again."""
 
 import copy
 import os

@@ -1,7 +1,4 @@
-"""The schema of a classification config, in PaddleClas's layout: one module per section, put together.
-
-To add a key, add a :class:`~paddle_conv.config.schema.Key` to its section's dict.
-"""
+"""The schema of a classification config, in PaddleClas's layout: one module per section (a Key per key)."""
 
 from ..errors import config_error
 from .arch_keys import validate_arch

@@ -1,9 +1,5 @@
-"""The schema engine of configs: keys, types, defaults and one shape of error message.
-
-A schema is a dict of :class:`Key`; a key's type is a :class:`Type`, a nested dict of Keys or a validator
-``validate(source, path, value) -> value``. Every problem is a ConfigError built by
-:func:`~paddle_conv.errors.config_error`: ``<file>: <Key.path>: <problem>. <fix>``.
-"""
+"""The schema engine of configs: a schema is a dict of :class:`Key`; every problem is a ConfigError
+``<file>: <Key.path>: <problem>. <fix>`` built by :func:`~paddle_conv.errors.config_error`."""
 
 import copy
 import difflib
