@@ -146,8 +146,7 @@ def _loss_and_metric_values(source, cfg):
 def _optimizer_values(source, cfg):
     lr = cfg["Optimizer"].get("lr") or {}
     for key in ("learning_rate", "warmup_start_lr", "eta_min", "end_lr"):
-        low_open = key == "learning_rate"
-        _check_range(source, f"Optimizer.lr.{key}", lr.get(key, 1.0), 0, low_open=low_open,
+        _check_range(source, f"Optimizer.lr.{key}", lr.get(key, 1.0), 0, low_open=key == "learning_rate",
                      hint="; a learning rate is positive (e.g. 0.1 for SGD, 0.001 for Adam)")
 
 
@@ -254,9 +253,7 @@ def check_values(source, cfg):
     """Raise ConfigError naming the key of the first unusable value of a validated classification ``cfg``."""
     g = cfg["Global"]
     _check_range(source, "Global.seed", g["seed"], 0, _MAX_SEED)
-    if "alpha" in cfg["Arch"]:
-        _check_range(source, "Arch.alpha", cfg["Arch"]["alpha"], 0, 1,
-                     hint=" (the share of low-frequency channels)")
+    _check_range(source, "Arch.alpha", cfg["Arch"].get("alpha"), 0, 1, hint=" (the share of low-frequency channels)")
     _loader_values(source, cfg)
     _image_shape(source, cfg)
     _input_channels(source, cfg)
