@@ -75,6 +75,16 @@ def own_params(name):
     return own | _class_params(builder) if _takes_kwargs(builder) else own
 
 
+def rename_key(arch, old, new, where="Arch", source=None):
+    """Rename ``arch[old]``, another name of ``new`` (``class_num``: ``num_classes``); two values: a ConfigError."""
+    if old in arch:
+        value = arch.pop(old)
+        if arch.get(new, value) != value:
+            raise config_error(source, f"{where}.{old}", "bad value",
+                               f"{old}={value!r} conflicts with {new}={arch[new]!r}; keep one")
+        arch[new] = value
+
+
 def foreign_keys(name, arch):
     """The :data:`FOREIGN_KEYS` of ``arch`` that model ``name`` does not take itself."""
     own = own_params(name)
@@ -293,11 +303,7 @@ def build_arch(arch):
     if drop_connect is not None:
         arch["drop_path_rate"] = drop_connect
     card = model_card(name)
-    if "class_num" in arch:
-        num = arch.pop("class_num")
-        if arch.get("num_classes", num) != num:
-            raise ConfigError(f"Arch.class_num={num!r} conflicts with num_classes={arch['num_classes']!r}; keep one")
-        arch["num_classes"] = num
+    rename_key(arch, "class_num", "num_classes")
     pretrained = arch.pop("pretrained", None)
     drop_rate = arch.pop("drop_rate", None)
     drop_path_rate = arch.pop("drop_path_rate", None)

@@ -1,6 +1,6 @@
 """``Arch`` of a classification config: a registered model and its keys, or a DistillationModel."""
 
-from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys, own_params
+from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys, own_params, rename_key
 from ..errors import ConfigError, config_error
 from ..models.distillation import DISTILLATION_MODEL
 from ..notes import note_once
@@ -78,11 +78,8 @@ def _arch_paddleclas_keys(source, path, value):
     name = value.get("name")
     own = own_params(name) if isinstance(name, str) and name in MODELS else ()
     for key, common in ARCH_ALIASES.items():
-        if key in value and key not in own:
-            if common in value and value[common] != value[key]:
-                raise config_error(source, join_key(path, key), "bad value",
-                                   f"{key}={value[key]!r} conflicts with {common}={value[common]!r}; keep one")
-            value[common] = value.pop(key)
+        if key not in own:
+            rename_key(value, key, common, path, source)
     _ssld_weights(path, value, name)
     for key, text in ARCH_NO_EFFECT.items():
         if key in value:
@@ -95,16 +92,6 @@ def _arch_paddleclas_keys(source, path, value):
             note_once(join_key(path, key), allowed[value[key]])
 
 
-def _class_num_as_num_classes(source, path, value):
-    """Rename PaddleClas's ``class_num`` to ``num_classes`` in ``value`` (a conflict is an error)."""
-    if "class_num" in value:
-        num = value.pop("class_num")
-        if "num_classes" in value and value["num_classes"] != num:
-            raise config_error(source, join_key(path, "class_num"), "bad value",
-                               f"class_num={num!r} conflicts with num_classes={value['num_classes']!r}; keep one")
-        value["num_classes"] = num
-
-
 def validate_arch(source, path, value):
     """``Arch``: ``name`` (a registered model), its builder arguments and the common keys of :mod:`paddle_conv.arch`."""
     check_type(source, path, value, MAPPING)
@@ -112,7 +99,7 @@ def validate_arch(source, path, value):
         return validate_distillation_arch(source, path, value)
     value = dict(value)
     _arch_paddleclas_keys(source, path, value)
-    _class_num_as_num_classes(source, path, value)
+    rename_key(value, "class_num", "num_classes", path, source)
     reserved = set(COMMON_KEYS) | set(FOREIGN_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_LAYOUT)
     transforms = {k: _transform(k) for k in ARCH_TRANSFORMS.names()}
     out = named_mapping(MODELS, reserved=reserved, extra=transforms)(source, path, value)
@@ -169,7 +156,7 @@ def _whole_model_keys(path, value):
 def validate_distillation_arch(source, path, value):
     """``Arch`` of ``name: DistillationModel``: ``models`` (``[{Member: {Arch of a model}}]``) and their keys."""
     value = dict(value)
-    _class_num_as_num_classes(source, path, value)
+    rename_key(value, "class_num", "num_classes", path, source)
     _whole_model_keys(path, value)
     out = validate_section(source, path, value, DISTILLATION_ARCH)
     models_path, members, models = join_key(path, "models"), [], []
