@@ -22,6 +22,7 @@ def __getattr__(name):
         return register_into_ppcls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "ConfigError",
     "DataError",

@@ -204,8 +204,8 @@ def check_arch_keys(name, arch, where="Arch"):
                           "layers to drop; remove the field or set it to 0")
         arch = {**arch, "drop_path_rate": drop_connect}
     known = own_params(name) | set(COMMON_KEYS) | set(FOREIGN_KEYS)
-    for key in arch if _takes_kwargs(MODELS.get(name)) else ():
-        if key not in known:
+    for key in arch:
+        if key not in known and _takes_kwargs(MODELS.get(name)):  # a builder's own signature refuses the rest
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f" Closest valid key: '{close[0]}'." if close else ""
             shown = key_text(key, quote="'")
