@@ -1,12 +1,6 @@
-"""Pure-torch deformable convolution (v1 and v2), the reference for ``paddle_conv.layers.DeformConv2D``.
-
-Written from the definitions (Dai et al. 2017; Zhu et al. 2019) with torchvision's conventions:
-offsets ``[N, dg * k_h * k_w * 2, H', W']`` hold ``(dy, dx)`` per kernel point (row-major over
-the kernel) per deformable group; masks ``[N, dg * k_h * k_w, H', W']``. A sample at a
-fractional position is the bilinear interpolation of its four neighbours, a neighbour outside the
-image counting as zero, and a position with ``y <= -1``, ``y >= H``, ``x <= -1`` or ``x >= W`` is
-zero. Plain tensor ops only (gather + einsum): slow, exact, for parity tests.
-"""
+"""Pure-torch deformable convolution (v1 and v2, torchvision's conventions: offsets ``[N, dg k_h k_w 2, H', W']``
+of ``(dy, dx)`` per kernel point, masks ``[N, dg k_h k_w, H', W']``), the slow, exact reference for
+``paddle_conv.layers.DeformConv2D``."""
 
 import torch
 

@@ -1,20 +1,6 @@
 """PyTorch reference of DenseNet-121 (Huang et al., CVPR 2017) in torchvision's layout
-(``torchvision.models.densenet121``), written from its documented structure, not imported.
-
-State-dict keys, all under ``features``: ``conv0`` (7x7 stride 2), ``norm0``, ``denseblock1`` ..
-``denseblock4`` of 6, 12, 24, 16 ``denselayerL`` (L from 1: ``norm1``, 1x1 ``conv1`` to 4 x 32
-channels, ``norm2``, 3x3 ``conv2`` to 32 channels; pre-activation BN-ReLU-conv, the output
-concatenated after the input), ``transition1`` .. ``transition3`` (``norm``, 1x1 ``conv`` halving
-the channels, 2x2 average pooling) and ``norm5``; then ``classifier`` (Linear). No convolution
-has a bias. (torchvision's own download predates dotless module names and spells a dense layer's
-tensors ``norm.1`` / ``conv.1`` ...; torchvision renames them to ``norm1`` / ``conv1`` on loading,
-and so does the converter: the card's ``torch_keys.aliases``.)
-
-paddle.vision names the same tensors ``conv1_func._conv`` / ``._batch_norm``,
-``db_conv_{b+1}.conv{b+1}_L.bn_ac_func{1,2}._batch_norm`` / ``._conv``,
-``tr_conv{b+1}_blk.conv_ac_func._batch_norm`` / ``._conv``, ``batch_norm`` and ``out``:
-the card's ``torch_keys`` (:mod:`paddle_conv.models.baselines`) renames them.
-"""
+(``features.denseblockB.denselayerL``, ``features.transitionB``, ``features.norm5``, ``classifier``),
+written from its documented structure, not imported; the card's ``torch_keys`` maps paddle.vision's names."""
 
 import torch
 import torch.nn as nn
