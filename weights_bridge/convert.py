@@ -3,10 +3,6 @@
 Planned from the models' structure: ``nn.Linear`` weights are transposed, BN ``running_mean`` / ``running_var``
 become ``_mean`` / ``_variance`` (``num_batches_tracked`` dropped, restored as 0 on the way back), the family's
 :class:`KeyMapping` renames the rest. Any key mismatch raises WeightsError listing the keys.
-
-    >>> import torch, weights_bridge
-    >>> sd = torch.load("oct_resnet50.pth", map_location="cpu", weights_only=True)
-    >>> paddle_sd = weights_bridge.torch_to_paddle(sd, model="oct_resnet50")
 """
 
 import contextlib
@@ -21,13 +17,13 @@ import numpy as np
 import paddle
 import torch
 
+from paddle_conv.cards import KeyMapping
 from paddle_conv.errors import WeightsError, listed_names
 from paddle_conv.factory import create_model
 from paddle_conv.io import safe_torch_load
-from paddle_conv.registry import CONVERTERS
+from paddle_conv.registry import CONVERTERS, MODELS
 
 from .checkpoint import numpy_weights, unwrap_state_dict
-from .mappings import IDENTITY, KeyMapping, key_mapping
 from .references import REFERENCES, create_reference
 
 __all__ = ["Conversion", "ConversionPlan", "KeyMapping", "build_paddle_skeleton", "build_torch_skeleton",
@@ -35,6 +31,12 @@ __all__ = ["Conversion", "ConversionPlan", "KeyMapping", "build_paddle_skeleton"
 
 _MAX_LISTED = 20
 _BN_NAMES = {"running_mean": "_mean", "running_var": "_variance"}
+IDENTITY = KeyMapping()
+
+
+def key_mapping(model_name):
+    """The card's :class:`KeyMapping` of the registered model ``model_name`` (identity names for any other name)."""
+    return MODELS.card(model_name).torch_keys if model_name in MODELS else IDENTITY
 
 
 def _transpose(a):
@@ -294,13 +296,11 @@ def convert_state(state_dict, model=None, direction="torch_to_paddle", num_class
 
     ``allow_missing``: shell patterns of source-side keys the checkpoint may lack and ``ignore`` of checkpoint keys
     to drop (their targets keep the fresh model's initialisation); ``allow_nonfinite``: convert NaN / infinite
-    weights instead of refusing them; other arguments as :func:`torch_to_paddle`.
-    """
+    weights instead of refusing them; other arguments as :func:`torch_to_paddle`."""
     if direction not in ("torch_to_paddle", "paddle_to_torch"):
         raise ValueError(f"direction must be torch_to_paddle or paddle_to_torch, got {direction!r}")
-    partial = bool(allow_missing or ignore)
     plan, torch_model, paddle_model, kwargs = _prepare(model, num_classes, torch_model, paddle_model, model_kwargs,
-                                                       initialised=partial)
+                                                       initialised=bool(allow_missing or ignore))
     to_paddle = direction == "torch_to_paddle"
     side = "torch" if to_paddle else "paddle"
     state = unwrap_state_dict(state_dict)
@@ -367,14 +367,10 @@ def _to_torch(plan, arrays, torch_model):
 def torch_to_paddle(state_dict: Mapping[str, Any], model: Optional[str] = None, num_classes: Optional[int] = None,
                     *, torch_model: Optional[torch.nn.Module] = None, paddle_model: Optional[paddle.nn.Layer] = None,
                     **model_kwargs: Any) -> "OrderedDict[str, paddle.Tensor]":
-    """Convert a torch reference ``state_dict`` (upstream layout, wrappers accepted) to ``model``'s Paddle
-    state dict, in the Paddle model's order.
-
-    ``model``: registered model name (its family's KeyMapping applies); ``num_classes``: the checkpoint's
-    classifier size; ``torch_model``, ``paddle_model``: built instances to plan from (both required without
-    ``model``); ``model_kwargs``: builder keywords or :func:`convert_state`'s options. Raises WeightsError
-    listing missing, unexpected or wrongly shaped keys before any conversion.
-    """
+    """Convert a torch reference ``state_dict`` (upstream layout, wrappers accepted) to the Paddle state dict of the
+    registered ``model`` (``num_classes``: the checkpoint's), in its order; ``torch_model`` and ``paddle_model``
+    (both required without ``model``) skip building them, ``model_kwargs`` are builder keywords or
+    :func:`convert_state`'s options. Raises WeightsError listing every key mismatch before converting."""
     return convert_state(state_dict, model, "torch_to_paddle", num_classes, torch_model=torch_model,
                          paddle_model=paddle_model, **model_kwargs).state
 

@@ -1,7 +1,6 @@
 """Which registered model a state dict belongs to, judged by its key names (``--inspect``)."""
 
-from .convert import reference_key_sets
-from .mappings import IDENTITY, key_mapping
+from .convert import IDENTITY, key_mapping, reference_key_sets
 from .references import REFERENCES
 
 __all__ = ["best_matches"]

@@ -71,8 +71,7 @@ def _seed_cct_state(layers, path):
         raise WeightsError(f"{path!r} has no tokenizer convolutions (*/conv_model/layers/conv2d): it is not "
                            "the weights of the seed's Keras CCT")
     conv_parent = tokenizer[0].rpartition("/")[0] + "/"
-    attention = _numbered([n.rpartition("/")[0] for n in layers if n.endswith("/query_dense")],
-                          "multi_head_attention")
+    attention = _numbered([n.rpartition("/")[0] for n in layers if n.endswith("/query_dense")], "multi_head_attention")
     norms = [layers[n] for n in _numbered(layers, "layer_normalization")]
     dense = [layers[n] for n in _numbered(layers, "dense")]
     depth = len(attention)
@@ -84,8 +83,7 @@ def _seed_cct_state(layers, path):
         (kernel,) = layers[name]
         state[f"tokenizer.{i}.0.weight"] = kernel.transpose(3, 2, 0, 1)
     state["positional_emb"] = _find(layers, "position_embedding", path)[0][None]
-    for i in range(depth):
-        mha = attention[i]
+    for i, mha in enumerate(attention):
         q, k, v, out = (layers.get(f"{mha}/{part}_dense") for part in ("query", "key", "value", "output"))
         if any(part is None for part in (q, k, v, out)):
             raise WeightsError(f"{path!r}: {mha} lacks query/key/value/output_dense")

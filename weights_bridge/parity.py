@@ -1,10 +1,5 @@
 """Prove that a Paddle model computes what its torch reference computes, number for number (outputs: tensors or
-nested tuples / lists / dicts of tensors, ``None`` entries included).
-
-    >>> from weights_bridge import parity
-    >>> torch_model, paddle_model = parity.model_pair("oct_resnet26", num_classes=10)
-    >>> report = parity.check_parity(torch_model, paddle_model, np.random.randn(2, 3, 64, 64))
-    >>> print(report.summary()); assert report.ok
+nested tuples / lists / dicts of tensors, ``None`` entries included): :func:`model_pair`, then :func:`check_parity`.
 """
 
 import contextlib
@@ -45,11 +40,8 @@ class Diff:
 
 
 def compare(name, reference, value, rtol=RTOL, atol_scale=ATOL_SCALE, atol=0.0):
-    """Compare ``value`` (Paddle side) with ``reference`` (torch side); either may be None.
-
-    Within tolerance: ``|value - reference| <= max(atol_scale * max|reference|, atol) + rtol * |reference|``;
-    ``max_rel = max|value - reference| / max|reference|``.
-    """
+    """Compare ``value`` (Paddle) with ``reference`` (torch), either may be None: within tolerance where
+    ``|value - reference| <= max(atol_scale * max|reference|, atol) + rtol * |reference|``."""
     if reference is None or value is None:
         if reference is None and value is None:
             return Diff(name, 0.0, 0.0, True)
@@ -214,18 +206,12 @@ class ParityReport:
 
 def check_parity(torch_model, paddle_model, inputs, model=None, *, train=True, grads=True, train_dtype=None,
                  rtol=RTOL, atol_scale=ATOL_SCALE, seed=0):
-    """Compare ``torch_model`` and ``paddle_model`` (already holding the same weights) on ``inputs``.
+    """Compare ``torch_model`` and ``paddle_model`` (holding the same weights) on ``inputs`` (an array, or a tuple of
+    positional arguments, each an array or a nested tuple of arrays); ``model`` names the KeyMapping.
 
-    Args:
-        inputs: a numpy array, or a tuple of positional arguments, each an array or a nested tuple of arrays.
-        model: registered model name, for its family KeyMapping (None: identical names).
-        train: also compare train-mode outputs; grads: and the gradients of every float input and parameter
-            after one backward pass of a random weighting of them.
-        train_dtype: the dtype of the train-mode pass, e.g. ``"float64"`` (random deep nets in train mode
-            amplify float32 rounding); eval outputs keep the inputs' dtype.
-
-    Both models end in eval mode with their weights, BN statistics and dtype restored. Returns a
-    :class:`ParityReport` whose ``divergence`` names the first differing layer of a failed forward.
+    ``train``: also compare train-mode outputs, ``grads``: and every float input's and parameter's gradient of a
+    random weighting of them, in ``train_dtype`` (e.g. ``"float64"``: random deep nets amplify float32 rounding).
+    Both models end in eval mode, weights, BN statistics and dtype restored. Returns a :class:`ParityReport`.
     """
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     report = ParityReport()
@@ -311,9 +297,7 @@ def _param_grad_diffs(torch_model, paddle_model, model, rtol, atol_scale):
     diffs = []
     for name, param in torch_model.named_parameters():
         entry = by_torch[name]
-        t_grad = _grad(param.grad)
-        if t_grad is not None and entry.to_paddle:
-            t_grad = entry.to_paddle(t_grad)
+        t_grad = None if param.grad is None else entry.paddle_value(to_numpy(param.grad))
         p_param = paddle_params.get(entry.paddle_key)
         p_grad = None if p_param is None else _grad(p_param.grad)
         if p_grad is not None and entry.part is not None:  # this torch tensor is part of a merged one
@@ -353,11 +337,8 @@ def _record(model, records):
 
 def locate_divergence(torch_model, paddle_model, inputs, model=None, *, train=False, rtol=RTOL,
                       atol_scale=ATOL_SCALE):
-    """Run both models with every layer hooked; return the first differing layer (a :class:`LayerDiff`) or None.
-
-    Layers are matched by name (through ``model``'s KeyMapping) and call count, in the order torch finishes
-    them; layers without counterpart are skipped. Runs in eval mode unless ``train``; restores no mode.
-    """
+    """The first layer (:class:`LayerDiff`, by KeyMapping name and call count, in torch's finishing order) whose
+    outputs differ, or None; runs in eval mode unless ``train`` and restores no mode."""
     mapping = key_mapping(model) if model else IDENTITY
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     t_records, p_records = [], []

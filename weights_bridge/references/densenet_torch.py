@@ -2,6 +2,8 @@
 (``features.denseblockB.denselayerL``, ``features.transitionB``, ``features.norm5``, ``classifier``),
 written from its documented structure, not imported; the card's ``torch_keys`` maps paddle.vision's names."""
 
+from collections import OrderedDict
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -47,16 +49,13 @@ class DenseNet(nn.Module):
 
     def __init__(self, num_classes=1000, blocks=DENSENET121_BLOCKS):
         super().__init__()
-        self.features = nn.Sequential()
-        self.features.add_module("conv0", nn.Conv2d(3, STEM, 7, 2, 3, bias=False))
-        self.features.add_module("norm0", nn.BatchNorm2d(STEM))
-        self.features.add_module("relu0", nn.ReLU(inplace=True))
-        self.features.add_module("pool0", nn.MaxPool2d(3, 2, 1))
+        stem = OrderedDict(conv0=nn.Conv2d(3, STEM, 7, 2, 3, bias=False), norm0=nn.BatchNorm2d(STEM),
+                           relu0=nn.ReLU(inplace=True), pool0=nn.MaxPool2d(3, 2, 1))
+        self.features = nn.Sequential(stem)
         channels = STEM
         for b, layers in enumerate(blocks, start=1):
-            block = nn.Sequential()
-            for i in range(layers):
-                block.add_module(f"denselayer{i + 1}", DenseLayer(channels + i * GROWTH))
+            block = nn.Sequential(OrderedDict((f"denselayer{i + 1}", DenseLayer(channels + i * GROWTH))
+                                              for i in range(layers)))
             self.features.add_module(f"denseblock{b}", block)
             channels += layers * GROWTH
             if b < len(blocks):

@@ -62,18 +62,15 @@ class InvertedResidual(nn.Module):
         return x + self.block(x) if self.residual else self.block(x)
 
 
-def _scaled_blocks(variant, scale):
-    blocks, last = MOBILENET_V3_BLOCKS[variant]
-    return ([(make_divisible(cin * scale), k, make_divisible(exp * scale), make_divisible(cout * scale), se, act, s)
-             for cin, k, exp, cout, se, act, s in blocks], make_divisible(last * scale))
-
-
 class MobileNetV3(nn.Module):
     """``[N, 3, H, W] -> [N, num_classes]``; ``variant`` ``"small"`` or ``"large"``, ``scale`` the width multiplier."""
 
     def __init__(self, variant, num_classes=1000, scale=1.0):
         super().__init__()
-        blocks, last = _scaled_blocks(variant, scale)
+        blocks, last = MOBILENET_V3_BLOCKS[variant]
+        blocks = [(make_divisible(cin * scale), k, make_divisible(exp * scale), make_divisible(cout * scale), *rest)
+                  for cin, k, exp, cout, *rest in blocks]
+        last = make_divisible(last * scale)
         layers = [conv_norm_act(3, blocks[0][0], 3, 2, act=nn.Hardswish, eps=_EPS)]
         layers += [InvertedResidual(*block) for block in blocks]
         width = 6 * blocks[-1][3]

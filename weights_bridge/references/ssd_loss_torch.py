@@ -98,8 +98,7 @@ class MultiBoxLossKDReference(MultiBoxLossReference):
             dist_s = (loc_p - loc_t[pos]).pow(2).sum(1)
             dist_t = (loc_teach[i][pos] - loc_t[pos]).pow(2).sum(1)
             l2 = l2 + dist_s[dist_s + self.reg_m > dist_t].sum()
-            # KL between the softened teacher and student distributions: class-weighted where
-            # neg_w > 1, else the seed's plain KLDivLoss(reduction="sum").
+            # KL of the softened teacher and student: class-weighted where neg_w > 1, else the seed's KLDivLoss(sum)
             log_pt = F.log_softmax(conf_teach[i][sel] / self.T, dim=1)
             log_ps = F.log_softmax(conf_data[i][sel] / self.T, dim=1)
             if self.neg_w > 1:
