@@ -95,8 +95,7 @@ def _holds_state(obj):
 
 
 def unwrap(obj, key=None):
-    """:class:`Checkpoint` of the flat ``{key: tensor}`` inside a loaded checkpoint ``obj``, under the entry
-    ``key`` (``/`` descends) or else the first of :data:`WRAPPER_KEYS` present."""
+    """The :class:`Checkpoint` inside a loaded ``obj``: under entry ``key`` (``/`` descends) or the first wrapper."""
     found = Checkpoint(OrderedDict())
     if key is not None:
         for part in str(key).split("/"):

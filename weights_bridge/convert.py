@@ -153,8 +153,7 @@ def _check_plan_against_paddle(plan, torch_model, paddle_model):
 
 
 def key_problems(given, expected, optional=()):
-    """Lines describing missing / unexpected / wrongly shaped keys of ``given`` vs ``expected``
-    (both ``{key: shape}``); ``optional`` keys may be absent."""
+    """Lines naming the missing / unexpected / wrongly shaped keys of ``given`` vs ``expected`` (``{key: shape}``)."""
     missing = [k for k in expected if k not in given and k not in optional]
     unexpected = [k for k in given if k not in expected]
     wrong = [f"{k} (checkpoint {list(given[k])}, model {list(expected[k])})"
@@ -173,17 +172,15 @@ def _keep(tensor, *args, **kwargs):
 
 
 def build_torch_skeleton(name, initialised=False, **kwargs):
-    """The torch reference ``name``, built to read its structure and shapes (its values are garbage unless
-    ``initialised``: skipping ``torch.nn.init`` makes Oct-ResNet-200 ~10x quicker; on the CPU, as the meta
-    device's first use costs ~15 s)."""
+    """The torch reference ``name``, built to read its structure and shapes (values garbage unless ``initialised``:
+    skipping ``torch.nn.init`` makes Oct-ResNet-200 ~10x quicker; the meta device's first use costs ~15 s)."""
     skipped = mock.patch.multiple(torch.nn.init, **dict.fromkeys(_INIT_FUNCTIONS, _keep))
     with torch.no_grad(), (contextlib.nullcontext() if initialised else skipped):
         return create_reference(name, **kwargs)
 
 
 def build_paddle_skeleton(name, initialised=False, **kwargs):
-    """The paddle_conv model ``name``, built under ``paddle.LazyGuard`` unless ``initialised`` or its builder
-    runs a probe forward (``ssd_lite``)."""
+    """The paddle_conv model ``name``, under ``paddle.LazyGuard`` unless ``initialised`` or it runs a probe forward."""
     if not initialised:
         with contextlib.suppress(RuntimeError), paddle.LazyGuard():
             return create_model(name, **kwargs)
@@ -226,8 +223,7 @@ def _raise_mismatch(problems, model, side, keys, model_kwargs):
         if any(line.startswith("missing") for line in problems):
             hints.append("To fill a model that has more layers than the checkpoint (another head, extra "
                          "layers), leave those keys as initialised: allow_missing (CLI: --allow-missing PATTERN).")
-    hint = "".join("\n" + h for h in hints)
-    raise WeightsError(f"the {side} checkpoint does not fit model {model!r}:\n" + "\n".join(problems) + hint)
+    raise WeightsError(f"the {side} checkpoint does not fit model {model!r}:\n" + "\n".join(problems + hints))
 
 
 def _cast(array, dtype):
@@ -322,11 +318,8 @@ def convert_state(state_dict, model=None, direction="torch_to_paddle", num_class
     if problems:
         _raise_mismatch(problems, model, side, state, kwargs)
     arrays, notes = _source_arrays(state, dtypes, side, allow_nonfinite)
-    if to_paddle:
-        out, filled, initialised = _to_paddle(plan, arrays, paddle_model)
-    else:
-        out, filled, initialised = _to_torch(plan, arrays, torch_model)
-    return Conversion(out, filled, initialised, ignored, notes)
+    converted = _to_paddle(plan, arrays, paddle_model) if to_paddle else _to_torch(plan, arrays, torch_model)
+    return Conversion(*converted, ignored, notes)
 
 
 def _to_paddle(plan, arrays, paddle_model):
@@ -353,8 +346,7 @@ def _to_torch(plan, arrays, torch_model):
     for entry in plan.entries:
         if entry.paddle_key is None:
             out[entry.torch_key] = torch.zeros(entry.shape, dtype=getattr(torch, entry.dtype))
-            continue
-        if entry.paddle_key in arrays:
+        elif entry.paddle_key in arrays:
             array = entry.torch_value(arrays[entry.paddle_key])
             out[entry.torch_key] = torch.from_numpy(np.array(_cast(array, entry.dtype)))
             filled.append(entry.torch_key)
@@ -378,14 +370,12 @@ def torch_to_paddle(state_dict: Mapping[str, Any], model: Optional[str] = None, 
 def paddle_to_torch(state_dict: Mapping[str, Any], model: Optional[str] = None, num_classes: Optional[int] = None,
                     *, torch_model: Optional[torch.nn.Module] = None, paddle_model: Optional[paddle.nn.Layer] = None,
                     **model_kwargs: Any) -> "OrderedDict[str, torch.Tensor]":
-    """Convert a paddle_conv ``state_dict`` of ``model`` to its torch reference's (upstream) layout, in upstream
-    key order (loads with ``strict=True``); arguments as :func:`torch_to_paddle`."""
+    """A paddle_conv ``state_dict`` of ``model`` in its torch reference's layout and key order (``strict=True``)."""
     return convert_state(state_dict, model, "paddle_to_torch", num_classes, torch_model=torch_model,
                          paddle_model=paddle_model, **model_kwargs).state
 
 
 @CONVERTERS.register(name="torch")
 def convert_torch_file(read, model: str, num_classes: Optional[int] = None) -> "OrderedDict[str, paddle.Tensor]":
-    """A torch checkpoint file (upstream layout), ``read(reader)`` giving its content, as the Paddle state dict
-    of ``model``: the ``"torch"`` converter :func:`paddle_conv.create_model` uses for published ``.pth`` files."""
+    """The ``"torch"`` converter of published ``.pth`` files (``read(reader)``: the content) for ``create_model``."""
     return torch_to_paddle(read(safe_torch_load), model, num_classes)

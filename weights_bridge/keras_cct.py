@@ -25,8 +25,7 @@ _NUMBERED = re.compile(r"^(?P<base>.+?)(?:_(?P<n>\d+))?$")
 
 
 def read_keras_weights(path):
-    """``{layer path: [arrays in vars order]}`` of a Keras 3 ``.weights.h5`` file, checked whole first
-    (:mod:`weights_bridge.safe_hdf5`)."""
+    """``{layer path: [arrays in vars order]}`` of a Keras 3 ``.weights.h5`` file, checked first (:mod:`.safe_hdf5`)."""
     f, size = open_hdf5(path)  # missing, not a regular file, not HDF5: one clear WeightsError
     layers = {}
     try:

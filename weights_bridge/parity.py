@@ -47,8 +47,7 @@ def compare(name, reference, value, rtol=RTOL, atol_scale=ATOL_SCALE, atol=0.0):
             return Diff(name, 0.0, 0.0, True)
         shapes = ["None" if x is None else f"shape {list(np.shape(x))}" for x in (reference, value)]
         return Diff(name, float("inf"), float("inf"), False, f" (torch {shapes[0]}, paddle {shapes[1]})")
-    reference = np.asarray(reference, dtype=np.float64)
-    value = np.asarray(value, dtype=np.float64)
+    reference, value = np.asarray(reference, dtype=np.float64), np.asarray(value, dtype=np.float64)
     if reference.shape != value.shape:
         return Diff(name, float("inf"), float("inf"), False,
                     f" (shape torch {list(reference.shape)}, paddle {list(value.shape)})")
@@ -151,8 +150,7 @@ def paddle_twin(torch_model, paddle_model, model=None):
 
 
 def model_pair(name, seed=0, sample=None, **kwargs):
-    """``(torch_reference, paddle_model)`` of the registered model ``name`` with the same random
-    weights and BN statistics (:func:`randomize_torch_`, calibrated on ``sample`` if given)."""
+    """``(torch_reference, paddle_model)`` of model ``name`` with the same random weights (:func:`randomize_torch_`)."""
     torch_model = randomize_torch_(create_reference(name, **kwargs), seed, sample)
     paddle_model = build_paddle_skeleton(name, **kwargs)
     return torch_model, paddle_twin(torch_model, paddle_model, name)
@@ -195,9 +193,8 @@ class ParityReport:
         return max(chosen, key=lambda d: d.max_rel) if chosen else None
 
     def summary(self):
-        groups = ["eval", "train", "grad input", "grad param"]
-        lines = [str(self.worst(g)) + f"  [worst of {sum(d.name.startswith(g) for d in self.diffs)}]"
-                 for g in groups if self.worst(g)]
+        lines = [f"{self.worst(g)}  [worst of {sum(d.name.startswith(g) for d in self.diffs)}]"
+                 for g in ("eval", "train", "grad input", "grad param") if self.worst(g)]
         lines += [f"  {d}" for d in self.diffs if not d.ok][:20]
         if self.divergence is not None:
             lines.append(f"first differing layer: {self.divergence}")
@@ -378,8 +375,7 @@ def _same_bits(a, b):
 
 
 def training_curves(torch_model, paddle_model, batches, *, lr=0.05, momentum=0.9, weight_decay=1e-4):
-    """Train both (same weights assumed) with SGD + momentum on ``batches`` of ``(x, labels)``
-    numpy arrays, cross-entropy loss; returns ``(torch_losses, paddle_losses)``."""
+    """``(torch_losses, paddle_losses)`` of SGD + momentum on cross-entropy over numpy ``(x, labels)`` batches."""
     torch_model.train()
     paddle_model.train()
     t_opt = torch.optim.SGD(torch_model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)

@@ -78,8 +78,7 @@ def _dataset_problem(dataset, file_size):
 
 
 def checked_datasets(f, path, file_size):
-    """``{dataset path: h5py.Dataset}`` of the open file ``f`` of ``file_size`` bytes, once every link passed the
-    rules (UnsafeHDF5Error on the first that breaks one)."""
+    """``{dataset path: h5py.Dataset}`` of the open file ``f`` once every link passed the rules (UnsafeHDF5Error)."""
     import h5py
 
     datasets, found = {}, {"links": 0, "bytes": 0}

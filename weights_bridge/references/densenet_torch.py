@@ -69,7 +69,4 @@ class DenseNet(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-@register_reference
-def densenet121(num_classes=1000):
-    """Torch reference of ``densenet121``: torchvision's DenseNet-121."""
-    return DenseNet(num_classes)
+densenet121 = register_reference(DenseNet, name="densenet121")

@@ -133,10 +133,7 @@ class OctResNet(nn.Module):
 
     def __init__(self, layers, num_classes=1000, alpha=0.5, groups=1, width_per_group=64):
         super().__init__()
-        self.inplanes = 64
-        self.groups = groups
-        self.base_width = width_per_group
-        self.alpha = alpha
+        self.inplanes, self.groups, self.base_width, self.alpha = 64, groups, width_per_group, alpha
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
@@ -175,11 +172,6 @@ class OctResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x_h), 1))
 
 
-def _stem(in_channels, out_channels, stride):
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
-
-
 def _separable(in_channels, out_channels, stride, alpha_in, alpha_out):
     # upstream's conv_dw: the depthwise part keeps alpha_in on both sides
     return nn.Sequential(
@@ -190,8 +182,7 @@ def _separable(in_channels, out_channels, stride, alpha_in, alpha_out):
 
 
 class OctMobileNet(nn.Module):
-    """Upstream's ``OctMobileNet`` (four 512-channel blocks before the merging one, as upstream):
-    ``[N, 3, H, W] -> [N, num_classes]``."""
+    """Upstream's ``OctMobileNet`` (four 512-channel blocks before the merging one): ``[N, 3, H, W] -> [N, K]``."""
 
     # (in, out, stride, low-frequency fraction in, out) with a = alpha
     _BLOCKS = [(32, 64, 1, 0, "a"), (64, 128, 2, "a", "a"), (128, 128, 1, "a", "a"), (128, 256, 2, "a", "a"),
@@ -202,7 +193,8 @@ class OctMobileNet(nn.Module):
         super().__init__()
         blocks = [_separable(cin, cout, s, *(alpha if a == "a" else a for a in (a_in, a_out)))
                   for cin, cout, s, a_in, a_out in self._BLOCKS]
-        self.features = nn.Sequential(_stem(3, 32, 2), *blocks)
+        stem = nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True))
+        self.features = nn.Sequential(stem, *blocks)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(1024, num_classes)
 

@@ -17,8 +17,7 @@ DEPTHS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 
 
 
 class DeformConv(nn.Module):
-    """``torchvision.ops.DeformConv2d``'s parameters plus its offset and mask predictors:
-    ``[N, C_in, H, W] -> [N, C_out, H / stride, W / stride]``."""
+    """``torchvision.ops.DeformConv2d`` with its offset and mask predictors: ``[N, C, H, W] -> [N, C_out, H', W']``."""
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=1, dilation=1,
                  groups=1, deformable_groups=1, modulated=True):
@@ -106,9 +105,8 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    """torchvision's ResNet (``depth`` 18, 34, 50 or 101), the 3x3 convs of ``conv_stages`` (2 = ``layer1``)
-    of kind ``conv`` (``"conv"``, ``"deform"``, ``"refconv"``): ``[N, 3, H, W] -> [N, num_classes]``
-    (``num_classes=0``: the pooled features)."""
+    """torchvision's ResNet (``depth`` 18 to 101), the 3x3 convs of ``conv_stages`` (2 = ``layer1``) of kind ``conv``:
+    ``[N, 3, H, W] -> [N, num_classes]`` (``num_classes=0``: the pooled features)."""
 
     def __init__(self, num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None, depth=50):
         super().__init__()

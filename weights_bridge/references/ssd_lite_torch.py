@@ -48,8 +48,7 @@ class SSDLite(nn.Module):
                  strides=(16, 32), extra_channels=(256, 128), aspect_ratios=None, min_ratio=0.2, max_ratio=0.9):
         super().__init__()
         if backbone not in BACKBONE_BLOCKS:
-            raise ValueError(f"the ssd_lite reference has the backbones {', '.join(BACKBONE_BLOCKS)}, "
-                             f"not {backbone!r}")
+            raise ValueError(f"the ssd_lite reference has the backbones {', '.join(BACKBONE_BLOCKS)}, not {backbone!r}")
         self.num_classes, self.input_size = num_classes, input_size
         self.backbone = REFERENCES.build(backbone, num_classes=1, **(backbone_kwargs or {}))
         self.blocks_name = BACKBONE_BLOCKS[backbone]
