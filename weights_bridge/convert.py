@@ -1,9 +1,7 @@
-"""Convert state dicts between a PyTorch reference and its paddle_conv model, both ways.
-
-Planned from the models' structure: ``nn.Linear`` weights are transposed, BN ``running_mean`` / ``running_var``
-become ``_mean`` / ``_variance`` (``num_batches_tracked`` dropped, restored as 0 on the way back), the family's
-:class:`KeyMapping` renames the rest. Any key mismatch raises WeightsError listing the keys.
-"""
+"""Convert state dicts between a PyTorch reference and its paddle_conv model, both ways, planned from the models'
+structure: ``nn.Linear`` weights transposed, BN ``running_mean`` / ``running_var`` as ``_mean`` / ``_variance``
+(``num_batches_tracked`` dropped, restored as 0 on the way back), the rest renamed by the family's
+:class:`KeyMapping`. Any key mismatch raises WeightsError listing the keys."""
 
 import contextlib
 import fnmatch

@@ -1,8 +1,5 @@
 """Keras 3 weights of the seed's CCT (``model.save_weights("model.weights.h5")``) -> ``cct_keras_cifar``: each
-layer is a group ``layers/<snake_case class name>[_<n>]`` holding ``vars/0``, ``vars/1``, ... (docs/cct.md).
-
-    >>> state = weights_bridge.keras_to_paddle("model.weights.h5")   # then model.set_state_dict(state)
-"""
+layer is a group ``layers/<snake_case class name>[_<n>]`` holding ``vars/0``, ``vars/1``, ... (docs/cct.md)."""
 
 import re
 from collections import OrderedDict

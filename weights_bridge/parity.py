@@ -1,6 +1,5 @@
 """Prove that a Paddle model computes what its torch reference computes, number for number (outputs: tensors or
-nested tuples / lists / dicts of tensors, ``None`` entries included): :func:`model_pair`, then :func:`check_parity`.
-"""
+nested tuples / lists / dicts of tensors, ``None`` entries included): :func:`model_pair`, :func:`check_parity`."""
 
 import contextlib
 from dataclasses import dataclass, field
