@@ -146,7 +146,7 @@ def _load(path, fmt):
 
 
 def read_checkpoint(path, fmt=None, key=None):
-    """:class:`Checkpoint` of the file ``path``: format by content unless ``fmt`` says it."""
+    """:class:`Checkpoint` of ``path``: format by content, or ``fmt`` (:data:`FORMATS`), ``key`` as :func:`unwrap`."""
     path = os.fspath(path)
     check_user_file(path, "weights", "checkpoint")
     if fmt is not None and fmt not in FORMATS:
