@@ -28,9 +28,6 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
     ``init="zero"`` keeps the outputs exact until training; ``only_transforms=True`` freezes every other
     parameter; ``random_*`` bases need :func:`reset_random_bases` after loading plain weights.
     """
-    if init not in TRANSFORM_INITS or basis not in BASIS_MODES:
-        raise ValueError(f"refocus(init={init!r}, basis={basis!r}): init must be one of "
-                         f"{', '.join(TRANSFORM_INITS)}, basis one of {', '.join(BASIS_MODES)}")
     if min_kernel < map_k:
         raise ValueError(
             f"refocus(min_kernel={min_kernel}, map_k={map_k}): a RefConv transform of size map_k needs "

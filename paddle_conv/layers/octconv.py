@@ -325,16 +325,18 @@ class ExportOctaveConv(_OctaveForward):
 
 
 class Conv_BN(nn.Layer):
-    """OctaveConv followed by a norm layer per branch (``bn_h``, ``bn_l``); output ``(y_h, y_l)``."""
+    """OctaveConv followed by a norm layer (``bn_h``, ``bn_l``) and, given, an ``activation_layer`` (``act``) per
+    branch; output ``(y_h, y_l)``."""
 
     def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
-                 padding=0, dilation=1, groups=1, bias=False, norm_layer=nn.BatchNorm2D):
+                 padding=0, dilation=1, groups=1, bias=False, norm_layer=nn.BatchNorm2D, activation_layer=None):
         super().__init__()
         self.conv = OctaveConv(in_channels, out_channels, kernel_size, alpha_in, alpha_out, stride, padding,
                                dilation, groups, bias)
         hi_out, lo_out = self.conv.channels_out
         self.bn_h = norm_layer(hi_out) if alpha_out < 1 else None
         self.bn_l = norm_layer(lo_out) if alpha_out > 0 else None
+        self.act = activation_layer() if activation_layer is not None else nn.Identity()
 
     def fuse_bn(self):
         """Fold ``bn_h`` into ``conv_h2h`` / ``conv_l2h`` and ``bn_l`` into ``conv_l2l`` / ``conv_h2l`` (eval mode)."""
@@ -349,25 +351,18 @@ class Conv_BN(nn.Layer):
                 scale_conv(conv, s, None)
             setattr(self, bn_name, nn.Identity())
 
-    def _act(self, x):
-        return x
-
     def forward(self, x):
         y_h, y_l = self.conv(x)
-        y_h = self._act(self.bn_h(y_h)) if y_h is not None else None
-        y_l = self._act(self.bn_l(y_l)) if y_l is not None else None
+        y_h = self.act(self.bn_h(y_h)) if y_h is not None else None
+        y_l = self.act(self.bn_l(y_l)) if y_l is not None else None
         return y_h, y_l
 
 
 class Conv_BN_ACT(Conv_BN):
-    """OctaveConv, norm layer and activation (``activation_layer``) per branch."""
+    """OctaveConv, norm layer and activation (``activation_layer``, default ReLU) per branch."""
 
     def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
                  padding=0, dilation=1, groups=1, bias=False, norm_layer=nn.BatchNorm2D,
                  activation_layer=nn.ReLU):
         super().__init__(in_channels, out_channels, kernel_size, alpha_in, alpha_out, stride, padding,
-                         dilation, groups, bias, norm_layer)
-        self.act = activation_layer()
-
-    def _act(self, x):
-        return self.act(x)
+                         dilation, groups, bias, norm_layer, activation_layer)

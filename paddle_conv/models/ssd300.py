@@ -28,6 +28,14 @@ _CONV4_3 = 23  # vgg[:23] ends with conv4_3's ReLU
 INPUT_SIZE = 300
 
 
+def multibox_outputs(maps, loc_heads, conf_heads, num_classes, priors):
+    """``(loc [N, P, 4], conf [N, P, num_classes], priors)`` of the heads on ``maps``; reshape ``[0, -1, K]``: any
+    batch size, and Paddle Inference's oneDNN reshape fuse pass types it right."""
+    locs = [head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, 4]) for fmap, head in zip(maps, loc_heads)]
+    confs = [head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, num_classes]) for fmap, head in zip(maps, conf_heads)]
+    return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), priors
+
+
 class L2Norm(nn.Layer):
     """``x / (||x||_2 over channels + eps) * weight``: ``[N, C, H, W] -> [N, C, H, W]``, ``weight [C]``.
 
@@ -105,11 +113,7 @@ class SSD300(nn.Layer):
     def forward(self, x):
         if x.shape[2] != self.input_size or x.shape[3] != self.input_size:
             raise ConfigError(f"input {list(x.shape)}: SSD300 takes {self.input_size}x{self.input_size} inputs")
-        locs, confs = [], []
-        for fmap, loc_head, conf_head in zip(self._sources(x), self.loc_heads, self.conf_heads):
-            locs.append(loc_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, 4]))
-            confs.append(conf_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, self.num_classes]))
-        return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), self.priors
+        return multibox_outputs(self._sources(x), self.loc_heads, self.conf_heads, self.num_classes, self.priors)
 
 
 def _amdegroot(name, file_name, map07):

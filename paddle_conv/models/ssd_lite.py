@@ -18,6 +18,7 @@ from ..factory import create_model
 from ..layers.fast_conv import fast_conv_class
 from ..registry import register_model
 from .baselines import mobilenet_v1_renames
+from .ssd300 import multibox_outputs
 
 _PROBE = 256  # probe resolution for finding taps: every stride up to 32 divides it
 
@@ -184,12 +185,7 @@ class SSDLite(nn.Layer):
     def forward(self, x):
         if x.shape[2] != self.input_size or x.shape[3] != self.input_size:
             raise ConfigError(f"input {list(x.shape)}: this SSDLite was built for {self.input_size}x{self.input_size}")
-        locs, confs = [], []
-        # reshape [0, -1, K]: any batch size, and Paddle Inference's oneDNN reshape fuse pass types it right
-        for fmap, loc_head, conf_head in zip(self._maps(x), self.loc_heads, self.conf_heads):
-            locs.append(loc_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, 4]))
-            confs.append(conf_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, self.num_classes]))
-        return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), self.priors
+        return multibox_outputs(self._maps(x), self.loc_heads, self.conf_heads, self.num_classes, self.priors)
 
 
 #: ``create_model("ssd_lite", num_classes=..., backbone=..., ...)``: builds :class:`SSDLite`.
