@@ -10,7 +10,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .depthwise import _explicit_padding, _on_cpu, _pair
+from .depthwise import _explicit_padding, _on_cpu, _pair, cpu_float32_training
 from .onednn_conv import native_conv2d_op, onednn_conv2d
 
 __all__ = ["MIN_NATIVE_CHANNELS", "DenseConv2D", "dense_conv2d", "native_padding", "takes_channel_bias_form"]
@@ -40,10 +40,9 @@ def native_padding(x, weight, padding, groups=1, data_format="NCHW", training=Tr
     """The ``[top, left, bottom, right]`` padding for oneDNN's convolution of ``x`` ``[N, C_in, H, W]``, or
     None (Paddle's kernel): only dygraph CPU float32 NCHW training, ``groups=1``, kernels over 1x1, at least
     :data:`MIN_NATIVE_CHANNELS` channels, with the operator built (``PADDLE_CONV_NATIVE_OPS`` not 0)."""
-    if not (training and paddle.in_dynamic_mode() and groups == 1 and data_format == "NCHW"
+    if not (training and paddle.in_dynamic_mode() and groups == 1 and data_format == "NCHW" and len(x.shape) == 4
             and x.shape[1] >= MIN_NATIVE_CHANNELS and weight.shape[2] * weight.shape[3] > 1
-            and len(x.shape) == 4 and x.dtype == paddle.float32 and weight.dtype == paddle.float32
-            and x.place.is_cpu_place()):
+            and cpu_float32_training(x, weight)):
         return None
     pads = _explicit_padding(padding)  # (top, bottom, left, right)
     if pads is None or native_conv2d_op() is None:

@@ -216,16 +216,11 @@ class _OctaveForward(nn.Layer):
 
 
 class OctaveConv(_OctaveForward):
-    """Octave convolution: h2h, h2l (after 2x2 pooling), l2h (then nearest up-sampling) and l2l.
-
-    Args:
-        in_channels, out_channels, kernel_size, padding, dilation, bias: as ``nn.Conv2D`` (every branch).
-        alpha_in, alpha_out: fraction of input / output channels at low frequency, in [0, 1] (docs/octconv.md).
-        stride: 1 or 2 (2x2 average pooling first).
-        groups: ``groups == in_channels`` is depthwise (only h2h and l2l, ``ceil((1 - a) g)`` / ``ceil(a g)``).
-
-    Input ``[N, C_in, H, W]`` or ``(x_h, x_l)``; output ``(y_h, y_l)``: ``y_h`` ``[N, C_out - int(a_out C_out),
-    H', W']`` (None if ``alpha_out == 1``), ``y_l`` ``[N, int(a_out C_out), ceil(H'/2), ceil(W'/2)]`` (None if 0).
+    """Octave convolution: h2h, h2l (after 2x2 pooling), l2h (then nearest up-sampling) and l2l; ``alpha_in``,
+    ``alpha_out``: low-frequency fraction of the channels (docs/octconv.md); ``stride`` 1 or 2 (pooling first);
+    ``groups == in_channels``: depthwise (h2h and l2l only). ``[N, C_in, H, W]`` or ``(x_h, x_l)`` in; out
+    ``y_h`` ``[N, C_out - int(a_out C_out), H', W']`` (None if ``alpha_out == 1``), ``y_l`` ``[N, int(a_out C_out),
+    ceil(H'/2), ceil(W'/2)]`` (None if 0).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
@@ -239,11 +234,9 @@ class OctaveConv(_OctaveForward):
         if stride not in (1, 2):
             raise ValueError(f"OctaveConv stride={stride} is not supported: use 1 or 2 (stride 2 pools 2x2).")
         if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"OctaveConv in_channels={in_channels} and out_channels={out_channels} must both be "
-                f"divisible by groups={groups}: use channel counts that are multiples of groups, or a "
-                f"groups value dividing both (1 for a dense convolution, in_channels for depthwise)."
-            )
+            raise ValueError(f"OctaveConv in_channels={in_channels} and out_channels={out_channels} must both be "
+                             f"divisible by groups={groups}: use channel counts that are multiples of groups, or a "
+                             f"groups value dividing both (1 for a dense convolution, in_channels for depthwise).")
         self.stride = stride
         self.alpha_in, self.alpha_out = alpha_in, alpha_out
         self.is_dw = groups == in_channels
@@ -270,15 +263,11 @@ class OctaveConv(_OctaveForward):
                              f"{len(x)} items; pass (x_h, x_l) as returned by the previous octave layer")
         x_h, x_l = x if isinstance(x, (tuple, list)) else (x, None)
         if self.alpha_in > 0 and x_l is None:
-            raise ValueError(
-                f"OctaveConv(alpha_in={self.alpha_in}) needs a (x_h, x_l) tuple with a low-frequency "
-                f"part; for a plain tensor input use alpha_in=0."
-            )
+            raise ValueError(f"OctaveConv(alpha_in={self.alpha_in}) needs a (x_h, x_l) tuple with a low-frequency "
+                             f"part; for a plain tensor input use alpha_in=0.")
         if self.alpha_in == 0 and x_l is not None:
-            raise ValueError(
-                "OctaveConv(alpha_in=0) got a low-frequency input x_l; set alpha_in to the fraction "
-                "of input channels in x_l (e.g. 0.5)."
-            )
+            raise ValueError("OctaveConv(alpha_in=0) got a low-frequency input x_l; set alpha_in to the fraction "
+                             "of input channels in x_l (e.g. 0.5).")
         if (self.alpha_in == 1) != (x_h is None):
             raise ValueError(
                 f"OctaveConv(alpha_in={self.alpha_in}) got {'no' if x_h is None else 'a'} high-frequency input "

@@ -7,6 +7,7 @@ Forward: ``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 
 """
 
 import collections
+import functools
 
 import paddle
 import paddle.nn as nn
@@ -15,34 +16,25 @@ from ..cards import KeyMapping, ModelCard
 from ..det import num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..factory import create_model
-from ..layers.fast_conv import fast_conv_class
+from ..layers.fast_conv import conv_bn_act
 from ..registry import register_model
 from .baselines import mobilenet_v1_renames
 from .ssd300 import multibox_outputs
 
 _PROBE = 256  # probe resolution for finding taps: every stride up to 32 divides it
-
-
-def _conv_bn_relu(cin, cout, kernel, stride=1, groups=1):
-    return nn.Sequential(
-        fast_conv_class(cin, cout, kernel, groups)(cin, cout, kernel, stride, kernel // 2, groups=groups,
-                                                   bias_attr=False),
-        nn.BatchNorm2D(cout),
-        nn.ReLU6(),
-    )
+_conv_bn_relu6 = functools.partial(conv_bn_act, activation=nn.ReLU6, fast=True)
 
 
 def _extra_block(cin, cout):
     """1x1 reduce, depthwise 3x3 stride 2, 1x1 expand: ``[N, cin, H, W] -> [N, cout, ceil(H/2), ceil(W/2)]``."""
     mid = max(cout // 2, 8)
-    return nn.Sequential(
-        _conv_bn_relu(cin, mid, 1), _conv_bn_relu(mid, mid, 3, 2, groups=mid), _conv_bn_relu(mid, cout, 1)
-    )
+    return nn.Sequential(_conv_bn_relu6(cin, mid, 1), _conv_bn_relu6(mid, mid, 3, 2, groups=mid),
+                         _conv_bn_relu6(mid, cout, 1))
 
 
 def _head(cin, cout):
     """Separable 3x3 prediction head: depthwise 3x3 + BN + ReLU6, then a 1x1 conv with bias."""
-    return nn.Sequential(_conv_bn_relu(cin, cin, 3, groups=cin), nn.Conv2D(cin, cout, 1))
+    return nn.Sequential(_conv_bn_relu6(cin, cin, 3, groups=cin), nn.Conv2D(cin, cout, 1))
 
 
 def _feature_map(output):
@@ -158,13 +150,7 @@ class SSDLite(nn.Layer):
     def _tap_layers(self):
         """The tapped sublayers of the backbone, in tap order; one swapped since (fused, reparameterized) is tapped
         anew."""
-        layers = []
-        for name in self._tap_names:
-            layer = self.backbone
-            for part in name.split("."):
-                layer = getattr(layer, part)
-            layers.append(tap(layer))
-        return layers
+        return [tap(functools.reduce(getattr, name.split("."), self.backbone)) for name in self._tap_names]
 
     def _maps(self, x):
         taps = self._tap_layers()
