@@ -1,9 +1,6 @@
-"""Fold inference-mode BatchNorm into the convolution in front of it (for deployment).
-
-:func:`fuse` replaces layers offering ``reparameterize()`` by their inference form, calls every
-``fuse_bn()``, then folds each BatchNorm2D that takes a Conv2D's output (found by running the model
-once) into it: ``W' = s W``, ``b' = s b + t``. The result is checked against the unfused model.
-"""
+"""Fold inference-mode BatchNorm into the convolution in front of it (for deployment): :func:`fuse` replaces
+layers offering ``reparameterize()`` by their inference form, calls every ``fuse_bn()``, then folds each
+BatchNorm2D that takes a Conv2D's output into it (``W' = s W``, ``b' = s b + t``), checked against the original."""
 
 import copy
 

@@ -1,9 +1,6 @@
-"""Dense convolution (``groups`` < ``C_in``, e.g. VGG's 3x3) whose bias costs little on CPU (docs/benchmarks.md).
-
-The bias is added over ``[N, C, H*W] + [C, 1]`` (Paddle's fast inner broadcast, bit-identical), and in
-dygraph float32 CPU training the convolution runs through oneDNN where :func:`native_padding` allows.
-Paddle's own path stays on other devices, for depthwise convs, NHWC and static graphs in eval mode or
-the legacy program IR (exports see ``conv2d`` and its bias ``add``).
+"""Dense convolution (``groups`` < ``C_in``, e.g. VGG's 3x3) whose bias costs little on CPU (docs/benchmarks.md):
+the bias added over ``[N, C, H*W] + [C, 1]`` (bit-identical), the conv through oneDNN where :func:`native_padding`
+allows; Paddle's own path elsewhere (exports see ``conv2d`` and its bias ``add``).
 """
 
 import paddle

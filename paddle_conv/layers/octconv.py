@@ -138,14 +138,10 @@ def candidates(conv):
 
 def fit(conv, formulation):
     """``formulation`` with the parts that do not apply to ``conv`` switched off."""
-    f = formulation
-    if f.merge_high and not applies(conv, Formulation(merge_high=True)):
-        f = Formulation(False, f.merge_low, f.upsample)
-    if f.merge_low and not applies(conv, Formulation(merge_low=True)):
-        f = Formulation(f.merge_high, False, f.upsample)
-    if f.upsample == "dense" and not applies(conv, f):
-        f = Formulation(f.merge_high, f.merge_low, "deconv")
-    return f
+    merge_high = formulation.merge_high and applies(conv, Formulation(merge_high=True))
+    merge_low = formulation.merge_low and applies(conv, Formulation(merge_low=True))
+    fitted = Formulation(merge_high, merge_low, formulation.upsample)
+    return fitted if applies(conv, fitted) else Formulation(merge_high, merge_low, "deconv")
 
 
 def _concat_convs(first, second):

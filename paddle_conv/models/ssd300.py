@@ -1,10 +1,7 @@
 """SSD300 with a VGG16 base (Liu et al., *SSD*, ECCV 2016) in amdegroot/ssd.pytorch's layout (``L2Norm``, ``loc``,
 ``conf`` named ``l2_norm``, ``loc_heads``, ``conf_heads``; docs/detection.md): ``vgg`` (upstream's 35 indices), L2Norm
 on conv4_3, eight ``extras``, 3x3 heads on six sources (8732 priors, :data:`paddle_conv.det.VOC_SSD300`).
-``width`` scales every channel count but the heads' outputs (a student for
-:class:`~paddle_conv.losses.MultiBoxLoss_KD`).
-
-Forward: ``[N, 3, 300, 300] -> (loc [N, 8732, 4], conf [N, 8732, num_classes], priors [8732, 4])``.
+``[N, 3, 300, 300] -> (loc [N, 8732, 4], conf [N, 8732, num_classes], priors [8732, 4])``.
 """
 
 import paddle
@@ -60,7 +57,8 @@ def _conv(cin, cout, kernel, stride=1, padding=0, dilation=1):
 
 
 class SSD300(nn.Layer):
-    """SSD300-VGG16; ``num_classes`` includes the background, ``width`` scales the base's and extras' channels."""
+    """SSD300-VGG16; ``num_classes`` includes the background, ``width`` scales the base's and extras' channels (a
+    student for :class:`~paddle_conv.losses.MultiBoxLoss_KD`)."""
 
     def __init__(self, num_classes=21, width=1.0, input_size=INPUT_SIZE):
         super().__init__()

@@ -1,9 +1,7 @@
 """SSDLite (Liu et al., *SSD*, ECCV 2016; Sandler et al., CVPR 2018): depthwise-separable extra layers and
-heads on any registered classifier, tapped at the requested output strides; the priors follow SSD's scale rule.
-
-A tapped sublayer's class becomes a subclass of it that keeps its output (:class:`FeatureTap`): no hook and no
-closure, so deep copies, :func:`paddle_conv.fuse` and ``paddle.jit.save`` keep the taps, with the backbone's names.
-Forward: ``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``.
+heads on any registered classifier, tapped at the requested output strides (:class:`FeatureTap`, kept by deep
+copies, :func:`paddle_conv.fuse` and ``paddle.jit.save``); the priors follow SSD's scale rule.
+``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``.
 """
 
 import collections
