@@ -22,13 +22,6 @@ def takes_channel_bias_form(x, weight, bias, groups=1, data_format="NCHW", train
             and (paddle.in_dynamic_mode() or (training and paddle.framework.in_pir_mode())) and _on_cpu(x))
 
 
-def _add_channel_bias(y, bias):
-    """``y [N, C, H, W] + bias [C]`` computed over ``[N, C, H*W]``."""
-    shape = y.shape if paddle.in_dynamic_mode() else paddle.shape(y)
-    flat = y.reshape([0, y.shape[1], -1]) + bias.reshape([-1, 1])
-    return flat.reshape(shape)
-
-
 #: Fewest input channels for oneDNN's convolution (fewer ran slower there, docs/benchmarks.md).
 MIN_NATIVE_CHANNELS = 8
 
@@ -58,7 +51,10 @@ def dense_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1
     else:
         return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups,
                         data_format=data_format)
-    return y if bias is None else _add_channel_bias(y, bias)
+    if bias is None:
+        return y
+    shape = y.shape if paddle.in_dynamic_mode() else paddle.shape(y)  # y [N, C, H, W] + bias [C] over [N, C, H*W]
+    return (y.reshape([0, y.shape[1], -1]) + bias.reshape([-1, 1])).reshape(shape)
 
 
 class DenseConv2D(nn.Conv2D):
