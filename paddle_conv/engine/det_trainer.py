@@ -213,9 +213,13 @@ def train_distillation(cfg):
     return results
 
 
+#: The advice of every refusal of a stage's resume state.
+_RESUME_FIX = "delete the stage folder to train that stage again, or run without Global.resume"
+
+
 def _read_meta(path):
     """The ``latest.json`` of a stage, checked: ``{"epoch": int >= 0, "step": int >= 0, "best": {"mAP", "mAP_11"}}``."""
-    fix = "it is damaged: delete the stage folder to train that stage again, or run without Global.resume"
+    fix = f"it is damaged: {_RESUME_FIX}"
     meta = read_json(path, lambda exc: f"cannot read resume state {path!r} ({type(exc).__name__}: {exc}); {fix}",
                      "resume state")
 
@@ -260,8 +264,8 @@ def _check_optimizer_state(path, model):
     try:
         state = safe_paddle_load(path)
     except Exception as exc:  # truncated, foreign or unsafe: all refused the same way
-        raise WeightsError(f"cannot read optimizer state {path!r} ({type(exc).__name__}: {exc}); delete the "
-                           "stage folder to train that stage again, or run without Global.resume") from None
+        raise WeightsError(f"cannot read optimizer state {path!r} ({type(exc).__name__}: {exc}); {_RESUME_FIX}") \
+            from None
     shapes = {p.name: list(p.shape) for p in model.parameters()}
     bad = "it is not a dict" if not isinstance(state, dict) else None
     for key, value in state.items() if bad is None else ():
@@ -273,8 +277,29 @@ def _check_optimizer_state(path, model):
             break
     if bad:
         raise WeightsError(f"optimizer state {path!r} is not this stage's ({bad}); it was saved by another stage "
-                           "or architecture: delete the stage folder to train that stage again, or run without "
-                           "Global.resume")
+                           f"or architecture: {_RESUME_FIX}")
+
+
+def _check_latest(stage, section_key, arch, latest):
+    """WeightsError unless the ``latest`` checkpoint of ``stage`` (if any) is whole and fits ``arch``."""
+    if os.path.lexists(latest + ".commit"):
+        _check_commit(latest + ".commit")
+    if not os.path.lexists(latest + ".json"):
+        parts = [latest + ext for ext in (".pdparams", ".pdopt") if os.path.lexists(latest + ext)]
+        if parts and not os.path.lexists(latest + ".commit"):  # with one: loading rolls it forward, then checks
+            raise WeightsError(f"resume state of the {stage} stage is incomplete: {latest}.json is missing (it "
+                               f"records the epochs done) but {' and '.join(parts)} are there; {_RESUME_FIX}")
+        return
+    _read_meta(latest + ".json")
+    with paddle.utils.unique_name.guard():  # the parameter names of the stage's own run
+        model = build_model(arch, pretrained=False)
+    for path in (latest + ".pdparams", latest + ".pdopt"):
+        if not os.path.lexists(path):
+            raise WeightsError(f"resume state of the {stage} stage is incomplete: {path} is missing; {_RESUME_FIX}")
+        if path.endswith(".pdparams"):
+            check_state_matches(read_state_dict(path, "resume checkpoint"), model, path, fix=(
+                f"it was saved with another {section_key}.Arch: set {section_key}.Arch back, {_RESUME_FIX}"))
+    _check_optimizer_state(latest + ".pdopt", model)
 
 
 def check_run_state(cfg, stages):
@@ -296,41 +321,14 @@ def check_run_state(cfg, stages):
         section_key = "Teacher" if stage == "teacher" else "Student"
         section = cfg[section_key]
         weights = section["pretrained_model"]
-        params = weights if weights and weights.endswith(".pdparams") else f"{weights}.pdparams"
-        if weights and not os.path.lexists(params):
-            raise WeightsError(f"{section_key}.pretrained_model: {params} does not exist; check the path "
-                               "(a .pdparams file or its prefix) or set it to null")
         if weights:
+            params = weights if weights.endswith(".pdparams") else f"{weights}.pdparams"
+            if not os.path.lexists(params):
+                raise WeightsError(f"{section_key}.pretrained_model: {params} does not exist; check the path "
+                                   "(a .pdparams file or its prefix) or set it to null")
             try:
                 load_pretrained(build_model(section["Arch"], pretrained=False), weights)
             except WeightsError as exc:
                 raise WeightsError(f"{section_key}.pretrained_model: {exc}") from None
-        latest = os.path.join(output_dir, stage, "latest")
-        if not cfg["Global"]["resume"]:
-            continue
-        if os.path.lexists(latest + ".commit"):
-            _check_commit(latest + ".commit")
-        if not os.path.lexists(latest + ".json"):
-            if os.path.lexists(latest + ".commit"):
-                continue  # an interrupted save: loading rolls it forward, then checks it whole
-            parts = [latest + ext for ext in (".pdparams", ".pdopt") if os.path.lexists(latest + ext)]
-            if parts:
-                raise WeightsError(f"resume state of the {stage} stage is incomplete: {latest}.json is missing (it "
-                                   f"records the epochs done) but {' and '.join(parts)} are there; delete the stage "
-                                   "folder to train that stage again, or run without Global.resume")
-            continue
-        _read_meta(latest + ".json")
-        with paddle.utils.unique_name.guard():  # the parameter names of the stage's own run
-            model = build_model(section["Arch"], pretrained=False)
-        params = latest + ".pdparams"
-        if not os.path.lexists(params):
-            raise WeightsError(f"resume state of the {stage} stage is incomplete: {params} is missing; delete the "
-                               "stage folder to train that stage again, or run without Global.resume")
-        check_state_matches(read_state_dict(params, "resume checkpoint"), model, params, fix=(
-            f"it was saved with another {section_key}.Arch: set {section_key}.Arch back, delete the stage folder "
-            "to train that stage again, or run without Global.resume"))
-        opt = latest + ".pdopt"
-        if not os.path.lexists(opt):
-            raise WeightsError(f"resume state of the {stage} stage is incomplete: {opt} is missing; delete the "
-                               "stage folder to train that stage again, or run without Global.resume")
-        _check_optimizer_state(opt, model)
+        if cfg["Global"]["resume"]:
+            _check_latest(stage, section_key, section["Arch"], os.path.join(output_dir, stage, "latest"))
