@@ -100,26 +100,18 @@ class VisualDLLogger(paddle.callbacks.VisualDL):
             self.writer.add_scalar(tag="train/lr", step=self.train_step, value=current_lr(self.model))
 
 
-class ShuffleByEpoch(paddle.callbacks.Callback):
-    """Set the batch sampler's epoch, so each epoch's order is fixed (resume-proof)."""
+class ReseedByEpoch(paddle.callbacks.Callback):
+    """At each epoch set the batch sampler's epoch (a fixed order) and re-seed every generator
+    (``seed_everything``) from ``(seed, epoch)``, so a resumed run draws the same order, augmentations and
+    dropout as an uninterrupted one."""
 
-    def __init__(self, batch_sampler, start_epoch=0):
+    def __init__(self, batch_sampler, seed_everything, seed, start_epoch=0):
         super().__init__()
-        self.batch_sampler, self.start_epoch = batch_sampler, start_epoch
+        self.batch_sampler, self.seed_everything, self.seed = batch_sampler, seed_everything, seed
+        self.start_epoch = start_epoch
 
     def on_epoch_begin(self, epoch=None, logs=None):
         self.batch_sampler.set_epoch(self.start_epoch + epoch)
-
-
-class ReseedByEpoch(paddle.callbacks.Callback):
-    """Re-seed every generator (``seed_everything(seed)``) at each epoch from ``(seed, epoch)``, so a
-    resumed run draws the same augmentations and dropout as an uninterrupted one."""
-
-    def __init__(self, seed_everything, seed, start_epoch=0):
-        super().__init__()
-        self.seed_everything, self.seed, self.start_epoch = seed_everything, seed, start_epoch
-
-    def on_epoch_begin(self, epoch=None, logs=None):
         state = np.random.SeedSequence([self.seed, self.start_epoch + epoch]).generate_state(1)[0]
         self.seed_everything(int(state))
 

@@ -28,7 +28,7 @@ from ..io import RunLock, atomic_write
 from ..models.distillation import DistillationModel
 from ..notes import note_once
 from .atomic_checkpoint import load_checkpoint
-from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
+from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, VisualDLLogger
 from .member_outputs import for_paddle_model
 from .paddleclas_features import AccumulatedLRStep, EvalFrom, ModelEMA, ProgressiveStages, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
@@ -225,8 +225,7 @@ def _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver,
     g = cfg["Global"]
     steps = len(train_loader)
     callbacks = [ProgBar(g["print_batch_step"], g["epochs"], start_epoch),
-                 ShuffleByEpoch(train_loader.batch_sampler, start_epoch),
-                 ReseedByEpoch(seed_everything, g["seed"], start_epoch),
+                 ReseedByEpoch(train_loader.batch_sampler, seed_everything, g["seed"], start_epoch),
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
                  saver, keep_eval,
                  EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0,
