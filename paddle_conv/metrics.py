@@ -27,17 +27,20 @@ def TopkAcc(topk=(1, 5)):
 
 
 class WrappedMetric(paddle.metric.Metric):
-    """A ``paddle.metric.Metric`` that is ``metric`` with another ``compute`` (subclasses say which)."""
+    """``metric`` computed on ``select(*args)`` of the ``compute`` arguments ``args``."""
 
-    def __init__(self, metric):
+    def __init__(self, metric, select):
         super().__init__()
-        self.metric = metric
+        self.metric, self.select = metric, select
 
     def name(self):
         return self.metric.name()
 
     def reset(self):
         self.metric.reset()
+
+    def compute(self, *args):
+        return self.metric.compute(*self.select(*args))
 
     def update(self, *args):
         return self.metric.update(*args)
@@ -50,11 +53,8 @@ class MemberMetric(WrappedMetric):
     """``metric`` of one member of a DistillationModel's outputs ``{member: logits}``."""
 
     def __init__(self, metric, member):
-        super().__init__(metric)
+        super().__init__(metric, lambda pred, *args: (pred[member] if isinstance(pred, dict) else pred, *args))
         self.member = member
-
-    def compute(self, pred, *args):
-        return self.metric.compute(pred[self.member] if isinstance(pred, dict) else pred, *args)
 
 
 @register_metric
