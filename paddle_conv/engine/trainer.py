@@ -254,7 +254,6 @@ def _test_best_model(cfg, model, network, out):
     return test
 
 
-@_fresh_unique_names
 def _evaluate_from(first, start_epoch, eval_loader, callbacks):
     """``(eval_loader, callbacks, fit's verbose)`` gated by :class:`EvalFrom` before epoch ``first``."""
     if eval_loader is None or first <= start_epoch + 1:
@@ -264,6 +263,7 @@ def _evaluate_from(first, start_epoch, eval_loader, callbacks):
     return gate.loader(eval_loader), callbacks, 0  # 0: the wrapped ProgBar prints (fit would add its own)
 
 
+@_fresh_unique_names
 def train_classifier(cfg, extra_callbacks=()):
     """Train the model of a validated ``cfg``, resuming from ``Global.checkpoints`` if set; return
     ``{run_dir, vdl_dir, epochs_run, best_metric, best_epoch, eval, ...}``. ``extra_callbacks`` run
