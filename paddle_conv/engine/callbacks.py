@@ -51,13 +51,14 @@ def _format_logs(logs):
 
 class EpochSummary(paddle.callbacks.Callback):
     """One line per epoch (after its evaluation, if any; ``eval_every`` 0: none, ``first_eval``: the
-    first evaluated epoch), e.g. ``epoch 3/12: train loss 0.4211 | eval acc_top1 0.9415 | lr 0.001 | 41 s``."""
+    first evaluated epoch), e.g. ``epoch 3/12: train loss 0.4211 | eval acc_top1 0.9415 | lr 0.001 | 41 s``;
+    ``eval_logs``: the last evaluation's logs."""
 
     def __init__(self, total_epochs, start_epoch=0, eval_every=0, first_eval=0):
         super().__init__()
         self.total_epochs, self.start_epoch, self.eval_every = total_epochs, start_epoch, eval_every
         self.first_eval = first_eval
-        self.epoch, self.started, self.train_logs = 0, 0.0, {}
+        self.epoch, self.started, self.train_logs, self.eval_logs = 0, 0.0, {}, {}
 
     def on_epoch_begin(self, epoch=None, logs=None):
         self.epoch, self.started = epoch, time.time()
@@ -69,6 +70,7 @@ class EpochSummary(paddle.callbacks.Callback):
             self._print(None)
 
     def on_eval_end(self, logs=None):
+        self.eval_logs.update(logs or {})
         self._print(logs)
 
     def _print(self, eval_logs):

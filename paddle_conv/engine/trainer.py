@@ -209,25 +209,14 @@ def _best_metric(cfg, network):
     return names[0] if isinstance(names, list) else names
 
 
-class _KeepEval(paddle.callbacks.Callback):
-    """Keeps the logs of the last evaluation in ``logs``."""
-
-    def __init__(self):
-        super().__init__()
-        self.logs = {}
-
-    def on_eval_end(self, logs=None):
-        self.logs.update(logs or {})
-
-
-def _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver, keep_eval):
-    """The trainer's ``paddle.Model.fit`` callbacks, in order, around ``saver`` and ``keep_eval``."""
+def _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver):
+    """The trainer's ``paddle.Model.fit`` callbacks, in order, around ``saver``."""
     g = cfg["Global"]
     steps = len(train_loader)
     callbacks = [ProgBar(g["print_batch_step"], g["epochs"], start_epoch),
                  ReseedByEpoch(train_loader.batch_sampler, seed_everything, g["seed"], start_epoch),
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
-                 saver, keep_eval,
+                 saver,
                  EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0,
                               g["start_eval_epoch"])]
     if g["use_visualdl"]:
@@ -290,8 +279,8 @@ def train_classifier(cfg, extra_callbacks=()):
                             start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]},
                             student=network.member(student) if student else None)
-    keep_eval = _KeepEval()
-    callbacks = _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver, keep_eval)
+    callbacks = _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver)
+    epoch_summary = next(c for c in callbacks if isinstance(c, EpochSummary))
     eval_loader, callbacks, verbose = _evaluate_from(g["start_eval_epoch"], start_epoch, eval_loader,
                                                      callbacks + list(extra_callbacks))
     try:
@@ -302,7 +291,7 @@ def train_classifier(cfg, extra_callbacks=()):
         if lock is not None:
             lock.release()
     summary = {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
-               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": keep_eval.logs,
+               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": epoch_summary.eval_logs,
                "train_dataset": train_entry["name"]}
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")
