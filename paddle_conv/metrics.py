@@ -15,15 +15,11 @@ register_metric = METRICS.register
 MEMBER_METRICS = ("DistillationTopkAcc",)
 
 
-def _accuracy_name(topk):
-    """``acc`` (Paddle appends ``_top{k}`` for several k) or ``acc_top{k}``."""
-    return "acc" if len(topk) > 1 else f"acc_top{topk[0]}"
-
-
 @register_metric
 def TopkAcc(topk=(1, 5)):
     """Top-k accuracy (``paddle.metric.Accuracy``); logged as ``acc_top1``, ``acc_top5``, ..."""
-    return paddle.metric.Accuracy(topk=tuple(topk), name=_accuracy_name(topk))
+    name = "acc" if len(topk) > 1 else f"acc_top{topk[0]}"  # Paddle appends _top{k} for several k
+    return paddle.metric.Accuracy(topk=tuple(topk), name=name)
 
 
 class WrappedMetric(paddle.metric.Metric):

@@ -5,6 +5,7 @@ with ``paddle.Model``; a run writes ``<Global.output_dir>/<Arch.name>/``: checkp
 import functools
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -104,11 +105,6 @@ def environment_notes(cfg):
     amp_configs(g, cfg.get("AMP"))
 
 
-def _write_text(path, text):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
 def _fresh_unique_names(fn):
     """Run ``fn`` in a fresh ``unique_name`` scope: optimizer-state names (``conv2d_0.w_0_velocity_0``)
     key ``.pdopt`` and would differ in a second run in the same process."""
@@ -171,7 +167,8 @@ def _claim_run_dir(cfg, out):
     """Lock the run folder ``out`` and write the config into it on rank 0 (the lock, else None)."""
     lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
     if lock is not None:
-        atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
+        text = dump_config(cfg)
+        atomic_write(os.path.join(out, "config.yaml"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
     if cfg["Global"]["use_visualdl"]:
         vdl_dir = os.path.join(out, "vdl")
