@@ -28,7 +28,7 @@ from ..metrics import evaluate_map
 from ..state_dict import check_state_matches, load_pretrained, read_state_dict
 from .atomic_checkpoint import load_checkpoint, save_checkpoint
 from .callbacks import TrainingDivergedError
-from .trainer import seed_everything
+from .trainer import fresh_unique_names, seed_everything
 
 
 def dataset_classes(dataset):
@@ -75,13 +75,6 @@ def _writer(cfg, stage_dir):
     return LogWriter(logdir=os.path.join(stage_dir, "vdl"))
 
 
-def train_stage(cfg, stage, teacher=None, data=None):
-    """Train one stage (``teacher``: frozen, for ``student_kd``; ``data``: :func:`build_datasets`'s)
-    under a fresh ``unique_name`` scope, so a resumed optimizer finds its state; return its summary."""
-    with paddle.utils.unique_name.guard():
-        return _train_stage(cfg, stage, teacher, data or build_datasets(cfg))
-
-
 def _criterion(cfg, stage, num_classes):
     """The stage's loss: MultiBoxLoss_KD for ``student_kd``, else MultiBoxLoss."""
     loss_cfg = cfg["Loss"]
@@ -125,7 +118,9 @@ def _evaluate_epoch(cfg, model, eval_set, writer, epoch):
     return result
 
 
-def _train_stage(cfg, stage, teacher, data):
+@fresh_unique_names  # so a resumed optimizer finds its state
+def train_stage(cfg, stage, data, teacher=None):
+    """Train one stage on ``data`` (:func:`build_datasets`'s; ``teacher``: frozen, for ``student_kd``); its summary."""
     section = cfg["Teacher"] if stage == "teacher" else cfg["Student"]
     stage_dir = os.path.join(cfg["Global"]["output_dir"], stage)
     seed_everything(cfg["Global"]["seed"])
@@ -203,10 +198,10 @@ def train_distillation(cfg):
     data = build_datasets(cfg)
     stages = STAGES if cfg["Global"]["student_baseline"] else STAGES[:2]
     check_run_state(cfg, stages)
-    results = {"teacher": train_stage(cfg, "teacher", data=data)}
-    results["student_kd"] = train_stage(cfg, "student_kd", teacher=load_teacher(cfg), data=data)
+    results = {"teacher": train_stage(cfg, "teacher", data)}
+    results["student_kd"] = train_stage(cfg, "student_kd", data, teacher=load_teacher(cfg))
     if "student" in stages:
-        results["student"] = train_stage(cfg, "student", data=data)
+        results["student"] = train_stage(cfg, "student", data)
     for r in results.values():
         log(f"{r['stage']:<11} best mAP {r['best_mAP']:.4f} (11-point {r['best_mAP_11']:.4f}), {r['seconds']} s")
     atomic_json_save(results, os.path.join(cfg["Global"]["output_dir"], "summary.json"))

@@ -105,7 +105,7 @@ def environment_notes(cfg):
     amp_configs(g, cfg.get("AMP"))
 
 
-def _fresh_unique_names(fn):
+def fresh_unique_names(fn):
     """Run ``fn`` in a fresh ``unique_name`` scope: optimizer-state names (``conv2d_0.w_0_velocity_0``)
     key ``.pdopt`` and would differ in a second run in the same process."""
 
@@ -249,7 +249,7 @@ def _evaluate_from(first, start_epoch, eval_loader, callbacks):
     return gate.loader(eval_loader), callbacks, 0  # 0: the wrapped ProgBar prints (fit would add its own)
 
 
-@_fresh_unique_names
+@fresh_unique_names
 def train_classifier(cfg, extra_callbacks=()):
     """Train the model of a validated ``cfg``, resuming from ``Global.checkpoints`` if set; return
     ``{run_dir, vdl_dir, epochs_run, best_metric, best_epoch, eval, ...}``. ``extra_callbacks`` run
