@@ -11,7 +11,7 @@ from .schedulers import LR_SCHEDULERS, register_lr_scheduler
 OPTIMIZERS = Registry("optimizer")
 register_optimizer = OPTIMIZERS.register
 
-__all__ = ["LR_SCHEDULERS", "OPTIMIZERS", "build_lr", "build_optimizer", "register_lr_scheduler",
+__all__ = ["LR_SCHEDULERS", "OPTIMIZERS", "build_optimizer", "register_lr_scheduler",
            "register_optimizer", "split_decay"]
 
 
@@ -104,28 +104,17 @@ def AdamW(parameters, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, weigh
         multi_precision=multi_precision)
 
 
-def build_lr(lr_cfg, step_each_epoch, epochs):
-    """The learning rate of ``Optimizer.lr``: a float (Constant) or a ``paddle.optimizer.lr.LRScheduler``."""
-    kwargs = {k: v for k, v in lr_cfg.items() if k not in ("name", "step_each_epoch", "epochs", "verbose")}
-    return LR_SCHEDULERS.build(lr_cfg["name"], step_each_epoch=step_each_epoch, epochs=epochs, **kwargs)
-
-
-def _named(parameters):
-    """``[(structured name, param)]`` of a Layer, or of a plain list (names: the params' own)."""
-    if isinstance(parameters, paddle.nn.Layer):
-        return list(parameters.named_parameters())
-    return [(p.name, p) for p in parameters]
-
-
 def build_optimizer(opt_cfg, parameters, step_each_epoch, epochs):
-    """``(optimizer, lr)`` of a validated ``Optimizer`` section for ``parameters`` (a Layer or a list);
-    ``lr``: a float or the optimizer's LRScheduler."""
-    lr = build_lr(opt_cfg["lr"], step_each_epoch, epochs)
+    """``(optimizer, lr)`` of a validated ``Optimizer`` section for ``parameters`` (a Layer, whose structured
+    names :func:`split_decay` reads, or a list); ``lr``: a float (Constant) or the optimizer's LRScheduler."""
+    lr_kwargs = {k: v for k, v in opt_cfg["lr"].items() if k not in ("name", "step_each_epoch", "epochs", "verbose")}
+    lr = LR_SCHEDULERS.build(opt_cfg["lr"]["name"], step_each_epoch=step_each_epoch, epochs=epochs, **lr_kwargs)
     reg = opt_cfg.get("regularizer")
     decay = None
     if reg is not None:
         decay = (paddle.regularizer.L2Decay if reg["name"] == "L2" else paddle.regularizer.L1Decay)(reg["coeff"])
+    named = (list(parameters.named_parameters()) if isinstance(parameters, paddle.nn.Layer)
+             else [(p.name, p) for p in parameters])
     kwargs = {k: v for k, v in opt_cfg.items() if k not in ("name", "lr", "regularizer")}
-    optimizer = OPTIMIZERS.build(opt_cfg["name"], parameters=_named(parameters), learning_rate=lr,
-                                 regularizer=decay, **kwargs)
+    optimizer = OPTIMIZERS.build(opt_cfg["name"], parameters=named, learning_rate=lr, regularizer=decay, **kwargs)
     return optimizer, lr
