@@ -75,14 +75,6 @@ def _writer(cfg, stage_dir):
     return LogWriter(logdir=os.path.join(stage_dir, "vdl"))
 
 
-def _criterion(cfg, stage, num_classes):
-    """The stage's loss: MultiBoxLoss_KD for ``student_kd``, else MultiBoxLoss."""
-    loss_cfg = cfg["Loss"]
-    if stage == "student_kd":
-        return MultiBoxLoss_KD(num_classes, **loss_cfg["MultiBoxLoss"], **loss_cfg["MultiBoxLoss_KD"])
-    return MultiBoxLoss(num_classes, **loss_cfg["MultiBoxLoss"])
-
-
 def _stage_start(cfg, stage, section, model, optimizer, latest):
     """``(epochs done, best {"mAP", "mAP_11"})``: resumed from the checkpoint ``latest`` with
     ``Global.resume``, else from scratch (after loading the section's ``pretrained_model``)."""
@@ -109,15 +101,6 @@ def _batch_loss(stage, model, criterion, teacher, batch, weights):
     return loss_l + loss_c, {"loss_c": loss_c, "loss_l": loss_l}
 
 
-def _evaluate_epoch(cfg, model, eval_set, writer, epoch):
-    """``{"mAP", "mAP_11"}`` (VOC) of ``model`` after ``epoch`` (1-based), written to VisualDL."""
-    result = evaluate_map(model, eval_set, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
-    if writer is not None:
-        writer.add_scalar("eval/mAP", result["mAP"], epoch)
-        writer.add_scalar("eval/mAP_11", result["mAP_11"], epoch)
-    return result
-
-
 @fresh_unique_names  # so a resumed optimizer finds its state
 def train_stage(cfg, stage, data, teacher=None):
     """Train one stage on ``data`` (:func:`build_datasets`'s; ``teacher``: frozen, for ``student_kd``); its summary."""
@@ -130,9 +113,12 @@ def train_stage(cfg, stage, data, teacher=None):
     loader = detection_loader(train_set, train_cfg["batch_size"], train_cfg["shuffle"])
     epochs = section["epochs"]
     optimizer, lr = build_optimizer(section["Optimizer"], model.parameters(), len(loader), epochs)
-    criterion = _criterion(cfg, stage, model.num_classes)
+    loss_cfg = cfg["Loss"]
     if stage == "student_kd":
+        criterion = MultiBoxLoss_KD(model.num_classes, **loss_cfg["MultiBoxLoss"], **loss_cfg["MultiBoxLoss_KD"])
         teacher.eval()
+    else:
+        criterion = MultiBoxLoss(model.num_classes, **loss_cfg["MultiBoxLoss"])
     latest = os.path.join(stage_dir, "latest")
     start_epoch, best = _stage_start(cfg, stage, section, model, optimizer, latest)
     writer = _writer(cfg, stage_dir)
@@ -155,7 +141,10 @@ def train_stage(cfg, stage, data, teacher=None):
             if step % cfg["Global"]["print_batch_step"] == 0:
                 parts = ", ".join(f"{k} {float(v):.4f}" for k, v in named.items())
                 log(f"[{stage}] epoch {epoch + 1}/{epochs} step {step}: loss {float(loss):.4f} ({parts})")
-        result = _evaluate_epoch(cfg, model, eval_set, writer, epoch + 1)
+        result = evaluate_map(model, eval_set, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
+        if writer is not None:
+            writer.add_scalar("eval/mAP", result["mAP"], epoch + 1)
+            writer.add_scalar("eval/mAP_11", result["mAP_11"], epoch + 1)
         log(f"[{stage}] epoch {epoch + 1}/{epochs}: mAP {result['mAP']:.4f} (11-point {result['mAP_11']:.4f}), "
             f"{time.time() - started:.0f} s")
         if result["mAP"] > best["mAP"]:

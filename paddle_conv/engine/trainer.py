@@ -200,12 +200,6 @@ def _training_model(cfg, network, optimizer, device):
     return _paddle_model(cfg, network, loss, _metrics(cfg, network), optimizer, amp_configs(g, cfg.get("AMP"), device))
 
 
-def _best_metric(cfg, network):
-    """The log key ``best_model`` is chosen by: the first eval metric's first name, as PaddleClas."""
-    names = _metrics(cfg, network)[0].name()
-    return names[0] if isinstance(names, list) else names
-
-
 def _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver):
     """The trainer's ``paddle.Model.fit`` callbacks, in order, around ``saver``."""
     g = cfg["Global"]
@@ -272,8 +266,9 @@ def train_classifier(cfg, extra_callbacks=()):
     lock = _claim_run_dir(cfg, out)  # everything is checked: from here on the run folder is this run's
     model = _training_model(cfg, network, optimizer, device)
     student = evaluated_member(network)
-    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], _best_metric(cfg, network),
-                            start_epoch=start_epoch,
+    best_by = _metrics(cfg, network)[0].name()  # best_model's: the first eval metric's first name, as PaddleClas
+    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"],
+                            best_by[0] if isinstance(best_by, list) else best_by, start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]},
                             student=network.member(student) if student else None)
     callbacks = _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver)
