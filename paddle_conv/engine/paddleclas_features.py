@@ -117,14 +117,6 @@ def _skipped(*args, **kwargs):
     return None
 
 
-def _dataset_transforms(dataset):
-    """The transform ops of ``dataset`` (``[op, ...]`` of its ``transform``, a Compose; through a subset's
-    ``dataset``); empty when it has none."""
-    while getattr(dataset, "transform", None) is None and hasattr(dataset, "dataset"):
-        dataset = dataset.dataset
-    return list(getattr(getattr(dataset, "transform", None), "transforms", None) or ())
-
-
 class ProgressiveStages(paddle.callbacks.Callback):
     """EfficientNetV2's progressive learning (PaddleClas's ``train_progressive.py``): epochs fall into ``S``
     stages bounded at ``int(epochs * k / S)``; each stage sets the ``dataset``'s crop size
@@ -132,7 +124,9 @@ class ProgressiveStages(paddle.callbacks.Callback):
 
     def __init__(self, dataset, epochs, start_epoch=0):
         super().__init__()
-        transforms = _dataset_transforms(dataset)
+        while getattr(dataset, "transform", None) is None and hasattr(dataset, "dataset"):  # through a Subset
+            dataset = dataset.dataset
+        transforms = list(getattr(getattr(dataset, "transform", None), "transforms", None) or ())  # of a Compose
         self.crop = next((op for op in transforms if getattr(op, "progress_size", None)), None)
         self.augment = next((op for op in transforms if getattr(op, "progress_magnitude", None)), None)
         if self.crop is None or self.augment is None:
