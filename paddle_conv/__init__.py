@@ -1,11 +1,4 @@
-"""paddle_conv: modern convolution variants for PaddlePaddle, with a PyTorch weight bridge.
-
-    >>> import paddle_conv as pc
-    >>> model = pc.create_model("oct_resnet50", num_classes=10)
-    >>> pc.list_models("oct_*")
-    >>> pc.model_card("oct_resnet50").input_size     # (3, 224, 224)
-    >>> pc.list_models(task="detection")            # ['ssd_lite']
-"""
+"""paddle_conv: modern convolution variants for PaddlePaddle, with a PyTorch weight bridge (docs/api.md)."""
 
 from .cpu_math import use_vector_mkl_on_amd
 
@@ -22,8 +15,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    """``register_into_ppcls`` on first use: importing it here would load ``deploy.paddleclas`` before
-    ``python -m paddle_conv.deploy.paddleclas`` runs it (runpy's RuntimeWarning, the module twice)."""
+    """``register_into_ppcls``, imported on first use (so ``python -m paddle_conv.deploy.paddleclas`` runs cleanly)."""
     if name == "register_into_ppcls":
         from .deploy.paddleclas import register_into_ppcls
 

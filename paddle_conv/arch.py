@@ -1,31 +1,5 @@
-"""Build the network of an ``Arch`` section: a registered model plus PaddleClas's common model keys.
-
-Every model takes, besides its own builder arguments (as PaddleClas's models do):
-
-- ``class_num`` (or ``num_classes``): the number of classes.
-- ``drop_rate``: dropout on the classifier's input (the last ``nn.Linear``), in training only.
-- ``drop_path_rate``: stochastic depth. A model taking its own rate (a ``drop_path_rate`` or
-  ``stochastic_depth`` argument: transformer layers) gets it; a model whose card lists its
-  ``residual_branches`` has each residual branch dropped per sample, block ``i`` of ``n`` with rate
-  ``drop_path_rate * i / (n - 1)``. Any other model refuses a non-zero rate, naming the key.
-- ``pretrained``: ``false``/null (random init), ``true`` (the model card's first published
-  weights), a weights name of the card, a path (``.pdparams`` or its prefix, or an upstream
-  ``.pth`` converted by the bridge) or a URL: see :func:`paddle_conv.create_model`.
-- ``head_init_scale``: the classifier's (the card's ``classifier`` layer) initial weight and bias
-  multiplied by it, before pretrained weights load (as ConvNeXt's).
-- ``use_sync_bn``: BatchNorm layers become SyncBatchNorm when training runs on several GPUs; on
-  one device (or on CPU) a note says they stay BatchNorm. PaddleClas's engine converts itself.
-- ``stop_grad_layers``: the parameters of the first N feature stages of the card's ``stages``
-  (stage k ends at stride ``2**k``, as VGG's conv blocks) are not trained (``trainable=False``).
-
-Keys of one PaddleClas architecture (:data:`FOREIGN_KEYS`, e.g. ConvNeXt's
-``layer_scale_init_value``) describe the model that ``name`` replaced: at that architecture's
-default they cannot change ours (a note says so); another value is a ConfigError.
-
-Example::
-
-    net = build_arch({"name": "oct_resnet26", "class_num": 10, "drop_rate": 0.2, "drop_path_rate": 0.1})
-"""
+"""Build the network of an ``Arch`` section: a registered model plus PaddleClas's common model keys
+(:data:`COMMON_KEYS`, docs/paddleclas.md), e.g. ``build_arch({"name": "oct_resnet26", "class_num": 10})``."""
 
 import difflib
 import inspect
@@ -48,17 +22,13 @@ MAX_CLASSES = 1_000_000
 COMMON_KEYS = ("class_num", "num_classes", "pretrained", "drop_rate", "drop_path_rate", "head_init_scale",
                "use_sync_bn", "stop_grad_layers", "override_params")
 
-#: A PaddleClas model key that only that model family has: its ``family``, its ``default`` there
-#: and ``what`` it sets.
+#: A PaddleClas model key that only one model family has: that ``family``, its ``default`` there, ``what`` it sets.
 ForeignKey = namedtuple("ForeignKey", "family default what")
-#: Keys of one PaddleClas architecture, with their defaults in PaddleClas 2.6
-#: (``ppcls/arch/backbone/model_zoo/convnext.py``, ``legendary_models/resnet.py``, ``model_zoo/efficientnet.py``,
-#: ``tinynet.py``, ``mobilevit_v3.py`` and ``legendary_models/pp_lcnet.py``). A model that takes the key itself gets it.
+#: Keys of one PaddleClas 2.6 architecture: at its default a note, else refused (a model taking the key gets it).
 FOREIGN_KEYS = {
     "layer_scale_init_value": ForeignKey("ConvNeXt", 1e-6, "layer scale"),
     "layer_type": ForeignKey("ResNet", "ConvBNLayer", "conv block type"),
     "use_first_short_conv": ForeignKey("ResNet", True, "first-stage shortcut option"),
-    # the dropout on its transformer layers' attention and FFN outputs (its classifier's is classifier_dropout)
     "dropout": ForeignKey("MobileViTV3", 0.1, "transformer-layer dropout"),
     "stride_list": ForeignKey("PPLCNet or ResNet", [2, 2, 2, 2, 2], "stage strides"),
     "use_last_conv": ForeignKey("PPLCNet", True, "option of a last 1x1 conv before the classifier"),
@@ -66,21 +36,18 @@ FOREIGN_KEYS = {
     "lr_mult_list": ForeignKey("PPLCNet", [1.0] * 6, "learning-rate multipliers of its 6 stages"),
 }
 
-#: Builder arguments that are a model's own stochastic depth rate.
-_OWN_DROP_PATH = ("drop_path_rate", "stochastic_depth")
+
+def _takes_kwargs(builder):
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(builder).parameters.values())
+
+
 def own_drop_path_arg(name):
     """The builder argument of model ``name`` that is its stochastic depth rate, or None."""
-    builder = MODELS.get(name)
-    params = inspect.signature(builder).parameters
-    own = next((p for p in _OWN_DROP_PATH if p in params), None)
-    if own is None and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        own = next((p for p in _OWN_DROP_PATH if p in _class_params(builder)), None)
-    return own
+    return next((p for p in ("drop_path_rate", "stochastic_depth") if p in own_params(name)), None)
 
 
 def _class_params(builder):
-    """Arguments a ``**kwargs`` builder forwards to its model class: those of its module's model
-    classes (the layers taking ``num_classes``)."""
+    """Arguments a ``**kwargs`` builder forwards: those of its module's model classes (taking ``num_classes``)."""
     module = inspect.getmodule(builder)
     names = set()
     for obj in vars(module).values():
@@ -92,8 +59,7 @@ def _class_params(builder):
 
 
 def supports_drop_path(name):
-    """Whether model ``name`` honours ``drop_path_rate`` (known without building it): it takes a stochastic
-    depth rate itself, or its card lists its ``residual_branches``."""
+    """Whether model ``name`` honours ``drop_path_rate``: it takes a rate itself or its card lists residual branches."""
     return own_drop_path_arg(name) is not None or bool(model_card(name).residual_branches)
 
 
@@ -103,14 +69,20 @@ def _refuse(where, key, text):
 
 
 def own_params(name):
-    """The arguments model ``name`` takes itself (its builder's, and its model classes' when the
-    builder takes ``**kwargs``)."""
+    """The arguments model ``name`` takes itself (its builder's; its model classes' too when it takes ``**kwargs``)."""
     builder = MODELS.get(name)
-    params = inspect.signature(builder).parameters
-    own = set(params) - {"self", "kwargs"}
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        own |= _class_params(builder)
-    return own
+    own = set(inspect.signature(builder).parameters) - {"self", "kwargs"}
+    return own | _class_params(builder) if _takes_kwargs(builder) else own
+
+
+def rename_key(arch, old, new, where="Arch", source=None):
+    """Rename ``arch[old]``, another name of ``new`` (``class_num``: ``num_classes``); two values: a ConfigError."""
+    if old in arch:
+        value = arch.pop(old)
+        if arch.get(new, value) != value:
+            raise config_error(source, f"{where}.{old}", "bad value",
+                               f"{old}={value!r} conflicts with {new}={arch[new]!r}; keep one")
+        arch[new] = value
 
 
 def foreign_keys(name, arch):
@@ -143,9 +115,7 @@ def _sync_bn_not_used():
     return None
 
 
-#: ``override_params`` (EfficientNet/TinyNet's global parameters, ``model_zoo/efficientnet.py``) fields with a
-#: meaning on every model: ``field -> (kind, what)``; ``kind`` ``bn`` sets every BatchNorm layer, ``drop_path``
-#: is the stochastic depth rate (linearly increasing over the blocks, as there), ``note`` has no effect.
+#: ``override_params`` (EfficientNet/TinyNet's) fields with a meaning on every model: ``field -> (kind, what)``.
 EFFICIENTNET_PARAMS = {
     "batch_norm_momentum": ("bn", "_momentum"),
     "batch_norm_epsilon": ("bn", "_epsilon"),
@@ -155,8 +125,7 @@ EFFICIENTNET_PARAMS = {
 
 
 def efficientnet_overrides(name, arch, where="Arch"):
-    """``(BatchNorm attributes to set, drop path rate or None)`` of ``arch["override_params"]``: ConfigError
-    for a field that defines EfficientNet's own architecture (widths, depths, resolution) or a bad value."""
+    """``(BatchNorm attributes to set, drop path rate or None)`` of ``arch["override_params"]``."""
     params = arch.get("override_params")
     if params is None:
         return {}, None
@@ -225,10 +194,7 @@ def _check_model_keys(name, arch, where):
 
 
 def check_arch_keys(name, arch, where="Arch"):
-    """Refuse keys model ``name`` cannot honour, without building it: a ConfigError naming the key
-    (``exc.key_path``, ``exc.problem``); note the keys it accepts without effect. Covers the common keys,
-    :data:`FOREIGN_KEYS` and, for builders taking ``**kwargs``, keys that neither the builder nor
-    its model classes take."""
+    """Refuse (ConfigError naming the key) keys model ``name`` cannot honour, without building it."""
     _check_foreign(name, arch, where)
     _check_model_keys(name, arch, where)
     _, drop_connect = efficientnet_overrides(name, arch, where)
@@ -237,17 +203,14 @@ def check_arch_keys(name, arch, where="Arch"):
             raise _refuse(where, "override_params.drop_connect_rate", f"{name} has no residual blocks or transformer "
                           "layers to drop; remove the field or set it to 0")
         arch = {**arch, "drop_path_rate": drop_connect}
-    builder = MODELS.get(name)
-    params = inspect.signature(builder).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        known = set(params) | _class_params(builder) | set(COMMON_KEYS) | set(FOREIGN_KEYS)
-        for key in arch:
-            if key not in known:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = f" Closest valid key: '{close[0]}'." if close else ""
-                shown = key_text(key, quote="'")
-                raise _refuse(where, key, f"unknown key {shown} for model {name}.{hint} Remove it or use one of: "
-                              f"{', '.join(sorted(k for k in known if k not in ('self', 'kwargs')))}")
+    known = own_params(name) | set(COMMON_KEYS) | set(FOREIGN_KEYS)
+    for key in arch if _takes_kwargs(MODELS.get(name)) else ():
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" Closest valid key: '{close[0]}'." if close else ""
+            shown = key_text(key, quote="'")
+            raise _refuse(where, key, f"unknown key {shown} for model {name}.{hint} Remove it or use one of: "
+                          f"{', '.join(sorted(known))}")
     for key in ("class_num", "num_classes"):
         value = arch.get(key)
         if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
@@ -271,10 +234,7 @@ def check_arch_keys(name, arch, where="Arch"):
 
 
 def add_dropout_before_classifier(network, rate):
-    """Dropout ``rate`` on the input of the network's last ``nn.Linear`` (training only).
-
-    A forward pre-hook, so parameter names (and checkpoints) stay those of the plain model.
-    """
+    """Dropout ``rate`` on the input of the network's last ``nn.Linear`` (training only; a hook, so the names stay)."""
     linears = [layer for layer in network.sublayers() if isinstance(layer, nn.Linear)]
     if not linears:
         raise ConfigError(f"Arch.drop_rate: {type(network).__name__} has no nn.Linear classifier to put dropout "
@@ -298,10 +258,7 @@ def _drop_branch(rate):
 
 
 def add_drop_path(network, rate, branches):
-    """Stochastic depth on every residual branch, linearly increasing to ``rate``; returns the count.
-
-    ``branches``: the card's ``residual_branches``, ``(block class, sublayer ending its residual branch[,
-    attribute that is true when the block has its shortcut])``."""
+    """Stochastic depth on the card's ``residual_branches``, linearly increasing to ``rate``; returns the count."""
     sites = []
     for layer in network.sublayers():
         for cls, attr, *flag in branches:
@@ -311,10 +268,6 @@ def add_drop_path(network, rate, branches):
     for i, site in enumerate(sites):
         site.register_forward_post_hook(_drop_branch(rate * i / max(1, len(sites) - 1)))
     return len(sites)
-
-
-def _sublayer(network, name):
-    return dict(network.named_sublayers())[name]
 
 
 def scale_classifier(network, classifier, scale):
@@ -331,9 +284,10 @@ def scale_classifier(network, classifier, scale):
 
 def freeze_stages(network, stages, count):
     """Mark the parameters of the first ``count`` of ``stages`` (lists of sublayer names) not trainable."""
+    layers = dict(network.named_sublayers())
     for stage in stages[:count]:
         for layer in stage:
-            for param in _sublayer(network, layer).parameters():
+            for param in layers[layer].parameters():
                 param.trainable = False
 
 
@@ -349,11 +303,7 @@ def build_arch(arch):
     if drop_connect is not None:
         arch["drop_path_rate"] = drop_connect
     card = model_card(name)
-    if "class_num" in arch:
-        num = arch.pop("class_num")
-        if arch.get("num_classes", num) != num:
-            raise ConfigError(f"Arch.class_num={num!r} conflicts with num_classes={arch['num_classes']!r}; keep one")
-        arch["num_classes"] = num
+    rename_key(arch, "class_num", "num_classes")
     pretrained = arch.pop("pretrained", None)
     drop_rate = arch.pop("drop_rate", None)
     drop_path_rate = arch.pop("drop_path_rate", None)
@@ -372,7 +322,7 @@ def build_arch(arch):
         network = build_then_load(name, pretrained or False, arch, prepare)
     except PaddleConvError:  # weights that cannot be had or do not fit: their own message
         raise
-    except (TypeError, ValueError) as exc:  # an argument the builder does not know, or a value it refuses
+    except (TypeError, ValueError) as exc:  # an argument or a value the builder refuses
         raise ConfigError(f"Arch: {name} cannot be built with {abbreviate(arch, 200)}: "
                           f"{(str(exc).splitlines() or [''])[0][:300]}; fix the Arch values") from exc
     if use_sync_bn and _sync_bn_not_used() is None:  # before the hooks below: it replaces the BN layers

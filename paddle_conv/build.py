@@ -1,16 +1,4 @@
-"""Build the parts of a run from validated config sections (:mod:`paddle_conv.config`).
-
-One place turns config sections into objects, for the trainers (:mod:`paddle_conv.engine`),
-export (:mod:`paddle_conv.deploy.export`), the tools and PaddleClas registration::
-
-    model = build_model(cfg["Arch"])                                   # nn.Layer
-    loss = build_loss(cfg["Loss"]["Train"])                           # CombinedLoss
-    optimizer, lr = build_optimizer(cfg["Optimizer"], model.parameters(), steps_per_epoch, epochs)
-    metrics = build_metrics(cfg["Metric"]["Eval"])                    # [paddle.metric.Metric]
-    loader, entry = build_loader(cfg["DataLoader"]["Train"], 10, "DataLoader.Train", train=True)
-
-Detection configs: :func:`build_detection_dataset` and :func:`detection_loader`.
-"""
+"""Build the parts of a run (model, loss, optimizer, metrics, loaders) from validated config sections."""
 
 import os
 from typing import Any, Dict, Optional, Tuple
@@ -41,8 +29,7 @@ def run_dir(cfg: Dict[str, Any]) -> str:
 
 
 def stage_checkpoint(cfg, stage, weights=None):
-    """The checkpoint prefix a detection tool loads for ``stage``: ``weights`` (its ``--weights``) or
-    ``<Global.output_dir>/<stage>/best``; WeightsError saying how to make it when it is not there."""
+    """The checkpoint prefix a detection tool loads for ``stage``: ``weights`` or ``<output_dir>/<stage>/best``."""
     if weights:
         prefix = weights[: -len(".pdparams")] if weights.endswith(".pdparams") else weights
         if not os.path.lexists(prefix + ".pdparams"):  # other non-files: refused by the reader
@@ -66,8 +53,7 @@ def stage_mismatch_fix(stage):
 
 
 def load_pretrained_weights(network: paddle.nn.Layer, path: str) -> None:
-    """Load the weights of ``path`` that fit ``network`` and print which did not
-    (:func:`paddle_conv.state_dict.load_pretrained`)."""
+    """Load the weights of ``path`` that fit ``network`` and print which did not."""
     report = load_pretrained(network, path)
     log(f"pretrained weights {path}: " + "; ".join(format_load_report(report)))
 
@@ -78,23 +64,9 @@ def _colour_channels(layer, inputs):
 
 
 def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Layer:
-    """The network of a validated ``Arch`` section (``name``, builder arguments and PaddleClas's
-    common keys, :func:`paddle_conv.arch.build_arch`).
+    """The network of a validated ``Arch`` section, then transformed by its :data:`ARCH_TRANSFORMS` keys.
 
-    ``Arch.pretrained`` is what training starts from; tools that load trained weights right after
-    (eval, export, reparameterize) pass ``pretrained=False`` and neither download nor load it.
-
-    Each key of :data:`~paddle_conv.registry.ARCH_TRANSFORMS` set in ``Arch`` transforms the network right
-    away: with ``Arch.refocus`` it is refocused (:func:`paddle_conv.refconv.refocus`):
-    plain pretrained weights then load into the RefConv bases (same names; ``random_*`` bases are
-    drawn again after that load), the transforms keep their ``init``, and RefConv checkpoints
-    load as they are.
-
-    ``input_image_channel: 4`` (PaddleClas's ``*_ultra`` configs, whose NormalizeImage appends a zero channel):
-    the network reads the first 3 channels of its ``[N, 4, H, W]`` input.
-
-    ``name: DistillationModel`` (PaddleClas's ``models`` of several members) is built by
-    :func:`build_distillation_model`.
+    ``pretrained=False``: ``Arch.pretrained`` is not loaded (tools that load trained weights right after).
     """
     if arch["name"] == DISTILLATION_MODEL:
         return build_distillation_model(arch, pretrained)
@@ -112,13 +84,7 @@ def build_model(arch: Dict[str, Any], pretrained: bool = True) -> paddle.nn.Laye
 
 
 def build_distillation_model(arch: Dict[str, Any], pretrained: bool = True) -> DistillationModel:
-    """The :class:`~paddle_conv.models.distillation.DistillationModel` of a validated ``Arch`` with
-    ``name: DistillationModel`` (PaddleClas's keys): each entry of ``models`` (``{Member: {name, ...}}``)
-    is built as an ``Arch`` of its own (:func:`build_model`, so every member takes the common keys),
-    ``pretrained_list[i]`` (a weights path, or null) is member ``i``'s ``pretrained``, the members
-    flagged in ``freeze_params_list`` are frozen, and ``infer_model_name`` is the member to export.
-    ``Arch.class_num`` is the data's class count only: each member has its own ``class_num``.
-    """
+    """The DistillationModel of a validated ``Arch`` (PaddleClas's keys; each member an ``Arch`` of its own)."""
     models = arch["models"]
     weights = arch.get("pretrained_list") or [None] * len(models)
     freeze = arch.get("freeze_params_list") or [False] * len(models)
@@ -136,13 +102,9 @@ def build_distillation_model(arch: Dict[str, Any], pretrained: bool = True) -> D
 def build_loader(split: Dict[str, Any], num_classes: Optional[int], key: str, train: bool,
                  built: Optional[Tuple[Any, Dict[str, Any]]] = None,
                  seed: int = 0) -> Tuple[paddle.io.DataLoader, Dict[str, Any]]:
-    """DataLoader of a validated ``DataLoader.Train``/``Eval`` section.
+    """``(loader, used dataset entry)`` of a validated ``DataLoader.Train``/``Eval`` section.
 
-    Returns ``(loader, used_dataset_entry)``; the sampler is the section's
-    (:func:`paddle_conv.data.build_batch_sampler`: ``DistributedBatchSampler``, one shard per process
-    under ``paddle.distributed.launch``, ``RASampler`` or ``MultiScaleSampler``, which draws from
-    ``seed``). ``built``: ``(dataset, entry)`` already built (a validation split), instead of the
-    section's data set.
+    ``built``: ``(dataset, entry)`` already built (a validation split); ``seed``: the sampler's.
     """
     dataset, entry = built or build_dataset(split["dataset"], num_classes, key=f"{key}.dataset")
     sampler_cfg = split["sampler"]

@@ -1,17 +1,4 @@
-"""Model cards: what a registered model is, what it expects and which weights exist for it.
-
-Every model of the registry carries a :class:`ModelCard` (as timm's ``pretrained_cfg`` and
-torchvision's weights metadata): the task, the default input ``[C, H, W]``, the normalisation
-and resize interpolation of its inputs, the name of its classifier layer, the upstream project
-and state-dict layout it matches, and its :class:`WeightEntry` list (pretrained weights).
-
-    >>> import paddle_conv as pc
-    >>> card = pc.model_card("oct_resnet50")
-    >>> card.task, card.input_size, card.classifier
-    ('classification', (3, 224, 224), 'fc')
-    >>> pc.list_models(task="detection")
-    ['ssd_lite']
-"""
+"""Model cards: what a registered model is, what it expects and which weights are published for it."""
 
 import re
 from dataclasses import asdict, dataclass, field
@@ -30,22 +17,11 @@ HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
 class WeightEntry:
     """One published weights file of one model: where it is, what it holds, how it becomes ours.
 
-    Args:
-        model: the registered model name the weights fit.
-        name: the entry's name among the model's weights, e.g. ``"in1k"``.
-        urls: download addresses, tried in order.
-        file_name: the file's name in the download cache.
-        file_format: ``"torch"`` (an upstream ``.pth``), ``"paddle"`` (``.pdparams``) or ``"keras"``
-            (``.weights.h5``).
-        converter: how the file becomes a Paddle state dict: ``"torch"`` (:mod:`weights_bridge`),
-            ``"keras"``, or ``"paddle"`` (already ours).
-        license, upstream, dataset: provenance (license as an SPDX identifier where there is one).
-        metrics: the published figures, e.g. ``{"top1": 77.64}`` (percent) or ``{"mAP": 77.43}``.
-        num_classes, input_size, mean, std: what the weights were trained with (``[C, H, W]``,
-            normalisation of RGB values in 0..1).
-        sha256: the file's SHA-256; None: unknown (nothing to verify the download against).
-        md5: the MD5 a publisher gives instead of a SHA-256.
-        size: the file's size in bytes where the publisher gives it: the download stops beyond it.
+    ``file_format``: ``"torch"`` (``.pth``), ``"paddle"`` (``.pdparams``) or ``"keras"`` (``.weights.h5``);
+    ``converter``: the registered converter that makes it a Paddle state dict (``"paddle"``: none needed);
+    ``metrics``: the published figures in percent (``{"top1": 77.64}``); ``num_classes``, ``input_size``
+    ``[C, H, W]``, ``mean``, ``std``: what it was trained with; ``sha256``/``md5``: the checksum to verify
+    (None: unknown); ``size``: bytes, where published (the download stops beyond it).
     """
 
     model: str
@@ -72,22 +48,13 @@ class WeightEntry:
 
 @dataclass(frozen=True)
 class KeyMapping:
-    r"""How one family's Paddle names differ from its torch reference's.
+    r"""How one family's Paddle names differ from its torch reference's (docs/weights-bridge.md).
 
-    Args:
-        renames: ``(torch_pattern, paddle_replacement)`` regex pairs applied in order (``re.sub``)
-            to torch keys and, by the layer-by-layer locator, to torch module paths: write them
-            for module paths, e.g. ``(r"\bmlp\b", "ffn")``. Both directions use them: the plan
-            is always made from the torch structure. Empty: identical names, the usual case.
-        transforms: ``(torch_key_pattern, to_paddle, to_torch)``: functions on numpy arrays for
-            keys whose layout differs beyond a Linear transpose (``re.fullmatch`` on the torch key).
-        merged: regexes (``re.fullmatch``) of Paddle keys that are the concatenation, along axis 0
-            in the torch reference's order, of the several torch tensors renamed to them (e.g.
-            separate offset and mask convolutions kept as one in Paddle). Any other key reached
-            by two torch keys is a bug of the mapping.
-        aliases: ``(old_pattern, reference_name)`` regex pairs applied (``re.sub``) to the keys of
-            a torch checkpoint before it is matched with the reference: older spellings of the
-            same tensors that published files still use (torchvision's DenseNet ``norm.1``).
+    ``renames``: ``(torch_pattern, paddle_replacement)`` regexes (``re.sub``, in order) on torch keys and module
+    paths, e.g. ``(r"\bmlp\b", "ffn")``; ``transforms``: ``(torch_key_pattern, to_paddle, to_torch)`` numpy
+    functions for layouts beyond a Linear transpose; ``merged``: Paddle keys (``re.fullmatch``) that concatenate
+    several renamed torch tensors along axis 0; ``aliases``: ``(old_pattern, reference_name)`` older spellings
+    of a checkpoint's keys.
     """
 
     renames: tuple = ()
@@ -118,39 +85,16 @@ class KeyMapping:
 
 @dataclass(frozen=True)
 class ModelCard:
-    """What a registered model is and expects.
+    """What a registered model is and expects (docs/adding-a-family.md: who reads each field).
 
-    Args:
-        task: ``"classification"`` or ``"detection"`` (one of :data:`TASKS`).
-        input_size: default input ``[C, H, W]``.
-        mean, std: input normalisation (RGB, 0..1) the model is meant for.
-        interpolation: resize interpolation of its inputs (``"bilinear"``, ``"bicubic"``).
-        classifier: name of the classifier layer (``"fc"``, ``"classifier.fc"``); None for a
-            detector, whose heads are not one layer.
-        num_classes: default number of classes of the builder.
-        stages: the feature stages in order, each the names of its sublayers; stage ``k`` (from 1)
-            ends at output stride ``2**k``, as the five conv blocks of PaddleClas's VGG (a ResNet's:
-            the stem conv, then ``layer1`` with the stem's pooling, ``layer2`` ... ``layer4``).
-            ``Arch.stop_grad_layers: N`` freezes the first N. Empty: not listed.
-        residual_branches: where stochastic depth (``Arch.drop_path_rate``) drops: ``(block class,
-            name of the sublayer whose output ends the block's residual branch[, attribute of the block
-            that is true when it has its shortcut])``, e.g. ``((BottleneckBlock, "bn3"),)``. Empty: no
-            residual blocks (a model taking its own ``drop_path_rate``/``stochastic_depth`` needs none).
-        upstream: the project whose model this one matches (None: this project's own design).
-        layout: the state-dict layout the model's names and shapes follow.
-        weights: pretrained weights, :class:`WeightEntry` (empty: none published yet).
-        paper: what the paper (or the authors' code) reports, for :mod:`paddle_conv.summary`:
-            ``{"params", "macs" (multiply-accumulates of one image), "size", "num_classes", "source"}``.
-        quick_check: a small instance for quick checks (the per-model tests, the plugin walk-through):
-            ``{"kwargs": builder arguments, "input_size": [C, H, W], "fixed_size": whether an export needs
-            a fixed H and W}``; the family's model whose card has one is the family's representative.
-        torch_reference: whether the model has a PyTorch reference (:mod:`weights_bridge.references`);
-            False for weights that come from elsewhere (Keras).
-        torch_keys: how its names differ from its torch reference's (:class:`KeyMapping`; default: none
-            beyond the converter's structural rules, Linear transposed and BatchNorm statistics renamed).
-        optional_layers: layers a builder option leaves out (PP-LCNet's ``last_conv`` with
-            ``use_last_conv=False``): their tensors in a weights file are skipped, and one line says so,
-            as PaddleClas's loader skips the tensors a model lacks.
+    ``input_size``: ``[C, H, W]``; ``mean``/``std``: RGB in 0..1; ``classifier``: the classifier layer's name (None
+    for a detector); ``stages``: the sublayer names of each feature stage, stage ``k`` ending at stride ``2**k``
+    (:func:`stride_stages`); ``residual_branches``: ``(block class, sublayer ending its residual branch[, attribute
+    true when the block has its shortcut])`` for ``Arch.drop_path_rate``; ``upstream``/``layout``: the project
+    matched (None: our design) and the state-dict layout; ``paper``: ``{"params", "macs", "size", "num_classes",
+    "source"}``; ``quick_check``: ``{"kwargs", "input_size", "fixed_size"}`` of a small instance (the family's
+    representative); ``torch_reference``: False where weights come from elsewhere (Keras); ``torch_keys``: a
+    :class:`KeyMapping`; ``optional_layers``: layers a builder option leaves out, whose tensors a file may hold.
     """
 
     task: str = "classification"
@@ -188,8 +132,7 @@ class ModelCard:
 
 
 def stride_stages(layers: Iterable[Tuple[str, int]]) -> Tuple[Tuple[str, ...], ...]:
-    """A card's ``stages`` from the feature layers ``[(sublayer name, stride)]`` in forward order:
-    each layer joins the stage of the stride its output has (stage ``k`` ends at ``2**k``; layers
+    """A card's ``stages`` from the feature layers ``[(sublayer name, stride)]`` in forward order (layers
     before the first downsampling belong to stage 1)."""
     stages: list = []
     total = 1
@@ -207,8 +150,7 @@ def sequential_stages(prefix: str, strides: Iterable[int]) -> Tuple[Tuple[str, .
     return stride_stages((f"{prefix}.{i}", s) for i, s in enumerate(strides))
 
 
-#: The stages of the ResNet layout (torchvision's, ``paddle.vision``'s): the stem conv (stride 2),
-#: ``layer1`` after the stem's max pooling (4), ``layer2`` (8), ``layer3`` (16), ``layer4`` (32).
+#: The stages of the ResNet layout (torchvision's, ``paddle.vision``'s): the stem conv, ``layer1`` ... ``layer4``.
 RESNET_STAGES = (("conv1", "bn1"), ("layer1",), ("layer2",), ("layer3",), ("layer4",))
 
 

@@ -1,13 +1,6 @@
-"""The one error path of every command-line tool in ``tools/``.
-
-    if __name__ == "__main__":
-        sys.exit(run_cli(main))
-
-Bad input (a :class:`~paddle_conv.errors.PaddleConvError`, or an OSError about a user's path:
-missing, a directory, no permission, a full disk) prints exactly one ``error: ...`` line on
-stderr and exits 2. Any other exception is a bug of paddle_conv: its traceback is printed,
-then one line asking for a bug report, and the exit status is 1.
-"""
+"""The one error path of every tool (``sys.exit(run_cli(main))``): bad input (a PaddleConvError, or an
+OSError about a user's path or disk) is one ``error:`` line and exit 2; anything else is a bug: a
+traceback, a line asking for a report, exit 1."""
 
 import errno
 import sys
@@ -18,11 +11,8 @@ from .errors import PaddleConvError
 #: Errors of a user's path or disk (not of paddle_conv): reported in one line, exit 2.
 _INPUT_ERRNOS = {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.EROFS,
                  errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP}
-#: The longest error line printed; a longer message is cut (values in messages are abbreviated
-#: where they are built, this is the last guard).
+#: The longest error line printed (the last guard: values are abbreviated where messages are built).
 MAX_MESSAGE = 2000
-
-
 #: How a character that is not printable is written: ``\n``, ``\x1b``, ``\u2028``, ``\udcff``.
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
@@ -34,10 +24,8 @@ def _escape(char):
 
 
 def printable(text):
-    """``text`` with every backslash and every character that is not printable (a newline, a
-    terminal escape, an undecodable byte of a file name) written as a backslash escape, as
-    ``repr`` does: a file name printed by a tool can neither start a line of its own nor pass for
-    another name. Printable text (any script) is returned as it is."""
+    """``text`` with backslashes and unprintable characters (newline, terminal escape, undecodable
+    byte) escaped as ``repr`` does, so a printed file name can neither start a line nor pass for another."""
     text = str(text)
     if text.isprintable() and "\\" not in text:
         return text
@@ -45,8 +33,7 @@ def printable(text):
 
 
 def one_line(message):
-    """``message`` on one line (whitespace runs, newlines included, folded to a space; other characters
-    that are not printable escaped), at most :data:`MAX_MESSAGE` characters."""
+    """``message`` on one line (whitespace folded, unprintable characters escaped), cut at :data:`MAX_MESSAGE`."""
     text = " ".join(str(message).split())
     if not text.isprintable():
         text = "".join(char if char.isprintable() else _escape(char) for char in text)
@@ -60,11 +47,7 @@ def print_error(exc):
 
 
 def run_cli(main, argv=None):
-    """Run ``main(argv)`` and return its exit status (0 when it returns None).
-
-    Returns 2 after one ``error:`` line for bad input, 1 after a traceback for a bug, 130 on
-    Ctrl-C. ``SystemExit`` (argparse's usage errors, exit 2) passes through.
-    """
+    """``main(argv)``'s exit status (None: 0); 2 for bad input, 1 for a bug, 130 on Ctrl-C (module docstring)."""
     try:
         status = main(argv)
     except PaddleConvError as exc:

@@ -1,9 +1,4 @@
-"""What a run prints: messages once per multi-process run (rank 0), and how much of it.
-
-The command-line tools are quiet by default (Paddle's known noise filtered where they start,
-see ``tools/quiet.py``; one line per data-set fallback); ``--verbose`` calls
-:func:`set_verbose` and shows everything, e.g. every download attempt of a data set.
-"""
+"""What a run prints: messages on rank 0 only, and Paddle's chatter only with ``--verbose``."""
 
 import paddle
 

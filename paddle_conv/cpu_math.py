@@ -1,20 +1,7 @@
-"""MKL's vectorised kernels on AMD CPUs (set on ``import paddle_conv``).
+"""MKL's vectorised kernels on AMD CPUs (set on ``import paddle_conv``; why and measurements: docs/device.md).
 
-Paddle's CPU wheels carry an MKL (``libmklml_intel.so``, 2019) that picks its kernels by the
-CPU's vendor: on an AMD CPU it runs its generic SSE code, although the CPU has AVX2 (and AVX-512).
-Every Paddle op that calls MKL's GEMM pays: ``matmul`` and ``Linear`` forward and backward and
-dygraph's ``conv2d`` (im2col + GEMM) and its backward. This MKL still honours
-``MKL_DEBUG_CPU_TYPE`` (use the kernels of that type whatever the vendor), which it reads on its
-first call: ``5`` is AVX2, ``7`` AVX-512 (Skylake server: F, CD, BW, DQ, VL). On a 2-core AMD
-EPYC with AVX-512 (Zen 5) a ``[5776, 2304] x [2304, 256]`` matmul runs at 27 GFLOP/s per core on
-the SSE code, 97 with ``5`` and 183 with ``7`` (torch's own MKL: 85); a 3x3 256-channel
-convolution forward + backward at 75x75 took 1374 ms of CPU time, 562 with ``5``. The results
-differ only in float rounding (another summation order), as between any two BLAS builds.
-
-The variable is set only on an AMD CPU with AVX2 (``7`` where it has the five AVX-512 sets,
-else ``5``) and only when the user has not set it (set it yourself, to any value, to keep MKL's
-own choice). It takes effect if ``paddle_conv``
-is imported before the process's first MKL call, which ``import paddle`` does not make.
+Paddle's bundled MKL runs its generic SSE code on AMD CPUs unless ``MKL_DEBUG_CPU_TYPE`` says otherwise;
+it reads the variable on its first call, which ``import paddle`` does not make.
 """
 
 import os
@@ -29,30 +16,22 @@ MKL_AVX512_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "av
 
 
 def _cpu_vendor_and_flags(cpuinfo):
-    vendor, flags = "", set()
+    fields = {}  # the first processor's
     try:
         with open(cpuinfo) as f:
             for line in f:
                 key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "vendor_id" and not vendor:
-                    vendor = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-                if vendor and flags:
+                fields.setdefault(key.strip(), value.strip())
+                if "vendor_id" in fields and "flags" in fields:
                     break
     except OSError:
         pass
-    return vendor, flags
+    return fields.get("vendor_id", ""), set(fields.get("flags", "").split())
 
 
 def use_vector_mkl_on_amd(environ=os.environ, cpuinfo="/proc/cpuinfo"):
-    """Set ``MKL_DEBUG_CPU_TYPE`` in ``environ`` on an AMD CPU with AVX2 unless it is set: ``7``
-    (AVX-512) where the CPU has :data:`MKL_AVX512_FLAGS`, else ``5`` (AVX2).
-
-    Returns True when it was set here, False otherwise (another vendor, no AVX2, no
-    ``cpuinfo`` file, or the user's own value kept).
-    """
+    """Set ``MKL_DEBUG_CPU_TYPE`` in ``environ`` on an AMD CPU with AVX2 unless it is set: ``7`` where the CPU
+    has :data:`MKL_AVX512_FLAGS`, else ``5``. Returns whether it was set here."""
     if MKL_CPU_TYPE_VARIABLE in environ:
         return False
     vendor, flags = _cpu_vendor_and_flags(cpuinfo)

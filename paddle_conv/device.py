@@ -1,9 +1,5 @@
-"""Which device a run uses: ``Global.device`` = ``auto`` | ``cpu`` | ``gpu`` | ``gpu:N``.
-
-``auto`` (the default) is the first GPU when this Paddle build has CUDA and sees one, else the
-CPU; ``gpu`` is ``gpu:0``. A GPU that this build cannot use (a CPU-only Paddle, or ``gpu:N``
-beyond the GPUs it sees) is a :class:`~paddle_conv.errors.ConfigError` naming the fix.
-"""
+"""Which device a run uses: ``Global.device`` = ``auto`` (the first GPU this Paddle build sees, else the
+CPU) | ``cpu`` | ``gpu`` (``gpu:0``) | ``gpu:N``; a GPU this build cannot use is a ConfigError."""
 
 import platform
 import re
@@ -61,9 +57,7 @@ def resolve_device(spec, key="Global.device"):
 
 
 def set_device(name):
-    """Use ``Global.device`` ``name`` (``auto`` | ``cpu`` | ``gpu`` | ``gpu:N``), print it and return
-    the concrete device (``cpu`` or ``gpu:N``); ConfigError naming ``Global.device`` if this Paddle
-    or machine lacks it."""
+    """Use and print ``Global.device`` ``name``; return the concrete device (``cpu`` or ``gpu:N``)."""
     import paddle  # here, as in _gpu_count
 
     from .console import log

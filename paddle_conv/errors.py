@@ -1,8 +1,4 @@
-"""The project's own exception types.
-
-Every error paddle_conv raises on bad user input derives from :class:`PaddleConvError`,
-so a caller can catch "anything the user got wrong" in one place.
-"""
+"""The project's own exception types: every error raised on bad user input derives from :class:`PaddleConvError`."""
 
 import re
 
@@ -19,11 +15,7 @@ class UnknownNameError(PaddleConvError, KeyError):
 
 
 class ConfigError(PaddleConvError, ValueError):
-    """A configuration file, ``-o`` override or ``Arch`` dict that cannot be used as written.
-
-    Built by :func:`config_error`, which sets ``source``, ``key_path``, ``problem`` and ``text``;
-    one raised directly has ``problem`` ``"bad value"`` and the others None.
-    """
+    """A configuration file, ``-o`` override or ``Arch`` dict that cannot be used as written (:func:`config_error`)."""
 
     source = key_path = text = None
     problem = "bad value"
@@ -42,13 +34,8 @@ PROBLEMS = (
 
 
 def config_error(source, key_path, problem, text, cls=ConfigError):
-    """The one way a config error is built: ``cls`` (ConfigError, or UnknownNameError for a name no
-    registry knows) for ``problem`` (one of :data:`PROBLEMS`) at ``key_path`` (``"Global.epochs"``)
-    of ``source`` (the file, ``-o KEY=VALUE``, or None for a dict given in Python).
-
-    The message is ``"<source>: <key_path>: <text>"`` (the parts that are set); the error carries
-    ``source``, ``key_path``, ``problem`` and ``text``.
-    """
+    """The one way a config error is built: ``cls`` for ``problem`` (:data:`PROBLEMS`) at ``key_path`` of ``source``
+    (a file, ``-o KEY=VALUE`` or None), saying ``"<source>: <key_path>: <text>"`` and carrying all four."""
     where = (f"{source}: " if source is not None else "") + (f"{key_path}: " if key_path else "")
     exc = cls(where + text)
     exc.source, exc.key_path, exc.problem, exc.text = source, key_path, problem, text
@@ -64,10 +51,7 @@ class DataError(PaddleConvError, ValueError):
 
 
 class OutputError(PaddleConvError, OSError):
-    """An output path that cannot be written (a directory, read-only, a full disk, ...).
-
-    Built as ``OutputError(errno, message)``; ``str()`` is the message alone.
-    """
+    """An output path that cannot be written: ``OutputError(errno, message)``; ``str()`` is the message alone."""
 
     def __str__(self):
         return self.strerror if self.strerror is not None else super().__str__()
@@ -78,9 +62,8 @@ PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def key_text(key, quote=""):
-    """``key`` as a message may show it: the key itself (between ``quote`` marks) when it is a plain
-    name (:data:`PLAIN_KEY`), else a description without its text, so that a file that is no config
-    (``-c /etc/shadow``) is never quoted."""
+    """``key`` as a message may show it: itself (between ``quote`` marks) when a plain name (:data:`PLAIN_KEY`),
+    else a description, so a file that is no config (``-c /etc/shadow``) is never quoted."""
     text = str(key)
     if PLAIN_KEY.fullmatch(text):
         return f"{quote}{text}{quote}"
@@ -94,11 +77,7 @@ def listed_names(names, limit=8):
 
 
 def abbreviate(value, limit=120):
-    """``repr(value)`` cut to about ``limit`` characters, so an error message stays one short line.
-
-    A config value can be huge (a YAML alias bomb expands 700 bytes into hundreds of MB): the
-    repr is built piecewise for lists and dicts and stops as soon as ``limit`` is reached.
-    """
+    """``repr(value)`` cut to about ``limit`` characters, built piecewise (a YAML alias bomb can be huge)."""
     parts, size = [], 0
     for piece in _repr_pieces(value):
         parts.append(piece)
@@ -112,23 +91,18 @@ def _repr_pieces(value, depth=0):
     """``repr(value)`` as a lazy sequence of pieces (containers walked, never repr'd whole)."""
     if depth > 20:
         yield "..."
-    elif isinstance(value, (list, tuple)):
-        open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
-        yield open_
-        for i, item in enumerate(value):
+    elif isinstance(value, (list, tuple, dict)):
+        is_dict = isinstance(value, dict)
+        brackets = "{}" if is_dict else "[]" if isinstance(value, list) else "()"
+        yield brackets[0]
+        for i, (key, item) in enumerate(value.items() if is_dict else ((None, item) for item in value)):
             if i:
                 yield ", "
+            if is_dict:
+                yield from _repr_pieces(key, depth + 1)
+                yield ": "
             yield from _repr_pieces(item, depth + 1)
-        yield close
-    elif isinstance(value, dict):
-        yield "{"
-        for i, (key, item) in enumerate(value.items()):
-            if i:
-                yield ", "
-            yield from _repr_pieces(key, depth + 1)
-            yield ": "
-            yield from _repr_pieces(item, depth + 1)
-        yield "}"
+        yield brackets[1]
     elif isinstance(value, (str, bytes)):
         yield repr(value[:200])
     else:

@@ -1,12 +1,4 @@
-"""Model creation, in one place: build a registered model and load its pretrained weights.
-
-    model = create_model("oct_resnet50", num_classes=10)
-    model = create_model("cct_7_3x1_32", pretrained="cifar100_300ep")
-    list_pretrained("cct_*")     # published weights files and whether they are cached
-
-The registry (:mod:`paddle_conv.registry`) only maps names to builders and cards; loading
-weights (:mod:`paddle_conv.pretrained`) happens here.
-"""
+"""Model creation, in one place: build a registered model (:mod:`paddle_conv.registry`) and load its weights."""
 
 from typing import Any, Callable, List, Optional
 
@@ -20,22 +12,16 @@ __all__ = ["build_then_load", "create_model", "list_pretrained", "weights_table"
 def create_model(name: str, pretrained: Pretrained = False, **kwargs: Any) -> Any:
     """Build the registered model ``name``, e.g. ``create_model("oct_resnet50", num_classes=10)``.
 
-    Args:
-        pretrained: False (random init), True (the card's first weights), a weights name of the
-            card, a path (``.pdparams`` or an upstream ``.pth``, converted) or an ``http(s)://`` URL;
-            downloaded and converted on first use (see :mod:`paddle_conv.pretrained`). Without
-            ``num_classes`` the model takes the named weights' class count; with another one,
-            every weight but the classifier's is loaded.
-        **kwargs: the builder's arguments.
+    ``pretrained``: False, True (the card's first weights), a weights name of the card, a path (``.pdparams``
+    or an upstream ``.pth``) or a URL. Without ``num_classes`` the model takes the weights' class count;
+    with another one, every weight but the classifier's loads. ``kwargs``: the builder's arguments.
     """
     return build_then_load(name, pretrained, kwargs)
 
 
 def build_then_load(name: str, pretrained: Pretrained, kwargs: dict,
                     prepare: Optional[Callable[[Any], None]] = None) -> Any:
-    """:func:`create_model` with ``prepare(model)`` run on the freshly built model before the
-    pretrained weights load (an init-time change, e.g. PaddleClas's ``head_init_scale``, that
-    loaded weights then replace)."""
+    """:func:`create_model` with ``prepare(model)`` run on the built model before its weights load."""
     card = MODELS.card(name)
     entry = resolve_entry(name, card.weights, pretrained) if pretrained else None
     if entry is not None:
@@ -48,11 +34,8 @@ def build_then_load(name: str, pretrained: Pretrained, kwargs: dict,
     return model
 
 
-
-
 def list_pretrained(pattern: Optional[str] = None) -> List[dict]:
-    """One row per published weights file of the models matching ``pattern``: model, name,
-    dataset, metrics, class count, upstream, the file's cache path and whether it is there."""
+    """One row per published weights file of the models matching ``pattern``, with its cache path."""
     rows = []
     for model in MODELS.filter(pattern, pretrained=True):
         for entry in MODELS.card(model).weights:
@@ -64,8 +47,7 @@ def list_pretrained(pattern: Optional[str] = None) -> List[dict]:
 
 
 def weights_table() -> str:
-    """The Markdown table of every published weights file, one row per model (README and
-    docs/pretrained.md show it; a test keeps them in sync)."""
+    """The Markdown table of every published weights file, one row per model (README, docs/pretrained.md)."""
     lines = ["| model | `pretrained=`: data, published score | source |", "|---|---|---|"]
     for model in MODELS.filter(pretrained=True):
         weights = MODELS.card(model).weights

@@ -1,20 +1,8 @@
 """Fold inference-mode BatchNorm into the convolution in front of it (for deployment).
 
-An eval-mode ``BatchNorm2D`` is the per-channel affine map ``y = s x + t`` with
-``s = gamma / sqrt(var + eps)`` and ``t = beta - s mean``; a convolution ``x -> W * x + b`` followed
-by it equals the convolution with ``W' = s W`` and ``b' = s b + t``. :func:`fuse` applies this to
-
-* every layer that offers a ``fuse_bn()`` method (it folds its own norms with :func:`bn_affine` and
-  :func:`scale_conv`, e.g. OctConv's ``Conv_BN``, whose norms follow several branches);
-* every ``nn.Conv2D`` whose output tensor goes straight into a ``nn.BatchNorm2D``, found by
-  running the model once on a random input (so the pairing follows the real data flow, whatever
-  the layer names or nesting).
-
-Before that, every layer that offers a ``reparameterize()`` method (RefConv2D, DiverseBranchBlock) is
-replaced by the inference form it returns (:func:`reparameterize`).
-
-The folded norms become ``nn.Identity``. The result is checked against the unfused model on that
-input; a model that reuses a convolution's output besides feeding it to the norm is refused.
+:func:`fuse` replaces layers offering ``reparameterize()`` by their inference form, calls every
+``fuse_bn()``, then folds each BatchNorm2D that takes a Conv2D's output (found by running the model
+once) into it: ``W' = s W``, ``b' = s b + t``. The result is checked against the unfused model.
 """
 
 import copy
@@ -41,13 +29,8 @@ def replace_sublayers(model, convert):
 
 
 def reparameterize(model):
-    """Replace every sublayer of ``model`` that offers a ``reparameterize()`` method (RefConv2D,
-    DiverseBranchBlock) by the inference form it returns, in place; return the model.
-
-    A RefConv2D becomes a plain ``nn.Conv2D`` whose ``weight`` is the refocused kernel, so outputs
-    are unchanged and the model has exactly the structure and parameter count of the model that
-    was refocused.
-    """
+    """Replace every sublayer offering ``reparameterize()`` by the inference form it returns, in place; return
+    ``model`` (a refocused model gets back its plain structure and parameter count)."""
     replace_sublayers(model, lambda layer: layer.reparameterize() if hasattr(layer, "reparameterize") else None)
     return model
 
@@ -68,13 +51,12 @@ def scale_conv(conv, s, t):
     """Make ``conv`` compute ``s * conv(x) + t`` (``t`` None: no shift, and no bias added)."""
     weight = conv.weight.numpy().astype(np.float64)
     conv.weight.set_value((weight * s.reshape(-1, 1, 1, 1)).astype(np.float32))
-    bias = conv.bias.numpy().astype(np.float64) if conv.bias is not None else None
-    if bias is None and t is None:
+    if conv.bias is None and t is None:
         return
-    new_bias = s * (bias if bias is not None else 0.0) + (t if t is not None else 0.0)
+    bias = conv.bias.numpy().astype(np.float64) if conv.bias is not None else 0.0
     if conv.bias is None:
         conv.bias = conv.create_parameter([conv.weight.shape[0]], is_bias=True)
-    conv.bias.set_value(new_bias.astype(np.float32))
+    conv.bias.set_value((s * bias + (0.0 if t is None else t)).astype(np.float32))
 
 
 def _probe_input(model, input_shape):
@@ -115,16 +97,10 @@ def _conv_bn_pairs(model, x):
 
 
 def fuse(model, input_shape=None, atol=1e-4):
-    """A copy of ``model`` in eval mode with every BatchNorm2D folded into its convolution.
+    """A copy of ``model`` (left unchanged) in eval mode with every BatchNorm2D folded into its convolution.
 
-    Args:
-        model: a ``paddle.nn.Layer`` (left unchanged).
-        input_shape: ``[N, C, H, W]`` of the random probe input (default ``[2, C, 64, 64]`` with C
-            the first Conv2D's input channels); give it for models that need a fixed size.
-        atol: tolerance of the self-check, relative to the output's largest magnitude.
-
-    Returns the fused model, for inference only (its norms are gone, so training it differs).
-    Raises ConfigError when the fused model does not reproduce the original on the probe input.
+    ``input_shape``: ``[N, C, H, W]`` of the random probe input (default ``[2, C, 64, 64]``, C the first
+    Conv2D's input channels). ConfigError when the result differs by more than ``atol`` (relative).
     """
     fused = copy.deepcopy(model)
     fused.eval()

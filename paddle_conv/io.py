@@ -1,14 +1,4 @@
-"""Reading files other people made, and writing files all-or-nothing: the one place for both (SECURITY.md).
-
-* :func:`safe_paddle_load` reads a ``.pdparams``/``.pdopt`` pickle (protocols 0-5) with a restricted
-  unpickler that knows only what ``paddle.save`` of a state dict or optimizer state writes, and returns
-  what ``paddle.load`` would; the file is read once and nothing in it reaches ``pickle.load`` or
-  ``paddle.load``. :func:`safe_torch_load` is ``torch.load(..., weights_only=True)`` with clean errors.
-* :func:`open_user_file` (and the readers built on it) is the one rule for every file read from a path
-  a user gave: a regular file within the size bound of its kind (:data:`FILE_KINDS`), or one error.
-* :func:`atomic_write` (and :func:`atomic_paddle_save`, :func:`atomic_json_save`) write through a
-  temporary file unique to the process, renamed into place.
-"""
+"""Reading files other people made, and writing files all-or-nothing: the one place for both (SECURITY.md)."""
 
 import contextlib
 import errno
@@ -28,12 +18,9 @@ from paddle.framework.io_utils import _pack_loaded_dict
 
 from .errors import ConfigError, DataError, OutputError, PaddleConvError, WeightsError, abbreviate
 
-#: Key of the ``{structured name: parameter name}`` table ``paddle.save`` adds to a state dict.
-_NAME_TABLE = "StructuredToParameterName@@"
-#: Nesting a state dict or optimizer state never reaches (they are two or three levels deep).
-_MAX_DEPTH = 32
+_NAME_TABLE = "StructuredToParameterName@@"  # paddle.save's {structured name: parameter name} table
+_MAX_DEPTH = 32  # a state dict or optimizer state is two or three levels deep
 _NUMERIC_KINDS = "biufc"
-_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 class UnsafePickleError(WeightsError):
@@ -56,8 +43,7 @@ class _NdarrayClass:
 
 
 def _reconstruct(subtype, shape, typecode):
-    # NumPy pickles an array as _reconstruct(ndarray, (0,), b'b') then BUILD(state): the empty
-    # array is filled by ndarray.__setstate__, which checks the data against the shape.
+    # NumPy pickles an array as _reconstruct(ndarray, (0,), b'b') then BUILD(state), which checks the data
     if not isinstance(subtype, _NdarrayClass) or not isinstance(shape, tuple) or 0 not in shape:
         _refuse("numpy _reconstruct called otherwise than NumPy pickles an array")
     return np.ndarray.__new__(np.ndarray, (0,), _checked_dtype(typecode))
@@ -90,8 +76,7 @@ def _empty_bytes(*args):
     return b""
 
 
-#: Every global the pickle of a Paddle state dict or optimizer state may name, and what it
-#: becomes. Anything else is refused before it is imported.
+#: Every global a Paddle state dict's pickle may name, and what it becomes; anything else is refused.
 _ALLOWED = {
     **{(module, "_reconstruct"): _reconstruct for module in ("numpy._core.multiarray", "numpy.core.multiarray")},
     **{(module, "scalar"): _scalar for module in ("numpy._core.multiarray", "numpy.core.multiarray")},
@@ -144,9 +129,7 @@ def _check_plain(obj):
 
 
 def _as_paddle_load_returns(obj):
-    """``obj`` (checked plain data) turned into what ``paddle.load`` returns for it (Paddle 3.3):
-    big arrays saved in slices joined, arrays named by the name table become named tensors, or
-    else every array (and every ``(name, array)`` pair of Paddle 2.1) becomes a tensor."""
+    """``obj`` (checked plain data) as ``paddle.load`` (Paddle 3.3) returns it: arrays become tensors."""
     if isinstance(obj, dict):
         obj = _pack_loaded_dict(obj)
         if _NAME_TABLE in obj:
@@ -158,10 +141,8 @@ def _as_paddle_load_returns(obj):
     return _parse_load_result(obj, return_numpy=False)
 
 
-# ------------------------------------------------------------------------ files named by users
 _MB, _GB = 1 << 20, 1 << 30
-#: A kind of file read from a path a user gave: what messages call it, the most bytes it may have,
-#: and the error a refused file raises.
+#: A kind of file read from a user's path: what messages call it, its most bytes, the error raised.
 FileKind = namedtuple("FileKind", "noun limit error")
 
 #: Every kind of file paddle_conv reads from a path a user gave, with its size bound (SECURITY.md).
@@ -198,8 +179,7 @@ def _refused(path, kind, what, problem, where=""):
 
 
 def _check_stat(st, path, kind, what, where):
-    """``st.st_size``; the kind's error unless ``st`` (of ``path``, links followed) is a regular file
-    within the bound of ``kind``."""
+    """``st.st_size``; the kind's error unless ``st`` is a regular file within the bound of ``kind``."""
     if not stat.S_ISREG(st.st_mode):
         name = next((name for test, name in _NOT_REGULAR if test(st.st_mode)), "not a file")
         link = f" (a symbolic link to {os.path.realpath(path)!r})" if os.path.islink(path) else ""
@@ -225,10 +205,8 @@ def _open_problem(exc):
 
 
 def check_user_file(path, kind, what=None, where=""):
-    """The size of ``path`` after checking it is a regular file (symbolic links followed) within the
-    size bound of ``kind`` (:data:`FILE_KINDS`); for readers that open the path themselves
-    (Paddle Inference, h5py, tarfile). Raises the kind's error naming ``what`` (default: the kind)
-    at ``path`` and what it is: missing, a directory, a FIFO, a device, or too big."""
+    """The size of ``path``, a regular file within the bound of ``kind`` (:data:`FILE_KINDS`), else
+    the kind's error; for readers that open the path themselves (Paddle Inference, h5py, tarfile)."""
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -237,7 +215,8 @@ def check_user_file(path, kind, what=None, where=""):
 
 
 def _open_checked(path, kind, what, where):
-    """``(binary file, size)`` of ``path`` opened and checked as :func:`open_user_file` says."""
+    """``(binary file, size)`` of ``path``: a FIFO or device refused before the (non-blocking) open,
+    the descriptor checked again (what is read is what was checked)."""
     check_user_file(path, kind, what, where)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
@@ -255,19 +234,12 @@ def _open_checked(path, kind, what, where):
 
 
 def open_user_file(path, kind, what=None, where=""):
-    """``path`` opened for reading in binary, checked as :func:`check_user_file` says.
-
-    A FIFO or a device is refused before it is opened; the file is opened non-blocking (a FIFO put
-    there meanwhile cannot hang the open) and its descriptor checked again (what is read is what
-    was checked).
-    """
+    """``path`` opened for reading in binary, checked as :func:`check_user_file` says."""
     return _open_checked(path, kind, what, where)[0]
 
 
 def read_user_bytes(path, kind, what=None, where=""):
-    """The bytes of ``path``, read once :func:`open_user_file` has checked it: as many as its size
-    said (one allocation), the kind's error when it has more by then (something writes it, or a
-    ``/proc`` file that claims 0 bytes)."""
+    """The bytes of ``path`` (checked as :func:`open_user_file`); the kind's error if it grew since."""
     f, size = _open_checked(path, kind, what, where)
     with f:
         data = f.read(size + 1)
@@ -278,8 +250,7 @@ def read_user_bytes(path, kind, what=None, where=""):
 
 
 def read_user_text(path, kind, what=None, where=""):
-    """The UTF-8 text of ``path`` (:func:`read_user_bytes`); the kind's error when it is not UTF-8
-    text (a NUL byte counts as binary). No content of the file is quoted in any message."""
+    """The UTF-8 text of ``path`` (:func:`read_user_bytes`); a NUL byte counts as binary: refused."""
     data = read_user_bytes(path, kind, what, where)
     try:
         if b"\0" in data:
@@ -303,9 +274,8 @@ def json_depth(text):
 
 
 def read_json(path, damaged, what="JSON file"):
-    """The JSON document in ``path``, read by :func:`read_user_bytes` (a regular file of at most
-    16 MB), UTF-8 and nested at most :data:`MAX_JSON_DEPTH` levels; WeightsError with the message
-    ``damaged(exc)`` when it is not JSON (the caller says what the file is and how to recover)."""
+    """The JSON document in ``path`` (UTF-8, nested at most :data:`MAX_JSON_DEPTH` levels); WeightsError
+    ``damaged(exc)`` when it is not JSON."""
     data = read_user_bytes(path, "json", what)
     try:
         text = data.decode("utf-8")
@@ -330,18 +300,8 @@ def _read_bytes(path, what):
 
 
 def safe_paddle_load(path, what="checkpoint", fix="download it again or write it again with paddle.save"):
-    """What Paddle's loader returns for ``path``, read without ever running code from the file.
-
-    Args:
-        path: a ``.pdparams`` or ``.pdopt`` file (a pickle of any protocol, 0-5).
-        what: how error messages call the file ("checkpoint", "pretrained weights", ...).
-        fix: what the message of a truncated or corrupt file advises.
-
-    Raises:
-        UnsafePickleError: the pickle names a global a state dict never needs (``os.system``, ...).
-        WeightsError: the file is missing, empty, truncated, not a pickle (a zip archive, Paddle's
-            old binary tensor format, ...) or holds other data than arrays, numbers and containers.
-    """
+    """What ``paddle.load`` returns for the pickle ``path`` (protocols 0-5), never running code from it;
+    ``what``: how messages call the file, ``fix``: what a corrupt file's message advises."""
     data = _read_bytes(path, what)
     if data.startswith(b"PK\x03\x04"):
         raise WeightsError(f"{what} {os.fspath(path)!r} is a zip archive (PyTorch's format), not a Paddle pickle; "
@@ -364,11 +324,7 @@ def safe_paddle_load(path, what="checkpoint", fix="download it again or write it
 
 
 def safe_torch_load(path, what="checkpoint"):
-    """``torch.load(path, map_location="cpu", weights_only=True)``: tensors and plain containers only.
-
-    Raises WeightsError naming the file when it is missing, empty, truncated or corrupt, or
-    needs more than ``weights_only=True`` allows (a pickled module, any other global).
-    """
+    """``torch.load(path, map_location="cpu", weights_only=True)``; WeightsError naming the file otherwise."""
     import torch
 
     data = _read_bytes(path, what)  # missing, not a regular file, too big, unreadable or empty: one clear line
@@ -387,13 +343,9 @@ def safe_torch_load(path, what="checkpoint"):
                            "with torch.save(model.state_dict(), path)") from None
 
 
-# ------------------------------------------------------------------------------------- writing
 def temp_path(path):
-    """A new empty temporary file beside ``path``: ``.<name>.<pid>.<random>.tmp``, mode as ``path`` will have.
-
-    The process id in the name lets a later run tell a leftover of a dead process from the
-    temporary file of a run still writing (:func:`is_leftover`).
-    """
+    """A new empty temporary file beside ``path``: ``.<name>.<pid>.<random>.tmp`` (:func:`is_leftover`
+    reads the pid), mode as ``path`` will have."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     try:
@@ -425,7 +377,7 @@ def is_leftover(tmp):
 
 def _output_error(exc, path):
     """The OSError ``exc`` met while writing ``path``, as an OutputError naming the path and the fix."""
-    if exc.errno in _NO_SPACE:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         message = ("no space left on the device while writing {path!r}: nothing was replaced (the previous "
                    "file, if any, is intact); free disk space or point Global.output_dir to another disk, then "
                    "run again")
@@ -441,10 +393,7 @@ def _output_error(exc, path):
 
 
 def write_synced(path, write):
-    """Call ``write(tmp)`` for a temporary file beside ``path``, fsync it, return its path.
-
-    On failure the temporary file is removed; an OSError becomes an OutputError naming ``path``.
-    """
+    """Call ``write(tmp)`` for a temporary file beside ``path``, fsync it, return its path (removed on failure)."""
     tmp = temp_path(path)
     try:
         write(tmp)
@@ -464,11 +413,7 @@ def _remove_quietly(path):
 
 
 def atomic_write(path, write):
-    """Call ``write(tmp_path)`` then rename ``tmp_path`` onto ``path`` (same directory, atomic).
-
-    On any failure the temporary file is removed and ``path`` is left as it was. A new file gets
-    the mode the umask gives; a replaced one keeps its mode.
-    """
+    """Call ``write(tmp_path)`` then rename ``tmp_path`` onto ``path``; on failure ``path`` is left as it was."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise _output_error(IsADirectoryError(errno.EISDIR, "is a directory"), path)
@@ -500,12 +445,8 @@ def atomic_json_save(obj, path):
 
 
 class RunLock:
-    """``<folder>/.lock`` holding this process's id while a run writes into ``folder``.
-
-    :meth:`acquire` creates ``folder`` if needed; it raises OutputError when another living
-    process holds the lock, and takes over a stale lock (its process is gone) or one of this
-    process (an earlier run in the same interpreter that failed).
-    """
+    """``<folder>/.lock`` holding this process's id while a run writes into ``folder``; a lock whose
+    process is gone (or is this one) is taken over, another living one's raises OutputError."""
 
     def __init__(self, folder):
         self.folder = os.fspath(folder)

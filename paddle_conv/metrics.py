@@ -109,25 +109,17 @@ class TprAtFpr(paddle.metric.Metric):
         return float(tpr[fpr <= self.max_fpr].max(initial=0.0))
 
 
-#: What :class:`ATTRMetric` logs, in PaddleClas's order (the first, label mA, chooses best_model).
-ATTR_NAMES = ("mA", "label_f1", "label_pos_recall", "label_neg_recall", "instance_f1", "instance_acc",
-              "instance_prec", "instance_recall")
+class _MultiHot(paddle.metric.Metric):
+    """The 0/1 predictions (sigmoid > ``bi_threshold``) and labels ``[N, C]`` (or ``[N, 2, C]`` with
+    ``label_ratio``) of a multi-label model, over an evaluation."""
 
-
-@register_metric
-class ATTRMetric(paddle.metric.Metric):
-    """PaddleClas's attribute metrics of a multi-label model (sigmoid scores > ``threshold``): label
-    mean accuracy ``mA`` (the mean over attributes of (positive recall + negative recall) / 2), label F1
-    and recalls, instance accuracy, precision, recall and F1. Labels ``-1`` (unknown) count as neither.
-    Labels ``[N, C]`` or ``[N, 2, C]`` (with the ratios of ``label_ratio``)."""
-
-    def __init__(self, threshold=0.5):
+    def __init__(self, bi_threshold=0.5):
         super().__init__()
-        self.threshold = threshold
+        self.bi_threshold = bi_threshold
         self.reset()
 
     def name(self):
-        return list(ATTR_NAMES)
+        return type(self).__name__
 
     def reset(self):
         self.truth, self.predicted = [], []
@@ -136,8 +128,30 @@ class ATTRMetric(paddle.metric.Metric):
         return paddle.nn.functional.sigmoid(pred), label[:, 0, :] if label.ndim == 3 else label
 
     def update(self, probs, label):
+        self.truth.append(np.asarray(label))
+        self.predicted.append((np.asarray(probs) > self.bi_threshold).astype(np.asarray(label).dtype))
+
+
+#: What :class:`ATTRMetric` logs, in PaddleClas's order (the first, label mA, chooses best_model).
+ATTR_NAMES = ("mA", "label_f1", "label_pos_recall", "label_neg_recall", "instance_f1", "instance_acc",
+              "instance_prec", "instance_recall")
+
+
+@register_metric
+class ATTRMetric(_MultiHot):
+    """PaddleClas's attribute metrics of a multi-label model (sigmoid scores > ``threshold``): label
+    mean accuracy ``mA`` (the mean over attributes of (positive recall + negative recall) / 2), label F1
+    and recalls, instance accuracy, precision, recall and F1. Labels ``-1`` (unknown) count as neither."""
+
+    def __init__(self, threshold=0.5):
+        super().__init__(threshold)
+
+    def name(self):
+        return list(ATTR_NAMES)
+
+    def update(self, probs, label):
         label = np.asarray(label)
-        predicted = (np.asarray(probs) > self.threshold).astype(int)
+        predicted = (np.asarray(probs) > self.bi_threshold).astype(int)
         predicted[label == -1] = -1
         self.truth.append(label)
         self.predicted.append(predicted)
@@ -159,28 +173,6 @@ class ATTRMetric(paddle.metric.Metric):
         return [float(v) for v in (mean_acc, label_f1, np.mean(pos_recall), np.mean(neg_recall), ins_f1, ins_acc,
                                    ins_prec, ins_recall)]
 
-
-
-class _MultiHot(paddle.metric.Metric):
-    """The 0/1 predictions (sigmoid > ``bi_threshold``) and labels of a multi-label model, over an evaluation."""
-
-    def __init__(self, bi_threshold=0.5):
-        super().__init__()
-        self.bi_threshold = bi_threshold
-        self.reset()
-
-    def name(self):
-        return type(self).__name__
-
-    def reset(self):
-        self.truth, self.predicted = [], []
-
-    def compute(self, pred, label):
-        return paddle.nn.functional.sigmoid(pred), label[:, 0, :] if label.ndim == 3 else label
-
-    def update(self, probs, label):
-        self.truth.append(np.asarray(label))
-        self.predicted.append((np.asarray(probs) > self.bi_threshold).astype(np.asarray(label).dtype))
 
 
 @register_metric
@@ -207,11 +199,8 @@ class HammingDistance(_MultiHot):
         return float((np.concatenate(self.truth) != np.concatenate(self.predicted)).mean())
 
 def build_metrics(entries, member=None):
-    """The ``paddle.metric.Metric`` objects of ``[{Name: {kwargs}}, ...]``.
-
-    ``member``: the outputs are a DistillationModel's ``{member: logits}``; the metrics that do not
-    pick a member themselves (``TopkAcc``, ...) measure this one (:class:`MemberMetric`).
-    """
+    """The metrics of ``[{Name: {kwargs}}, ...]``; those that pick no DistillationModel member
+    themselves measure ``member`` (:class:`MemberMetric`)."""
     metrics = []
     for entry in entries or ():
         (name, kwargs), = entry.items()
@@ -223,24 +212,15 @@ def build_metrics(entries, member=None):
 
 
 def evaluate_map(model, dataset, eval_cfg, batch_size=64):
-    """VOC mAP of ``model`` on ``dataset``: ``{"mAP": all-point, "mAP_11": 11-point, "AP": per class}``.
-
-    ``eval_cfg``: a validated detection ``Eval`` section (``score_thresh``, ``nms_thresh``,
-    ``top_k``, ``iou_thresh``). The model is left in training mode.
-    """
+    """VOC mAP of ``model`` on ``dataset`` with a detection ``Eval`` section: ``{"mAP": all-point,
+    "mAP_11": 11-point, "AP": per class}``. The model is left in training mode."""
     model.eval()
     detections, truths = [], []
     with paddle.no_grad():
         for images, targets in detection_loader(dataset, batch_size, False):
             loc, conf, priors = model(images)
-            detections += detect(
-                loc,
-                conf,
-                priors,
-                score_thresh=eval_cfg["score_thresh"],
-                nms_thresh=eval_cfg["nms_thresh"],
-                top_k=eval_cfg["top_k"],
-            )
+            detections += detect(loc, conf, priors, score_thresh=eval_cfg["score_thresh"],
+                                 nms_thresh=eval_cfg["nms_thresh"], top_k=eval_cfg["top_k"])
             truths += [t[t[:, 4] >= 0] for t in targets.numpy()]
     model.train()
     num_classes = model.num_classes - 1

@@ -1,9 +1,4 @@
-"""One-line notes for settings that are accepted but act differently here (nothing is silently ignored).
-
-``note_once("Global.use_dali", "DALI is not used; the Paddle DataLoader reads the images")`` prints
-``note: Global.use_dali: DALI is not used; ...`` on stderr the first time and records it in
-:data:`NOTES`, which ``tools/train.py --check`` reports as "warned".
-"""
+"""One-line ``note:`` lines for settings accepted but acting differently here (``--check`` reports them)."""
 
 import sys
 

@@ -1,15 +1,6 @@
-"""Model families defined outside the package, loaded from Python files the user names.
-
-    PADDLE_CONV_PLUGINS=my_family.py python tools/train.py -c my_config.yaml
-
-Each file of ``$PADDLE_CONV_PLUGINS`` (paths separated by ``os.pathsep``, ``:`` on Linux) is run once,
-as a module of its own, the first time a registry of models or torch references is read: its
-``@register_model`` builders (with their cards), torch references and key mappings are then known
-to every tool (train, export, summary, convert_weights, parity_report), as the package's own.
-docs/adding-a-family.md walks through one.
-
-Loading a plugin executes its code with the user's rights: only the user running the command
-names plugins (an environment variable, never a config or weights file; SECURITY.md).
+"""Model families defined outside the package: each ``.py`` file of ``$PADDLE_CONV_PLUGINS`` (``os.pathsep``-
+separated) runs once, as a module, when a model or torch-reference registry is first read (docs/adding-a-family.md).
+Only the user running the command names plugins: never a config or weights file (SECURITY.md).
 """
 
 import importlib.util

@@ -1,13 +1,4 @@
-"""Refocus a trained model into its RefConv form, and fold it back (arXiv:2310.10563).
-
-    model = create_model("mobilenet_v1", num_classes=10)
-    ...train it, or load a checkpoint...
-    refocus(model)          # every k x k Conv2D (k >= 3) -> RefConv2D, same outputs (init="zero")
-    ...train: only the refocusing transforms are parameters...
-    reparameterize(model)   # back to plain Conv2D layers: the original structure and cost
-
-Both functions change ``model`` in place and return it.
-"""
+"""Refocus a trained model into its RefConv form (:func:`refocus`) and fold it back (:func:`reparameterize`)."""
 
 import paddle.nn as nn
 
@@ -21,8 +12,8 @@ __all__ = ["refocus", "reparameterize", "refocusable", "reset_random_bases"]
 
 
 def refocusable(conv, min_kernel=3, map_k=3):
-    """Whether ``conv`` is a plain ``nn.Conv2D`` (or a ``DenseConv2D`` or ``DepthwiseConv2D``) that
-    :func:`refocus` turns into a RefConv2D: square kernel of at least ``max(min_kernel, map_k)``, zero padding, NCHW."""
+    """Whether :func:`refocus` turns ``conv`` into a RefConv2D: a plain (or fast) Conv2D, NCHW, zero padding
+    mode, square kernel of at least ``max(min_kernel, map_k)``."""
     if type(conv) not in (nn.Conv2D, DenseConv2D, DepthwiseConv2D):
         return False
     kh, kw = conv._kernel_size
@@ -31,22 +22,11 @@ def refocusable(conv, min_kernel=3, map_k=3):
 
 
 def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", basis="frozen"):
-    """Turn ``model`` into its RefConv form in place and return it.
+    """Turn every :func:`refocusable` conv of ``model`` into a :class:`RefConv2D` whose basis (and bias) are
+    its trained values, in place; return ``model`` (options: :data:`refocus.options`, docs/refconv.md).
 
-    Every :func:`refocusable` ``nn.Conv2D`` becomes a :class:`RefConv2D` whose frozen basis
-    ``weight`` (and frozen ``bias``) are that conv's trained values; 1x1 convolutions are left
-    alone (the paper's rule: ``min_kernel=3``). With ``init="zero"`` the transform ``convmap`` is
-    zero, so the model computes exactly what it did until it is trained; ``init="xavier"`` is the
-    seed's recipe (Xavier-uniform transforms). The refocused kernels are no longer parameters: an
-    optimizer built afterwards trains the transforms and the layers left untouched (norms, 1x1
-    convs, the classifier), as the official training script does; ``only_transforms=True`` also
-    freezes those (``stop_gradient``), so that only the transforms (and a trainable basis) learn,
-    as the paper describes (batch-norm statistics still follow the data in train mode).
-
-    ``basis`` (:data:`~paddle_conv.layers.refconv2d.BASIS_MODES`) runs the paper's ablations:
-    ``"trainable"`` trains the basis too; ``"random_frozen"`` / ``"random_trainable"`` use a
-    Kaiming-normal random basis instead of the trained kernel (call :func:`reset_random_bases`
-    after loading plain weights into the refocused model, as the trainer does).
+    ``init="zero"`` keeps the outputs exact until training; ``only_transforms=True`` freezes every other
+    parameter; ``random_*`` bases need :func:`reset_random_bases` after loading plain weights.
     """
     if init not in TRANSFORM_INITS or basis not in BASIS_MODES:
         raise ValueError(f"refocus(init={init!r}, basis={basis!r}): init must be one of "
@@ -101,6 +81,5 @@ ARCH_TRANSFORMS.register(refocus)
 
 
 def reset_random_bases(model):
-    """Draw a new random basis for every ``random_*`` :class:`RefConv2D` of ``model`` (after loading
-    plain pretrained weights, whose kernels would otherwise land in those bases); return the count."""
+    """Draw a new basis for every ``random_*`` :class:`RefConv2D` of ``model``; return the count."""
     return sum(layer.reset_random_basis() for layer in model.sublayers() if isinstance(layer, RefConv2D))

@@ -1,18 +1,5 @@
-"""Name -> builder registries.
-
-One :class:`Registry` class serves every kind of named component: models (``MODELS``, a
-:class:`ModelRegistry` that also keeps each model's :class:`~paddle_conv.cards.ModelCard`),
-and, in their own modules, losses, optimizers, schedulers and data sets. A misspelled name
-raises :class:`~paddle_conv.errors.UnknownNameError` listing the closest registered names.
-
-Example::
-
-    @register_model(card=ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch"))
-    def oct_resnet50(num_classes=1000, alpha=0.5): ...
-
-    model = create_model("oct_resnet50", num_classes=10)
-    list_models(task="classification", pretrained=False)
-"""
+"""Name -> builder registries (models with their cards, converters, references, data sets, losses, ...); a
+misspelled name raises :class:`~paddle_conv.errors.UnknownNameError` listing the closest registered names."""
 
 import difflib
 import fnmatch
@@ -26,16 +13,13 @@ T = TypeVar("T", bound=Callable[..., Any])
 
 
 class Registry:
-    """A mapping from names to builders (functions or classes) of one kind of component.
-
-    Args:
-        kind: what the registry holds, used in error messages (e.g. ``"model"``).
-    """
+    """Names -> builders (functions or classes) of one ``kind`` of component (``"model"``: named in errors);
+    ``plugins``: load ``$PADDLE_CONV_PLUGINS`` before the first lookup."""
 
     def __init__(self, kind: str, plugins: bool = False) -> None:
         self.kind = kind
         self._entries: dict = {}
-        self._plugins_pending = plugins  # load $PADDLE_CONV_PLUGINS before the first lookup
+        self._plugins_pending = plugins
 
     def _load_plugins(self) -> None:
         if self._plugins_pending:
@@ -96,11 +80,7 @@ class ModelRegistry(Registry):
 
     def register(self, fn: Optional[T] = None, *, name: Optional[str] = None,
                  card: Optional[ModelCard] = None) -> Any:
-        """Register the builder ``fn`` under ``name`` with its ``card``; usable as a decorator.
-
-        Without a ``card`` the model gets the default one (an ImageNet-style classifier with an
-        ``fc`` layer at 224x224); every model of this package passes its own.
-        """
+        """Register the builder ``fn`` under ``name`` with its ``card`` (default: ``ModelCard()``); a decorator too."""
 
         def add(obj: T) -> T:
             key = name or obj.__name__
@@ -134,6 +114,13 @@ def register_model(fn: Optional[T] = None, *, name: Optional[str] = None, card: 
     return MODELS.register(fn, name=name, card=card)
 
 
+def register_variant(name: str, build: T, card: ModelCard, doc: str) -> T:
+    """Register ``build``, made per model by a family's factory, as ``name`` (its ``__name__``) with ``doc``."""
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc
+    return MODELS.register(build, name=name, card=card)
+
+
 def model_card(name: str) -> ModelCard:
     """The :class:`~paddle_conv.cards.ModelCard` of the registered model ``name``."""
     return MODELS.card(name)
@@ -141,13 +128,8 @@ def model_card(name: str) -> ModelCard:
 
 def list_models(pattern: Optional[str] = None, task: Optional[str] = None,
                 pretrained: Optional[bool] = None) -> List[str]:
-    """Registered model names, sorted, optionally filtered.
-
-    Args:
-        pattern: shell-style pattern on the name (``"oct_*"``).
-        task: only models of this task (``"classification"`` or ``"detection"``).
-        pretrained: True: only models with pretrained weights; False: only those without.
-    """
+    """Registered model names, sorted; filtered by a shell-style ``pattern`` (``"oct_*"``), a ``task``
+    (``"classification"``, ``"detection"``) and ``pretrained`` (True: with published weights; False: without)."""
     if task is not None and task not in TASKS:
         raise UnknownNameError(f"unknown task {task!r}; one of: {', '.join(TASKS)}")
     return MODELS.filter(pattern, task, pretrained)
@@ -158,8 +140,7 @@ def list_models(pattern: Optional[str] = None, task: Optional[str] = None,
 #: weights entry's ``converter`` names the one it needs (:func:`paddle_conv.pretrained.loader.converter`).
 CONVERTERS = Registry("weights converter")
 
-#: ``model name -> builder of its PyTorch reference`` (``torch.nn.Module``), for converting and checking
-#: weights: :mod:`weights_bridge.references` registers the package's own, a plugin its family's.
+#: ``model name -> builder of its PyTorch reference`` (``torch.nn.Module``), registered by the bridge or a plugin.
 REFERENCES = Registry("torch reference model", plugins=True)
 register_reference = REFERENCES.register
 
@@ -168,8 +149,7 @@ register_reference = REFERENCES.register
 #: (the config's keys under ``Arch.<key>``); registered by the module defining it (:mod:`paddle_conv.refconv`).
 ARCH_TRANSFORMS = Registry("Arch transform")
 
-#: Data sets (``DataLoader.*.dataset.name``) and losses (``Loss.Train``), registered by their modules
-#: under :mod:`paddle_conv.data` and :mod:`paddle_conv.losses`.
+#: Data sets (``DataLoader.*.dataset.name``) and losses (``Loss.Train``), registered by their modules.
 DATASETS = Registry("dataset")
 register_dataset = DATASETS.register
 LOSSES = Registry("loss")

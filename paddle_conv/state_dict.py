@@ -1,11 +1,4 @@
-"""State dicts of models: read one from a file safely, compare it with a model, load what fits.
-
-:func:`read_state_dict` reads a ``.pdparams`` file through the one safe loader
-(:func:`paddle_conv.io.safe_paddle_load`); :func:`load_pretrained` loads the weights whose name
-and shape match a model and reports the rest (:func:`format_load_report`);
-:func:`check_state_matches` demands an exact match (resuming). Used by export, the tools and the
-trainers' checkpoints (:mod:`paddle_conv.engine.atomic_checkpoint`).
-"""
+"""State dicts of models: read one from a file safely, compare it with a model, load what fits."""
 
 import os
 
@@ -28,11 +21,7 @@ def strip_suffix(prefix):
 
 
 def read_state_dict(path, what="checkpoint"):
-    """The state dict in ``path`` (read by :func:`safe_paddle_load`): ``{name: tensor or array}``.
-
-    Raises WeightsError naming the file when it is missing, unreadable (truncated, not a Paddle
-    file) or holds something else than a state dict (a whole pickled model, a list, ...).
-    """
+    """The state dict ``{name: tensor or array}`` in ``path``; WeightsError naming the file if it is none."""
     if not os.path.exists(path):
         raise WeightsError(f"{what} {path!r} does not exist; check the path (a .pdparams file or its prefix)")
     state = safe_paddle_load(path, what)
@@ -51,9 +40,8 @@ def read_state_dict(path, what="checkpoint"):
 
 
 def as_model_dtypes(state, own, path):
-    """``state`` with floating tensors cast to the dtype of the model's parameter (float16 or float64
-    weights load into a float32 model); WeightsError naming the key for integer weights of a float
-    parameter (quantized, or not weights at all)."""
+    """``state`` with floating tensors cast to the dtype of the model's parameter in ``own`` (WeightsError for
+    integer weights of a float parameter)."""
     out = {}
     for name, value in state.items():
         want = str(own[name].dtype).replace("paddle.", "") if name in own else None
@@ -73,9 +61,7 @@ def _is_float(value):
 
 
 def compare_state(own, state):
-    """How a file's ``state`` differs from a model's ``own`` state dict: ``(missing, unexpected,
-    mismatched)``, names in model order (``unexpected`` in file order), ``mismatched`` as
-    ``(name, model shape, file shape)``."""
+    """``(missing, unexpected, [(name, model shape, file shape)])`` of a file's ``state`` against a model's ``own``."""
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     mismatched = [(k, list(own[k].shape), list(state[k].shape))
@@ -89,8 +75,7 @@ MISMATCH_FIX = ("it was saved from another architecture or configuration: set Ar
 
 
 def check_state_matches(state, model, path, fix=MISMATCH_FIX):
-    """Raise WeightsError unless ``state`` has exactly the parameters (names and shapes) of ``model``;
-    the message ends with ``fix``, the advice of the caller's tool."""
+    """Raise WeightsError, ending with ``fix``, unless ``state`` has exactly the parameters of ``model``."""
     missing, unexpected, mismatched = compare_state(model.state_dict(), state)
     mismatched = [f"{k}: model {have} vs file {got}" for k, have, got in mismatched]
     if missing or unexpected or mismatched:
@@ -101,15 +86,9 @@ def check_state_matches(state, model, path, fix=MISMATCH_FIX):
 
 
 def load_pretrained(model, path):
-    """Load weights only from ``path`` (a prefix or a ``.pdparams`` file) into ``model``.
+    """Load the weights of ``path`` (a prefix or a ``.pdparams`` file) whose name and shape match ``model``.
 
-    Parameters whose name and shape match are loaded; the rest are reported, not fatal.
-    Returns ``{"loaded": [...], "missing": [...], "unexpected": [...], "mismatched":
-    [(name, model_shape, file_shape), ...]}``: ``missing`` are model parameters the file lacks
-    (they keep their initial values), ``unexpected`` are file entries the model lacks.
-
-    Raises WeightsError naming the file when it is missing, unreadable, or shares no
-    parameter with the model.
+    Returns ``{"loaded", "missing", "unexpected", "mismatched"}`` (:func:`compare_state`'s lists).
     """
     params = strip_suffix(os.fspath(path)) + ".pdparams"
     if not os.path.exists(params):

@@ -1,16 +1,5 @@
-"""Model summary: the model's card, parameters, multiply-accumulates (``paddle.flops``), per-stage
-output shapes, and the figures the papers report for the same model, side by side.
-
-``paddle.flops`` counts every leaf layer once per call (convolutions and linear layers as
-multiply-accumulates, plus norms and pooling), so its totals are slightly above papers that count
-only convolutions and fully connected layers (ResNet-50: 4.11 G here vs 4.09 G).
-
-Example::
-
-    from paddle_conv.summary import summarize
-    info = summarize("oct_resnet50")      # the paper's input size and classes: 224, 1000
-    info["macs"], info["paper"]["macs"]   # 2.38e9, 2.367e9
-"""
+"""Model summary: card, parameters, multiply-accumulates (``paddle.flops``, which also counts norms and pooling),
+per-stage output shapes and the paper's figures side by side: ``format_summary(summarize("oct_resnet50"))``."""
 
 import builtins
 import contextlib
@@ -33,13 +22,10 @@ def _int_of_tensor(value, *args):
 
 
 def count_macs(model, input_shape):
-    """Multiply-accumulates of one forward pass on ``input_shape`` ``[N, C, H, W]`` (``paddle.flops``).
+    """Multiply-accumulates of one forward pass on ``input_shape`` ``[N, C, H, W]`` (``paddle.flops``, silenced).
 
-    Paddle 3.3's ``paddle.flops`` calls ``int()`` on ``[1]``-shaped tensors, which NumPy >= 2.4
-    refuses; the ``int`` of that module is replaced by a tolerant one for the call. Its printout
-    is swallowed. A single layer is counted too (``paddle.flops`` counts sublayers only), and a subclass
-    of a layer it knows (the fast ``DepthwiseConv2D``, an ``nn.Conv2D``) as that layer, which it
-    would count as zero.
+    Also counts a single layer, and a subclass of a layer ``paddle.flops`` knows (``DepthwiseConv2D``) as that
+    layer; its module's ``int`` is made tolerant of ``[1]`` tensors for the call (NumPy >= 2.4 refuses them).
     """
     target = model if list(model.children()) else paddle.nn.Sequential(model)
     known = dynamic_flops.register_hooks
@@ -61,10 +47,7 @@ def _shapes(out):
 
 
 def stage_shapes(model, input_shape):
-    """``[(name, output shape)]`` of the model's top-level sublayers, in call order.
-
-    A layer returning a tuple (OctConv stages: ``(x_h, x_l)``) gets a list of shapes.
-    """
+    """``[(name, output shape)]`` of the model's top-level sublayers in call order (a tuple output: a list)."""
     seen, hooks = [], []
     for name, layer in model.named_children():
         hooks.append(layer.register_forward_post_hook(
@@ -79,11 +62,8 @@ def stage_shapes(model, input_shape):
 
 
 def summarize(name, size=None, num_classes=None, **model_kwargs):
-    """Summary of the registered model ``name`` for one ``[1, 3, size, size]`` image, as a dict.
-
-    ``size`` and ``num_classes`` default to the paper's setting when the card has the paper's figures
-    (``ModelCard.paper``), else to the card's; ``paper`` is None when the paper has none for this setting.
-    """
+    """Summary of the registered model ``name`` for one ``[1, 3, size, size]`` image, as a dict; ``size`` and
+    ``num_classes`` default to the paper's setting, else the card's (``paper``: None for another setting)."""
     card = model_card(name)
     paper = card.paper
     size = size or (paper["size"] if paper else card.input_size[-1])

@@ -6,25 +6,7 @@
     python tools/benchmark.py --train                       # ours/torch training-step ratios
     python tools/benchmark.py --train --models oct_mobilenet,mobilenet_v1 --paths dygraph,dygraph-1t,torch
 
-Paths (``--paths``): dygraph, static (to_static), inference (Paddle Inference over
-paddle_conv.deploy.export's files), onnxruntime, openvino (when installed), torch (the torch
-reference with the harness settings) and torch-default (torch's own defaults, child process).
-Modes (``--mode``): infer, train (forward + cross-entropy backward + SGD-momentum step).
-``--amp off,on``: float16 autocast (O1) on the dygraph and static paths (a GPU's setting).
-
-Every step is built first, then ``--runs`` rounds time each step once in turn (one interleaved
-run: compare ratios, not absolute times, on a shared machine). Each row: median and p90 latency,
-images/s, median process CPU time, peak memory, MACs per image and the ratio to the baseline
-model's on the same path, mode and batch; the summary gives each pair's ratio on every path, the
-fastest path vs the fastest path, and the fastest path vs the torch reference. The logic lives in
-paddle_conv.benchmark; docs/benchmarks.md has the measurements.
-
-``--train`` runs the training benchmark instead (paddle_conv.benchmark.training): the rows of
-TRAIN_ROWS, each at its own batch and size (``--models`` picks some, ``--paths`` among dygraph,
-static, torch, dygraph-1t: dygraph on one math thread), and prints each row's ours/torch step-time
-ratio with the CPU's name; torch is optional (reported as missing when absent). A second table
-times the depthwise convolution alone (paddle_conv.layers.depthwise_conv2d against Paddle's
-kernel, forward + backward).
+The columns, paths and measurements: docs/benchmarks.md.
 """
 
 import argparse
@@ -33,28 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_conv.benchmark import DEFAULT_BASELINES, MODES, PATHS, format_table, macs_per_image, run  # noqa: E402,F401
-from paddle_conv.benchmark.training import (  # noqa: E402
-    TRAIN_PATHS,
-    TRAIN_ROWS,
-    format_depthwise_table,
-    format_train_table,
-    run_depthwise,
-    run_train,
-)
+from paddle_conv.benchmark import DEFAULT_BASELINES, MODES, PATHS, format_table, run, training  # noqa: E402
 from paddle_conv.layers.octconv import Formulation  # noqa: E402
-
-DEFAULT_PATHS = ("dygraph", "static", "inference", "onnxruntime", "openvino", "torch", "torch-default")
-
-
-def _int_list(p, flag, text):
-    try:
-        values = [int(v) for v in text.split(",") if v]
-    except ValueError:
-        p.error(f"{flag} {text!r}: expected comma-separated integers, e.g. 1,8")
-    if not values or min(values) < 1:
-        p.error(f"{flag} {text!r}: every value must be >= 1")
-    return values
 
 
 def parse_args(argv=None):
@@ -63,11 +25,11 @@ def parse_args(argv=None):
                    help="comma-separated registered model names; NAME:reparameterized builds NAME and\n"
                         "folds its RefConv layers (paddle_conv.refconv.reparameterize); with --train,\n"
                         "a subset of the training rows (default: all)")
-    p.add_argument("--paths", default=None,
-                   help=f"comma-separated subset of {','.join(PATHS)}; with --train of {','.join(TRAIN_PATHS)}")
+    p.add_argument("--paths", default=None, help=f"comma-separated subset of {','.join(PATHS)}; with --train of "
+                                                 f"{','.join(training.TRAIN_PATHS)}")
     p.add_argument("--train", action="store_true",
                    help="the training benchmark: ours/torch step-time ratios of the training rows\n"
-                        "(" + ", ".join(r.label for r in TRAIN_ROWS) + ")")
+                        "(" + ", ".join(r.label for r in training.TRAIN_ROWS) + ")")
     p.add_argument("--mode", default="infer", help="infer, train or infer,train (default infer)")
     p.add_argument("--batch", default="1", help="batch sizes, comma-separated (default 1), e.g. 1,8")
     p.add_argument("--amp", default="off", help="off, on or off,on: float16 autocast on dygraph/static (default off)")
@@ -89,7 +51,7 @@ def parse_args(argv=None):
         return _train_args(p, args)
     if not args.models:
         p.error("--models is required (e.g. --models resnet50,oct_resnet50), or pass --train")
-    args.paths = [x for x in (args.paths or ",".join(DEFAULT_PATHS)).split(",") if x]
+    args.paths = [x for x in (args.paths or ",".join(PATHS)).split(",") if x]
     args.mode = [x for x in args.mode.split(",") if x]
     amp = [x for x in args.amp.split(",") if x]
     for kind, given, allowed in (("path", args.paths, PATHS), ("mode", args.mode, MODES), ("amp", amp, ("off", "on"))):
@@ -97,7 +59,13 @@ def parse_args(argv=None):
         if bad or not given:
             p.error(f"unknown {kind} {bad}: choose from {', '.join(allowed)}")
     args.amp = [a == "on" for a in amp]
-    args.batch = _int_list(p, "--batch", args.batch)
+    text = args.batch
+    try:
+        args.batch = [int(v) for v in text.split(",") if v]
+    except ValueError:
+        p.error(f"--batch {text!r}: expected comma-separated integers, e.g. 1,8")
+    if not args.batch or min(args.batch) < 1:
+        p.error(f"--batch {text!r}: every value must be >= 1")
     if min(args.size, args.runs, args.threads) < 1 or args.warmup < 0:
         p.error("--size, --runs and --threads must be >= 1 and --warmup >= 0")
     args.baselines = _baselines(args.baseline, args.models, p)
@@ -110,15 +78,15 @@ def parse_args(argv=None):
 
 
 def _train_args(p, args):
-    known = [r.model for r in TRAIN_ROWS]
+    known = [r.model for r in training.TRAIN_ROWS]
     unknown = sorted(set(args.models) - set(known))
     if unknown:
         p.error(f"--train --models {','.join(unknown)}: not a training row; choose from {','.join(known)}")
-    args.rows = [r for r in TRAIN_ROWS if not args.models or r.model in args.models]
-    args.paths = [x for x in (args.paths or ",".join(TRAIN_PATHS)).split(",") if x]
-    bad = sorted(set(args.paths) - set(TRAIN_PATHS))
+    args.rows = [r for r in training.TRAIN_ROWS if not args.models or r.model in args.models]
+    args.paths = [x for x in (args.paths or ",".join(training.TRAIN_PATHS)).split(",") if x]
+    bad = sorted(set(args.paths) - set(training.TRAIN_PATHS))
     if bad or not args.paths:
-        p.error(f"--train --paths {bad}: choose from {', '.join(TRAIN_PATHS)}")
+        p.error(f"--train --paths {bad}: choose from {', '.join(training.TRAIN_PATHS)}")
     if min(args.runs, args.threads) < 1 or args.warmup < 0:
         p.error("--runs and --threads must be >= 1 and --warmup >= 0")
     return args
@@ -142,41 +110,36 @@ def main(argv=None):
     args = parse_args(argv)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before paddle / torch load their math libraries
         os.environ[var] = str(args.threads)
-    # idle OpenMP threads sleep instead of spinning: on a loaded machine spinning threads made torch
-    # eager 20x slower; the torch-default path runs without these settings
+    # idle OpenMP threads sleep instead of spinning (20x faster torch eager on a loaded machine)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("KMP_BLOCKTIME", "0")
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     if args.train:
-        result = run_train(args.rows, args.paths, args.runs, args.warmup, args.threads, log=log)
+        result = training.run_train(args.rows, args.paths, args.runs, args.warmup, args.threads, log=log)
         info = result["machine"]
         print(f"\ntraining steps, {info['cpu']}, threads {info['threads']}, paddle {info['paddle']}, "
               f"median of {info['runs']} interleaved rounds, load average {info['load_avg_1_5_15']} at start, "
               f"{info['load_avg_1_5_15_end']} at end\n")
-        print(format_train_table(result))
-        result["depthwise"] = run_depthwise(runs=args.runs)
+        print(training.format_train_table(result))
+        result["depthwise"] = training.run_depthwise(runs=args.runs)
         print("\ndepthwise 3x3 convolution alone, forward + backward (Oct-MobileNetV1's shapes, main command)\n")
-        print(format_depthwise_table(result["depthwise"]))
+        print(training.format_depthwise_table(result["depthwise"]))
     else:
-        result = _run_latency(args, log)
+        result = run(args, log=log)
+        info = result["machine"]
+        print(f"\n{info['command']}\n{info['date_utc']} UTC, {info['cpu']} ({info['cpu_count']} cores), "
+              f"device {info['device']}, threads {info['threads']} (OMP_WAIT_POLICY={info['omp_wait_policy']}), "
+              f"load average {info['load_avg_1_5_15']} at start, "
+              f"{info['load_avg_1_5_15_end']} at end; paddle {info['paddle']}, torch {info['torch']}\n")
+        print(format_table(result["rows"]))
+        print("\nratio = median latency / the baseline model's on the same path, mode and batch; cpu = process CPU "
+              "time\n")
+        for s in result["summary"]:
+            print(f"- {s['what']}: {s['ratio']:.3f} (cpu {s['cpu_ratio']:.3f}; {s['detail']})")
     if args.json:
         from paddle_conv.io import atomic_json_save
 
         atomic_json_save(result, args.json)
-    return result
-
-
-def _run_latency(args, log):
-    result = run(args, log=log)
-    info = result["machine"]
-    print(f"\n{info['command']}\n{info['date_utc']} UTC, {info['cpu']} ({info['cpu_count']} cores), "
-          f"device {info['device']}, threads {info['threads']} (OMP_WAIT_POLICY={info['omp_wait_policy']}), "
-          f"load average {info['load_avg_1_5_15']} at start, "
-          f"{info['load_avg_1_5_15_end']} at end; paddle {info['paddle']}, torch {info['torch']}\n")
-    print(format_table(result["rows"]))
-    print("\nratio = median latency / the baseline model's on the same path, mode and batch; cpu = process CPU time\n")
-    for s in result["summary"]:
-        print(f"- {s['what']}: {s['ratio']:.3f} (cpu {s['cpu_ratio']:.3f}; {s['detail']})")
     return result
 
 

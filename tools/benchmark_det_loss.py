@@ -2,29 +2,15 @@
 
     python tools/benchmark_det_loss.py --batch 32 --repeats 5
 
-Inputs (the same arrays for every implementation): the VOC SSD300 priors (8732), 21 classes,
-random normal predictions and 1..10 random objects per image (the first image has none).
-Implementations, each timed for forward + backward:
-
-* ``vectorised``: ``paddle_conv.losses.MultiBoxLoss`` / ``MultiBoxLoss_KD`` on the whole batch;
-* ``torch loop``: the torch reference ``weights_bridge/references/ssd_loss_torch.py`` (matching, mining and
-  the loss image by image, like amdegroot/ssd.pytorch's loop);
-* ``paddle loop``: the same Paddle loss called once per image (batch 1), re-weighted to the batch's
-  normalisation.
-
-Each repeat runs the three once, in turn (so a change in the load of the shared machine hits all
-three alike), after one untimed warm-up round; gradients are cleared, untimed, before every call, as
-a training step would. The table gives medians of wall time and of process CPU time (which moves far
-less than wall time when other jobs compete for the cores) and the ratios loop / vectorised. Every
-library runs with ``--threads`` threads (torch intra-op, Paddle's CPU math library, NumPy's BLAS
-and OpenMP pools).
+``vectorised`` (``paddle_conv.losses.MultiBoxLoss`` / ``MultiBoxLoss_KD`` on the whole batch), ``torch loop`` (the
+torch reference, image by image) and ``paddle loop`` (the Paddle loss once per image), forward + backward, timed
+in interleaved rounds on the VOC SSD300 priors with random predictions and boxes (docs/benchmarks.md).
 """
 
 import argparse
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 import paddle
@@ -33,6 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from paddle_conv.benchmark.detection_step import interleaved  # noqa: E402
 from paddle_conv.cli import run_cli  # noqa: E402
 from paddle_conv.det import VOC_SSD300, match, pad_targets, prior_boxes  # noqa: E402
 from paddle_conv.losses import MultiBoxLoss, MultiBoxLoss_KD  # noqa: E402
@@ -53,10 +40,8 @@ def make_inputs(batch, seed=0):
         wh = rng.uniform(0.03, 0.5, (n, 2))
         lab = rng.integers(0, NUM_CLASSES - 1, (n, 1))
         targets.append(np.concatenate([xy, np.minimum(xy + wh, 1), lab], 1).astype("float32").reshape(n, 5))
-    arrays = {
-        k: rng.normal(size=(batch, p, c)).astype("float32")
-        for k, c in [("loc", 4), ("conf", NUM_CLASSES), ("loc_t", 4), ("conf_t", NUM_CLASSES)]
-    }
+    arrays = {k: rng.normal(size=(batch, p, c)).astype("float32")
+              for k, c in [("loc", 4), ("conf", NUM_CLASSES), ("loc_t", 4), ("conf_t", NUM_CLASSES)]}
     return priors, targets, arrays
 
 
@@ -112,21 +97,6 @@ def torch_loop(priors, targets, arrays, kd):
     return run, clear
 
 
-def measure(runs, repeats):
-    """``runs``: name -> ``(fn, clear)``. Interleaved rounds; returns name -> (wall s, cpu s) medians."""
-    times = {name: ([], []) for name in runs}
-    for round_ in range(repeats + 1):  # round 0 is the warm-up
-        for name, (fn, clear) in runs.items():
-            clear()
-            wall, cpu = time.perf_counter(), time.process_time()
-            fn()
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            if round_:
-                times[name][0].append(wall)
-                times[name][1].append(cpu)
-    return {name: (statistics.median(w), statistics.median(c)) for name, (w, c) in times.items()}
-
-
 def benchmark(batch=32, repeats=5, kinds=(("MultiBoxLoss", False), ("MultiBoxLoss_KD", True))):
     """Rows ``{loss, implementation, wall_ms, cpu_ms, x_wall, x_cpu}``; x = its time / vectorised's."""
     priors, targets, arrays = make_inputs(batch)
@@ -134,26 +104,25 @@ def benchmark(batch=32, repeats=5, kinds=(("MultiBoxLoss", False), ("MultiBoxLos
     for loss, kd in kinds:
         vec, ploop, pclear = paddle_runs(priors, targets, arrays, kd)
         runs = dict(zip(IMPLEMENTATIONS, [(vec, pclear), torch_loop(priors, targets, arrays, kd), (ploop, pclear)]))
-        medians = measure(runs, repeats)
+        times = interleaved({name: fn for name, (fn, _) in runs.items()}, rounds=repeats, warmup=1,
+                            before={name: clear for name, (_, clear) in runs.items()})  # gradients cleared, untimed
+        medians = {name: (statistics.median(t["wall_ms"]), statistics.median(t["cpu_ms"])) for name, t in times.items()}
         base_wall, base_cpu = medians["vectorised"]
         for name, (wall, cpu) in medians.items():
-            rows.append(dict(loss=loss, implementation=name, wall_ms=wall * 1e3, cpu_ms=cpu * 1e3,
+            rows.append(dict(loss=loss, implementation=name, wall_ms=wall, cpu_ms=cpu,
                              x_wall=wall / base_wall, x_cpu=cpu / base_cpu))
     return rows
 
 
 def format_table(rows):
     lines = ["| loss | implementation | wall ms | cpu ms | x wall | x cpu |", "|---|---|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['loss']} | {r['implementation']} | {r['wall_ms']:.1f} | {r['cpu_ms']:.1f} | "
-                     f"{r['x_wall']:.1f} | {r['x_cpu']:.1f} |")
+    lines += [f"| {r['loss']} | {r['implementation']} | {r['wall_ms']:.1f} | {r['cpu_ms']:.1f} | "
+              f"{r['x_wall']:.1f} | {r['x_cpu']:.1f} |" for r in rows]
     return "\n".join(lines)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds after one warm-up round")
     parser.add_argument("--threads", type=int, default=1, help="threads of torch, Paddle and NumPy alike")

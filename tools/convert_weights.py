@@ -4,13 +4,8 @@
     python tools/convert_weights.py --model oct_resnet50 --src model.pdparams --dst model.pth --check
     python tools/convert_weights.py --inspect model_best.pth.tar
 
-The source format is read from the file's content (any torch name: .pth, .pt, .pth.tar, .tar, .ckpt,
-.bin; or --from torch|paddle), the output is the other framework. Torch files are read with
-``torch.load(..., weights_only=True)``. Wrappers (state_dict, model, model_ema, net) and the
-``module.`` / ``_orig_mod.`` prefixes are undone; --key picks one of several state dicts. Any
-mismatch stops before the output is written; the output is written atomically. See
-docs/weights-bridge.md. Keras 3 weights of ``cct_keras_cifar`` (``model.save_weights("x.weights.h5")``:
-a ``.h5`` name or ``--from keras``) convert one way, to ``.pdparams`` (docs/cct.md).
+The source format is read from the file's content (or --from), the output is the other framework's; any
+mismatch stops before the output is written (docs/weights-bridge.md; Keras weights: docs/cct.md).
 """
 
 import argparse
@@ -67,8 +62,7 @@ def check_destination(dst, fmt):
     """Refuse an output path that cannot be written or does not name a ``fmt`` file, before converting."""
     if os.path.isdir(dst):
         raise WeightsError(f"cannot write {dst!r}: it is a directory; give --dst a file name, e.g. "
-                           f"{os.path.join(dst, 'model')}"
-                           f"{'.pdparams' if fmt == 'paddle' else '.pth'}")
+                           f"{os.path.join(dst, 'model')}{'.pdparams' if fmt == 'paddle' else '.pth'}")
     parent = os.path.dirname(os.path.abspath(dst))
     if not os.path.isdir(parent):
         what = "is a file" if os.path.exists(parent) else "does not exist"
@@ -81,8 +75,8 @@ def check_destination(dst, fmt):
 
 
 def check(model, found, result, out_format, kwargs, input_size):
-    """Build both models from the source and the converted state dicts; print max diffs per output.
-    After a partial transfer, the side that lacks keys is converted back from the complete result."""
+    """Print the max diffs per output of both models, built from the source and the converted state dicts (after a
+    partial transfer, the side lacking keys is converted back from the complete result)."""
     partial = bool(result.initialised or result.ignored)
     if out_format == "paddle":
         paddle_state = result.state
@@ -112,8 +106,7 @@ def check(model, found, result, out_format, kwargs, input_size):
 
 
 def say(line):
-    """Print ``line`` of the report on stdout with what could start a line of its own escaped
-    (:func:`~paddle_conv.cli.printable`): a key in a checkpoint or a file name cannot forge a line."""
+    """Print ``line`` escaped (:func:`~paddle_conv.cli.printable`): a key or file name cannot forge a line."""
     print(printable(line))
 
 
@@ -126,13 +119,11 @@ def inspect(path, fmt, key):
     dtypes = sorted({str(getattr(v, "dtype", "?")).replace("torch.", "").replace("paddle.", "")
                      for v in found.state.values()})
     say(f"tensors: {len(found.state)} ({', '.join(dtypes)})")
-    side = "torch" if found.format == "torch" else "paddle"
-    matches = best_matches(found.state, side)
-    if not matches:
-        say("model: none of the registered models has keys in common with it")
-        return 0
+    matches = best_matches(found.state, "torch" if found.format == "torch" else "paddle")
     for rank, m in enumerate(matches):
         say(f"{'model' if rank == 0 else 'next'}: {m}")
+    if not matches:
+        say("model: none of the registered models has keys in common with it")
     return 0
 
 
@@ -188,9 +179,7 @@ def convert(args):
     else:
         atomic_write(args.dst, lambda tmp: torch.save(result.state, tmp))
     say(f"wrote {args.dst} ({len(result.state)} tensors, {found.format} to {out_format}, model {args.model})")
-    if args.check:
-        return 0 if check(args.model, found, result, out_format, kwargs, args.input_size) else 1
-    return 0
+    return 0 if not args.check or check(args.model, found, result, out_format, kwargs, args.input_size) else 1
 
 
 def main(argv=None):

@@ -4,19 +4,9 @@
     python tools/export.py -c CONFIG -o Global.pretrained_model=PATH --onnx [--opset 13]
     python tools/export.py -c configs/ssd_kd_shapes.yaml [--stage student_kd] [--weights PREFIX] [--onnx]
 
-With a detection config, ``--stage`` (teacher | student_kd | student) picks the detector as in
-tools/eval_det.py: its weights are ``--weights`` or ``<Global.output_dir>/<stage>/best``, and it is
-written to ``<Global.output_dir>/<stage>/inference/`` (input ``[N, 3, S, S]`` for the detector's
-``input_size`` S; outputs loc, conf and priors, see paddle_conv.det.detect).
-
-Writes ``<Global.save_inference_dir>/inference.json`` + ``inference.pdiparams`` (Paddle 3; ``.pdmodel``
-on Paddle 2), ``inference_config.json`` and, with ``--onnx``, ``inference.onnx``: RefConv layers
-re-parameterized, BatchNorm folded into the convolutions and every OctConv written in its fastest exact
-formulation (the measured rule, or timed on this machine with ``--tune``; paddle_conv.deploy.layer_forms).
-The exported model is checked on a random input against the trained one (and ONNX Runtime against
-Paddle Inference); the differences are printed.
-All or nothing: the options and weights (finite, BatchNorm variances >= 0) are checked first, the files
-are written to a staged folder that replaces the old inference folder only when the check has run.
+Writes ``<Global.save_inference_dir>/inference.json`` + ``inference.pdiparams``, ``inference_config.json`` and,
+with ``--onnx``, ``inference.onnx`` (a detection config: ``<Global.output_dir>/<stage>/inference/``), all or
+nothing, checked on a random input against the trained model (docs/deployment.md).
 Exit status 0 on success, 2 on a bad config/checkpoint or a failed conversion (message on stderr).
 """
 
@@ -46,15 +36,12 @@ from paddle_conv.errors import ConfigError, PaddleConvError, WeightsError  # noq
 MAX_RELATIVE_DIFF = 1e-2
 
 
-def _first(out):
-    return (out[0] if isinstance(out, (tuple, list)) else out).numpy()
-
-
 def check(result, cfg):
     """Max differences on one random input: dygraph (folded) vs Paddle Inference vs ONNX Runtime."""
     x = np.random.default_rng(0).standard_normal(probe_shape(cfg)).astype("float32")
     with paddle.no_grad():
-        want = _first(result["model"](paddle.to_tensor(x)))
+        out = result["model"](paddle.to_tensor(x))
+    want = (out[0] if isinstance(out, (tuple, list)) else out).numpy()  # a detector's loc
     scale = max(float(np.abs(want).max()), 1.0)
     paddle_out = Predictor(result["prefix"], device=cfg["Global"]["device"])(x)[0]
     diffs = {"Paddle Inference vs dygraph": np.abs(paddle_out - want).max() / scale}
@@ -70,8 +57,7 @@ def check(result, cfg):
 
 
 def load_export_config(args):
-    """The export config of ``args``: the classification config itself, or the ``--stage`` part of a
-    detection config (:func:`~paddle_conv.deploy.export.detector_export_config`)."""
+    """The classification config of ``args``, or the ``--stage`` part of a detection config."""
     if is_detection_config(args.config):
         det_cfg = load_config(args.config, args.override, schema=DET_SCHEMA)
         return detector_export_config(det_cfg, args.stage, args.weights)

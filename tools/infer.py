@@ -3,15 +3,10 @@
     python tools/infer.py -c configs/oct_mobilenet.yaml --input photo.jpg more/ [--topk 5]
     python tools/infer.py -c CONFIG --input DIR --model_dir inference/ --class_names labels.txt --json
 
-The model is ``<Global.save_inference_dir>/inference`` (written by tools/export.py) unless
-``--model_dir`` says otherwise; images are preprocessed with the config's evaluation transforms.
-Prints, per image as it is classified, the top-k classes with softmax scores (a progress line on
-stderr every 100 images of a long input). An unreadable image stops the run (``--on-error stop``,
-the default; what was printed stays valid) or is reported and skipped (``--on-error skip``). Images are
-turned upright as their EXIF orientation says. File and class names are printed with backslashes and
-control characters escaped (``\\n``, as ``repr`` writes them), so a name cannot forge a line. Exit
-status 2 on a bad option, config, image or model (a damaged export, or one of another architecture or
-a detector), one ``error:`` line on stderr.
+Prints, per image, the top-k classes with softmax scores (names escaped as ``repr`` escapes them) of the
+export in ``<Global.save_inference_dir>/inference`` or ``--model_dir``, preprocessed with the config's
+evaluation transforms. Exit status 2 on a bad option, config, image or model, one ``error:`` line on
+stderr. More: docs/tools_inputs.md.
 """
 
 import argparse
@@ -27,15 +22,7 @@ from paddle_conv.cli import one_line, print_error, printable, run_cli  # noqa: E
 from paddle_conv.config import is_detection_config, load_config, read_yaml  # noqa: E402
 from paddle_conv.config.infer_keys import MULTILABEL_POSTPROCESS  # noqa: E402
 from paddle_conv.deploy import Predictor  # noqa: E402
-from paddle_conv.deploy.classify import (  # noqa: E402
-    eval_transform,
-    image_paths,
-    load_image,
-    multilabel_output,
-    read_class_id_map,
-    thresh_output,
-    topk,
-)
+from paddle_conv.deploy import classify as images  # noqa: E402
 from paddle_conv.deploy.export import INFERENCE_NAME, read_export_config  # noqa: E402
 from paddle_conv.errors import ConfigError, DataError, PaddleConvError, WeightsError, key_text  # noqa: E402
 from paddle_conv.io import read_user_text  # noqa: E402
@@ -47,23 +34,20 @@ PROGRESS_EVERY = 100
 
 
 def read_class_names(path):
-    """The class names in the text file ``path``, one per line (None without a file)."""
-    if path is None:
-        return None
+    """The class names in the text file ``path``, one per line."""
     text = read_user_text(path, "class map", "--class_names file")
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def postprocess_names(post):
-    """Class names from ``Infer.PostProcess.class_id_map_file`` ({id: name}); None (ids) when unset
-    or missing (PaddleClas's default map lives in its source tree: a note says so)."""
+    """``{id: name}`` of ``Infer.PostProcess.class_id_map_file``; None (ids) when unset or missing (a note)."""
     path = post.get("class_id_map_file")
     if not path:
         return None
     if not os.path.lexists(path):
         note_once("Infer.PostProcess.class_id_map_file", f"{path} does not exist here; printing class ids")
         return None
-    return read_class_id_map(path, post.get("delimiter"))
+    return images.read_class_id_map(path, post.get("delimiter"))
 
 
 def _label(names, i):
@@ -82,8 +66,7 @@ def check_options(args):
 
 
 def check_export(model_dir, cfg):
-    """ConfigError when the export in ``model_dir`` (its ``inference_config.json``) is a detector, or
-    was made from another ``Arch`` than ``cfg``'s."""
+    """ConfigError when the export in ``model_dir`` is a detector's or of another ``Arch`` than ``cfg``'s."""
     meta = read_export_config(model_dir)
     if meta is None:
         return
@@ -98,8 +81,7 @@ def check_export(model_dir, cfg):
 
 
 def check_outputs(outputs, k, names, program):
-    """WeightsError/ConfigError unless ``outputs`` are one ``[N, K]`` logits array, ``k <= K`` (unless None) and
-    ``names`` (if any) has ``K`` entries."""
+    """WeightsError/ConfigError unless ``outputs`` are one ``[N, K]`` array, ``k <= K`` and ``names`` has K entries."""
     if len(outputs) != 1 or outputs[0].ndim != 2:
         raise WeightsError(f"{program} gives {len(outputs)} outputs of shapes {[list(o.shape) for o in outputs]}, "
                            "not one [N, classes] array: it is not a classifier's export (a detector gives loc, "
@@ -113,9 +95,8 @@ def check_outputs(outputs, k, names, program):
 
 
 def refuse_detectors(config, arch=None):
-    """ConfigError naming the tools for detectors when ``config`` is a detection config, or ``arch``
-    (the config's ``Arch.name``; by default read from the file as written) a detector: this tool prints
-    class scores, not boxes. Checked before the config is validated, whose other errors would hide it."""
+    """ConfigError naming the tools for detectors when ``config`` is a detection config or ``arch`` (default: the
+    file's ``Arch.name`` as written) a detector; checked before validation, whose other errors would hide it."""
     what = arch
     if arch is None and is_detection_config(config):
         what = "a detection config"
@@ -135,40 +116,32 @@ def refuse_detectors(config, arch=None):
 
 
 def decision(post, k):
-    """``logits [N, K] -> [(class ids, scores)]`` of ``Infer.PostProcess``: the top ``k`` (Topk), or
-    PaddleClas's ThreshOutput / MultiLabelThreshOutput (and the attribute post-processings) at ``threshold``."""
+    """``logits [N, K] -> [(class ids, scores)]`` of ``Infer.PostProcess``: Topk, ThreshOutput or multi-label."""
     name = post.get("name", "Topk")
     if name == "ThreshOutput":
-        return lambda logits: thresh_output(logits, post["threshold"])
+        return lambda logits: images.thresh_output(logits, post["threshold"])
     if name in MULTILABEL_POSTPROCESS:
-        return lambda logits: multilabel_output(logits, post["threshold"])
-    return lambda logits: topk(logits, k)
+        return lambda logits: images.multilabel_output(logits, post["threshold"])
+    return lambda logits: images.topk(logits, k)
 
 
 def classify(predictor, paths, transform, k, batch_size=16, on_error="stop", names=None, decide=None):
-    """Yield ``(path, class ids, scores, None)`` per image of ``paths``, batch by batch; ``decide``
-    (default: the top ``k``) turns a batch's logits into its ids and scores (:func:`decision`).
-
-    A bad image is reported as ``(path, None, None, message)`` with ``on_error="skip"``, and the
-    others go on; with ``"stop"`` the images before it are still classified and yielded, then its
-    DataError is raised. The first outputs are checked (:func:`check_outputs`, with ``names``)
-    before anything is yielded.
-    """
+    """Yield ``(path, class ids, scores, None)`` per image of ``paths``, batch by batch (``decide``: see
+    :func:`decision`); a bad image yields ``(path, None, None, message)`` with ``on_error="skip"``, else its
+    DataError is raised after the images before it. The outputs are checked (:func:`check_outputs`)."""
     program = getattr(predictor, "program", "the exported model")
     decide = decide or decision({}, k)
-    chunk, arrays, checked = [], [], False
+    chunk, arrays = [], []
     for i, path in enumerate(paths):
         problem = None
         try:
-            arrays.append(load_image(path, transform))
+            arrays.append(images.load_image(path, transform))
             chunk.append(path)
         except DataError as exc:
             problem = exc
         if chunk and (problem is not None or len(chunk) == batch_size or i == len(paths) - 1):
             outputs = predictor(np.stack(arrays))
-            if not checked:
-                check_outputs(outputs, k, names, program)
-                checked = True
+            check_outputs(outputs, k, names, program)
             for done, (ids, scores) in zip(chunk, decide(outputs[0])):
                 yield done, ids, scores, None
             chunk, arrays = [], []
@@ -203,7 +176,7 @@ def main(argv=None):
                         help="an unreadable image stops the run (default; the results so far are printed) "
                              "or is reported on stderr and skipped")
     args = parser.parse_args(argv)
-    skipped = done = 0
+    skipped = 0
     try:
         check_options(args)
         refuse_detectors(args.config)
@@ -217,18 +190,17 @@ def main(argv=None):
         model_dir = args.model_dir or cfg["Global"]["save_inference_dir"]
         check_export(model_dir, cfg)
         predictor = Predictor(os.path.join(model_dir, INFERENCE_NAME), device=args.device, threads=args.threads)
-        paths = image_paths(args.input)
+        paths = images.image_paths(args.input)
         if post.get("name") == "ThreshOutput" and not args.class_names:
             names = {0: post["label_0"] or "0", 1: post["label_1"] or "1"}
-        results = classify(predictor, paths, eval_transform(cfg), k, on_error=args.on_error, names=names,
+        results = classify(predictor, paths, images.eval_transform(cfg), k, on_error=args.on_error, names=names,
                            decide=decision(post, k))
-        for path, ids, scores, problem in results:
+        for done, (path, ids, scores, problem) in enumerate(results, 1):
             if problem is None:
                 print_result(path, ids, scores, names, args.json)
             else:
                 print(f"warning: skipped {one_line(problem)}", file=sys.stderr, flush=True)
                 skipped += 1
-            done += 1
             if len(paths) > PROGRESS_EVERY and (done % PROGRESS_EVERY == 0 or done == len(paths)):
                 print(f"{done}/{len(paths)} images", file=sys.stderr, flush=True)
         if skipped == len(paths):

@@ -2,10 +2,8 @@
 
     python tools/make_shapes_voc.py --out data/shapes_voc [--train 400 --val 100 --test 100 --image-size 300]
 
-Writes ``JPEGImages/``, ``Annotations/*.xml`` and ``ImageSets/Main/{train,val,test,trainval}.txt``
-(classes rectangle, ellipse, triangle), all or nothing; an existing ``--out`` is refused. Read it
-with ``VOCDetection(root, image_set, classes=[rectangle, ellipse, triangle])``, e.g.
-``configs/ssd300_kd_voc.yaml``. Exit status 0 on success, 2 on bad input.
+Classes rectangle, ellipse, triangle, all or nothing (read by ``configs/ssd300_kd_voc.yaml``).
+Exit status 0 on success, 2 on bad input.
 """
 
 import argparse

@@ -3,17 +3,9 @@
     python tools/parity_report.py                       # every registered model
     python tools/parity_report.py --models "oct_resnet*" --size 64 --train-dtype float32
 
-Per model: random weights and calibrated random BN statistics (weights_bridge.parity.model_pair),
-eval outputs in float32, train-mode outputs and every gradient in ``--train-dtype``; prints the
-worst max abs / max rel difference of each kind and, on failure, the first differing layer.
-Both passes are deterministic: every dropout and stochastic-depth layer of both models is set to
-probability 0 (the two frameworks draw different masks). A model built for one image size
-(``img_size``, e.g. ``cct_14_7x2_224``) is built for the size it is run at: ``--size``, or by default
-its own size up to :data:`DEFAULT_MAX_SIZE` (larger ones at that size, to keep the run short).
-Models without a torch reference are named, not compared. A gradient that is zero up to rounding
-on both sides (a bias a softmax ignores) is not judged by its relative difference.
-Exit status 1 when a model fails the tolerances (rtol 1e-4, atol 1e-4 max|y|), 2 on a bad option
-or a model that cannot run at the size asked for.
+Per model: eval outputs in float32, train-mode outputs and every gradient in ``--train-dtype``, dropout off
+(docs/tools_inputs.md). Exit status 1 when a model fails the tolerances, 2 on a bad option or a model that
+cannot run at the size asked for.
 """
 
 import argparse
@@ -60,9 +52,8 @@ def quiet_(model):
 
 
 def accept_rounding_noise_(report, dtype):
-    """Mark as ok the gradients that are zero up to rounding on both sides (below ``1000 eps`` of
-    ``dtype`` times the largest gradient), e.g. CCT's SeqPool scoring bias, which a softmax makes
-    shift-invariant: a relative comparison of two rounding noises says nothing. Returns ``report``."""
+    """Mark as ok the gradients that are zero up to rounding on both sides (below ``1000 eps`` of ``dtype`` times
+    the largest gradient, e.g. a bias a softmax ignores); returns ``report``."""
     grads = [d for d in report.diffs if d.name.startswith("grad") and d.max_rel > 0]
     scale = max((d.max_abs / d.max_rel for d in grads if np.isfinite(d.max_rel)), default=0.0)
     noise = 1000 * np.finfo(dtype).eps * scale

@@ -1,9 +1,5 @@
-"""Where the tools start: Paddle's known warnings kept back, unless ``--verbose`` is given.
-
-Each entry is a warning Paddle's own code raises on every run and that says nothing about the
-user's run; it is matched by its text *and* by the Paddle module it is raised from, so no
-warning of paddle_conv (or a new one of Paddle) is ever hidden. Call :func:`quiet_unless_verbose`
-before importing Paddle (the ccache warning comes with ``import paddle``).
+"""Where the tools start: Paddle's known warnings kept back, unless ``--verbose`` is given (call it before
+importing Paddle). Each is matched by its text *and* Paddle module, so no other warning is ever hidden.
 """
 
 import os

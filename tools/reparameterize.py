@@ -2,12 +2,9 @@
 
     python tools/reparameterize.py -c configs/refconv_finetune.yaml --output output/oct_mobilenet_refconv
 
-Builds ``Arch`` refocused (``Arch.refocus``), loads ``--weights`` (default: the run's
-``best_model``), replaces every RefConv2D by a Conv2D with the refocused kernel
-(:func:`paddle_conv.refconv.reparameterize`), checks on a random batch that the plain model
-computes what the RefConv model did, and writes ``<output>.pdparams``: it loads into ``Arch``
-without ``refocus`` (same structure and cost as the model that was refocused).
-Exit status 0 on success, 2 on a bad config or checkpoint (message on stderr).
+Loads ``--weights`` (default: the run's ``best_model``) into the refocused ``Arch``, folds every RefConv2D into a
+Conv2D, checks the outputs on a random batch and writes ``<output>.pdparams``, which loads into ``Arch`` without
+``refocus``. Exit status 0 on success, 2 on a bad config or checkpoint (message on stderr).
 """
 
 import argparse
@@ -29,10 +26,8 @@ from paddle_conv.state_dict import load_pretrained  # noqa: E402
 
 
 def reparameterize_checkpoint(cfg, weights, output):
-    """Load ``weights`` into the refocused ``cfg["Arch"]``, fold it, save ``<output>.pdparams``.
-
-    Returns ``{"path", "max_abs_diff", "relative_diff"}`` (plain vs RefConv outputs on a random batch).
-    """
+    """Load ``weights`` into the refocused ``cfg["Arch"]``, fold it, save ``<output>.pdparams``; returns
+    ``{"path", "max_abs_diff", "relative_diff"}`` (plain vs RefConv outputs on a random batch)."""
     if not cfg["Arch"].get("refocus"):
         raise ConfigError("Arch.refocus is not set: this config has no RefConv layers to fold; "
                           "use the config the RefConv model was trained with")

@@ -42,18 +42,13 @@ def main(argv=None):
     parser.add_argument("--card", action="store_true", help="print the model card only (nothing is built)")
     args = parser.parse_args(argv)
     try:
-        if args.card:
-            card = model_card(args.name)
-            if args.json:
-                print(json.dumps({**card.to_dict(), "pretrained": list_pretrained(args.name)}, indent=1))
-            else:
-                print(format_card(args.name, card) + "\n" + format_weights(args.name))
-            return 0
-        info = summarize(args.name, size=args.size, num_classes=args.num_classes)
+        card = model_card(args.name) if args.card else None
+        info = card.to_dict() if args.card else summarize(args.name, size=args.size, num_classes=args.num_classes)
     except PaddleConvError as exc:
         return print_error(exc)
+    text = format_card(args.name, card) if args.card else format_summary(info)
     print(json.dumps({**info, "pretrained": list_pretrained(args.name)}, indent=1) if args.json
-          else format_summary(info) + "\n" + format_weights(args.name))
+          else text + "\n" + format_weights(args.name))
     return 0
 
 

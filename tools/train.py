@@ -4,11 +4,7 @@
     python tools/train.py -c configs/ssd_kd_shapes.yaml          # teacher, KD student, plain student
 
 Resume: ``-o Global.checkpoints=output/oct_mobilenet/latest``. See docs/training-and-configs.md.
-Exit status 0 on success, 2 on a bad config/data/checkpoint or a diverged loss (message on stderr).
-
-``--check`` prints, for every key of the config, whether it is implemented, warned (accepted, acts
-differently here) or refused, and exits without training: 0 when it would train, 2 otherwise
-(docs/paddleclas.md).
+Exit status 0 on success (``--check``: when it would train), 2 on a bad config/data/checkpoint or a diverged loss.
 """
 
 import argparse
@@ -44,19 +40,13 @@ def parse_args(argv=None, description=__doc__):
     return args
 
 
-def load(args):
-    """The validated config of ``args``: the detection schema for a detection config."""
-    schema = DET_SCHEMA if is_detection_config(args.config) else None
-    return load_config(args.config, args.override, schema=schema)
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.check:
         report = check_config(args.config, args.override, environment_notes=environment_notes)
         print(report.format(), flush=True)
         return 0 if report.ok else 2
-    train(load(args))
+    train(load_config(args.config, args.override, schema=DET_SCHEMA if is_detection_config(args.config) else None))
     return 0
 
 

@@ -1,16 +1,4 @@
-"""A training-step timing pair for SSD300 + MultiBoxLoss: ours against the torch reference.
-
-``tools/benchmark.py --mode train`` covers classifiers (cross-entropy on logits); SSD's step
-needs boxes and its own loss. :func:`ssd_steps` builds both steps on the same weights, input and
-boxes, and :func:`interleaved` times any set of step callables round-robin (wall and process CPU
-time), so a change in the machine's load hits every step alike. docs/benchmarks.md (issue 25) has
-the numbers.
-
-Example::
-
-    steps = ssd_steps(batch=2, threads=1)
-    times = interleaved(steps, rounds=5)      # {"paddle": {"wall_ms": [...], "cpu_ms": [...]}, "torch": ...}
-"""
+"""A training-step timing pair for SSD300 + MultiBoxLoss, ours against the torch reference, and its timer."""
 
 import time
 
@@ -20,8 +8,7 @@ __all__ = ["interleaved", "random_boxes", "ssd_steps"]
 
 
 def random_boxes(rng, count, num_classes):
-    """``[count, 5]`` float32 ground truths: ``x1, y1, x2, y2`` inside the unit square, then a
-    0-based object class in ``0..num_classes - 2`` (class 0 of the predictions is background)."""
+    """``[count, 5]`` float32 boxes ``x1, y1, x2, y2`` in the unit square, then a class in ``0..num_classes - 2``."""
     corner = rng.uniform(0.0, 0.6, (count, 2))
     size = rng.uniform(0.1, 0.4, (count, 2))
     labels = rng.integers(0, num_classes - 1, (count, 1))
@@ -65,15 +52,18 @@ def ssd_steps(batch=2, threads=1, width=1.0, num_classes=21, seed=0):
     return {"paddle": paddle_step, "torch": torch_step}
 
 
-def interleaved(steps, rounds=5, warmup=1):
-    """Time every callable of ``steps`` (``{name: fn}``) once per round, in turn, after ``warmup``
-    untimed calls each; ``{name: {"wall_ms": [...], "cpu_ms": [...]}}`` (process CPU time)."""
-    for step in steps.values():
+def interleaved(steps, rounds=5, warmup=1, before=None):
+    """Time each of ``steps`` once per round, in turn, after ``warmup`` calls, ``before[name]()`` untimed before
+    every call: ``{name: {"wall_ms": [...], "cpu_ms": [...]}}``."""
+    before = before or {}
+    for name, step in steps.items():
         for _ in range(warmup):
+            before.get(name, lambda: None)()
             step()
     times = {name: {"wall_ms": [], "cpu_ms": []} for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
+            before.get(name, lambda: None)()
             wall, cpu = time.perf_counter(), time.process_time()
             step()
             times[name]["wall_ms"].append((time.perf_counter() - wall) * 1e3)

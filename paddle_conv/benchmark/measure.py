@@ -29,26 +29,19 @@ def _peak_rss_mib():
 
 
 def macs_per_image(model, size):
-    """Multiply-accumulates of one ``[1, 3, size, size]`` forward pass in Conv2D and Linear layers.
-
-    This is ``paddle.flops``'s rule for those layers (output elements x input channels per group
-    x kernel area); ``paddle.flops`` itself fails in Paddle 3.3.1 with NumPy 2 (it calls int() on
-    1-element buffers), so the rule is applied here with forward hooks.
-    """
+    """Multiply-accumulates of one ``[1, 3, size, size]`` forward pass in Conv2D and Linear layers, by
+    ``paddle.flops``'s rule (which itself fails in Paddle 3.3.1 with NumPy 2)."""
     import paddle
     import paddle.nn as nn
 
     total = [0]
 
-    def conv(layer, inputs, out):
-        k = layer.weight.shape
-        total[0] += int(np.prod(out.shape)) * k[1] * k[2] * k[3]
+    def count(layer, inputs, out):  # output elements x (input channels per group x kernel area, or inputs)
+        weight = layer.weight.shape  # Conv2D [out, in / groups, kh, kw], Linear [in, out]
+        total[0] += int(np.prod(out.shape)) * (int(np.prod(weight[1:])) if isinstance(layer, nn.Conv2D) else weight[0])
 
-    def linear(layer, inputs, out):
-        total[0] += int(np.prod(out.shape)) * layer.weight.shape[0]
-
-    hooks = [layer.register_forward_post_hook(conv if isinstance(layer, nn.Conv2D) else linear)
-             for layer in model.sublayers() if isinstance(layer, (nn.Conv2D, nn.Linear))]
+    hooks = [layer.register_forward_post_hook(count) for layer in model.sublayers()
+             if isinstance(layer, (nn.Conv2D, nn.Linear))]
     training = model.training
     model.eval()
     try:

@@ -1,14 +1,5 @@
-"""One step (inference or training) of a model on each execution path.
-
-Paths: ``dygraph`` (eager Paddle), ``static`` (``paddle.jit.to_static``, fixed InputSpec),
-``inference`` (Paddle Inference predictor over :func:`paddle_conv.deploy.export`'s files at
-the benchmark's fixed shape: RefConv and BN folded, OctConv rewritten), ``onnxruntime`` (the same
-export converted to ONNX, ONNX Runtime CPU), ``openvino`` (that ONNX file in OpenVINO, when
-installed), ``torch`` (the torch reference with the harness settings: ``--threads`` threads,
-passive OpenMP waiting) and ``torch-default`` (the same in a child process with torch's own
-defaults: its thread count, no OpenMP variables).
-A step with ``self_timed = True`` (the child process) returns its own ``(wall s, cpu s)``.
-"""
+"""One step (inference or training) of a model on each execution path (docs/benchmarks.md describes them);
+a step with ``self_timed = True`` (the child process) returns its own ``(wall s, cpu s)``."""
 
 import copy
 import importlib.util
@@ -29,29 +20,23 @@ HARNESS_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "KMP_BLO
 
 def path_available(path):
     """``(True, "")``, or ``(False, why)`` when the path's runtime is not installed."""
-    module = {"onnxruntime": "onnxruntime", "openvino": "openvino"}.get(path)
-    if module and importlib.util.find_spec(module) is None:
-        return False, f"{module} is not installed"
-    if path == "onnxruntime" and importlib.util.find_spec("paddle2onnx") is None:
-        return False, "paddle2onnx is not installed"
+    for module in {"onnxruntime": ("onnxruntime", "paddle2onnx"), "openvino": ("openvino",)}.get(path, ()):
+        if importlib.util.find_spec(module) is None:
+            return False, f"{module} is not installed"
     return True, ""
 
 
 def seeded_model(spec, num_classes):
-    """The model named ``spec`` (``NAME`` or ``NAME:reparameterized``), made by :func:`paddle_conv.create_model`
-    with seeded weights (and re-parameterized for ``:reparameterized``)."""
+    """The model ``spec`` (``NAME`` or ``NAME:reparameterized``) with seeded weights."""
     import paddle
 
     import paddle_conv as pc
+    from paddle_conv.fuse import reparameterize
 
     paddle.seed(0)
-    name = spec[: -len(REPARAMETERIZED)] if spec.endswith(REPARAMETERIZED) else spec
+    name = spec.removesuffix(REPARAMETERIZED)
     model = pc.create_model(name, num_classes=num_classes)
-    if spec.endswith(REPARAMETERIZED):
-        from paddle_conv.fuse import reparameterize
-
-        model = reparameterize(model)
-    return model
+    return model if name == spec else reparameterize(model)
 
 
 def _paddle_train_step(model, x, y, amp):
@@ -59,58 +44,43 @@ def _paddle_train_step(model, x, y, amp):
     import paddle.nn.functional as F
 
     opt = paddle.optimizer.Momentum(learning_rate=1e-3, momentum=0.9, parameters=model.parameters())
-    scaler = paddle.amp.GradScaler() if amp else None
+    if not amp:
+        return training_step(model, x, y, None, F.cross_entropy, opt, opt.clear_grad)
+    scaler = paddle.amp.GradScaler()
 
     def step():
-        with paddle.amp.auto_cast(enable=amp, level="O1"):
+        with paddle.amp.auto_cast(level="O1"):
             loss = F.cross_entropy(model(x), y)
-        if scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         opt.clear_grad()
     return step
 
 
-def _exported(model, workdir, shape, onnx, form):
-    from paddle_conv.deploy.export import export
-
-    prefix = os.path.join(workdir, f"m{id(model)}_{'x'.join(map(str, shape))}")
-    return export(model, prefix, input_shape=list(shape), onnx=onnx, form=form)
-
-
 def paddle_step(model, path, mode, x, y, workdir, threads, device, amp=False, form=None):
-    """A callable running one inference or training step of ``model`` on ``path`` (not torch).
-
-    ``form``: how the deploy paths write the layers offering inference forms, e.g. OctaveConv (None: the
-    measured rule; ``"tune"``, ``"layer"`` for the layer's own forward, or a form name, see
-    :func:`paddle_conv.deploy.export.prepare_for_export`).
-    """
+    """A callable running one inference or training step of ``model`` on ``path`` (not torch); ``form``: how the
+    deploy paths write layers offering inference forms (:func:`paddle_conv.deploy.layer_forms.rewrite_layers`)."""
     import paddle
     from paddle.static import InputSpec
 
     model = copy.deepcopy(model)  # to_static converts in place and training changes the weights
     x_np = x.numpy()
-    if path == "inference":
-        from paddle_conv.deploy.inference import Predictor
+    if path in ("inference", "onnxruntime", "openvino"):
+        from paddle_conv.deploy import OnnxPredictor, Predictor, export
 
-        result = _exported(model, workdir, x_np.shape, False, form)
-        predictor = Predictor(result["prefix"], device=device, threads=threads)
+        prefix = os.path.join(workdir, f"m{id(model)}_{'x'.join(map(str, x_np.shape))}")
+        result = export(model, prefix, input_shape=list(x_np.shape), onnx=path != "inference", form=form)
+        if path == "inference":
+            predictor = Predictor(result["prefix"], device=device, threads=threads)
+        elif path == "onnxruntime":
+            predictor = OnnxPredictor(result["onnx"], threads=threads)
+        else:
+            import openvino
+
+            compiled = openvino.Core().compile_model(result["onnx"], "CPU", {"INFERENCE_NUM_THREADS": threads})
+            return lambda: compiled([x_np])
         return lambda: predictor(x_np)
-    if path == "onnxruntime":
-        from paddle_conv.deploy.onnx import OnnxPredictor
-
-        predictor = OnnxPredictor(_exported(model, workdir, x_np.shape, True, form)["onnx"], threads=threads)
-        return lambda: predictor(x_np)
-    if path == "openvino":
-        import openvino
-
-        compiled = openvino.Core().compile_model(_exported(model, workdir, x_np.shape, True, form)["onnx"], "CPU",
-                                                 {"INFERENCE_NUM_THREADS": threads})
-        return lambda: compiled([x_np])
     if path == "static":
         model = paddle.jit.to_static(model, input_spec=[InputSpec(list(x.shape), "float32", "x")], full_graph=True)
     if mode == "train":
@@ -152,21 +122,22 @@ def torch_step(ref, mode, x, y, threads):
         return infer
     ref.train()
     opt = torch.optim.SGD(ref.parameters(), lr=1e-3, momentum=0.9)
+    return training_step(ref, xt, yt, None, torch.nn.functional.cross_entropy, opt, opt.zero_grad)
 
-    def train():
-        loss = torch.nn.functional.cross_entropy(ref(xt), yt)
+
+def training_step(net, x, targets, multibox_loss, cross_entropy, optimizer, clear_grad):
+    """``multibox_loss`` (SSD, if not None) or ``cross_entropy`` of ``net(x)``, backward, optimizer step, clear."""
+    def step():
+        out = net(x)
+        loss = sum(multibox_loss(out, targets)) if multibox_loss is not None else cross_entropy(out, targets)
         loss.backward()
-        opt.step()
-        opt.zero_grad()
-    return train
+        optimizer.step()
+        clear_grad()
+    return step
 
 
 class TorchDefaultStep:
-    """Inference of a torch reference in a child process with torch's default settings.
-
-    The child (:mod:`paddle_conv.benchmark.torch_worker`) loads the weights (``weights_only``),
-    times one forward per request and answers ``wall cpu`` in seconds; :meth:`close` ends it.
-    """
+    """Inference of a torch reference in a child process (:mod:`.torch_worker`) with torch's default settings."""
 
     self_timed = True
 
@@ -190,8 +161,7 @@ class TorchDefaultStep:
         line = self._child.stdout.readline()
         if not line:
             raise RuntimeError(f"the torch worker ended (exit status {self._child.wait()})")
-        wall, cpu = map(float, line.split())
-        return wall, cpu
+        return tuple(map(float, line.split()))  # wall s, cpu s
 
     def close(self):
         if self._child.poll() is None:

@@ -21,9 +21,8 @@ def _line(what, m, b):
 
 
 def summarize(rows, baselines):
-    """Summary lines, per mode and batch: for each (model, baseline) pair the ratio on every path and
-    fastest deploy path vs fastest deploy path; for each model its fastest deploy path vs the torch
-    reference (the faster of the harness and torch's default settings)."""
+    """Summary lines per mode and batch: each (model, baseline) pair's ratio on every path and fastest path vs
+    fastest path; each model's fastest path vs the torch reference with its faster settings."""
     def pick(model, mode, batch, paths):
         cands = [r for r in rows if (r["model"], r["mode"], r["batch"]) == (model, mode, batch)
                  and r["path"].split("+")[0] in paths]
@@ -49,7 +48,8 @@ def summarize(rows, baselines):
     return out
 
 
-def _fmt(v, spec):
+def fmt(v, spec):
+    """``v`` formatted by ``spec``, ``-`` for None."""
     return "-" if v is None else format(v, spec)
 
 
@@ -57,10 +57,10 @@ def format_table(rows):
     """The rows as a Markdown table."""
     head = ["model", "path", "mode", "batch", "size", "median ms", "p90 ms", "img/s", "cpu ms", "peak MiB",
             "GMACs/img", "ratio", "cpu ratio", "baseline"]
-    body = [[r["model"], r["path"], r["mode"], str(r["batch"]), str(r["size"]), _fmt(r["median_ms"], ".1f"),
-             _fmt(r["p90_ms"], ".1f"), _fmt(r["images_per_s"], ".1f"), _fmt(r["cpu_ms"], ".1f"),
-             _fmt(r["peak_mib"], ".0f"), _fmt(r["gmacs"], ".2f"), _fmt(r["ratio"], ".3f"),
-             _fmt(r["cpu_ratio"], ".3f"), r["baseline"] or "-"] for r in rows]
+    body = [[r["model"], r["path"], r["mode"], str(r["batch"]), str(r["size"]), fmt(r["median_ms"], ".1f"),
+             fmt(r["p90_ms"], ".1f"), fmt(r["images_per_s"], ".1f"), fmt(r["cpu_ms"], ".1f"),
+             fmt(r["peak_mib"], ".0f"), fmt(r["gmacs"], ".2f"), fmt(r["ratio"], ".3f"),
+             fmt(r["cpu_ratio"], ".3f"), r["baseline"] or "-"] for r in rows]
     widths = [max(len(c) for c in col) for col in zip(head, *body)]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(head, widths)) + " |",
              "|" + "|".join("-" * (w + 2) for w in widths) + "|"]

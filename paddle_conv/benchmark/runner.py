@@ -1,5 +1,6 @@
 """The benchmark: build every (model, batch, AMP, mode, path) step, then time them interleaved."""
 
+import itertools
 import os
 import tempfile
 import time
@@ -27,14 +28,9 @@ __all__ = ["DEFAULT_BASELINES", "MODES", "run"]
 
 
 def _jobs(args):
-    for batch in args.batch:
-        for name in args.models:
-            for amp in args.amp:
-                for mode in args.mode:
-                    for path in args.paths:
-                        if (path in INFERENCE_ONLY and mode == "train") or (amp and path not in AMP_PATHS):
-                            continue
-                        yield name, batch, amp, mode, path
+    for batch, name, amp, mode, path in itertools.product(args.batch, args.models, args.amp, args.mode, args.paths):
+        if not ((path in INFERENCE_ONLY and mode == "train") or (amp and path not in AMP_PATHS)):
+            yield name, batch, amp, mode, path
 
 
 def _build_step(job, model, args, workdir, device):
@@ -74,11 +70,7 @@ def _time(step, sync):
 
 
 def run(args, log=print):
-    """Benchmark ``args`` (see tools/benchmark.py); returns ``{"machine", "rows", "summary"}``.
-
-    Every step is built and warmed up first; then ``args.runs`` rounds time each step once in
-    turn, so a change in the machine's load hits every row alike (compare ratios, not times).
-    """
+    """Benchmark ``args`` (tools/benchmark.py) in one interleaved run; returns ``{"machine", "rows", "summary"}``."""
     import paddle
 
     from paddle_conv.device import available_device

@@ -1,8 +1,5 @@
-"""Child process of the ``torch-default`` path: a torch reference with torch's default settings.
-
-``python -m paddle_conv.benchmark.torch_worker NAME NUM_CLASSES WEIGHTS.pt INPUT.npy``; each
-``run`` line on stdin runs one forward pass and prints ``wall_s cpu_s``; end of input ends it.
-"""
+"""Child process of the ``torch-default`` path: ``python -m paddle_conv.benchmark.torch_worker NAME NUM_CLASSES
+WEIGHTS.pt INPUT.npy``; each ``run`` line on stdin runs one forward pass and prints ``wall_s cpu_s``."""
 
 import sys
 import time

@@ -1,16 +1,7 @@
-"""Training-step benchmark (``tools/benchmark.py --train``): ours against the torch references.
+"""Training-step benchmark (``tools/benchmark.py --train``), ours against the torch references, on the paths
+``dygraph``, ``static``, ``dygraph-1t`` (Paddle's math library on one thread, as tools/train.py runs) and ``torch``."""
 
-One step is forward + loss + backward + optimizer step (SGD with momentum, random data). Each
-row of :data:`TRAIN_ROWS` has its own batch and input size; every (row, path) step is built and
-warmed up first, then ``runs`` rounds time each once in turn (one interleaved run: a change in the
-machine's load hits every step alike). Paths: ``dygraph`` and ``static`` (``paddle.jit.to_static``
-of the network) for ours, ``dygraph-1t`` the dygraph step with Paddle's math library on one
-thread (what ``tools/train.py`` runs, Paddle's default: every Paddle CPU kernel opens an OpenMP
-region, and on small maps a second thread costs more in wake-ups than it gains), ``torch`` for
-the project's torch reference (``weights_bridge``, same weights); torch is optional and reported
-as missing when it is not installed.
-"""
-
+import copy
 import dataclasses
 import importlib.util
 import os
@@ -21,6 +12,8 @@ import numpy as np
 
 from ..device import cpu_model
 from .detection_step import interleaved, random_boxes
+from .paths import torch_reference, training_step
+from .report import fmt
 
 __all__ = ["DEPTHWISE_SHAPES", "TRAIN_PATHS", "TRAIN_ROWS", "TrainRow", "cpu_description", "format_depthwise_table",
            "format_train_table", "run_depthwise", "run_train"]
@@ -64,8 +57,7 @@ DEPTHWISE_SHAPES = ((32, 16, 16, 16), (32, 32, 8, 8), (32, 64, 8, 8), (32, 64, 4
 
 
 def run_depthwise(shapes=DEPTHWISE_SHAPES, runs=5):
-    """Forward + backward (input, weight and bias gradients) of a 3x3 depthwise convolution per
-    ``[N, C, H, W]`` in ``shapes``: :func:`paddle_conv.layers.depthwise_conv2d` against Paddle's
+    """Forward + backward of a 3x3 depthwise convolution per ``[N, C, H, W]`` of ``shapes``, ours against Paddle's
     ``F.conv2d``, interleaved; rows ``{shape, form, ours_ms, paddle_ms, speedup}`` (process CPU ms)."""
     import paddle
     import paddle.nn.functional as F
@@ -105,18 +97,6 @@ def cpu_description():
     return f"{cpu_model() or platform.machine()} ({vector}, {os.cpu_count()} cores)"
 
 
-def _training_step(net, x, targets, multibox_loss, cross_entropy, optimizer, clear_grad):
-    """One framework's step: ``multibox_loss`` (when not None, SSD) or ``cross_entropy`` of
-    ``net(x)`` against ``targets``, backward, ``optimizer.step()``, ``clear_grad()``."""
-    def step():
-        out = net(x)
-        loss = sum(multibox_loss(out, targets)) if multibox_loss is not None else cross_entropy(out, targets)
-        loss.backward()
-        optimizer.step()
-        clear_grad()
-    return step
-
-
 def _paddle_step(row, model, path, x, y, threads):
     import paddle
     import paddle.nn.functional as F
@@ -129,8 +109,8 @@ def _paddle_step(row, model, path, x, y, threads):
     model.train()
     targets = [paddle.to_tensor(t) for t in y] if row.detection else paddle.to_tensor(y)
     opt = paddle.optimizer.Momentum(learning_rate=1e-3, momentum=0.9, parameters=model.parameters())
-    step = _training_step(model, paddle.to_tensor(x), targets, MultiBoxLoss(row.num_classes) if row.detection else None,
-                          F.cross_entropy, opt, opt.clear_grad)
+    step = training_step(model, paddle.to_tensor(x), targets, MultiBoxLoss(row.num_classes) if row.detection else None,
+                         F.cross_entropy, opt, opt.clear_grad)
     if path != "dygraph-1t":
         return step
 
@@ -148,24 +128,19 @@ def _torch_step(row, model, x, y, threads):
 
     from weights_bridge.references.ssd_loss_torch import MultiBoxLossReference
 
-    from .paths import torch_reference
-
     ref = torch_reference(row.model, model, row.num_classes)
     torch.set_num_threads(threads)
     ref.train()
     targets = [torch.from_numpy(t) for t in y] if row.detection else torch.from_numpy(y)
     opt = torch.optim.SGD(ref.parameters(), lr=1e-3, momentum=0.9)
-    return _training_step(ref, torch.from_numpy(x), targets,
-                          MultiBoxLossReference(row.num_classes) if row.detection else None,
-                          torch.nn.functional.cross_entropy, opt, opt.zero_grad)
+    return training_step(ref, torch.from_numpy(x), targets,
+                         MultiBoxLossReference(row.num_classes) if row.detection else None,
+                         torch.nn.functional.cross_entropy, opt, opt.zero_grad)
 
 
 def run_train(rows=TRAIN_ROWS, paths=TRAIN_PATHS, runs=5, warmup=2, threads=2, log=print):
-    """Time ``rows`` on ``paths``; returns ``{"machine", "rows", "missing"}``: per row and path
-    the median wall and process-CPU milliseconds, ``ratio`` and ``cpu_ratio`` (ours / torch) on the
-    Paddle paths, and ``missing``, why torch was not measured (None when it was)."""
-    import copy
-
+    """Time ``rows`` on ``paths``; ``{"machine", "rows", "missing"}``: per row and path the median wall and CPU ms
+    and ours/torch ``ratio``, ``cpu_ratio``; ``missing``: why torch was not measured (None when it was)."""
     import paddle
 
     import paddle_conv as pc
@@ -212,12 +187,9 @@ def format_depthwise_table(rows):
 
 def format_train_table(result):
     """Markdown table of :func:`run_train`'s result, then the torch note when torch is missing."""
-    def fmt(v):
-        return "-" if v is None else f"{v:.2f}"
-
     lines = ["| step | path | median ms | cpu ms | ours/torch | cpu ours/torch |", "|---|---|---:|---:|---:|---:|"]
-    lines += [f"| {t['row']} | {t['path']} | {t['wall_ms']:.1f} | {t['cpu_ms']:.1f} | {fmt(t['ratio'])} | "
-              f"{fmt(t['cpu_ratio'])} |" for t in result["rows"]]
+    lines += [f"| {t['row']} | {t['path']} | {t['wall_ms']:.1f} | {t['cpu_ms']:.1f} | {fmt(t['ratio'], '.2f')} | "
+              f"{fmt(t['cpu_ratio'], '.2f')} |" for t in result["rows"]]
     if result["missing"]:
         lines.append(f"\ntorch: missing, {result['missing']}; the ours/torch columns stay empty")
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """``Arch`` of a classification config: a registered model and its keys, or a DistillationModel."""
 
-from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys, own_params
+from ..arch import COMMON_KEYS, FOREIGN_KEYS, check_arch_keys, own_params, rename_key
 from ..errors import ConfigError, config_error
 from ..models.distillation import DISTILLATION_MODEL
 from ..notes import note_once
@@ -29,8 +29,7 @@ def _option_key(default, allowed, doc):
 
 
 def _transform(key):
-    """The validator of ``Arch.<key>`` (an :data:`~paddle_conv.registry.ARCH_TRANSFORMS` entry): false or
-    null (off), ``true`` (its defaults) or a mapping of its options."""
+    """The validator of ``Arch.<key>`` (an ARCH_TRANSFORMS entry): false/null, true (its defaults) or its options."""
     def validate(source, path, value):
         if value is None or value is False:
             return None
@@ -63,8 +62,7 @@ ARCH_LAYOUT = {
 
 
 def _ssld_weights(path, value, name):
-    """``use_ssld: true`` with ``pretrained: true``: the card's SSLD-distilled weights (an entry named ``*ssld``)
-    where it lists them, as PaddleClas's ``use_ssld`` (``value`` changed; else the key is a note)."""
+    """``use_ssld: true`` with ``pretrained: true``: the card's ``*ssld`` weights where it lists them."""
     if not (value.get("use_ssld") is True and value.get("pretrained") is True and isinstance(name, str)
             and name in MODELS):
         return
@@ -76,16 +74,12 @@ def _ssld_weights(path, value, name):
 
 
 def _arch_paddleclas_keys(source, path, value):
-    """Accept PaddleClas's implementation keys (a note), keys with the only value we do, and
-    aliases of the common keys (renamed in ``value``, unless the model takes the key itself)."""
+    """Accept PaddleClas's implementation keys (a note), layout keys at our value, aliases of the common keys."""
     name = value.get("name")
     own = own_params(name) if isinstance(name, str) and name in MODELS else ()
     for key, common in ARCH_ALIASES.items():
-        if key in value and key not in own:
-            if common in value and value[common] != value[key]:
-                raise config_error(source, join_key(path, key), "bad value",
-                                   f"{key}={value[key]!r} conflicts with {common}={value[common]!r}; keep one")
-            value[common] = value.pop(key)
+        if key not in own:
+            rename_key(value, key, common, path, source)
     _ssld_weights(path, value, name)
     for key, text in ARCH_NO_EFFECT.items():
         if key in value:
@@ -98,26 +92,14 @@ def _arch_paddleclas_keys(source, path, value):
             note_once(join_key(path, key), allowed[value[key]])
 
 
-def _class_num_as_num_classes(source, path, value):
-    """Rename PaddleClas's ``class_num`` to ``num_classes`` in ``value`` (a conflict is an error)."""
-    if "class_num" in value:
-        num = value.pop("class_num")
-        if "num_classes" in value and value["num_classes"] != num:
-            raise config_error(source, join_key(path, "class_num"), "bad value",
-                               f"class_num={num!r} conflicts with num_classes={value['num_classes']!r}; keep one")
-        value["num_classes"] = num
-
-
 def validate_arch(source, path, value):
-    """``Arch``: ``name`` (a registered model) plus its builder arguments and PaddleClas's common
-    keys (``class_num``, ``pretrained``, ``drop_rate``, ``drop_path_rate``: :mod:`paddle_conv.arch`);
-    ``class_num`` is read as ``num_classes``. ``name: DistillationModel``: :func:`validate_distillation_arch`."""
+    """``Arch``: ``name`` (a registered model), its builder arguments and the common keys of :mod:`paddle_conv.arch`."""
     check_type(source, path, value, MAPPING)
     if value.get("name") == DISTILLATION_MODEL:
         return validate_distillation_arch(source, path, value)
     value = dict(value)
     _arch_paddleclas_keys(source, path, value)
-    _class_num_as_num_classes(source, path, value)
+    rename_key(value, "class_num", "num_classes", path, source)
     reserved = set(COMMON_KEYS) | set(FOREIGN_KEYS) | set(ARCH_NO_EFFECT) | set(ARCH_LAYOUT)
     transforms = {k: _transform(k) for k in ARCH_TRANSFORMS.names()}
     out = named_mapping(MODELS, reserved=reserved, extra=transforms)(source, path, value)
@@ -149,8 +131,7 @@ FEATURE_DISTILLATION = f"feature distillation is not implemented: {FEATURE_REASO
 
 
 def _per_member(source, path, value, members, check):
-    """A ``pretrained_list`` / ``freeze_params_list``: null, or one entry per member passing
-    ``check(member, key_path, entry)``."""
+    """A ``pretrained_list`` / ``freeze_params_list``: null, or one entry per member passing ``check``."""
     if value is None:
         return None
     if len(value) != len(members):
@@ -162,8 +143,7 @@ def _per_member(source, path, value, members, check):
 
 
 def _whole_model_keys(path, value):
-    """PaddleClas's keys of the whole DistillationModel: ``use_sync_bn`` (PaddleClas converts every
-    member's BatchNorm layers) goes to each member that does not set its own; ``use_ssld`` is a note."""
+    """``use_sync_bn`` of the whole DistillationModel goes to each member without its own; ``use_ssld``: a note."""
     sync = value.pop("use_sync_bn", None)
     if sync is not None and isinstance(value.get("models"), list):
         value["models"] = [{member: {"use_sync_bn": sync, **(arch or {})} for member, arch in entry.items()}
@@ -174,11 +154,9 @@ def _whole_model_keys(path, value):
 
 
 def validate_distillation_arch(source, path, value):
-    """``Arch`` of ``name: DistillationModel``: ``models``, a list of ``{Member: {Arch of a model}}``
-    (each validated by :func:`validate_arch`), ``pretrained_list``, ``freeze_params_list`` (one entry
-    per member), ``infer_model_name`` (a member) and ``class_num`` (the data's class count)."""
+    """``Arch`` of ``name: DistillationModel``: ``models`` (``[{Member: {Arch of a model}}]``) and their keys."""
     value = dict(value)
-    _class_num_as_num_classes(source, path, value)
+    rename_key(value, "class_num", "num_classes", path, source)
     _whole_model_keys(path, value)
     out = validate_section(source, path, value, DISTILLATION_ARCH)
     models_path, members, models = join_key(path, "models"), [], []

@@ -1,22 +1,10 @@
-"""``tools/train.py --check``: what a config's keys do here, key by key, without training.
-
-Every leaf key of the config (after ``-o`` overrides) gets one status:
-
-- ``implemented``: validated and used with PaddleClas's meaning;
-- ``warned``: accepted, but it acts differently here (the one-line note says how);
-- ``refused``: the config cannot run with it (the reason names the fix).
-
-Refusals are collected by validating, removing the refused key and validating again, so one run
-lists them all (up to :data:`MAX_REFUSALS`). Example::
-
-    report = check_config("ResNet50.yaml", ["Arch.name=oct_resnet26", "Arch.class_num=10"])
-    report.ok          # True when it would train
-    print(report.format())
-"""
+"""``tools/train.py --check``: each leaf key of a config ``implemented``, ``warned`` (the note says how it acts
+here) or ``refused`` (the reason names the fix); a refused key is removed and the config validated again."""
 
 import copy
 import os
 import re
+from collections import Counter
 
 from ..errors import PaddleConvError
 from ..notes import NOTES
@@ -27,8 +15,7 @@ MAX_REFUSALS = 40
 
 
 class CheckReport:
-    """Statuses of a config's keys: ``rows`` = ``[(key_path, status, detail)]``, ``refused`` =
-    ``[(key_path, reason)]``; ``ok`` is True when nothing is refused."""
+    """``rows``: ``[(key_path, status, detail)]``; ``refused``: ``[(key_path, reason)]``."""
 
     def __init__(self, source, rows, refused):
         self.source, self.rows, self.refused = source, rows, refused
@@ -37,16 +24,10 @@ class CheckReport:
     def ok(self):
         return not self.refused
 
-    def counts(self):
-        out = {"implemented": 0, "warned": 0, "refused": 0}
-        for _, status, _ in self.rows:
-            out[status] += 1
-        return out
-
     def format(self):
         width = max((len(k) for k, _, _ in self.rows), default=10)
         lines = [f"{key:<{width}}  {status:<11}  {detail}".rstrip() for key, status, detail in self.rows]
-        counts = self.counts()
+        counts = Counter(status for _, status, _ in self.rows)
         verdict = "would train" if self.ok else f"would NOT train ({len(self.refused)} refused)"
         lines.append(f"{self.source}: {counts['implemented']} implemented, {counts['warned']} warned, "
                      f"{counts['refused']} refused: {verdict}")
@@ -66,36 +47,23 @@ def _parts(key_path):
 
 def _remove(cfg, key_path):
     """Delete ``key_path`` from ``cfg``; False when it is not there."""
-    parts, node = _parts(key_path), cfg
-    for part in parts[:-1]:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
+    parent, node, parts = None, cfg, _parts(key_path)
+    for part in parts:
+        if not (isinstance(node, dict) and part in node
+                or isinstance(node, list) and isinstance(part, int) and part < len(node)):
             return False
-    last = parts[-1] if parts else None
-    if isinstance(node, dict) and last in node:
-        del node[last]
-        return True
-    if isinstance(node, list) and isinstance(last, int) and last < len(node):
-        del node[last]
-        return True
-    return False
+        parent, node = node, node[part]
+    if parent is not None:
+        del parent[parts[-1]]
+    return parent is not None
 
 
 def _leaves(value, path=""):
     """``[key_path]`` of every leaf; ``{Name: {args}}`` list entries give ``path[i].Name.arg``."""
     if isinstance(value, dict) and value:
-        out = []
-        for k, v in value.items():
-            out += _leaves(v, f"{path}.{k}" if path else str(k))
-        return out
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{path}.{k}" if path else str(k))]
     if isinstance(value, list) and value and all(isinstance(e, dict) for e in value):
-        out = []
-        for i, entry in enumerate(value):
-            out += _leaves(entry, f"{path}[{i}]")
-        return out
+        return [leaf for i, entry in enumerate(value) for leaf in _leaves(entry, f"{path}[{i}]")]
     return [path]
 
 
@@ -104,8 +72,7 @@ def _under(key, prefix):
 
 
 def _refused_key(exc, source):
-    """``(key_path, reason)`` of a ConfigError of :func:`.load.validate_config`; the value checks
-    write list indices as ``.1.`` (``transform_ops.1.RandCropImage``): they become ``[1]``."""
+    """``(key_path, reason)`` of a ConfigError; a value check's list index ``.1.`` becomes ``[1]``."""
     text = str(exc).split(f"{source}: ", 1)[-1]
     key = getattr(exc, "key_path", "") or ""
     if not key and re.match(r"^[A-Z][\w.]*: ", text):
@@ -136,12 +103,7 @@ def _refusals(source, raw, schema, environment_notes):
 
 
 def check_config(path, overrides=(), schema=None, environment_notes=None):
-    """The :class:`CheckReport` of config ``path`` with ``overrides``: it would train exactly when
-    :func:`paddle_conv.config.load_config` (what ``tools/train.py`` runs) accepts the same.
-
-    ``environment_notes(cfg)``: called with the validated config (when nothing is refused) to add
-    the notes that depend on this machine (no GPU, AMP on CPU, ...).
-    """
+    """The :class:`CheckReport` of config ``path`` with ``overrides`` (``environment_notes(cfg)``: this machine's)."""
     NOTES.clear()
     raw = read_config(path, overrides, schema)
     source = os.fspath(path)

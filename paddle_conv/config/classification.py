@@ -1,17 +1,4 @@
-"""The schema of a classification config, in PaddleClas's layout (``configs/oct_mobilenet.yaml``).
-
-One module per section: :mod:`.global_keys` (``Global``, ``AMP``, ``EMA``), :mod:`.arch_keys`,
-:mod:`.loss_keys`, :mod:`.optimizer_keys`, :mod:`.dataloader_keys`, :mod:`.metric_keys` and
-:mod:`.infer_keys`; :data:`SCHEMA` puts them together. To add a key, add a
-:class:`~paddle_conv.config.schema.Key` to its section's dict; names inside a section (a model,
-loss, optimizer, LR schedule, data set, transform, metric) come from their registries, and
-their arguments are checked against the registered builder's signature.
-
-Example::
-
-    cfg = load_config("configs/oct_mobilenet.yaml", ["Global.epochs=3", "Arch.alpha=0.25"])
-    cfg["Global"]["epochs"]   # 3
-"""
+"""The schema of a classification config, in PaddleClas's layout: one module per section (a Key per key)."""
 
 from ..errors import config_error
 from .arch_keys import validate_arch
@@ -29,6 +16,7 @@ def _ml_decoder(source, path, value):
     raise config_error(source, path, "bad value", "ML-Decoder (a cross-attention classification head replacing "
                        "the model's pooling and classifier, MultiLabelCOCO) is not implemented; remove the section "
                        "and Arch.use_ml_decoder to train the model's own head")
+
 
 #: The schema of a classification config (PaddleClas's layout).
 SCHEMA = {

@@ -26,8 +26,7 @@ from .schema import (
 
 
 def validate_dataset(source, path, value, allow_fallback=True):
-    """``dataset``: ``name`` (a registered data set), its arguments, ``transform_ops`` and an
-    optional ``fallback`` data set (which may set its own ``batch_size`` / ``num_workers``)."""
+    """``dataset``: a registered data set, its arguments, ``transform_ops`` and an optional ``fallback`` data set."""
     refuse_paddleclas_only(source, join_key(path, "name"), value.get("name") if isinstance(value, dict) else None)
     extra = {"transform_ops": named_list(TRANSFORMS, required=False), "batch_transform_ops": _batch_ops}
     reserved = ("batch_size", "num_workers") if not allow_fallback else ()

@@ -1,11 +1,5 @@
-"""The schema of a detection-distillation config (``configs/ssd_kd_shapes.yaml``), for
-:func:`paddle_conv.config.load_config` (same YAML, ``-o`` overrides and error messages as
-:mod:`.classification`, whose ``Arch`` and ``Optimizer`` it reuses).
-
-Sections: ``Global``; ``Teacher`` and ``Student`` (each an ``Arch``, ``epochs``, ``Optimizer``);
-``Loss`` (``MultiBoxLoss`` and ``MultiBoxLoss_KD`` arguments and the KD ``weights``);
-``DataLoader`` (``Train``/``Eval``: a detection ``dataset`` and ``batch_size``); ``Eval`` (NMS, mAP).
-"""
+"""The schema of a detection-distillation config (``configs/ssd_kd_shapes.yaml``); ``Arch`` and ``Optimizer``
+are the classification ones."""
 
 from ..data import DATASETS
 from ..losses import KD_WEIGHTS, LOSSES

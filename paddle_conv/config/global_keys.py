@@ -14,25 +14,21 @@ GLOBAL = {
     "save_interval": Key(INT, default=1, doc="write epoch_N every this many epochs"),
     "eval_during_train": Key(BOOL, default=True),
     "eval_interval": Key(INT, default=1),
-    "use_multilabel": Key(BOOL, default=False, doc="a multi-label model (sigmoid per class: MultiLabelLoss, "
-                                                   "ATTRMetric, MultiLabelDataset)"),
-    "start_eval_epoch": Key(INT, default=0, doc="no evaluation (nor best_model) before this epoch (1-based); "
-                                                "PaddleClas's PULC configs start at epoch 40"),
+    "use_multilabel": Key(BOOL, default=False, doc="a multi-label model (sigmoid per class)"),
+    "start_eval_epoch": Key(INT, default=0, doc="no evaluation (nor best_model) before this epoch (1-based)"),
     "print_batch_step": Key(INT, default=10),
     "use_visualdl": Key(BOOL, default=True),
     "pretrained_model": Key(STR, nullable=True, doc="weights to start from (no optimizer state)"),
     "checkpoints": Key(STR, nullable=True, doc="checkpoint prefix to resume from"),
     "image_shape": Key(INT_LIST, default=[3, 224, 224]),
-    "save_inference_dir": Key(STR, default="./inference/",
-                              doc="tools/export.py writes the inference model (and ONNX) here"),
+    "save_inference_dir": Key(STR, default="./inference/", doc="tools/export.py writes the inference model here"),
     "use_amp": Key(BOOL, default=False, doc="mixed precision (float16 autocast) on GPU; ignored on CPU"),
     "to_static": Key(BOOL, default=False, doc="train through paddle.jit.to_static (a static graph)"),
     "eval_mode": Key(STR, default="classification", doc="only classification is implemented"),
     "update_freq": Key(INT, default=1, doc="gradient accumulation: optimizer step every this many batches"),
     "use_dali": Key(BOOL, default=False, doc="NVIDIA DALI data loading (not used here: a note says so)"),
     "image_channel": Key(INT, nullable=True, doc="input channels; must match image_shape[0]"),
-    "train_mode": Key(STR, nullable=True, doc="PaddleClas's training loops: progressive (EfficientNetV2's "
-                                               "progressive learning); the others are refused"),
+    "train_mode": Key(STR, nullable=True, doc="PaddleClas's training loops: progressive (the others are refused)"),
 }
 
 #: ``Global.train_mode`` values implemented (PaddleClas 2.6's ``ppcls/engine/train/train_<mode>.py``).
@@ -42,7 +38,7 @@ TRAIN_MODES = ("progressive",)
 def validate_global(source, path, value):
     """``Global`` against :data:`GLOBAL`, then the checks across its values (counts >= 1, ``[C, H, W]``)."""
     g = validate_section(source, path, value, GLOBAL)
-    for key in ("epochs", "save_interval", "eval_interval", "print_batch_step"):
+    for key in ("epochs", "save_interval", "eval_interval", "print_batch_step", "update_freq"):
         if g[key] < 1:
             raise config_error(source, join_key(path, key), "bad value", f"must be >= 1, got {g[key]}")
     if len(g["image_shape"]) != 3:
@@ -54,8 +50,6 @@ def validate_global(source, path, value):
     if g["start_eval_epoch"] < 0:
         raise config_error(source, join_key(path, "start_eval_epoch"), "bad value",
                            f"must be >= 0 (0: evaluate from the first epoch), got {g['start_eval_epoch']}")
-    if g["update_freq"] < 1:
-        raise config_error(source, join_key(path, "update_freq"), "bad value", f"must be >= 1, got {g['update_freq']}")
     if g["eval_mode"] != "classification":
         raise config_error(source, join_key(path, "eval_mode"), "bad value",
                            f"only 'classification' is implemented, got {g['eval_mode']!r} (retrieval and face "
@@ -97,9 +91,7 @@ def validate_amp(source, path, value):
 
 
 def move_global_class_num(source, cfg):
-    """PaddleClas 2.6's rule for the older ``Global.class_num``: it becomes ``Arch.class_num`` when the
-    Arch section has none, else it is ignored (it must still be a class count); a note says which.
-    ``cfg`` is the raw config, changed in place."""
+    """PaddleClas 2.6's older ``Global.class_num`` (raw ``cfg``): ``Arch.class_num`` unless that is set (a note)."""
     g, arch = cfg.get("Global"), cfg.get("Arch")
     if not isinstance(g, dict) or "class_num" not in g:
         return

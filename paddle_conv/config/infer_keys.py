@@ -7,19 +7,14 @@ from ..notes import note_once
 from .schema import FLOAT, INT, STR, Key, join_key, named_list, validate_section
 
 POSTPROCESS = {
-    "name": Key(STR, default="Topk", doc="Topk: the k best classes with their scores; DistillationPostProcess: "
-                                         "Topk of one member of a DistillationModel; ThreshOutput: class 1 when "
-                                         "its softmax score reaches threshold; MultiLabelThreshOutput (and the "
-                                         "attribute ones): every class whose sigmoid score reaches threshold"),
+    "name": Key(STR, default="Topk", doc="one of POSTPROCESS_KEYS"),
     "topk": Key(INT, default=5),
     "class_id_map_file": Key(STR, nullable=True, doc="'<id> <name>' lines; names the classes in the output"),
     "delimiter": Key(STR, nullable=True, doc="separator of id and name in class_id_map_file (default: space)"),
     "func": Key(STR, nullable=True, doc="DistillationPostProcess: the post-processing applied (Topk)"),
-    "model_name": Key(STR, nullable=True, doc="DistillationPostProcess: the member (default Student); the "
-                                              "export holds Arch.infer_model_name only, which it must be"),
+    "model_name": Key(STR, nullable=True, doc="DistillationPostProcess: the member (Arch.infer_model_name)"),
     "key": Key(STR, nullable=True, doc="DistillationPostProcess: the member's output (logits: our models' only)"),
-    "threshold": Key(FLOAT, nullable=True, doc="ThreshOutput, MultiLabelThreshOutput, PersonAttribute: the "
-                                               "score a class needs (default 0.5)"),
+    "threshold": Key(FLOAT, nullable=True, doc="the score a class needs (default 0.5)"),
     "label_0": Key(STR, nullable=True, doc="ThreshOutput: the name of class 0"),
     "label_1": Key(STR, nullable=True, doc="ThreshOutput: the name of class 1"),
 }
@@ -52,8 +47,8 @@ def _attribute_keys(path, value):
 
 
 def _postprocess(source, path, value):
-    value = dict(value) if isinstance(value, dict) else value
     if isinstance(value, dict):
+        value = dict(value)
         _attribute_keys(path, value)
     post = validate_section(source, path, value, POSTPROCESS)
     if post["name"] not in POSTPROCESS_KEYS:

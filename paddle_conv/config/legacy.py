@@ -1,24 +1,6 @@
-"""PaddleClas's older top-level layout (``mode``, ``ARCHITECTURE``, ``LEARNING_RATE``,
-``OPTIMIZER``, ``TRAIN``, ``VALID``, ...; PaddleClas 2.0) read as today's sections.
-
-:func:`translate_legacy` maps each old key to its new place, so ``-o Arch.name=...`` and the
-other overrides then apply as to any config::
-
-    ARCHITECTURE: {name, params}       -> Arch: {name, **params}
-    classes_num                        -> Arch.class_num
-    pretrained_model, model_save_dir   -> Global.pretrained_model, Global.output_dir
-    epochs, save_interval, image_shape -> Global.*
-    validate, valid_interval           -> Global.eval_during_train, Global.eval_interval
-    topk                               -> Metric TopkAcc topk [1, topk]
-    LEARNING_RATE: {function, params: {lr, ...}}       -> Optimizer.lr: {name, learning_rate, ...}
-    OPTIMIZER: {function, params, regularizer: {function, factor}} -> Optimizer: {name, ..., regularizer}
-    TRAIN / VALID: {batch_size, num_workers, file_list, data_dir, transforms}
-                                       -> DataLoader.Train / Eval (ImageNetDataset)
-    ls_epsilon                         -> CELoss epsilon
-
-Keys without a counterpart (``mode``, ``total_images``, ``shuffle_seed``,
-``load_static_weights``) are dropped with a note saying what happens instead.
-"""
+"""PaddleClas 2.0's top-level layout (``ARCHITECTURE``, ``LEARNING_RATE``, ``OPTIMIZER``, ``TRAIN``, ``VALID``,
+...) read as today's sections, so ``-o`` overrides then apply as to any config; keys without a counterpart
+are dropped with a note."""
 
 from ..notes import note_once
 
@@ -54,7 +36,7 @@ def _split(old, train):
 
 
 def translate_legacy(cfg):
-    """The older layout ``cfg`` as today's sections (a new dict; ``cfg`` is not changed)."""
+    """The older layout ``cfg`` as today's sections (a new dict)."""
     old = dict(cfg)
     for key, text in _DROPPED.items():
         if key in old:

@@ -1,9 +1,4 @@
-"""From a config file to a validated config: the one path training and ``--check`` take.
-
-:func:`read_config` reads the file (PaddleClas's older layout translated) and applies the ``-o``
-overrides; :func:`validate_config` checks every key (schema, model keys) and, for a classification
-config, the values across keys (:func:`.values.check_values`); :func:`load_config` is the two in turn.
-"""
+"""From a config file to a validated config: the one path training and ``--check`` take."""
 
 import os
 from typing import Any, Dict, Optional, Sequence, Union
@@ -29,27 +24,22 @@ def read_config(path: Union[str, "os.PathLike[str]"], overrides: Sequence[str] =
 
 def validate_config(cfg: Dict[str, Any], source: str = "<config>",
                     schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Validate a config dict against ``schema`` (default :data:`SCHEMA`); return it with defaults.
-
-    No number anywhere may be NaN or infinite (:func:`.schema.check_finite`); a classification
-    config's values are also checked for range (:func:`.values.check_values`).
-    """
+    """Validate ``cfg`` against ``schema`` (default :data:`SCHEMA`, whose values are range-checked too)."""
+    schema = schema or SCHEMA
     check_finite(source, "", cfg)
-    if (schema or SCHEMA) is SCHEMA:
+    if schema is SCHEMA:
         move_global_class_num(source, cfg)
-    out = validate_section(source, "", cfg, schema or SCHEMA)
-    if (schema or SCHEMA) is SCHEMA:
+    out = validate_section(source, "", cfg, schema)
+    if schema is SCHEMA:
         check_values(source, out)
     return out
 
 
 def load_config(path: Union[str, "os.PathLike[str]"], overrides: Sequence[str] = (),
                 schema: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Load ``path``, apply ``overrides`` (``["Global.epochs=3", ...]``) in order, validate
-    against ``schema`` (default: the classification :data:`SCHEMA`).
+    """Load ``path``, apply ``overrides`` (``["Global.epochs=3", ...]``) in order, validate against ``schema``.
 
-    Returns the config as nested dicts/lists with every default filled in. Errors name the
-    file, the key path and the closest valid key; an error in a key set by ``-o`` says so.
+    Returns the config with every default filled in; errors name the file (or the ``-o``) and the key.
     """
     cfg = read_config(path, overrides, schema)
     source = os.fspath(path)

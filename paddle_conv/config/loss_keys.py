@@ -21,8 +21,7 @@ MULTI_OUTPUT = {
 
 
 def refuse_not_implemented(source, path, value):
-    """ConfigError for an entry of :data:`MULTI_OUTPUT` or :data:`.paddleclas_only.PADDLECLAS_ONLY` in the
-    ``{Name: {kwargs}}`` list ``value``."""
+    """ConfigError for an entry of :data:`MULTI_OUTPUT` or ``PADDLECLAS_ONLY`` in the list ``value``."""
     for i, entry in enumerate(value if isinstance(value, list) else ()):
         name = next(iter(entry), None) if isinstance(entry, dict) else entry
         if isinstance(name, str) and name in MULTI_OUTPUT:
@@ -35,8 +34,7 @@ FEATURE_LOSSES = ("AFDLoss", "DistillationPairLoss", "DistillationDistanceLoss",
 
 
 def validate_losses(source, path, value):
-    """A list of ``{LossName: {kwargs}}`` (each may carry a ``weight``); the distillation losses'
-    keys are checked by :func:`_distillation_loss_keys`."""
+    """A list of ``{LossName: {kwargs}}`` (each may carry a ``weight``)."""
     check_type(source, path, value, LIST)
     refuse_not_implemented(source, path, value)
     for i, entry in enumerate(value):
@@ -65,8 +63,7 @@ def _member_names(source, path, value, pairs):
 
 
 def _distillation_loss_keys(source, where, name, kwargs):
-    """The keys of a distillation loss (:mod:`paddle_conv.losses.distillation_losses`) that its signature's
-    types do not check: the member names, ``key`` (logits only), PaddleClas's options not implemented."""
+    """The keys of a distillation loss that its signature's types do not check."""
     params = inspect.signature(LOSSES.get(name)).parameters
     for key, pairs in (("model_name_pairs", True), ("model_names", False)):
         if key in params:

@@ -22,8 +22,7 @@ def _regularizer(source, path, value):
 
 
 def validate_optimizer(source, path, value):
-    """``Optimizer``: ``name`` (a registered optimizer), its arguments, ``lr`` (an LR schedule)
-    and an optional ``regularizer``."""
+    """``Optimizer``: a registered optimizer, its arguments, ``lr`` (an LR schedule) and a ``regularizer``."""
     refuse_paddleclas_only(source, join_key(path, "name"), value.get("name") if isinstance(value, dict) else None)
     check = named_mapping(OPTIMIZERS, exclude=("parameters", "learning_rate", "regularizer"),
                           extra={"lr": _lr, "regularizer": _regularizer})

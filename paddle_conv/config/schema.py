@@ -1,56 +1,26 @@
-"""The schema engine of configs: keys, types, defaults and one shape of error message.
-
-A schema is a dict of :class:`Key` (a :class:`Type`, whether it is required, a default),
-nested dicts of Keys for sections, or validator callables ``validate(source, path, value) ->
-value`` for free-form parts, such as :func:`named_mapping` / :func:`named_list` for entries
-resolved through a :class:`~paddle_conv.registry.Registry`. :func:`validate_section` checks a
-mapping against a schema and fills in the defaults.
-
-Every problem raises :class:`~paddle_conv.errors.ConfigError` (or
-:class:`~paddle_conv.errors.UnknownNameError` for a model/loss/optimizer/... name no registry
-knows), built by :func:`~paddle_conv.errors.config_error`, with a message of one fixed shape::
-
-    <file>: <Key.path>: <problem>. <fix>
-
-The exception also carries ``source`` (the file, or ``-o KEY=VALUE`` for a bad override),
-``key_path`` (``"Global.epochs"``) and ``problem`` (one of :data:`~paddle_conv.errors.PROBLEMS`), so callers and
-tests can tell errors apart without parsing text. An unknown key names the closest valid one.
-
-Keys that are builder arguments (``Arch``, a loss's, an optimizer's, a scheduler's, a data
-set's, a transform's) are checked against the registered builder's signature
-(:func:`validate_kwargs`): an unknown argument names the closest valid one, and an argument
-whose default is a bool/int/float/str must have that type.
-
-The schemas themselves live in :mod:`.classification` and :mod:`.det_schema`.
-"""
+"""The schema engine of configs: a schema is a dict of :class:`Key`; every problem is a ConfigError
+``<file>: <Key.path>: <problem>. <fix>`` built by :func:`~paddle_conv.errors.config_error`."""
 
 import copy
 import difflib
 import inspect
 import math
+from collections import namedtuple
 
 from ..errors import UnknownNameError, abbreviate, config_error, key_text
 
 
-def closest_key(key, valid):
-    """The entry of ``valid`` closest in spelling to ``key`` (None if ``valid`` is empty)."""
-    valid = sorted(str(v) for v in valid)
-    match = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.0)
-    return match[0] if match else None
-
-
 def unknown_key_error(source, path, key, valid):
     """The "unknown key" error for ``key`` at ``path``: names the closest of ``valid`` and lists them."""
-    closest = closest_key(key, valid)
-    hint = f" Closest valid key: '{closest}'." if closest else ""
+    closest = difflib.get_close_matches(str(key), sorted(str(v) for v in valid), n=1, cutoff=0.0)
+    hint = f" Closest valid key: '{closest[0]}'." if closest else ""
     shown = key_text(key, quote="'")
     return config_error(source, path, "unknown key",
                         f"unknown key {shown}.{hint} Valid keys: {', '.join(sorted(valid)) or '(none)'}")
 
 
 def check_finite(source, path, value):
-    """Raise the "bad value" error at the first NaN or infinite float anywhere in ``value``
-    (nested dicts and lists; a container shared by YAML aliases is walked once)."""
+    """Raise the "bad value" error at the first NaN or infinite float anywhere in ``value``."""
     seen, stack = set(), [(path, value)]
     while stack:
         where, item = stack.pop()
@@ -64,12 +34,8 @@ def check_finite(source, path, value):
             stack.extend((join_key(where, k), v) for k, v in reversed(list(pairs)))
 
 
-# ---------------------------------------------------------------------------------- types
-class Type:
-    """A value type for the schema: ``name`` for messages, ``check(value) -> bool``."""
-
-    def __init__(self, name, check):
-        self.name, self.check = name, check
+#: A value type for the schema: ``name`` for messages, ``check(value) -> bool``.
+Type = namedtuple("Type", "name check")
 
 
 def _is_int(v):
@@ -85,16 +51,11 @@ MAPPING = Type("a mapping (key: value)", lambda v: isinstance(v, dict))
 LIST = Type("a list", lambda v: isinstance(v, list))
 INT_LIST = Type("a list of integers", lambda v: isinstance(v, list) and all(_is_int(x) for x in v))
 NUM_LIST = Type("a list of numbers", lambda v: isinstance(v, list) and all(FLOAT.check(x) for x in v))
-
-
 NUMBERS = Type("a number or a list of numbers", lambda v: FLOAT.check(v) or NUM_LIST.check(v))
 
 
 def type_from_default(default):
-    """The Type a builder argument must have, judged by its default value (None: any).
-
-    Numbers also accept lists of numbers (``Normalize(mean=0.0)`` takes ``[0.5, 0.5, 0.5]``).
-    """
+    """The Type a builder argument must have, judged by its default (a number also takes a list of numbers)."""
     if isinstance(default, bool):
         return BOOL
     if FLOAT.check(default):
@@ -120,21 +81,9 @@ def check_type(source, path, value, typ, nullable=False):
         raise config_error(source, path, "wrong type", f"expected {typ.name}{null}, got {describe(value)}")
 
 
-# --------------------------------------------------------------------------------- schema
-class Key:
-    """One key of a fixed section: its type, whether it is required, its default.
-
-    Args:
-        typ: a :class:`Type`, or a dict of Keys for a nested section, or a callable
-            ``validate(source, path, value) -> value`` for a free-form part.
-        required: the key must be present.
-        default: value filled in when absent (a nested section is filled from its Keys).
-        nullable: ``null`` is allowed.
-        doc: one line shown in "missing key" errors.
-    """
-
-    def __init__(self, typ, required=False, default=None, nullable=False, doc=""):
-        self.typ, self.required, self.default, self.nullable, self.doc = typ, required, default, nullable, doc
+#: One key of a section: ``typ`` (a :class:`Type`, a dict of Keys or a validator), ``default`` (filled in when
+#: absent; a nested section is filled from its Keys), ``doc`` (shown in "missing key" errors).
+Key = namedtuple("Key", "typ required default nullable doc", defaults=(False, None, False, ""))
 
 
 def validate_section(source, path, value, keys):
@@ -173,27 +122,14 @@ def join_key(path, key):
     return f"{path}.{key_text(key)}" if path else key_text(key)
 
 
-def _signature_params(builder):
-    """{name: inspect.Parameter} of a builder's keyword arguments (class: its __init__)."""
-    target = builder.__init__ if inspect.isclass(builder) else builder
-    params = list(inspect.signature(target).parameters.values())
-    if inspect.isclass(builder):
-        params = params[1:]  # self
-    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return {p.name: p for p in params if p.kind in kinds}
-
-
 def validate_kwargs(source, path, kwargs, builder, reserved=(), exclude=()):
-    """Check ``kwargs`` against ``builder``'s signature: unknown names, missing required, types.
-
-    Args:
-        reserved: extra keys the caller consumes itself (e.g. ``name``, ``transform_ops``).
-        exclude: builder arguments the caller supplies itself (e.g. ``parameters``).
-    """
+    """Check ``kwargs`` against ``builder``'s signature (``reserved``: the caller's keys; ``exclude``: its args)."""
     check_type(source, path, kwargs, MAPPING)
-    params = {n: p for n, p in _signature_params(builder).items() if n not in exclude}
-    target = builder.__init__ if inspect.isclass(builder) else builder
-    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(target).parameters.values())
+    signature = list(inspect.signature(builder.__init__ if inspect.isclass(builder) else builder).parameters.values())
+    signature = signature[1:] if inspect.isclass(builder) else signature  # a class's self
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = {p.name: p for p in signature if p.kind in kinds and p.name not in exclude}
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature)
     valid = set(params) | set(reserved)
     for k, v in kwargs.items():
         if k in reserved or (k not in params and open_ended):  # **kwargs: the builder checks the rest
@@ -251,10 +187,7 @@ def named_list(registry, reserved=(), exclude=(), required=True):
 
 
 def named_mapping(registry, reserved=(), exclude=(), extra=None):
-    """Validator of ``{name: Name, **kwargs}`` resolved through ``registry``.
-
-    ``extra`` maps reserved keys to validators ``f(source, path, value) -> value``.
-    """
+    """Validator of ``{name: Name, **kwargs}`` resolved through ``registry``; ``extra``: validators of other keys."""
     extra = extra or {}
 
     def validate(source, path, value):

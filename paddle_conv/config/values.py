@@ -1,10 +1,5 @@
-"""Value checks of a classification config that the schema's types cannot express.
-
-:func:`check_values` runs when the config is loaded, so a value that Paddle would only reject
-deep inside training (a batch size of 0, a seed of -1, a top-5 accuracy of a
-2-class model, an image shape the transforms do not produce, a zero std, a negative learning
-rate, an output folder that is a file) is reported at once, as a ConfigError naming the key.
-"""
+"""Value checks of a classification config that the schema's types cannot express (a batch size of 0, top-5 of a
+2-class model, an image shape the transforms do not make, ...): a ConfigError naming the key, at load time."""
 
 import math
 import os
@@ -14,25 +9,21 @@ from ..losses import LOSSES
 from ..metrics import MEMBER_METRICS
 from ..models.distillation import DISTILLATION_MODEL, EVAL_MEMBER
 from ..notes import note_once
+from .schema import FLOAT, INT
 
 _MAX_SEED = 2**32 - 1
 #: PaddleClas's transforms whose ``size: [w, h]`` lists the width first (the others: ``[h, w]``).
 _WH_OPS = ("RandCropImage", "CropImage", "ResizeImage")
-#: Transforms that fix the output size, and their size argument.
-_SIZE_OPS = {"CenterCrop": "size", "RandomCrop": "size", "RandomResizedCrop": "size", "RandCropImage": "size",
-             "CropImage": "size", "ResizeImage": "size"}
+#: Transforms whose ``size`` fixes the output size (``Resize`` too when its size is ``[H, W]``).
+_SIZE_OPS = ("CenterCrop", "RandomCrop", "RandomResizedCrop", "RandCropImage", "CropImage", "ResizeImage")
 
 
 def _fail(source, key, text):
     return config_error(source, key, "bad value", text)
 
 
-def _number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _check_range(source, key, value, low, high=None, low_open=False, high_open=False, hint=""):
-    if not _number(value):
+    if not FLOAT.check(value):
         return
     too_low = value <= low if low_open else value < low
     too_high = high is not None and (value >= high if high_open else value > high)
@@ -57,11 +48,6 @@ def check_output_dir(source, path, key="Global.output_dir"):
                                  "writable Global.output_dir")
 
 
-def _splits(cfg):
-    return [(f"DataLoader.{name}", split) for name, split in cfg["DataLoader"].items()
-            if isinstance(split, dict)]  # not validation_split
-
-
 def _entries(named_list):
     """``(index, name, kwargs)`` of a config list of ``{Name: {kwargs}}``."""
     for i, item in enumerate(named_list or ()):
@@ -71,7 +57,8 @@ def _entries(named_list):
 
 
 def _loader_values(source, cfg):
-    for key, split in _splits(cfg):
+    for key, split in ((f"DataLoader.{name}", split) for name, split in cfg["DataLoader"].items()
+                       if isinstance(split, dict)):  # not validation_split
         _check_range(source, f"{key}.sampler.batch_size", split["sampler"].get("batch_size"), 1)
         _check_range(source, f"{key}.loader.num_workers", split.get("loader", {}).get("num_workers", 0), 0,
                      hint="; 0 reads the data in the main process")
@@ -81,36 +68,30 @@ def _loader_values(source, cfg):
         for i, name, kwargs in _entries(split["dataset"].get("transform_ops")):
             if name == "Normalize" and "std" in kwargs:
                 std = kwargs["std"] if isinstance(kwargs["std"], list) else [kwargs["std"]]
-                if any(_number(s) and (s == 0 or not math.isfinite(s)) for s in std):
+                if any(FLOAT.check(s) and (s == 0 or not math.isfinite(s)) for s in std):
                     raise _fail(source, f"{key}.dataset.transform_ops.{i}.Normalize.std",
                                 f"must be finite and non-zero (it divides), got {abbreviate(kwargs['std'], 60)}")
 
 
 def _output_size(ops, dataset=None):
-    """``(H, W, where)`` the last size-fixing op of ``ops`` (or the data set's ``image_size``) gives; None if free.
-    ``where``: ``"<i>.<Op>.<arg>"`` or ``"image_size"``."""
+    """``(H, W, "<i>.<Op>.size" or "image_size")`` the last size-fixing op of ``ops`` (or ``image_size``) gives."""
     size, where = None, None
-    if dataset is not None and _number(dataset.get("image_size")):
+    if dataset is not None and FLOAT.check(dataset.get("image_size")):
         size, where = dataset["image_size"], "image_size"
     for i, name, kwargs in _entries(ops):
-        arg = _SIZE_OPS.get(name)
-        if name == "Resize" and isinstance(kwargs.get("size"), list):
-            arg = "size"  # Resize to [H, W]; an int resizes the short side only
-        if arg and arg in kwargs:
-            size, where = kwargs[arg], f"{i}.{name}.{arg}"
-    if isinstance(size, int) and not isinstance(size, bool):
+        if "size" in kwargs and (name in _SIZE_OPS or name == "Resize" and isinstance(kwargs["size"], list)):
+            size, where = kwargs["size"], f"{i}.{name}.size"
+    if INT.check(size):
         return size, size, where
-    if isinstance(size, list) and len(size) == 2 and all(_number(s) for s in size):
+    if isinstance(size, list) and len(size) == 2 and all(FLOAT.check(s) for s in size):
         wh = where != "image_size" and where.split(".")[1] in _WH_OPS
         return (size[1], size[0], where) if wh else (size[0], size[1], where)
     return None
 
 
 def _inference_pipelines(cfg):
-    """``[(key, ops, dataset)]`` (``key``: where ``ops``' and ``dataset``'s keys are) of the input that
-    ``Global.image_shape`` describes (evaluation, inference, export), first the one it must match:
-    ``DataLoader.Eval``, else ``Infer.transforms``, else ``DataLoader.Train``. A training crop of another
-    size is PaddleClas's train/test resolution (MobileNetV4: 224 vs 256)."""
+    """``[(key, ops, dataset)]`` of the inputs ``Global.image_shape`` describes, first the one it must match
+    (``DataLoader.Eval``, else ``Infer.transforms``, else ``DataLoader.Train``)."""
     loaders, infer_ops = cfg["DataLoader"], (cfg.get("Infer") or {}).get("transforms")
     out = [(f"DataLoader.{name}.dataset", loaders[name]["dataset"].get("transform_ops"), loaders[name]["dataset"])
            for name in ("Eval", "Train") if isinstance(loaders.get(name), dict)]
@@ -127,8 +108,7 @@ def _input_channels(source, cfg):
 
 
 def _image_shape(source, cfg):
-    """``Global.image_shape`` is the size the evaluation transforms make; ``Infer.transforms`` of another
-    size (PaddleClas's MobileNetV4 configs) is a note: tools/infer.py resizes as they say."""
+    """``Global.image_shape`` is the size the evaluation transforms make (other ``Infer.transforms``: a note)."""
     shape = cfg["Global"]["image_shape"]
     for n, (key, ops, dataset) in enumerate(_inference_pipelines(cfg)):
         produced = _output_size(ops, dataset)
@@ -146,23 +126,18 @@ def _image_shape(source, cfg):
                         f"{produced[1]}] or change the transform")
 
 
-def _class_count(cfg):
-    num = cfg["Arch"].get("num_classes", cfg["Arch"].get("class_num"))
-    return num if _number(num) else None
-
-
 def _loss_and_metric_values(source, cfg):
     for split, losses in cfg["Loss"].items():
         for i, name, kwargs in _entries(losses):
             _check_range(source, f"Loss.{split}.{i}.{name}.epsilon", kwargs.get("epsilon", 0.0), 0, 1, high_open=True,
                          hint=" (label smoothing: 0 is none, 0.1 is usual)")
-    classes = _class_count(cfg)
+    classes = cfg["Arch"].get("num_classes", cfg["Arch"].get("class_num"))
     for split, metrics in (cfg.get("Metric") or {}).items():
         for i, name, kwargs in _entries(metrics):
             topk = kwargs.get("topk")
             for k in topk if isinstance(topk, list) else [topk] if topk is not None else []:
                 _check_range(source, f"Metric.{split}.{i}.{name}.topk", k, 1)
-                if classes is not None and _number(k) and k > classes:
+                if FLOAT.check(classes) and FLOAT.check(k) and k > classes:
                     raise _fail(source, f"Metric.{split}.{i}.{name}.topk",
                                 f"top-{k} accuracy of a {classes}-class model is always 1.0; use values up to "
                                 f"{classes}, e.g. topk: [1, {min(5, classes)}]")
@@ -171,8 +146,7 @@ def _loss_and_metric_values(source, cfg):
 def _optimizer_values(source, cfg):
     lr = cfg["Optimizer"].get("lr") or {}
     for key in ("learning_rate", "warmup_start_lr", "eta_min", "end_lr"):
-        low_open = key == "learning_rate"
-        _check_range(source, f"Optimizer.lr.{key}", lr.get(key, 1.0), 0, low_open=low_open,
+        _check_range(source, f"Optimizer.lr.{key}", lr.get(key, 1.0), 0, low_open=key == "learning_rate",
                      hint="; a learning rate is positive (e.g. 0.1 for SGD, 0.001 for Adam)")
 
 
@@ -194,9 +168,8 @@ def _named_members(kwargs):
 
 
 def _distillation_values(source, cfg):
-    """Losses, metrics and Infer.PostProcess against the Arch: the distillation ones need a
-    DistillationModel and name its members; on a DistillationModel, the training losses must read
-    members by name, and plain losses and metrics measure the Student (PaddleClas's evaluation)."""
+    """Losses, metrics and Infer.PostProcess against the Arch: the distillation ones need a DistillationModel
+    and name its members; on one, the training losses read members by name."""
     arch = cfg["Arch"]
     distillation = arch["name"] == DISTILLATION_MODEL
     members = [next(iter(m)) for m in arch["models"]] if distillation else []
@@ -247,9 +220,9 @@ def _distillation_values(source, cfg):
 #: ``Global.train_mode: progressive``'s stages, and the per-stage lists it reads (PaddleClas's train_progressive.py).
 PROGRESSIVE_STAGES = 4
 _PROGRESSIVE_OPS = {"RandCropImage": ("progress_size", "train image sizes", "integers >= 1",
-                                      lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+                                      lambda v: INT.check(v) and v >= 1),
                     "RandAugmentV2": ("progress_magnitude", "RandAugment magnitudes", "numbers >= 0",
-                                      lambda v: _number(v) and 0 <= v < math.inf)}
+                                      lambda v: FLOAT.check(v) and 0 <= v < math.inf)}
 
 
 def _progressive_values(source, cfg):
@@ -280,9 +253,7 @@ def check_values(source, cfg):
     """Raise ConfigError naming the key of the first unusable value of a validated classification ``cfg``."""
     g = cfg["Global"]
     _check_range(source, "Global.seed", g["seed"], 0, _MAX_SEED)
-    if "alpha" in cfg["Arch"]:
-        _check_range(source, "Arch.alpha", cfg["Arch"]["alpha"], 0, 1,
-                     hint=" (the share of low-frequency channels)")
+    _check_range(source, "Arch.alpha", cfg["Arch"].get("alpha"), 0, 1, hint=" (the share of low-frequency channels)")
     _loader_values(source, cfg)
     _image_shape(source, cfg)
     _input_channels(source, cfg)

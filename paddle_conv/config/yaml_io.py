@@ -1,11 +1,4 @@
-"""YAML of configs: a safe loader, ``-o Key.sub=value`` overrides, reading and writing files.
-
-:func:`yaml_load` reads plain data only (no Python objects), reads ``1e-3`` as a float and
-rejects a key given twice; :func:`apply_override` sets one ``-o`` value (parsed as YAML: ``3``,
-``1e-3``, ``null``, ``[1, 5]``) in a nested dict; :func:`read_yaml` reads a config file and
-:func:`dump_config` writes one. Errors are :class:`~paddle_conv.errors.ConfigError` built by
-:func:`~paddle_conv.config.schema.config_error`.
-"""
+"""YAML of configs: a safe loader, ``-o Key.sub=value`` overrides, reading and writing files."""
 
 import io
 import os
@@ -19,9 +12,7 @@ from .schema import config_error, describe
 
 
 class YamlLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` (plain data only, no Python objects) that also reads ``1e-3`` as a float
-    (YAML 1.1 wants ``1.0e-3``) and rejects a key given twice in one mapping, where ``safe_load``
-    would silently keep the last value."""
+    """``yaml.SafeLoader`` that also reads ``1e-3`` as a float and rejects a key given twice in one mapping."""
 
 
 YamlLoader.add_implicit_resolver(
@@ -50,18 +41,12 @@ def _construct_mapping(loader, node, deep=False):
 
 YamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-#: What :func:`yaml_load` raises: a syntax or value error, bytes that are not UTF-8, absurdly
-#: deep nesting.
+#: What :func:`yaml_load` raises: a syntax or value error, bytes that are not UTF-8, absurdly deep nesting.
 YAML_ERRORS = (yaml.YAMLError, UnicodeDecodeError, RecursionError)
 
 
 def yaml_load(text_or_stream):
-    """Parse YAML safely (no Python objects), with ``1e-3`` read as a float, duplicate keys rejected.
-
-    Raises one of :data:`YAML_ERRORS`; a value PyYAML fails to build (``!!int zz``,
-    ``!!timestamp`` with no date, ``!!bool maybe``: ValueError, KeyError, ... inside PyYAML)
-    is raised as ``yaml.YAMLError``.
-    """
+    """Parse YAML with :class:`YamlLoader`; raises one of :data:`YAML_ERRORS` (a value PyYAML fails to build too)."""
     try:
         return yaml.load(text_or_stream, Loader=YamlLoader)  # noqa: S506  (a SafeLoader subclass)
     except YAML_ERRORS:
@@ -80,24 +65,18 @@ def yaml_problem(exc):
     return str(exc) if isinstance(exc, yaml.YAMLError) else f"{type(exc).__name__}: {exc}"
 
 
-# ------------------------------------------------------------------------------- overrides
 #: A key path part with list indices: ``models[1]`` (``Arch.models[1].Student.name``).
 _INDEXED = re.compile(r"([^\[\]]+)((?:\[-?\d+\])+)")
 
 
 def override_source(text, limit=120):
-    """``"-o <text>"`` for messages, ``text`` cut to ``limit`` characters: a 10,000-digit value must not
-    push the problem and its fix out of the one error line."""
+    """``"-o <text>"`` for messages, ``text`` cut to ``limit`` characters (the fix must stay on the line)."""
     text = str(text)
     return f"-o {text if len(text) <= limit else text[:limit] + f'... ({len(text)} characters)'}"
 
 
 def parse_override(text):
-    """Parse ``"Key.sub=value"`` into ``(["Key", "sub"], value)``; the value is read as YAML.
-
-    List items are addressed by index, ``Loss.Train.0.CELoss.epsilon=0.1``, or as ``--check``
-    prints their keys, ``Loss.Train[0].CELoss.epsilon=0.1``.
-    """
+    """Parse ``"Key.sub=value"`` into ``(["Key", "sub"], value)`` (a YAML value); list items by ``.0.`` or ``[0]``."""
     source = override_source(text)
     if not isinstance(text, str) or "=" not in text:
         raise config_error(source, "", "bad override", "expected KEY.PATH=VALUE, e.g. -o Global.epochs=3")
@@ -152,12 +131,8 @@ def _child(node, part, source, path, create):
     return node[part]
 
 
-# ---------------------------------------------------------------------------------- files
 def read_yaml(path, sections=()):
-    """Read a YAML mapping from ``path``; ConfigError naming the file on any problem.
-
-    ``sections``: the top-level keys expected, named when the file holds no mapping.
-    """
+    """Read a YAML mapping from ``path`` (``sections``: the top-level keys expected); ConfigError naming the file."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise config_error(path, "", "unreadable file", "is a directory, not a config file; give the YAML file "

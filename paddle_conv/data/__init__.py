@@ -1,31 +1,24 @@
-"""Data sets and transforms, registered by name for configs (``DataLoader.Train.dataset.name``).
-
-Registered data sets: ``Cifar10``, ``ImageNetDataset`` (PaddleClas list file),
-``MultiScaleDataset`` (the same, one image size per batch), ``CustomLabelDataset`` (a transform makes
-the label), ``ImageFolder`` and ``Digits``
-(scikit-learn's bundled digits); batch samplers (``SAMPLERS``): ``DistributedBatchSampler``, ``BatchSampler``,
-``RASampler``, ``MultiScaleSampler``. :func:`build_dataset` builds one from a
-validated config entry, and switches to the entry's ``fallback:`` when the data is missing.
-"""
+"""Data sets (``DATASETS``), batch samplers (``SAMPLERS``) and transforms (``TRANSFORMS``) registered by name
+for configs; :func:`build_dataset` builds a validated config entry (or its ``fallback:`` when the data is missing)."""
 
 import inspect
 import sys
 
 from ..registry import DATASETS, register_dataset
-from . import augment, paddleclas_ops  # noqa: E402,F401  (register PaddleClas's ops)
-from .cifar import Cifar10  # noqa: E402
-from .common import DataNotFoundError  # noqa: E402
-from .custom_label import CustomLabelDataset  # noqa: E402
-from .det_samples import collate_detection, detection_loader  # noqa: E402
-from .digits import Digits  # noqa: E402
-from .folder import ImageFolder  # noqa: E402
-from .imagenet import ImageNetDataset  # noqa: E402
-from .multi_scale import MultiScaleDataset, MultiScaleSampler  # noqa: E402
-from .multilabel_dataset import MultiLabelDataset  # noqa: E402
-from .samplers import SAMPLERS, RASampler, build_batch_sampler  # noqa: E402
-from .shapes import Shapes  # noqa: E402
-from .transforms import TRANSFORMS, build_transforms  # noqa: E402
-from .voc import VOC_CLASSES, VOCDetection  # noqa: E402
+from . import augment, paddleclas_ops  # noqa: F401  (register PaddleClas's ops)
+from .cifar import Cifar10
+from .common import DataNotFoundError
+from .custom_label import CustomLabelDataset
+from .det_samples import collate_detection, detection_loader
+from .digits import Digits
+from .folder import ImageFolder
+from .imagenet import ImageNetDataset
+from .multi_scale import MultiScaleDataset, MultiScaleSampler
+from .multilabel_dataset import MultiLabelDataset
+from .samplers import SAMPLERS, RASampler, build_batch_sampler
+from .shapes import Shapes
+from .transforms import TRANSFORMS, build_transforms
+from .voc import VOC_CLASSES, VOCDetection
 
 _NOT_KWARGS = ("name", "transform_ops", "batch_transform_ops", "fallback", "batch_size", "num_workers")
 
@@ -42,14 +35,8 @@ def _build_one(entry, num_classes):
 
 
 def build_dataset(entry, num_classes=None, key="DataLoader.Train.dataset"):
-    """Build the data set of a validated config ``entry``; return ``(dataset, used_entry)``.
-
-    If its data is missing (:class:`DataNotFoundError`) and ``entry["fallback"]`` is set, the
-    fallback is built instead, after a one-line warning on stderr naming what was missing and
-    the override that turns the fallback off; ``used_entry`` is then the fallback entry
-    (whose optional ``batch_size`` and ``num_workers`` replace the sampler's and loader's).
-    Without a fallback the error is raised with that hint.
-    """
+    """``(dataset, used_entry)`` of a validated config ``entry``: its ``fallback`` entry, after a warning, when
+    the data is missing (:class:`DataNotFoundError`) and one is set."""
     try:
         return _build_one(entry, num_classes), entry
     except DataNotFoundError as exc:
@@ -63,8 +50,6 @@ def build_dataset(entry, num_classes=None, key="DataLoader.Train.dataset"):
 
 
 __all__ = ["DATASETS", "SAMPLERS", "TRANSFORMS", "VOC_CLASSES", "Cifar10", "CustomLabelDataset", "DataNotFoundError",
-           "Digits",
-           "ImageFolder", "ImageNetDataset", "MultiLabelDataset", "MultiScaleDataset", "MultiScaleSampler", "RASampler",
-           "Shapes",
-           "VOCDetection", "build_batch_sampler", "build_dataset", "build_transforms", "collate_detection",
-           "detection_loader", "register_dataset"]
+           "Digits", "ImageFolder", "ImageNetDataset", "MultiLabelDataset", "MultiScaleDataset", "MultiScaleSampler",
+           "RASampler", "Shapes", "VOCDetection", "build_batch_sampler", "build_dataset", "build_transforms",
+           "collate_detection", "detection_loader", "register_dataset"]

@@ -1,15 +1,5 @@
-"""PaddleClas's augmentation ops by name: policies (``AutoAugment``, ``RandAugment``,
-``RandAugmentV2``/``V3``, ``TimmAutoAugment``), erasing (``RandomErasing``, ``Cutout``, ``GridMask``,
-``HideAndSeek``) and colour (``ColorJitter``, ``PCALighting``).
-
-Inputs and outputs are ``[H, W, C]`` uint8 arrays (``RandomErasing`` also takes the float32
-output of ``NormalizeImage``). Randomness comes from Python's ``random`` and NumPy's global
-generators, which the trainer seeds from ``Global.seed``.
-
-The image operations are one table (:data:`IMAGE_OPS`) of PIL functions ``f(img, v, fill, resample)``;
-each policy differs only in how it maps a magnitude to ``v`` (published ranges: Cubuk et al.,
-*AutoAugment*, 2019 and *RandAugment*, 2020; timm's ``rand-m9-mstd0.5-inc1`` strings).
-"""
+"""PaddleClas's augmentation ops by name (policies, erasing, colour) on ``[H, W, C]`` uint8 arrays; the policies
+share one table of PIL ops (:data:`IMAGE_OPS`) and differ in how a magnitude maps to its argument."""
 
 import math
 import random
@@ -21,7 +11,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from ..errors import ConfigError
 from .paddleclas_ops import _PIL_INTERP, parse_number
-from .transforms import TRANSFORMS
+from .transforms import TRANSFORMS, NoArguments
 
 
 def _sign(v):
@@ -38,8 +28,7 @@ def _solarize_add(img, add, thresh=128):
 
 
 def _posterize(img, bits):
-    """Keep the ``bits`` high bits of each channel: 0 bits is a black image (what timm's increasing posterize
-    reaches at magnitude 10, m9 plus ``mstd`` noise; Pillow 9+ refuses 0 bits, older Pillow gave black)."""
+    """Keep the ``bits`` high bits of each channel; 0 bits (timm's at magnitude 10) is black (Pillow 9+ refuses 0)."""
     if bits >= 8:
         return img
     return ImageOps.posterize(img, bits) if bits > 0 else img.point(lambda _: 0)
@@ -65,17 +54,16 @@ IMAGE_OPS = {
 }
 
 
+#: AutoAugment's argument at magnitude 1 of the ops with a sign (translate: a share of the side).
+_SIGNED_RANGE = {"ShearX": 0.3, "ShearY": 0.3, "TranslateX": 150.0 / 331.0, "TranslateY": 150.0 / 331.0, "Rotate": 30.0}
+_ENHANCE_OPS = ("Color", "Contrast", "Brightness", "Sharpness")
+
+
 def paper_level(name, level):
-    """The argument of op ``name`` at magnitude ``level`` in [0, 1] with AutoAugment's ranges
-    (shear 0.3, translate 150/331 of the side, rotate 30 degrees, enhance 1 +- 0.9,
-    posterize 8..4 bits, solarize threshold 256..0), randomly signed where it has a sign."""
-    if name in ("ShearX", "ShearY"):
-        return _sign(0.3 * level)
-    if name in ("TranslateX", "TranslateY"):
-        return _sign(150.0 / 331.0 * level)
-    if name == "Rotate":
-        return _sign(30.0 * level)
-    if name in ("Color", "Contrast", "Brightness", "Sharpness"):
+    """The argument of op ``name`` at magnitude ``level`` in [0, 1] with AutoAugment's ranges, randomly signed."""
+    if name in _SIGNED_RANGE:
+        return _sign(_SIGNED_RANGE[name] * level)
+    if name in _ENHANCE_OPS:
         return 1.0 + _sign(0.9 * level)
     if name == "Posterize":
         return 8 - int(4.0 * level)
@@ -94,8 +82,7 @@ class _PilPolicy:
         return np.asarray(self.augment(pil))
 
 
-#: AutoAugment's ImageNet policy (Cubuk et al. 2019, Table 9): 25 sub-policies of two
-#: ``(op, probability, magnitude out of 10)``.
+#: AutoAugment's ImageNet policy (Cubuk et al. 2019, Table 9): sub-policies of ``(op, probability, magnitude / 10)``.
 IMAGENET_POLICY = (
     (("Posterize", 0.4, 8), ("Rotate", 0.6, 9)), (("Solarize", 0.6, 5), ("AutoContrast", 0.6, 5)),
     (("Equalize", 0.8, 8), ("Equalize", 0.6, 3)), (("Posterize", 0.6, 7), ("Posterize", 0.6, 6)),
@@ -114,13 +101,10 @@ IMAGENET_POLICY = (
 
 
 @TRANSFORMS.register
-class AutoAugment(_PilPolicy):
+class AutoAugment(_PilPolicy, NoArguments):
     """AutoAugment's ImageNet policy: one random sub-policy per image, each op with its probability."""
 
     fill = (128, 128, 128)
-
-    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
-        pass
 
     def augment(self, img):
         for name, prob, magnitude in random.choice(IMAGENET_POLICY):
@@ -137,6 +121,8 @@ _RAND_OPS = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Color", 
 class RandAugment(_PilPolicy):
     """RandAugment: ``num_layers`` ops drawn uniformly (with replacement), all at ``magnitude`` / 10."""
 
+    random_level = False  # V2: each op's level drawn from [0, level]
+
     def __init__(self, num_layers=2, magnitude=5, fillcolor=(128, 128, 128), interpolation="bicubic"):
         if interpolation not in _PIL_INTERP:
             raise ConfigError(f"{type(self).__name__}.interpolation: expected one of {', '.join(_PIL_INTERP)}, "
@@ -147,15 +133,17 @@ class RandAugment(_PilPolicy):
     def augment(self, img):
         for _ in range(self.num_layers):
             name = _RAND_OPS[np.random.randint(len(_RAND_OPS))]
-            img = IMAGE_OPS[name](img, paper_level(name, self.level), self.fill, self.resample)
+            level = random.uniform(0, self.level) if self.random_level else self.level
+            img = IMAGE_OPS[name](img, paper_level(name, level), self.fill, self.resample)
         return img
 
 
 @TRANSFORMS.register
 class RandAugmentV2(RandAugment):
-    """RandAugment whose magnitude is drawn per op from [0, ``magnitude``]. ``progress_magnitude``: the
-    magnitude of each stage of ``Global.train_mode: progressive`` (:meth:`set_magnitude`; the plain
-    loop uses ``magnitude``, as PaddleClas's)."""
+    """RandAugment whose magnitude is drawn per op from [0, ``magnitude``]; ``progress_magnitude``: the
+    magnitudes of the stages of ``Global.train_mode: progressive``."""
+
+    random_level = True
 
     def __init__(self, num_layers=2, magnitude=5, progress_magnitude=None, fillcolor=(128, 128, 128)):
         super().__init__(num_layers, magnitude, fillcolor)
@@ -164,12 +152,6 @@ class RandAugmentV2(RandAugment):
     def set_magnitude(self, magnitude):
         """Draw from [0, ``magnitude``] from now on (a progressive stage's)."""
         self.level = magnitude / 10.0
-
-    def augment(self, img):
-        for _ in range(self.num_layers):
-            name = _RAND_OPS[np.random.randint(len(_RAND_OPS))]
-            img = IMAGE_OPS[name](img, paper_level(name, random.uniform(0, self.level)), self.fill, self.resample)
-        return img
 
 
 @TRANSFORMS.register
@@ -180,29 +162,28 @@ class RandAugmentV3(RandAugment):
         super().__init__(num_layers, magnitude, fillcolor, interpolation)
 
 
-_TIMM_INCREASING = ("AutoContrast", "Equalize", "Invert", "Rotate", "Posterize", "Solarize", "SolarizeAdd",
-                    "Color", "Contrast", "Brightness", "Sharpness", "ShearX", "ShearY", "TranslateX", "TranslateY")
+_TIMM_OPS = ("AutoContrast", "Equalize", "Invert", "Rotate", "Posterize", "Solarize", "SolarizeAdd",
+             "Color", "Contrast", "Brightness", "Sharpness", "ShearX", "ShearY", "TranslateX", "TranslateY")
+#: ``rand-...`` config string key -> (attribute, parser).
+_TIMM_KEYS = {"m": ("magnitude", float), "n": ("num_layers", int), "mstd": ("std", float), "p": ("prob", float),
+              "inc": ("increasing", lambda value: bool(int(value)))}
 
 
 def _timm_level(name, level, increasing):
-    """timm's argument ranges: translate 0.45 of the side, posterize 4..0 bits (increasing),
-    solarize 256..0, enhance 1 +- 0.9 (increasing: signed), others as in AutoAugment."""
+    """timm's argument of op ``name`` at ``level`` in [0, 1] (``increasing``: the inc1 ops)."""
     if name in ("TranslateX", "TranslateY"):
         return _sign(0.45 * level)
     if name == "Posterize":
         return 4 - int(4 * level) if increasing else int(4 * level) + 4
-    if name in ("Color", "Contrast", "Brightness", "Sharpness"):
+    if name in _ENHANCE_OPS:
         return 1.0 + _sign(0.9 * level) if increasing else 0.1 + 1.8 * level
     return paper_level(name, level)
 
 
 @TRANSFORMS.register
 class TimmAutoAugment(_PilPolicy):
-    """timm's RandAugment from a config string ``rand-m9-mstd0.5-inc1`` (``m``: magnitude out of 10,
-    ``n``: ops per image (2), ``mstd``: Gaussian noise on the magnitude, ``inc1``: increasing
-    severity ops, ``p``: probability of each op (0.5)). Fill: ``mean`` * 255; ``interpolation``
-    bilinear | bicubic | random. ``prob``: the probability that an image is augmented at all
-    (PaddleClas's wrapper; its PULC configs use 0.0 to 0.8)."""
+    """timm's RandAugment from a config string ``rand-m9-mstd0.5-inc1`` (``m`` magnitude / 10, ``n`` ops, ``mstd``
+    magnitude noise, ``inc1`` increasing ops, ``p`` op probability), applied with probability ``prob``."""
 
     def __init__(self, config_str, img_size=224, interpolation="random", mean=(0.485, 0.456, 0.406),
                  std=(0.229, 0.224, 0.225), prob=1.0):
@@ -217,31 +198,20 @@ class TimmAutoAugment(_PilPolicy):
         for part in parts[1:]:
             key, value = re.match(r"([a-z]+)(.*)", part).groups() if part else ("", "")
             try:
-                if key == "m":
-                    self.magnitude = float(value)
-                elif key == "n":
-                    self.num_layers = int(value)
-                elif key == "mstd":
-                    self.std = float(value)
-                elif key == "p":
-                    self.prob = float(value)
-                elif key == "inc":
-                    self.increasing = bool(int(value))
-                else:
-                    raise ValueError(part)
-            except ValueError:
+                attr, parse = _TIMM_KEYS[key]
+                setattr(self, attr, parse(value))
+            except (KeyError, ValueError):
                 raise ConfigError(f"TimmAutoAugment.config_str: cannot read {part!r} in {config_str!r} "
                                   "(known: m<magnitude>, n<ops>, mstd<std>, p<prob>, inc<0|1>)") from None
         if interpolation not in ("random", *_PIL_INTERP):
             raise ConfigError(f"TimmAutoAugment.interpolation: got {interpolation!r}; use bilinear, bicubic or random")
         self.interpolation, self.img_size = interpolation, img_size
         self.fill = tuple(int(round(c * 255)) for c in mean)
-        self.ops = _TIMM_INCREASING
 
     def augment(self, img):
         if self.policy_prob < 1 and random.random() >= self.policy_prob:
             return img
-        for name in (self.ops[i] for i in np.random.randint(len(self.ops), size=self.num_layers)):
+        for name in (_TIMM_OPS[i] for i in np.random.randint(len(_TIMM_OPS), size=self.num_layers)):
             if random.random() > self.prob:
                 continue
             magnitude = self.magnitude if self.std <= 0 else random.gauss(self.magnitude, self.std)
@@ -253,14 +223,8 @@ class TimmAutoAugment(_PilPolicy):
 
 @TRANSFORMS.register
 class RandomErasing:
-    """Random erasing (Zhong et al. 2020) with PaddleClas's arguments, on ``[H, W, C]`` arrays.
-
-    With probability ``EPSILON`` erase one rectangle of area fraction in [``sl``, ``sh``] and
-    aspect ratio in [``r1``, 1/``r1``] (log-uniform with ``use_log_aspect``), found in at most
-    ``attempt`` draws. Fill ``mode``: ``const`` (``mean``), ``rand`` (one normal value per
-    channel) or ``pixel`` (normal noise per pixel). Numbers may be written ``"1/3"``; defaults
-    EPSILON 0.5, sl 0.02, sh 0.4, r1 0.3.
-    """
+    """Random erasing (Zhong et al. 2020) of ``[H, W, C]`` arrays: with probability ``EPSILON`` one rectangle of
+    area fraction [``sl``, ``sh``], aspect [``r1``, 1/``r1``], filled by ``mode`` const (``mean``), rand or pixel."""
 
     def __init__(self, EPSILON=None, sl=None, sh=None, r1=None, mean=(0.0, 0.0, 0.0), attempt=100,
                  use_log_aspect=False, mode="const"):
@@ -318,11 +282,8 @@ class Cutout:
 
 @TRANSFORMS.register
 class GridMask:
-    """GridMask (Chen et al. 2020): with probability ``prob`` hide a rotated grid of squares.
-
-    The period ``d`` is drawn from [``d1``, ``d2``), the kept band is ``ratio * d``, the grid is
-    rotated by a random angle below ``rotate`` degrees; ``mode: 1`` inverts the mask.
-    """
+    """GridMask (Chen et al. 2020): with probability ``prob`` hide a grid of period [``d1``, ``d2``), band
+    ``ratio * d``, turned below ``rotate`` degrees; ``mode: 1`` inverts the mask."""
 
     def __init__(self, d1=96, d2=224, rotate=1, ratio=0.5, mode=0, prob=1.0):
         self.d1, self.d2, self.rotate, self.ratio, self.mode, self.prob = d1, d2, rotate, ratio, mode, prob
@@ -350,15 +311,12 @@ class GridMask:
 
 
 @TRANSFORMS.register
-class HideAndSeek:
+class HideAndSeek(NoArguments):
     """Hide-and-Seek (Singh & Lee 2017): split the image into a grid of side drawn from
     {0 (off), 16, 32, 44, 56} and hide each cell with probability 0.5."""
 
     grid_sizes = (0, 16, 32, 44, 56)
     hide_prob = 0.5
-
-    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
-        pass
 
     def __call__(self, img):
         img = np.array(img)
@@ -391,15 +349,12 @@ class ColorJitter(T.ColorJitter):
 
 
 @TRANSFORMS.register
-class PCALighting:
+class PCALighting(NoArguments):
     """AlexNet's PCA lighting noise: add ``eigvec @ (alpha * eigval)``, alpha ~ N(0, 0.1), per channel."""
 
     eigval = np.array([0.2175, 0.0188, 0.0045], dtype=np.float32)
     eigvec = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]],
                       dtype=np.float32)
-
-    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
-        pass
 
     def __call__(self, img):
         alpha = np.random.normal(0, 0.1, size=3).astype(np.float32)

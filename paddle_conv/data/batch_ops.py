@@ -1,18 +1,5 @@
-"""PaddleClas's batch ops (``batch_transform_ops``): ``MixupOperator``, ``CutmixOperator``, ``OpSampler``.
-
-Config shape (under ``DataLoader.Train.dataset``)::
-
-    batch_transform_ops:
-      - OpSampler:
-          MixupOperator: {alpha: 0.8, prob: 0.5}
-          CutmixOperator: {alpha: 1.0, prob: 0.5}
-
-A batch op maps images ``[N, C, H, W]`` and integer labels ``[N]`` to mixed images and soft
-targets ``[N, num_classes]`` (``lam * onehot(y) + (1 - lam) * onehot(y[perm])``), which ``CELoss``
-(and ``MixCELoss``) take as soft labels. :class:`BatchCollate` is the DataLoader's ``collate_fn``:
-every batch gets soft targets, mixed or not, so the loss sees one label shape. Randomness: NumPy's
-global generator, seeded from ``Global.seed`` by the trainer.
-"""
+"""PaddleClas's batch ops (``batch_transform_ops``): images ``[N, C, H, W]`` and labels ``[N]`` to mixed images
+and soft targets ``[N, num_classes]`` (``lam * onehot(y) + (1 - lam) * onehot(y[perm])``)."""
 
 import math
 
@@ -78,9 +65,7 @@ class CutmixOperator:
 
 @BATCH_TRANSFORMS.register
 class OpSampler:
-    """Apply one of the listed batch ops per batch, op ``i`` with its ``prob``; with the remaining
-    probability (1 - sum of probs) the batch is not mixed. ``OpSampler: {MixupOperator: {alpha: 0.8,
-    prob: 0.5}, CutmixOperator: {alpha: 1.0, prob: 0.5}}``."""
+    """One of the listed batch ops per batch, each with its ``prob``; the rest of the probability: no mixing."""
 
     def __init__(self, num_classes, **ops):
         self.num_classes, self.ops, self.probs = num_classes, [], []
@@ -110,8 +95,8 @@ def build_batch_transforms(entries, num_classes):
 
 
 class BatchCollate:
-    """A DataLoader ``collate_fn``: stack ``(image [C, H, W], label [1])`` samples, then run the
-    batch ops in order; returns ``(images [N, C, H, W] float32, targets [N, num_classes] float32)``."""
+    """A ``collate_fn``: ``(image [C, H, W], label [1])`` samples through the batch ops to ``(images [N, C, H, W],
+    targets [N, num_classes])`` float32, soft targets even unmixed."""
 
     def __init__(self, ops, num_classes):
         self.ops, self.num_classes = ops, num_classes

@@ -17,21 +17,8 @@ DEFAULT_CIFAR10 = os.path.expanduser("~/.cache/paddle/dataset/cifar/cifar-10-pyt
 
 @register_dataset
 class Cifar10(paddle.io.Dataset):
-    """CIFAR-10 (Krizhevsky, 2009): 50,000 train / 10,000 test RGB 32x32 images, 10 classes.
-
-    Items are ``(transform(PIL image), int64 label [1])``.
-
-    Args:
-        data_file: path of ``cifar-10-python.tar.gz``; None uses Paddle's cache
-            (``~/.cache/paddle/dataset/cifar/``), downloading it if ``download``.
-        mode: ``"train"`` or ``"test"``.
-        download: allow the download when the file is not on disk.
-        transform: callable applied to each image.
-        num_classes: the model's class count; must be >= 10.
-
-    Raises:
-        DataNotFoundError: the archive is not on disk and cannot be downloaded.
-    """
+    """CIFAR-10 (Krizhevsky, 2009), items ``(transform(PIL image), int64 label [1])``; ``data_file`` None: Paddle's
+    cache, downloaded if ``download``; DataNotFoundError when it is not on disk and cannot be downloaded."""
 
     def __init__(self, data_file=None, mode="train", download=True, transform=None, num_classes=None):
         check_label(9, num_classes, "Cifar10 (labels 0..9)")

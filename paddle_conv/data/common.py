@@ -7,16 +7,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
-from ..io import read_user_bytes
+from ..io import read_user_bytes, read_user_text
 from .paddleclas_ops import DecodeImage, ImageDecodeError, rgb_like_opencv
 
 
 class DataNotFoundError(DataError):
-    """The data of a data set is not on disk (and could not be downloaded).
-
-    Only this error lets a config's ``fallback:`` data set take over; an unreadable image or a
-    bad label is a :class:`~paddle_conv.errors.DataError` that always stops the run.
-    """
+    """The data of a data set is not on disk (and could not be downloaded): the one error a ``fallback:`` handles."""
 
 
 def require_path(path, what, key):
@@ -27,35 +23,35 @@ def require_path(path, what, key):
     return path
 
 
-#: The most pixels an image may have (PIL's own limit, about 89 megapixels): a larger one is a
-#: decompression bomb (a small file that expands to gigabytes) or no training image.
+#: The most pixels an image may have (PIL's own limit, about 89 megapixels): more is a decompression bomb.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 
 
 def read_image(path, where="", encoded=False):
-    """Open ``path`` as an 8-bit RGB ``PIL.Image`` with OpenCV's values (:func:`.paddleclas_ops.rgb_like_opencv`:
-    16-bit images scaled, not clipped) (``encoded``: the file's bytes, undecoded); DataError naming
-    the file (and ``where``) if it is not a regular file within the image size bound
-    (:func:`paddle_conv.io.read_user_bytes`), is unreadable, or is larger than :data:`MAX_PIXELS`
-    (checked from the header, before anything is decoded)."""
-    at = f" ({where})" if where else ""
+    """The image at ``path`` as an 8-bit RGB ``PIL.Image`` with OpenCV's values (``encoded``: the file's bytes);
+    DataError naming the file (and ``where``) if unreadable or over :data:`MAX_PIXELS` (from its header)."""
     data = read_user_bytes(path, "image", "image", where)
     try:
         with Image.open(io.BytesIO(data)) as img:
             check_pixels(path, img.size, where)
             return data if encoded else rgb_like_opencv(img)
     except ImageDecodeError as exc:
-        raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {exc}") from None
+        raise _unreadable(path, where, exc) from None
     except DataError:  # check_pixels's, already naming the file
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {image_problem(exc)}; "
-                        "remove it from the data set or replace the file") from None
+        problem = f"{image_problem(exc)}; remove it from the data set or replace the file"
+        raise _unreadable(path, where, problem) from None
+
+
+def _unreadable(path, where, problem):
+    at = f" ({where})" if where else ""
+    return DataError(f"cannot read image {os.fspath(path)!r}{at}: {problem}")
 
 
 def check_pixels(path, size, where=""):
-    """DataError naming ``path`` (and ``where``) when an image of ``size`` (width, height, from its
-    header) has more than :data:`MAX_PIXELS`, before anything is decoded."""
+    """DataError naming ``path`` (and ``where``) when an image of ``size`` (width, height) has more than
+    :data:`MAX_PIXELS`."""
     width, height = size
     if width * height > MAX_PIXELS:
         at = f" ({where})" if where else ""
@@ -77,11 +73,8 @@ def takes_encoded(transform):
 
 
 def load_sample(path, transform, where=""):
-    """``transform`` applied to the image at ``path`` (the image itself when ``transform`` is None).
-
-    A PaddleClas pipeline (first op ``DecodeImage``) gets the file's bytes, as PaddleClas's data
-    sets hand them, so ``backend: cv2`` decodes with OpenCV; any other gets the RGB ``PIL.Image``.
-    """
+    """``transform`` (None: none) of the image at ``path``: the file's bytes for a pipeline starting with
+    ``DecodeImage``, as PaddleClas hands them, else the RGB ``PIL.Image``."""
     if transform is None:
         return read_image(path, where)
     if not takes_encoded(transform):
@@ -89,8 +82,14 @@ def load_sample(path, transform, where=""):
     try:
         return transform(read_image(path, where, encoded=True))
     except ImageDecodeError as exc:
-        at = f" ({where})" if where else ""
-        raise DataError(f"cannot read image {os.fspath(path)!r}{at}: {exc}") from None
+        raise _unreadable(path, where, exc) from None
+
+
+def list_lines(path, what, key):
+    """``[(stripped line, "path:line")]`` of the non-blank lines of the list file ``path`` (config ``key``)."""
+    require_path(path, what, key)
+    text = read_user_text(path, "list", what, f"config key {key}")
+    return [(line.strip(), f"{path}:{n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def check_label(label, num_classes, where):

@@ -1,25 +1,5 @@
-"""Labels made by a transform: PaddleClas's ``CustomLabelDataset`` and the ops that make them.
-
-PULC's clarity and image-orientation configs train on unlabelled images: an op of the pipeline alters
-each image at random and says how, and that is the label::
-
-    dataset:
-      name: CustomLabelDataset
-      image_root: ./dataset/OrientationDataset/
-      sample_list_path: ./dataset/OrientationDataset/train_list.txt   # one image path per line
-      label_key: random_rot90_orientation
-      transform_ops: [{DecodeImage: ...}, ..., {RandomRot90: }]
-
-- ``RandomRot90`` (label ``random_rot90_orientation``): turns the ``[H, W, C]`` image by 0, 90, 180 or
-  270 degrees counter-clockwise (``np.rot90``), drawn uniformly; the label is the number of quarter turns.
-- ``BlurImage`` (label ``blur_image``): with probability ``ratio`` blurs the image (label 1), by a
-  Gaussian of odd kernel sides from 5 to ``gaussian_max_ksize`` or a motion blur (a line of odd length
-  from 5 to ``motion_max_ksize``, turned by an angle from ``-motion_max_angle`` to ``motion_max_angle``,
-  then stretched back to 0..255), half each; otherwise label 0. Needs OpenCV, as PaddleClas.
-
-In another data set's pipeline the ops only alter the image (as PaddleClas's, given no dict).
-Random draws come from Python's ``random`` and NumPy's global generators, as PaddleClas's.
-"""
+"""Labels made by a transform (PULC's clarity and orientation configs): PaddleClas's ``CustomLabelDataset`` and
+the ops that alter an image at random and say how (``label_key``); elsewhere the ops only alter the image."""
 
 import os
 import random
@@ -28,9 +8,8 @@ import numpy as np
 import paddle
 
 from ..errors import ConfigError, DataError
-from ..io import read_user_text
 from ..registry import register_dataset
-from .common import as_label, load_sample, require_path
+from .common import as_label, list_lines, load_sample, require_path
 from .paddleclas_ops import cv2
 from .transforms import TRANSFORMS, build_transforms
 
@@ -52,8 +31,8 @@ class RandomRot90:
 
 @TRANSFORMS.register
 class BlurImage:
-    """Gaussian or motion blur of a uint8 ``[H, W, C]`` image with probability ``ratio``; label: 1 if
-    blurred, else 0 (module docstring)."""
+    """Gaussian or motion blur (odd kernel sides from 5, half each) of a uint8 ``[H, W, C]`` image with
+    probability ``ratio``; label: 1 if blurred, else 0."""
 
     label_key, label_count = "blur_image", 2
 
@@ -96,8 +75,7 @@ class BlurImage:
 
 
 class LabellingPipeline:
-    """The built ``transform_ops`` (``transforms``, as a ``Compose``'s), called on an image: ``(image, label)``,
-    the label made by the op whose ``label_key`` is ``label_key``."""
+    """The built ``transform_ops`` called on an image: ``(image, label)``, the label the ``label_key`` op's."""
 
     def __init__(self, compose, label_key):
         self.transforms = compose.transforms
@@ -120,8 +98,7 @@ def _label_makers(transform_ops):
 
 
 def label_key_problem(transform_ops, label_key):
-    """Why no op of ``transform_ops`` makes ``label_key`` (None when one does); the config check's and the
-    data set's."""
+    """Why no op of ``transform_ops`` makes ``label_key`` (None when one does)."""
     makers = _label_makers(transform_ops)
     if label_key in makers:
         return None
@@ -130,37 +107,26 @@ def label_key_problem(transform_ops, label_key):
             "op (RandomRot90: random_rot90_orientation, BlurImage: blur_image) or name its label")
 
 
-def _labelling_pipeline(transform_ops, label_key, num_classes):
-    compose = build_transforms(transform_ops)
-    problem = label_key_problem(transform_ops, label_key)
-    if problem:
-        raise ConfigError(f"CustomLabelDataset.label_key: {problem}")
-    maker = _label_makers(transform_ops)[label_key]
-    if num_classes is not None and num_classes < maker.label_count:
-        raise ConfigError(f"Arch.class_num={num_classes}, but {maker.__name__} makes the labels "
-                          f"0 ... {maker.label_count - 1}; set Arch.class_num to {maker.label_count}")
-    return LabellingPipeline(compose, label_key)
-
-
 @register_dataset
 class CustomLabelDataset(paddle.io.Dataset):
-    """Images listed in ``sample_list_path`` (one path per line, relative to ``image_root``; with a
-    ``delimiter``, the path is the line's first field), labelled by the op of ``transform_ops`` that
-    makes ``label_key`` (module docstring), as PaddleClas's ``CustomLabelDataset``.
-
-    Items are ``(image [C, H, W], int64 label [1])``. ``label_key`` naming no op of the pipeline, or a
-    label count above ``num_classes``, is a ConfigError when the data set is built.
-    """
+    """Images listed in ``sample_list_path`` (one path per line, or its first ``delimiter`` field), labelled by
+    the op of ``transform_ops`` that makes ``label_key``; items ``(image [C, H, W], int64 label [1])``."""
 
     def __init__(self, image_root, sample_list_path, transform_ops=None, label_key=None, delimiter=None,
                  num_classes=None):
         require_path(image_root, "image root", "dataset.image_root")
-        require_path(sample_list_path, "sample list", "dataset.sample_list_path")
-        self.transform = _labelling_pipeline(transform_ops, label_key, num_classes)
-        lines = read_user_text(sample_list_path, "list", "sample list", "config key dataset.sample_list_path")
-        self.samples = [(os.path.join(image_root, line.strip().split(delimiter)[0] if delimiter else line.strip()),
-                         f"{sample_list_path}:{lineno}")
-                        for lineno, line in enumerate(lines.splitlines(), 1) if line.strip()]
+        lines = list_lines(sample_list_path, "sample list", "dataset.sample_list_path")
+        compose = build_transforms(transform_ops)
+        problem = label_key_problem(transform_ops, label_key)
+        if problem:
+            raise ConfigError(f"CustomLabelDataset.label_key: {problem}")
+        maker = _label_makers(transform_ops)[label_key]
+        if num_classes is not None and num_classes < maker.label_count:
+            raise ConfigError(f"Arch.class_num={num_classes}, but {maker.__name__} makes the labels "
+                              f"0 ... {maker.label_count - 1}; set Arch.class_num to {maker.label_count}")
+        self.transform = LabellingPipeline(compose, label_key)
+        self.samples = [(os.path.join(image_root, line.split(delimiter)[0] if delimiter else line), where)
+                        for line, where in lines]
         if not self.samples:
             raise DataError(f"{sample_list_path}: the sample list has no entries; add one 'relative/path.jpg' line "
                             "per image, or point dataset.sample_list_path to the right file")

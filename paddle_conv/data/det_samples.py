@@ -1,11 +1,5 @@
-"""Shared pieces of the detection data sets: image preparation, flipping, batching.
-
-A detection sample is ``(image [3, S, S] float32, target [n, 5] float32)`` where ``target`` rows are
-``(x1, y1, x2, y2, label)`` in coordinates relative to the image, labels 0-based without background.
-:func:`collate_detection` stacks a batch into ``images [B, 3, S, S]`` and ``targets [B, M, 5]``
-padded with label ``-1``, the padded form :class:`paddle_conv.losses.MultiBoxLoss` takes;
-:func:`detection_loader` batches a data set that way.
-"""
+"""Shared pieces of the detection data sets: samples ``(image [3, S, S] float32, target [n, 5] float32)``, rows
+``(x1, y1, x2, y2, label)`` relative to the image, labels 0-based without background."""
 
 import numpy as np
 
@@ -16,23 +10,21 @@ MEAN = np.array([0.485, 0.456, 0.406], dtype="float32")
 STD = np.array([0.229, 0.224, 0.225], dtype="float32")
 
 
-def to_chw(image, size):
-    """A PIL image resized to ``size x size``, as a normalised ``[3, size, size]`` float32 array."""
+def detection_sample(image, target, size, flip):
+    """A PIL image resized to a normalised ``[3, size, size]`` float32 array, and its ``target``, both mirrored
+    left-right with probability 0.5 when ``flip``."""
     if image.size != (size, size):
         image = image.resize((size, size))
-    arr = np.asarray(image.convert("RGB"), dtype="float32") / 255.0
-    return ((arr - MEAN) / STD).transpose(2, 0, 1).copy()
-
-
-def hflip(image, target):
-    """Mirror a ``[3, S, S]`` image and its relative boxes left-right."""
-    target = target.copy()
-    target[:, [0, 2]] = 1.0 - target[:, [2, 0]]
-    return image[:, :, ::-1].copy(), target
+    arr = ((np.asarray(image.convert("RGB"), dtype="float32") / 255.0 - MEAN) / STD).transpose(2, 0, 1)
+    if flip and np.random.random() < 0.5:
+        arr, target = arr[:, :, ::-1], target.copy()
+        target[:, [0, 2]] = 1.0 - target[:, [2, 0]]
+    return arr.copy(), target
 
 
 def collate_detection(batch):
-    """``[(image, target), ...]`` -> ``(images [B, 3, S, S], targets [B, M, 5])``, padding label -1, M >= 1."""
+    """``[(image, target), ...]`` -> ``(images [B, 3, S, S], targets [B, M, 5])`` padded with label -1 (MultiBoxLoss's
+    form), M >= 1."""
     images = np.stack([b[0] for b in batch])
     width = max(1, max(len(b[1]) for b in batch))
     targets = np.full((len(batch), width, 5), -1.0, dtype="float32")

@@ -11,22 +11,9 @@ from .common import as_label, check_label
 
 @register_dataset
 class Digits(paddle.io.Dataset):
-    """scikit-learn's digits (UCI optdigits test set): 1,797 images of 0-9, 8x8, 17 grey levels.
-
-    Needs no download, so it is the stand-in when a config's real data set is missing. Images
-    are scaled to 0..255, resized to ``image_size`` (bilinear) and repeated to 3 channels;
-    items are ``(transform(PIL RGB image), int64 label [1])``.
-
-    Args:
-        mode: ``"train"`` or ``"test"`` (``"eval"`` is accepted as ``"test"``).
-        image_size: side of the square images returned.
-        eval_fraction: share of the images in the test split (a fixed, seeded permutation:
-            the split never changes between runs).
-        split_seed: seed of that permutation.
-        max_samples: keep only the first this many images of the split (quick runs, tests).
-        transform: callable applied to each image.
-        num_classes: the model's class count; must be >= 10.
-    """
+    """scikit-learn's 1,797 digits (no download: the usual fallback) resized to ``image_size`` RGB, items
+    ``(transform(PIL image), int64 label [1])``; the test split is ``eval_fraction`` by a ``split_seed``
+    permutation, ``max_samples`` keeps the first images of the split."""
 
     def __init__(self, mode="train", image_size=32, eval_fraction=0.2, split_seed=0, max_samples=None,
                  transform=None, num_classes=None):
@@ -46,9 +33,7 @@ class Digits(paddle.io.Dataset):
         self.transform = transform
 
     def __getitem__(self, idx):
-        img = self.images[idx]
-        if self.transform is not None:
-            img = self.transform(img)
+        img = self.images[idx] if self.transform is None else self.transform(self.images[idx])
         return img, as_label(self.labels[idx])
 
     def __len__(self):

@@ -11,15 +11,8 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".t
 
 @register_dataset
 class ImageFolder(paddle.io.Dataset):
-    """One sub-folder per class, classes numbered in sorted folder-name order.
-
-    Items are ``(transform(image), int64 label [1])``, the image as :class:`ImageNetDataset`'s.
-
-    Args:
-        root: the folder holding one sub-folder per class.
-        transform: callable applied to each image.
-        num_classes: the model's class count; more class folders than this is an error.
-    """
+    """One sub-folder of ``root`` per class, numbered in sorted name order; items ``(transform(image), int64 label
+    [1])`` as :class:`ImageNetDataset`'s."""
 
     def __init__(self, root, transform=None, num_classes=None):
         require_path(root, "image folder", "dataset.root")

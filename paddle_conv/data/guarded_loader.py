@@ -1,12 +1,8 @@
 """The ``paddle.io.DataLoader`` every data set is read through, so that a data error reaches the caller.
 
-Paddle 3.3's DataLoader reads samples in a helper thread (``num_workers=0``) or in worker
-processes. An exception raised in a data set's ``__getitem__`` there never reaches the main
-thread: with a thread it is printed and the main thread waits for ever; with workers it comes
-back as a ``SystemError``. :class:`GuardedDataLoader` therefore wraps its data set and collate
-function so that a failing sample becomes a small "failed batch" carrying the message, which
-the loader's iterator turns back into a :class:`~paddle_conv.errors.DataError` in the main
-thread, naming the file (and list line) the data set named, whatever ``num_workers``.
+In Paddle 3.3 an exception in ``__getitem__`` hangs the main thread (``num_workers=0``) or comes back as a
+``SystemError`` (workers); here a failing sample becomes a "failed batch" carrying its message, raised again
+as :class:`~paddle_conv.errors.DataError` in the main thread.
 """
 
 import numpy as np
@@ -19,18 +15,8 @@ from ..errors import DataError, PaddleConvError
 _MAGIC = b"\x00paddle_conv data error\x00"
 
 
-class _Failed:
-    """What :class:`_Guarded` returns instead of a sample whose reading raised."""
-
-    def __init__(self, message):
-        self.message = message
-
-
-def _describe(exc, dataset, index):
-    if isinstance(exc, PaddleConvError):
-        return str(exc)
-    return (f"cannot load sample {index} of {type(dataset).__name__} ({type(exc).__name__}: "
-            f"{(str(exc).splitlines() or [''])[0][:300]}); check that file or remove it from the data set")
+class _Failed(str):
+    """The message :class:`_Guarded` returns instead of a sample whose reading raised."""
 
 
 class _Guarded(paddle.io.Dataset):
@@ -42,8 +28,12 @@ class _Guarded(paddle.io.Dataset):
     def __getitem__(self, index):
         try:
             return self.dataset[index]
+        except PaddleConvError as exc:
+            return _Failed(exc)
         except Exception as exc:
-            return _Failed(_describe(exc, self.dataset, index))
+            return _Failed(f"cannot load sample {index} of {type(self.dataset).__name__} ({type(exc).__name__}: "
+                           f"{(str(exc).splitlines() or [''])[0][:300]}); check that file or remove it from the "
+                           "data set")
 
     def __len__(self):
         return len(self.dataset)
@@ -57,7 +47,7 @@ def _guard_collate(collate):
     def collate_or_fail(samples):
         failed = next((s for s in samples if isinstance(s, _Failed)), None)
         if failed is not None:
-            return _failed_batch(failed.message)
+            return _failed_batch(failed)
         try:
             return collate(samples)
         except Exception as exc:
@@ -81,9 +71,7 @@ def _failure(batch):
 
 
 class GuardedDataLoader(paddle.io.DataLoader):
-    """A ``paddle.io.DataLoader`` over ``dataset`` (arguments as ``paddle.io.DataLoader``'s) whose
-    iteration raises DataError in the caller's thread when a sample cannot be read (see the module
-    docstring). ``collate_fn`` None is Paddle's default (stack each field)."""
+    """A ``paddle.io.DataLoader`` whose iteration raises DataError in the caller's thread when a sample fails."""
 
     def __init__(self, dataset, batch_sampler=None, batch_size=1, shuffle=False, drop_last=False, num_workers=0,
                  use_shared_memory=False, collate_fn=None):
@@ -102,6 +90,3 @@ class GuardedDataLoader(paddle.io.DataLoader):
                 iterator._try_shutdown_all()  # stop the reader thread or workers now, not at garbage collection
                 raise DataError(message)
             yield batch
-
-    def __call__(self):
-        return self.__iter__()

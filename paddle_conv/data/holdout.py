@@ -1,11 +1,5 @@
-"""``DataLoader.validation_split``: hold out a fraction of the training set for validation, as
-Keras's ``model.fit(validation_split=...)`` does (seed 002), so ``best_model`` is chosen on data
-that is neither trained on nor the test set.
-
-The held-out samples are drawn by a permutation seeded with ``Global.seed`` (the same split on
-every run and on resume) and are read with the evaluation transforms (``DataLoader.Eval``'s, or
-its fallback's when the training data fell back; the training ones without an Eval split).
-"""
+"""``DataLoader.validation_split``: a fraction of the training set held out by a ``Global.seed`` permutation and
+read with the evaluation transforms (``DataLoader.Eval``'s, or its fallback's), as Keras's ``validation_split``."""
 
 import numpy as np
 import paddle
@@ -15,8 +9,7 @@ from . import build_dataset
 
 
 def holdout_indices(num_samples, fraction, seed):
-    """``(train, validation)`` index arrays: ``round(num_samples * fraction)`` (at least 1) samples
-    held out, chosen by a permutation seeded with ``seed``; both sorted."""
+    """Sorted ``(train, validation)`` index arrays, ``round(num_samples * fraction)`` (at least 1) held out."""
     held = max(1, int(round(num_samples * fraction)))
     if held >= num_samples:
         raise DataError(f"DataLoader.validation_split={fraction} holds out {held} of {num_samples} training "
@@ -35,11 +28,7 @@ def _eval_transform_ops(train_dataset, used, eval_split):
 
 
 def split_for_validation(train_split, eval_split, fraction, seed, num_classes=None):
-    """Build ``DataLoader.Train``'s data set and split it.
-
-    Returns ``(train_subset, validation_subset, used_entry)``: ``used_entry`` is the data set entry
-    that was built (the fallback's when the data fell back, see :func:`build_dataset`).
-    """
+    """``(train_subset, validation_subset, used_entry)`` of ``DataLoader.Train``'s data set, split."""
     if train_split["sampler"]["name"] == "MultiScaleSampler":
         raise ConfigError("DataLoader.validation_split: not implemented with MultiScaleSampler (its samples are "
                           "indexed by image size); give a DataLoader.Eval split instead")

@@ -6,40 +6,21 @@ import re
 import paddle
 
 from ..errors import DataError
-from ..io import read_user_text
 from ..registry import register_dataset
-from .common import as_label, check_label, load_sample, require_path
+from .common import as_label, check_label, list_lines, load_sample, require_path
 
 
 @register_dataset
 class ImageNetDataset(paddle.io.Dataset):
-    """Images listed in ``cls_label_path``, one ``relative/path.jpg label`` per line.
-
-    Items are ``(transform(image), int64 label [1])``, the image being the file's bytes when the
-    first op is ``DecodeImage`` (as in PaddleClas), else an RGB ``PIL.Image``. The list is checked
-    when the data set is built: a malformed line or a label outside ``[0, num_classes)`` raises
-    :class:`~paddle_conv.errors.DataError` naming ``file:line``; an image that cannot be read
-    raises it naming the image and its list line when the image is loaded.
-
-    Args:
-        image_root: folder the listed paths are relative to.
-        cls_label_path: the list file.
-        delimiter: separator of path and label (None: any whitespace).
-        transform: callable applied to each image.
-        num_classes: the model's class count (labels must be below it).
-    """
+    """Images listed in ``cls_label_path``, one ``relative/path.jpg label`` per line (``delimiter`` None: any
+    whitespace), checked when built; items ``(transform(image), int64 label [1])`` (:func:`.common.load_sample`)."""
 
     def __init__(self, image_root, cls_label_path, delimiter=None, transform=None, num_classes=None):
         require_path(image_root, "image root", "dataset.image_root")
-        require_path(cls_label_path, "label list", "dataset.cls_label_path")
         self.image_root, self.transform = image_root, transform
         self.samples = []  # (path, label, "list:line")
-        lines = read_user_text(cls_label_path, "list", "label list", "config key dataset.cls_label_path").splitlines()
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{cls_label_path}:{lineno}"
-            parts = line.strip().rsplit(delimiter, 1) if delimiter else line.split()
+        for line, where in list_lines(cls_label_path, "label list", "dataset.cls_label_path"):
+            parts = line.rsplit(delimiter, 1) if delimiter else line.split()
             if len(parts) != 2 or not re.fullmatch(r"-?[0-9]+", parts[1].strip()):
                 sep = f"{delimiter!r} (dataset.delimiter)" if delimiter else "whitespace"
                 got = f"{len(parts)} fields" if len(parts) != 2 else "a label that is not an integer"

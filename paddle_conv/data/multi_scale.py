@@ -1,21 +1,7 @@
-"""Multi-scale training as PaddleClas does it: every batch has one image size, drawn per batch.
+"""Multi-scale training as PaddleClas does it: every batch has one image size (docs/paddleclas.md).
 
-:class:`MultiScaleSampler` chooses a ``(width, height, batch size)`` per batch and yields
-``[(width, height, index), ...]``; :class:`MultiScaleDataset` (a PaddleClas list file) reads
-sample ``index`` with its size ops set to that width and height. Config shape (PaddleClas's)::
-
-    dataset: {name: MultiScaleDataset, image_root: ..., cls_label_path: ..., transform_ops: [...]}
-    sampler: {name: MultiScaleSampler, scales: [160, 192, 224, 288, 320], first_bs: 500,
-              divided_factor: 32, is_training: true}
-
-Batch sizes keep the pixels per batch about constant: scale ``s`` (``[w, h]``, or ``w = h = s``)
-takes ``int(w0 * h0 * first_bs / (w * h))`` images (at least 1), ``(w0, h0)`` being the first
-scale, after rounding ``w`` and ``h`` down to multiples of ``divided_factor``.
-
-Bounds: every size is at most :data:`MAX_SCALE` pixels (a config check), and when the sampler is
-built, before the first batch, the largest batch as float32 ``[N, 3, H, W]`` must fit in half the
-memory available then (:func:`available_memory`): a batch exists at least twice, as NumPy arrays
-and as a tensor.
+:class:`MultiScaleSampler` yields ``[(width, height, index), ...]`` per batch; :class:`MultiScaleDataset` reads
+sample ``index`` at that size. The largest batch must fit in half the available memory (held twice: arrays, tensor).
 """
 
 import math
@@ -74,10 +60,8 @@ def available_memory():
     """Bytes of memory available now (Linux ``MemAvailable``; elsewhere the physical memory), None if unknown."""
     try:
         with open("/proc/meminfo", encoding="ascii") as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
+            return next(int(line.split()[1]) * 1024 for line in info if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration):
         pass
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -85,41 +69,13 @@ def available_memory():
         return None
 
 
-def check_batch_memory(scales):
-    """Raise ConfigError if the largest batch of ``scales`` (``[(w, h, batch size)]``), as float32
-    ``[N, 3, H, W]``, needs more than half the memory available now."""
-    width, height, size = max(scales, key=lambda s: s[0] * s[1] * s[2])
-    needed, available = size * 3 * height * width * 4, available_memory()
-    if available is not None and needed > available // 2:
-        raise ConfigError(f"MultiScaleSampler.first_bs: a batch of {size} images of {width}x{height} needs "
-                          f"{needed / 2**30:.1f} GiB as float32, more than half of the {available / 2**30:.1f} GiB "
-                          "of memory available; lower first_bs or the scales")
-
-
-def sized_ops(transform_ops, width, height):
-    """``transform_ops`` with every op of :data:`SIZED_OPS` replaced by ``{size: [width, height]}``."""
-    return [{name: {"size": [width, height]}} if name in SIZED_OPS else {name: args}
-            for op in transform_ops for name, args in op.items()]
-
-
 @SAMPLERS.register
 class MultiScaleSampler(paddle.io.Sampler):
     """Batches of ``[(width, height, index)]``, one size per batch (PaddleClas's sampler).
 
-    Args:
-        data_source: the data set (a :class:`MultiScaleDataset`).
-        scales: image sizes, integers or ``[width, height]``; the first is the base.
-        first_bs: batch size at the first scale.
-        divided_factor: training sizes are rounded down to multiples of it (the network's stride).
-        is_training: False uses only the first scale, unrounded, with ``first_bs``.
-        shuffle: a new order of the samples every epoch.
-        seed: ``Global.seed`` (the trainer passes it): the sequence of batch sizes is drawn from it
-            once (the same every epoch, as PaddleClas's), the order of epoch ``e`` from
-            ``(seed, e)`` (``set_epoch``), so a resumed run sees the same batches.
-
-    Each process takes every ``world_size``-th sample; batch sizes are drawn until they cover
-    ``ceil(len / world_size)`` samples, and the last batch is filled from the start of the order,
-    so every batch has its scale's size.
+    Scale ``(w, h)`` takes ``int(w0 * h0 * first_bs / (w * h))`` images after rounding to ``divided_factor``
+    (``is_training: false``: the first scale only). The batch sizes are drawn from ``seed`` once, the order of
+    epoch ``e`` from ``(seed, e)``; each process takes every ``world_size``-th sample.
     """
 
     def __init__(self, data_source, scales, first_bs, divided_factor=32, is_training=True, shuffle=True, seed=0):
@@ -135,7 +91,12 @@ class MultiScaleSampler(paddle.io.Sampler):
             self.scales = [(w, h, max(1, int(pixels / (w * h)))) for w, h in rounded]
         else:
             self.scales = [(base_w, base_h, first_bs)]
-        check_batch_memory(self.scales)
+        width, height, size = max(self.scales, key=lambda s: s[0] * s[1] * s[2])  # the largest batch, as float32
+        needed, available = size * 3 * height * width * 4, available_memory()
+        if available is not None and needed > available // 2:
+            raise ConfigError(f"MultiScaleSampler.first_bs: a batch of {size} images of {width}x{height} needs "
+                              f"{needed / 2**30:.1f} GiB as float32, more than half of the {available / 2**30:.1f} "
+                              "GiB of memory available; lower first_bs or the scales")
         self.num_replicas = paddle.distributed.get_world_size()
         self.rank = paddle.distributed.get_rank()
         self.per_replica = math.ceil(len(data_source) / self.num_replicas)
@@ -166,16 +127,8 @@ class MultiScaleSampler(paddle.io.Sampler):
 
 @register_dataset
 class MultiScaleDataset(ImageNetDataset):
-    """A PaddleClas list file whose samples are read at the size :class:`MultiScaleSampler` chose.
-
-    Item ``(width, height, index)`` is sample ``index`` through ``transform_ops`` with every
-    ``RandCropImage`` / ``ResizeImage`` / ``CropImage`` replaced by ``{size: [width, height]}``
-    (their other arguments dropped, as in PaddleClas; a config note says so); there must be one.
-
-    Args:
-        image_root, cls_label_path, delimiter, num_classes: as :class:`ImageNetDataset`.
-        transform_ops: the ``[{Name: {args}}]`` list of the config.
-    """
+    """An :class:`ImageNetDataset` whose item ``(width, height, index)`` is sample ``index`` through
+    ``transform_ops`` with its :data:`SIZED_OPS` (one is needed) replaced by ``{size: [width, height]}``."""
 
     def __init__(self, image_root, cls_label_path, transform_ops=None, delimiter=None, num_classes=None):
         names = [name for op in transform_ops or () for name in op]
@@ -188,7 +141,9 @@ class MultiScaleDataset(ImageNetDataset):
     def transform_at(self, width, height):
         """The transforms that make ``width`` x ``height`` images (built once per size)."""
         if (width, height) not in self._transforms:
-            self._transforms[width, height] = build_transforms(sized_ops(self.transform_ops, width, height))
+            ops = [{name: {"size": [width, height]}} if name in SIZED_OPS else {name: args}
+                   for op in self.transform_ops for name, args in op.items()]
+            self._transforms[width, height] = build_transforms(ops)
         return self._transforms[width, height]
 
     def __getitem__(self, item):

@@ -6,52 +6,34 @@ import numpy as np
 import paddle
 
 from ..errors import DataError
-from ..io import read_user_text
 from ..registry import register_dataset
-from .common import load_sample, require_path
+from .common import list_lines, load_sample, require_path
 
 
 def read_multilabel_list(path, delimiter="\t"):
     """``[(relative path, [0/1/-1 per attribute], "file:line")]`` of ``path``'s ``image<delimiter>0,1,0,...`` lines."""
-    lines = read_user_text(path, "list", "label list", "config key dataset.cls_label_path").splitlines()
     out = []
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        parts = line.strip().split(delimiter)
+    for line, where in list_lines(path, "label list", "dataset.cls_label_path"):
+        parts = line.split(delimiter)
         try:
             labels = [int(v) for v in parts[1].split(",")] if len(parts) == 2 else None
         except ValueError:
             labels = None
         if labels is None or any(v not in (-1, 0, 1) for v in labels):
-            raise DataError(f"{path}:{lineno}: expected 'relative/path.jpg<TAB>0,1,...' (1: has the attribute, 0: "
+            raise DataError(f"{where}: expected 'relative/path.jpg<TAB>0,1,...' (1: has the attribute, 0: "
                             f"has not, -1: unknown), got {len(parts)} fields or labels other than 0, 1, -1")
-        out.append((parts[0], labels, f"{path}:{lineno}"))
+        out.append((parts[0], labels, where))
     return out
 
 
 @register_dataset
 class MultiLabelDataset(paddle.io.Dataset):
-    """Images listed in ``cls_label_path`` with one 0/1 label per attribute (``-1``: unknown, left out
-    of the loss), as PaddleClas's ``MultiLabelDataset``.
-
-    Items are ``(transform(image), float32 labels [C])``, or with ``label_ratio`` ``[2, C]``: the labels
-    and each attribute's mean label over the list, its share of positives (what ``MultiLabelLoss.weight_ratio``
-    weighs by). The list is checked when the data set is built (DataError naming ``file:line``).
-
-    Args:
-        image_root: folder the listed paths are relative to.
-        cls_label_path: the list file.
-        label_ratio: also return the positive ratios.
-        delimiter: separator of path and labels (PaddleClas: a tab).
-        transform: callable applied to each image.
-        num_classes: the model's output count (each line must have this many labels).
-    """
+    """Images listed in ``cls_label_path`` with one 0/1/-1 (unknown) label per attribute, as PaddleClas's; items
+    ``(transform(image), float32 labels [C])``, or ``[2, C]`` with ``label_ratio``: each attribute's mean label too."""
 
     def __init__(self, image_root, cls_label_path, label_ratio=False, delimiter="\t", transform=None,
                  num_classes=None):
         require_path(image_root, "image root", "dataset.image_root")
-        require_path(cls_label_path, "label list", "dataset.cls_label_path")
         rows = read_multilabel_list(cls_label_path, delimiter)
         if not rows:
             raise DataError(f"{cls_label_path}: the label list has no entries; add one "

@@ -1,24 +1,5 @@
-"""PaddleClas's image ops by name, with PaddleClas's semantics (``DecodeImage`` ... ``ToCHWImage``).
-
-A PaddleClas pipeline works on NumPy images ``[H, W, C]`` (uint8 until ``NormalizeImage``, float32
-after)::
-
-    transform_ops:
-      - DecodeImage: {to_rgb: true, channel_first: false}
-      - ResizeImage: {resize_short: 256}
-      - CropImage: {size: 224}
-      - NormalizeImage: {scale: 1.0/255.0, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], order: ''}
-
-The data sets turn the final ``[H, W, C]`` array into ``[C, H, W]`` as PaddleClas's do (see
-:func:`paddle_conv.data.transforms.build_transforms`); ``Infer.transforms`` ends in ``ToCHWImage``.
-Random ops draw from Python's ``random`` and NumPy's global generators, both seeded from
-``Global.seed`` by the trainer (and reseeded every epoch).
-
-Backends: ``backend: cv2`` (PaddleClas's default) decodes with ``cv2.imdecode`` and resizes with
-``cv2.resize`` when OpenCV is installed, as PaddleClas does; without it PIL does both with the same
-interpolation and one note per op says so (PIL antialiases when shrinking and JPEG decoders differ,
-so values differ slightly). ``backend: pil`` is PIL, exactly as in PaddleClas.
-"""
+"""PaddleClas's image ops by name (``DecodeImage`` ... ``ToCHWImage``) on ``[H, W, C]`` arrays, with its semantics
+and its ``cv2``/``pil`` backends (docs/paddleclas.md). Randomness: ``random`` and NumPy, seeded by the trainer."""
 
 import io
 import math
@@ -30,7 +11,7 @@ from PIL import Image, ImageOps
 
 from ..errors import ConfigError, DataError
 from ..notes import note_once
-from .transforms import TRANSFORMS
+from .transforms import TRANSFORMS, NoArguments
 
 try:  # optional: PaddleClas's default resize backend
     import cv2
@@ -48,24 +29,18 @@ def _as_array(img):
 
 def parse_number(value, key):
     """A number, or a string ``"a/b"`` of two numbers (PaddleClas writes ``scale: 1.0/255.0``)."""
-    if isinstance(value, str):
-        match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(?:/\s*([0-9.eE+-]+)\s*)?", value)
-        try:
-            num = float(match.group(1)) / (float(match.group(2)) if match.group(2) else 1.0)
-        except (AttributeError, ValueError, ZeroDivisionError):
-            raise ConfigError(f"{key}: expected a number or 'a/b' (e.g. 1.0/255.0), got {value!r}") from None
-        return num
-    return float(value)
+    if not isinstance(value, str):
+        return float(value)
+    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(?:/\s*([0-9.eE+-]+)\s*)?", value)
+    try:
+        return float(match.group(1)) / float(match.group(2) or 1.0)
+    except (AttributeError, ValueError, ZeroDivisionError):
+        raise ConfigError(f"{key}: expected a number or 'a/b' (e.g. 1.0/255.0), got {value!r}") from None
 
 
 class Resizer:
-    """PaddleClas's resize of an ``[H, W, C]`` uint8 array (or PIL image) to ``(w, h)``.
-
-    Args:
-        interpolation: nearest | bilinear | bicubic | area | lanczos | box | hamming | random
-            (bilinear or bicubic, drawn per call); None: bilinear.
-        backend: ``cv2`` or ``pil``.
-    """
+    """PaddleClas's resize of an ``[H, W, C]`` uint8 array (or PIL image) to ``(w, h)``; ``interpolation``
+    ``random`` draws bilinear or bicubic per call, None is bilinear."""
 
     def __init__(self, interpolation=None, backend="cv2", return_numpy=True, key="ResizeImage"):
         backend = str(backend).lower()
@@ -103,16 +78,8 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 
 
 def rgb_like_opencv(img, fmt=None):
-    """The 8-bit RGB ``PIL.Image`` of ``img`` with the values OpenCV's ``IMREAD_COLOR`` gives the
-    same file (``fmt``: its format, default ``img.format``), not PIL's ``convert("RGB")``:
-
-    * 16-bit samples are scaled by ``>> 8`` (PIL would clip them at 255: an almost white image);
-      16-bit RGB(A) PNGs PIL already reads as their high bytes;
-    * grey (``L``, ``LA``, ``1``, 16-bit) is repeated into 3 channels; alpha is dropped, never
-      blended; palettes are expanded;
-    * CMYK is ``(255 - K) - (C * (255 - K) >> 8)`` per channel, OpenCV's formula;
-    * 32-bit samples (TIFF ``I``, ``F``): ImageDecodeError, as OpenCV cannot decode them either.
-    """
+    """The 8-bit RGB ``PIL.Image`` of ``img`` (file format ``fmt``) with the values OpenCV's ``IMREAD_COLOR``
+    gives (docs/training-and-configs.md): 16-bit scaled by ``>> 8``, CMYK by OpenCV's formula, 32-bit refused."""
     fmt = fmt or img.format
     if img.mode in _SIXTEEN_BIT_MODES or (img.mode == "I" and fmt == "PNG"):  # PNG's "I" is 16-bit grey
         grey = (np.asarray(img).astype(np.uint32) >> 8).astype(np.uint8)
@@ -129,22 +96,8 @@ def rgb_like_opencv(img, fmt=None):
 
 @TRANSFORMS.register
 class DecodeImage:
-    """Image bytes (or the data set's PIL RGB image) to an ``[H, W, 3]`` uint8 array.
-
-    Bytes are decoded as PaddleClas does: ``backend: cv2`` by ``cv2.imdecode`` (BGR, turned upright
-    as the EXIF orientation says), ``backend: pil`` by PIL (RGB, orientation ignored). Without
-    OpenCV, ``cv2`` decodes with PIL, turns the image upright as OpenCV would, and a note says so
-    (JPEG decoders may differ by a level or so). PIL decodes 16-bit, grey, alpha, palette and CMYK
-    images to OpenCV's values (:func:`rgb_like_opencv`; PaddleClas's ``pil`` backend would clip
-    16-bit values at 255). A PIL image (data sets that hold images in memory) is taken as RGB, an
-    array as BGR, whatever the backend.
-
-    Args:
-        to_rgb: RGB channel order (False: BGR, as OpenCV decodes).
-        channel_first: return ``[3, H, W]``.
-        to_np: False returns the PIL image (``backend: pil``) or the BGR array (``cv2``).
-        backend: ``cv2`` or ``pil``.
-    """
+    """Image bytes (or a data set's PIL RGB image; an array is taken as BGR) to an ``[H, W, 3]`` uint8 array
+    (``[3, H, W]`` with ``channel_first``); ``to_np: false`` gives the PIL image (``pil``) or BGR array (``cv2``)."""
 
     def __init__(self, to_np=True, to_rgb=True, channel_first=False, backend="cv2"):
         if str(backend).lower() not in ("cv2", "pil"):
@@ -194,8 +147,7 @@ class ResizeImage:
         if resize_short is not None and resize_short > 0:
             self.resize_short, self.wh = resize_short, None
         elif size is not None:
-            self.resize_short = None
-            self.wh = (size, size) if isinstance(size, int) else (size[0], size[1])
+            self.resize_short, self.wh = None, (size, size) if isinstance(size, int) else (size[0], size[1])
         else:
             raise ConfigError("ResizeImage: give 'resize_short' or 'size'")
         self.resize = Resizer(interpolation, backend, return_numpy, "ResizeImage")
@@ -210,41 +162,27 @@ class ResizeImage:
 
 @TRANSFORMS.register
 class RandCropImage:
-    """Random area/aspect crop (Inception style) resized to ``size`` (an int or ``[w, h]``).
-
-    The area fraction is drawn from ``scale`` (default [0.08, 1]) and the aspect ratio from
-    ``ratio`` (default [3/4, 4/3]; log-uniform with ``use_log_aspect``), both capped so the crop
-    fits. ``progress_size``: the size of each stage of ``Global.train_mode: progressive`` (the
-    trainer sets ``size`` to it stage by stage; the plain loop uses ``size``, as PaddleClas's).
-    """
+    """Inception crop (area fraction from ``scale``, aspect from ``ratio``) resized to ``size`` (int or ``[w, h]``);
+    ``progress_size``: the sizes of the stages of ``Global.train_mode: progressive``."""
 
     def __init__(self, size, progress_size=None, scale=None, ratio=None, interpolation=None,
                  use_log_aspect=False, backend="cv2"):
         self.size = (size, size) if isinstance(size, int) else tuple(size)
-        self.progress_size = progress_size
+        self.progress_size, self.use_log_aspect = progress_size, use_log_aspect
         self.scale = list(scale or (0.08, 1.0))
         self.ratio = list(ratio or (3.0 / 4.0, 4.0 / 3.0))
-        self.use_log_aspect = use_log_aspect
         self.resize = Resizer(interpolation, backend, True, "RandCropImage")
 
     def __call__(self, img):
         img = _as_array(img)
-        if self.use_log_aspect:
-            aspect = math.exp(random.uniform(*map(math.log, self.ratio)))
-        else:
-            aspect = random.uniform(*self.ratio)
+        aspect = random.uniform(*(map(math.log, self.ratio) if self.use_log_aspect else self.ratio))
+        aspect = math.exp(aspect) if self.use_log_aspect else aspect
         img_h, img_w = img.shape[:2]
         bound = min((img_w / img_h) / aspect, (img_h / img_w) * aspect)
         area = img_w * img_h * random.uniform(min(self.scale[0], bound), min(self.scale[1], bound))
         w, h = int(math.sqrt(area * aspect)), int(math.sqrt(area / aspect))
         x, y = random.randint(0, img_w - w), random.randint(0, img_h - h)
         return self.resize(img[y:y + h, x:x + w, :], self.size)
-
-
-def flip(img, flip_code):
-    """cv2.flip's codes on an ``[H, W, C]`` array: 1 left-right, 0 top-bottom, -1 both."""
-    axes = {1: (1,), 0: (0,), -1: (0, 1)}[flip_code]
-    return np.ascontiguousarray(np.flip(img, axes))
 
 
 @TRANSFORMS.register
@@ -254,10 +192,10 @@ class RandFlipImage:
     def __init__(self, flip_code=1):
         if flip_code not in (-1, 0, 1):
             raise ConfigError(f"RandFlipImage.flip_code: expected -1, 0 or 1, got {flip_code!r}")
-        self.flip_code = flip_code
+        self.axes = {1: (1,), 0: (0,), -1: (0, 1)}[flip_code]
 
     def __call__(self, img):
-        return flip(_as_array(img), self.flip_code) if random.randint(0, 1) == 1 else img
+        return np.ascontiguousarray(np.flip(_as_array(img), self.axes)) if random.randint(0, 1) == 1 else img
 
 
 @TRANSFORMS.register
@@ -286,10 +224,8 @@ def _wh(size, op):
 
 @TRANSFORMS.register
 class Padv2:
-    """Pad an ``[H, W, C]`` image with ``fill_value`` to ``size`` (``[w, h]``; default: the next multiple
-    of ``size_divisor``), as float32: ``pad_mode`` 0 pads right and bottom, 1 around the center, 2 left
-    and top, -1 at ``offsets`` ``[x, y]`` (PaddleClas's, of its attribute configs). ``fill_value``: a
-    number or one per channel (default 127.5)."""
+    """Pad an ``[H, W, C]`` image to ``size`` ``[w, h]`` (default: multiples of ``size_divisor``) as float32;
+    ``pad_mode`` 0: right/bottom, 1: centred, 2: left/top, -1: at ``offsets`` ``[x, y]``."""
 
     def __init__(self, size=None, size_divisor=32, pad_mode=0, offsets=None, fill_value=None):
         self.size = None if size is None else _wh(size, "Padv2")
@@ -339,8 +275,7 @@ class RandomCropImage:
 
 @TRANSFORMS.register
 class CropImageAtRatio:
-    """Center crop of ``size / (size + pad)`` of the short side, resized to ``size`` x ``size`` (by
-    OpenCV, as ``paddle.vision``'s resize of an array in PaddleClas)."""
+    """Center crop of ``size / (size + pad)`` of the short side, resized to ``size`` x ``size`` by OpenCV."""
 
     def __init__(self, size, pad, interpolation="bilinear"):
         self.size, self.ratio = size, size / (size + pad)
@@ -356,13 +291,8 @@ class CropImageAtRatio:
 
 @TRANSFORMS.register
 class NormalizeImage:
-    """``(img * scale - mean) / std`` in float32 (float16 with ``output_fp16``).
-
-    Args:
-        scale: a number or ``"1.0/255.0"``.
-        order: ``chw`` for ``[C, H, W]`` input, anything else (PaddleClas writes ``''``) for ``[H, W, C]``.
-        channel_num: 4 appends a zero channel.
-    """
+    """``(img * scale - mean) / std`` in float32 (float16 with ``output_fp16``) of ``[C, H, W]`` (``order: chw``)
+    or ``[H, W, C]`` (any other order); ``channel_num: 4`` appends a zero channel."""
 
     def __init__(self, scale=None, mean=None, std=None, order="chw", output_fp16=False, channel_num=3):
         if channel_num not in (3, 4):
@@ -376,20 +306,16 @@ class NormalizeImage:
 
     def __call__(self, img):
         img = (np.asarray(img).astype("float32") * self.scale - self.mean) / self.std
-        if self.channel_num == 4:
-            axis = 0 if self.chw else 2
-            pad_shape = list(img.shape)
-            pad_shape[axis] = 1
-            img = np.concatenate((img, np.zeros(pad_shape, dtype=img.dtype)), axis=axis)
+        if self.channel_num == 4:  # a zero channel after the others
+            pad = [(0, 0)] * img.ndim
+            pad[0 if self.chw else 2] = (0, 1)
+            img = np.pad(img, pad)
         return img.astype(self.dtype)
 
 
 @TRANSFORMS.register
-class ToCHWImage:
+class ToCHWImage(NoArguments):
     """``[H, W, C]`` to ``[C, H, W]``."""
-
-    def __init__(self):  # no arguments: an explicit signature, so a config's extra key is refused
-        pass
 
     def __call__(self, img):
         return np.asarray(img).transpose((2, 0, 1))

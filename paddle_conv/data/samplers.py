@@ -1,14 +1,4 @@
-"""Batch samplers by name (``DataLoader.<split>.sampler.name``), with PaddleClas's semantics.
-
-- ``DistributedBatchSampler``: Paddle's (one shard per process; the order of epoch ``e`` is drawn
-  from ``e``, set by the trainer, so a resumed run sees the same batches).
-- ``BatchSampler``: ``paddle.io.BatchSampler``'s name in PaddleClas's older configs: the whole data
-  set in every process (no shards), its order drawn from the epoch as above.
-- ``RASampler``: repeated augmentation (DeiT), below.
-- ``MultiScaleSampler``: one image size per batch (:mod:`paddle_conv.data.multi_scale`).
-
-:func:`build_batch_sampler` builds one from a validated sampler section.
-"""
+"""Batch samplers by name (``DataLoader.<split>.sampler.name``), with PaddleClas's semantics (docs/paddleclas.md)."""
 
 import inspect
 import math
@@ -25,8 +15,7 @@ SAMPLERS.register(paddle.io.DistributedBatchSampler, name="DistributedBatchSampl
 
 @SAMPLERS.register
 class BatchSampler(paddle.io.DistributedBatchSampler):
-    """``paddle.io.BatchSampler`` as PaddleClas's configs name it: every process reads the whole
-    data set (one replica, no shards); the order of epoch ``e`` is drawn from ``e`` (``set_epoch``)."""
+    """``paddle.io.BatchSampler`` as older PaddleClas configs name it: the whole data set in every process."""
 
     def __init__(self, dataset, batch_size, shuffle=False, drop_last=False):
         super().__init__(dataset, batch_size, num_replicas=1, rank=0, shuffle=shuffle, drop_last=drop_last)
@@ -34,18 +23,8 @@ class BatchSampler(paddle.io.DistributedBatchSampler):
 
 @SAMPLERS.register
 class RASampler(paddle.io.DistributedBatchSampler):
-    """Repeated augmentation (Hoffer et al.; DeiT's sampler), as PaddleClas's ``RASampler``.
-
-    Each index of the (shuffled) data set is taken ``num_repeats`` times in a row, the list is
-    padded from its start to a multiple of the processes and dealt out round-robin; each process
-    then keeps its first ``len(dataset) // 256 * 256 / processes`` indices, so an epoch sees as
-    many samples as the data set, about a ``num_repeats``-th of its images, each several times
-    (with different random augmentations). On one process the copies of an image share a batch.
-
-    The order of epoch ``e`` is drawn from ``e`` (``set_epoch``, as ``DistributedBatchSampler``).
-    A data set of fewer than 256 samples (less than one batch after that cut) would give an empty
-    epoch: :class:`~paddle_conv.errors.DataError`.
-    """
+    """Repeated augmentation (Hoffer et al.; DeiT's sampler), as PaddleClas's: each index ``num_repeats`` times
+    in a row, dealt round-robin; each process keeps ``len(dataset) // 256 * 256 / processes`` of them."""
 
     def __init__(self, dataset, batch_size, num_replicas=None, rank=None, shuffle=False, drop_last=False,
                  num_repeats=3):
@@ -81,12 +60,8 @@ class RASampler(paddle.io.DistributedBatchSampler):
 
 
 def build_batch_sampler(dataset, section, train, seed=0, batch_size=None):
-    """The batch sampler of a validated ``sampler`` section over ``dataset``.
-
-    ``shuffle`` and ``drop_last`` hold in training only (evaluation sees every sample in order);
-    a sampler taking ``seed`` gets ``Global.seed`` unless the section sets one; ``batch_size``
-    (a fallback data set's) replaces the section's.
-    """
+    """The batch sampler of a validated ``sampler`` section over ``dataset`` (``shuffle``, ``drop_last`` in
+    ``train`` only; ``seed`` unless the section sets one; ``batch_size``, a fallback's, replaces the section's)."""
     builder = SAMPLERS.get(section["name"])
     params = inspect.signature(builder).parameters
     kwargs = {k: v for k, v in section.items() if k != "name"}

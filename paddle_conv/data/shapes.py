@@ -1,10 +1,5 @@
-"""``Shapes``: a generated detection data set of coloured rectangles, ellipses and triangles.
-
-Every image is drawn from its own seed ``(seed, index)``, so the set is deterministic, needs no
-download and any item can be produced alone. Boxes are exact: the pixel extent of the drawn shape.
-Shapes are placed so that no two overlap by more than ``max_iou``. :func:`write_voc` writes the
-set as a PASCAL VOC-format directory (read back by :class:`~paddle_conv.data.VOCDetection`).
-"""
+"""``Shapes``: a generated detection data set of coloured rectangles, ellipses and triangles, and
+:func:`write_voc`, which writes it as a VOC-format directory."""
 
 import os
 import shutil
@@ -16,53 +11,25 @@ from PIL import Image, ImageDraw
 from ..det.boxes import box_iou_numpy
 from ..errors import DataError
 from ..registry import register_dataset
-from .det_samples import hflip, to_chw
+from .det_samples import detection_sample
 
 
 @register_dataset
 class Shapes:
-    """Generated shapes for detection.
-
-    Args:
-        num_images: size of the set.
-        image_size: side ``S`` of the square images.
-        seed: base seed; train and test sets should use different seeds.
-        max_objects: 1 to ``max_objects`` shapes per image.
-        min_size, max_size: shape side as a fraction of ``S``.
-        max_iou: largest overlap allowed between two shapes.
-        flip: mirror left-right at random (training augmentation).
-
-    Item ``i``: ``(image [3, S, S] float32, target [n, 5] float32)``, target rows
-    ``(x1, y1, x2, y2, label)`` relative to the image, label 0 rectangle, 1 ellipse, 2 triangle.
-    """
+    """Item ``i`` drawn from seed ``(seed, i)``: ``(image [3, S, S] float32, target [n, 5] float32)``, rows
+    ``(x1, y1, x2, y2, label)`` relative (0 rectangle, 1 ellipse, 2 triangle); 1 to ``max_objects`` shapes of
+    side ``min_size`` to ``max_size`` of ``S``, overlapping by at most ``max_iou``."""
 
     CLASSES = ("rectangle", "ellipse", "triangle")
 
-    def __init__(
-        self,
-        num_images=1000,
-        image_size=96,
-        seed=0,
-        max_objects=4,
-        min_size=0.15,
-        max_size=0.5,
-        max_iou=0.3,
-        flip=False,
-    ):
+    def __init__(self, num_images=1000, image_size=96, seed=0, max_objects=4, min_size=0.15, max_size=0.5,
+                 max_iou=0.3, flip=False):
         if num_images < 1 or image_size < 16 or not 0 < min_size <= max_size <= 1 or max_objects < 1 or seed < 0:
-            raise DataError(
-                "Shapes needs num_images >= 1, image_size >= 16, max_objects >= 1, seed >= 0 and "
-                f"0 < min_size <= max_size <= 1; got {num_images}, {image_size}, {max_objects}, {seed}, "
-                f"{min_size}, {max_size}"
-            )
-        self.num_images, self.size, self.seed = num_images, image_size, seed
-        self.max_objects, self.min_size, self.max_size, self.max_iou, self.flip = (
-            max_objects,
-            min_size,
-            max_size,
-            max_iou,
-            flip,
-        )
+            raise DataError("Shapes needs num_images >= 1, image_size >= 16, max_objects >= 1, seed >= 0 and "
+                            f"0 < min_size <= max_size <= 1; got {num_images}, {image_size}, {max_objects}, {seed}, "
+                            f"{min_size}, {max_size}")
+        self.num_images, self.size, self.seed, self.max_objects = num_images, image_size, seed, max_objects
+        self.min_size, self.max_size, self.max_iou, self.flip = min_size, max_size, max_iou, flip
 
     def __len__(self):
         return self.num_images
@@ -102,11 +69,7 @@ class Shapes:
     def __getitem__(self, index):
         if not 0 <= index < self.num_images:
             raise IndexError(f"Shapes index {index} out of range [0, {self.num_images})")
-        image, target = self.draw(index)
-        image = to_chw(image, self.size)
-        if self.flip and np.random.random() < 0.5:
-            image, target = hflip(image, target)
-        return image, target
+        return detection_sample(*self.draw(index), self.size, self.flip)
 
 
 #: ``write_voc``'s default split sizes (each split is drawn from its own seed).
@@ -123,10 +86,9 @@ def _voc_annotation(image_id, size, target):
         ET.SubElement(dims, key).text = str(value)
     for x1, y1, x2, y2, label in target:
         obj = ET.SubElement(root, "object")
-        ET.SubElement(obj, "name").text = Shapes.CLASSES[int(label)]
-        ET.SubElement(obj, "pose").text = "Unspecified"
-        ET.SubElement(obj, "truncated").text = "0"
-        ET.SubElement(obj, "difficult").text = "0"
+        for key, value in (("name", Shapes.CLASSES[int(label)]), ("pose", "Unspecified"), ("truncated", "0"),
+                           ("difficult", "0")):
+            ET.SubElement(obj, key).text = value
         box = ET.SubElement(obj, "bndbox")
         # Shapes' boxes are pixel edges x0 .. x0 + w; VOC's xmin is 1-based, its xmax the last pixel
         corners = np.rint(np.array([x1, y1, x2, y2]) * size).astype(int) + np.array([1, 1, 0, 0])
@@ -136,17 +98,10 @@ def _voc_annotation(image_id, size, target):
 
 
 def write_voc(root, splits=None, image_size=300, seed=0, **options):
-    """Write Shapes images as a VOC-format directory ``root`` and return ``{split: ids}``.
+    """Write Shapes images as a new VOC-format directory ``root`` (all or nothing) and return ``{split: ids}``.
 
-    Layout: ``JPEGImages/<id>.jpg`` (quality 95), ``Annotations/<id>.xml`` (class names
-    :attr:`Shapes.CLASSES`, no difficult objects), ``ImageSets/Main/<split>.txt`` for every split
-    and ``trainval.txt``. ``splits`` maps a split name to its number of images (default
-    :data:`VOC_SPLITS`); split ``k`` is ``Shapes(seed=seed + k, image_size=image_size, **options)``,
-    ids run ``000001`` upwards over all splits. Read it back with
-    ``VOCDetection(root, image_set, classes=Shapes.CLASSES)``.
-
-    All or nothing: the set is written into a temporary directory beside ``root`` and renamed to
-    it at the end; an existing ``root`` is refused (DataError) and left untouched.
+    ``splits``: ``{name: number of images}`` (default :data:`VOC_SPLITS`), split ``k`` drawn as
+    ``Shapes(seed=seed + k, image_size=image_size, **options)``; ``trainval.txt`` is added.
     """
     root = os.path.abspath(os.fspath(root))
     splits = dict(VOC_SPLITS if splits is None else splits)

@@ -1,11 +1,4 @@
-"""``VOCDetection``: PASCAL VOC-format detection data (Everingham et al., IJCV 2010).
-
-Layout of ``root`` (one year, e.g. ``VOCdevkit/VOC2007``)::
-
-    Annotations/<id>.xml       objects: name, difficult, bndbox (xmin, ymin, xmax, ymax; 1-based pixels)
-    JPEGImages/<id>.jpg
-    ImageSets/Main/<image_set>.txt   one id per line
-"""
+"""``VOCDetection``: PASCAL VOC-format detection data (Everingham et al., IJCV 2010)."""
 
 import math
 import os
@@ -18,31 +11,11 @@ from ..errors import DataError, abbreviate
 from ..io import check_user_file, open_user_file, read_user_bytes, read_user_text
 from ..registry import register_dataset
 from .common import read_image
-from .det_samples import hflip, to_chw
+from .det_samples import detection_sample
 
 #: The 20 VOC classes, in the order of the label indices.
-VOC_CLASSES = (
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-)
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
+               "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")
 #: Largest ``<size>`` width or height taken (JPEG's own limit); a larger one is no real image.
 MAX_SIDE = 65535
 #: ``size_mismatch`` choices: what to do when ``<size>`` is not the decoded image's size.
@@ -51,31 +24,14 @@ SIZE_MISMATCH = ("refuse", "rescale")
 
 @register_dataset
 class VOCDetection:
-    """VOC-format detection set.
+    """A VOC year directory (``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/<image_set>.txt``), every
+    annotation checked when the set is made; ``size_mismatch: rescale`` scales boxes from ``<size>`` to the image.
 
-    Args:
-        root: the year directory holding ``Annotations``, ``JPEGImages``, ``ImageSets/Main``.
-        image_set: list file name without ``.txt`` (``trainval``, ``test``, ...).
-        image_size: images are resized to ``image_size x image_size``.
-        classes: class names, in label order (default the 20 VOC classes).
-        keep_difficult: keep objects marked difficult (default False, as training usually does).
-        flip: mirror left-right at random.
-        size_mismatch: ``refuse`` (default): an annotation whose ``<size>`` is not its image's size
-            stops the run naming both sizes and the file; ``rescale``: boxes are scaled from
-            ``<size>`` to the image (what happens when boxes are kept relative to ``<size>``).
-
-    Every annotation is read and checked when the set is made (:func:`read_annotation`), so a
-    bad record stops a run at its start with the file and the object named, and every listed
-    image must exist and have the ``<size>`` of its annotation (read from the image's header).
-    Item: ``(image [3, S, S] float32, target [n, 5] float32)``, rows
-    ``(x1, y1, x2, y2, label)`` relative to the image. :meth:`annotation` gives the boxes with
-    the ``difficult`` flags.
+    Item: ``(image [3, S, S] float32, target [n, 5] float32)``, rows ``(x1, y1, x2, y2, label)`` relative.
     """
 
-    def __init__(
-        self, root, image_set="trainval", image_size=300, classes=VOC_CLASSES, keep_difficult=False, flip=False,
-        size_mismatch="refuse",
-    ):
+    def __init__(self, root, image_set="trainval", image_size=300, classes=VOC_CLASSES, keep_difficult=False,
+                 flip=False, size_mismatch="refuse"):
         self.root, self.size, self.keep_difficult, self.flip = root, image_size, keep_difficult, flip
         self.classes = tuple(classes)
         if len(set(self.classes)) != len(self.classes) or not all(isinstance(c, str) and c for c in self.classes):
@@ -88,10 +44,8 @@ class VOCDetection:
                             f"{', '.join(SIZE_MISMATCH)}")
         list_file = os.path.join(root, "ImageSets", "Main", f"{image_set}.txt")
         if not os.path.exists(list_file):
-            raise DataError(
-                f"VOC list file {list_file!r} not found: root must be a VOC year directory "
-                "(with Annotations/, JPEGImages/, ImageSets/Main/) and image_set one of its lists"
-            )
+            raise DataError(f"VOC list file {list_file!r} not found: root must be a VOC year directory "
+                            "(with Annotations/, JPEGImages/, ImageSets/Main/) and image_set one of its lists")
         text = read_user_text(list_file, "list", "VOC list file")
         self.ids = [line.split()[0] for line in text.splitlines() if line.strip()]
         if not self.ids:
@@ -123,12 +77,8 @@ class VOCDetection:
 
     def __getitem__(self, index):
         target, _, _ = self.annotation(index)
-        path = self.image_path(self.ids[index])
-        image = read_image(path, f"VOC image of {self.ids[index]!r}")
-        image = to_chw(image, self.size)
-        if self.flip and np.random.random() < 0.5:
-            image, target = hflip(image, target)
-        return image, target
+        image = read_image(self.image_path(self.ids[index]), f"VOC image of {self.ids[index]!r}")
+        return detection_sample(image, target, self.size, self.flip)
 
 
 def _number(element, key, where):
@@ -147,9 +97,8 @@ def _number(element, key, where):
 
 
 def _check_image_size(xml, size, image):
-    """DataError naming both sizes and the files when ``size`` (``<size>`` of ``xml``) is not the size
-    of ``image`` (from its header: nothing is decoded). An image whose header cannot be read is left
-    to the loader, which reports it with the sample when it decodes it."""
+    """DataError naming both sizes and the files when ``size`` (``<size>`` of ``xml``) is not the size of ``image``
+    (from its header; an unreadable one is left to the loader)."""
     try:
         with open_user_file(image, "image", "VOC image") as f, Image.open(f) as img:
             actual = img.size
@@ -162,12 +111,8 @@ def _check_image_size(xml, size, image):
 
 
 def read_annotation(path, classes):
-    """``(target [n, 5] relative, difficult [n] bool, (width, height))`` of every object of the
-    VOC annotation ``path``, checked: DataError naming the file and the object when the XML is
-    malformed, an element is missing or not a number, a class is not in ``classes``,
-    ``difficult`` is not 0/1, or a box is inverted, empty or outside the image (a box may reach
-    one pixel past the image: 0-based and 1-based writers both exist).
-    """
+    """``(target [n, 5] relative, difficult [n] bool, (width, height))`` of the VOC annotation ``path``; DataError
+    naming the file and object for a bad record (a box may reach one pixel past the image: 0- and 1-based)."""
     data = read_user_bytes(path, "annotation", "VOC annotation")
     try:
         tree = ET.fromstring(data)

@@ -1,13 +1,4 @@
-"""Classify image files with an exported model: find images, preprocess as at evaluation, top-k.
-
-Example::
-
-    transform = eval_transform(cfg)                       # the config's DataLoader.Eval transforms
-    paths = image_paths(["photos/"])                       # files, or every image in a folder
-    batch = np.stack([load_image(p, transform) for p in paths])   # [N, C, H, W] float32
-    logits = Predictor("inference/inference")(batch)[0]
-    for ids, scores in topk(logits, 5): ...
-"""
+"""Classify image files with an exported model: find images, preprocess as at evaluation, top-k."""
 
 import io
 import os
@@ -43,12 +34,8 @@ def image_paths(inputs):
 
 
 def eval_transform(cfg):
-    """The preprocessing of ``cfg``: ``Infer.transforms`` when given (PaddleClas's ``DecodeImage`` ...
-    ``ToCHWImage``), else the ``DataLoader.Eval`` data set's (``Train`` if there is none).
-
-    When the data set's transforms do not set the size, a ``Resize`` to ``Global.image_shape``
-    comes first, so an image of any size fits the exported model.
-    """
+    """The preprocessing of ``cfg``: ``Infer.transforms``, else the ``DataLoader.Eval`` (or ``Train``) data set's,
+    after a ``Resize`` to ``Global.image_shape`` when they do not set the size."""
     infer_ops = (cfg.get("Infer") or {}).get("transforms")
     if infer_ops:
         return build_transforms(infer_ops, to_chw=False)
@@ -64,12 +51,8 @@ def eval_transform(cfg):
 
 
 def read_class_id_map(path, delimiter=None):
-    """``{class id: name}`` of PaddleClas's ``class_id_map_file`` (``<id><delimiter><name>`` lines).
-
-    DataError naming the file (and the line) when it is not a regular UTF-8 text file within the
-    class map bound (:func:`paddle_conv.io.read_user_text`) or a line does not start with an id;
-    no content of the file is quoted (it may be any file a config names).
-    """
+    """``{class id: name}`` of PaddleClas's ``class_id_map_file`` (``<id><delimiter><name>`` lines); DataError
+    naming the file and line, never quoting its content (it may be any file a config names)."""
     text = read_user_text(path, "class map", "class id map", "Infer.PostProcess.class_id_map_file")
     names = {}
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -85,13 +68,8 @@ def read_class_id_map(path, delimiter=None):
 
 
 def load_image(path, transform):
-    """``[C, H, W]`` float32 array of the RGB image at ``path``, turned upright as its EXIF
-    orientation says, after ``transform``. DataError naming the file when it cannot be read
-    (missing, truncated, not an image, or over PIL's decompression-bomb limit).
-
-    A PaddleClas pipeline (first op ``DecodeImage``) gets the file's bytes, as PaddleClas's infer
-    hands them, and decodes them itself (its backend decides the orientation).
-    """
+    """``[C, H, W]`` float32 array of the RGB image at ``path`` (EXIF-upright) after ``transform``; DataError naming
+    the file when it cannot be read. A PaddleClas pipeline (``DecodeImage`` first) decodes the file's bytes itself."""
     if takes_encoded(transform):
         return np.asarray(load_sample(path, transform), dtype=np.float32)
     data = read_user_bytes(path, "image", "image")
@@ -111,15 +89,13 @@ def load_image(path, transform):
 
 def softmax(logits):
     """Row-wise softmax of ``[N, K]`` logits, computed stably."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
 def topk(logits, k):
     """``[(class ids, probabilities)]`` of the ``k`` best classes of each row of ``[N, K]`` logits."""
     probs = softmax(np.asarray(logits, dtype=np.float64))
-    k = min(k, probs.shape[1])
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     return [(row.tolist(), probs[i, row].tolist()) for i, row in enumerate(order)]
 
@@ -132,7 +108,6 @@ def thresh_output(logits, threshold):
 
 
 def multilabel_output(logits, threshold):
-    """PaddleClas's ``MultiLabelThreshOutput``: ``(ids, sigmoid scores)`` of the classes whose sigmoid
-    score reaches ``threshold``, per row of ``[N, K]`` logits."""
+    """PaddleClas's ``MultiLabelThreshOutput``: ``(ids, sigmoid scores >= threshold)`` per row of ``[N, K]``."""
     probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
     return [(np.flatnonzero(row >= threshold).tolist(), row[row >= threshold].tolist()) for row in probs]

@@ -1,16 +1,4 @@
-"""Export a trained model for deployment: re-parameterize, fold BatchNorm, save, optionally ONNX.
-
-:func:`prepare_for_export` makes the inference form of a model (a copy; the original is left
-as it is), by the methods its layers offer: every layer with a ``reparameterize()`` method replaced
-by the layer it returns (:func:`paddle_conv.fuse.reparameterize`), then every eval-mode BatchNorm
-folded into the convolution before it (``fuse_bn()`` methods and :func:`paddle_conv.fuse`, self-checked
-on a probe input), then every layer offering ``export_forms()`` replaced by its chosen form
-(:mod:`.layer_forms`).
-:func:`export` is the one Python call doing all of it and writing the files.
-
-:func:`export_from_config` is what ``tools/export.py`` runs; :func:`detector_export_config` makes
-its config for one stage of a detection config (``configs/ssd_kd_shapes.yaml``).
-"""
+"""Export a model's inference form for Paddle Inference and ONNX: :func:`export`; tools/export.py's from a config."""
 
 import contextlib
 import copy
@@ -43,17 +31,12 @@ EXPORT_CONFIG = "inference_config.json"
 
 def prepare_for_export(model: paddle.nn.Layer, probe_shape: Sequence[int], tune: bool = False,
                        form: Optional[str] = None) -> paddle.nn.Layer:
-    """The inference form of ``model``: a copy in eval mode, re-parameterized, BN folded, and every
-    layer offering ``export_forms()`` in its form (:func:`~paddle_conv.deploy.layer_forms.rewrite_layers`).
-
-    ``probe_shape`` ``[N, C, H, W]`` is the random input :func:`paddle_conv.fuse` checks the
-    folded model on (the model's working size), and the shape the forms are timed at with ``tune``.
-    ``form`` (for measurements): ``"layer"`` keeps the layers' own forward, a form name (e.g. OctConv's
-    ``"merge_low+broadcast"``) applies it wherever it fits; ``"tune"`` is ``tune=True``.
-    """
+    """The inference form of a copy of ``model``: eval mode, re-parameterized, BN folded (checked on a random
+    ``probe_shape`` ``[N, C, H, W]`` input), every layer offering ``export_forms()`` in its form: ``form``
+    (see :func:`.layer_forms.rewrite_layers`), or the fastest at ``probe_shape`` with ``tune``."""
     model = copy.deepcopy(model)
     model.eval()
-    reparameterize(model)  # every layer offering a reparameterize() becomes its inference form
+    reparameterize(model)
     model = fuse(model, input_shape=list(probe_shape))
     rewrite_layers(model, probe_shape, "tune" if tune else form)
     return model
@@ -61,20 +44,17 @@ def prepare_for_export(model: paddle.nn.Layer, probe_shape: Sequence[int], tune:
 
 def export(model, prefix, input_shape=(None, 3, 224, 224), onnx=False, tune=False, opset_version=DEFAULT_OPSET,
            form=None):
-    """Export ``model`` for deployment in one call: re-parameterized, BN folded, every layer offering
-    inference forms in the fastest (OctConv: :meth:`~paddle_conv.layers.OctaveConv.export_forms`); writes
-    ``<prefix>.json`` + ``<prefix>.pdiparams`` (Paddle Inference) and, with ``onnx``, ``<prefix>.onnx``.
-    ``model`` is left unchanged.
-
-    ``input_shape`` ``[N, C, H, W]``, None for a free dimension (a fixed size lets the exported
-    graph skip the crops that odd sizes need); the layers are prepared at this shape with None
-    read as batch 1 and 224 pixels. ``form``: see :func:`prepare_for_export`.
-    Returns ``{"prefix", "files", "onnx", "opset", "model"}``.
-    """
+    """Write the inference form of ``model`` (:func:`prepare_for_export`; ``model`` is unchanged) to
+    ``<prefix>.json`` + ``.pdiparams`` and, with ``onnx``, ``<prefix>.onnx``. ``input_shape`` ``[N, C, H, W]``,
+    None for a free dimension (read as batch 1 and 224 pixels where the layers are prepared).
+    Returns ``{"prefix", "files", "onnx", "opset", "model"}``."""
     probe = [d if d is not None else (1 if i == 0 else 224) for i, d in enumerate(input_shape)]
-    deploy_model = prepare_for_export(model, probe, tune=tune, form=form)
-    files = export_model(deploy_model, prefix, input_shape)
-    result = {"prefix": prefix, "files": files, "onnx": None, "opset": None, "model": deploy_model}
+    return _write(prepare_for_export(model, probe, tune=tune, form=form), prefix, input_shape, onnx, opset_version)
+
+
+def _write(deploy_model, prefix, input_shape, onnx, opset_version):
+    result = {"prefix": prefix, "files": export_model(deploy_model, prefix, input_shape), "onnx": None,
+              "opset": None, "model": deploy_model}
     if onnx:
         result["onnx"] = prefix + ".onnx"
         result["opset"] = export_onnx(prefix, result["onnx"], opset_version)
@@ -82,13 +62,9 @@ def export(model, prefix, input_shape=(None, 3, 224, 224), onnx=False, tune=Fals
 
 
 def input_spec_shape(cfg):
-    """The exported input shape: any batch and size, or any batch of ``[C, S, S]`` for a model
-    built for one input size ``S`` (an ``input_size`` argument, e.g. ``ssd_lite``)."""
-    channels, height, width = cfg["Global"]["image_shape"]
+    """``[None, C, None, None]``, or ``[None, C, S, S]`` for a model built for one size (``Arch.input_size``)."""
     size = cfg["Arch"].get("input_size")
-    if size is not None:
-        return [None, channels, size, size]
-    return [None, channels, None, None]
+    return [None, cfg["Global"]["image_shape"][0], size, size]
 
 
 def probe_shape(cfg):
@@ -97,43 +73,20 @@ def probe_shape(cfg):
 
 
 def detector_export_config(det_cfg, stage, weights=None):
-    """The export config (``Arch`` + ``Global``) of one stage of a validated detection config.
-
-    ``stage`` (``teacher`` | ``student_kd`` | ``student``, as in ``tools/eval_det.py``) picks the
-    ``Teacher`` or ``Student`` architecture; the weights are ``weights`` or the stage's ``best``
-    checkpoint, and the model is written to ``<Global.output_dir>/<stage>/inference/``.
-    """
+    """The export config (``Arch`` + ``Global``) of ``stage`` of a detection config: its ``Teacher`` or
+    ``Student`` with ``weights`` (default: the stage's best), written to ``<Global.output_dir>/<stage>/inference/``."""
     arch = dict(det_cfg["Teacher" if stage == "teacher" else "Student"]["Arch"])
     if "input_size" not in arch:
         arch["input_size"] = model_card(arch["name"]).input_size[-1]
-    stage_dir = os.path.join(det_cfg["Global"]["output_dir"], stage)
-    return {
-        "Arch": arch,
-        "Global": {
-            "pretrained_model": stage_checkpoint(det_cfg, stage, weights),
-            "save_inference_dir": os.path.join(stage_dir, "inference"),
-            "image_shape": [3, arch["input_size"], arch["input_size"]],
-            "device": available_device(),
-        },
-    }
-
-
-def check_batchnorm_statistics(network, weights):
-    """WeightsError naming the first BatchNorm of ``network`` whose running variance is negative: such
-    a model exports, then computes NaN. (NaN/Inf weights are refused when the file is read.)"""
-    for name, layer in network.named_sublayers():
-        variance = getattr(layer, "_variance", None)  # BatchNorm's running variance
-        if variance is not None and float(variance.min()) < 0:
-            raise WeightsError(f"{weights}: {name} has a negative running variance ({float(variance.min()):.3g}), "
-                               "which no training writes: the file is damaged; export another checkpoint")
+    size, folder = arch["input_size"], os.path.join(det_cfg["Global"]["output_dir"], stage, "inference")
+    return {"Arch": arch, "Global": {"pretrained_model": stage_checkpoint(det_cfg, stage, weights),
+                                     "save_inference_dir": folder, "image_shape": [3, size, size],
+                                     "device": available_device()}}
 
 
 def load_trained_model(cfg: Dict[str, Any]) -> paddle.nn.Layer:
-    """The network of ``cfg`` with the weights of ``Global.pretrained_model``, all of them, finite.
-
-    Export refuses partial weights: any parameter missing from the file or of another shape
-    raises WeightsError naming it, as do NaN/Inf weights and negative BatchNorm variances.
-    """
+    """The network of ``cfg`` with all the weights of ``Global.pretrained_model``; WeightsError naming a missing or
+    mis-shaped one, NaN/Inf weights or a negative BatchNorm variance (it exports, then computes NaN)."""
     weights = cfg["Global"]["pretrained_model"]
     if not weights:
         raise ConfigError("Global.pretrained_model: export needs trained weights; pass "
@@ -146,13 +99,16 @@ def load_trained_model(cfg: Dict[str, Any]) -> paddle.nn.Layer:
                            f"{len(report['missing'])} missing, {len(report['mismatched'])} mis-shaped "
                            f"({', '.join(bad[:8])}{', ...' if len(bad) > 8 else ''}); check Arch against the "
                            "config the weights were trained with")
-    check_batchnorm_statistics(network, weights)
+    for name, layer in network.named_sublayers():
+        variance = getattr(layer, "_variance", None)  # BatchNorm's running variance
+        if variance is not None and float(variance.min()) < 0:
+            raise WeightsError(f"{weights}: {name} has a negative running variance ({float(variance.min()):.3g}), "
+                               "which no training writes: the file is damaged; export another checkpoint")
     return network
 
 
 def exported_network(network):
-    """What is exported of ``network``: a DistillationModel's member ``Arch.infer_model_name`` (as
-    PaddleClas exports), else ``network`` itself."""
+    """A DistillationModel's member ``Arch.infer_model_name`` (as PaddleClas exports), else ``network``."""
     if not isinstance(network, DistillationModel):
         return network
     if network.infer_model_name is None:
@@ -163,13 +119,8 @@ def exported_network(network):
 
 @contextlib.contextmanager
 def staged_folder(folder, key="Global.save_inference_dir"):
-    """Yield a new empty folder beside ``folder``; on success it replaces ``folder`` as a whole.
-
-    ``folder`` must be absent or hold only an export's files (names starting with
-    :data:`INFERENCE_NAME`): a folder with other files is refused before anything is written,
-    so pointing ``key`` at a project folder never replaces it. No file of an old export is left
-    beside new ones. On any failure the staged folder is removed and ``folder`` is left as it was.
-    """
+    """Yield a new empty folder beside ``folder`` (absent, or holding only an export's files: never a project
+    folder); on success it replaces ``folder`` as a whole, on failure it is removed and ``folder`` left as it was."""
     folder = os.path.abspath(folder)
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ConfigError(f"{key}={folder} is a file; the export writes a folder there: move the file away or "
@@ -211,16 +162,9 @@ def staged_folder(folder, key="Global.save_inference_dir"):
 
 def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: int = DEFAULT_OPSET,
                        verify: Optional[Callable[[Dict[str, Any]], Any]] = None, tune: bool = False) -> Dict[str, Any]:
-    """Export ``Global.pretrained_model`` of ``cfg`` to the folder ``Global.save_inference_dir``.
-
-    Writes ``inference.json`` (``.pdmodel`` on Paddle 2) + ``inference.pdiparams``, with ``onnx``
-    ``inference.onnx``, and :data:`EXPORT_CONFIG`, all or nothing: every option is checked before
-    anything is written, the files go to a staged folder that replaces the old one only once
-    ``verify(result)`` (if given, e.g. a comparison with the trained model) has returned. A
-    DistillationModel exports its member ``Arch.infer_model_name`` (:func:`exported_network`). Returns
-    ``{"prefix", "files", "onnx", "opset", "model", "verified"}`` (``verified``: what ``verify`` returned).
-    ``tune``: time the layers' inference forms on this machine (:mod:`paddle_conv.deploy.layer_forms`).
-    """
+    """Export ``Global.pretrained_model`` of ``cfg`` and :data:`EXPORT_CONFIG` to ``Global.save_inference_dir``, all
+    or nothing: options are checked first, and the staged folder replaces the old one once ``verify(result)`` has
+    returned. Returns :func:`export`'s dict and ``"verified"`` (what ``verify`` returned)."""
     if onnx:
         check_onnx_export(opset_version)
     network = exported_network(load_trained_model(cfg))
@@ -228,22 +172,14 @@ def export_from_config(cfg: Dict[str, Any], onnx: bool = False, opset_version: i
     deploy_model = prepare_for_export(network, probe_shape(cfg), tune=tune)
     folder = cfg["Global"]["save_inference_dir"]
     with staged_folder(folder) as staged:
-        prefix = os.path.join(staged, INFERENCE_NAME)
-        export_model(deploy_model, prefix, spec)
-        result = {"prefix": prefix, "onnx": None, "opset": None, "model": deploy_model, "verified": None}
-        if onnx:
-            result["onnx"] = prefix + ".onnx"
-            result["opset"] = export_onnx(prefix, result["onnx"], opset_version)
+        result = _write(deploy_model, os.path.join(staged, INFERENCE_NAME), spec, onnx, opset_version)
         task = "detection" if hasattr(deploy_model, "priors") else "classification"
         with open(os.path.join(staged, EXPORT_CONFIG), "w", encoding="utf-8") as f:
             json.dump({"Arch": cfg["Arch"], "image_shape": list(cfg["Global"]["image_shape"]), "input_shape": spec,
                        "task": task, "onnx_opset": result["opset"]}, f, indent=2)
-        if verify is not None:
-            result["verified"] = verify(result)
+        result["verified"] = None if verify is None else verify(result)
     final = os.path.join(folder, INFERENCE_NAME)
-    result["prefix"] = final
-    result["files"] = list(model_files(final))
-    result["onnx"] = result["onnx"] and final + ".onnx"
+    result.update(prefix=final, files=list(model_files(final)), onnx=result["onnx"] and final + ".onnx")
     return result
 
 

@@ -1,9 +1,4 @@
-"""Export with ``paddle.jit.save`` and run with the Paddle Inference predictor.
-
-Paddle 3 writes ``<prefix>.json`` (PIR program) + ``<prefix>.pdiparams``; Paddle 2.x writes
-``<prefix>.pdmodel`` + ``<prefix>.pdiparams``. :func:`model_files` finds whichever exists.
-On CPU the predictor uses oneDNN; on a GPU build with a visible GPU it uses the GPU.
-"""
+"""Export with ``paddle.jit.save`` and run with the Paddle Inference predictor (oneDNN on CPU, else the GPU)."""
 
 import os
 
@@ -17,10 +12,7 @@ from ..io import check_user_file
 
 
 def export_model(model, prefix, input_shape=(None, 3, None, None), dtype="float32"):
-    """Save ``model`` in eval mode as an inference program at ``prefix``; return the files written.
-
-    ``input_shape`` may use None for dynamic dimensions (default: any batch and image size).
-    """
+    """Save ``model`` in eval mode at ``prefix`` (None in ``input_shape``: free); return the files written."""
     was_training = model.training
     model.eval()
     try:
@@ -32,7 +24,7 @@ def export_model(model, prefix, input_shape=(None, 3, None, None), dtype="float3
 
 
 def model_files(prefix):
-    """``(program, params)`` paths of an exported model; WeightsError if none is there."""
+    """``(program, params)`` of an export: ``.json`` (Paddle 3) or ``.pdmodel`` (Paddle 2); WeightsError if none."""
     params = prefix + ".pdiparams"
     for ext in (".json", ".pdmodel"):
         if os.path.exists(prefix + ext) and os.path.exists(params):
@@ -44,17 +36,10 @@ def model_files(prefix):
 
 
 class Predictor:
-    """A Paddle Inference predictor over an exported model.
+    """A Paddle Inference predictor over the export at ``prefix``: ``predictor(x [N, C, H, W])`` -> output arrays.
 
-    Args:
-        prefix: the path prefix given to :func:`export_model`.
-        device: ``"auto"`` (default: the GPU when Paddle is compiled with CUDA and sees one, else
-            the CPU), ``"cpu"``, ``"gpu"`` or ``"gpu:N"`` (:func:`paddle_conv.device.resolve_device`).
-        threads: CPU math threads (default: Paddle's default).
-        mkldnn: use oneDNN on CPU (default True).
-
-    ``predictor(x)`` takes a ``[N, C, H, W]`` array and returns the list of output arrays.
-    """
+    ``device``: ``"auto"`` (default), ``"cpu"``, ``"gpu"`` or ``"gpu:N"``; ``threads``: CPU math threads;
+    ``mkldnn``: oneDNN on CPU."""
 
     def __init__(self, prefix, device=None, threads=None, mkldnn=True):
         from paddle import inference
@@ -81,9 +66,8 @@ class Predictor:
         try:
             self._predictor = inference.create_predictor(config)
         except Exception as exc:  # Paddle's RuntimeError/ValueError on a truncated, empty or foreign file
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            raise WeightsError(f"cannot load the exported model {program} + {params} ({first}); the files are "
-                               "damaged or not a Paddle inference model: export it again with tools/export.py"
+            raise WeightsError(f"cannot load the exported model {program} + {params} ({_first_line(exc)}); the files "
+                               "are damaged or not a Paddle inference model: export it again with tools/export.py"
                                ) from None
         self.program = program
 
@@ -95,7 +79,10 @@ class Predictor:
         try:
             self._predictor.run()
         except Exception as exc:  # Paddle's errors of a model that does not take this input
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             raise WeightsError(f"the exported model {self.program} cannot run on an input of shape {list(x.shape)} "
-                               f"({first}); was it exported from this config? export it again") from None
+                               f"({_first_line(exc)}); was it exported from this config? export it again") from None
         return [self._predictor.get_output_handle(n).copy_to_cpu() for n in self._predictor.get_output_names()]
+
+
+def _first_line(exc):
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -1,11 +1,8 @@
 """Replace every layer offering inference forms by one: the rule, a named one, or the fastest here.
 
-A layer offers them by two methods: ``export_forms()``, the names of its exactly equivalent inference forms
-(the rule first), and ``export_form(name=None)``, the layer computing form ``name`` (None: the rule). With
-``form="tune"`` each layer's forms are exported alone at its input shapes and run round-robin in the Paddle
-Inference predictor (oneDNN on CPU, else the GPU); the lowest median wins, cached per machine (CPU, cores,
-Paddle version, device) and layer (class, input, output and parameter shapes) in
-``$XDG_CACHE_HOME/paddle_conv/export_forms.json`` (default ``~/.cache``).
+A layer offers ``export_forms()`` (the names of its exact inference forms, the rule first) and
+``export_form(name=None)`` (the layer computing form ``name``). ``form="tune"`` times each layer's forms in the
+Paddle Inference predictor, cached per machine and layer shapes in :func:`cache_path`.
 """
 
 import copy
@@ -20,7 +17,7 @@ from paddle.static import InputSpec
 from ..device import available_device, cpu_model
 from ..errors import WeightsError
 from ..io import atomic_json_save, read_json
-from .inference import model_files
+from .inference import Predictor
 
 __all__ = ["cache_path", "fastest_form", "machine_key", "rewrite_layers"]
 
@@ -36,15 +33,13 @@ def _shapes(value):
 def _layer_io(model, input_shape):
     """``{id(layer): (input of shapes, output of shapes)}`` of every layer offering ``export_forms``, from one
     forward pass on zeros of ``input_shape``; an input given as a tuple is marked by a leading ``"tuple"``."""
-    found, hooks = {}, []
+    found = {}
 
     def record(layer, inputs, output):
         x = inputs[0]
         found[id(layer)] = (["tuple"] * isinstance(x, (tuple, list)) + _shapes(x), _shapes(output))
 
-    for layer in model.sublayers():
-        if hasattr(layer, "export_forms"):
-            hooks.append(layer.register_forward_post_hook(record))
+    hooks = [layer.register_forward_post_hook(record) for layer in model.sublayers() if hasattr(layer, "export_forms")]
     try:
         with paddle.no_grad():
             model(paddle.zeros(list(input_shape)))
@@ -55,9 +50,8 @@ def _layer_io(model, input_shape):
 
 
 class SeparateInputs(paddle.nn.Layer):
-    """Takes the tensors of ``layer``'s input as separate inputs (for export; at most four), and returns its
-    outputs that are not None. ``slots``: None for one tensor, else the input tuple's items (None where the
-    tuple holds None)."""
+    """``layer`` taking its input tuple's tensors (``slots``: its items, None where it holds None; None for one
+    tensor) as up to four separate inputs, returning its outputs that are not None (for export)."""
 
     def __init__(self, layer, slots=None):
         super().__init__()
@@ -73,41 +67,31 @@ class SeparateInputs(paddle.nn.Layer):
         return [y for y in out if y is not None] if isinstance(out, (tuple, list)) else out
 
 
-class _Timed:
-    """One form exported alone and loaded in a predictor with one input per tensor."""
+def _timed(layer, io, workdir):
+    """A callable timing one run of ``layer`` exported alone, in a predictor with one random input per tensor."""
+    inputs = io[0][1:] if io[0][:1] == ["tuple"] else io[0]
+    shapes = [s for s in inputs if s is not None]
+    prefix = os.path.join(workdir, f"form{id(layer)}")
+    specs = [InputSpec(s, "float32", f"x{i}") for i, s in enumerate(shapes)]
+    paddle.jit.save(SeparateInputs(layer, inputs if io[0][:1] == ["tuple"] else None), prefix, input_spec=specs)
+    predictor = Predictor(prefix)._predictor  # oneDNN on CPU, else the GPU
+    rng = np.random.default_rng(0)
+    for name, shape in zip(predictor.get_input_names(), shapes):
+        handle = predictor.get_input_handle(name)
+        handle.reshape(shape)
+        handle.copy_from_cpu(rng.standard_normal(shape).astype("float32"))
 
-    def __init__(self, layer, io, workdir):
-        from paddle import inference
-
-        inputs = io[0][1:] if io[0][:1] == ["tuple"] else io[0]
-        shapes = [s for s in inputs if s is not None]
-        prefix = os.path.join(workdir, f"form{id(layer)}")
-        specs = [InputSpec(s, "float32", f"x{i}") for i, s in enumerate(shapes)]
-        paddle.jit.save(SeparateInputs(layer, inputs if io[0][:1] == ["tuple"] else None), prefix, input_spec=specs)
-        config = inference.Config(*model_files(prefix))
-        if available_device() == "gpu":
-            config.enable_use_gpu(256, 0)
-        else:
-            config.disable_gpu()
-            config.enable_mkldnn()
-        config.disable_glog_info()
-        self.predictor = inference.create_predictor(config)
-        rng = np.random.default_rng(0)
-        for name, shape in zip(self.predictor.get_input_names(), shapes):
-            handle = self.predictor.get_input_handle(name)
-            handle.reshape(shape)
-            handle.copy_from_cpu(rng.standard_normal(shape).astype("float32"))
-
-    def __call__(self):
+    def run():
         start = time.perf_counter()
-        self.predictor.run()
+        predictor.run()
         return time.perf_counter() - start
+    return run
 
 
 def time_forms(layer, io):
     """``{form name: median seconds}`` of every form of ``layer`` at its input shapes ``io`` (:func:`_layer_io`)."""
     with tempfile.TemporaryDirectory() as workdir:
-        timed = {name: _Timed(copy.deepcopy(layer).export_form(name), io, workdir) for name in layer.export_forms()}
+        timed = {name: _timed(copy.deepcopy(layer).export_form(name), io, workdir) for name in layer.export_forms()}
         for run in timed.values():
             for _ in range(WARMUP):
                 run()
@@ -119,7 +103,7 @@ def time_forms(layer, io):
 
 
 def cache_path():
-    """The tuning cache file under the user cache directory."""
+    """``$XDG_CACHE_HOME/paddle_conv/export_forms.json`` (default ``~/.cache``)."""
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(root, "paddle_conv", "export_forms.json")
 
@@ -157,9 +141,8 @@ def fastest_form(layer, io, path=None):
 
 
 def rewrite_layers(model, input_shape, form=None):
-    """Replace every layer of ``model`` offering ``export_forms`` (in place; eval mode, norms folded) by its
-    form: the first (``form`` None or ``"rule"``), the fastest here (``"tune"``, timed at ``input_shape``
-    ``[N, C, H, W]``) or the one named ``form`` (each layer fits it to itself); ``"layer"`` keeps the layers.
+    """Replace in place every layer of ``model`` offering ``export_forms`` by its form: the rule (``form`` None or
+    ``"rule"``), the fastest at ``input_shape`` (``"tune"``) or the one named ``form``; ``"layer"`` keeps them.
     Returns ``{layer path: form name}``."""
     offering = [(path, layer) for path, layer in model.named_sublayers() if hasattr(layer, "export_forms")]
     if form == "layer" or not offering:

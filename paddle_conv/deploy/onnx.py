@@ -1,19 +1,5 @@
-"""ONNX: convert an exported Paddle inference model with ``paddle2onnx``, run it with ONNX Runtime.
-
-Both packages are optional (``pip install -e ".[onnx]"``); without them the functions here raise
-:class:`~paddle_conv.errors.PaddleConvError` naming the install command. Verified with
-paddle2onnx 2.1.0 (it reads Paddle 3's ``.json`` PIR programs) and onnxruntime 1.32.
-
-paddle2onnx raises the opset by itself where an operator needs it (deformable convolution is the
-ONNX ``DeformConv`` operator of opset 19); :func:`export_onnx` reports the opset it really wrote.
-
-Example::
-
-    from paddle_conv.deploy import export_model, export_onnx, OnnxPredictor
-    export_model(model, "out/inference")
-    opset = export_onnx("out/inference", "out/inference.onnx")
-    (logits,) = OnnxPredictor("out/inference.onnx")(images)     # [N, 3, H, W] float32
-"""
+"""ONNX: convert an exported Paddle inference model with ``paddle2onnx``, run it with ONNX Runtime (both
+optional: ``pip install -e ".[onnx]"``; without them the functions here raise PaddleConvError)."""
 
 import importlib
 import numbers
@@ -52,8 +38,7 @@ def onnx_available():
 
 
 def check_onnx_export(opset_version):
-    """PaddleConvError unless ``opset_version`` is one paddle2onnx can write and the converter imports:
-    what :func:`export_onnx` needs, checked before anything is written."""
+    """``(paddle2onnx, onnx)``; PaddleConvError unless they import and ``opset_version`` is one paddle2onnx writes."""
     low, high = OPSET_RANGE
     if isinstance(opset_version, bool) or not isinstance(opset_version, numbers.Integral) \
             or not low <= opset_version <= high:
@@ -65,28 +50,20 @@ def check_onnx_export(opset_version):
 
 
 def export_onnx(prefix, path, opset_version=DEFAULT_OPSET, resize_upsampling=True):
-    """Convert the inference model at ``prefix`` (see :func:`export_model`) to ONNX at ``path``.
-
-    ``resize_upsampling``: write OctConv's up-sampling as ``Resize`` (exact; ONNX Runtime keeps it
-    in its blocked layout, see :mod:`.onnx_rewrite`) instead of Paddle's 0/1 transposed convolution.
-
-    Returns the opset the file really uses (paddle2onnx raises it when an operator needs a newer
-    one). The file is written atomically. Raises PaddleConvError when the conversion fails.
-    """
+    """Convert the inference model at ``prefix`` to ONNX at ``path`` (atomically); return the opset the file uses
+    (paddle2onnx raises it where an operator needs it). ``resize_upsampling``: :mod:`.onnx_rewrite`."""
     paddle2onnx, onnx = check_onnx_export(opset_version)
-    high = OPSET_RANGE[1]
     program, params = model_files(prefix)
 
     def convert(tmp):
         try:
-            # optimize_tool="none": no Polygraphy pass, which may pip-install packages at run time
-            # (it sets POLYGRAPHY_AUTOINSTALL_DEPS); ONNX Runtime folds constants itself.
+            # no Polygraphy pass: it may pip-install packages at run time (POLYGRAPHY_AUTOINSTALL_DEPS)
             paddle2onnx.export(program, params, tmp, opset_version=int(opset_version), optimize_tool="none")
         except Exception as exc:  # paddle2onnx logs its own errors and then fails on an unset variable
             raise PaddleConvError(
                 f"paddle2onnx could not convert {program}: {type(exc).__name__}: {exc}. An operator of "
                 f"the model has no ONNX conversion at opset {opset_version}; try a higher --opset "
-                f"(at most {high}), or deploy with Paddle Inference (tools/infer.py)"
+                f"(at most {OPSET_RANGE[1]}), or deploy with Paddle Inference (tools/infer.py)"
             ) from None
         if os.path.getsize(tmp) == 0:
             raise PaddleConvError(f"paddle2onnx wrote nothing for {program}; see its log above")
@@ -101,10 +78,7 @@ def export_onnx(prefix, path, opset_version=DEFAULT_OPSET, resize_upsampling=Tru
 
 
 class OnnxPredictor:
-    """ONNX Runtime (CPU) session with :class:`~paddle_conv.deploy.Predictor`'s call interface.
-
-    ``predictor(x)`` takes a ``[N, C, H, W]`` array and returns the list of output arrays.
-    """
+    """ONNX Runtime (CPU) session: ``predictor(x [N, C, H, W])`` -> output arrays, as :class:`.Predictor`."""
 
     def __init__(self, path, threads=None):
         ort = _require("onnxruntime")

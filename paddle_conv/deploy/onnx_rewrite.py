@@ -1,19 +1,5 @@
-"""Rewrite an exported ONNX model for ONNX Runtime: OctConv's up-sampling as ``Resize``.
-
-In the Paddle graph OctConv's nearest 2x up-sampling is a 2x2 stride-2 ``ConvTranspose`` with 0/1
-weights (what Paddle Inference's oneDNN runs fastest, see :func:`paddle_conv.layers.octconv.upsample_to`).
-ONNX Runtime's CPU provider runs its convolutions in a blocked channel layout (NCHWc); it has no
-blocked ``ConvTranspose``, so every up-sampling was wrapped in layout reorders, and the average
-poolings and additions around it stayed in the plain layout too. ``Resize`` (nearest, scale 2,
-``asymmetric`` coordinates, ``floor``) is the same copy and ONNX Runtime runs it blocked: on a
-2-core AMD EPYC (AVX-512), Oct-ResNet-50 at batch 1 lost its 115 reorders per forward, the 37
-up-samplings went from 19.8 to 1.2 ms, the 49 poolings from 13.4 to 1.1 ms, and 38 of 62
-additions fused into the convolutions (docs/benchmarks.md). The rewrite is exact: each output is
-one input value, as before.
-
-Only transposed convolutions whose weights are exactly the up-sampling's (``[C, C/g, 2, 2]``,
-channel ``c`` to output ``c``, every tap 1, no bias, no padding) are touched.
-"""
+"""Rewrite an exported ONNX model for ONNX Runtime: OctConv's up-sampling, a 0/1 ``ConvTranspose`` it cannot run
+in its blocked layout, as the equal ``Resize`` (nearest, scale 2), which it can (docs/benchmarks.md)."""
 
 import numpy as np
 
@@ -55,9 +41,8 @@ def _is_nearest_upsampling(node, weight, helper):
 
 
 def upsampling_as_resize(model):
-    """Replace, in the ``onnx.ModelProto`` ``model`` (in place), every ``ConvTranspose`` that is a
-    nearest 2x up-sampling by ``Resize``; returns how many. Models below opset
-    :data:`RESIZE_MIN_OPSET` are left as they are (0)."""
+    """Replace in place every ``ConvTranspose`` of the ``onnx.ModelProto`` ``model`` that is a nearest 2x
+    up-sampling by ``Resize``; returns how many (0 below opset :data:`RESIZE_MIN_OPSET`)."""
     from onnx import helper, numpy_helper
 
     opset = max((op.version for op in model.opset_import if op.domain in ("", "ai.onnx")), default=0)

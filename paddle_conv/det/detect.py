@@ -8,19 +8,8 @@ from .boxes import decode
 
 
 def detect(loc, conf, priors, variances=(0.1, 0.2), score_thresh=0.01, nms_thresh=0.45, top_k=200):
-    """Detections of a batch.
-
-    Args:
-        loc: ``[B, P, 4]`` predicted offsets; conf: ``[B, P, C]`` logits (class 0 = background);
-        priors: ``[P, 4]`` centre-form priors.
-        score_thresh: minimum class probability kept before NMS.
-        nms_thresh: IoU above which a lower-scored box of the same class is suppressed.
-        top_k: most detections kept per image.
-
-    Returns:
-        a list of ``B`` float32 numpy arrays ``[k, 6]`` = ``(x1, y1, x2, y2, score, label)`` with
-        0-based labels (background removed), sorted by descending score.
-    """
+    """Per image of ``loc [B, P, 4]``, ``conf [B, P, C]`` (class 0 = background), ``priors [P, 4]``: a NumPy
+    ``[k, 6]`` = ``(x1, y1, x2, y2, score, 0-based label)``, best first, at most ``top_k``."""
     boxes = decode(loc, priors, variances)
     scores = F.softmax(conf, axis=-1)[..., 1:]  # [B, P, C-1]
     num_fg = scores.shape[-1]
@@ -35,13 +24,7 @@ def detect(loc, conf, priors, variances=(0.1, 0.2), score_thresh=0.01, nms_thres
         cand_labels = keep % num_fg
         cand_boxes = paddle.gather(boxes[b], keep // num_fg)
         kept = nms(cand_boxes, nms_thresh, cand_scores, cand_labels, list(range(num_fg)), min(top_k, keep.shape[0]))
-        out = paddle.concat(
-            [
-                paddle.gather(cand_boxes, kept),
-                paddle.gather(cand_scores, kept).unsqueeze(-1),
-                paddle.gather(cand_labels, kept).astype("float32").unsqueeze(-1),
-            ],
-            axis=-1,
-        )
+        out = paddle.concat([paddle.gather(cand_boxes, kept), paddle.gather(cand_scores, kept).unsqueeze(-1),
+                             paddle.gather(cand_labels, kept).astype("float32").unsqueeze(-1)], axis=-1)
         results.append(out.numpy())
     return results

@@ -1,16 +1,5 @@
-"""Batched SSD target assignment: padded ground truths, IoU against every prior, one pass.
-
-Matching follows SSD (Liu et al. 2016) as amdegroot/ssd.pytorch does it: every prior takes the
-ground truth it overlaps most; then every ground truth claims its own best prior (so each object
-has at least one positive, a later object winning a prior two objects share); priors whose
-overlap stays below ``threshold`` become background (class 0). Here the whole batch is one
-``[B, M, P]`` IoU array, ground truths padded to ``M`` per image with a validity mask, so an
-image without objects is just a row of invalid entries.
-
-Matching has no gradient, so it runs in NumPy on the host (:func:`match_numpy`): Paddle's CPU
-kernels for these broadcast element-wise ops and small-axis reductions were several times slower,
-and on a GPU the copies are a few MB. :func:`match` is the Paddle-tensor form.
-"""
+"""Batched SSD target assignment (as amdegroot/ssd.pytorch) in NumPy: every prior takes the ground truth it overlaps
+most, then every ground truth claims its best prior (a later one winning); priors below ``threshold``: background."""
 
 import functools
 
@@ -20,22 +9,13 @@ import paddle
 from ..errors import DataError
 from .boxes import encode, point_form
 
-#: Corner box given to padding entries: outside the image, so its IoU with every prior is 0 and
-#: it is finite under :func:`encode`; padding never claims a prior.
+#: The box of padding entries: outside the image (IoU 0 with every prior), finite under :func:`encode`.
 _PAD_BOX = (2.0, 2.0, 3.0, 3.0)
 
 
 def pad_targets_numpy(targets):
-    """Pad per-image targets to one array.
-
-    Args:
-        targets: a list of ``B`` arrays/tensors ``[n_i, 5]`` = ``(x1, y1, x2, y2, label)`` (``n_i`` may
-            be 0), or an already padded ``[B, M, 5]`` array/tensor whose padding rows have label ``< 0``.
-
-    Returns:
-        NumPy ``(boxes [B, M, 4] float32, labels [B, M] int64, valid [B, M] bool)`` with ``M >= 1``;
-        padding rows hold the box ``(2, 2, 3, 3)`` (outside the image) and label 0.
-    """
+    """``B`` targets ``[n_i, 5]`` = ``(x1, y1, x2, y2, label)`` (or ``[B, M, 5]`` padded with label ``< 0``) as
+    NumPy ``(boxes [B, M, 4] float32, labels [B, M] int64, valid [B, M] bool)``, ``M >= 1``."""
     if isinstance(targets, (paddle.Tensor, np.ndarray)):
         padded = np.asarray(targets.numpy() if isinstance(targets, paddle.Tensor) else targets, dtype="float32")
         if padded.ndim != 3 or padded.shape[-1] != 5:
@@ -61,10 +41,8 @@ def _pad_list(targets):
         if a.size and (a.ndim != 2 or a.shape[1] != 5):
             raise DataError(f"targets[{i}] must be [n, 5] = (x1, y1, x2, y2, label), got shape {a.shape}")
         if a.size and (a[:, 4] < 0).any():
-            raise DataError(
-                f"targets[{i}] has label {a[:, 4].min():g}: labels are 0-based class indices without "
-                f"background; leave an image's list empty ([0, 5]) when it has no object"
-            )
+            raise DataError(f"targets[{i}] has label {a[:, 4].min():g}: labels are 0-based class indices without "
+                            "background; leave an image's list empty ([0, 5]) when it has no object")
     width = max(1, max(len(a) if a.size else 0 for a in arrays))
     out = np.full((len(arrays), width, 5), -1.0, dtype="float32")
     for i, a in enumerate(arrays):
@@ -75,11 +53,7 @@ def _pad_list(targets):
 
 @functools.lru_cache(maxsize=8)
 def _prior_intervals(data, dtype, count):
-    """The distinct x and y intervals of centre-form priors (given as bytes, so it can be cached).
-
-    SSD priors repeat few intervals (333 of each for the 8732 VOC SSD300 priors), so the
-    per-axis overlaps are computed on those and gathered: half the work of the plain IoU.
-    """
+    """The distinct x and y intervals of centre-form priors (as bytes, to be cached; SSD300 has 333 of each)."""
     priors = point_form(np.frombuffer(data, dtype=dtype).reshape(count, 4))
     x_intervals, x_index = np.unique(priors[:, [0, 2]], axis=0, return_inverse=True)
     y_intervals, y_index = np.unique(priors[:, [1, 3]], axis=0, return_inverse=True)
@@ -88,8 +62,7 @@ def _prior_intervals(data, dtype, count):
 
 
 def _iou_with_priors(boxes, priors):
-    """:func:`box_iou_numpy` of corner-form ``boxes [T, 4]`` against centre-form ``priors [P, 4]``
-    -> ``[T, P]``, the same numbers, the axis overlaps computed once per distinct prior interval."""
+    """:func:`box_iou_numpy` of corner-form ``boxes [T, 4]`` and centre-form ``priors [P, 4]`` -> ``[T, P]``."""
     x_intervals, x_index, y_intervals, y_index, area = _prior_intervals(priors.tobytes(), priors.dtype.str, len(priors))
     overlap_w = np.minimum(boxes[:, 2:3], x_intervals[:, 1]) - np.maximum(boxes[:, 0:1], x_intervals[:, 0])
     overlap_h = np.minimum(boxes[:, 3:4], y_intervals[:, 1]) - np.maximum(boxes[:, 1:2], y_intervals[:, 0])
@@ -102,22 +75,8 @@ def _iou_with_priors(boxes, priors):
 
 
 def match_numpy(truths, valid, priors, threshold=0.5):
-    """Match the priors of the whole batch to ground truths at once (NumPy, no gradient).
-
-    Args:
-        truths: ``[B, M, 4]`` corner-form ground truths (relative coordinates).
-        valid: ``[B, M]`` bool, False for padding (padding rows are never read).
-        priors: ``[P, 4]`` centre-form priors.
-        threshold: IoU below which a prior is background.
-
-    Returns:
-        The positive priors as three int64 arrays ``(image, prior, truth)`` of equal length,
-        ``truth`` indexing ``M``; in row-major ``(image, prior)`` order. Every other prior is
-        background.
-
-    The IoU is computed only for the valid ground truths and then laid out as ``[B, M, P]``
-    (padding rows 0) for the per-image reductions.
-    """
+    """The positive priors of corner-form ``truths [B, M, 4]`` (``valid [B, M]``) and centre-form ``priors [P, 4]``
+    as int64 arrays ``(image, prior, truth)`` in row-major ``(image, prior)`` order; the others are background."""
     batch, num_truths = valid.shape
     img, slot = np.nonzero(valid)
     packed = _iou_with_priors(truths[img, slot], priors)  # [T, P]: the valid truths
@@ -139,20 +98,8 @@ def match_numpy(truths, valid, priors, threshold=0.5):
 
 
 def match(truths, labels, valid, priors, threshold=0.5, variances=(0.1, 0.2)):
-    """:func:`match_numpy` on Paddle tensors, with the encoded regression targets.
-
-    Args:
-        truths, valid: as :func:`match_numpy` (Paddle tensors, e.g. from :func:`pad_targets`).
-        labels: ``[B, M]`` int64 class labels, 0-based without background.
-        priors: ``[P, 4]`` centre-form priors.
-        threshold: IoU below which a prior is background.
-        variances: the encoding variances ``(v0, v1)``.
-
-    Returns:
-        ``loc_t [B, P, 4]`` encoded offsets (meaningful at positives; background priors are encoded
-        against their image's first box) and ``conf_t [B, P]`` int64 classes (0 = background,
-        ``label + 1`` otherwise).
-    """
+    """:func:`match_numpy` on Paddle tensors (``labels [B, M]`` 0-based): ``loc_t [B, P, 4]`` encoded offsets
+    (meaningful at positives) and ``conf_t [B, P]`` int64 classes (0 = background, ``label + 1`` otherwise)."""
     truths_np, labels_np, priors_np = truths.numpy(), labels.numpy(), priors.numpy()
     img, prior, truth = match_numpy(truths_np, valid.numpy(), priors_np, threshold)
     conf_t = np.zeros((truths_np.shape[0], priors_np.shape[0]), dtype="int64")

@@ -1,12 +1,4 @@
-"""SSD prior (default) boxes from a feature-map configuration (Liu et al., *SSD*, ECCV 2016).
-
-For each feature map ``k`` of size ``f_k`` and every cell ``(i, j)`` the centre is
-``((j + 0.5) / (min_dim / steps[k]), (i + 0.5) / (min_dim / steps[k]))``; the boxes there are a
-square of side ``min_sizes[k] / min_dim``, a square of side ``sqrt(min_sizes[k] * max_sizes[k]) /
-min_dim`` and, for each aspect ratio ``a`` of the map, the pair ``(s*sqrt(a), s/sqrt(a))`` and
-``(s/sqrt(a), s*sqrt(a))``. Boxes are ``(cx, cy, w, h)`` relative to the image, optionally clipped
-to ``[0, 1]``. The VOC SSD300 configuration gives 8732 priors.
-"""
+"""SSD prior (default) boxes from a feature-map configuration (Liu et al., *SSD*, ECCV 2016)."""
 
 import itertools
 import math
@@ -40,10 +32,8 @@ def check_prior_config(cfg):
     """Raise ConfigError unless ``cfg`` has the per-map lists of equal length and positive sizes."""
     missing = [k for k in (*_PER_MAP, "min_dim") if k not in cfg]
     if missing:
-        raise ConfigError(
-            f"prior-box config lacks {', '.join(missing)}; give all of "
-            f"{', '.join((*_PER_MAP, 'min_dim'))} (see paddle_conv.det.VOC_SSD300)"
-        )
+        raise ConfigError(f"prior-box config lacks {', '.join(missing)}; give all of "
+                          f"{', '.join((*_PER_MAP, 'min_dim'))} (see paddle_conv.det.VOC_SSD300)")
     lengths = {k: len(cfg[k]) for k in _PER_MAP}
     if len(set(lengths.values())) != 1:
         raise ConfigError(f"prior-box config lists must have one entry per feature map, got lengths {lengths}")
@@ -54,13 +44,8 @@ def check_prior_config(cfg):
 
 
 def prior_boxes(cfg):
-    """Prior boxes ``[P, 4]`` as ``(cx, cy, w, h)`` in relative coordinates (float32 Paddle tensor).
-
-    Args:
-        cfg: dict with ``feature_maps``, ``min_dim``, ``steps``, ``min_sizes``, ``max_sizes``,
-            ``aspect_ratios`` (one entry per map) and optional ``clip`` (default True);
-            e.g. :data:`VOC_SSD300`, which gives ``P = 8732``.
-    """
+    """Prior boxes ``[P, 4]`` as ``(cx, cy, w, h)`` relative to the image (float32 Paddle tensor) of ``cfg``
+    (a dict as :data:`VOC_SSD300`, which gives ``P = 8732``): per cell two squares and two boxes per aspect ratio."""
     check_prior_config(cfg)
     dim = float(cfg["min_dim"])
     rows = []

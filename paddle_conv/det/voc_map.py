@@ -1,11 +1,4 @@
-"""VOC detection mean average precision (Everingham et al., *The PASCAL VOC Challenge*, IJCV 2010).
-
-A detection is a true positive when its IoU with a not yet matched ground truth of its class is
-at least ``iou_thresh`` (0.5); detections are taken in descending score over the whole set.
-AP is the area under the interpolated precision/recall curve, either sampled at the 11 recall
-points 0, 0.1, ..., 1 (VOC2007) or over every recall step ("all-point", VOC2010 and later).
-Ground truths marked ``difficult`` are neither required nor counted as false positives.
-"""
+"""VOC detection mean average precision (Everingham et al., IJCV 2010): 11-point (VOC2007) or all-point AP."""
 
 import numpy as np
 
@@ -15,9 +8,8 @@ from .boxes import box_iou_numpy
 def average_precision(recall, precision, use_11_point=False):
     """AP of one class from cumulative ``recall`` and ``precision`` arrays (same length)."""
     if use_11_point:
-        return float(
-            np.mean([precision[recall >= t].max() if np.any(recall >= t) else 0.0 for t in np.linspace(0, 1, 11)])
-        )
+        points = [precision[recall >= t].max() if np.any(recall >= t) else 0.0 for t in np.linspace(0, 1, 11)]
+        return float(np.mean(points))
     r = np.concatenate([[0.0], recall, [1.0]])
     p = np.concatenate([[0.0], precision, [0.0]])
     p = np.maximum.accumulate(p[::-1])[::-1]  # precision envelope
@@ -26,17 +18,8 @@ def average_precision(recall, precision, use_11_point=False):
 
 
 def voc_map(detections, ground_truths, num_classes, iou_thresh=0.5, use_11_point=False, difficult=None):
-    """Mean AP over classes that have ground truth.
-
-    Args:
-        detections: per image, an array ``[k, 6]`` = ``(x1, y1, x2, y2, score, label)``.
-        ground_truths: per image, an array ``[n, 5]`` = ``(x1, y1, x2, y2, label)``.
-        num_classes: number of object classes (labels ``0 .. num_classes - 1``).
-        difficult: optional per image bool arrays ``[n]``.
-
-    Returns:
-        ``(mAP, per_class_ap)`` where ``per_class_ap[c]`` is NaN for a class without ground truth.
-    """
+    """``(mAP, per-class AP, NaN without ground truth)`` of per-image ``detections [k, 6]`` = ``(x1, y1, x2, y2,
+    score, label)`` against ``ground_truths [n, 5]`` (``difficult``: per-image bool ``[n]``, neither counted)."""
     aps = np.full(num_classes, np.nan)
     for c in range(num_classes):
         gts, flags, dets = {}, {}, []
@@ -58,16 +41,12 @@ def voc_map(detections, ground_truths, num_classes, iou_thresh=0.5, use_11_point
             if len(gts[i]) == 0:
                 fp[k] = 1
                 continue
-            gt_boxes = np.asarray(gts[i], "float64").reshape(-1, 4)
-            overlaps = box_iou_numpy(np.asarray(box, "float64")[None, :4], gt_boxes)[0]
+            overlaps = box_iou_numpy(box[None], gts[i])[0]
             j = int(np.argmax(overlaps))
-            if overlaps[j] < iou_thresh:
+            if overlaps[j] < iou_thresh or (used[i][j] and not flags[i][j]):
                 fp[k] = 1
             elif not flags[i][j]:
-                if used[i][j]:
-                    fp[k] = 1
-                else:
-                    tp[k], used[i][j] = 1, True
+                tp[k], used[i][j] = 1, True
         tp, fp = np.cumsum(tp), np.cumsum(fp)
         recall = tp / n_pos
         precision = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)

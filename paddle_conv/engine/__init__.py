@@ -1,14 +1,5 @@
-"""Training: the loops, their callbacks and checkpoints. Nothing else lives here.
-
-:func:`train` runs a validated config, classification or detection (dispatching on its task);
-:func:`evaluate` evaluates a classification config's weights. The parts a run is built from
-(model, loss, optimizer, data) come from :mod:`paddle_conv.build`; configs from
-:mod:`paddle_conv.config`.
-
-Modules: :mod:`.trainer` (classification with ``paddle.Model``), :mod:`.det_trainer` (SSD
-knowledge distillation), :mod:`.callbacks`, :mod:`.atomic_checkpoint` (atomic, resumable checkpoints),
-:mod:`.visualdl_extras`.
-"""
+"""Training: the loops (:mod:`.trainer`, :mod:`.det_trainer`), their callbacks and checkpoints;
+the parts of a run come from :mod:`paddle_conv.build`."""
 
 from typing import Any, Dict
 

@@ -1,18 +1,7 @@
-"""Checkpoints written atomically: ``<dir>/<tag>.pdparams``, ``.pdopt`` and ``.json``.
-
-A checkpoint is a *prefix* (``output/oct_mobilenet/latest``) naming up to three files:
-the model weights (``.pdparams``), the optimizer state (``.pdopt``, learning-rate scheduler
-included) and a small JSON of metadata (epoch, metric, ...).
-
-Every file is written to a temporary file in the same directory and renamed into place, so a
-crash or a full disk never leaves a half-written file. The three files of a checkpoint are
-committed together: :func:`save_checkpoint` writes all of them to temporary files first, then
-an intent file ``<prefix>.commit`` naming the renames, then renames. A process killed before
-the intent file exists leaves the previous checkpoint untouched; one killed after it is rolled
-forward by the next :func:`save_checkpoint` or :func:`load_checkpoint` of that prefix. So a
-prefix is always one whole checkpoint, old or new, never new weights with an old optimizer
-state or epoch.
-"""
+"""Checkpoints: a prefix (``output/run/latest``) naming ``.pdparams``, ``.pdopt`` and ``.json``, committed
+together: all are written to temporary files, then an intent file ``<prefix>.commit`` naming the renames,
+then renamed; a save killed after the intent file is rolled forward by the next save or load, so a prefix
+is always one whole checkpoint, old or new."""
 
 import glob
 import math
@@ -51,11 +40,8 @@ def _read_intent(prefix):
 
 
 def _roll_forward(prefix):
-    """Finish the renames of an interrupted :func:`save_checkpoint` of ``prefix``; drop its leftovers.
-
-    The commit file is checked whole first: a name outside ``prefix``'s own parts (an absolute
-    path, ``..``, another file, a symbolic link) refuses the roll-forward and moves nothing.
-    """
+    """Finish the renames of an interrupted :func:`save_checkpoint` of ``prefix`` (checked whole first:
+    any name but ``prefix``'s own parts moves nothing) and drop its leftovers."""
     directory = os.path.dirname(os.path.abspath(prefix))
     if os.path.lexists(prefix + ".commit"):
         renames = _read_intent(prefix)
@@ -75,14 +61,7 @@ def _roll_forward(prefix):
 
 
 def save_checkpoint(prefix, model, optimizer=None, meta=None):
-    """Save ``model`` (and ``optimizer``) weights and ``meta`` under ``prefix``, all-or-nothing.
-
-    Args:
-        prefix: path without extension, e.g. ``output/run/epoch_3``.
-        model: a ``paddle.nn.Layer``.
-        optimizer: a ``paddle.optimizer.Optimizer`` or None.
-        meta: JSON-serialisable dict (epoch, metric, ...).
-    """
+    """Save ``model`` (and ``optimizer``) state and the JSON dict ``meta`` under ``prefix``, all-or-nothing."""
     prefix = os.fspath(prefix)
     _roll_forward(prefix)
     writers = [(".pdparams", lambda tmp: paddle.save(model.state_dict(), tmp))]
@@ -131,12 +110,8 @@ _META_CHECKS = {
 
 
 def load_checkpoint(prefix, model, optimizer=None, fix=MISMATCH_FIX):
-    """Load weights (and optimizer state) saved by :func:`save_checkpoint`; return its metadata.
-
-    The weights must fit ``model`` exactly (names and shapes). Raises WeightsError naming the
-    file when it is missing, unreadable, not a state dict, or saved from another model (then
-    with the advice ``fix``).
-    """
+    """Load a :func:`save_checkpoint` into ``model`` (and ``optimizer``) and return its metadata;
+    WeightsError naming the file (with the advice ``fix`` for another model's weights) otherwise."""
     prefix = strip_suffix(os.fspath(prefix))
     params = prefix + ".pdparams"
     if os.path.exists(prefix + ".commit"):

@@ -1,8 +1,5 @@
-"""``paddle.Model.fit`` callbacks of the trainer: checkpoints, NaN guard, logging with resume offsets.
-
-Each callback takes ``start_epoch`` (epochs already done when resuming), so epoch numbers,
-VisualDL steps and the shuffling order continue where the interrupted run stopped.
-"""
+"""``paddle.Model.fit`` callbacks of the trainer; ``start_epoch`` (epochs done before a resume) keeps
+epoch numbers, VisualDL steps and the shuffling order continuing where the run stopped."""
 
 import math
 import os
@@ -53,15 +50,8 @@ def _format_logs(logs):
 
 
 class EpochSummary(paddle.callbacks.Callback):
-    """One line per epoch, after its evaluation when there is one: training and evaluation
-    metrics, learning rate and time, e.g.
-    ``epoch 3/12: train loss 0.4211 acc_top1 0.8750 | eval loss 0.3012 acc_top1 0.9415 | lr 0.001 | 41 s``.
-
-    Args:
-        total_epochs, start_epoch: as :class:`ProgBar` (resume offsets).
-        eval_every: evaluation interval in epochs (0: no evaluation), as ``fit``'s ``eval_freq``.
-        first_eval: no evaluation before this epoch (1-based; ``Global.start_eval_epoch``).
-    """
+    """One line per epoch (after its evaluation, if any; ``eval_every`` 0: none, ``first_eval``: the
+    first evaluated epoch), e.g. ``epoch 3/12: train loss 0.4211 | eval acc_top1 0.9415 | lr 0.001 | 41 s``."""
 
     def __init__(self, total_epochs, start_epoch=0, eval_every=0, first_eval=0):
         super().__init__()
@@ -91,11 +81,7 @@ class EpochSummary(paddle.callbacks.Callback):
 
 
 class VisualDLLogger(paddle.callbacks.VisualDL):
-    """``paddle.callbacks.VisualDL`` plus the learning rate (``train/lr``), with resume offsets.
-
-    Scalars: ``train/loss``, ``train/acc_top1``, ... and ``train/lr`` per step; ``eval/loss``,
-    ``eval/acc_top1``, ``eval/acc_top5`` per epoch (step = 0-based epoch).
-    """
+    """``paddle.callbacks.VisualDL`` plus the learning rate per step (``train/lr``), with resume offsets."""
 
     def __init__(self, log_dir, start_epoch=0, start_step=0):
         super().__init__(log_dir)
@@ -126,17 +112,8 @@ class ShuffleByEpoch(paddle.callbacks.Callback):
 
 
 class ReseedByEpoch(paddle.callbacks.Callback):
-    """Re-seed every random generator at the start of each epoch from ``(seed, epoch)``.
-
-    The random augmentations and dropout of epoch ``e`` then draw the same numbers whether the
-    run started at epoch 0 or resumed at ``e`` from a checkpoint (which holds no RNG state),
-    so a resumed run reproduces the loss curve of an uninterrupted one.
-
-    Args:
-        seed_everything: ``f(seed)`` seeding Python's, NumPy's and Paddle's generators.
-        seed: ``Global.seed``.
-        start_epoch: epochs already done when resuming.
-    """
+    """Re-seed every generator (``seed_everything(seed)``) at each epoch from ``(seed, epoch)``, so a
+    resumed run draws the same augmentations and dropout as an uninterrupted one."""
 
     def __init__(self, seed_everything, seed, start_epoch=0):
         super().__init__()
@@ -148,11 +125,8 @@ class ReseedByEpoch(paddle.callbacks.Callback):
 
 
 class NaNGuard(paddle.callbacks.Callback):
-    """Stop with :class:`TrainingDivergedError` when a step's loss is NaN or infinite.
-
-    The error names the epoch, the step and the learning rate, and the last good checkpoint
-    (``latest`` is only written at the end of an epoch whose losses were all finite).
-    """
+    """Stop with :class:`TrainingDivergedError`, naming the step and the last good checkpoint, when a
+    step's loss is NaN or infinite."""
 
     def __init__(self, steps_per_epoch, start_epoch=0, checkpoint=None):
         super().__init__()
@@ -179,24 +153,10 @@ class NaNGuard(paddle.callbacks.Callback):
 
 
 class CheckpointSaver(paddle.callbacks.Callback):
-    """Write ``epoch_N`` (every ``save_interval`` epochs), ``latest`` and ``best_model`` atomically.
-
-    Each is ``<run_dir>/<tag>.pdparams``/``.pdopt``/``.json``; the JSON holds ``epoch`` (epochs
-    completed), the best eval metric so far and, for ``best_model``, its metric. Only rank 0 writes.
-
-    Args:
-        run_dir: folder of the checkpoints.
-        network: the ``paddle.nn.Layer`` being trained (not the DataParallel wrapper).
-        optimizer: its optimizer (learning-rate scheduler state included).
-        total_epochs: epochs of the whole run.
-        save_interval: write ``epoch_N`` when ``N % save_interval == 0`` (and at the last epoch).
-        metric: eval log key that ranks ``best_model`` (higher is better).
-        start_epoch: epochs done before this run (resume).
-        resumed_meta: the JSON of the checkpoint resumed from (carries the best metric so far).
-        meta: extra JSON fields for every checkpoint (e.g. the architecture name).
-        student: a DistillationModel's Student member: ``best_model`` also writes its weights alone to
-            ``best_model_student.pdparams`` (as PaddleClas; a later stage's member ``pretrained``).
-    """
+    """On rank 0, write ``epoch_N`` (every ``save_interval`` epochs and the last), ``latest`` and
+    ``best_model`` (highest ``metric``) under ``run_dir``, with ``meta`` in each JSON; ``resumed_meta``
+    carries the best so far; ``student`` (a DistillationModel's member) is also saved alone with
+    ``best_model``, as ``best_model_student.pdparams``."""
 
     def __init__(self, run_dir, network, optimizer, total_epochs, save_interval=1, metric="acc_top1",
                  start_epoch=0, resumed_meta=None, meta=None, student=None):

@@ -1,13 +1,8 @@
-"""Two-stage SSD knowledge distillation (Chen et al., NeurIPS 2017) from a validated
-:data:`~paddle_conv.config.DET_SCHEMA` config.
+"""Two-stage SSD knowledge distillation (Chen et al., NeurIPS 2017) from a validated detection config.
 
 Stages, each in ``<Global.output_dir>/<stage>/``: ``teacher`` (MultiBoxLoss), ``student_kd``
-(MultiBoxLoss_KD against the teacher's best checkpoint, loss ``kd_total`` with ``Loss.weights``)
-and, with ``Global.student_baseline``, ``student`` (the same student with MultiBoxLoss only).
-Every epoch writes ``latest`` (weights, optimizer, metadata) and the best VOC mAP ``best``, via
-:mod:`paddle_conv.engine.atomic_checkpoint`; ``Global.resume`` continues each stage from ``latest`` and
-skips finished stages. VisualDL scalars: ``train/soft``, ``train/l2``, ``train/loss_c``,
-``train/loss_l``, ``train/loss`` and ``eval/mAP`` (all-point) / ``eval/mAP_11``.
+(MultiBoxLoss_KD against the teacher's ``best``) and, with ``Global.student_baseline``, ``student``.
+Each epoch writes ``latest`` and the best VOC mAP's ``best``; ``Global.resume`` continues from ``latest``.
 """
 
 import os
@@ -31,7 +26,7 @@ from ..io import atomic_json_save, read_json, safe_paddle_load
 from ..losses import MultiBoxLoss, MultiBoxLoss_KD, kd_total
 from ..metrics import evaluate_map
 from ..state_dict import check_state_matches, load_pretrained, read_state_dict
-from .atomic_checkpoint import load_checkpoint, load_checkpoint_meta, save_checkpoint
+from .atomic_checkpoint import load_checkpoint, save_checkpoint
 from .callbacks import TrainingDivergedError
 from .trainer import seed_everything
 
@@ -81,13 +76,8 @@ def _writer(cfg, stage_dir):
 
 
 def train_stage(cfg, stage, teacher=None, data=None):
-    """Train one stage; return its summary ``{"stage", "best_mAP", "best_mAP_11", "dir", "seconds"}``.
-
-    ``teacher``: the frozen teacher network for ``student_kd``; ``data``: the ``(train, eval)`` data
-    sets of :func:`build_datasets` (built here when None). The stage runs under a fresh
-    ``unique_name`` scope, so its parameter and optimizer-state names are the same in every run
-    and a resumed optimizer finds its state.
-    """
+    """Train one stage (``teacher``: frozen, for ``student_kd``; ``data``: :func:`build_datasets`'s)
+    under a fresh ``unique_name`` scope, so a resumed optimizer finds its state; return its summary."""
     with paddle.utils.unique_name.guard():
         return _train_stage(cfg, stage, teacher, data or build_datasets(cfg))
 
@@ -208,12 +198,7 @@ def check_compatible(cfg):
 
 
 def train_distillation(cfg):
-    """Run every stage; print one line per stage, write ``<Global.output_dir>/summary.json`` and
-    return ``{stage: summary}``.
-
-    Everything a run reads is checked first (:func:`check_compatible`, :func:`build_datasets`,
-    :func:`check_run_state`), so bad data or a damaged output folder stops it at once.
-    """
+    """Check everything the run reads, run every stage, write ``summary.json``; ``{stage: summary}``."""
     check_compatible(cfg)
     data = build_datasets(cfg)
     stages = STAGES if cfg["Global"]["student_baseline"] else STAGES[:2]
@@ -293,10 +278,8 @@ def _check_optimizer_state(path, model):
 
 
 def check_run_state(cfg, stages):
-    """Check, before any training, what a run of ``stages`` will read from or write to its folders:
-    each stage folder is a folder (or can be made); each stage's ``pretrained_model`` loads; and with
-    ``Global.resume``, each ``latest`` checkpoint (metadata, intent file, weights, optimizer state)
-    is whole and fits its stage. Raises ConfigError or WeightsError naming the file and the fix."""
+    """ConfigError/WeightsError, before any training, unless every stage folder can be written, every
+    ``pretrained_model`` loads and, with ``Global.resume``, every ``latest`` is whole and fits its stage."""
     output_dir = cfg["Global"]["output_dir"]
     for folder in [output_dir] + [os.path.join(output_dir, s) for s in stages]:
         if os.path.exists(folder) and not os.path.isdir(folder):
@@ -351,8 +334,3 @@ def check_run_state(cfg, stages):
             raise WeightsError(f"resume state of the {stage} stage is incomplete: {opt} is missing; delete the "
                                "stage folder to train that stage again, or run without Global.resume")
         _check_optimizer_state(opt, model)
-
-
-def stage_meta(cfg, stage):
-    """Metadata of a stage's best checkpoint ({} if it has none)."""
-    return load_checkpoint_meta(os.path.join(cfg["Global"]["output_dir"], stage, "best"))

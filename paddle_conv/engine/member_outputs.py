@@ -1,15 +1,5 @@
-"""A DistillationModel's ``{member: logits}`` through ``paddle.Model``, which needs tensor outputs.
-
-``paddle.Model`` moves (and, on several GPUs, gathers) each output as a tensor, then calls the
-loss and each metric with ``*outputs, *labels``. :func:`for_paddle_model` hands it the members'
-logits as a tuple in member order (:class:`MemberTuple`) and gives the loss and the metrics the
-dict back (:class:`MembersLoss`, :class:`MembersMetric`), so they read members by name::
-
-    network, loss, metrics = for_paddle_model(distillation_model, loss, metrics)
-    model = paddle.Model(network, ...); model.prepare(optimizer, loss, metrics)
-
-Another network passes through unchanged.
-"""
+"""A DistillationModel's ``{member: logits}`` through ``paddle.Model`` (tensor outputs only): a tuple in
+member order for the model, the dict again for the loss and metrics (:func:`for_paddle_model`)."""
 
 import paddle
 

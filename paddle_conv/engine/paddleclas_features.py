@@ -1,16 +1,6 @@
-"""PaddleClas's training features on top of ``paddle.Model.fit``: EMA weights, gradient
-accumulation (``Global.update_freq``) and the learning-rate stepping that goes with it.
-
-- :class:`ModelEMA` (``EMA: {decay: 0.9999}``): after every optimizer update,
-  ``shadow = decay * shadow + (1 - decay) * weights`` over the whole state dict (BN statistics
-  included). Evaluation runs on the shadow weights, so ``best_model`` (saved at the end of an
-  evaluation) holds them, as in PaddleClas; training resumes on the raw weights.
-- :class:`AccumulatedLRStep`: with ``update_freq = k`` the optimizer steps every ``k`` batches
-  (``paddle.Model.fit(accumulate_grad_batches=k)``) on the sum of ``k`` losses each divided by
-  ``k`` (:class:`ScaledLoss`), and the schedule steps once per update.
-- :class:`EvalFrom` (``Global.start_eval_epoch``): evaluation (and so ``best_model``) from that epoch on.
-- :class:`ProgressiveStages` (``Global.train_mode: progressive``): EfficientNetV2's progressive learning.
-"""
+"""PaddleClas's training features on top of ``paddle.Model.fit``: ``EMA`` (:class:`ModelEMA`),
+``Global.update_freq`` (:class:`ScaledLoss`, :class:`AccumulatedLRStep`), ``Global.start_eval_epoch``
+(:class:`EvalFrom`) and ``Global.train_mode: progressive`` (:class:`ProgressiveStages`)."""
 
 import paddle
 
@@ -43,11 +33,8 @@ class AccumulatedLRStep(paddle.callbacks.LRScheduler):
 
 
 class ModelEMA(paddle.callbacks.Callback):
-    """Exponential moving average of ``network``'s state; evaluation swaps the average in.
-
-    Put it after the checkpoint saver in the callback list: the saver's ``on_eval_end`` then
-    writes ``best_model`` from the average before this callback swaps the raw weights back.
-    """
+    """Exponential moving average of ``network``'s whole state, swapped in for evaluation (put it after the
+    checkpoint saver, so ``best_model`` holds the average, as PaddleClas's)."""
 
     def __init__(self, network, decay, update_freq=1, steps_per_epoch=None):
         super().__init__()
@@ -86,11 +73,8 @@ _HOOKS = ("set_params", "set_model", "on_train_begin", "on_train_end", "on_epoch
 
 
 class EvalFrom(paddle.callbacks.Callback):
-    """PaddleClas's ``Global.start_eval_epoch``: no evaluation before epoch ``first`` (1-based; from then
-    on every ``eval_interval`` epochs as before). ``paddle.Model.fit`` evaluates on its own schedule, so
-    the gate empties the eval loader before ``first`` (:meth:`loader`) and hides those evaluations from
-    the callbacks it wraps (:meth:`wrap`: the checkpoint saver, the logs, EMA). Put the gate itself
-    first in the callback list; ``start_epoch``: the epochs a resumed run has done."""
+    """No evaluation before epoch ``first`` (1-based): the gate empties the eval loader (:meth:`loader`) and
+    hides those evaluations from the callbacks it wraps (:meth:`wrap`). Put it first in the list."""
 
     def __init__(self, first, start_epoch=0):
         super().__init__()
@@ -154,13 +138,9 @@ def _dataset_transforms(dataset):
 
 
 class ProgressiveStages(paddle.callbacks.Callback):
-    """PaddleClas's ``Global.train_mode: progressive`` (EfficientNetV2's progressive learning,
-    ``ppcls/engine/train/train_progressive.py``): the run's epochs fall into ``S`` stages (4) bounded at
-    ``int(epochs * k / S)``, ``k = 1..S``; epoch ``e`` (1-based) is in stage ``s``, the number of bounds
-    before it. Before each epoch the train crop (the op with ``progress_size``: RandCropImage) takes its
-    stage's size and RandAugmentV2 (``progress_magnitude``) its stage's magnitude; the train loader starts
-    its workers per epoch, so the epoch's batches have them. ``start_epoch``: the epochs a resumed run
-    has done. ``dataset``: the train data set (its ``transform``'s ops are changed)."""
+    """EfficientNetV2's progressive learning (PaddleClas's ``train_progressive.py``): epochs fall into ``S``
+    stages bounded at ``int(epochs * k / S)``; each stage sets the ``dataset``'s crop size
+    (``progress_size``) and RandAugmentV2's magnitude (``progress_magnitude``) before its epochs."""
 
     def __init__(self, dataset, epochs, start_epoch=0):
         super().__init__()

@@ -1,15 +1,6 @@
-"""Train and evaluate a classifier from a validated config with ``paddle.Model`` (``prepare`` + ``fit``).
-
-Public API (used by ``tools/train.py`` and ``tools/eval.py``)::
-
-    cfg = paddle_conv.config.load_config("configs/oct_mobilenet.yaml", ["Global.epochs=3"])
-    summary = train_classifier(cfg)   # {"run_dir", "vdl_dir", "best_metric", "eval", ...}
-    result = evaluate(cfg)    # {"acc_top1", "acc_top5", "loss", ...}
-
-Outputs of a run go to ``<Global.output_dir>/<Arch.name>/``: checkpoints ``epoch_N``, ``latest``
-and ``best_model`` (see :mod:`paddle_conv.engine.atomic_checkpoint`), ``config.yaml`` (the config as
-run) and the VisualDL logs in ``vdl/``.
-"""
+"""Train (:func:`train_classifier`) and evaluate (:func:`evaluate`) a classifier of a validated config
+with ``paddle.Model``; a run writes ``<Global.output_dir>/<Arch.name>/``: checkpoints ``epoch_N``,
+``latest``, ``best_model``, the ``config.yaml`` as run and VisualDL logs in ``vdl/``."""
 
 import functools
 import os
@@ -56,8 +47,7 @@ def _float32_inputs(layer, inputs):
 
 
 def _paddle_model(cfg, network, loss, metrics, optimizer=None, amp=None):
-    """``paddle.Model`` of ``network``, prepared with ``loss``, ``metrics`` (and ``optimizer``, ``amp``);
-    a DistillationModel's outputs go through it as a tuple (:mod:`.member_outputs`)."""
+    """``paddle.Model`` of ``network``, prepared with ``loss``, ``metrics`` (and ``optimizer``, ``amp``)."""
     channels = cfg["Global"]["image_shape"][0]
     if amp is None:  # float32 training: NormalizeImage's output_fp16 batches (AMP O2 configs on CPU) in float32
         network.register_forward_pre_hook(_float32_inputs)
@@ -75,24 +65,20 @@ def _metrics(cfg, network):
 
 
 def evaluated_member(network):
-    """The member of a DistillationModel ``network`` that plain metrics and evaluation losses measure
-    (PaddleClas's ``Student``), None for another network."""
+    """The member of a DistillationModel that metrics and eval losses measure (``Student``), else None."""
     return network.eval_member_name if isinstance(network, DistillationModel) else None
 
 
 def shown_network(network):
-    """The network whose graph and PR curves VisualDL shows: a DistillationModel's evaluated member
-    (else the one it exports, else its first), or ``network`` itself."""
+    """The network VisualDL shows: a DistillationModel's evaluated (else exported, else first) member."""
     if not isinstance(network, DistillationModel):
         return network
     return network.member(network.eval_member_name or network.infer_model_name or network.member_names[0])
 
 
 def amp_configs(global_cfg, amp=None, device=None):
-    """``paddle.Model.prepare``'s ``amp_configs`` for the ``AMP`` section (or ``Global.use_amp``):
-    float16 autocast at ``AMP.level`` with its loss scaling on a GPU; None (float32) otherwise.
-    Paddle's autocast has no effect on CPU, so there a note says so. ``device``: the device the
-    run uses (default: ``Global.device``, ``auto`` resolved)."""
+    """``paddle.Model.prepare``'s ``amp_configs`` of ``AMP`` (or ``Global.use_amp``) on a GPU ``device``
+    (default ``Global.device``); None (float32, with a note) on CPU, where autocast does nothing."""
     if not (amp["use_amp"] if amp else global_cfg["use_amp"]):
         return None
     key = "AMP.use_amp" if amp else "Global.use_amp"
@@ -124,12 +110,8 @@ def _write_text(path, text):
 
 
 def _fresh_unique_names(fn):
-    """Run ``fn`` in a fresh ``paddle.utils.unique_name`` scope.
-
-    Parameter and optimizer-accumulator names (``conv2d_0.w_0_velocity_0``) key the optimizer
-    state in ``.pdopt``; Paddle numbers them process-wide, so without this a second run in the
-    same process (a notebook, a test) names them differently and cannot resume a checkpoint.
-    """
+    """Run ``fn`` in a fresh ``unique_name`` scope: optimizer-state names (``conv2d_0.w_0_velocity_0``)
+    key ``.pdopt`` and would differ in a second run in the same process."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -152,12 +134,8 @@ def _start_network(cfg):
 
 
 def _train_loaders(cfg):
-    """``(train loader, its data set entry, eval loader or None)`` of ``DataLoader``.
-
-    With ``DataLoader.validation_split`` the eval loader reads a held-out part of Train (best_model
-    is chosen on it; Eval, the test set, is run at the end); without evaluation during training
-    there is no eval loader.
-    """
+    """``(train loader, its data set entry, eval loader or None)``; with ``DataLoader.validation_split``
+    the eval loader reads a held-out part of Train (Eval, the test set, is run at the end)."""
     g, data = cfg["Global"], cfg["DataLoader"]
     num_classes = cfg["Arch"].get("num_classes")
     fraction = data.get("validation_split")
@@ -190,8 +168,7 @@ def _resume(g, network, optimizer):
 
 
 def _claim_run_dir(cfg, out):
-    """Lock the run folder ``out`` and write the config as run into it (on rank 0; the lock, None on
-    other ranks); print where the outputs go."""
+    """Lock the run folder ``out`` and write the config into it on rank 0 (the lock, else None)."""
     lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
     if lock is not None:
         atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
@@ -203,10 +180,8 @@ def _claim_run_dir(cfg, out):
 
 
 def static_training_forward(network):
-    """``Global.to_static``: ``network``'s forward in train mode through ``paddle.jit.to_static`` (one
-    full-graph program per input shape, kept as ``network.forward.static``); in eval mode eager, as
-    without it: a static eval program keeps Paddle's own kernels (the export form, e.g. its slow CPU
-    depthwise convolution) and is traced again for every eval batch size (docs/benchmarks.md)."""
+    """``Global.to_static``: train-mode forward through ``paddle.jit.to_static`` (``forward.static``), eval
+    eager (a static eval program keeps Paddle's slow kernels and retraces per batch size)."""
     eager, static = network.forward, paddle.jit.to_static(network.forward, full_graph=True)
 
     def forward(*inputs, **kwargs):
@@ -217,8 +192,7 @@ def static_training_forward(network):
 
 
 def _training_model(cfg, network, optimizer, device):
-    """The ``paddle.Model`` that trains ``network`` (``Global.to_static``, ``Loss.Train`` scaled for
-    ``Global.update_freq``, the metrics, ``optimizer`` and mixed precision on ``device``)."""
+    """The ``paddle.Model`` that trains ``network`` with ``optimizer`` on ``device``."""
     g = cfg["Global"]
     if g["to_static"]:
         static_training_forward(network)
@@ -230,8 +204,7 @@ def _training_model(cfg, network, optimizer, device):
 
 
 def _best_metric(cfg, network):
-    """The log key ``best_model`` is chosen by: the first evaluation metric's first value, as PaddleClas
-    (``acc_top1``, ``TprAtFpr``, ``mA``, ...)."""
+    """The log key ``best_model`` is chosen by: the first eval metric's first name, as PaddleClas."""
     names = _metrics(cfg, network)[0].name()
     return names[0] if isinstance(names, list) else names
 
@@ -284,8 +257,7 @@ def _test_best_model(cfg, model, network, out):
 
 @_fresh_unique_names
 def _evaluate_from(first, start_epoch, eval_loader, callbacks):
-    """``(eval_loader, callbacks, fit's verbose)`` with no evaluation before epoch ``first`` (1-based,
-    ``Global.start_eval_epoch``) when it comes after the epoch this run starts at (:class:`EvalFrom`)."""
+    """``(eval_loader, callbacks, fit's verbose)`` gated by :class:`EvalFrom` before epoch ``first``."""
     if eval_loader is None or first <= start_epoch + 1:
         return eval_loader, callbacks, 1
     gate = EvalFrom(first, start_epoch)
@@ -294,18 +266,9 @@ def _evaluate_from(first, start_epoch, eval_loader, callbacks):
 
 
 def train_classifier(cfg, extra_callbacks=()):
-    """Train the model of ``cfg`` (validated by :func:`paddle_conv.config.load_config`).
-
-    Resumes from ``Global.checkpoints`` (weights, optimizer and LR state, epoch), or starts
-    from ``Global.pretrained_model`` weights. Returns a summary dict: ``run_dir``, ``vdl_dir``,
-    ``epochs_run``, ``best_metric``, ``best_epoch`` and the last ``eval`` logs.
-    ``extra_callbacks``: ``paddle.callbacks.Callback`` objects run after the trainer's own
-    (e.g. a profiler; ``benchmarks/soak.py`` samples memory with one).
-
-    Raises:
-        TrainingDivergedError: the loss became NaN/Inf (the last good checkpoint is kept).
-        ConfigError, DataError, WeightsError: bad config, data or checkpoint.
-    """
+    """Train the model of a validated ``cfg``, resuming from ``Global.checkpoints`` if set; return
+    ``{run_dir, vdl_dir, epochs_run, best_metric, best_epoch, eval, ...}``. ``extra_callbacks`` run
+    after the trainer's own. Raises TrainingDivergedError on a NaN/Inf loss."""
     g = cfg["Global"]
     device = set_device(g["device"])
     seed_everything(g["seed"])
@@ -350,11 +313,8 @@ def train_classifier(cfg, extra_callbacks=()):
 
 
 def evaluate(cfg):
-    """Evaluate ``Global.pretrained_model`` (or ``Global.checkpoints``) on ``DataLoader.Eval``.
-
-    Uses ``Loss.Eval`` (``Loss.Train`` if absent). Returns paddle's eval logs as floats:
-    ``{"loss": ..., "acc_top1": ..., "acc_top5": ..., "dataset": name}``.
-    """
+    """Evaluate ``Global.pretrained_model`` (or ``checkpoints``) on ``DataLoader.Eval`` with ``Loss.Eval``
+    (else ``Loss.Train``); ``{"loss", "acc_top1", ..., "dataset"}`` as floats."""
     g = cfg["Global"]
     set_device(g["device"])
     weights = g["pretrained_model"] or g["checkpoints"]

@@ -1,16 +1,5 @@
-"""VisualDL beyond scalars: the model graph, a confusion matrix at each evaluation, and the run's
-hyper-parameters with its final metrics (to compare runs side by side).
-
-:class:`VisualDLExtras` writes through the writer of the trainer's
-:class:`~paddle_conv.engine.callbacks.VisualDLLogger` (VisualDL reads one record file per run
-directory), so it must come *before* that logger in the callback list: the logger closes the
-writer at the end of training.
-
-VisualDL pages: Graphs (``add_graph``), Image (``eval/confusion_matrix``), Text
-(``eval/confusion_matrix_table``, the matrix as a table) and Hyper Parameters (``add_hparams``).
-No PR curve: VisualDL 2.5.3's ``add_pr_curve`` and ``add_roc_curve`` call ``np.float``, which
-NumPy >= 1.24 no longer has.
-"""
+"""VisualDL beyond scalars: the model graph, a confusion matrix per evaluation (image and table) and the
+run's hyper-parameters with its final metrics. No PR curve: VisualDL 2.5.3's calls ``np.float``."""
 
 import json
 import os
@@ -46,16 +35,8 @@ def _json_default(value):
 
 
 def write_graph(logdir, network, input_spec):
-    """Write ``network``'s graph where VisualDL's Graphs page reads it (``vdlgraph.*.log``).
-
-    What ``LogWriter.add_graph`` does, with two fixes: the program's constant tensors (e.g. the
-    0/1 weights of OctConv's static up-sampling) are stored as numbers (VisualDL 2.5.3 cannot
-    serialise Paddle's ``Scalar`` attribute values), and ``network`` keeps the ``forward`` it had:
-    its eager method, or the trainer's ``Global.to_static`` function (``add_graph`` and
-    ``to_static(network)`` put a new converted function in its place, so training would go on
-    through that one: traced, or SOT instead of the trainer's full graph).
-    VisualDL reads the legacy ``.pdmodel`` program, which Paddle 3 writes under ``OldIrGuard``.
-    """
+    """``LogWriter.add_graph`` (``vdlgraph.*.log``) with two fixes: constant ``Scalar`` attributes stored as
+    numbers, and ``network`` keeps the ``forward`` it had (``to_static`` would replace the trainer's)."""
     from visualdl.component.graph.graph_component import analyse_model
     from visualdl.component.graph.utils import create_opname_scope
 
@@ -117,19 +98,9 @@ def _matrix_text(matrix, names):
 
 
 class VisualDLExtras(paddle.callbacks.Callback):
-    """Graph at the start, a confusion matrix per evaluation, hparams at the end (all at the end
-    in a multi-process run).
-
-    Args:
-        logger: the run's ``VisualDLLogger`` (its writer is shared).
-        network: the ``paddle.nn.Layer`` being trained.
-        image_shape: ``[C, H, W]`` of one input, for the graph.
-        hparams: ``{name: value}`` (see :func:`hyper_parameters`).
-        eval_loader: the evaluation DataLoader, run once more after each evaluation (without
-            gradients) for the predictions; at most ``max_eval_samples`` samples.
-        class_names: labels of the classes (default ``"0"``, ``"1"``, ...).
-        start_epoch: epochs already done (resume).
-    """
+    """Graph at the start, a confusion matrix after each evaluation (``eval_loader`` run again, at most
+    ``max_eval_samples``), ``hparams`` at the end (all at the end in a multi-process run), written through
+    ``logger``'s writer (put it before the logger, which closes the writer). ``image_shape``: ``[C, H, W]``."""
 
     def __init__(self, logger, network, image_shape, hparams, eval_loader=None, class_names=None,
                  max_eval_samples=2000, start_epoch=0):

@@ -1,8 +1,4 @@
-"""Multi-head self-attention with a bias-free fused qkv projection.
-
-Vaswani et al., *Attention Is All You Need*, NeurIPS 2017 (arXiv 1706.03762); the layout
-(``qkv`` without bias, ``proj`` with bias) is the one CCT (arXiv 2104.05704) and ViT use.
-"""
+"""Multi-head self-attention (arXiv 1706.03762) with CCT's and ViT's layout: ``qkv`` without bias, ``proj`` with."""
 
 from paddle import nn
 from paddle.nn import functional as F
@@ -58,9 +54,7 @@ class MultiHeadSelfAttention(nn.Layer):
         self.proj_drop = nn.Dropout(projection_dropout)
 
     def forward(self, x):
-        """The heads work on transposed tokens (``[N, heads, D, L]``), which the ``qkv`` product
-        makes and the ``proj`` product takes as they are: matmul's transpose flags replace the
-        strided copies of ``[N, heads, L, D]`` views, which Paddle's CPU kernels make slowly."""
+        """Heads on transposed tokens ``[N, heads, D, L]``: transpose flags instead of slow strided copies."""
         batch, length, _ = x.shape
         inner = self.num_heads * self.head_dim
         qkv = self.qkv(x)  # [N, 3 * inner, L]

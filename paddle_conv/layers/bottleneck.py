@@ -1,14 +1,6 @@
-"""ResNet bottleneck block (He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
-arXiv:1512.03385) with a configurable 3x3 convolution.
+"""ResNet bottleneck block (He et al., CVPR 2016, arXiv:1512.03385) with any :func:`create_conv2d` 3x3 conv.
 
-``1x1`` reduce -> ``3x3`` (any :func:`create_conv2d` kind, carrying the stride: "ResNet v1.5")
--> ``1x1`` expand (x4), each followed by batch norm, plus the identity or a projection shortcut.
-Layer names (``conv1``/``bn1`` ... ``conv3``/``bn3``, ``downsample.0``/``.1``) equal
-``paddle.vision.models.resnet.BottleneckBlock``'s, so with ``conv="conv"`` the state dicts match.
-
-Parameters with ``conv="conv"``, ``w = planes * base_width / 64 * groups``, no projection:
-``C_in*w + 9*w*w/groups + w*4*planes`` (convs) ``+ 4*(2w + 4*planes)`` (BN weight, bias, mean,
-variance; the last two are buffers).
+Layer names equal ``paddle.vision.models.resnet.BottleneckBlock``'s (same state dict with ``conv="conv"``).
 """
 
 import paddle.nn as nn
@@ -19,7 +11,7 @@ __all__ = ["Bottleneck"]
 
 
 class Bottleneck(nn.Layer):
-    """Bottleneck residual block.
+    """Bottleneck residual block: 1x1 reduce, 3x3 (carrying the stride), 1x1 expand (x4), each with BN.
 
     Args:
         in_channels: ``C_in``.

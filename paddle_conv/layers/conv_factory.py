@@ -1,19 +1,8 @@
-"""One factory for every convolution kind, so that a model builder swaps its conv by name:
+"""One factory for every convolution kind, so that a model builder swaps its conv by name.
 
-    conv = create_conv2d("deform", 64, 64, 3, stride=2)     # DCNv2
-    conv = create_conv2d(cfg["conv"], 64, 64, 3)            # e.g. Arch: {conv: refconv}
-
-Kinds (``CONV_KINDS.names()``): ``conv`` (``nn.Conv2D``), ``group`` (grouped, needs ``groups``),
-``dilated`` (atrous, ``dilation`` default 2), ``depthwise_separable``, ``deform``
-(:class:`DeformConv2D`), ``refconv`` (:class:`RefConv2D`), ``octave`` (:class:`OctaveConv`).
-
-Common keywords: ``stride=1``, ``padding=None`` (``dilation * (k - 1) // 2``, "same" for odd ``k``
-at stride 1), ``dilation``, ``groups``, ``bias=False``; kind-specific ones (``deformable_groups``,
-``modulated``, ``map_k``, ``alpha_in``, ``alpha_out``) are passed through. Every kind maps
-``[N, C_in, H, W]`` to ``[N, C_out, H', W']`` except ``octave``, whose input and output are
-``(x_h, x_l)`` pairs (see :class:`OctaveConv`): it fits octave-aware models only.
+Kinds (``CONV_KINDS.names()``): ``conv``, ``group``, ``dilated`` (dilation default 2), ``depthwise_separable``,
+``deform``, ``refconv``, ``octave`` (takes and gives ``(x_h, x_l)`` pairs; the others ``[N, C, H, W]``).
 """
-
 
 from ..registry import Registry
 from .deform_conv import DeformConv2D
@@ -74,8 +63,8 @@ def _octave(cin, cout, k, stride, padding, dilation, groups, bias, alpha_in=0.5,
 
 def create_conv2d(kind, in_channels, out_channels, kernel_size, stride=1, padding=None, dilation=None,
                   groups=1, bias=False, **kw):
-    """Build a convolution of ``kind`` (see the module docstring); unknown kinds raise
-    :class:`~paddle_conv.errors.UnknownNameError` naming the closest kinds."""
+    """A convolution of ``kind``; ``padding`` None is "same" (``dilation * (k - 1) // 2``); kind-specific
+    keywords (``deformable_groups``, ``map_k``, ``alpha_in``, ...) pass through. Unknown kinds: UnknownNameError."""
     builder = CONV_KINDS.get(kind)
     if dilation is None:
         dilation = 2 if kind == "dilated" else 1

@@ -1,12 +1,6 @@
-"""Deformable convolution, v1 (Dai et al., "Deformable Convolutional Networks", ICCV 2017,
-arXiv:1703.06211) and v2 (Zhu et al., "Deformable ConvNets v2: More Deformable, Better Results",
-CVPR 2019, arXiv:1811.11168).
+"""Deformable convolution v1 (arXiv:1703.06211) and v2 (arXiv:1811.11168) over ``paddle.vision.ops.deform_conv2d``.
 
-A plain convolution ``conv_offset`` with the layer's kernel, stride, padding and dilation
-predicts, per output pixel and per kernel point, a sampling offset ``(dy, dx)`` (and for v2 a
-modulation mask); ``paddle.vision.ops.deform_conv2d`` samples the input bilinearly at the shifted
-points. Offset channels are laid out as torchvision's: ``[deformable_groups, k*k, (dy, dx)]``,
-mask channels as ``[deformable_groups, k*k]`` after them.
+``conv_offset`` predicts offsets laid out as torchvision's (``[deformable_groups, k*k, (dy, dx)]``), then masks.
 """
 
 import paddle
@@ -30,10 +24,8 @@ class DeformConv2D(nn.Layer):
         modulated: predict a modulation mask per sampling point (v2).
         bias: give the main convolution a bias ``bias`` ``[C_out]``.
 
-    ``conv_offset`` (weights and bias) starts at zero: offsets are 0 and the mask ``2 *
-    sigmoid(0)`` is 1, so at initialisation the layer equals a plain convolution with ``weight``.
-    The mask is ``2 * sigmoid`` (range (0, 2)) rather than the paper's ``sigmoid``, whose initial
-    0.5 would halve the response of the convolution it replaces.
+    ``conv_offset`` starts at zero and the mask is ``2 * sigmoid`` (not the paper's ``sigmoid``), so the layer
+    starts as a plain convolution with ``weight``.
 
     Input ``[N, C_in, H, W]``; output ``[N, C_out, H', W']`` with ``H'`` as for ``nn.Conv2D``.
     Parameters: ``weight`` ``[C_out, C_in / groups, k, k]``, ``conv_offset.weight``

@@ -1,21 +1,9 @@
-"""Depthwise convolution (``groups == C_in == C_out``) that trains fast on CPU.
+"""Depthwise convolution (``groups == C_in == C_out``) that trains fast on CPU (docs/benchmarks.md).
 
-Paddle's CPU ``depthwise_conv2d`` runs one small im2col + GEMM per image and channel, so its cost
-grows with ``N * C`` more than with the work: at the main command's shape (batch 32, 32x32 input)
-it was 85% of an Oct-MobileNetV1 training step, and a ``[32, 512, 2, 2]`` map costs it about as
-much as a ``[32, 32, 16, 16]`` one. On small maps (``H * W <= 64``) this module writes the
-convolution as one batched matrix product instead: each channel's ``k x k`` filter, scattered by
-a constant 0/1 tap matrix, becomes the ``[Ho*Wo, H*W]`` matrix of that channel's linear map
-(padding, stride and dilation folded in), and ``[C, N, H*W] @ [C, H*W, Ho*Wo]`` is the output.
-Autograd gives the input, weight and bias gradients; the result equals ``F.conv2d`` up to the
-order of float32 additions (every product is one weight times one input).
-
-Paddle's kernel stays where it is the better one or where the graph must show a convolution:
-GPU and other devices (the only ones where Paddle's autocast acts), dtypes other than float32
-(Paddle's CPU kernel has float64 too, no float16 or bfloat16), larger maps, NHWC, padding
-modes other than zeros, ``"SAME"``/``"VALID"`` padding, and static graphs in eval mode
-(``paddle.jit.save``, :mod:`paddle_conv.deploy.export`, ONNX) or in the legacy program IR (the
-VisualDL graph), which see a plain ``conv2d``.
+On small maps (``H * W <= MAX_MATMUL_PIXELS``) each channel's filter, scattered by a 0/1 tap matrix, is
+the ``[Ho*Wo, H*W]`` matrix of its linear map and the convolution one batched matmul. Paddle's kernel
+stays elsewhere: other devices and dtypes, larger maps, NHWC, non-zero padding modes, ``"SAME"``/``"VALID"``
+and static graphs in eval mode or the legacy program IR (exports see a plain ``conv2d``).
 """
 
 import functools
@@ -28,8 +16,7 @@ import paddle.nn.functional as F
 __all__ = ["MAX_MATMUL_PIXELS", "DepthwiseConv2D", "cpu_float32_training", "depthwise_conv2d", "is_depthwise",
            "takes_matmul_form", "use_fast_depthwise"]
 
-#: Largest input map (``H * W``) that takes the matrix form; measured crossover on a 2-core
-#: AVX-512 EPYC (docs/benchmarks.md): 8x8 maps are 2-4x faster than Paddle's kernel, 16x16 slower.
+#: Largest input map (``H * W``) that takes the matrix form (measured crossover, docs/benchmarks.md).
 MAX_MATMUL_PIXELS = 64
 
 
@@ -105,12 +92,8 @@ def _matmul_form(x, weight, bias, stride, padding, dilation):
 
 
 def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=None, training=True):
-    """``F.conv2d(x, weight, bias, stride, padding, dilation, groups)`` for NCHW ``x``
-    ``[N, C, H, W]``, computed as a matrix product where that is faster (module docstring).
-
-    ``groups`` defaults to ``C``; ``training=False`` in a static graph keeps Paddle's conv2d there.
-    Output ``[N, C_out, Ho, Wo]``.
-    """
+    """``F.conv2d`` of NCHW ``x`` ``[N, C, H, W]`` (``groups`` default C) -> ``[N, C_out, Ho, Wo]``, as a
+    matrix product where faster; ``training=False`` in a static graph keeps Paddle's conv2d."""
     groups = x.shape[1] if groups is None else groups
     pads = _explicit_padding(padding)
     if pads is not None and takes_matmul_form(x, weight, groups, training):
@@ -119,11 +102,7 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, grou
 
 
 class DepthwiseConv2D(nn.Conv2D):
-    """``nn.Conv2D`` (same arguments, parameters and state-dict keys) whose NCHW, zero-padded
-    forward goes through :func:`depthwise_conv2d`; every other case is ``nn.Conv2D``'s.
-
-    Input ``[N, C_in, H, W]``, output ``[N, C_out, Ho, Wo]``.
-    """
+    """``nn.Conv2D`` (same parameters) whose NCHW zero-padded forward is :func:`depthwise_conv2d`'s matrix form."""
 
     def forward(self, x):
         pads = _explicit_padding(self._updated_padding) if self._padding_algorithm == "EXPLICIT" else None
@@ -139,10 +118,7 @@ def is_depthwise(in_channels, out_channels, groups):
 
 
 def use_fast_depthwise(model):
-    """Make every depthwise ``nn.Conv2D`` sublayer of ``model`` a :class:`DepthwiseConv2D`, in place
-    (same parameters, buffers and hooks); returns ``model``.
-    :func:`paddle_conv.layers.fast_conv.use_fast_convolutions` converts the pointwise ones too.
-    """
+    """Make every depthwise ``nn.Conv2D`` sublayer of ``model`` a :class:`DepthwiseConv2D` in place; return it."""
     for layer in model.sublayers(include_self=True):
         if type(layer) is nn.Conv2D and is_depthwise(layer._in_channels, layer._out_channels, layer._groups):
             layer.__class__ = DepthwiseConv2D

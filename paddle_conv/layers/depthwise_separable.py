@@ -1,9 +1,4 @@
-"""Depthwise separable convolution (Chollet, "Xception", CVPR 2017, arXiv:1610.02357; Howard et
-al., "MobileNets", arXiv:1704.04861): a ``k x k`` depthwise convolution (one filter per input
-channel) followed by a ``1 x 1`` pointwise convolution that mixes the channels.
-
-Parameters (no bias): ``k*k*C_in + C_in*C_out`` instead of ``k*k*C_in*C_out`` for a plain conv.
-"""
+"""Depthwise separable convolution (Xception, arXiv:1610.02357; MobileNets, arXiv:1704.04861)."""
 
 import paddle.nn as nn
 
@@ -14,16 +9,8 @@ __all__ = ["DepthwiseSeparableConv"]
 
 
 class DepthwiseSeparableConv(nn.Layer):
-    """``depthwise`` (``k x k``, ``groups=C_in``) then ``pointwise`` (``1 x 1``).
-
-    Args:
-        in_channels, out_channels, kernel_size, stride, dilation: as ``nn.Conv2D`` (stride and
-            dilation apply to the depthwise conv).
-        padding: of the depthwise conv; None means ``dilation * (kernel_size - 1) // 2`` ("same").
-        bias: give both convolutions a bias.
-
-    Input ``[N, C_in, H, W]``; output ``[N, C_out, H', W']``.
-    """
+    """``depthwise`` (``k x k``, ``groups=C_in``; stride, dilation, padding: None is "same") then ``pointwise``
+    (``1 x 1``); ``bias`` for both. Input ``[N, C_in, H, W]``; output ``[N, C_out, H', W']``."""
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None, dilation=1, bias=False):
         super().__init__()

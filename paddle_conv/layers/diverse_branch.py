@@ -1,24 +1,6 @@
-"""Diverse Branch Block (Ding et al., "Diverse Branch Block: Building a Convolution as an
-Inception-like Unit", CVPR 2021, arXiv:2103.13425): a ``k x k`` convolution followed by BatchNorm,
-trained as four branches whose outputs add up, and folded into one ``k x k`` convolution with a
-bias for inference (:meth:`DiverseBranchBlock.reparameterize`).
-
-The branches (attribute names as the paper's code and PaddleClas's ``DiverseBranchBlock``; each
-ends in a BatchNorm):
-
-- ``dbb_origin``: the ``k x k`` conv, BN;
-- ``dbb_1x1``: a ``1 x 1`` conv of the same stride, BN (not for a depthwise block);
-- ``dbb_1x1_kxk``: a ``1 x 1`` conv starting as the identity (``idconv1``: a zero weight plus the
-  identity; ``2 C_in`` channels and a plain ``conv1`` for a depthwise block), BN, then the
-  ``k x k`` conv without padding, BN;
-- ``dbb_avg``: a ``1 x 1`` conv, BN, ``k x k`` average pooling without padding, BN (a depthwise
-  block pools its input directly, zero-padded).
-
-The BN before a ``k x k`` conv or pooling pads its output by ``k // 2`` pixels of the value it gives
-a zero input (from its running statistics, as the paper's code), so the branch equals the same
-sequence on a zero-padded input and folds exactly. Each branch is linear in eval mode: BN into its
-conv, ``1 x 1`` into ``k x k`` (a grouped product of the two kernels), pooling into a kernel of
-``1 / k**2``, the ``1 x 1`` kernel zero-padded to ``k x k``; the sum is one kernel and bias.
+"""Diverse Branch Block (Ding et al., CVPR 2021, arXiv:2103.13425; docs/refconv.md): a ``k x k`` conv + BN
+trained as four branches (``dbb_origin``, ``dbb_1x1``, ``dbb_1x1_kxk``, ``dbb_avg``, PaddleClas's names)
+and folded into one conv with a bias for inference (:meth:`DiverseBranchBlock.reparameterize`).
 """
 
 import numpy as np
@@ -32,11 +14,8 @@ __all__ = ["DiverseBranchBlock"]
 
 
 def _conv_bn(in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1):
-    branch = nn.Sequential()
-    branch.add_sublayer("conv", nn.Conv2D(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                                          groups=groups, bias_attr=False))
-    branch.add_sublayer("bn", nn.BatchNorm2D(out_channels))
-    return branch
+    return nn.Sequential(("conv", nn.Conv2D(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                                            groups=groups, bias_attr=False)), ("bn", nn.BatchNorm2D(out_channels)))
 
 
 def _bn_affine(bn):
@@ -129,24 +108,19 @@ class DiverseBranchBlock(nn.Layer):
         k, pad = kernel_size, kernel_size // 2
         self.dbb_origin = _conv_bn(in_channels, out_channels, k, stride, pad, groups)
         self.dbb_1x1 = None if depthwise else _conv_bn(in_channels, out_channels, 1, stride, 0, groups)
-        self.dbb_avg = nn.Sequential()
         if depthwise:
-            self.dbb_avg.add_sublayer("avg", nn.AvgPool2D(k, stride, pad, exclusive=False))
+            pooling = [("avg", nn.AvgPool2D(k, stride, pad, exclusive=False))]
         else:
-            self.dbb_avg.add_sublayer("conv", nn.Conv2D(in_channels, out_channels, 1, groups=groups, bias_attr=False))
-            self.dbb_avg.add_sublayer("bn", PaddedBatchNorm(out_channels, pad))
-            self.dbb_avg.add_sublayer("avg", nn.AvgPool2D(k, stride, 0))
-        self.dbb_avg.add_sublayer("avgbn", nn.BatchNorm2D(out_channels))
+            pooling = [("conv", nn.Conv2D(in_channels, out_channels, 1, groups=groups, bias_attr=False)),
+                       ("bn", PaddedBatchNorm(out_channels, pad)), ("avg", nn.AvgPool2D(k, stride, 0))]
+        self.dbb_avg = nn.Sequential(*pooling, ("avgbn", nn.BatchNorm2D(out_channels)))
         mid = internal_channels or (2 * in_channels if depthwise else in_channels)
-        self.dbb_1x1_kxk = nn.Sequential()
-        if mid == in_channels:
-            self.dbb_1x1_kxk.add_sublayer("idconv1", IdentityConv1x1(in_channels, groups))
-        else:
-            self.dbb_1x1_kxk.add_sublayer("conv1", nn.Conv2D(in_channels, mid, 1, groups=groups, bias_attr=False))
-        self.dbb_1x1_kxk.add_sublayer("bn1", PaddedBatchNorm(mid, pad))
-        self.dbb_1x1_kxk.add_sublayer("conv2", nn.Conv2D(mid, out_channels, k, stride=stride, groups=groups,
-                                                         bias_attr=False))
-        self.dbb_1x1_kxk.add_sublayer("bn2", nn.BatchNorm2D(out_channels))
+        first = (("idconv1", IdentityConv1x1(in_channels, groups)) if mid == in_channels
+                 else ("conv1", nn.Conv2D(in_channels, mid, 1, groups=groups, bias_attr=False)))
+        self.dbb_1x1_kxk = nn.Sequential(
+            first, ("bn1", PaddedBatchNorm(mid, pad)),
+            ("conv2", nn.Conv2D(mid, out_channels, k, stride=stride, groups=groups, bias_attr=False)),
+            ("bn2", nn.BatchNorm2D(out_channels)))
 
     def forward(self, x):
         out = self.dbb_origin(x) + self.dbb_avg(x) + self.dbb_1x1_kxk(x)
@@ -173,10 +147,7 @@ class DiverseBranchBlock(nn.Layer):
         return sum(kernel for kernel, _ in parts), sum(bias for _, bias in parts)
 
     def reparameterize(self):
-        """The conv (with a bias) computing what this block computes in eval mode, of the class that runs
-        it fastest (:func:`~paddle_conv.layers.fast_conv.fast_conv_class`: ``DepthwiseConv2D`` for a
-        depthwise block, ``PointwiseConv2D`` for a ``1 x 1`` one, else ``DenseConv2D``); in eval mode when
-        this block is."""
+        """The :func:`~paddle_conv.layers.fast_conv.fast_conv_class` conv (with bias) equal to this block in eval."""
         conv = fast_conv_class(self.in_channels, self.out_channels, self.kernel_size, self.groups)(
             self.in_channels, self.out_channels, self.kernel_size, stride=self.stride, padding=self.padding,
             groups=self.groups)

@@ -1,24 +1,12 @@
-"""Stochastic depth ("drop path"): drop a whole residual branch per sample.
-
-Huang et al., *Deep Networks with Stochastic Depth*, ECCV 2016 (arXiv 1603.09382).
-"""
+"""Stochastic depth ("drop path", arXiv 1603.09382): drop a whole residual branch per sample."""
 
 import paddle
 from paddle import nn
 
 
 def drop_path(x, drop_prob=0.0, training=False):
-    """Zero the residual branch ``x`` of a random subset of samples, rescaling the rest.
-
-    Args:
-        x: a batch ``[N, ...]`` (any rank): the output of a residual branch.
-        drop_prob: probability that a sample's branch is dropped, in ``[0, 1)``.
-        training: dropping happens only in training; in eval ``x`` is returned as is.
-
-    Returns:
-        ``x`` with each sample either zeroed or divided by ``1 - drop_prob`` (so the
-        expectation is unchanged).
-    """
+    """Zero the residual branch ``x`` ``[N, ...]`` of each sample with probability ``drop_prob`` and divide the
+    rest by ``1 - drop_prob``, in training only (else ``x`` as is)."""
     if drop_prob == 0.0 or not training:
         return x
     keep_prob = 1.0 - drop_prob
@@ -28,13 +16,7 @@ def drop_path(x, drop_prob=0.0, training=False):
 
 
 class DropPath(nn.Layer):
-    """Layer form of :func:`drop_path`; active only in training mode.
-
-    Args:
-        drop_prob: probability of dropping a sample's branch, in ``[0, 1)``.
-
-    Shape: any ``[N, ...]`` in, the same out.
-    """
+    """Layer form of :func:`drop_path` (``drop_prob`` in ``[0, 1)``); ``[N, ...]`` in and out."""
 
     def __init__(self, drop_prob=0.0):
         super().__init__()

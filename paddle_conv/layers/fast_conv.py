@@ -1,10 +1,5 @@
-"""Which ``nn.Conv2D`` subclass trains a convolution fastest on CPU, and the model walk that
-applies it to networks this project does not build (``paddle.vision.models``).
-
-Depthwise layers (``groups == C_in == C_out > 1``) become :class:`DepthwiseConv2D`, pointwise
-ones (``1 x 1``, ``groups == 1``) :class:`PointwiseConv2D`, the rest :class:`DenseConv2D`. The
-three subclasses keep ``nn.Conv2D``'s parameters, state-dict keys and exported graph.
-"""
+"""Which ``nn.Conv2D`` subclass (same parameters and exported graph) trains a convolution fastest on CPU, and
+the model walk that applies it to networks this project does not build (``paddle.vision.models``)."""
 
 import paddle.nn as nn
 
@@ -16,7 +11,7 @@ __all__ = ["fast_conv_class", "use_fast_convolutions"]
 
 
 def fast_conv_class(in_channels, out_channels, kernel_size, groups=1):
-    """The ``nn.Conv2D`` class to build for these arguments (``kernel_size`` an int or a pair)."""
+    """:class:`DepthwiseConv2D`, :class:`PointwiseConv2D` (1x1, one group) or :class:`DenseConv2D` for these."""
     if is_depthwise(in_channels, out_channels, groups):
         return DepthwiseConv2D
     if groups == 1 and kernel_size in (1, (1, 1), [1, 1]):

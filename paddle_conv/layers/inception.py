@@ -1,13 +1,4 @@
-"""Inception module (Szegedy et al., "Going Deeper with Convolutions", CVPR 2015, arXiv:1409.4842).
-
-Four parallel branches concatenated on channels, each conv followed by ReLU:
-
-* naive form: ``1x1``, ``3x3``, ``5x5`` convolutions and a ``3x3`` max-pool (stride 1) of the
-  input; output channels ``ch1x1 + ch3x3 + ch5x5 + C_in``.
-* reduced form (GoogLeNet): ``1x1``; ``1x1 -> 3x3``; ``1x1 -> 5x5``; ``3x3 max-pool -> 1x1``;
-  the ``1x1`` reductions cut the cost of the large kernels; output
-  ``ch1x1 + ch3x3 + ch5x5 + pool_proj``.
-"""
+"""Inception module (Szegedy et al., CVPR 2015, arXiv:1409.4842): four branches concatenated on channels."""
 
 import paddle
 import paddle.nn as nn
@@ -20,7 +11,7 @@ def _conv_relu(cin, cout, k):
 
 
 class InceptionBlock(nn.Layer):
-    """Inception block, naive (no reductions) or 1x1-reduced.
+    """Inception block: 1x1, 3x3, 5x5 convs and a 3x3 max-pool, each conv + ReLU; naive or 1x1-reduced (GoogLeNet).
 
     Args:
         in_channels: ``C_in``.
@@ -28,7 +19,7 @@ class InceptionBlock(nn.Layer):
         ch3x3_reduce, ch5x5_reduce, pool_proj: the reduced form's 1x1 widths; give all three or
             none (naive form).
 
-    Input ``[N, C_in, H, W]``; output ``[N, out_channels, H, W]``.
+    Input ``[N, C_in, H, W]``; output ``[N, out_channels, H, W]`` (``ch1x1 + ch3x3 + ch5x5 + pool_proj or C_in``).
     """
 
     def __init__(self, in_channels, ch1x1, ch3x3, ch5x5, ch3x3_reduce=None, ch5x5_reduce=None, pool_proj=None):

@@ -1,10 +1,4 @@
-"""Position embeddings for token grids: ``learnable``, ``sine`` (fixed) or ``none``.
-
-The sinusoidal formula is the one of Vaswani et al. (arXiv 1706.03762) over the flattened
-token index, as CCT (arXiv 2104.05704) uses it. Learnable embeddings are tied to one token
-grid; :func:`resize_grid_embedding` moves them to another grid by bicubic interpolation
-(as ViT does when fine-tuning at a new resolution, Dosovitskiy et al., arXiv 2010.11929).
-"""
+"""Position embeddings for token grids: ``learnable``, ``sine`` (fixed, arXiv 1706.03762, as CCT) or ``none``."""
 
 import numpy as np
 import paddle
@@ -36,15 +30,8 @@ def sinusoidal_embedding(length, dim):
 
 
 def resize_grid_embedding(embedding, old_grid, new_grid):
-    """Bicubically resize an embedding of an ``old_grid`` of tokens to ``new_grid``.
-
-    Args:
-        embedding: ``[1, h * w, C]``, tokens in row-major order over ``old_grid = (h, w)``.
-        old_grid, new_grid: ``(height, width)`` token grids.
-
-    Returns:
-        ``[1, h' * w', C]`` for ``new_grid = (h', w')``; differentiable in ``embedding``.
-    """
+    """Bicubically resize ``embedding`` ``[1, h * w, C]`` (row-major over ``old_grid = (h, w)``) to
+    ``[1, h' * w', C]`` over ``new_grid = (h', w')``, as ViT does at a new resolution."""
     (height, width), new_grid = tuple(old_grid), tuple(new_grid)
     if embedding.shape[1] != height * width:
         raise ValueError(f"embedding has {embedding.shape[1]} tokens, not the {height}x{width} "

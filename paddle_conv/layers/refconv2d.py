@@ -1,25 +1,8 @@
-"""Re-parameterized Refocusing Convolution (Cai et al., "RefConv: Re-parameterized Refocusing
-Convolution for Powerful ConvNets", arXiv:2310.10563).
+"""Re-parameterized Refocusing Convolution (Cai et al., arXiv:2310.10563; docs/refconv.md).
 
-A RefConv layer keeps a *frozen* basis kernel ``weight`` ``[C_out, C_in / g, k, k]`` and learns a
-refocusing transform ``convmap``: a ``map_k x map_k`` convolution that treats the basis as a
-one-image batch of ``C_out * C_in / g`` channels. The kernel actually applied to the input is
-
-    W = weight + convmap(weight)        (identity term + refocused term)
-
-``convmap`` has ``C_in * C_out / g**2`` groups, so each of its groups mixes ``g`` 2-D kernels:
-for a dense conv (g = 1) every 2-D kernel is transformed on its own, for a depthwise conv
-(g = C_in = C_out) the transform is dense and every kernel channel attends to all the others.
-The structure and the state-dict names (``weight``, ``convmap.weight``) follow the official
-``RepConv`` layer (github.com/Aiolus-X/RefConv), so checkpoints map one to one.
-
-By default (``basis="frozen"``) ``weight`` (and ``bias`` when present) are persistable buffers:
-they are saved in ``state_dict()`` but are not parameters, so no optimizer ever updates them, and
-only ``convmap.weight`` trains. The paper's ablations are the other ``basis`` modes:
-``"trainable"`` (the basis is a parameter trained with the transform), ``"random_frozen"`` and
-``"random_trainable"`` (the basis is a random draw instead of the trained kernel; see
-:func:`paddle_conv.refconv.refocus`). The state-dict names are the same in every mode, and
-:func:`paddle_conv.refconv.reparameterize` folds ``W`` back into a plain ``nn.Conv2D`` exactly.
+The kernel applied is ``W = weight + convmap(weight)``: a frozen basis ``weight`` ``[C_out, C_in / g, k, k]``
+and a learned ``map_k x map_k`` transform ``convmap`` over it (``C_in C_out / g**2`` groups). Structure and
+state-dict names follow the official ``RepConv`` (github.com/Aiolus-X/RefConv).
 """
 
 import paddle
@@ -37,28 +20,17 @@ TRANSFORM_INITS = ("xavier", "zero")
 
 
 class RefConv2D(nn.Layer):
-    """Convolution whose kernel is a learned refocusing of a frozen basis kernel.
+    """Convolution whose kernel is a learned refocusing of a frozen (Kaiming-normal) basis kernel.
 
     Args:
-        in_channels, out_channels, kernel_size (int, square), stride, groups: as ``nn.Conv2D``.
-        padding: as ``nn.Conv2D``; None (default, as the official layer) means ``kernel_size // 2``
-            times the dilation ("same" for odd kernels at stride 1).
-        map_k: kernel size of the refocusing transform ``convmap`` (official default 3); must not
-            exceed ``kernel_size``.
-        dilation: as ``nn.Conv2D`` (the official layer has 1 only; the transform does not depend on it).
-        bias: keep a frozen bias buffer ``bias`` ``[C_out]`` (e.g. inherited from a refocused conv).
-        init: ``"xavier"`` (the seed's recipe: Xavier-uniform transform) or ``"zero"`` (the
-            transform starts at zero, so the layer starts as a plain conv with kernel ``weight``).
-        basis: one of :data:`BASIS_MODES`; ``"trainable"`` / ``"random_trainable"`` make ``weight``
-            a parameter, the others a frozen buffer. ``random_*`` only tell :func:`refocus` not to
-            copy the trained kernel.
+        in_channels, out_channels, kernel_size (int, square), stride, dilation, groups: as ``nn.Conv2D``.
+        padding: None (default) means ``dilation * (kernel_size // 2)``.
+        map_k: kernel size of ``convmap``, at most ``kernel_size``.
+        bias: keep a frozen bias buffer ``bias`` ``[C_out]``.
+        init: ``"xavier"`` (the seed's) or ``"zero"`` (starts as a plain conv with kernel ``weight``).
+        basis: one of :data:`BASIS_MODES`; ``*trainable`` make ``weight`` a parameter, the others a buffer.
 
-    The basis starts from Kaiming-normal values; :func:`refocus` sets it to a trained conv's kernel
-    (except for the ``random_*`` modes).
-
-    Input ``[N, C_in, H, W]``; output ``[N, C_out, H', W']`` with ``H'`` as for ``nn.Conv2D``.
-    Trainable parameters: ``(C_out C_in / g) * g * map_k**2``, e.g. 18,432 for
-    ``RefConv2D(32, 64, 3)`` and 36,864 for ``RefConv2D(64, 64, 3, groups=64)``.
+    Input ``[N, C_in, H, W]``; output ``[N, C_out, H', W']`` as ``nn.Conv2D``'s.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=None, groups=1, map_k=3,
@@ -99,30 +71,18 @@ class RefConv2D(nn.Layer):
                                  groups=in_channels * out_channels // groups ** 2, bias_attr=False,
                                  weight_attr=paddle.ParamAttr(initializer=transform_init))
 
-    @property
-    def trainable_basis(self):
-        """Whether ``weight`` is a parameter (``basis`` ``"trainable"`` or ``"random_trainable"``)."""
-        return self.basis.endswith("trainable")
-
-    def reset_basis(self):
-        """Draw a new Kaiming-normal basis (the ``random_*`` ablations)."""
+    def reset_random_basis(self):
+        """Draw a ``random_*`` basis anew (after plain pretrained weights were loaded); return whether it was."""
+        if not self.basis.startswith("random"):
+            return False
         with paddle.no_grad():
             self.weight.set_value(paddle.create_parameter(
                 self.kernel_shape, "float32", default_initializer=nn.initializer.KaimingNormal()))
-
-    def reset_random_basis(self):
-        """After plain pretrained weights were loaded: a ``random_*`` basis is drawn anew (else the
-        loaded kernel would be the basis). Returns whether it was."""
-        if not self.basis.startswith("random"):
-            return False
-        self.reset_basis()
         return True
 
     def refocused_kernel(self):
         """The kernel applied to the input, ``weight + convmap(weight)``, ``[C_out, C_in / g, k, k]``."""
-        # convmap(basis) as one batched matmul over its im2col patches, the same sums as the grouped
-        # conv of a one-image batch of C_out * C_in / g channels, which Paddle's CPU kernels run
-        # slowly for that many groups (a refocused ResNet-34 forward took 3x as long with it).
+        # convmap(basis) as one batched matmul over im2col patches (the grouped conv is slow, docs/refconv.md)
         k, m, groups = self.kernel_size, self.map_k, self.convmap._groups
         per_group = self.num_2d_kernels // groups
         patches = F.unfold(self.weight.reshape([1, self.num_2d_kernels, k, k]), m, paddings=m // 2)
@@ -131,10 +91,7 @@ class RefConv2D(nn.Layer):
         return self.weight + paddle.matmul(transform, patches).reshape(self.kernel_shape)
 
     def reparameterize(self):
-        """The plain ``nn.Conv2D`` computing what this layer computes (its inference form): ``weight``
-        the refocused kernel ``weight + convmap(weight)``, ``bias`` this layer's (none when it has none).
-        Its class is ``folds_into`` when set (``refocus`` records the class of the conv it replaced),
-        else ``DepthwiseConv2D`` for a depthwise layer and ``nn.Conv2D`` otherwise."""
+        """The plain conv computing this layer (class ``folds_into``, else DepthwiseConv2D or nn.Conv2D)."""
         depthwise = self.groups == self.in_channels == self.out_channels
         conv_class = getattr(self, "folds_into", DepthwiseConv2D if depthwise else nn.Conv2D)
         conv = conv_class(self.in_channels, self.out_channels, self.kernel_size, stride=self.stride,

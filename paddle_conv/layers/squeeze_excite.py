@@ -1,10 +1,4 @@
-"""Squeeze-and-Excitation (Hu et al., "Squeeze-and-Excitation Networks", CVPR 2018,
-arXiv:1709.01507): global average pooling squeezes each channel to a number, a two-layer
-bottleneck (``C -> C / r -> C``, ReLU then a sigmoid gate) turns them into per-channel scales in
-[0, 1], and the input is multiplied by its scales.
-
-Parameters: ``C * (C / r) + C / r`` (``fc1``) ``+ (C / r) * C + C`` (``fc2``).
-"""
+"""Squeeze-and-Excitation (Hu et al., CVPR 2018, arXiv:1709.01507): per-channel scales from pooled channels."""
 
 import paddle.nn as nn
 import paddle.nn.functional as F
@@ -18,13 +12,10 @@ class SqueezeExcite(nn.Layer):
     Args:
         channels: ``C``.
         reduction: ``r``; the hidden width is ``max(1, C // r)``.
-        gate: the function making the scales: ``F.sigmoid`` (the paper's), ``F.hardsigmoid`` (MobileNetV3's,
-            PP-LCNet's).
-        names: the attribute names of the two 1x1 convs (state-dict keys); a published layout's, as
-            PaddleClas's PP-LCNet's ``("conv1", "conv2")``.
+        gate: ``F.sigmoid`` (the paper's) or ``F.hardsigmoid`` (MobileNetV3's, PP-LCNet's).
+        names: attribute names (state-dict keys) of the two 1x1 convs, e.g. PP-LCNet's ``("conv1", "conv2")``.
 
-    Input and output ``[N, C, H, W]``; :meth:`scale` gives the scales ``[N, C, 1, 1]``.
-    ``fc1``/``fc2`` (``names``) are ``1 x 1`` convolutions (the paper's fully connected layers).
+    Input and output ``[N, C, H, W]``; ``fc1``/``fc2`` are ``1 x 1`` convolutions.
     """
 
     def __init__(self, channels, reduction=16, gate=F.sigmoid, names=("fc1", "fc2")):

@@ -1,7 +1,4 @@
-"""The convolutional tokenizer of CCT (Hassani et al., *Escaping the Big Data Paradigm with
-Compact Transformers*, arXiv 2104.05704): a few conv-ReLU-maxpool stages whose output
-pixels become the transformer's tokens, in place of ViT's non-overlapping patches.
-"""
+"""The convolutional tokenizer of CCT (arXiv 2104.05704): conv-ReLU-maxpool stages whose pixels are tokens."""
 
 from paddle import nn
 
@@ -21,10 +18,8 @@ class Tokenizer(nn.Layer):
         out_channels: channels of the last stage = the token width (embedding dim).
         hidden_channels: channels of the stages before the last.
 
-    Shape: ``[N, in_channels, H, W]`` in, ``[N, H' * W', out_channels]`` out, where
-    ``(H', W') = grid_size(H, W)``; tokens are in row-major order over the ``H' x W'`` grid.
-
-    Parameters are named as upstream's: ``conv_layers.<i>.0.weight`` (Kaiming-normal init).
+    Shape: ``[N, in_channels, H, W]`` in, ``[N, H' * W', out_channels]`` out, ``(H', W') = grid_size(H, W)``
+    (row-major). Parameters are named as upstream's: ``conv_layers.<i>.0.weight``.
     """
 
     def __init__(self, kernel_size, stride, padding, pooling_kernel_size=3, pooling_stride=2,

@@ -1,14 +1,6 @@
-"""The transformer encoder layer of CCT (Hassani et al., *Escaping the Big Data Paradigm
-with Compact Transformers*, arXiv 2104.05704).
+"""The transformer encoder layer of CCT (arXiv 2104.05704), as SHI-Labs' implementation, parameter names included.
 
-The layer follows SHI-Labs' implementation exactly, parameter names included::
-
-    x = x + drop_path(self_attn(pre_norm(x)))
-    x = norm1(x)
-    x = x + drop_path(dropout2(linear2(dropout1(gelu(linear1(x))))))
-
-Note the second step: ``norm1`` normalises the residual stream itself (not just the MLP's
-input), as upstream does; keeping it is what makes converted checkpoints give the same outputs.
+``norm1`` normalises the residual stream itself (not just the MLP's input), as upstream does.
 """
 
 from paddle import nn

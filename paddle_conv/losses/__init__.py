@@ -1,9 +1,4 @@
-"""Losses, registered by name for configs (``Loss: {Train: [{CELoss: {epsilon: 0.1}}]}``).
-
-:func:`build_loss` turns a validated ``Loss.Train`` / ``Loss.Eval`` list into one layer that
-sums the entries, each scaled by its optional ``weight`` (default 1.0). The distillation losses
-(:mod:`.distillation`) read a DistillationModel's ``{member: logits}`` by member name.
-"""
+"""Losses, registered by name for configs (``Loss: {Train: [{CELoss: {epsilon: 0.1}}]}``)."""
 
 from ..registry import LOSSES, register_loss
 from .celoss import CELoss, CombinedLoss, MixCELoss  # noqa: E402  (registers CELoss, MixCELoss)
@@ -23,11 +18,8 @@ from .multilabel import MultiLabelLoss  # noqa: E402  (registers)
 
 
 def build_loss(entries, member=None):
-    """A :class:`CombinedLoss` of ``[{Name: {weight: w, **kwargs}}, ...]``.
-
-    ``member``: the outputs are a DistillationModel's ``{member: logits}``; the losses that do not
-    read members by name (``CELoss``, ...) apply to this member's (:class:`MemberLoss`).
-    """
+    """A :class:`CombinedLoss` of ``[{Name: {weight: w, **kwargs}}, ...]`` (``weight`` default 1.0); ``member``:
+    the DistillationModel member that losses not reading members by name (``CELoss``, ...) apply to."""
     weighted = []
     for entry in entries:
         (name, kwargs), = entry.items()
@@ -40,25 +32,7 @@ def build_loss(entries, member=None):
     return CombinedLoss(weighted)
 
 
-__all__ = [
-    "CELoss",
-    "CombinedLoss",
-    "DistillationCELoss",
-    "DistillationDISTLoss",
-    "DistillationDKDLoss",
-    "DistillationDMLLoss",
-    "DistillationGTCELoss",
-    "DistillationKLDivLoss",
-    "DistillationSKDLoss",
-    "DistillationWSLLoss",
-    "KD_WEIGHTS",
-    "MemberLoss",
-    "MixCELoss",
-    "LOSSES",
-    "MultiBoxLoss",
-    "MultiBoxLoss_KD",
-    "MultiLabelLoss",
-    "build_loss",
-    "kd_total",
-    "register_loss",
-]
+__all__ = ["CELoss", "CombinedLoss", "DistillationCELoss", "DistillationDISTLoss", "DistillationDKDLoss",
+           "DistillationDMLLoss", "DistillationGTCELoss", "DistillationKLDivLoss", "DistillationSKDLoss",
+           "DistillationWSLLoss", "KD_WEIGHTS", "MemberLoss", "MixCELoss", "LOSSES", "MultiBoxLoss", "MultiBoxLoss_KD",
+           "MultiLabelLoss", "build_loss", "kd_total", "register_loss"]

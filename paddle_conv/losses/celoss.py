@@ -8,14 +8,8 @@ from ..registry import register_loss
 
 @register_loss
 class CELoss(paddle.nn.Layer):
-    """Softmax cross-entropy of logits ``[N, C]`` and int labels ``[N]`` or ``[N, 1]``, or soft
-    targets ``[N, C]`` (the mixed targets of Mixup/CutMix batch ops), as PaddleClas's ``CELoss``.
-
-    Args:
-        epsilon: label-smoothing factor in [0, 1) (Szegedy et al., *Rethinking the Inception
-            Architecture*, 2016); ``None`` or 0 disables it. Uses paddle's own
-            ``cross_entropy(label_smoothing=...)``.
-    """
+    """Softmax cross-entropy of logits ``[N, C]`` and int labels ``[N]`` / ``[N, 1]`` or soft targets ``[N, C]``
+    (Mixup/CutMix), as PaddleClas's ``CELoss``; ``epsilon``: label smoothing in [0, 1) (None or 0: none)."""
 
     def __init__(self, epsilon=None):
         super().__init__()
@@ -25,26 +19,19 @@ class CELoss(paddle.nn.Layer):
         self.epsilon = eps
 
     def forward(self, logits: paddle.Tensor, label: paddle.Tensor) -> paddle.Tensor:
-        if label.ndim == logits.ndim and label.shape[-1] == logits.shape[-1] and label.shape[-1] > 1:
-            return soft_cross_entropy(logits, label, self.epsilon)
+        if label.ndim == logits.ndim and label.shape[-1] == logits.shape[-1] and label.shape[-1] > 1:  # soft targets
+            targets = label.astype(logits.dtype)
+            if self.epsilon:
+                targets = targets * (1.0 - self.epsilon) + self.epsilon / logits.shape[-1]
+            return -(targets * F.log_softmax(logits, axis=-1)).sum(axis=-1).mean()
         if label.ndim == logits.ndim:
             label = label.squeeze(-1)
         return F.cross_entropy(logits, label, label_smoothing=self.epsilon)
 
 
-def soft_cross_entropy(logits, targets, epsilon=0.0):
-    """Mean of ``-sum(t * log_softmax(logits))`` over the batch; targets ``[N, C]`` smoothed first
-    (``t * (1 - epsilon) + epsilon / C``) when ``epsilon`` > 0."""
-    targets = targets.astype(logits.dtype)
-    if epsilon:
-        targets = targets * (1.0 - epsilon) + epsilon / logits.shape[-1]
-    return -(targets * F.log_softmax(logits, axis=-1)).sum(axis=-1).mean()
-
-
 @register_loss
 class MixCELoss(CELoss):
-    """Cross-entropy on the soft targets of Mixup/CutMix batch ops (PaddleClas 2.6 folded this into
-    ``CELoss``, which this is; kept for older configs). Integer labels work as in CELoss."""
+    """:class:`CELoss` under its older PaddleClas name (configs before 2.6)."""
 
 
 class CombinedLoss(paddle.nn.Layer):

@@ -1,19 +1,5 @@
-"""Knowledge-distillation losses of classifiers, with PaddleClas's names, keys and formulas.
-
-Each loss reads the outputs of a :class:`~paddle_conv.models.distillation.DistillationModel`
-(``{member name: logits [N, C]}``) by member name, and the labels ``[N]`` / ``[N, 1]``:
-
-- ``model_name_pairs`` (``[[Student, Teacher], ...]``): the loss of each ``(s, t)`` pair, summed
-  over the pairs (PaddleClas sums every entry of its loss dict); ``model_names``: one loss per member.
-- ``key``: PaddleClas picks ``output[key]`` of members that return a dict; our members return their
-  logits, which ``key: logits`` names (other keys are features: refused by the config).
-- ``name``: PaddleClas's name of the loss in its log (here the log shows the total loss).
-
-In the classes' formulas ``s`` is the first member's logits, ``t`` the second's, ``y`` the label,
-``T`` the temperature, ``softmax`` along the classes. A frozen teacher gets no gradients anyway; with
-a trained one, gradients reach it through the same terms as in PaddleClas (through the KL/soft-label
-ops' targets they do not: CE, KL, DKD).
-"""
+"""Knowledge-distillation losses of classifiers with PaddleClas's names, keys and formulas (docs/paddleclas.md): ``s``
+is the first member's logits ``[N, C]``, ``t`` the second's, ``y`` the label ``[N]``, ``T`` the temperature."""
 
 import paddle
 import paddle.nn.functional as F
@@ -40,14 +26,8 @@ def _labels(label):
     return label.reshape([-1]).astype("int64")
 
 
-def _kl_sum(log_p, q):
-    """``sum(q * (log q - log_p))`` over all elements (``F.kl_div`` with reduction ``sum``)."""
-    return F.kl_div(log_p, q, reduction="sum")
-
-
 class MemberLoss(paddle.nn.Layer):
-    """``loss(outputs[member], label)``: a loss of plain logits on one member of a DistillationModel
-    (PaddleClas evaluates its ``Student`` so)."""
+    """``loss(outputs[member], label)``: a loss of plain logits on one member of a DistillationModel."""
 
     reads_members = True
 
@@ -60,8 +40,7 @@ class MemberLoss(paddle.nn.Layer):
 
 
 class _PairLoss(paddle.nn.Layer):
-    """A loss of member pairs ``model_name_pairs`` (``[[first, second], ...]``), summed over the pairs;
-    subclasses define ``pair(first, second, label) -> scalar``."""
+    """A loss of ``model_name_pairs`` (``[[first, second], ...]``): the sum of ``self.pair(first, second, label)``."""
 
     reads_members = True
 
@@ -77,15 +56,10 @@ class _PairLoss(paddle.nn.Layer):
         return sum(self.pair(member_output(predicts, first, self.key), member_output(predicts, second, self.key), label)
                    for first, second in self.model_name_pairs)
 
-    def pair(self, first, second, label):
-        raise NotImplementedError
-
 
 @register_loss
 class DistillationCELoss(_PairLoss):
-    """``CE(s, softmax(t))``: cross-entropy of the first member's logits against the second's
-    softmax (PaddleClas's ``CELoss`` reads logits-shaped labels so). ``epsilon`` must stay null:
-    PaddleClas smooths the raw logits there, which are no distribution (the config refuses it)."""
+    """``CE(s, softmax(t))``; ``epsilon`` must stay null (PaddleClas smooths the raw logits there)."""
 
     def __init__(self, model_name_pairs=(), epsilon=None, key=None, name="loss_ce"):
         super().__init__(model_name_pairs, key, name)
@@ -98,8 +72,7 @@ class DistillationCELoss(_PairLoss):
 
 @register_loss
 class DistillationGTCELoss(paddle.nn.Layer):
-    """``sum over model_names of CE(output, label)``: each member against the ground truth, with
-    label smoothing ``epsilon`` (:class:`~paddle_conv.losses.celoss.CELoss`)."""
+    """``sum over model_names of CE(output, label)``, label smoothing ``epsilon`` (:class:`CELoss`)."""
 
     reads_members = True
 
@@ -121,10 +94,8 @@ DML_ACTIVATIONS = {"softmax": lambda x: F.softmax(x, axis=-1), "sigmoid": F.sigm
 
 @register_loss
 class DistillationDMLLoss(_PairLoss):
-    """Deep mutual learning (Zhang et al. 2018): ``(KL(p_t||p_s) + KL(p_s||p_t)) / 2`` of ``p = act(logits)``, where
-    PaddleClas's ``KL(q||p) = q * log((q + eps) / (p + eps)) * C`` per element; the mean over
-    ``[N, C]`` (``sum_across_class_dim``: summed over classes, mean over the batch). ``weight_ratio``
-    (multi-label) must stay false."""
+    """Deep mutual learning (Zhang et al. 2018): ``(KL(p_t||p_s) + KL(p_s||p_t)) / 2`` of ``p = act(logits)``,
+    PaddleClas's ``KL(q||p) = q * log((q + eps) / (p + eps)) * C``, mean over ``[N, C]`` (or over N of the sums)."""
 
     def __init__(self, model_name_pairs=(), act="softmax", weight_ratio=False, sum_across_class_dim=False, key=None,
                  name="loss_dml"):
@@ -154,15 +125,14 @@ class DistillationKLDivLoss(_PairLoss):
 
     def pair(self, first, second, label):
         T = self.temperature
-        loss = _kl_sum(F.log_softmax(first / T, axis=1), F.softmax(second / T, axis=1))
+        loss = F.kl_div(F.log_softmax(first / T, axis=1), F.softmax(second / T, axis=1), reduction="sum")
         return loss * T ** 2 / first.shape[0]
 
 
 @register_loss
 class DistillationDKDLoss(_PairLoss):
-    """Decoupled KD (Zhao et al. 2022): ``alpha * TCKD + beta * NCKD`` at temperature ``T``, where TCKD is the KL of the
-    binary (target class, all others) probabilities and NCKD the KL among the non-target classes,
-    each ``* T^2 / N``. The target is the label (``use_target_as_gt``: the teacher's argmax)."""
+    """Decoupled KD (Zhao et al. 2022): ``(alpha * TCKD + beta * NCKD) * T^2 / N``: the KLs of the (target, others)
+    probabilities and among the non-target classes (``use_target_as_gt``: the target is the teacher's argmax)."""
 
     def __init__(self, model_name_pairs=(), key=None, temperature=1.0, alpha=1.0, beta=1.0, use_target_as_gt=False,
                  name="loss_dkd"):
@@ -179,8 +149,9 @@ class DistillationDKDLoss(_PairLoss):
         def binary(p):  # [N, 2]: probability of the target class, of all the others
             return paddle.concat([(p * gt).sum(axis=1, keepdim=True), (p * (1 - gt)).sum(axis=1, keepdim=True)], 1)
 
-        tckd = _kl_sum(paddle.log(binary(p_s)), binary(p_t))
-        nckd = _kl_sum(F.log_softmax(first / T - 1000.0 * gt, axis=1), F.softmax(second / T - 1000.0 * gt, axis=1))
+        tckd = F.kl_div(paddle.log(binary(p_s)), binary(p_t), reduction="sum")
+        nckd = F.kl_div(F.log_softmax(first / T - 1000.0 * gt, axis=1), F.softmax(second / T - 1000.0 * gt, axis=1),
+                        reduction="sum")
         return (self.alpha * tckd + self.beta * nckd) * T ** 2 / n
 
 
@@ -205,9 +176,8 @@ class DistillationWSLLoss(_PairLoss):
 
 @register_loss
 class DistillationSKDLoss(_PairLoss):
-    """Spherical KD (Guo et al. 2020): logits layer-normalised over the classes (no affine, eps 1e-7) and scaled by
-    ``multiplier``, then ``alpha * T^2 * mean CE(s' / T, softmax(t' / T)) + (1 - alpha) * CE(s', y)``
-    (``use_target_as_gt``: ``y`` is the teacher's argmax)."""
+    """Spherical KD (Guo et al. 2020): ``alpha * T^2 * mean CE(s' / T, softmax(t' / T)) + (1 - alpha) * CE(s', y)``
+    of the logits layer-normalised and scaled by ``multiplier`` (``use_target_as_gt``: ``y`` = the teacher's argmax)."""
 
     def __init__(self, model_name_pairs=(), key=None, temperature=1.0, multiplier=2.0, alpha=0.9,
                  use_target_as_gt=False, name="skd_loss"):
@@ -237,9 +207,8 @@ def _pearson_distance(a, b, eps=1e-8):
 
 @register_loss
 class DistillationDISTLoss(_PairLoss):
-    """DIST (Huang et al. 2022): ``beta * inter + gamma * intra`` of ``p = softmax(logits)`` (no temperature, as
-    PaddleClas): ``inter`` = 1 - the mean Pearson correlation of the samples' class distributions,
-    ``intra`` = the same over the classes (columns of ``[N, C]``)."""
+    """DIST (Huang et al. 2022): ``beta * inter + gamma * intra``, the Pearson distances of ``softmax(logits)``
+    over the rows and over the columns of ``[N, C]``."""
 
     def __init__(self, model_name_pairs=(), key=None, beta=1.0, gamma=1.0, name="loss_dist"):
         super().__init__(model_name_pairs, key, name)

@@ -1,20 +1,5 @@
-"""SSD losses: MultiBoxLoss (Liu et al., *SSD*, ECCV 2016) and its distillation form MultiBoxLoss_KD
-(Chen et al., *Learning Efficient Object Detection Models with Knowledge Distillation*, NeurIPS 2017).
-
-Both are vectorised over the batch, no Python loop over images. The no-gradient part runs once for
-the whole batch: ground truths are padded to ``[B, M, 5]`` with a validity mask and matched in one
-IoU pass (:func:`paddle_conv.det.match_numpy`, NumPy); the mining loss of every prior (its
-cross-entropy as background, :func:`background_loss`) is one blocked ``exp`` pass, and the hardest
-negatives of every image come from one ``argpartition`` over ``[B, P]`` (top ``k`` = the largest
-count in the batch, then each image keeps its own ``neg_pos * num_pos``). The differentiable part
-sees only the gathered rows: Smooth-L1 on the positives, an exact log-softmax on the positives and
-mined negatives (its cross-entropy, and for the KD loss the softened distributions).
-
-As in seed 003, an image whose count ``neg_pos * num_pos`` is 0 (an image without objects, or
-``neg_pos=0``) mines ``negatives_for_hard`` (100) hard negatives instead; ``negatives_for_hard=0``
-gives amdegroot/ssd.pytorch's behaviour (such an image adds nothing). N is the number of positives
-in the batch, at least 1; a batch with nothing selected returns zeros.
-"""
+"""SSD losses: MultiBoxLoss (Liu et al., ECCV 2016) and its distillation form MultiBoxLoss_KD (Chen et al.,
+NeurIPS 2017), vectorised over the batch (docs/detection.md; the speed work in docs/benchmarks.md)."""
 
 from collections import namedtuple
 from typing import Sequence, Tuple, Union
@@ -28,8 +13,8 @@ from ..det import encode, match_numpy, pad_targets_numpy
 from ..errors import ConfigError, DataError
 from ..registry import register_loss
 
-#: What both losses need from matching and mining: flat row indices ``image * P + prior`` of the
-#: positives and of the selected (positive or mined negative) priors, their targets, and N (>= 1).
+#: Matching and mining: flat rows ``image * P + prior`` of the positives and of the selected priors
+#: (positives, then mined negatives), their targets, and N (>= 1).
 _Assigned = namedtuple("_Assigned", "pos_rows sel_rows loc_t conf_t n")
 
 #: The seed's total ``(0.3 * soft + 0.7 * loss_c) + (0.5 * l2 + loss_l)``; trainer config keys.
@@ -37,9 +22,7 @@ KD_WEIGHTS = {"soft": 0.3, "loss_c": 0.7, "l2": 0.5, "loss_l": 1.0}
 
 
 class _GatherRows(paddle.autograd.PyLayer):
-    """``paddle.gather(x, rows)`` whose backward writes the few gathered rows into a zero gradient
-    in NumPy: Paddle's CPU ``gather_grad`` took 14 ms for 6k of 280k rows of 21 classes, this 3 ms.
-    The rows must be distinct (they are: each prior is selected at most once)."""
+    """``paddle.gather(x, rows)`` with its backward in NumPy (faster on CPU); the rows must be distinct."""
 
     @staticmethod
     def forward(ctx, x, rows):
@@ -63,9 +46,7 @@ def _rows(x, rows):
 
 
 def _log_softmax(x):
-    """Log-softmax over the last axis, exact for any logits. (Paddle 3.3's CPU ``F.log_softmax`` and
-    ``F.cross_entropy`` stop at about -64, the log of the smallest float32 probability they keep,
-    where upstream's torch gives e.g. -600 for logits 300 apart.)"""
+    """Log-softmax over the last axis, exact for any logits (Paddle 3.3's CPU one stops at about -64)."""
     shifted = x - x.max(axis=-1, keepdim=True).detach()
     return shifted - paddle.log(paddle.exp(shifted).sum(axis=-1, keepdim=True))
 
@@ -76,16 +57,8 @@ def _zero(loc, conf):
 
 
 def background_loss(conf, block=16384):
-    """Each prior's cross-entropy if it were background: ``logsumexp(conf) - conf[..., 0]``.
-
-    ``conf [B, P, C]`` logits (a Paddle tensor; no gradient is recorded) -> NumPy ``[B, P]``.
-    Computed as ``log(sum(exp(conf))) - conf[..., 0]`` (no max pass) over blocks of ``block`` of the
-    ``B * P`` rows, each read once while it is in cache: at B=32, 8732 priors, 21 classes this took
-    about 9 ms on the 2-core CPU, against 20 ms for one ``paddle.exp`` over the whole tensor and
-    70 ms for ``paddle.logsumexp`` (NumPy's float32 exp is slower than Paddle's here). Rows whose
-    sum leaves the safe range (a logit above ~69, or all below ~-69) are redone with
-    ``paddle.logsumexp``, so every value is as exact as upstream's.
-    """
+    """Each prior's cross-entropy as background, ``logsumexp(conf) - conf[..., 0]``: ``conf [B, P, C]`` -> NumPy
+    ``[B, P]``, no gradient; blocks of ``block`` rows, rows out of the safe range redone with ``paddle.logsumexp``."""
     with paddle.no_grad():
         rows = conf.detach().reshape([-1, conf.shape[-1]])
         ones = paddle.ones([conf.shape[-1]], dtype=conf.dtype)
@@ -105,37 +78,18 @@ def background_loss(conf, block=16384):
 
 
 def kd_total(losses, weights=None):
-    """Weighted sum of ``(soft, l2, loss_c, loss_l)`` from :class:`MultiBoxLoss_KD`.
-
-    ``weights`` maps ``soft``, ``l2``, ``loss_c``, ``loss_l`` to floats (missing keys take
-    :data:`KD_WEIGHTS`); unknown keys raise ConfigError.
-    """
+    """Weighted sum of :class:`MultiBoxLoss_KD`'s ``(soft, l2, loss_c, loss_l)`` (defaults: :data:`KD_WEIGHTS`)."""
     weights = {**KD_WEIGHTS, **(weights or {})}
     unknown = set(weights) - set(KD_WEIGHTS)
     if unknown:
         raise ConfigError(f"unknown KD loss weight(s) {sorted(unknown)}; the keys are {sorted(KD_WEIGHTS)}")
     soft, l2, loss_c, loss_l = losses
-    return (weights["soft"] * soft + weights["loss_c"] * loss_c) + (
-        weights["l2"] * l2 + weights["loss_l"] * loss_l
-    )
-
-
-def _seed_options(*given):
-    """ConfigError for a seed argument asking for what neither the seed nor amdegroot computes: both
-    store these four (in this order) and always match with the priors, mine, and keep background class 0."""
-    options = {"prior_for_matching": True, "bkg_label": 0, "neg_mining": True, "encode_target": False}
-    for (name, wanted), value in zip(options.items(), given):
-        if value != wanted:
-            raise ConfigError(
-                f"{name}={value!r}: the SSD loss (as seed 003 and amdegroot/ssd.pytorch) always matches "
-                f"with the priors, mines hard negatives and has background class 0; use {name}={wanted!r}"
-            )
+    return (weights["soft"] * soft + weights["loss_c"] * loss_c) + (weights["l2"] * l2 + weights["loss_l"] * loss_l)
 
 
 def _hard_negative_rows(conf, pos_rows, num_neg):
-    """The flat rows ``image * P + prior`` of the mined negatives of ``conf [B, P, C]``: in image
-    ``b`` the ``num_neg[b]`` priors of highest background loss, hardest first, never a positive
-    (``pos_rows``)."""
+    """Flat rows ``image * P + prior`` of ``conf [B, P, C]``'s mined negatives: per image the ``num_neg[b]``
+    priors of highest background loss, hardest first, never a positive."""
     num_priors = conf.shape[1]
     k = min(int(num_neg.max()), num_priors)
     if k <= 0:
@@ -156,28 +110,10 @@ def _hard_negative_rows(conf, pos_rows, num_neg):
 class MultiBoxLoss(nn.Layer):
     """SSD loss: Smooth-L1 on positives plus cross-entropy with 3:1 hard negative mining, both / N.
 
-    Takes seed 003's arguments, by its names and in its order (``MultiBoxLoss(21, 0.5, True, 0,
-    True, 3, 0.5, False, use_gpu)``):
-
-    Args:
-        num_classes: classes including background (21 for VOC).
-        overlap_thresh: IoU at which a prior becomes positive (0.5).
-        prior_for_matching, bkg_label, neg_mining, encode_target: the seed's (and amdegroot's)
-            stored flags; only their values ``True, 0, True, False`` are accepted (ConfigError
-            otherwise), which is what the seed computes whatever they say.
-        neg_pos: mined negatives per positive (3).
-        neg_overlap: stored as the seed does; unused there and here.
-        use_gpu: stored as the seed does; the loss runs where its inputs are.
-        negatives_for_hard: negatives mined in an image whose ``neg_pos * num_pos`` is 0 (100, the
-            seed's); 0 = amdegroot's behaviour (an image without objects mines none).
-        variance: the encoding variances (0.1, 0.2) (the seed's ``Config['variance']``).
-
-    Call: ``loss_l, loss_c = criterion((loc, conf, priors), targets)`` with ``loc [B, P, 4]``,
-    ``conf [B, P, C]`` logits, ``priors [P, 4]`` (cx, cy, w, h) and ``targets`` a list of ``B``
-    tensors ``[n_i, 5]`` = ``(x1, y1, x2, y2, label)`` in relative coordinates with 0-based labels
-    (background is class 0 inside), or a padded ``[B, M, 5]`` tensor (label ``-1`` = padding).
-    ``N`` is the number of positive priors in the batch (at least 1).
-    """
+    Seed 003's arguments, names and order (docs/detection.md). Call: ``loss_l, loss_c = criterion((loc, conf,
+    priors), targets)`` with ``loc [B, P, 4]``, ``conf [B, P, C]`` logits (C with background), ``priors [P, 4]``
+    (cx, cy, w, h), ``targets`` ``B`` tensors ``[n_i, 5]`` = ``(x1, y1, x2, y2, 0-based label)`` or ``[B, M, 5]``
+    padded with label ``-1``."""
 
     def __init__(self, num_classes=21, overlap_thresh=0.5, prior_for_matching=True, bkg_label=0, neg_mining=True,
                  neg_pos=3, neg_overlap=0.5, encode_target=False, use_gpu=True, negatives_for_hard=100.0,
@@ -191,69 +127,50 @@ class MultiBoxLoss(nn.Layer):
             raise ConfigError(f"neg_pos={neg_pos} must be >= 0")
         if negatives_for_hard < 0:
             raise ConfigError(f"negatives_for_hard={negatives_for_hard} must be >= 0 (0: amdegroot's behaviour)")
-        _seed_options(prior_for_matching, bkg_label, neg_mining, encode_target)
-        self.num_classes = num_classes
-        self.threshold = overlap_thresh
+        seed_flags = {"prior_for_matching": (prior_for_matching, True), "bkg_label": (bkg_label, 0),
+                      "neg_mining": (neg_mining, True), "encode_target": (encode_target, False)}
+        for name, (value, wanted) in seed_flags.items():  # stored by the seed, which computes only these values
+            if value != wanted:
+                raise ConfigError(f"{name}={value!r}: the SSD loss (as seed 003 and amdegroot/ssd.pytorch) always "
+                                  "matches with the priors, mines hard negatives and has background class 0; "
+                                  f"use {name}={wanted!r}")
+        self.num_classes, self.threshold, self.negpos_ratio = num_classes, overlap_thresh, neg_pos
         self.use_prior_for_matching, self.background_label = prior_for_matching, bkg_label
         self.do_neg_mining, self.encode_target = neg_mining, encode_target
-        self.negpos_ratio = neg_pos
         self.neg_overlap, self.use_gpu = neg_overlap, use_gpu
-        self.negatives_for_hard = negatives_for_hard
-        self.variance = tuple(variance)
+        self.negatives_for_hard, self.variance = negatives_for_hard, tuple(variance)
 
     def _assign(self, loc, conf, priors, targets):
-        """Matching and hard negative mining for the whole batch (NumPy on the host, no gradient).
-
-        Returns the flat row indices ``image * P + prior`` of the positives and of the selected
-        priors (the positives, then the mined negatives), the positives' encoded boxes, the
-        selected priors' classes and N, as Paddle tensors.
-        """
-        if (
-            loc.ndim != 3
-            or conf.ndim != 3
-            or loc.shape[:2] != conf.shape[:2]
-            or loc.shape[1] != priors.shape[0]
-        ):
-            raise DataError(
-                f"predictions do not fit: loc {list(loc.shape)}, conf {list(conf.shape)}, "
-                f"priors {list(priors.shape)}; expected [B, P, 4], [B, P, C], [P, 4]"
-            )
+        """Matching and hard negative mining of the whole batch (NumPy, no gradient) as :data:`_Assigned`."""
+        if loc.ndim != 3 or conf.ndim != 3 or loc.shape[:2] != conf.shape[:2] or loc.shape[1] != priors.shape[0]:
+            raise DataError(f"predictions do not fit: loc {list(loc.shape)}, conf {list(conf.shape)}, "
+                            f"priors {list(priors.shape)}; expected [B, P, 4], [B, P, C], [P, 4]")
         if conf.shape[-1] != self.num_classes:
-            raise ConfigError(
-                f"conf has {conf.shape[-1]} classes but the loss was built with "
-                f"num_classes={self.num_classes} (background included)"
-            )
+            raise ConfigError(f"conf has {conf.shape[-1]} classes but the loss was built with "
+                              f"num_classes={self.num_classes} (background included)")
         truths, labels, valid = pad_targets_numpy(targets)
         if truths.shape[0] != loc.shape[0]:
             raise DataError(f"{truths.shape[0]} targets for a batch of {loc.shape[0]} images")
         top = int(labels.max())
         if top >= self.num_classes - 1:
-            raise DataError(
-                f"target label {top} out of range: labels are 0-based without background, "
-                f"so they must lie in [0, {self.num_classes - 2}] for num_classes={self.num_classes}"
-            )
+            raise DataError(f"target label {top} out of range: labels are 0-based without background, "
+                            f"so they must lie in [0, {self.num_classes - 2}] for num_classes={self.num_classes}")
         priors_np = priors.numpy()
         batch, num_priors = conf.shape[:2]
         pos_img, pos_prior, pos_truth = match_numpy(truths, valid, priors_np, self.threshold)
         pos_rows = pos_img * num_priors + pos_prior  # flat (image, prior) rows, row-major
         num_pos = np.bincount(pos_img, minlength=batch)
-        # Hard negative mining: in each image the neg_pos * num_pos background priors of highest loss.
         num_neg = np.minimum(self.negpos_ratio * num_pos, num_priors - 1).astype("int64")
         num_neg[num_neg == 0] = int(self.negatives_for_hard)  # the seed's count; it may exceed P
         neg_rows = _hard_negative_rows(conf, pos_rows, num_neg)
         loc_t = encode(truths[pos_img, pos_truth], priors_np[pos_prior], self.variance)
         sel_classes = np.concatenate([labels[pos_img, pos_truth] + 1, np.zeros(len(neg_rows), dtype="int64")])
-        return _Assigned(
-            paddle.to_tensor(pos_rows),
-            paddle.to_tensor(np.concatenate([pos_rows, neg_rows])),
-            paddle.to_tensor(loc_t),
-            paddle.to_tensor(sel_classes),
-            paddle.to_tensor(max(len(pos_rows), 1), dtype=loc.dtype),
-        )
+        return _Assigned(paddle.to_tensor(pos_rows), paddle.to_tensor(np.concatenate([pos_rows, neg_rows])),
+                         paddle.to_tensor(loc_t), paddle.to_tensor(sel_classes),
+                         paddle.to_tensor(max(len(pos_rows), 1), dtype=loc.dtype))
 
     def _own_losses(self, loc_pos, log_p, a):
-        """``(loss_l, loss_c)`` from the positives' ``loc_pos [Np, 4]`` and the selected priors'
-        log-probabilities ``log_p [S, C]``, divided by N."""
+        """``(loss_l, loss_c) / N`` of the positives' ``loc_pos [Np, 4]`` and the selected ``log_p [S, C]``."""
         loss_l = F.smooth_l1_loss(loc_pos, a.loc_t, reduction="sum") / a.n
         loss_c = -paddle.take_along_axis(log_p, a.conf_t.unsqueeze(-1), axis=-1).sum() / a.n
         return loss_l, loss_c
@@ -269,30 +186,12 @@ class MultiBoxLoss(nn.Layer):
 
 @register_loss
 class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
-    """MultiBoxLoss plus the two distillation terms of Chen et al. (2017).
+    """MultiBoxLoss plus the two distillation terms of Chen et al. (2017) (docs/detection.md).
 
-    Args: seed 003's, by its names and in its order: those of :class:`MultiBoxLoss`, then
-        neg_w: weight of the background class in the soft loss (1.5); ``neg_w <= 1`` makes the soft
-            loss the seed's plain ``KLDivLoss`` (every class weight 1, ``pos_w`` unused).
-        pos_w: weight of the object classes in the soft loss (1.0), where ``neg_w > 1``.
-        Temp: distillation temperature (1.0); ``T`` is its older name.
-        reg_m: margin of the teacher-bounded regression loss (0.0).
-
-    Call: ``soft, l2, loss_c, loss_l = criterion((loc, conf, priors), (loc_t, conf_t), targets)`` with
-    the teacher's ``loc_t [B, P, 4]`` and ``conf_t [B, P, C]`` (no gradient flows into them).
-
-    * ``soft``: over the positives and mined negatives, the weighted KL divergence
-      ``sum_c w_c * p_t,c * (log p_t,c - log p_s,c)`` between the teacher's and the student's
-      softmax at temperature ``T``, with ``w_0 = neg_w`` (background) and ``w_c = pos_w`` otherwise
-      (all 1 where ``neg_w <= 1``), times ``T**2``. (The paper's ``-sum w_c p_t log p_s`` differs
-      from it by the teacher's weighted entropy, a constant: same gradients; this form is 0 when the
-      student equals the teacher.)
-    * ``l2``: the teacher-bounded regression loss: a positive's squared error
-      ``||loc_s - target||^2`` counts only where it plus ``reg_m`` exceeds the teacher's.
-    * ``loss_c``, ``loss_l``: the student's own MultiBoxLoss terms.
-
-    All four are divided by N; :func:`kd_total` combines them with the seed's weights.
-    """
+    Call: ``soft, l2, loss_c, loss_l = criterion((loc, conf, priors), (loc_t, conf_t), targets)`` with the
+    teacher's ``loc_t [B, P, 4]``, ``conf_t [B, P, C]``: ``soft`` the KL of the softmaxes at ``Temp`` over the
+    selected priors, class-weighted by ``neg_w``/``pos_w`` where ``neg_w > 1``, times ``Temp**2``; ``l2`` a
+    positive's squared error where it plus ``reg_m`` exceeds the teacher's; all four / N (:func:`kd_total`)."""
 
     def __init__(self, num_classes=21, overlap_thresh=0.5, prior_for_matching=True, bkg_label=0, neg_mining=True,
                  neg_pos=3, neg_overlap=0.5, encode_target=False, use_gpu=True, negatives_for_hard=100.0, neg_w=1.5,
@@ -317,10 +216,8 @@ class MultiBoxLoss_KD(MultiBoxLoss):  # noqa: N801  (the seed's name)
         loc, conf, priors = predictions
         loc_teacher, conf_teacher = (t.detach() for t in teacher[:2])
         if loc_teacher.shape != loc.shape or conf_teacher.shape != conf.shape:
-            raise DataError(
-                f"teacher predictions {list(loc_teacher.shape)}, {list(conf_teacher.shape)} do not "
-                f"match the student's {list(loc.shape)}, {list(conf.shape)}: both must use the same priors"
-            )
+            raise DataError(f"teacher predictions {list(loc_teacher.shape)}, {list(conf_teacher.shape)} do not "
+                            f"match the student's {list(loc.shape)}, {list(conf.shape)}: both must use the same priors")
         a = self._assign(loc, conf, priors, targets)
         if a.sel_rows.shape[0] == 0:
             return (_zero(loc, conf),) * 4

@@ -8,16 +8,11 @@ from ..registry import register_loss
 
 @register_loss
 class MultiLabelLoss(paddle.nn.Layer):
-    """Sigmoid binary cross-entropy of logits ``[N, C]`` against 0/1 labels ``[N, C]`` (or ``[N, 2, C]``:
-    the labels and each attribute's positive ratio, from ``MultiLabelDataset(label_ratio=True)``), as
-    PaddleClas's ``MultiLabelLoss``.
+    """Sigmoid binary cross-entropy of logits ``[N, C]`` and 0/1 labels ``[N, C]`` (or ``[N, 2, C]`` with each
+    attribute's positive ratio), as PaddleClas's ``MultiLabelLoss``.
 
-    Args:
-        epsilon: label smoothing in (0, 1) (``labels * (1 - epsilon) + epsilon / C``); other values: none.
-        size_sum: sum over the attributes, then the mean over the batch (else the mean of all).
-        weight_ratio: weigh each term by ``exp(1 - ratio)`` for a positive label, ``exp(ratio)`` for a
-            negative one (rare attributes count more; Li et al. 2015), and leave labels ``-1`` out.
-    """
+    ``epsilon``: label smoothing where in (0, 1); ``size_sum``: sum over attributes, mean over the batch;
+    ``weight_ratio``: weigh a term by ``exp(1 - ratio)`` (positive) or ``exp(ratio)``, labels ``-1`` left out."""
 
     def __init__(self, epsilon=None, size_sum=False, weight_ratio=False):
         super().__init__()

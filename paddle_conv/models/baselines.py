@@ -1,16 +1,7 @@
-"""Plain baselines from ``paddle.vision.models``, registered by their Paddle names: ResNet-50 and
-MobileNetV1 (for comparison with the octave models), and the other architectures the RefConv seed
-refocuses that Paddle ships (MobileNetV2, MobileNetV3 small/large, ShuffleNetV2 x1.0,
-ResNet-18/34/101, DenseNet-121), so ``Arch: {name: mobilenet_v2, refocus: {...}}`` works from a
-config. Each builder takes ``num_classes`` (and ``scale``, the width multiplier, where Paddle has it);
-input ``[N, 3, H, W]``, output ``[N, num_classes]``.
-
-The ResNets also take PaddleClas's ResNet keys (``ppcls/arch/backbone/legendary_models/resnet.py``):
-``layer_type`` (``"ConvBNLayer"``, or ``"DiverseBranchBlock"``: every conv + BN of the residual
-blocks, not the stem's nor the shortcuts', trained as a
-:class:`~paddle_conv.layers.DiverseBranchBlock`) and, on ResNet-18/34, ``use_first_short_conv``
-(true: the first block gets PaddleClas's 1x1 conv + BN shortcut; false, the default here, is
-Paddle's and the paper's identity shortcut).
+"""``paddle.vision.models`` networks registered by their Paddle names (ResNet-18/34/50/101, MobileNetV1/V2/V3,
+ShuffleNetV2 x1.0, DenseNet-121), so configs can refocus or train them: ``[N, 3, H, W] -> [N, num_classes]``, with
+``scale`` the width multiplier where Paddle has it. The ResNets also take PaddleClas's ``layer_type`` and
+``use_first_short_conv`` keys (docs/models.md).
 """
 
 from paddle import nn
@@ -24,6 +15,7 @@ from ..pretrained.catalog import IMAGENET, dli14_weights
 from ..registry import register_model
 
 _HAPI = "https://paddle-hapi.bj.bcebos.com/models/"
+
 
 def _hapi(model, file_name, md5, host=_HAPI):
     return WeightEntry(model=model, name="paddle_imagenet", urls=(host + file_name,), file_name=file_name,
@@ -63,11 +55,11 @@ VISION_PAPERS = {
 }
 
 
-def _card(name, classifier="fc", stages=(), residual_branches=(), **fields):
+def _card(name, classifier="fc", **fields):
     """The card of the ``paddle.vision.models`` model ``name``: its published weights, paper figures and ``fields``."""
     return ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models",
-                     classifier=classifier, stages=stages, residual_branches=residual_branches,
-                     weights=VISION_WEIGHTS.get(name, ()), paper=VISION_PAPERS.get(name), **fields)
+                     classifier=classifier, weights=VISION_WEIGHTS.get(name, ()), paper=VISION_PAPERS.get(name),
+                     **fields)
 
 
 def _mobilenet_v3_stages(block_strides):
@@ -114,10 +106,8 @@ def paddleclas_resnet(build, num_classes, layer_type, use_first_short_conv):
     return use_fast_convolutions(use_diverse_branches(network) if layer_type == "DiverseBranchBlock" else network)
 
 
-# Every builder: ``paddle.vision.models.<name>`` (never downloading weights), input ``[N, 3, H, W]``, output
-# ``[N, num_classes]``; ``scale`` is the width multiplier. Residual branch ends: ``ModelCard.residual_branches``
-# (ShuffleNetV2 and DenseNet concatenate instead of adding, MobileNetV1 has no shortcuts); stage k of
-# ``ModelCard.stages`` ends at stride 2**k.
+# Every builder: ``paddle.vision.models.<name>`` (never downloading weights); ShuffleNetV2, DenseNet and MobileNetV1
+# have no residual additions to drop.
 @register_model(card=_card("resnet18", stages=RESNET_STAGES, residual_branches=((resnet.BasicBlock, "bn2"),)))
 def resnet18(num_classes=1000, layer_type="ConvBNLayer", use_first_short_conv=False):
     """ResNet-18 (He et al., CVPR 2016), with PaddleClas's ResNet keys (module docstring)."""
@@ -132,15 +122,13 @@ def resnet34(num_classes=1000, layer_type="ConvBNLayer", use_first_short_conv=Fa
 
 @register_model(card=_card("resnet50", stages=RESNET_STAGES, residual_branches=((resnet.BottleneckBlock, "bn3"),)))
 def resnet50(num_classes=1000, layer_type="ConvBNLayer"):
-    """ResNet-50 (He et al., CVPR 2016), with PaddleClas's ResNet keys (module docstring); its first block's
-    shortcut is a projection (64 -> 256 channels)."""
+    """ResNet-50 (He et al., CVPR 2016), with PaddleClas's ResNet keys (module docstring)."""
     return paddleclas_resnet(vision_models.resnet50, num_classes, layer_type, False)
 
 
 @register_model(card=_card("resnet101", stages=RESNET_STAGES, residual_branches=((resnet.BottleneckBlock, "bn3"),)))
 def resnet101(num_classes=1000, layer_type="ConvBNLayer"):
-    """ResNet-101 (He et al., CVPR 2016), with PaddleClas's ResNet keys (module docstring); its first block's
-    shortcut is a projection (64 -> 256 channels)."""
+    """ResNet-101 (He et al., CVPR 2016), with PaddleClas's ResNet keys (module docstring)."""
     return paddleclas_resnet(vision_models.resnet101, num_classes, layer_type, False)
 
 

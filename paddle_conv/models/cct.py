@@ -1,29 +1,5 @@
-"""CCT: Compact Convolutional Transformers.
-
-Hassani et al., *Escaping the Big Data Paradigm with Compact Transformers*, arXiv 2104.05704.
-A convolutional :class:`~paddle_conv.layers.Tokenizer` turns the image into tokens, a stack
-of :class:`~paddle_conv.layers.TransformerEncoderLayer` mixes them, and
-:class:`~paddle_conv.layers.SeqPool` pools them for the linear classifier.
-
-Names follow SHI-Labs/Compact-Transformers: ``cct_<layers>_<kernel>x<conv layers>_<img size>``
-(``cct_7_3x1_32``: 7 transformer layers, one 3x3 conv stage, 32x32 images), and the
-state-dict layout is upstream's (``tokenizer.conv_layers.0.0.weight``,
-``classifier.positional_emb``, ``classifier.attention_pool.*``, ``classifier.blocks.<i>.*``,
-``classifier.norm.*``, ``classifier.fc.*``).
-
-Beyond upstream:
-
-* ``*_sine`` models really use the fixed sinusoidal embedding (a persistable buffer, so it is
-  in the state dict but not among the trainable parameters); upstream's ``*_sine`` builders
-  silently build a learnable one.
-* A model runs on any image size: learnable embeddings are resized bicubically over the token
-  grid on the fly (or once, with :meth:`CCT.resize_pos_embed`), sine ones are recomputed.
-
-Example::
-
-    model = paddle_conv.create_model("cct_7_3x1_32", num_classes=10)
-    logits = model(paddle.randn([2, 3, 32, 32]))    # [2, 10]
-    logits = model(paddle.randn([2, 3, 48, 48]))    # works too: embedding resized on the fly
+"""CCT (Hassani et al., arXiv 2104.05704) in SHI-Labs/Compact-Transformers' names and state-dict layout:
+``cct_<layers>_<kernel>x<conv layers>_<img size>[_sine]``; docs/cct.md says what differs from upstream.
 """
 
 import numpy as np
@@ -32,15 +8,12 @@ from paddle import nn
 
 from ..cards import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD, ModelCard, WeightEntry
 from ..layers import SeqPool, Tokenizer, TransformerEncoderLayer
-from ..layers.position_embedding import (
-    check_position_embedding,
-    resize_grid_embedding,
-    sinusoidal_embedding,
-)
-from ..registry import register_model
+from ..layers.position_embedding import check_position_embedding, resize_grid_embedding, sinusoidal_embedding
+from ..registry import register_variant
 
 # depth -> (num_heads, mlp_ratio, embedding_dim): upstream's cct_2 ... cct_14.
 WIDTHS = {2: (2, 1, 128), 4: (2, 1, 128), 6: (4, 2, 256), 7: (4, 2, 256), 14: (6, 3, 384)}
+
 
 def _pair(size):
     return (size, size) if isinstance(size, int) else tuple(size)
@@ -64,17 +37,8 @@ def cct_config(name):
 class TransformerClassifier(nn.Layer):
     """Position embedding, transformer encoder, final LayerNorm, SeqPool and linear head.
 
-    Args:
-        grid: ``(H', W')`` token grid the position embedding is made for.
-        embedding_dim: token width ``C``.
-        num_layers, num_heads, mlp_ratio: encoder depth, heads, MLP width / ``C``.
-        num_classes: outputs of the head.
-        dropout: on the embedded tokens, after attention and in the MLPs.
-        attention_dropout: on the attention weights.
-        stochastic_depth: drop-path rate of the last layer; layer ``i`` of ``n`` uses
-            ``stochastic_depth * i / (n - 1)``.
-        positional_embedding: ``"learnable"``, ``"sine"`` or ``"none"``.
-
+    ``grid``: the ``(H', W')`` token grid the embedding is made for; ``stochastic_depth``: the last layer's
+    drop-path rate (linear from 0); ``positional_embedding``: ``"learnable"``, ``"sine"`` or ``"none"``.
     Shape: tokens ``[N, H' * W', C]`` of any grid in, logits ``[N, num_classes]`` out.
     """
 
@@ -144,23 +108,10 @@ class TransformerClassifier(nn.Layer):
 
 
 class CCT(nn.Layer):
-    """Compact Convolutional Transformer (arXiv 2104.05704): tokenizer + classifier.
+    """Compact Convolutional Transformer: :class:`~paddle_conv.layers.Tokenizer` + :class:`TransformerClassifier`.
 
-    Args:
-        img_size: image size (int or ``(H, W)``) the position embedding is made for;
-            other sizes still work (see :meth:`forward`).
-        embedding_dim: token width.
-        in_channels: image channels.
-        n_conv_layers, kernel_size, stride, padding: tokenizer conv stages.
-        pooling_kernel_size, pooling_stride, pooling_padding: tokenizer max-pools.
-        dropout, attention_dropout, stochastic_depth: regularisation (upstream defaults
-            0, 0.1, 0.1); see :class:`TransformerClassifier`.
-        num_layers, num_heads, mlp_ratio: transformer encoder.
-        num_classes: outputs.
-        positional_embedding: ``"learnable"``, ``"sine"`` or ``"none"``.
-
-    Shape: ``[N, in_channels, H, W]`` in, ``[N, num_classes]`` out, for any ``H, W`` that
-    leave at least one token.
+    ``img_size`` (int or ``(H, W)``) is what the position embedding is made for; other sizes work too.
+    Shape: ``[N, in_channels, H, W]`` in, ``[N, num_classes]`` out, for any ``H, W`` leaving a token.
     """
 
     def __init__(self, img_size=224, embedding_dim=768, in_channels=3, n_conv_layers=1,
@@ -199,13 +150,6 @@ class CCT(nn.Layer):
     def forward(self, x):
         grid = self._grid(*x.shape[2:])
         return self.classifier(self.tokenizer(x), grid)
-
-
-def _cct(name, num_classes, **kwargs):
-    """The :class:`CCT` ``name`` (:func:`cct_config`); ``kwargs`` (``img_size``, ``positional_embedding``, ``dropout``,
-    ``stochastic_depth``, ...) override its configuration. Input ``[N, 3, H, W]`` (any size), output
-    ``[N, num_classes]``."""
-    return CCT(**{**cct_config(name), **kwargs, "num_classes": num_classes})
 
 
 _SHI_URL = "https://shi-labs.com/projects/cct/checkpoints/"
@@ -256,8 +200,7 @@ CCT_PAPERS = {
 
 
 def cct_card(name, num_classes):
-    """The :class:`~paddle_conv.cards.ModelCard` of the CCT model ``name``: CIFAR-10's
-    normalisation at 32x32, ImageNet's above."""
+    """The card of the CCT model ``name``: CIFAR-10's normalisation at 32x32, ImageNet's above."""
     size = cct_config(name)["img_size"]
     norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD} if size == 32 else {}
     return ModelCard(input_size=(3, size, size), interpolation="bicubic", classifier="classifier.fc",
@@ -269,110 +212,31 @@ def cct_card(name, num_classes):
                      if name == "cct_2_3x2_32" else None)
 
 
-# Upstream's models, each also with a sine position embedding (one that is really fixed, unlike upstream's).
-@register_model(card=cct_card("cct_2_3x2_32", num_classes=10))
-def cct_2_3x2_32(num_classes=10, img_size=32, **kwargs):
-    """2 transformer layers, two 3x3 conv stages, learnable position embedding, 32x32 images."""
-    return _cct("cct_2_3x2_32", num_classes, img_size=img_size, **kwargs)
+def _builder(name, num_classes):
+    """Register the CCT ``name`` (:func:`cct_config`; keywords such as ``img_size``, ``dropout`` or
+    ``stochastic_depth`` override it): ``[N, 3, H, W]`` (any size) -> ``[N, num_classes]``; returns the builder."""
+    config = cct_config(name)
+
+    def build(num_classes=num_classes, img_size=config["img_size"], **kwargs):
+        return CCT(**{**config, "img_size": img_size, **kwargs, "num_classes": num_classes})
+
+    return register_variant(name, build, cct_card(name, num_classes),
+                            f"{config['num_layers']} transformer layers, {config['n_conv_layers']} conv stage(s) of "
+                            f"{config['kernel_size']}x{config['kernel_size']}, {config['positional_embedding']} "
+                            f"position embedding, {config['img_size']}x{config['img_size']} images.")
 
 
-@register_model(card=cct_card("cct_4_3x2_32", num_classes=10))
-def cct_4_3x2_32(num_classes=10, img_size=32, **kwargs):
-    """4 transformer layers, two 3x3 conv stages, learnable position embedding, 32x32 images."""
-    return _cct("cct_4_3x2_32", num_classes, img_size=img_size, **kwargs)
+def _register(name, num_classes):
+    """Register upstream's CCT ``name`` and its ``_sine`` twin (a really fixed sine embedding, unlike upstream's)."""
+    return _builder(name, num_classes), _builder(f"{name}_sine", num_classes)
 
 
-@register_model(card=cct_card("cct_6_3x1_32", num_classes=10))
-def cct_6_3x1_32(num_classes=10, img_size=32, **kwargs):
-    """6 transformer layers, one 3x3 conv stage, learnable position embedding, 32x32 images."""
-    return _cct("cct_6_3x1_32", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_6_3x2_32", num_classes=10))
-def cct_6_3x2_32(num_classes=10, img_size=32, **kwargs):
-    """6 transformer layers, two 3x3 conv stages, learnable position embedding, 32x32 images."""
-    return _cct("cct_6_3x2_32", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_7_3x1_32", num_classes=10))
-def cct_7_3x1_32(num_classes=10, img_size=32, **kwargs):
-    """7 transformer layers, one 3x3 conv stage, learnable position embedding, 32x32 images."""
-    return _cct("cct_7_3x1_32", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_7_3x2_32", num_classes=10))
-def cct_7_3x2_32(num_classes=10, img_size=32, **kwargs):
-    """7 transformer layers, two 3x3 conv stages, learnable position embedding, 32x32 images."""
-    return _cct("cct_7_3x2_32", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_7_7x2_224", num_classes=102))
-def cct_7_7x2_224(num_classes=102, img_size=224, **kwargs):
-    """7 transformer layers, two 7x7 conv stages, learnable position embedding, 224x224 images."""
-    return _cct("cct_7_7x2_224", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_14_7x2_224", num_classes=1000))
-def cct_14_7x2_224(num_classes=1000, img_size=224, **kwargs):
-    """14 transformer layers, two 7x7 conv stages, learnable position embedding, 224x224 images."""
-    return _cct("cct_14_7x2_224", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_14_7x2_384", num_classes=1000))
-def cct_14_7x2_384(num_classes=1000, img_size=384, **kwargs):
-    """14 transformer layers, two 7x7 conv stages, learnable position embedding, 384x384 images."""
-    return _cct("cct_14_7x2_384", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_2_3x2_32_sine", num_classes=10))
-def cct_2_3x2_32_sine(num_classes=10, img_size=32, **kwargs):
-    """2 transformer layers, two 3x3 conv stages, sine position embedding, 32x32 images."""
-    return _cct("cct_2_3x2_32_sine", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_4_3x2_32_sine", num_classes=10))
-def cct_4_3x2_32_sine(num_classes=10, img_size=32, **kwargs):
-    """4 transformer layers, two 3x3 conv stages, sine position embedding, 32x32 images."""
-    return _cct("cct_4_3x2_32_sine", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_6_3x1_32_sine", num_classes=10))
-def cct_6_3x1_32_sine(num_classes=10, img_size=32, **kwargs):
-    """6 transformer layers, one 3x3 conv stage, sine position embedding, 32x32 images."""
-    return _cct("cct_6_3x1_32_sine", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_6_3x2_32_sine", num_classes=10))
-def cct_6_3x2_32_sine(num_classes=10, img_size=32, **kwargs):
-    """6 transformer layers, two 3x3 conv stages, sine position embedding, 32x32 images."""
-    return _cct("cct_6_3x2_32_sine", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_7_3x1_32_sine", num_classes=10))
-def cct_7_3x1_32_sine(num_classes=10, img_size=32, **kwargs):
-    """7 transformer layers, one 3x3 conv stage, sine position embedding, 32x32 images."""
-    return _cct("cct_7_3x1_32_sine", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_7_3x2_32_sine", num_classes=10))
-def cct_7_3x2_32_sine(num_classes=10, img_size=32, **kwargs):
-    """7 transformer layers, two 3x3 conv stages, sine position embedding, 32x32 images."""
-    return _cct("cct_7_3x2_32_sine", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_7_7x2_224_sine", num_classes=102))
-def cct_7_7x2_224_sine(num_classes=102, img_size=224, **kwargs):
-    """7 transformer layers, two 7x7 conv stages, sine position embedding, 224x224 images."""
-    return _cct("cct_7_7x2_224_sine", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_14_7x2_224_sine", num_classes=1000))
-def cct_14_7x2_224_sine(num_classes=1000, img_size=224, **kwargs):
-    """14 transformer layers, two 7x7 conv stages, sine position embedding, 224x224 images."""
-    return _cct("cct_14_7x2_224_sine", num_classes, img_size=img_size, **kwargs)
-
-
-@register_model(card=cct_card("cct_14_7x2_384_sine", num_classes=1000))
-def cct_14_7x2_384_sine(num_classes=1000, img_size=384, **kwargs):
-    """14 transformer layers, two 7x7 conv stages, sine position embedding, 384x384 images."""
-    return _cct("cct_14_7x2_384_sine", num_classes, img_size=img_size, **kwargs)
+cct_2_3x2_32, cct_2_3x2_32_sine = _register("cct_2_3x2_32", 10)
+cct_4_3x2_32, cct_4_3x2_32_sine = _register("cct_4_3x2_32", 10)
+cct_6_3x1_32, cct_6_3x1_32_sine = _register("cct_6_3x1_32", 10)
+cct_6_3x2_32, cct_6_3x2_32_sine = _register("cct_6_3x2_32", 10)
+cct_7_3x1_32, cct_7_3x1_32_sine = _register("cct_7_3x1_32", 10)
+cct_7_3x2_32, cct_7_3x2_32_sine = _register("cct_7_3x2_32", 10)
+cct_7_7x2_224, cct_7_7x2_224_sine = _register("cct_7_7x2_224", 102)
+cct_14_7x2_224, cct_14_7x2_224_sine = _register("cct_14_7x2_224", 1000)
+cct_14_7x2_384, cct_14_7x2_384_sine = _register("cct_14_7x2_384", 1000)

@@ -1,26 +1,6 @@
-"""``cct_keras_cifar``: the Keras 3 CCT of seed 002 (keras.io "Compact Convolutional Transformers",
-Sayak Paul), layer for layer: 416,331 parameters at 10 classes.
-
-It is not SHI-Labs' ``cct_2_3x2_32`` (:mod:`paddle_conv.models.cct`), though both follow Hassani et
-al. (arXiv 2104.05704):
-
-* tokenizer stages are Conv2D 3x3 stride 1 ``"valid"`` (no bias) -> ReLU -> ZeroPadding2D(1)
-  -> MaxPool2D(3, 2) with TensorFlow's ``"same"`` padding (asymmetric: the extra row and column
-  go to the bottom and right), 64 then 128 channels: 32x32 pixels -> 8x8 = 64 tokens;
-* ``MultiHeadAttention(num_heads=2, key_dim=128)`` gives each head 128 dimensions (q/k/v with
-  biases, 2 x 128 = 256 inner width), dropout 0.1 on the attention weights only;
-* the blocks are plain pre-norm ``x + sd(attn(ln1(x)))``, ``x + sd(mlp(ln2(x)))`` (LayerNorm eps
-  1e-5), the MLP is Dense(128, GELU) -> Dropout(0.1) -> Dense(128, GELU) -> Dropout(0.1) with
-  Keras's tanh-approximated GELU, stochastic depth ``linspace(0, 0.1, 2)``;
-* the position embedding ``[64, 128]`` is ``glorot_uniform``-initialised, with no dropout after it.
-
-Input: Keras's model takes raw ``[N, 32, 32, 3]`` pixels and rescales them by 1/255 inside
-(``Rescaling``); this one takes ``[N, 3, H, W]`` pixels already divided by 255 (``ToTensor``).
-Other sizes than 32x32 work: the learnable embedding is resized bicubically over the token grid.
-
-Weights saved by Keras 3 (``model.save_weights("model.weights.h5")``) convert with
-``tools/convert_weights.py --model cct_keras_cifar --src model.weights.h5 --dst model.pdparams``
-(:mod:`weights_bridge.keras_cct`).
+"""``cct_keras_cifar``: the Keras 3 CCT of seed 002 (keras.io "Compact Convolutional Transformers"), layer for
+layer; docs/cct.md lists how it differs from SHI-Labs' ``cct_2_3x2_32``. Keras 3 ``.weights.h5`` files convert with
+``tools/convert_weights.py --model cct_keras_cifar`` (:mod:`weights_bridge.keras_cct`).
 """
 
 import math
@@ -43,22 +23,14 @@ def _xavier_uniform(fan_in, fan_out):
 
 
 def gelu_tanh(x):
-    """GELU's tanh approximation (``keras.ops.gelu``'s default), written out: paddle2onnx 2.1 exports
-    ``F.gelu(approximate=True)`` as the exact erf form, so the ONNX model differed (by about 5e-5)."""
+    """GELU's tanh approximation (``keras.ops.gelu``'s), written out for ONNX export (docs/deployment.md)."""
     return 0.5 * x * (1.0 + paddle.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)))
 
 
 class ZeroPadSameMaxPool(nn.Layer):
-    """Keras's ``ZeroPadding2D(1)`` then ``MaxPool2D(3, 2, padding="same")`` (TensorFlow's "same":
-    the odd pixel of padding goes to the bottom and right), for a NON-NEGATIVE input (it follows a
-    ReLU), computed as one max pooling with the two paddings combined: a zero never wins a maximum
-    over non-negative values and every window holds an input pixel, so the result is the same, exactly.
-
-    One op instead of a pad and a pool, and the reason it is written so: paddle2onnx 2.1 exports the
-    fill value of Paddle's pad op from uninitialised memory (fills such as 1.2e33 appeared, different
-    per export), which made the ONNX model of ``cct_keras_cifar`` wrong for some weights.
-
-    Shape: ``[N, C, H, W] -> [N, C, ceil(H / 2) + 1, ceil(W / 2) + 1]`` (H, W known, not -1).
+    """Keras's ``ZeroPadding2D(1)`` then ``MaxPool2D(3, 2, padding="same")`` (the odd pixel of padding at the
+    bottom and right) as one max pooling, exact for a non-negative input (it follows a ReLU); no pad op, which
+    paddle2onnx exports wrongly (docs/deployment.md). ``[N, C, H, W] -> [N, C, ceil(H / 2) + 1, ceil(W / 2) + 1]``.
     """
 
     def forward(self, x):
@@ -74,12 +46,8 @@ class ZeroPadSameMaxPool(nn.Layer):
 
 
 class KerasTokenizer(nn.Sequential):
-    """Stages of Conv2D(k, "valid", no bias) -> ReLU -> ZeroPad2D(1) -> MaxPool2D(3, 2, "SAME")
-    (the last two as one :class:`ZeroPadSameMaxPool`).
-
-    Shape: ``[N, C_in, H, W]`` in, ``[N, C_out, ceil(H / 2^s), ceil(W / 2^s)]`` out (3x3 kernels).
-    Parameters: ``<i>.0.weight`` (He-normal init, as Keras's ``he_normal``).
-    """
+    """Stages of Conv2D(k, "valid", no bias, He normal) -> ReLU -> :class:`ZeroPadSameMaxPool`:
+    ``[N, C_in, H, W] -> [N, C_out, ceil(H / 2^s), ceil(W / 2^s)]`` (3x3 kernels)."""
 
     def __init__(self, widths=(64, 128), in_channels=3, kernel_size=3):
         channels = [in_channels, *widths]
@@ -102,17 +70,8 @@ class KerasTokenizer(nn.Sequential):
 
 
 class KerasEncoderLayer(nn.Layer):
-    """Keras's CCT block: ``x + sd(attn(norm1(x)))``, then ``x + sd(mlp(norm2(x)))``.
-
-    Args:
-        dim: token width ``C``.
-        num_heads, head_dim: attention heads and the width of each (Keras's ``key_dim``).
-        hidden_units: widths of the MLP's GELU Dense layers (the last must be ``C``).
-        dropout: on the attention weights and after each MLP layer.
-        drop_path_rate: stochastic depth of both branches.
-
-    Shape: ``[N, L, C]`` in and out.
-    """
+    """Keras's CCT block: ``x + sd(attn(norm1(x)))``, then ``x + sd(mlp(norm2(x)))``; ``head_dim`` is Keras's
+    ``key_dim``, ``hidden_units`` the MLP's GELU widths (the last ``dim``). ``[N, L, C]`` in and out."""
 
     def __init__(self, dim=128, num_heads=2, head_dim=128, hidden_units=(128, 128), dropout=0.1,
                  drop_path_rate=0.0):
@@ -140,18 +99,8 @@ class KerasEncoderLayer(nn.Layer):
 
 
 class KerasCCT(nn.Layer):
-    """The Keras example's CCT (see the module docstring).
-
-    Args:
-        num_classes: outputs.
-        img_size: image side the position embedding is made for (32: 64 tokens).
-        widths: tokenizer channels; the last is the token width ``C``.
-        num_layers, num_heads, head_dim: transformer blocks and attention geometry.
-        stochastic_depth: rate of the last block (``linspace(0, rate, num_layers)``).
-        dropout: attention-weight and MLP dropout.
-
-    Shape: ``[N, 3, H, W]`` pixels / 255 in, ``[N, num_classes]`` logits out.
-    """
+    """The Keras example's CCT; ``img_size``: the side the embedding is made for, ``widths``: tokenizer channels
+    (the last is the token width). ``[N, 3, H, W]`` pixels / 255 in, ``[N, num_classes]`` logits out."""
 
     def __init__(self, num_classes=10, img_size=32, widths=(64, 128), num_layers=2, num_heads=2,
                  head_dim=128, stochastic_depth=0.1, dropout=0.1, in_channels=3):
@@ -195,8 +144,5 @@ KERAS_CIFAR_CARD = ModelCard(input_size=(3, 32, 32), mean=(0.0,) * 3, std=(1.0,)
 
 @register_model(card=KERAS_CIFAR_CARD)
 def cct_keras_cifar(num_classes=10, img_size=32, **kwargs):
-    """The Keras example's CCT (seed 002): 416,331 parameters at 10 classes; input
-    ``[N, 3, H, W]`` pixels / 255 (Keras: raw ``[N, H, W, 3]``), output ``[N, num_classes]``.
-    Extra keyword arguments go to :class:`KerasCCT` (``dropout``, ``stochastic_depth``, ...)."""
+    """The Keras example's CCT (seed 002), keywords as :class:`KerasCCT`: ``[N, 3, H, W]`` -> ``[N, num_classes]``."""
     return KerasCCT(num_classes=num_classes, img_size=img_size, **kwargs)
-

@@ -1,10 +1,6 @@
-"""ResNet (He et al., CVPR 2016, arXiv:1512.03385) whose 3x3 convolutions are any
-:func:`~paddle_conv.layers.create_conv2d` kind, per stage.
-
-Names and shapes equal ``paddle.vision.models.resnet50``'s when every conv is ``"conv"``.
-Registered: ``conv_resnet50`` (choose ``conv`` and ``conv_stages``), and ``resnet50_dcn``:
-DCNv2 in the 3x3 convs of stages 3-5 (conv3_x .. conv5_x), as in Zhu et al., "Deformable ConvNets
-v2", CVPR 2019, arXiv:1811.11168. In a config: ``Arch: {name: conv_resnet50, conv: refconv}``.
+"""ResNet (He et al., CVPR 2016) whose 3x3 convolutions are any :func:`~paddle_conv.layers.create_conv2d` kind, per
+stage: ``conv_resnet50`` (``paddle.vision.models.resnet50``'s names with plain convs) and ``resnet50_dcn`` (DCNv2 in
+stages 3-5, Zhu et al., CVPR 2019). In a config: ``Arch: {name: conv_resnet50, conv: refconv}``.
 """
 
 import paddle
@@ -16,9 +12,7 @@ from ..registry import register_model
 
 __all__ = ["ConvResNet"]
 
-#: Names and shapes of ``paddle.vision.models.resnet50`` (plain convs).
-#: torchvision-``DeformConv2d``-style separate ``conv2.offset_conv`` and ``conv2.mask_conv`` (in that order, along the
-#: output channels) are Paddle's one ``conv2.conv_offset``.
+#: torchvision-style separate ``conv2.offset_conv`` and ``conv2.mask_conv`` are Paddle's one ``conv2.conv_offset``.
 DCN_TORCH_KEYS = KeyMapping(renames=((r"\.conv2\.(offset_conv|mask_conv)\b", ".conv2.conv_offset"),),
                             merged=(r".*\.conv2\.conv_offset\.(weight|bias)",))
 _CARD = ModelCard(upstream="PaddlePaddle/Paddle (paddle.vision.models)", layout="paddle.vision.models.resnet50",
@@ -28,17 +22,8 @@ _BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
 
 class ConvResNet(nn.Layer):
-    """Bottleneck ResNet with a configurable 3x3 convolution.
-
-    Args:
-        depth: 50, 101 or 152.
-        num_classes: classifier outputs (0: no classifier, return pooled features ``[N, 2048]``).
-        conv: conv kind of the 3x3 convs in ``conv_stages``; the other stages use ``"conv"``.
-        conv_stages: stages (2 = ``layer1`` ... 5 = ``layer4``) whose 3x3 convs are ``conv``.
-        conv_kwargs: extra keywords for that conv kind (e.g. ``{"deformable_groups": 2}``).
-
-    Input ``[N, 3, H, W]``; output ``[N, num_classes]``.
-    """
+    """Bottleneck ResNet (``depth`` 50, 101 or 152) whose 3x3 convs in ``conv_stages`` (2 = ``layer1`` ... 5) are
+    of kind ``conv`` with ``conv_kwargs``: ``[N, 3, H, W] -> [N, num_classes]`` (0 classes: pooled ``[N, 2048]``)."""
 
     def __init__(self, depth=50, num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None):
         super().__init__()

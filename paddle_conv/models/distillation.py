@@ -1,19 +1,5 @@
-"""DistillationModel: several classifiers run on the same input, as PaddleClas's ``DistillationModel``.
-
-The members are built elsewhere (``paddle_conv.arch.build_arch`` builds each entry of
-``Arch.models``) and handed in by name. ``forward(x)`` returns ``{member name: logits [N, C]}``,
-which the distillation losses (:mod:`paddle_conv.losses.distillation_losses`) and
-``DistillationTopkAcc`` read by name.
-
-A frozen member (``freeze_params_list``) has its parameters set ``trainable = False``: no
-gradients, so the optimizer never changes them. As in PaddleClas, it is not switched to eval
-mode: in training it runs like the others (BatchNorm on batch statistics, which also update its
-running averages). Example::
-
-    model = DistillationModel([("Teacher", teacher), ("Student", student)], frozen=("Teacher",),
-                              infer_model_name="Student")
-    out = model(x)              # {"Teacher": [N, C], "Student": [N, C]}
-    model.infer_model()         # the Student: what export and inference use
+"""DistillationModel: several classifiers on one input, as PaddleClas's (docs/paddleclas.md): ``forward(x)`` returns
+``{member name: logits [N, C]}``; a frozen member's parameters are not trainable, but it stays in training mode.
 """
 
 from paddle import nn

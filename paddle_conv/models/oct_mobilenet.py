@@ -1,8 +1,5 @@
-"""Oct-MobileNetV1 (Chen et al., "Drop an Octave", ICCV 2019; MobileNetV1: Howard et al., 2017).
-
-MobileNetV1 whose depthwise-separable blocks are octave convolutions: the first block splits
-into high/low frequency, the twelfth merges back, the last two are plain. Layout and names
-(``features.<i>.<0|1>.conv.conv_h2h``, ``bn_h``, ...) follow d-li14/octconv.pytorch.
+"""Oct-MobileNetV1 (Chen et al., ICCV 2019): MobileNetV1's separable blocks as octave convolutions (the first splits,
+the twelfth merges, the last two are plain), in d-li14/octconv.pytorch's layout and names.
 """
 
 import paddle
@@ -35,14 +32,7 @@ def _separable(in_channels, out_channels, stride, alpha_in, alpha_out):
 
 
 class OctMobileNet(nn.Layer):
-    """Oct-MobileNetV1.
-
-    Args:
-        num_classes: classifier outputs (default 1000).
-        alpha: low-frequency fraction of the octave blocks (default 0.5, as the reference).
-
-    Input ``[N, 3, H, W]`` (any H, W), output ``[N, num_classes]``.
-    """
+    """Oct-MobileNetV1 with ``alpha`` low-frequency channels: ``[N, 3, H, W] -> [N, num_classes]``."""
 
     # (in, out, stride, kind): "split" enters octave form, "merge" leaves it, "plain" has no low branch
     _BLOCKS = [(32, 64, 1, "split"), (64, 128, 2, None), (128, 128, 1, None), (128, 256, 2, None),

@@ -1,12 +1,6 @@
-"""Oct-ResNet (Chen et al., "Drop an Octave", ICCV 2019, arXiv:1904.05049).
-
-ResNet with every bottleneck convolution replaced by an octave convolution: stage 1 splits the
-stem's output into high/low frequency (``alpha_in=0``), stages 2-3 stay octave, stage 4 merges
-back (``alpha_out=0`` in its first block, plain from then on). Layout and names follow
-d-li14/octconv.pytorch, so its checkpoints convert one to one.
+"""Oct-ResNet (Chen et al., "Drop an Octave", ICCV 2019): every bottleneck conv an octave conv (stage 1 splits,
+stage 4 merges), in d-li14/octconv.pytorch's layout and names, so its checkpoints convert one to one.
 """
-
-import dataclasses
 
 import paddle
 import paddle.nn as nn
@@ -14,16 +8,14 @@ import paddle.nn as nn
 from ..cards import RESNET_STAGES, ModelCard
 from ..layers.octconv import Conv_BN, Conv_BN_ACT, check_feature_map
 from ..pretrained.catalog import dli14_weights
-from ..registry import register_model
+from ..registry import register_variant
 
 __all__ = ["OctBottleneck", "OctResNet"]
 
-_CARD = ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch", stages=RESNET_STAGES)
-
-
 def _card(**facts):
     """The family's card with its residual branches (an OctBottleneck's ends at ``conv3``) and ``facts``."""
-    return dataclasses.replace(_CARD, residual_branches=((OctBottleneck, "conv3"),), **facts)
+    return ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch", stages=RESNET_STAGES,
+                     residual_branches=((OctBottleneck, "conv3"),), **facts)
 
 
 class OctBottleneck(nn.Layer):
@@ -59,17 +51,9 @@ class OctBottleneck(nn.Layer):
 
 
 class OctResNet(nn.Layer):
-    """Oct-ResNet backbone and classifier.
-
-    Args:
-        layers: blocks per stage, e.g. ``[3, 4, 6, 3]`` for Oct-ResNet-50.
-        num_classes: classifier outputs.
-        alpha: low-frequency fraction inside stages 1-3 (the paper's and reference's 0.5).
-        zero_init_residual: start each block's last BN at zero (the reference's flag crashes,
-            it looks for a ``bn3`` that does not exist; here it zeroes ``conv3.bn_h``/``bn_l``).
-        groups, width_per_group: ResNeXt-style widths, as the reference.
-
-    Input ``[N, 3, H, W]`` (any H, W >= 1), output ``[N, num_classes]``.
+    """Oct-ResNet with ``layers`` blocks per stage and ``alpha`` low-frequency channels in stages 1-3;
+    ``zero_init_residual`` zeroes each block's ``conv3.bn_h``/``bn_l`` (the reference's flag crashes).
+    ``[N, 3, H, W] -> [N, num_classes]``.
     """
 
     def __init__(self, layers, num_classes=1000, alpha=0.5, zero_init_residual=False, groups=1,
@@ -132,36 +116,22 @@ class OctResNet(nn.Layer):
         return self.fc(paddle.flatten(self.avgpool(x_h), 1))
 
 
-@register_model(card=_card(quick_check={"kwargs": {}, "input_size": (3, 32, 32)}))
-def oct_resnet26(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-26: blocks per stage [2, 2, 2, 2]; keywords as :class:`OctResNet`."""
-    return OctResNet([2, 2, 2, 2], num_classes=num_classes, alpha=alpha, **kwargs)
+def _register(name, blocks, **facts):
+    """Register the Oct-ResNet ``name`` with ``blocks`` per stage and the card ``facts``; returns the builder."""
+    def build(num_classes=1000, alpha=0.5, **kwargs):
+        return OctResNet(list(blocks), num_classes=num_classes, alpha=alpha, **kwargs)
+
+    return register_variant(name, build, _card(**facts),
+                            f"Oct-ResNet-{name[10:]}: blocks per stage {list(blocks)}; keywords as :class:`OctResNet`.")
 
 
-@register_model(card=_card(
-    weights=(dli14_weights("oct_resnet50", "imagenet_cosine", "1F9esqmbIJmfTOsAZ6_6JEUnI83LVgF_S", 77.640, 93.662),),
+oct_resnet26 = _register("oct_resnet26", (2, 2, 2, 2), quick_check={"kwargs": {}, "input_size": (3, 32, 32)})
+oct_resnet50 = _register("oct_resnet50", (3, 4, 6, 3), weights=(dli14_weights(
+    "oct_resnet50", "imagenet_cosine", "1F9esqmbIJmfTOsAZ6_6JEUnI83LVgF_S", 77.640, 93.662),),
     paper=dict(params=25.557e6, macs=2.367e9, size=224, num_classes=1000,
-               source="Chen et al. 2019 (alpha=0.5), d-li14/octconv.pytorch")))
-def oct_resnet50(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-50: blocks per stage [3, 4, 6, 3]; keywords as :class:`OctResNet`."""
-    return OctResNet([3, 4, 6, 3], num_classes=num_classes, alpha=alpha, **kwargs)
-
-
-@register_model(card=_card(weights=(dli14_weights("oct_resnet101", "imagenet_cosine",
-                                                  "1E3To8EZDlVX8EfIU4q4r6SHDUHStKOqG", 78.794, 94.330),)))
-def oct_resnet101(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-101: blocks per stage [3, 4, 23, 3]; keywords as :class:`OctResNet`."""
-    return OctResNet([3, 4, 23, 3], num_classes=num_classes, alpha=alpha, **kwargs)
-
-
-@register_model(card=_card(weights=(dli14_weights("oct_resnet152", "imagenet_cosine",
-                                                  "1lmNaN8W-ky91je2hbPfUv4va6Uj4_qw1", 79.258, 94.480),)))
-def oct_resnet152(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-152: blocks per stage [3, 8, 36, 3]; keywords as :class:`OctResNet`."""
-    return OctResNet([3, 8, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)
-
-
-@register_model(card=_card())
-def oct_resnet200(num_classes=1000, alpha=0.5, **kwargs):
-    """Oct-ResNet-200: blocks per stage [3, 24, 36, 3]; keywords as :class:`OctResNet`."""
-    return OctResNet([3, 24, 36, 3], num_classes=num_classes, alpha=alpha, **kwargs)
+               source="Chen et al. 2019 (alpha=0.5), d-li14/octconv.pytorch"))
+oct_resnet101 = _register("oct_resnet101", (3, 4, 23, 3), weights=(dli14_weights(
+    "oct_resnet101", "imagenet_cosine", "1E3To8EZDlVX8EfIU4q4r6SHDUHStKOqG", 78.794, 94.330),))
+oct_resnet152 = _register("oct_resnet152", (3, 8, 36, 3), weights=(dli14_weights(
+    "oct_resnet152", "imagenet_cosine", "1lmNaN8W-ky91je2hbPfUv4va6Uj4_qw1", 79.258, 94.480),))
+oct_resnet200 = _register("oct_resnet200", (3, 24, 36, 3))

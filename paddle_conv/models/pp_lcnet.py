@@ -1,25 +1,5 @@
-"""PP-LCNet (Cui et al., "PP-LCNet: A Lightweight CPU Convolutional Neural Network", arXiv:2109.15099).
-
-A 3x3 stem conv and 13 depthwise separable blocks in five stages (``blocks2`` ... ``blocks6``): each a
-``k x k`` depthwise conv, BN, hardswish, an SE module with a hard sigmoid gate (the last two blocks only),
-a 1x1 pointwise conv, BN, hardswish; 5x5 kernels from the second block of ``blocks5`` on. Then global
-pooling, a 1x1 conv to ``class_expand`` (1280) channels, hardswish, dropout and a linear classifier.
-Every width is ``c * scale`` rounded to a multiple of 8.
-
-The model keys of PaddleClas's PP-LCNet (``ppcls/arch/backbone/legendary_models/pp_lcnet.py``), with its
-semantics:
-
-- ``scale``: the width multiplier (the builder's name sets it, ``pplcnet_x0_25`` is 0.25).
-- ``stride_list``: five strides, the stem's and those of the first block of ``blocks3`` ... ``blocks6``;
-  an entry is a number or a ``[h, w]`` pair (PULC's text-line models: ``[2, [2, 1], [2, 1], [2, 1], [2, 1]]``
-  halve the height of a wide image, not its width, after the stem).
-- ``use_last_conv``: false leaves out the last 1x1 conv, its hardswish and its dropout (the classifier
-  reads the pooled features).
-- ``class_expand``: that conv's width; ``dropout_prob``: its dropout (PaddleClas's ``downscale_in_infer``).
-- ``lr_mult_list``: six learning-rate multipliers, of the stem and of ``blocks2`` ... ``blocks6`` (each
-  parameter's ``learning_rate`` attribute, by which Paddle's optimizers multiply the rate); the last
-  conv and the classifier train at the full rate.
-
+"""PP-LCNet (Cui et al., arXiv:2109.15099) with PaddleClas's model keys and state-dict names (its
+``ppcls/arch/backbone/legendary_models/pp_lcnet.py``); docs/models.md describes the keys.
 Input ``[N, 3, H, W]``, output ``[N, num_classes]``.
 """
 
@@ -34,7 +14,7 @@ from ..errors import ConfigError
 from ..layers.depthwise import DepthwiseConv2D
 from ..layers.squeeze_excite import SqueezeExcite
 from ..pretrained.catalog import IMAGENET
-from ..registry import register_model
+from ..registry import register_variant
 
 __all__ = ["PPLCNetClassifier"]
 
@@ -183,9 +163,8 @@ def _width(name, scale):
         return PPLCNetClassifier(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob,
                                  lr_mult_list)
 
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"PP-LCNet at width {scale} (PaddleClas's PPLCNet_x{name[9:]}); see :class:`PPLCNetClassifier`."
-    return register_model(build, name=name, card=_card(name, scale))
+    return register_variant(name, build, _card(name, scale),
+                            f"PP-LCNet at width {scale} (PaddleClas's PPLCNet_x{name[9:]}); see PPLCNetClassifier.")
 
 
 pplcnet_x0_25 = _width("pplcnet_x0_25", 0.25)

@@ -1,7 +1,5 @@
-"""RefConv MobileNetV1: ``mobilenet_v1`` with every 3x3 conv (the stem and the 13 depthwise
-convs) refocused (arXiv:2310.10563), the 1x1 convs plain. Train it from a trained
-``mobilenet_v1`` via ``configs/refconv_finetune.yaml``, or convert official-layout weights with
-the bridge; :func:`paddle_conv.refconv.reparameterize` gives back a plain ``mobilenet_v1``.
+"""``refconv_mobilenet_v1``: ``mobilenet_v1`` with its 3x3 convs refocused (RefConv, arXiv:2310.10563), e.g. for
+``configs/refconv_finetune.yaml``; :func:`paddle_conv.refconv.reparameterize` gives back a plain ``mobilenet_v1``.
 """
 
 from ..cards import ModelCard

@@ -1,25 +1,10 @@
-"""SSD300 with a VGG16 base (Liu et al., *SSD*, ECCV 2016), in the layout of amdegroot/ssd.pytorch.
+"""SSD300 with a VGG16 base (Liu et al., *SSD*, ECCV 2016) in amdegroot/ssd.pytorch's layout (``L2Norm``, ``loc``,
+``conf`` named ``l2_norm``, ``loc_heads``, ``conf_heads``; docs/detection.md): ``vgg`` (upstream's 35 indices), L2Norm
+on conv4_3, eight ``extras``, 3x3 heads on six sources (8732 priors, :data:`paddle_conv.det.VOC_SSD300`).
+``width`` scales every channel count but the heads' outputs (a student for
+:class:`~paddle_conv.losses.MultiBoxLoss_KD`).
 
-* ``vgg``: VGG16's thirteen 3x3 convolutions with ReLU and max pools (the third pool rounds up,
-  ``ceil_mode``), then ``pool5`` (3x3, stride 1, padding 1), ``conv6`` (3x3, dilation 6, 1024) and
-  ``conv7`` (1x1, 1024), each with ReLU: 35 entries, upstream's indices (convolution ``i`` is
-  ``vgg.<index>``, the ReLUs and pools have no weights).
-* ``l2_norm``: L2Norm(512, 20) on conv4_3 (``vgg[22]``'s output): each position's channel vector
-  scaled to unit length, times a learned per-channel weight initialised to 20.
-* ``extras``: 1x1 256, 3x3/2 512, 1x1 128, 3x3/2 256, 1x1 128, 3x3 256, 1x1 128, 3x3 256, each
-  followed by ReLU; every second one is a source.
-* ``loc_heads`` / ``conf_heads``: a 3x3 convolution on each of the six sources (38, 19, 10, 5, 3,
-  1 at 300x300) with 4, 6, 6, 6, 4, 4 boxes per cell: 8732 priors
-  (:data:`paddle_conv.det.VOC_SSD300`).
-
-At 21 classes and ``width=1`` it has 26,285,486 parameters, and its state dict is upstream's with
-``L2Norm``, ``loc``, ``conf`` named ``l2_norm``, ``loc_heads``, ``conf_heads`` (the bridge's
-mapping, ``weights_bridge.references.ssd300_torch``). ``width`` scales every channel count but the
-heads' outputs: a thinner SSD300 on the same priors, a student for
-:class:`~paddle_conv.losses.MultiBoxLoss_KD` (``configs/ssd300_kd_voc.yaml``).
-
-Forward: ``[N, 3, 300, 300] -> (loc [N, 8732, 4], conf [N, 8732, num_classes], priors [8732, 4])``,
-as :class:`~paddle_conv.models.SSDLite`.
+Forward: ``[N, 3, 300, 300] -> (loc [N, 8732, 4], conf [N, 8732, num_classes], priors [8732, 4])``.
 """
 
 import paddle
@@ -46,10 +31,8 @@ INPUT_SIZE = 300
 class L2Norm(nn.Layer):
     """``x / (||x||_2 over channels + eps) * weight``: ``[N, C, H, W] -> [N, C, H, W]``, ``weight [C]``.
 
-    The squared norm is clipped at 1e-20 before its square root: where all channels of a position
-    are 0 (dead ReLUs, common when training from scratch) upstream's ``sqrt`` has an infinite
-    derivative and the gradient becomes NaN (which the ReLUs before it then hide as 0 in the
-    forward pass, silently). The output changes only where ``||x|| < 1e-10``.
+    The squared norm is clipped at 1e-20: where all channels are 0 (dead ReLUs) upstream's ``sqrt`` gives a NaN
+    gradient; the output changes only where ``||x|| < 1e-10``.
     """
 
     def __init__(self, channels, scale=20.0, eps=1e-10):
@@ -63,20 +46,13 @@ class L2Norm(nn.Layer):
 
 
 def _conv(cin, cout, kernel, stride=1, padding=0, dilation=1):
-    """A convolution with Kaiming-normal weights and zero bias (trainable from scratch without BN);
-    a :class:`DenseConv2D`, whose bias add is cheaper on CPU."""
+    """A :class:`DenseConv2D` (cheaper bias add on CPU), Kaiming-normal weights, zero bias."""
     return DenseConv2D(cin, cout, kernel, stride, padding, dilation=dilation,
                      weight_attr=nn.initializer.KaimingNormal(), bias_attr=nn.initializer.Constant(0.0))
 
 
 class SSD300(nn.Layer):
-    """SSD300-VGG16 detector (see the module docstring).
-
-    Args:
-        num_classes: classes including background (21 for VOC).
-        width: channel multiplier of the VGG base and the extras (1.0: amdegroot's SSD300).
-        input_size: the input side; SSD300's priors are made for 300 only.
-    """
+    """SSD300-VGG16; ``num_classes`` includes the background, ``width`` scales the base's and extras' channels."""
 
     def __init__(self, num_classes=21, width=1.0, input_size=INPUT_SIZE):
         super().__init__()
@@ -144,8 +120,7 @@ def _amdegroot(name, file_name, map07):
                        input_size=(3, 300, 300), mean=(123 / 255, 117 / 255, 104 / 255), std=(1 / 255,) * 3)
 
 
-#: ``create_model("ssd300_vgg16", num_classes=21, width=1.0)``: amdegroot's SSD300 on VGG16
-#: (26,285,486 parameters at 21 classes); builds :class:`SSD300`.
+#: ``create_model("ssd300_vgg16", num_classes=21, width=1.0)``: amdegroot's SSD300 (:class:`SSD300`).
 ssd300_vgg16 = register_model(SSD300, name="ssd300_vgg16", card=ModelCard(
     task="detection", input_size=(3, INPUT_SIZE, INPUT_SIZE), interpolation="bicubic", classifier=None,
     num_classes=21, upstream="amdegroot/ssd.pytorch",

@@ -1,21 +1,9 @@
-"""SSDLite: a single-shot detector (Liu et al., *SSD*, ECCV 2016) with depthwise-separable extra
-layers and heads (Sandler et al., *MobileNetV2*, CVPR 2018) on a backbone from the model registry.
+"""SSDLite (Liu et al., *SSD*, ECCV 2016; Sandler et al., CVPR 2018): depthwise-separable extra layers and
+heads on any registered classifier, tapped at the requested output strides; the priors follow SSD's scale rule.
 
-The backbone is any registered classifier (``mobilenet_v1``, ``oct_mobilenet``, ...). Its feature
-maps at the requested output strides are tapped: the tap is the last sublayer (run once per
-forward) whose output has the stride's resolution on a probe image. Extra stride-2 blocks add
-smaller maps; every map gets a separable 3x3 head for box offsets and class logits. The priors
-follow the SSD scale rule (``min_ratio .. max_ratio`` linearly over the maps) for the fixed
-``input_size``.
-
-A tapped sublayer's class becomes a subclass of it whose ``forward`` returns the same output and
-also keeps it on the sublayer (:class:`FeatureTap`); the detector runs the backbone and takes the
-maps from its own tapped sublayers. No hook and no closure is involved, so a deep copy
-(:func:`paddle_conv.fuse`, export) and ``paddle.jit.save`` (dy2static) keep the taps, and the
-parameter names are those of the plain backbone.
-
-Forward: ``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``, the
-input of :class:`paddle_conv.losses.MultiBoxLoss` and :func:`paddle_conv.det.detect`.
+A tapped sublayer's class becomes a subclass of it that keeps its output (:class:`FeatureTap`): no hook and no
+closure, so deep copies, :func:`paddle_conv.fuse` and ``paddle.jit.save`` keep the taps, with the backbone's names.
+Forward: ``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``.
 """
 
 import collections
@@ -70,12 +58,8 @@ def _as_map(output):
 
 
 def find_taps(backbone, strides):
-    """Names of the sublayers of ``backbone`` giving its last feature map at each stride, and their channels.
-
-    Found on a probe image; a sublayer run more than once per forward (e.g. a ReLU shared inside a
-    residual block, or an octave Conv_BN_ACT's activation run on the high then the low branch) is
-    no tap: its last output, which a tap would keep, need not be the map found.
-    """
+    """``[(name, channels)]`` of the sublayers of ``backbone`` giving its last feature map at each stride, found
+    on a probe image; a sublayer run more than once per forward (a shared ReLU) is no tap."""
     shapes = []
     hooks = [
         layer.register_forward_post_hook(lambda _l, _i, out, name=name: shapes.append((name, _as_map(out))))
@@ -99,8 +83,7 @@ def find_taps(backbone, strides):
 
 
 class FeatureTap:
-    """Mixin of a tapped backbone sublayer: ``forward`` returns what the sublayer's own class
-    computes and keeps it in ``tap_store["map"]`` for the detector to take (see :func:`tap`)."""
+    """Mixin of a tapped sublayer: ``forward`` also keeps its output in ``tap_store["map"]`` (:func:`tap`)."""
 
     def forward(self, *inputs, **kwargs):
         output = self.untapped_forward(*inputs, **kwargs)
@@ -116,11 +99,8 @@ _TAPPED_CLASSES = {}
 
 
 def tap(layer):
-    """Make ``layer`` keep its output (its class becomes a :class:`FeatureTap` subclass); return it.
-
-    Idempotent. Parameters, buffers and sublayers stay as they are, so ``state_dict`` names do not
-    change; ``isinstance`` against the original class still holds.
-    """
+    """Make ``layer`` keep its output (its class becomes a :class:`FeatureTap` subclass of its own), once; return
+    it. Its state-dict names and ``isinstance`` against the original class stay."""
     if not isinstance(layer, FeatureTap):
         cls = type(layer)
         if cls not in _TAPPED_CLASSES:
@@ -131,30 +111,14 @@ def tap(layer):
 
 
 class SSDLite(nn.Layer):
-    """SSDLite detector.
+    """SSDLite detector on the registered ``backbone`` tapped at ``strides``, for square ``input_size`` inputs.
 
-    Args:
-        num_classes: classes including background (21 for VOC).
-        backbone: registered model name; ``backbone_kwargs`` are passed to its builder.
-        input_size: the square input side ``S`` (<= 300) the priors are made for.
-        strides: backbone output strides tapped (e.g. ``(16, 32)``).
-        extra_channels: channels of each extra stride-2 map after the last tap.
-        aspect_ratios: per map extra aspect ratios (default ``[2]`` first and last, ``[2, 3]`` between).
-        min_ratio, max_ratio: smallest and largest prior scale relative to ``S`` (SSD: 0.2, 0.9).
+    ``num_classes`` includes the background; ``extra_channels``: one extra stride-2 map each; ``aspect_ratios``:
+    per map (default ``[2]`` first and last, ``[2, 3]`` between); ``min_ratio``/``max_ratio``: prior scales.
     """
 
-    def __init__(
-        self,
-        num_classes=21,
-        backbone="mobilenet_v1",
-        backbone_kwargs=None,
-        input_size=300,
-        strides=(16, 32),
-        extra_channels=(256, 128),
-        aspect_ratios=None,
-        min_ratio=0.2,
-        max_ratio=0.9,
-    ):
+    def __init__(self, num_classes=21, backbone="mobilenet_v1", backbone_kwargs=None, input_size=300, strides=(16, 32),
+                 extra_channels=(256, 128), aspect_ratios=None, min_ratio=0.2, max_ratio=0.9):
         super().__init__()
         if not 32 <= input_size <= 300:
             raise ConfigError(f"input_size={input_size}: SSDLite takes a square input of 32 to 300 pixels")
@@ -191,9 +155,8 @@ class SSDLite(nn.Layer):
 
     @paddle.jit.not_to_static
     def _tap_layers(self):
-        """The tapped sublayers of the backbone, in tap order. A sublayer swapped for another since
-        (BatchNorm folded into ``nn.Identity`` by :func:`paddle_conv.fuse`, RefConv re-parameterized)
-        is tapped anew, so the taps follow the backbone wherever it goes."""
+        """The tapped sublayers of the backbone, in tap order; one swapped since (fused, reparameterized) is tapped
+        anew."""
         layers = []
         for name in self._tap_names:
             layer = self.backbone
@@ -222,9 +185,7 @@ class SSDLite(nn.Layer):
         if x.shape[2] != self.input_size or x.shape[3] != self.input_size:
             raise ConfigError(f"input {list(x.shape)}: this SSDLite was built for {self.input_size}x{self.input_size}")
         locs, confs = [], []
-        # reshape [0, -1, K] (0: keep the batch) exports with any batch size, and it keeps Paddle
-        # Inference's oneDNN operator_reshape_onednn_fuse_pass (3.3) from mistyping transpose+reshape
-        # before concat, which it does for an explicit batch dimension
+        # reshape [0, -1, K]: any batch size, and Paddle Inference's oneDNN reshape fuse pass types it right
         for fmap, loc_head, conf_head in zip(self._maps(x), self.loc_heads, self.conf_heads):
             locs.append(loc_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, 4]))
             confs.append(conf_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, self.num_classes]))

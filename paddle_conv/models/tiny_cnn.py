@@ -1,9 +1,6 @@
-"""TinyCNN: a plain stack of stride-2 3x3 conv-BN-ReLU stages, a backbone small enough to train
-a detector from scratch on a shared CPU in minutes (``configs/ssd_kd_shapes.yaml``).
-
-Five stages (strides 2, 4, 8, 16, 32), each a stride-2 3x3 conv and a 3x3 conv, with
-``16, 32, 64, 128, 256`` channels times ``width``; then global pooling and a linear classifier.
-Input ``[N, 3, H, W]``, output ``[N, num_classes]``.
+"""TinyCNN: five stages (strides 2 ... 32) of a stride-2 and a plain 3x3 conv-BN-ReLU, ``(16, 32, 64, 128, 256) *
+width`` channels, pooling and a linear classifier; a backbone small enough to train a detector from scratch on a
+CPU (``configs/ssd_kd_shapes.yaml``). ``[N, 3, H, W] -> [N, num_classes]``.
 """
 
 import paddle

@@ -1,32 +1,6 @@
-"""Optimizers and learning-rate schedules, registered by name for configs (PaddleClas's keys).
-
-Config shape::
-
-    Optimizer:
-      name: Momentum            # Momentum | Adam | AdamW | RMSProp
-      momentum: 0.9
-      lr:
-        name: Cosine            # Constant | Piecewise | Cosine | Linear | Step | MultiStepDecay
-        learning_rate: 0.1
-        warmup_epoch: 5         # linear warm-up from warmup_start_lr, then the schedule
-      regularizer:              # coupled L2/L1 decay (Momentum, Adam, RMSProp)
-        name: L2
-        coeff: 0.0001
-
-Keys every optimizer takes (as in PaddleClas):
-
-- ``weight_decay``: AdamW's decoupled decay (a number); for the others a number is L2 decay.
-  ``regularizer`` is the older spelling of coupled decay (AdamW refuses it). AdamW's ``coeff``
-  is this project's older name of ``weight_decay``.
-- ``no_weight_decay_name``: space-separated substrings of structured parameter names
-  (``"norm bias pos_embed"``) whose parameters get no decay; ``one_dim_param_no_weight_decay``:
-  no decay on 1-D parameters (biases, norms).
-- ``clip_norm`` / ``clip_grad``: clip gradients to this global L2 norm (null: off).
-- ``multi_precision``: float32 master weights under AMP O2 (no effect in float32 training).
-
-Schedules are stepped once per iteration, so epoch-based settings are converted to steps with
-``step_each_epoch``.
-"""
+"""Optimizers and learning-rate schedules by name, with PaddleClas's keys (docs/training-and-configs.md):
+``weight_decay`` (AdamW: decoupled; else L2), ``regularizer``, ``no_weight_decay_name``,
+``one_dim_param_no_weight_decay``, ``clip_norm``/``clip_grad``, ``multi_precision``."""
 
 import paddle
 
@@ -42,12 +16,8 @@ __all__ = ["LR_SCHEDULERS", "OPTIMIZERS", "build_lr", "build_optimizer", "regist
 
 
 def split_decay(named_parameters, no_weight_decay_name=None, one_dim_param_no_weight_decay=False):
-    """Split ``[(name, param)]`` into ``(decayed, not_decayed)`` parameter lists.
-
-    A parameter gets no decay when one of the space-separated substrings of
-    ``no_weight_decay_name`` occurs in its structured name, or, with
-    ``one_dim_param_no_weight_decay``, when it is 1-D.
-    """
+    """``(decayed, not_decayed)`` of ``[(name, param)]``: no decay where a space-separated substring of
+    ``no_weight_decay_name`` is in the name, or (``one_dim_param_no_weight_decay``) on 1-D parameters."""
     names = (no_weight_decay_name.split() if isinstance(no_weight_decay_name, str)
              else list(no_weight_decay_name or ()))
     decayed, plain = [], []
@@ -58,12 +28,8 @@ def split_decay(named_parameters, no_weight_decay_name=None, one_dim_param_no_we
 
 
 def _groups(named, decay, no_weight_decay_name, one_dim_param_no_weight_decay):
-    """The ``parameters`` argument: one list, the exempt parameters given their own zero regularizer.
-
-    Not two parameter groups (``[{"params": ...}, {"params": ..., "weight_decay": 0.0}]``): Paddle 3.3's
-    ``Optimizer.minimize``, which ``paddle.Model`` calls, fails on groups in dygraph (a TypeError in its
-    backward); a parameter's own ``regularizer`` takes precedence over the optimizer's ``weight_decay``.
-    """
+    """The ``parameters`` argument: one list, exempt parameters with their own zero regularizer (Paddle
+    3.3's ``Optimizer.minimize``, which ``paddle.Model`` calls, fails on parameter groups in dygraph)."""
     if not no_weight_decay_name and not one_dim_param_no_weight_decay:
         return [p for _, p in named]
     decayed, plain = split_decay(named, no_weight_decay_name, one_dim_param_no_weight_decay)
@@ -158,11 +124,8 @@ def _named(parameters):
 
 
 def build_optimizer(opt_cfg, parameters, step_each_epoch, epochs):
-    """Build the optimizer of a validated ``Optimizer`` section for ``parameters`` (a Layer, whose
-    structured names ``no_weight_decay_name`` matches, or a list of parameters).
-
-    Returns ``(optimizer, lr)`` where ``lr`` is a float or the LRScheduler inside the optimizer.
-    """
+    """``(optimizer, lr)`` of a validated ``Optimizer`` section for ``parameters`` (a Layer or a list);
+    ``lr``: a float or the optimizer's LRScheduler."""
     lr = build_lr(opt_cfg["lr"], step_each_epoch, epochs)
     reg = opt_cfg.get("regularizer")
     decay = None

@@ -1,15 +1,6 @@
-"""Learning-rate schedules by name (``Optimizer.lr.name``), with PaddleClas's keys and semantics.
-
-Every builder takes ``step_each_epoch`` and ``epochs`` (filled in by the trainer from the data
-set and ``Global.epochs``) and returns a float (a constant rate) or a
-``paddle.optimizer.lr.LRScheduler`` stepped once per iteration. Common keys:
-
-- ``warmup_epoch``, ``warmup_start_lr``: linear warm-up from ``warmup_start_lr`` for
-  ``round(warmup_epoch * step_each_epoch)`` steps (clamped to ``epochs``), then the schedule,
-  which then runs over the remaining steps (Cosine, Linear).
-- ``by_epoch``: the rate changes only at epoch boundaries (warm-up counted in epochs too).
-- ``last_epoch``: start the schedule as if that many steps (epochs with ``by_epoch``) were done.
-"""
+"""Learning-rate schedules by name (``Optimizer.lr.name``) with PaddleClas's keys: each returns a float
+or an LRScheduler stepped once per iteration; ``warmup_epoch``/``warmup_start_lr`` (linear warm-up),
+``by_epoch`` (change only at epoch boundaries), ``last_epoch`` (start as if that many were done)."""
 
 import paddle
 
@@ -70,12 +61,8 @@ def Constant(learning_rate, step_each_epoch, epochs, warmup_epoch=0.0, warmup_st
 @register_lr_scheduler
 def Piecewise(step_each_epoch, epochs, decay_epochs=None, values=None, learning_rate=None, warmup_epoch=0.0,
               warmup_start_lr=0.0, by_epoch=False, last_epoch=-1):
-    """``values[i]`` from epoch ``decay_epochs[i-1]`` on; with as many values as decay epochs (PaddleClas's
-    Attr/StrongBaselineAttr.yaml) the last value stays after the last decay epoch, as Paddle's PiecewiseDecay.
-
-    With ``learning_rate`` (PaddleClas's rule) ``decay_epochs`` and ``values`` are replaced by a
-    tenfold decay every 30 epochs from ``learning_rate`` (a note says so when they were given).
-    """
+    """``values[i]`` from epoch ``decay_epochs[i-1]`` on (as many values as epochs: the last one stays);
+    with ``learning_rate`` (PaddleClas's rule) a tenfold decay every 30 epochs replaces them."""
     if learning_rate:
         if decay_epochs is not None or values is not None:
             note_once("Optimizer.lr.learning_rate", "Piecewise with learning_rate decays it tenfold every 30 "

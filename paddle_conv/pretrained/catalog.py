@@ -1,12 +1,4 @@
-"""Weights entries of publishers that several families share; each family module lists its own
-published weights on its models' cards (URL, checksum, published numbers).
-
-URLs and numbers are the upstream projects' own (their READMEs and model tables, read on
-2026-11-30). ``sha256=None`` means no machine of ours could fetch the file to pin it: the first
-download prints its SHA-256 for the user to pin, and an ``md5`` is checked where the upstream
-publishes one. A model's first entry is what ``pretrained=True`` loads (Paddle's own file first
-where there is one: it needs no conversion).
-"""
+"""Weights entries of publishers that several families share (each family lists its own on its cards)."""
 
 from __future__ import annotations
 

@@ -1,33 +1,5 @@
-"""Fetch a published weights file into the cache: bounded, resumable, atomic, checksum-verified.
-
-The cache is ``$PADDLE_CONV_HOME`` (default ``~/.cache/paddle_conv``); downloads land in its
-``downloads/`` folder as ``<stem>-<source><suffix>``, ``<source>`` being 16 hex digits of the
-SHA-256 of every URL and checksum of the file, so two sources never share a file. A file is
-written as ``<that name>.part`` and renamed only once complete and verified; an interrupted
-download resumes from the ``.part`` with an HTTP ``Range`` request. A file that fails
-verification is moved aside (``<name>.rejected``) and never used again.
-
-The rules a server cannot get round (SECURITY.md names the test proving each):
-
-- only ``http`` and ``https``, for the first URL, every redirect and every confirm link; an
-  ``https`` address never leads to an ``http`` one; at most :data:`MAX_HOPS` redirects, and an
-  address seen twice is a loop;
-- a web page (``text/html``) is followed only as Google Drive's confirm page, only on a
-  :data:`DRIVE_HOSTS` host and only to one; any other web page is refused;
-- the size is capped (``PADDLE_CONV_MAX_DOWNLOAD`` bytes, default 4 GiB, or the catalogue's size
-  of the file where it knows it): a larger ``Content-Length`` is refused before reading, a body
-  that grows past the cap is stopped and deleted;
-- the stall bound (``PADDLE_CONV_DOWNLOAD_TIMEOUT`` seconds, default 60) applies to the connection
-  and headers of each request and to each 64 KiB of the body: a server dripping bytes fails when
-  one 64 KiB block takes longer, not only when it goes silent;
-- a compressed body (``Content-Encoding`` other than ``identity``) is refused, never decoded;
-- files are opened relative to the ``downloads/`` folder (a folder of this user that others cannot
-  write to, opened without following a symlink), never through a symlink (``O_NOFOLLOW``; new
-  files ``O_EXCL``); a symlink or other non-regular entry in a cache file's place is removed or
-  moved aside, never followed.
-
-    >>> path = fetch("https://example.org/w.pth", "w.pth", sha256="ab12...")
-"""
+"""Fetch a published weights file into the cache: bounded, resumable, atomic, checksum-verified (docs/pretrained.md);
+SECURITY.md ("Downloads") lists the rules a server cannot get round and the test proving each."""
 
 from __future__ import annotations
 
@@ -68,7 +40,7 @@ _DRIVE_ID = re.compile(r"(?:/file/d/|[?&]id=)([0-9A-Za-z_-]{10,})")
 
 
 class _Refused(Exception):
-    """A download stopped by one of the rules above; the message says which."""
+    """A download stopped by one of the rules of SECURITY.md; the message says which."""
 
 
 def cache_dir() -> Path:
@@ -88,8 +60,7 @@ def source_digest(urls: Sequence[str] | str, sha256: str | None = None, md5: str
 
 def download_path(filename: str, urls: Sequence[str] | str, sha256: str | None = None,
                   md5: str | None = None) -> Path:
-    """Where :func:`fetch` keeps ``filename`` from ``urls`` (also where a user puts a file fetched
-    by hand): ``downloads/<stem>-<source digest><suffix>``."""
+    """Where :func:`fetch` keeps ``filename`` from ``urls``: ``downloads/<stem>-<source digest><suffix>``."""
     if not filename or Path(filename).name != filename or filename in (".", ".."):
         raise WeightsError(f"weights file name {filename!r} must be a plain file name")
     name = Path(filename)
@@ -103,8 +74,7 @@ def url_file_name(url: str) -> str:
 
 
 def _shown_url(url: str) -> str:
-    """``url`` for messages: a ``user:password@`` part replaced by ``***@`` (a credential never reaches a
-    log), cut to about 200 characters."""
+    """``url`` for messages: ``user:password@`` replaced by ``***@``, cut to about 200 characters."""
     parts = urllib.parse.urlsplit(url)
     if "@" in parts.netloc:
         url = urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
@@ -112,12 +82,7 @@ def _shown_url(url: str) -> str:
 
 
 def download_limits(size: int | None = None) -> tuple[int, str, float]:
-    """``(byte cap, what sets it, stall seconds)`` from the environment and the catalogue's ``size``.
-
-    Raises:
-        WeightsError: ``PADDLE_CONV_MAX_DOWNLOAD`` or ``PADDLE_CONV_DOWNLOAD_TIMEOUT`` is not a
-            number above 0 (a whole number of bytes; a finite number of seconds).
-    """
+    """``(byte cap, what sets it, stall seconds)`` from the environment and the catalogue's ``size``."""
     cap = _env_number("PADDLE_CONV_MAX_DOWNLOAD", MAX_DOWNLOAD, int, "a whole number of bytes, e.g. 4294967296")
     seconds = _env_number("PADDLE_CONV_DOWNLOAD_TIMEOUT", DOWNLOAD_TIMEOUT, float, "a number of seconds, e.g. 60")
     if size and size < cap:
@@ -157,8 +122,7 @@ def google_drive_url(url: str) -> str | None:
 
 
 def set_aside(path: Path, final: Path | None = None) -> Path:
-    """Move a cached file that failed verification (a ``.part`` of ``final``) to ``<final name>.rejected``,
-    never used again; return where it went."""
+    """Move a file that failed verification (a ``.part`` of ``final``) to ``<final name>.rejected``; return that."""
     aside = (final or path).with_name((final or path).name + ".rejected")
     os.replace(path, aside)
     return aside
@@ -166,17 +130,8 @@ def set_aside(path: Path, final: Path | None = None) -> Path:
 
 def fetch(urls: Sequence[str] | str, filename: str, *, sha256: str | None = None, md5: str | None = None,
           size: int | None = None, progress: bool = True) -> Path:
-    """Return the cached path of ``filename``, downloading it from the first ``urls`` that answers.
-
-    A cached file is verified again (when a checksum is known); one that fails is moved aside and
-    downloaded again. With no checksum known, the SHA-256 of the new file is printed for the
-    user to pin. ``size``: the file's size in bytes where the catalogue knows it (a cap).
-
-    Raises:
-        WeightsError: no URL gave the file (one line naming each URL, why, and the path to put
-            the file at), or the checksum is wrong (both hashes shown; the file is kept aside as
-            ``*.rejected``), or a download limit in the environment is not a number.
-    """
+    """The cached path of ``filename``, verified, downloaded from the first ``urls`` that answers if
+    needed (``size``: the catalogue's size in bytes, a cap); WeightsError naming each URL and why."""
     urls = _url_list(urls)
     cap, cap_source, seconds = download_limits(size)
     dest = download_path(filename, urls, sha256, md5)
@@ -232,8 +187,7 @@ def _reason(exc: BaseException) -> str:
 
 
 class _CacheFolder(contextlib.AbstractContextManager):
-    """``downloads/``: a folder of this user that others cannot write to, opened without following a
-    symlink; the files in it are reached through its descriptor and never through a symlink."""
+    """``downloads/``: this user's folder, others cannot write to it; files reached through its descriptor."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,8 +220,7 @@ class _CacheFolder(contextlib.AbstractContextManager):
             os.unlink(name, dir_fd=self.fd)
 
     def own_file(self, name: str) -> os.stat_result | None:
-        """``lstat`` of ``name`` if it is a regular file with no other link; anything else there (a
-        symlink, a hard link to another file, a FIFO) is removed, never followed. None: nothing there."""
+        """``lstat`` of ``name`` if it is a regular file with one link, else None (anything else there is removed)."""
         info = self.entry(name)
         if info is not None and not _plain(info):
             self.remove(name)
@@ -302,8 +255,7 @@ def _plain(info: os.stat_result) -> bool:
 
 
 class _Watchdog(contextlib.AbstractContextManager):
-    """Shuts the connection down when ``seconds`` pass without progress: a connection and its
-    headers, or one 64 KiB block of the body. :meth:`stop` then raises the stall error."""
+    """Shuts the connections down when ``seconds`` pass without progress; :meth:`stop` then raises."""
 
     def __init__(self, seconds: float):
         self.seconds, self.expired, self._sockets = seconds, False, []
@@ -391,8 +343,7 @@ def _drive_confirm_url(url: str, page: bytes) -> str | None:
 
 
 def _open(url: str, offset: int, watchdog: _Watchdog):
-    """The response holding the file at ``url`` (from byte ``offset``), after redirects and Google
-    Drive's confirm page, each hop checked by the rules of the module docstring."""
+    """The response holding the file at ``url`` (from byte ``offset``), redirects and Drive's page followed."""
     opener = urllib.request.OpenerDirector()  # no file:, ftp:, data: handlers; redirects are ours
     for handler in (urllib.request.ProxyHandler(), *_handlers(watchdog)):
         opener.add_handler(handler)
@@ -432,8 +383,7 @@ def _open(url: str, offset: int, watchdog: _Watchdog):
 
 def _download(url: str, folder: _CacheFolder, part: str, cap: int, cap_source: str, seconds: float,
               name: str | None):
-    """Append the bytes of ``url`` to ``part`` in ``folder``, resuming where an earlier attempt stopped
-    (``name``: the file name shown on the progress line; None: no progress line)."""
+    """Append the bytes of ``url`` to ``part`` in ``folder``, resuming (``name``: shown on the progress line)."""
     info = folder.own_file(part)
     offset = info.st_size if info is not None else 0
     done, total, shown = offset, None, 0.0

@@ -1,13 +1,5 @@
-"""Load published or user-given weights into a freshly built model.
-
-``pretrained`` is ``True`` (the model's first weight entry), an entry name, a path (an upstream
-``.pth`` converted by :mod:`weights_bridge`, or a ``.pdparams``) or an ``http(s)://`` URL. A torch
-file is converted once and the result cached as
-``$PADDLE_CONV_HOME/converted/<model>-<entry>-<source digest>.pdparams``. A downloaded file that
-cannot be read is moved aside (``*.rejected``), so the next call downloads it again.
-When the model's class count differs from the weights', every tensor but the classifier's is kept,
-and one line says so.
-"""
+"""Load published or user-given weights into a freshly built model (docs/pretrained.md): ``pretrained`` is ``True``
+(the first weight entry), an entry name, a ``.pdparams`` / upstream ``.pth`` path or an ``http(s)://`` URL."""
 
 from __future__ import annotations
 
@@ -31,7 +23,6 @@ from .download import cache_dir, fetch, set_aside, source_digest, url_file_name
 __all__ = ["Pretrained", "converter", "load_weights", "resolve_entry"]
 
 Pretrained = Union[bool, str, os.PathLike]
-#: The file name endings of PyTorch checkpoints.
 TORCH_SUFFIXES = (".pth", ".pt", ".pth.tar", ".tar", ".ckpt", ".bin")
 
 
@@ -56,22 +47,11 @@ def resolve_entry(model_name: str, entries: Sequence[WeightEntry], pretrained: P
 
 def load_weights(model: paddle.nn.Layer, model_name: str, entries: Sequence[WeightEntry], pretrained: Pretrained,
                  classifier: str | None, num_classes: int | None = None, optional: Sequence[str] = ()) -> dict:
-    """Load the weights ``pretrained`` names into ``model``; return what was loaded.
+    """Load the weights ``pretrained`` names into ``model``: ``{"file", "loaded", "reinitialised"}``.
 
-    Args:
-        model: the freshly built model (its own class count may differ from the weights').
-        model_name, entries: the model's registered name and its card's weight entries.
-        pretrained: see the module docstring.
-        classifier: the card's classifier layer name (e.g. ``"fc"``); its tensors are the only
-            ones that may differ in shape (a new class count), and are then left at their init.
-        num_classes: the class count the weights were trained with, for a torch file given by path
-            or URL (default: the model's own).
-        optional: the card's ``optional_layers``: the file's tensors of those the model was built
-            without are skipped (one line says so).
-
-    Returns:
-        ``{"file": path, "loaded": [names], "reinitialised": [names]}``.
-    """
+    ``classifier`` (the card's, e.g. ``"fc"``) may differ in shape and is then left at its init; ``num_classes``:
+    the weights' class count for a torch file by path or URL (default: the model's); ``optional``: the card's
+    ``optional_layers``, skipped where the model was built without them."""
     entry = resolve_entry(model_name, entries, pretrained)
     if entry is not None:
         source = fetch(entry.urls, entry.file_name, sha256=entry.sha256, md5=entry.md5, size=entry.size)
@@ -115,8 +95,7 @@ def _class_count(model: paddle.nn.Layer, classifier: str | None) -> int | None:
 
 def _as_paddle_state(source: Path, file_format: str, model_name: str, num_classes: int | None,
                      cache: Path | None = None, downloaded: bool = False) -> dict:
-    """Our state dict for ``source``, converted (and cached) when it is not Paddle's own; a ``downloaded``
-    source that cannot be read is moved aside."""
+    """Our state dict for ``source``, converted (and cached) when it is not Paddle's own."""
     if file_format == "paddle":
         return _read(read_state_dict, source, downloaded)
     if cache is not None and cache.exists():
@@ -143,15 +122,13 @@ def _read(reader, source: Path, downloaded: bool):
                            "downloads it again)") from None
 
 
-#: Format -> the module (a plugin, imported by name when first needed) that registers its converter into
-#: :data:`paddle_conv.registry.CONVERTERS`; the core imports no bridge itself.
+#: Format -> the plugin module that registers its converter into :data:`paddle_conv.registry.CONVERTERS`.
 CONVERTER_PROVIDERS = {"torch": "weights_bridge"}
 
 
 def converter(file_format: str, source_name: str):
-    """The registered converter of ``file_format`` (importing its provider on first use), called as
-    ``converter(read, model_name, num_classes)`` with ``read(reader)`` the file read by ``reader(path, what)``
-    (a damaged download is moved aside); WeightsError saying what to install when it cannot be had."""
+    """The converter of ``file_format`` (its provider imported on first use), called as ``converter(read,
+    model_name, num_classes)`` with ``read(reader)`` the file read by ``reader(path, what)``."""
     if file_format not in CONVERTERS and file_format in CONVERTER_PROVIDERS:
         try:
             importlib.import_module(CONVERTER_PROVIDERS[file_format])
