@@ -124,8 +124,8 @@ def _build(include):
         with _output_to(folder / "build.log"):
             cpp_extension.load(
                 name="onednn_conv2d", sources=[str(_SOURCE)], extra_include_paths=[str(include)],
-                extra_cxx_cflags=["-O2"], build_directory=str(folder), verbose=False,
-                extra_ldflags=[str(_LIBS / "libdnnl.so.3"), f"-Wl,-rpath,{_LIBS}"])
+                extra_cxx_cflags=["-O2"], extra_ldflags=[str(_LIBS / "libdnnl.so.3"), f"-Wl,-rpath,{_LIBS}"],
+                build_directory=str(folder), verbose=False)
         stamp.write_text(digest)
     return _run_operator
 

@@ -4,7 +4,6 @@
 // convention: 1 means none), threads (most OpenMP threads the primitives may use). Primitives are
 // built once per shape and thread count and kept; tensors are reordered to and from the layouts
 // oneDNN picks (format_tag::any) around each call.
-#include <dlfcn.h>
 #include <link.h>
 
 #include <algorithm>
