@@ -1,3 +1,4 @@
+import ctypes
 import os
 
 import numpy as np
@@ -49,11 +50,22 @@ def test_onednn_conv2d_equals_conv2d_forward_and_gradients(cin, cout, height, wi
     assert_equals_conv2d(cin, cout, height, width, kernel, stride, padding, dilation)
 
 
+def openmp_thread_counts():
+    """``omp_get_max_threads()`` of every OpenMP runtime loaded (Paddle's libiomp5, a libgomp)."""
+    with open("/proc/self/maps") as maps:
+        paths = sorted({line.split()[-1] for line in maps if "libiomp5" in line or "libgomp" in line})
+    return {path: ctypes.CDLL(path).omp_get_max_threads() for path in paths}
+
+
 @needs_operator
-def test_threaded_onednn_conv2d_equals_conv2d(monkeypatch):
-    """A 112x112 map (58M multiply-adds: two threads' worth), as a 224 input's first stage has."""
+def test_threaded_onednn_conv2d_equals_conv2d_and_restores_thread_counts(monkeypatch):
+    """A 112x112 map (58M multiply-adds: two threads' worth), as a 224 input's first stage has;
+    afterwards every OpenMP runtime has the thread count it had (Paddle's kernels keep theirs)."""
     monkeypatch.setattr(onednn_conv, "_threads", lambda: 2)
+    paddle.base.core.set_num_threads(1)
+    before = openmp_thread_counts()
     assert_equals_conv2d(16, 16, 112, 112, (3, 3), (1, 1), [1, 1, 1, 1], (1, 1))
+    assert openmp_thread_counts() == before
 
 
 def test_thread_count_from_the_environment(monkeypatch):
