@@ -60,7 +60,7 @@ def onednn_include_dir():
 
 def onednn_threads():
     """The most OpenMP threads the operator uses: ``$PADDLE_CONV_ONEDNN_THREADS``, else the CPUs this
-    process may run on (the operator takes one per 20M multiply-adds of a convolution, at least one)."""
+    process may run on (the operator takes one per 32M multiply-adds of a convolution, at least one)."""
     value = os.environ.get(THREADS_ENV, "")
     if value.isdigit() and int(value) > 0:
         return int(value)

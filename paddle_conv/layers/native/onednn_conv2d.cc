@@ -145,7 +145,7 @@ ConvPrimitives& primitives_for(const ConvShape& shape) {
 Dims to_dims(const std::vector<int64_t>& v) { return Dims(v.begin(), v.end()); }
 
 // Fewest multiply-adds per thread worth a second thread (a wake-up and a split costs more below).
-constexpr double kMinMacsPerThread = 20e6;
+constexpr double kMinMacsPerThread = 32e6;
 
 ConvShape conv_shape(const std::vector<int64_t>& x, const std::vector<int64_t>& w,
                      const std::vector<int>& strides, const std::vector<int>& paddings,
