@@ -15,13 +15,9 @@ HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
 
 @dataclass(frozen=True)
 class WeightEntry:
-    """One published weights file of one model: where it is, what it holds, how it becomes ours.
-
-    ``file_format``: ``"torch"`` (``.pth``), ``"paddle"`` (``.pdparams``) or ``"keras"`` (``.weights.h5``);
-    ``converter``: the registered converter that makes it a Paddle state dict (``"paddle"``: none needed);
-    ``metrics``: the published figures in percent (``{"top1": 77.64}``); ``num_classes``, ``input_size``
-    ``[C, H, W]``, ``mean``, ``std``: what it was trained with; ``sha256``/``md5``: the checksum to verify
-    (None: unknown); ``size``: bytes, where published (the download stops beyond it).
+    """One published weights file of one model: ``file_format`` ``"torch"``, ``"paddle"`` or ``"keras"``; the
+    registered ``converter`` making it a Paddle state dict (``"paddle"``: none); ``metrics`` in percent; what it
+    was trained with (``input_size`` ``[C, H, W]``); checksums (None: unknown); ``size``: bytes, the download's cap.
     """
 
     model: str
@@ -85,16 +81,12 @@ class KeyMapping:
 
 @dataclass(frozen=True)
 class ModelCard:
-    """What a registered model is and expects (docs/adding-a-family.md: who reads each field).
+    """What a registered model is and expects (docs/adding-a-family.md: what each field is for).
 
-    ``input_size``: ``[C, H, W]``; ``mean``/``std``: RGB in 0..1; ``classifier``: the classifier layer's name (None
-    for a detector); ``stages``: the sublayer names of each feature stage, stage ``k`` ending at stride ``2**k``
-    (:func:`stride_stages`); ``residual_branches``: ``(block class, sublayer ending its residual branch[, attribute
-    true when the block has its shortcut])`` for ``Arch.drop_path_rate``; ``upstream``/``layout``: the project
-    matched (None: our design) and the state-dict layout; ``paper``: ``{"params", "macs", "size", "num_classes",
-    "source"}``; ``quick_check``: ``{"kwargs", "input_size", "fixed_size"}`` of a small instance (the family's
-    representative); ``torch_reference``: False where weights come from elsewhere (Keras); ``torch_keys``: a
-    :class:`KeyMapping`; ``optional_layers``: layers a builder option leaves out, whose tensors a file may hold.
+    ``input_size``: ``[C, H, W]``; ``mean``/``std``: RGB in 0..1; ``stages``: the sublayer names of each stage, stage
+    ``k`` ending at stride ``2**k``; ``residual_branches``: ``(block class, sublayer ending its residual branch[,
+    attribute true when the block has its shortcut])``; ``upstream``: None for our design; ``paper``: ``{"params",
+    "macs", "size", "num_classes", "source"}``; ``quick_check``: ``{"kwargs", "input_size", "fixed_size"}``.
     """
 
     task: str = "classification"
@@ -139,8 +131,7 @@ def stride_stages(layers: Iterable[Tuple[str, int]]) -> Tuple[Tuple[str, ...], .
     for name, stride in layers:
         total *= stride
         stage = max(1, total.bit_length() - 1)  # log2 of the power of two
-        while len(stages) < stage:
-            stages.append([])
+        stages += [[] for _ in range(stage - len(stages))]
         stages[stage - 1].append(name)
     return tuple(tuple(stage) for stage in stages)
 

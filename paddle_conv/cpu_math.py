@@ -1,8 +1,5 @@
-"""MKL's vectorised kernels on AMD CPUs (set on ``import paddle_conv``; why and measurements: docs/device.md).
-
-Paddle's bundled MKL runs its generic SSE code on AMD CPUs unless ``MKL_DEBUG_CPU_TYPE`` says otherwise;
-it reads the variable on its first call, which ``import paddle`` does not make.
-"""
+"""MKL's vectorised kernels on AMD CPUs, where Paddle's bundled MKL runs generic SSE code unless
+``MKL_DEBUG_CPU_TYPE`` says otherwise (set on ``import paddle_conv``; why and measurements: docs/device.md)."""
 
 import os
 

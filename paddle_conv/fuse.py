@@ -1,9 +1,6 @@
-"""Fold inference-mode BatchNorm into the convolution in front of it (for deployment).
-
-:func:`fuse` replaces layers offering ``reparameterize()`` by their inference form, calls every
-``fuse_bn()``, then folds each BatchNorm2D that takes a Conv2D's output (found by running the model
-once) into it: ``W' = s W``, ``b' = s b + t``. The result is checked against the unfused model.
-"""
+"""Fold inference-mode BatchNorm into the convolution in front of it (for deployment): :func:`fuse` replaces
+layers offering ``reparameterize()`` by their inference form, calls every ``fuse_bn()``, then folds each
+BatchNorm2D that takes a Conv2D's output into it (``W' = s W``, ``b' = s b + t``), checked against the original."""
 
 import copy
 
@@ -59,15 +56,6 @@ def scale_conv(conv, s, t):
     conv.bias.set_value((s * bias + (0.0 if t is None else t)).astype(np.float32))
 
 
-def _probe_input(model, input_shape):
-    if input_shape is None:
-        first = next((layer for layer in model.sublayers() if isinstance(layer, nn.Conv2D)), None)
-        if first is None:
-            raise ConfigError("fuse: the model has no Conv2D; pass input_shape=[N, C, H, W] to probe it.")
-        input_shape = [2, first._in_channels, 64, 64]
-    return paddle.to_tensor(np.random.default_rng(0).standard_normal(input_shape).astype(np.float32))
-
-
 def _conv_bn_pairs(model, x):
     """``[(conv, parent_of_bn, bn_name)]`` for each Conv2D whose output is a BatchNorm2D's input."""
     produced, pairs, hooks = {}, [], []
@@ -104,7 +92,12 @@ def fuse(model, input_shape=None, atol=1e-4):
     """
     fused = copy.deepcopy(model)
     fused.eval()
-    x = _probe_input(fused, input_shape)
+    if input_shape is None:
+        first = next((layer for layer in fused.sublayers() if isinstance(layer, nn.Conv2D)), None)
+        if first is None:
+            raise ConfigError("fuse: the model has no Conv2D; pass input_shape=[N, C, H, W] to probe it.")
+        input_shape = [2, first._in_channels, 64, 64]
+    x = paddle.to_tensor(np.random.default_rng(0).standard_normal(input_shape).astype(np.float32))
     with paddle.no_grad():
         want = _flat_outputs(fused(x))
     reparameterize(fused)

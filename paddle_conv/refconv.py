@@ -28,14 +28,9 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
     ``init="zero"`` keeps the outputs exact until training; ``only_transforms=True`` freezes every other
     parameter; ``random_*`` bases need :func:`reset_random_bases` after loading plain weights.
     """
-    if init not in TRANSFORM_INITS or basis not in BASIS_MODES:
-        raise ValueError(f"refocus(init={init!r}, basis={basis!r}): init must be one of "
-                         f"{', '.join(TRANSFORM_INITS)}, basis one of {', '.join(BASIS_MODES)}")
     if min_kernel < map_k:
-        raise ValueError(
-            f"refocus(min_kernel={min_kernel}, map_k={map_k}): a RefConv transform of size map_k needs "
-            f"kernels of at least map_k; use min_kernel >= {map_k} or a smaller map_k."
-        )
+        raise ValueError(f"refocus(min_kernel={min_kernel}, map_k={map_k}): a RefConv transform of size map_k needs "
+                         f"kernels of at least map_k; use min_kernel >= {map_k} or a smaller map_k.")
 
     def convert(conv):
         if not refocusable(conv, min_kernel, map_k):
@@ -57,10 +52,8 @@ def refocus(model, min_kernel=3, map_k=3, only_transforms=False, init="zero", ba
         return ref
 
     if replace_sublayers(model, convert) == 0:
-        raise ValueError(
-            f"refocus found no Conv2D with a square kernel >= {max(min_kernel, map_k)} in "
-            f"{type(model).__name__}; lower min_kernel/map_k or pass a model with k x k convolutions."
-        )
+        raise ValueError(f"refocus found no Conv2D with a square kernel >= {max(min_kernel, map_k)} in "
+                         f"{type(model).__name__}; lower min_kernel/map_k or pass a model with k x k convolutions.")
     if only_transforms:
         learning = {id(p) for layer in model.sublayers() if isinstance(layer, RefConv2D)
                     for p in layer.parameters()}

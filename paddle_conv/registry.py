@@ -107,11 +107,10 @@ class ModelRegistry(Registry):
 
 
 MODELS = ModelRegistry()
-
-
-def register_model(fn: Optional[T] = None, *, name: Optional[str] = None, card: Optional[ModelCard] = None) -> Any:
-    """Register a model builder (function or class) with its card: ``@register_model(card=ModelCard(...))``."""
-    return MODELS.register(fn, name=name, card=card)
+#: Register a model builder (function or class) with its card: ``@register_model(card=ModelCard(...))``.
+register_model = MODELS.register
+#: The :class:`~paddle_conv.cards.ModelCard` of the registered model ``name``.
+model_card = MODELS.card
 
 
 def register_variant(name: str, build: T, card: ModelCard, doc: str) -> T:
@@ -119,11 +118,6 @@ def register_variant(name: str, build: T, card: ModelCard, doc: str) -> T:
     build.__name__ = build.__qualname__ = name
     build.__doc__ = doc
     return MODELS.register(build, name=name, card=card)
-
-
-def model_card(name: str) -> ModelCard:
-    """The :class:`~paddle_conv.cards.ModelCard` of the registered model ``name``."""
-    return MODELS.card(name)
 
 
 def list_models(pattern: Optional[str] = None, task: Optional[str] = None,

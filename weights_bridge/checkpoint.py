@@ -1,18 +1,5 @@
-"""Checkpoint files as published: recognise the format by content, load safely, find the state dict.
-
-* **Format** from the first bytes, whatever the file is called (``.pth``, ``.pt``, ``.pth.tar``,
-  ``.tar``, ``.ckpt``, ``.bin``, no extension): a zip holding ``*/data.pkl`` or a pickle starting with
-  torch's magic number is a torch file; another pickle is a Paddle ``.pdparams``; an HDF5 file is
-  Keras. ``fmt`` (CLI ``--from``) overrides it; the name decides only for a file whose content
-  says nothing (empty, damaged), so that its loader names the problem.
-* **Loading** never runs code from the file: torch files with ``torch.load(weights_only=True)``,
-  Paddle ones through :func:`paddle_conv.io.safe_paddle_load` (the project's safe loaders).
-* **The state dict** is found through the usual wrappers (``state_dict``, ``model``,
-  ``model_state_dict``, ``net``, ``model_ema``, ...: the first present, or the one named by ``key``,
-  CLI ``--key``) and the ``module.`` (DataParallel), ``_orig_mod.`` (``torch.compile``) and
-  ``_layers.`` (Paddle DataParallel) prefixes shared by every key are stripped. Other entries
-  (optimizer, epoch, metrics) are reported as ignored.
-"""
+"""Checkpoint files as published: the format by content, loaded by the safe loaders (no code from the file
+runs), the state dict found through the usual wrappers and key prefixes (docs/weights-bridge.md)."""
 
 import os
 import pickle
@@ -35,8 +22,7 @@ FORMATS = ("torch", "paddle", "keras")
 #: the file name endings that say a format (the name decides only where the content cannot)
 SUFFIX_FORMATS = {"torch": TORCH_SUFFIXES, "paddle": (".pdparams",), "keras": (".h5", ".keras")}
 #: where training scripts keep the weights, in the order they are tried
-WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "net", "model_ema", "state_dict_ema",
-                "ema")
+WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "net", "model_ema", "state_dict_ema", "ema")
 PREFIXES = ("module.", "_orig_mod.", "_layers.")
 _TORCH_MAGIC = 0x1950A86A20F9469CFC6C  # the first object of a legacy (non-zip) torch.save pickle
 _HDF5 = b"\x89HDF\r\n\x1a\n"
@@ -70,20 +56,15 @@ def detect_format(path):
 
 @dataclass
 class Checkpoint:
-    """A state dict read from a file and how it was found.
-
-    ``wrappers``: the keys descended through (``["state_dict"]``); ``prefixes``: key prefixes
-    stripped; ``ignored``: the other entries beside the weights; ``alternatives``: other entries
-    that hold a state dict too (pick one with ``key``).
-    """
+    """A state dict read from a file and how it was found."""
 
     state: OrderedDict
     path: str = None
     format: str = None
-    wrappers: list = field(default_factory=list)
-    prefixes: list = field(default_factory=list)
-    ignored: list = field(default_factory=list)
-    alternatives: list = field(default_factory=list)
+    wrappers: list = field(default_factory=list)  # the keys descended through (["state_dict"])
+    prefixes: list = field(default_factory=list)  # key prefixes stripped
+    ignored: list = field(default_factory=list)  # the other entries beside the weights
+    alternatives: list = field(default_factory=list)  # other entries holding a state dict (pick one with key)
 
     def notes(self):
         """One line per thing the user should know about how the weights were found."""
@@ -114,11 +95,7 @@ def _holds_state(obj):
 
 
 def unwrap(obj, key=None):
-    """:class:`Checkpoint` of the flat ``{key: tensor}`` inside a loaded checkpoint ``obj``.
-
-    ``key``: the entry holding the wanted weights (``/`` descends, e.g. ``"model_ema"``); by
-    default the first of :data:`WRAPPER_KEYS` present.
-    """
+    """The :class:`Checkpoint` inside a loaded ``obj``: under entry ``key`` (``/`` descends) or the first wrapper."""
     found = Checkpoint(OrderedDict())
     if key is not None:
         for part in str(key).split("/"):
@@ -192,23 +169,13 @@ def to_numpy(value):
     return np.asarray(value)
 
 
-_HALF = {torch.bfloat16: "bfloat16", torch.float16: "float16", paddle.bfloat16: "bfloat16",
-         paddle.float16: "float16"}
-
-
 def numpy_weights(value, key):
     """``(array, cast_from)``: ``value`` as numpy, half precision (bfloat16 / float16) widened to
     float32 (``cast_from`` names the dtype it had, else None). Quantized tensors raise WeightsError."""
     if isinstance(value, torch.Tensor) and value.is_quantized:
         raise WeightsError(f"checkpoint key {key!r} is a quantized tensor ({value.dtype}): quantized weights "
                            "cannot be converted; use the float checkpoint they were made from")
-    half = _HALF.get(getattr(value, "dtype", None))
-    if half is None and isinstance(value, np.ndarray) and value.dtype == np.float16:
-        half = "float16"
-    if half is None:
+    half = str(getattr(value, "dtype", "")).rpartition(".")[2]
+    if half not in ("bfloat16", "float16"):
         return to_numpy(value), None
-    if isinstance(value, torch.Tensor):
-        return value.detach().float().cpu().numpy(), half
-    if isinstance(value, paddle.Tensor):
-        return value.astype("float32").numpy(), half
-    return value.astype(np.float32), half
+    return to_numpy(value.float() if isinstance(value, torch.Tensor) else value.astype("float32")), half

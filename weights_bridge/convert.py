@@ -1,21 +1,7 @@
-"""Convert state dicts between a PyTorch reference and its paddle_conv model, both ways.
-
-The conversion is planned from the models' *structure*, not guessed from tensor names or ranks:
-
-* every ``torch.nn.Linear`` weight is transposed (torch ``[out, in]``, Paddle ``[in, out]``);
-* every torch batch-norm's ``running_mean`` / ``running_var`` become ``_mean`` / ``_variance``,
-  and ``num_batches_tracked`` (Paddle has none) is dropped, or restored as 0 on the way back;
-* every other parameter and buffer keeps its name and layout (convolutions, norms, embeddings).
-
-A family whose Paddle names differ from upstream's gives its cards one :class:`KeyMapping` (regex
-renames of module paths, optional per-key transforms; ``ModelCard.torch_keys``); nothing
-is written per model. Every mismatch (missing, unexpected or wrongly shaped keys) raises
-:class:`~paddle_conv.errors.WeightsError` listing the keys before anything is returned.
-
-    >>> import torch, weights_bridge
-    >>> sd = torch.load("oct_resnet50.pth", map_location="cpu", weights_only=True)
-    >>> paddle_sd = weights_bridge.torch_to_paddle(sd, model="oct_resnet50")
-"""
+"""Convert state dicts between a PyTorch reference and its paddle_conv model, both ways, planned from the models'
+structure: ``nn.Linear`` weights transposed, BN ``running_mean`` / ``running_var`` as ``_mean`` / ``_variance``
+(``num_batches_tracked`` dropped, restored as 0 on the way back), the rest renamed by the family's
+:class:`KeyMapping`. Any key mismatch raises WeightsError listing the keys."""
 
 import contextlib
 import fnmatch
@@ -23,24 +9,32 @@ import functools
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
+from unittest import mock
 
 import numpy as np
 import paddle
 import torch
 
+from paddle_conv.cards import KeyMapping
 from paddle_conv.errors import WeightsError, listed_names
 from paddle_conv.factory import create_model
 from paddle_conv.io import safe_torch_load
-from paddle_conv.registry import CONVERTERS
+from paddle_conv.registry import CONVERTERS, MODELS
 
 from .checkpoint import numpy_weights, unwrap_state_dict
-from .mappings import IDENTITY, KeyMapping, key_mapping
 from .references import REFERENCES, create_reference
 
 __all__ = ["Conversion", "ConversionPlan", "KeyMapping", "build_paddle_skeleton", "build_torch_skeleton",
            "convert_state", "key_mapping", "paddle_to_torch", "plan_conversion", "torch_to_paddle", "unwrap_state_dict"]
 
 _MAX_LISTED = 20
+_BN_NAMES = {"running_mean": "_mean", "running_var": "_variance"}
+IDENTITY = KeyMapping()
+
+
+def key_mapping(model_name):
+    """The card's :class:`KeyMapping` of the registered model ``model_name`` (identity names for any other name)."""
+    return MODELS.card(model_name).torch_keys if model_name in MODELS else IDENTITY
 
 
 def _transpose(a):
@@ -66,16 +60,17 @@ class _Entry:
     def paddle_value(self, torch_array):
         return self.to_paddle(torch_array) if self.to_paddle else torch_array
 
+    @property
+    def paddle_shape(self):
+        """Shape of this entry's own (part of the) Paddle tensor."""
+        return tuple(self.paddle_value(np.empty(self.shape, dtype=np.bool_)).shape)
+
 
 @dataclass
 class ConversionPlan:
     """Key-by-key plan between one torch reference and one Paddle model (see :func:`plan_conversion`)."""
 
     entries: list = field(default_factory=list)
-
-    @property
-    def paddle_keys(self):
-        return list(self.by_paddle_key())
 
     def by_torch_key(self):
         return {e.torch_key: e for e in self.entries}
@@ -88,53 +83,35 @@ class ConversionPlan:
                 groups.setdefault(e.paddle_key, []).append(e)
         return groups
 
-    def entry_paddle_shape(self, entry):
-        """Shape of ``entry``'s own (part of the) Paddle tensor."""
-        probe = np.empty(entry.shape, dtype=np.bool_)
-        return tuple(entry.to_paddle(probe).shape) if entry.to_paddle else entry.shape
-
     def paddle_shapes(self):
         """``{paddle key: shape}`` of the whole Paddle tensors."""
-        shapes = {}
-        for key, group in self.by_paddle_key().items():
-            first = self.entry_paddle_shape(group[0])
-            shapes[key] = (sum(self.entry_paddle_shape(e)[0] for e in group),) + first[1:]
-        return shapes
+        return {key: (sum(e.paddle_shape[0] for e in group),) + group[0].paddle_shape[1:]
+                for key, group in self.by_paddle_key().items()}
 
 
 def plan_conversion(torch_model, mapping=IDENTITY, paddle_model=None):
-    """Plan the conversion from ``torch_model``'s structure and the family ``mapping``.
-
-    With ``paddle_model`` the plan is checked against it: same keys, same shapes, and a Paddle
-    ``nn.Linear`` wherever torch has one. A difference is a bug of the model or the mapping and
-    raises WeightsError listing the keys.
-    """
+    """Plan the conversion from ``torch_model``'s structure and the family ``mapping``; with ``paddle_model``,
+    check its keys, shapes and Linear layers against the plan (WeightsError listing the differences)."""
     entries = []
-    for module_name, module in torch_model.named_modules():
-        prefix = module_name + "." if module_name else ""
-        is_linear = isinstance(module, torch.nn.Linear)
+    modules = dict(torch_model.named_modules())
+    for torch_key, tensor in torch_model.state_dict(keep_vars=True).items():
+        module_name, _, local = torch_key.rpartition(".")
+        module = modules[module_name]
         is_bn = isinstance(module, torch.nn.modules.batchnorm._BatchNorm)
-        tensors = list(module.named_parameters(recurse=False)) + [
-            (n, b) for n, b in module.named_buffers(recurse=False)
-            if b is not None and n not in module._non_persistent_buffers_set]
-        for local, tensor in tensors:
-            torch_key = prefix + local
-            shape = tuple(tensor.shape)
-            dtype = str(tensor.dtype).replace("torch.", "")
-            if is_bn and local == "num_batches_tracked":
-                entries.append(_Entry(torch_key, None, shape, dtype))
-                continue
-            paddle_local = {"running_mean": "_mean", "running_var": "_variance"}.get(local, local) if is_bn \
-                else local
-            custom = mapping.transform_for(torch_key)
-            if custom:
-                to_paddle, to_torch = custom
-            elif is_linear and local == "weight":
-                to_paddle, to_torch = _transpose, _transpose
-            else:
-                to_paddle = to_torch = None
-            entries.append(_Entry(torch_key, mapping.paddle_key(prefix + paddle_local), shape, dtype,
-                                  to_paddle, to_torch))
+        shape, dtype = tuple(tensor.shape), str(tensor.dtype).replace("torch.", "")
+        if is_bn and local == "num_batches_tracked":
+            entries.append(_Entry(torch_key, None, shape, dtype))
+            continue
+        paddle_local = _BN_NAMES.get(local, local) if is_bn else local
+        custom = mapping.transform_for(torch_key)
+        if custom:
+            to_paddle, to_torch = custom
+        elif isinstance(module, torch.nn.Linear) and local == "weight":
+            to_paddle, to_torch = _transpose, _transpose
+        else:
+            to_paddle = to_torch = None
+        paddle_key = mapping.paddle_key(f"{module_name}.{paddle_local}" if module_name else paddle_local)
+        entries.append(_Entry(torch_key, paddle_key, shape, dtype, to_paddle, to_torch))
     plan = ConversionPlan(entries)
     _assign_parts(plan, mapping)
     if paddle_model is not None:
@@ -151,7 +128,7 @@ def _assign_parts(plan, mapping):
                                "declare it in KeyMapping.merged if they are parts of one tensor")
         start = 0
         for e in group:
-            stop = start + plan.entry_paddle_shape(e)[0]
+            stop = start + e.paddle_shape[0]
             e.part, start = (start, stop), stop
 
 
@@ -174,54 +151,34 @@ def _check_plan_against_paddle(plan, torch_model, paddle_model):
 
 
 def key_problems(given, expected, optional=()):
-    """Lines describing missing / unexpected / wrongly shaped keys of ``given`` vs ``expected``
-    (both ``{key: shape}``); ``optional`` keys may be absent."""
+    """Lines naming the missing / unexpected / wrongly shaped keys of ``given`` vs ``expected`` (``{key: shape}``)."""
     missing = [k for k in expected if k not in given and k not in optional]
     unexpected = [k for k in given if k not in expected]
     wrong = [f"{k} (checkpoint {list(given[k])}, model {list(expected[k])})"
              for k in expected if k in given and tuple(given[k]) != tuple(expected[k])]
-    lines = []
-    if missing:
-        lines.append(f"missing keys ({len(missing)}): {listed_names(missing, _MAX_LISTED)}")
-    if unexpected:
-        lines.append(f"unexpected keys ({len(unexpected)}): {listed_names(unexpected, _MAX_LISTED)}")
-    if wrong:
-        lines.append(f"shape mismatch ({len(wrong)}): {listed_names(wrong, _MAX_LISTED)}")
-    return lines
+    return [f"{what} ({len(keys)}): {listed_names(keys, _MAX_LISTED)}"
+            for what, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatch", wrong))
+            if keys]
 
 
 _INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
                    "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_")
 
 
-@contextlib.contextmanager
-def _torch_init_skipped():
-    """``torch.nn.init``'s initialisers do nothing inside: parameters keep ``torch.empty``'s memory."""
-    saved = {name: getattr(torch.nn.init, name) for name in _INIT_FUNCTIONS}
-    try:
-        for name in saved:
-            setattr(torch.nn.init, name, lambda tensor, *args, **kwargs: tensor)
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(torch.nn.init, name, fn)
+def _keep(tensor, *args, **kwargs):
+    return tensor
 
 
 def build_torch_skeleton(name, initialised=False, **kwargs):
-    """The torch reference ``name``, built to read its structure and shapes (its values are
-    garbage unless ``initialised``: skipping the initialisers makes Oct-ResNet-200 ~10x quicker).
-
-    Built on the CPU: the meta device would save the allocation but its first use imports torch's
-    decompositions, ~15 s on a small machine.
-    """
-    with torch.no_grad(), (contextlib.nullcontext() if initialised else _torch_init_skipped()):
+    """The torch reference ``name``, built to read its structure and shapes (values garbage unless ``initialised``:
+    skipping ``torch.nn.init`` makes Oct-ResNet-200 ~10x quicker; the meta device's first use costs ~15 s)."""
+    skipped = mock.patch.multiple(torch.nn.init, **dict.fromkeys(_INIT_FUNCTIONS, _keep))
+    with torch.no_grad(), (contextlib.nullcontext() if initialised else skipped):
         return create_reference(name, **kwargs)
 
 
 def build_paddle_skeleton(name, initialised=False, **kwargs):
-    """The paddle_conv model ``name``, built under ``paddle.LazyGuard`` (parameters not
-    initialised) unless ``initialised`` or the model runs a probe forward while it is built
-    (``ssd_lite`` finds its taps so), which needs real parameters."""
+    """The paddle_conv model ``name``, under ``paddle.LazyGuard`` unless ``initialised`` or it runs a probe forward."""
     if not initialised:
         with contextlib.suppress(RuntimeError), paddle.LazyGuard():
             return create_model(name, **kwargs)
@@ -235,7 +192,7 @@ def reference_key_sets(name, kwargs_items=()):
         plan = plan_conversion(build_torch_skeleton(name, **dict(kwargs_items)), key_mapping(name))
     except Exception:  # a reference that cannot be built with these keywords cannot be it
         return None
-    return frozenset(e.torch_key for e in plan.entries if e.paddle_key is not None), frozenset(plan.paddle_keys)
+    return frozenset(e.torch_key for e in plan.entries if e.paddle_key is not None), frozenset(plan.by_paddle_key())
 
 
 def _guess_models(keys, side, model_kwargs):
@@ -264,8 +221,7 @@ def _raise_mismatch(problems, model, side, keys, model_kwargs):
         if any(line.startswith("missing") for line in problems):
             hints.append("To fill a model that has more layers than the checkpoint (another head, extra "
                          "layers), leave those keys as initialised: allow_missing (CLI: --allow-missing PATTERN).")
-    hint = "".join("\n" + h for h in hints)
-    raise WeightsError(f"the {side} checkpoint does not fit model {model!r}:\n" + "\n".join(problems) + hint)
+    raise WeightsError(f"the {side} checkpoint does not fit model {model!r}:\n" + "\n".join(problems + hints))
 
 
 def _cast(array, dtype):
@@ -291,19 +247,13 @@ def _prepare(model, num_classes, torch_model, paddle_model, model_kwargs, initia
 
 @dataclass
 class Conversion:
-    """What :func:`convert_state` did.
+    """What :func:`convert_state` did."""
 
-    ``state``: the converted state dict; ``filled``: target keys taken from the checkpoint;
-    ``initialised``: target keys left as the freshly built model has them (``allow_missing`` /
-    ``ignore``); ``ignored``: checkpoint keys dropped by ``ignore``; ``notes``: one line per
-    thing worth saying (dtype casts).
-    """
-
-    state: OrderedDict
-    filled: list
-    initialised: list
-    ignored: list
-    notes: list
+    state: OrderedDict  # the converted state dict
+    filled: list  # target keys taken from the checkpoint
+    initialised: list  # target keys left as the fresh model has them (allow_missing / ignore)
+    ignored: list  # checkpoint keys dropped by ignore
+    notes: list  # one line per thing worth saying (dtype casts)
 
 
 def _matches(key, patterns):
@@ -329,36 +279,22 @@ def _source_arrays(state, expected, side, allow_nonfinite):
                                "broken (a diverged run?); convert anyway with allow_nonfinite "
                                "(CLI: --allow-nonfinite)")
         arrays[key] = array
-    notes = []
-    if cast:
-        kinds = sorted({was for _, was in cast})
-        notes.append(f"converted {len(cast)} {'/'.join(kinds)} tensor(s) to float32 "
-                     f"(e.g. {cast[0][0]}): the models compute in float32")
+    notes = [f"converted {len(cast)} {'/'.join(sorted({was for _, was in cast}))} tensor(s) to float32 "
+             f"(e.g. {cast[0][0]}): the models compute in float32"] if cast else []
     return arrays, notes
 
 
 def convert_state(state_dict, model=None, direction="torch_to_paddle", num_classes=None, *, torch_model=None,
                   paddle_model=None, allow_missing=(), ignore=(), allow_nonfinite=False, **model_kwargs):
-    """Convert ``state_dict`` either way (``direction``) and say what was filled.
+    """Convert ``state_dict`` either way (``direction``) and say what was filled (a :class:`Conversion`).
 
-    Args:
-        allow_missing: shell patterns (``fnmatch``) of the *source-side* keys (torch names for
-            ``torch_to_paddle``, Paddle names back) that the checkpoint may lack: those target
-            tensors keep the freshly built model's initialisation (e.g. ``"*.conv2.offset_conv.*"``
-            to put a ResNet-50 backbone into ``resnet50_dcn``).
-        ignore: patterns of checkpoint keys to drop (e.g. ``"fc.*"`` for another head); the
-            model's keys of those names keep their initialisation.
-        allow_nonfinite: convert NaN / infinite weights instead of refusing them.
-        Other arguments: as :func:`torch_to_paddle`.
-
-    bfloat16 / float16 tensors become float32 (said in ``notes``); integer or quantized tensors
-    where the model has float weights are refused naming the key.
-    """
+    ``allow_missing``: shell patterns of source-side keys the checkpoint may lack and ``ignore`` of checkpoint keys
+    to drop (their targets keep the fresh model's initialisation); ``allow_nonfinite``: convert NaN / infinite
+    weights instead of refusing them; other arguments as :func:`torch_to_paddle`."""
     if direction not in ("torch_to_paddle", "paddle_to_torch"):
         raise ValueError(f"direction must be torch_to_paddle or paddle_to_torch, got {direction!r}")
-    partial = bool(allow_missing or ignore)
     plan, torch_model, paddle_model, kwargs = _prepare(model, num_classes, torch_model, paddle_model, model_kwargs,
-                                                       initialised=partial)
+                                                       initialised=bool(allow_missing or ignore))
     to_paddle = direction == "torch_to_paddle"
     side = "torch" if to_paddle else "paddle"
     state = unwrap_state_dict(state_dict)
@@ -380,11 +316,8 @@ def convert_state(state_dict, model=None, direction="torch_to_paddle", num_class
     if problems:
         _raise_mismatch(problems, model, side, state, kwargs)
     arrays, notes = _source_arrays(state, dtypes, side, allow_nonfinite)
-    if to_paddle:
-        out, filled, initialised = _to_paddle(plan, arrays, paddle_model)
-    else:
-        out, filled, initialised = _to_torch(plan, arrays, torch_model)
-    return Conversion(out, filled, initialised, ignored, notes)
+    converted = _to_paddle(plan, arrays, paddle_model) if to_paddle else _to_torch(plan, arrays, torch_model)
+    return Conversion(*converted, ignored, notes)
 
 
 def _to_paddle(plan, arrays, paddle_model):
@@ -411,8 +344,7 @@ def _to_torch(plan, arrays, torch_model):
     for entry in plan.entries:
         if entry.paddle_key is None:
             out[entry.torch_key] = torch.zeros(entry.shape, dtype=getattr(torch, entry.dtype))
-            continue
-        if entry.paddle_key in arrays:
+        elif entry.paddle_key in arrays:
             array = entry.torch_value(arrays[entry.paddle_key])
             out[entry.torch_key] = torch.from_numpy(np.array(_cast(array, entry.dtype)))
             filled.append(entry.torch_key)
@@ -425,24 +357,10 @@ def _to_torch(plan, arrays, torch_model):
 def torch_to_paddle(state_dict: Mapping[str, Any], model: Optional[str] = None, num_classes: Optional[int] = None,
                     *, torch_model: Optional[torch.nn.Module] = None, paddle_model: Optional[paddle.nn.Layer] = None,
                     **model_kwargs: Any) -> "OrderedDict[str, paddle.Tensor]":
-    """Convert a torch reference ``state_dict`` (upstream layout) to the paddle_conv model ``model``.
-
-    Args:
-        state_dict: the torch checkpoint (wrappers and ``module.`` prefixes accepted).
-        model: registered model name, e.g. ``"oct_resnet50"`` (its family's KeyMapping applies).
-        num_classes: classifier size of the checkpoint (the model's default when None).
-        torch_model, paddle_model: already built instances to plan from (skips building them;
-            both are required when ``model`` is None, and then names must match one to one).
-        model_kwargs: further builder keywords, passed to both builders; ``allow_missing``,
-            ``ignore`` and ``allow_nonfinite`` are :func:`convert_state`'s.
-
-    Returns:
-        ``OrderedDict`` of Paddle key -> ``paddle.Tensor`` in the Paddle model's order, for
-        ``layer.set_state_dict``.
-
-    Raises:
-        WeightsError: missing, unexpected or wrongly shaped keys, all listed, before any conversion.
-    """
+    """Convert a torch reference ``state_dict`` (upstream layout, wrappers accepted) to the Paddle state dict of the
+    registered ``model`` (``num_classes``: the checkpoint's), in its order; ``torch_model`` and ``paddle_model``
+    (both required without ``model``) skip building them, ``model_kwargs`` are builder keywords or
+    :func:`convert_state`'s options. Raises WeightsError listing every key mismatch before converting."""
     return convert_state(state_dict, model, "torch_to_paddle", num_classes, torch_model=torch_model,
                          paddle_model=paddle_model, **model_kwargs).state
 
@@ -450,18 +368,12 @@ def torch_to_paddle(state_dict: Mapping[str, Any], model: Optional[str] = None, 
 def paddle_to_torch(state_dict: Mapping[str, Any], model: Optional[str] = None, num_classes: Optional[int] = None,
                     *, torch_model: Optional[torch.nn.Module] = None, paddle_model: Optional[paddle.nn.Layer] = None,
                     **model_kwargs: Any) -> "OrderedDict[str, torch.Tensor]":
-    """Convert a paddle_conv ``state_dict`` of ``model`` to its torch reference's (upstream) layout.
-
-    Same arguments as :func:`torch_to_paddle`. Returns an ``OrderedDict`` of ``torch.Tensor`` in
-    upstream key order that loads with ``load_state_dict(..., strict=True)``;
-    ``num_batches_tracked`` is restored as 0.
-    """
+    """A paddle_conv ``state_dict`` of ``model`` in its torch reference's layout and key order (``strict=True``)."""
     return convert_state(state_dict, model, "paddle_to_torch", num_classes, torch_model=torch_model,
                          paddle_model=paddle_model, **model_kwargs).state
 
 
 @CONVERTERS.register(name="torch")
 def convert_torch_file(read, model: str, num_classes: Optional[int] = None) -> "OrderedDict[str, paddle.Tensor]":
-    """A torch checkpoint file (upstream layout), ``read(reader)`` giving its content, as the Paddle state dict
-    of ``model``: the ``"torch"`` converter :func:`paddle_conv.create_model` uses for published ``.pth`` files."""
-    return torch_to_paddle(unwrap_state_dict(read(safe_torch_load)), model, num_classes)
+    """The ``"torch"`` converter of published ``.pth`` files (``read(reader)``: the content) for ``create_model``."""
+    return torch_to_paddle(read(safe_torch_load), model, num_classes)

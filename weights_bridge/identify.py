@@ -1,7 +1,6 @@
 """Which registered model a state dict belongs to, judged by its key names (``--inspect``)."""
 
-from .convert import reference_key_sets
-from .mappings import IDENTITY, key_mapping
+from .convert import IDENTITY, key_mapping, reference_key_sets
 from .references import REFERENCES
 
 __all__ = ["best_matches"]
@@ -17,8 +16,7 @@ def _mapping(name):
 
 
 def best_matches(state, side, top=2):
-    """Up to ``top`` lines ``"<model>: <shared>/<expected> keys ..."`` for the references whose
-    key set (``side``: ``"torch"`` or ``"paddle"`` names) overlaps ``state``'s most."""
+    """Up to ``top`` lines naming the references whose ``side`` (torch / paddle) key set overlaps ``state``'s most."""
     given = {k for k in state if not k.endswith("num_batches_tracked")}
     scored = []
     for name in REFERENCES.names():

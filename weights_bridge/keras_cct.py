@@ -1,21 +1,5 @@
-"""Keras 3 weights of the seed's CCT (``model.save_weights("model.weights.h5")``) -> ``cct_keras_cifar``.
-
-A Keras 3 ``.weights.h5`` file is plain HDF5 (read with h5py; nothing in it runs): each layer of the
-functional model is a group ``layers/<snake_case class name>[_<n>]`` numbered in the model's layer
-order, its variables ``vars/0``, ``vars/1``, ... in creation order. The seed's layers map as::
-
-    cct_tokenizer/conv_model/layers/conv2d[_i]/vars/0  [3, 3, Cin, Cout] -> tokenizer.<i>.0.weight (OIHW)
-    position_embedding/vars/0                          [L, C]            -> positional_emb [1, L, C]
-    layer_normalization[_2i], [_2i+1]                  gamma, beta       -> blocks.<i>.norm1, norm2
-    multi_head_attention[_i]/{query,key,value}_dense   [C, h, D], [h, D] -> blocks.<i>.attn.qkv (concatenated)
-    multi_head_attention[_i]/output_dense              [h, D, C], [C]    -> blocks.<i>.attn.proj
-    dense[_2i], dense[_2i+1]                           [C, C], [C]       -> blocks.<i>.mlp.0, mlp.1
-    layer_normalization[_2n]                                             -> norm
-    sequence_pooling/attention                         [C, 1], [1]       -> attention_pool
-    dense[_2n]                                         [C, classes]      -> fc
-
-    >>> state = weights_bridge.keras_to_paddle("model.weights.h5")   # then model.set_state_dict(state)
-"""
+"""Keras 3 weights of the seed's CCT (``model.save_weights("model.weights.h5")``) -> ``cct_keras_cifar``: each
+layer is a group ``layers/<snake_case class name>[_<n>]`` holding ``vars/0``, ``vars/1``, ... (docs/cct.md)."""
 
 import re
 from collections import OrderedDict
@@ -38,11 +22,7 @@ _NUMBERED = re.compile(r"^(?P<base>.+?)(?:_(?P<n>\d+))?$")
 
 
 def read_keras_weights(path):
-    """``{layer path: [arrays in vars order]}`` of a Keras 3 ``.weights.h5`` file.
-
-    The whole file is checked first (:mod:`weights_bridge.safe_hdf5`: no external storage, virtual
-    datasets, soft or external links, no declared size beyond the file's); only then is data read.
-    """
+    """``{layer path: [arrays in vars order]}`` of a Keras 3 ``.weights.h5`` file, checked first (:mod:`.safe_hdf5`)."""
     f, size = open_hdf5(path)  # missing, not a regular file, not HDF5: one clear WeightsError
     layers = {}
     try:
@@ -72,9 +52,12 @@ def _numbered(names, base, parent=""):
     return [name for _, name in sorted(found)]
 
 
-def _find(layers, suffix):
-    hits = [(name, arrays) for name, arrays in layers.items() if name == suffix or name.endswith("/" + suffix)]
-    return hits[0] if len(hits) == 1 else (None, None)
+def _find(layers, suffix, path):
+    """The arrays of the one layer named ``suffix`` (WeightsError when there is none or several)."""
+    hits = [arrays for name, arrays in layers.items() if name == suffix or name.endswith("/" + suffix)]
+    if len(hits) != 1:
+        raise WeightsError(f"{path!r} has no {suffix} layer; the seed's model has one")
+    return hits[0]
 
 
 def _seed_cct_state(layers, path):
@@ -84,8 +67,7 @@ def _seed_cct_state(layers, path):
         raise WeightsError(f"{path!r} has no tokenizer convolutions (*/conv_model/layers/conv2d): it is not "
                            "the weights of the seed's Keras CCT")
     conv_parent = tokenizer[0].rpartition("/")[0] + "/"
-    attention = _numbered([n.rpartition("/")[0] for n in layers if n.endswith("/query_dense")],
-                          "multi_head_attention")
+    attention = _numbered([n.rpartition("/")[0] for n in layers if n.endswith("/query_dense")], "multi_head_attention")
     norms = [layers[n] for n in _numbered(layers, "layer_normalization")]
     dense = [layers[n] for n in _numbered(layers, "dense")]
     depth = len(attention)
@@ -96,12 +78,8 @@ def _seed_cct_state(layers, path):
     for i, name in enumerate(_numbered(layers, "conv2d", conv_parent)):
         (kernel,) = layers[name]
         state[f"tokenizer.{i}.0.weight"] = kernel.transpose(3, 2, 0, 1)
-    _, embedding = _find(layers, "position_embedding")
-    if embedding is None:
-        raise WeightsError(f"{path!r} has no position_embedding layer; the seed's model has one")
-    state["positional_emb"] = embedding[0][None]
-    for i in range(depth):
-        mha = attention[i]
+    state["positional_emb"] = _find(layers, "position_embedding", path)[0][None]
+    for i, mha in enumerate(attention):
         q, k, v, out = (layers.get(f"{mha}/{part}_dense") for part in ("query", "key", "value", "output"))
         if any(part is None for part in (q, k, v, out)):
             raise WeightsError(f"{path!r}: {mha} lacks query/key/value/output_dense")
@@ -115,20 +93,14 @@ def _seed_cct_state(layers, path):
         for j in range(2):
             state[f"{prefix}mlp.{j}.weight"], state[f"{prefix}mlp.{j}.bias"] = dense[2 * i + j]
     state["norm.weight"], state["norm.bias"] = norms[-1]
-    _, pool = _find(layers, "sequence_pooling/attention")
-    if pool is None:
-        raise WeightsError(f"{path!r} has no sequence_pooling/attention layer; the seed's model has one")
-    state["attention_pool.weight"], state["attention_pool.bias"] = pool
+    state["attention_pool.weight"], state["attention_pool.bias"] = _find(layers, "sequence_pooling/attention", path)
     state["fc.weight"], state["fc.bias"] = dense[-1]
     return state
 
 
 def keras_to_paddle(path, model="cct_keras_cifar", num_classes=None):
-    """Convert the Keras 3 weights file ``path`` to the state dict of ``create_model(model)``.
-
-    ``num_classes`` defaults to the file's classifier size. Every key and shape is checked against
-    the Paddle model; a difference raises WeightsError before anything is returned.
-    """
+    """Convert the Keras 3 weights file ``path`` to the state dict of ``create_model(model)`` (``num_classes``:
+    the file's by default), every key and shape checked against the model (WeightsError)."""
     if model not in KERAS_MODELS:
         raise WeightsError(f"model {model!r} has no Keras weights converter; Keras-convertible models: "
                            f"{', '.join(KERAS_MODELS)}")

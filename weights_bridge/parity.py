@@ -1,20 +1,5 @@
-"""Prove that a Paddle model computes what its torch reference computes, number for number.
-
-Works on any pair of models whose state dicts convert (see :mod:`weights_bridge.convert`),
-with no configuration: outputs may be tensors or nested tuples / lists / dicts of tensors
-(``None`` entries included, as OctaveConv's ``(y_h, None)``). Weights and batch-norm statistics
-are random (:func:`randomize_torch_`: default initialisations hide bugs, BN at mean 0 / var 1 is
-the identity); :func:`locate_divergence` names the first layer that differs.
-
-A tensor ``y`` (Paddle) matches ``r`` (torch) when ``|y - r| <= atol + rtol |r|`` elementwise with
-``atol = atol_scale * max|r|`` (defaults ``rtol = atol_scale = 1e-4``). Reported numbers:
-``max_abs = max|y - r|`` and ``max_rel = max_abs / max|r|``.
-
-    >>> from weights_bridge import parity
-    >>> torch_model, paddle_model = parity.model_pair("oct_resnet26", num_classes=10)
-    >>> report = parity.check_parity(torch_model, paddle_model, np.random.randn(2, 3, 64, 64))
-    >>> print(report.summary()); assert report.ok
-"""
+"""Prove that a Paddle model computes what its torch reference computes, number for number (outputs: tensors or
+nested tuples / lists / dicts of tensors, ``None`` entries included): :func:`model_pair`, :func:`check_parity`."""
 
 import contextlib
 from dataclasses import dataclass, field
@@ -32,10 +17,8 @@ __all__ = ["Diff", "LayerDiff", "ParityReport", "check_parity", "compare", "loca
 
 RTOL = 1e-4
 ATOL_SCALE = 1e-4
-#: A parameter gradient is also within tolerance when its error is below this fraction of the model's
-#: largest parameter gradient: some gradients are zero by construction (a BN shift followed, through
-#: linear layers only, by a batch-statistics BN, as in MobileNetV2's linear bottlenecks) and hold only
-#: rounding noise (~1e-13 in float64), which no per-tensor relative tolerance can compare.
+#: A parameter gradient error below this fraction of the largest parameter gradient passes (zero-by-construction
+#: gradients hold only rounding noise; docs/weights-bridge.md).
 GRAD_FLOOR = 1e-9
 _NORMS = (torch.nn.modules.batchnorm._NormBase, torch.nn.GroupNorm, torch.nn.LayerNorm)
 
@@ -56,16 +39,14 @@ class Diff:
 
 
 def compare(name, reference, value, rtol=RTOL, atol_scale=ATOL_SCALE, atol=0.0):
-    """Compare ``value`` (Paddle side) with ``reference`` (torch side); either may be None.
-
-    Within tolerance: ``|value - reference| <= max(atol_scale * max|reference|, atol) + rtol * |reference|``.
-    """
+    """Compare ``value`` (Paddle) with ``reference`` (torch), either may be None: within tolerance where
+    ``|value - reference| <= max(atol_scale * max|reference|, atol) + rtol * |reference|``."""
     if reference is None or value is None:
-        same = reference is None and value is None
-        return Diff(name, 0.0 if same else float("inf"), 0.0 if same else float("inf"), same,
-                    "" if same else f" (torch {_describe(reference)}, paddle {_describe(value)})")
-    reference = np.asarray(reference, dtype=np.float64)
-    value = np.asarray(value, dtype=np.float64)
+        if reference is None and value is None:
+            return Diff(name, 0.0, 0.0, True)
+        shapes = ["None" if x is None else f"shape {list(np.shape(x))}" for x in (reference, value)]
+        return Diff(name, float("inf"), float("inf"), False, f" (torch {shapes[0]}, paddle {shapes[1]})")
+    reference, value = np.asarray(reference, dtype=np.float64), np.asarray(value, dtype=np.float64)
     if reference.shape != value.shape:
         return Diff(name, float("inf"), float("inf"), False,
                     f" (shape torch {list(reference.shape)}, paddle {list(value.shape)})")
@@ -79,21 +60,26 @@ def compare(name, reference, value, rtol=RTOL, atol_scale=ATOL_SCALE, atol=0.0):
     return Diff(name, max_abs, max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf")), ok)
 
 
-def _describe(x):
-    return "None" if x is None else f"shape {list(np.shape(x))}"
-
-
-def flatten(out, path=""):
-    """``[(path, numpy array or None)]`` of a tensor or nested tuple / list / dict of tensors."""
+def _leaves(out, path=""):
+    """``[(path, tensor or None)]`` of a tensor or nested tuple / list / dict of tensors (other values left out)."""
     if out is None or isinstance(out, (torch.Tensor, paddle.Tensor, np.ndarray)):
-        return [(path or "out", None if out is None else to_numpy(out).copy())]
+        return [(path or "out", out)]
     if isinstance(out, dict):
         items = sorted(out.items())
     elif isinstance(out, (tuple, list)):
         items = list(enumerate(out))
-    else:  # python numbers and other non-tensor outputs are not compared
+    else:
         return []
-    return [leaf for key, value in items for leaf in flatten(value, f"{path}[{key}]")]
+    return [leaf for key, value in items for leaf in _leaves(value, f"{path}[{key}]")]
+
+
+def flatten(out):
+    """``[(path, numpy array or None)]`` of a tensor or nested tuple / list / dict of tensors."""
+    return [(path, None if x is None else to_numpy(x).copy()) for path, x in _leaves(out)]
+
+
+def _tensor_leaves(out):
+    return [x for _, x in _leaves(out) if x is not None]
 
 
 def compare_outputs(prefix, torch_out, paddle_out, rtol=RTOL, atol_scale=ATOL_SCALE):
@@ -109,20 +95,9 @@ def _compare_leaves(prefix, t_leaves, p_leaves, rtol, atol_scale):
             for (path, t), (_, p) in zip(t_leaves, p_leaves)]
 
 
-# ---------------------------------------------------------------------------------------------
-# building and synchronising a pair
-
-
 def randomize_torch_(model, seed=0, sample=None):
-    """Give ``model`` random weights and random batch-norm statistics, in place; returns it.
-
-    Weights of rank >= 2 are ``N(0, 2 / fan_in)`` (activations keep their scale through deep
-    nets), other parameters ``N(0, 0.1)``; norm layers get weight ``U(0.5, 1.5)``, running mean
-    ``N(0, 0.1)``, running variance ``U(0.5, 1.5)``. With ``sample`` (inputs as for
-    :func:`check_parity`) the running statistics are instead the statistics of ``sample``
-    perturbed (mean + ``N(0, 0.1)`` std, variance x ``U(0.5, 1.5)``): purely random statistics
-    make eval-mode activations of a 200-layer net grow to ~1e26, which tests nothing useful.
-    """
+    """Give ``model`` random weights (rank >= 2: ``N(0, 2 / fan_in)``, else ``N(0, 0.1)``; norm weights ``U(0.5, 1.5)``)
+    and BN statistics (with ``sample``: its own, perturbed, so that deep nets keep their scale) in place; returns it."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for module in model.modules():
@@ -174,17 +149,10 @@ def paddle_twin(torch_model, paddle_model, model=None):
 
 
 def model_pair(name, seed=0, sample=None, **kwargs):
-    """``(torch_reference, paddle_model)`` of the registered model ``name`` with the same random
-    weights and BN statistics (:func:`randomize_torch_`, calibrated on ``sample`` if given).
-    The Paddle model is built under ``paddle.LazyGuard`` where it can be (its own initialisation
-    would be overwritten anyway)."""
+    """``(torch_reference, paddle_model)`` of model ``name`` with the same random weights (:func:`randomize_torch_`)."""
     torch_model = randomize_torch_(create_reference(name, **kwargs), seed, sample)
     paddle_model = build_paddle_skeleton(name, **kwargs)
     return torch_model, paddle_twin(torch_model, paddle_model, name)
-
-
-# ---------------------------------------------------------------------------------------------
-# forward / backward comparison
 
 
 def _map_arrays(x, fn):
@@ -203,18 +171,8 @@ def _to_framework(x, framework, requires_grad):
 
 def _weighted_sum(out, weights, framework):
     terms = [(t * (torch.from_numpy(w) if framework == "torch" else paddle.to_tensor(w))).sum()
-             for (_, w), t in zip(weights, [t for _, t in _tensor_leaves(out)])]
+             for w, t in zip(weights, _tensor_leaves(out))]
     return sum(terms[1:], terms[0])
-
-
-def _tensor_leaves(out, path=""):
-    if isinstance(out, (torch.Tensor, paddle.Tensor)):
-        return [(path, out)]
-    if isinstance(out, dict):
-        return [leaf for k, v in sorted(out.items()) for leaf in _tensor_leaves(v, f"{path}[{k}]")]
-    if isinstance(out, (tuple, list)):
-        return [leaf for i, v in enumerate(out) for leaf in _tensor_leaves(v, f"{path}[{i}]")]
-    return []
 
 
 @dataclass
@@ -234,9 +192,8 @@ class ParityReport:
         return max(chosen, key=lambda d: d.max_rel) if chosen else None
 
     def summary(self):
-        groups = ["eval", "train", "grad input", "grad param"]
-        lines = [str(self.worst(g)) + f"  [worst of {sum(d.name.startswith(g) for d in self.diffs)}]"
-                 for g in groups if self.worst(g)]
+        lines = [f"{self.worst(g)}  [worst of {sum(d.name.startswith(g) for d in self.diffs)}]"
+                 for g in ("eval", "train", "grad input", "grad param") if self.worst(g)]
         lines += [f"  {d}" for d in self.diffs if not d.ok][:20]
         if self.divergence is not None:
             lines.append(f"first differing layer: {self.divergence}")
@@ -245,78 +202,60 @@ class ParityReport:
 
 def check_parity(torch_model, paddle_model, inputs, model=None, *, train=True, grads=True, train_dtype=None,
                  rtol=RTOL, atol_scale=ATOL_SCALE, seed=0):
-    """Compare ``torch_model`` and ``paddle_model`` (already holding the same weights) on ``inputs``.
+    """Compare ``torch_model`` and ``paddle_model`` (holding the same weights) on ``inputs`` (an array, or a tuple of
+    positional arguments, each an array or a nested tuple of arrays); ``model`` names the KeyMapping.
 
-    Args:
-        inputs: a numpy array, or a tuple of positional arguments, each an array or a nested
-            tuple of arrays (``(x_h, x_l)``).
-        model: registered model name, for its family KeyMapping (None: identical names).
-        train: also compare train-mode outputs (batch statistics).
-        grads: also compare, after one backward pass of a random weighting of the train-mode
-            outputs, the gradient of every float input and of every parameter.
-        train_dtype: run the train-mode pass (outputs and gradients) with both models and the
-            inputs cast to this dtype, e.g. ``"float64"``; None keeps the inputs' dtype. A deep
-            net with random weights in train mode is chaotic: batch norm over the few values of
-            a small test input amplifies rounding layer after layer, so that in float32 torch
-            differs from *its own* float64 result by up to ~1e-2 on Oct-ResNet-101..200 at
-            64x64; a float32 comparison then measures rounding, not the model. In float64 both
-            frameworks agree to ~1e-10 on every model here.
-
-    Eval outputs are always compared in the inputs' dtype. Both models end as they started:
-    weights, batch-norm statistics (which the train pass updates, Paddle with the biased batch
-    variance, torch with the unbiased one) and dtype are restored; both are left in eval mode.
-    Returns a :class:`ParityReport`; when a forward comparison fails, its ``divergence`` names
-    the first differing layer.
+    ``train``: also compare train-mode outputs, ``grads``: and every float input's and parameter's gradient of a
+    random weighting of them, in ``train_dtype`` (e.g. ``"float64"``: random deep nets amplify float32 rounding).
+    Both models end in eval mode, weights, BN statistics and dtype restored. Returns a :class:`ParityReport`.
     """
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     report = ParityReport()
-    report.diffs += _compare_forward("eval", torch_model, paddle_model, args, rtol, atol_scale)
+    report.diffs += compare_outputs("eval", *_run_both(torch_model, paddle_model, args, False), rtol, atol_scale)
     if train and report.ok:
-        with _restored(torch_model, paddle_model):
+        with _restored(torch_model, paddle_model, train_dtype):
             if train_dtype is not None:
-                torch_model.to(getattr(torch, train_dtype))
-                paddle_model.to(dtype=train_dtype)
                 args = _map_arrays(args, lambda a: a.astype(train_dtype) if a.dtype.kind == "f" else a)
             report.diffs += _compare_train(torch_model, paddle_model, args, model, grads, rtol, atol_scale, seed)
             if not report.ok:
                 report.divergence = locate_divergence(torch_model, paddle_model, args, model, train=True,
                                                       rtol=rtol, atol_scale=atol_scale)
     elif not report.ok:
-        report.divergence = locate_divergence(torch_model, paddle_model, args, model, rtol=rtol,
-                                              atol_scale=atol_scale)
+        report.divergence = locate_divergence(torch_model, paddle_model, args, model, rtol=rtol, atol_scale=atol_scale)
     torch_model.eval()
     paddle_model.eval()
     return report
 
 
 @contextlib.contextmanager
-def _restored(torch_model, paddle_model):
-    """Both models' state dicts (and dtypes) restored on exit."""
+def _restored(torch_model, paddle_model, dtype=None):
+    """Both models cast to ``dtype`` (None: kept) inside; their state dicts and dtypes restored on exit."""
     torch_state = {k: v.clone() for k, v in torch_model.state_dict().items()}
     paddle_state = {k: v.numpy() for k, v in paddle_model.state_dict().items()}
     try:
+        if dtype is not None:
+            torch_model.to(getattr(torch, dtype))
+            paddle_model.to(dtype=dtype)
         yield
     finally:
-        for key, value in torch_model.state_dict().items():
-            if value.dtype != torch_state[key].dtype:
-                torch_model.to(torch_state[key].dtype)
-                break
-        for key, value in paddle_model.state_dict().items():
-            if np.dtype(str(value.dtype).replace("paddle.", "")) != paddle_state[key].dtype:
-                paddle_model.to(dtype=str(paddle_state[key].dtype))
-                break
+        if dtype is not None:
+            torch_model.to(next(v.dtype for v in torch_state.values() if v.is_floating_point()))
+            paddle_model.to(dtype=str(next(v.dtype for v in paddle_state.values() if v.dtype.kind == "f")))
         torch_model.load_state_dict(torch_state)
         paddle_model.set_state_dict(paddle_state)
 
 
-def _compare_forward(prefix, torch_model, paddle_model, args, rtol, atol_scale):
-    torch_model.eval()
-    paddle_model.eval()
+def _run_both(torch_model, paddle_model, args, train):
+    """``(torch output, paddle output)`` on ``args``, without gradients, both in train or eval mode."""
+    torch_model.train(train)
+    if train:
+        paddle_model.train()
+    else:
+        paddle_model.eval()
     with torch.no_grad():
         t_out = torch_model(*_to_framework(args, "torch", False))
     with paddle.no_grad():
-        p_out = paddle_model(*_to_framework(args, "paddle", False))
-    return compare_outputs(prefix, t_out, p_out, rtol, atol_scale)
+        return t_out, paddle_model(*_to_framework(args, "paddle", False))
 
 
 def _compare_train(torch_model, paddle_model, args, model, grads, rtol, atol_scale, seed):
@@ -331,15 +270,13 @@ def _compare_train(torch_model, paddle_model, args, model, grads, rtol, atol_sca
     if not grads or not all(d.ok for d in diffs):
         return diffs
     rng = np.random.default_rng(seed)
-    weights = [(path, rng.standard_normal(tuple(t.shape)).astype(to_numpy(t).dtype))
-               for path, t in _tensor_leaves(t_out)]
+    weights = [rng.standard_normal(tuple(t.shape)).astype(to_numpy(t).dtype) for t in _tensor_leaves(t_out)]
     torch_model.zero_grad()
     _weighted_sum(t_out, weights, "torch").backward()
     paddle_model.clear_gradients()
     _weighted_sum(p_out, weights, "paddle").backward()
     diffs += [compare(f"grad input {i}", _grad(t.grad), _grad(p.grad), rtol, atol_scale)
-              for i, ((_, t), (_, p)) in enumerate(zip(_tensor_leaves(t_args), _tensor_leaves(p_args)))
-              if t.requires_grad]
+              for i, (t, p) in enumerate(zip(_tensor_leaves(t_args), _tensor_leaves(p_args))) if t.requires_grad]
     return diffs + _param_grad_diffs(torch_model, paddle_model, model, rtol, atol_scale)
 
 
@@ -356,19 +293,13 @@ def _param_grad_diffs(torch_model, paddle_model, model, rtol, atol_scale):
     diffs = []
     for name, param in torch_model.named_parameters():
         entry = by_torch[name]
-        t_grad = _grad(param.grad)
-        if t_grad is not None and entry.to_paddle:
-            t_grad = entry.to_paddle(t_grad)
+        t_grad = None if param.grad is None else entry.paddle_value(to_numpy(param.grad))
         p_param = paddle_params.get(entry.paddle_key)
         p_grad = None if p_param is None else _grad(p_param.grad)
         if p_grad is not None and entry.part is not None:  # this torch tensor is part of a merged one
             p_grad = p_grad[entry.part[0]:entry.part[1]]
         diffs.append(compare(f"grad param {name}", t_grad, p_grad, rtol, atol_scale, floor))
     return diffs
-
-
-# ---------------------------------------------------------------------------------------------
-# layer-by-layer locator
 
 
 @dataclass
@@ -402,29 +333,14 @@ def _record(model, records):
 
 def locate_divergence(torch_model, paddle_model, inputs, model=None, *, train=False, rtol=RTOL,
                       atol_scale=ATOL_SCALE):
-    """Run both models with every layer hooked; return the first differing layer or None.
-
-    Layers are matched by module name (through the family KeyMapping's renames when ``model``
-    is given) and by call count (a layer called twice, as a shared ReLU, is compared call by
-    call); they are visited in the order torch finishes them, so a leaf is named before the
-    blocks that contain it. Layers with no counterpart (e.g. torch's pooling modules that
-    Paddle calls as functions) are skipped. Runs in eval mode unless ``train``; restores neither
-    mode (call it on models you are debugging).
-    """
+    """The first layer (:class:`LayerDiff`, by KeyMapping name and call count, in torch's finishing order) whose
+    outputs differ, or None; runs in eval mode unless ``train`` and restores no mode."""
     mapping = key_mapping(model) if model else IDENTITY
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     t_records, p_records = [], []
     handles = _record(torch_model, t_records) + _record(paddle_model, p_records)
     try:
-        torch_model.train(train)
-        if train:
-            paddle_model.train()
-        else:
-            paddle_model.eval()
-        with torch.no_grad():
-            torch_model(*_to_framework(args, "torch", False))
-        with paddle.no_grad():
-            paddle_model(*_to_framework(args, "paddle", False))
+        _run_both(torch_model, paddle_model, args, train)
     finally:
         for h in handles:
             h.remove()
@@ -445,27 +361,20 @@ def locate_divergence(torch_model, paddle_model, inputs, model=None, *, train=Fa
     return None
 
 
-# ---------------------------------------------------------------------------------------------
-# round trip and training
-
-
 def round_trip_mismatches(paddle_model, torch_model, model=None):
     """Keys whose value changes on Paddle -> torch -> Paddle (empty list: bit-exact round trip)."""
     original = paddle_model.state_dict()
     kwargs = dict(torch_model=torch_model, paddle_model=paddle_model)
     back = torch_to_paddle(paddle_to_torch(original, model, **kwargs), model, **kwargs)
-    bad = [k for k in original if k not in back]
-    for key, value in original.items():
-        if key in back:
-            a, b = value.numpy(), back[key].numpy()
-            if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
-                bad.append(key)
-    return bad
+    return [k for k, v in original.items() if k not in back or not _same_bits(v.numpy(), back[k].numpy())]
+
+
+def _same_bits(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
 def training_curves(torch_model, paddle_model, batches, *, lr=0.05, momentum=0.9, weight_decay=1e-4):
-    """Train both (same weights assumed) with SGD + momentum on ``batches`` of ``(x, labels)``
-    numpy arrays, cross-entropy loss; returns ``(torch_losses, paddle_losses)``."""
+    """``(torch_losses, paddle_losses)`` of SGD + momentum on cross-entropy over numpy ``(x, labels)`` batches."""
     torch_model.train()
     paddle_model.train()
     t_opt = torch.optim.SGD(torch_model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)

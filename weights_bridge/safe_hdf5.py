@@ -1,30 +1,6 @@
-"""HDF5 files from strangers (Keras ``.weights.h5``): walk the whole file, refuse, only then read.
-
-HDF5 can make a read fetch bytes from outside the file: a dataset with *external storage* reads
-raw bytes from any local file it names (``/etc/passwd``, a key file), a *virtual dataset* reads
-other HDF5 files, an *external link* opens another file, a *soft link* aliases any path and a
-*user-defined link* runs whatever the library registered for its class. A dataset's shape is only
-declared: a 1 MB file can declare 4 TiB, read back as fill values into memory. An unknown filter
-makes the library look for a plugin library to load.
-
-:func:`checked_datasets` walks every link of the open file (``visititems_links``: links are listed,
-never followed) before a byte of data is read, and refuses with :class:`UnsafeHDF5Error` (a
-:class:`~paddle_conv.errors.WeightsError`):
-
-1. any link that is not a hard link (soft, external, user-defined): a Keras file has none;
-2. a dataset with external storage (its creation property list names outside files);
-3. a virtual dataset;
-4. a filter other than deflate, shuffle and fletcher32 (nothing is loaded for others);
-5. a dtype that is not a plain number (compound, variable-length, reference, string, opaque,
-   array) and a dataset without a dataspace;
-6. a dataset whose size (shape x item size) is more than the file's size, or, compressed, more
-   than :data:`DEFLATE_MAX_RATIO` times the file's size (deflate cannot do better), and files
-   whose datasets hold more than :data:`MAX_HDF5_DATA_BYTES` together, or that have more than
-   :data:`MAX_HDF5_LINKS` links.
-
-Messages name the rule and the object's path when it is a plain name (letters, digits, ``_./-``),
-never the file's other content (a link's target, an external file's name, data).
-"""
+"""HDF5 files from strangers (Keras ``.weights.h5``): :func:`checked_datasets` walks every link (none followed,
+no data read) and refuses anything that would make a read leave the file, load a plugin or allocate more than the
+file holds (SECURITY.md lists each rule); messages never echo file content."""
 
 import re
 
@@ -40,8 +16,7 @@ __all__ = ["DEFLATE_MAX_RATIO", "MAX_HDF5_DATA_BYTES", "MAX_HDF5_LINKS", "Unsafe
 MAX_HDF5_DATA_BYTES = 2 * 1024**3
 #: Links (groups and datasets) in one file; cct_keras_cifar's file has about 120.
 MAX_HDF5_LINKS = 100_000
-#: deflate's largest possible compression ratio (zlib's technical details): a compressed dataset
-#: declaring more than this times the file's size cannot all be stored in it.
+#: deflate's best compression ratio: a compressed dataset cannot declare more than this times the file's size.
 DEFLATE_MAX_RATIO = 1032
 #: HDF5 filter ids h5py always has built in (deflate, shuffle, fletcher32); no plugin is ever loaded.
 _BUILT_IN_FILTERS = {1: "deflate", 2: "shuffle", 3: "fletcher32"}
@@ -103,9 +78,7 @@ def _dataset_problem(dataset, file_size):
 
 
 def checked_datasets(f, path, file_size):
-    """``{dataset path: h5py.Dataset}`` of every dataset of the open file ``f`` of ``file_size`` bytes,
-    after walking every link of it (nothing followed, no data read); raises UnsafeHDF5Error on the
-    first link or dataset that breaks a rule of this module."""
+    """``{dataset path: h5py.Dataset}`` of the open file ``f`` once every link passed the rules (UnsafeHDF5Error)."""
     import h5py
 
     datasets, found = {}, {"links": 0, "bytes": 0}

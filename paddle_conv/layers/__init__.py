@@ -1,9 +1,10 @@
-"""Building blocks: convolution variants and the layers models are made of."""
+"""Building blocks: convolution variants and the layers models are made of (``ChannelShuffle``: Paddle's own)."""
+
+from paddle.nn import ChannelShuffle
 
 from .addmm_linear import AddmmLinear
 from .attention import MultiHeadSelfAttention
 from .bottleneck import Bottleneck
-from .channel_shuffle import ChannelShuffle
 from .conv_factory import CONV_KINDS, create_conv2d
 from .deform_conv import DeformConv2D
 from .dense_conv import DenseConv2D, dense_conv2d

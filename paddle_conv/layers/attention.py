@@ -22,21 +22,9 @@ class _TransposingLinear(nn.Linear):
 
 
 class MultiHeadSelfAttention(nn.Layer):
-    """Scaled dot-product self-attention over a token sequence.
-
-    Args:
-        dim: token width ``C``; must be divisible by ``num_heads`` unless ``head_dim`` is given.
-        num_heads: number of attention heads.
-        attention_dropout: dropout on the attention weights.
-        projection_dropout: dropout after the output projection.
-        head_dim: width ``D`` of each head; None: ``C / num_heads``. Keras's
-            ``MultiHeadAttention(num_heads, key_dim=D)`` takes it apart from ``C``.
-        qkv_bias: give the qkv projection a bias (Keras's query/key/value layers have one).
-
-    Shape: ``[N, L, C]`` in, ``[N, L, C]`` out.
-
-    Parameters: ``qkv.weight [C, 3 * heads * D]`` (``qkv.bias`` with ``qkv_bias``; columns are
-    q, k, v, each head-major), ``proj.weight [heads * D, C]``, ``proj.bias [C]``.
+    """Scaled dot-product self-attention over tokens ``[N, L, C] -> [N, L, C]``; ``head_dim`` ``D`` (None:
+    ``C / num_heads``) is Keras's ``key_dim``, ``qkv_bias`` its query/key/value bias. Parameters: ``qkv.weight
+    [C, 3 * heads * D]`` (columns q, k, v, each head-major), ``proj.weight [heads * D, C]``, ``proj.bias [C]``.
     """
 
     def __init__(self, dim, num_heads=8, attention_dropout=0.1, projection_dropout=0.1, head_dim=None,

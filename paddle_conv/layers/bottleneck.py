@@ -11,20 +11,10 @@ __all__ = ["Bottleneck"]
 
 
 class Bottleneck(nn.Layer):
-    """Bottleneck residual block: 1x1 reduce, 3x3 (carrying the stride), 1x1 expand (x4), each with BN.
-
-    Args:
-        in_channels: ``C_in``.
-        planes: bottleneck width before ``base_width``/``groups`` scaling; output ``4 * planes``.
-        stride: of the 3x3 conv and the projection.
-        downsample: shortcut layer; None builds a 1x1 projection + BN when ``stride != 1`` or
-            ``C_in != 4 * planes``, and the identity otherwise.
-        groups, base_width: ResNeXt-style width ``int(planes * base_width / 64) * groups``.
-        dilation: of the 3x3 conv (padding follows).
-        conv: :func:`create_conv2d` kind of the 3x3 conv (``conv``, ``group``, ``deform``, ...).
-        conv_kwargs: extra keywords for that conv (e.g. ``{"deformable_groups": 2}``).
-
-    Input ``[N, C_in, H, W]``; output ``[N, 4 * planes, H / stride, W / stride]``.
+    """Bottleneck residual block: 1x1 reduce, 3x3 (a :func:`create_conv2d` of kind ``conv`` with ``conv_kwargs``,
+    carrying ``stride`` and ``dilation``), 1x1 expand (x4), each with BN; width ``int(planes * base_width / 64) *
+    groups``; ``downsample`` None: a 1x1 projection + BN where the shape changes, else the identity.
+    ``[N, C_in, H, W] -> [N, 4 * planes, H / stride, W / stride]``.
     """
 
     expansion = 4

@@ -28,10 +28,8 @@ CONV_KINDS.register(_plain, name="dilated")  # a plain conv whose dilation defau
 @CONV_KINDS.register(name="group")
 def _group(cin, cout, k, stride, padding, dilation, groups, bias):
     if groups < 2:
-        raise ValueError(
-            f"create_conv2d('group', ...) got groups={groups}: pass groups=G > 1 dividing both "
-            f"in_channels={cin} and out_channels={cout}, or use kind 'conv'."
-        )
+        raise ValueError(f"create_conv2d('group', ...) got groups={groups}: pass groups=G > 1 dividing both "
+                         f"in_channels={cin} and out_channels={cout}, or use kind 'conv'.")
     return _plain(cin, cout, k, stride, padding, dilation, groups, bias)
 
 

@@ -16,31 +16,20 @@ def _zeros():
 
 
 class DeformConv2D(nn.Layer):
-    """Deformable 2-D convolution (DCNv2 when ``modulated``, DCNv1 otherwise).
-
-    Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups: as ``nn.Conv2D``.
-        deformable_groups: channel groups that share one set of offsets (and masks).
-        modulated: predict a modulation mask per sampling point (v2).
-        bias: give the main convolution a bias ``bias`` ``[C_out]``.
-
-    ``conv_offset`` starts at zero and the mask is ``2 * sigmoid`` (not the paper's ``sigmoid``), so the layer
-    starts as a plain convolution with ``weight``.
-
-    Input ``[N, C_in, H, W]``; output ``[N, C_out, H', W']`` with ``H'`` as for ``nn.Conv2D``.
-    Parameters: ``weight`` ``[C_out, C_in / groups, k, k]``, ``conv_offset.weight``
-    ``[dg * k*k * (3 if modulated else 2), C_in, k, k]`` and ``conv_offset.bias``.
+    """Deformable 2-D convolution (DCNv2 when ``modulated``, DCNv1 otherwise), arguments as ``nn.Conv2D``'s;
+    ``deformable_groups`` channel groups share one set of offsets. ``conv_offset`` starts at zero and the mask is
+    ``2 * sigmoid`` (not the paper's ``sigmoid``), so the layer starts as a plain convolution with ``weight``.
+    ``[N, C_in, H, W] -> [N, C_out, H', W']``; ``weight`` ``[C_out, C_in / groups, k, k]``, ``conv_offset.weight``
+    ``[dg * k*k * (3 if modulated else 2), C_in, k, k]``.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  deformable_groups=1, modulated=True, bias=False):
         super().__init__()
         if any(c % g for c in (in_channels, out_channels) for g in (groups, deformable_groups)):
-            raise ValueError(
-                f"DeformConv2D in_channels={in_channels} and out_channels={out_channels} must both be "
-                f"divisible by groups={groups} and by deformable_groups={deformable_groups} "
-                f"(paddle.vision.ops.deform_conv2d needs both)."
-            )
+            raise ValueError(f"DeformConv2D in_channels={in_channels} and out_channels={out_channels} must both be "
+                             f"divisible by groups={groups} and by deformable_groups={deformable_groups} "
+                             f"(paddle.vision.ops.deform_conv2d needs both).")
         kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.groups, self.deformable_groups, self.modulated = groups, deformable_groups, modulated

@@ -1,16 +1,13 @@
-"""Dense convolution (``groups`` < ``C_in``, e.g. VGG's 3x3) whose bias costs little on CPU (docs/benchmarks.md).
-
-The bias is added over ``[N, C, H*W] + [C, 1]`` (Paddle's fast inner broadcast, bit-identical), and in
-dygraph float32 CPU training the convolution runs through oneDNN where :func:`native_padding` allows.
-Paddle's own path stays on other devices, for depthwise convs, NHWC and static graphs in eval mode or
-the legacy program IR (exports see ``conv2d`` and its bias ``add``).
+"""Dense convolution (``groups`` < ``C_in``, e.g. VGG's 3x3) whose bias costs little on CPU (docs/benchmarks.md):
+the bias added over ``[N, C, H*W] + [C, 1]`` (bit-identical), the conv through oneDNN where :func:`native_padding`
+allows; Paddle's own path elsewhere (exports see ``conv2d`` and its bias ``add``).
 """
 
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .depthwise import _explicit_padding, _on_cpu, _pair
+from .depthwise import _explicit_padding, _on_cpu, _pair, cpu_float32_training
 from .onednn_conv import native_conv2d_op, onednn_conv2d
 
 __all__ = ["MIN_NATIVE_CHANNELS", "DenseConv2D", "dense_conv2d", "native_padding", "takes_channel_bias_form"]
@@ -25,13 +22,6 @@ def takes_channel_bias_form(x, weight, bias, groups=1, data_format="NCHW", train
             and (paddle.in_dynamic_mode() or (training and paddle.framework.in_pir_mode())) and _on_cpu(x))
 
 
-def _add_channel_bias(y, bias):
-    """``y [N, C, H, W] + bias [C]`` computed over ``[N, C, H*W]``."""
-    shape = y.shape if paddle.in_dynamic_mode() else paddle.shape(y)
-    flat = y.reshape([0, y.shape[1], -1]) + bias.reshape([-1, 1])
-    return flat.reshape(shape)
-
-
 #: Fewest input channels for oneDNN's convolution (fewer ran slower there, docs/benchmarks.md).
 MIN_NATIVE_CHANNELS = 8
 
@@ -40,10 +30,9 @@ def native_padding(x, weight, padding, groups=1, data_format="NCHW", training=Tr
     """The ``[top, left, bottom, right]`` padding for oneDNN's convolution of ``x`` ``[N, C_in, H, W]``, or
     None (Paddle's kernel): only dygraph CPU float32 NCHW training, ``groups=1``, kernels over 1x1, at least
     :data:`MIN_NATIVE_CHANNELS` channels, with the operator built (``PADDLE_CONV_NATIVE_OPS`` not 0)."""
-    if not (training and paddle.in_dynamic_mode() and groups == 1 and data_format == "NCHW"
+    if not (training and paddle.in_dynamic_mode() and groups == 1 and data_format == "NCHW" and len(x.shape) == 4
             and x.shape[1] >= MIN_NATIVE_CHANNELS and weight.shape[2] * weight.shape[3] > 1
-            and len(x.shape) == 4 and x.dtype == paddle.float32 and weight.dtype == paddle.float32
-            and x.place.is_cpu_place()):
+            and cpu_float32_training(x, weight)):
         return None
     pads = _explicit_padding(padding)  # (top, bottom, left, right)
     if pads is None or native_conv2d_op() is None:
@@ -62,7 +51,10 @@ def dense_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1
     else:
         return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups,
                         data_format=data_format)
-    return y if bias is None else _add_channel_bias(y, bias)
+    if bias is None:
+        return y
+    shape = y.shape if paddle.in_dynamic_mode() else paddle.shape(y)  # y [N, C, H, W] + bias [C] over [N, C, H*W]
+    return (y.reshape([0, y.shape[1], -1]) + bias.reshape([-1, 1])).reshape(shape)
 
 
 class DenseConv2D(nn.Conv2D):

@@ -1,9 +1,6 @@
-"""Depthwise convolution (``groups == C_in == C_out``) that trains fast on CPU (docs/benchmarks.md).
-
-On small maps (``H * W <= MAX_MATMUL_PIXELS``) each channel's filter, scattered by a 0/1 tap matrix, is
-the ``[Ho*Wo, H*W]`` matrix of its linear map and the convolution one batched matmul. Paddle's kernel
-stays elsewhere: other devices and dtypes, larger maps, NHWC, non-zero padding modes, ``"SAME"``/``"VALID"``
-and static graphs in eval mode or the legacy program IR (exports see a plain ``conv2d``).
+"""Depthwise convolution (``groups == C_in == C_out``) that trains fast on CPU: on maps of at most
+``MAX_MATMUL_PIXELS`` one batched matmul by 0/1 tap matrices (docs/benchmarks.md); Paddle's kernel elsewhere
+(other devices, dtypes, NHWC, padding modes, strings, static graphs in eval or the legacy IR: exports see ``conv2d``).
 """
 
 import functools

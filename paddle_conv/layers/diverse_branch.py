@@ -80,16 +80,9 @@ def _fold_1x1_kxk(first, first_bias, second, second_bias, groups):
 
 
 class DiverseBranchBlock(nn.Layer):
-    """A ``k x k`` conv + BatchNorm trained as four branches (module docstring).
-
-    Args:
-        in_channels, out_channels, groups, stride: as ``nn.Conv2D``.
-        kernel_size: odd int ``k``; the padding is ``k // 2`` ("same" at stride 1).
-        internal_channels: width of the ``1 x 1`` conv of ``dbb_1x1_kxk`` (default ``C_in``, an
-            identity-started conv; ``2 C_in`` for a depthwise block, as in the paper).
-
-    Input ``[N, C_in, H, W]``; output ``[N, C_out, H', W']`` as ``nn.Conv2D``'s. No activation: the
-    caller applies it after the block, as after a conv and its BN.
+    """A ``k x k`` conv + BatchNorm (odd ``k``, padding ``k // 2``) trained as four branches (module docstring);
+    ``internal_channels``: width of ``dbb_1x1_kxk``'s 1x1 conv (default ``C_in``, identity-started; ``2 C_in``
+    depthwise, as the paper). ``[N, C_in, H, W] -> [N, C_out, H', W']``; no activation (the caller's).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, groups=1, internal_channels=None):

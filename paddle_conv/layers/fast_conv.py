@@ -7,7 +7,7 @@ from .dense_conv import DenseConv2D
 from .depthwise import DepthwiseConv2D, is_depthwise
 from .pointwise import PointwiseConv2D
 
-__all__ = ["fast_conv_class", "use_fast_convolutions"]
+__all__ = ["conv_bn_act", "fast_conv_class", "use_fast_convolutions"]
 
 
 def fast_conv_class(in_channels, out_channels, kernel_size, groups=1):
@@ -17,6 +17,14 @@ def fast_conv_class(in_channels, out_channels, kernel_size, groups=1):
     if groups == 1 and kernel_size in (1, (1, 1), [1, 1]):
         return PointwiseConv2D
     return DenseConv2D
+
+
+def conv_bn_act(cin, cout, kernel, stride=1, groups=1, activation=nn.ReLU, fast=False):
+    """``nn.Sequential`` of a ``k x k`` conv ("same" padding, no bias; ``fast``: its :func:`fast_conv_class`),
+    BatchNorm2D and ``activation``: ``[N, cin, H, W] -> [N, cout, H/s, W/s]``."""
+    conv = fast_conv_class(cin, cout, kernel, groups) if fast else nn.Conv2D
+    return nn.Sequential(conv(cin, cout, kernel, stride, kernel // 2, groups=groups, bias_attr=False),
+                         nn.BatchNorm2D(cout), activation())
 
 
 def use_fast_convolutions(model):

@@ -11,15 +11,9 @@ def _conv_relu(cin, cout, k):
 
 
 class InceptionBlock(nn.Layer):
-    """Inception block: 1x1, 3x3, 5x5 convs and a 3x3 max-pool, each conv + ReLU; naive or 1x1-reduced (GoogLeNet).
-
-    Args:
-        in_channels: ``C_in``.
-        ch1x1, ch3x3, ch5x5: outputs of the 1x1, 3x3 and 5x5 branches.
-        ch3x3_reduce, ch5x5_reduce, pool_proj: the reduced form's 1x1 widths; give all three or
-            none (naive form).
-
-    Input ``[N, C_in, H, W]``; output ``[N, out_channels, H, W]`` (``ch1x1 + ch3x3 + ch5x5 + pool_proj or C_in``).
+    """Inception block: 1x1, 3x3, 5x5 convs and a 3x3 max-pool, each conv + ReLU; naive, or 1x1-reduced
+    (GoogLeNet) given ``ch3x3_reduce``, ``ch5x5_reduce`` and ``pool_proj``.
+    ``[N, C_in, H, W] -> [N, out_channels, H, W]`` (``ch1x1 + ch3x3 + ch5x5 + pool_proj or C_in``).
     """
 
     def __init__(self, in_channels, ch1x1, ch3x3, ch5x5, ch3x3_reduce=None, ch5x5_reduce=None, pool_proj=None):
@@ -27,10 +21,8 @@ class InceptionBlock(nn.Layer):
         reductions = (ch3x3_reduce, ch5x5_reduce, pool_proj)
         given = [r is not None for r in reductions]
         if any(given) and not all(given):
-            raise ValueError(
-                f"InceptionBlock got ch3x3_reduce={ch3x3_reduce}, ch5x5_reduce={ch5x5_reduce}, "
-                f"pool_proj={pool_proj}: give all three (1x1-reduced form) or none (naive form)."
-            )
+            raise ValueError(f"InceptionBlock got ch3x3_reduce={ch3x3_reduce}, ch5x5_reduce={ch5x5_reduce}, "
+                             f"pool_proj={pool_proj}: give all three (1x1-reduced form) or none (naive form).")
         self.reduced = all(given)
         pool = nn.MaxPool2D(3, stride=1, padding=1)
         self.branch1 = _conv_relu(in_channels, ch1x1, 1)

@@ -138,14 +138,10 @@ def candidates(conv):
 
 def fit(conv, formulation):
     """``formulation`` with the parts that do not apply to ``conv`` switched off."""
-    f = formulation
-    if f.merge_high and not applies(conv, Formulation(merge_high=True)):
-        f = Formulation(False, f.merge_low, f.upsample)
-    if f.merge_low and not applies(conv, Formulation(merge_low=True)):
-        f = Formulation(f.merge_high, False, f.upsample)
-    if f.upsample == "dense" and not applies(conv, f):
-        f = Formulation(f.merge_high, f.merge_low, "deconv")
-    return f
+    merge_high = formulation.merge_high and applies(conv, Formulation(merge_high=True))
+    merge_low = formulation.merge_low and applies(conv, Formulation(merge_low=True))
+    fitted = Formulation(merge_high, merge_low, formulation.upsample)
+    return fitted if applies(conv, fitted) else Formulation(merge_high, merge_low, "deconv")
 
 
 def _concat_convs(first, second):
@@ -216,16 +212,11 @@ class _OctaveForward(nn.Layer):
 
 
 class OctaveConv(_OctaveForward):
-    """Octave convolution: h2h, h2l (after 2x2 pooling), l2h (then nearest up-sampling) and l2l.
-
-    Args:
-        in_channels, out_channels, kernel_size, padding, dilation, bias: as ``nn.Conv2D`` (every branch).
-        alpha_in, alpha_out: fraction of input / output channels at low frequency, in [0, 1] (docs/octconv.md).
-        stride: 1 or 2 (2x2 average pooling first).
-        groups: ``groups == in_channels`` is depthwise (only h2h and l2l, ``ceil((1 - a) g)`` / ``ceil(a g)``).
-
-    Input ``[N, C_in, H, W]`` or ``(x_h, x_l)``; output ``(y_h, y_l)``: ``y_h`` ``[N, C_out - int(a_out C_out),
-    H', W']`` (None if ``alpha_out == 1``), ``y_l`` ``[N, int(a_out C_out), ceil(H'/2), ceil(W'/2)]`` (None if 0).
+    """Octave convolution: h2h, h2l (after 2x2 pooling), l2h (then nearest up-sampling) and l2l; ``alpha_in``,
+    ``alpha_out``: low-frequency fraction of the channels (docs/octconv.md); ``stride`` 1 or 2 (pooling first);
+    ``groups == in_channels``: depthwise (h2h and l2l only). ``[N, C_in, H, W]`` or ``(x_h, x_l)`` in; out
+    ``y_h`` ``[N, C_out - int(a_out C_out), H', W']`` (None if ``alpha_out == 1``), ``y_l`` ``[N, int(a_out C_out),
+    ceil(H'/2), ceil(W'/2)]`` (None if 0).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
@@ -239,11 +230,9 @@ class OctaveConv(_OctaveForward):
         if stride not in (1, 2):
             raise ValueError(f"OctaveConv stride={stride} is not supported: use 1 or 2 (stride 2 pools 2x2).")
         if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"OctaveConv in_channels={in_channels} and out_channels={out_channels} must both be "
-                f"divisible by groups={groups}: use channel counts that are multiples of groups, or a "
-                f"groups value dividing both (1 for a dense convolution, in_channels for depthwise)."
-            )
+            raise ValueError(f"OctaveConv in_channels={in_channels} and out_channels={out_channels} must both be "
+                             f"divisible by groups={groups}: use channel counts that are multiples of groups, or a "
+                             f"groups value dividing both (1 for a dense convolution, in_channels for depthwise).")
         self.stride = stride
         self.alpha_in, self.alpha_out = alpha_in, alpha_out
         self.is_dw = groups == in_channels
@@ -270,15 +259,11 @@ class OctaveConv(_OctaveForward):
                              f"{len(x)} items; pass (x_h, x_l) as returned by the previous octave layer")
         x_h, x_l = x if isinstance(x, (tuple, list)) else (x, None)
         if self.alpha_in > 0 and x_l is None:
-            raise ValueError(
-                f"OctaveConv(alpha_in={self.alpha_in}) needs a (x_h, x_l) tuple with a low-frequency "
-                f"part; for a plain tensor input use alpha_in=0."
-            )
+            raise ValueError(f"OctaveConv(alpha_in={self.alpha_in}) needs a (x_h, x_l) tuple with a low-frequency "
+                             f"part; for a plain tensor input use alpha_in=0.")
         if self.alpha_in == 0 and x_l is not None:
-            raise ValueError(
-                "OctaveConv(alpha_in=0) got a low-frequency input x_l; set alpha_in to the fraction "
-                "of input channels in x_l (e.g. 0.5)."
-            )
+            raise ValueError("OctaveConv(alpha_in=0) got a low-frequency input x_l; set alpha_in to the fraction "
+                             "of input channels in x_l (e.g. 0.5).")
         if (self.alpha_in == 1) != (x_h is None):
             raise ValueError(
                 f"OctaveConv(alpha_in={self.alpha_in}) got {'no' if x_h is None else 'a'} high-frequency input "
@@ -325,16 +310,18 @@ class ExportOctaveConv(_OctaveForward):
 
 
 class Conv_BN(nn.Layer):
-    """OctaveConv followed by a norm layer per branch (``bn_h``, ``bn_l``); output ``(y_h, y_l)``."""
+    """OctaveConv followed by a norm layer (``bn_h``, ``bn_l``) and, given, an ``activation_layer`` (``act``) per
+    branch; output ``(y_h, y_l)``."""
 
     def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
-                 padding=0, dilation=1, groups=1, bias=False, norm_layer=nn.BatchNorm2D):
+                 padding=0, dilation=1, groups=1, bias=False, norm_layer=nn.BatchNorm2D, activation_layer=None):
         super().__init__()
         self.conv = OctaveConv(in_channels, out_channels, kernel_size, alpha_in, alpha_out, stride, padding,
                                dilation, groups, bias)
         hi_out, lo_out = self.conv.channels_out
         self.bn_h = norm_layer(hi_out) if alpha_out < 1 else None
         self.bn_l = norm_layer(lo_out) if alpha_out > 0 else None
+        self.act = activation_layer() if activation_layer is not None else nn.Identity()
 
     def fuse_bn(self):
         """Fold ``bn_h`` into ``conv_h2h`` / ``conv_l2h`` and ``bn_l`` into ``conv_l2l`` / ``conv_h2l`` (eval mode)."""
@@ -349,25 +336,18 @@ class Conv_BN(nn.Layer):
                 scale_conv(conv, s, None)
             setattr(self, bn_name, nn.Identity())
 
-    def _act(self, x):
-        return x
-
     def forward(self, x):
         y_h, y_l = self.conv(x)
-        y_h = self._act(self.bn_h(y_h)) if y_h is not None else None
-        y_l = self._act(self.bn_l(y_l)) if y_l is not None else None
+        y_h = self.act(self.bn_h(y_h)) if y_h is not None else None
+        y_l = self.act(self.bn_l(y_l)) if y_l is not None else None
         return y_h, y_l
 
 
 class Conv_BN_ACT(Conv_BN):
-    """OctaveConv, norm layer and activation (``activation_layer``) per branch."""
+    """OctaveConv, norm layer and activation (``activation_layer``, default ReLU) per branch."""
 
     def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
                  padding=0, dilation=1, groups=1, bias=False, norm_layer=nn.BatchNorm2D,
                  activation_layer=nn.ReLU):
         super().__init__(in_channels, out_channels, kernel_size, alpha_in, alpha_out, stride, padding,
-                         dilation, groups, bias, norm_layer)
-        self.act = activation_layer()
-
-    def _act(self, x):
-        return self.act(x)
+                         dilation, groups, bias, norm_layer, activation_layer)

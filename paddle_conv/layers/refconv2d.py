@@ -20,17 +20,10 @@ TRANSFORM_INITS = ("xavier", "zero")
 
 
 class RefConv2D(nn.Layer):
-    """Convolution whose kernel is a learned refocusing of a frozen (Kaiming-normal) basis kernel.
-
-    Args:
-        in_channels, out_channels, kernel_size (int, square), stride, dilation, groups: as ``nn.Conv2D``.
-        padding: None (default) means ``dilation * (kernel_size // 2)``.
-        map_k: kernel size of ``convmap``, at most ``kernel_size``.
-        bias: keep a frozen bias buffer ``bias`` ``[C_out]``.
-        init: ``"xavier"`` (the seed's) or ``"zero"`` (starts as a plain conv with kernel ``weight``).
-        basis: one of :data:`BASIS_MODES`; ``*trainable`` make ``weight`` a parameter, the others a buffer.
-
-    Input ``[N, C_in, H, W]``; output ``[N, C_out, H', W']`` as ``nn.Conv2D``'s.
+    """Convolution (square int ``kernel_size``; ``padding`` None: ``dilation * (kernel_size // 2)``) whose kernel
+    is a learned ``map_k x map_k`` refocusing of a Kaiming-normal basis ``weight`` (a buffer unless ``basis`` is
+    ``*trainable``); ``bias``: a frozen buffer ``[C_out]``; ``init="zero"`` starts as a plain conv.
+    ``[N, C_in, H, W] -> [N, C_out, H', W']``.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=None, groups=1, map_k=3,
@@ -41,19 +34,13 @@ class RefConv2D(nn.Layer):
         if basis not in BASIS_MODES:
             raise ValueError(f"RefConv2D basis={basis!r}: use one of {', '.join(BASIS_MODES)}")
         if not isinstance(kernel_size, int):
-            raise ValueError(
-                f"RefConv2D kernel_size={kernel_size!r}: only square kernels are supported; pass an int."
-            )
+            raise ValueError(f"RefConv2D kernel_size={kernel_size!r}: only square kernels are supported; pass an int.")
         if map_k > kernel_size:
-            raise ValueError(
-                f"RefConv2D map_k={map_k} exceeds kernel_size={kernel_size}: the refocusing transform "
-                f"must not be larger than the kernel it transforms; use map_k <= {kernel_size}."
-            )
+            raise ValueError(f"RefConv2D map_k={map_k} exceeds kernel_size={kernel_size}: the refocusing transform "
+                             f"must not be larger than the kernel it transforms; use map_k <= {kernel_size}.")
         if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"RefConv2D in_channels={in_channels} and out_channels={out_channels} must both be "
-                f"divisible by groups={groups}."
-            )
+            raise ValueError(f"RefConv2D in_channels={in_channels} and out_channels={out_channels} must both be "
+                             f"divisible by groups={groups}.")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.groups = kernel_size, stride, groups
         self.dilation, self.map_k, self.init, self.basis = dilation, map_k, init, basis

@@ -7,15 +7,9 @@ __all__ = ["SqueezeExcite"]
 
 
 class SqueezeExcite(nn.Layer):
-    """Channel attention: ``x * gate(fc2(relu(fc1(avgpool(x)))))``.
-
-    Args:
-        channels: ``C``.
-        reduction: ``r``; the hidden width is ``max(1, C // r)``.
-        gate: ``F.sigmoid`` (the paper's) or ``F.hardsigmoid`` (MobileNetV3's, PP-LCNet's).
-        names: attribute names (state-dict keys) of the two 1x1 convs, e.g. PP-LCNet's ``("conv1", "conv2")``.
-
-    Input and output ``[N, C, H, W]``; ``fc1``/``fc2`` are ``1 x 1`` convolutions.
+    """Channel attention ``x * gate(fc2(relu(fc1(avgpool(x)))))``, ``[N, C, H, W]`` in and out: 1x1 convs ``fc1``
+    (``max(1, C // reduction)`` wide) and ``fc2``, attribute names ``names`` (PP-LCNet's ``("conv1", "conv2")``);
+    ``gate``: ``F.sigmoid`` (the paper's) or ``F.hardsigmoid`` (MobileNetV3's, PP-LCNet's).
     """
 
     def __init__(self, channels, reduction=16, gate=F.sigmoid, names=("fc1", "fc2")):

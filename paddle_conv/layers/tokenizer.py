@@ -8,17 +8,8 @@ def _output_size(size, kernel, stride, padding):
 
 
 class Tokenizer(nn.Layer):
-    """``n_conv_layers`` stages of Conv2D (no bias) -> ReLU -> MaxPool2D, then flatten.
-
-    Args:
-        kernel_size, stride, padding: of every convolution.
-        pooling_kernel_size, pooling_stride, pooling_padding: of every max-pool (3, 2, 1).
-        n_conv_layers: number of conv stages (at least 1).
-        in_channels: image channels.
-        out_channels: channels of the last stage = the token width (embedding dim).
-        hidden_channels: channels of the stages before the last.
-
-    Shape: ``[N, in_channels, H, W]`` in, ``[N, H' * W', out_channels]`` out, ``(H', W') = grid_size(H, W)``
+    """``n_conv_layers`` stages of Conv2D (no bias) -> ReLU -> MaxPool2D (``hidden_channels`` wide but the last),
+    then flatten: ``[N, in_channels, H, W] -> [N, H' * W', out_channels]``, ``(H', W') = grid_size(H, W)``
     (row-major). Parameters are named as upstream's: ``conv_layers.<i>.0.weight``.
     """
 

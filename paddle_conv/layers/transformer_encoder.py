@@ -12,19 +12,8 @@ from .drop_path import DropPath
 
 
 class TransformerEncoderLayer(nn.Layer):
-    """Pre-norm self-attention block plus a GELU MLP, with dropout and stochastic depth.
-
-    Args:
-        dim: token width ``C``.
-        num_heads: attention heads (``C`` must be divisible by it).
-        dim_feedforward: hidden width of the MLP.
-        dropout: dropout after the attention projection and in the MLP.
-        attention_dropout: dropout on the attention weights.
-        drop_path_rate: stochastic-depth probability of both residual branches
-            (0 disables it; CCT grows it linearly with depth).
-
-    Shape: ``[N, L, C]`` in, ``[N, L, C]`` out.
-    """
+    """Pre-norm self-attention block plus a GELU MLP (``dim_feedforward`` wide), with dropout and stochastic
+    depth ``drop_path_rate`` on both residual branches: ``[N, L, C] -> [N, L, C]``."""
 
     def __init__(self, dim, num_heads, dim_feedforward=2048, dropout=0.1,
                  attention_dropout=0.1, drop_path_rate=0.1):

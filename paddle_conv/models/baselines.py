@@ -1,7 +1,7 @@
 """``paddle.vision.models`` networks registered by their Paddle names (ResNet-18/34/50/101, MobileNetV1/V2/V3,
-ShuffleNetV2 x1.0, DenseNet-121), so configs can refocus or train them: ``[N, 3, H, W] -> [N, num_classes]``, with
-``scale`` the width multiplier where Paddle has it. The ResNets also take PaddleClas's ``layer_type`` and
-``use_first_short_conv`` keys (docs/models.md).
+ShuffleNetV2 x1.0, DenseNet-121; ``refconv_mobilenet_v1``), so configs can refocus or train them: ``[N, 3, H, W]
+-> [N, num_classes]``, with ``scale`` the width multiplier where Paddle has it. The ResNets also take
+PaddleClas's ``layer_type`` and ``use_first_short_conv`` keys (docs/models.md).
 """
 
 from paddle import nn
@@ -12,6 +12,7 @@ from ..cards import RESNET_STAGES, KeyMapping, ModelCard, WeightEntry, sequentia
 from ..layers.diverse_branch import DiverseBranchBlock
 from ..layers.fast_conv import use_fast_convolutions
 from ..pretrained.catalog import IMAGENET, dli14_weights
+from ..refconv import refocus
 from ..registry import register_model
 
 _HAPI = "https://paddle-hapi.bj.bcebos.com/models/"
@@ -155,6 +156,14 @@ def mobilenet_v1_renames(prefix=""):
 def mobilenet_v1(num_classes=1000, scale=1.0):
     """MobileNetV1 (Howard et al., arXiv:1704.04861)."""
     return use_fast_convolutions(vision_models.mobilenet_v1(scale=scale, num_classes=num_classes))
+
+
+@register_model(card=ModelCard(upstream="Aiolus-X/RefConv (RepConv layers)", stages=MOBILENET_V1_STAGES,
+                               layout="paddle.vision.models.mobilenet_v1, 3x3 convs as RefConv"))
+def refconv_mobilenet_v1(num_classes=1000, map_k=3):
+    """MobileNetV1 (width 1.0) with its 3x3 convs refocused (RefConv, arXiv:2310.10563); ``reparameterize`` gives
+    back a plain ``mobilenet_v1``."""
+    return refocus(mobilenet_v1(num_classes=num_classes), min_kernel=3, map_k=map_k)
 
 
 @register_model(card=_card("mobilenet_v2", "classifier.1", residual_branches=(

@@ -199,28 +199,25 @@ CCT_PAPERS = {
 }
 
 
-def cct_card(name, num_classes):
-    """The card of the CCT model ``name``: CIFAR-10's normalisation at 32x32, ImageNet's above."""
-    size = cct_config(name)["img_size"]
+def _builder(name, num_classes):
+    """Register the CCT ``name`` (:func:`cct_config`; keywords such as ``img_size``, ``dropout`` or
+    ``stochastic_depth`` override it): ``[N, 3, H, W]`` (any size) -> ``[N, num_classes]``; returns the builder.
+    Its card: CIFAR-10's normalisation at 32x32, ImageNet's above."""
+    config = cct_config(name)
+    size = config["img_size"]
+
+    def build(num_classes=num_classes, img_size=size, **kwargs):
+        return CCT(**{**config, "img_size": img_size, **kwargs, "num_classes": num_classes})
+
     norm = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD} if size == 32 else {}
-    return ModelCard(input_size=(3, size, size), interpolation="bicubic", classifier="classifier.fc",
+    card = ModelCard(input_size=(3, size, size), interpolation="bicubic", classifier="classifier.fc",
                      num_classes=num_classes, upstream="SHI-Labs/Compact-Transformers",
                      layout="SHI-Labs/Compact-Transformers",
                      weights=tuple(_weights(*row) for row in PUBLISHED if row[0] == name),
                      paper=CCT_PAPERS.get(name), **norm,
                      quick_check={"kwargs": {}, "input_size": (3, 32, 32), "fixed_size": True}  # token grid fixed
                      if name == "cct_2_3x2_32" else None)
-
-
-def _builder(name, num_classes):
-    """Register the CCT ``name`` (:func:`cct_config`; keywords such as ``img_size``, ``dropout`` or
-    ``stochastic_depth`` override it): ``[N, 3, H, W]`` (any size) -> ``[N, num_classes]``; returns the builder."""
-    config = cct_config(name)
-
-    def build(num_classes=num_classes, img_size=config["img_size"], **kwargs):
-        return CCT(**{**config, "img_size": img_size, **kwargs, "num_classes": num_classes})
-
-    return register_variant(name, build, cct_card(name, num_classes),
+    return register_variant(name, build, card,
                             f"{config['num_layers']} transformer layers, {config['n_conv_layers']} conv stage(s) of "
                             f"{config['kernel_size']}x{config['kernel_size']}, {config['positional_embedding']} "
                             f"position embedding, {config['img_size']}x{config['img_size']} images.")

@@ -6,20 +6,12 @@ import paddle
 import paddle.nn as nn
 
 from ..cards import ModelCard, sequential_stages
+from ..layers.fast_conv import conv_bn_act
 from ..layers.octconv import Conv_BN_ACT, check_feature_map
 from ..pretrained.catalog import dli14_weights
 from ..registry import register_model
 
 __all__ = ["OctMobileNet"]
-
-
-def _stem(in_channels, out_channels, stride):
-    """Plain 3x3 conv, BN, ReLU: ``[N, C_in, H, W] -> [N, C_out, H/s, W/s]``."""
-    return nn.Sequential(
-        nn.Conv2D(in_channels, out_channels, 3, stride, 1, bias_attr=False),
-        nn.BatchNorm2D(out_channels),
-        nn.ReLU(),
-    )
 
 
 def _separable(in_channels, out_channels, stride, alpha_in, alpha_out):
@@ -44,7 +36,7 @@ class OctMobileNet(nn.Layer):
         super().__init__()
         alphas = {"split": (0, alpha), "merge": (alpha, 0), "plain": (0, 0), None: (alpha, alpha)}
         blocks = [_separable(cin, cout, stride, *alphas[kind]) for cin, cout, stride, kind in self._BLOCKS]
-        self.features = nn.Sequential(_stem(3, 32, 2), *blocks)
+        self.features = nn.Sequential(conv_bn_act(3, 32, 3, 2), *blocks)
         self.avgpool = nn.AdaptiveAvgPool2D(1)
         self.fc = nn.Linear(1024, num_classes)
 

@@ -12,11 +12,6 @@ from ..registry import register_variant
 
 __all__ = ["OctBottleneck", "OctResNet"]
 
-def _card(**facts):
-    """The family's card with its residual branches (an OctBottleneck's ends at ``conv3``) and ``facts``."""
-    return ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch", stages=RESNET_STAGES,
-                     residual_branches=((OctBottleneck, "conv3"),), **facts)
-
 
 class OctBottleneck(nn.Layer):
     """1x1 -> 3x3 -> 1x1 octave bottleneck with identity (or ``downsample``) shortcut.
@@ -117,11 +112,14 @@ class OctResNet(nn.Layer):
 
 
 def _register(name, blocks, **facts):
-    """Register the Oct-ResNet ``name`` with ``blocks`` per stage and the card ``facts``; returns the builder."""
+    """Register the Oct-ResNet ``name`` with ``blocks`` per stage and the card ``facts`` (its residual branches
+    end at ``conv3``); returns the builder."""
     def build(num_classes=1000, alpha=0.5, **kwargs):
         return OctResNet(list(blocks), num_classes=num_classes, alpha=alpha, **kwargs)
 
-    return register_variant(name, build, _card(**facts),
+    card = ModelCard(upstream="d-li14/octconv.pytorch", layout="d-li14/octconv.pytorch", stages=RESNET_STAGES,
+                     residual_branches=((OctBottleneck, "conv3"),), **facts)
+    return register_variant(name, build, card,
                             f"Oct-ResNet-{name[10:]}: blocks per stage {list(blocks)}; keywords as :class:`OctResNet`.")
 
 

@@ -143,18 +143,6 @@ def _weights(model, scale):
                  for tag, file, top in files)
 
 
-def _card(model, scale):
-    params, macs = SCALES[scale][:2]
-    return ModelCard(stages=stride_stages([("conv1", 2), ("blocks2", 1), *((name, 2) for name in list(STAGES)[1:])]),
-                     upstream="PaddlePaddle/PaddleClas", layout="PaddlePaddle/PaddleClas", torch_reference=False,
-                     optional_layers=("last_conv",),  # use_last_conv=False: PULC's configs load the rest
-                     weights=_weights(model, scale),
-                     paper=dict(params=params * 1e6, macs=macs * 1e6, size=224, num_classes=1000,
-                                source=f"Cui et al. 2021, PP-LCNet x{scale} (PaddleClas's PPLCNet_x"
-                                       f"{str(scale).replace('.', '_')})"),
-                     quick_check={"kwargs": {}, "input_size": (3, 40, 56)} if scale == 0.25 else None)
-
-
 def _width(name, scale):
     """Register ``name``: PP-LCNet at width ``scale`` with PaddleClas's keys (:class:`PPLCNetClassifier`;
     input ``[N, 3, H, W]``, output ``[N, num_classes]``); returns the builder."""
@@ -163,7 +151,16 @@ def _width(name, scale):
         return PPLCNetClassifier(num_classes, scale, stride_list, use_last_conv, class_expand, dropout_prob,
                                  lr_mult_list)
 
-    return register_variant(name, build, _card(name, scale),
+    params, macs = SCALES[scale][:2]
+    card = ModelCard(stages=stride_stages([("conv1", 2), ("blocks2", 1), *((stage, 2) for stage in list(STAGES)[1:])]),
+                     upstream="PaddlePaddle/PaddleClas", layout="PaddlePaddle/PaddleClas", torch_reference=False,
+                     optional_layers=("last_conv",),  # use_last_conv=False: PULC's configs load the rest
+                     weights=_weights(name, scale),
+                     paper=dict(params=params * 1e6, macs=macs * 1e6, size=224, num_classes=1000,
+                                source=f"Cui et al. 2021, PP-LCNet x{scale} (PaddleClas's PPLCNet_x"
+                                       f"{str(scale).replace('.', '_')})"),
+                     quick_check={"kwargs": {}, "input_size": (3, 40, 56)} if scale == 0.25 else None)
+    return register_variant(name, build, card,
                             f"PP-LCNet at width {scale} (PaddleClas's PPLCNet_x{name[9:]}); see PPLCNetClassifier.")
 
 

@@ -1,10 +1,7 @@
 """SSD300 with a VGG16 base (Liu et al., *SSD*, ECCV 2016) in amdegroot/ssd.pytorch's layout (``L2Norm``, ``loc``,
 ``conf`` named ``l2_norm``, ``loc_heads``, ``conf_heads``; docs/detection.md): ``vgg`` (upstream's 35 indices), L2Norm
 on conv4_3, eight ``extras``, 3x3 heads on six sources (8732 priors, :data:`paddle_conv.det.VOC_SSD300`).
-``width`` scales every channel count but the heads' outputs (a student for
-:class:`~paddle_conv.losses.MultiBoxLoss_KD`).
-
-Forward: ``[N, 3, 300, 300] -> (loc [N, 8732, 4], conf [N, 8732, num_classes], priors [8732, 4])``.
+``[N, 3, 300, 300] -> (loc [N, 8732, 4], conf [N, 8732, num_classes], priors [8732, 4])``.
 """
 
 import paddle
@@ -26,6 +23,14 @@ _EXTRAS = ((256, 1, 1, 0), (512, 3, 2, 1), (128, 1, 1, 0), (256, 3, 2, 1),
            (128, 1, 1, 0), (256, 3, 1, 0), (128, 1, 1, 0), (256, 3, 1, 0))
 _CONV4_3 = 23  # vgg[:23] ends with conv4_3's ReLU
 INPUT_SIZE = 300
+
+
+def multibox_outputs(maps, loc_heads, conf_heads, num_classes, priors):
+    """``(loc [N, P, 4], conf [N, P, num_classes], priors)`` of the heads on ``maps``; reshape ``[0, -1, K]``: any
+    batch size, and Paddle Inference's oneDNN reshape fuse pass types it right."""
+    locs = [head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, 4]) for fmap, head in zip(maps, loc_heads)]
+    confs = [head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, num_classes]) for fmap, head in zip(maps, conf_heads)]
+    return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), priors
 
 
 class L2Norm(nn.Layer):
@@ -52,7 +57,8 @@ def _conv(cin, cout, kernel, stride=1, padding=0, dilation=1):
 
 
 class SSD300(nn.Layer):
-    """SSD300-VGG16; ``num_classes`` includes the background, ``width`` scales the base's and extras' channels."""
+    """SSD300-VGG16; ``num_classes`` includes the background, ``width`` scales the base's and extras' channels (a
+    student for :class:`~paddle_conv.losses.MultiBoxLoss_KD`)."""
 
     def __init__(self, num_classes=21, width=1.0, input_size=INPUT_SIZE):
         super().__init__()
@@ -105,11 +111,7 @@ class SSD300(nn.Layer):
     def forward(self, x):
         if x.shape[2] != self.input_size or x.shape[3] != self.input_size:
             raise ConfigError(f"input {list(x.shape)}: SSD300 takes {self.input_size}x{self.input_size} inputs")
-        locs, confs = [], []
-        for fmap, loc_head, conf_head in zip(self._sources(x), self.loc_heads, self.conf_heads):
-            locs.append(loc_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, 4]))
-            confs.append(conf_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, self.num_classes]))
-        return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), self.priors
+        return multibox_outputs(self._sources(x), self.loc_heads, self.conf_heads, self.num_classes, self.priors)
 
 
 def _amdegroot(name, file_name, map07):

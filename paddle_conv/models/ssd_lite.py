@@ -1,12 +1,11 @@
 """SSDLite (Liu et al., *SSD*, ECCV 2016; Sandler et al., CVPR 2018): depthwise-separable extra layers and
-heads on any registered classifier, tapped at the requested output strides; the priors follow SSD's scale rule.
-
-A tapped sublayer's class becomes a subclass of it that keeps its output (:class:`FeatureTap`): no hook and no
-closure, so deep copies, :func:`paddle_conv.fuse` and ``paddle.jit.save`` keep the taps, with the backbone's names.
-Forward: ``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``.
+heads on any registered classifier, tapped at the requested output strides (:class:`FeatureTap`, kept by deep
+copies, :func:`paddle_conv.fuse` and ``paddle.jit.save``); the priors follow SSD's scale rule.
+``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``.
 """
 
 import collections
+import functools
 
 import paddle
 import paddle.nn as nn
@@ -15,33 +14,25 @@ from ..cards import KeyMapping, ModelCard
 from ..det import num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..factory import create_model
-from ..layers.fast_conv import fast_conv_class
+from ..layers.fast_conv import conv_bn_act
 from ..registry import register_model
 from .baselines import mobilenet_v1_renames
+from .ssd300 import multibox_outputs
 
 _PROBE = 256  # probe resolution for finding taps: every stride up to 32 divides it
-
-
-def _conv_bn_relu(cin, cout, kernel, stride=1, groups=1):
-    return nn.Sequential(
-        fast_conv_class(cin, cout, kernel, groups)(cin, cout, kernel, stride, kernel // 2, groups=groups,
-                                                   bias_attr=False),
-        nn.BatchNorm2D(cout),
-        nn.ReLU6(),
-    )
+_conv_bn_relu6 = functools.partial(conv_bn_act, activation=nn.ReLU6, fast=True)
 
 
 def _extra_block(cin, cout):
     """1x1 reduce, depthwise 3x3 stride 2, 1x1 expand: ``[N, cin, H, W] -> [N, cout, ceil(H/2), ceil(W/2)]``."""
     mid = max(cout // 2, 8)
-    return nn.Sequential(
-        _conv_bn_relu(cin, mid, 1), _conv_bn_relu(mid, mid, 3, 2, groups=mid), _conv_bn_relu(mid, cout, 1)
-    )
+    return nn.Sequential(_conv_bn_relu6(cin, mid, 1), _conv_bn_relu6(mid, mid, 3, 2, groups=mid),
+                         _conv_bn_relu6(mid, cout, 1))
 
 
 def _head(cin, cout):
     """Separable 3x3 prediction head: depthwise 3x3 + BN + ReLU6, then a 1x1 conv with bias."""
-    return nn.Sequential(_conv_bn_relu(cin, cin, 3, groups=cin), nn.Conv2D(cin, cout, 1))
+    return nn.Sequential(_conv_bn_relu6(cin, cin, 3, groups=cin), nn.Conv2D(cin, cout, 1))
 
 
 def _feature_map(output):
@@ -157,13 +148,7 @@ class SSDLite(nn.Layer):
     def _tap_layers(self):
         """The tapped sublayers of the backbone, in tap order; one swapped since (fused, reparameterized) is tapped
         anew."""
-        layers = []
-        for name in self._tap_names:
-            layer = self.backbone
-            for part in name.split("."):
-                layer = getattr(layer, part)
-            layers.append(tap(layer))
-        return layers
+        return [tap(functools.reduce(getattr, name.split("."), self.backbone)) for name in self._tap_names]
 
     def _maps(self, x):
         taps = self._tap_layers()
@@ -184,12 +169,7 @@ class SSDLite(nn.Layer):
     def forward(self, x):
         if x.shape[2] != self.input_size or x.shape[3] != self.input_size:
             raise ConfigError(f"input {list(x.shape)}: this SSDLite was built for {self.input_size}x{self.input_size}")
-        locs, confs = [], []
-        # reshape [0, -1, K]: any batch size, and Paddle Inference's oneDNN reshape fuse pass types it right
-        for fmap, loc_head, conf_head in zip(self._maps(x), self.loc_heads, self.conf_heads):
-            locs.append(loc_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, 4]))
-            confs.append(conf_head(fmap).transpose([0, 2, 3, 1]).reshape([0, -1, self.num_classes]))
-        return paddle.concat(locs, axis=1), paddle.concat(confs, axis=1), self.priors
+        return multibox_outputs(self._maps(x), self.loc_heads, self.conf_heads, self.num_classes, self.priors)
 
 
 #: ``create_model("ssd_lite", num_classes=..., backbone=..., ...)``: builds :class:`SSDLite`.

@@ -8,13 +8,10 @@ import paddle.nn as nn
 
 from ..cards import HALF_MEAN, HALF_STD, ModelCard, sequential_stages
 from ..errors import ConfigError
+from ..layers.fast_conv import conv_bn_act
 from ..registry import register_model
 
 __all__ = ["TinyCNN"]
-
-
-def _conv_bn_relu(cin, cout, stride):
-    return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1, bias_attr=False), nn.BatchNorm2D(cout), nn.ReLU())
 
 
 class TinyCNN(nn.Layer):
@@ -28,7 +25,7 @@ class TinyCNN(nn.Layer):
         channels = [max(8, int(round(c * width))) for c in (16, 32, 64, 128, 256)]
         stages, cin = [], 3
         for cout in channels:
-            stages.append(nn.Sequential(_conv_bn_relu(cin, cout, 2), _conv_bn_relu(cout, cout, 1)))
+            stages.append(nn.Sequential(conv_bn_act(cin, cout, 3, 2), conv_bn_act(cout, cout, 3)))
             cin = cout
         self.stages = nn.Sequential(*stages)
         self.pool = nn.AdaptiveAvgPool2D(1)

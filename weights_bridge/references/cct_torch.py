@@ -1,15 +1,8 @@
-"""PyTorch reference of CCT with SHI-Labs/Compact-Transformers' exact state-dict layout.
+"""PyTorch reference of CCT in SHI-Labs/Compact-Transformers' state-dict layout, with its own architecture
+table (:data:`WIDTHS`, written from upstream's builders, not the Paddle model's); ``*_sine`` references hold
+the fixed sinusoidal embedding (``requires_grad=False``)."""
 
-Registered under the paddle_conv names (``cct_7_3x1_32``, ``cct_7_3x1_32_sine``, ...) with its own
-architecture table, written from upstream's builders (the name
-``cct_<layers>_<kernel>x<conv layers>_<image size>`` and :data:`WIDTHS`), not borrowed from the
-Paddle model, so parity compares two independent descriptions; a SHI-Labs checkpoint loads into
-``create_reference(name)`` as it is. Unlike upstream's
-builders, ``*_sine`` references really hold the fixed sinusoidal embedding (a parameter with
-``requires_grad=False``, as upstream's ``TransformerClassifier`` stores it).
-Only what inference and parity need is here; it is a reference, not a training codebase.
-"""
-
+import functools
 import math
 
 import numpy as np
@@ -21,8 +14,7 @@ from paddle_conv.registry import register_reference
 
 #: upstream's ``cct_<layers>``: layers -> (heads, MLP ratio, embedding width)
 WIDTHS = {2: (2, 1, 128), 4: (2, 1, 128), 6: (4, 2, 256), 7: (4, 2, 256), 14: (6, 3, 384)}
-#: upstream's registered variants and the number of classes of their data set (CIFAR-10,
-#: Flowers-102, ImageNet)
+#: upstream's registered variants and the number of classes of their data set (CIFAR-10, Flowers-102, ImageNet)
 VARIANTS = {"cct_2_3x2_32": 10, "cct_4_3x2_32": 10, "cct_6_3x1_32": 10, "cct_6_3x2_32": 10,
             "cct_7_3x1_32": 10, "cct_7_3x2_32": 10, "cct_7_7x2_224": 102, "cct_14_7x2_224": 1000,
             "cct_14_7x2_384": 1000}
@@ -99,8 +91,7 @@ class _Classifier(nn.Module):
             self.positional_emb = None
         self.dropout = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
-            _EncoderLayer(embedding_dim, num_heads, int(embedding_dim * mlp_ratio), dropout,
-                          attention_dropout, rate)
+            _EncoderLayer(embedding_dim, num_heads, int(embedding_dim * mlp_ratio), dropout, attention_dropout, rate)
             for rate in np.linspace(0.0, stochastic_depth, num_layers))
         self.norm = nn.LayerNorm(embedding_dim)
         self.fc = nn.Linear(embedding_dim, num_classes)
@@ -122,8 +113,7 @@ class _Classifier(nn.Module):
 
 
 class TorchCCT(nn.Module):
-    """Torch CCT taking paddle_conv's ``CCT`` arguments (the architecture ones are required: the
-    builders pass them from :func:`cct_config`)."""
+    """Torch CCT taking paddle_conv's ``CCT`` arguments (the architecture ones from :func:`cct_config`)."""
 
     def __init__(self, *, img_size, embedding_dim, n_conv_layers, kernel_size, stride, padding,
                  num_layers, num_heads, mlp_ratio, num_classes, positional_embedding,
@@ -135,20 +125,17 @@ class TorchCCT(nn.Module):
         for cin, cout in zip(widths[:-1], widths[1:]):
             conv = nn.Conv2d(cin, cout, kernel_size, stride, padding, bias=False)
             nn.init.kaiming_normal_(conv.weight)
-            stages.append(nn.Sequential(conv, nn.ReLU(),
-                                        nn.MaxPool2d(pooling_kernel_size, pooling_stride,
-                                                     pooling_padding)))
+            pool = nn.MaxPool2d(pooling_kernel_size, pooling_stride, pooling_padding)
+            stages.append(nn.Sequential(conv, nn.ReLU(), pool))
         self.tokenizer = nn.Module()
         self.tokenizer.conv_layers = nn.Sequential(*stages)
         height, width = (img_size, img_size) if isinstance(img_size, int) else img_size
         for _ in stages:
-            height, width = (math.floor((s + 2 * padding - kernel_size) / stride) + 1
+            height, width = (math.floor((s + 2 * padding - kernel_size) / stride) + 1 for s in (height, width))
+            height, width = (math.floor((s + 2 * pooling_padding - pooling_kernel_size) / pooling_stride) + 1
                              for s in (height, width))
-            height, width = (math.floor((s + 2 * pooling_padding - pooling_kernel_size)
-                                        / pooling_stride) + 1 for s in (height, width))
-        self.classifier = _Classifier(height * width, embedding_dim, num_layers, num_heads,
-                                      mlp_ratio, num_classes, dropout, attention_dropout,
-                                      stochastic_depth, positional_embedding)
+        self.classifier = _Classifier(height * width, embedding_dim, num_layers, num_heads, mlp_ratio, num_classes,
+                                      dropout, attention_dropout, stochastic_depth, positional_embedding)
 
     def forward(self, x):
         tokens = self.tokenizer.conv_layers(x).flatten(2).transpose(1, 2)
@@ -167,17 +154,6 @@ def cct_config(name):
             "positional_embedding": "sine" if name.endswith("_sine") else "learnable"}
 
 
-def _builder(name):
-    config = cct_config(name)
-
-    def build(**kwargs):
-        return TorchCCT(**{**config, **kwargs})
-
-    build.__name__ = name
-    build.__doc__ = f"Torch reference of {name} (SHI-Labs layout)."
-    return build
-
-
 for _name in [*VARIANTS, *(f"{v}_sine" for v in VARIANTS)]:
-    register_reference(_builder(_name), name=_name)
+    register_reference(functools.partial(TorchCCT, **cct_config(_name)), name=_name)
 del _name

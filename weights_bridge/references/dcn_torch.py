@@ -1,20 +1,11 @@
-"""Pure-torch deformable convolution (v1 and v2), the reference for ``paddle_conv.layers.DeformConv2D``.
-
-Written from the definitions (Dai et al. 2017; Zhu et al. 2019) with torchvision's conventions:
-offsets ``[N, dg * k_h * k_w * 2, H', W']`` hold ``(dy, dx)`` per kernel point (row-major over
-the kernel) per deformable group; masks ``[N, dg * k_h * k_w, H', W']``. A sample at a
-fractional position is the bilinear interpolation of its four neighbours, a neighbour outside the
-image counting as zero, and a position with ``y <= -1``, ``y >= H``, ``x <= -1`` or ``x >= W`` is
-zero. Plain tensor ops only (gather + einsum): slow, exact, for parity tests.
-"""
+"""Pure-torch deformable convolution (v1 and v2, torchvision's conventions: offsets ``[N, dg k_h k_w 2, H', W']``
+of ``(dy, dx)`` per kernel point, masks ``[N, dg k_h k_w, H', W']``), the slow, exact reference for
+``paddle_conv.layers.DeformConv2D``."""
 
 import torch
+from torch.nn.modules.utils import _pair
 
 __all__ = ["deform_conv2d", "bilinear_sample"]
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 def bilinear_sample(img, y, x):
@@ -35,11 +26,8 @@ def bilinear_sample(img, y, x):
 
 
 def deform_conv2d(x, offset, weight, bias=None, stride=1, padding=0, dilation=1, mask=None):
-    """Deformable convolution of ``x`` ``[N, C_in, H, W]`` with ``weight`` ``[C_out, C_in / g, k_h, k_w]``.
-
-    ``g`` (groups) is ``C_in / weight.shape[1]``; the number of deformable groups is read from
-    ``offset``'s channels. Returns ``[N, C_out, H', W']``.
-    """
+    """Deformable convolution of ``x`` ``[N, C_in, H, W]`` with ``weight`` ``[C_out, C_in / g, k_h, k_w]``
+    (groups and deformable groups read from the shapes); returns ``[N, C_out, H', W']``."""
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
     n, c_in, h, w = x.shape
     c_out, c_per_group, kh, kw = weight.shape

@@ -1,20 +1,8 @@
 """PyTorch reference of DenseNet-121 (Huang et al., CVPR 2017) in torchvision's layout
-(``torchvision.models.densenet121``), written from its documented structure, not imported.
+(``features.denseblockB.denselayerL``, ``features.transitionB``, ``features.norm5``, ``classifier``),
+written from its documented structure, not imported; the card's ``torch_keys`` maps paddle.vision's names."""
 
-State-dict keys, all under ``features``: ``conv0`` (7x7 stride 2), ``norm0``, ``denseblock1`` ..
-``denseblock4`` of 6, 12, 24, 16 ``denselayerL`` (L from 1: ``norm1``, 1x1 ``conv1`` to 4 x 32
-channels, ``norm2``, 3x3 ``conv2`` to 32 channels; pre-activation BN-ReLU-conv, the output
-concatenated after the input), ``transition1`` .. ``transition3`` (``norm``, 1x1 ``conv`` halving
-the channels, 2x2 average pooling) and ``norm5``; then ``classifier`` (Linear). No convolution
-has a bias. (torchvision's own download predates dotless module names and spells a dense layer's
-tensors ``norm.1`` / ``conv.1`` ...; torchvision renames them to ``norm1`` / ``conv1`` on loading,
-and so does the converter: the card's ``torch_keys.aliases``.)
-
-paddle.vision names the same tensors ``conv1_func._conv`` / ``._batch_norm``,
-``db_conv_{b+1}.conv{b+1}_L.bn_ac_func{1,2}._batch_norm`` / ``._conv``,
-``tr_conv{b+1}_blk.conv_ac_func._batch_norm`` / ``._conv``, ``batch_norm`` and ``out``:
-the card's ``torch_keys`` (:mod:`paddle_conv.models.baselines`) renames them.
-"""
+from collections import OrderedDict
 
 import torch
 import torch.nn as nn
@@ -61,16 +49,13 @@ class DenseNet(nn.Module):
 
     def __init__(self, num_classes=1000, blocks=DENSENET121_BLOCKS):
         super().__init__()
-        self.features = nn.Sequential()
-        self.features.add_module("conv0", nn.Conv2d(3, STEM, 7, 2, 3, bias=False))
-        self.features.add_module("norm0", nn.BatchNorm2d(STEM))
-        self.features.add_module("relu0", nn.ReLU(inplace=True))
-        self.features.add_module("pool0", nn.MaxPool2d(3, 2, 1))
+        stem = OrderedDict(conv0=nn.Conv2d(3, STEM, 7, 2, 3, bias=False), norm0=nn.BatchNorm2d(STEM),
+                           relu0=nn.ReLU(inplace=True), pool0=nn.MaxPool2d(3, 2, 1))
+        self.features = nn.Sequential(stem)
         channels = STEM
         for b, layers in enumerate(blocks, start=1):
-            block = nn.Sequential()
-            for i in range(layers):
-                block.add_module(f"denselayer{i + 1}", DenseLayer(channels + i * GROWTH))
+            block = nn.Sequential(OrderedDict((f"denselayer{i + 1}", DenseLayer(channels + i * GROWTH))
+                                              for i in range(layers)))
             self.features.add_module(f"denseblock{b}", block)
             channels += layers * GROWTH
             if b < len(blocks):
@@ -84,7 +69,4 @@ class DenseNet(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-@register_reference
-def densenet121(num_classes=1000):
-    """Torch reference of ``densenet121``: torchvision's DenseNet-121."""
-    return DenseNet(num_classes)
+densenet121 = register_reference(DenseNet, name="densenet121")

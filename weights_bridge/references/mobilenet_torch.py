@@ -1,20 +1,8 @@
-"""PyTorch reference of MobileNetV1 (Howard et al., arXiv:1704.04861) in the layout of the
-MobileNetV1 baseline that d-li14/octconv.pytorch publishes beside Oct-MobileNetV1.
+"""PyTorch reference of MobileNetV1 (arXiv:1704.04861) in the layout of d-li14/octconv.pytorch's plain
+baseline: ``features.0`` (conv, BN), ``features.{1..13}`` (``.0``/``.1`` depthwise conv/BN, ``.3``/``.4``
+pointwise conv/BN), ``fc``; :data:`MOBILENET_V1_BLOCKS` names each block as paddle.vision does."""
 
-That repository's ``oct_mobilenet.py`` says its network is imported from marvis/pytorch-mobilenet
-and builds ``features`` (``conv_bn`` stem + 13 ``conv_dw`` blocks), ``avgpool`` and ``fc``; the
-plain baseline is the same file with plain depthwise-separable blocks, so its state-dict keys are:
-
-* ``features.0.0`` (3x3 stride-2 conv, no bias), ``features.0.1`` (BN);
-* ``features.{1..13}``: ``.0`` depthwise 3x3 conv, ``.1`` BN, ``.3`` pointwise 1x1 conv, ``.4`` BN
-  (``.2`` and ``.5`` are the ReLUs);
-* ``fc`` (``Linear(1024, num_classes)``).
-
-paddle_conv's ``mobilenet_v1`` is ``paddle.vision``'s (``conv1``, ``conv2_1`` .. ``conv6`` with
-``_depthwise_conv`` / ``_pointwise_conv``): :data:`MOBILENET_V1_BLOCKS` names each block on both
-sides (the card's ``torch_keys``, :mod:`paddle_conv.models.baselines`, renames them). ``scale`` is the width
-multiplier, applied as paddle.vision applies it (``int(channels * scale)``).
-"""
+import math
 
 import torch
 import torch.nn as nn
@@ -54,16 +42,10 @@ class MobileNetV1(nn.Module):
 
     @staticmethod
     def stride_of(index):
-        stride = 2
-        for _, _, _, s in MOBILENET_V1_BLOCKS[:index]:
-            stride *= s
-        return stride
+        return 2 * math.prod(stride for *_, stride in MOBILENET_V1_BLOCKS[:index])
 
     def forward(self, x):
         return self.fc(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
-@register_reference
-def mobilenet_v1(num_classes=1000, scale=1.0):
-    """Torch reference of ``mobilenet_v1`` (d-li14's MobileNetV1 baseline layout)."""
-    return MobileNetV1(num_classes, scale)
+mobilenet_v1 = register_reference(MobileNetV1, name="mobilenet_v1")

@@ -1,13 +1,5 @@
-"""PyTorch reference of MobileNetV2 (Sandler et al., CVPR 2018) in torchvision's layout
-(``torchvision.models.mobilenet_v2``), written from its documented structure, not imported.
-
-State-dict keys: ``features.0`` (stem ``Conv2dNormActivation``: ``.0`` conv 3x3 stride 2, ``.1`` BN),
-``features.{1..17}`` inverted residuals (``.conv`` = ``[expand Conv2dNormActivation,]`` depthwise
-``Conv2dNormActivation``, 1x1 projection conv, BN), ``features.18`` (1x1 to 1280 channels) and
-``classifier.1`` (``classifier.0`` is the dropout); no convolution has a bias, activations are
-ReLU6. paddle.vision's MobileNetV2 uses the same names, so the converter maps them one to one.
-``scale`` is torchvision's ``width_mult`` (channels rounded to multiples of 8, as both do).
-"""
+"""PyTorch reference of MobileNetV2 (Sandler et al., CVPR 2018) in torchvision's layout (also paddle.vision's:
+``features.0..18``, ``classifier.1``), written from its documented structure; ``scale`` is ``width_mult``."""
 
 import torch
 import torch.nn as nn
@@ -71,7 +63,4 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
-@register_reference
-def mobilenet_v2(num_classes=1000, scale=1.0):
-    """Torch reference of ``mobilenet_v2``: torchvision's MobileNetV2."""
-    return MobileNetV2(num_classes, scale)
+mobilenet_v2 = register_reference(MobileNetV2, name="mobilenet_v2")

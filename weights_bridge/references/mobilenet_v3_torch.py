@@ -1,18 +1,8 @@
 """PyTorch reference of MobileNetV3 Small/Large (Howard et al., ICCV 2019) in torchvision's layout
-(``torchvision.models.mobilenet_v3_small`` / ``_large``), written from its documented structure.
+(``features.i.block.j``, SE ``fc1``/``fc2``, BN eps 1e-3, ``classifier.0``/``.3``), written from its documented
+structure; the card's ``torch_keys`` maps paddle.vision's names."""
 
-State-dict keys: ``features.0`` (stem ``Conv2dNormActivation``, Hardswish), ``features.{1..n}``
-inverted residuals whose ``.block`` is ``[expand (1x1, when the width changes),] depthwise,
-[SqueezeExcitation .fc1/.fc2 (with bias),] project (1x1, no activation)``, each a
-``Conv2dNormActivation`` (``.0`` conv without bias, ``.1`` BN with eps 1e-3), ``features.{n+1}``
-(1x1 to 6x the last width, Hardswish) and ``classifier.0`` / ``classifier.3`` (Linear, Hardswish,
-Dropout, Linear). The SE's squeeze width is the expanded width / 4 rounded to a multiple of 8;
-its gate is ``hardsigmoid``.
-
-paddle.vision names the same tensors ``conv``, ``blocks.i.{expand_conv, bottleneck_conv, mid_se,
-linear_conv}``, ``lastconv``: the card's ``torch_keys`` renames them (the
-block indices of ``.block`` depend on whether a block expands and has an SE).
-"""
+import functools
 
 import torch
 import torch.nn as nn
@@ -22,8 +12,7 @@ from paddle_conv.registry import register_reference
 
 from .mobilenet_v2_torch import conv_norm_act, make_divisible
 
-__all__ = ["MOBILENET_V3_BLOCKS", "MobileNetV3", "mobilenet_v3_large",
-           "mobilenet_v3_small"]
+__all__ = ["MOBILENET_V3_BLOCKS", "MobileNetV3", "mobilenet_v3_large", "mobilenet_v3_small"]
 
 #: Per variant: (``(in, kernel, expanded, out, SE, activation "RE"/"HS", stride)`` per block, classifier width).
 MOBILENET_V3_BLOCKS = {
@@ -73,18 +62,15 @@ class InvertedResidual(nn.Module):
         return x + self.block(x) if self.residual else self.block(x)
 
 
-def _scaled_blocks(variant, scale):
-    blocks, last = MOBILENET_V3_BLOCKS[variant]
-    return ([(make_divisible(cin * scale), k, make_divisible(exp * scale), make_divisible(cout * scale), se, act, s)
-             for cin, k, exp, cout, se, act, s in blocks], make_divisible(last * scale))
-
-
 class MobileNetV3(nn.Module):
     """``[N, 3, H, W] -> [N, num_classes]``; ``variant`` ``"small"`` or ``"large"``, ``scale`` the width multiplier."""
 
     def __init__(self, variant, num_classes=1000, scale=1.0):
         super().__init__()
-        blocks, last = _scaled_blocks(variant, scale)
+        blocks, last = MOBILENET_V3_BLOCKS[variant]
+        blocks = [(make_divisible(cin * scale), k, make_divisible(exp * scale), make_divisible(cout * scale), *rest)
+                  for cin, k, exp, cout, *rest in blocks]
+        last = make_divisible(last * scale)
         layers = [conv_norm_act(3, blocks[0][0], 3, 2, act=nn.Hardswish, eps=_EPS)]
         layers += [InvertedResidual(*block) for block in blocks]
         width = 6 * blocks[-1][3]
@@ -98,13 +84,5 @@ class MobileNetV3(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
-@register_reference
-def mobilenet_v3_small(num_classes=1000, scale=1.0):
-    """Torch reference of ``mobilenet_v3_small``: torchvision's MobileNetV3-Small."""
-    return MobileNetV3("small", num_classes, scale)
-
-
-@register_reference
-def mobilenet_v3_large(num_classes=1000, scale=1.0):
-    """Torch reference of ``mobilenet_v3_large``: torchvision's MobileNetV3-Large."""
-    return MobileNetV3("large", num_classes, scale)
+mobilenet_v3_small = register_reference(functools.partial(MobileNetV3, "small"), name="mobilenet_v3_small")
+mobilenet_v3_large = register_reference(functools.partial(MobileNetV3, "large"), name="mobilenet_v3_large")

@@ -1,14 +1,7 @@
-"""PyTorch reference of the octave-convolution family (Chen et al., "Drop an Octave: Reducing
-Spatial Redundancy in Convolutional Neural Networks with Octave Convolution", ICCV 2019,
-arXiv:1904.05049), laid out as d-li14/octconv.pytorch.
+"""PyTorch reference of the octave-convolution family (Chen et al., ICCV 2019, arXiv:1904.05049) in
+d-li14/octconv.pytorch's layout, registration order and forward (its 2x2 pooling floors odd sizes)."""
 
-Module names, registration order, channel splits and group counts equal upstream's, so an
-upstream checkpoint loads with ``load_state_dict(..., strict=True)`` and ``state_dict()`` keys come
-out in upstream's order. The forward computation is upstream's too, including its limits: the
-2x2 average pooling floors odd sizes, so an odd-sized map entering a branch that is pooled and
-up-sampled again fails (paddle_conv's layer accepts any size; on even sizes both agree).
-"""
-
+import functools
 import math
 
 import torch
@@ -20,13 +13,8 @@ __all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "OctBottleneck", "OctResNet",
 
 
 class OctaveConv(nn.Module):
-    """Octave convolution over ``x`` ``[N, C_in, H, W]`` or ``(x_h, x_l)``; returns ``(y_h, y_l)``.
-
-    ``y_h`` is ``[N, C_out - int(alpha_out C_out), H', W']``, ``y_l`` is
-    ``[N, int(alpha_out C_out), H'/2, W'/2]`` or None when ``alpha_out == 0``. Stride 2 is a 2x2
-    average pooling in front of stride-1 convolutions. ``groups == in_channels`` is depthwise:
-    only h2h and l2l exist.
-    """
+    """Octave convolution over ``x`` ``[N, C_in, H, W]`` or ``(x_h, x_l)``; returns ``(y_h, y_l)``
+    (``y_l`` ``[N, int(alpha_out C_out), H'/2, W'/2]`` or None); ``groups == in_channels``: depthwise."""
 
     def __init__(self, in_channels, out_channels, kernel_size, alpha_in=0.5, alpha_out=0.5, stride=1,
                  padding=0, dilation=1, groups=1, bias=False):
@@ -140,18 +128,12 @@ class OctBottleneck(nn.Module):
 
 
 class OctResNet(nn.Module):
-    """Upstream's ``OctResNet``: ``[N, 3, H, W] -> [N, num_classes]``.
-
-    H and W must be at least 64 (stage 4 pools a low branch of H/32); multiples of 64 keep every
-    pooled map even, where upstream's flooring pooling equals paddle_conv's.
-    """
+    """Upstream's ``OctResNet``: ``[N, 3, H, W] -> [N, num_classes]``, H and W at least 64 (multiples of 64
+    keep every pooled map even, where upstream's flooring pooling equals paddle_conv's)."""
 
     def __init__(self, layers, num_classes=1000, alpha=0.5, groups=1, width_per_group=64):
         super().__init__()
-        self.inplanes = 64
-        self.groups = groups
-        self.base_width = width_per_group
-        self.alpha = alpha
+        self.inplanes, self.groups, self.base_width, self.alpha = 64, groups, width_per_group, alpha
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
@@ -190,11 +172,6 @@ class OctResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x_h), 1))
 
 
-def _stem(in_channels, out_channels, stride):
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
-
-
 def _separable(in_channels, out_channels, stride, alpha_in, alpha_out):
     # upstream's conv_dw: the depthwise part keeps alpha_in on both sides
     return nn.Sequential(
@@ -205,9 +182,7 @@ def _separable(in_channels, out_channels, stride, alpha_in, alpha_out):
 
 
 class OctMobileNet(nn.Module):
-    """Upstream's ``OctMobileNet``: ``features`` (stem + 13 separable blocks) and ``fc``;
-    ``[N, 3, H, W] -> [N, num_classes]``. Upstream has four 512-channel blocks before the merging
-    one (MobileNetV1 has five), kept here."""
+    """Upstream's ``OctMobileNet`` (four 512-channel blocks before the merging one): ``[N, 3, H, W] -> [N, K]``."""
 
     # (in, out, stride, low-frequency fraction in, out) with a = alpha
     _BLOCKS = [(32, 64, 1, 0, "a"), (64, 128, 2, "a", "a"), (128, 128, 1, "a", "a"), (128, 256, 2, "a", "a"),
@@ -218,7 +193,8 @@ class OctMobileNet(nn.Module):
         super().__init__()
         blocks = [_separable(cin, cout, s, *(alpha if a == "a" else a for a in (a_in, a_out)))
                   for cin, cout, s, a_in, a_out in self._BLOCKS]
-        self.features = nn.Sequential(_stem(3, 32, 2), *blocks)
+        stem = nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True))
+        self.features = nn.Sequential(stem, *blocks)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(1024, num_classes)
 
@@ -227,24 +203,9 @@ class OctMobileNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x_h), 1))
 
 
-_OCT_RESNET_DEPTHS = {26: [2, 2, 2, 2], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3],
-                      200: [3, 24, 36, 3]}
+_OCT_RESNET_DEPTHS = {26: [2, 2, 2, 2], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3], 200: [3, 24, 36, 3]}
 
 
-def _oct_resnet_builder(depth):
-    def build(num_classes=1000, alpha=0.5, **kwargs):
-        return OctResNet(_OCT_RESNET_DEPTHS[depth], num_classes=num_classes, alpha=alpha, **kwargs)
-
-    build.__name__ = f"oct_resnet{depth}"
-    build.__doc__ = f"Torch reference of Oct-ResNet-{depth}, blocks per stage {_OCT_RESNET_DEPTHS[depth]}."
-    return build
-
-
-for _depth in _OCT_RESNET_DEPTHS:
-    register_reference(_oct_resnet_builder(_depth))
-
-
-@register_reference
-def oct_mobilenet(num_classes=1000, alpha=0.5):
-    """Torch reference of Oct-MobileNetV1."""
-    return OctMobileNet(num_classes=num_classes, alpha=alpha)
+for _depth, _blocks in _OCT_RESNET_DEPTHS.items():
+    register_reference(functools.partial(OctResNet, _blocks), name=f"oct_resnet{_depth}")
+oct_mobilenet = register_reference(OctMobileNet, name="oct_mobilenet")

@@ -1,22 +1,14 @@
-"""PyTorch reference of RefConv (arXiv:2310.10563) in the official layout (Aiolus-X/RefConv,
-layer ``RepConv``), and of ``refconv_mobilenet_v1``.
-
-``RepConv`` state: the frozen basis buffer ``weight`` ``[C_out, C_in / g, k, k]`` and the
-refocusing transform ``convmap.weight`` ``[C_out C_in / g, g, map_k, map_k]`` (``convmap`` has
-``C_in C_out / g**2`` groups, no bias); the applied kernel is ``weight + convmap(weight)``.
-Paddle's :class:`paddle_conv.layers.RefConv2D` has the same names and shapes, so the converter
-maps them one to one (identity KeyMapping).
-
-``refconv_mobilenet_v1`` mirrors ``paddle.vision.models.mobilenet_v1`` (module names ``conv1``,
-``conv2_1`` ... ``conv6`` with ``_depthwise_conv`` / ``_pointwise_conv``, ``fc``) with its 3x3
-convolutions as ``RepConv``, as the official code does for MobileNetV3.
-"""
+"""PyTorch reference of RefConv (arXiv:2310.10563) in the official layout (Aiolus-X/RefConv's ``RepConv``:
+basis buffer ``weight`` and ``convmap.weight``, as Paddle's ``RefConv2D``), and of ``refconv_mobilenet_v1``
+(paddle.vision's MobileNetV1 names with ``RepConv`` 3x3 convolutions)."""
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from paddle_conv.registry import register_reference
+
+from .mobilenet_torch import MOBILENET_V1_BLOCKS
 
 __all__ = ["RepConv", "RefConvMobileNetV1", "refconv_mobilenet_v1"]
 
@@ -27,8 +19,7 @@ class RepConv(nn.Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=None, groups=1, map_k=3):
         super().__init__()
         self.kernel_shape = (out_channels, in_channels // groups, kernel_size, kernel_size)
-        # the official buffer starts at zero and is then loaded; a Kaiming-normal start (as
-        # RefConv2D's) keeps a freshly built reference non-degenerate for parity checks
+        # a Kaiming-normal start (as RefConv2D's; official: zeros, then loaded) keeps parity checks non-degenerate
         fan_in = self.kernel_shape[1] * kernel_size * kernel_size
         self.register_buffer("weight", torch.randn(self.kernel_shape) * (2.0 / fan_in) ** 0.5)
         n_kernels = out_channels * in_channels // groups
@@ -58,20 +49,14 @@ class _DepthwiseSeparable(nn.Module):
         return self._pointwise_conv(self._depthwise_conv(x))
 
 
-# (name, in, out, stride) of paddle.vision's MobileNetV1 (width 1.0)
-_BLOCKS = [("conv2_1", 32, 64, 1), ("conv2_2", 64, 128, 2), ("conv3_1", 128, 128, 1), ("conv3_2", 128, 256, 2),
-           ("conv4_1", 256, 256, 1), ("conv4_2", 256, 512, 2)] + \
-          [(f"conv5_{i}", 512, 512, 1) for i in range(1, 6)] + [("conv5_6", 512, 1024, 2), ("conv6", 1024, 1024, 1)]
-
-
 class RefConvMobileNetV1(nn.Module):
     """MobileNetV1 with RefConv 3x3 convolutions; ``[N, 3, H, W] -> [N, num_classes]``."""
 
     def __init__(self, num_classes=1000):
         super().__init__()
         self.conv1 = _conv_bn_relu(RepConv(3, 32, 3, 2, 1), 32)
-        self.block_names = [name for name, *_ in _BLOCKS]
-        for name, cin, cout, stride in _BLOCKS:
+        self.block_names = [name for name, *_ in MOBILENET_V1_BLOCKS]
+        for name, cin, cout, stride in MOBILENET_V1_BLOCKS:
             self.add_module(name, _DepthwiseSeparable(cin, cout, stride))
         self.fc = nn.Linear(1024, num_classes)
 

@@ -1,25 +1,6 @@
-"""PyTorch reference of ResNet-18/34/50/101 in torchvision's layout (``torchvision.models.resnet*``),
-and of ResNet-50 variants whose 3x3 convolutions are deformable (``resnet50_dcn``) or RefConv.
-
-Written from torchvision's documented structure, not imported (torchvision is no dependency):
-``conv1``, ``bn1``, ``layer1`` .. ``layer4`` of ``Bottleneck`` blocks (``conv1``/``bn1`` 1x1,
-``conv2``/``bn2`` 3x3 carrying the stride, "ResNet v1.5", ``conv3``/``bn3`` 1x1 x4; ResNet-18/34:
-``BasicBlock`` of two 3x3 ``conv1``/``bn1``, ``conv2``/``bn2``; a ``downsample``
-``Sequential(conv, bn)`` projection where the shape changes) and ``fc``; no
-convolution has a bias. torchvision's published ResNet-50 checkpoints load into
-``create_reference("resnet50")`` with ``strict=True`` (the key list and shapes are asserted in
-``tests/weights_bridge/test_resnet_reference.py``). paddle.vision's ResNet uses the same names, so the
-converter maps them one to one.
-
-Deformable 3x3 convolutions (``conv="deform"``, ``resnet50_dcn``) are laid out as
-``torchvision.ops.DeformConv2d`` (``conv2.weight`` ``[C_out, C_in / g, 3, 3]``, no bias) with the
-two plain convolutions that predict its inputs as children: ``conv2.offset_conv``
-(``2 dg k^2`` channels, ``(dy, dx)`` per kernel point) and ``conv2.mask_conv`` (``dg k^2``
-channels), both with bias; the mask is ``2 sigmoid(mask_conv(x))``, paddle_conv's DCNv2
-modulation (1 at a zero start, so a zero-initialised pair equals the plain convolution).
-Paddle keeps both predictors in one convolution, ``conv2.conv_offset``: the converter
-concatenates (and splits) them along the output channels.
-"""
+"""PyTorch reference of torchvision's ResNet-18/34/50/101 layout, written from its documented structure, and of
+ResNet-50 variants whose 3x3 convolutions are deformable (``resnet50_dcn``: ``DeformConv2d``'s ``conv2.weight``
+plus ``conv2.offset_conv`` and ``conv2.mask_conv``, merged into Paddle's ``conv2.conv_offset``) or RefConv."""
 
 import torch
 import torch.nn as nn
@@ -36,10 +17,7 @@ DEPTHS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 
 
 
 class DeformConv(nn.Module):
-    """``torchvision.ops.DeformConv2d``'s parameters plus its offset and mask predictors.
-
-    Input ``[N, C_in, H, W]``; output ``[N, C_out, H / stride, W / stride]``.
-    """
+    """``torchvision.ops.DeformConv2d`` with its offset and mask predictors: ``[N, C, H, W] -> [N, C_out, H', W']``."""
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=1, dilation=1,
                  groups=1, deformable_groups=1, modulated=True):
@@ -60,8 +38,7 @@ class DeformConv(nn.Module):
 
     def forward(self, x):
         mask = None if self.mask_conv is None else 2.0 * torch.sigmoid(self.mask_conv(x))
-        return deform_conv2d(x, self.offset_conv(x), self.weight, None, self.stride, self.padding,
-                             self.dilation, mask)
+        return deform_conv2d(x, self.offset_conv(x), self.weight, None, self.stride, self.padding, self.dilation, mask)
 
 
 def _conv3x3(kind, channels, stride, conv_kwargs):
@@ -128,12 +105,8 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    """torchvision's ResNet layout (``depth`` 18, 34, 50 or 101); the 3x3 convs of ``conv_stages``
-    (2 = ``layer1`` .. 5 = ``layer4``) of a bottleneck ResNet are of kind ``conv`` (``"conv"``,
-    ``"deform"``, ``"refconv"``).
-
-    ``[N, 3, H, W] -> [N, num_classes]`` (``num_classes=0``: pooled features, no ``fc``).
-    """
+    """torchvision's ResNet (``depth`` 18 to 101), the 3x3 convs of ``conv_stages`` (2 = ``layer1``) of kind ``conv``:
+    ``[N, 3, H, W] -> [N, num_classes]`` (``num_classes=0``: the pooled features)."""
 
     def __init__(self, num_classes=1000, conv="conv", conv_stages=(2, 3, 4, 5), conv_kwargs=None, depth=50):
         super().__init__()

@@ -1,19 +1,6 @@
-"""PyTorch reference of ShuffleNetV2 x1.0 (Ma et al., ECCV 2018) in torchvision's layout
-(``torchvision.models.shufflenet_v2_x1_0``), written from its documented structure, not imported.
-
-State-dict keys: ``conv1`` (``.0`` 3x3 stride-2 conv, ``.1`` BN), ``stage2`` .. ``stage4`` of
-4, 8, 4 units, ``conv5`` (``.0`` 1x1 conv, ``.1`` BN) and ``fc``; no convolution has a bias. A
-unit's ``branch2`` is ``Sequential(1x1 conv, BN, ReLU, 3x3 depthwise conv, BN, 1x1 conv, BN,
-ReLU)`` (indices 0, 1, 3, 4, 5, 6 hold tensors); the first unit of a stage (stride 2) also has
-``branch1 = Sequential(3x3 depthwise conv, BN, 1x1 conv, BN, ReLU)`` and both branches see the
-whole input; the others split the channels in halves and transform the second. The two halves
-are concatenated and shuffled (2 groups).
-
-paddle.vision names the same tensors ``_conv1``, ``{stage}_{unit}`` (``2_1`` .. ``4_4``, units
-counted from 1) with ``_conv_dw_1`` / ``_conv_linear_1`` (branch 1) and ``_conv_pw_2`` /
-``_conv_dw_2`` / ``_conv_linear_2`` (branch 2; ``_conv_pw`` / ``_conv_dw`` / ``_conv_linear`` in
-the stride-1 units), ``_last_conv`` and ``_fc``: the card's ``torch_keys`` renames them.
-"""
+"""PyTorch reference of ShuffleNetV2 x1.0 (Ma et al., ECCV 2018) in torchvision's layout (``conv1``,
+``stage2..4.i.branch{1,2}.j``, ``conv5``, ``fc``), written from its documented structure, not imported;
+the card's ``torch_keys`` maps paddle.vision's names."""
 
 import torch
 import torch.nn as nn
@@ -80,7 +67,4 @@ class ShuffleNetV2(nn.Module):
         return self.fc(self.conv5(x).mean((2, 3)))
 
 
-@register_reference
-def shufflenet_v2_x1_0(num_classes=1000):
-    """Torch reference of ``shufflenet_v2_x1_0``: torchvision's ShuffleNetV2 x1.0."""
-    return ShuffleNetV2(num_classes)
+shufflenet_v2_x1_0 = register_reference(ShuffleNetV2, name="shufflenet_v2_x1_0")

@@ -1,15 +1,6 @@
-"""PyTorch reference of ``ssd300_vgg16``: SSD300 on VGG16 in amdegroot/ssd.pytorch's state-dict
-layout (``vgg.N``, ``L2Norm.weight``, ``extras.N``, ``loc.N``, ``conf.N``), so that its checkpoints
-(e.g. ``ssd300_mAP_77.43_v2.pth``) load here with ``strict=True`` and convert to paddle_conv.
-
-Structure (Liu et al., *SSD*, ECCV 2016, as upstream builds it): VGG16's convolutions with ReLU
-and pools (the third rounds up), pool5 3x3/1/1, conv6 3x3 dilated 6 (1024), conv7 1x1 (1024);
-L2Norm(512, 20) on conv4_3; eight extra convolutions (1x1 and 3x3 alternating, ReLU after each,
-every second a source); 3x3 loc and conf convolutions on the six sources with 4, 6, 6, 6, 4, 4
-boxes per cell. ``forward`` returns upstream's training-phase output
-``(loc [N, 8732, 4], conf [N, 8732, C], priors [8732, 4])`` with the VOC SSD300 priors.
-``width`` scales the base's and extras' channels, as the Paddle model's does (1.0 = upstream).
-"""
+"""PyTorch reference of ``ssd300_vgg16`` in amdegroot/ssd.pytorch's state-dict layout (``vgg.N``,
+``L2Norm.weight``, ``extras.N``, ``loc.N``, ``conf.N``); ``forward`` returns its training-phase
+``(loc [N, 8732, 4], conf [N, 8732, C], priors [8732, 4])``. ``width`` scales the channels (1.0 = upstream)."""
 
 import itertools
 import math
@@ -100,6 +91,4 @@ class SSD300Reference(nn.Module):
         return loc.view(n, -1, 4), conf.view(n, -1, self.num_classes), self.priors
 
 
-@register_reference
-def ssd300_vgg16(num_classes=21, width=1.0):
-    return SSD300Reference(num_classes=num_classes, width=width)
+ssd300_vgg16 = register_reference(SSD300Reference, name="ssd300_vgg16")

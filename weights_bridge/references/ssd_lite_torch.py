@@ -1,18 +1,5 @@
-"""PyTorch reference of SSDLite (Liu et al., *SSD*, ECCV 2016; separable heads as in Sandler et
-al., *MobileNetV2*, CVPR 2018), paddle_conv's own detector: no upstream layout, this one is ours.
-
-Layout: ``backbone`` (the reference classifier of the backbone, ``num_classes=1``: ``mobilenet_v1``
-in d-li14's layout or ``tiny_cnn``), ``extras.{i}`` (``Sequential`` of three conv-BN-ReLU6 units:
-1x1 reduce to ``max(C / 2, 8)``, depthwise 3x3 stride 2, 1x1 expand), ``loc_heads.{i}`` and
-``conf_heads.{i}`` (``0``: depthwise 3x3 conv-BN-ReLU6 unit, ``1``: 1x1 conv with bias); every unit is
-``Sequential(conv, bn, relu6)``. The feature map of stride ``s`` is the output of the backbone's last
-block (``features.i`` / ``stages.i``) of output stride ``s``. Priors follow the SSD rule: scales
-linear from ``min_ratio`` to ``max_ratio`` over the maps, per cell ``(s, s)``, ``(s', s')`` with
-``s' = sqrt(s_k s_{k+1})`` and ``(s sqrt(a), s / sqrt(a))``, ``(s / sqrt(a), s sqrt(a))`` per ratio,
-cells row-major, clipped to ``[0, 1]``.
-
-Forward: ``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``.
-"""
+"""PyTorch reference of SSDLite, paddle_conv's own detector: ``backbone`` (a reference classifier), ``extras.i``,
+``loc_heads.i``, ``conf_heads.i``; ``[N, 3, S, S] -> (loc [N, P, 4], conf [N, P, num_classes], priors [P, 4])``."""
 
 import itertools
 import math
@@ -22,24 +9,22 @@ import torch.nn as nn
 
 from paddle_conv.registry import REFERENCES, register_reference
 
+from .mobilenet_v2_torch import conv_norm_act
+
 __all__ = ["SSDLite", "ssd_lite"]
 
 #: backbone name -> its sequence of blocks, each with a known output stride (``stride_of``)
 BACKBONE_BLOCKS = {"mobilenet_v1": "features", "tiny_cnn": "stages"}
 
 
-def _unit(cin, cout, kernel, stride=1, groups=1):
-    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU6())
-
-
 def _extra(cin, cout):
     mid = max(cout // 2, 8)
-    return nn.Sequential(_unit(cin, mid, 1), _unit(mid, mid, 3, 2, groups=mid), _unit(mid, cout, 1))
+    return nn.Sequential(conv_norm_act(cin, mid, 1), conv_norm_act(mid, mid, 3, 2, groups=mid),
+                         conv_norm_act(mid, cout, 1))
 
 
 def _head(cin, cout):
-    return nn.Sequential(_unit(cin, cin, 3, groups=cin), nn.Conv2d(cin, cout, 1))
+    return nn.Sequential(conv_norm_act(cin, cin, 3, groups=cin), nn.Conv2d(cin, cout, 1))
 
 
 def _priors(maps, size, aspect_ratios, min_ratio, max_ratio):
@@ -63,8 +48,7 @@ class SSDLite(nn.Module):
                  strides=(16, 32), extra_channels=(256, 128), aspect_ratios=None, min_ratio=0.2, max_ratio=0.9):
         super().__init__()
         if backbone not in BACKBONE_BLOCKS:
-            raise ValueError(f"the ssd_lite reference has the backbones {', '.join(BACKBONE_BLOCKS)}, "
-                             f"not {backbone!r}")
+            raise ValueError(f"the ssd_lite reference has the backbones {', '.join(BACKBONE_BLOCKS)}, not {backbone!r}")
         self.num_classes, self.input_size = num_classes, input_size
         self.backbone = REFERENCES.build(backbone, num_classes=1, **(backbone_kwargs or {}))
         self.blocks_name = BACKBONE_BLOCKS[backbone]

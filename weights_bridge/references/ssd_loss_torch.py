@@ -1,16 +1,6 @@
-"""PyTorch references of the SSD losses, written as a per-image loop in the manner of
-amdegroot/ssd.pytorch (``layers/box_utils.py``, ``layers/modules/multibox_loss.py``).
-
-Differences from upstream, on purpose: the hard-negative filter indexes the ``[P]`` loss of one
-image (upstream's ``loss_c[pos] = 0`` indexes a ``[B*P, 1]`` tensor with a ``[B, P]`` mask, which
-current PyTorch rejects). As seed 003 writes it, an image whose ``neg_pos * num_pos`` is 0 mines
-``negatives_for_hard`` hard negatives (an image without objects: all its priors are background);
-``negatives_for_hard=0`` is amdegroot's behaviour, where such an image adds nothing (upstream's
-``match`` fails on an image without objects). N is at least 1, as in the seed.
-``MultiBoxLossKDReference`` implements the distillation terms documented in
-:class:`paddle_conv.losses.MultiBoxLoss_KD`. Matching, mining and the loss run image by image;
-these are the parity references and the loop baseline of ``tools/benchmark_det_loss.py``.
-"""
+"""PyTorch references of the SSD losses, a per-image loop in the manner of amdegroot/ssd.pytorch (the loop
+baseline of ``tools/benchmark_det_loss.py``). Unlike upstream, hard negatives are mined from one image's ``[P]``
+losses, and an image with no positive mines ``negatives_for_hard`` (0: amdegroot's behaviour)."""
 
 import torch
 import torch.nn.functional as F
@@ -53,13 +43,8 @@ class MultiBoxLossReference(torch.nn.Module):
 
     def __init__(self, num_classes=21, overlap_thresh=0.5, neg_pos=3, variance=(0.1, 0.2), negatives_for_hard=100.0):
         super().__init__()
-        self.num_classes, self.threshold, self.negpos_ratio, self.variance = (
-            num_classes,
-            overlap_thresh,
-            neg_pos,
-            variance,
-        )
-        self.negatives_for_hard = negatives_for_hard
+        self.num_classes, self.threshold, self.negpos_ratio = num_classes, overlap_thresh, neg_pos
+        self.variance, self.negatives_for_hard = variance, negatives_for_hard
 
     def image_terms(self, loc, conf, priors, target):
         """Matched targets, positive and selected (positive or mined) masks of one image."""
@@ -80,8 +65,7 @@ class MultiBoxLossReference(torch.nn.Module):
 
     def forward(self, predictions, targets):
         loc_data, conf_data, priors = predictions
-        loss_l = loc_data.new_zeros(())
-        loss_c = loc_data.new_zeros(())
+        loss_l = loss_c = loc_data.new_zeros(())
         n = 0
         for i, target in enumerate(targets):
             loc_t, conf_t, pos, sel = self.image_terms(loc_data[i], conf_data[i], priors, target)
@@ -114,8 +98,7 @@ class MultiBoxLossKDReference(MultiBoxLossReference):
             dist_s = (loc_p - loc_t[pos]).pow(2).sum(1)
             dist_t = (loc_teach[i][pos] - loc_t[pos]).pow(2).sum(1)
             l2 = l2 + dist_s[dist_s + self.reg_m > dist_t].sum()
-            # KL between the softened teacher and student distributions: class-weighted where
-            # neg_w > 1, else the seed's plain KLDivLoss(reduction="sum").
+            # KL of the softened teacher and student: class-weighted where neg_w > 1, else the seed's KLDivLoss(sum)
             log_pt = F.log_softmax(conf_teach[i][sel] / self.T, dim=1)
             log_ps = F.log_softmax(conf_data[i][sel] / self.T, dim=1)
             if self.neg_w > 1:
