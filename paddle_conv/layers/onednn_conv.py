@@ -34,6 +34,7 @@ from pathlib import Path
 import paddle
 from paddle import _C_ops
 
+from ..io import is_private
 from ..notes import note_once
 
 __all__ = ["NATIVE_OPS_ENV", "THREADS_ENV", "native_conv2d_op", "onednn_conv2d", "onednn_include_dir",
@@ -75,7 +76,7 @@ def _private_folder(path):
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     for folder in (path, path.parent):
         info = os.lstat(folder)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        if not stat.S_ISDIR(info.st_mode) or not is_private(info):
             return False
     return True
 
