@@ -164,6 +164,11 @@ _NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pi
                 (stat.S_ISSOCK, "a socket"))
 
 
+def is_private(info):
+    """Whether ``os.stat_result`` ``info`` is this user's and others cannot write to it (cache folders)."""
+    return info.st_uid == os.geteuid() and not info.st_mode & 0o022
+
+
 def file_size_text(size):
     """``size`` bytes for people: ``"3.1 GB"``, ``"64 MB"``, ``"12 bytes"``."""
     for unit, scale in (("GB", _GB), ("MB", _MB), ("kB", 1 << 10)):

@@ -15,29 +15,28 @@ register_metric = METRICS.register
 MEMBER_METRICS = ("DistillationTopkAcc",)
 
 
-def _accuracy_name(topk):
-    """``acc`` (Paddle appends ``_top{k}`` for several k) or ``acc_top{k}``."""
-    return "acc" if len(topk) > 1 else f"acc_top{topk[0]}"
-
-
 @register_metric
 def TopkAcc(topk=(1, 5)):
     """Top-k accuracy (``paddle.metric.Accuracy``); logged as ``acc_top1``, ``acc_top5``, ..."""
-    return paddle.metric.Accuracy(topk=tuple(topk), name=_accuracy_name(topk))
+    name = "acc" if len(topk) > 1 else f"acc_top{topk[0]}"  # Paddle appends _top{k} for several k
+    return paddle.metric.Accuracy(topk=tuple(topk), name=name)
 
 
 class WrappedMetric(paddle.metric.Metric):
-    """A ``paddle.metric.Metric`` that is ``metric`` with another ``compute`` (subclasses say which)."""
+    """``metric`` computed on ``select(*args)`` of the ``compute`` arguments ``args``."""
 
-    def __init__(self, metric):
+    def __init__(self, metric, select):
         super().__init__()
-        self.metric = metric
+        self.metric, self.select = metric, select
 
     def name(self):
         return self.metric.name()
 
     def reset(self):
         self.metric.reset()
+
+    def compute(self, *args):
+        return self.metric.compute(*self.select(*args))
 
     def update(self, *args):
         return self.metric.update(*args)
@@ -50,11 +49,8 @@ class MemberMetric(WrappedMetric):
     """``metric`` of one member of a DistillationModel's outputs ``{member: logits}``."""
 
     def __init__(self, metric, member):
-        super().__init__(metric)
+        super().__init__(metric, lambda pred, *args: (pred[member] if isinstance(pred, dict) else pred, *args))
         self.member = member
-
-    def compute(self, pred, *args):
-        return self.metric.compute(pred[self.member] if isinstance(pred, dict) else pred, *args)
 
 
 @register_metric

@@ -10,22 +10,6 @@ from ..registry import register_dataset
 from .common import list_lines, load_sample, require_path
 
 
-def read_multilabel_list(path, delimiter="\t"):
-    """``[(relative path, [0/1/-1 per attribute], "file:line")]`` of ``path``'s ``image<delimiter>0,1,0,...`` lines."""
-    out = []
-    for line, where in list_lines(path, "label list", "dataset.cls_label_path"):
-        parts = line.split(delimiter)
-        try:
-            labels = [int(v) for v in parts[1].split(",")] if len(parts) == 2 else None
-        except ValueError:
-            labels = None
-        if labels is None or any(v not in (-1, 0, 1) for v in labels):
-            raise DataError(f"{where}: expected 'relative/path.jpg<TAB>0,1,...' (1: has the attribute, 0: "
-                            f"has not, -1: unknown), got {len(parts)} fields or labels other than 0, 1, -1")
-        out.append((parts[0], labels, where))
-    return out
-
-
 @register_dataset
 class MultiLabelDataset(paddle.io.Dataset):
     """Images listed in ``cls_label_path`` with one 0/1/-1 (unknown) label per attribute, as PaddleClas's; items
@@ -34,7 +18,17 @@ class MultiLabelDataset(paddle.io.Dataset):
     def __init__(self, image_root, cls_label_path, label_ratio=False, delimiter="\t", transform=None,
                  num_classes=None):
         require_path(image_root, "image root", "dataset.image_root")
-        rows = read_multilabel_list(cls_label_path, delimiter)
+        rows = []  # (relative path, [0/1/-1 per attribute], "file:line")
+        for line, where in list_lines(cls_label_path, "label list", "dataset.cls_label_path"):
+            parts = line.split(delimiter)
+            try:
+                labels = [int(v) for v in parts[1].split(",")] if len(parts) == 2 else None
+            except ValueError:
+                labels = None
+            if labels is None or any(v not in (-1, 0, 1) for v in labels):
+                raise DataError(f"{where}: expected 'relative/path.jpg<TAB>0,1,...' (1: has the attribute, 0: "
+                                f"has not, -1: unknown), got {len(parts)} fields or labels other than 0, 1, -1")
+            rows.append((parts[0], labels, where))
         if not rows:
             raise DataError(f"{cls_label_path}: the label list has no entries; add one "
                             "'relative/path.jpg<TAB>0,1,...' line per image")

@@ -9,17 +9,12 @@ from .det_trainer import train_distillation
 from .trainer import evaluate, train_classifier
 
 __all__ = ["TrainingDivergedError", "evaluate", "load_checkpoint", "load_checkpoint_meta", "save_checkpoint",
-           "task_of", "train", "train_classifier", "train_distillation"]
-
-
-def task_of(cfg: Dict[str, Any]) -> str:
-    """``"detection"`` for a detection-distillation config (``Teacher``/``Student``), else ``"classification"``."""
-    return "detection" if "Teacher" in cfg or "Student" in cfg else "classification"
+           "train", "train_classifier", "train_distillation"]
 
 
 def train(cfg: Dict[str, Any], **kwargs: Any) -> Dict[str, Any]:
-    """Train a validated config: :func:`train_classifier` (keyword arguments go to it) or, for a
-    detection config, :func:`train_distillation`. Returns the trainer's summary dict."""
-    if task_of(cfg) == "detection":
+    """Train a validated config: :func:`train_distillation` for a detection config (``Teacher``/``Student``),
+    else :func:`train_classifier` (keyword arguments go to it). Returns the trainer's summary dict."""
+    if "Teacher" in cfg or "Student" in cfg:
         return train_distillation(cfg, **kwargs)
     return train_classifier(cfg, **kwargs)

@@ -51,13 +51,14 @@ def _format_logs(logs):
 
 class EpochSummary(paddle.callbacks.Callback):
     """One line per epoch (after its evaluation, if any; ``eval_every`` 0: none, ``first_eval``: the
-    first evaluated epoch), e.g. ``epoch 3/12: train loss 0.4211 | eval acc_top1 0.9415 | lr 0.001 | 41 s``."""
+    first evaluated epoch), e.g. ``epoch 3/12: train loss 0.4211 | eval acc_top1 0.9415 | lr 0.001 | 41 s``;
+    ``eval_logs``: the last evaluation's logs."""
 
     def __init__(self, total_epochs, start_epoch=0, eval_every=0, first_eval=0):
         super().__init__()
         self.total_epochs, self.start_epoch, self.eval_every = total_epochs, start_epoch, eval_every
         self.first_eval = first_eval
-        self.epoch, self.started, self.train_logs = 0, 0.0, {}
+        self.epoch, self.started, self.train_logs, self.eval_logs = 0, 0.0, {}, {}
 
     def on_epoch_begin(self, epoch=None, logs=None):
         self.epoch, self.started = epoch, time.time()
@@ -69,6 +70,7 @@ class EpochSummary(paddle.callbacks.Callback):
             self._print(None)
 
     def on_eval_end(self, logs=None):
+        self.eval_logs.update(logs or {})
         self._print(logs)
 
     def _print(self, eval_logs):
@@ -100,26 +102,18 @@ class VisualDLLogger(paddle.callbacks.VisualDL):
             self.writer.add_scalar(tag="train/lr", step=self.train_step, value=current_lr(self.model))
 
 
-class ShuffleByEpoch(paddle.callbacks.Callback):
-    """Set the batch sampler's epoch, so each epoch's order is fixed (resume-proof)."""
+class ReseedByEpoch(paddle.callbacks.Callback):
+    """At each epoch set the batch sampler's epoch (a fixed order) and re-seed every generator
+    (``seed_everything``) from ``(seed, epoch)``, so a resumed run draws the same order, augmentations and
+    dropout as an uninterrupted one."""
 
-    def __init__(self, batch_sampler, start_epoch=0):
+    def __init__(self, batch_sampler, seed_everything, seed, start_epoch=0):
         super().__init__()
-        self.batch_sampler, self.start_epoch = batch_sampler, start_epoch
+        self.batch_sampler, self.seed_everything, self.seed = batch_sampler, seed_everything, seed
+        self.start_epoch = start_epoch
 
     def on_epoch_begin(self, epoch=None, logs=None):
         self.batch_sampler.set_epoch(self.start_epoch + epoch)
-
-
-class ReseedByEpoch(paddle.callbacks.Callback):
-    """Re-seed every generator (``seed_everything(seed)``) at each epoch from ``(seed, epoch)``, so a
-    resumed run draws the same augmentations and dropout as an uninterrupted one."""
-
-    def __init__(self, seed_everything, seed, start_epoch=0):
-        super().__init__()
-        self.seed_everything, self.seed, self.start_epoch = seed_everything, seed, start_epoch
-
-    def on_epoch_begin(self, epoch=None, logs=None):
         state = np.random.SeedSequence([self.seed, self.start_epoch + epoch]).generate_state(1)[0]
         self.seed_everything(int(state))
 

@@ -28,7 +28,7 @@ from ..metrics import evaluate_map
 from ..state_dict import check_state_matches, load_pretrained, read_state_dict
 from .atomic_checkpoint import load_checkpoint, save_checkpoint
 from .callbacks import TrainingDivergedError
-from .trainer import seed_everything
+from .trainer import fresh_unique_names, seed_everything
 
 
 def dataset_classes(dataset):
@@ -75,21 +75,6 @@ def _writer(cfg, stage_dir):
     return LogWriter(logdir=os.path.join(stage_dir, "vdl"))
 
 
-def train_stage(cfg, stage, teacher=None, data=None):
-    """Train one stage (``teacher``: frozen, for ``student_kd``; ``data``: :func:`build_datasets`'s)
-    under a fresh ``unique_name`` scope, so a resumed optimizer finds its state; return its summary."""
-    with paddle.utils.unique_name.guard():
-        return _train_stage(cfg, stage, teacher, data or build_datasets(cfg))
-
-
-def _criterion(cfg, stage, num_classes):
-    """The stage's loss: MultiBoxLoss_KD for ``student_kd``, else MultiBoxLoss."""
-    loss_cfg = cfg["Loss"]
-    if stage == "student_kd":
-        return MultiBoxLoss_KD(num_classes, **loss_cfg["MultiBoxLoss"], **loss_cfg["MultiBoxLoss_KD"])
-    return MultiBoxLoss(num_classes, **loss_cfg["MultiBoxLoss"])
-
-
 def _stage_start(cfg, stage, section, model, optimizer, latest):
     """``(epochs done, best {"mAP", "mAP_11"})``: resumed from the checkpoint ``latest`` with
     ``Global.resume``, else from scratch (after loading the section's ``pretrained_model``)."""
@@ -116,16 +101,9 @@ def _batch_loss(stage, model, criterion, teacher, batch, weights):
     return loss_l + loss_c, {"loss_c": loss_c, "loss_l": loss_l}
 
 
-def _evaluate_epoch(cfg, model, eval_set, writer, epoch):
-    """``{"mAP", "mAP_11"}`` (VOC) of ``model`` after ``epoch`` (1-based), written to VisualDL."""
-    result = evaluate_map(model, eval_set, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
-    if writer is not None:
-        writer.add_scalar("eval/mAP", result["mAP"], epoch)
-        writer.add_scalar("eval/mAP_11", result["mAP_11"], epoch)
-    return result
-
-
-def _train_stage(cfg, stage, teacher, data):
+@fresh_unique_names  # so a resumed optimizer finds its state
+def train_stage(cfg, stage, data, teacher=None):
+    """Train one stage on ``data`` (:func:`build_datasets`'s; ``teacher``: frozen, for ``student_kd``); its summary."""
     section = cfg["Teacher"] if stage == "teacher" else cfg["Student"]
     stage_dir = os.path.join(cfg["Global"]["output_dir"], stage)
     seed_everything(cfg["Global"]["seed"])
@@ -135,9 +113,12 @@ def _train_stage(cfg, stage, teacher, data):
     loader = detection_loader(train_set, train_cfg["batch_size"], train_cfg["shuffle"])
     epochs = section["epochs"]
     optimizer, lr = build_optimizer(section["Optimizer"], model.parameters(), len(loader), epochs)
-    criterion = _criterion(cfg, stage, model.num_classes)
+    loss_cfg = cfg["Loss"]
     if stage == "student_kd":
+        criterion = MultiBoxLoss_KD(model.num_classes, **loss_cfg["MultiBoxLoss"], **loss_cfg["MultiBoxLoss_KD"])
         teacher.eval()
+    else:
+        criterion = MultiBoxLoss(model.num_classes, **loss_cfg["MultiBoxLoss"])
     latest = os.path.join(stage_dir, "latest")
     start_epoch, best = _stage_start(cfg, stage, section, model, optimizer, latest)
     writer = _writer(cfg, stage_dir)
@@ -160,7 +141,10 @@ def _train_stage(cfg, stage, teacher, data):
             if step % cfg["Global"]["print_batch_step"] == 0:
                 parts = ", ".join(f"{k} {float(v):.4f}" for k, v in named.items())
                 log(f"[{stage}] epoch {epoch + 1}/{epochs} step {step}: loss {float(loss):.4f} ({parts})")
-        result = _evaluate_epoch(cfg, model, eval_set, writer, epoch + 1)
+        result = evaluate_map(model, eval_set, cfg["Eval"], cfg["DataLoader"]["Eval"]["batch_size"])
+        if writer is not None:
+            writer.add_scalar("eval/mAP", result["mAP"], epoch + 1)
+            writer.add_scalar("eval/mAP_11", result["mAP_11"], epoch + 1)
         log(f"[{stage}] epoch {epoch + 1}/{epochs}: mAP {result['mAP']:.4f} (11-point {result['mAP_11']:.4f}), "
             f"{time.time() - started:.0f} s")
         if result["mAP"] > best["mAP"]:
@@ -203,19 +187,23 @@ def train_distillation(cfg):
     data = build_datasets(cfg)
     stages = STAGES if cfg["Global"]["student_baseline"] else STAGES[:2]
     check_run_state(cfg, stages)
-    results = {"teacher": train_stage(cfg, "teacher", data=data)}
-    results["student_kd"] = train_stage(cfg, "student_kd", teacher=load_teacher(cfg), data=data)
+    results = {"teacher": train_stage(cfg, "teacher", data)}
+    results["student_kd"] = train_stage(cfg, "student_kd", data, teacher=load_teacher(cfg))
     if "student" in stages:
-        results["student"] = train_stage(cfg, "student", data=data)
+        results["student"] = train_stage(cfg, "student", data)
     for r in results.values():
         log(f"{r['stage']:<11} best mAP {r['best_mAP']:.4f} (11-point {r['best_mAP_11']:.4f}), {r['seconds']} s")
     atomic_json_save(results, os.path.join(cfg["Global"]["output_dir"], "summary.json"))
     return results
 
 
+#: The advice of every refusal of a stage's resume state.
+_RESUME_FIX = "delete the stage folder to train that stage again, or run without Global.resume"
+
+
 def _read_meta(path):
     """The ``latest.json`` of a stage, checked: ``{"epoch": int >= 0, "step": int >= 0, "best": {"mAP", "mAP_11"}}``."""
-    fix = "it is damaged: delete the stage folder to train that stage again, or run without Global.resume"
+    fix = f"it is damaged: {_RESUME_FIX}"
     meta = read_json(path, lambda exc: f"cannot read resume state {path!r} ({type(exc).__name__}: {exc}); {fix}",
                      "resume state")
 
@@ -260,8 +248,8 @@ def _check_optimizer_state(path, model):
     try:
         state = safe_paddle_load(path)
     except Exception as exc:  # truncated, foreign or unsafe: all refused the same way
-        raise WeightsError(f"cannot read optimizer state {path!r} ({type(exc).__name__}: {exc}); delete the "
-                           "stage folder to train that stage again, or run without Global.resume") from None
+        raise WeightsError(f"cannot read optimizer state {path!r} ({type(exc).__name__}: {exc}); {_RESUME_FIX}") \
+            from None
     shapes = {p.name: list(p.shape) for p in model.parameters()}
     bad = "it is not a dict" if not isinstance(state, dict) else None
     for key, value in state.items() if bad is None else ():
@@ -273,8 +261,29 @@ def _check_optimizer_state(path, model):
             break
     if bad:
         raise WeightsError(f"optimizer state {path!r} is not this stage's ({bad}); it was saved by another stage "
-                           "or architecture: delete the stage folder to train that stage again, or run without "
-                           "Global.resume")
+                           f"or architecture: {_RESUME_FIX}")
+
+
+def _check_latest(stage, section_key, arch, latest):
+    """WeightsError unless the ``latest`` checkpoint of ``stage`` (if any) is whole and fits ``arch``."""
+    if os.path.lexists(latest + ".commit"):
+        _check_commit(latest + ".commit")
+    if not os.path.lexists(latest + ".json"):
+        parts = [latest + ext for ext in (".pdparams", ".pdopt") if os.path.lexists(latest + ext)]
+        if parts and not os.path.lexists(latest + ".commit"):  # with one: loading rolls it forward, then checks
+            raise WeightsError(f"resume state of the {stage} stage is incomplete: {latest}.json is missing (it "
+                               f"records the epochs done) but {' and '.join(parts)} are there; {_RESUME_FIX}")
+        return
+    _read_meta(latest + ".json")
+    with paddle.utils.unique_name.guard():  # the parameter names of the stage's own run
+        model = build_model(arch, pretrained=False)
+    for path in (latest + ".pdparams", latest + ".pdopt"):
+        if not os.path.lexists(path):
+            raise WeightsError(f"resume state of the {stage} stage is incomplete: {path} is missing; {_RESUME_FIX}")
+        if path.endswith(".pdparams"):
+            check_state_matches(read_state_dict(path, "resume checkpoint"), model, path, fix=(
+                f"it was saved with another {section_key}.Arch: set {section_key}.Arch back, {_RESUME_FIX}"))
+    _check_optimizer_state(latest + ".pdopt", model)
 
 
 def check_run_state(cfg, stages):
@@ -296,41 +305,14 @@ def check_run_state(cfg, stages):
         section_key = "Teacher" if stage == "teacher" else "Student"
         section = cfg[section_key]
         weights = section["pretrained_model"]
-        params = weights if weights and weights.endswith(".pdparams") else f"{weights}.pdparams"
-        if weights and not os.path.lexists(params):
-            raise WeightsError(f"{section_key}.pretrained_model: {params} does not exist; check the path "
-                               "(a .pdparams file or its prefix) or set it to null")
         if weights:
+            params = weights if weights.endswith(".pdparams") else f"{weights}.pdparams"
+            if not os.path.lexists(params):
+                raise WeightsError(f"{section_key}.pretrained_model: {params} does not exist; check the path "
+                                   "(a .pdparams file or its prefix) or set it to null")
             try:
                 load_pretrained(build_model(section["Arch"], pretrained=False), weights)
             except WeightsError as exc:
                 raise WeightsError(f"{section_key}.pretrained_model: {exc}") from None
-        latest = os.path.join(output_dir, stage, "latest")
-        if not cfg["Global"]["resume"]:
-            continue
-        if os.path.lexists(latest + ".commit"):
-            _check_commit(latest + ".commit")
-        if not os.path.lexists(latest + ".json"):
-            if os.path.lexists(latest + ".commit"):
-                continue  # an interrupted save: loading rolls it forward, then checks it whole
-            parts = [latest + ext for ext in (".pdparams", ".pdopt") if os.path.lexists(latest + ext)]
-            if parts:
-                raise WeightsError(f"resume state of the {stage} stage is incomplete: {latest}.json is missing (it "
-                                   f"records the epochs done) but {' and '.join(parts)} are there; delete the stage "
-                                   "folder to train that stage again, or run without Global.resume")
-            continue
-        _read_meta(latest + ".json")
-        with paddle.utils.unique_name.guard():  # the parameter names of the stage's own run
-            model = build_model(section["Arch"], pretrained=False)
-        params = latest + ".pdparams"
-        if not os.path.lexists(params):
-            raise WeightsError(f"resume state of the {stage} stage is incomplete: {params} is missing; delete the "
-                               "stage folder to train that stage again, or run without Global.resume")
-        check_state_matches(read_state_dict(params, "resume checkpoint"), model, params, fix=(
-            f"it was saved with another {section_key}.Arch: set {section_key}.Arch back, delete the stage folder "
-            "to train that stage again, or run without Global.resume"))
-        opt = latest + ".pdopt"
-        if not os.path.lexists(opt):
-            raise WeightsError(f"resume state of the {stage} stage is incomplete: {opt} is missing; delete the "
-                               "stage folder to train that stage again, or run without Global.resume")
-        _check_optimizer_state(opt, model)
+        if cfg["Global"]["resume"]:
+            _check_latest(stage, section_key, section["Arch"], os.path.join(output_dir, stage, "latest"))

@@ -1,6 +1,8 @@
 """A DistillationModel's ``{member: logits}`` through ``paddle.Model`` (tensor outputs only): a tuple in
 member order for the model, the dict again for the loss and metrics (:func:`for_paddle_model`)."""
 
+from functools import partial
+
 import paddle
 
 from ..metrics import WrappedMetric
@@ -19,9 +21,9 @@ class MemberTuple(paddle.nn.Layer):
         return tuple(out[name] for name in self.network.member_names)
 
 
-def _as_members(names, args):
-    """``({name: logits}, rest)`` of ``paddle.Model``'s ``(*outputs, *labels)``."""
-    return dict(zip(names, args[:len(names)])), args[len(names):]
+def _as_members(names, *args):
+    """``({name: logits}, *labels)`` of ``paddle.Model``'s ``(*outputs, *labels)``."""
+    return (dict(zip(names, args[:len(names)])), *args[len(names):])
 
 
 class MembersLoss(paddle.nn.Layer):
@@ -32,25 +34,14 @@ class MembersLoss(paddle.nn.Layer):
         self.loss, self.names = loss, list(names)
 
     def forward(self, *args):
-        outputs, labels = _as_members(self.names, args)
-        return self.loss(outputs, *labels)
-
-
-class MembersMetric(WrappedMetric):
-    """``metric`` computed on ``({member: logits}, *labels)`` of ``paddle.Model``'s ``(*member logits, *labels)``."""
-
-    def __init__(self, metric, names):
-        super().__init__(metric)
-        self.names = list(names)
-
-    def compute(self, *args):
-        outputs, labels = _as_members(self.names, args)
-        return self.metric.compute(outputs, *labels)
+        return self.loss(*_as_members(self.names, *args))
 
 
 def for_paddle_model(network, loss, metrics):
-    """``(network, loss, metrics)`` for ``paddle.Model``: a DistillationModel's adapted as above."""
+    """``(network, loss, metrics)`` for ``paddle.Model``: a DistillationModel's adapted as above (the metrics
+    computed on ``({member: logits}, *labels)``)."""
     if not isinstance(network, DistillationModel):
         return network, loss, metrics
-    names = network.member_names
-    return MemberTuple(network), MembersLoss(loss, names), [MembersMetric(m, names) for m in metrics]
+    names = list(network.member_names)
+    return MemberTuple(network), MembersLoss(loss, names), [WrappedMetric(m, partial(_as_members, names))
+                                                            for m in metrics]

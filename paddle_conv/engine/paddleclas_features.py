@@ -65,13 +65,6 @@ class ModelEMA(paddle.callbacks.Callback):
             self._raw = None
 
 
-#: The ``paddle.callbacks.Callback`` hooks a :class:`EvalFrom` gate forwards (``on_eval_*`` only when open).
-_HOOKS = ("set_params", "set_model", "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-          "on_train_batch_begin", "on_train_batch_end", "on_eval_begin", "on_eval_end", "on_eval_batch_begin",
-          "on_eval_batch_end", "on_predict_begin", "on_predict_end", "on_predict_batch_begin",
-          "on_predict_batch_end")
-
-
 class EvalFrom(paddle.callbacks.Callback):
     """No evaluation before epoch ``first`` (1-based): the gate empties the eval loader (:meth:`loader`) and
     hides those evaluations from the callbacks it wraps (:meth:`wrap`). Put it first in the list."""
@@ -108,33 +101,20 @@ class _GatedLoader:
         return iter(()) if self.gate.closed else iter(self.loader)
 
 
-class _GatedCallback(paddle.callbacks.Callback):
-    """``callback`` without the evaluation hooks while ``gate`` is closed."""
+class _GatedCallback:
+    """``callback`` without the evaluation hooks (``on_eval_*``) while ``gate`` is closed."""
 
     def __init__(self, callback, gate):
-        super().__init__()
         self.callback, self.gate = callback, gate
 
-
-def _forward(name):
-    def hook(self, *args, **kwargs):
+    def __getattr__(self, name):  # paddle.Model calls a callback's hooks by name
         if name.startswith("on_eval") and self.gate.closed:
-            return None
-        return getattr(self.callback, name)(*args, **kwargs)
-    hook.__name__ = name
-    return hook
+            return _skipped
+        return getattr(self.callback, name)
 
 
-for _name in _HOOKS:
-    setattr(_GatedCallback, _name, _forward(_name))
-
-
-def _dataset_transforms(dataset):
-    """The transform ops of ``dataset`` (``[op, ...]`` of its ``transform``, a Compose; through a subset's
-    ``dataset``); empty when it has none."""
-    while getattr(dataset, "transform", None) is None and hasattr(dataset, "dataset"):
-        dataset = dataset.dataset
-    return list(getattr(getattr(dataset, "transform", None), "transforms", None) or ())
+def _skipped(*args, **kwargs):
+    return None
 
 
 class ProgressiveStages(paddle.callbacks.Callback):
@@ -144,7 +124,9 @@ class ProgressiveStages(paddle.callbacks.Callback):
 
     def __init__(self, dataset, epochs, start_epoch=0):
         super().__init__()
-        transforms = _dataset_transforms(dataset)
+        while getattr(dataset, "transform", None) is None and hasattr(dataset, "dataset"):  # through a Subset
+            dataset = dataset.dataset
+        transforms = list(getattr(getattr(dataset, "transform", None), "transforms", None) or ())  # of a Compose
         self.crop = next((op for op in transforms if getattr(op, "progress_size", None)), None)
         self.augment = next((op for op in transforms if getattr(op, "progress_magnitude", None)), None)
         if self.crop is None or self.augment is None:

@@ -5,6 +5,7 @@ with ``paddle.Model``; a run writes ``<Global.output_dir>/<Arch.name>/``: checkp
 import functools
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -28,7 +29,7 @@ from ..io import RunLock, atomic_write
 from ..models.distillation import DistillationModel
 from ..notes import note_once
 from .atomic_checkpoint import load_checkpoint
-from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, ShuffleByEpoch, VisualDLLogger
+from .callbacks import CheckpointSaver, EpochSummary, NaNGuard, ProgBar, ReseedByEpoch, VisualDLLogger
 from .member_outputs import for_paddle_model
 from .paddleclas_features import AccumulatedLRStep, EvalFrom, ModelEMA, ProgressiveStages, ScaledLoss
 from .visualdl_extras import VisualDLExtras, hyper_parameters
@@ -104,12 +105,7 @@ def environment_notes(cfg):
     amp_configs(g, cfg.get("AMP"))
 
 
-def _write_text(path, text):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
-def _fresh_unique_names(fn):
+def fresh_unique_names(fn):
     """Run ``fn`` in a fresh ``unique_name`` scope: optimizer-state names (``conv2d_0.w_0_velocity_0``)
     key ``.pdopt`` and would differ in a second run in the same process."""
 
@@ -171,7 +167,8 @@ def _claim_run_dir(cfg, out):
     """Lock the run folder ``out`` and write the config into it on rank 0 (the lock, else None)."""
     lock = RunLock(out).acquire() if paddle.distributed.ParallelEnv().local_rank == 0 else None
     if lock is not None:
-        atomic_write(os.path.join(out, "config.yaml"), lambda tmp: _write_text(tmp, dump_config(cfg)))
+        text = dump_config(cfg)
+        atomic_write(os.path.join(out, "config.yaml"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     log(f"checkpoints: {out}/{{epoch_N,latest,best_model}}.pdparams")
     if cfg["Global"]["use_visualdl"]:
         vdl_dir = os.path.join(out, "vdl")
@@ -203,32 +200,14 @@ def _training_model(cfg, network, optimizer, device):
     return _paddle_model(cfg, network, loss, _metrics(cfg, network), optimizer, amp_configs(g, cfg.get("AMP"), device))
 
 
-def _best_metric(cfg, network):
-    """The log key ``best_model`` is chosen by: the first eval metric's first name, as PaddleClas."""
-    names = _metrics(cfg, network)[0].name()
-    return names[0] if isinstance(names, list) else names
-
-
-class _KeepEval(paddle.callbacks.Callback):
-    """Keeps the logs of the last evaluation in ``logs``."""
-
-    def __init__(self):
-        super().__init__()
-        self.logs = {}
-
-    def on_eval_end(self, logs=None):
-        self.logs.update(logs or {})
-
-
-def _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver, keep_eval):
-    """The trainer's ``paddle.Model.fit`` callbacks, in order, around ``saver`` and ``keep_eval``."""
+def _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver):
+    """The trainer's ``paddle.Model.fit`` callbacks, in order, around ``saver``."""
     g = cfg["Global"]
     steps = len(train_loader)
     callbacks = [ProgBar(g["print_batch_step"], g["epochs"], start_epoch),
-                 ShuffleByEpoch(train_loader.batch_sampler, start_epoch),
-                 ReseedByEpoch(seed_everything, g["seed"], start_epoch),
+                 ReseedByEpoch(train_loader.batch_sampler, seed_everything, g["seed"], start_epoch),
                  NaNGuard(steps, start_epoch, checkpoint=os.path.join(out, "latest")),
-                 saver, keep_eval,
+                 saver,
                  EpochSummary(g["epochs"], start_epoch, g["eval_interval"] if eval_loader is not None else 0,
                               g["start_eval_epoch"])]
     if g["use_visualdl"]:
@@ -255,7 +234,6 @@ def _test_best_model(cfg, model, network, out):
     return test
 
 
-@_fresh_unique_names
 def _evaluate_from(first, start_epoch, eval_loader, callbacks):
     """``(eval_loader, callbacks, fit's verbose)`` gated by :class:`EvalFrom` before epoch ``first``."""
     if eval_loader is None or first <= start_epoch + 1:
@@ -265,6 +243,7 @@ def _evaluate_from(first, start_epoch, eval_loader, callbacks):
     return gate.loader(eval_loader), callbacks, 0  # 0: the wrapped ProgBar prints (fit would add its own)
 
 
+@fresh_unique_names
 def train_classifier(cfg, extra_callbacks=()):
     """Train the model of a validated ``cfg``, resuming from ``Global.checkpoints`` if set; return
     ``{run_dir, vdl_dir, epochs_run, best_metric, best_epoch, eval, ...}``. ``extra_callbacks`` run
@@ -287,12 +266,13 @@ def train_classifier(cfg, extra_callbacks=()):
     lock = _claim_run_dir(cfg, out)  # everything is checked: from here on the run folder is this run's
     model = _training_model(cfg, network, optimizer, device)
     student = evaluated_member(network)
-    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"], _best_metric(cfg, network),
-                            start_epoch=start_epoch,
+    best_by = _metrics(cfg, network)[0].name()  # best_model's: the first eval metric's first name, as PaddleClas
+    saver = CheckpointSaver(out, network, optimizer, g["epochs"], g["save_interval"],
+                            best_by[0] if isinstance(best_by, list) else best_by, start_epoch=start_epoch,
                             resumed_meta=resumed, meta={"arch": cfg["Arch"]["name"]},
                             student=network.member(student) if student else None)
-    keep_eval = _KeepEval()
-    callbacks = _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver, keep_eval)
+    callbacks = _callbacks(cfg, network, train_loader, eval_loader, start_epoch, out, saver)
+    epoch_summary = next(c for c in callbacks if isinstance(c, EpochSummary))
     eval_loader, callbacks, verbose = _evaluate_from(g["start_eval_epoch"], start_epoch, eval_loader,
                                                      callbacks + list(extra_callbacks))
     try:
@@ -303,7 +283,7 @@ def train_classifier(cfg, extra_callbacks=()):
         if lock is not None:
             lock.release()
     summary = {"run_dir": out, "vdl_dir": vdl_dir, "epochs_run": g["epochs"] - start_epoch,
-               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": keep_eval.logs,
+               "best_metric": saver.best, "best_epoch": saver.best_epoch, "eval": epoch_summary.eval_logs,
                "train_dataset": train_entry["name"]}
     if saver.best is not None:
         log(f"best {saver.metric} {saver.best:.4f} at epoch {saver.best_epoch}; weights: {out}/best_model.pdparams")

@@ -90,13 +90,6 @@ def _matrix_figure(matrix, names):
     return fig
 
 
-def _matrix_text(matrix, names):
-    head = "| true \\ predicted | " + " | ".join(names) + " |"
-    rule = "|---" * (len(names) + 1) + "|"
-    rows = [f"| {n} | " + " | ".join(str(v) for v in row) + " |" for n, row in zip(names, matrix)]
-    return "\n".join([head, rule, *rows])
-
-
 class VisualDLExtras(paddle.callbacks.Callback):
     """Graph at the start, a confusion matrix after each evaluation (``eval_loader`` run again, at most
     ``max_eval_samples``), ``hparams`` at the end (all at the end in a multi-process run), written through
@@ -172,7 +165,9 @@ class VisualDLExtras(paddle.callbacks.Callback):
         names = self.class_names or [str(i) for i in range(k)]
         matrix = confusion_matrix(labels, probs.argmax(axis=1), k)
         writer.add_figure(tag="eval/confusion_matrix", figure=_matrix_figure(matrix, names), step=self.epoch)
-        writer.add_text(tag="eval/confusion_matrix_table", text_string=_matrix_text(matrix, names), step=self.epoch)
+        table = ["| true \\ predicted | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        table += [f"| {n} | " + " | ".join(str(v) for v in row) + " |" for n, row in zip(names, matrix)]
+        writer.add_text(tag="eval/confusion_matrix_table", text_string="\n".join(table), step=self.epoch)
 
     def on_train_end(self, logs=None):
         if self.deferred:

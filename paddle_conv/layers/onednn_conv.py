@@ -5,7 +5,9 @@ torch's is oneDNN's direct convolution on blocked layouts, about 1.5x faster at 
 300x300 to 75x75 maps (docs/benchmarks.md, issue 25). ``native/onednn_conv2d.cc`` is a custom
 operator (forward and gradient) that runs oneDNN's convolution forward, backward-data and
 backward-weights primitives from the ``libdnnl.so.3`` Paddle's wheel ships, for a float32 NCHW
-convolution with ``groups=1``; :func:`onednn_conv2d` calls it.
+convolution with ``groups=1``; :func:`onednn_conv2d` calls it. The primitives run on
+:func:`onednn_threads` OpenMP threads (fewer for small convolutions) while Paddle's own kernels keep
+their thread count (``tools/train.py``: one).
 
 The operator is compiled (``paddle.utils.cpp_extension.load``, about 30 s, once per source,
 headers and Paddle version, under a file lock) into ``$PADDLE_CONV_HOME/ops/`` (default
@@ -32,12 +34,16 @@ from pathlib import Path
 import paddle
 from paddle import _C_ops
 
+from ..io import is_private
 from ..notes import note_once
 
-__all__ = ["NATIVE_OPS_ENV", "native_conv2d_op", "onednn_conv2d", "onednn_include_dir"]
+__all__ = ["NATIVE_OPS_ENV", "THREADS_ENV", "native_conv2d_op", "onednn_conv2d", "onednn_include_dir",
+           "onednn_threads"]
 
 #: ``PADDLE_CONV_NATIVE_OPS=0`` turns the custom operator off (Paddle's kernel everywhere).
 NATIVE_OPS_ENV = "PADDLE_CONV_NATIVE_OPS"
+#: ``PADDLE_CONV_ONEDNN_THREADS=n``: the most threads the operator's primitives use.
+THREADS_ENV = "PADDLE_CONV_ONEDNN_THREADS"
 
 _SOURCE = Path(__file__).with_name("native") / "onednn_conv2d.cc"
 _HEADER = Path("oneapi", "dnnl", "dnnl.hpp")
@@ -53,13 +59,24 @@ def onednn_include_dir():
     return next((Path(c) for c in candidates if c and (Path(c) / _HEADER).is_file()), None)
 
 
+def onednn_threads():
+    """The most OpenMP threads the operator uses: ``$PADDLE_CONV_ONEDNN_THREADS``, else the CPUs this
+    process may run on (the operator takes one per 32M multiply-adds of a convolution, at least one)."""
+    value = os.environ.get(THREADS_ENV, "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    if value:
+        note_once(THREADS_ENV, f"{THREADS_ENV}={value!r} is not a positive thread count: ignored")
+    return len(os.sched_getaffinity(0))
+
+
 def _private_folder(path):
     """Create ``path`` (mode 0700) and say whether it is a real folder of this user that no one
     else can write to, nor any folder between it and the cache root."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     for folder in (path, path.parent):
         info = os.lstat(folder)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        if not stat.S_ISDIR(info.st_mode) or not is_private(info):
             return False
     return True
 
@@ -115,7 +132,10 @@ def _build(include):
 
 
 def _run_operator(x, weight, strides, paddings, dilations):
-    return _C_ops._run_custom_op("onednn_conv2d", x, weight, strides, paddings, dilations)[0]
+    return _C_ops._run_custom_op("onednn_conv2d", x, weight, strides, paddings, dilations, _threads())[0]
+
+
+_threads = functools.cache(onednn_threads)  # read once per process
 
 
 @functools.cache

@@ -21,9 +21,9 @@ def member_output(predicts, name, key=None):
     return predicts[name]
 
 
-def _labels(label):
-    """Integer labels ``[N]`` of ``[N]`` / ``[N, 1]``."""
-    return label.reshape([-1]).astype("int64")
+def _one_hot(target, like):
+    """One-hot ``[N, C]`` of integer ``target`` ``[N]`` / ``[N, 1]``, with the classes and dtype of ``like [N, C]``."""
+    return F.one_hot(target.reshape([-1]).astype("int64"), like.shape[-1]).astype(like.dtype)
 
 
 class MemberLoss(paddle.nn.Layer):
@@ -142,8 +142,7 @@ class DistillationDKDLoss(_PairLoss):
 
     def pair(self, first, second, label):
         T, n = self.temperature, first.shape[0]
-        target = second.argmax(axis=-1) if self.use_target_as_gt else _labels(label)
-        gt = F.one_hot(target, first.shape[-1]).astype(first.dtype)
+        gt = _one_hot(second.argmax(axis=-1) if self.use_target_as_gt else label, first)
         p_s, p_t = F.softmax(first / T, axis=1), F.softmax(second / T, axis=1)
 
         def binary(p):  # [N, 2]: probability of the target class, of all the others
@@ -166,7 +165,7 @@ class DistillationWSLLoss(_PairLoss):
 
     def pair(self, first, second, label):
         T = self.temperature
-        onehot = F.one_hot(_labels(label), first.shape[-1]).astype(first.dtype)
+        onehot = _one_hot(label, first)
         ce_s = -(onehot * F.log_softmax(first.detach(), axis=-1)).sum(axis=1)
         ce_t = -(onehot * F.log_softmax(second.detach(), axis=-1)).sum(axis=1)
         weight = 1 - paddle.exp(-paddle.maximum(ce_s / (ce_t + 1e-7), paddle.zeros_like(ce_s)))
@@ -190,8 +189,7 @@ class DistillationSKDLoss(_PairLoss):
 
     def pair(self, first, second, label):
         T = self.temperature
-        target = second.argmax(axis=-1) if self.use_target_as_gt else _labels(label)
-        onehot = F.one_hot(target, first.shape[-1]).astype(first.dtype)
+        onehot = _one_hot(second.argmax(axis=-1) if self.use_target_as_gt else label, first)
         s, t = self._sphere(first), self._sphere(second)
         kd = -(F.softmax(t / T, axis=-1) * F.log_softmax(s / T, axis=-1)).sum(axis=1).mean() * T ** 2
         ce = -(onehot * F.log_softmax(s, axis=-1)).sum(axis=1).mean()

@@ -11,7 +11,7 @@ from .schedulers import LR_SCHEDULERS, register_lr_scheduler
 OPTIMIZERS = Registry("optimizer")
 register_optimizer = OPTIMIZERS.register
 
-__all__ = ["LR_SCHEDULERS", "OPTIMIZERS", "build_lr", "build_optimizer", "register_lr_scheduler",
+__all__ = ["LR_SCHEDULERS", "OPTIMIZERS", "build_optimizer", "register_lr_scheduler",
            "register_optimizer", "split_decay"]
 
 
@@ -27,16 +27,22 @@ def split_decay(named_parameters, no_weight_decay_name=None, one_dim_param_no_we
     return decayed, plain
 
 
-def _groups(named, decay, no_weight_decay_name, one_dim_param_no_weight_decay):
-    """The ``parameters`` argument: one list, exempt parameters with their own zero regularizer (Paddle
-    3.3's ``Optimizer.minimize``, which ``paddle.Model`` calls, fails on parameter groups in dygraph)."""
-    if not no_weight_decay_name and not one_dim_param_no_weight_decay:
-        return [p for _, p in named]
-    decayed, plain = split_decay(named, no_weight_decay_name, one_dim_param_no_weight_decay)
-    if decay is not None:
-        for param in plain:
-            param.regularizer = paddle.regularizer.L2Decay(0.0)
-    return decayed + plain
+def _coupled(parameters, weight_decay, regularizer, no_weight_decay_name, one_dim_param_no_weight_decay, clip_norm,
+             clip_grad):
+    """The ``weight_decay``, ``parameters`` and ``grad_clip`` arguments of an optimizer with coupled (L2/L1) decay:
+    one parameter list, exempt parameters with their own zero regularizer (Paddle 3.3's ``Optimizer.minimize``,
+    which ``paddle.Model`` calls, fails on parameter groups in dygraph)."""
+    if weight_decay is not None and regularizer is not None:
+        raise ConfigError("Optimizer.weight_decay: give either weight_decay or regularizer, not both")
+    decay = paddle.regularizer.L2Decay(float(weight_decay)) if weight_decay is not None else regularizer
+    params = [p for _, p in parameters]
+    if no_weight_decay_name or one_dim_param_no_weight_decay:
+        decayed, plain = split_decay(parameters, no_weight_decay_name, one_dim_param_no_weight_decay)
+        if decay is not None:
+            for param in plain:
+                param.regularizer = paddle.regularizer.L2Decay(0.0)
+        params = decayed + plain
+    return {"weight_decay": decay, "parameters": params, "grad_clip": _clip(clip_norm, clip_grad)}
 
 
 def _clip(clip_norm, clip_grad):
@@ -44,25 +50,15 @@ def _clip(clip_norm, clip_grad):
     return None if norm is None else paddle.nn.ClipGradByGlobalNorm(float(norm))
 
 
-def _coupled_decay(weight_decay, regularizer):
-    """A regularizer (``paddle.regularizer``) from a plain ``weight_decay`` number or a built one."""
-    if weight_decay is not None and regularizer is not None:
-        raise ConfigError("Optimizer.weight_decay: give either weight_decay or regularizer, not both")
-    if weight_decay is not None:
-        return paddle.regularizer.L2Decay(float(weight_decay))
-    return regularizer
-
-
 @register_optimizer
 def Momentum(parameters, learning_rate, momentum=0.9, use_nesterov=False, weight_decay=None, regularizer=None,
              no_weight_decay_name=None, one_dim_param_no_weight_decay=False, clip_norm=None, clip_grad=None,
              multi_precision=False):
     """SGD with momentum (``paddle.optimizer.Momentum``)."""
-    decay = _coupled_decay(weight_decay, regularizer)
     return paddle.optimizer.Momentum(
-        learning_rate=learning_rate, momentum=momentum, use_nesterov=use_nesterov, weight_decay=decay,
-        parameters=_groups(parameters, decay, no_weight_decay_name, one_dim_param_no_weight_decay),
-        grad_clip=_clip(clip_norm, clip_grad), multi_precision=multi_precision)
+        learning_rate=learning_rate, momentum=momentum, use_nesterov=use_nesterov, multi_precision=multi_precision,
+        **_coupled(parameters, weight_decay, regularizer, no_weight_decay_name, one_dim_param_no_weight_decay,
+                   clip_norm, clip_grad))
 
 
 @register_optimizer
@@ -70,11 +66,10 @@ def Adam(parameters, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, weight
          no_weight_decay_name=None, one_dim_param_no_weight_decay=False, clip_norm=None, clip_grad=None,
          multi_precision=False):
     """Adam (``paddle.optimizer.Adam``); ``regularizer``/``weight_decay`` add coupled decay."""
-    decay = _coupled_decay(weight_decay, regularizer)
     return paddle.optimizer.Adam(
-        learning_rate=learning_rate, beta1=beta1, beta2=beta2, epsilon=epsilon, weight_decay=decay,
-        parameters=_groups(parameters, decay, no_weight_decay_name, one_dim_param_no_weight_decay),
-        grad_clip=_clip(clip_norm, clip_grad), multi_precision=multi_precision)
+        learning_rate=learning_rate, beta1=beta1, beta2=beta2, epsilon=epsilon, multi_precision=multi_precision,
+        **_coupled(parameters, weight_decay, regularizer, no_weight_decay_name, one_dim_param_no_weight_decay,
+                   clip_norm, clip_grad))
 
 
 @register_optimizer
@@ -82,11 +77,10 @@ def RMSProp(parameters, learning_rate, momentum=0.0, rho=0.95, epsilon=1e-6, cen
             regularizer=None, no_weight_decay_name=None, one_dim_param_no_weight_decay=False, clip_norm=None,
             clip_grad=None, multi_precision=False):
     """RMSProp (``paddle.optimizer.RMSProp``); ``rho`` is the squared-gradient average's decay."""
-    decay = _coupled_decay(weight_decay, regularizer)
     return paddle.optimizer.RMSProp(
         learning_rate=learning_rate, rho=rho, epsilon=epsilon, momentum=momentum, centered=centered,
-        weight_decay=decay, grad_clip=_clip(clip_norm, clip_grad),
-        parameters=_groups(parameters, decay, no_weight_decay_name, one_dim_param_no_weight_decay))
+        **_coupled(parameters, weight_decay, regularizer, no_weight_decay_name, one_dim_param_no_weight_decay,
+                   clip_norm, clip_grad))
 
 
 @register_optimizer
@@ -110,28 +104,17 @@ def AdamW(parameters, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, weigh
         multi_precision=multi_precision)
 
 
-def build_lr(lr_cfg, step_each_epoch, epochs):
-    """The learning rate of ``Optimizer.lr``: a float (Constant) or a ``paddle.optimizer.lr.LRScheduler``."""
-    kwargs = {k: v for k, v in lr_cfg.items() if k not in ("name", "step_each_epoch", "epochs", "verbose")}
-    return LR_SCHEDULERS.build(lr_cfg["name"], step_each_epoch=step_each_epoch, epochs=epochs, **kwargs)
-
-
-def _named(parameters):
-    """``[(structured name, param)]`` of a Layer, or of a plain list (names: the params' own)."""
-    if isinstance(parameters, paddle.nn.Layer):
-        return list(parameters.named_parameters())
-    return [(p.name, p) for p in parameters]
-
-
 def build_optimizer(opt_cfg, parameters, step_each_epoch, epochs):
-    """``(optimizer, lr)`` of a validated ``Optimizer`` section for ``parameters`` (a Layer or a list);
-    ``lr``: a float or the optimizer's LRScheduler."""
-    lr = build_lr(opt_cfg["lr"], step_each_epoch, epochs)
+    """``(optimizer, lr)`` of a validated ``Optimizer`` section for ``parameters`` (a Layer, whose structured
+    names :func:`split_decay` reads, or a list); ``lr``: a float (Constant) or the optimizer's LRScheduler."""
+    lr_kwargs = {k: v for k, v in opt_cfg["lr"].items() if k not in ("name", "step_each_epoch", "epochs", "verbose")}
+    lr = LR_SCHEDULERS.build(opt_cfg["lr"]["name"], step_each_epoch=step_each_epoch, epochs=epochs, **lr_kwargs)
     reg = opt_cfg.get("regularizer")
     decay = None
     if reg is not None:
         decay = (paddle.regularizer.L2Decay if reg["name"] == "L2" else paddle.regularizer.L1Decay)(reg["coeff"])
+    named = (list(parameters.named_parameters()) if isinstance(parameters, paddle.nn.Layer)
+             else [(p.name, p) for p in parameters])
     kwargs = {k: v for k, v in opt_cfg.items() if k not in ("name", "lr", "regularizer")}
-    optimizer = OPTIMIZERS.build(opt_cfg["name"], parameters=_named(parameters), learning_rate=lr,
-                                 regularizer=decay, **kwargs)
+    optimizer = OPTIMIZERS.build(opt_cfg["name"], parameters=named, learning_rate=lr, regularizer=decay, **kwargs)
     return optimizer, lr

@@ -24,6 +24,7 @@ from typing import Sequence
 
 from ..cli import one_line
 from ..errors import WeightsError, abbreviate
+from ..io import is_private
 
 __all__ = ["DRIVE_HOSTS", "cache_dir", "download_limits", "download_path", "fetch", "file_digest",
            "google_drive_url", "set_aside", "source_digest", "url_file_name"]
@@ -199,7 +200,7 @@ class _CacheFolder(contextlib.AbstractContextManager):
             raise WeightsError(f"the download cache {path} is not a folder ({exc.strerror}): remove it, or set "
                                "PADDLE_CONV_HOME to another folder") from None
         info = os.fstat(self.fd)
-        if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        if not is_private(info):
             os.close(self.fd)
             raise WeightsError(f"the download cache {path} belongs to another user or others can write to it "
                                f"(mode {info.st_mode & 0o777:o}): run chmod go-w on it, or set PADDLE_CONV_HOME "

@@ -157,3 +157,13 @@ def test_sigkill_mid_epoch_then_resume_from_latest(tmp_path):
 def test_gpu_device_on_cpu_build_is_a_config_error(tmp_path, capsys):
     assert run_cli(train_tool.main, ["-c", QUICK, *tiny(tmp_path, epochs=1), "-o", "Global.device=gpu"]) == 2
     assert "error: Global.device: cannot use 'gpu' with this Paddle build" in capsys.readouterr().err
+
+
+def test_a_run_resumes_in_the_process_that_wrote_it(tmp_path):
+    """Optimizer state is keyed by generated parameter names: each train() names them afresh."""
+    paddle.nn.Linear(2, 2)  # names taken before the first run: without a fresh scope the second run differs
+    assert train_tool.main(["-c", QUICK] + tiny(tmp_path, epochs=1, evaluate=False)) == 0
+    latest = tmp_path / "oct_mobilenet" / "latest"
+    resumed = ["-o", f"Global.checkpoints={latest}"] + tiny(tmp_path / "again", epochs=2, evaluate=False)
+    assert train_tool.main(["-c", QUICK] + resumed) == 0
+    assert meta(str(tmp_path / "again" / "oct_mobilenet" / "latest.json"))["epoch"] == 2

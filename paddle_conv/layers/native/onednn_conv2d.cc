@@ -1,8 +1,13 @@
 // float32 NCHW 2-D convolution (groups 1) through oneDNN's convolution primitives, as a Paddle
 // custom operator with its gradient: x [N, C, H, W], w [O, C, kh, kw] -> out [N, O, Ho, Wo].
 // Attributes: strides [sh, sw], paddings [top, left, bottom, right], dilations [dh, dw] (Paddle's
-// convention: 1 means none). Primitives are built once per shape and kept; tensors are reordered
-// to and from the layouts oneDNN picks (format_tag::any) around each call.
+// convention: 1 means none), threads (most OpenMP threads the primitives may use). Primitives are
+// built once per shape and thread count and kept; tensors are reordered to and from the layouts
+// oneDNN picks (format_tag::any) around each call.
+#include <link.h>
+
+#include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,10 +24,73 @@ using Dims = memory::dims;
 
 struct ConvShape {
   Dims src, weights, dst, strides, dilations, pad_l, pad_r;
+  int threads;  // OpenMP threads the primitives are built for and run on
   bool operator<(const ConvShape& o) const {
-    return std::tie(src, weights, strides, dilations, pad_l, pad_r) <
-           std::tie(o.src, o.weights, o.strides, o.dilations, o.pad_l, o.pad_r);
+    return std::tie(src, weights, strides, dilations, pad_l, pad_r, threads) <
+           std::tie(o.src, o.weights, o.strides, o.dilations, o.pad_l, o.pad_r, o.threads);
   }
+};
+
+// libdnnl's OpenMP calls, read from its bound relocations: the runtime it runs on is whichever came
+// first in its lookup scope (Paddle's libiomp5, or torch's libgomp where torch was imported before
+// Paddle), which a call linked here might miss.
+struct OmpCalls {
+  int (*get_max_threads)() = nullptr;
+  void (*set_num_threads)(int) = nullptr;
+};
+
+int read_dnnl_relocations(dl_phdr_info* info, size_t, void* out) {
+  if (!std::strstr(info->dlpi_name, "libdnnl.so")) return 0;
+  const ElfW(Dyn)* dyn = nullptr;
+  for (int i = 0; i < info->dlpi_phnum; ++i)
+    if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+      dyn = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+  const ElfW(Sym)* symbols = nullptr;
+  const char* names = nullptr;
+  const ElfW(Rela)* tables[2] = {nullptr, nullptr};
+  size_t sizes[2] = {0, 0};
+  for (; dyn && dyn->d_tag != DT_NULL; ++dyn) {  // glibc has made these pointers absolute
+    auto ptr = dyn->d_un.d_ptr;
+    if (dyn->d_tag == DT_SYMTAB) symbols = reinterpret_cast<const ElfW(Sym)*>(ptr);
+    if (dyn->d_tag == DT_STRTAB) names = reinterpret_cast<const char*>(ptr);
+    if (dyn->d_tag == DT_JMPREL) tables[0] = reinterpret_cast<const ElfW(Rela)*>(ptr);
+    if (dyn->d_tag == DT_RELA) tables[1] = reinterpret_cast<const ElfW(Rela)*>(ptr);
+    if (dyn->d_tag == DT_PLTRELSZ) sizes[0] = dyn->d_un.d_val;
+    if (dyn->d_tag == DT_RELASZ) sizes[1] = dyn->d_un.d_val;
+  }
+  auto* calls = static_cast<OmpCalls*>(out);
+  for (int t = 0; t < 2 && symbols && names; ++t)
+    for (size_t i = 0; tables[t] && i < sizes[t] / sizeof(ElfW(Rela)); ++i) {
+      const char* name = names + symbols[ELF64_R_SYM(tables[t][i].r_info)].st_name;
+      void* bound = *reinterpret_cast<void**>(info->dlpi_addr + tables[t][i].r_offset);
+      if (!std::strcmp(name, "omp_get_max_threads")) calls->get_max_threads = reinterpret_cast<int (*)()>(bound);
+      if (!std::strcmp(name, "omp_set_num_threads")) calls->set_num_threads = reinterpret_cast<void (*)(int)>(bound);
+    }
+  return 1;
+}
+
+// Sets the OpenMP thread count libdnnl builds and runs its primitives for (on the calling thread)
+// for its lifetime and restores it after: Paddle's own kernels keep theirs. Without both calls
+// found (a libdnnl of another build), the count is left alone.
+class OmpThreads {
+ public:
+  explicit OmpThreads(int threads) {
+    static const OmpCalls calls = [] {
+      OmpCalls found;
+      dl_iterate_phdr(read_dnnl_relocations, &found);
+      return found;
+    }();
+    if (!calls.get_max_threads || !calls.set_num_threads) return;
+    saved_ = calls.get_max_threads();
+    if (threads != saved_) (set_ = calls.set_num_threads)(threads);
+  }
+  ~OmpThreads() {
+    if (set_) set_(saved_);
+  }
+
+ private:
+  int saved_ = 0;
+  void (*set_)(int) = nullptr;
 };
 
 dnnl::engine& cpu_engine() {
@@ -76,9 +144,12 @@ ConvPrimitives& primitives_for(const ConvShape& shape) {
 
 Dims to_dims(const std::vector<int64_t>& v) { return Dims(v.begin(), v.end()); }
 
+// Fewest multiply-adds per thread worth a second thread (a wake-up and a split costs more below).
+constexpr double kMinMacsPerThread = 32e6;
+
 ConvShape conv_shape(const std::vector<int64_t>& x, const std::vector<int64_t>& w,
                      const std::vector<int>& strides, const std::vector<int>& paddings,
-                     const std::vector<int>& dilations) {
+                     const std::vector<int>& dilations, int threads = 1) {
   ConvShape s;
   s.src = to_dims(x);
   s.weights = to_dims(w);
@@ -92,6 +163,8 @@ ConvShape conv_shape(const std::vector<int64_t>& x, const std::vector<int64_t>& 
     out[2 + i] = (x[2 + i] + paddings[i] + paddings[2 + i] - span) / strides[i] + 1;
   }
   s.dst = out;
+  double macs = 1.0 * out[0] * out[1] * out[2] * out[3] * w[1] * w[2] * w[3];
+  s.threads = std::max(1, std::min(threads, static_cast<int>(macs / kMinMacsPerThread)));
   return s;
 }
 
@@ -142,10 +215,11 @@ void check_inputs(const paddle::Tensor& x, const paddle::Tensor& w) {
 std::vector<paddle::Tensor> OneDnnConv2dForward(const paddle::Tensor& x_in, const paddle::Tensor& w_in,
                                                 const std::vector<int>& strides,
                                                 const std::vector<int>& paddings,
-                                                const std::vector<int>& dilations) {
+                                                const std::vector<int>& dilations, int threads) {
   check_inputs(x_in, w_in);
   auto x = x_in.contiguous(), w = w_in.contiguous();
-  auto s = conv_shape(x.shape(), w.shape(), strides, paddings, dilations);
+  auto s = conv_shape(x.shape(), w.shape(), strides, paddings, dilations, threads);
+  OmpThreads omp(s.threads);
   auto& p = primitives_for(s);
   auto out = paddle::empty(std::vector<int64_t>(s.dst.begin(), s.dst.end()), paddle::DataType::FLOAT32,
                            paddle::CPUPlace());
@@ -163,10 +237,11 @@ std::vector<paddle::Tensor> OneDnnConv2dBackward(const paddle::Tensor& x_in, con
                                                  const paddle::Tensor& grad_out_in,
                                                  const std::vector<int>& strides,
                                                  const std::vector<int>& paddings,
-                                                 const std::vector<int>& dilations) {
+                                                 const std::vector<int>& dilations, int threads) {
   check_inputs(x_in, w_in);
   auto x = x_in.contiguous(), w = w_in.contiguous(), grad_out = grad_out_in.contiguous();
-  auto s = conv_shape(x.shape(), w.shape(), strides, paddings, dilations);
+  auto s = conv_shape(x.shape(), w.shape(), strides, paddings, dilations, threads);
+  OmpThreads omp(s.threads);
   auto& p = primitives_for(s);
   auto grad_x = paddle::empty(x.shape(), paddle::DataType::FLOAT32, paddle::CPUPlace());
   auto grad_w = paddle::empty(w.shape(), paddle::DataType::FLOAT32, paddle::CPUPlace());
@@ -194,7 +269,7 @@ std::vector<std::vector<int64_t>> OneDnnConv2dShape(const std::vector<int64_t>& 
                                                     const std::vector<int64_t>& w,
                                                     const std::vector<int>& strides,
                                                     const std::vector<int>& paddings,
-                                                    const std::vector<int>& dilations) {
+                                                    const std::vector<int>& dilations, int) {
   auto dst = conv_shape(x, w, strides, paddings, dilations).dst;
   return {std::vector<int64_t>(dst.begin(), dst.end())};
 }
@@ -206,7 +281,8 @@ std::vector<paddle::DataType> OneDnnConv2dDtype(const paddle::DataType& x, const
 PD_BUILD_OP(onednn_conv2d)
     .Inputs({"X", "W"})
     .Outputs({"Out"})
-    .Attrs({"strides: std::vector<int>", "paddings: std::vector<int>", "dilations: std::vector<int>"})
+    .Attrs({"strides: std::vector<int>", "paddings: std::vector<int>", "dilations: std::vector<int>",
+            "threads: int"})
     .SetKernelFn(PD_KERNEL(OneDnnConv2dForward))
     .SetInferShapeFn(PD_INFER_SHAPE(OneDnnConv2dShape))
     .SetInferDtypeFn(PD_INFER_DTYPE(OneDnnConv2dDtype));
@@ -214,5 +290,6 @@ PD_BUILD_OP(onednn_conv2d)
 PD_BUILD_GRAD_OP(onednn_conv2d)
     .Inputs({"X", "W", paddle::Grad("Out")})
     .Outputs({paddle::Grad("X"), paddle::Grad("W")})
-    .Attrs({"strides: std::vector<int>", "paddings: std::vector<int>", "dilations: std::vector<int>"})
+    .Attrs({"strides: std::vector<int>", "paddings: std::vector<int>", "dilations: std::vector<int>",
+            "threads: int"})
     .SetKernelFn(PD_KERNEL(OneDnnConv2dBackward));
