@@ -157,23 +157,30 @@ def native_conv2d_op():
     return None
 
 
+def _gradients(conv, x, weight):
+    """``[y, x.grad, weight.grad]`` of ``y = conv(x, weight)`` under the loss ``sum(y * y)``, as arrays."""
+    x, weight = x.detach(), weight.detach()
+    x.stop_gradient = weight.stop_gradient = False
+    y = conv(x, weight)
+    (y * y).sum().backward()
+    return [y.numpy(), x.grad.numpy(), weight.grad.numpy()]
+
+
 def _agrees_with_paddle(op):
-    """Whether ``op``'s output and gradients equal ``F.conv2d``'s on a small strided, padded case
-    (a library that does not match the headers it was built against fails here, not in training)."""
+    """Whether ``op``'s output and gradients equal ``F.conv2d``'s on a small strided, padded dense case
+    and a depthwise one (a library that does not match the headers it was built against fails here,
+    not in training)."""
     generator = paddle.framework.random.get_rng_state()
-    x, weight = paddle.randn([2, 8, 7, 6]), paddle.randn([4, 8, 3, 3])
+    cases = [(paddle.randn([2, 8, 7, 6]), paddle.randn([4, 8, 3, 3])),
+             (paddle.randn([2, 8, 7, 6]), paddle.randn([8, 1, 3, 3]))]
     paddle.framework.random.set_rng_state(generator)
-    outputs = []
     padding = [[0, 0], [0, 0], [1, 1], [0, 2]]  # [top, left, bottom, right] = [1, 0, 1, 2]
-    for conv in (lambda a, b: op(a, b, [2, 1], [1, 0, 1, 2], [1, 1]),
-                 lambda a, b: paddle.nn.functional.conv2d(a, b, stride=[2, 1], padding=padding)):
-        a, b = x.detach(), weight.detach()
-        a.stop_gradient = b.stop_gradient = False
-        y = conv(a, b)
-        (y * y).sum().backward()
-        outputs.append([y.numpy(), a.grad.numpy(), b.grad.numpy()])
     return all(mine.shape == ref.shape and abs(mine - ref).max() <= 1e-4 * (1 + abs(ref).max())
-               for mine, ref in zip(*outputs))
+               for x, weight in cases
+               for mine, ref in zip(_gradients(lambda a, b: op(a, b, [2, 1], [1, 0, 1, 2], [1, 1]), x, weight),
+                                    _gradients(functools.partial(paddle.nn.functional.conv2d, stride=[2, 1],
+                                                                 padding=padding, groups=x.shape[1] // weight.shape[1]),
+                                               x, weight)))
 
 
 def onednn_conv2d(x, weight, stride, padding, dilation):
