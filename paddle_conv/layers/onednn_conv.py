@@ -1,11 +1,12 @@
-"""oneDNN's convolution for dense float32 CPU training: a Paddle custom operator built on first use.
+"""oneDNN's convolution for dense and depthwise float32 CPU training: a Paddle custom operator built on first use.
 
 Paddle's dygraph CPU ``conv2d`` is im2col + GEMM (its im2col and col2im single-threaded);
 torch's is oneDNN's direct convolution on blocked layouts, about 1.5x faster at SSD300-VGG16's
 300x300 to 75x75 maps (docs/benchmarks.md, issue 25). ``native/onednn_conv2d.cc`` is a custom
 operator (forward and gradient) that runs oneDNN's convolution forward, backward-data and
 backward-weights primitives from the ``libdnnl.so.3`` Paddle's wheel ships, for a float32 NCHW
-convolution with ``groups=1``; :func:`onednn_conv2d` calls it. The primitives run on
+convolution, dense or grouped (``groups = C / weight.shape[1]``; :mod:`.depthwise` uses it for
+``groups == C``); :func:`onednn_conv2d` calls it. The primitives run on
 :func:`onednn_threads` OpenMP threads (fewer for small convolutions) while Paddle's own kernels keep
 their thread count (``tools/train.py``: one).
 
@@ -15,8 +16,9 @@ headers and Paddle version, under a file lock) into ``$PADDLE_CONV_HOME/ops/`` (
 ``note:`` line; later processes load the library from there (milliseconds). It needs a C++
 compiler and oneDNN's ``oneapi/dnnl/dnnl.hpp`` headers (Paddle's wheel ships only forwarding
 stubs of them): from ``$PADDLE_CONV_ONEDNN_INCLUDE``, else Paddle's include folder, else torch's.
-Once loaded, it must reproduce ``F.conv2d``'s output and gradients on a small case (a library
-that does not match the headers it was built against fails there). Without the headers, when
+Once loaded, it must reproduce ``F.conv2d``'s output and gradients on a small dense and a small
+depthwise case (a library that does not match the headers it was built against fails there).
+Without the headers, when
 the build, that check or the folder check fails (a second note says why), or with
 ``PADDLE_CONV_NATIVE_OPS=0``, :func:`native_conv2d_op` is ``None`` and callers keep Paddle's kernel.
 """
@@ -184,7 +186,7 @@ def _agrees_with_paddle(op):
 
 
 def onednn_conv2d(x, weight, stride, padding, dilation):
-    """Convolution of ``x`` ``[N, C, H, W]`` (float32, CPU) with ``weight`` ``[O, C, kh, kw]``
+    """Convolution of ``x`` ``[N, C, H, W]`` (float32, CPU) with ``weight`` ``[O, C / groups, kh, kw]``
     through oneDNN; ``stride`` and ``dilation`` ``[h, w]``, ``padding`` ``[top, left, bottom,
     right]``. Output ``[N, O, Ho, Wo]``; the gradients of ``x`` and ``weight`` come with it."""
     return native_conv2d_op()(x, weight, list(stride), list(padding), list(dilation))
