@@ -19,12 +19,14 @@ import paddle
 from ..io import is_private
 from ..notes import note_once
 
-__all__ = ["NATIVE_OPS_ENV", "SOURCES", "build_library", "native_ops_enabled"]
+__all__ = ["LIBS", "NATIVE_OPS_ENV", "SOURCES", "build_library", "built_and_checked", "native_ops_enabled"]
 
 #: ``PADDLE_CONV_NATIVE_OPS=0`` turns the custom operators off (Paddle's kernels everywhere).
 NATIVE_OPS_ENV = "PADDLE_CONV_NATIVE_OPS"
 #: The folder of the operators' C++ sources.
 SOURCES = Path(__file__).with_name("native")
+#: Paddle's wheel's libraries (``libdnnl.so.3``, ``libmklml_intel.so``) the operators link to.
+LIBS = Path(paddle.__file__).parent / "libs"
 
 
 def native_ops_enabled():
@@ -89,3 +91,20 @@ def build_library(name, what, include_dirs=(), ldflags=()):
                                verbose=False)
         stamp.write_text(digest)
     return True
+
+
+def built_and_checked(name, what, agrees, include_dirs=(), ldflags=()):
+    """Whether operator ``name`` is on, built, registered and ``agrees()`` with ``what`` (Paddle's kernels it
+    replaces); where not, one note says why (``what`` is used instead)."""
+    if not native_ops_enabled():
+        return False
+    try:
+        if not build_library(name, what, include_dirs, ldflags):
+            return False
+        if agrees():
+            return True
+        problem = f"its results differ from {what}"
+    except Exception as exc:  # no compiler, a failed build or load: Paddle's kernels it is
+        problem = f"it could not be built ({type(exc).__name__})"
+    note_once(f"{name}.failed", f"the {name} operator is not used: {problem}; {what} is used")
+    return False

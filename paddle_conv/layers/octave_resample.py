@@ -14,8 +14,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import _C_ops
 
-from ..notes import note_once
-from .native_ops import build_library, native_ops_enabled
+from .native_ops import built_and_checked
 from .onednn_conv import onednn_threads
 
 __all__ = ["avg_pool2x2", "resample_ops_built", "takes_native_resample", "upsample_add"]
@@ -26,19 +25,7 @@ _threads = functools.cache(onednn_threads)  # read once per process
 @functools.cache
 def resample_ops_built():
     """Whether the operators are registered and agree with Paddle's (built at most once per process)."""
-    if not native_ops_enabled():
-        return False
-    try:
-        if not build_library("octave_resample", "Paddle's pooling"):
-            return False
-        if _agrees_with_paddle():
-            return True
-        problem = "its results differ from Paddle's pooling"
-    except Exception as exc:  # no compiler, a failed build or load: Paddle's ops it is
-        problem = f"it could not be built ({type(exc).__name__})"
-    note_once("octave_resample.failed", f"the OctConv resampling operator is not used: {problem}; "
-                                        "Paddle's pooling and up-sampling are used")
-    return False
+    return built_and_checked("octave_resample", "Paddle's pooling and up-sampling", _agrees_with_paddle)
 
 
 def takes_native_resample(x):

@@ -25,3 +25,18 @@ def test_env_var_turns_the_operators_off(monkeypatch):
     assert not native_ops.native_ops_enabled()
     monkeypatch.setenv(native_ops.NATIVE_OPS_ENV, "1")
     assert native_ops.native_ops_enabled()
+
+
+def test_operators_that_fail_or_disagree_fall_back_with_one_note(monkeypatch):
+    monkeypatch.delenv(native_ops.NATIVE_OPS_ENV, raising=False)
+    monkeypatch.setattr(native_ops, "build_library", lambda *args: 1 / 0)
+    monkeypatch.delitem(notes.NOTES, "probe.failed", raising=False)
+    assert native_ops.built_and_checked("probe", "Paddle's probe", lambda: True) is False
+    assert "could not be built (ZeroDivisionError); Paddle's probe is used" in notes.NOTES["probe.failed"]
+    monkeypatch.setattr(native_ops, "build_library", lambda *args: True)
+    monkeypatch.delitem(notes.NOTES, "probe.failed")
+    assert native_ops.built_and_checked("probe", "Paddle's probe", lambda: False) is False
+    assert "results differ from Paddle's probe" in notes.NOTES["probe.failed"]
+    assert native_ops.built_and_checked("probe", "Paddle's probe", lambda: True) is True
+    monkeypatch.setenv(native_ops.NATIVE_OPS_ENV, "0")
+    assert native_ops.built_and_checked("probe", "Paddle's probe", lambda: True) is False
