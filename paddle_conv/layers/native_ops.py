@@ -27,6 +27,7 @@ NATIVE_OPS_ENV = "PADDLE_CONV_NATIVE_OPS"
 SOURCES = Path(__file__).with_name("native")
 #: Paddle's wheel's libraries (``libdnnl.so.3``, ``libmklml_intel.so``) the operators link to.
 LIBS = Path(paddle.__file__).parent / "libs"
+_CFLAGS = ["-O3"]
 
 
 def native_ops_enabled():
@@ -78,7 +79,7 @@ def build_library(name, what, include_dirs=(), ldflags=()):
         return False
     source = SOURCES / f"{name}.cc"
     library, stamp = folder / name / f"{name}.so", folder / "built-from.sha256"
-    digest = hashlib.sha256(source.read_bytes() + "".join(map(str, include_dirs)).encode()).hexdigest()
+    digest = hashlib.sha256(source.read_bytes() + "".join(map(str, [*include_dirs, *_CFLAGS])).encode()).hexdigest()
     with open(folder / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if library.is_file() and stamp.is_file() and stamp.read_text() == digest:
@@ -87,7 +88,7 @@ def build_library(name, what, include_dirs=(), ldflags=()):
         note_once(name, f"building the {name} operator once into {folder} (about 30 s)")
         with _output_to(folder / "build.log"):
             cpp_extension.load(name=name, sources=[str(source)], extra_include_paths=[str(d) for d in include_dirs],
-                               extra_cxx_cflags=["-O3"], extra_ldflags=list(ldflags), build_directory=str(folder),
+                               extra_cxx_cflags=_CFLAGS, extra_ldflags=list(ldflags), build_directory=str(folder),
                                verbose=False)
         stamp.write_text(digest)
     return True
