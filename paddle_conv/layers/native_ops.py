@@ -31,7 +31,7 @@ _CFLAGS = ["-O3"]
 
 
 def native_ops_enabled():
-    """Whether the custom operators may be used (``PADDLE_CONV_NATIVE_OPS`` is not ``0``)."""
+    """Whether the custom operators may be used (``PADDLE_CONV_NATIVE_OPS`` is not ``0``; read at every call)."""
     return os.environ.get(NATIVE_OPS_ENV) != "0"
 
 

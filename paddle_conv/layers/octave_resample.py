@@ -14,7 +14,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import _C_ops
 
-from .native_ops import built_and_checked
+from .native_ops import built_and_checked, native_ops_enabled
 from .onednn_conv import onednn_threads
 
 __all__ = ["avg_pool2x2", "resample_ops_built", "takes_native_resample", "upsample_add"]
@@ -31,7 +31,7 @@ def resample_ops_built():
 def takes_native_resample(x):
     """Whether :func:`avg_pool2x2` and :func:`upsample_add` may take ``x``: dygraph, CPU, float32, operators built."""
     return (paddle.in_dynamic_mode() and x.dtype == paddle.float32 and x.place.is_cpu_place()
-            and resample_ops_built())
+            and native_ops_enabled() and resample_ops_built())
 
 
 def avg_pool2x2(x):

@@ -15,7 +15,7 @@ import paddle.nn.functional as F
 from paddle import _C_ops
 
 from .depthwise import cpu_float32_training
-from .native_ops import LIBS, built_and_checked
+from .native_ops import LIBS, built_and_checked, native_ops_enabled
 from .onednn_conv import onednn_threads
 
 __all__ = ["MAX_MATMUL_PIXELS", "PointwiseConv2D", "is_pointwise", "native_pointwise_built", "pointwise_conv2d",
@@ -81,7 +81,7 @@ def takes_native_form(x, weight):
     """Whether :func:`pointwise_conv2d` computes ``x`` ``[N, C_in, H, W]`` (dygraph) through the C++ operator."""
     return (paddle.in_dynamic_mode() and list(weight.shape[2:]) == [1, 1] and x.shape[1] == weight.shape[1]
             and x.shape[2] * x.shape[3] > MAX_MATMUL_PIXELS and cpu_float32_training(x, weight)
-            and native_pointwise_built())
+            and native_ops_enabled() and native_pointwise_built())
 
 
 def _native_form(x, weight, bias):
