@@ -34,7 +34,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["paddle_conv", "paddle_conv.*", "weights_bridge", "weights_bridge.*"]),
-    # The oneDNN convolution operator's C++ source, compiled on first use (paddle_conv/layers/onednn_conv.py).
+    # The C++ operators' sources, compiled on first use (paddle_conv/layers/native_ops.py).
     package_data={"paddle_conv.layers": ["native/*.cc"]},
     python_requires=">=3.9",
     install_requires=["numpy", "pyyaml>=5.4", "pillow"],

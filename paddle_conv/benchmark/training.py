@@ -1,5 +1,6 @@
 """Training-step benchmark (``tools/benchmark.py --train``), ours against the torch references, on the paths
-``dygraph``, ``static``, ``dygraph-1t`` (Paddle's math library on one thread, as tools/train.py runs) and ``torch``."""
+``dygraph``, ``static``, ``dygraph-1t`` (Paddle's math library on one thread, as tools/train.py runs),
+``paddle-kernels`` (``dygraph-1t`` with the C++ operators off: what they gain, in the same run) and ``torch``."""
 
 import copy
 import dataclasses
@@ -11,6 +12,7 @@ import time
 import numpy as np
 
 from ..device import cpu_model
+from ..layers.native_ops import NATIVE_OPS_ENV
 from .detection_step import interleaved, random_boxes
 from .paths import torch_reference, training_step
 from .report import fmt
@@ -18,7 +20,7 @@ from .report import fmt
 __all__ = ["DEPTHWISE_SHAPES", "TRAIN_PATHS", "TRAIN_ROWS", "TrainRow", "cpu_description", "format_depthwise_table",
            "format_train_table", "run_depthwise", "run_train"]
 
-TRAIN_PATHS = ("dygraph", "static", "torch", "dygraph-1t")
+TRAIN_PATHS = ("dygraph", "static", "torch", "dygraph-1t", "paddle-kernels")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,15 +116,22 @@ def _paddle_step(row, model, path, x, y, threads):
     opt = paddle.optimizer.Momentum(learning_rate=1e-3, momentum=0.9, parameters=model.parameters())
     step = training_step(model, paddle.to_tensor(x), targets, MultiBoxLoss(row.num_classes) if row.detection else None,
                          F.cross_entropy, opt, opt.clear_grad)
-    if path != "dygraph-1t":
+    if path not in ("dygraph-1t", "paddle-kernels"):
         return step
 
     def one_thread_step():
         paddle.base.core.set_num_threads(1)
+        saved = os.environ.get(NATIVE_OPS_ENV)
+        if path == "paddle-kernels":
+            os.environ[NATIVE_OPS_ENV] = "0"
         try:
             step()
         finally:
             paddle.base.core.set_num_threads(threads)
+            if saved is None:
+                os.environ.pop(NATIVE_OPS_ENV, None)
+            else:
+                os.environ[NATIVE_OPS_ENV] = saved
     return one_thread_step
 
 

@@ -8,6 +8,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from .depthwise import _explicit_padding, _on_cpu, _pair, cpu_float32_training
+from .native_ops import native_ops_enabled
 from .onednn_conv import native_conv2d_op, onednn_conv2d
 
 __all__ = ["MIN_NATIVE_CHANNELS", "DenseConv2D", "dense_conv2d", "native_padding", "takes_channel_bias_form"]
@@ -35,7 +36,7 @@ def native_padding(x, weight, padding, groups=1, data_format="NCHW", training=Tr
             and cpu_float32_training(x, weight)):
         return None
     pads = _explicit_padding(padding)  # (top, bottom, left, right)
-    if pads is None or native_conv2d_op() is None:
+    if pads is None or not native_ops_enabled() or native_conv2d_op() is None:
         return None
     return [pads[0], pads[2], pads[1], pads[3]]
 

@@ -17,6 +17,7 @@ import paddle.nn.functional as F
 
 from ..fuse import bn_affine, scale_conv
 from .fast_conv import fast_conv_class
+from .octave_resample import avg_pool2x2, takes_native_resample, upsample_add
 
 __all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "ExportOctaveConv", "Formulation", "RULE", "check_feature_map",
            "crop_to", "downsample", "upsample_to"]
@@ -24,6 +25,8 @@ __all__ = ["OctaveConv", "Conv_BN", "Conv_BN_ACT", "ExportOctaveConv", "Formulat
 
 def downsample(x):
     """2x2 average pooling, stride 2, ``[N, C, H, W] -> [N, C, ceil(H/2), ceil(W/2)]``."""
+    if takes_native_resample(x):
+        return avg_pool2x2(x)
     return F.avg_pool2d(x, kernel_size=2, stride=2, ceil_mode=True, exclusive=True)
 
 
@@ -158,6 +161,8 @@ def _concat_convs(first, second):
 
 def _add_upsampled(y_h, l2h, how):
     """``y_h + nearest_up(l2h)`` cropped to ``y_h``'s size, computed as ``how`` says."""
+    if takes_native_resample(y_h) and l2h.shape[2:] == [(size + 1) // 2 for size in y_h.shape[2:]]:
+        return upsample_add(y_h, l2h)
     if how == "deconv" or paddle.in_dynamic_mode():
         return y_h + upsample_to(l2h, y_h)
     _, c, h, w = l2h.shape

@@ -10,10 +10,7 @@ convolution, dense or grouped (``groups = C / weight.shape[1]``; :mod:`.depthwis
 :func:`onednn_threads` OpenMP threads (fewer for small convolutions) while Paddle's own kernels keep
 their thread count (``tools/train.py``: one).
 
-The operator is compiled (``paddle.utils.cpp_extension.load``, about 30 s, once per source,
-headers and Paddle version, under a file lock) into ``$PADDLE_CONV_HOME/ops/`` (default
-``~/.cache/paddle_conv/ops/``), a folder of this user that others cannot write to, with one
-``note:`` line; later processes load the library from there (milliseconds). It needs a C++
+The operator is built on first use into the cache (:mod:`~paddle_conv.layers.native_ops`). It needs a C++
 compiler and oneDNN's ``oneapi/dnnl/dnnl.hpp`` headers (Paddle's wheel ships only forwarding
 stubs of them): from ``$PADDLE_CONV_ONEDNN_INCLUDE``, else Paddle's include folder, else torch's.
 Once loaded, it must reproduce ``F.conv2d``'s output and gradients on a small dense and a small
@@ -23,31 +20,23 @@ the build, that check or the folder check fails (a second note says why), or wit
 ``PADDLE_CONV_NATIVE_OPS=0``, :func:`native_conv2d_op` is ``None`` and callers keep Paddle's kernel.
 """
 
-import contextlib
-import fcntl
 import functools
-import hashlib
 import importlib.util
 import os
-import stat
-import sys
 from pathlib import Path
 
 import paddle
 from paddle import _C_ops
 
-from ..io import is_private
 from ..notes import note_once
+from .native_ops import NATIVE_OPS_ENV, build_library, native_ops_enabled
 
 __all__ = ["NATIVE_OPS_ENV", "THREADS_ENV", "native_conv2d_op", "onednn_conv2d", "onednn_include_dir",
            "onednn_threads"]
 
-#: ``PADDLE_CONV_NATIVE_OPS=0`` turns the custom operator off (Paddle's kernel everywhere).
-NATIVE_OPS_ENV = "PADDLE_CONV_NATIVE_OPS"
 #: ``PADDLE_CONV_ONEDNN_THREADS=n``: the most threads the operator's primitives use.
 THREADS_ENV = "PADDLE_CONV_ONEDNN_THREADS"
 
-_SOURCE = Path(__file__).with_name("native") / "onednn_conv2d.cc"
 _HEADER = Path("oneapi", "dnnl", "dnnl.hpp")
 _LIBS = Path(paddle.__file__).parent / "libs"  # Paddle's wheel: libdnnl.so.3
 
@@ -72,65 +61,11 @@ def onednn_threads():
     return len(os.sched_getaffinity(0))
 
 
-def _private_folder(path):
-    """Create ``path`` (mode 0700) and say whether it is a real folder of this user that no one
-    else can write to, nor any folder between it and the cache root."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for folder in (path, path.parent):
-        info = os.lstat(folder)
-        if not stat.S_ISDIR(info.st_mode) or not is_private(info):
-            return False
-    return True
-
-
-@contextlib.contextmanager
-def _output_to(log_path):
-    """Send this process's stdout and stderr, file descriptors and Python streams (the compiler's
-    and setuptools' chatter), to a file."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with open(log_path, "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            for fd, copy in zip((1, 2), saved):
-                os.dup2(copy, fd)
-                os.close(copy)
-
-
 def _build(include):
-    """Compile the operator into the cache (once per source, headers and Paddle version; under a
-    lock, so that two processes never build at once) and register it; ``None`` where the folder
-    is not private."""
-    from paddle.utils import cpp_extension
-
-    from ..pretrained.download import cache_dir  # the cache root; imported only when a build is due
-
-    folder = cache_dir() / "ops" / f"onednn_conv2d-paddle{paddle.__version__}"
-    if not _private_folder(folder):
-        note_once("onednn_conv2d", f"{folder} belongs to another user or others can write to it: "
-                                   "Paddle's convolution is used")
-        return None
-    library, stamp = folder / "onednn_conv2d" / "onednn_conv2d.so", folder / "built-from.sha256"
-    digest = hashlib.sha256(_SOURCE.read_bytes() + str(include).encode()).hexdigest()
-    with open(folder / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if library.is_file() and stamp.is_file() and stamp.read_text() == digest:
-            cpp_extension.load_op_meta_info_and_register_op(str(library))  # no setuptools run: 2 s less
-            return _run_operator
-        note_once("onednn_conv2d", f"building the oneDNN convolution operator once into {folder} (about 30 s)")
-        with _output_to(folder / "build.log"):
-            cpp_extension.load(
-                name="onednn_conv2d", sources=[str(_SOURCE)], extra_include_paths=[str(include)],
-                extra_cxx_cflags=["-O2"], extra_ldflags=[str(_LIBS / "libdnnl.so.3"), f"-Wl,-rpath,{_LIBS}"],
-                build_directory=str(folder), verbose=False)
-        stamp.write_text(digest)
-    return _run_operator
+    """Compile and register the operator (:func:`~paddle_conv.layers.native_ops.build_library`); ``None``
+    where the cache folder is not private."""
+    ldflags = [str(_LIBS / "libdnnl.so.3"), f"-Wl,-rpath,{_LIBS}"]
+    return _run_operator if build_library("onednn_conv2d", "Paddle's convolution", [include], ldflags) else None
 
 
 def _run_operator(x, weight, strides, paddings, dilations):
@@ -145,7 +80,7 @@ def native_conv2d_op():
     """The compiled ``onednn_conv2d(x, w, strides, paddings, dilations)`` operator, or ``None``
     where it is off or cannot be built (module docstring); built at most once per process."""
     include = onednn_include_dir()
-    if os.environ.get(NATIVE_OPS_ENV) == "0" or include is None or not (_LIBS / "libdnnl.so.3").is_file():
+    if not native_ops_enabled() or include is None or not (_LIBS / "libdnnl.so.3").is_file():
         return None
     try:
         op = _build(include)

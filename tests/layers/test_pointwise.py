@@ -4,8 +4,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 import pytest
 
-from paddle_conv.layers import PointwiseConv2D, pointwise_conv2d
-from paddle_conv.layers.pointwise import MAX_MATMUL_PIXELS, is_pointwise, takes_matmul_form
+from paddle_conv.layers import PointwiseConv2D, pointwise, pointwise_conv2d
+from paddle_conv.layers.pointwise import MAX_MATMUL_PIXELS, is_pointwise, takes_matmul_form, takes_native_form
 from tests.layers.conv_parity import assert_matches_conv2d
 from tests.layers.test_depthwise import _program_ops
 
@@ -50,3 +50,32 @@ def test_static_graph_shows_a_convolution_in_eval_and_the_matmul_form_in_trainin
     layer.train()
     assert {"matmul", "conv2d"} & _program_ops(layer, [None, 8, 2, 2]) == {"matmul"}  # the batch may be dynamic
     assert "conv2d" in _program_ops(layer, [2, 8, None, None])  # unknown map size: Paddle's kernel
+
+
+needs_operator = pytest.mark.skipif(not pointwise.native_pointwise_built(), reason="no C++ compiler here (or "
+                                    "PADDLE_CONV_NATIVE_OPS=0): the pointwise operator is not built")
+
+
+# (batch, in, out, side): one image, odd batch and map, and batches split over two threads
+@needs_operator
+@pytest.mark.parametrize("batch,cin,cout,side", [(1, 8, 4, 7), (3, 6, 5, 3), (4, 64, 32, 16), (5, 32, 48, 15)])
+def test_native_form_equals_conv2d_forward_and_gradients(monkeypatch, batch, cin, cout, side):
+    monkeypatch.setattr(pointwise, "_threads", lambda: 2)
+    x, weight, bias = paddle.randn([batch, cin, side, side]), paddle.randn([cout, cin, 1, 1]), paddle.randn([cout])
+    assert takes_native_form(x, weight) and not takes_matmul_form(x, weight)
+    assert_matches_conv2d(pointwise_conv2d, x, weight, bias, 1e-5)
+
+
+@needs_operator
+def test_layer_takes_the_native_form_in_dygraph_only_where_it_applies(monkeypatch):
+    calls = []
+    monkeypatch.setattr(pointwise, "_native_form", lambda *args: calls.append(args) or F.conv2d(*args))
+    layer = PointwiseConv2D(8, 4, 1)
+    layer(paddle.randn([2, 8, 9, 9]))
+    assert len(calls) == 1
+    layer(paddle.randn([2, 8, 2, 2]))  # small map: the matmul form
+    strided = PointwiseConv2D(8, 4, 1, stride=2)
+    strided(paddle.randn([2, 8, 9, 9]))  # not pointwise: Paddle's kernel
+    monkeypatch.setattr(pointwise, "native_pointwise_built", lambda: False)
+    layer(paddle.randn([2, 8, 9, 9]))
+    assert len(calls) == 1

@@ -1,5 +1,9 @@
+import os
+
+import numpy as np
 import pytest
 
+import paddle_conv as pc
 from paddle_conv.benchmark import macs_per_image
 from tools import benchmark
 
@@ -106,3 +110,17 @@ def test_train_flag_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
         benchmark.parse_args(argv)
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_paddle_kernels_path_turns_the_native_operators_off_for_its_step_only(monkeypatch):
+    from paddle_conv.benchmark import training
+    from paddle_conv.layers.native_ops import NATIVE_OPS_ENV, native_ops_enabled
+
+    seen = []
+    monkeypatch.setattr(training, "training_step", lambda *args: lambda: seen.append(native_ops_enabled()))
+    monkeypatch.setenv(NATIVE_OPS_ENV, "1")
+    row = training.TrainRow("tiny_cnn", 2, 32, 10)
+    x, y = np.zeros([2, 3, 32, 32], "float32"), np.zeros([2], "int64")
+    for path in ("paddle-kernels", "dygraph-1t"):
+        training._paddle_step(row, pc.create_model("tiny_cnn", num_classes=10), path, x, y, threads=2)()
+    assert seen == [False, True] and os.environ[NATIVE_OPS_ENV] == "1"
