@@ -12,6 +12,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .native_ops import native_ops_enabled
 from .onednn_conv import native_conv2d_op
 
 __all__ = ["MAX_MATMUL_PIXELS", "MIN_ONEDNN_PIXELS", "DepthwiseConv2D", "cpu_float32_training", "depthwise_conv2d",
@@ -79,7 +80,7 @@ def takes_onednn_form(x, weight, groups):
     channels, height, width = x.shape[1:]
     return (paddle.in_dynamic_mode() and groups == channels == weight.shape[0] and weight.shape[1] == 1
             and height * width >= MIN_ONEDNN_PIXELS and cpu_float32_training(x, weight)
-            and native_conv2d_op() is not None)
+            and native_ops_enabled() and native_conv2d_op() is not None)
 
 
 @paddle.jit.not_to_static

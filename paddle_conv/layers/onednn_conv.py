@@ -15,9 +15,9 @@ compiler and oneDNN's ``oneapi/dnnl/dnnl.hpp`` headers (Paddle's wheel ships onl
 stubs of them): from ``$PADDLE_CONV_ONEDNN_INCLUDE``, else Paddle's include folder, else torch's.
 Once loaded, it must reproduce ``F.conv2d``'s output and gradients on a small dense and a small
 depthwise case (a library that does not match the headers it was built against fails there).
-Without the headers, when
-the build, that check or the folder check fails (a second note says why), or with
-``PADDLE_CONV_NATIVE_OPS=0``, :func:`native_conv2d_op` is ``None`` and callers keep Paddle's kernel.
+Without the headers, when the build, that check or the folder check fails (a second note says
+why), or with ``PADDLE_CONV_NATIVE_OPS=0``, :func:`native_conv2d_op` is ``None`` and callers keep
+Paddle's kernel.
 """
 
 import functools
