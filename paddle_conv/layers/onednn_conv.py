@@ -103,6 +103,7 @@ def _gradients(conv, x, weight):
     return [y.numpy(), x.grad.numpy(), weight.grad.numpy()]
 
 
+@paddle.enable_grad()  # the first call may come from a forward under paddle.no_grad (an evaluation)
 def _agrees_with_paddle(op):
     """Whether ``op``'s output and gradients equal ``F.conv2d``'s on a small strided, padded dense case
     and a depthwise one (a library that does not match the headers it was built against fails here,

@@ -84,6 +84,13 @@ def test_onednn_conv2d_reads_a_strided_view():
                                F.conv2d(x, weight, padding=1).numpy(), rtol=1e-4, atol=1e-4)
 
 
+@needs_operator
+def test_operator_first_asked_for_under_no_grad_passes_its_check(fresh_operator):
+    """An evaluation's forward (``paddle.no_grad``) may be the first to ask; the check takes gradients."""
+    with paddle.no_grad():
+        assert native_conv2d_op() is not None
+
+
 def test_env_var_turns_the_operator_off(monkeypatch, fresh_operator):
     monkeypatch.setenv(onednn_conv.NATIVE_OPS_ENV, "0")
     assert native_conv2d_op() is None
