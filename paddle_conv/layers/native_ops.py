@@ -79,7 +79,9 @@ def build_library(name, what, include_dirs=(), ldflags=()):
         return False
     source = SOURCES / f"{name}.cc"
     library, stamp = folder / name / f"{name}.so", folder / "built-from.sha256"
-    digest = hashlib.sha256(source.read_bytes() + "".join(map(str, [*include_dirs, *_CFLAGS])).encode()).hexdigest()
+    headers = b"".join(h.read_bytes() for h in sorted(SOURCES.glob("*.h")))
+    digest = hashlib.sha256(source.read_bytes() + headers + "".join(map(str, [*include_dirs, *_CFLAGS])).encode())
+    digest = digest.hexdigest()
     with open(folder / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if library.is_file() and stamp.is_file() and stamp.read_text() == digest:

@@ -3,13 +3,13 @@
 //   x [N, C, H, W], scale [C], bias [C], running mean and variance [C] (buffers outside autograd, updated in
 //   place as Paddle's kernel does: running = momentum * running + (1 - momentum) * batch, the variance biased)
 //   -> y [N, C, H, W], saved_mean [C], saved_inv_std [C] (1 / sqrt(var + epsilon)).
-// Channels are split over up to `threads` threads (one per kMinWork elements); sums run in 16 float lanes per
+// Channels are split over up to `threads` threads (one per kMinWork elements, openmp_team.h); sums run in 16 float lanes per
 // image and plane, then in double.
 #include <algorithm>
 #include <cmath>
-#include <thread>
 #include <vector>
 
+#include "openmp_team.h"
 #include "paddle/extension.h"
 
 namespace {
@@ -27,18 +27,14 @@ Layout layout_of(const paddle::Tensor& x) {
   return {x.shape()[0], x.shape()[1], x.shape()[2] * x.shape()[3]};
 }
 
-// Calls body(c) for every channel, the channels split over up to `threads` threads.
+// Calls body(c) for every channel, the channels split over up to `threads` threads of oneDNN's team.
 template <class Body>
 void for_channels(const Layout& l, int threads, Body body) {
   int64_t by_work = std::max<int64_t>(1, l.images * l.channels * l.pixels / kMinWork);
-  int t = static_cast<int>(std::min<int64_t>({static_cast<int64_t>(std::max(threads, 1)), l.channels, by_work}));
-  auto run = [&](int k) {
-    for (int64_t c = l.channels * k / t; c < l.channels * (k + 1) / t; ++c) body(c);
-  };
-  std::vector<std::thread> helpers;
-  for (int k = 1; k < t; ++k) helpers.emplace_back(run, k);
-  run(0);
-  for (auto& h : helpers) h.join();
+  openmp_team::for_range(l.channels, static_cast<int>(std::min<int64_t>(threads, by_work)),
+                         [&](int64_t first, int64_t last) {
+                           for (int64_t c = first; c < last; ++c) body(c);
+                         });
 }
 
 // Adds term(i) for i < n to `total`, in kLanes float lanes (vectorized) summed in double.
