@@ -122,7 +122,8 @@ def main(argv=None):
               f"{info['load_avg_1_5_15_end']} at end\n")
         print(training.format_train_table(result))
         result["depthwise"] = training.run_depthwise(runs=args.runs)
-        print("\ndepthwise 3x3 convolution alone, forward + backward (Oct-MobileNetV1's shapes, main command)\n")
+        print("\ndepthwise 3x3 convolution alone, forward + backward (Oct-MobileNetV1's, then MobileNetV1's "
+              "stride-1 shapes, main command)\n")
         print(training.format_depthwise_table(result["depthwise"]))
     else:
         result = run(args, log=log)

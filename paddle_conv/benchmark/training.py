@@ -53,9 +53,10 @@ TRAIN_ROWS = (
 
 
 #: ``[N, C, H, W]`` inputs of Oct-MobileNetV1's 3x3 depthwise convolutions at the main command's
-#: shape (batch 32, 32x32; high- and low-frequency maps), stride 1, padding 1.
+#: shape (batch 32, 32x32; high- and low-frequency maps), then MobileNetV1's, stride 1, padding 1.
 DEPTHWISE_SHAPES = ((32, 16, 16, 16), (32, 32, 8, 8), (32, 64, 8, 8), (32, 64, 4, 4), (32, 128, 4, 4),
-                    (32, 128, 2, 2), (32, 256, 2, 2), (32, 256, 1, 1), (32, 1024, 1, 1))
+                    (32, 128, 2, 2), (32, 256, 2, 2), (32, 256, 1, 1), (32, 1024, 1, 1),
+                    (32, 32, 16, 16), (32, 128, 8, 8), (32, 256, 4, 4), (32, 512, 2, 2))
 
 
 def run_depthwise(shapes=DEPTHWISE_SHAPES, runs=5):
@@ -64,7 +65,7 @@ def run_depthwise(shapes=DEPTHWISE_SHAPES, runs=5):
     import paddle
     import paddle.nn.functional as F
 
-    from ..layers.depthwise import depthwise_conv2d, takes_matmul_form
+    from ..layers.depthwise import depthwise_conv2d, takes_matmul_form, takes_onednn_form
 
     paddle.set_device("cpu")
     rows = []
@@ -82,7 +83,9 @@ def run_depthwise(shapes=DEPTHWISE_SHAPES, runs=5):
                 if r:  # round 0 warms up
                     cpu.append(time.process_time() - c0)
         ours, theirs = (1000 * float(np.median(times[fn])) for fn in (depthwise_conv2d, F.conv2d))
-        rows.append({"shape": list(shape), "form": "matmul" if takes_matmul_form(x, weight, shape[1]) else "paddle",
+        form = "onednn" if takes_onednn_form(x, weight, shape[1]) else "matmul" if takes_matmul_form(
+            x, weight, shape[1]) else "paddle"
+        rows.append({"shape": list(shape), "form": form,
                      "ours_ms": ours, "paddle_ms": theirs, "speedup": theirs / ours})
     return rows
 

@@ -1,6 +1,8 @@
-"""Depthwise convolution (``groups == C_in == C_out``) that trains fast on CPU: on maps of at most
-``MAX_MATMUL_PIXELS`` one batched matmul by 0/1 tap matrices (docs/benchmarks.md); Paddle's kernel elsewhere
-(other devices, dtypes, NHWC, padding modes, strings, static graphs in eval or the legacy IR: exports see ``conv2d``).
+"""Depthwise convolution (``groups == C_in == C_out``) that trains fast on CPU (docs/benchmarks.md): in dygraph, on
+maps of at least ``MIN_ONEDNN_PIXELS``, oneDNN's depthwise convolution (:mod:`.onednn_conv`, where it is built); on
+smaller maps, and in static training graphs on maps of at most ``MAX_MATMUL_PIXELS``, one batched matmul by 0/1 tap
+matrices; Paddle's kernel elsewhere (other devices, dtypes, NHWC, padding modes, strings, static graphs in eval or
+the legacy IR: exports see ``conv2d``).
 """
 
 import functools
@@ -10,11 +12,16 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-__all__ = ["MAX_MATMUL_PIXELS", "DepthwiseConv2D", "cpu_float32_training", "depthwise_conv2d", "is_depthwise",
-           "takes_matmul_form", "use_fast_depthwise"]
+from .native_ops import native_ops_enabled
+from .onednn_conv import native_conv2d_op
+
+__all__ = ["MAX_MATMUL_PIXELS", "MIN_ONEDNN_PIXELS", "DepthwiseConv2D", "cpu_float32_training", "depthwise_conv2d",
+           "is_depthwise", "takes_matmul_form", "takes_onednn_form", "use_fast_depthwise"]
 
 #: Largest input map (``H * W``) that takes the matrix form (measured crossover, docs/benchmarks.md).
 MAX_MATMUL_PIXELS = 64
+#: Smallest input map (``H * W``) that takes oneDNN's convolution (measured crossover, docs/benchmarks.md).
+MIN_ONEDNN_PIXELS = 16
 
 
 @functools.cache
@@ -67,12 +74,35 @@ def cpu_float32_training(x, weight, training=True):
 
 
 @paddle.jit.not_to_static  # plain Python on shapes: dynamic dims (-1) must not become tensors
+def takes_onednn_form(x, weight, groups):
+    """Whether :func:`depthwise_conv2d` runs ``x`` ``[N, C, H, W]`` with ``weight`` ``[C, 1, kh, kw]``
+    through oneDNN's convolution (the rule of the module docstring)."""
+    channels, height, width = x.shape[1:]
+    return (paddle.in_dynamic_mode() and groups == channels == weight.shape[0] and weight.shape[1] == 1
+            and height * width >= MIN_ONEDNN_PIXELS and cpu_float32_training(x, weight)
+            and native_ops_enabled() and native_conv2d_op() is not None)
+
+
+@paddle.jit.not_to_static
 def takes_matmul_form(x, weight, groups, training=True):
     """Whether :func:`depthwise_conv2d` computes ``x`` ``[N, C, H, W]`` with ``weight``
     ``[C, 1, kh, kw]`` as a matrix product (the rule of the module docstring)."""
     channels, height, width = x.shape[1:]
     return (groups == channels == weight.shape[0] and weight.shape[1] == 1
-            and 0 < height * width <= MAX_MATMUL_PIXELS and width > 0 and cpu_float32_training(x, weight, training))
+            and 0 < height * width <= MAX_MATMUL_PIXELS and width > 0 and cpu_float32_training(x, weight, training)
+            and not takes_onednn_form(x, weight, groups))
+
+
+def _fast_form(x, weight, bias, stride, padding, dilation, groups, training):
+    """The convolution by the module docstring's rule (``padding`` (top, bottom, left, right)), or
+    ``None`` where Paddle's kernel is the one."""
+    if takes_onednn_form(x, weight, groups):
+        top, bottom, left, right = padding
+        y = native_conv2d_op()(x, weight, list(stride), [top, left, bottom, right], list(dilation))
+        return y if bias is None else y + bias.reshape([1, -1, 1, 1])
+    if takes_matmul_form(x, weight, groups, training):
+        return _matmul_form(x, weight, bias, stride, padding, dilation)
+    return None
 
 
 @paddle.jit.not_to_static
@@ -89,24 +119,25 @@ def _matmul_form(x, weight, bias, stride, padding, dilation):
 
 
 def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=None, training=True):
-    """``F.conv2d`` of NCHW ``x`` ``[N, C, H, W]`` (``groups`` default C) -> ``[N, C_out, Ho, Wo]``, as a
-    matrix product where faster; ``training=False`` in a static graph keeps Paddle's conv2d."""
+    """``F.conv2d`` of NCHW ``x`` ``[N, C, H, W]`` (``groups`` default C) -> ``[N, C_out, Ho, Wo]``, through
+    oneDNN or as a matrix product where faster; ``training=False`` in a static graph keeps Paddle's conv2d."""
     groups = x.shape[1] if groups is None else groups
     pads = _explicit_padding(padding)
-    if pads is not None and takes_matmul_form(x, weight, groups, training):
-        return _matmul_form(x, weight, bias, _pair(stride), pads, _pair(dilation))
-    return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = None if pads is None else _fast_form(x, weight, bias, _pair(stride), pads, _pair(dilation), groups, training)
+    if y is None:
+        return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return y
 
 
 class DepthwiseConv2D(nn.Conv2D):
-    """``nn.Conv2D`` (same parameters) whose NCHW zero-padded forward is :func:`depthwise_conv2d`'s matrix form."""
+    """``nn.Conv2D`` (same parameters) whose NCHW zero-padded forward is :func:`depthwise_conv2d`'s fast form."""
 
     def forward(self, x):
         pads = _explicit_padding(self._updated_padding) if self._padding_algorithm == "EXPLICIT" else None
-        if (pads is not None and self._data_format == "NCHW" and self._padding_mode == "zeros"
-                and takes_matmul_form(x, self.weight, self._groups, self.training)):
-            return _matmul_form(x, self.weight, self.bias, self._stride, pads, self._dilation)
-        return super().forward(x)
+        y = None
+        if pads is not None and self._data_format == "NCHW" and self._padding_mode == "zeros":
+            y = _fast_form(x, self.weight, self.bias, self._stride, pads, self._dilation, self._groups, self.training)
+        return super().forward(x) if y is None else y
 
 
 def is_depthwise(in_channels, out_channels, groups):

@@ -1,21 +1,23 @@
-"""oneDNN's convolution for dense float32 CPU training: a Paddle custom operator built on first use.
+"""oneDNN's convolution for dense and depthwise float32 CPU training: a Paddle custom operator built on first use.
 
 Paddle's dygraph CPU ``conv2d`` is im2col + GEMM (its im2col and col2im single-threaded);
 torch's is oneDNN's direct convolution on blocked layouts, about 1.5x faster at SSD300-VGG16's
 300x300 to 75x75 maps (docs/benchmarks.md, issue 25). ``native/onednn_conv2d.cc`` is a custom
 operator (forward and gradient) that runs oneDNN's convolution forward, backward-data and
 backward-weights primitives from the ``libdnnl.so.3`` Paddle's wheel ships, for a float32 NCHW
-convolution with ``groups=1``; :func:`onednn_conv2d` calls it. The primitives run on
+convolution, dense or grouped (``groups = C / weight.shape[1]``; :mod:`.depthwise` uses it for
+``groups == C``); :func:`onednn_conv2d` calls it. The primitives run on
 :func:`onednn_threads` OpenMP threads (fewer for small convolutions) while Paddle's own kernels keep
 their thread count (``tools/train.py``: one).
 
 The operator is built on first use into the cache (:mod:`~paddle_conv.layers.native_ops`). It needs a C++
 compiler and oneDNN's ``oneapi/dnnl/dnnl.hpp`` headers (Paddle's wheel ships only forwarding
 stubs of them): from ``$PADDLE_CONV_ONEDNN_INCLUDE``, else Paddle's include folder, else torch's.
-Once loaded, it must reproduce ``F.conv2d``'s output and gradients on a small case (a library
-that does not match the headers it was built against fails there). Without the headers, when
-the build, that check or the folder check fails (a second note says why), or with
-``PADDLE_CONV_NATIVE_OPS=0``, :func:`native_conv2d_op` is ``None`` and callers keep Paddle's kernel.
+Once loaded, it must reproduce ``F.conv2d``'s output and gradients on a small dense and a small
+depthwise case (a library that does not match the headers it was built against fails there).
+Without the headers, when the build, that check or the folder check fails (a second note says
+why), or with ``PADDLE_CONV_NATIVE_OPS=0``, :func:`native_conv2d_op` is ``None`` and callers keep
+Paddle's kernel.
 """
 
 import functools
@@ -92,27 +94,35 @@ def native_conv2d_op():
     return None
 
 
+def _gradients(conv, x, weight):
+    """``[y, x.grad, weight.grad]`` of ``y = conv(x, weight)`` under the loss ``sum(y * y)``, as arrays."""
+    x, weight = x.detach(), weight.detach()
+    x.stop_gradient = weight.stop_gradient = False
+    y = conv(x, weight)
+    (y * y).sum().backward()
+    return [y.numpy(), x.grad.numpy(), weight.grad.numpy()]
+
+
+@paddle.enable_grad()  # the first call may come from a forward under paddle.no_grad (an evaluation)
 def _agrees_with_paddle(op):
-    """Whether ``op``'s output and gradients equal ``F.conv2d``'s on a small strided, padded case
-    (a library that does not match the headers it was built against fails here, not in training)."""
+    """Whether ``op``'s output and gradients equal ``F.conv2d``'s on a small strided, padded dense case
+    and a depthwise one (a library that does not match the headers it was built against fails here,
+    not in training)."""
     generator = paddle.framework.random.get_rng_state()
-    x, weight = paddle.randn([2, 8, 7, 6]), paddle.randn([4, 8, 3, 3])
+    cases = [(paddle.randn([2, 8, 7, 6]), paddle.randn([4, 8, 3, 3])),
+             (paddle.randn([2, 8, 7, 6]), paddle.randn([8, 1, 3, 3]))]
     paddle.framework.random.set_rng_state(generator)
-    outputs = []
     padding = [[0, 0], [0, 0], [1, 1], [0, 2]]  # [top, left, bottom, right] = [1, 0, 1, 2]
-    for conv in (lambda a, b: op(a, b, [2, 1], [1, 0, 1, 2], [1, 1]),
-                 lambda a, b: paddle.nn.functional.conv2d(a, b, stride=[2, 1], padding=padding)):
-        a, b = x.detach(), weight.detach()
-        a.stop_gradient = b.stop_gradient = False
-        y = conv(a, b)
-        (y * y).sum().backward()
-        outputs.append([y.numpy(), a.grad.numpy(), b.grad.numpy()])
     return all(mine.shape == ref.shape and abs(mine - ref).max() <= 1e-4 * (1 + abs(ref).max())
-               for mine, ref in zip(*outputs))
+               for x, weight in cases
+               for mine, ref in zip(_gradients(lambda a, b: op(a, b, [2, 1], [1, 0, 1, 2], [1, 1]), x, weight),
+                                    _gradients(functools.partial(paddle.nn.functional.conv2d, stride=[2, 1],
+                                                                 padding=padding, groups=x.shape[1] // weight.shape[1]),
+                                               x, weight)))
 
 
 def onednn_conv2d(x, weight, stride, padding, dilation):
-    """Convolution of ``x`` ``[N, C, H, W]`` (float32, CPU) with ``weight`` ``[O, C, kh, kw]``
+    """Convolution of ``x`` ``[N, C, H, W]`` (float32, CPU) with ``weight`` ``[O, C / groups, kh, kw]``
     through oneDNN; ``stride`` and ``dilation`` ``[h, w]``, ``padding`` ``[top, left, bottom,
     right]``. Output ``[N, O, Ho, Wo]``; the gradients of ``x`` and ``weight`` come with it."""
     return native_conv2d_op()(x, weight, list(stride), list(padding), list(dilation))

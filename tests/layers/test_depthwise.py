@@ -4,9 +4,12 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 import pytest
 
-from paddle_conv.layers import DepthwiseConv2D, DepthwiseSeparableConv, depthwise_conv2d
-from paddle_conv.layers.depthwise import MAX_MATMUL_PIXELS, takes_matmul_form
+from paddle_conv.layers import DepthwiseConv2D, DepthwiseSeparableConv, depthwise, depthwise_conv2d, onednn_conv
+from paddle_conv.layers.depthwise import MAX_MATMUL_PIXELS, MIN_ONEDNN_PIXELS, takes_matmul_form, takes_onednn_form
 from tests.layers.conv_parity import assert_matches_conv2d, conv_gradients
+
+needs_operator = pytest.mark.skipif(onednn_conv.native_conv2d_op() is None, reason="the oneDNN operator is not "
+                                    "built here (no compiler or headers, or PADDLE_CONV_NATIVE_OPS=0)")
 
 # (channels, height, width, kernel, stride, padding, dilation): strides 1/2, dilation, asymmetric
 # padding, a 5x5 kernel, odd sizes, a 1x1 map
@@ -21,7 +24,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("channels,height,width,kernel,stride,padding,dilation", CASES)
-def test_matmul_form_equals_conv2d_forward_and_gradients(channels, height, width, kernel, stride, padding, dilation):
+def test_matmul_form_equals_conv2d_forward_and_gradients(channels, height, width, kernel, stride, padding, dilation,
+                                                         monkeypatch):
+    monkeypatch.setattr(depthwise, "native_conv2d_op", lambda: None)  # the operator off
     x = paddle.randn([3, channels, height, width])
     weight, bias = paddle.randn([channels, 1, kernel, kernel]), paddle.randn([channels])
     assert takes_matmul_form(x, weight, channels)  # the case runs the matrix form, not Paddle's kernel
@@ -29,10 +34,44 @@ def test_matmul_form_equals_conv2d_forward_and_gradients(channels, height, width
     assert_matches_conv2d(depthwise_conv2d, x, weight, bias, 1e-5, **kwargs)
 
 
+@needs_operator
+@pytest.mark.parametrize("channels,height,width,kernel,stride,padding,dilation", CASES + [(512, 30, 30, 7, 1, 3, 1)])
+def test_onednn_form_equals_conv2d_forward_and_gradients(channels, height, width, kernel, stride, padding, dilation,
+                                                         monkeypatch):
+    """On every map size, the layer's path too, at two operator threads (which the operator takes from
+    32M multiply-adds per thread on: the last case, 68M at batch 3; the others run on one)."""
+    monkeypatch.setattr(onednn_conv, "_threads", lambda: 2)
+    monkeypatch.setattr(depthwise, "MIN_ONEDNN_PIXELS", 1)
+    x = paddle.randn([3, channels, height, width])
+    weight, bias = paddle.randn([channels, 1, kernel, kernel]), paddle.randn([channels])
+    assert takes_onednn_form(x, weight, channels) and not takes_matmul_form(x, weight, channels)
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": channels}
+    assert_matches_conv2d(depthwise_conv2d, x, weight, bias, 1e-4, **kwargs)
+    layer = DepthwiseConv2D(channels, channels, kernel, stride, padding, dilation, channels)
+    np.testing.assert_allclose(layer(x).numpy(), F.conv2d(x, layer.weight, layer.bias, **kwargs).numpy(),
+                               rtol=1e-4, atol=1e-4)
+
+
+@needs_operator
+def test_route_by_map_size_and_fallback_when_the_operator_is_off(monkeypatch, fresh_operator):
+    weight = paddle.randn([4, 1, 3, 3])
+    small, large = (paddle.randn([2, 4, side, side]) for side in (int((MIN_ONEDNN_PIXELS - 1) ** 0.5), 9))
+    assert takes_matmul_form(small, weight, 4) and not takes_onednn_form(small, weight, 4)
+    assert takes_onednn_form(large, weight, 4) and not takes_matmul_form(large, weight, 4)
+    assert not takes_onednn_form(large.astype("float64"), weight.astype("float64"), 4)
+    monkeypatch.setenv(onednn_conv.NATIVE_OPS_ENV, "0")
+    onednn_conv.native_conv2d_op.cache_clear()
+    assert not takes_onednn_form(large, weight, 4) and not takes_matmul_form(large, weight, 4)  # Paddle's kernel
+    eight = paddle.randn([2, 4, 8, 8])
+    assert takes_matmul_form(eight, weight, 4) and not takes_onednn_form(eight, weight, 4)
+    np.testing.assert_array_equal(depthwise_conv2d(large, weight, padding=1).numpy(),
+                                  F.conv2d(large, weight, padding=1, groups=4).numpy())
+
+
 def test_float64_takes_paddles_kernel_and_cpu_autocast_changes_nothing():
     # Paddle's CPU depthwise kernel has float32 and float64 only, and Paddle's autocast acts on
     # GPU/XPU/custom devices only (on CPU it warns and keeps float32), where Paddle's kernel is kept
-    x, weight = paddle.randn([2, 4, 6, 6]), paddle.randn([4, 1, 3, 3])
+    x, weight = paddle.randn([2, 4, 3, 3]), paddle.randn([4, 1, 3, 3])
     x64, weight64 = x.astype("float64"), weight.astype("float64")
     assert not takes_matmul_form(x64, weight64, 4)
     got = depthwise_conv2d(x64, weight64, padding=1)
@@ -45,7 +84,8 @@ def test_float64_takes_paddles_kernel_and_cpu_autocast_changes_nothing():
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
 
 
-def test_large_maps_and_grouped_convs_take_paddles_kernel():
+def test_large_maps_and_grouped_convs_take_paddles_kernel(monkeypatch):
+    monkeypatch.setattr(depthwise, "native_conv2d_op", lambda: None)  # the operator off
     weight = paddle.randn([4, 1, 3, 3])
     side = int(MAX_MATMUL_PIXELS ** 0.5) + 1
     assert not takes_matmul_form(paddle.randn([2, 4, side, side]), weight, 4)

@@ -40,3 +40,12 @@ def test_operators_that_fail_or_disagree_fall_back_with_one_note(monkeypatch):
     assert native_ops.built_and_checked("probe", "Paddle's probe", lambda: True) is True
     monkeypatch.setenv(native_ops.NATIVE_OPS_ENV, "0")
     assert native_ops.built_and_checked("probe", "Paddle's probe", lambda: True) is False
+
+
+def test_the_check_takes_gradients_when_first_asked_under_no_grad(monkeypatch):
+    import paddle
+
+    monkeypatch.delenv(native_ops.NATIVE_OPS_ENV, raising=False)
+    monkeypatch.setattr(native_ops, "build_library", lambda *args: True)
+    with paddle.no_grad():  # an evaluation's forward may be the first to ask
+        assert native_ops.built_and_checked("probe", "Paddle's probe", paddle.is_grad_enabled) is True

@@ -1,5 +1,6 @@
-// float32 NCHW 2-D convolution (groups 1) through oneDNN's convolution primitives, as a Paddle
-// custom operator with its gradient: x [N, C, H, W], w [O, C, kh, kw] -> out [N, O, Ho, Wo].
+// float32 NCHW 2-D convolution through oneDNN's convolution primitives, as a Paddle custom operator
+// with its gradient: x [N, C, H, W], w [O, C / G, kh, kw] -> out [N, O, Ho, Wo]; G = C / w[1] groups
+// (1: dense, C: depthwise), the weights seen by oneDNN as [G, O / G, C / G, kh, kw].
 // Attributes: strides [sh, sw], paddings [top, left, bottom, right], dilations [dh, dw] (Paddle's
 // convention: 1 means none), threads (most OpenMP threads the primitives may use). Primitives are
 // built once per shape and thread count and kept; tensors are reordered to and from the layouts
@@ -102,8 +103,9 @@ memory::desc any_desc(const Dims& dims) {
   return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
 }
 
-memory::desc plain_desc(const Dims& dims) {
-  return memory::desc(dims, memory::data_type::f32, memory::format_tag::abcd);
+memory::desc plain_desc(const Dims& dims) {  // NCHW, OIHW or GOIHW
+  return memory::desc(dims, memory::data_type::f32,
+                      dims.size() == 5 ? memory::format_tag::abcde : memory::format_tag::abcd);
 }
 
 // The forward, backward-data and backward-weights primitives of one shape.
@@ -152,7 +154,8 @@ ConvShape conv_shape(const std::vector<int64_t>& x, const std::vector<int64_t>& 
                      const std::vector<int>& dilations, int threads = 1) {
   ConvShape s;
   s.src = to_dims(x);
-  s.weights = to_dims(w);
+  int64_t groups = x[1] / w[1];
+  s.weights = groups == 1 ? to_dims(w) : Dims{groups, w[0] / groups, w[1], w[2], w[3]};
   s.strides = {strides[0], strides[1]};
   s.dilations = {dilations[0] - 1, dilations[1] - 1};
   s.pad_l = {paddings[0], paddings[1]};
@@ -206,8 +209,9 @@ void check_inputs(const paddle::Tensor& x, const paddle::Tensor& w) {
   PD_CHECK(x.is_cpu() && w.is_cpu(), "onednn_conv2d runs on CPU tensors only");
   PD_CHECK(x.dtype() == paddle::DataType::FLOAT32 && w.dtype() == paddle::DataType::FLOAT32,
            "onednn_conv2d takes float32 tensors only");
-  PD_CHECK(x.shape().size() == 4 && w.shape().size() == 4 && x.shape()[1] == w.shape()[1],
-           "onednn_conv2d takes x [N, C, H, W] and w [O, C, kh, kw]");
+  PD_CHECK(x.shape().size() == 4 && w.shape().size() == 4 && x.shape()[1] % w.shape()[1] == 0 &&
+               w.shape()[0] % (x.shape()[1] / w.shape()[1]) == 0,
+           "onednn_conv2d takes x [N, C, H, W] and w [O, C / G, kh, kw] with O a multiple of G");
 }
 
 }  // namespace
