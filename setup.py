@@ -35,7 +35,7 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["paddle_conv", "paddle_conv.*", "weights_bridge", "weights_bridge.*"]),
     # The C++ operators' sources, compiled on first use (paddle_conv/layers/native_ops.py).
-    package_data={"paddle_conv.layers": ["native/*.cc"]},
+    package_data={"paddle_conv.layers": ["native/*.cc", "native/*.h"]},
     python_requires=">=3.9",
     install_requires=["numpy", "pyyaml>=5.4", "pillow"],
     extras_require=EXTRAS,

@@ -3,11 +3,11 @@
 //   octave_avg_pool2x2(x [N, C, H, W]) -> [N, C, ceil(H/2), ceil(W/2)]: mean of each 2x2 window's pixels;
 //   octave_upsample_add(big [N, C, H, W], small [N, C, ceil(H/2), ceil(W/2)]) -> big + nearest_up(small).
 // Each is its own adjoint's other half: pool's gradient spreads g / count, up-sampling's sums g per window.
-// Work is split over the N*C planes on up to `threads` threads (one per kMinWork elements).
+// Work is split over the N*C planes on up to `threads` threads (one per kMinWork elements) of oneDNN's team.
 #include <algorithm>
-#include <thread>
 #include <vector>
 
+#include "openmp_team.h"
 #include "paddle/extension.h"
 
 namespace {
@@ -31,11 +31,7 @@ void check_float32_cpu(const paddle::Tensor& t) {
 template <class Body>
 void for_planes(const Planes& p, int threads, Body body) {
   int64_t by_work = std::max<int64_t>(1, p.count * p.height * p.width / kMinWork);
-  int t = static_cast<int>(std::min<int64_t>({static_cast<int64_t>(std::max(threads, 1)), p.count, by_work}));
-  std::vector<std::thread> helpers;
-  for (int k = 1; k < t; ++k) helpers.emplace_back(body, p.count * k / t, p.count * (k + 1) / t);
-  body(0, p.count / t);
-  for (auto& h : helpers) h.join();
+  openmp_team::for_range(p.count, static_cast<int>(std::min<int64_t>(threads, by_work)), body);
 }
 
 // out[i][j] = mean of x's window (2i.., 2j..), summed in F.avg_pool2d's order (rows, then columns).

@@ -5,10 +5,7 @@
 // convention: 1 means none), threads (most OpenMP threads the primitives may use). Primitives are
 // built once per shape and thread count and kept; tensors are reordered to and from the layouts
 // oneDNN picks (format_tag::any) around each call.
-#include <link.h>
-
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +13,7 @@
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
+#include "openmp_team.h"
 #include "paddle/extension.h"
 
 namespace {
@@ -32,55 +30,13 @@ struct ConvShape {
   }
 };
 
-// libdnnl's OpenMP calls, read from its bound relocations: the runtime it runs on is whichever came
-// first in its lookup scope (Paddle's libiomp5, or torch's libgomp where torch was imported before
-// Paddle), which a call linked here might miss.
-struct OmpCalls {
-  int (*get_max_threads)() = nullptr;
-  void (*set_num_threads)(int) = nullptr;
-};
-
-int read_dnnl_relocations(dl_phdr_info* info, size_t, void* out) {
-  if (!std::strstr(info->dlpi_name, "libdnnl.so")) return 0;
-  const ElfW(Dyn)* dyn = nullptr;
-  for (int i = 0; i < info->dlpi_phnum; ++i)
-    if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-      dyn = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-  const ElfW(Sym)* symbols = nullptr;
-  const char* names = nullptr;
-  const ElfW(Rela)* tables[2] = {nullptr, nullptr};
-  size_t sizes[2] = {0, 0};
-  for (; dyn && dyn->d_tag != DT_NULL; ++dyn) {  // glibc has made these pointers absolute
-    auto ptr = dyn->d_un.d_ptr;
-    if (dyn->d_tag == DT_SYMTAB) symbols = reinterpret_cast<const ElfW(Sym)*>(ptr);
-    if (dyn->d_tag == DT_STRTAB) names = reinterpret_cast<const char*>(ptr);
-    if (dyn->d_tag == DT_JMPREL) tables[0] = reinterpret_cast<const ElfW(Rela)*>(ptr);
-    if (dyn->d_tag == DT_RELA) tables[1] = reinterpret_cast<const ElfW(Rela)*>(ptr);
-    if (dyn->d_tag == DT_PLTRELSZ) sizes[0] = dyn->d_un.d_val;
-    if (dyn->d_tag == DT_RELASZ) sizes[1] = dyn->d_un.d_val;
-  }
-  auto* calls = static_cast<OmpCalls*>(out);
-  for (int t = 0; t < 2 && symbols && names; ++t)
-    for (size_t i = 0; tables[t] && i < sizes[t] / sizeof(ElfW(Rela)); ++i) {
-      const char* name = names + symbols[ELF64_R_SYM(tables[t][i].r_info)].st_name;
-      void* bound = *reinterpret_cast<void**>(info->dlpi_addr + tables[t][i].r_offset);
-      if (!std::strcmp(name, "omp_get_max_threads")) calls->get_max_threads = reinterpret_cast<int (*)()>(bound);
-      if (!std::strcmp(name, "omp_set_num_threads")) calls->set_num_threads = reinterpret_cast<void (*)(int)>(bound);
-    }
-  return 1;
-}
-
-// Sets the OpenMP thread count libdnnl builds and runs its primitives for (on the calling thread)
-// for its lifetime and restores it after: Paddle's own kernels keep theirs. Without both calls
-// found (a libdnnl of another build), the count is left alone.
+// Sets the OpenMP thread count libdnnl builds and runs its primitives for (on the calling thread, through
+// openmp_team.h's calls) for its lifetime and restores it after: Paddle's own kernels keep theirs. Without
+// both calls found (a libdnnl of another build), the count is left alone.
 class OmpThreads {
  public:
   explicit OmpThreads(int threads) {
-    static const OmpCalls calls = [] {
-      OmpCalls found;
-      dl_iterate_phdr(read_dnnl_relocations, &found);
-      return found;
-    }();
+    const openmp_team::Calls& calls = openmp_team::calls();
     if (!calls.get_max_threads || !calls.set_num_threads) return;
     saved_ = calls.get_max_threads();
     if (threads != saved_) (set_ = calls.set_num_threads)(threads);

@@ -1,13 +1,13 @@
 // 1x1 convolution (groups 1, stride 1, no padding) of float32 NCHW tensors as per-image GEMMs (MKL's
 // cblas_sgemm, from the libmklml_intel.so Paddle's wheel ships), as a Paddle custom operator with its gradient:
 //   x [N, C, H, W], w [O, C, 1, 1] -> out [N, O, H, W]: out[n] = w [O, C] . x[n] [C, H*W].
-// The images are split over up to `threads` threads, each running single-threaded GEMMs (MKL's thread count
+// The images are split over up to `threads` threads (openmp_team.h), each running single-threaded GEMMs (MKL's thread count
 // is set per calling thread): Paddle's own kernel runs the same GEMMs one image after another on one thread.
 // The weight gradient sums each thread's images into its own buffer, then the buffers in thread order.
 #include <algorithm>
-#include <thread>
 #include <vector>
 
+#include "openmp_team.h"
 #include "paddle/extension.h"
 
 extern "C" {
@@ -35,21 +35,17 @@ Shape shape_of(const paddle::Tensor& x, const paddle::Tensor& w) {
   return {xs[0], xs[1], ws[0], xs[2] * xs[3]};
 }
 
-// Calls body(thread, first, last) over [0, s.images) images on up to `threads` threads; returns the count used.
+// Calls body(thread, first, last) over [0, s.images) images on up to `threads` threads of oneDNN's team
+// (thread < threads), each running MKL on one thread.
 template <class Body>
-int for_images(const Shape& s, int threads, Body body) {
+void for_images(const Shape& s, int threads, Body body) {
   int64_t by_work = std::max<int64_t>(1, s.images * s.in_channels * s.out_channels * s.pixels / kMinMacs);
   int t = static_cast<int>(std::min<int64_t>({static_cast<int64_t>(std::max(threads, 1)), s.images, by_work}));
-  auto run = [&](int k) {
+  openmp_team::run(t, [&](int k, int team) {
     int saved = MKL_Set_Num_Threads_Local(1);
-    body(k, s.images * k / t, s.images * (k + 1) / t);
+    body(k, s.images * k / team, s.images * (k + 1) / team);
     MKL_Set_Num_Threads_Local(saved);
-  };
-  std::vector<std::thread> helpers;
-  for (int k = 1; k < t; ++k) helpers.emplace_back(run, k);
-  run(0);
-  for (auto& h : helpers) h.join();
-  return t;
+  });
 }
 
 paddle::Tensor empty(const std::vector<int64_t>& shape) {
@@ -81,7 +77,7 @@ std::vector<paddle::Tensor> PointwiseBackward(const paddle::Tensor& x_in, const 
   std::vector<std::vector<float>> partial_dw(std::max(threads, 1), std::vector<float>(o * c, 0.0f));
   const float *xs = x.data<float>(), *ws = w.data<float>(), *gs = grad.data<float>();
   float* dxs = dx.data<float>();
-  int used = for_images(s, threads, [&](int k, int64_t first, int64_t last) {
+  for_images(s, threads, [&](int k, int64_t first, int64_t last) {
     float* dw = partial_dw[k].data();
     for (int64_t n = first; n < last; ++n) {
       const float* g = gs + n * o * p;
@@ -92,7 +88,7 @@ std::vector<paddle::Tensor> PointwiseBackward(const paddle::Tensor& x_in, const 
   auto dw = empty(w.shape());
   float* dws = dw.data<float>();
   std::copy(partial_dw[0].begin(), partial_dw[0].end(), dws);
-  for (int k = 1; k < used; ++k)
+  for (size_t k = 1; k < partial_dw.size(); ++k)  // the buffers of threads that ran no image hold zeros
     for (int64_t i = 0; i < o * c; ++i) dws[i] += partial_dw[k][i];
   return {dx, dw};
 }
