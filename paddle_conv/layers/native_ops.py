@@ -27,7 +27,7 @@ NATIVE_OPS_ENV = "PADDLE_CONV_NATIVE_OPS"
 SOURCES = Path(__file__).with_name("native")
 #: Paddle's wheel's libraries (``libdnnl.so.3``, ``libmklml_intel.so``) the operators link to.
 LIBS = Path(paddle.__file__).parent / "libs"
-_CFLAGS = ["-O3", "-fno-trapping-math"]  # float compares vectorize (tensors hold no signalling NaNs)
+_CFLAGS = ["-O3"]
 
 
 def native_ops_enabled():

@@ -16,7 +16,6 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ..fuse import bn_affine, scale_conv
-from .batch_norm_act import batch_norm_act
 from .fast_conv import fast_conv_class
 from .octave_resample import avg_pool2x2, takes_native_resample, upsample_add
 
@@ -344,8 +343,8 @@ class Conv_BN(nn.Layer):
 
     def forward(self, x):
         y_h, y_l = self.conv(x)
-        y_h = batch_norm_act(self.bn_h, y_h, self.act) if y_h is not None else None
-        y_l = batch_norm_act(self.bn_l, y_l, self.act) if y_l is not None else None
+        y_h = self.act(self.bn_h(y_h)) if y_h is not None else None
+        y_l = self.act(self.bn_l(y_l)) if y_l is not None else None
         return y_h, y_l
 
 
