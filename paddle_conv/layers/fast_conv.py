@@ -5,6 +5,7 @@ import paddle.nn as nn
 
 from .dense_conv import DenseConv2D
 from .depthwise import DepthwiseConv2D, is_depthwise
+from .max_pool import FastMaxPool2D
 from .pointwise import PointwiseConv2D
 
 __all__ = ["conv_bn_act", "fast_conv_class", "use_fast_convolutions"]
@@ -28,10 +29,12 @@ def conv_bn_act(cin, cout, kernel, stride=1, groups=1, activation=nn.ReLU, fast=
 
 
 def use_fast_convolutions(model):
-    """Give every plain ``nn.Conv2D`` sublayer of ``model`` its :func:`fast_conv_class`, in place
-    (same parameters, buffers and hooks); returns ``model``."""
+    """Give every plain ``nn.Conv2D`` sublayer of ``model`` its :func:`fast_conv_class` and every ``nn.MaxPool2D``
+    :class:`FastMaxPool2D`, in place (same parameters, buffers and hooks); returns ``model``."""
     for layer in model.sublayers(include_self=True):
         if type(layer) is nn.Conv2D:
             layer.__class__ = fast_conv_class(layer._in_channels, layer._out_channels, layer._kernel_size,
                                               layer._groups)
+        elif type(layer) is nn.MaxPool2D:
+            layer.__class__ = FastMaxPool2D
     return model

@@ -2,6 +2,8 @@
 
 from paddle import nn
 
+from .max_pool import FastMaxPool2D
+
 
 def _output_size(size, kernel, stride, padding):
     return (size + 2 * padding - kernel) // stride + 1
@@ -27,7 +29,7 @@ class Tokenizer(nn.Layer):
                 nn.Conv2D(widths[i], widths[i + 1], kernel_size, stride=stride, padding=padding,
                           weight_attr=nn.initializer.KaimingNormal(), bias_attr=False),
                 nn.ReLU(),
-                nn.MaxPool2D(pooling_kernel_size, stride=pooling_stride, padding=pooling_padding),
+                FastMaxPool2D(pooling_kernel_size, stride=pooling_stride, padding=pooling_padding),
             )
             for i in range(n_conv_layers)
         ])

@@ -8,6 +8,7 @@ import paddle.nn as nn
 
 from ..cards import RESNET_STAGES, KeyMapping, ModelCard
 from ..layers.bottleneck import Bottleneck
+from ..layers.max_pool import FastMaxPool2D
 from ..registry import register_model
 
 __all__ = ["ConvResNet"]
@@ -38,7 +39,7 @@ class ConvResNet(nn.Layer):
         self.conv1 = nn.Conv2D(3, 64, 7, stride=2, padding=3, bias_attr=False)
         self.bn1 = nn.BatchNorm2D(64)
         self.relu = nn.ReLU()
-        self.maxpool = nn.MaxPool2D(3, stride=2, padding=1)
+        self.maxpool = FastMaxPool2D(3, stride=2, padding=1)
         in_channels = 64
         for stage, (blocks, planes) in enumerate(zip(_BLOCKS[depth], (64, 128, 256, 512)), start=2):
             kind, kwargs = (conv, conv_kwargs) if stage in conv_stages else ("conv", None)

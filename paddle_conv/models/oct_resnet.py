@@ -6,6 +6,7 @@ import paddle
 import paddle.nn as nn
 
 from ..cards import RESNET_STAGES, ModelCard
+from ..layers.max_pool import FastMaxPool2D
 from ..layers.octconv import Conv_BN, Conv_BN_ACT, check_feature_map
 from ..pretrained.catalog import dli14_weights
 from ..registry import register_variant
@@ -62,7 +63,7 @@ class OctResNet(nn.Layer):
         self.conv1 = nn.Conv2D(3, 64, 7, stride=2, padding=3, bias_attr=False)
         self.bn1 = norm_layer(64)
         self.relu = nn.ReLU()
-        self.maxpool = nn.MaxPool2D(kernel_size=3, stride=2, padding=1)
+        self.maxpool = FastMaxPool2D(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(64, layers[0], alpha_in=0, alpha_out=alpha)
         self.layer2 = self._make_layer(128, layers[1], stride=2, alpha_in=alpha, alpha_out=alpha)
         self.layer3 = self._make_layer(256, layers[2], stride=2, alpha_in=alpha, alpha_out=alpha)

@@ -12,6 +12,7 @@ from ..cards import KeyMapping, ModelCard, WeightEntry
 from ..det import VOC_SSD300, num_priors_per_cell, prior_boxes
 from ..errors import ConfigError
 from ..layers.dense_conv import DenseConv2D
+from ..layers.max_pool import FastMaxPool2D
 from ..registry import register_model
 
 __all__ = ["L2Norm", "SSD300"]
@@ -74,11 +75,11 @@ class SSD300(nn.Layer):
         layers, cin = [], 3
         for v in _VGG16:
             if v in ("M", "C"):
-                layers.append(nn.MaxPool2D(2, 2, ceil_mode=v == "C"))
+                layers.append(FastMaxPool2D(2, 2, ceil_mode=v == "C"))
             else:
                 layers += [_conv(cin, ch(v), 3, padding=1), nn.ReLU()]
                 cin = ch(v)
-        layers += [nn.MaxPool2D(3, 1, 1), _conv(cin, ch(1024), 3, padding=6, dilation=6), nn.ReLU(),
+        layers += [FastMaxPool2D(3, 1, 1), _conv(cin, ch(1024), 3, padding=6, dilation=6), nn.ReLU(),
                    _conv(ch(1024), ch(1024), 1), nn.ReLU()]
         self.vgg = nn.LayerList(layers)
         self.l2_norm = L2Norm(ch(512), 20.0)
