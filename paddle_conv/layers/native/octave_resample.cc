@@ -96,33 +96,34 @@ paddle::Tensor empty_like_shape(const std::vector<int64_t>& shape) {
   return paddle::empty(shape, paddle::DataType::FLOAT32, paddle::CPUPlace());
 }
 
+// A new [N, C, ...] tensor of `out_shape` from `in`, plane by plane: fn(in plane, out plane), the planes
+// `in_plane` and `out_plane` floats apart.
+template <class Fn>
+paddle::Tensor per_plane(const paddle::Tensor& in, const std::vector<int64_t>& out_shape, const Planes& p,
+                         int threads, int64_t in_plane, int64_t out_plane, Fn fn) {
+  auto out = empty_like_shape(out_shape);
+  const float* src = in.data<float>();
+  float* dst = out.data<float>();
+  for_planes(p, threads, [&](int64_t first, int64_t last) {
+    for (int64_t k = first; k < last; ++k) fn(src + k * in_plane, dst + k * out_plane);
+  });
+  return out;
+}
+
 }  // namespace
 
 std::vector<paddle::Tensor> AvgPoolForward(const paddle::Tensor& x_in, int threads) {
   check_float32_cpu(x_in);
   auto x = x_in.contiguous();
   Planes p = planes_of(x.shape());
-  auto out = empty_like_shape(half_shape(x.shape()));
-  const float* src = x.data<float>();
-  float* dst = out.data<float>();
-  for_planes(p, threads, [&](int64_t first, int64_t last) {
-    for (int64_t k = first; k < last; ++k)
-      pool_plane(src + k * p.height * p.width, dst + k * p.half_h * p.half_w, p);
-  });
-  return {out};
+  return {per_plane(x, half_shape(x.shape()), p, threads, p.height * p.width, p.half_h * p.half_w,
+                    [&p](const float* in, float* out) { pool_plane(in, out, p); })};
 }
 
 std::vector<paddle::Tensor> AvgPoolBackward(const paddle::Tensor& x, const paddle::Tensor& grad_in, int threads) {
-  auto grad = grad_in.contiguous();
   Planes p = planes_of(x.shape());
-  auto dx = empty_like_shape(x.shape());
-  const float* g = grad.data<float>();
-  float* d = dx.data<float>();
-  for_planes(p, threads, [&](int64_t first, int64_t last) {
-    for (int64_t k = first; k < last; ++k)
-      pool_grad_plane(g + k * p.half_h * p.half_w, d + k * p.height * p.width, p);
-  });
-  return {dx};
+  return {per_plane(grad_in.contiguous(), x.shape(), p, threads, p.half_h * p.half_w, p.height * p.width,
+                    [&p](const float* in, float* out) { pool_grad_plane(in, out, p); })};
 }
 
 std::vector<paddle::Tensor> UpsampleAddForward(const paddle::Tensor& big_in, const paddle::Tensor& small_in,
@@ -148,13 +149,8 @@ std::vector<paddle::Tensor> UpsampleAddForward(const paddle::Tensor& big_in, con
 std::vector<paddle::Tensor> UpsampleAddBackward(const paddle::Tensor& grad_in, int threads) {
   auto grad = grad_in.contiguous();
   Planes p = planes_of(grad.shape());
-  auto d_small = empty_like_shape(half_shape(grad.shape()));
-  const float* g = grad.data<float>();
-  float* d = d_small.data<float>();
-  for_planes(p, threads, [&](int64_t first, int64_t last) {
-    for (int64_t k = first; k < last; ++k)
-      window_sum_plane(g + k * p.height * p.width, d + k * p.half_h * p.half_w, p);
-  });
+  auto d_small = per_plane(grad, half_shape(grad.shape()), p, threads, p.height * p.width, p.half_h * p.half_w,
+                           [&p](const float* in, float* out) { window_sum_plane(in, out, p); });
   return {grad, d_small};  // d big = g itself
 }
 
