@@ -12,13 +12,10 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle import _C_ops
 
-from .native_ops import built_and_checked, native_ops_enabled
-from .onednn_conv import onednn_threads
+from .native_ops import built_and_checked, native_ops_enabled, output_and_gradients
+from .onednn_conv import operator_threads
 
 __all__ = ["FastMaxPool2D", "max_pool_built", "native_max_pool2d"]
-
-_threads = functools.cache(onednn_threads)  # read once per process
-
 
 def _pair(value):
     return [value, value] if isinstance(value, int) else list(value) if isinstance(value, (list, tuple)) else None
@@ -28,19 +25,9 @@ def native_max_pool2d(x, kernel, stride, padding, ceil_mode=False, threads=None)
     """``F.max_pool2d`` of ``x`` ``[N, C, H, W]`` (``kernel``, ``stride``, ``padding`` ``[h, w]``) through the
     operator: ``[N, C, Ho, Wo]``."""
     return _C_ops._run_custom_op("max_pool2d", x, list(kernel), list(stride), list(padding), ceil_mode,
-                                 threads or _threads())[0]
+                                 threads or operator_threads())[0]
 
 
-def _output_and_gradient(pool, x):
-    """``[y, x.grad]`` of ``y = pool(x)`` under the loss ``sum(y * arange)``, as arrays."""
-    a = x.detach()
-    a.stop_gradient = False
-    y = pool(a)
-    (y * paddle.arange(y.size, dtype="float32").reshape(y.shape)).sum().backward()
-    return [y.numpy(), a.grad.numpy()]
-
-
-@paddle.enable_grad()  # the first call may come from a forward under paddle.no_grad (an evaluation)
 def _agrees_with_paddle():
     """Whether the operator's output and gradient equal ``F.max_pool2d``'s on padded, strided and ceil-mode cases
     with ties, split over two threads."""
@@ -49,9 +36,9 @@ def _agrees_with_paddle():
     return all(mine.shape == ref.shape and abs(mine - ref).max() <= 1e-6
                for kernel, stride, padding, ceil in cases
                for mine, ref in zip(
-                   _output_and_gradient(functools.partial(native_max_pool2d, kernel=kernel, stride=stride,
+                   output_and_gradients(functools.partial(native_max_pool2d, kernel=kernel, stride=stride,
                                                           padding=padding, ceil_mode=ceil, threads=2), x),
-                   _output_and_gradient(functools.partial(F.max_pool2d, kernel_size=kernel, stride=stride,
+                   output_and_gradients(functools.partial(F.max_pool2d, kernel_size=kernel, stride=stride,
                                                           padding=padding, ceil_mode=ceil), x)))
 
 

@@ -19,7 +19,8 @@ import paddle
 from ..io import is_private
 from ..notes import note_once
 
-__all__ = ["LIBS", "NATIVE_OPS_ENV", "SOURCES", "build_library", "built_and_checked", "native_ops_enabled"]
+__all__ = ["LIBS", "NATIVE_OPS_ENV", "SOURCES", "build_library", "built_and_checked", "native_ops_enabled",
+           "output_and_gradients"]
 
 #: ``PADDLE_CONV_NATIVE_OPS=0`` turns the custom operators off (Paddle's kernels everywhere).
 NATIVE_OPS_ENV = "PADDLE_CONV_NATIVE_OPS"
@@ -112,3 +113,15 @@ def built_and_checked(name, what, agrees, include_dirs=(), ldflags=()):
         problem = f"it could not be built ({type(exc).__name__})"
     note_once(f"{name}.failed", f"the {name} operator is not used: {problem}; {what} is used")
     return False
+
+
+@paddle.enable_grad()  # the first check may come from a forward under paddle.no_grad (an evaluation)
+def output_and_gradients(fn, *inputs):
+    """``[y, *grads]`` as arrays: ``y = fn(*inputs)`` and the inputs' gradients of ``sum(y * (1 + arange))`` (a
+    weight per element, so that a gradient sent to the wrong pixel shows). The operators' self-checks use it."""
+    leaves = [t.detach() for t in inputs]
+    for t in leaves:
+        t.stop_gradient = False
+    y = fn(*leaves)
+    (y * (1 + paddle.arange(y.size, dtype=y.dtype).reshape(y.shape))).sum().backward()
+    return [y.numpy()] + [t.grad.numpy() for t in leaves]

@@ -29,7 +29,7 @@ import paddle
 from paddle import _C_ops
 
 from ..notes import note_once
-from .native_ops import NATIVE_OPS_ENV, build_library, native_ops_enabled
+from .native_ops import NATIVE_OPS_ENV, build_library, native_ops_enabled, output_and_gradients
 
 __all__ = ["NATIVE_OPS_ENV", "THREADS_ENV", "native_conv2d_op", "onednn_conv2d", "onednn_include_dir",
            "onednn_threads"]
@@ -69,10 +69,10 @@ def _build(include):
 
 
 def _run_operator(x, weight, strides, paddings, dilations):
-    return _C_ops._run_custom_op("onednn_conv2d", x, weight, strides, paddings, dilations, _threads())[0]
+    return _C_ops._run_custom_op("onednn_conv2d", x, weight, strides, paddings, dilations, operator_threads())[0]
 
 
-_threads = functools.cache(onednn_threads)  # read once per process
+operator_threads = functools.cache(onednn_threads)  # read once per process, by every C++ operator
 
 
 @functools.cache
@@ -94,16 +94,6 @@ def native_conv2d_op():
     return None
 
 
-def _gradients(conv, x, weight):
-    """``[y, x.grad, weight.grad]`` of ``y = conv(x, weight)`` under the loss ``sum(y * y)``, as arrays."""
-    x, weight = x.detach(), weight.detach()
-    x.stop_gradient = weight.stop_gradient = False
-    y = conv(x, weight)
-    (y * y).sum().backward()
-    return [y.numpy(), x.grad.numpy(), weight.grad.numpy()]
-
-
-@paddle.enable_grad()  # the first call may come from a forward under paddle.no_grad (an evaluation)
 def _agrees_with_paddle(op):
     """Whether ``op``'s output and gradients equal ``F.conv2d``'s on a small strided, padded dense case
     and a depthwise one (a library that does not match the headers it was built against fails here,
@@ -113,12 +103,17 @@ def _agrees_with_paddle(op):
              (paddle.randn([2, 8, 7, 6]), paddle.randn([8, 1, 3, 3]))]
     paddle.framework.random.set_rng_state(generator)
     padding = [[0, 0], [0, 0], [1, 1], [0, 2]]  # [top, left, bottom, right] = [1, 0, 1, 2]
+
+    def paddles(x, weight):
+        return paddle.nn.functional.conv2d(x, weight, stride=[2, 1], padding=padding,
+                                           groups=x.shape[1] // weight.shape[1])
+
+    def ours(x, weight):
+        return op(x, weight, [2, 1], [1, 0, 1, 2], [1, 1])
+
     return all(mine.shape == ref.shape and abs(mine - ref).max() <= 1e-4 * (1 + abs(ref).max())
                for x, weight in cases
-               for mine, ref in zip(_gradients(lambda a, b: op(a, b, [2, 1], [1, 0, 1, 2], [1, 1]), x, weight),
-                                    _gradients(functools.partial(paddle.nn.functional.conv2d, stride=[2, 1],
-                                                                 padding=padding, groups=x.shape[1] // weight.shape[1]),
-                                               x, weight)))
+               for mine, ref in zip(output_and_gradients(ours, x, weight), output_and_gradients(paddles, x, weight)))
 
 
 def onednn_conv2d(x, weight, stride, padding, dilation):

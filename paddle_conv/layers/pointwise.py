@@ -15,8 +15,8 @@ import paddle.nn.functional as F
 from paddle import _C_ops
 
 from .depthwise import cpu_float32_training
-from .native_ops import LIBS, built_and_checked, native_ops_enabled
-from .onednn_conv import onednn_threads
+from .native_ops import LIBS, built_and_checked, native_ops_enabled, output_and_gradients
+from .onednn_conv import operator_threads
 
 __all__ = ["MAX_MATMUL_PIXELS", "PointwiseConv2D", "is_pointwise", "native_pointwise_built", "pointwise_conv2d",
            "takes_matmul_form", "takes_native_form"]
@@ -51,22 +51,14 @@ def _matmul_form(x, weight, bias):
     return y.reshape([-1, height, width, out_channels]).transpose([0, 3, 1, 2])
 
 
-_threads = functools.cache(onednn_threads)  # read once per process
-
-
 def _agrees_with_paddle():
     """Whether the operator's output and gradients equal ``F.conv2d``'s on a small case, split over two threads."""
     rng = np.random.default_rng(0)
     x, weight = (paddle.to_tensor(rng.standard_normal(shape).astype("float32")) for shape in ([4, 64, 32, 32],
                                                                                               [32, 64, 1, 1]))
-    results = []
-    for conv in (lambda a, b: _C_ops._run_custom_op("pointwise_conv2d", a, b, 2)[0], F.conv2d):
-        a, b = x.detach(), weight.detach()
-        a.stop_gradient = b.stop_gradient = False
-        y = conv(a, b)
-        (y * y).sum().backward()
-        results.append([y.numpy(), a.grad.numpy(), b.grad.numpy()])
-    return all(abs(mine - ref).max() <= 1e-5 * (1 + abs(ref).max()) for mine, ref in zip(*results))
+    ours = output_and_gradients(lambda a, b: _C_ops._run_custom_op("pointwise_conv2d", a, b, 2)[0], x, weight)
+    return all(abs(mine - ref).max() <= 1e-5 * (1 + abs(ref).max())
+               for mine, ref in zip(ours, output_and_gradients(F.conv2d, x, weight)))
 
 
 @functools.cache
@@ -85,7 +77,7 @@ def takes_native_form(x, weight):
 
 
 def _native_form(x, weight, bias):
-    y = _C_ops._run_custom_op("pointwise_conv2d", x, weight, _threads())[0]
+    y = _C_ops._run_custom_op("pointwise_conv2d", x, weight, operator_threads())[0]
     return y if bias is None else y + bias.reshape([1, -1, 1, 1])
 
 

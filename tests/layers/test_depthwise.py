@@ -40,7 +40,7 @@ def test_onednn_form_equals_conv2d_forward_and_gradients(channels, height, width
                                                          monkeypatch):
     """On every map size, the layer's path too, at two operator threads (which the operator takes from
     32M multiply-adds per thread on: the last case, 68M at batch 3; the others run on one)."""
-    monkeypatch.setattr(onednn_conv, "_threads", lambda: 2)
+    monkeypatch.setattr(onednn_conv, "operator_threads", lambda: 2)
     monkeypatch.setattr(depthwise, "MIN_ONEDNN_PIXELS", 1)
     x = paddle.randn([3, channels, height, width])
     weight, bias = paddle.randn([channels, 1, kernel, kernel]), paddle.randn([channels])

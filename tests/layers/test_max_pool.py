@@ -29,7 +29,7 @@ def output_and_gradient(layer, x):
     ((1, 4, 7, 7), 3, 1, 1, False), ((3, 2, 10, 7), (3, 2), (2, 1), (1, 0), True), ((2, 8, 96, 96), 3, 2, 1, False),
 ])
 def test_equals_paddles_max_pooling_with_ties(monkeypatch, shape, kernel, stride, padding, ceil_mode):
-    monkeypatch.setattr(max_pool, "_threads", lambda: 2)
+    monkeypatch.setattr(max_pool, "operator_threads", lambda: 2)
     x = paddle.to_tensor(np.random.default_rng(0).integers(0, 3, shape).astype("float32"))  # many ties
     fast, plain = (cls(kernel, stride, padding, ceil_mode=ceil_mode) for cls in (FastMaxPool2D, nn.MaxPool2D))
     assert fast._native_geometry(x) is not None

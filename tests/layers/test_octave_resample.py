@@ -34,7 +34,7 @@ def paddle_upsample_add(big, small):
 @needs_operator
 @pytest.mark.parametrize("shape", SHAPES)
 def test_avg_pool2x2_is_paddles_ceil_mode_pooling_to_the_bit(monkeypatch, shape):
-    monkeypatch.setattr(octave_resample, "_threads", lambda: 2)
+    monkeypatch.setattr(octave_resample, "operator_threads", lambda: 2)
     x = paddle.randn(shape)
     ours = with_gradients(avg_pool2x2, x)
     want = with_gradients(lambda t: F.avg_pool2d(t, 2, 2, ceil_mode=True, exclusive=True), x)
@@ -45,7 +45,7 @@ def test_avg_pool2x2_is_paddles_ceil_mode_pooling_to_the_bit(monkeypatch, shape)
 @needs_operator
 @pytest.mark.parametrize("shape", SHAPES)
 def test_upsample_add_equals_nearest_upsampling_plus(monkeypatch, shape):
-    monkeypatch.setattr(octave_resample, "_threads", lambda: 2)
+    monkeypatch.setattr(octave_resample, "operator_threads", lambda: 2)
     big = paddle.randn(shape)
     small = paddle.randn([shape[0], shape[1], (shape[2] + 1) // 2, (shape[3] + 1) // 2])
     ours, want = with_gradients(upsample_add, big, small), with_gradients(paddle_upsample_add, big, small)

@@ -61,7 +61,7 @@ def openmp_thread_counts():
 def test_threaded_onednn_conv2d_equals_conv2d_and_restores_thread_counts(monkeypatch):
     """A 112x112 map (87M multiply-adds: two threads' worth), as a 224 input's first stage has;
     afterwards every OpenMP runtime has the thread count it had (Paddle's kernels keep theirs)."""
-    monkeypatch.setattr(onednn_conv, "_threads", lambda: 2)
+    monkeypatch.setattr(onednn_conv, "operator_threads", lambda: 2)
     paddle.base.core.set_num_threads(1)
     before = openmp_thread_counts()
     assert_equals_conv2d(16, 24, 112, 112, (3, 3), (1, 1), [1, 1, 1, 1], (1, 1))

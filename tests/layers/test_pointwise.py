@@ -60,7 +60,7 @@ needs_operator = pytest.mark.skipif(not pointwise.native_pointwise_built(), reas
 @needs_operator
 @pytest.mark.parametrize("batch,cin,cout,side", [(1, 8, 4, 7), (3, 6, 5, 3), (4, 64, 32, 16), (5, 32, 48, 15)])
 def test_native_form_equals_conv2d_forward_and_gradients(monkeypatch, batch, cin, cout, side):
-    monkeypatch.setattr(pointwise, "_threads", lambda: 2)
+    monkeypatch.setattr(pointwise, "operator_threads", lambda: 2)
     x, weight, bias = paddle.randn([batch, cin, side, side]), paddle.randn([cout, cin, 1, 1]), paddle.randn([cout])
     assert takes_native_form(x, weight) and not takes_matmul_form(x, weight)
     assert_matches_conv2d(pointwise_conv2d, x, weight, bias, 1e-5)
