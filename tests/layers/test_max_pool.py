@@ -56,3 +56,15 @@ def test_models_and_the_fast_walk_take_it():
     assert type(pc.create_model("oct_resnet26", num_classes=3).maxpool) is FastMaxPool2D
     walked = use_fast_convolutions(nn.Sequential(nn.Conv2D(3, 4, 3), nn.MaxPool2D(2)))
     assert type(walked[1]) is FastMaxPool2D
+
+
+@needs_operator
+def test_a_nan_in_a_window_is_its_maximum_wherever_it_sits():
+    """torch's rule; Paddle's kernel keeps or drops a NaN by its place in the window."""
+    x = paddle.to_tensor(np.array([[[[np.nan, 1, 2, 3], [0, 5, np.nan, 9], [1, 2, 3, 4], [np.inf, -np.inf, 0, 1]]]],
+                                  "float32"))
+    x.stop_gradient = False
+    y = FastMaxPool2D(2)(x)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy().ravel(), [np.nan, np.nan, np.inf, 4])
+    assert x.grad.numpy()[0, 0, 0, 0] == 1 and x.grad.numpy()[0, 0, 1, 2] == 1  # the NaNs take the gradient

@@ -1,9 +1,11 @@
 // 2-D max pooling of float32 NCHW tensors as a Paddle custom operator with its gradient, the windows of
 // F.max_pool2d (kernel [kh, kw], strides [sh, sw], paddings [ph, pw] of -inf, ceil_mode):
 //   x [N, C, H, W] -> out [N, C, Ho, Wo], index [N, C, Ho, Wo] (int32: the first maximum's offset in its plane,
-//   the pixel Paddle's gradient goes to). The gradient adds each output's to that pixel.
+//   the pixel Paddle's gradient goes to). The gradient adds each output's to that pixel. A NaN in a window is its
+//   maximum (torch's rule; Paddle's kernel keeps or drops it by its place in the window).
 // Work is split over the N*C planes on up to `threads` threads (one per kMinWork elements, openmp_team.h).
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -44,8 +46,8 @@ void pool_plane(const float* x, float* out, int* index, const Window& w) {
       int64_t at = top * w.width + left;
       for (int64_t r = top; r < bottom; ++r)
         for (int64_t c = left; c < right; ++c)
-          if (x[r * w.width + c] > best) {  // strictly greater: the first maximum keeps the gradient
-            best = x[r * w.width + c];
+          if (float v = x[r * w.width + c]; v > best || (std::isnan(v) && !std::isnan(best))) {
+            best = v;  // strictly greater: the first maximum keeps the gradient; a NaN wins (as torch's)
             at = r * w.width + c;
           }
       out[i * w.out_w + j] = best;
